@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian package steadfast needs to build, test and run.
+# Idempotent: packages already present are skipped by apt; safe to run twice.
+# Nothing is downloaded at build time; this script is the only install step.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libboost1.81-dev libboost-url1.81-dev
+  libhiredis-dev
+  nlohmann-json3-dev
+  rapidjson-dev
+  libyaml-cpp-dev
+  libspdlog-dev libfmt-dev
+  libcli11-dev
+  libcurl4-openssl-dev
+  libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  redis-server redis-tools
+  openssl python3 procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+[[ $(id -u) -eq 0 ]] || SUDO="sudo"
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,110 @@
+// The asynchronous Redis client: one connection, auto-pipelined.
+//
+// Commands issued by any number of coroutines are appended to one output
+// buffer and go out in one write per event-loop turn; replies are matched in
+// order. Commands issued while (re)connecting wait in the queue, up to their
+// timeout. When the connection is lost, every command already written fails
+// with IoError (it may or may not have run); the client reconnects with capped
+// exponential backoff and jitter and sends the commands that were never written.
+//
+// Blocking commands (XREADGROUP ... BLOCK, BLPOP) stall every command behind
+// them on the same connection: give them a Client of their own.
+//
+// Thread-safety: a Client is bound to the executor it was made with; call
+// every method from that executor's thread (a single-threaded io_context, or a
+// strand). The destructor may run anywhere the executor is not running.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "redis/config.h"
+#include "redis/error.h"
+#include "redis/pipeline.h"
+#include "redis/reply.h"
+#include "redis/script.h"
+
+namespace steadfast::redis {
+
+namespace asio = boost::asio;
+
+struct CommandOptions {
+  // How long to wait for the reply(ies), from the moment of the call.
+  // Negative = the client's Config::command_timeout; zero = wait forever.
+  std::chrono::milliseconds timeout{-1};
+};
+
+struct ClientStats {
+  std::uint64_t commands = 0;    // commands queued, including script loads
+  std::uint64_t writes = 0;      // socket writes (commands / writes = pipelining depth)
+  std::uint64_t connects = 0;    // successful connections, the first one included
+  std::uint64_t timeouts = 0;    // commands failed with TimeoutError
+  std::uint64_t script_loads = 0;
+};
+
+class Client {
+ public:
+  Client(asio::any_io_executor executor, Config config);
+  ~Client();  // close()
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Starts connecting in the background; returns at once. Idempotent.
+  void start();
+
+  // Waits until connected (starting if needed). Throws the error of the latest
+  // attempt (ServerError for a refused AUTH, IoError for an unreachable server)
+  // once `timeout` passes without a connection; zero = the connect_timeout.
+  asio::awaitable<void> wait_connected(std::chrono::milliseconds timeout = {});
+
+  // Runs the commands in one write; one reply per command, in order. Error
+  // replies are returned as Reply::Type::error values, not thrown (other
+  // commands of the batch may have run). Throws IoError, TimeoutError,
+  // ClosedError, ProtocolError.
+  asio::awaitable<std::vector<Reply>> exec(Pipeline pipeline, CommandOptions options = {});
+
+  // Runs one command; an error reply is thrown as ServerError.
+  asio::awaitable<Reply> exec_one(Pipeline single, CommandOptions options = {});
+
+  template <typename... A>
+  asio::awaitable<Reply> command(const A&... args) {
+    Pipeline p;
+    p.add(args...);
+    return exec_one(std::move(p));
+  }
+  template <typename... A>
+  asio::awaitable<Reply> command_with(CommandOptions options, const A&... args) {
+    Pipeline p;
+    p.add(args...);
+    return exec_one(std::move(p), options);
+  }
+
+  // EVALSHA (loading the script first when needed); an error reply is thrown.
+  asio::awaitable<Reply> eval(const Script& script, std::span<const std::string> keys,
+                              std::span<const std::string> args, CommandOptions options = {});
+
+  // Fails every queued and in-flight command with ClosedError and stops
+  // reconnecting. Idempotent.
+  void close();
+
+  [[nodiscard]] bool connected() const noexcept;
+  // The latest connection error ("Connection refused", "WRONGPASS ..."), empty if none.
+  [[nodiscard]] std::string last_error() const;
+  [[nodiscard]] ClientStats stats() const noexcept;
+  [[nodiscard]] const Config& config() const noexcept;
+  [[nodiscard]] asio::any_io_executor executor() const noexcept;
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace steadfast::redis

@@ -1,0 +1,52 @@
+// Where and how to connect to Redis; parsed from a URL or filled in by hand.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace steadfast::redis {
+
+struct TlsOptions {
+  std::string ca_file;      // PEM bundle to verify the server with; empty = the system's store
+  std::string cert_file;    // client certificate (PEM) for mutual TLS; empty = none
+  std::string key_file;     // the client certificate's private key (PEM)
+  bool verify_peer = true;  // false skips certificate verification (tests only)
+  std::string server_name;  // SNI and the name checked in the certificate; empty = host
+};
+
+struct Config {
+  enum class Scheme { tcp, tls, unix_socket };
+
+  Scheme scheme = Scheme::tcp;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6379;
+  std::string path;      // unix socket path (Scheme::unix_socket)
+  int db = 0;            // SELECTed after connecting when non-zero
+  std::string user;      // ACL user; empty = "default" (AUTH with the password alone)
+  std::string password;  // empty = no AUTH
+  TlsOptions tls;        // used with Scheme::tls
+  std::string client_name;  // CLIENT SETNAME after connecting; empty = none
+
+  // Time to establish TCP/TLS and finish the handshake (AUTH, SELECT). Zero = no limit.
+  std::chrono::milliseconds connect_timeout{2000};
+  // Default time a command may wait for its reply, including time spent queued
+  // while (re)connecting. Zero = wait forever. Per-command options override it.
+  std::chrono::milliseconds command_timeout{5000};
+  // Reconnect backoff: the n-th consecutive failed attempt waits a random time in
+  // [d/2, d] with d = min(reconnect_max, reconnect_initial * 2^n).
+  std::chrono::milliseconds reconnect_initial{50};
+  std::chrono::milliseconds reconnect_max{2000};
+
+  // Parses redis://[user:password@]host[:port][/db], rediss://... (TLS) and
+  // unix:///path/to/socket[?db=N]. Query options: db, ca, cert, key,
+  // insecure=1 (rediss only: skip verification), sni, name.
+  // Throws std::invalid_argument naming what is wrong.
+  static Config from_url(std::string_view url);
+
+  // The URL with the password replaced by "***" (for logs and errors).
+  [[nodiscard]] std::string redacted_url() const;
+};
+
+}  // namespace steadfast::redis

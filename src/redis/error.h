@@ -1,0 +1,63 @@
+// Typed errors of the Redis client. Callers branch on the type (or on kind()):
+// an IoError or TimeoutError may be retried on a fresh attempt, a ServerError is
+// Redis refusing the command (its message verbatim), a ProtocolError means the
+// byte stream is corrupt and the connection was dropped.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace steadfast::redis {
+
+enum class ErrorKind {
+  io,        // connect/read/write failed or the connection was lost with the command in flight
+  timeout,   // no reply within the command's timeout (the command may still run on the server)
+  server,    // an error reply from Redis: "ERR ...", "WRONGTYPE ...", "NOSCRIPT ...", "WRONGPASS ..."
+  protocol,  // the server sent bytes that are not RESP; the connection is closed
+  closed,    // the client was closed by its owner
+};
+
+std::string_view to_string(ErrorKind kind) noexcept;
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  [[nodiscard]] ErrorKind kind() const noexcept { return kind_; }
+
+ private:
+  ErrorKind kind_;
+};
+
+class IoError : public Error {
+ public:
+  explicit IoError(const std::string& message) : Error(ErrorKind::io, message) {}
+};
+
+class TimeoutError : public Error {
+ public:
+  explicit TimeoutError(const std::string& message) : Error(ErrorKind::timeout, message) {}
+};
+
+class ProtocolError : public Error {
+ public:
+  explicit ProtocolError(const std::string& message) : Error(ErrorKind::protocol, message) {}
+};
+
+class ClosedError : public Error {
+ public:
+  explicit ClosedError(const std::string& message) : Error(ErrorKind::closed, message) {}
+};
+
+// Redis' own error reply. what() is the message as Redis sent it.
+class ServerError : public Error {
+ public:
+  explicit ServerError(const std::string& message) : Error(ErrorKind::server, message) {}
+  // The first word of the message: "ERR", "NOSCRIPT", "WRONGPASS", "NOGROUP", "OOM", ...
+  [[nodiscard]] std::string_view prefix() const noexcept {
+    std::string_view m = what();
+    return m.substr(0, m.find(' '));
+  }
+};
+
+}  // namespace steadfast::redis
