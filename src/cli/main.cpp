@@ -1,67 +1,55 @@
 // steadfast <subcommand> — the command-line entry point.
-#include <CLI/CLI.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/common.h"
 #include "cli/version.h"
-#include "redis/client.h"
 
-namespace {
+namespace steadfast::cli {
 
-std::string default_redis_url() {
+void add_connection_options(CLI::App& cmd, Connection& c) {
   const char* env = std::getenv("STEADFAST_REDIS");
-  return env != nullptr && *env != '\0' ? env : "redis://127.0.0.1:6379";
+  c.redis_url = env != nullptr && *env != '\0' ? env : "redis://127.0.0.1:6379";
+  cmd.add_option("--redis", c.redis_url,
+                 "Redis URL: redis://[user:pass@]host:port/db, rediss://..., unix:///path "
+                 "(default $STEADFAST_REDIS, else redis://127.0.0.1:6379)");
+  cmd.add_option("--key-prefix", c.key_prefix, "First part of every Redis key")->capture_default_str();
+  cmd.add_option("--partitions", c.partitions, "Partitions of the key space (as the workers')")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 16384));
 }
 
-// `steadfast ping`: connects, sends PING, prints the round trip.
-int run_ping(const std::string& url) {
-  namespace asio = boost::asio;
-  using namespace steadfast::redis;
-  asio::io_context io;
-  Client client(io.get_executor(), Config::from_url(url));
-  auto done = asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<std::string> {
-        struct CloseOnExit {
-          Client& c;
-          ~CloseOnExit() { c.close(); }
-        } close_on_exit{client};
-        co_await client.wait_connected();
-        auto start = std::chrono::steady_clock::now();
-        Reply r = co_await client.command("PING");
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-            std::chrono::steady_clock::now() - start);
-        co_return std::string(r.str()) + " from " + client.config().redacted_url() + " in " +
-            std::to_string(us.count()) + " us";
-      },
-      asio::use_future);
-  io.run();
-  std::cout << done.get() << "\n";
-  return 0;
-}
-
-}  // namespace
+}  // namespace steadfast::cli
 
 int main(int argc, char** argv) {
+  using namespace steadfast::cli;
   CLI::App app{"steadfast: a resilient workflow engine on Redis Streams"};
   app.set_version_flag("--version", std::string("steadfast ") + steadfast::kVersion);
   app.require_subcommand(0, 1);
+  app.fallthrough();
+  // Logs go to stderr: stdout carries results (run ids, JSON) for scripts.
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("steadfast"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
 
-  std::string redis_url = default_redis_url();
-  auto* ping = app.add_subcommand("ping", "Check that Redis answers (round trip time)");
-  ping->add_option("--redis", redis_url, "Redis URL (default $STEADFAST_REDIS or redis://127.0.0.1:6379)");
+  register_worker(app);
+  register_runs(app);
+  register_dlq(app);
+  register_doctor(app);
 
-  CLI11_PARSE(app, argc, argv);
   try {
-    if (ping->parsed()) return run_ping(redis_url);
-    std::cout << app.help();
-    return 0;
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "steadfast: " << e.what() << "\n";
+    return kExitUsage;
   } catch (const std::exception& e) {
     std::cerr << "steadfast: " << e.what() << "\n";
-    return 1;
+    return kExitFailed;
   }
+  if (app.get_subcommands().empty()) std::cout << app.help();
+  return kExitOk;
 }

@@ -1,0 +1,99 @@
+// The client side of steadfast: submit runs, read them, cancel them, manage the
+// dead-letter queue. Synchronous calls over a private I/O thread.
+//
+// Thread-safety: every method is thread-safe; calls from several threads are
+// pipelined on one Redis connection.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "steadfast/json.h"
+#include "steadfast/run.h"
+#include "steadfast/workflow.h"
+
+namespace steadfast {
+
+struct ClientOptions {
+  std::string redis_url = "redis://127.0.0.1:6379";
+  std::string key_prefix = "sf";
+  int partitions = 1;  // must match the workers'
+  // Cancelled runs expire this long after they end. Zero = never.
+  std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};
+  // Time one call may take, including waiting for Redis to come back. Zero = no limit.
+  std::chrono::milliseconds timeout{std::chrono::seconds(10)};
+};
+
+struct SubmitOptions {
+  // A repeated submit with the same key (within idempotency_ttl) returns the
+  // run of the first one. Printable ASCII without spaces, 1-256 chars; empty = none.
+  std::string idempotency_key;
+  std::chrono::milliseconds idempotency_ttl{std::chrono::hours(24)};
+  // Refuse (BacklogFullError) when the first queue holds this many entries; 0 = no bound.
+  std::int64_t max_backlog = 0;
+};
+
+struct Submitted {
+  std::string run_id;
+  bool created = true;  // false: an earlier submit with the same idempotency key made it
+};
+
+// The workflow is not known: no worker has registered it and the client was
+// not given it (register_workflow).
+class UnknownWorkflowError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// Load shedding: the queue's backlog is over the submit's bound.
+class BacklogFullError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Client {
+ public:
+  // Connects lazily; throws std::invalid_argument for a bad URL.
+  explicit Client(ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Makes a workflow's shape (steps, queues) known in Redis, for submits from
+  // anywhere. Workers do this for their workflows when they start.
+  void register_workflow(const Workflow& workflow);
+
+  // Creates a run. Throws UnknownWorkflowError, std::invalid_argument (bad
+  // input: over 1 MiB, bad idempotency key), BacklogFullError, or a Redis
+  // error (std::runtime_error) when Redis is unreachable past the timeout.
+  Submitted submit(const std::string& workflow, const Json& input, const SubmitOptions& options = {});
+
+  // nullopt when no such run (never existed, or expired after its retention).
+  std::optional<RunInfo> get_run(const std::string& run_id);
+
+  // Polls until the run is completed, failed or cancelled; throws
+  // std::runtime_error after `timeout`.
+  RunInfo wait(const std::string& run_id, std::chrono::milliseconds timeout);
+
+  // "cancelled" (it was waiting), "cancelling" (its worker stops it shortly),
+  // "terminal:<status>" (already finished: nothing done), "missing".
+  std::string cancel(const std::string& run_id);
+
+  std::vector<DeadLetter> dead_letters(std::size_t limit = 100);
+  // Restarts a dead-lettered run from its failed step (by dead-letter entry id
+  // or run id), keeping the outputs of earlier steps; returns the run id.
+  std::string replay(const std::string& id);
+  // Deletes every dead-letter entry and its run; returns how many.
+  std::size_t purge_dead_letters();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace steadfast

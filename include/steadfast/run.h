@@ -1,0 +1,54 @@
+// What a run looks like from outside: `steadfast status --json`, Client::get_run.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "steadfast/json.h"
+
+namespace steadfast {
+
+struct StepInfo {
+  std::string name;
+  // pending (not reached yet), queued, running, retrying, completed, failed, cancelled
+  std::string status = "pending";
+  int attempts = 0;   // attempts so far, counted at claim
+  Json output;        // null until completed
+  std::string error;  // the latest error, empty if none
+  Json errors = Json::array();  // history: [{attempt, error, started_at, failed_at}] (ms)
+};
+
+struct RunInfo {
+  std::string id;
+  std::string workflow;
+  // queued | running | retrying | completed | failed | cancelled
+  // (failed = in the dead-letter queue; a replay restarts it)
+  std::string status;
+  std::int64_t created_at_ms = 0;  // Redis time, Unix ms
+  std::int64_t updated_at_ms = 0;
+  Json input;
+  std::vector<StepInfo> steps;  // in workflow order
+  std::string current_step;     // the step holding the run's token; empty once finished
+};
+
+// {"id","workflow","status","created_at","updated_at","steps":[{"name","status",
+//  "attempts","output","error"}]} with times as ISO-8601 UTC ("2026-11-27T22:40:01.123Z").
+[[nodiscard]] Json to_json(const RunInfo& run);
+
+[[nodiscard]] bool is_terminal_status(std::string_view status) noexcept;
+
+struct DeadLetter {
+  std::string id;  // the dead-letter entry id (use it to replay)
+  std::string run_id;
+  std::string workflow;
+  std::string step;
+  int attempts = 0;
+  std::string error;
+  Json errors = Json::array();
+  std::int64_t at_ms = 0;
+};
+
+[[nodiscard]] Json to_json(const DeadLetter& entry);
+
+}  // namespace steadfast

@@ -1,0 +1,68 @@
+// A worker process's engine: reads steps from the queues it serves, runs their
+// handlers on a bounded pool, checkpoints every outcome in Redis.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "steadfast/workflow.h"
+
+namespace steadfast {
+
+struct WorkerOptions {
+  std::string redis_url = "redis://127.0.0.1:6379";
+  // Consumer name in the queues' group; one live process per id. Empty =
+  // "<hostname>-<pid>". A worker restarted under the same id takes back the
+  // entries it held at once; a second live worker with an id in use is refused.
+  std::string id;
+  int concurrency = 8;               // handlers running at once (pool threads)
+  std::vector<std::string> queues;   // empty = every queue of the workflows given
+  // On stop (SIGTERM, SIGINT, stop()): time to let running handlers finish;
+  // what is left then is handed back for another worker at once.
+  std::chrono::milliseconds drain_timeout{std::chrono::seconds(30)};
+  // Completed and cancelled runs expire this long after they end. Zero = never.
+  std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};
+  std::string key_prefix = "sf";
+  int partitions = 1;
+  bool handle_signals = true;  // install SIGTERM/SIGINT handlers while run() runs
+};
+
+struct WorkerStats {
+  std::uint64_t started = 0;     // attempts begun
+  std::uint64_t succeeded = 0;
+  std::uint64_t failed = 0;      // attempts that ended in an error or timeout
+  std::uint64_t stale = 0;       // outcomes refused because the lease was lost
+  std::uint64_t reclaimed = 0;   // entries taken over from other (dead) workers
+  std::uint64_t handed_back = 0; // entries released at shutdown
+};
+
+class Worker {
+ public:
+  // Throws std::invalid_argument for bad options or workflows.
+  Worker(WorkerOptions options, std::vector<Workflow> workflows);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Runs on the calling thread until stop() or a signal; then drains. Returns 0
+  // after a clean stop; throws std::runtime_error naming the cause when the
+  // worker cannot start (Redis unreachable, id in use) or must stop (consumer
+  // group deleted, registration lost).
+  int run();
+
+  // Begins the drain. Thread-safe; may be called from a signal-free context at any time.
+  void stop();
+
+  // Thread-safe.
+  [[nodiscard]] WorkerStats stats() const;
+  [[nodiscard]] const std::string& id() const noexcept;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace steadfast

@@ -1,0 +1,44 @@
+// Shared pieces of the CLI subcommands: connection options, running a
+// coroutine to completion, exit codes.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace steadfast::cli {
+
+// Exit codes: 0 success; 1 the operation failed (run not completed, doctor
+// found offenders, Redis unreachable); 2 bad usage or bad input.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+struct Connection {
+  std::string redis_url;
+  std::string key_prefix = "sf";
+  int partitions = 1;
+};
+
+// Adds --redis (default $STEADFAST_REDIS, else redis://127.0.0.1:6379),
+// --key-prefix and --partitions to a subcommand.
+void add_connection_options(CLI::App& cmd, Connection& c);
+
+// Runs op on a fresh io_context until it finishes; rethrows its exception.
+template <typename T>
+T run_sync(boost::asio::io_context& io, boost::asio::awaitable<T> op) {
+  auto f = boost::asio::co_spawn(io, std::move(op), boost::asio::use_future);
+  io.run();
+  return f.get();
+}
+
+void register_worker(CLI::App& app);
+void register_runs(CLI::App& app);   // submit, status, cancel
+void register_dlq(CLI::App& app);
+void register_doctor(CLI::App& app);
+
+}  // namespace steadfast::cli

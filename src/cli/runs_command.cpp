@@ -1,0 +1,115 @@
+// `steadfast submit`, `status`, `cancel`: one run at a time.
+#include <iostream>
+
+#include "cli/common.h"
+#include "config/workflows_file.h"
+#include "steadfast/client.h"
+
+namespace steadfast::cli {
+
+namespace {
+
+ClientOptions client_options(const Connection& c) {
+  ClientOptions o;
+  o.redis_url = c.redis_url;
+  o.key_prefix = c.key_prefix;
+  o.partitions = c.partitions;
+  return o;
+}
+
+void print_human(const RunInfo& run) {
+  std::cout << "run " << run.id << " (" << run.workflow << "): " << run.status << "\n";
+  const Json j = to_json(run);
+  std::cout << "  created " << j["created_at"].get<std::string>() << ", updated "
+            << j["updated_at"].get<std::string>() << "\n";
+  std::size_t width = 4;
+  for (const StepInfo& s : run.steps) width = std::max(width, s.name.size());
+  for (const StepInfo& s : run.steps) {
+    std::cout << "  " << s.name << std::string(width - s.name.size() + 2, ' ') << s.status;
+    if (s.attempts > 0) std::cout << "  attempts " << s.attempts;
+    if (!s.error.empty()) std::cout << "  error: " << s.error;
+    std::cout << "\n";
+  }
+}
+
+}  // namespace
+
+void register_runs(CLI::App& app) {
+  {
+    auto* cmd = app.add_subcommand("submit", "Submit a run; prints its id");
+    struct Args {
+      Connection conn;
+      std::string workflow;
+      std::string input = "{}";
+      std::string idempotency_key;
+      bool wait = false;
+      std::string timeout = "10m";
+    };
+    auto a = std::make_shared<Args>();
+    add_connection_options(*cmd, a->conn);
+    cmd->add_option("workflow", a->workflow, "Workflow name")->required();
+    cmd->add_option("--input", a->input, "The run's input, JSON")->capture_default_str();
+    cmd->add_option("--idempotency-key", a->idempotency_key,
+                    "Repeated submits with this key return the same run");
+    cmd->add_flag("--wait", a->wait, "Wait for the run to end; print its status JSON; exit 0 only if completed");
+    cmd->add_option("--timeout", a->timeout, "With --wait: how long to wait")->capture_default_str();
+    cmd->final_callback([a] {
+      Json input = Json::parse(a->input, nullptr, false);
+      if (input.is_discarded()) throw std::invalid_argument("--input is not valid JSON: " + a->input.substr(0, 200));
+      Client client(client_options(a->conn));
+      SubmitOptions o;
+      o.idempotency_key = a->idempotency_key;
+      Submitted s = client.submit(a->workflow, input, o);
+      if (!a->wait) {
+        std::cout << s.run_id << "\n";
+        return;
+      }
+      RunInfo run = client.wait(s.run_id, config::parse_duration(a->timeout));
+      std::cout << to_json(run).dump() << "\n";
+      if (run.status != "completed") std::exit(kExitFailed);
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("status", "Show a run");
+    struct Args {
+      Connection conn;
+      std::string run;
+      bool json = false;
+    };
+    auto a = std::make_shared<Args>();
+    add_connection_options(*cmd, a->conn);
+    cmd->add_option("run", a->run, "Run id")->required();
+    cmd->add_flag("--json", a->json, "Print JSON");
+    cmd->final_callback([a] {
+      Client client(client_options(a->conn));
+      auto run = client.get_run(a->run);
+      if (!run) {
+        std::cerr << "steadfast: no run " << a->run << " (never submitted, or expired)\n";
+        std::exit(kExitFailed);
+      }
+      if (a->json) {
+        std::cout << to_json(*run).dump() << "\n";
+      } else {
+        print_human(*run);
+      }
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("cancel", "Cancel a run (a running step is told to stop)");
+    struct Args {
+      Connection conn;
+      std::string run;
+    };
+    auto a = std::make_shared<Args>();
+    add_connection_options(*cmd, a->conn);
+    cmd->add_option("run", a->run, "Run id")->required();
+    cmd->final_callback([a] {
+      Client client(client_options(a->conn));
+      const std::string r = client.cancel(a->run);
+      std::cout << r << "\n";
+      if (r == "missing") std::exit(kExitFailed);
+    });
+  }
+}
+
+}  // namespace steadfast::cli

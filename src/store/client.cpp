@@ -1,0 +1,184 @@
+#include "steadfast/client.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "redis/client.h"
+#include "store/run_id.h"
+#include "store/store.h"
+
+namespace steadfast {
+
+namespace asio = boost::asio;
+
+namespace {
+
+bool is_valid_idempotency_key(std::string_view key) {
+  if (key.empty() || key.size() > 256) return false;
+  for (char c : key) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+void check_run_id(const std::string& id) {
+  if (!store::is_valid_run_id(id)) {
+    throw std::invalid_argument("invalid run id '" + id.substr(0, 64) +
+                                "' (expected 26 characters of Crockford base32)");
+  }
+}
+
+}  // namespace
+
+class Client::Impl {
+ public:
+  explicit Impl(ClientOptions options)
+      : options_(std::move(options)),
+        work_(io_.get_executor()),
+        redis_(io_.get_executor(), config_for(options_)),
+        store_(redis_, store::KeySpace(options_.key_prefix, options_.partitions)) {
+    thread_ = std::thread([this] { io_.run(); });
+  }
+
+  ~Impl() {
+    asio::post(io_, [this] { redis_.close(); });
+    work_.reset();
+    thread_.join();
+  }
+
+  template <typename T>
+  T call(asio::awaitable<T> op) {
+    return asio::co_spawn(io_, std::move(op), asio::use_future).get();
+  }
+
+  static redis::Config config_for(const ClientOptions& o) {
+    redis::Config c = redis::Config::from_url(o.redis_url);
+    c.command_timeout = o.timeout;
+    return c;
+  }
+
+  asio::awaitable<Json> definition(const std::string& workflow) {
+    {
+      std::lock_guard lock(mu_);
+      auto it = definitions_.find(workflow);
+      if (it != definitions_.end()) co_return it->second;
+    }
+    auto d = co_await store_.workflow_definition(workflow);
+    if (!d) {
+      throw UnknownWorkflowError("unknown workflow '" + workflow +
+                                 "': no worker has registered it (start a worker with its "
+                                 "workflows file, or register it from the client)");
+    }
+    std::lock_guard lock(mu_);
+    definitions_[workflow] = *d;
+    co_return *d;
+  }
+
+  ClientOptions options_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  redis::Client redis_;
+  store::Store store_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::map<std::string, Json> definitions_;
+};
+
+Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Client::~Client() = default;
+
+void Client::register_workflow(const Workflow& w) {
+  Json steps = Json::array();
+  for (const StepDefinition& s : w.steps()) {
+    steps.push_back({{"name", s.name},
+                     {"queue", s.options.queue},
+                     {"max_attempts", s.options.retry.max_attempts},
+                     {"lease_ms", s.options.lease.count()},
+                     {"timeout_ms", s.options.timeout.count()}});
+  }
+  Json def = {{"name", w.name()}, {"steps", steps}};
+  impl_->call(impl_->store_.register_workflow(w.name(), def));
+  std::lock_guard lock(impl_->mu_);
+  impl_->definitions_[w.name()] = def;
+}
+
+Submitted Client::submit(const std::string& workflow, const Json& input, const SubmitOptions& o) {
+  if (!is_valid_name(workflow)) {
+    throw std::invalid_argument("invalid workflow name '" + workflow.substr(0, 80) +
+                                "' (1-64 of A-Z a-z 0-9 _ -)");
+  }
+  if (!o.idempotency_key.empty() && !is_valid_idempotency_key(o.idempotency_key)) {
+    throw std::invalid_argument("invalid idempotency key (1-256 printable ASCII characters, no spaces)");
+  }
+  store::SubmitRequest req;
+  req.workflow = workflow;
+  req.input = input;
+  if (input.dump().size() > store::kMaxPayloadBytes) {
+    throw std::invalid_argument("input exceeds the " + std::to_string(store::kMaxPayloadBytes) +
+                                "-byte limit");
+  }
+  req.idempotency_key = o.idempotency_key;
+  req.idempotency_ttl = o.idempotency_ttl;
+  req.max_backlog = o.max_backlog;
+  return impl_->call([&]() -> asio::awaitable<Submitted> {
+    Json def = co_await impl_->definition(workflow);
+    for (const Json& s : def.at("steps")) req.steps.push_back(s.at("name").get<std::string>());
+    if (req.steps.empty()) throw std::invalid_argument("workflow '" + workflow + "' has no steps");
+    req.first_queue = def.at("steps").at(0).at("queue").get<std::string>();
+    try {
+      auto r = co_await impl_->store_.submit(req);
+      co_return Submitted{r.run_id, r.created};
+    } catch (const store::BacklogFull& e) {
+      throw BacklogFullError(e.what());
+    }
+  }());
+}
+
+std::optional<RunInfo> Client::get_run(const std::string& run_id) {
+  check_run_id(run_id);
+  return impl_->call(impl_->store_.get_run(run_id));
+}
+
+RunInfo Client::wait(const std::string& run_id, std::chrono::milliseconds timeout) {
+  check_run_id(run_id);
+  return impl_->call([&]() -> asio::awaitable<RunInfo> {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    asio::steady_timer t(impl_->io_);
+    std::chrono::milliseconds poll{5};
+    for (;;) {
+      auto run = co_await impl_->store_.get_run(run_id);
+      if (!run) throw std::runtime_error("run " + run_id + " does not exist");
+      if (is_terminal_status(run->status)) co_return *run;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw std::runtime_error("run " + run_id + " still " + run->status + " after " +
+                                 std::to_string(timeout.count()) + " ms");
+      }
+      t.expires_after(poll);
+      co_await t.async_wait(asio::use_awaitable);
+      poll = std::min(poll * 2, std::chrono::milliseconds(100));
+    }
+  }());
+}
+
+std::string Client::cancel(const std::string& run_id) {
+  check_run_id(run_id);
+  return impl_->call(impl_->store_.cancel(run_id, impl_->options_.retention));
+}
+
+std::vector<DeadLetter> Client::dead_letters(std::size_t limit) {
+  return impl_->call(impl_->store_.dlq_list(limit));
+}
+
+std::string Client::replay(const std::string& id) { return impl_->call(impl_->store_.dlq_replay(id)); }
+
+std::size_t Client::purge_dead_letters() { return impl_->call(impl_->store_.dlq_purge()); }
+
+}  // namespace steadfast

@@ -1,0 +1,48 @@
+#include "store/keys.h"
+
+#include <stdexcept>
+
+namespace steadfast::store {
+
+KeySpace::KeySpace(std::string prefix, int partitions)
+    : prefix_(std::move(prefix)), partitions_(partitions) {
+  if (partitions_ < 1 || partitions_ > 16384) {
+    throw std::invalid_argument("partitions must be in 1..16384, got " + std::to_string(partitions));
+  }
+  if (prefix_.empty() || prefix_.find_first_of("{}: \r\n") != std::string::npos) {
+    throw std::invalid_argument("invalid key prefix '" + prefix_ + "'");
+  }
+}
+
+int KeySpace::partition_of(std::string_view run_id) const noexcept {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : run_id) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return static_cast<int>(h % static_cast<std::uint64_t>(partitions_));
+}
+
+std::string KeySpace::partition_base(int partition) const {
+  return prefix_ + ":{" + std::to_string(partition) + "}:";
+}
+
+std::string KeySpace::run(std::string_view run_id) const {
+  return partition_base(partition_of(run_id)) + "run:" + std::string(run_id);
+}
+std::string KeySpace::queue(int partition, std::string_view q) const {
+  return partition_base(partition) + "q:" + std::string(q);
+}
+std::string KeySpace::delayed(int partition) const { return partition_base(partition) + "delayed"; }
+std::string KeySpace::dlq(int partition) const { return partition_base(partition) + "dlq"; }
+std::string KeySpace::idempotency(int partition, std::string_view key) const {
+  return partition_base(partition) + "idem:" + std::string(key);
+}
+std::string KeySpace::workflows() const { return prefix_ + ":workflows"; }
+std::string KeySpace::workers() const { return prefix_ + ":workers"; }
+std::string KeySpace::worker_lock(std::string_view id) const {
+  return prefix_ + ":worker:" + std::string(id);
+}
+std::string KeySpace::queues() const { return prefix_ + ":queues"; }
+
+}  // namespace steadfast::store

@@ -1,0 +1,45 @@
+// The Redis key layout. Every key of a run carries its partition's hash tag
+// ("sf:{3}:run:<id>") so one script can touch the run, its stream entry and the
+// delayed set atomically, and partitions can later spread over a Redis Cluster.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace steadfast::store {
+
+// The consumer group every queue stream is read with.
+inline constexpr std::string_view kGroup = "steadfast";
+
+class KeySpace {
+ public:
+  // prefix: the first part of every key ("sf"); partitions >= 1.
+  explicit KeySpace(std::string prefix = "sf", int partitions = 1);
+
+  [[nodiscard]] const std::string& prefix() const noexcept { return prefix_; }
+  [[nodiscard]] int partitions() const noexcept { return partitions_; }
+
+  // FNV-1a of the run id, modulo the partitions.
+  [[nodiscard]] int partition_of(std::string_view run_id) const noexcept;
+  // "sf:{P}:" — every per-partition key starts with it.
+  [[nodiscard]] std::string partition_base(int partition) const;
+
+  [[nodiscard]] std::string run(std::string_view run_id) const;
+  [[nodiscard]] std::string queue(int partition, std::string_view queue) const;
+  [[nodiscard]] std::string delayed(int partition) const;
+  [[nodiscard]] std::string dlq(int partition) const;
+  [[nodiscard]] std::string idempotency(int partition, std::string_view key) const;
+
+  // Global keys (no partition).
+  [[nodiscard]] std::string workflows() const;  // HASH name -> JSON definition
+  [[nodiscard]] std::string workers() const;    // HASH worker id -> JSON registration
+  [[nodiscard]] std::string worker_lock(std::string_view worker_id) const;  // STRING, expiring
+  [[nodiscard]] std::string queues() const;     // SET of queue names ever used
+
+ private:
+  std::string prefix_;
+  int partitions_;
+};
+
+}  // namespace steadfast::store

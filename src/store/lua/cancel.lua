@@ -1,0 +1,33 @@
+-- Cancels a run on a user's request. A run whose token waits (an undelivered
+-- stream entry, or the delayed set) is cancelled at once and its token removed;
+-- a run whose step is running gets a cancel flag that its worker sees on its
+-- next lease renewal, and the worker finishes it as cancelled.
+-- KEYS[1] run hash, KEYS[2] the run's current queue stream, KEYS[3] delayed zset
+-- ARGV: run id, group, queue name the caller read, retention ms
+-- Returns 'cancelled', 'cancelling', 'terminal:<status>', 'missing' or 'moved'
+-- (the run changed queue meanwhile: read it again and retry).
+local run, stream, delayed = KEYS[1], KEYS[2], KEYS[3]
+local run_id, group, queue, retention = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+if redis.call('EXISTS', run) == 0 then return 'missing' end
+local status = redis.call('HGET', run, 'status')
+if sf_terminal[status] then return 'terminal:' .. status end
+if redis.call('HGET', run, 'queue') ~= queue then return 'moved' end
+local now = sf_now()
+local step = redis.call('HGET', run, 'step')
+local function finish()
+  redis.call('HSET', run, 'status', 'cancelled', 'entry', '', 'cancel', '1', 'updated_at', now,
+             's.' .. step .. '.status', 'cancelled')
+  if retention > 0 then redis.call('PEXPIRE', run, retention) end
+  return 'cancelled'
+end
+if redis.call('ZREM', delayed, run_id) == 1 then return finish() end
+local entry = redis.call('HGET', run, 'entry')
+if entry and entry ~= '' then
+  local p = redis.call('XPENDING', stream, group, entry, entry, 1)
+  if p[1] == nil then
+    redis.call('XDEL', stream, entry)
+    return finish()
+  end
+end
+redis.call('HSET', run, 'cancel', '1', 'updated_at', now)
+return 'cancelling'

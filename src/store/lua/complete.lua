@@ -1,0 +1,41 @@
+-- Complete-and-advance for a batch of finished steps of one stream: records
+-- each output and makes the next token (the next step's entry) or finishes the
+-- run, then acknowledges and deletes the entry — all in one atomic step.
+-- KEYS[1] stream; then per item: run hash, next step's stream (or the same stream)
+-- ARGV: group, consumer, retention ms; then per item 7 values: entry id,
+--       deliveries, run id, step, output JSON, attempts, next step ('' = last)
+--       and next queue name
+-- Returns per item 'ok', 'stale' (token refused: nothing written) or
+-- 'discarded' (the run was already terminal: entry dropped).
+local stream, group, consumer, retention = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+local now = sf_now()
+local out = {}
+local per = 8
+local n = (#ARGV - 3) / per
+for i = 1, n do
+  local run, next_stream = KEYS[2 * i], KEYS[2 * i + 1]
+  local a = 3 + (i - 1) * per
+  local id, deliveries, run_id, step = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local output, attempts, next_step, next_queue = ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8]
+  if not sf_owns(stream, group, id, consumer, deliveries) then
+    out[i] = 'stale'
+  elseif sf_terminal[redis.call('HGET', run, 'status')] then
+    sf_drop_entry(stream, group, id)
+    out[i] = 'discarded'
+  else
+    redis.call('HSET', run, 's.' .. step .. '.status', 'completed',
+               's.' .. step .. '.output', output, 's.' .. step .. '.attempts', attempts,
+               's.' .. step .. '.finished_at', now, 'updated_at', now)
+    if next_step ~= '' then
+      local nid = redis.call('XADD', next_stream, '*', 'r', run_id, 's', next_step, 'a', '0')
+      redis.call('HSET', run, 'status', 'queued', 'step', next_step, 'queue', next_queue,
+                 'entry', nid, 'base', '0', 's.' .. next_step .. '.status', 'queued')
+    else
+      redis.call('HSET', run, 'status', 'completed', 'entry', '')
+      if retention > 0 then redis.call('PEXPIRE', run, retention) end
+    end
+    sf_drop_entry(stream, group, id)
+    out[i] = 'ok'
+  end
+end
+return out

@@ -1,0 +1,37 @@
+-- Dead-letter for a batch of steps of one stream: records the error, marks the
+-- run failed and adds it to the dead-letter stream with its error history,
+-- then acknowledges and deletes the entry, atomically.
+-- KEYS[1] stream, KEYS[2] dead-letter stream; then per item: run hash
+-- ARGV: group, consumer; then per item 6 values: entry id, deliveries, run id,
+--       step, attempts, error
+-- Returns per item 'ok', 'stale' or 'discarded'.
+local stream, dlq, group, consumer = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local now = sf_now()
+local out = {}
+local per = 6
+local n = (#ARGV - 2) / per
+for i = 1, n do
+  local run = KEYS[2 + i]
+  local a = 2 + (i - 1) * per
+  local id, deliveries, run_id, step = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local attempts, err = ARGV[a + 5], ARGV[a + 6]
+  if not sf_owns(stream, group, id, consumer, deliveries) then
+    out[i] = 'stale'
+  elseif sf_terminal[redis.call('HGET', run, 'status')] then
+    sf_drop_entry(stream, group, id)
+    out[i] = 'discarded'
+  else
+    sf_push_error(run, step, attempts, err, now)
+    redis.call('HSET', run, 'status', 'failed', 'entry', '', 'updated_at', now,
+               's.' .. step .. '.status', 'failed', 's.' .. step .. '.error', err,
+               's.' .. step .. '.attempts', attempts, 's.' .. step .. '.finished_at', now)
+    local errors = redis.call('HGET', run, 's.' .. step .. '.errors') or '[]'
+    local workflow = redis.call('HGET', run, 'workflow') or ''
+    local did = redis.call('XADD', dlq, '*', 'run', run_id, 'workflow', workflow, 'step', step,
+                           'attempts', attempts, 'error', err, 'errors', errors, 'at', now)
+    redis.call('HSET', run, 'dlq_entry', did)
+    sf_drop_entry(stream, group, id)
+    out[i] = 'ok'
+  end
+end
+return out

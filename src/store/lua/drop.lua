@@ -1,0 +1,31 @@
+-- Worker-side endings that write no output, for a batch of entries of one stream:
+--   mode 'cancel':  the run was cancelled while its step ran or waited; it
+--                   becomes cancelled (and expires after the retention period);
+--   mode 'discard': the run is already terminal; only the entry goes.
+-- KEYS[1] stream; then per item: run hash
+-- ARGV: group, consumer, retention ms; then per item 4 values: entry id,
+--       deliveries, step, mode
+-- Returns per item 'ok' or 'stale'.
+local stream, group, consumer, retention = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+local now = sf_now()
+local out = {}
+local per = 4
+local n = (#ARGV - 3) / per
+for i = 1, n do
+  local run = KEYS[1 + i]
+  local a = 3 + (i - 1) * per
+  local id, deliveries, step, mode = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  if not sf_owns(stream, group, id, consumer, deliveries) then
+    out[i] = 'stale'
+  else
+    if mode == 'cancel' and redis.call('EXISTS', run) == 1 and
+        not sf_terminal[redis.call('HGET', run, 'status')] then
+      redis.call('HSET', run, 'status', 'cancelled', 'entry', '', 'updated_at', now,
+                 's.' .. step .. '.status', 'cancelled')
+      if retention > 0 then redis.call('PEXPIRE', run, retention) end
+    end
+    sf_drop_entry(stream, group, id)
+    out[i] = 'ok'
+  end
+end
+return out

@@ -1,0 +1,25 @@
+-- Takes over entries whose owner stopped renewing (idle longer than the lease),
+-- one XAUTOCLAIM page from `cursor`. Entries Redis reports deleted (their
+-- payload is gone) go to the dead-letter stream as "payload lost", never dropped.
+-- KEYS[1] stream, KEYS[2] dead-letter stream
+-- ARGV: group, consumer, min idle ms, cursor, count
+-- Returns {next cursor, {{id, run id, step, deliveries}...}, lost count}.
+local stream, dlq, group, consumer = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local r = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[3], ARGV[4], 'COUNT', ARGV[5])
+local claimed = {}
+for _, e in ipairs(r[2]) do
+  local id, fields = e[1], e[2]
+  local run_id, step = '', ''
+  for k = 1, #fields, 2 do
+    if fields[k] == 'r' then run_id = fields[k + 1] elseif fields[k] == 's' then step = fields[k + 1] end
+  end
+  local p = redis.call('XPENDING', stream, group, id, id, 1)
+  table.insert(claimed, {id, run_id, step, p[1] and p[1][4] or 0})
+end
+local lost = r[3] or {}
+for _, id in ipairs(lost) do
+  redis.call('XADD', dlq, '*', 'run', '', 'workflow', '', 'step', '', 'attempts', '0',
+             'error', 'payload lost: stream entry ' .. id .. ' of ' .. stream ..
+             ' was deleted while pending', 'errors', '[]', 'at', sf_now())
+end
+return {r[1], claimed, #lost}

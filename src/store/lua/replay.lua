@@ -1,0 +1,26 @@
+-- Replays a dead-lettered run from its failed step, keeping earlier outputs and
+-- giving the step a fresh set of attempts.
+-- KEYS[1] dead-letter stream, KEYS[2] run hash, KEYS[3] the failed step's queue stream
+-- ARGV: dead-letter entry id, run id
+-- Returns the new entry id, or an error naming why the replay is refused.
+local dlq, run, stream = KEYS[1], KEYS[2], KEYS[3]
+local did, run_id = ARGV[1], ARGV[2]
+if #redis.call('XRANGE', dlq, did, did) == 0 then
+  return redis.error_reply('ERR no dead-letter entry ' .. did)
+end
+if redis.call('EXISTS', run) == 0 then
+  return redis.error_reply('ERR run ' .. run_id .. ' no longer exists')
+end
+if redis.call('HGET', run, 'status') ~= 'failed' then
+  return redis.error_reply('ERR run ' .. run_id .. ' is ' .. redis.call('HGET', run, 'status') ..
+                           ', not failed')
+end
+local now = sf_now()
+local step = redis.call('HGET', run, 'step')
+local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', '0')
+redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'base', '0', 'updated_at', now,
+           's.' .. step .. '.status', 'queued', 's.' .. step .. '.attempts', '0')
+redis.call('HDEL', run, 'dlq_entry', 'cancel')
+redis.call('PERSIST', run)
+redis.call('XDEL', dlq, did)
+return nid

@@ -1,0 +1,44 @@
+-- Retry-later (and release) for a batch of failed or handed-back steps of one
+-- stream: records the error, then either parks the run in the delayed set until
+-- its due time or, with delay 0, enqueues the same step again at once; then
+-- acknowledges and deletes the entry, atomically.
+-- KEYS[1] stream, KEYS[2] delayed zset; then per item: run hash
+-- ARGV: group, consumer; then per item 7 values: entry id, deliveries, run id,
+--       step, attempts so far, delay ms, error ('' = a hand-off, not a failure)
+-- Returns per item 'ok', 'stale' or 'discarded'.
+local stream, delayed, group, consumer = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local now = sf_now()
+local out = {}
+local per = 7
+local n = (#ARGV - 2) / per
+for i = 1, n do
+  local run = KEYS[2 + i]
+  local a = 2 + (i - 1) * per
+  local id, deliveries, run_id, step = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local attempts, delay, err = ARGV[a + 5], tonumber(ARGV[a + 6]), ARGV[a + 7]
+  if not sf_owns(stream, group, id, consumer, deliveries) then
+    out[i] = 'stale'
+  elseif sf_terminal[redis.call('HGET', run, 'status')] then
+    sf_drop_entry(stream, group, id)
+    out[i] = 'discarded'
+  else
+    if err ~= '' then
+      sf_push_error(run, step, attempts, err, now)
+      redis.call('HSET', run, 's.' .. step .. '.error', err)
+    end
+    redis.call('HSET', run, 's.' .. step .. '.attempts', attempts, 'base', attempts,
+               'updated_at', now)
+    if delay > 0 then
+      redis.call('ZADD', delayed, now + delay, run_id)
+      redis.call('HSET', run, 'status', 'retrying', 'entry', '',
+                 's.' .. step .. '.status', 'retrying', 'due_at', now + delay)
+    else
+      local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', attempts)
+      redis.call('HSET', run, 'status', 'queued', 'entry', nid,
+                 's.' .. step .. '.status', 'queued')
+    end
+    sf_drop_entry(stream, group, id)
+    out[i] = 'ok'
+  end
+end
+return out

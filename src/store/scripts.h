@@ -1,0 +1,23 @@
+// The transition scripts, one per .lua file in lua/, each with lib.lua
+// (fencing check, Redis time) prepended. The comment at the top of each file
+// is its contract: keys, arguments, replies.
+#pragma once
+
+#include "redis/script.h"
+
+namespace steadfast::store::scripts {
+
+const redis::Script& submit();
+const redis::Script& start();
+const redis::Script& complete();
+const redis::Script& retry();
+const redis::Script& dead_letter();
+const redis::Script& drop();
+const redis::Script& cancel();
+const redis::Script& renew();
+const redis::Script& reclaim();
+const redis::Script& promote();
+const redis::Script& replay();
+const redis::Script& check_run();
+
+}  // namespace steadfast::store::scripts

@@ -1,0 +1,399 @@
+#include "store/store.h"
+
+#include <map>
+#include <tuple>
+
+#include "store/run_id.h"
+#include "store/scripts.h"
+
+namespace steadfast::store {
+
+namespace {
+
+using redis::Pipeline;
+using redis::Reply;
+
+// Script replies that are errors are bugs or server trouble (OOM, NOGROUP):
+// surface them as ServerError with Redis' message.
+const Reply& checked(const Reply& r) {
+  if (r.is_error()) throw redis::ServerError(std::string(r.str()));
+  return r;
+}
+
+std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()); }
+
+enum class ScriptKind { complete, retry, dead_letter, drop, none };
+
+ScriptKind kind_of(engine::Action a) {
+  switch (a) {
+    case engine::Action::advance:
+    case engine::Action::complete_run: return ScriptKind::complete;
+    case engine::Action::retry_later:
+    case engine::Action::release: return ScriptKind::retry;
+    case engine::Action::dead_letter: return ScriptKind::dead_letter;
+    case engine::Action::cancel_run:
+    case engine::Action::discard: return ScriptKind::drop;
+    case engine::Action::execute:
+    case engine::Action::abandon: return ScriptKind::none;
+  }
+  return ScriptKind::none;
+}
+
+}  // namespace
+
+Store::Store(redis::Client& client, KeySpace keys, std::string consumer)
+    : client_(client), keys_(std::move(keys)), consumer_(std::move(consumer)) {}
+
+asio::awaitable<SubmitResult> Store::submit(const SubmitRequest& req) {
+  if (req.steps.empty()) throw std::invalid_argument("workflow '" + req.workflow + "' has no steps");
+  std::string run_id = new_run_id();
+  int partition = keys_.partition_of(run_id);
+  if (!req.idempotency_key.empty()) {
+    // The idempotency key and the run must share a partition (one script).
+    partition = keys_.partition_of(req.idempotency_key);
+    while (keys_.partition_of(run_id) != partition) run_id = new_run_id();
+  }
+  std::vector<std::string> keys{keys_.run(run_id), keys_.queue(partition, req.first_queue)};
+  if (!req.idempotency_key.empty()) keys.push_back(keys_.idempotency(partition, req.idempotency_key));
+  std::vector<std::string> args{run_id,
+                                req.workflow,
+                                req.input.dump(),
+                                req.steps.front(),
+                                req.first_queue,
+                                ms(req.idempotency_ttl),
+                                std::to_string(req.max_backlog),
+                                Json(req.steps).dump()};
+  Pipeline p;
+  p.add_eval(scripts::submit(), keys, args);
+  auto replies = co_await client_.exec(std::move(p));
+  const Reply& r = replies.at(0);
+  if (r.is_error() && r.str().starts_with("BACKLOG")) throw BacklogFull(std::string(r.str().substr(8)));
+  checked(r);
+  co_return SubmitResult{std::string(r[1].str()), r[0].as_integer() == 1};
+}
+
+asio::awaitable<std::optional<RunInfo>> Store::get_run(std::string_view run_id) {
+  Reply r = co_await client_.command("HGETALL", keys_.run(run_id));
+  if (r.size() == 0) co_return std::nullopt;
+  co_return to_run_info(run_id, to_fields(r));
+}
+
+asio::awaitable<std::string> Store::cancel(std::string_view run_id,
+                                           std::chrono::milliseconds retention) {
+  const int p = keys_.partition_of(run_id);
+  for (int tries = 0; tries < 5; ++tries) {
+    Reply q = co_await client_.command("HGET", keys_.run(run_id), "queue");
+    if (q.is_nil()) co_return "missing";
+    const std::string queue(q.str());
+    std::vector<std::string> keys{keys_.run(run_id), keys_.queue(p, queue), keys_.delayed(p)};
+    std::vector<std::string> args{std::string(run_id), std::string(kGroup), queue, ms(retention)};
+    Reply r = co_await client_.eval(scripts::cancel(), keys, args);
+    if (r.str() != "moved") co_return std::string(r.str());
+  }
+  co_return "cancelling";
+}
+
+asio::awaitable<std::vector<DeadLetter>> Store::dlq_list(std::size_t limit) {
+  std::vector<DeadLetter> out;
+  for (int p = 0; p < keys_.partitions() && out.size() < limit; ++p) {
+    Reply r = co_await client_.command("XRANGE", keys_.dlq(p), "-", "+", "COUNT",
+                                       static_cast<long long>(limit - out.size()));
+    for (const Reply& e : r.elements()) {
+      Fields f = to_fields(e[1]);
+      DeadLetter d;
+      d.id = std::string(e[0].str());
+      d.run_id = f["run"];
+      d.workflow = f["workflow"];
+      d.step = f["step"];
+      d.attempts = std::atoi(f["attempts"].c_str());
+      d.error = f["error"];
+      d.errors = Json::parse(f["errors"], nullptr, false);
+      if (d.errors.is_discarded()) d.errors = Json::array();
+      d.at_ms = std::atoll(f["at"].c_str());
+      out.push_back(std::move(d));
+    }
+  }
+  co_return out;
+}
+
+asio::awaitable<std::string> Store::dlq_replay(std::string_view id) {
+  std::string run_id;
+  std::string entry;
+  int partition = -1;
+  if (is_valid_run_id(id)) {
+    run_id = std::string(id);
+    partition = keys_.partition_of(run_id);
+    Reply e = co_await client_.command("HGET", keys_.run(run_id), "dlq_entry");
+    if (e.is_nil() || e.str().empty()) {
+      throw std::invalid_argument("run " + run_id + " is not in the dead-letter queue");
+    }
+    entry = std::string(e.str());
+  } else {
+    for (int p = 0; p < keys_.partitions() && partition < 0; ++p) {
+      Reply r = co_await client_.command("XRANGE", keys_.dlq(p), id, id);
+      if (r.size() == 1) {
+        partition = p;
+        entry = std::string(id);
+        run_id = to_fields(r[0][1])["run"];
+      }
+    }
+    if (partition < 0) throw std::invalid_argument("no dead-letter entry '" + std::string(id) + "'");
+    if (run_id.empty()) {
+      throw std::invalid_argument("dead-letter entry " + std::string(id) +
+                                  " lost its payload (no run to replay); purge it");
+    }
+  }
+  Reply q = co_await client_.command("HGET", keys_.run(run_id), "queue");
+  if (q.is_nil()) throw std::invalid_argument("run " + run_id + " no longer exists");
+  std::vector<std::string> keys{keys_.dlq(partition), keys_.run(run_id),
+                                keys_.queue(partition, q.str())};
+  std::vector<std::string> args{entry, run_id};
+  co_await client_.eval(scripts::replay(), keys, args);
+  co_return run_id;
+}
+
+asio::awaitable<std::size_t> Store::dlq_purge() {
+  std::size_t purged = 0;
+  for (int p = 0; p < keys_.partitions(); ++p) {
+    for (;;) {
+      Reply r = co_await client_.command("XRANGE", keys_.dlq(p), "-", "+", "COUNT", 500);
+      if (r.size() == 0) break;
+      Pipeline batch;
+      for (const Reply& e : r.elements()) {
+        Fields f = to_fields(e[1]);
+        if (!f["run"].empty()) batch.add("DEL", keys_.run(f["run"]));
+        batch.add("XDEL", keys_.dlq(p), e[0].str());
+        ++purged;
+      }
+      for (const Reply& x : co_await client_.exec(std::move(batch))) checked(x);
+    }
+  }
+  co_return purged;
+}
+
+asio::awaitable<void> Store::register_workflow(const std::string& name, const Json& definition) {
+  Pipeline p;
+  p.add("HSET", keys_.workflows(), name, definition.dump());
+  if (definition.contains("steps")) {
+    for (const Json& s : definition["steps"]) {
+      if (s.contains("queue")) p.add("SADD", keys_.queues(), s["queue"].get<std::string>());
+    }
+  }
+  for (const Reply& r : co_await client_.exec(std::move(p))) checked(r);
+}
+
+asio::awaitable<std::optional<Json>> Store::workflow_definition(const std::string& name) {
+  Reply r = co_await client_.command("HGET", keys_.workflows(), name);
+  if (r.is_nil()) co_return std::nullopt;
+  co_return Json::parse(r.str());
+}
+
+asio::awaitable<std::vector<std::string>> Store::known_queues() {
+  Reply r = co_await client_.command("SMEMBERS", keys_.queues());
+  std::vector<std::string> out;
+  for (const Reply& q : r.elements()) out.emplace_back(q.str());
+  co_return out;
+}
+
+asio::awaitable<std::vector<std::string>> Store::all_run_ids() {
+  std::vector<std::string> ids;
+  const std::string pattern = keys_.prefix() + ":{*}:run:*";
+  std::string cursor = "0";
+  do {
+    Reply r = co_await client_.command("SCAN", cursor, "MATCH", pattern, "COUNT", 1000);
+    cursor = std::string(r[0].str());
+    for (const Reply& k : r[1].elements()) {
+      std::string_view key = k.str();
+      ids.emplace_back(key.substr(key.rfind(':') + 1));
+    }
+  } while (cursor != "0");
+  co_return ids;
+}
+
+asio::awaitable<RunTokens> Store::run_tokens(std::string_view run_id) {
+  const int p = keys_.partition_of(run_id);
+  Reply q = co_await client_.command("HGET", keys_.run(run_id), "queue");
+  const std::string stream = keys_.queue(p, q.is_nil() ? "" : q.str());
+  std::vector<std::string> keys{keys_.run(run_id), stream, keys_.delayed(p), keys_.dlq(p)};
+  std::vector<std::string> args{std::string(run_id), std::string(kGroup)};
+  Reply r = co_await client_.eval(scripts::check_run(), keys, args);
+  co_return RunTokens{std::string(r[0].str()), static_cast<int>(r[1].as_integer()),
+                      static_cast<int>(r[2].as_integer()), static_cast<int>(r[3].as_integer()),
+                      r[4].as_integer() == 1};
+}
+
+asio::awaitable<void> Store::ensure_group(int partition, const std::string& queue) {
+  Pipeline p;
+  p.add("XGROUP", "CREATE", keys_.queue(partition, queue), kGroup, "0", "MKSTREAM");
+  auto replies = co_await client_.exec(std::move(p));
+  if (replies[0].is_error() && !replies[0].str().starts_with("BUSYGROUP")) checked(replies[0]);
+}
+
+asio::awaitable<std::vector<Started>> Store::start(int partition, const std::string& queue,
+                                                   const std::vector<StartItem>& items) {
+  std::vector<std::string> keys{keys_.queue(partition, queue)};
+  std::vector<std::string> args{std::string(kGroup), consumer_};
+  for (const StartItem& it : items) {
+    keys.push_back(keys_.run(it.run_id));
+    args.push_back(it.token.entry_id);
+    args.push_back(it.step);
+    args.push_back(std::to_string(it.token.deliveries));
+  }
+  Reply r = co_await client_.eval(scripts::start(), keys, args);
+  std::vector<Started> out;
+  out.reserve(items.size());
+  for (const Reply& e : r.elements()) {
+    Started s;
+    const std::string_view state = e[0].str();
+    s.state = state == "ok" ? Started::State::ok
+              : state == "lost" ? Started::State::lost
+                                : Started::State::missing;
+    s.deliveries = e[1].as_integer();
+    if (s.state == Started::State::ok) s.run = to_fields(e[2]);
+    out.push_back(std::move(s));
+  }
+  co_return out;
+}
+
+asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>& batch,
+                                                   std::chrono::milliseconds retention) {
+  // One script call per (partition, queue, script), all in one pipeline.
+  using GroupKey = std::tuple<int, std::string, ScriptKind>;
+  std::map<GroupKey, std::vector<std::size_t>> groups;
+  std::vector<Applied> results(batch.size(), Applied::ok);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    ScriptKind k = kind_of(batch[i].action);
+    if (k == ScriptKind::none) continue;
+    groups[{batch[i].token.partition, batch[i].token.queue, k}].push_back(i);
+  }
+  if (groups.empty()) co_return results;
+
+  Pipeline p;
+  std::vector<const std::vector<std::size_t>*> order;
+  for (const auto& [key, indexes] : groups) {
+    const auto& [partition, queue, kind] = key;
+    const std::string stream = keys_.queue(partition, queue);
+    std::vector<std::string> keys{stream};
+    std::vector<std::string> args{std::string(kGroup), consumer_};
+    const redis::Script* script = nullptr;
+    switch (kind) {
+      case ScriptKind::complete:
+        script = &scripts::complete();
+        args.push_back(ms(retention));
+        for (std::size_t i : indexes) {
+          const Transition& t = batch[i];
+          keys.push_back(keys_.run(t.run_id));
+          const bool last = t.action == engine::Action::complete_run;
+          keys.push_back(last ? stream : keys_.queue(partition, t.next_queue));
+          args.insert(args.end(), {t.token.entry_id, std::to_string(t.token.deliveries), t.run_id,
+                                   t.step, t.output, std::to_string(t.attempts),
+                                   last ? std::string() : t.next_step,
+                                   last ? std::string() : t.next_queue});
+        }
+        break;
+      case ScriptKind::retry:
+        script = &scripts::retry();
+        keys.push_back(keys_.delayed(partition));
+        for (std::size_t i : indexes) {
+          const Transition& t = batch[i];
+          keys.push_back(keys_.run(t.run_id));
+          const bool release = t.action == engine::Action::release;
+          args.insert(args.end(), {t.token.entry_id, std::to_string(t.token.deliveries), t.run_id,
+                                   t.step, std::to_string(t.attempts),
+                                   release ? "0" : ms(t.delay), release ? std::string() : t.error});
+        }
+        break;
+      case ScriptKind::dead_letter:
+        script = &scripts::dead_letter();
+        keys.push_back(keys_.dlq(partition));
+        for (std::size_t i : indexes) {
+          const Transition& t = batch[i];
+          keys.push_back(keys_.run(t.run_id));
+          args.insert(args.end(), {t.token.entry_id, std::to_string(t.token.deliveries), t.run_id,
+                                   t.step, std::to_string(t.attempts), t.error});
+        }
+        break;
+      case ScriptKind::drop:
+        script = &scripts::drop();
+        args.push_back(ms(retention));
+        for (std::size_t i : indexes) {
+          const Transition& t = batch[i];
+          keys.push_back(keys_.run(t.run_id));
+          args.insert(args.end(), {t.token.entry_id, std::to_string(t.token.deliveries), t.step,
+                                   t.action == engine::Action::cancel_run ? "cancel" : "discard"});
+        }
+        break;
+      case ScriptKind::none: break;
+    }
+    p.add_eval(*script, keys, args);
+    order.push_back(&indexes);
+  }
+  auto replies = co_await client_.exec(std::move(p));
+  for (std::size_t g = 0; g < order.size(); ++g) {
+    const Reply& r = checked(replies[g]);
+    const auto& indexes = *order[g];
+    for (std::size_t k = 0; k < indexes.size(); ++k) {
+      const std::string_view s = r[k].str();
+      results[indexes[k]] = s == "ok" ? Applied::ok : s == "stale" ? Applied::stale : Applied::discarded;
+    }
+  }
+  co_return results;
+}
+
+asio::awaitable<std::vector<Store::Renewal>> Store::renew(const std::vector<StartItem>& items) {
+  std::map<int, std::vector<std::size_t>> by_partition;
+  for (std::size_t i = 0; i < items.size(); ++i) by_partition[items[i].token.partition].push_back(i);
+  Pipeline p;
+  for (const auto& [partition, indexes] : by_partition) {
+    std::vector<std::string> keys;
+    std::vector<std::string> args{std::string(kGroup), consumer_};
+    for (std::size_t i : indexes) {
+      keys.push_back(keys_.queue(partition, items[i].token.queue));
+      keys.push_back(keys_.run(items[i].run_id));
+      args.push_back(items[i].token.entry_id);
+      args.push_back(std::to_string(items[i].token.deliveries));
+    }
+    p.add_eval(scripts::renew(), keys, args);
+  }
+  std::vector<Renewal> out(items.size(), Renewal::lost);
+  if (p.empty()) co_return out;
+  auto replies = co_await client_.exec(std::move(p));
+  std::size_t g = 0;
+  for (const auto& [partition, indexes] : by_partition) {
+    const Reply& r = checked(replies[g++]);
+    for (std::size_t k = 0; k < indexes.size(); ++k) {
+      const std::string_view s = r[k].str();
+      out[indexes[k]] = s == "ok" ? Renewal::ok : s == "cancel" ? Renewal::cancel : Renewal::lost;
+    }
+  }
+  co_return out;
+}
+
+asio::awaitable<Reclaimed> Store::reclaim(int partition, const std::string& queue,
+                                          std::chrono::milliseconds min_idle, std::string cursor,
+                                          int count) {
+  std::vector<std::string> keys{keys_.queue(partition, queue), keys_.dlq(partition)};
+  std::vector<std::string> args{std::string(kGroup), consumer_, ms(min_idle), cursor,
+                                std::to_string(count)};
+  Reply r = co_await client_.eval(scripts::reclaim(), keys, args);
+  Reclaimed out;
+  out.cursor = std::string(r[0].str());
+  for (const Reply& e : r[1].elements()) {
+    StartItem it;
+    it.token = Token{partition, queue, std::string(e[0].str()), e[3].as_integer()};
+    it.run_id = std::string(e[1].str());
+    it.step = std::string(e[2].str());
+    out.items.push_back(std::move(it));
+  }
+  out.payload_lost = r[2].as_integer();
+  co_return out;
+}
+
+asio::awaitable<long long> Store::promote(int partition, int limit) {
+  std::vector<std::string> keys{keys_.delayed(partition)};
+  std::vector<std::string> args{keys_.partition_base(partition), std::to_string(limit)};
+  Reply r = co_await client_.eval(scripts::promote(), keys, args);
+  co_return r[1].as_integer();
+}
+
+}  // namespace steadfast::store

@@ -1,0 +1,146 @@
+// The store: every read and transition of runs in Redis, as coroutines over the
+// shared redis::Client. Transitions are the Lua scripts of lua/ (atomic; each
+// refuses a stale token). No decisions here: the worker decides (engine/
+// lifecycle.h) and the store applies.
+//
+// Thread-safety: as redis::Client — call from the client's executor.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/lifecycle.h"
+#include "redis/client.h"
+#include "steadfast/run.h"
+#include "store/keys.h"
+#include "store/run_view.h"
+
+namespace steadfast::store {
+
+namespace asio = boost::asio;
+
+// Largest input or output JSON a run may carry (bytes, serialized).
+inline constexpr std::size_t kMaxPayloadBytes = 1 << 20;
+
+struct SubmitRequest {
+  std::string workflow;
+  Json input;
+  std::vector<std::string> steps;  // step names in order; the first is enqueued
+  std::string first_queue;
+  std::string idempotency_key;     // empty = none
+  std::chrono::milliseconds idempotency_ttl{std::chrono::hours(24)};
+  std::int64_t max_backlog = 0;    // refuse when the first queue holds this many entries; 0 = no bound
+};
+
+struct SubmitResult {
+  std::string run_id;
+  bool created = true;  // false: an earlier submit with the same idempotency key made run_id
+};
+
+// Thrown by submit when the queue's backlog is over its bound (load shedding).
+class BacklogFull : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A claimed stream entry: the fencing token (entry id, this consumer, delivery count).
+struct Token {
+  int partition = 0;
+  std::string queue;
+  std::string entry_id;
+  long long deliveries = 0;  // 0 = not known yet (start reads it from the PEL)
+};
+
+struct StartItem {
+  Token token;
+  std::string run_id;
+  std::string step;
+};
+
+struct Started {
+  enum class State { ok, lost, missing } state = State::ok;
+  long long deliveries = 0;
+  Fields run;  // the run hash as it was after the claim
+};
+
+// One decided transition, applied by the script matching its action.
+struct Transition {
+  Token token;
+  std::string run_id;
+  std::string step;
+  engine::Action action = engine::Action::advance;
+  int attempts = 0;
+  std::string output;      // advance / complete_run: the output JSON
+  std::string next_step;   // advance
+  std::string next_queue;  // advance
+  std::chrono::milliseconds delay{0};  // retry_later
+  std::string error;       // retry_later / dead_letter
+};
+
+enum class Applied { ok, stale, discarded };
+
+struct Reclaimed {
+  std::string cursor;  // "0-0" when the scan wrapped around
+  std::vector<StartItem> items;  // deliveries filled in
+  long long payload_lost = 0;    // deleted entries moved to the dead-letter queue
+};
+
+struct RunTokens {
+  std::string status;
+  int in_stream = 0;
+  int in_delayed = 0;
+  int in_dlq = 0;
+  bool pending = false;
+};
+
+class Store {
+ public:
+  Store(redis::Client& client, KeySpace keys, std::string consumer = {});
+
+  [[nodiscard]] const KeySpace& keys() const noexcept { return keys_; }
+  [[nodiscard]] redis::Client& client() noexcept { return client_; }
+
+  // --- clients ---
+  asio::awaitable<SubmitResult> submit(const SubmitRequest& request);
+  asio::awaitable<std::optional<RunInfo>> get_run(std::string_view run_id);
+  // "cancelled", "cancelling" (a worker will stop it), "terminal:<status>", "missing".
+  asio::awaitable<std::string> cancel(std::string_view run_id, std::chrono::milliseconds retention);
+  asio::awaitable<std::vector<DeadLetter>> dlq_list(std::size_t limit);
+  // Replays by dead-letter entry id or by run id; returns the run id.
+  asio::awaitable<std::string> dlq_replay(std::string_view id);
+  // Deletes every dead-letter entry and its failed run; returns how many.
+  asio::awaitable<std::size_t> dlq_purge();
+  asio::awaitable<void> register_workflow(const std::string& name, const Json& definition);
+  asio::awaitable<std::optional<Json>> workflow_definition(const std::string& name);
+  asio::awaitable<std::vector<std::string>> known_queues();
+  // Every run id (SCAN over the run keys).
+  asio::awaitable<std::vector<std::string>> all_run_ids();
+  asio::awaitable<RunTokens> run_tokens(std::string_view run_id);
+
+  // --- workers (consumer = this worker's id) ---
+  // Creates the consumer group at the stream's beginning if missing (never at $).
+  asio::awaitable<void> ensure_group(int partition, const std::string& queue);
+  asio::awaitable<std::vector<Started>> start(int partition, const std::string& queue,
+                                              const std::vector<StartItem>& items);
+  asio::awaitable<std::vector<Applied>> apply(const std::vector<Transition>& batch,
+                                              std::chrono::milliseconds retention);
+  enum class Renewal { ok, cancel, lost };
+  asio::awaitable<std::vector<Renewal>> renew(const std::vector<StartItem>& items);
+  asio::awaitable<Reclaimed> reclaim(int partition, const std::string& queue,
+                                     std::chrono::milliseconds min_idle, std::string cursor,
+                                     int count);
+  // Moves due delayed runs back to their queues; returns ms until the next due
+  // run (-1 if none).
+  asio::awaitable<long long> promote(int partition, int limit);
+
+ private:
+  redis::Client& client_;
+  KeySpace keys_;
+  std::string consumer_;
+};
+
+}  // namespace steadfast::store

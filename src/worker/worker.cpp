@@ -1,0 +1,811 @@
+#include "steadfast/worker.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "engine/lifecycle.h"
+#include "redis/client.h"
+#include "store/run_id.h"
+#include "store/store.h"
+#include "worker/registration.h"
+#include "worker/thread_pool.h"
+
+namespace steadfast {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+double jitter_unit() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+std::string default_worker_id() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + "-" + std::to_string(getpid());
+}
+
+Json parse_json(const std::string& text) {
+  Json j = Json::parse(text, nullptr, false);
+  return j.is_discarded() ? Json(text) : j;
+}
+
+asio::awaitable<void> sleep_for(milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  t.expires_after(d);
+  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+}  // namespace
+
+class Worker::Impl {
+ public:
+  Impl(WorkerOptions options, std::vector<Workflow> workflows)
+      : options_(std::move(options)),
+        workflows_(std::move(workflows)),
+        io_(std::make_shared<asio::io_context>(1)),
+        redis_config_(redis::Config::from_url(options_.redis_url)),
+        main_(io_->get_executor(), redis_config_),
+        blocking_(io_->get_executor(), redis_config_),
+        keys_(options_.key_prefix, options_.partitions),
+        slot_signal_(*io_) {
+    if (options_.id.empty()) options_.id = default_worker_id();
+    if (!is_valid_name(options_.id)) {
+      throw std::invalid_argument("invalid worker id '" + options_.id +
+                                  "' (use 1-64 of A-Z a-z 0-9 _ -)");
+    }
+    if (options_.concurrency < 1 || options_.concurrency > 10000) {
+      throw std::invalid_argument("concurrency must be in 1..10000");
+    }
+    if (workflows_.empty()) throw std::invalid_argument("a worker needs at least one workflow");
+    std::set<std::string> names;
+    for (const Workflow& w : workflows_) {
+      if (!names.insert(w.name()).second) {
+        throw std::invalid_argument("workflow '" + w.name() + "' is defined twice");
+      }
+    }
+    std::set<std::string> queues(options_.queues.begin(), options_.queues.end());
+    if (queues.empty()) {
+      for (const Workflow& w : workflows_) {
+        for (const StepDefinition& s : w.steps()) queues.insert(s.options.queue);
+      }
+    }
+    for (const std::string& q : queues) {
+      if (!is_valid_name(q)) throw std::invalid_argument("invalid queue name '" + q + "'");
+    }
+    // The shortest lease of any step sets the renewal pace; per queue, the
+    // shortest lease of its steps is how idle an entry must be to be reclaimed.
+    milliseconds shortest = milliseconds::max();
+    for (const std::string& q : queues) {
+      milliseconds q_lease = milliseconds::max();
+      for (const Workflow& w : workflows_) {
+        for (const StepDefinition& s : w.steps()) {
+          if (s.options.queue == q) q_lease = std::min(q_lease, s.options.lease);
+        }
+      }
+      if (q_lease == milliseconds::max()) q_lease = milliseconds(30000);
+      shortest = std::min(shortest, q_lease);
+      for (int p = 0; p < keys_.partitions(); ++p) {
+        streams_.push_back(Stream{p, q, keys_.queue(p, q), q_lease});
+      }
+    }
+    renew_interval_ = std::max(milliseconds(20), shortest / 3);
+    reclaim_interval_ = std::clamp(shortest / 2, milliseconds(50), milliseconds(1000));
+    store_ = std::make_unique<store::Store>(main_, keys_, options_.id);
+    blocking_config_ = redis_config_;
+  }
+
+  int run() {
+    pool_ = std::make_unique<worker::ThreadPool>(options_.concurrency);
+    std::unique_ptr<asio::signal_set> signals;
+    if (options_.handle_signals) {
+      signals = std::make_unique<asio::signal_set>(*io_, SIGTERM, SIGINT);
+      signals->async_wait([this](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        spdlog::info("worker {}: signal {}, draining (up to {} ms)", options_.id, sig,
+                     options_.drain_timeout.count());
+        begin_drain();
+      });
+    }
+    asio::co_spawn(*io_, main_loop(), [this](std::exception_ptr e) {
+      if (e) fatal_ = e;
+      io_->stop();
+    });
+    io_->run();
+    if (signals) signals->cancel();
+    pool_->shutdown(milliseconds(200));
+    if (fatal_) std::rethrow_exception(fatal_);
+    return 0;
+  }
+
+  void stop() {
+    asio::post(*io_, [this] { begin_drain(); });
+  }
+
+  WorkerStats stats() const {
+    std::lock_guard lock(stats_mu_);
+    return stats_;
+  }
+  const std::string& id() const noexcept { return options_.id; }
+
+ private:
+  struct Stream {
+    int partition;
+    std::string queue;
+    std::string key;
+    milliseconds min_lease;
+  };
+
+  // A claimed step from its claim until its outcome is applied and its handler returned.
+  struct Inflight {
+    store::StartItem item;
+    const Workflow* workflow = nullptr;
+    int step_index = 0;
+    int attempt = 0;
+    std::shared_ptr<StepContext> ctx;
+    std::unique_ptr<asio::steady_timer> timeout;
+    Clock::time_point renewed_at;
+    bool lease_lost = false;
+    bool cancel_requested = false;
+    bool settled = false;       // a transition was decided
+    bool applied = false;       // ...and written (or refused)
+    bool handler_done = false;
+  };
+
+  static std::string key_of(const store::Token& t) {
+    return std::to_string(t.partition) + "/" + t.queue + "/" + t.entry_id;
+  }
+
+  void bump(std::uint64_t WorkerStats::*field, std::uint64_t n = 1) {
+    std::lock_guard lock(stats_mu_);
+    stats_.*field += n;
+  }
+
+  int free_slots() const { return options_.concurrency - static_cast<int>(inflight_.size()); }
+
+  const Workflow* find_workflow(const std::string& name) const {
+    for (const Workflow& w : workflows_) {
+      if (w.name() == name) return &w;
+    }
+    return nullptr;
+  }
+
+  asio::awaitable<void> main_loop() {
+    co_await main_.wait_connected(milliseconds(10000));
+    registration_ = std::make_unique<worker::Registration>(main_, keys_, options_.id);
+    co_await registration_->acquire(options_.concurrency, queue_names());
+    for (const Workflow& w : workflows_) co_await store_->register_workflow(w.name(), describe(w));
+    for (const Stream& s : streams_) co_await store_->ensure_group(s.partition, s.queue);
+    spdlog::info("worker {}: serving {} queue stream(s) with concurrency {}", options_.id,
+                 streams_.size(), options_.concurrency);
+    co_await take_back_own_entries();
+
+    auto ex = co_await asio::this_coro::executor;
+    auto on_loop_end = [this](std::exception_ptr e) {
+      if (e && !stopping_) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex2) {
+          spdlog::error("worker {}: {}", options_.id, ex2.what());
+        }
+        if (!fatal_) fatal_ = e;
+        begin_drain();
+      }
+    };
+    asio::co_spawn(ex, fetch_loop(), on_loop_end);
+    asio::co_spawn(ex, renew_loop(), on_loop_end);
+    asio::co_spawn(ex, reclaim_loop(), on_loop_end);
+    asio::co_spawn(ex, promote_loop(), on_loop_end);
+    asio::co_spawn(ex, heartbeat_loop(), on_loop_end);
+    co_await drain_done();
+  }
+
+  std::vector<std::string> queue_names() const {
+    std::set<std::string> q;
+    for (const Stream& s : streams_) q.insert(s.queue);
+    return {q.begin(), q.end()};
+  }
+
+  static Json describe(const Workflow& w) {
+    Json steps = Json::array();
+    for (const StepDefinition& s : w.steps()) {
+      steps.push_back({{"name", s.name},
+                       {"queue", s.options.queue},
+                       {"max_attempts", s.options.retry.max_attempts},
+                       {"lease_ms", s.options.lease.count()},
+                       {"timeout_ms", s.options.timeout.count()}});
+    }
+    return {{"name", w.name()}, {"steps", steps}};
+  }
+
+  // A restarted worker (same id) re-reads its own pending entries at once
+  // instead of waiting a lease for a reclaimer.
+  asio::awaitable<void> take_back_own_entries() {
+    for (const Stream& s : streams_) {
+      if (free_slots() <= 0) break;
+      redis::Reply r = co_await main_.command("XREADGROUP", "GROUP", store::kGroup, options_.id,
+                                              "COUNT", free_slots(), "STREAMS", s.key, "0");
+      if (r.is_nil() || r.size() == 0) continue;
+      std::vector<store::StartItem> items;
+      for (const redis::Reply& e : r[0][1].elements()) {
+        if (!e[1].is_array()) continue;  // payload deleted: the reclaimer dead-letters it
+        items.push_back(to_item(s, e, /*deliveries=*/0));
+      }
+      if (!items.empty()) {
+        spdlog::info("worker {}: taking back {} entries it held before a restart", options_.id,
+                     items.size());
+        co_await handle_claims(s, std::move(items));
+      }
+    }
+  }
+
+  static store::StartItem to_item(const Stream& s, const redis::Reply& entry, long long deliveries) {
+    store::StartItem it;
+    it.token = store::Token{s.partition, s.queue, std::string(entry[0].str()), deliveries};
+    const redis::Reply& fields = entry[1];
+    for (std::size_t k = 0; k + 1 < fields.size(); k += 2) {
+      if (fields[k].str() == "r") it.run_id = std::string(fields[k + 1].str());
+      if (fields[k].str() == "s") it.step = std::string(fields[k + 1].str());
+    }
+    return it;
+  }
+
+  // Pull backpressure: read at most as many entries as there are free slots.
+  asio::awaitable<void> fetch_loop() {
+    constexpr milliseconds kBlock{1000};
+    std::size_t rotate = 0;
+    while (!draining_) {
+      const int free = free_slots();
+      if (free <= 0) {
+        slot_signal_.expires_at(Clock::time_point::max());
+        co_await slot_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
+        continue;
+      }
+      // COUNT applies per stream: split the free slots so the total never exceeds them.
+      std::vector<const Stream*> chosen;
+      const std::size_t n = streams_.size();
+      const std::size_t take = std::min<std::size_t>(n, static_cast<std::size_t>(free));
+      for (std::size_t i = 0; i < take; ++i) chosen.push_back(&streams_[(rotate + i) % n]);
+      rotate += take;
+      const int count = free / static_cast<int>(take);
+      std::vector<std::string> argv{"XREADGROUP", "GROUP", std::string(store::kGroup), options_.id,
+                                    "COUNT", std::to_string(count), "BLOCK",
+                                    std::to_string(kBlock.count()), "STREAMS"};
+      for (const Stream* s : chosen) argv.push_back(s->key);
+      for (std::size_t i = 0; i < chosen.size(); ++i) argv.emplace_back(">");
+      redis::Pipeline p;
+      p.add_argv(std::span<const std::string>(argv));
+      redis::Reply reply;
+      bool failed = false;
+      try {
+        reply = co_await blocking_.exec_one(std::move(p), {kBlock + milliseconds(5000)});
+      } catch (const redis::ServerError& e) {
+        if (std::string_view(e.what()).starts_with("NOGROUP")) {
+          throw std::runtime_error(
+              std::string("consumer group missing: ") + e.what() +
+              " — the queue was deleted or Redis lost its data; refusing to recreate it "
+              "(start the worker again once the cause is understood)");
+        }
+        throw;
+      } catch (const redis::Error& e) {
+        if (draining_) break;
+        spdlog::warn("worker {}: fetch failed: {}", options_.id, e.what());
+        failed = true;
+      }
+      if (failed) {
+        co_await sleep_for(milliseconds(200));
+        continue;
+      }
+      if (reply.is_nil()) continue;
+      for (const redis::Reply& stream : reply.elements()) {
+        const Stream* s = stream_by_key(stream[0].str());
+        if (s == nullptr) continue;
+        std::vector<store::StartItem> items;
+        for (const redis::Reply& e : stream[1].elements()) items.push_back(to_item(*s, e, 1));
+        co_await handle_claims(*s, std::move(items));
+      }
+    }
+  }
+
+  const Stream* stream_by_key(std::string_view key) const {
+    for (const Stream& s : streams_) {
+      if (s.key == key) return &s;
+    }
+    return nullptr;
+  }
+
+  asio::awaitable<void> handle_claims(const Stream& s, std::vector<store::StartItem> items) {
+    if (items.empty()) co_return;
+    // Reserve the slots before the round trip so no other claim overbooks them.
+    for (const auto& it : items) inflight_[key_of(it.token)].item = it;
+    std::vector<store::Started> started;
+    try {
+      started = co_await store_->start(s.partition, s.queue, items);
+    } catch (...) {
+      // The entries stay in our PEL; a reclaimer (maybe us) takes them after the lease.
+      for (const auto& it : items) inflight_.erase(key_of(it.token));
+      slot_freed();
+      throw;
+    }
+    std::vector<store::Transition> now;
+    std::vector<std::string> now_keys;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      store::StartItem item = items[i];
+      const std::string key = key_of(item.token);
+      const store::Started& st = started[i];
+      if (st.state != store::Started::State::ok) {
+        inflight_.erase(key);
+        continue;
+      }
+      item.token.deliveries = st.deliveries;
+      const store::Fields& f = st.run;
+      auto field = [&](const char* k) {
+        auto it = f.find(k);
+        return it == f.end() ? std::string() : it->second;
+      };
+      const int attempt = std::atoi(field("base").c_str()) + static_cast<int>(st.deliveries);
+      const Workflow* wf = find_workflow(field("workflow"));
+      const int index = wf != nullptr ? wf->index_of(item.step) : -1;
+      Inflight& slot = inflight_[key];
+      slot.item = item;
+      slot.attempt = attempt;
+      slot.renewed_at = Clock::now();
+      store::Transition t;
+      t.token = item.token;
+      t.run_id = item.run_id;
+      t.step = item.step;
+      t.attempts = attempt;
+      if (index < 0) {
+        t.action = engine::Action::dead_letter;
+        t.error = "worker " + options_.id + " has no handler for workflow '" + field("workflow") +
+                  "' step '" + item.step + "'";
+      } else {
+        const StepOptions& o = wf->steps()[static_cast<std::size_t>(index)].options;
+        auto status = engine::parse_run_status(field("status")).value_or(engine::RunStatus::queued);
+        engine::Decision d = engine::decide_on_claim(attempt, o.retry.max_attempts, status,
+                                                     field("cancel") == "1");
+        if (d.action == engine::Action::execute) {
+          slot.workflow = wf;
+          slot.step_index = index;
+          launch(key, f);
+          continue;
+        }
+        t.action = d.action;
+        t.attempts = d.attempts > 0 ? d.attempts : attempt;
+        t.error = d.reason;
+      }
+      slot.settled = true;
+      slot.handler_done = true;
+      now.push_back(std::move(t));
+      now_keys.push_back(key);
+    }
+    for (std::size_t i = 0; i < now.size(); ++i) queue_transition(now_keys[i], std::move(now[i]));
+  }
+
+  void launch(const std::string& key, const store::Fields& f) {
+    Inflight& slot = inflight_.at(key);
+    const Workflow& wf = *slot.workflow;
+    const StepDefinition& step = wf.steps()[static_cast<std::size_t>(slot.step_index)];
+    std::map<std::string, Json> outputs;
+    for (int i = 0; i < slot.step_index; ++i) {
+      const std::string& name = wf.steps()[static_cast<std::size_t>(i)].name;
+      auto it = f.find("s." + name + ".output");
+      if (it != f.end()) outputs.emplace(name, parse_json(it->second));
+    }
+    auto input_it = f.find("input");
+    slot.ctx = std::make_shared<StepContext>(slot.item.run_id, wf.name(), step.name, slot.attempt,
+                                             input_it == f.end() ? Json() : parse_json(input_it->second),
+                                             std::move(outputs));
+    if (step.options.timeout.count() > 0) {
+      slot.timeout = std::make_unique<asio::steady_timer>(*io_, step.options.timeout);
+      slot.timeout->async_wait([this, key](boost::system::error_code ec) {
+        if (!ec) on_timeout(key);
+      });
+    }
+    bump(&WorkerStats::started);
+    auto io = io_;
+    pool_->post([this, io, key, ctx = slot.ctx, handler = step.handler] {
+      StepResult result = StepError::retryable("handler returned nothing");
+      try {
+        result = handler(*ctx);
+      } catch (const std::exception& e) {
+        result = StepError::retryable(std::string("handler threw: ") + e.what());
+      } catch (...) {
+        result = StepError::retryable("handler threw a non-std exception");
+      }
+      asio::post(*io, [this, key, r = std::move(result)]() mutable { on_finished(key, std::move(r)); });
+    });
+  }
+
+  void on_timeout(const std::string& key) {
+    auto it = inflight_.find(key);
+    if (it == inflight_.end() || it->second.settled) return;
+    Inflight& s = it->second;
+    s.ctx->request_cancel();
+    const StepOptions& o = s.workflow->steps()[static_cast<std::size_t>(s.step_index)].options;
+    spdlog::warn("worker {}: run {} step {} attempt {} timed out after {} ms", options_.id,
+                 s.item.run_id, s.item.step, s.attempt, o.timeout.count());
+    engine::AttemptReport rep;
+    rep.end = s.lease_lost ? engine::AttemptEnd::lease_lost : engine::AttemptEnd::timed_out;
+    rep.attempt = s.attempt;
+    rep.cancel_requested = s.cancel_requested;
+    rep.is_last_step = s.step_index + 1 == static_cast<int>(s.workflow->steps().size());
+    settle(key, engine::decide_after_attempt(
+                    rep, o.retry, jitter_unit(),
+                    "timed out after " + std::to_string(o.timeout.count()) + " ms"),
+           nullptr);
+    bump(&WorkerStats::failed);
+  }
+
+  void on_finished(const std::string& key, StepResult result) {
+    auto it = inflight_.find(key);
+    if (it == inflight_.end()) return;
+    Inflight& s = it->second;
+    s.handler_done = true;
+    if (s.timeout) s.timeout->cancel();
+    if (s.settled) {
+      maybe_erase(key);
+      return;
+    }
+    const StepOptions& o = s.workflow->steps()[static_cast<std::size_t>(s.step_index)].options;
+    engine::AttemptReport rep;
+    rep.attempt = s.attempt;
+    rep.cancel_requested = s.cancel_requested;
+    rep.is_last_step = s.step_index + 1 == static_cast<int>(s.workflow->steps().size());
+    std::string message;
+    if (s.lease_lost) {
+      rep.end = engine::AttemptEnd::lease_lost;
+    } else if (draining_ && drain_expired_ && s.ctx->cancelled()) {
+      rep.end = engine::AttemptEnd::interrupted;
+    } else if (result.ok()) {
+      rep.end = engine::AttemptEnd::succeeded;
+      if (result.output().dump().size() > store::kMaxPayloadBytes) {
+        rep.end = engine::AttemptEnd::fatal_error;
+        message = "output exceeds the " + std::to_string(store::kMaxPayloadBytes) + "-byte limit";
+      }
+    } else {
+      const StepError& e = result.error();
+      message = e.message();
+      switch (e.kind()) {
+        case StepError::Kind::retryable: rep.end = engine::AttemptEnd::retryable_error; break;
+        case StepError::Kind::fatal: rep.end = engine::AttemptEnd::fatal_error; break;
+        case StepError::Kind::rate_limited:
+          rep.end = engine::AttemptEnd::rate_limited;
+          rep.retry_after = e.retry_after();
+          break;
+      }
+    }
+    bump(rep.end == engine::AttemptEnd::succeeded ? &WorkerStats::succeeded : &WorkerStats::failed);
+    auto d = engine::decide_after_attempt(rep, o.retry, jitter_unit(), message);
+    settle(key, std::move(d), result.ok() && rep.end == engine::AttemptEnd::succeeded ? &result.output() : nullptr);
+  }
+
+  void settle(const std::string& key, engine::Decision d, const Json* output) {
+    Inflight& s = inflight_.at(key);
+    s.settled = true;
+    if (d.action == engine::Action::abandon) {
+      bump(&WorkerStats::stale);
+      spdlog::warn("worker {}: lease of run {} step {} lost; its outcome is not written",
+                   options_.id, s.item.run_id, s.item.step);
+      s.applied = true;
+      maybe_erase(key);
+      return;
+    }
+    store::Transition t;
+    t.token = s.item.token;
+    t.run_id = s.item.run_id;
+    t.step = s.item.step;
+    t.action = d.action;
+    t.attempts = d.attempts;
+    t.delay = d.delay;
+    t.error = d.reason;
+    if (output != nullptr) t.output = output->dump();
+    if (d.action == engine::Action::advance) {
+      const StepDefinition& next = s.workflow->steps()[static_cast<std::size_t>(s.step_index) + 1];
+      t.next_step = next.name;
+      t.next_queue = next.options.queue;
+    }
+    if (d.action == engine::Action::release) bump(&WorkerStats::handed_back);
+    queue_transition(key, std::move(t));
+  }
+
+  // Outcomes finished in the same event-loop turn go to Redis in one pipeline.
+  void queue_transition(const std::string& key, store::Transition t) {
+    outbox_.emplace_back(key, std::move(t));
+    if (flush_scheduled_) return;
+    flush_scheduled_ = true;
+    asio::co_spawn(*io_, flush(), asio::detached);
+  }
+
+  asio::awaitable<void> flush() {
+    milliseconds backoff{50};
+    while (!outbox_.empty()) {
+      auto batch = std::move(outbox_);
+      outbox_.clear();
+      // A step whose lease was lost while its outcome waited must not be written.
+      std::erase_if(batch, [this](auto& kv) {
+        auto it = inflight_.find(kv.first);
+        if (it == inflight_.end() || !it->second.lease_lost) return false;
+        it->second.applied = true;
+        bump(&WorkerStats::stale);
+        maybe_erase(kv.first);
+        return true;
+      });
+      if (batch.empty()) break;
+      std::vector<store::Transition> ts;
+      ts.reserve(batch.size());
+      for (auto& kv : batch) ts.push_back(kv.second);
+      std::vector<store::Applied> results;
+      bool written = true;
+      try {
+        results = co_await store_->apply(ts, options_.retention);
+      } catch (const std::exception& e) {
+        // Not written: keep the outcomes and try again while we hold the leases.
+        spdlog::warn("worker {}: writing {} outcome(s) failed: {}; retrying", options_.id,
+                     batch.size(), e.what());
+        for (auto& kv : batch) outbox_.push_back(std::move(kv));
+        written = false;
+      }
+      if (!written) {
+        co_await sleep_for(backoff);
+        backoff = std::min(backoff * 2, milliseconds(1000));
+        continue;
+      }
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (results[i] == store::Applied::stale) {
+          bump(&WorkerStats::stale);
+          spdlog::warn("worker {}: outcome of run {} step {} refused: stale lease", options_.id,
+                       batch[i].second.run_id, batch[i].second.step);
+        }
+        auto it = inflight_.find(batch[i].first);
+        if (it != inflight_.end()) {
+          it->second.applied = true;
+          maybe_erase(batch[i].first);
+        }
+      }
+    }
+    flush_scheduled_ = false;
+  }
+
+  void maybe_erase(const std::string& key) {
+    auto it = inflight_.find(key);
+    if (it == inflight_.end()) return;
+    if (it->second.applied && it->second.handler_done) {
+      inflight_.erase(it);
+      slot_freed();
+    }
+  }
+
+  void slot_freed() {
+    slot_signal_.cancel();
+    if (draining_ && inflight_.empty() && drained_signal_) drained_signal_->cancel();
+  }
+
+  asio::awaitable<void> renew_loop() {
+    while (!stopping_) {
+      co_await sleep_for(renew_interval_);
+      std::vector<store::StartItem> items;
+      std::vector<std::string> keys;
+      for (auto& [key, s] : inflight_) {
+        if (s.applied || s.lease_lost || s.item.token.deliveries == 0) continue;
+        items.push_back(s.item);
+        keys.push_back(key);
+      }
+      if (items.empty()) continue;
+      try {
+        auto results = co_await store_->renew(items);
+        const auto now = Clock::now();
+        for (std::size_t i = 0; i < items.size(); ++i) {
+          auto it = inflight_.find(keys[i]);
+          if (it == inflight_.end()) continue;
+          Inflight& s = it->second;
+          switch (results[i]) {
+            case store::Store::Renewal::ok: s.renewed_at = now; break;
+            case store::Store::Renewal::cancel:
+              s.renewed_at = now;
+              if (!s.cancel_requested) {
+                s.cancel_requested = true;
+                if (s.ctx) s.ctx->request_cancel();
+              }
+              break;
+            case store::Store::Renewal::lost: lose_lease(s, "another worker owns it now"); break;
+          }
+        }
+      } catch (const redis::Error& e) {
+        // Self-fencing: past a full lease without a successful renewal, stop
+        // writing for those steps — another worker may own them now.
+        const auto now = Clock::now();
+        for (const std::string& k : keys) {
+          auto it = inflight_.find(k);
+          if (it == inflight_.end()) continue;
+          if (now - it->second.renewed_at > lease_of(it->second)) {
+            lose_lease(it->second, std::string("renewal failing: ") + e.what());
+          }
+        }
+      }
+    }
+  }
+
+  milliseconds lease_of(const Inflight& s) const {
+    if (s.workflow == nullptr) return milliseconds(30000);
+    return s.workflow->steps()[static_cast<std::size_t>(s.step_index)].options.lease;
+  }
+
+  void lose_lease(Inflight& s, const std::string& why) {
+    if (s.lease_lost) return;
+    s.lease_lost = true;
+    if (s.ctx) s.ctx->request_cancel();
+    spdlog::warn("worker {}: lost the lease of run {} step {} ({})", options_.id, s.item.run_id,
+                 s.item.step, why);
+  }
+
+  asio::awaitable<void> reclaim_loop() {
+    while (!draining_) {
+      co_await sleep_for(reclaim_interval_);
+      for (const Stream& s : streams_) {
+        std::string cursor = "0-0";
+        do {
+          const int free = free_slots();
+          if (free <= 0 || draining_) break;
+          store::Reclaimed page;
+          try {
+            page = co_await store_->reclaim(s.partition, s.queue, s.min_lease, cursor, free);
+          } catch (const redis::ServerError& e) {
+            if (std::string_view(e.what()).find("NOGROUP") != std::string_view::npos) throw;
+            spdlog::warn("worker {}: reclaim failed: {}", options_.id, e.what());
+            break;
+          } catch (const redis::Error& e) {
+            break;
+          }
+          if (page.payload_lost > 0) {
+            spdlog::error("worker {}: {} entries of {} lost their payload; moved to the dead-letter queue",
+                          options_.id, page.payload_lost, s.key);
+          }
+          if (!page.items.empty()) {
+            bump(&WorkerStats::reclaimed, page.items.size());
+            spdlog::info("worker {}: reclaimed {} idle entries from {}", options_.id,
+                         page.items.size(), s.key);
+            co_await handle_claims(s, std::move(page.items));
+          }
+          cursor = page.cursor;
+        } while (cursor != "0-0");
+      }
+    }
+  }
+
+  asio::awaitable<void> promote_loop() {
+    while (!draining_) {
+      long long next = -1;
+      for (int p = 0; p < keys_.partitions(); ++p) {
+        try {
+          long long w = co_await store_->promote(p, 500);
+          if (w >= 0 && (next < 0 || w < next)) next = w;
+        } catch (const redis::Error& e) {
+          next = 200;
+        }
+      }
+      co_await sleep_for(milliseconds(next < 0 ? 100 : std::clamp<long long>(next, 1, 100)));
+    }
+  }
+
+  asio::awaitable<void> heartbeat_loop() {
+    while (!stopping_) {
+      co_await sleep_for(worker::Registration::kBeatInterval);
+      if (stopping_) break;
+      try {
+        co_await registration_->beat(static_cast<int>(inflight_.size()));
+      } catch (const worker::RegistrationLost&) {
+        throw;
+      } catch (const redis::Error& e) {
+        spdlog::warn("worker {}: heartbeat failed: {}", options_.id, e.what());
+      }
+    }
+  }
+
+  void begin_drain() {
+    if (draining_) return;
+    draining_ = true;
+    blocking_.close();  // ends the blocked XREADGROUP at once
+    slot_signal_.cancel();
+    asio::co_spawn(*io_, drain(), asio::detached);
+  }
+
+  asio::awaitable<void> drain() {
+    if (!inflight_.empty()) {
+      drained_signal_ = std::make_unique<asio::steady_timer>(*io_, options_.drain_timeout);
+      co_await drained_signal_->async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    drain_expired_ = true;
+    // Hand back what is still running so another worker takes it at once.
+    std::vector<std::string> leftovers;
+    for (auto& [key, s] : inflight_) {
+      if (!s.settled && !s.lease_lost) leftovers.push_back(key);
+    }
+    for (const std::string& key : leftovers) {
+      Inflight& s = inflight_.at(key);
+      if (s.ctx) s.ctx->request_cancel();
+      engine::AttemptReport rep;
+      rep.end = engine::AttemptEnd::interrupted;
+      rep.attempt = s.attempt;
+      engine::Decision d = engine::decide_after_attempt(rep, RetryPolicy{}, 0.0);
+      s.handler_done = true;
+      settle(key, d, nullptr);
+    }
+    if (!leftovers.empty()) {
+      spdlog::info("worker {}: handed back {} running step(s)", options_.id, leftovers.size());
+    }
+    for (int i = 0; i < 100 && (flush_scheduled_ || !outbox_.empty()); ++i) {
+      co_await sleep_for(milliseconds(20));
+    }
+    stopping_ = true;
+    if (registration_) {
+      try {
+        co_await registration_->release();
+      } catch (const std::exception& e) {
+        spdlog::warn("worker {}: deregistration failed: {}", options_.id, e.what());
+      }
+    }
+    if (drain_waiter_) drain_waiter_->cancel();
+  }
+
+  asio::awaitable<void> drain_done() {
+    drain_waiter_ = std::make_unique<asio::steady_timer>(*io_, Clock::time_point::max());
+    while (!stopping_) co_await drain_waiter_->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+
+  WorkerOptions options_;
+  std::vector<Workflow> workflows_;
+  std::shared_ptr<asio::io_context> io_;
+  redis::Config redis_config_;
+  redis::Config blocking_config_;
+  redis::Client main_;
+  redis::Client blocking_;
+  store::KeySpace keys_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<worker::Registration> registration_;
+  std::unique_ptr<worker::ThreadPool> pool_;
+  std::vector<Stream> streams_;
+  std::map<std::string, Inflight> inflight_;
+  std::vector<std::pair<std::string, store::Transition>> outbox_;
+  asio::steady_timer slot_signal_;
+  std::unique_ptr<asio::steady_timer> drained_signal_;
+  std::unique_ptr<asio::steady_timer> drain_waiter_;
+  milliseconds renew_interval_{};
+  milliseconds reclaim_interval_{};
+  bool flush_scheduled_ = false;
+  bool draining_ = false;
+  bool drain_expired_ = false;
+  bool stopping_ = false;
+  std::exception_ptr fatal_;
+  mutable std::mutex stats_mu_;
+  WorkerStats stats_;
+};
+
+Worker::Worker(WorkerOptions options, std::vector<Workflow> workflows)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(workflows))) {}
+Worker::~Worker() = default;
+int Worker::run() { return impl_->run(); }
+void Worker::stop() { impl_->stop(); }
+WorkerStats Worker::stats() const { return impl_->stats(); }
+const std::string& Worker::id() const noexcept { return impl_->id(); }
+
+}  // namespace steadfast
