@@ -1,0 +1,122 @@
+// What a step handler sees (StepContext) and what it returns (StepResult).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+#include "steadfast/json.h"
+
+namespace steadfast {
+
+// A failed attempt, as data. The retry policy acts on kind():
+//  - retryable: try again after the step's backoff, while attempts remain;
+//  - fatal: no retry; the run goes to the dead-letter queue at once;
+//  - rate_limited: try again after retry_after(); this attempt is not counted
+//    against max_attempts (the upstream said "later", not "broken").
+class StepError {
+ public:
+  enum class Kind { retryable, fatal, rate_limited };
+
+  static StepError retryable(std::string message) { return {Kind::retryable, std::move(message), {}}; }
+  static StepError fatal(std::string message) { return {Kind::fatal, std::move(message), {}}; }
+  static StepError rate_limited(std::string message, std::chrono::milliseconds retry_after) {
+    return {Kind::rate_limited, std::move(message), retry_after};
+  }
+
+  [[nodiscard]] Kind kind() const noexcept { return kind_; }
+  [[nodiscard]] const std::string& message() const noexcept { return message_; }
+  // For rate_limited: how long to wait before the next attempt (zero = the backoff's).
+  [[nodiscard]] std::chrono::milliseconds retry_after() const noexcept { return retry_after_; }
+
+ private:
+  StepError(Kind k, std::string m, std::chrono::milliseconds after)
+      : kind_(k), message_(std::move(m)), retry_after_(after) {}
+  Kind kind_;
+  std::string message_;
+  std::chrono::milliseconds retry_after_;
+};
+
+// The outcome of one attempt: an output JSON or a StepError.
+class [[nodiscard]] StepResult {
+ public:
+  StepResult(Json output) : value_(std::move(output)) {}  // NOLINT(google-explicit-constructor)
+  StepResult(StepError error) : value_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+
+  [[nodiscard]] bool ok() const noexcept { return std::holds_alternative<Json>(value_); }
+  [[nodiscard]] const Json& output() const { return std::get<Json>(value_); }
+  [[nodiscard]] Json& output() { return std::get<Json>(value_); }
+  [[nodiscard]] const StepError& error() const { return std::get<StepError>(value_); }
+
+ private:
+  std::variant<Json, StepError> value_;
+};
+
+// Everything a handler may know about the attempt it runs. The worker owns it;
+// the handler gets a reference valid for the duration of the call.
+//
+// Thread-safety: a handler runs on one executor thread; cancelled() and
+// heartbeat() may be called from any thread.
+class StepContext {
+ public:
+  StepContext(std::string run_id, std::string workflow, std::string step, int attempt,
+              Json input, std::map<std::string, Json> outputs)
+      : run_id_(std::move(run_id)),
+        workflow_(std::move(workflow)),
+        step_(std::move(step)),
+        attempt_(attempt),
+        input_(std::move(input)),
+        outputs_(std::move(outputs)) {}
+
+  [[nodiscard]] const std::string& run_id() const noexcept { return run_id_; }
+  [[nodiscard]] const std::string& workflow() const noexcept { return workflow_; }
+  [[nodiscard]] const std::string& step() const noexcept { return step_; }
+  // 1 for the first attempt; counted when the step is claimed, so an attempt
+  // that crashed its worker counts too.
+  [[nodiscard]] int attempt() const noexcept { return attempt_; }
+  // The run's input, as submitted.
+  [[nodiscard]] const Json& input() const noexcept { return input_; }
+  // The outputs of the steps that completed before this one, by step name.
+  [[nodiscard]] const std::map<std::string, Json>& outputs() const noexcept { return outputs_; }
+  // "<run id>:<step>": the same on every attempt of this step of this run, so
+  // an upstream can deduplicate the side effects of retries.
+  [[nodiscard]] std::string idempotency_key() const { return run_id_ + ":" + step_; }
+
+  // True once the run was cancelled, the step timed out, the worker is
+  // shutting down past its drain timeout, or the worker lost this step's
+  // lease. A long handler should check it and return early; whatever it
+  // returns then is not recorded as a success.
+  [[nodiscard]] bool cancelled() const noexcept { return cancelled_.load(std::memory_order_relaxed); }
+
+  // Records progress (any JSON, shown by `steadfast status`). Leases are renewed
+  // by the worker on their own; calling this is optional.
+  void heartbeat(Json progress = nullptr);
+
+  // Logs a line tagged with the run, step and attempt.
+  void log(std::string_view message) const;
+
+  // --- for the worker runtime ---
+  void request_cancel() noexcept { cancelled_.store(true, std::memory_order_relaxed); }
+  void set_heartbeat_sink(std::function<void(Json)> sink) { heartbeat_sink_ = std::move(sink); }
+
+ private:
+  std::string run_id_;
+  std::string workflow_;
+  std::string step_;
+  int attempt_;
+  Json input_;
+  std::map<std::string, Json> outputs_;
+  std::atomic<bool> cancelled_{false};
+  std::function<void(Json)> heartbeat_sink_;
+};
+
+// A step's code. Runs on the worker's executor pool; may block (network calls,
+// subprocesses). Exceptions it throws are taken as retryable errors.
+using StepHandler = std::function<StepResult(StepContext&)>;
+
+}  // namespace steadfast
