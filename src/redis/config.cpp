@@ -58,8 +58,14 @@ Config Config::from_url(std::string_view text) {
     if (c.host.size() > 2 && c.host.front() == '[' && c.host.back() == ']') {
       c.host = c.host.substr(1, c.host.size() - 2);
     }
-    if (u.has_port()) c.port = static_cast<std::uint16_t>(parse_int(u.port(), "port", 1, 65535));
     std::string path = u.path();
+    // Boost.URL 1.81 reads "host:12x5" as port "12" and path "x5" (a path after
+    // an authority must start with '/'): that is a bad port, not db 5.
+    if (!path.empty() && path.front() != '/') {
+      throw std::invalid_argument("invalid port '" + std::string(u.port()) + path.substr(0, path.find('/')) +
+                                  "' (expected an integer in 1..65535)");
+    }
+    if (u.has_port()) c.port = static_cast<std::uint16_t>(parse_int(u.port(), "port", 1, 65535));
     if (!path.empty() && path != "/") {
       c.db = parse_int(std::string_view(path).substr(1), "database number", 0, 1 << 20);
     }
