@@ -1,0 +1,172 @@
+// Config::from_url and redacted_url: pure parsing, no Redis.
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "redis/config.h"
+
+namespace steadfast::redis {
+namespace {
+
+// The message of the std::invalid_argument that from_url(url) throws, or a
+// test failure if it throws nothing.
+std::string parse_error(const std::string& url) {
+  try {
+    (void)Config::from_url(url);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "from_url(\"" << url << "\") did not throw";
+  return {};
+}
+
+TEST(ConfigUrl, HostOnlyUsesDefaults) {
+  Config c = Config::from_url("redis://localhost");
+  EXPECT_EQ(c.scheme, Config::Scheme::tcp);
+  EXPECT_EQ(c.host, "localhost");
+  EXPECT_EQ(c.port, 6379);
+  EXPECT_EQ(c.db, 0);
+  EXPECT_TRUE(c.user.empty());
+  EXPECT_TRUE(c.password.empty());
+}
+
+TEST(ConfigUrl, UserPasswordHostPortDb) {
+  Config c = Config::from_url("redis://alice:secret@redis.example:6380/3");
+  EXPECT_EQ(c.scheme, Config::Scheme::tcp);
+  EXPECT_EQ(c.user, "alice");
+  EXPECT_EQ(c.password, "secret");
+  EXPECT_EQ(c.host, "redis.example");
+  EXPECT_EQ(c.port, 6380);
+  EXPECT_EQ(c.db, 3);
+}
+
+TEST(ConfigUrl, PasswordWithoutUserMeansDefaultUser) {
+  Config c = Config::from_url("redis://:secret@127.0.0.1:7000");
+  EXPECT_TRUE(c.user.empty());
+  EXPECT_EQ(c.password, "secret");
+  EXPECT_EQ(c.host, "127.0.0.1");
+  EXPECT_EQ(c.port, 7000);
+}
+
+TEST(ConfigUrl, PercentEncodedPasswordIsDecoded) {
+  Config c = Config::from_url("redis://bob:p%40ss%3Aw%2Frd%25@h:1");
+  EXPECT_EQ(c.user, "bob");
+  EXPECT_EQ(c.password, "p@ss:w/rd%");
+}
+
+TEST(ConfigUrl, TrailingSlashIsDbZero) {
+  EXPECT_EQ(Config::from_url("redis://h:1/").db, 0);
+  EXPECT_EQ(Config::from_url("redis://h:1/0").db, 0);
+  EXPECT_EQ(Config::from_url("redis://h:1/15").db, 15);
+}
+
+TEST(ConfigUrl, DbQueryOption) {
+  EXPECT_EQ(Config::from_url("redis://h:1?db=4").db, 4);
+}
+
+TEST(ConfigUrl, Ipv6Host) {
+  Config c = Config::from_url("redis://[::1]:6390");
+  EXPECT_EQ(c.host, "::1");
+  EXPECT_EQ(c.port, 6390);
+  EXPECT_EQ(c.redacted_url(), "redis://[::1]:6390");
+}
+
+TEST(ConfigUrl, RedissWithTlsOptions) {
+  Config c = Config::from_url(
+      "rediss://u:p@cache.example:6380/2?ca=/etc/ca.pem&cert=/etc/client.pem&key=/etc/client.key&sni=other.example&"
+      "name=worker-1");
+  EXPECT_EQ(c.scheme, Config::Scheme::tls);
+  EXPECT_EQ(c.host, "cache.example");
+  EXPECT_EQ(c.port, 6380);
+  EXPECT_EQ(c.db, 2);
+  EXPECT_EQ(c.tls.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(c.tls.cert_file, "/etc/client.pem");
+  EXPECT_EQ(c.tls.key_file, "/etc/client.key");
+  EXPECT_EQ(c.tls.server_name, "other.example");
+  EXPECT_TRUE(c.tls.verify_peer);
+  EXPECT_EQ(c.client_name, "worker-1");
+}
+
+TEST(ConfigUrl, RedissInsecure) {
+  EXPECT_FALSE(Config::from_url("rediss://h?insecure=1").tls.verify_peer);
+  EXPECT_FALSE(Config::from_url("rediss://h?insecure=true").tls.verify_peer);
+  EXPECT_TRUE(Config::from_url("rediss://h?insecure=0").tls.verify_peer);
+  EXPECT_TRUE(Config::from_url("rediss://h").tls.verify_peer);
+}
+
+TEST(ConfigUrl, UnixSocketWithDb) {
+  Config c = Config::from_url("unix:///var/run/redis/redis.sock?db=2");
+  EXPECT_EQ(c.scheme, Config::Scheme::unix_socket);
+  EXPECT_EQ(c.path, "/var/run/redis/redis.sock");
+  EXPECT_EQ(c.db, 2);
+  EXPECT_EQ(c.redacted_url(), "unix:///var/run/redis/redis.sock?db=2");
+}
+
+TEST(ConfigUrl, UnixSocketWithPassword) {
+  Config c = Config::from_url("unix://:secret@/tmp/r.sock");
+  EXPECT_EQ(c.path, "/tmp/r.sock");
+  EXPECT_EQ(c.password, "secret");
+  EXPECT_EQ(c.redacted_url(), "unix://:***@/tmp/r.sock");
+}
+
+TEST(ConfigUrl, RejectsUnknownScheme) {
+  const std::string msg = parse_error("http://localhost:6379");
+  EXPECT_NE(msg.find("unsupported scheme 'http'"), std::string::npos) << msg;
+}
+
+TEST(ConfigUrl, RejectsNonUrl) {
+  const std::string msg = parse_error("localhost 6379");
+  EXPECT_NE(msg.find("invalid Redis URL"), std::string::npos) << msg;
+}
+
+TEST(ConfigUrl, RejectsBadPort) {
+  for (const char* url : {"redis://h:0", "redis://h:65536", "redis://h:99999999999", "redis://h:"}) {
+    const std::string msg = parse_error(url);
+    EXPECT_NE(msg.find("invalid port"), std::string::npos) << url << ": " << msg;
+  }
+  EXPECT_NE(parse_error("redis://h:abc").find("invalid port 'abc'"), std::string::npos) << parse_error("redis://h:abc");
+  // Boost.URL reads this as port 6379 and path "x5"; it must not become db 5.
+  EXPECT_NE(parse_error("redis://h:6379x5").find("invalid port '6379x5'"), std::string::npos)
+      << parse_error("redis://h:6379x5");
+  EXPECT_NE(parse_error("redis://h:12x/3").find("invalid port '12x'"), std::string::npos);
+}
+
+TEST(ConfigUrl, RejectsBadDb) {
+  for (const char* url : {"redis://h:1/abc", "redis://h:1/-1", "redis://h:1/3/4", "redis://h:1?db=x",
+                          "unix:///tmp/s?db=-2"}) {
+    const std::string msg = parse_error(url);
+    EXPECT_NE(msg.find("invalid database number"), std::string::npos) << url << ": " << msg;
+  }
+}
+
+TEST(ConfigUrl, RejectsUnknownOption) {
+  const std::string msg = parse_error("redis://h?timeout=5");
+  EXPECT_NE(msg.find("unknown Redis URL option 'timeout'"), std::string::npos) << msg;
+}
+
+TEST(ConfigUrl, TlsOptionsOnlyWithRediss) {
+  EXPECT_NE(parse_error("redis://h?ca=/ca.pem").find("unknown Redis URL option 'ca'"), std::string::npos);
+  EXPECT_NE(parse_error("unix:///s?insecure=1").find("unknown Redis URL option 'insecure'"), std::string::npos);
+}
+
+TEST(ConfigUrl, UnixSocketNeedsPath) {
+  const std::string msg = parse_error("unix://");
+  EXPECT_NE(msg.find("needs a socket path"), std::string::npos) << msg;
+}
+
+TEST(ConfigUrl, RedactedUrlHidesPassword) {
+  Config c = Config::from_url("redis://alice:s3cr%40t@h:6380/5");
+  const std::string r = c.redacted_url();
+  EXPECT_EQ(r, "redis://alice:***@h:6380/5");
+  EXPECT_EQ(r.find("s3cr"), std::string::npos);
+}
+
+TEST(ConfigUrl, RedactedUrlWithoutCredentials) {
+  EXPECT_EQ(Config::from_url("redis://h").redacted_url(), "redis://h:6379");
+  EXPECT_EQ(Config::from_url("rediss://h:1?ca=/x").redacted_url(), "rediss://h:1");
+  EXPECT_EQ(Config::from_url("redis://:pw@h:2").redacted_url(), "redis://:***@h:2");
+}
+
+}  // namespace
+}  // namespace steadfast::redis
