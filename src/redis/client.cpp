@@ -152,6 +152,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     if (closed_) return;
     closed_ = true;
     if (link_) link_->close();
+    if (connecting_) connecting_->close();  // a handshake may never end on its own
     backoff_timer_.cancel();
     deadline_timer_.cancel();
     fail_all(std::make_exception_ptr(ClosedError("Redis client closed")));
@@ -398,6 +399,11 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
   // connect_timeout. Throws ServerError when Redis refuses the handshake.
   asio::awaitable<std::shared_ptr<Link>> connect() {
     auto link = std::make_shared<Link>(make_stream());
+    connecting_ = link;
+    struct Forget {
+      std::shared_ptr<Link>& slot;
+      ~Forget() { slot.reset(); }
+    } forget{connecting_};
     auto timed_out = std::make_shared<bool>(false);
     asio::steady_timer guard(ex_);
     if (config_.connect_timeout.count() > 0) {
@@ -451,6 +457,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     tcp::resolver resolver(ex_);
     auto endpoints = co_await resolver.async_resolve(config_.host, std::to_string(config_.port),
                                                      asio::use_awaitable);
+    if (closed_) throw ClosedError("Redis client closed");  // async_connect would reopen the socket
     tcp::socket& socket = std::holds_alternative<TlsStream>(link.stream)
                               ? std::get<TlsStream>(link.stream).next_layer()
                               : std::get<tcp::socket>(link.stream);
@@ -505,6 +512,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
   Config config_;
   std::unique_ptr<asio::ssl::context> tls_;
   std::shared_ptr<Link> link_;
+  std::shared_ptr<Link> connecting_;  // the connection attempt in progress, for close()
   std::deque<Request> pending_;  // in reply order
   std::size_t unwritten_ = 0;    // requests at the back of pending_ whose bytes are still in out_
   std::string out_;              // formatted commands not yet handed to the socket
