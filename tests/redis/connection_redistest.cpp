@@ -1,0 +1,384 @@
+// The Redis client against servers of its own: restarts and outages, ACL
+// users, TLS, unix sockets. Every test starts (and kills) its own redis-server.
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "support/redis_test.h"
+
+namespace steadfast::redis {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using namespace asio::experimental::awaitable_operators;
+using Clock = std::chrono::steady_clock;
+using test::AsyncTest;
+using test::RedisServer;
+using test::RedisServerOptions;
+
+std::chrono::milliseconds since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+}
+
+// "ok", or the kind of the Error the command failed with.
+asio::awaitable<std::string> outcome(asio::awaitable<Reply> command) {
+  try {
+    co_await std::move(command);
+    co_return "ok";
+  } catch (const Error& e) {
+    co_return std::string(to_string(e.kind()));
+  }
+}
+
+// Waits until the client has noticed that its connection is gone.
+asio::awaitable<void> until_disconnected(const Client& client) {
+  const auto start = Clock::now();
+  while (client.connected()) {
+    if (since(start) > 3s) throw std::runtime_error("the client did not notice the server going away");
+    co_await test::sleep(2ms);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Restarts and outages
+
+class RestartTest : public AsyncTest {};
+
+TEST_F(RestartTest, InFlightCommandsFailWithIoErrorThenClientReconnects) {
+  RedisServer server;
+  Client& client = make_client(config_for(server.url()));
+  run([&]() -> asio::awaitable<void> {
+    co_await client.command("SET", "before", "1");
+    const auto writes_before = client.stats().writes;
+
+    // DEBUG SLEEP holds the connection, so every command behind it is written
+    // but unanswered when the server dies.
+    std::vector<std::string> outcomes(201);
+    std::vector<asio::awaitable<void>> in_flight;
+    auto record = [](asio::awaitable<Reply> command, std::string& out) -> asio::awaitable<void> {
+      out = co_await outcome(std::move(command));
+    };
+    in_flight.push_back(record(client.command("DEBUG", "SLEEP", "5"), outcomes[0]));
+    for (int i = 1; i <= 200; ++i) in_flight.push_back(record(client.command("INCR", "n"), outcomes[i]));
+
+    auto crash = [&]() -> asio::awaitable<void> {
+      while (client.stats().writes == writes_before) co_await test::sleep(1ms);
+      co_await test::sleep(100ms);  // the bytes reach the server
+      server.kill();
+    };
+    const auto start = Clock::now();
+    co_await (test::all(std::move(in_flight)) && crash());
+    EXPECT_LT(since(start), 2000ms) << "in-flight commands were not failed promptly";
+    for (std::size_t i = 0; i < outcomes.size(); ++i) EXPECT_EQ(outcomes[i], "io") << "command " << i;
+    EXPECT_FALSE(client.last_error().empty());
+
+    server.start();  // same port, empty (no AOF)
+    const auto back = Clock::now();
+    EXPECT_EQ((co_await client.command("INCR", "n")).as_integer(), 1);
+    EXPECT_LT(since(back), 3000ms);
+    EXPECT_TRUE((co_await client.command("GET", "before")).is_nil());
+    EXPECT_TRUE(client.connected());
+  }());
+  EXPECT_EQ(client.stats().connects, 2u);
+}
+
+TEST_F(RestartTest, AppendOnlyDataSurvivesKillAndRestart) {
+  RedisServerOptions options;
+  options.appendonly = true;
+  options.appendfsync = "always";
+  RedisServer server(options);
+  Client& client = make_client(config_for(server.url()));
+  run([&]() -> asio::awaitable<void> {
+    for (int i = 0; i < 100; ++i) co_await client.command("RPUSH", "journal", i);
+    server.kill();
+    co_await until_disconnected(client);
+    server.start();
+    const Reply journal = co_await client.command("LRANGE", "journal", 0, -1);
+    CO_ASSERT_EQ(journal.size(), 100u);
+    EXPECT_EQ(journal[99].str(), "99");
+  }());
+  EXPECT_TRUE(std::filesystem::exists(server.dir() + "/appendonlydir"));
+}
+
+TEST_F(RestartTest, CommandWaitsWhileServerIsDownAndRunsWhenItIsBack) {
+  RedisServer server;
+  Client& client = make_client(config_for(server.url()));
+  run([&]() -> asio::awaitable<void> {
+    co_await client.wait_connected();
+    server.stop();
+    co_await until_disconnected(client);
+
+    auto command = [&]() -> asio::awaitable<Reply> {
+      co_return co_await client.command_with(CommandOptions{5s}, "SET", "k", "v");
+    };
+    auto bring_back = [&]() -> asio::awaitable<void> {
+      co_await test::sleep(300ms);
+      server.start();
+    };
+    const auto start = Clock::now();
+    const Reply reply = co_await (command() && bring_back());
+    EXPECT_EQ(reply.str(), "OK");
+    EXPECT_GE(since(start), 300ms);
+    EXPECT_LT(since(start), 3000ms);
+    EXPECT_EQ((co_await client.command("GET", "k")).str(), "v");
+  }());
+  EXPECT_EQ(client.stats().connects, 2u);
+}
+
+TEST_F(RestartTest, CommandTimesOutWhileServerIsDownSayingNotConnected) {
+  RedisServer server;
+  Client& client = make_client(config_for(server.url()));
+  run([&]() -> asio::awaitable<void> {
+    co_await client.wait_connected();
+    server.stop();
+    co_await until_disconnected(client);
+    const auto start = Clock::now();
+    try {
+      co_await client.command_with(CommandOptions{300ms}, "PING");
+      ADD_FAILURE() << "no TimeoutError";
+    } catch (const TimeoutError& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("not connected"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("Connection refused"), std::string::npos) << msg;
+    }
+    EXPECT_GE(since(start), 290ms);
+    EXPECT_LT(since(start), 1000ms);
+    // The server comes back: the client finds it by itself.
+    server.start();
+    EXPECT_EQ((co_await client.command("PING")).str(), "PONG");
+  }());
+}
+
+TEST_F(RestartTest, CommandTimesOutWhileServerIsFrozen) {
+  RedisServer server;
+  Client& client = make_client(config_for(server.url()));
+  run([&]() -> asio::awaitable<void> {
+    co_await client.wait_connected();
+    server.pause();  // SIGSTOP: the connection stays up, nothing answers
+    const auto start = Clock::now();
+    EXPECT_EQ(co_await outcome(client.command_with(CommandOptions{200ms}, "PING")), "timeout");
+    EXPECT_LT(since(start), 700ms);
+    server.resume();
+    EXPECT_EQ((co_await client.command("PING")).str(), "PONG");
+  }());
+  EXPECT_EQ(client.stats().connects, 1u);
+}
+
+TEST_F(RestartTest, CloseAbortsAConnectAttemptToAFrozenServer) {
+  RedisServer server;
+  server.pause();  // TCP connects (the kernel accepts), the handshake never ends
+  Config config = config_for(server.url());
+  config.connect_timeout = 0ms;  // no limit: only close() can end the attempt
+  Client& client = make_client(config);
+  run([&]() -> asio::awaitable<void> {
+    EXPECT_EQ(co_await outcome([&]() -> asio::awaitable<Reply> {
+                co_await client.wait_connected(300ms);
+                co_return Reply();
+              }()),
+              "io");
+  }());
+  const auto start = Clock::now();
+  client.close();
+  io_.restart();
+  io_.run_for(3s);
+  EXPECT_TRUE(io_.stopped()) << "close() left the connect attempt running";
+  EXPECT_LT(since(start), 1000ms);
+  server.resume();
+}
+
+// ---------------------------------------------------------------------------
+// ACL users
+
+class AclTest : public AsyncTest {
+ protected:
+  static RedisServerOptions with_users() {
+    RedisServerOptions o;
+    o.extra_args = {"--user", "alice", "on", ">secret", "~*", "&*", "+@all",
+                    "--user", "bob",   "on", ">p@ss:w/rd%", "~*", "&*", "+@all"};
+    return o;
+  }
+  static std::string url_for(const RedisServer& server, const std::string& userinfo) {
+    return "redis://" + userinfo + "@127.0.0.1:" + std::to_string(server.port());
+  }
+};
+
+TEST_F(AclTest, UserAndPasswordFromUrl) {
+  RedisServer server(with_users());
+  Client& client = make_client(config_for(url_for(server, "alice:secret")));
+  run([&]() -> asio::awaitable<void> {
+    EXPECT_EQ((co_await client.command("ACL", "WHOAMI")).str(), "alice");
+  }());
+}
+
+TEST_F(AclTest, PercentEncodedPassword) {
+  RedisServer server(with_users());
+  Client& client = make_client(config_for(url_for(server, "bob:p%40ss%3Aw%2Frd%25")));
+  run([&]() -> asio::awaitable<void> {
+    EXPECT_EQ((co_await client.command("ACL", "WHOAMI")).str(), "bob");
+  }());
+}
+
+TEST_F(AclTest, WrongPasswordFailsPromptlyWithWrongpass) {
+  RedisServer server(with_users());
+  Client& client = make_client(config_for(url_for(server, "alice:hunter2")));
+  run([&]() -> asio::awaitable<void> {
+    const auto start = Clock::now();
+    try {
+      co_await client.wait_connected(5s);
+      ADD_FAILURE() << "connected with a wrong password";
+    } catch (const ServerError& e) {
+      const std::string msg = e.what();
+      EXPECT_EQ(e.prefix(), "WRONGPASS") << msg;
+      EXPECT_NE(msg.find("alice"), std::string::npos) << msg;
+      EXPECT_EQ(msg.find("hunter2"), std::string::npos) << "the password leaked into: " << msg;
+    }
+    EXPECT_LT(since(start), 1000ms) << "wait_connected waited for its timeout";
+    // Commands fail the same way, at once.
+    const auto command_start = Clock::now();
+    EXPECT_EQ(co_await outcome(client.command("PING")), "server");
+    EXPECT_LT(since(command_start), 1000ms);
+    EXPECT_NE(client.last_error().find("WRONGPASS"), std::string::npos) << client.last_error();
+  }());
+}
+
+TEST_F(AclTest, MissingPasswordIsNoauth) {
+  RedisServerOptions o;
+  o.extra_args = {"--requirepass", "sesame"};
+  RedisServer server(o);
+  Client& without = make_client(config_for(server.url()));
+  Client& with = make_client(config_for("redis://:sesame@127.0.0.1:" + std::to_string(server.port())));
+  run([&]() -> asio::awaitable<void> {
+    try {
+      co_await without.wait_connected(5s);
+      ADD_FAILURE() << "connected without a password";
+    } catch (const ServerError& e) {
+      EXPECT_EQ(e.prefix(), "NOAUTH") << e.what();
+    }
+    EXPECT_EQ((co_await with.command("PING")).str(), "PONG");
+  }());
+}
+
+// ---------------------------------------------------------------------------
+// TLS (Debian's redis-server is built with TLS)
+
+class TlsTest : public AsyncTest {
+ protected:
+  void SetUp() override {
+    AsyncTest::SetUp();
+    cert_dir_ = test::make_temp_dir("steadfast-tls-");
+    certs_ = test::make_test_certificates(cert_dir_);
+  }
+  void TearDown() override {
+    AsyncTest::TearDown();
+    std::error_code ec;
+    std::filesystem::remove_all(cert_dir_, ec);
+  }
+  RedisServerOptions tls_options(bool auth_clients = false) const {
+    RedisServerOptions o;
+    o.tls = test::TlsServerFiles{certs_.server_cert, certs_.server_key, certs_.ca_cert, auth_clients};
+    return o;
+  }
+  static std::string base_url(const RedisServer& server) {
+    return "rediss://127.0.0.1:" + std::to_string(server.port());
+  }
+
+  std::string cert_dir_;
+  test::TestCertificates certs_;
+};
+
+TEST_F(TlsTest, CommandsOverTls) {
+  RedisServer server(tls_options());  // TLS only: --port 0
+  Client& client = make_client(config_for(server.url()));
+  ASSERT_EQ(client.config().scheme, Config::Scheme::tls);
+  run([&]() -> asio::awaitable<void> {
+    co_await client.command("SET", "k", "over tls");
+    EXPECT_EQ((co_await client.command("GET", "k")).str(), "over tls");
+    // Enough bytes for many TLS records each way.
+    const std::string big(3 << 20, 'b');
+    Pipeline p;
+    for (int i = 0; i < 2000; ++i) p.add("INCR", "n");
+    p.add("SET", "big", big);
+    p.add("GET", "big");
+    auto replies = co_await client.exec(std::move(p));
+    CO_ASSERT_EQ(replies.size(), 2002u);
+    EXPECT_EQ(replies[1999].as_integer(), 2000);
+    EXPECT_EQ(replies[2001].str().size(), big.size());
+  }());
+  EXPECT_EQ(client.stats().connects, 1u);
+}
+
+TEST_F(TlsTest, WrongCaFailsWithClearIoError) {
+  RedisServer server(tls_options());
+  Client& client = make_client(config_for(base_url(server) + "?ca=" + certs_.other_ca_cert));
+  run([&]() -> asio::awaitable<void> {
+    const auto start = Clock::now();
+    try {
+      co_await client.wait_connected(1000ms);
+      ADD_FAILURE() << "connected to a server signed by another CA";
+    } catch (const IoError& e) {
+      EXPECT_NE(std::string(e.what()).find("certificate verify failed"), std::string::npos) << e.what();
+    }
+    EXPECT_LT(since(start), 2500ms);
+    try {
+      co_await client.command_with(CommandOptions{300ms}, "PING");
+      ADD_FAILURE() << "no TimeoutError";
+    } catch (const TimeoutError& e) {
+      EXPECT_NE(std::string(e.what()).find("certificate verify failed"), std::string::npos) << e.what();
+    }
+  }());
+}
+
+TEST_F(TlsTest, InsecureSkipsVerification) {
+  RedisServer server(tls_options());
+  Client& client = make_client(config_for(base_url(server) + "?ca=" + certs_.other_ca_cert + "&insecure=1"));
+  run([&]() -> asio::awaitable<void> {
+    EXPECT_EQ((co_await client.command("PING")).str(), "PONG");
+  }());
+}
+
+TEST_F(TlsTest, MutualTlsWithClientCertificate) {
+  RedisServer server(tls_options(/*auth_clients=*/true));
+  Client& with_cert = make_client(config_for(server.url() + "&cert=" + certs_.client_cert + "&key=" +
+                                             certs_.client_key));
+  Client& without_cert = make_client(config_for(server.url()));
+  run([&]() -> asio::awaitable<void> {
+    EXPECT_EQ((co_await with_cert.command("PING")).str(), "PONG");
+    try {
+      co_await without_cert.wait_connected(1000ms);
+      ADD_FAILURE() << "connected without a client certificate";
+    } catch (const IoError& e) {
+      SUCCEED() << e.what();
+    }
+  }());
+}
+
+// ---------------------------------------------------------------------------
+// Unix sockets
+
+class UnixSocketTest : public AsyncTest {};
+
+TEST_F(UnixSocketTest, CommandsOverUnixSocket) {
+  RedisServerOptions o;
+  o.unix_socket = "redis.sock";
+  RedisServer server(o);
+  ASSERT_EQ(server.unix_socket(), server.dir() + "/redis.sock");
+  EXPECT_EQ(std::filesystem::status(server.unix_socket()).permissions(), std::filesystem::perms::owner_all);
+  Client& client = make_client(config_for("unix://" + server.unix_socket()));
+  Client& db2 = make_client(config_for("unix://" + server.unix_socket() + "?db=2"));
+  run([&]() -> asio::awaitable<void> {
+    co_await client.command("SET", "k", "over a unix socket");
+    EXPECT_EQ((co_await client.command("GET", "k")).str(), "over a unix socket");
+    const Reply info = co_await client.command("CLIENT", "INFO");
+    EXPECT_NE(info.str().find("flags=U"), std::string::npos) << info.str();
+    const Reply info2 = co_await db2.command("CLIENT", "INFO");
+    EXPECT_NE(info2.str().find(" db=2 "), std::string::npos) << info2.str();
+    EXPECT_TRUE((co_await db2.command("GET", "k")).is_nil());
+  }());
+}
+
+}  // namespace
+}  // namespace steadfast::redis
