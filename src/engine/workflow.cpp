@@ -1,0 +1,90 @@
+#include "steadfast/workflow.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <utility>
+
+#include "engine/quote.h"
+
+namespace steadfast {
+namespace {
+
+using engine::quote;
+
+void check_name(std::string_view what, std::string_view name) {
+  if (!is_valid_name(name)) {
+    throw std::invalid_argument(std::string(what) + " name " + quote(name) +
+                                " is invalid: it must match ^[A-Za-z0-9_-]{1,64}$");
+  }
+}
+
+std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
+
+void check_not_negative(std::string_view step, std::string_view what,
+                        std::chrono::milliseconds value) {
+  if (value.count() < 0) {
+    throw std::invalid_argument("step " + quote(step) + ": " + std::string(what) +
+                                " must not be negative, got " + ms_text(value));
+  }
+}
+
+void check_options(std::string_view step, const StepOptions& options) {
+  if (options.retry.max_attempts < 1) {
+    throw std::invalid_argument("step " + quote(step) + ": max_attempts must be at least 1, got " +
+                                std::to_string(options.retry.max_attempts));
+  }
+  const Backoff& backoff = options.retry.backoff;
+  check_not_negative(step, "backoff initial", backoff.initial);
+  check_not_negative(step, "backoff max", backoff.max);
+  if (!std::isfinite(backoff.multiplier) || backoff.multiplier < 1.0) {
+    throw std::invalid_argument("step " + quote(step) +
+                                ": backoff multiplier must be a finite number >= 1, got " +
+                                std::to_string(backoff.multiplier));
+  }
+  check_not_negative(step, "timeout", options.timeout);
+  if (options.lease < kMinLease) {
+    throw std::invalid_argument("step " + quote(step) + ": lease must be at least " +
+                                ms_text(kMinLease) + ", got " + ms_text(options.lease));
+  }
+  if (!is_valid_name(options.queue)) {
+    throw std::invalid_argument("step " + quote(step) + ": queue name " + quote(options.queue) +
+                                " is invalid: it must match ^[A-Za-z0-9_-]{1,64}$");
+  }
+}
+
+}  // namespace
+
+bool is_valid_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > kMaxNameLength) return false;
+  for (const char c : name) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Workflow::Workflow(std::string name) : name_(std::move(name)) { check_name("workflow", name_); }
+
+Workflow& Workflow::step(std::string name, StepHandler handler, StepOptions options) {
+  check_name("step", name);
+  if (index_of(name) >= 0) {
+    throw std::invalid_argument("workflow " + quote(name_) + " already has a step named " +
+                                quote(name));
+  }
+  if (!handler) {
+    throw std::invalid_argument("step " + quote(name) + ": the handler is empty");
+  }
+  check_options(name, options);
+  steps_.push_back(StepDefinition{std::move(name), std::move(handler), std::move(options)});
+  return *this;
+}
+
+int Workflow::index_of(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < steps_.size(); ++i) {
+    if (steps_[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+}  // namespace steadfast

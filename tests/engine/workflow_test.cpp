@@ -1,0 +1,204 @@
+// Workflow building and name validation: names become parts of Redis keys, so
+// everything outside ^[A-Za-z0-9_-]{1,64}$ must be refused with a clear message.
+#include "steadfast/workflow.h"
+
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+
+namespace steadfast {
+namespace {
+
+using namespace std::chrono_literals;
+
+StepResult ok(StepContext&) { return Json::object(); }
+
+// The message of the std::invalid_argument `f` throws, or a failure.
+template <typename F>
+std::string invalid_argument_message(F&& f) {
+  try {
+    f();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no std::invalid_argument thrown";
+  return {};
+}
+
+TEST(IsValidName, AcceptsTheAllowedAlphabet) {
+  EXPECT_TRUE(is_valid_name("a"));
+  EXPECT_TRUE(is_valid_name("Z"));
+  EXPECT_TRUE(is_valid_name("0"));
+  EXPECT_TRUE(is_valid_name("_"));
+  EXPECT_TRUE(is_valid_name("-"));
+  EXPECT_TRUE(is_valid_name("three-steps_v2"));
+  EXPECT_TRUE(is_valid_name("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"));
+}
+
+TEST(IsValidName, LengthEdgeIsSixtyFour) {
+  EXPECT_TRUE(is_valid_name(std::string(63, 'a')));
+  EXPECT_TRUE(is_valid_name(std::string(64, 'a')));
+  EXPECT_FALSE(is_valid_name(std::string(65, 'a')));
+  EXPECT_FALSE(is_valid_name(std::string(1000, 'a')));
+  EXPECT_FALSE(is_valid_name(""));
+}
+
+TEST(IsValidName, RefusesKeySyntaxAndControlCharacters) {
+  for (const std::string bad :
+       {"*",   "a*",  "a:b",  ":",    "{",        "a{b}", "}",    "a\nb",  "\n",  "a b", " ",
+        "a.b", "a/b", "a\\b", "a\tb", "\xc3\xa9", "a?",   "a[0]", "\"a\"", "'a'", "a\r", "a#b"}) {
+    EXPECT_FALSE(is_valid_name(bad)) << bad;
+  }
+  EXPECT_FALSE(is_valid_name(std::string_view("a\0b", 3)));
+}
+
+TEST(Workflow, ConstructorRefusesABadNameAndNamesIt) {
+  EXPECT_NO_THROW(Workflow(std::string(64, 'w')));
+  const std::string long_name(65, 'w');
+  EXPECT_NE(invalid_argument_message([&] { Workflow w(long_name); }).find(long_name),
+            std::string::npos);
+  EXPECT_NE(invalid_argument_message([] { Workflow w("a:b"); }).find("'a:b'"), std::string::npos);
+  EXPECT_NE(invalid_argument_message([] { Workflow w(""); }).find("''"), std::string::npos);
+  EXPECT_NE(invalid_argument_message([] { Workflow w("{p}"); }).find("'{p}'"), std::string::npos);
+  EXPECT_NE(invalid_argument_message([] { Workflow w("*"); }).find("'*'"), std::string::npos);
+}
+
+TEST(Workflow, NewlineInANameIsEscapedInTheMessage) {
+  const std::string message = invalid_argument_message([] { Workflow w("a\nb"); });
+  EXPECT_NE(message.find("'a\\x0ab'"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+}
+
+TEST(Workflow, KeepsStepsInOrderWithTheirOptions) {
+  StepOptions slow;
+  slow.timeout = 60s;
+  slow.lease = 5s;
+  slow.queue = "slow";
+  slow.retry.max_attempts = 5;
+  slow.retry.backoff = Backoff{250ms, 3.0, 30s, true};
+
+  Workflow w("pipeline");
+  w.step("fetch", ok).step("summarize", ok, slow).step("store", ok);
+
+  EXPECT_EQ(w.name(), "pipeline");
+  ASSERT_EQ(w.steps().size(), 3u);
+  EXPECT_EQ(w.steps()[0].name, "fetch");
+  EXPECT_EQ(w.steps()[1].name, "summarize");
+  EXPECT_EQ(w.steps()[2].name, "store");
+  EXPECT_EQ(w.steps()[1].options.timeout, 60s);
+  EXPECT_EQ(w.steps()[1].options.lease, 5s);
+  EXPECT_EQ(w.steps()[1].options.queue, "slow");
+  EXPECT_EQ(w.steps()[1].options.retry.max_attempts, 5);
+  EXPECT_EQ(w.steps()[1].options.retry.backoff.multiplier, 3.0);
+  EXPECT_TRUE(w.steps()[1].options.retry.backoff.full_jitter);
+  EXPECT_EQ(w.steps()[0].options.queue, "default");
+  EXPECT_EQ(w.index_of("fetch"), 0);
+  EXPECT_EQ(w.index_of("store"), 2);
+  EXPECT_EQ(w.index_of("missing"), -1);
+  EXPECT_EQ(w.index_of(""), -1);
+}
+
+TEST(Workflow, HandlersAreCallable) {
+  Workflow w("w");
+  w.step("a", [](StepContext& ctx) -> StepResult { return Json{{"attempt", ctx.attempt()}}; });
+  StepContext ctx("run-1", "w", "a", 2, Json::object(), {});
+  const StepResult result = w.steps()[0].handler(ctx);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result.output(), (Json{{"attempt", 2}}));
+}
+
+TEST(Workflow, RefusesADuplicateStep) {
+  Workflow w("w");
+  w.step("a", ok);
+  const std::string message = invalid_argument_message([&] { w.step("a", ok); });
+  EXPECT_NE(message.find("'a'"), std::string::npos) << message;
+  EXPECT_NE(message.find("already"), std::string::npos) << message;
+  EXPECT_EQ(w.steps().size(), 1u);
+}
+
+TEST(Workflow, RefusesBadStepNames) {
+  Workflow w("w");
+  EXPECT_THROW(w.step("", ok), std::invalid_argument);
+  EXPECT_THROW(w.step(std::string(65, 's'), ok), std::invalid_argument);
+  EXPECT_THROW(w.step("a:b", ok), std::invalid_argument);
+  EXPECT_THROW(w.step("a\n", ok), std::invalid_argument);
+  EXPECT_NO_THROW(w.step(std::string(64, 's'), ok));
+  EXPECT_EQ(w.steps().size(), 1u);
+}
+
+TEST(Workflow, RefusesAnEmptyHandler) {
+  Workflow w("w");
+  EXPECT_NE(invalid_argument_message([&] { w.step("a", StepHandler{}); }).find("handler"),
+            std::string::npos);
+}
+
+// Each row: one bad option, and a word its message must contain.
+struct BadOption {
+  const char* what;
+  void (*apply)(StepOptions&);
+  const char* in_message;
+};
+
+void PrintTo(const BadOption& row, std::ostream* os) { *os << row.what; }
+
+class WorkflowBadOptions : public ::testing::TestWithParam<BadOption> {};
+
+TEST_P(WorkflowBadOptions, AreRefusedWithAMessageNamingThem) {
+  StepOptions options;
+  GetParam().apply(options);
+  Workflow w("w");
+  const std::string message = invalid_argument_message([&] { w.step("s", ok, options); });
+  EXPECT_NE(message.find(GetParam().in_message), std::string::npos) << message;
+  EXPECT_NE(message.find("'s'"), std::string::npos) << message;
+  EXPECT_TRUE(w.steps().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, WorkflowBadOptions,
+    ::testing::Values(
+        BadOption{"zero_attempts", [](StepOptions& o) { o.retry.max_attempts = 0; },
+                  "max_attempts"},
+        BadOption{"negative_attempts", [](StepOptions& o) { o.retry.max_attempts = -1; },
+                  "max_attempts"},
+        BadOption{"negative_timeout", [](StepOptions& o) { o.timeout = -1ms; }, "timeout"},
+        BadOption{"negative_initial", [](StepOptions& o) { o.retry.backoff.initial = -1ms; },
+                  "initial"},
+        BadOption{"negative_max", [](StepOptions& o) { o.retry.backoff.max = -1s; }, "max"},
+        BadOption{"lease_99ms", [](StepOptions& o) { o.lease = 99ms; }, "lease"},
+        BadOption{"lease_zero", [](StepOptions& o) { o.lease = 0ms; }, "lease"},
+        BadOption{"multiplier_below_one", [](StepOptions& o) { o.retry.backoff.multiplier = 0.5; },
+                  "multiplier"},
+        BadOption{"multiplier_nan",
+                  [](StepOptions& o) {
+                    o.retry.backoff.multiplier = std::numeric_limits<double>::quiet_NaN();
+                  },
+                  "multiplier"},
+        BadOption{"multiplier_inf",
+                  [](StepOptions& o) {
+                    o.retry.backoff.multiplier = std::numeric_limits<double>::infinity();
+                  },
+                  "multiplier"},
+        BadOption{"queue_empty", [](StepOptions& o) { o.queue = ""; }, "queue"},
+        BadOption{"queue_with_colon", [](StepOptions& o) { o.queue = "q:1"; }, "'q:1'"},
+        BadOption{"queue_too_long", [](StepOptions& o) { o.queue = std::string(65, 'q'); },
+                  "queue"}),
+    [](const ::testing::TestParamInfo<BadOption>& param_info) {
+      return std::string(param_info.param.what);
+    });
+
+TEST(Workflow, OptionsAtTheirEdgesAreAccepted) {
+  StepOptions edge;
+  edge.retry.max_attempts = 1;
+  edge.retry.backoff = Backoff{0ms, 1.0, 0ms, false};
+  edge.timeout = 0ms;  // no limit
+  edge.lease = kMinLease;
+  edge.queue = std::string(64, 'q');
+  Workflow w("w");
+  EXPECT_NO_THROW(w.step("s", ok, edge));
+}
+
+}  // namespace
+}  // namespace steadfast
