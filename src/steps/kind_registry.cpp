@@ -1,0 +1,40 @@
+#include "steps/kind_registry.h"
+
+#include <stdexcept>
+#include <utility>
+
+#include "steps/test_kinds.h"
+
+namespace steadfast::steps {
+
+void KindRegistry::add(std::string kind, Factory f) {
+  if (kind.empty()) throw std::invalid_argument("a step kind needs a name");
+  if (!f) throw std::invalid_argument("step kind '" + kind + "' has an empty factory");
+  if (factories_.contains(kind)) {
+    throw std::invalid_argument("step kind '" + kind + "' is already registered");
+  }
+  factories_.emplace(std::move(kind), std::move(f));
+}
+
+const Factory* KindRegistry::find(std::string_view kind) const {
+  const auto it = factories_.find(kind);
+  return it == factories_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> KindRegistry::kinds() const {
+  std::vector<std::string> names;
+  names.reserve(factories_.size());
+  for (const auto& [name, factory] : factories_) names.push_back(name);
+  return names;
+}
+
+KindRegistry builtin_kinds() {
+  KindRegistry registry;
+  registry.add("noop", noop_kind);
+  registry.add("sleep", sleep_kind);
+  registry.add("fail", fail_kind);
+  registry.add("crash", crash_kind);
+  return registry;
+}
+
+}  // namespace steadfast::steps

@@ -1,0 +1,39 @@
+// Step kinds by name: how a workflows file's `kind: sleep, with: {ms: 200}`
+// becomes a StepHandler.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "steadfast/json.h"
+#include "steadfast/step.h"
+
+namespace steadfast::steps {
+
+// Makes a handler from the step's `with` parameters (an object, or null when
+// absent). Throws std::invalid_argument naming the key for a bad parameter;
+// called once per step when the workflows are built, never per attempt.
+using Factory = std::function<StepHandler(const Json& with)>;
+
+// Not thread-safe to modify; safe to share once built.
+class KindRegistry {
+ public:
+  // Throws std::invalid_argument for an empty kind or factory, or a kind
+  // already registered.
+  void add(std::string kind, Factory f);
+  // nullptr when no such kind; the pointer is valid until the next add().
+  [[nodiscard]] const Factory* find(std::string_view kind) const;
+  // Registered kinds, sorted.
+  [[nodiscard]] std::vector<std::string> kinds() const;
+
+ private:
+  std::map<std::string, Factory, std::less<>> factories_;
+};
+
+// The kinds every worker knows: the test kinds noop, sleep, fail and crash.
+[[nodiscard]] KindRegistry builtin_kinds();
+
+}  // namespace steadfast::steps
