@@ -1,0 +1,85 @@
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "config/workflows_file.h"
+#include "engine/quote.h"
+
+namespace steadfast::config {
+namespace {
+
+using engine::quote;
+
+[[noreturn]] void fail(const WorkflowsFile& file, int line, std::string_view key,
+                       const std::string& what, const std::string& where) {
+  throw ConfigError(file.path + ":" + std::to_string(line) + ": key " + quote(key) + ": " + what +
+                    " (in " + where + ")");
+}
+
+}  // namespace
+
+std::vector<Workflow> build_workflows(const WorkflowsFile& file, const steps::KindRegistry& kinds) {
+  std::vector<Workflow> workflows;
+  workflows.reserve(file.workflows.size());
+  for (const WorkflowSpec& spec : file.workflows) {
+    const std::string in_workflow = "workflow " + quote(spec.name);
+    std::optional<Workflow> workflow;
+    try {
+      workflow.emplace(spec.name);
+    } catch (const std::invalid_argument& e) {
+      fail(file, spec.line, spec.name, e.what(), in_workflow);
+    }
+    for (std::size_t i = 0; i < spec.steps.size(); ++i) {
+      const StepSpec& step = spec.steps[i];
+      const std::string where =
+          in_workflow + ", step #" + std::to_string(i + 1) + " " + quote(step.name);
+      const steps::Factory* factory = kinds.find(step.kind);
+      if (factory == nullptr) {
+        std::string known;
+        for (const std::string& kind : kinds.kinds()) known += (known.empty() ? "" : ", ") + kind;
+        fail(file, step.kind_line, "kind",
+             "unknown step kind " + quote(step.kind) + " (known: " + known + ")", where);
+      }
+      StepHandler handler;
+      try {
+        handler = (*factory)(step.with);
+      } catch (const std::exception& e) {
+        fail(file, step.with_line > 0 ? step.with_line : step.kind_line, "with", e.what(), where);
+      }
+      try {
+        workflow->step(step.name, std::move(handler), step.options);
+      } catch (const std::invalid_argument& e) {
+        fail(file, step.line, "name", e.what(), where);
+      }
+    }
+    workflows.push_back(std::move(*workflow));
+  }
+  return workflows;
+}
+
+Json to_json(const WorkflowSpec& spec) {
+  Json steps = Json::array();
+  for (const StepSpec& step : spec.steps) {
+    const StepOptions& options = step.options;
+    const Backoff& backoff = options.retry.backoff;
+    steps.push_back({
+        {"name", step.name},
+        {"kind", step.kind},
+        {"with", step.with.is_null() ? Json::object() : step.with},
+        {"options",
+         {{"queue", options.queue},
+          {"timeout_ms", options.timeout.count()},
+          {"lease_ms", options.lease.count()},
+          {"retry",
+           {{"max_attempts", options.retry.max_attempts},
+            {"backoff",
+             {{"initial_ms", backoff.initial.count()},
+              {"multiplier", backoff.multiplier},
+              {"max_ms", backoff.max.count()},
+              {"full_jitter", backoff.full_jitter}}}}}}},
+    });
+  }
+  return Json{{"name", spec.name}, {"input_schema", spec.input_schema}, {"steps", steps}};
+}
+
+}  // namespace steadfast::config

@@ -1,0 +1,396 @@
+#include "config/workflows_file.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/yaml_json.h"
+#include "engine/quote.h"
+
+namespace steadfast::config {
+namespace {
+
+using engine::quote;
+
+constexpr std::int64_t kMaxAttempts = 1'000'000;
+
+struct Entry {
+  std::string key;
+  YAML::Node key_node;
+  YAML::Node value;
+};
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Undefined:
+    case YAML::NodeType::Null: return "nothing";
+    case YAML::NodeType::Scalar: return "a single value " + quote(node.Scalar());
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a map";
+  }
+  return "something else";
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+// Turns a YAML document into specs. Every error names the file, the 1-based
+// line of the offending key (or value) and the key.
+class Parser {
+ public:
+  explicit Parser(std::string path) : path_(std::move(path)) {}
+
+  WorkflowsFile parse(std::string_view text) {
+    try {
+      return parse_document(text);
+    } catch (const YamlError& e) {
+      fail(e.mark, e.key, e.what());
+    } catch (const YAML::Exception& e) {
+      fail(e.mark, "", "invalid YAML: " + e.msg);
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(const YAML::Mark& mark, std::string_view key,
+                         const std::string& what) const {
+    std::string message = path_ + ":" + std::to_string(mark.is_null() ? 1 : mark.line + 1) + ": ";
+    if (!key.empty()) message += "key " + quote(key) + ": ";
+    message += what;
+    if (!context_.empty()) message += " (in " + context_ + ")";
+    throw ConfigError(message);
+  }
+
+  // The mark of `node`, or `fallback`'s when the node has none (a missing value).
+  static YAML::Mark mark_of(const YAML::Node& node, const YAML::Mark& fallback) {
+    if (!node.IsDefined()) return fallback;
+    const YAML::Mark mark = node.Mark();
+    return mark.is_null() ? fallback : mark;
+  }
+
+  // The entries of a map, in order; rejects a non-map, non-string or duplicate
+  // keys, and any key not in `allowed` (empty = any key). `where` and `key`
+  // locate the map for messages.
+  std::vector<Entry> entries(const YAML::Node& map, const YAML::Mark& where, std::string_view key,
+                             std::initializer_list<std::string_view> allowed) const {
+    if (!map.IsMap()) fail(mark_of(map, where), key, "expected a map, got " + describe(map));
+    std::vector<Entry> out;
+    std::set<std::string, std::less<>> seen;
+    for (const auto& item : map) {
+      const YAML::Node& k = item.first;
+      if (!k.IsScalar()) fail(mark_of(k, where), key, "a key must be a plain string");
+      const std::string& name = k.Scalar();
+      if (!seen.insert(name).second) fail(k.Mark(), name, "duplicate key");
+      out.push_back(Entry{name, k, item.second});
+    }
+    if (allowed.size() > 0) only_known(out, allowed);
+    return out;
+  }
+
+  void only_known(const std::vector<Entry>& items,
+                  std::initializer_list<std::string_view> allowed) const {
+    for (const Entry& entry : items) {
+      if (std::find(allowed.begin(), allowed.end(), entry.key) == allowed.end()) {
+        const std::vector<std::string> expected(allowed.begin(), allowed.end());
+        fail(entry.key_node.Mark(), entry.key,
+             "unknown key (expected one of: " + join(expected) + ")");
+      }
+    }
+  }
+
+  std::string text(const Entry& entry) const {
+    if (!entry.value.IsScalar()) {
+      fail(entry.key_node.Mark(), entry.key,
+           "expected a single value, got " + describe(entry.value));
+    }
+    return entry.value.Scalar();
+  }
+
+  std::string name(const Entry& entry, std::string_view what) const {
+    std::string value = text(entry);
+    if (!is_valid_name(value)) {
+      fail(entry.key_node.Mark(), entry.key,
+           "invalid " + std::string(what) + " name " + quote(value) +
+               ": it must match ^[A-Za-z0-9_-]{1,64}$");
+    }
+    return value;
+  }
+
+  std::chrono::milliseconds duration(const Entry& entry) const {
+    const std::string value = text(entry);
+    try {
+      return parse_duration(value);
+    } catch (const std::invalid_argument& e) {
+      fail(entry.key_node.Mark(), entry.key, e.what());
+    }
+  }
+
+  Json scalar(const Entry& entry) const {
+    if (!entry.value.IsScalar()) {
+      fail(entry.key_node.Mark(), entry.key,
+           "expected a single value, got " + describe(entry.value));
+    }
+    return yaml_scalar_to_json(entry.value, entry.key);
+  }
+
+  Json tree(const Entry& entry) { return yaml_to_json(entry.value, entry.key, budget_); }
+
+  WorkflowsFile parse_document(std::string_view text) {
+    WorkflowsFile file;
+    file.path = path_;
+    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
+    const YAML::Mark start = YAML::Mark();
+    if (documents.empty() || documents.front().IsNull()) {
+      fail(start, "workflows", "the file is empty; expected a map with key 'workflows'");
+    }
+    if (documents.size() > 1) {
+      fail(mark_of(documents[1], start), "", "more than one YAML document in the file");
+    }
+    const YAML::Node& root = documents.front();
+    bool have_workflows = false;
+    for (const Entry& entry : entries(root, start, "", {"workflows", "limits"})) {
+      if (entry.key == "workflows") {
+        have_workflows = true;
+        file.workflows = parse_workflows_map(entry);
+      } else {
+        if (!entry.value.IsMap()) {
+          fail(entry.key_node.Mark(), entry.key,
+               "expected a map of limiters, got " + describe(entry.value));
+        }
+        file.limits = tree(entry);
+      }
+    }
+    if (!have_workflows) fail(root.Mark(), "workflows", "missing: the file declares no workflows");
+    return file;
+  }
+
+  std::vector<WorkflowSpec> parse_workflows_map(const Entry& workflows) {
+    const YAML::Mark where = workflows.key_node.Mark();
+    if (!workflows.value.IsMap()) {
+      fail(where, workflows.key,
+           "expected a map of workflow names to workflows, got " + describe(workflows.value));
+    }
+    const std::vector<Entry> items = entries(workflows.value, where, workflows.key, {});
+    if (items.empty()) fail(where, workflows.key, "no workflows declared");
+    if (items.size() > kMaxWorkflows) {
+      fail(items[kMaxWorkflows].key_node.Mark(), items[kMaxWorkflows].key,
+           "more than " + std::to_string(kMaxWorkflows) + " workflows in one file");
+    }
+    std::vector<WorkflowSpec> specs;
+    specs.reserve(items.size());
+    for (const Entry& item : items) specs.push_back(parse_workflow(item));
+    return specs;
+  }
+
+  WorkflowSpec parse_workflow(const Entry& item) {
+    WorkflowSpec spec;
+    const YAML::Mark where = item.key_node.Mark();
+    spec.line = where.line + 1;
+    if (!is_valid_name(item.key)) {
+      fail(where, item.key,
+           "invalid workflow name " + quote(item.key) + ": it must match ^[A-Za-z0-9_-]{1,64}$");
+    }
+    spec.name = item.key;
+    context_ = "workflow " + quote(spec.name);
+    if (!item.value.IsMap()) {
+      fail(where, item.key, "expected a map with key 'steps', got " + describe(item.value));
+    }
+    bool have_steps = false;
+    for (const Entry& entry : entries(item.value, where, item.key, {"steps", "input_schema"})) {
+      if (entry.key == "steps") {
+        have_steps = true;
+        spec.steps = parse_steps(entry, spec.name);
+      } else {
+        if (!entry.value.IsMap()) {
+          fail(entry.key_node.Mark(), entry.key,
+               "expected a JSON Schema as a map, got " + describe(entry.value));
+        }
+        spec.input_schema = tree(entry);
+      }
+    }
+    if (!have_steps) fail(where, "steps", "missing: every workflow needs a list of steps");
+    context_.clear();
+    return spec;
+  }
+
+  std::vector<StepSpec> parse_steps(const Entry& steps, const std::string& workflow) {
+    const YAML::Mark where = steps.key_node.Mark();
+    if (!steps.value.IsSequence()) {
+      fail(where, steps.key, "expected a list of steps, got " + describe(steps.value));
+    }
+    if (steps.value.size() == 0) fail(where, steps.key, "the list of steps is empty");
+    if (steps.value.size() > kMaxStepsPerWorkflow) {
+      fail(mark_of(steps.value[kMaxStepsPerWorkflow], where), steps.key,
+           "more than " + std::to_string(kMaxStepsPerWorkflow) + " steps in one workflow");
+    }
+    std::vector<StepSpec> specs;
+    std::size_t index = 0;
+    for (const YAML::Node& node : steps.value) {
+      ++index;
+      context_ = "workflow " + quote(workflow) + ", step #" + std::to_string(index);
+      StepSpec spec = parse_step(node, mark_of(node, where));
+      for (const StepSpec& earlier : specs) {
+        if (earlier.name == spec.name) {
+          fail(mark_of(node["name"], where), "name",
+               "duplicate step name " + quote(spec.name) + " (first on line " +
+                   std::to_string(earlier.line) + ")");
+        }
+      }
+      specs.push_back(std::move(spec));
+    }
+    context_ = "workflow " + quote(workflow);
+    return specs;
+  }
+
+  StepSpec parse_step(const YAML::Node& node, const YAML::Mark& where) {
+    if (!node.IsMap()) {
+      fail(where, "steps",
+           "a step must be a map like {name: a, kind: noop}, got " + describe(node));
+    }
+    StepSpec spec;
+    spec.line = where.line + 1;
+    spec.with = Json::object();
+    // The name first, so that every other error can say which step it is in.
+    const std::vector<Entry> items = entries(node, where, "steps", {});
+    for (const Entry& entry : items) {
+      if (entry.key == "name") {
+        spec.name = name(entry, "step");
+        context_ += " " + quote(spec.name);
+      }
+    }
+    only_known(items, {"name", "kind", "with", "lease", "timeout", "queue", "retry"});
+    for (const Entry& entry : items) {
+      const YAML::Mark at = entry.key_node.Mark();
+      if (entry.key == "kind") {
+        spec.kind = text(entry);
+        spec.kind_line = at.line + 1;
+        if (spec.kind.empty()) fail(at, entry.key, "must not be empty");
+      } else if (entry.key == "with") {
+        if (!entry.value.IsMap()) {
+          fail(at, entry.key, "expected a map of parameters, got " + describe(entry.value));
+        }
+        spec.with = tree(entry);
+        spec.with_line = at.line + 1;
+      } else if (entry.key == "lease") {
+        spec.options.lease = duration(entry);
+        if (spec.options.lease < kMinLease) {
+          fail(at, entry.key,
+               "must be at least " + std::to_string(kMinLease.count()) + "ms, got " +
+                   quote(text(entry)));
+        }
+      } else if (entry.key == "timeout") {
+        spec.options.timeout = duration(entry);
+      } else if (entry.key == "queue") {
+        spec.options.queue = name(entry, "queue");
+      } else if (entry.key == "retry") {
+        spec.options.retry = parse_retry(entry);
+      }
+    }
+    if (spec.name.empty()) fail(where, "name", "missing: every step needs a name");
+    if (spec.kind.empty()) fail(where, "kind", "missing: every step needs a kind");
+    return spec;
+  }
+
+  RetryPolicy parse_retry(const Entry& retry) {
+    RetryPolicy policy;
+    const YAML::Mark where = retry.key_node.Mark();
+    for (const Entry& entry : entries(retry.value, where, retry.key, {"max_attempts", "backoff"})) {
+      const YAML::Mark at = entry.key_node.Mark();
+      if (entry.key == "max_attempts") {
+        const Json value = scalar(entry);
+        const bool in_range = value.is_number_integer() && !value.is_number_unsigned() &&
+                              value.get<std::int64_t>() >= 1 &&
+                              value.get<std::int64_t>() <= kMaxAttempts;
+        if (!in_range) {
+          fail(at, entry.key,
+               "expected a whole number from 1 to " + std::to_string(kMaxAttempts) + ", got " +
+                   value.dump());
+        }
+        policy.max_attempts = static_cast<int>(value.get<std::int64_t>());
+      } else {
+        policy.backoff = parse_backoff(entry);
+      }
+    }
+    return policy;
+  }
+
+  Backoff parse_backoff(const Entry& backoff_entry) {
+    Backoff backoff;
+    const YAML::Mark where = backoff_entry.key_node.Mark();
+    for (const Entry& entry : entries(backoff_entry.value, where, backoff_entry.key,
+                                      {"initial", "multiplier", "max", "jitter"})) {
+      const YAML::Mark at = entry.key_node.Mark();
+      if (entry.key == "initial") {
+        backoff.initial = duration(entry);
+      } else if (entry.key == "max") {
+        backoff.max = duration(entry);
+      } else if (entry.key == "multiplier") {
+        const Json value = scalar(entry);
+        if (!value.is_number() || !std::isfinite(value.get<double>()) ||
+            value.get<double>() < 1.0) {
+          fail(at, entry.key, "expected a number >= 1, got " + value.dump());
+        }
+        backoff.multiplier = value.get<double>();
+      } else {
+        const std::string value = text(entry);
+        if (value != "full" && value != "none") {
+          fail(at, entry.key, "expected 'full' or 'none', got " + quote(value));
+        }
+        backoff.full_jitter = value == "full";
+      }
+    }
+    return backoff;
+  }
+
+  std::string path_;
+  std::string context_;  // "workflow 'w', step 's'": where the parser is, for messages
+  JsonBudget budget_{kMaxJsonNodes, kMaxJsonNodes, kMaxJsonDepth};
+};
+
+}  // namespace
+
+WorkflowsFile parse_workflows(std::string_view yaml_text, std::string_view path_for_errors) {
+  return Parser(std::string(path_for_errors)).parse(yaml_text);
+}
+
+WorkflowsFile load_workflows_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) {
+    throw ConfigError(path + ": cannot read the workflows file: " +
+                      (ec ? ec.message() : std::string("no such file")));
+  }
+  if (!fs::is_regular_file(status)) {
+    throw ConfigError(path + ": cannot read the workflows file: not a regular file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot open the workflows file");
+  std::string text;
+  char buffer[64 * 1024];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxFileBytes) {
+      throw ConfigError(path + ": the workflows file is larger than " +
+                        std::to_string(kMaxFileBytes) + " bytes");
+    }
+  }
+  if (in.bad()) throw ConfigError(path + ": error while reading the workflows file");
+  return parse_workflows(text, path);
+}
+
+}  // namespace steadfast::config

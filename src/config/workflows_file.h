@@ -1,0 +1,84 @@
+// The YAML workflows file: parsing (text -> specs, every error with file, line
+// and key) and building (specs -> Workflow objects, through the step kinds).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "steadfast/json.h"
+#include "steadfast/workflow.h"
+#include "steps/kind_registry.h"
+
+namespace steadfast::config {
+
+// what() = "FILE:LINE: key 'x': what is wrong" (LINE is 1-based).
+class ConfigError : public std::runtime_error {
+ public:
+  using runtime_error::runtime_error;
+};
+
+// Bounds on what one file may declare.
+inline constexpr std::size_t kMaxWorkflows = 1000;
+inline constexpr std::size_t kMaxStepsPerWorkflow = 100;
+inline constexpr std::size_t kMaxFileBytes = std::size_t{16} << 20;
+// Nesting depth and total node count of the YAML turned into JSON (`with`,
+// `input_schema`, `limits`): aliases can make a small file expand enormously.
+inline constexpr int kMaxJsonDepth = 64;
+inline constexpr std::size_t kMaxJsonNodes = 1'000'000;
+
+// "250ms", "5s", "2m", "1h", "1.5s", "0s": digits, an optional fraction, a
+// unit (ms, s, m, h), nothing else. The result must be a whole number of
+// milliseconds. Throws std::invalid_argument naming the text for a bare
+// number, a negative value, an unknown unit or an overflow.
+[[nodiscard]] std::chrono::milliseconds parse_duration(std::string_view text);
+
+struct StepSpec {
+  std::string name;
+  std::string kind;
+  Json with;  // always an object; {} when absent
+  StepOptions options;
+  int line = 0;       // of the step (its first key)
+  int kind_line = 0;  // of its `kind:` key
+  int with_line = 0;  // of its `with:` key; 0 when absent
+};
+
+struct WorkflowSpec {
+  std::string name;
+  std::vector<StepSpec> steps;
+  Json input_schema;  // null if absent
+  int line = 0;       // of the workflow's name
+};
+
+struct WorkflowsFile {
+  std::string path;
+  std::vector<WorkflowSpec> workflows;  // in file order
+  Json limits;  // the raw `limits:` map, null if absent; reserved for the limiters
+};
+
+// Throws ConfigError for malformed YAML, an unknown key at any level, a
+// missing or malformed value, a duplicate or invalid name, an empty steps
+// list, or more than the bounds above.
+[[nodiscard]] WorkflowsFile parse_workflows(std::string_view yaml_text,
+                                            std::string_view path_for_errors);
+
+// Reads and parses `path`; a missing or unreadable file, or one over
+// kMaxFileBytes, is a ConfigError naming it.
+[[nodiscard]] WorkflowsFile load_workflows_file(const std::string& path);
+
+// Binds each step's kind to a handler via the registry; an unknown kind or bad
+// `with` is a ConfigError with file:line.
+[[nodiscard]] std::vector<Workflow> build_workflows(const WorkflowsFile& file,
+                                                    const steps::KindRegistry& kinds);
+
+// A canonical JSON description (keys sorted, durations in ms), the same for
+// equal specs — used to register workflows in Redis:
+//   {"name", "input_schema", "steps": [{"name", "kind", "with", "options":
+//     {"queue", "timeout_ms", "lease_ms", "retry": {"max_attempts", "backoff":
+//       {"initial_ms", "multiplier", "max_ms", "full_jitter"}}}}]}
+[[nodiscard]] Json to_json(const WorkflowSpec& spec);
+
+}  // namespace steadfast::config

@@ -1,0 +1,733 @@
+// The YAML workflows file: the example of the issue, every error with file,
+// line and key, the durations table, scalar typing and the size limits.
+#include "config/workflows_file.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+#include <string>
+
+namespace steadfast::config {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kPath = "flows.yaml";
+
+// Lines 1-3; the first step is on line 4.
+const std::string kHead = "workflows:\n  w:\n    steps:\n";
+
+std::string config_error(const std::string& yaml) {
+  try {
+    (void)parse_workflows(yaml, kPath);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "parsed without error:\n" << yaml;
+  return {};
+}
+
+std::string build_error(const std::string& yaml) {
+  const WorkflowsFile file = parse_workflows(yaml, kPath);
+  try {
+    (void)build_workflows(file, steps::builtin_kinds());
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "built without error:\n" << yaml;
+  return {};
+}
+
+std::string prefix(int line, const std::string& key) {
+  return std::string(kPath) + ":" + std::to_string(line) + ": key '" + key + "': ";
+}
+
+#define EXPECT_STARTS_WITH(text, start)            \
+  EXPECT_EQ(std::string(text).rfind(start, 0), 0u) \
+      << "'" << (text) << "' should start with '" << (start) << "'"
+#define EXPECT_CONTAINS(text, needle)                          \
+  EXPECT_NE(std::string(text).find(needle), std::string::npos) \
+      << "'" << (text) << "' should contain '" << (needle) << "'"
+
+// --- the issue's example ---
+
+const std::string kExample = R"(workflows:
+  three-steps:
+    steps:
+      - {name: a, kind: noop}
+      - {name: b, kind: sleep, with: {ms: 200}, lease: 5s, timeout: 60s}
+      - name: c
+        kind: fail
+        with: {times: 2}
+        queue: default
+        retry: {max_attempts: 3, backoff: {initial: 100ms, multiplier: 2, max: 10s, jitter: full}}
+)";
+
+TEST(ParseWorkflows, TheExampleGivesTheRightSpecs) {
+  const WorkflowsFile file = parse_workflows(kExample, kPath);
+  EXPECT_EQ(file.path, kPath);
+  EXPECT_TRUE(file.limits.is_null());
+  ASSERT_EQ(file.workflows.size(), 1u);
+  const WorkflowSpec& w = file.workflows[0];
+  EXPECT_EQ(w.name, "three-steps");
+  EXPECT_EQ(w.line, 2);
+  EXPECT_TRUE(w.input_schema.is_null());
+  ASSERT_EQ(w.steps.size(), 3u);
+
+  const StepOptions defaults;
+  const StepSpec& a = w.steps[0];
+  EXPECT_EQ(a.name, "a");
+  EXPECT_EQ(a.kind, "noop");
+  EXPECT_EQ(a.with, Json::object());
+  EXPECT_EQ(a.line, 4);
+  EXPECT_EQ(a.kind_line, 4);
+  EXPECT_EQ(a.with_line, 0);
+  EXPECT_EQ(a.options.lease, defaults.lease);
+  EXPECT_EQ(a.options.timeout, defaults.timeout);
+  EXPECT_EQ(a.options.queue, "default");
+  EXPECT_EQ(a.options.retry.max_attempts, defaults.retry.max_attempts);
+
+  const StepSpec& b = w.steps[1];
+  EXPECT_EQ(b.name, "b");
+  EXPECT_EQ(b.kind, "sleep");
+  EXPECT_EQ(b.with, (Json{{"ms", 200}}));
+  EXPECT_TRUE(b.with["ms"].is_number_integer());
+  EXPECT_EQ(b.options.lease, 5s);
+  EXPECT_EQ(b.options.timeout, 60s);
+  EXPECT_EQ(b.line, 5);
+  EXPECT_EQ(b.with_line, 5);
+
+  const StepSpec& c = w.steps[2];
+  EXPECT_EQ(c.name, "c");
+  EXPECT_EQ(c.kind, "fail");
+  EXPECT_EQ(c.with, (Json{{"times", 2}}));
+  EXPECT_EQ(c.line, 6);
+  EXPECT_EQ(c.kind_line, 7);
+  EXPECT_EQ(c.with_line, 8);
+  EXPECT_EQ(c.options.queue, "default");
+  EXPECT_EQ(c.options.retry.max_attempts, 3);
+  EXPECT_EQ(c.options.retry.backoff.initial, 100ms);
+  EXPECT_EQ(c.options.retry.backoff.multiplier, 2.0);
+  EXPECT_EQ(c.options.retry.backoff.max, 10s);
+  EXPECT_TRUE(c.options.retry.backoff.full_jitter);
+  EXPECT_EQ(c.options.lease, defaults.lease);
+}
+
+TEST(BuildWorkflows, TheExampleBuildsRunnableWorkflows) {
+  const std::vector<Workflow> workflows =
+      build_workflows(parse_workflows(kExample, kPath), steps::builtin_kinds());
+  ASSERT_EQ(workflows.size(), 1u);
+  const Workflow& w = workflows[0];
+  EXPECT_EQ(w.name(), "three-steps");
+  ASSERT_EQ(w.steps().size(), 3u);
+  EXPECT_EQ(w.index_of("c"), 2);
+  EXPECT_EQ(w.steps()[1].options.lease, 5s);
+  EXPECT_EQ(w.steps()[2].options.retry.max_attempts, 3);
+
+  StepContext first("r", "three-steps", "a", 1, nullptr, {});
+  const StepResult a = w.steps()[0].handler(first);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a.output(), Json::object());
+
+  StepContext c1("r", "three-steps", "c", 1, nullptr, {});
+  const StepResult failed = w.steps()[2].handler(c1);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().message(), "injected failure 1 of 2");
+  StepContext c3("r", "three-steps", "c", 3, nullptr, {});
+  EXPECT_TRUE(w.steps()[2].handler(c3).ok());
+}
+
+TEST(ToJson, IsCanonical) {
+  const WorkflowsFile file = parse_workflows(kExample, kPath);
+  const Json expected = Json::parse(R"({
+    "name": "three-steps",
+    "input_schema": null,
+    "steps": [
+      {"name": "a", "kind": "noop", "with": {},
+       "options": {"queue": "default", "timeout_ms": 0, "lease_ms": 30000,
+                   "retry": {"max_attempts": 3,
+                             "backoff": {"initial_ms": 1000, "multiplier": 2.0, "max_ms": 60000,
+                                         "full_jitter": false}}}},
+      {"name": "b", "kind": "sleep", "with": {"ms": 200},
+       "options": {"queue": "default", "timeout_ms": 60000, "lease_ms": 5000,
+                   "retry": {"max_attempts": 3,
+                             "backoff": {"initial_ms": 1000, "multiplier": 2.0, "max_ms": 60000,
+                                         "full_jitter": false}}}},
+      {"name": "c", "kind": "fail", "with": {"times": 2},
+       "options": {"queue": "default", "timeout_ms": 0, "lease_ms": 30000,
+                   "retry": {"max_attempts": 3,
+                             "backoff": {"initial_ms": 100, "multiplier": 2.0, "max_ms": 10000,
+                                         "full_jitter": true}}}}
+    ]})");
+  EXPECT_EQ(to_json(file.workflows[0]), expected);
+}
+
+TEST(ToJson, SameSpecsGiveTheSameText) {
+  // The same workflow written in another style serializes byte for byte the same.
+  const std::string other = R"(workflows:
+  three-steps:
+    steps:
+      - name: a
+        kind: noop
+      - kind: sleep
+        name: b
+        timeout: 1m
+        lease: 5000ms
+        with:
+          ms: 200
+      - {name: c, kind: fail, with: {times: 2},
+         retry: {backoff: {jitter: full, max: 10s, initial: 0.1s}}}
+)";
+  EXPECT_EQ(to_json(parse_workflows(kExample, kPath).workflows[0]).dump(),
+            to_json(parse_workflows(other, kPath).workflows[0]).dump());
+}
+
+TEST(ParseWorkflows, KeepsWorkflowsInFileOrderWithSchemasAndLimits) {
+  const WorkflowsFile file = parse_workflows(R"(limits:
+  llm: {requests_per_minute: 120, tokens_per_minute: 90000, concurrency: 8}
+workflows:
+  zeta:
+    input_schema:
+      type: object
+      required: [text]
+      properties: {text: {type: string, maxLength: 100}}
+    steps: [{name: only, kind: noop}]
+  alpha:
+    steps: [{name: only, kind: noop}]
+)",
+                                             kPath);
+  ASSERT_EQ(file.workflows.size(), 2u);
+  EXPECT_EQ(file.workflows[0].name, "zeta");
+  EXPECT_EQ(file.workflows[0].line, 4);
+  EXPECT_EQ(file.workflows[1].name, "alpha");
+  EXPECT_EQ(file.workflows[0].input_schema, Json::parse(R"({"type": "object", "required": ["text"],
+                            "properties": {"text": {"type": "string", "maxLength": 100}}})"));
+  EXPECT_TRUE(file.workflows[1].input_schema.is_null());
+  EXPECT_EQ(file.limits,
+            Json::parse(R"({"llm": {"requests_per_minute": 120, "tokens_per_minute": 90000,
+                                    "concurrency": 8}})"));
+}
+
+TEST(ParseWorkflows, ScalarsKeepTheirYamlTypes) {
+  const WorkflowsFile file = parse_workflows(kHead + R"(      - name: a
+        kind: noop
+        with:
+          int: 123
+          quoted: "123"
+          single: '123'
+          negative: -5
+          plus: +7
+          hex: 0x1F
+          octal: 0o17
+          float: 1.5
+          exponent: 1e3
+          dot: .5
+          yes_is_text: yes
+          on_is_text: on
+          t: true
+          f: False
+          n: null
+          tilde: ~
+          empty:
+          quoted_null: "null"
+          quoted_true: "true"
+          tagged: !!str 42
+          tagged_float: !!float 3
+          text: hello world
+          version: 1.2.3
+          big: 18446744073709551615
+          list: [1, "2", {k: v}]
+          block: |
+            two
+            lines
+)",
+                                             kPath);
+  const Json expected = Json::parse(R"({
+    "int": 123, "quoted": "123", "single": "123", "negative": -5, "plus": 7,
+    "hex": 31, "octal": 15, "float": 1.5, "exponent": 1000.0, "dot": 0.5,
+    "yes_is_text": "yes", "on_is_text": "on", "t": true, "f": false, "n": null, "tilde": null,
+    "empty": null, "quoted_null": "null", "quoted_true": "true", "tagged": "42",
+    "tagged_float": 3.0, "text": "hello world", "version": "1.2.3",
+    "big": 18446744073709551615, "list": [1, "2", {"k": "v"}], "block": "two\nlines\n"})");
+  const Json& with = file.workflows[0].steps[0].with;
+  EXPECT_EQ(with, expected);
+  EXPECT_TRUE(with["int"].is_number_integer());
+  EXPECT_TRUE(with["float"].is_number_float());
+  EXPECT_TRUE(with["tagged_float"].is_number_float());
+  EXPECT_TRUE(with["quoted"].is_string());
+}
+
+// --- errors: each names the file, the line and the key ---
+
+struct ErrorCase {
+  std::string name;
+  std::string yaml;
+  int line;
+  std::string key;
+  std::string also;  // another part the message must contain
+};
+
+void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
+
+class ParseError : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ParseError, NamesFileLineAndKey) {
+  const ErrorCase& c = GetParam();
+  const std::string message = config_error(c.yaml);
+  EXPECT_STARTS_WITH(message, prefix(c.line, c.key));
+  EXPECT_CONTAINS(message, c.also);
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+}
+
+std::string step(const std::string& flow) { return kHead + "      - " + flow + "\n"; }
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ParseError,
+    ::testing::Values(
+        // Unknown keys, at every level.
+        ErrorCase{"unknown_top_key", "workflow:\n  w: {}\n", 1, "workflow", "unknown key"},
+        ErrorCase{"unknown_top_key_after_workflows",
+                  kHead + "      - {name: a, kind: noop}\nversion: 2\n", 5, "version",
+                  "unknown key"},
+        ErrorCase{"unknown_workflow_key", kHead + "      - {name: a, kind: noop}\n    step: []\n",
+                  5, "step", "expected one of: steps, input_schema"},
+        ErrorCase{"unknown_step_key", step("{name: a, kind: noop, retries: 3}"), 4, "retries",
+                  "unknown key"},
+        ErrorCase{"unknown_step_key_block",
+                  kHead + "      - name: a\n        kind: noop\n        limit: {name: llm}\n", 6,
+                  "limit", "step #1 'a'"},
+        ErrorCase{"unknown_retry_key", step("{name: a, kind: noop, retry: {attempts: 3}}"), 4,
+                  "attempts", "max_attempts, backoff"},
+        ErrorCase{"unknown_backoff_key",
+                  kHead +
+                      "      - name: a\n        kind: noop\n        retry:\n          backoff:\n"
+                      "            initial: 1s\n            factor: 2\n",
+                  9, "factor", "unknown key"},
+        // Durations.
+        ErrorCase{"bare_number_lease", step("{name: a, kind: noop, lease: 5}"), 4, "lease",
+                  "needs a unit"},
+        ErrorCase{"unknown_unit_timeout", step("{name: a, kind: noop, timeout: 5sec}"), 4,
+                  "timeout", "'5sec'"},
+        ErrorCase{"negative_initial",
+                  step("{name: a, kind: noop, retry: {backoff: {initial: -1s}}}"), 4, "initial",
+                  "negative"},
+        ErrorCase{"fractional_ms_max",
+                  step("{name: a, kind: noop, retry: {backoff: {max: 1.5ms}}}"), 4, "max",
+                  "whole number of milliseconds"},
+        ErrorCase{"lease_too_short", step("{name: a, kind: noop, lease: 50ms}"), 4, "lease",
+                  "at least 100ms"},
+        ErrorCase{"duration_as_list", step("{name: a, kind: noop, timeout: [5s]}"), 4, "timeout",
+                  "a list"},
+        ErrorCase{"empty_duration", step("{name: a, kind: noop, lease: }"), 4, "lease",
+                  "expected a single value"},
+        // Retry values.
+        ErrorCase{"zero_attempts", step("{name: a, kind: noop, retry: {max_attempts: 0}}"), 4,
+                  "max_attempts", "got 0"},
+        ErrorCase{"negative_attempts", step("{name: a, kind: noop, retry: {max_attempts: -2}}"), 4,
+                  "max_attempts", "got -2"},
+        ErrorCase{"fractional_attempts", step("{name: a, kind: noop, retry: {max_attempts: 2.5}}"),
+                  4, "max_attempts", "whole number"},
+        ErrorCase{"quoted_attempts", step("{name: a, kind: noop, retry: {max_attempts: \"3\"}}"), 4,
+                  "max_attempts", "\"3\""},
+        ErrorCase{"huge_attempts",
+                  step("{name: a, kind: noop, retry: {max_attempts: 99999999999999999999}}"), 4,
+                  "max_attempts", "out of range"},
+        ErrorCase{"too_many_attempts",
+                  step("{name: a, kind: noop, retry: {max_attempts: 1000001}}"), 4, "max_attempts",
+                  "1000000"},
+        ErrorCase{"multiplier_below_one",
+                  step("{name: a, kind: noop, retry: {backoff: {multiplier: 0.5}}}"), 4,
+                  "multiplier", ">= 1"},
+        ErrorCase{"multiplier_text",
+                  step("{name: a, kind: noop, retry: {backoff: {multiplier: fast}}}"), 4,
+                  "multiplier", "fast"},
+        ErrorCase{"multiplier_inf",
+                  step("{name: a, kind: noop, retry: {backoff: {multiplier: .inf}}}"), 4,
+                  "multiplier", "JSON"},
+        ErrorCase{"jitter_yes", step("{name: a, kind: noop, retry: {backoff: {jitter: yes}}}"), 4,
+                  "jitter", "'full' or 'none'"},
+        ErrorCase{"retry_not_map", step("{name: a, kind: noop, retry: 3}"), 4, "retry",
+                  "expected a map"},
+        // Steps.
+        ErrorCase{"step_not_map", kHead + "      - a\n", 4, "steps", "must be a map"},
+        ErrorCase{"step_is_list", kHead + "      - {name: a, kind: noop}\n      - [b, noop]\n", 5,
+                  "steps", "a list"},
+        ErrorCase{"missing_name", step("{kind: noop}"), 4, "name", "missing"},
+        ErrorCase{"missing_kind", kHead + "      - {name: a, kind: noop}\n      - name: b\n", 5,
+                  "kind", "missing"},
+        ErrorCase{"empty_name", step("{name: \"\", kind: noop}"), 4, "name", "invalid step name"},
+        ErrorCase{"name_with_star", step("{name: \"a*\", kind: noop}"), 4, "name", "'a*'"},
+        ErrorCase{"name_with_colon", step("{name: \"a:b\", kind: noop}"), 4, "name", "'a:b'"},
+        ErrorCase{"name_with_brace", step("{name: \"{a}\", kind: noop}"), 4, "name", "'{a}'"},
+        ErrorCase{"name_with_newline", step("{name: \"a\\nb\", kind: noop}"), 4, "name",
+                  "'a\\x0ab'"},
+        ErrorCase{"name_65_chars", step("{name: " + std::string(65, 's') + ", kind: noop}"), 4,
+                  "name", "{1,64}"},
+        ErrorCase{"name_is_list", step("{name: [a], kind: noop}"), 4, "name", "a list"},
+        ErrorCase{"empty_kind", step("{name: a, kind: \"\"}"), 4, "kind", "empty"},
+        ErrorCase{"kind_is_map", step("{name: a, kind: {x: 1}}"), 4, "kind", "a map"},
+        ErrorCase{"duplicate_step",
+                  kHead + "      - {name: a, kind: noop}\n      - {name: b, kind: noop}\n"
+                          "      - {name: a, kind: noop}\n",
+                  6, "name", "first on line 4"},
+        ErrorCase{"duplicate_key_in_step", step("{name: a, kind: noop, name: b}"), 4, "name",
+                  "duplicate key"},
+        ErrorCase{"bad_queue", step("{name: a, kind: noop, queue: \"q:1\"}"), 4, "queue", "'q:1'"},
+        ErrorCase{"with_is_list", step("{name: a, kind: noop, with: [1]}"), 4, "with",
+                  "expected a map"},
+        ErrorCase{"with_is_null", step("{name: a, kind: noop, with: }"), 4, "with",
+                  "expected a map"},
+        ErrorCase{"duplicate_key_in_with",
+                  kHead + "      - name: a\n        kind: sleep\n        with:\n          ms: 1\n"
+                          "          ms: 2\n",
+                  8, "ms", "duplicate key"},
+        ErrorCase{"unsupported_tag_in_with",
+                  step("{name: a, kind: noop, with: {x: !!binary aGk=}}"), 4, "x",
+                  "unsupported tag"},
+        ErrorCase{"bad_int_tag_in_with", step("{name: a, kind: noop, with: {x: !!int abc}}"), 4,
+                  "x", "!!int"},
+        ErrorCase{"integer_out_of_range_in_with",
+                  step("{name: a, kind: noop, with: {x: 99999999999999999999}}"), 4, "x",
+                  "out of range"},
+        ErrorCase{"nan_in_with", step("{name: a, kind: noop, with: {x: .nan}}"), 4, "x", "NaN"},
+        // Workflows.
+        ErrorCase{"empty_steps", "workflows:\n  w:\n    steps: []\n", 3, "steps", "empty"},
+        ErrorCase{"steps_is_map", "workflows:\n  w:\n    steps: {a: noop}\n", 3, "steps",
+                  "expected a list"},
+        ErrorCase{"missing_steps", "workflows:\n  w:\n    input_schema: {type: object}\n", 2,
+                  "steps", "missing"},
+        ErrorCase{"workflow_not_map", "workflows:\n  w: 3\n", 2, "w", "expected a map"},
+        ErrorCase{"workflow_null", "workflows:\n  w:\n", 2, "w", "expected a map"},
+        ErrorCase{"duplicate_workflow",
+                  "workflows:\n  w:\n    steps: [{name: a, kind: noop}]\n  w:\n"
+                  "    steps: [{name: a, kind: noop}]\n",
+                  4, "w", "duplicate key"},
+        ErrorCase{"workflow_name_colon",
+                  "workflows:\n  \"w:1\":\n    steps: [{name: a, kind: noop}]\n", 2, "w:1",
+                  "invalid workflow name"},
+        ErrorCase{
+            "workflow_name_65",
+            "workflows:\n  " + std::string(65, 'w') + ":\n    steps: [{name: a, kind: noop}]\n", 2,
+            std::string(65, 'w'), "{1,64}"},
+        ErrorCase{
+            "input_schema_not_map",
+            "workflows:\n  w:\n    input_schema: object\n    steps: [{name: a, kind: noop}]\n", 3,
+            "input_schema", "expected a JSON Schema"},
+        ErrorCase{"workflows_is_list", "workflows: [w]\n", 1, "workflows", "a list"},
+        ErrorCase{"workflows_empty", "workflows: {}\n", 1, "workflows", "no workflows"},
+        ErrorCase{"no_workflows_key", "limits: {}\n", 1, "workflows", "missing"},
+        ErrorCase{"limits_not_map", "limits: 3\n" + kHead + "      - {name: a, kind: noop}\n", 1,
+                  "limits", "expected a map"},
+        ErrorCase{"empty_file", "", 1, "workflows", "empty"},
+        ErrorCase{"only_comments", "# nothing here\n", 1, "workflows", "empty"}),
+    [](const ::testing::TestParamInfo<ErrorCase>& param_info) { return param_info.param.name; });
+
+TEST(ParseWorkflowsErrors, SyntaxErrorNamesFileAndLine) {
+  const std::string message = config_error(kHead + "      - {name: a, kind: noop\n      - b\n");
+  EXPECT_STARTS_WITH(message, std::string(kPath) + ":");
+  EXPECT_CONTAINS(message, "invalid YAML");
+}
+
+TEST(ParseWorkflowsErrors, SyntaxErrorLine) {
+  const std::string message = config_error("workflows:\n  w:\n    steps: [a\n  x: 1\n");
+  EXPECT_CONTAINS(message, "invalid YAML");
+  EXPECT_STARTS_WITH(message, std::string(kPath) + ":4:");
+}
+
+TEST(ParseWorkflowsErrors, TheRootMustBeAMap) {
+  EXPECT_STARTS_WITH(config_error("- a\n- b\n"), std::string(kPath) + ":1: ");
+  EXPECT_CONTAINS(config_error("just text\n"), "expected a map");
+}
+
+TEST(ParseWorkflowsErrors, MoreThanOneDocument) {
+  const std::string message = config_error(kHead + "      - {name: a, kind: noop}\n---\n" + kHead +
+                                           "      - {name: a, kind: noop}\n");
+  EXPECT_CONTAINS(message, "more than one YAML document");
+  EXPECT_STARTS_WITH(message, std::string(kPath) + ":6:");
+}
+
+TEST(ParseWorkflowsErrors, ErrorsSayWhichWorkflowAndStep) {
+  const std::string message = config_error(
+      "workflows:\n  ok:\n    steps: [{name: a, kind: noop}]\n  bad:\n    steps:\n"
+      "      - {name: a, kind: noop}\n      - {name: b, kind: noop, lease: 1}\n");
+  EXPECT_STARTS_WITH(message, prefix(7, "lease"));
+  EXPECT_CONTAINS(message, "(in workflow 'bad', step #2 'b')");
+}
+
+TEST(ParseWorkflowsErrors, HugeValuesAreCutInMessages) {
+  const std::string huge(100'000, 'q');
+  const std::string message = config_error(step("{name: a, kind: noop, queue: " + huge + "}"));
+  EXPECT_STARTS_WITH(message, prefix(4, "queue"));
+  EXPECT_LT(message.size(), 1000u);
+}
+
+TEST(ParseWorkflowsErrors, DeepNestingIsRefused) {
+  std::string nested = "1";
+  for (int i = 0; i < kMaxJsonDepth + 1; ++i) nested = "[" + nested + "]";
+  const std::string message =
+      config_error(step("{name: a, kind: noop, with: {x: " + nested + "}}"));
+  EXPECT_STARTS_WITH(message, prefix(4, "x"));
+  EXPECT_CONTAINS(message, "nested deeper");
+}
+
+TEST(ParseWorkflowsErrors, AliasExpansionIsBounded) {
+  // Ten anchors, each ten uses of the previous: 10^10 values if expanded.
+  std::string anchors = "          l0: &l0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n";
+  for (int i = 1; i < 10; ++i) {
+    std::string uses;
+    for (int j = 0; j < 10; ++j) uses += std::string(j ? ", " : "") + "*l" + std::to_string(i - 1);
+    anchors += "          l" + std::to_string(i) + ": &l" + std::to_string(i) + " [" + uses + "]\n";
+  }
+  const std::string message =
+      config_error(kHead + "      - name: a\n        kind: noop\n        with:\n" + anchors);
+  EXPECT_CONTAINS(message, "too many values");
+}
+
+TEST(ParseWorkflowsErrors, AliasesWithinBudgetExpand) {
+  const WorkflowsFile file = parse_workflows(
+      kHead +
+          "      - name: a\n        kind: noop\n        with:\n          base: &b {k: 1}\n"
+          "          copy: *b\n",
+      kPath);
+  EXPECT_EQ(file.workflows[0].steps[0].with,
+            Json::parse(R"({"base": {"k": 1}, "copy": {"k": 1}})"));
+}
+
+// --- build errors: kinds and their parameters ---
+
+TEST(BuildWorkflowsErrors, UnknownKindNamesTheKindLineAndKnownKinds) {
+  const std::string message =
+      build_error(kHead + "      - {name: a, kind: noop}\n      - name: b\n        kind: nope\n");
+  EXPECT_STARTS_WITH(message, prefix(6, "kind"));
+  EXPECT_CONTAINS(message, "'nope'");
+  EXPECT_CONTAINS(message, "crash, fail, noop, sleep");
+  EXPECT_CONTAINS(message, "step #2 'b'");
+}
+
+TEST(BuildWorkflowsErrors, BadParameterNamesTheWithLineAndTheParameter) {
+  const std::string message =
+      build_error(kHead + "      - name: a\n        kind: sleep\n        with: {ms: \"200\"}\n");
+  EXPECT_STARTS_WITH(message, prefix(6, "with"));
+  EXPECT_CONTAINS(message, "'ms'");
+}
+
+TEST(BuildWorkflowsErrors, UnknownParameter) {
+  const std::string message = build_error(step("{name: a, kind: noop, with: {ms: 1}}"));
+  EXPECT_STARTS_WITH(message, prefix(4, "with"));
+  EXPECT_CONTAINS(message, "'ms'");
+  EXPECT_CONTAINS(message, "unknown parameter");
+}
+
+TEST(BuildWorkflowsErrors, MissingParametersPointAtTheKind) {
+  const std::string message =
+      build_error(kHead + "      - name: a\n        kind: sleep\n        lease: 1s\n");
+  EXPECT_STARTS_WITH(message, prefix(5, "with"));
+  EXPECT_CONTAINS(message, "'ms'");
+  EXPECT_CONTAINS(message, "required");
+}
+
+TEST(BuildWorkflows, UsesTheGivenRegistry) {
+  steps::KindRegistry kinds;
+  kinds.add("echo", [](const Json& with) -> StepHandler {
+    return [with](StepContext&) -> StepResult { return with; };
+  });
+  const std::vector<Workflow> workflows = build_workflows(
+      parse_workflows(step("{name: a, kind: echo, with: {x: [1, 2]}}"), kPath), kinds);
+  StepContext ctx("r", "w", "a", 1, nullptr, {});
+  const StepResult result = workflows.at(0).steps().at(0).handler(ctx);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result.output(), Json::parse(R"({"x": [1, 2]})"));
+  EXPECT_THROW((void)build_workflows(parse_workflows(step("{name: a, kind: noop}"), kPath), kinds),
+               ConfigError);
+}
+
+// --- durations ---
+
+TEST(ParseDuration, Valid) {
+  const std::vector<std::pair<std::string, std::chrono::milliseconds>> table = {
+      {"0s", 0ms},      {"0ms", 0ms},         {"0m", 0ms},
+      {"0h", 0ms},      {"1ms", 1ms},         {"250ms", 250ms},
+      {"5s", 5s},       {"2m", 2min},         {"1h", 1h},
+      {"1.5s", 1500ms}, {"0.5m", 30s},        {"1.25h", 75min},
+      {"0.001s", 1ms},  {"007s", 7s},         {"10.000s", 10s},
+      {"24h", 24h},     {"100000h", 100000h}, {"999999999999999999ms", 999999999999999999ms},
+  };
+  for (const auto& [text, expected] : table) {
+    EXPECT_EQ(parse_duration(text), expected) << text;
+  }
+}
+
+TEST(ParseDuration, InvalidOnesNameTheText) {
+  for (const std::string text : {"",
+                                 "5",
+                                 "0",
+                                 "1.5",
+                                 "-5s",
+                                 "-0s",
+                                 "+5s",
+                                 "5 s",
+                                 " 5s",
+                                 "5s ",
+                                 "5sec",
+                                 "5S",
+                                 "5MS",
+                                 "5ms5",
+                                 "1.5ms",
+                                 "0.0001s",
+                                 ".5s",
+                                 "5.s",
+                                 "s",
+                                 "ms",
+                                 "1e3ms",
+                                 "5d",
+                                 "1,5s",
+                                 "inf",
+                                 "NaNs",
+                                 "5s5s",
+                                 "1.2.3s",
+                                 "0x10s",
+                                 "1234567890123456789ms",
+                                 "999999999999999999h",
+                                 "5m\n"}) {
+    try {
+      (void)parse_duration(text);
+      ADD_FAILURE() << "accepted '" << text << "'";
+    } catch (const std::invalid_argument& e) {
+      const std::string message = e.what();
+      EXPECT_CONTAINS(message, "invalid duration");
+      if (text.find('\n') == std::string::npos) {
+        EXPECT_CONTAINS(message, "'" + text + "'");
+      }
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    }
+  }
+}
+
+// --- limits ---
+
+std::string workflows_yaml(std::size_t count) {
+  std::string yaml = "workflows:\n";
+  for (std::size_t i = 0; i < count; ++i) {
+    yaml += "  w" + std::to_string(i) + ": {steps: [{name: a, kind: noop}]}\n";
+  }
+  return yaml;
+}
+
+TEST(Limits, AThousandWorkflowsAreFine) {
+  EXPECT_EQ(parse_workflows(workflows_yaml(kMaxWorkflows), kPath).workflows.size(), kMaxWorkflows);
+}
+
+TEST(Limits, OneMoreWorkflowIsTooMany) {
+  const std::string message = config_error(workflows_yaml(kMaxWorkflows + 1));
+  // Workflow i is on line i + 2.
+  EXPECT_STARTS_WITH(message, prefix(static_cast<int>(kMaxWorkflows) + 2, "w1000"));
+  EXPECT_CONTAINS(message, "more than 1000 workflows");
+}
+
+std::string steps_yaml(std::size_t count) {
+  std::string yaml = kHead;
+  for (std::size_t i = 0; i < count; ++i) {
+    yaml += "      - {name: s" + std::to_string(i) + ", kind: noop}\n";
+  }
+  return yaml;
+}
+
+TEST(Limits, AHundredStepsAreFine) {
+  const WorkflowsFile file = parse_workflows(steps_yaml(kMaxStepsPerWorkflow), kPath);
+  EXPECT_EQ(file.workflows[0].steps.size(), kMaxStepsPerWorkflow);
+  EXPECT_EQ(build_workflows(file, steps::builtin_kinds())[0].steps().size(), kMaxStepsPerWorkflow);
+}
+
+TEST(Limits, OneMoreStepIsTooMany) {
+  const std::string message = config_error(steps_yaml(kMaxStepsPerWorkflow + 1));
+  EXPECT_STARTS_WITH(message, prefix(static_cast<int>(kMaxStepsPerWorkflow) + 4, "steps"));
+  EXPECT_CONTAINS(message, "more than 100 steps");
+}
+
+TEST(Limits, NamesAtSixtyFourCharacters) {
+  const std::string name(64, 'n');
+  const WorkflowsFile file =
+      parse_workflows("workflows:\n  " + name + ":\n    steps: [{name: " + name +
+                          ", kind: noop, queue: " + name + "}]\n",
+                      kPath);
+  EXPECT_EQ(file.workflows[0].name, name);
+  EXPECT_EQ(file.workflows[0].steps[0].name, name);
+  EXPECT_EQ(file.workflows[0].steps[0].options.queue, name);
+}
+
+// --- files ---
+
+class TempFile {
+ public:
+  explicit TempFile(const std::string& text) {
+    path_ = (std::filesystem::temp_directory_path() /
+             ("steadfast-workflows-" + std::to_string(::getpid()) + "-" +
+              std::to_string(counter_++) + ".yaml"))
+                .string();
+    std::ofstream(path_, std::ios::binary) << text;
+  }
+  ~TempFile() { std::filesystem::remove(path_); }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  static inline int counter_ = 0;
+  std::string path_;
+};
+
+TEST(LoadWorkflowsFile, ReadsAFile) {
+  const TempFile file(kExample);
+  const WorkflowsFile loaded = load_workflows_file(file.path());
+  EXPECT_EQ(loaded.path, file.path());
+  ASSERT_EQ(loaded.workflows.size(), 1u);
+  EXPECT_EQ(loaded.workflows[0].steps.size(), 3u);
+}
+
+TEST(LoadWorkflowsFile, ErrorsNameTheRealPath) {
+  const TempFile file(kHead + "      - {name: a, kind: noop, lease: 1}\n");
+  try {
+    (void)load_workflows_file(file.path());
+    FAIL() << "loaded a bad file";
+  } catch (const ConfigError& e) {
+    EXPECT_STARTS_WITH(e.what(), file.path() + ":4: key 'lease': ");
+  }
+}
+
+TEST(LoadWorkflowsFile, MissingFileIsAConfigErrorNamingIt) {
+  const std::string path = "/nonexistent/steadfast/flows.yaml";
+  try {
+    (void)load_workflows_file(path);
+    FAIL() << "loaded a missing file";
+  } catch (const ConfigError& e) {
+    EXPECT_CONTAINS(e.what(), path);
+  }
+}
+
+TEST(LoadWorkflowsFile, DirectoryIsAConfigError) {
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  try {
+    (void)load_workflows_file(dir);
+    FAIL() << "loaded a directory";
+  } catch (const ConfigError& e) {
+    EXPECT_CONTAINS(e.what(), dir);
+    EXPECT_CONTAINS(e.what(), "not a regular file");
+  }
+}
+
+TEST(LoadWorkflowsFile, OversizedFileIsRefused) {
+  const TempFile file(kExample + "#" + std::string(kMaxFileBytes, ' ') + "\n");
+  try {
+    (void)load_workflows_file(file.path());
+    FAIL() << "loaded an oversized file";
+  } catch (const ConfigError& e) {
+    EXPECT_CONTAINS(e.what(), "larger than");
+  }
+}
+
+}  // namespace
+}  // namespace steadfast::config
