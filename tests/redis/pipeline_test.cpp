@@ -1,7 +1,9 @@
 // Pipeline formatting: the bytes must be exactly the RESP Redis expects. No Redis.
 #include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
 
 #include <climits>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -146,6 +148,43 @@ TEST(Pipeline, ClearForgetsEverything) {
   p.add("PING");
   EXPECT_EQ(p.script_of(0), nullptr);
   EXPECT_EQ(p.bytes(), "*1\r\n$4\r\nPING\r\n");
+}
+
+// Our formatter against hiredis' reference redisFormatCommandArgv.
+std::string hiredis_format(const std::vector<std::string>& argv) {
+  std::vector<const char*> ptrs;
+  std::vector<std::size_t> lens;
+  for (const std::string& a : argv) {
+    ptrs.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  char* cmd = nullptr;
+  const int len = redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), ptrs.data(), lens.data());
+  std::string out(cmd, static_cast<std::size_t>(len));
+  redisFreeCommand(cmd);
+  return out;
+}
+
+TEST(Pipeline, SameBytesAsHiredisForRandomCommands) {
+  std::mt19937 rng(20261127);
+  std::uniform_int_distribution<int> arg_count(1, 40);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::discrete_distribution<int> length_class({10, 5, 2, 1});  // empty, short, long, very long
+  Pipeline p;
+  std::string expected;
+  for (int command = 0; command < 200; ++command) {
+    std::vector<std::string> argv(static_cast<std::size_t>(arg_count(rng)));
+    for (std::string& a : argv) {
+      const int cls = length_class(rng);
+      const std::size_t len = cls == 0 ? 0 : cls == 1 ? rng() % 16 : cls == 2 ? rng() % 1000 : 100'000 + rng() % 50'000;
+      a.resize(len);
+      for (char& c : a) c = static_cast<char>(byte(rng));
+    }
+    p.add_argv(argv);
+    expected += hiredis_format(argv);
+    ASSERT_EQ(p.command_bytes(static_cast<std::size_t>(command)), hiredis_format(argv)) << "command " << command;
+  }
+  EXPECT_EQ(p.bytes(), expected);
 }
 
 TEST(Script, Sha1MatchesRedis) {
