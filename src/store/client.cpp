@@ -56,7 +56,15 @@ class Client::Impl {
 
   template <typename T>
   T call(asio::awaitable<T> op) {
-    return asio::co_spawn(io_, std::move(op), asio::use_future).get();
+    return asio::co_spawn(io_, connected_then(redis_, std::move(op)), asio::use_future).get();
+  }
+
+  // Fails fast (after connect_timeout, with the connection error) when Redis is
+  // unreachable, instead of queueing the command until its timeout.
+  template <typename T>
+  static asio::awaitable<T> connected_then(redis::Client& redis, asio::awaitable<T> op) {
+    if (!redis.connected()) co_await redis.wait_connected();
+    co_return co_await std::move(op);
   }
 
   static redis::Config config_for(const ClientOptions& o) {
