@@ -65,6 +65,7 @@ struct Request {
   Clock::time_point deadline = Clock::time_point::max();
   std::chrono::milliseconds timeout{0};  // for the error message
   bool abandoned = false;  // timed out: replies are read and dropped
+  std::size_t bytes = 0;   // length of its commands in out_ while unwritten
   Handler handler;
 };
 
@@ -223,6 +224,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     if (r.timeout.count() > 0) r.deadline = Clock::now() + r.timeout;
     const auto deadline = r.deadline;
     r.handler = std::move(handler);
+    r.bytes = p.bytes().size();
     pending_.push_back(std::move(r));
     ++unwritten_;
     out_.append(p.bytes());
@@ -283,17 +285,40 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     timer_at_ = Clock::time_point::max();
     const auto now = Clock::now();
     auto next = Clock::time_point::max();
-    for (Request& r : pending_) {
+    bool unwritten_abandoned = false;
+    const std::size_t first_unwritten = pending_.size() - unwritten_;
+    for (std::size_t i = 0; i < pending_.size(); ++i) {
+      Request& r = pending_[i];
       if (r.abandoned || r.deadline == Clock::time_point::max()) continue;
       if (r.deadline <= now) {
         r.abandoned = true;
+        unwritten_abandoned |= i >= first_unwritten;
         ++stats_.timeouts;
         deliver(std::move(r.handler), timeout_error(r.timeout, connected_, last_error_), {});
       } else {
         next = std::min(next, r.deadline);
       }
     }
+    if (unwritten_abandoned) drop_unwritten_abandoned();
     arm_deadline(next);
+  }
+
+  // A command that timed out before it was written never goes out: its caller
+  // was told it failed, so it must not run later, after a reconnect. (This also
+  // keeps out_ from growing while disconnected.)
+  void drop_unwritten_abandoned() {
+    const auto first = pending_.begin() + static_cast<std::ptrdiff_t>(pending_.size() - unwritten_);
+    std::string kept;
+    kept.reserve(out_.size());
+    std::size_t offset = 0;
+    for (auto it = first; it != pending_.end(); ++it) {
+      if (!it->abandoned) kept.append(out_, offset, it->bytes);
+      offset += it->bytes;
+    }
+    out_.swap(kept);
+    const auto removed = std::remove_if(first, pending_.end(), [](const Request& r) { return r.abandoned; });
+    unwritten_ -= static_cast<std::size_t>(pending_.end() - removed);
+    pending_.erase(removed, pending_.end());
   }
 
   void on_reply(Reply reply) {

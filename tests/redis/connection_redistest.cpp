@@ -153,6 +153,51 @@ TEST_F(RestartTest, CommandTimesOutWhileServerIsDownSayingNotConnected) {
   }());
 }
 
+TEST_F(RestartTest, CommandsThatTimedOutUnsentAreNeverSent) {
+  RedisServer server;
+  Client& client = make_client(config_for(server.url()));
+  run([&]() -> asio::awaitable<void> {
+    co_await client.wait_connected();
+    server.stop();
+    co_await until_disconnected(client);
+    // Queued while disconnected, in this order: a pipeline that times out, a
+    // command that waits long enough, a command that times out. The callers of
+    // the first and the last are told they timed out, so they must never run.
+    auto stale_pipeline = [&]() -> asio::awaitable<std::string> {
+      Pipeline p;
+      p.add("SET", "stale1", "1");
+      p.add("SET", "stale2", "1");
+      try {
+        co_await client.exec(std::move(p), CommandOptions{100ms});
+        co_return "ok";
+      } catch (const Error& e) {
+        co_return std::string(to_string(e.kind()));
+      }
+    };
+    auto patient = [&]() -> asio::awaitable<std::string> {
+      co_return co_await outcome(client.command_with(CommandOptions{5s}, "SET", "kept", "1"));
+    };
+    auto stale_single = [&]() -> asio::awaitable<std::string> {
+      co_return co_await outcome(client.command_with(CommandOptions{150ms}, "SET", "stale3", "1"));
+    };
+    auto bring_back = [&]() -> asio::awaitable<std::string> {
+      co_await test::sleep(250ms);
+      server.start();
+      co_return "started";
+    };
+    auto [first, second, third, started] =
+        co_await (stale_pipeline() && patient() && stale_single() && bring_back());
+    EXPECT_EQ(started, "started");
+    EXPECT_EQ(first, "timeout");
+    EXPECT_EQ(second, "ok");
+    EXPECT_EQ(third, "timeout");
+    const Reply values = co_await client.command("MGET", "stale1", "stale2", "kept", "stale3");
+    EXPECT_EQ(values, Reply::make_array({Reply(), Reply(), Reply::make_string("1"), Reply()}))
+        << "a timed-out command ran after the reconnect: " << values.debug_string();
+  }());
+  EXPECT_EQ(client.stats().timeouts, 2u);
+}
+
 TEST_F(RestartTest, CommandTimesOutWhileServerIsFrozen) {
   RedisServer server;
   Client& client = make_client(config_for(server.url()));

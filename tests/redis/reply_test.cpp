@@ -1,6 +1,7 @@
 // ReplyParser on hand-written RESP2, and the Reply value type. No Redis.
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,6 +10,10 @@
 #include "redis/reply.h"
 
 namespace steadfast::redis {
+
+// Failed EXPECT_EQ on replies print them readably.
+void PrintTo(const Reply& reply, std::ostream* os) { *os << reply.debug_string(); }
+
 namespace {
 
 using namespace std::string_literals;

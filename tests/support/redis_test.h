@@ -13,6 +13,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -21,6 +22,11 @@
 
 #include "redis/client.h"
 #include "support/redis_server.h"
+
+namespace steadfast::redis {
+// Failed EXPECT_EQ on replies print them readably.
+inline void PrintTo(const Reply& reply, std::ostream* os) { *os << reply.debug_string(); }
+}  // namespace steadfast::redis
 
 namespace steadfast::test {
 
