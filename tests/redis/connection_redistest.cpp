@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -288,6 +289,30 @@ TEST_F(AclTest, WrongPasswordFailsPromptlyWithWrongpass) {
     EXPECT_LT(since(command_start), 1000ms);
     EXPECT_NE(client.last_error().find("WRONGPASS"), std::string::npos) << client.last_error();
   }());
+}
+
+TEST_F(AclTest, UsersFromAclFileAndNoperm) {
+  const std::string dir = test::make_temp_dir("steadfast-acl-");
+  {
+    std::ofstream acl(dir + "/users.acl");
+    acl << "user default on nopass ~* &* +@all\n"
+           "user carol on >c4rol ~app:* &* +@all\n";
+  }
+  RedisServerOptions o;
+  o.extra_args = {"--aclfile", dir + "/users.acl"};
+  RedisServer server(o);
+  Client& carol = make_client(config_for(url_for(server, "carol:c4rol")));
+  run([&]() -> asio::awaitable<void> {
+    EXPECT_EQ((co_await carol.command("SET", "app:x", "1")).str(), "OK");
+    try {
+      co_await carol.command("SET", "other:x", "1");
+      ADD_FAILURE() << "wrote a key outside ~app:*";
+    } catch (const ServerError& e) {
+      EXPECT_EQ(e.prefix(), "NOPERM") << e.what();
+    }
+  }());
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 TEST_F(AclTest, MissingPasswordIsNoauth) {

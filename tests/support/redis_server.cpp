@@ -126,7 +126,15 @@ std::string join(const std::vector<std::string>& argv) {
   return out;
 }
 
-bool process_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+// True while pid runs; a zombie (dead, not yet reaped by its parent) is dead.
+bool process_alive(pid_t pid) {
+  if (pid <= 0 || (::kill(pid, 0) != 0 && errno != EPERM)) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto paren = line.rfind(')');  // "pid (comm) S ..."; comm may hold spaces
+  return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'Z';
+}
 
 // Writes "<our pid> <server pid>" so that a later run can clean up after a test
 // binary that died without stopping its server (SIGKILL by a ctest timeout).
