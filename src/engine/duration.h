@@ -1,0 +1,15 @@
+// Durations as people write them in workflows files and on command lines.
+#pragma once
+
+#include <chrono>
+#include <string_view>
+
+namespace steadfast::engine {
+
+// "250ms", "5s", "2m", "1h", "1.5s", "0s": digits, an optional fraction, a
+// unit (ms, s, m, h), nothing else. The result must be a whole number of
+// milliseconds. Throws std::invalid_argument naming the text for a bare
+// number, a negative value, an unknown unit or an overflow.
+[[nodiscard]] std::chrono::milliseconds parse_duration(std::string_view text);
+
+}  // namespace steadfast::engine

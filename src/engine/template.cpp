@@ -1,0 +1,711 @@
+#include "engine/template.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <utility>
+
+#include "engine/quote.h"
+#include "steadfast/workflow.h"
+
+namespace steadfast::engine {
+
+// ---------------------------------------------------------------- the parsed form
+
+namespace {
+
+enum class Function { len, urlencode };
+
+struct FunctionInfo {
+  std::string_view name;
+  Function function;
+};
+constexpr std::array<FunctionInfo, 2> kFunctions{{
+    {"len", Function::len},
+    {"urlencode", Function::urlencode},
+}};
+
+// What an expression gives, as far as the parser can tell.
+enum class StaticType { integer, string, any };
+
+struct Expr {
+  enum class Kind { integer, path, call, binary };
+  Kind kind = Kind::integer;
+  std::int64_t value = 0;             // integer
+  std::vector<std::string> segments;  // path
+  std::string text;                   // path: "input.a.b"; call: "len(...)" for messages
+  Function function = Function::len;  // call
+  char op = 0;                        // binary: + - * /
+  std::unique_ptr<Expr> lhs;          // binary; call: the argument
+  std::unique_ptr<Expr> rhs;          // binary
+  StaticType type = StaticType::any;
+};
+
+struct Segment {
+  enum class Kind { text, expr, env };
+  Kind kind = Kind::text;
+  std::string text;  // literal text, or the variable name
+  std::unique_ptr<Expr> expr;
+};
+
+bool is_word_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), is_digit);
+}
+
+}  // namespace
+
+struct Template::Parsed {
+  std::string source;
+  std::vector<Segment> segments;
+  bool uses_env = false;
+};
+
+namespace {
+
+// Recursive descent over the text between "{{" and "}}".
+class ExprParser {
+ public:
+  // `offset`: where `text` starts in `source`, for error columns.
+  ExprParser(std::string_view source, std::string_view text, std::size_t offset)
+      : source_(source), text_(text), offset_(offset) {}
+
+  std::unique_ptr<Expr> parse() {
+    skip_spaces();
+    if (at_end()) fail("empty expression", pos_);
+    auto expr = parse_sum();
+    skip_spaces();
+    if (!at_end()) fail("unexpected " + quote(text_.substr(pos_, 1)), pos_);
+    return expr;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what, std::size_t at) const {
+    throw TemplateSyntaxError("template " + quote(source_) + ": " + what + " at column " +
+                              std::to_string(offset_ + at + 1));
+  }
+
+  bool at_end() const { return pos_ >= text_.size(); }
+  void skip_spaces() {
+    while (!at_end() && (text_[pos_] == ' ' || text_[pos_] == '\t')) ++pos_;
+  }
+
+  std::unique_ptr<Expr> parse_sum() {
+    auto lhs = parse_product();
+    for (;;) {
+      skip_spaces();
+      if (at_end() || (text_[pos_] != '+' && text_[pos_] != '-')) return lhs;
+      const char op = text_[pos_];
+      const std::size_t at = pos_++;
+      lhs = binary(op, std::move(lhs), parse_product(), at);
+    }
+  }
+
+  std::unique_ptr<Expr> parse_product() {
+    auto lhs = parse_factor();
+    for (;;) {
+      skip_spaces();
+      if (at_end() || (text_[pos_] != '*' && text_[pos_] != '/')) return lhs;
+      const char op = text_[pos_];
+      const std::size_t at = pos_++;
+      lhs = binary(op, std::move(lhs), parse_factor(), at);
+    }
+  }
+
+  std::unique_ptr<Expr> binary(char op, std::unique_ptr<Expr> lhs, std::unique_ptr<Expr> rhs,
+                               std::size_t at) {
+    for (const Expr* side : {lhs.get(), rhs.get()}) {
+      if (side->type == StaticType::string) {
+        fail(std::string("'") + op + "' needs integers, but " + side->text + " gives a string", at);
+      }
+    }
+    if (op == '/' && rhs->kind == Expr::Kind::integer && rhs->value == 0) {
+      fail("division by zero", at);
+    }
+    auto e = std::make_unique<Expr>();
+    e->kind = Expr::Kind::binary;
+    e->op = op;
+    e->text = lhs->text + " " + op + " " + rhs->text;
+    e->lhs = std::move(lhs);
+    e->rhs = std::move(rhs);
+    e->type = StaticType::integer;
+    return e;
+  }
+
+  // A word: [A-Za-z0-9_]+, with '-' inside a word that began with a letter or
+  // '_' (so "my-step" is one name but "2-1" is a subtraction).
+  std::string_view word() {
+    const std::size_t start = pos_;
+    while (!at_end()) {
+      const char c = text_[pos_];
+      if (is_word_char(c)) {
+        ++pos_;
+      } else if (c == '-' && pos_ > start && is_name_start(text_[start]) &&
+                 pos_ + 1 < text_.size() && is_word_char(text_[pos_ + 1])) {
+        ++pos_;
+      } else {
+        break;
+      }
+    }
+    return text_.substr(start, pos_ - start);
+  }
+
+  std::unique_ptr<Expr> parse_factor() {
+    skip_spaces();
+    if (at_end()) fail("expected a value", pos_);
+    const std::size_t start = pos_;
+    const char c = text_[pos_];
+    if (c == '(') {
+      ++pos_;
+      auto inner = parse_sum();
+      skip_spaces();
+      if (at_end() || text_[pos_] != ')') fail("expected ')'", pos_);
+      ++pos_;
+      inner->text = "(" + inner->text + ")";
+      return inner;
+    }
+    if (is_digit(c)) return parse_integer();
+    if (!is_name_start(c)) fail("unexpected " + quote(text_.substr(pos_, 1)), pos_);
+
+    const std::string_view first = word();
+    std::size_t after = pos_;
+    while (after < text_.size() && (text_[after] == ' ' || text_[after] == '\t')) ++after;
+    if (after < text_.size() && text_[after] == '(') {
+      pos_ = after + 1;
+      return parse_call(first, start);
+    }
+    return parse_path(first, start);
+  }
+
+  std::unique_ptr<Expr> parse_integer() {
+    const std::size_t start = pos_;
+    while (!at_end() && is_digit(text_[pos_])) ++pos_;
+    if (!at_end() && (is_word_char(text_[pos_]) || text_[pos_] == '.')) {
+      fail("expected an integer", start);
+    }
+    const std::string_view digits = text_.substr(start, pos_ - start);
+    std::int64_t value = 0;
+    for (const char d : digits) {
+      if (__builtin_mul_overflow(value, 10, &value) ||
+          __builtin_add_overflow(value, d - '0', &value)) {
+        fail("integer too large", start);
+      }
+    }
+    auto e = std::make_unique<Expr>();
+    e->kind = Expr::Kind::integer;
+    e->value = value;
+    e->text = std::string(digits);
+    e->type = StaticType::integer;
+    return e;
+  }
+
+  std::unique_ptr<Expr> parse_call(std::string_view name, std::size_t start) {
+    const auto it = std::find_if(kFunctions.begin(), kFunctions.end(),
+                                 [&](const FunctionInfo& f) { return f.name == name; });
+    if (it == kFunctions.end()) {
+      std::string known;
+      for (const FunctionInfo& f : kFunctions) known += (known.empty() ? "" : ", ") + std::string(f.name);
+      fail("unknown function " + quote(name) + " (known: " + known + ")", start);
+    }
+    auto arg = parse_sum();
+    skip_spaces();
+    if (at_end() || text_[pos_] != ')') fail("expected ')' to close " + quote(name) + "(", pos_);
+    ++pos_;
+    auto e = std::make_unique<Expr>();
+    e->kind = Expr::Kind::call;
+    e->function = it->function;
+    e->text = std::string(name) + "(" + arg->text + ")";
+    e->type = it->function == Function::len ? StaticType::integer : StaticType::string;
+    e->lhs = std::move(arg);
+    return e;
+  }
+
+  std::unique_ptr<Expr> parse_path(std::string_view first, std::size_t start) {
+    std::vector<std::string> segments{std::string(first)};
+    while (!at_end() && text_[pos_] == '.') {
+      ++pos_;
+      const std::string_view next = word();
+      if (next.empty()) fail("expected a key or index after '.'", pos_);
+      segments.emplace_back(next);
+    }
+    const std::string text(text_.substr(start, pos_ - start));
+    const std::string hint = text.find('-') == std::string::npos
+                                 ? ""
+                                 : " (for a subtraction, put spaces around '-')";
+    if (segments[0] == "input") {
+      // input.<key or index>...
+    } else if (segments[0] == "steps") {
+      if (segments.size() < 3 || segments[2] != "output") {
+        fail("bad path " + quote(text) + ": expected steps.<name>.output[.<key>...]" + hint, start);
+      }
+      if (!is_valid_name(segments[1])) {
+        fail("bad path " + quote(text) + ": " + quote(segments[1]) + " is not a step name", start);
+      }
+    } else {
+      fail("bad path " + quote(text) + ": it must start with 'input' or 'steps'" + hint, start);
+    }
+    auto e = std::make_unique<Expr>();
+    e->kind = Expr::Kind::path;
+    e->segments = std::move(segments);
+    e->text = text;
+    e->type = StaticType::any;
+    return e;
+  }
+
+  std::string_view source_;
+  std::string_view text_;
+  std::size_t offset_;
+  std::size_t pos_ = 0;
+};
+
+[[noreturn]] void syntax_error(std::string_view source, const std::string& what, std::size_t at) {
+  throw TemplateSyntaxError("template " + quote(source) + ": " + what + " at column " +
+                            std::to_string(at + 1));
+}
+
+// ---------------------------------------------------------------- evaluation
+
+[[noreturn]] void render_error(const std::string& what) { throw TemplateRenderError(what); }
+
+std::string dump_compact(const Json& value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string join(const std::vector<std::string>& segments, std::size_t count) {
+  std::string out;
+  for (std::size_t i = 0; i < count && i < segments.size(); ++i) {
+    if (i > 0) out += '.';
+    out += segments[i];
+  }
+  return out;
+}
+
+const Json& resolve(const Expr& path, const TemplateContext& context) {
+  const std::vector<std::string>& seg = path.segments;
+  const Json* current = nullptr;
+  std::size_t i = 0;
+  if (seg[0] == "input") {
+    current = &context.input();
+    i = 1;
+  } else {
+    const auto it = context.outputs().find(seg[1]);
+    if (it == context.outputs().end()) {
+      render_error("no value at " + quote(path.text) + ": step " + quote(seg[1]) +
+                   " has no output (not an earlier step of this workflow?)");
+    }
+    current = &it->second;
+    i = 3;
+  }
+  for (; i < seg.size(); ++i) {
+    const std::string& key = seg[i];
+    const std::string prefix = join(seg, i);
+    if (current->is_object()) {
+      const auto it = current->find(key);
+      if (it == current->end()) {
+        render_error("no value at " + quote(path.text) + ": " + quote(prefix) + " has no key " +
+                     quote(key));
+      }
+      current = &*it;
+    } else if (current->is_array()) {
+      if (!all_digits(key)) {
+        render_error("no value at " + quote(path.text) + ": " + quote(prefix) +
+                     " is an array and " + quote(key) + " is not an index");
+      }
+      const std::size_t size = current->size();
+      std::size_t index = 0;
+      bool in_range = key.size() <= 18;
+      if (in_range) {
+        index = static_cast<std::size_t>(std::strtoull(key.c_str(), nullptr, 10));
+        in_range = index < size;
+      }
+      if (!in_range) {
+        render_error("no value at " + quote(path.text) + ": index " + key + " is past the end of " +
+                     quote(prefix) + " (" + std::to_string(size) + " elements)");
+      }
+      current = &(*current)[index];
+    } else {
+      render_error("no value at " + quote(path.text) + ": " + quote(prefix) + " is " +
+                   current->type_name() + ", not an object or array");
+    }
+  }
+  return *current;
+}
+
+std::string percent_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    if (is_word_char(c) || c == '-' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      const auto byte = static_cast<unsigned char>(c);
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    }
+  }
+  return out;
+}
+
+Json evaluate(const Expr& e, const TemplateContext& context);
+
+std::int64_t as_integer(const Expr& e, const TemplateContext& context, char op) {
+  const Json value = evaluate(e, context);
+  if (value.is_number_integer()) {
+    if (value.is_number_unsigned() &&
+        value.get<std::uint64_t>() >
+            static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      render_error(std::string("'") + op + "' needs integers; " + quote(e.text) + " is too large");
+    }
+    return value.get<std::int64_t>();
+  }
+  render_error(std::string("'") + op + "' needs integers; " + quote(e.text) + " is " +
+               (value.is_number_float() ? std::string("a number with a fraction")
+                                        : std::string(value.type_name())));
+}
+
+Json evaluate(const Expr& e, const TemplateContext& context) {
+  switch (e.kind) {
+    case Expr::Kind::integer: return e.value;
+    case Expr::Kind::path: return resolve(e, context);
+    case Expr::Kind::call: {
+      const Expr& arg = *e.lhs;
+      Json owned;
+      const Json* value = nullptr;
+      if (arg.kind == Expr::Kind::path) {
+        value = &resolve(arg, context);
+      } else {
+        owned = evaluate(arg, context);
+        value = &owned;
+      }
+      if (e.function == Function::len) {
+        if (value->is_string()) return static_cast<std::int64_t>(value->get_ref<const std::string&>().size());
+        if (value->is_array() || value->is_object()) return static_cast<std::int64_t>(value->size());
+        render_error("len() needs a string, array or object; " + quote(arg.text) + " is " +
+                     value->type_name());
+      }
+      return percent_encode(value->is_string() ? value->get_ref<const std::string&>()
+                                               : dump_compact(*value));
+    }
+    case Expr::Kind::binary: {
+      const std::int64_t a = as_integer(*e.lhs, context, e.op);
+      const std::int64_t b = as_integer(*e.rhs, context, e.op);
+      std::int64_t r = 0;
+      bool overflow = false;
+      switch (e.op) {
+        case '+': overflow = __builtin_add_overflow(a, b, &r); break;
+        case '-': overflow = __builtin_sub_overflow(a, b, &r); break;
+        case '*': overflow = __builtin_mul_overflow(a, b, &r); break;
+        default:
+          if (b == 0) render_error("division by zero in " + quote(e.text));
+          if (a == std::numeric_limits<std::int64_t>::min() && b == -1) {
+            overflow = true;
+            break;
+          }
+          r = a / b;
+          // Round up: a token estimate must not undercount.
+          if (a % b != 0 && ((a < 0) == (b < 0))) ++r;
+          break;
+      }
+      if (overflow) render_error("integer overflow in " + quote(e.text));
+      return r;
+    }
+  }
+  render_error("unknown expression");
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Redactor
+
+void Redactor::add(std::string secret) {
+  if (secret.empty()) return;
+  std::vector<std::string> forms;
+  std::string escaped = Json(secret).dump(-1, ' ', false, Json::error_handler_t::replace);
+  escaped = escaped.substr(1, escaped.size() - 2);
+  if (escaped != secret) forms.push_back(std::move(escaped));
+  forms.push_back(std::move(secret));
+  for (std::string& form : forms) {
+    if (std::find(secrets_.begin(), secrets_.end(), form) != secrets_.end()) continue;
+    const auto at = std::find_if(secrets_.begin(), secrets_.end(),
+                                 [&](const std::string& s) { return s.size() < form.size(); });
+    secrets_.insert(at, std::move(form));
+  }
+}
+
+std::size_t Redactor::longest() const noexcept {
+  return secrets_.empty() ? 0 : secrets_.front().size();
+}
+
+std::string Redactor::redact(std::string_view text) const {
+  std::string out(text);
+  for (const std::string& secret : secrets_) {
+    std::size_t at = out.find(secret);
+    while (at != std::string::npos) {
+      out.replace(at, secret.size(), "***");
+      at = out.find(secret, at + 3);
+    }
+  }
+  return out;
+}
+
+Json Redactor::redact_json(const Json& value) const {
+  if (secrets_.empty()) return value;
+  if (value.is_string()) return redact(value.get_ref<const std::string&>());
+  if (value.is_array()) {
+    Json out = Json::array();
+    for (const Json& item : value) out.push_back(redact_json(item));
+    return out;
+  }
+  if (value.is_object()) {
+    Json out = Json::object();
+    for (const auto& [key, item] : value.items()) out[redact(key)] = redact_json(item);
+    return out;
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------- TemplateContext
+
+TemplateContext::TemplateContext(const Json& input, const std::map<std::string, Json>& outputs,
+                                 EnvLookup env)
+    : input_(input), outputs_(outputs), env_(std::move(env)) {}
+
+TemplateContext::TemplateContext(const StepContext& ctx)
+    : TemplateContext(ctx.input(), ctx.outputs()) {}
+
+std::optional<std::string> TemplateContext::env(const std::string& name) const {
+  if (env_) return env_(name);
+  const char* value = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe): read only
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+// ---------------------------------------------------------------- Template
+
+Template::Template() : parsed_(std::make_shared<Parsed>()) {}
+
+Template::Template(std::shared_ptr<const Parsed> parsed) : parsed_(std::move(parsed)) {}
+
+Template Template::parse(std::string_view text) {
+  auto parsed = std::make_shared<Parsed>();
+  parsed->source = std::string(text);
+  std::string literal;
+  auto flush = [&] {
+    if (literal.empty()) return;
+    Segment s;
+    s.kind = Segment::Kind::text;
+    s.text = std::move(literal);
+    parsed->segments.push_back(std::move(s));
+    literal.clear();
+  };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::string_view rest = text.substr(i);
+    if (rest.starts_with("\\{{") || rest.starts_with("\\${")) {
+      literal += rest.substr(1, 2);
+      i += 3;
+    } else if (rest.starts_with("{{")) {
+      const std::size_t close = text.find("}}", i + 2);
+      if (close == std::string_view::npos) syntax_error(text, "unclosed '{{'", i);
+      ExprParser parser(text, text.substr(i + 2, close - i - 2), i + 2);
+      Segment s;
+      s.kind = Segment::Kind::expr;
+      s.expr = parser.parse();
+      flush();
+      parsed->segments.push_back(std::move(s));
+      i = close + 2;
+    } else if (rest.starts_with("${")) {
+      std::size_t j = i + 2;
+      while (j < text.size() && (is_word_char(text[j]))) ++j;
+      if (j >= text.size() || text[j] != '}') {
+        if (text.find('}', i + 2) == std::string_view::npos) syntax_error(text, "unclosed '${'", i);
+        syntax_error(text, "bad environment variable name (expected [A-Za-z_][A-Za-z0-9_]*)", i + 2);
+      }
+      const std::string_view name = text.substr(i + 2, j - i - 2);
+      if (name.empty() || !is_name_start(name.front())) {
+        syntax_error(text, "bad environment variable name (expected [A-Za-z_][A-Za-z0-9_]*)", i + 2);
+      }
+      flush();
+      Segment s;
+      s.kind = Segment::Kind::env;
+      s.text = std::string(name);
+      parsed->segments.push_back(std::move(s));
+      parsed->uses_env = true;
+      i = j + 1;
+    } else {
+      literal += text[i];
+      ++i;
+    }
+  }
+  flush();
+  return Template(std::move(parsed));
+}
+
+std::string Template::render(const TemplateContext& context, Redactor& secrets) const {
+  std::string out;
+  for (const Segment& s : parsed_->segments) {
+    switch (s.kind) {
+      case Segment::Kind::text: out += s.text; break;
+      case Segment::Kind::env: {
+        std::optional<std::string> value = context.env(s.text);
+        if (!value) render_error("environment variable " + quote(s.text) + " is not set");
+        out += *value;
+        secrets.add(std::move(*value));
+        break;
+      }
+      case Segment::Kind::expr: {
+        const Json value = evaluate(*s.expr, context);
+        if (value.is_string()) {
+          out += value.get_ref<const std::string&>();
+        } else {
+          out += dump_compact(value);
+        }
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+Json Template::render_value(const TemplateContext& context, Redactor& secrets) const {
+  const auto& segments = parsed_->segments;
+  if (segments.size() == 1 && segments.front().kind == Segment::Kind::expr) {
+    return evaluate(*segments.front().expr, context);
+  }
+  return render(context, secrets);
+}
+
+bool Template::is_literal() const noexcept {
+  return std::all_of(parsed_->segments.begin(), parsed_->segments.end(),
+                     [](const Segment& s) { return s.kind == Segment::Kind::text; });
+}
+
+bool Template::uses_env() const noexcept { return parsed_->uses_env; }
+
+const std::string& Template::source() const noexcept { return parsed_->source; }
+
+// ---------------------------------------------------------------- JsonTemplate
+
+struct JsonTemplate::Node {
+  enum class Kind { literal, string, array, object };
+  Kind kind = Kind::literal;
+  Json literal;                                     // literal: a subtree with no template
+  Template text;                                    // string
+  std::vector<Node> items;                          // array
+  std::vector<std::pair<std::string, Node>> members;  // object
+};
+
+namespace {
+
+using Node = JsonTemplate::Node;
+
+std::string escape_pointer_token(const std::string& key) {
+  std::string out;
+  for (const char c : key) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+Node parse_node(const Json& value, const std::string& pointer) {
+  Node node;
+  if (value.is_string()) {
+    try {
+      node.text = Template::parse(value.get_ref<const std::string&>());
+    } catch (const TemplateSyntaxError& e) {
+      throw TemplateSyntaxError("at " + quote(pointer.empty() ? "/" : pointer) + ": " + e.what());
+    }
+    if (node.text.is_literal()) {
+      node.kind = Node::Kind::literal;
+      Redactor none;
+      static const Json kNull;
+      static const std::map<std::string, Json> kNoOutputs;
+      node.literal = node.text.render(TemplateContext(kNull, kNoOutputs), none);
+    } else {
+      node.kind = Node::Kind::string;
+    }
+    return node;
+  }
+  if (value.is_array()) {
+    node.kind = Node::Kind::array;
+    std::size_t index = 0;
+    for (const Json& item : value) {
+      node.items.push_back(parse_node(item, pointer + "/" + std::to_string(index++)));
+    }
+  } else if (value.is_object()) {
+    node.kind = Node::Kind::object;
+    for (const auto& [key, item] : value.items()) {
+      node.members.emplace_back(key, parse_node(item, pointer + "/" + escape_pointer_token(key)));
+    }
+  } else {
+    node.literal = value;
+    return node;
+  }
+  // A container with no template inside is kept as one literal.
+  const bool all_literal =
+      std::all_of(node.items.begin(), node.items.end(),
+                  [](const Node& n) { return n.kind == Node::Kind::literal; }) &&
+      std::all_of(node.members.begin(), node.members.end(),
+                  [](const auto& m) { return m.second.kind == Node::Kind::literal; });
+  if (all_literal) {
+    Node literal;
+    literal.kind = Node::Kind::literal;
+    if (node.kind == Node::Kind::array) {
+      literal.literal = Json::array();
+      for (Node& n : node.items) literal.literal.push_back(std::move(n.literal));
+    } else {
+      literal.literal = Json::object();
+      for (auto& [key, n] : node.members) literal.literal[key] = std::move(n.literal);
+    }
+    return literal;
+  }
+  return node;
+}
+
+Json render_node(const Node& node, const TemplateContext& context, Redactor& secrets) {
+  switch (node.kind) {
+    case Node::Kind::literal: return node.literal;
+    case Node::Kind::string: return node.text.render_value(context, secrets);
+    case Node::Kind::array: {
+      Json out = Json::array();
+      for (const Node& item : node.items) out.push_back(render_node(item, context, secrets));
+      return out;
+    }
+    case Node::Kind::object: {
+      Json out = Json::object();
+      for (const auto& [key, item] : node.members) out[key] = render_node(item, context, secrets);
+      return out;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+JsonTemplate::JsonTemplate() : root_(std::make_shared<Node>()) {}
+
+JsonTemplate::JsonTemplate(std::shared_ptr<const Node> root) : root_(std::move(root)) {}
+
+JsonTemplate JsonTemplate::parse(const Json& value) {
+  return JsonTemplate(std::make_shared<const Node>(parse_node(value, "")));
+}
+
+Json JsonTemplate::render(const TemplateContext& context, Redactor& secrets) const {
+  return render_node(*root_, context, secrets);
+}
+
+}  // namespace steadfast::engine

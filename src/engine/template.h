@@ -1,0 +1,145 @@
+// Templates in step parameters (http urls, headers and bodies; exec argv, env
+// and cwd). Parsed once when the workflows are built, rendered per attempt.
+//
+// Syntax:
+//   {{input.document_url}}          a value of the run's input
+//   {{steps.fetch.output.text}}     a value of an earlier step's output
+//   {{steps.a.output.items.0.id}}   array elements by index
+//   {{len(input.text) / 4 + 10}}    integers: len(), + - * / and parentheses;
+//                                   '/' rounds up (ceil), so estimates never undercount
+//   {{urlencode(input.query)}}      percent-encoding (RFC 3986 unreserved kept)
+//   ${LLM_API_KEY}                  the worker's environment; the value is a secret
+//   \{{  \${                        a literal "{{" or "${" (the backslash is dropped)
+//
+// Path segments are [A-Za-z0-9_] words, with '-' allowed between word
+// characters (step names may hold '-'), so write `a - 1`, not `a-1`. A segment
+// of digits indexes an array (or names an object key made of digits).
+//
+// Rendered into a string, a string value is inserted as is and any other value
+// as compact JSON. In a JSON template (JsonTemplate), a string that is exactly
+// one {{expression}} becomes that value with its type (object, number, ...).
+//
+// Thread-safety: a parsed Template/JsonTemplate is immutable and may be
+// rendered from many threads at once; a Redactor belongs to one attempt.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "steadfast/json.h"
+#include "steadfast/step.h"
+
+namespace steadfast::engine {
+
+// A template that does not parse: unclosed "{{", unknown function, bad path,
+// ... what() quotes the template and says where.
+class TemplateSyntaxError : public std::invalid_argument {
+ public:
+  using invalid_argument::invalid_argument;
+};
+
+// A template that parsed but cannot be rendered against this context: a path
+// with no value, a missing environment variable, len() of a number, ...
+// what() names the path or variable, never a value.
+class TemplateRenderError : public std::runtime_error {
+ public:
+  using runtime_error::runtime_error;
+};
+
+// The secret values an attempt used (everything read through ${...}), and the
+// means to hide them: redact() replaces each occurrence with "***". Both the
+// raw value and its JSON-escaped form are hidden, so a secret echoed inside a
+// JSON document is caught too. Empty values are ignored.
+class Redactor {
+ public:
+  void add(std::string secret);
+  [[nodiscard]] bool empty() const noexcept { return secrets_.empty(); }
+  // The values to hide, longest first.
+  [[nodiscard]] const std::vector<std::string>& secrets() const noexcept { return secrets_; }
+  // Length of the longest value to hide; 0 when none.
+  [[nodiscard]] std::size_t longest() const noexcept;
+
+  [[nodiscard]] std::string redact(std::string_view text) const;
+  // Every string (and object key) inside `value`, recursively.
+  [[nodiscard]] Json redact_json(const Json& value) const;
+
+ private:
+  std::vector<std::string> secrets_;  // sorted longest first, no duplicates
+};
+
+// What templates read. Holds references: `input` and `outputs` must outlive it.
+class TemplateContext {
+ public:
+  // Returns the variable's value, or nullopt when it is not set.
+  using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+  // `env` empty = the process environment (getenv).
+  TemplateContext(const Json& input, const std::map<std::string, Json>& outputs,
+                  EnvLookup env = {});
+  // The run's input and earlier outputs of `ctx`, and the process environment.
+  explicit TemplateContext(const StepContext& ctx);
+
+  [[nodiscard]] const Json& input() const noexcept { return input_; }
+  [[nodiscard]] const std::map<std::string, Json>& outputs() const noexcept { return outputs_; }
+  [[nodiscard]] std::optional<std::string> env(const std::string& name) const;
+
+ private:
+  const Json& input_;
+  const std::map<std::string, Json>& outputs_;
+  EnvLookup env_;
+};
+
+// One parsed template string. Copies share the parsed form.
+class Template {
+ public:
+  // The empty template (renders "").
+  Template();
+  // Throws TemplateSyntaxError.
+  [[nodiscard]] static Template parse(std::string_view text);
+
+  // Renders to a string; values read through ${...} are added to `secrets`.
+  // Throws TemplateRenderError.
+  [[nodiscard]] std::string render(const TemplateContext& context, Redactor& secrets) const;
+  // When the template is exactly one {{expression}}: that value, type kept.
+  // Otherwise render() as a JSON string. Throws TemplateRenderError.
+  [[nodiscard]] Json render_value(const TemplateContext& context, Redactor& secrets) const;
+
+  // True when the template has no {{...}} and no ${...} (escapes resolved).
+  [[nodiscard]] bool is_literal() const noexcept;
+  // True when it reads the environment (${...}).
+  [[nodiscard]] bool uses_env() const noexcept;
+  // The text it was parsed from.
+  [[nodiscard]] const std::string& source() const noexcept;
+
+  struct Parsed;
+
+ private:
+  explicit Template(std::shared_ptr<const Parsed> parsed);
+  std::shared_ptr<const Parsed> parsed_;
+};
+
+// A JSON value whose strings (at any depth, not object keys) are templates.
+class JsonTemplate {
+ public:
+  JsonTemplate();  // null
+  // Throws TemplateSyntaxError; what() gives the JSON pointer of the bad string.
+  [[nodiscard]] static JsonTemplate parse(const Json& value);
+
+  // Throws TemplateRenderError.
+  [[nodiscard]] Json render(const TemplateContext& context, Redactor& secrets) const;
+
+  struct Node;
+
+ private:
+  explicit JsonTemplate(std::shared_ptr<const Node> root);
+  std::shared_ptr<const Node> root_;
+};
+
+}  // namespace steadfast::engine
