@@ -15,7 +15,8 @@
 namespace steadfast {
 
 // A failed attempt, as data. The retry policy acts on kind():
-//  - retryable: try again after the step's backoff, while attempts remain;
+//  - retryable: try again after the step's backoff (or retry_after(), if
+//    longer), while attempts remain;
 //  - fatal: no retry; the run goes to the dead-letter queue at once;
 //  - rate_limited: try again after retry_after(); this attempt is not counted
 //    against max_attempts (the upstream said "later", not "broken").
@@ -23,7 +24,12 @@ class StepError {
  public:
   enum class Kind { retryable, fatal, rate_limited };
 
-  static StepError retryable(std::string message) { return {Kind::retryable, std::move(message), {}}; }
+  // `retry_after`: the upstream's hint (an HTTP 503's Retry-After, say); the
+  // next attempt waits at least that long. Zero = the backoff alone.
+  static StepError retryable(std::string message,
+                             std::chrono::milliseconds retry_after = std::chrono::milliseconds{0}) {
+    return {Kind::retryable, std::move(message), retry_after};
+  }
   static StepError fatal(std::string message) { return {Kind::fatal, std::move(message), {}}; }
   static StepError rate_limited(std::string message, std::chrono::milliseconds retry_after) {
     return {Kind::rate_limited, std::move(message), retry_after};
@@ -31,7 +37,8 @@ class StepError {
 
   [[nodiscard]] Kind kind() const noexcept { return kind_; }
   [[nodiscard]] const std::string& message() const noexcept { return message_; }
-  // For rate_limited: how long to wait before the next attempt (zero = the backoff's).
+  // For rate_limited and retryable: how long to wait before the next attempt
+  // (zero = the backoff's; for retryable, the longer of the two is used).
   [[nodiscard]] std::chrono::milliseconds retry_after() const noexcept { return retry_after_; }
 
  private:

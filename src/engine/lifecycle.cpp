@@ -129,11 +129,14 @@ Decision decide_after_attempt(const AttemptReport& report, const RetryPolicy& po
       if (attempt >= policy.max_attempts) {
         return make(Action::dead_letter, attempt, exhausted(attempt, policy.max_attempts, message));
       }
+      // The upstream's Retry-After (a 503's, say) is a floor under the backoff.
+      auto delay = backoff_delay(policy.backoff, attempt, jitter_unit);
+      if (report.end == AttemptEnd::retryable_error) delay = std::max(delay, report.retry_after);
       return make(Action::retry_later, attempt,
                   with_message("attempt " + std::to_string(attempt) + " of " +
                                    std::to_string(policy.max_attempts) + " failed",
                                message),
-                  backoff_delay(policy.backoff, attempt, jitter_unit));
+                  delay);
     }
     case AttemptEnd::rate_limited: {
       const auto delay = report.retry_after.count() > 0

@@ -33,7 +33,8 @@ enum class AttemptEnd {
 struct AttemptReport {
   AttemptEnd end = AttemptEnd::succeeded;
   int attempt = 1;                            // 1-based, counted at claim
-  std::chrono::milliseconds retry_after{0};   // rate_limited: the upstream's hint; zero = none
+  // rate_limited and retryable_error: the upstream's hint; zero = none.
+  std::chrono::milliseconds retry_after{0};
   bool is_last_step = false;
   bool cancel_requested = false;              // the run was cancelled meanwhile
 };
@@ -79,6 +80,8 @@ struct Decision {
                                        bool cancel_requested);
 
 // After an attempt ended. `error` is the handler's message (or the timeout text).
+// A retry waits backoff_delay(), or report.retry_after when that is longer for
+// a retryable error; for a rate-limited one, retry_after replaces the backoff.
 [[nodiscard]] Decision decide_after_attempt(const AttemptReport& report, const RetryPolicy& policy,
                                             double jitter_unit, std::string_view error = {});
 

@@ -294,6 +294,68 @@ TEST(DecideAfterAttempt, RateLimitedNeverDeadLettersEvenFarPastMax) {
   EXPECT_EQ(d.reason, "rate limited");
 }
 
+TEST(DecideAfterAttempt, RetryableWaitsForRetryAfterWhenLongerThanTheBackoff) {
+  AttemptReport report;
+  report.end = E::retryable_error;
+  report.attempt = 2;  // backoff 200ms
+  report.retry_after = 5s;
+  EXPECT_EQ(decide_after_attempt(report, table_policy(), 0.5, "503"),
+            (Decision{A::retry_later, 5s, 2, "attempt 2 of 3 failed: 503"}));
+}
+
+TEST(DecideAfterAttempt, RetryableKeepsTheBackoffWhenRetryAfterIsShorter) {
+  AttemptReport report;
+  report.end = E::retryable_error;
+  report.attempt = 2;  // backoff 200ms
+  report.retry_after = 50ms;
+  EXPECT_EQ(decide_after_attempt(report, table_policy(), 0.5, "503").delay, 200ms);
+  report.retry_after = -5s;
+  EXPECT_EQ(decide_after_attempt(report, table_policy(), 0.5, "503").delay, 200ms);
+}
+
+TEST(DecideAfterAttempt, RetryableRetryAfterCanExceedTheBackoffCap) {
+  AttemptReport report;
+  report.end = E::retryable_error;
+  report.attempt = 1;
+  report.retry_after = 2min;  // the cap is 10s; the upstream knows better
+  EXPECT_EQ(decide_after_attempt(report, table_policy(), 0.5, "503").delay, 2min);
+}
+
+TEST(DecideAfterAttempt, RetryableRetryAfterDoesNotBuyAnExtraAttempt) {
+  AttemptReport report;
+  report.end = E::retryable_error;
+  report.attempt = 3;
+  report.retry_after = 5s;
+  EXPECT_EQ(decide_after_attempt(report, table_policy(), 0.5, "503"),
+            (Decision{A::dead_letter, 0ms, 3, "attempts exhausted (3 of 3): 503"}));
+}
+
+TEST(DecideAfterAttempt, RetryableRetryAfterUnderFullJitterIsStillAFloor) {
+  RetryPolicy policy = table_policy();
+  policy.backoff.full_jitter = true;
+  AttemptReport report;
+  report.end = E::retryable_error;
+  report.attempt = 1;
+  report.retry_after = 300ms;
+  EXPECT_EQ(decide_after_attempt(report, policy, 0.0, "x").delay, 300ms);
+}
+
+TEST(DecideAfterAttempt, TimedOutIgnoresRetryAfter) {
+  AttemptReport report;
+  report.end = E::timed_out;
+  report.attempt = 1;
+  report.retry_after = 5s;  // only handler errors carry a hint
+  EXPECT_EQ(decide_after_attempt(report, table_policy(), 0.5).delay, 100ms);
+}
+
+TEST(StepError, RetryableCarriesAnOptionalRetryAfter) {
+  EXPECT_EQ(StepError::retryable("x").retry_after(), 0ms);
+  EXPECT_EQ(StepError::retryable("x", 3s).retry_after(), 3s);
+  EXPECT_EQ(StepError::retryable("x", 3s).kind(), StepError::Kind::retryable);
+  EXPECT_EQ(StepError::rate_limited("x", 2s).retry_after(), 2s);
+  EXPECT_EQ(StepError::fatal("x").retry_after(), 0ms);
+}
+
 TEST(DecideAfterAttempt, RetryUsesTheJitterSample) {
   RetryPolicy policy = table_policy();
   policy.backoff.full_jitter = true;
