@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,12 @@ struct WorkerOptions {
   std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};
   std::string key_prefix = "sf";
   int partitions = 1;
+  // Global limiters the steps may name in StepOptions::limit (every worker
+  // using a limiter must declare it the same way).
+  std::vector<LimitSpec> limits;
+  // Load shedding: queue -> the backlog at which submits are refused. Recorded
+  // with the workflows' definitions, so submits from anywhere enforce it.
+  std::map<std::string, std::int64_t> max_backlog;
   bool handle_signals = true;  // install SIGTERM/SIGINT handlers while run() runs
 };
 
@@ -37,6 +44,8 @@ struct WorkerStats {
   std::uint64_t stale = 0;       // outcomes refused because the lease was lost
   std::uint64_t reclaimed = 0;   // entries taken over from other (dead) workers
   std::uint64_t handed_back = 0; // entries released at shutdown
+  std::uint64_t limiter_waits = 0;  // admissions refused (the step waited, keeping its lease)
+  std::uint64_t limiter_pauses = 0; // 429s with Retry-After that paused a limiter for all workers
 };
 
 class Worker {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -25,8 +26,41 @@ struct RetryPolicy {
   Backoff backoff;
 };
 
+// A global limiter, shared by every worker through Redis (Redis time). Each
+// bound is off when zero. Declared once (a workflows file's `limits:`),
+// referenced by steps (StepOptions::limit).
+struct LimitSpec {
+  std::string name;
+  // Requests admitted per minute, evenly spaced (GCRA); `burst` requests may
+  // go back to back after an idle period.
+  std::int64_t requests_per_minute = 0;
+  std::int64_t burst = 1;
+  // Tokens per minute (token bucket refilled continuously); the bucket holds
+  // `token_burst` tokens at most (zero = a tenth of a minute's tokens).
+  std::int64_t tokens_per_minute = 0;
+  std::int64_t token_burst = 0;
+  // Steps holding a slot at once across all workers; a slot is an expiring
+  // lease (the step's lease), so a crashed worker's slots come back by themselves.
+  std::int64_t concurrency = 0;
+};
+
+// How a step uses a limiter.
+struct LimitUse {
+  std::string name;  // a LimitSpec's name
+  // Estimated tokens of one attempt: a number, or a template evaluated on the
+  // run (e.g. "{{len(input.text) / 4}}") when tokens_template is set.
+  std::int64_t tokens = 0;
+  std::string tokens_template;
+  // JSON pointer into the step's output giving the tokens actually used; the
+  // limiter is reconciled with it (empty = no reconciliation).
+  std::string usage_pointer;
+};
+
 struct StepOptions {
   RetryPolicy retry;
+  // Admission through a global limiter before each attempt; waiting for it
+  // keeps the step's lease and costs no attempt. Empty name = no limiter.
+  LimitUse limit;
   // Wall time one attempt may run; the handler is then cancelled and the
   // attempt fails as retryable. Zero = no limit.
   std::chrono::milliseconds timeout{0};

@@ -40,5 +40,6 @@ void register_worker(CLI::App& app);
 void register_runs(CLI::App& app);   // submit, status, cancel
 void register_dlq(CLI::App& app);
 void register_doctor(CLI::App& app);
+void register_notifier(CLI::App& app);
 
 }  // namespace steadfast::cli

@@ -1,4 +1,5 @@
 // steadfast <subcommand> — the command-line entry point.
+#include <curl/curl.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -26,6 +27,7 @@ void add_connection_options(CLI::App& cmd, Connection& c) {
 
 int main(int argc, char** argv) {
   using namespace steadfast::cli;
+  curl_global_init(CURL_GLOBAL_DEFAULT);  // once, before any thread uses libcurl
   CLI::App app{"steadfast: a resilient workflow engine on Redis Streams"};
   app.set_version_flag("--version", std::string("steadfast ") + steadfast::kVersion);
   app.require_subcommand(0, 1);
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
   register_runs(app);
   register_dlq(app);
   register_doctor(app);
+  register_notifier(app);
 
   try {
     app.parse(argc, argv);

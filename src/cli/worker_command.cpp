@@ -7,6 +7,9 @@
 #include "config/workflows_file.h"
 #include "steadfast/worker.h"
 #include "steps/kind_registry.h"
+#include "worker/notifier.h"
+
+#include <thread>
 
 namespace steadfast::cli {
 
@@ -20,6 +23,7 @@ void register_worker(CLI::App& app) {
     std::string id;
     std::string drain = "30s";
     std::string retention = "168h";
+    std::string alert_webhook;
   };
   auto args = std::make_shared<Args>();
   add_connection_options(*cmd, args->conn);
@@ -33,6 +37,8 @@ void register_worker(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--retention", args->retention, "How long finished runs are kept")
       ->capture_default_str();
+  cmd->add_option("--alert-webhook", args->alert_webhook,
+                  "Also run a dead-letter notifier posting to this webhook (see `steadfast notifier`)");
   cmd->final_callback([args] {
     config::WorkflowsFile file;
     std::vector<Workflow> workflows;
@@ -50,10 +56,38 @@ void register_worker(CLI::App& app) {
     o.id = args->id;
     o.drain_timeout = config::parse_duration(args->drain);
     o.retention = config::parse_duration(args->retention);
+    o.limits = file.limiters;
+    o.max_backlog = file.max_backlog;
     std::stringstream qs(args->queues);
     for (std::string q; std::getline(qs, q, ',');) {
       if (!q.empty()) o.queues.push_back(q);
     }
+    std::unique_ptr<worker::Notifier> notifier;
+    std::thread notifier_thread;
+    if (!args->alert_webhook.empty()) {
+      worker::NotifierOptions n;
+      n.redis_url = o.redis_url;
+      n.key_prefix = o.key_prefix;
+      n.partitions = o.partitions;
+      n.webhook_url = args->alert_webhook;
+      n.consumer = o.id;
+      notifier = std::make_unique<worker::Notifier>(n);
+      notifier_thread = std::thread([&notifier] {
+        try {
+          notifier->run();
+        } catch (const std::exception& e) {
+          spdlog::error("notifier: {}", e.what());
+        }
+      });
+    }
+    struct StopNotifier {
+      std::unique_ptr<worker::Notifier>& n;
+      std::thread& t;
+      ~StopNotifier() {
+        if (n) n->stop();
+        if (t.joinable()) t.join();
+      }
+    } stop_notifier{notifier, notifier_thread};
     Worker worker(std::move(o), std::move(workflows));
     spdlog::info("worker {} starting ({} workflows from {})", worker.id(), file.workflows.size(),
                  args->workflows);

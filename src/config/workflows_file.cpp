@@ -162,19 +162,42 @@ class Parser {
     }
     const YAML::Node& root = documents.front();
     bool have_workflows = false;
-    for (const Entry& entry : entries(root, start, "", {"workflows", "limits"})) {
+    for (const Entry& entry : entries(root, start, "", {"workflows", "limits", "queues"})) {
       if (entry.key == "workflows") {
         have_workflows = true;
         file.workflows = parse_workflows_map(entry);
+      } else if (entry.key == "queues") {
+        for (const Entry& q : entries(entry.value, entry.key_node.Mark(), entry.key, {})) {
+          const std::string queue = name(Entry{q.key, q.key_node, YAML::Node(q.key)}, "queue");
+          for (const Entry& opt : entries(q.value, q.key_node.Mark(), q.key, {"max_backlog"})) {
+            file.max_backlog[queue] = positive(opt);
+          }
+        }
       } else {
         if (!entry.value.IsMap()) {
           fail(entry.key_node.Mark(), entry.key,
                "expected a map of limiters, got " + describe(entry.value));
         }
         file.limits = tree(entry);
+        file.limiters = parse_limits(entry);
       }
     }
     if (!have_workflows) fail(root.Mark(), "workflows", "missing: the file declares no workflows");
+    // A step may only use a declared limiter.
+    for (const WorkflowSpec& w : file.workflows) {
+      for (const StepSpec& st : w.steps) {
+        if (st.options.limit.name.empty()) continue;
+        const bool declared = std::any_of(file.limiters.begin(), file.limiters.end(),
+                                          [&](const LimitSpec& l) { return l.name == st.options.limit.name; });
+        if (!declared) {
+          context_ = "workflow " + quote(w.name) + ", step " + quote(st.name);
+          YAML::Mark at;
+          at.line = st.limit_line - 1;
+          fail(at, "limit", "unknown limiter " + quote(st.options.limit.name) +
+                                " (declare it under the top-level 'limits:')");
+        }
+      }
+    }
     return file;
   }
 
@@ -272,7 +295,7 @@ class Parser {
         context_ += " " + quote(spec.name);
       }
     }
-    only_known(items, {"name", "kind", "with", "lease", "timeout", "queue", "retry"});
+    only_known(items, {"name", "kind", "with", "lease", "timeout", "queue", "retry", "limit"});
     for (const Entry& entry : items) {
       const YAML::Mark at = entry.key_node.Mark();
       if (entry.key == "kind") {
@@ -298,11 +321,79 @@ class Parser {
         spec.options.queue = name(entry, "queue");
       } else if (entry.key == "retry") {
         spec.options.retry = parse_retry(entry);
+      } else if (entry.key == "limit") {
+        spec.options.limit = parse_limit_use(entry);
+        spec.limit_line = at.line + 1;
       }
     }
     if (spec.name.empty()) fail(where, "name", "missing: every step needs a name");
     if (spec.kind.empty()) fail(where, "kind", "missing: every step needs a kind");
     return spec;
+  }
+
+  // A positive whole number (limits are counts).
+  std::int64_t positive(const Entry& entry) const {
+    const Json value = scalar(entry);
+    if (!value.is_number_integer() || value.get<std::int64_t>() < 1 ||
+        value.get<std::int64_t>() > (std::int64_t{1} << 40)) {
+      fail(entry.key_node.Mark(), entry.key, "expected a whole number >= 1, got " + value.dump());
+    }
+    return value.get<std::int64_t>();
+  }
+
+  std::vector<LimitSpec> parse_limits(const Entry& limits) {
+    std::vector<LimitSpec> out;
+    const YAML::Mark where = limits.key_node.Mark();
+    for (const Entry& item : entries(limits.value, where, limits.key, {})) {
+      LimitSpec spec;
+      spec.name = name(Entry{item.key, item.key_node, YAML::Node(item.key)}, "limiter");
+      for (const Entry& entry :
+           entries(item.value, item.key_node.Mark(), item.key,
+                   {"requests_per_minute", "burst", "tokens_per_minute", "token_burst", "concurrency"})) {
+        const std::int64_t v = positive(entry);
+        if (entry.key == "requests_per_minute") spec.requests_per_minute = v;
+        if (entry.key == "burst") spec.burst = v;
+        if (entry.key == "tokens_per_minute") spec.tokens_per_minute = v;
+        if (entry.key == "token_burst") spec.token_burst = v;
+        if (entry.key == "concurrency") spec.concurrency = v;
+      }
+      if (spec.requests_per_minute == 0 && spec.tokens_per_minute == 0 && spec.concurrency == 0) {
+        fail(item.key_node.Mark(), item.key,
+             "a limiter needs requests_per_minute, tokens_per_minute or concurrency");
+      }
+      out.push_back(std::move(spec));
+    }
+    return out;
+  }
+
+  LimitUse parse_limit_use(const Entry& limit) {
+    LimitUse use;
+    const YAML::Mark where = limit.key_node.Mark();
+    for (const Entry& entry : entries(limit.value, where, limit.key, {"name", "tokens", "usage"})) {
+      const YAML::Mark at = entry.key_node.Mark();
+      if (entry.key == "name") {
+        use.name = name(entry, "limiter");
+      } else if (entry.key == "tokens") {
+        const Json value = scalar(entry);
+        if (value.is_number_integer() && value.get<std::int64_t>() >= 0) {
+          use.tokens = value.get<std::int64_t>();
+        } else if (value.is_string() && value.get<std::string>().find("{{") != std::string::npos) {
+          use.tokens_template = value.get<std::string>();
+        } else {
+          fail(at, entry.key,
+               "expected a whole number >= 0 or a template like \"{{len(input.text) / 4}}\", got " +
+                   value.dump());
+        }
+      } else {
+        const std::string pointer = text(entry);
+        if (pointer.empty() || pointer.front() != '/') {
+          fail(at, entry.key, "expected a JSON pointer like /usage/total_tokens, got " + quote(pointer));
+        }
+        use.usage_pointer = pointer;
+      }
+    }
+    if (use.name.empty()) fail(where, "limit", "missing 'name': which limiter the step uses");
+    return use;
   }
 
   RetryPolicy parse_retry(const Entry& retry) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -44,6 +45,7 @@ struct StepSpec {
   int line = 0;       // of the step (its first key)
   int kind_line = 0;  // of its `kind:` key
   int with_line = 0;  // of its `with:` key; 0 when absent
+  int limit_line = 0; // of its `limit:` key; 0 when absent
 };
 
 struct WorkflowSpec {
@@ -56,7 +58,11 @@ struct WorkflowSpec {
 struct WorkflowsFile {
   std::string path;
   std::vector<WorkflowSpec> workflows;  // in file order
-  Json limits;  // the raw `limits:` map, null if absent; reserved for the limiters
+  Json limits;  // the raw `limits:` map, null if absent
+  std::vector<LimitSpec> limiters;  // `limits:` parsed, in file order
+  // `queues: {name: {max_backlog: N}}`: submits to a queue holding N entries
+  // are refused (load shedding). Absent = no bound.
+  std::map<std::string, std::int64_t> max_backlog;
 };
 
 // Throws ConfigError for malformed YAML, an unknown key at any level, a

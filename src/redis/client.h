@@ -47,7 +47,6 @@ struct ClientStats {
   std::uint64_t writes = 0;      // socket writes (commands / writes = pipelining depth)
   std::uint64_t connects = 0;    // successful connections, the first one included
   std::uint64_t timeouts = 0;    // commands failed with TimeoutError
-  std::uint64_t script_loads = 0;
 };
 
 class Client {

@@ -26,8 +26,14 @@ int parse_int(std::string_view text, std::string_view what, int lo, int hi) {
 Config Config::from_url(std::string_view text) {
   auto parsed = boost::urls::parse_uri(text);
   if (!parsed) {
-    throw std::invalid_argument("invalid Redis URL '" + std::string(text) +
-                                "': " + parsed.error().message());
+    // Never echo a password: drop the userinfo from the message.
+    std::string shown(text);
+    const auto scheme_end = shown.find("://");
+    const auto at = shown.find('@');
+    if (scheme_end != std::string::npos && at != std::string::npos && at > scheme_end) {
+      shown = shown.substr(0, scheme_end + 3) + "***@" + shown.substr(at + 1);
+    }
+    throw std::invalid_argument("invalid Redis URL '" + shown + "': " + parsed.error().message());
   }
   const boost::urls::url_view& u = *parsed;
   Config c;

@@ -32,11 +32,15 @@ class Error : public std::runtime_error {
 class IoError : public Error {
  public:
   explicit IoError(const std::string& message) : Error(ErrorKind::io, message) {}
+
+ protected:
+  IoError(ErrorKind kind, const std::string& message) : Error(kind, message) {}
 };
 
-class TimeoutError : public Error {
+// A timeout is an I/O failure (catching IoError catches it too), with its own kind.
+class TimeoutError : public IoError {
  public:
-  explicit TimeoutError(const std::string& message) : Error(ErrorKind::timeout, message) {}
+  explicit TimeoutError(const std::string& message) : IoError(ErrorKind::timeout, message) {}
 };
 
 class ProtocolError : public Error {

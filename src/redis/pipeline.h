@@ -48,9 +48,9 @@ class Pipeline {
   Pipeline& add_argv(std::span<const std::string_view> argv);
   Pipeline& add_argv(std::span<const std::string> argv);
 
-  // EVALSHA of script with keys and args. The client loads the script on the
-  // connection before it first runs it, and retries the command once if Redis
-  // answers NOSCRIPT.
+  // EVALSHA of script with keys and args. When Redis answers NOSCRIPT (first
+  // use after a start, SCRIPT FLUSH), the client loads the script and retries
+  // the command once.
   Pipeline& add_eval(const Script& script, std::span<const std::string_view> keys,
                      std::span<const std::string_view> args);
   Pipeline& add_eval(const Script& script, std::span<const std::string> keys,

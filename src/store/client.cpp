@@ -141,6 +141,9 @@ Submitted Client::submit(const std::string& workflow, const Json& input, const S
     for (const Json& s : def.at("steps")) req.steps.push_back(s.at("name").get<std::string>());
     if (req.steps.empty()) throw std::invalid_argument("workflow '" + workflow + "' has no steps");
     req.first_queue = def.at("steps").at(0).at("queue").get<std::string>();
+    if (req.max_backlog == 0 && def.contains("max_backlog")) {
+      req.max_backlog = def["max_backlog"].get<std::int64_t>();
+    }
     try {
       auto r = co_await impl_->store_.submit(req);
       co_return Submitted{r.run_id, r.created};

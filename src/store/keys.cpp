@@ -44,5 +44,11 @@ std::string KeySpace::worker_lock(std::string_view id) const {
   return prefix_ + ":worker:" + std::string(id);
 }
 std::string KeySpace::queues() const { return prefix_ + ":queues"; }
+std::string KeySpace::limit(std::string_view name) const {
+  return prefix_ + ":limit:{" + std::string(name) + "}";
+}
+std::string KeySpace::limit_holders(std::string_view name) const {
+  return limit(name) + ":holders";
+}
 
 }  // namespace steadfast::store

@@ -36,6 +36,9 @@ class KeySpace {
   [[nodiscard]] std::string workers() const;    // HASH worker id -> JSON registration
   [[nodiscard]] std::string worker_lock(std::string_view worker_id) const;  // STRING, expiring
   [[nodiscard]] std::string queues() const;     // SET of queue names ever used
+  // A limiter's state (HASH) and its concurrency holders (ZSET), one hash tag per limiter.
+  [[nodiscard]] std::string limit(std::string_view name) const;
+  [[nodiscard]] std::string limit_holders(std::string_view name) const;
 
  private:
   std::string prefix_;

@@ -19,5 +19,9 @@ const redis::Script& reclaim();
 const redis::Script& promote();
 const redis::Script& replay();
 const redis::Script& check_run();
+const redis::Script& limit_acquire();
+const redis::Script& limit_release();
+const redis::Script& limit_pause();
+const redis::Script& limit_renew();
 
 }  // namespace steadfast::store::scripts

@@ -20,6 +20,7 @@
 
 #include "engine/lifecycle.h"
 #include "redis/client.h"
+#include "store/limiter.h"
 #include "store/run_id.h"
 #include "store/store.h"
 #include "worker/registration.h"
@@ -109,8 +110,27 @@ class Worker::Impl {
       }
     }
     renew_interval_ = std::max(milliseconds(20), shortest / 3);
+    limiter_hold_ = milliseconds(1000);
+    for (const Workflow& w : workflows_) {
+      for (const StepDefinition& st : w.steps()) {
+        if (!st.options.limit.name.empty()) limiter_hold_ = std::max(limiter_hold_, st.options.lease);
+      }
+    }
     reclaim_interval_ = std::clamp(shortest / 2, milliseconds(50), milliseconds(1000));
     store_ = std::make_unique<store::Store>(main_, keys_, options_.id);
+    for (const LimitSpec& l : options_.limits) {
+      if (!is_valid_name(l.name)) throw std::invalid_argument("invalid limiter name '" + l.name + "'");
+      limiters_[l.name] = std::make_unique<store::Limiter>(main_, keys_, l);
+    }
+    for (const Workflow& w : workflows_) {
+      for (const StepDefinition& st : w.steps()) {
+        const std::string& lim = st.options.limit.name;
+        if (!lim.empty() && limiters_.count(lim) == 0) {
+          throw std::invalid_argument("workflow '" + w.name() + "' step '" + st.name +
+                                      "' uses the undeclared limiter '" + lim + "'");
+        }
+      }
+    }
     blocking_config_ = redis_config_;
   }
 
@@ -166,6 +186,9 @@ class Worker::Impl {
     Clock::time_point renewed_at;
     bool lease_lost = false;
     bool cancel_requested = false;
+    store::Limiter* limiter = nullptr;  // set once admitted: the slot to release
+    std::string limit_holder;
+    std::int64_t limit_cost = 0;
     bool settled = false;       // a transition was decided
     bool applied = false;       // ...and written (or refused)
     bool handler_done = false;
@@ -193,7 +216,12 @@ class Worker::Impl {
     co_await main_.wait_connected(milliseconds(10000));
     registration_ = std::make_unique<worker::Registration>(main_, keys_, options_.id);
     co_await registration_->acquire(options_.concurrency, queue_names());
-    for (const Workflow& w : workflows_) co_await store_->register_workflow(w.name(), describe(w));
+    for (const Workflow& w : workflows_) {
+      Json def = describe(w);
+      auto bound = options_.max_backlog.find(w.steps().front().options.queue);
+      if (bound != options_.max_backlog.end()) def["max_backlog"] = bound->second;
+      co_await store_->register_workflow(w.name(), def);
+    }
     for (const Stream& s : streams_) co_await store_->ensure_group(s.partition, s.queue);
     spdlog::info("worker {}: serving {} queue stream(s) with concurrency {}", options_.id,
                  streams_.size(), options_.concurrency);
@@ -386,7 +414,13 @@ class Worker::Impl {
         if (d.action == engine::Action::execute) {
           slot.workflow = wf;
           slot.step_index = index;
-          launch(key, f);
+          if (o.limit.name.empty()) {
+            launch(key, f);
+          } else {
+            asio::co_spawn(*io_, admit_then_launch(key, f), [this](std::exception_ptr e) {
+              if (e) log_background_error("admission", e);
+            });
+          }
           continue;
         }
         t.action = d.action;
@@ -399,6 +433,79 @@ class Worker::Impl {
       now_keys.push_back(key);
     }
     for (std::size_t i = 0; i < now.size(); ++i) queue_transition(now_keys[i], std::move(now[i]));
+  }
+
+  void log_background_error(const char* what, std::exception_ptr e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::warn("worker {}: {} failed: {}", options_.id, what, ex.what());
+    }
+  }
+
+  // Waits for the step's limiter to admit it. The step keeps its lease (it is
+  // in flight and renewed) and no attempt is spent while it waits.
+  asio::awaitable<void> admit_then_launch(std::string key, store::Fields f) {
+    for (;;) {
+      auto it = inflight_.find(key);
+      if (it == inflight_.end()) co_return;
+      Inflight& s = it->second;
+      const StepOptions& o = s.workflow->steps()[static_cast<std::size_t>(s.step_index)].options;
+      if (s.lease_lost || s.cancel_requested || draining_) {
+        engine::AttemptReport rep;
+        rep.end = s.lease_lost ? engine::AttemptEnd::lease_lost : engine::AttemptEnd::interrupted;
+        rep.attempt = s.attempt;
+        rep.cancel_requested = s.cancel_requested;
+        s.handler_done = true;
+        settle(key, engine::decide_after_attempt(rep, o.retry, 0.0), nullptr);
+        co_return;
+      }
+      store::Limiter& limiter = *limiters_.at(o.limit.name);
+      const std::string holder = options_.id + ":" + s.item.token.entry_id;
+      const std::int64_t cost = o.limit.tokens;
+      store::Limiter::Admission a;
+      bool asked = true;
+      try {
+        a = co_await limiter.try_acquire(cost, holder, limiter_hold_);
+      } catch (const redis::Error& e) {
+        spdlog::warn("worker {}: limiter {} unreachable: {}", options_.id, o.limit.name, e.what());
+        asked = false;
+      }
+      it = inflight_.find(key);
+      if (it == inflight_.end()) co_return;
+      if (asked && a.admitted) {
+        it->second.limiter = &limiter;
+        it->second.limit_holder = holder;
+        it->second.limit_cost = cost;
+        launch(key, f);
+        co_return;
+      }
+      if (asked) bump(&WorkerStats::limiter_waits);
+      co_await sleep_for(asked ? std::clamp(a.wait, milliseconds(1), milliseconds(1000))
+                               : milliseconds(200));
+    }
+  }
+
+  // Frees the step's limiter slot once its handler is really done, reconciling
+  // the token estimate with the usage the output reports.
+  void release_limit(Inflight& s, const Json* output) {
+    if (s.limiter == nullptr) return;
+    const StepOptions& o = s.workflow->steps()[static_cast<std::size_t>(s.step_index)].options;
+    std::int64_t adjust = 0;
+    if (output != nullptr && !o.limit.usage_pointer.empty()) {
+      try {
+        const Json& used = output->at(Json::json_pointer(o.limit.usage_pointer));
+        if (used.is_number()) adjust = s.limit_cost - used.get<std::int64_t>();
+      } catch (const Json::exception&) {
+        spdlog::warn("worker {}: run {} step {}: no usage at {} in the output; not reconciled",
+                     options_.id, s.item.run_id, s.item.step, o.limit.usage_pointer);
+      }
+    }
+    store::Limiter* limiter = s.limiter;
+    s.limiter = nullptr;
+    asio::co_spawn(*io_, limiter->release(s.limit_holder, adjust), [this](std::exception_ptr e) {
+      if (e) log_background_error("limiter release", e);
+    });
   }
 
   void launch(const std::string& key, const store::Fields& f) {
@@ -462,6 +569,11 @@ class Worker::Impl {
     Inflight& s = it->second;
     s.handler_done = true;
     if (s.timeout) s.timeout->cancel();
+    release_limit(s, result.ok() ? &result.output() : nullptr);
+    if (!result.ok() && result.error().kind() == StepError::Kind::rate_limited &&
+        result.error().retry_after().count() > 0 && !s.lease_lost) {
+      pause_limit(s, result.error().retry_after());
+    }
     if (s.settled) {
       maybe_erase(key);
       return;
@@ -497,6 +609,19 @@ class Worker::Impl {
     bump(rep.end == engine::AttemptEnd::succeeded ? &WorkerStats::succeeded : &WorkerStats::failed);
     auto d = engine::decide_after_attempt(rep, o.retry, jitter_unit(), message);
     settle(key, std::move(d), result.ok() && rep.end == engine::AttemptEnd::succeeded ? &result.output() : nullptr);
+  }
+
+  // Adaptive backpressure: the upstream's Retry-After pauses the step's limiter
+  // for every worker.
+  void pause_limit(const Inflight& s, milliseconds retry_after) {
+    const StepOptions& o = s.workflow->steps()[static_cast<std::size_t>(s.step_index)].options;
+    if (o.limit.name.empty()) return;
+    bump(&WorkerStats::limiter_pauses);
+    spdlog::info("worker {}: limiter {} paused for {} ms (upstream asked to retry later)",
+                 options_.id, o.limit.name, retry_after.count());
+    asio::co_spawn(*io_, limiters_.at(o.limit.name)->pause(retry_after), [this](std::exception_ptr e) {
+      if (e) log_background_error("limiter pause", e);
+    });
   }
 
   void settle(const std::string& key, engine::Decision d, const Json* output) {
@@ -611,6 +736,18 @@ class Worker::Impl {
         keys.push_back(key);
       }
       if (items.empty()) continue;
+      std::map<store::Limiter*, std::vector<std::string>> holders;
+      for (const std::string& k : keys) {
+        const Inflight& s = inflight_.at(k);
+        if (s.limiter != nullptr) holders[s.limiter].push_back(s.limit_holder);
+      }
+      for (auto& [limiter, ids] : holders) {
+        try {
+          co_await limiter->renew(ids, limiter_hold_);
+        } catch (const redis::Error& e) {
+          spdlog::warn("worker {}: renewing limiter slots failed: {}", options_.id, e.what());
+        }
+      }
       try {
         auto results = co_await store_->renew(items);
         const auto now = Clock::now();
@@ -789,6 +926,10 @@ class Worker::Impl {
   asio::steady_timer slot_signal_;
   std::unique_ptr<asio::steady_timer> drained_signal_;
   std::unique_ptr<asio::steady_timer> drain_waiter_;
+  std::map<std::string, std::unique_ptr<store::Limiter>> limiters_;
+  // Concurrency slots expire this long after their last renewal: the longest
+  // lease of a limited step (at least 1 s).
+  milliseconds limiter_hold_{};
   milliseconds renew_interval_{};
   milliseconds reclaim_interval_{};
   bool flush_scheduled_ = false;

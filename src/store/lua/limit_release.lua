@@ -1,0 +1,18 @@
+-- After an attempt: frees its concurrency slot and reconciles the token bucket
+-- with the tokens the step reported using (adjust = estimated - actual: a
+-- negative value puts the bucket in debt, so later admissions wait for it).
+-- KEYS[1] limiter hash, KEYS[2] holders zset
+-- ARGV: holder id, tokens per minute, token capacity, adjust
+local lim, holders = KEYS[1], KEYS[2]
+local holder, tpm, capacity, adjust = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+redis.call('ZREM', holders, holder)
+if tpm > 0 and adjust ~= 0 then
+  local now = sf_now()
+  local h = redis.call('HMGET', lim, 'tokens', 'tokens_at')
+  local tokens = tonumber(h[1] or capacity)
+  local at = tonumber(h[2] or now)
+  tokens = math.min(capacity, tokens + (now - at) * tpm / 60000)
+  tokens = math.min(capacity, tokens + adjust)
+  redis.call('HSET', lim, 'tokens', string.format('%.3f', tokens), 'tokens_at', now)
+end
+return 1
