@@ -38,6 +38,7 @@ std::string KeySpace::dlq(int partition) const { return partition_base(partition
 std::string KeySpace::idempotency(int partition, std::string_view key) const {
   return partition_base(partition) + "idem:" + std::string(key);
 }
+std::string KeySpace::stats(int partition) const { return partition_base(partition) + "stats"; }
 std::string KeySpace::workflows() const { return prefix_ + ":workflows"; }
 std::string KeySpace::workers() const { return prefix_ + ":workers"; }
 std::string KeySpace::worker_lock(std::string_view id) const {

@@ -30,6 +30,8 @@ class KeySpace {
   [[nodiscard]] std::string delayed(int partition) const;
   [[nodiscard]] std::string dlq(int partition) const;
   [[nodiscard]] std::string idempotency(int partition, std::string_view key) const;
+  // HASH of counters: submitted:<wf>, completed:<wf>, failed:<wf>, retries, reclaims.
+  [[nodiscard]] std::string stats(int partition) const;
 
   // Global keys (no partition).
   [[nodiscard]] std::string workflows() const;  // HASH name -> JSON definition

@@ -53,7 +53,8 @@ asio::awaitable<SubmitResult> Store::submit(const SubmitRequest& req) {
     partition = keys_.partition_of(req.idempotency_key);
     while (keys_.partition_of(run_id) != partition) run_id = new_run_id();
   }
-  std::vector<std::string> keys{keys_.run(run_id), keys_.queue(partition, req.first_queue)};
+  std::vector<std::string> keys{keys_.run(run_id), keys_.queue(partition, req.first_queue),
+                                keys_.stats(partition)};
   if (!req.idempotency_key.empty()) keys.push_back(keys_.idempotency(partition, req.idempotency_key));
   std::vector<std::string> args{run_id,
                                 req.workflow,
@@ -222,6 +223,49 @@ asio::awaitable<RunTokens> Store::run_tokens(std::string_view run_id) {
                       r[4].as_integer() == 1};
 }
 
+asio::awaitable<std::map<std::string, std::int64_t>> Store::counters() {
+  std::map<std::string, std::int64_t> out;
+  for (int p = 0; p < keys_.partitions(); ++p) {
+    Reply r = co_await client_.command("HGETALL", keys_.stats(p));
+    for (std::size_t i = 0; i + 1 < r.size(); i += 2) out[std::string(r[i].str())] += r[i + 1].as_integer();
+  }
+  co_return out;
+}
+
+asio::awaitable<std::vector<Store::QueueDepth>> Store::queue_depths() {
+  std::vector<QueueDepth> out;
+  for (const std::string& q : co_await known_queues()) {
+    QueueDepth d;
+    d.queue = q;
+    for (int p = 0; p < keys_.partitions(); ++p) {
+      Pipeline batch;
+      batch.add("XLEN", keys_.queue(p, q));
+      batch.add("XPENDING", keys_.queue(p, q), kGroup);
+      auto r = co_await client_.exec(std::move(batch));
+      if (r[0].is_integer()) d.entries += r[0].as_integer();
+      if (r[1].is_array() && r[1].size() > 0) d.pending += r[1][0].as_integer();
+    }
+    out.push_back(std::move(d));
+  }
+  co_return out;
+}
+
+asio::awaitable<std::int64_t> Store::delayed_count() {
+  std::int64_t n = 0;
+  for (int p = 0; p < keys_.partitions(); ++p) {
+    n += (co_await client_.command("ZCARD", keys_.delayed(p))).as_integer();
+  }
+  co_return n;
+}
+
+asio::awaitable<std::int64_t> Store::dlq_count() {
+  std::int64_t n = 0;
+  for (int p = 0; p < keys_.partitions(); ++p) {
+    n += (co_await client_.command("XLEN", keys_.dlq(p))).as_integer();
+  }
+  co_return n;
+}
+
 asio::awaitable<void> Store::ensure_group(int partition, const std::string& queue) {
   Pipeline p;
   p.add("XGROUP", "CREATE", keys_.queue(partition, queue), kGroup, "0", "MKSTREAM");
@@ -279,6 +323,7 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
     switch (kind) {
       case ScriptKind::complete:
         script = &scripts::complete();
+        keys.push_back(keys_.stats(partition));
         args.push_back(ms(retention));
         for (std::size_t i : indexes) {
           const Transition& t = batch[i];
@@ -294,6 +339,7 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
       case ScriptKind::retry:
         script = &scripts::retry();
         keys.push_back(keys_.delayed(partition));
+        keys.push_back(keys_.stats(partition));
         for (std::size_t i : indexes) {
           const Transition& t = batch[i];
           keys.push_back(keys_.run(t.run_id));
@@ -306,6 +352,7 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
       case ScriptKind::dead_letter:
         script = &scripts::dead_letter();
         keys.push_back(keys_.dlq(partition));
+        keys.push_back(keys_.stats(partition));
         for (std::size_t i : indexes) {
           const Transition& t = batch[i];
           keys.push_back(keys_.run(t.run_id));
@@ -372,7 +419,8 @@ asio::awaitable<std::vector<Store::Renewal>> Store::renew(const std::vector<Star
 asio::awaitable<Reclaimed> Store::reclaim(int partition, const std::string& queue,
                                           std::chrono::milliseconds min_idle, std::string cursor,
                                           int count) {
-  std::vector<std::string> keys{keys_.queue(partition, queue), keys_.dlq(partition)};
+  std::vector<std::string> keys{keys_.queue(partition, queue), keys_.dlq(partition),
+                                keys_.stats(partition)};
   std::vector<std::string> args{std::string(kGroup), consumer_, ms(min_idle), cursor,
                                 std::to_string(count)};
   Reply r = co_await client_.eval(scripts::reclaim(), keys, args);

@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -120,6 +121,17 @@ class Store {
   // Every run id (SCAN over the run keys).
   asio::awaitable<std::vector<std::string>> all_run_ids();
   asio::awaitable<RunTokens> run_tokens(std::string_view run_id);
+  // The counters of every partition, summed: submitted:<workflow>,
+  // completed:<workflow>, failed:<workflow>, retries, reclaims.
+  asio::awaitable<std::map<std::string, std::int64_t>> counters();
+  struct QueueDepth {
+    std::string queue;
+    std::int64_t entries = 0;  // undelivered + pending (entries are deleted when done)
+    std::int64_t pending = 0;  // claimed by a worker (running or waiting for admission)
+  };
+  asio::awaitable<std::vector<QueueDepth>> queue_depths();
+  asio::awaitable<std::int64_t> delayed_count();
+  asio::awaitable<std::int64_t> dlq_count();
 
   // --- workers (consumer = this worker's id) ---
   // Creates the consumer group at the stream's beginning if missing (never at $).

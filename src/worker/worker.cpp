@@ -19,6 +19,7 @@
 #include <set>
 
 #include "engine/lifecycle.h"
+#include "engine/template.h"
 #include "redis/client.h"
 #include "store/limiter.h"
 #include "store/run_id.h"
@@ -128,6 +129,14 @@ class Worker::Impl {
         if (!lim.empty() && limiters_.count(lim) == 0) {
           throw std::invalid_argument("workflow '" + w.name() + "' step '" + st.name +
                                       "' uses the undeclared limiter '" + lim + "'");
+        }
+        if (!st.options.limit.tokens_template.empty()) {
+          try {
+            token_estimates_[&st] = engine::Template::parse(st.options.limit.tokens_template);
+          } catch (const engine::TemplateSyntaxError& e) {
+            throw std::invalid_argument("workflow '" + w.name() + "' step '" + st.name +
+                                        "': limit tokens: " + e.what());
+          }
         }
       }
     }
@@ -462,7 +471,7 @@ class Worker::Impl {
       }
       store::Limiter& limiter = *limiters_.at(o.limit.name);
       const std::string holder = options_.id + ":" + s.item.token.entry_id;
-      const std::int64_t cost = o.limit.tokens;
+      const std::int64_t cost = token_cost(s, f);
       store::Limiter::Admission a;
       bool asked = true;
       try {
@@ -508,20 +517,44 @@ class Worker::Impl {
     });
   }
 
-  void launch(const std::string& key, const store::Fields& f) {
-    Inflight& slot = inflight_.at(key);
-    const Workflow& wf = *slot.workflow;
-    const StepDefinition& step = wf.steps()[static_cast<std::size_t>(slot.step_index)];
+  // The run's input and the outputs of the steps before `step_index`.
+  static std::pair<Json, std::map<std::string, Json>> run_data(const Workflow& wf, int step_index,
+                                                               const store::Fields& f) {
     std::map<std::string, Json> outputs;
-    for (int i = 0; i < slot.step_index; ++i) {
+    for (int i = 0; i < step_index; ++i) {
       const std::string& name = wf.steps()[static_cast<std::size_t>(i)].name;
       auto it = f.find("s." + name + ".output");
       if (it != f.end()) outputs.emplace(name, parse_json(it->second));
     }
     auto input_it = f.find("input");
+    return {input_it == f.end() ? Json() : parse_json(input_it->second), std::move(outputs)};
+  }
+
+  // The attempt's token cost: the fixed number, or the template evaluated on the run.
+  std::int64_t token_cost(const Inflight& s, const store::Fields& f) const {
+    const StepDefinition& step = s.workflow->steps()[static_cast<std::size_t>(s.step_index)];
+    auto t = token_estimates_.find(&step);
+    if (t == token_estimates_.end()) return step.options.limit.tokens;
+    auto [input, outputs] = run_data(*s.workflow, s.step_index, f);
+    engine::Redactor unused;
+    try {
+      Json v = t->second.render_value(engine::TemplateContext(input, outputs), unused);
+      if (v.is_number()) return std::max<std::int64_t>(0, static_cast<std::int64_t>(v.get<double>()));
+      if (v.is_string()) return std::max<std::int64_t>(0, std::atoll(v.get<std::string>().c_str()));
+    } catch (const std::exception& e) {
+      spdlog::warn("worker {}: run {} step {}: token estimate failed ({}); using {}", options_.id,
+                   s.item.run_id, s.item.step, e.what(), step.options.limit.tokens);
+    }
+    return step.options.limit.tokens;
+  }
+
+  void launch(const std::string& key, const store::Fields& f) {
+    Inflight& slot = inflight_.at(key);
+    const Workflow& wf = *slot.workflow;
+    const StepDefinition& step = wf.steps()[static_cast<std::size_t>(slot.step_index)];
+    auto [input, outputs] = run_data(wf, slot.step_index, f);
     slot.ctx = std::make_shared<StepContext>(slot.item.run_id, wf.name(), step.name, slot.attempt,
-                                             input_it == f.end() ? Json() : parse_json(input_it->second),
-                                             std::move(outputs));
+                                             std::move(input), std::move(outputs));
     if (step.options.timeout.count() > 0) {
       slot.timeout = std::make_unique<asio::steady_timer>(*io_, step.options.timeout);
       slot.timeout->async_wait([this, key](boost::system::error_code ec) {
@@ -927,6 +960,7 @@ class Worker::Impl {
   std::unique_ptr<asio::steady_timer> drained_signal_;
   std::unique_ptr<asio::steady_timer> drain_waiter_;
   std::map<std::string, std::unique_ptr<store::Limiter>> limiters_;
+  std::map<const StepDefinition*, engine::Template> token_estimates_;
   // Concurrency slots expire this long after their last renewal: the longest
   // lease of a limited step (at least 1 s).
   milliseconds limiter_hold_{};

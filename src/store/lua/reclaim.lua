@@ -1,10 +1,10 @@
 -- Takes over entries whose owner stopped renewing (idle longer than the lease),
 -- one XAUTOCLAIM page from `cursor`. Entries Redis reports deleted (their
 -- payload is gone) go to the dead-letter stream as "payload lost", never dropped.
--- KEYS[1] stream, KEYS[2] dead-letter stream
+-- KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] partition stats hash
 -- ARGV: group, consumer, min idle ms, cursor, count
 -- Returns {next cursor, {{id, run id, step, deliveries}...}, lost count}.
-local stream, dlq, group, consumer = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local stream, dlq, stats, group, consumer = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
 local r = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[3], ARGV[4], 'COUNT', ARGV[5])
 local claimed = {}
 for _, e in ipairs(r[2]) do
@@ -22,4 +22,5 @@ for _, id in ipairs(lost) do
              'error', 'payload lost: stream entry ' .. id .. ' of ' .. stream ..
              ' was deleted while pending', 'errors', '[]', 'at', sf_now())
 end
+if #claimed > 0 then redis.call('HINCRBY', stats, 'reclaims', #claimed) end
 return {r[1], claimed, #lost}

@@ -2,17 +2,17 @@
 -- stream: records the error, then either parks the run in the delayed set until
 -- its due time or, with delay 0, enqueues the same step again at once; then
 -- acknowledges and deletes the entry, atomically.
--- KEYS[1] stream, KEYS[2] delayed zset; then per item: run hash
+-- KEYS[1] stream, KEYS[2] delayed zset, KEYS[3] partition stats hash; then per item: run hash
 -- ARGV: group, consumer; then per item 7 values: entry id, deliveries, run id,
 --       step, attempts so far, delay ms, error ('' = a hand-off, not a failure)
 -- Returns per item 'ok', 'stale' or 'discarded'.
-local stream, delayed, group, consumer = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local stream, delayed, stats, group, consumer = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
 local now = sf_now()
 local out = {}
 local per = 7
 local n = (#ARGV - 2) / per
 for i = 1, n do
-  local run = KEYS[2 + i]
+  local run = KEYS[3 + i]
   local a = 2 + (i - 1) * per
   local id, deliveries, run_id, step = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local attempts, delay, err = ARGV[a + 5], tonumber(ARGV[a + 6]), ARGV[a + 7]
@@ -23,6 +23,7 @@ for i = 1, n do
     out[i] = 'discarded'
   else
     if err ~= '' then
+      redis.call('HINCRBY', stats, 'retries', 1)
       sf_push_error(run, step, attempts, err, now)
       redis.call('HSET', run, 's.' .. step .. '.error', err)
     end
