@@ -51,6 +51,24 @@ Json parse_json(const std::string& text) {
   return j.is_discarded() ? Json(text) : j;
 }
 
+// Slots promised to a read or reclaim in flight, given back when it returns
+// (release()) or fails (destructor).
+class SlotPromise {
+ public:
+  SlotPromise(int& reserved, int n) : reserved_(reserved), n_(n) { reserved_ += n_; }
+  ~SlotPromise() { release(); }
+  SlotPromise(const SlotPromise&) = delete;
+  SlotPromise& operator=(const SlotPromise&) = delete;
+  void release() {
+    reserved_ -= n_;
+    n_ = 0;
+  }
+
+ private:
+  int& reserved_;
+  int n_;
+};
+
 asio::awaitable<void> sleep_for(milliseconds d) {
   asio::steady_timer t(co_await asio::this_coro::executor);
   t.expires_after(d);
@@ -212,7 +230,10 @@ class Worker::Impl {
     stats_.*field += n;
   }
 
-  int free_slots() const { return options_.concurrency - static_cast<int>(inflight_.size()); }
+  // Slots neither running a step nor promised to a read or reclaim in flight.
+  int free_slots() const {
+    return options_.concurrency - static_cast<int>(inflight_.size()) - reserved_;
+  }
 
   const Workflow* find_workflow(const std::string& name) const {
     for (const Workflow& w : workflows_) {
@@ -333,6 +354,10 @@ class Worker::Impl {
       p.add_argv(std::span<const std::string>(argv));
       redis::Reply reply;
       bool failed = false;
+      // The slots asked for are promised to this read until it returns, so a
+      // reclaim meanwhile cannot take them too (invariant 6).
+      const int promised = count * static_cast<int>(chosen.size());
+      SlotPromise promise(reserved_, promised);
       try {
         reply = co_await blocking_.exec_one(std::move(p), {kBlock + milliseconds(5000)});
       } catch (const redis::ServerError& e) {
@@ -352,6 +377,7 @@ class Worker::Impl {
         co_await sleep_for(milliseconds(200));
         continue;
       }
+      promise.release();
       if (reply.is_nil()) continue;
       for (const redis::Reply& stream : reply.elements()) {
         const Stream* s = stream_by_key(stream[0].str());
@@ -837,6 +863,7 @@ class Worker::Impl {
           const int free = free_slots();
           if (free <= 0 || draining_) break;
           store::Reclaimed page;
+          SlotPromise promise(reserved_, free);
           try {
             page = co_await store_->reclaim(s.partition, s.queue, s.min_lease, cursor, free);
           } catch (const redis::ServerError& e) {
@@ -846,6 +873,7 @@ class Worker::Impl {
           } catch (const redis::Error& e) {
             break;
           }
+          promise.release();
           if (page.payload_lost > 0) {
             spdlog::error("worker {}: {} entries of {} lost their payload; moved to the dead-letter queue",
                           options_.id, page.payload_lost, s.key);
@@ -966,6 +994,7 @@ class Worker::Impl {
   milliseconds limiter_hold_{};
   milliseconds renew_interval_{};
   milliseconds reclaim_interval_{};
+  int reserved_ = 0;  // slots promised to reads/reclaims in flight
   bool flush_scheduled_ = false;
   bool draining_ = false;
   bool drain_expired_ = false;
