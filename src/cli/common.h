@@ -41,5 +41,7 @@ void register_runs(CLI::App& app);   // submit, status, cancel
 void register_dlq(CLI::App& app);
 void register_doctor(CLI::App& app);
 void register_notifier(CLI::App& app);
+void register_serve(CLI::App& app);  // the HTTP API
+void register_stats(CLI::App& app);  // stats, runs
 
 }  // namespace steadfast::cli

@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
   register_dlq(app);
   register_doctor(app);
   register_notifier(app);
+  register_serve(app);
+  register_stats(app);
 
   try {
     app.parse(argc, argv);

@@ -1,5 +1,6 @@
 #include "store/store.h"
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 
@@ -209,6 +210,35 @@ asio::awaitable<std::vector<std::string>> Store::all_run_ids() {
     }
   } while (cursor != "0");
   co_return ids;
+}
+
+asio::awaitable<std::vector<Store::RunSummary>> Store::list_runs(std::string_view status,
+                                                                 std::string_view workflow,
+                                                                 std::size_t limit) {
+  std::vector<RunSummary> out;
+  const std::vector<std::string> ids = co_await all_run_ids();
+  constexpr std::size_t kBatch = 500;
+  for (std::size_t from = 0; from < ids.size(); from += kBatch) {
+    Pipeline p;
+    const std::size_t to = std::min(ids.size(), from + kBatch);
+    for (std::size_t i = from; i < to; ++i) {
+      p.add("HMGET", keys_.run(ids[i]), "workflow", "status", "created_at", "updated_at");
+    }
+    auto replies = co_await client_.exec(std::move(p));
+    for (std::size_t i = from; i < to; ++i) {
+      const Reply& r = replies[i - from];
+      if (!r.is_array() || r[1].is_nil()) continue;  // expired meanwhile
+      RunSummary s{ids[i], std::string(r[0].str()), std::string(r[1].str()),
+                   r[2].is_nil() ? 0 : r[2].as_integer(), r[3].is_nil() ? 0 : r[3].as_integer()};
+      if (!status.empty() && s.status != status) continue;
+      if (!workflow.empty() && s.workflow != workflow) continue;
+      out.push_back(std::move(s));
+    }
+  }
+  // Run ids are ULIDs: newest first is descending id order.
+  std::sort(out.begin(), out.end(), [](const RunSummary& a, const RunSummary& b) { return a.id > b.id; });
+  if (out.size() > limit) out.resize(limit);
+  co_return out;
 }
 
 asio::awaitable<RunTokens> Store::run_tokens(std::string_view run_id) {

@@ -121,6 +121,17 @@ class Store {
   // Every run id (SCAN over the run keys).
   asio::awaitable<std::vector<std::string>> all_run_ids();
   asio::awaitable<RunTokens> run_tokens(std::string_view run_id);
+  struct RunSummary {
+    std::string id;
+    std::string workflow;
+    std::string status;
+    std::int64_t created_at_ms = 0;
+    std::int64_t updated_at_ms = 0;
+  };
+  // Runs matching status and workflow (empty = any), newest first, at most
+  // `limit`. Scans the key space: meant for operators, not hot paths.
+  asio::awaitable<std::vector<RunSummary>> list_runs(std::string_view status,
+                                                     std::string_view workflow, std::size_t limit);
   // The counters of every partition, summed: submitted:<workflow>,
   // completed:<workflow>, failed:<workflow>, retries, reclaims.
   asio::awaitable<std::map<std::string, std::int64_t>> counters();

@@ -1,0 +1,154 @@
+// `steadfast stats` and `steadfast runs`: what the engine is doing, for operators.
+#include <iomanip>
+#include <iostream>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <thread>
+
+#include "cli/common.h"
+#include "redis/client.h"
+#include "store/run_view.h"
+#include "store/store.h"
+
+namespace steadfast::cli {
+
+namespace asio = boost::asio;
+
+namespace {
+
+struct Snapshot {
+  std::vector<store::Store::QueueDepth> queues;
+  std::int64_t delayed = 0;
+  std::int64_t dead = 0;
+  std::map<std::string, std::int64_t> counters;
+};
+
+asio::awaitable<Snapshot> snapshot(store::Store& st) {
+  Snapshot s;
+  s.queues = co_await st.queue_depths();
+  s.delayed = co_await st.delayed_count();
+  s.dead = co_await st.dlq_count();
+  s.counters = co_await st.counters();
+  co_return s;
+}
+
+std::int64_t sum_prefix(const std::map<std::string, std::int64_t>& c, std::string_view prefix) {
+  std::int64_t n = 0;
+  for (const auto& [k, v] : c) {
+    if (k.starts_with(prefix)) n += v;
+  }
+  return n;
+}
+
+// Runs op against a Store on a private io_context; closes the connection after.
+template <typename T, typename F>
+T with_store(const Connection& conn, F op) {
+  asio::io_context io;
+  redis::Client client(io.get_executor(), redis::Config::from_url(conn.redis_url));
+  store::Store st(client, store::KeySpace(conn.key_prefix, conn.partitions));
+  return run_sync(io, [](redis::Client& c, store::Store& s, F f) -> asio::awaitable<T> {
+    struct Close {
+      redis::Client& c;
+      ~Close() { c.close(); }
+    } close{c};
+    co_await c.wait_connected();
+    co_return co_await f(s);
+  }(client, st, std::move(op)));
+}
+
+}  // namespace
+
+void register_stats(CLI::App& app) {
+  {
+    auto* cmd = app.add_subcommand("stats", "Queue depth, in flight, delayed, dead-letter, throughput");
+    struct Args {
+      Connection conn;
+      bool json = false;
+      double interval = 1.0;
+    };
+    auto a = std::make_shared<Args>();
+    add_connection_options(*cmd, a->conn);
+    cmd->add_flag("--json", a->json, "Print JSON");
+    cmd->add_option("--interval", a->interval, "Seconds between the two samples of the throughput")
+        ->capture_default_str()
+        ->check(CLI::Range(0.1, 60.0));
+    cmd->final_callback([a] {
+      const auto interval = std::chrono::milliseconds(static_cast<long>(a->interval * 1000));
+      auto [first, second] = with_store<std::pair<Snapshot, Snapshot>>(
+          a->conn, [interval](store::Store& st) -> asio::awaitable<std::pair<Snapshot, Snapshot>> {
+            Snapshot s1 = co_await snapshot(st);
+            asio::steady_timer t(co_await asio::this_coro::executor, interval);
+            co_await t.async_wait(asio::use_awaitable);
+            co_return std::pair{s1, co_await snapshot(st)};
+          });
+      const double secs = static_cast<double>(interval.count()) / 1000.0;
+      const double completed_per_s =
+          static_cast<double>(sum_prefix(second.counters, "completed:") - sum_prefix(first.counters, "completed:")) / secs;
+      const double submitted_per_s =
+          static_cast<double>(sum_prefix(second.counters, "submitted:") - sum_prefix(first.counters, "submitted:")) / secs;
+      std::int64_t entries = 0;
+      std::int64_t pending = 0;
+      Json queues = Json::array();
+      for (const auto& q : second.queues) {
+        entries += q.entries;
+        pending += q.pending;
+        queues.push_back({{"queue", q.queue}, {"depth", q.entries - q.pending}, {"in_flight", q.pending}});
+      }
+      Json out = {{"queues", queues},
+                  {"depth", entries - pending},
+                  {"in_flight", pending},
+                  {"delayed", second.delayed},
+                  {"dead_letter", second.dead},
+                  {"completed_per_s", completed_per_s},
+                  {"submitted_per_s", submitted_per_s},
+                  {"totals", second.counters}};
+      if (a->json) {
+        std::cout << out.dump() << "\n";
+        return;
+      }
+      std::cout << "queue" << std::string(20, ' ') << "depth  in-flight\n";
+      for (const auto& q : second.queues) {
+        std::cout << std::left << std::setw(25) << q.queue << std::setw(7) << q.entries - q.pending
+                  << q.pending << "\n";
+      }
+      std::cout << "delayed (retrying): " << second.delayed << "\ndead-letter: " << second.dead
+                << "\nthroughput: " << std::fixed << std::setprecision(1) << completed_per_s
+                << " runs completed/s, " << submitted_per_s << " submitted/s\n";
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("runs", "List runs, newest first");
+    struct Args {
+      Connection conn;
+      std::string status;
+      std::string workflow;
+      std::size_t limit = 50;
+      bool json = false;
+    };
+    auto a = std::make_shared<Args>();
+    add_connection_options(*cmd, a->conn);
+    cmd->add_option("--status", a->status, "Only runs with this status")
+        ->check(CLI::IsMember({"queued", "running", "retrying", "completed", "failed", "cancelled"}));
+    cmd->add_option("--workflow", a->workflow, "Only runs of this workflow");
+    cmd->add_option("--limit", a->limit, "At most this many")->capture_default_str()->check(CLI::Range(1, 100000));
+    cmd->add_flag("--json", a->json, "One JSON object per line");
+    cmd->final_callback([a] {
+      auto runs = with_store<std::vector<store::Store::RunSummary>>(
+          a->conn, [a](store::Store& st) { return st.list_runs(a->status, a->workflow, a->limit); });
+      for (const auto& r : runs) {
+        if (a->json) {
+          std::cout << Json{{"id", r.id}, {"workflow", r.workflow}, {"status", r.status},
+                            {"created_at", store::iso8601_ms(r.created_at_ms)},
+                            {"updated_at", store::iso8601_ms(r.updated_at_ms)}}
+                           .dump()
+                    << "\n";
+        } else {
+          std::cout << r.id << "  " << std::left << std::setw(10) << r.status << " " << r.workflow
+                    << "  " << store::iso8601_ms(r.created_at_ms) << "\n";
+        }
+      }
+    });
+  }
+}
+
+}  // namespace steadfast::cli
