@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "steps/exec.h"
+#include "steps/http.h"
 #include "steps/test_kinds.h"
 
 namespace steadfast::steps {
@@ -34,6 +36,8 @@ KindRegistry builtin_kinds() {
   registry.add("sleep", sleep_kind);
   registry.add("fail", fail_kind);
   registry.add("crash", crash_kind);
+  registry.add("http", http_kind);
+  registry.add("exec", exec_kind);
   return registry;
 }
 

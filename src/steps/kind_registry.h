@@ -33,7 +33,8 @@ class KindRegistry {
   std::map<std::string, Factory, std::less<>> factories_;
 };
 
-// The kinds every worker knows: the test kinds noop, sleep, fail and crash.
+// The kinds every worker knows: http and exec (http.h, exec.h) and the test
+// kinds noop, sleep, fail and crash.
 [[nodiscard]] KindRegistry builtin_kinds();
 
 }  // namespace steadfast::steps

@@ -3,6 +3,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "engine/duration.h"
 #include "engine/quote.h"
 
 namespace steadfast::steps {
@@ -60,6 +61,46 @@ bool Params::boolean(std::string_view key, std::optional<bool> fallback) {
   }
   return value->get<bool>();
 }
+
+std::string Params::string(std::string_view key, std::optional<std::string> fallback) {
+  const Json* value = lookup(key);
+  if (value == nullptr) {
+    if (!fallback) fail(key, "is required");
+    return *fallback;
+  }
+  if (!value->is_string()) {
+    fail(key, std::string("expected a string, got ") + value->type_name() + " " +
+                  engine::quote(value->dump(), 100));
+  }
+  return value->get<std::string>();
+}
+
+std::chrono::milliseconds Params::duration(std::string_view key,
+                                           std::optional<std::chrono::milliseconds> fallback,
+                                           std::chrono::milliseconds min,
+                                           std::chrono::milliseconds max) {
+  const Json* value = lookup(key);
+  if (value == nullptr) {
+    if (!fallback) fail(key, "is required");
+    return *fallback;
+  }
+  const std::string range =
+      " in [" + std::to_string(min.count()) + "ms, " + std::to_string(max.count()) + "ms]";
+  if (!value->is_string()) {
+    fail(key, std::string("expected a duration like \"30s\"") + range + ", got " +
+                  value->type_name() + " " + engine::quote(value->dump(), 100));
+  }
+  std::chrono::milliseconds d{0};
+  try {
+    d = engine::parse_duration(value->get_ref<const std::string&>());
+  } catch (const std::invalid_argument& e) {
+    fail(key, e.what());
+  }
+  if (d < min || d > max) fail(key, "expected a duration" + range + ", got " + std::to_string(d.count()) + "ms");
+  return d;
+}
+
+const Json* Params::raw(std::string_view key) { return lookup(key); }
 
 void Params::finish() const {
   if (with_.is_null()) return;

@@ -2,6 +2,7 @@
 // range and unknown keys are errors that name the key.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -24,12 +25,24 @@ class Params {
                                      std::int64_t min, std::int64_t max);
   // A boolean; `fallback` when absent (nullopt = required).
   [[nodiscard]] bool boolean(std::string_view key, std::optional<bool> fallback);
+  // A string; `fallback` when absent (nullopt = required).
+  [[nodiscard]] std::string string(std::string_view key, std::optional<std::string> fallback);
+  // A duration string ("250ms", "30s", see engine/duration.h) in [min, max];
+  // `fallback` when absent (nullopt = required).
+  [[nodiscard]] std::chrono::milliseconds duration(std::string_view key,
+                                                   std::optional<std::chrono::milliseconds> fallback,
+                                                   std::chrono::milliseconds min,
+                                                   std::chrono::milliseconds max);
+  // The value as it is, for the kind to check; nullptr when absent.
+  [[nodiscard]] const Json* raw(std::string_view key);
+
+  // Throws like every reader: "<kind>: key '<key>': <what>".
+  [[noreturn]] void fail(std::string_view key, const std::string& what) const;
 
   // Throws for the first key (in sorted order) that no reader asked for.
   void finish() const;
 
  private:
-  [[noreturn]] void fail(std::string_view key, const std::string& what) const;
   const Json* lookup(std::string_view key);
 
   std::string kind_;

@@ -43,8 +43,9 @@ std::string rejection(std::string_view kind, const Json& with) {
   EXPECT_NE(std::string(haystack).find(needle), std::string::npos) \
       << "'" << (haystack) << "' does not contain '" << (needle) << "'"
 
-TEST(KindRegistry, BuiltinsAreTheTestKinds) {
-  EXPECT_EQ(builtin_kinds().kinds(), (std::vector<std::string>{"crash", "fail", "noop", "sleep"}));
+TEST(KindRegistry, BuiltinsAreHttpExecAndTheTestKinds) {
+  EXPECT_EQ(builtin_kinds().kinds(),
+            (std::vector<std::string>{"crash", "exec", "fail", "http", "noop", "sleep"}));
 }
 
 TEST(KindRegistry, FindsOnlyWhatWasAdded) {
@@ -64,7 +65,7 @@ TEST(KindRegistry, RefusesDuplicatesAndEmpties) {
   EXPECT_THROW(registry.add("noop", noop_kind), std::invalid_argument);
   EXPECT_THROW(registry.add("", noop_kind), std::invalid_argument);
   EXPECT_THROW(registry.add("new", Factory{}), std::invalid_argument);
-  EXPECT_EQ(registry.kinds().size(), 4u);
+  EXPECT_EQ(registry.kinds().size(), 6u);
 }
 
 // --- noop ---

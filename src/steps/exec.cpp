@@ -1,0 +1,537 @@
+#include "steps/exec.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/quote.h"
+#include "engine/template.h"
+#include "steps/params.h"
+#include "steps/text.h"
+
+extern char** environ;  // NOLINT(readability-redundant-declaration)
+
+namespace steadfast::steps {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kDefaultTimeout = 60s;
+constexpr milliseconds kMaxTimeout = 24h;
+constexpr std::size_t kMaxStdoutBytes = std::size_t{1} << 20;
+constexpr std::size_t kStderrTailBytes = 2048;
+// Between SIGTERM and SIGKILL to the process group.
+constexpr milliseconds kKillGrace = 2s;
+// How late a cancellation or an exit is noticed, at most.
+constexpr milliseconds kPollSlice = 50ms;
+constexpr int kExitTempFail = 75;  // EX_TEMPFAIL
+
+struct EnvVar {
+  std::string name;
+  engine::Template value;
+};
+
+struct ExecSpec {
+  std::vector<engine::Template> command;
+  milliseconds timeout{kDefaultTimeout};
+  std::vector<EnvVar> env;
+  std::optional<engine::Template> cwd;
+};
+
+bool is_env_name(std::string_view name) {
+  if (name.empty() || (std::isalpha(static_cast<unsigned char>(name[0])) == 0 && name[0] != '_')) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+  });
+}
+
+engine::Template parse_template(Params& params, const std::string& key, const Json& value) {
+  if (!value.is_string()) params.fail(key, std::string("expected a string, got ") + value.type_name());
+  try {
+    return engine::Template::parse(value.get_ref<const std::string&>());
+  } catch (const engine::TemplateSyntaxError& e) {
+    params.fail(key, e.what());
+  }
+}
+
+ExecSpec parse_spec(const Json& with) {
+  Params params("exec", with);
+  ExecSpec spec;
+  const Json* command = params.raw("command");
+  if (command == nullptr) params.fail("command", "is required");
+  if (!command->is_array() || command->empty()) {
+    params.fail("command", "expected a list [program, args...] with at least the program");
+  }
+  for (std::size_t i = 0; i < command->size(); ++i) {
+    spec.command.push_back(parse_template(params, "command." + std::to_string(i), (*command)[i]));
+  }
+  if (spec.command[0].is_literal() && spec.command[0].source().empty()) {
+    params.fail("command.0", "the program must not be empty");
+  }
+  spec.timeout = params.duration("timeout", kDefaultTimeout, 1ms, kMaxTimeout);
+  if (const Json* env = params.raw("env"); env != nullptr && !env->is_null()) {
+    if (!env->is_object()) {
+      params.fail("env", std::string("expected a map of variable names to values, got ") +
+                             env->type_name());
+    }
+    for (const auto& [name, value] : env->items()) {
+      if (!is_env_name(name)) params.fail("env." + name, "not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+      spec.env.push_back({name, parse_template(params, "env." + name, value)});
+    }
+  }
+  if (const Json* cwd = params.raw("cwd"); cwd != nullptr) spec.cwd = parse_template(params, "cwd", *cwd);
+  params.finish();
+  return spec;
+}
+
+// ---------------------------------------------------------------- process plumbing
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    reset();
+    fd_ = std::exchange(other.fd_, -1);
+    return *this;
+  }
+  ~Fd() { reset(); }
+  void reset() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  [[nodiscard]] int get() const noexcept { return fd_; }
+  [[nodiscard]] bool open() const noexcept { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+struct Pipe {
+  Fd read;
+  Fd write;
+};
+
+std::optional<Pipe> make_pipe() {
+  std::array<int, 2> fds{};
+  if (::pipe2(fds.data(), O_CLOEXEC) != 0) return std::nullopt;
+  return Pipe{Fd(fds[0]), Fd(fds[1])};
+}
+
+void set_nonblocking(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+// Blocks SIGPIPE in this thread while it writes to the program's stdin, so a
+// program that exits without reading gives EPIPE instead of killing the worker.
+class SigpipeBlock {
+ public:
+  SigpipeBlock() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    blocked_ = ::pthread_sigmask(SIG_BLOCK, &pipe_, &old_) == 0;
+  }
+  SigpipeBlock(const SigpipeBlock&) = delete;
+  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
+  ~SigpipeBlock() {
+    if (!blocked_) return;
+    // Consume a SIGPIPE our writes raised before unblocking it.
+    const timespec zero{};
+    while (::sigtimedwait(&pipe_, nullptr, &zero) == SIGPIPE) {
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t pipe_{};
+  sigset_t old_{};
+  bool blocked_ = false;
+};
+
+// Processes of group `pgid` that are alive (not zombies), from /proc.
+bool group_has_live_members(pid_t pgid) {
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return ::kill(-pgid, 0) == 0;  // no /proc: zombies count too
+  bool found = false;
+  while (dirent* entry = ::readdir(dir)) {
+    const char* name = entry->d_name;
+    if (name[0] < '0' || name[0] > '9') continue;
+    std::ifstream stat(std::string("/proc/") + name + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and ')'.
+    const std::size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    char state = 0;
+    long ppid = 0;
+    long pgrp = 0;
+    if (std::sscanf(line.c_str() + close + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3) continue;
+    if (pgrp == pgid && state != 'Z' && state != 'X') {
+      found = true;
+      break;
+    }
+  }
+  ::closedir(dir);
+  return found;
+}
+
+std::string describe_signal(int sig) {
+  const char* abbrev = ::sigabbrev_np(sig);
+  return "signal " + std::to_string(sig) + (abbrev != nullptr ? std::string(" (SIG") + abbrev + ")" : "");
+}
+
+enum class Stop { none, timeout, cancelled, stdout_too_large };
+
+// One run of the program: spawn, feed stdin, collect stdout and the stderr
+// tail, stop the group, reap.
+class Attempt {
+ public:
+  Attempt(const ExecSpec& spec, StepContext& ctx) : spec_(spec), ctx_(ctx), tctx_(ctx) {}
+
+  StepResult run() {
+    std::vector<std::string> argv;
+    std::vector<std::pair<std::string, std::string>> env;
+    std::optional<std::string> cwd;
+    try {
+      for (std::size_t i = 0; i < spec_.command.size(); ++i) {
+        argv.push_back(render("command." + std::to_string(i), spec_.command[i]));
+      }
+      for (const EnvVar& v : spec_.env) env.emplace_back(v.name, render("env." + v.name, v.value));
+      if (spec_.cwd) cwd = render("cwd", *spec_.cwd);
+    } catch (const engine::TemplateRenderError& e) {
+      return fatal("exec: " + std::string(e.what()));
+    }
+    if (argv[0].empty()) return fatal("exec: command.0: the program is empty");
+    where_ = "exec " + engine::quote(argv[0], 100);
+    for (const auto& arg : argv) {
+      if (arg.find('\0') != std::string::npos) return fatal(where_ + ": an argument holds a NUL byte");
+    }
+    for (const auto& [name, value] : env) {
+      if (value.find('\0') != std::string::npos) return fatal(where_ + ": env." + name + " holds a NUL byte");
+    }
+    if (cwd && cwd->find('\0') != std::string::npos) return fatal(where_ + ": cwd holds a NUL byte");
+    return spawn_and_wait(argv, env, cwd);
+  }
+
+ private:
+  std::string render(const std::string& what, const engine::Template& t) {
+    try {
+      return t.render(tctx_, secrets_);
+    } catch (const engine::TemplateRenderError& e) {
+      throw engine::TemplateRenderError(what + ": " + e.what());
+    }
+  }
+
+  // Every message goes out through these: secrets never leave.
+  StepError fatal(const std::string& message) const { return StepError::fatal(secrets_.redact(message)); }
+  StepError retryable(const std::string& message) const {
+    return StepError::retryable(secrets_.redact(message));
+  }
+
+  std::string stdin_payload() const {
+    Json outputs = Json::object();
+    for (const auto& [name, output] : ctx_.outputs()) outputs[name] = output;
+    const Json payload{{"run_id", ctx_.run_id()},
+                       {"workflow", ctx_.workflow()},
+                       {"step", ctx_.step()},
+                       {"attempt", ctx_.attempt()},
+                       {"idempotency_key", ctx_.idempotency_key()},
+                       {"input", ctx_.input()},
+                       {"outputs", std::move(outputs)}};
+    return payload.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+  }
+
+  StepResult spawn_and_wait(const std::vector<std::string>& argv,
+                            const std::vector<std::pair<std::string, std::string>>& env,
+                            const std::optional<std::string>& cwd) {
+    auto in = make_pipe();
+    auto out = make_pipe();
+    auto err = make_pipe();
+    if (!in || !out || !err) return retryable(where_ + ": pipe: " + std::strerror(errno));
+
+    // The environment: the worker's, with `env` added or replaced.
+    std::set<std::string, std::less<>> overridden;
+    for (const auto& [name, value] : env) overridden.insert(name);
+    std::vector<std::string> env_strings;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      const std::string_view entry(*e);
+      if (!overridden.contains(entry.substr(0, entry.find('=')))) env_strings.emplace_back(entry);
+    }
+    for (const auto& [name, value] : env) env_strings.push_back(name + "=" + value);
+    std::vector<char*> envp;
+    for (std::string& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> args = argv;
+    std::vector<char*> argp;
+    for (std::string& s : args) argp.push_back(s.data());
+    argp.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    ::posix_spawn_file_actions_init(&actions);
+    ::posix_spawnattr_init(&attr);
+    ::posix_spawn_file_actions_adddup2(&actions, in->read.get(), STDIN_FILENO);
+    ::posix_spawn_file_actions_adddup2(&actions, out->write.get(), STDOUT_FILENO);
+    ::posix_spawn_file_actions_adddup2(&actions, err->write.get(), STDERR_FILENO);
+    // Nothing of the worker's (Redis sockets, other steps' pipes) leaks in.
+    ::posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    if (cwd) ::posix_spawn_file_actions_addchdir_np(&actions, cwd->c_str());
+    // Its own process group (pgid = pid), default signal handling, nothing blocked.
+    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                          POSIX_SPAWN_SETSIGDEF);
+    ::posix_spawnattr_setpgroup(&attr, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    ::posix_spawnattr_setsigmask(&attr, &none);
+    sigset_t all;
+    sigfillset(&all);
+    ::posix_spawnattr_setsigdefault(&attr, &all);
+
+    pid_t pid = -1;
+    const int rc = ::posix_spawnp(&pid, argp[0], &actions, &attr, argp.data(), envp.data());
+    ::posix_spawn_file_actions_destroy(&actions);
+    ::posix_spawnattr_destroy(&attr);
+    if (rc != 0) {
+      std::string message = where_ + ": cannot start it";
+      if (cwd) message += " in cwd " + engine::quote(*cwd);
+      message += ": " + std::string(std::strerror(rc));
+      if (rc == EAGAIN || rc == ENOMEM || rc == EMFILE || rc == ENFILE) return retryable(message);
+      return fatal(message);
+    }
+    in->read.reset();
+    out->write.reset();
+    err->write.reset();
+    return supervise(pid, std::move(in->write), std::move(out->read), std::move(err->read));
+  }
+
+  // Runs until the program has exited and its group is empty (or killed);
+  // reaps it on every path.
+  StepResult supervise(pid_t pid, Fd stdin_fd, Fd stdout_fd, Fd stderr_fd) {
+    const SigpipeBlock no_sigpipe;
+    const std::string payload = stdin_payload();
+    std::size_t written = 0;
+    set_nonblocking(stdin_fd.get());
+    set_nonblocking(stdout_fd.get());
+    set_nonblocking(stderr_fd.get());
+
+    std::string stdout_text;
+    std::string stderr_tail;  // the last bytes, enough for the tail after redaction
+    const std::size_t keep = kStderrTailBytes + 2 * secrets_.longest() + 16;
+
+    const auto started = Clock::now();
+    const auto deadline = started + spec_.timeout;
+    Stop stop = Stop::none;
+    bool exited = false;       // the program (group leader) has exited, not yet reaped
+    bool status_lost = false;  // ... and was reaped by someone else
+    bool stopping = false;     // SIGTERM sent to the group
+    bool killed = false;       // SIGKILL sent to the group
+    Clock::time_point term_at{};
+
+    for (;;) {
+      if (!exited) {
+        siginfo_t info{};
+        const int w = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+        if (w == 0 && info.si_pid == pid) {
+          exited = true;
+        } else if (w < 0 && errno == ECHILD) {
+          exited = status_lost = true;  // someone else reaped it (a waitpid(-1) elsewhere)
+        }
+      }
+      const auto now = Clock::now();
+      if (!stopping) {
+        if (exited) {
+          // Done; whatever it left running in its group is stopped too.
+          if (group_has_live_members(pid)) ::kill(-pid, SIGTERM);
+          stopping = true;
+          term_at = now;
+        } else {
+          if (ctx_.cancelled()) {
+            stop = Stop::cancelled;
+          } else if (now >= deadline) {
+            stop = Stop::timeout;
+          } else if (stdout_text.size() > kMaxStdoutBytes) {
+            stop = Stop::stdout_too_large;
+          }
+          if (stop != Stop::none) {
+            ::kill(-pid, SIGTERM);
+            stopping = true;
+            term_at = now;
+          }
+        }
+      }
+      if (stopping) {
+        const bool group_gone = exited && !group_has_live_members(pid);
+        if (group_gone && !stdout_fd.open() && !stderr_fd.open()) break;
+        if (!killed && now - term_at >= kKillGrace) {
+          ::kill(-pid, SIGKILL);
+          killed = true;
+        }
+        // A descriptor kept open by a process that left the group is not waited for.
+        if (killed && exited) break;
+      }
+      if (stopping || exited) stdin_fd.reset();
+
+      // Wait for output (or room on stdin) for at most one slice.
+      std::array<pollfd, 3> fds{};
+      nfds_t n = 0;
+      const bool want_stdin = stdin_fd.open() && written < payload.size();
+      if (want_stdin) fds[n++] = {stdin_fd.get(), POLLOUT, 0};
+      if (stdout_fd.open()) fds[n++] = {stdout_fd.get(), POLLIN, 0};
+      if (stderr_fd.open()) fds[n++] = {stderr_fd.get(), POLLIN, 0};
+      int wait_ms = static_cast<int>(kPollSlice.count());
+      if (!stopping && !exited) {
+        const auto left = std::chrono::ceil<milliseconds>(deadline - now).count();
+        wait_ms = static_cast<int>(std::clamp<long long>(left, 0, wait_ms));
+      }
+      if (n == 0) {
+        ::usleep(static_cast<useconds_t>(std::max(wait_ms, 1)) * 1000);
+        continue;
+      }
+      if (::poll(fds.data(), n, wait_ms) < 0 && errno != EINTR) {
+        ::kill(-pid, SIGKILL);
+        killed = stopping = true;
+        continue;
+      }
+      for (nfds_t i = 0; i < n; ++i) {
+        if (fds[i].revents == 0) continue;
+        if (fds[i].fd == stdin_fd.get()) {
+          const ssize_t w = ::write(stdin_fd.get(), payload.data() + written, payload.size() - written);
+          if (w > 0) written += static_cast<std::size_t>(w);
+          if ((w < 0 && errno != EAGAIN && errno != EINTR) || written == payload.size()) {
+            stdin_fd.reset();  // EOF for the program; EPIPE: it did not want it
+          }
+        } else if (fds[i].fd == stdout_fd.get()) {
+          if (!drain(stdout_fd, [&](std::string_view chunk) {
+                if (stdout_text.size() <= kMaxStdoutBytes) stdout_text.append(chunk);
+              })) {
+            stdout_fd.reset();
+          }
+        } else if (fds[i].fd == stderr_fd.get()) {
+          if (!drain(stderr_fd, [&](std::string_view chunk) {
+                stderr_tail.append(chunk);
+                if (stderr_tail.size() > 2 * keep) stderr_tail.erase(0, stderr_tail.size() - keep);
+              })) {
+            stderr_fd.reset();
+          }
+        }
+      }
+    }
+
+    // The group is gone (or SIGKILLed); the leader is a zombie now or soon.
+    int status = 0;
+    if (!status_lost) {
+      while (::waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+          status_lost = true;
+          break;
+        }
+      }
+    }
+    if (stop == Stop::none && stdout_text.size() > kMaxStdoutBytes) stop = Stop::stdout_too_large;
+    if (stop == Stop::none && status_lost) {
+      return fatal(where_ + ": its exit status was collected by another part of the process");
+    }
+    return outcome(stop, status, stdout_text, stderr_tail);
+  }
+
+  // Reads what is available; false at EOF or on an error.
+  template <typename Sink>
+  static bool drain(const Fd& fd, Sink&& sink) {
+    std::array<char, 16384> buffer{};
+    for (;;) {
+      const ssize_t r = ::read(fd.get(), buffer.data(), buffer.size());
+      if (r > 0) {
+        sink(std::string_view(buffer.data(), static_cast<std::size_t>(r)));
+        continue;
+      }
+      if (r == 0) return false;
+      return errno == EAGAIN || errno == EINTR;
+    }
+  }
+
+  std::string stderr_suffix(const std::string& raw) const {
+    if (raw.empty()) return " (stderr empty)";
+    // Redacted before the cut: no part of a secret survives at the edge.
+    return "; stderr:\n" + tail(printable(secrets_.redact(raw)), kStderrTailBytes);
+  }
+
+  StepResult outcome(Stop stop, int status, const std::string& out, const std::string& err) const {
+    switch (stop) {
+      case Stop::cancelled: return retryable(where_ + ": cancelled");
+      case Stop::timeout:
+        return retryable(where_ + ": timed out after " + std::to_string(spec_.timeout.count()) +
+                         " ms; its process group was stopped" + stderr_suffix(err));
+      case Stop::stdout_too_large:
+        return fatal(where_ + ": stdout is larger than " + std::to_string(kMaxStdoutBytes) + " bytes" +
+                     stderr_suffix(err));
+      case Stop::none: break;
+    }
+    if (WIFSIGNALED(status)) {
+      return fatal(where_ + ": killed by " + describe_signal(WTERMSIG(status)) + stderr_suffix(err));
+    }
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (code == kExitTempFail) {
+      return retryable(where_ + ": exited with status 75 (EX_TEMPFAIL)" + stderr_suffix(err));
+    }
+    if (code != 0) return fatal(where_ + ": exited with status " + std::to_string(code) + stderr_suffix(err));
+
+    if (out.find_first_not_of(" \t\r\n") == std::string::npos) {
+      return fatal(where_ + ": exited 0 but stdout is empty; expected one JSON value (the step's output)" +
+                   stderr_suffix(err));
+    }
+    Json output;
+    try {
+      output = Json::parse(out);
+    } catch (const Json::parse_error& e) {
+      // Without nlohmann's "; last read: '...'": that would be the program's output.
+      std::string detail = e.what();
+      detail = detail.substr(0, detail.find("; last read"));
+      return fatal(where_ + ": exited 0 but stdout is not one JSON value (" + printable(detail) + ")" +
+                   stderr_suffix(err));
+    }
+    return secrets_.redact_json(output);
+  }
+
+  const ExecSpec& spec_;
+  StepContext& ctx_;
+  engine::TemplateContext tctx_;
+  engine::Redactor secrets_;
+  std::string where_ = "exec";
+};
+
+}  // namespace
+
+StepHandler exec_kind(const Json& with) {
+  auto spec = std::make_shared<const ExecSpec>(parse_spec(with));
+  return [spec](StepContext& ctx) -> StepResult { return Attempt(*spec, ctx).run(); };
+}
+
+}  // namespace steadfast::steps

@@ -1,0 +1,515 @@
+#include "steps/http.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/quote.h"
+#include "engine/template.h"
+#include "steps/params.h"
+#include "steps/text.h"
+
+namespace steadfast::steps {
+namespace {
+
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kDefaultTimeout = 30s;
+constexpr milliseconds kMaxTimeout = 24h;
+constexpr std::int64_t kDefaultMaxResponseBytes = std::int64_t{1} << 20;
+constexpr std::int64_t kMaxMaxResponseBytes = std::int64_t{64} << 20;
+// Longest body excerpt in an error message, in bytes.
+constexpr std::size_t kExcerptBytes = 512;
+// How late a cancellation is noticed, at most (curl_multi_poll's timeout).
+constexpr int kPollSliceMs = 50;
+constexpr milliseconds kMaxRetryAfter = 24h;
+
+constexpr std::array<std::string_view, 7> kMethods{"GET",    "POST", "PUT",    "PATCH",
+                                                   "DELETE", "HEAD", "OPTIONS"};
+
+struct Header {
+  std::string name;
+  engine::Template value;
+};
+
+// Everything checked and parsed once, when the workflows are built.
+struct HttpSpec {
+  std::string method;
+  engine::Template url;
+  std::vector<Header> headers;
+  std::optional<engine::JsonTemplate> body;
+  milliseconds timeout{kDefaultTimeout};
+  std::optional<Json::json_pointer> extract;
+  std::string extract_text;
+  std::size_t max_response_bytes = kDefaultMaxResponseBytes;
+};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// RFC 9110 token characters.
+bool is_token(std::string_view s) {
+  static constexpr std::string_view kExtra = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || kExtra.find(c) != std::string_view::npos;
+  });
+}
+
+bool has_line_break(std::string_view s) {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
+
+engine::Template parse_template(Params& params, std::string_view key, const std::string& text) {
+  try {
+    return engine::Template::parse(text);
+  } catch (const engine::TemplateSyntaxError& e) {
+    params.fail(key, e.what());
+  }
+}
+
+HttpSpec parse_spec(const Json& with) {
+  Params params("http", with);
+  HttpSpec spec;
+
+  spec.method = upper(params.string("method", "GET"));
+  if (std::find(kMethods.begin(), kMethods.end(), spec.method) == kMethods.end()) {
+    params.fail("method", "expected one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, got " +
+                              engine::quote(spec.method));
+  }
+
+  const std::string url = params.string("url", std::nullopt);
+  if (url.empty()) params.fail("url", "must not be empty");
+  spec.url = parse_template(params, "url", url);
+  if (spec.url.is_literal()) {
+    const std::string scheme = lower(url.substr(0, url.find(':')));
+    if (scheme != "http" && scheme != "https") {
+      params.fail("url", "expected an http:// or https:// URL, got " + engine::quote(url));
+    }
+  }
+
+  if (const Json* headers = params.raw("headers"); headers != nullptr && !headers->is_null()) {
+    if (!headers->is_object()) {
+      params.fail("headers", std::string("expected a map of header names to values, got ") +
+                                 headers->type_name());
+    }
+    for (const auto& [name, value] : headers->items()) {
+      const std::string where = "headers." + name;
+      if (!is_token(name)) params.fail(where, "not a valid header name");
+      const std::string lname = lower(name);
+      if (lname == "content-length" || lname == "transfer-encoding" || lname == "host") {
+        params.fail(where, "is set by the http step itself");
+      }
+      if (!value.is_string()) {
+        params.fail(where, std::string("expected a string, got ") + value.type_name());
+      }
+      const auto& text = value.get_ref<const std::string&>();
+      if (has_line_break(text)) params.fail(where, "must not hold a line break");
+      spec.headers.push_back({name, parse_template(params, where, text)});
+    }
+  }
+
+  if (const Json* body = params.raw("body"); body != nullptr) {
+    if (spec.method == "HEAD") params.fail("body", "a HEAD request has no body");
+    try {
+      spec.body = engine::JsonTemplate::parse(*body);
+    } catch (const engine::TemplateSyntaxError& e) {
+      params.fail("body", e.what());
+    }
+  }
+
+  spec.timeout = params.duration("timeout", kDefaultTimeout, 1ms, kMaxTimeout);
+
+  if (const Json* extract = params.raw("extract"); extract != nullptr) {
+    if (!extract->is_string()) {
+      params.fail("extract", std::string("expected a JSON pointer like \"/data/0\", got ") +
+                                 extract->type_name());
+    }
+    spec.extract_text = extract->get<std::string>();
+    try {
+      spec.extract = Json::json_pointer(spec.extract_text);
+    } catch (const Json::exception& e) {
+      params.fail("extract", "not a JSON pointer (" + std::string(e.what()) + ")");
+    }
+  }
+
+  spec.max_response_bytes = static_cast<std::size_t>(
+      params.integer("max_response_bytes", kDefaultMaxResponseBytes, 1, kMaxMaxResponseBytes));
+  params.finish();
+  return spec;
+}
+
+// ---------------------------------------------------------------- one transfer
+
+struct CurlEasyDeleter {
+  void operator()(CURL* h) const noexcept { curl_easy_cleanup(h); }
+};
+struct CurlMultiDeleter {
+  void operator()(CURLM* h) const noexcept { curl_multi_cleanup(h); }
+};
+struct CurlSlistDeleter {
+  void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
+};
+using EasyHandle = std::unique_ptr<CURL, CurlEasyDeleter>;
+using MultiHandle = std::unique_ptr<CURLM, CurlMultiDeleter>;
+using Slist = std::unique_ptr<curl_slist, CurlSlistDeleter>;
+
+// What the callbacks collect; lives on the handler's stack for one transfer.
+struct Transfer {
+  const StepContext* ctx = nullptr;
+  std::size_t max_bytes = 0;
+  std::string body;
+  bool too_large = false;
+  std::string content_type;
+  std::optional<std::string> retry_after;
+};
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::size_t n = size * count;
+  if (t->body.size() + n > t->max_bytes) {
+    t->too_large = true;
+    return 0;  // CURLE_WRITE_ERROR
+  }
+  t->body.append(data, n);
+  return n;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::size_t n = size * count;
+  const std::string_view line(data, n);
+  if (line.starts_with("HTTP/")) {  // a new response (after a 100 Continue, say)
+    t->content_type.clear();
+    t->retry_after.reset();
+    return n;
+  }
+  const std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return n;
+  const std::string name = lower(trim(line.substr(0, colon)));
+  const std::string_view value = trim(line.substr(colon + 1));
+  if (name == "content-type") {
+    t->content_type = std::string(value);
+  } else if (name == "retry-after") {
+    t->retry_after = std::string(value);
+  }
+  return n;
+}
+
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* t = static_cast<const Transfer*>(user);
+  return t->ctx->cancelled() ? 1 : 0;  // non-zero aborts: CURLE_ABORTED_BY_CALLBACK
+}
+
+// The URL for messages: no user info, no query, no fragment (tokens live there).
+std::string display_url(std::string_view url) {
+  url = url.substr(0, std::min(url.find('?'), url.find('#')));
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(url);
+  const std::size_t host_start = scheme_end + 3;
+  const std::size_t path_start = std::min(url.find('/', host_start), url.size());
+  const std::size_t at = url.substr(0, path_start).rfind('@');
+  if (at == std::string_view::npos || at < host_start) return std::string(url);
+  return std::string(url.substr(0, host_start)) + std::string(url.substr(at + 1));
+}
+
+bool is_json_type(std::string_view content_type) {
+  std::string mime = lower(trim(content_type.substr(0, content_type.find(';'))));
+  return mime == "application/json" || mime.ends_with("+json");
+}
+
+// curl errors that another attempt cannot fix.
+bool is_permanent(CURLcode code) {
+  switch (code) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_LOGIN_DENIED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+class Attempt {
+ public:
+  Attempt(const HttpSpec& spec, StepContext& ctx) : spec_(spec), ctx_(ctx), tctx_(ctx) {}
+
+  StepResult run() {
+    std::string url;
+    std::vector<std::string> header_lines;
+    std::string body;
+    try {
+      url = render("url", spec_.url);
+      for (const Header& h : spec_.headers) {
+        std::string value = render("headers." + h.name, h.value);
+        if (has_line_break(value)) {
+          return fatal("http: header " + engine::quote(h.name) + ": the rendered value holds a line break");
+        }
+        header_lines.push_back(h.name + ": " + value);
+      }
+      if (spec_.body) {
+        try {
+          body = spec_.body->render(tctx_, secrets_).dump(-1, ' ', false, Json::error_handler_t::replace);
+        } catch (const engine::TemplateRenderError& e) {
+          throw engine::TemplateRenderError("body: " + std::string(e.what()));
+        }
+      }
+    } catch (const engine::TemplateRenderError& e) {
+      return fatal("http: " + std::string(e.what()));
+    }
+    where_ = "http " + spec_.method + " " + display_url(url);
+    return transfer(url, header_lines, body);
+  }
+
+ private:
+  std::string render(const std::string& what, const engine::Template& t) {
+    try {
+      return t.render(tctx_, secrets_);
+    } catch (const engine::TemplateRenderError& e) {
+      throw engine::TemplateRenderError(what + ": " + e.what());
+    }
+  }
+
+  // Every message goes out through these: secrets never leave.
+  StepError fatal(const std::string& message) const { return StepError::fatal(secrets_.redact(message)); }
+  StepError retryable(const std::string& message, milliseconds after = 0ms) const {
+    return StepError::retryable(secrets_.redact(message), after);
+  }
+
+  bool user_sets(std::string_view name) const {
+    const std::string lname = lower(name);
+    return std::any_of(spec_.headers.begin(), spec_.headers.end(),
+                       [&](const Header& h) { return lower(h.name) == lname; });
+  }
+
+  StepResult transfer(const std::string& url, std::vector<std::string> header_lines,
+                      const std::string& body) {
+    EasyHandle easy(curl_easy_init());
+    MultiHandle multi(curl_multi_init());
+    if (!easy || !multi) return retryable(where_ + ": could not create a curl handle");
+    CURL* h = easy.get();
+
+    const bool has_body = spec_.body.has_value();
+    const bool sends_fields = has_body || spec_.method == "POST" || spec_.method == "PUT" ||
+                              spec_.method == "PATCH";
+    if (!user_sets("Idempotency-Key")) header_lines.push_back("Idempotency-Key: " + ctx_.idempotency_key());
+    if (!user_sets("Accept")) header_lines.emplace_back("Accept: application/json");
+    if (!user_sets("Content-Type") && sends_fields) {
+      // Without a body, "Content-Type:" stops curl's form-urlencoded default.
+      header_lines.emplace_back(has_body ? "Content-Type: application/json" : "Content-Type:");
+    }
+    header_lines.emplace_back("Expect:");  // no 100-continue round trip
+    Slist headers;
+    for (const std::string& line : header_lines) {
+      curl_slist* next = curl_slist_append(headers.get(), line.c_str());
+      if (next == nullptr) return retryable(where_ + ": out of memory");
+      (void)headers.release();
+      headers.reset(next);
+    }
+
+    Transfer t;
+    t.ctx = &ctx_;
+    t.max_bytes = spec_.max_response_bytes;
+    std::array<char, CURL_ERROR_SIZE> error{};
+
+    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(spec_.timeout.count()));
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "steadfast");
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error.data());
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    if (spec_.method == "HEAD") {
+      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (spec_.method == "GET" && !has_body) {
+      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else {
+      if (sends_fields) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
+      }
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, spec_.method.c_str());
+    }
+
+    // The multi interface, so that a cancellation is seen within a poll slice
+    // even while resolving or connecting.
+    curl_multi_add_handle(multi.get(), h);
+    bool cancelled = false;
+    int running = 1;
+    while (running > 0) {
+      const CURLMcode mc = curl_multi_perform(multi.get(), &running);
+      if (mc != CURLM_OK) {
+        curl_multi_remove_handle(multi.get(), h);
+        return retryable(where_ + ": " + curl_multi_strerror(mc));
+      }
+      if (running == 0) break;
+      if (ctx_.cancelled()) {
+        cancelled = true;
+        break;
+      }
+      curl_multi_poll(multi.get(), nullptr, 0, kPollSliceMs, nullptr);
+    }
+    CURLcode code = CURLE_OK;
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi.get(), &queued)) {
+      if (msg->msg == CURLMSG_DONE && msg->easy_handle == h) code = msg->data.result;
+    }
+    curl_multi_remove_handle(multi.get(), h);
+
+    if (cancelled || code == CURLE_ABORTED_BY_CALLBACK) return retryable(where_ + ": cancelled");
+    if (t.too_large) {
+      return fatal(where_ + ": the response is larger than max_response_bytes (" +
+                   std::to_string(spec_.max_response_bytes) + ")");
+    }
+    if (code != CURLE_OK) {
+      std::string message = where_ + ": ";
+      if (code == CURLE_OPERATION_TIMEDOUT) {
+        message += "timed out after " + std::to_string(spec_.timeout.count()) + " ms";
+      } else {
+        message += curl_easy_strerror(code);
+        if (error[0] != '\0') message += " (" + printable(std::string_view(error.data())) + ")";
+      }
+      return is_permanent(code) ? StepResult(fatal(message)) : StepResult(retryable(message));
+    }
+
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    return outcome(status, t);
+  }
+
+  std::string excerpt(const std::string& body) const {
+    if (body.empty()) return " (empty body)";
+    // Redacted before the cut, so that no part of a secret is left; quoted,
+    // so that a body cannot forge a log line.
+    const std::string start = head(valid_utf8(secrets_.redact(body)), kExcerptBytes);
+    return ": " + engine::quote(start, start.size());
+  }
+
+  StepResult outcome(long status, const Transfer& t) const {
+    const std::string what = where_ + ": status " + std::to_string(status);
+    const milliseconds after =
+        t.retry_after ? parse_retry_after(*t.retry_after, std::chrono::system_clock::now()) : 0ms;
+    if (status == 429) return StepError::rate_limited(secrets_.redact(what + excerpt(t.body)), after);
+    if (status == 408 || (status >= 500 && status <= 599)) return retryable(what + excerpt(t.body), after);
+    if (status >= 300 && status <= 399) {
+      return fatal(what + " (redirects are not followed)" + excerpt(t.body));
+    }
+    if (status < 200 || status > 299) return fatal(what + excerpt(t.body));
+
+    std::optional<Json> parsed;
+    if (t.content_type.empty() || is_json_type(t.content_type)) {
+      Json value = Json::parse(t.body, nullptr, /*allow_exceptions=*/false);
+      if (!value.is_discarded()) parsed = std::move(value);
+    }
+    if (!parsed) {
+      if (spec_.extract) {
+        return fatal(where_ + ": extract " + engine::quote(spec_.extract_text) +
+                     ": the response is not JSON (content type " + engine::quote(t.content_type) + ")");
+      }
+      return secrets_.redact_json(Json{{"text", valid_utf8(t.body)},
+                                  {"status", status},
+                                  {"content_type", valid_utf8(t.content_type)}});
+    }
+    if (spec_.extract) {
+      bool found = false;
+      try {
+        found = parsed->contains(*spec_.extract);
+      } catch (const Json::exception&) {
+        found = false;
+      }
+      if (!found) {
+        return fatal(where_ + ": extract: no value at " + engine::quote(spec_.extract_text) +
+                     " in the response");
+      }
+      return secrets_.redact_json(parsed->at(*spec_.extract));
+    }
+    return secrets_.redact_json(*parsed);
+  }
+
+  const HttpSpec& spec_;
+  StepContext& ctx_;
+  engine::TemplateContext tctx_;
+  engine::Redactor secrets_;
+  std::string where_ = "http";
+};
+
+void global_init() {
+  // Once per process, before any handle; the factory runs when the workflows
+  // are built, before the worker's threads use it.
+  static const CURLcode result = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (result != CURLE_OK) {
+    throw std::runtime_error(std::string("http: curl_global_init failed: ") + curl_easy_strerror(result));
+  }
+}
+
+}  // namespace
+
+std::chrono::milliseconds parse_retry_after(std::string_view value,
+                                            std::chrono::system_clock::time_point now) {
+  value = trim(value);
+  if (value.empty()) return 0ms;
+  if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (value.size() > 9) return kMaxRetryAfter;
+    const auto seconds = std::stoll(std::string(value));
+    return std::min<milliseconds>(std::chrono::seconds(seconds), kMaxRetryAfter);
+  }
+  const std::string text(value);
+  const std::time_t at = curl_getdate(text.c_str(), nullptr);
+  if (at == -1) return 0ms;
+  const auto delay = std::chrono::duration_cast<milliseconds>(
+      std::chrono::system_clock::from_time_t(at) - now);
+  return std::clamp<milliseconds>(delay, 0ms, kMaxRetryAfter);
+}
+
+StepHandler http_kind(const Json& with) {
+  auto spec = std::make_shared<const HttpSpec>(parse_spec(with));
+  global_init();
+  return [spec](StepContext& ctx) -> StepResult { return Attempt(*spec, ctx).run(); };
+}
+
+}  // namespace steadfast::steps

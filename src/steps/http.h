@@ -1,0 +1,40 @@
+// The `http` step kind: one HTTP request per attempt (libcurl).
+#pragma once
+
+#include <chrono>
+#include <string_view>
+
+#include "steadfast/json.h"
+#include "steadfast/step.h"
+
+namespace steadfast::steps {
+
+// `with`:
+//   method              GET (default), POST, PUT, PATCH, DELETE, HEAD, OPTIONS
+//   url                 template, required; http:// or https:// only
+//   headers             {Name: template}; Idempotency-Key (<run>:<step>),
+//                       Accept (application/json) and, with a body, Content-Type
+//                       (application/json) are added unless given here
+//   body                any JSON, templated (engine/template.h), sent as JSON
+//   timeout             duration of the whole request, default 30s (1ms..24h)
+//   extract             JSON pointer into the response; its value is the output
+//   max_response_bytes  default 1 MiB (1..64 MiB); a longer body is fatal
+//
+// Outcome of an attempt:
+//   2xx    output = the JSON response (or the value at `extract`; missing = fatal);
+//          a body that is not JSON gives {"text", "status", "content_type"}
+//   429    rate_limited, after Retry-After (seconds or HTTP-date; absent = 0)
+//   408, 5xx, connection errors, timeouts
+//          retryable, after at least Retry-After when the response has one
+//   other  fatal: the status and the first 512 bytes of the body
+// Values read through ${...} are secrets: they are replaced by *** in every
+// error message and in the output. Redirects are not followed (3xx is fatal).
+// The transfer stops within about 50 ms of ctx.cancelled().
+[[nodiscard]] StepHandler http_kind(const Json& with);
+
+// Parses a Retry-After value: delay-seconds ("120") or an HTTP-date, relative
+// to `now`. Unparsable, empty or past = zero; capped at 24 hours.
+[[nodiscard]] std::chrono::milliseconds parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now);
+
+}  // namespace steadfast::steps
