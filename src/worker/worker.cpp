@@ -128,7 +128,9 @@ class Worker::Impl {
         streams_.push_back(Stream{p, q, keys_.queue(p, q), q_lease});
       }
     }
-    renew_interval_ = std::max(milliseconds(20), shortest / 3);
+    // Renewals also bring the runs' cancel flags: at least once a second, so a
+    // cancelled run's handler hears of it promptly even under a long lease.
+    renew_interval_ = std::clamp(shortest / 3, milliseconds(20), milliseconds(1000));
     limiter_hold_ = milliseconds(1000);
     for (const Workflow& w : workflows_) {
       for (const StepDefinition& st : w.steps()) {
