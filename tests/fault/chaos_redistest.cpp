@@ -1,0 +1,135 @@
+// Chaos: 2,000 three-step runs through 3 worker processes while one of them is
+// SIGKILLed at random every 1-2 s and restarted under its id. Every run must
+// complete with every output, `steadfast doctor` must find nothing, and the
+// dead-letter queue must stay empty. Prints how many steps ran more than once.
+//
+// Defends invariants 1 (one token per live run), 2 (ACK with the outcome),
+// 3 (fencing) and 4 (attempts at claim) of docs/DESIGN.md at once.
+#include <cstdlib>
+#include <random>
+
+#include "fault/fault_fixture.h"
+
+namespace steadfast::test {
+namespace {
+
+constexpr int kWorkers = 3;
+constexpr auto kBound = 180s;
+
+// STEADFAST_CHAOS_RUNS / STEADFAST_CHAOS_SLEEP_MS override the defaults.
+int env_or(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
+}
+
+// Counts the runs (by hash key) in each status, in one round trip.
+constexpr std::string_view kCountScript = R"lua(
+local completed, failed = 0, 0
+for _, k in ipairs(KEYS) do
+  local s = redis.call('HGET', k, 'status')
+  if s == 'completed' then completed = completed + 1 elseif s == 'failed' then failed = failed + 1 end
+end
+return {completed, failed}
+)lua";
+
+class Chaos : public FaultTest {};
+
+// The middle step sleeps long enough that the runs take ~20 s with 48 slots:
+// with a 5 ms sleep all 2,000 runs finish in about a second, before the first
+// kill, and the test would prove nothing.
+TEST_F(Chaos, RunsSurviveWorkersKilledAtRandom) {
+  const int n_runs = env_or("STEADFAST_CHAOS_RUNS", 2000);
+  const int sleep_ms = env_or("STEADFAST_CHAOS_SLEEP_MS", 400);
+  std::string yaml = R"(
+workflows:
+  chaos:
+    steps:
+      - {name: a, kind: noop, lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
+      - {name: b, kind: sleep, with: {ms: SLEEP}, lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
+      - {name: c, kind: noop, lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
+)";
+  yaml.replace(yaml.find("SLEEP"), 5, std::to_string(sleep_ms));
+  const std::string file = write_workflows(yaml);
+  std::vector<ChildProcess*> workers;
+  for (int i = 0; i < kWorkers; ++i) {
+    workers.push_back(&start_worker("chaos" + std::to_string(i), file, WorkerArgs().with_concurrency(16)));
+  }
+
+  // Submit fast: one client, several threads (their calls are pipelined).
+  const auto t0 = Clock::now();
+  std::vector<std::string> runs(n_runs);
+  {
+    Client& c = client();
+    std::vector<std::thread> threads;
+    constexpr int kThreads = 8;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = t; i < n_runs; i += kThreads) runs[i] = c.submit("chaos", Json{{"i", i}}).run_id;
+      });
+    }
+    for (auto& th : threads) th.join();
+  }
+  const auto submitted_in = since(t0);
+
+  std::vector<std::string> count_args{"EVAL", std::string(kCountScript), std::to_string(n_runs)};
+  for (const std::string& r : runs) count_args.push_back(run_key(r));
+  auto counts = [&] {
+    redis::Reply r = server().call(count_args, 10s);
+    return std::pair<long long, long long>(r[0].as_integer(), r[1].as_integer());
+  };
+
+  std::mt19937 rng(std::random_device{}());
+  int kills = 0;
+  auto next_kill = Clock::now() + milliseconds(std::uniform_int_distribution<int>(1000, 2000)(rng));
+  std::pair<long long, long long> done{0, 0};
+  while (Clock::now() - t0 < kBound) {
+    done = counts();
+    if (done.first + done.second == n_runs || done.second > 0) break;
+    if (Clock::now() >= next_kill) {
+      const int victim = std::uniform_int_distribution<int>(0, kWorkers - 1)(rng);
+      workers[victim]->kill_and_reap();
+      ++kills;
+      workers[victim] = &start_worker("chaos" + std::to_string(victim), file, WorkerArgs().with_concurrency(16));
+      next_kill = Clock::now() + milliseconds(std::uniform_int_distribution<int>(1000, 2000)(rng));
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  const auto took = since(t0);
+  ASSERT_EQ(done.second, 0) << "runs dead-lettered: " << done.second;
+  ASSERT_EQ(done.first, n_runs) << "only " << done.first << " of " << n_runs << " runs completed in "
+                               << took.count() << " ms";
+
+  // Stop the workers cleanly; then check every run, the doctor and the DLQ.
+  for (ChildProcess* w : workers) w->sigterm();
+  for (ChildProcess* w : workers) {
+    const auto code = w->wait(15s);
+    EXPECT_TRUE(code.has_value() && *code == 0) << tail_of(w->log());
+  }
+
+  long re_executed = 0;
+  int bad = 0;
+  for (const std::string& id : runs) {
+    const auto run = client().get_run(id);
+    ASSERT_TRUE(run.has_value()) << id;
+    bool ok = run->status == "completed" && run->steps.size() == 3;
+    for (const StepInfo& s : run->steps) {
+      ok = ok && s.status == "completed" && !s.output.is_null() && s.attempts >= 1;
+      re_executed += std::max(0, s.attempts - 1);
+    }
+    ok = ok && run->steps[1].output == Json{{"slept_ms", sleep_ms}} && run->input == Json{{"i", &id - runs.data()}};
+    if (!ok && ++bad <= 5) ADD_FAILURE() << "run " << id << ": " << to_json(*run).dump();
+  }
+  EXPECT_EQ(bad, 0);
+  CommandResult doc = doctor();
+  EXPECT_EQ(doc.exit_code, 0) << doc.out << doc.err;
+  EXPECT_TRUE(dlq_list().empty());
+  EXPECT_GE(kills, 1);
+
+  std::printf("chaos: runs=%d kills=%d re-executed steps=%ld time=%.1fs (submit %.2fs, step b sleeps %d ms)\n",
+              n_runs, kills, re_executed, static_cast<double>(took.count()) / 1000.0,
+              static_cast<double>(submitted_in.count()) / 1000.0, sleep_ms);
+  std::fflush(stdout);
+}
+
+}  // namespace
+}  // namespace steadfast::test
