@@ -21,6 +21,7 @@
 #include "engine/lifecycle.h"
 #include "engine/template.h"
 #include "redis/client.h"
+#include "store/definition.h"
 #include "store/limiter.h"
 #include "store/run_id.h"
 #include "store/store.h"
@@ -209,7 +210,8 @@ class Worker::Impl {
     store::StartItem item;
     const Workflow* workflow = nullptr;
     int step_index = 0;
-    int attempt = 0;
+    int attempt = 0;      // attempts of this step so far, this claim included
+    int budget_from = 0;  // attempts spent before a replay; max_attempts counts from here
     std::shared_ptr<StepContext> ctx;
     std::unique_ptr<asio::steady_timer> timeout;
     Clock::time_point renewed_at;
@@ -249,10 +251,7 @@ class Worker::Impl {
     registration_ = std::make_unique<worker::Registration>(main_, keys_, options_.id);
     co_await registration_->acquire(options_.concurrency, queue_names());
     for (const Workflow& w : workflows_) {
-      Json def = describe(w);
-      auto bound = options_.max_backlog.find(w.steps().front().options.queue);
-      if (bound != options_.max_backlog.end()) def["max_backlog"] = bound->second;
-      co_await store_->register_workflow(w.name(), def);
+      co_await store_->register_workflow(w.name(), store::definition_of(w, options_.max_backlog));
     }
     for (const Stream& s : streams_) co_await store_->ensure_group(s.partition, s.queue);
     spdlog::info("worker {}: serving {} queue stream(s) with concurrency {}", options_.id,
@@ -283,18 +282,6 @@ class Worker::Impl {
     std::set<std::string> q;
     for (const Stream& s : streams_) q.insert(s.queue);
     return {q.begin(), q.end()};
-  }
-
-  static Json describe(const Workflow& w) {
-    Json steps = Json::array();
-    for (const StepDefinition& s : w.steps()) {
-      steps.push_back({{"name", s.name},
-                       {"queue", s.options.queue},
-                       {"max_attempts", s.options.retry.max_attempts},
-                       {"lease_ms", s.options.lease.count()},
-                       {"timeout_ms", s.options.timeout.count()}});
-    }
-    return {{"name", w.name()}, {"steps", steps}};
   }
 
   // A restarted worker (same id) re-reads its own pending entries at once
@@ -428,11 +415,13 @@ class Worker::Impl {
         return it == f.end() ? std::string() : it->second;
       };
       const int attempt = std::atoi(field("base").c_str()) + static_cast<int>(st.deliveries);
+      const int budget_from = std::atoi(field(("s." + item.step + ".budget_from").c_str()).c_str());
       const Workflow* wf = find_workflow(field("workflow"));
       const int index = wf != nullptr ? wf->index_of(item.step) : -1;
       Inflight& slot = inflight_[key];
       slot.item = item;
       slot.attempt = attempt;
+      slot.budget_from = budget_from;
       slot.renewed_at = Clock::now();
       store::Transition t;
       t.token = item.token;
@@ -446,7 +435,7 @@ class Worker::Impl {
       } else {
         const StepOptions& o = wf->steps()[static_cast<std::size_t>(index)].options;
         auto status = engine::parse_run_status(field("status")).value_or(engine::RunStatus::queued);
-        engine::Decision d = engine::decide_on_claim(attempt, o.retry.max_attempts, status,
+        engine::Decision d = engine::decide_on_claim(attempt - budget_from, o.retry.max_attempts, status,
                                                      field("cancel") == "1");
         if (d.action == engine::Action::execute) {
           slot.workflow = wf;
@@ -461,7 +450,7 @@ class Worker::Impl {
           continue;
         }
         t.action = d.action;
-        t.attempts = d.attempts > 0 ? d.attempts : attempt;
+        t.attempts = (d.attempts > 0 ? d.attempts : attempt - budget_from) + budget_from;
         t.error = d.reason;
       }
       slot.settled = true;
@@ -491,7 +480,7 @@ class Worker::Impl {
       if (s.lease_lost || s.cancel_requested || draining_) {
         engine::AttemptReport rep;
         rep.end = s.lease_lost ? engine::AttemptEnd::lease_lost : engine::AttemptEnd::interrupted;
-        rep.attempt = s.attempt;
+        rep.attempt = s.attempt - s.budget_from;
         rep.cancel_requested = s.cancel_requested;
         s.handler_done = true;
         settle(key, engine::decide_after_attempt(rep, o.retry, 0.0), nullptr);
@@ -614,7 +603,7 @@ class Worker::Impl {
                  s.item.run_id, s.item.step, s.attempt, o.timeout.count());
     engine::AttemptReport rep;
     rep.end = s.lease_lost ? engine::AttemptEnd::lease_lost : engine::AttemptEnd::timed_out;
-    rep.attempt = s.attempt;
+    rep.attempt = s.attempt - s.budget_from;
     rep.cancel_requested = s.cancel_requested;
     rep.is_last_step = s.step_index + 1 == static_cast<int>(s.workflow->steps().size());
     settle(key, engine::decide_after_attempt(
@@ -641,7 +630,7 @@ class Worker::Impl {
     }
     const StepOptions& o = s.workflow->steps()[static_cast<std::size_t>(s.step_index)].options;
     engine::AttemptReport rep;
-    rep.attempt = s.attempt;
+    rep.attempt = s.attempt - s.budget_from;
     rep.cancel_requested = s.cancel_requested;
     rep.is_last_step = s.step_index + 1 == static_cast<int>(s.workflow->steps().size());
     std::string message;
@@ -659,7 +648,10 @@ class Worker::Impl {
       const StepError& e = result.error();
       message = e.message();
       switch (e.kind()) {
-        case StepError::Kind::retryable: rep.end = engine::AttemptEnd::retryable_error; break;
+        case StepError::Kind::retryable:
+          rep.end = engine::AttemptEnd::retryable_error;
+          rep.retry_after = e.retry_after();  // a 503's Retry-After, say
+          break;
         case StepError::Kind::fatal: rep.end = engine::AttemptEnd::fatal_error; break;
         case StepError::Kind::rate_limited:
           rep.end = engine::AttemptEnd::rate_limited;
@@ -701,7 +693,7 @@ class Worker::Impl {
     t.run_id = s.item.run_id;
     t.step = s.item.step;
     t.action = d.action;
-    t.attempts = d.attempts;
+    t.attempts = d.attempts + s.budget_from;
     t.delay = d.delay;
     t.error = d.reason;
     if (output != nullptr) t.output = output->dump();
@@ -945,7 +937,7 @@ class Worker::Impl {
       if (s.ctx) s.ctx->request_cancel();
       engine::AttemptReport rep;
       rep.end = engine::AttemptEnd::interrupted;
-      rep.attempt = s.attempt;
+      rep.attempt = s.attempt - s.budget_from;
       engine::Decision d = engine::decide_after_attempt(rep, RetryPolicy{}, 0.0);
       s.handler_done = true;
       settle(key, d, nullptr);

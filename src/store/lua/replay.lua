@@ -1,5 +1,7 @@
 -- Replays a dead-lettered run from its failed step, keeping earlier outputs and
--- giving the step a fresh set of attempts.
+-- giving the step a fresh budget of max_attempts. Attempt numbers go on (the
+-- history stays readable: 1, 2, then 3, 4); `budget_from` marks where the new
+-- budget starts.
 -- KEYS[1] dead-letter stream, KEYS[2] run hash, KEYS[3] the failed step's queue stream
 -- ARGV: dead-letter entry id, run id
 -- Returns the new entry id, or an error naming why the replay is refused.
@@ -17,9 +19,10 @@ if redis.call('HGET', run, 'status') ~= 'failed' then
 end
 local now = sf_now()
 local step = redis.call('HGET', run, 'step')
-local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', '0')
-redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'base', '0', 'updated_at', now,
-           's.' .. step .. '.status', 'queued', 's.' .. step .. '.attempts', '0')
+local spent = redis.call('HGET', run, 's.' .. step .. '.attempts') or '0'
+local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', spent)
+redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'base', spent, 'updated_at', now,
+           's.' .. step .. '.status', 'queued', 's.' .. step .. '.budget_from', spent)
 redis.call('HDEL', run, 'dlq_entry', 'cancel')
 redis.call('PERSIST', run)
 redis.call('XDEL', dlq, did)
