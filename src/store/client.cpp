@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "redis/client.h"
+#include "store/definition.h"
 #include "store/run_id.h"
 #include "store/store.h"
 
@@ -20,14 +21,6 @@ namespace steadfast {
 namespace asio = boost::asio;
 
 namespace {
-
-bool is_valid_idempotency_key(std::string_view key) {
-  if (key.empty() || key.size() > 256) return false;
-  for (char c : key) {
-    if (c < 0x21 || c > 0x7e) return false;
-  }
-  return true;
-}
 
 void check_run_id(const std::string& id) {
   if (!store::is_valid_run_id(id)) {
@@ -104,15 +97,7 @@ Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(o
 Client::~Client() = default;
 
 void Client::register_workflow(const Workflow& w) {
-  Json steps = Json::array();
-  for (const StepDefinition& s : w.steps()) {
-    steps.push_back({{"name", s.name},
-                     {"queue", s.options.queue},
-                     {"max_attempts", s.options.retry.max_attempts},
-                     {"lease_ms", s.options.lease.count()},
-                     {"timeout_ms", s.options.timeout.count()}});
-  }
-  Json def = {{"name", w.name()}, {"steps", steps}};
+  const Json def = store::definition_of(w);
   impl_->call(impl_->store_.register_workflow(w.name(), def));
   std::lock_guard lock(impl_->mu_);
   impl_->definitions_[w.name()] = def;
@@ -123,7 +108,7 @@ Submitted Client::submit(const std::string& workflow, const Json& input, const S
     throw std::invalid_argument("invalid workflow name '" + workflow.substr(0, 80) +
                                 "' (1-64 of A-Z a-z 0-9 _ -)");
   }
-  if (!o.idempotency_key.empty() && !is_valid_idempotency_key(o.idempotency_key)) {
+  if (!o.idempotency_key.empty() && !store::is_valid_idempotency_key(o.idempotency_key)) {
     throw std::invalid_argument("invalid idempotency key (1-256 printable ASCII characters, no spaces)");
   }
   store::SubmitRequest req;

@@ -4,6 +4,14 @@
 
 namespace steadfast::store {
 
+bool is_valid_idempotency_key(std::string_view key) noexcept {
+  if (key.empty() || key.size() > 256) return false;
+  for (char c : key) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
 KeySpace::KeySpace(std::string prefix, int partitions)
     : prefix_(std::move(prefix)), partitions_(partitions) {
   if (partitions_ < 1 || partitions_ > 16384) {

@@ -12,6 +12,10 @@ namespace steadfast::store {
 // The consumer group every queue stream is read with.
 inline constexpr std::string_view kGroup = "steadfast";
 
+// Idempotency keys: 1-256 printable ASCII characters, no spaces. They become
+// part of a key (sf:{P}:idem:<key>), after the partition's hash tag.
+[[nodiscard]] bool is_valid_idempotency_key(std::string_view key) noexcept;
+
 class KeySpace {
  public:
   // prefix: the first part of every key ("sf"); partitions >= 1.

@@ -1,0 +1,22 @@
+#include "store/definition.h"
+
+namespace steadfast::store {
+
+Json definition_of(const Workflow& w, const std::map<std::string, std::int64_t>& max_backlog) {
+  Json steps = Json::array();
+  for (const StepDefinition& s : w.steps()) {
+    steps.push_back({{"name", s.name},
+                     {"queue", s.options.queue},
+                     {"max_attempts", s.options.retry.max_attempts},
+                     {"lease_ms", s.options.lease.count()},
+                     {"timeout_ms", s.options.timeout.count()}});
+  }
+  Json def = {{"name", w.name()}, {"steps", steps}};
+  if (!w.steps().empty()) {
+    auto bound = max_backlog.find(w.steps().front().options.queue);
+    if (bound != max_backlog.end()) def["max_backlog"] = bound->second;
+  }
+  return def;
+}
+
+}  // namespace steadfast::store

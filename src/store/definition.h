@@ -1,0 +1,21 @@
+// The definition of a workflow as registered in Redis (the sf:workflows hash):
+// what a submit from anywhere needs to know — the steps in order, their queues
+// and options, and the first queue's backlog bound.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "steadfast/json.h"
+#include "steadfast/workflow.h"
+
+namespace steadfast::store {
+
+// {"name", "steps": [{"name", "queue", "max_attempts", "lease_ms", "timeout_ms"}],
+//  "max_backlog"?}. max_backlog maps a queue to its bound (load shedding); the
+// entry of the first step's queue, if any, is recorded. Empty = no bound.
+[[nodiscard]] Json definition_of(const Workflow& workflow,
+                                 const std::map<std::string, std::int64_t>& max_backlog = {});
+
+}  // namespace steadfast::store
