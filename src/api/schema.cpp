@@ -1,0 +1,202 @@
+#include "api/schema.h"
+
+#include <stdexcept>
+#include <string>
+
+// RapidJSON's asserts guard its own invariants; make a broken one an exception
+// (a 500 for one request, or a startup error for a schema), never an abort.
+#define RAPIDJSON_ASSERT(x) \
+  if (!(x)) throw std::logic_error("RapidJSON assertion failed: " #x)
+#define RAPIDJSON_HAS_STDSTRING 1
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/schema.h>
+#include <rapidjson/stringbuffer.h>
+
+namespace steadfast::api {
+
+namespace {
+
+std::string pointer_text(const rapidjson::Pointer& p) {
+  rapidjson::StringBuffer sb;
+  p.Stringify(sb);
+  return {sb.GetString(), sb.GetSize()};
+}
+
+// The node at a JSON pointer, or nullptr.
+const Json* at_pointer(const Json& root, const std::string& pointer) {
+  try {
+    const Json::json_pointer p(pointer);
+    return root.contains(p) ? &root.at(p) : nullptr;
+  } catch (const Json::exception&) {
+    return nullptr;
+  }
+}
+
+std::string short_dump(const Json& j) {
+  std::string s = j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (s.size() > 120) s = s.substr(0, 117) + "...";
+  return s;
+}
+
+std::string describe(std::string_view keyword, const Json* schema) {
+  const Json* v = schema != nullptr && schema->is_object() && schema->contains(keyword)
+                      ? &schema->at(std::string(keyword))
+                      : nullptr;
+  const std::string value = v != nullptr ? short_dump(*v) : "";
+  if (keyword == "type" && v != nullptr) {
+    if (v->is_string()) return "must be of type " + v->get<std::string>();
+    return "must be of one of the types " + value;
+  }
+  if (keyword == "enum") return "must be one of " + value;
+  if (keyword == "minimum") {
+    const bool exclusive = schema->value("exclusiveMinimum", false);
+    return std::string("must be ") + (exclusive ? "> " : ">= ") + value;
+  }
+  if (keyword == "maximum") {
+    const bool exclusive = schema->value("exclusiveMaximum", false);
+    return std::string("must be ") + (exclusive ? "< " : "<= ") + value;
+  }
+  if (keyword == "multipleOf") return "must be a multiple of " + value;
+  if (keyword == "minLength") return "must be at least " + value + " characters long";
+  if (keyword == "maxLength") return "must be at most " + value + " characters long";
+  if (keyword == "pattern") return "must match the pattern " + value;
+  if (keyword == "minItems") return "must have at least " + value + " items";
+  if (keyword == "maxItems") return "must have at most " + value + " items";
+  if (keyword == "uniqueItems") return "must not hold duplicate items";
+  if (keyword == "minProperties") return "must have at least " + value + " members";
+  if (keyword == "maxProperties") return "must have at most " + value + " members";
+  if (keyword == "additionalProperties") return "is not an allowed member";
+  if (keyword == "patternProperties") return "does not match the schema for member names like it";
+  if (keyword == "additionalItems") return "is not an allowed item";
+  if (keyword == "not") return "must not match the schema under 'not'";
+  if (keyword == "anyOf") return "must match at least one schema of 'anyOf'";
+  if (keyword == "oneOf") return "must match exactly one schema of 'oneOf'";
+  if (keyword == "allOf") return "must match every schema of 'allOf'";
+  if (keyword == "dependencies") return "misses a member that another member depends on";
+  return "fails the schema keyword '" + std::string(keyword) + "'";
+}
+
+// RapidJSON 1.1.0 breaks its own validator stack (an assertion, a leak) on an
+// object member that matches `patternProperties` when `additionalProperties`
+// is false. `"additionalProperties": {"not": {}}` means the same (no schema
+// matches nothing else) and takes RapidJSON's working path, so the compiled
+// copy uses it. Walks schema positions only, never `enum` or `default` values.
+void work_around_pattern_properties(Json& schema) {
+  if (!schema.is_object()) return;
+  if (schema.contains("patternProperties") && schema.contains("additionalProperties") &&
+      schema["additionalProperties"] == false) {
+    schema["additionalProperties"] = Json{{"not", Json::object()}};
+  }
+  for (const char* map : {"properties", "patternProperties", "definitions", "dependencies"}) {
+    if (auto it = schema.find(map); it != schema.end() && it->is_object()) {
+      for (auto& [name, sub] : it->items()) work_around_pattern_properties(sub);
+    }
+  }
+  for (const char* list : {"allOf", "anyOf", "oneOf", "items"}) {
+    if (auto it = schema.find(list); it != schema.end() && it->is_array()) {
+      for (Json& sub : *it) work_around_pattern_properties(sub);
+    }
+  }
+  for (const char* one : {"additionalProperties", "additionalItems", "items", "not"}) {
+    if (auto it = schema.find(one); it != schema.end() && it->is_object()) work_around_pattern_properties(*it);
+  }
+}
+
+}  // namespace
+
+struct JsonSchema::Impl {
+  Json source;                 // for error messages (required members, bounds)
+  rapidjson::Document document;  // kept alive for the compiled schema
+  std::unique_ptr<rapidjson::SchemaDocument> compiled;
+};
+
+JsonSchema::JsonSchema(const Json& schema) : impl_(std::make_unique<Impl>()) {
+  if (!schema.is_object()) throw std::invalid_argument("a JSON Schema must be an object");
+  impl_->source = schema;
+  Json compiled = schema;
+  work_around_pattern_properties(compiled);
+  const std::string text = compiled.dump();
+  impl_->document.Parse<rapidjson::kParseFullPrecisionFlag>(text.c_str(), text.size());
+  if (impl_->document.HasParseError()) {
+    throw std::invalid_argument(std::string("schema: ") +
+                                rapidjson::GetParseError_En(impl_->document.GetParseError()));
+  }
+  try {
+    impl_->compiled = std::make_unique<rapidjson::SchemaDocument>(impl_->document);
+  } catch (const std::logic_error& e) {
+    throw std::invalid_argument(std::string("schema cannot be compiled: ") + e.what());
+  }
+}
+
+JsonSchema::~JsonSchema() = default;
+JsonSchema::JsonSchema(JsonSchema&&) noexcept = default;
+JsonSchema& JsonSchema::operator=(JsonSchema&&) noexcept = default;
+
+std::vector<FieldError> JsonSchema::validate(const Json& value, std::string_view base) const {
+  const std::string text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  rapidjson::SchemaValidator validator(*impl_->compiled);
+  rapidjson::Reader reader;
+  rapidjson::StringStream in(text.c_str());
+  // Iterative: no recursion on the input's nesting.
+  reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag>(in, validator);
+  if (validator.IsValid()) return {};
+
+  std::string keyword = validator.GetInvalidSchemaKeyword() != nullptr
+                                  ? validator.GetInvalidSchemaKeyword()
+                                  : std::string();
+  const std::string doc_pointer = pointer_text(validator.GetInvalidDocumentPointer());
+  const std::string schema_pointer = pointer_text(validator.GetInvalidSchemaPointer());
+  const Json* schema_node = at_pointer(impl_->source, schema_pointer);
+  if (keyword == "not" && schema_pointer.ends_with("/additionalProperties") && schema_node != nullptr &&
+      schema_node->is_boolean()) {
+    // The rewritten `"additionalProperties": false` (see above) refused a member.
+    keyword = "additionalProperties";
+  }
+
+  std::vector<FieldError> out;
+  if (keyword == "required" && schema_node != nullptr && schema_node->contains("required")) {
+    // Name each missing member rather than the object that lacks it.
+    const Json* object = at_pointer(value, doc_pointer);
+    for (const Json& name : schema_node->at("required")) {
+      if (!name.is_string()) continue;
+      const std::string n = name.get<std::string>();
+      if (object != nullptr && object->is_object() && object->contains(n)) continue;
+      out.push_back({std::string(base) + doc_pointer + "/" + escape_pointer_token(n), "is required", keyword});
+    }
+  }
+  if (out.empty()) out.push_back({std::string(base) + doc_pointer, describe(keyword, schema_node), keyword});
+  return out;
+}
+
+bool json_depth_within(std::string_view text, int max_depth) noexcept {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': in_string = true; break;
+      case '[':
+      case '{':
+        if (++depth > max_depth) return false;
+        break;
+      case ']':
+      case '}': --depth; break;
+      default: break;
+    }
+  }
+  return true;
+}
+
+}  // namespace steadfast::api

@@ -1,0 +1,47 @@
+// JSON Schema (draft-04) validation of run inputs with RapidJSON's validator
+// (rapidjson/schema.h), compiled once per workflow at start.
+//
+// Not supported (measured on the official JSON-Schema-Test-Suite, see the
+// README's "HTTP API" section): remote references ($ref to another document),
+// `id` changing the base URI of relative references, `format`, and regex
+// features beyond RapidJSON's own engine for `pattern` and
+// `patternProperties`. RapidJSON stops at the first violation, so at most one
+// violation is reported (several for a `required` with many missing members).
+//
+// Thread-safety: immutable after construction; validate() may run on any
+// number of threads at once.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "api/problem.h"
+#include "steadfast/json.h"
+
+namespace steadfast::api {
+
+class JsonSchema {
+ public:
+  // Compiles `schema`; throws std::invalid_argument if it is not a JSON object
+  // (or boolean-free draft-04 schema RapidJSON can compile).
+  explicit JsonSchema(const Json& schema);
+  ~JsonSchema();
+  JsonSchema(JsonSchema&&) noexcept;
+  JsonSchema& operator=(JsonSchema&&) noexcept;
+
+  // The violations of `value`; empty when it is valid. Every pointer starts
+  // with `base_pointer` ("/input" makes "/input/document_url").
+  [[nodiscard]] std::vector<FieldError> validate(const Json& value, std::string_view base_pointer = {}) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// True when `text` nests arrays and objects at most `max_depth` deep (outside
+// strings). A cheap scan before parsing, so no parser ever recurses on hostile
+// input; malformed text is left for the parser to reject.
+[[nodiscard]] bool json_depth_within(std::string_view text, int max_depth) noexcept;
+
+}  // namespace steadfast::api

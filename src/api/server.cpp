@@ -1,0 +1,470 @@
+// The only file with Beast templates: connections, parsing with limits,
+// timeouts, writing, the connection cap and the graceful shutdown. The routes
+// are in service.cpp.
+#include "api/server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+#include <set>
+
+#include "api/problem.h"
+#include "api/service.h"
+#include "redis/client.h"
+#include "store/redis_settings.h"
+#include "store/scripts.h"
+#include "store/store.h"
+
+namespace steadfast::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+// After an answer that closes the connection early (413, 503), what the
+// client still sends is read and dropped for this long (or this many bytes),
+// so that closing does not reset the connection before it reads the answer.
+constexpr std::chrono::seconds kLingerTime{1};
+constexpr std::size_t kLingerBytes = std::size_t{8} << 20;
+
+// Methods label metrics as themselves; anything else is "other" (bounded labels).
+std::string_view method_label(std::string_view m) {
+  for (std::string_view known : {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}) {
+    if (m == known) return known;
+  }
+  return "other";
+}
+
+std::string format_endpoint(const tcp::endpoint& ep) {
+  const std::string address = ep.address().to_string();
+  return (ep.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(ep.port());
+}
+
+redis::Config redis_config(const ServerOptions& o) {
+  redis::Config c = redis::Config::from_url(o.redis_url);
+  c.command_timeout = o.redis_timeout;
+  if (c.client_name.empty()) c.client_name = "steadfast-serve";
+  return c;
+}
+
+Tokens load_tokens(const ServerOptions& o) {
+  return o.tokens_file.empty() ? Tokens{} : Tokens::load(o.tokens_file);
+}
+
+const ServerOptions& checked(const ServerOptions& o) {
+  if (o.max_body < 1) throw std::invalid_argument("max body must be at least 1 byte");
+  if (o.max_header_bytes < 1024) throw std::invalid_argument("max header bytes must be at least 1024");
+  if (o.max_connections < 1) throw std::invalid_argument("max connections must be at least 1");
+  for (auto t : {o.header_timeout, o.body_timeout, o.write_timeout}) {
+    if (t.count() <= 0) throw std::invalid_argument("read and write timeouts must be positive");
+  }
+  if (o.max_wait.count() < 0) throw std::invalid_argument("max wait must not be negative");
+  return o;
+}
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(ServerOptions options, const config::WorkflowsFile& file)
+      : options_(checked(options)),
+        redis_(io_.get_executor(), redis_config(options_)),
+        store_(redis_, store::KeySpace(options_.key_prefix, options_.partitions)),
+        service_(redis_, store_, serve_workflows(file), load_tokens(options_), service_options(options_)),
+        acceptor_(io_),
+        signals_(io_),
+        shutdown_timer_(io_) {}
+
+  void run() {
+    std::exception_ptr failure;
+    asio::co_spawn(io_, main(), [this, &failure](std::exception_ptr e) {
+      if (e && !stopping_) failure = e;
+      if (e) {
+        set_listen_state(State::failed, 0);
+        begin_stop();
+      }
+    });
+    if (options_.handle_signals) {
+      signals_.add(SIGINT);
+      signals_.add(SIGTERM);
+      signals_.async_wait([this](boost::system::error_code ec, int signal) {
+        if (ec) return;
+        spdlog::info("api: {} received; stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+        begin_stop();
+      });
+    }
+    io_.run();
+    set_listen_state(State::failed, 0);  // wakes waiters if it never listened
+    if (failure) {
+      try {
+        std::rethrow_exception(failure);
+      } catch (const store::EvictionPolicyError& e) {
+        throw std::runtime_error(e.what());
+      } catch (const redis::Error& e) {
+        throw std::runtime_error(std::string("Redis: ") + e.what());
+      }
+    }
+  }
+
+  void stop() {
+    asio::post(io_, [this] { begin_stop(); });
+  }
+
+  std::uint16_t wait_listening(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(listen_mu_);
+    listen_cv_.wait_for(lock, timeout, [this] { return listen_state_ != State::pending; });
+    return listen_state_ == State::listening ? port_ : 0;
+  }
+
+ private:
+  enum class State { pending, listening, failed };
+
+  struct Connection {
+    explicit Connection(tcp::socket s) : stream(std::move(s)) {}
+    beast::tcp_stream stream;
+    bool busy = false;  // a request is being read, handled or answered
+  };
+
+  static ServiceOptions service_options(const ServerOptions& o) {
+    ServiceOptions s;
+    s.max_wait = o.max_wait;
+    s.retention = o.retention;
+    s.max_body = o.max_body;
+    return s;
+  }
+
+  void set_listen_state(State s, std::uint16_t port) {
+    std::lock_guard lock(listen_mu_);
+    if (listen_state_ != State::pending) return;
+    listen_state_ = s;
+    port_ = port;
+    listen_cv_.notify_all();
+  }
+
+  asio::awaitable<void> main() {
+    try {
+      co_await redis_.wait_connected(std::chrono::seconds(10));
+    } catch (const redis::IoError& e) {
+      throw std::runtime_error(std::string("cannot reach Redis: ") + e.what());
+    }
+    const auto settings = co_await store::read_redis_settings(redis_);
+    for (const std::string& w : store::durability_warnings(settings, options_.allow_eviction)) {
+      spdlog::warn("api: {}", w);
+    }
+    std::set<std::string> queues;
+    for (const ServedWorkflow& w : service_.workflows()) {
+      co_await store_.register_workflow(w.name, w.definition);
+      for (const Json& step : w.definition.at("steps")) queues.insert(step.at("queue").get<std::string>());
+    }
+    // The consumer groups, as a worker makes them (at the stream's start,
+    // never at $), so a run can be cancelled before any worker has started.
+    for (const std::string& q : queues) {
+      for (int p = 0; p < store_.keys().partitions(); ++p) co_await store_.ensure_group(p, q);
+    }
+    redis::Pipeline load;
+    for (const auto* s : {&store::scripts::submit(), &store::scripts::cancel(), &store::scripts::replay()}) {
+      load.add("SCRIPT", "LOAD", s->source());
+    }
+    for (const redis::Reply& r : co_await redis_.exec(std::move(load))) {
+      if (r.is_error()) throw std::runtime_error("Redis refused SCRIPT LOAD: " + std::string(r.str()));
+    }
+    if (stopping_) co_return;
+
+    tcp::endpoint endpoint;
+    try {
+      endpoint = tcp::endpoint(asio::ip::make_address(options_.host), options_.port);
+      acceptor_.open(endpoint.protocol());
+      acceptor_.set_option(asio::socket_base::reuse_address(true));
+      acceptor_.bind(endpoint);
+      acceptor_.listen(asio::socket_base::max_listen_connections);
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                               ": " + e.code().message());
+    }
+    const tcp::endpoint bound = acceptor_.local_endpoint();
+    spdlog::info("api: listening on http://{} ({} workflow(s), {})", format_endpoint(bound),
+                 service_.workflows().size(), tokens_note());
+    set_listen_state(State::listening, bound.port());
+    co_await accept_loop();
+  }
+
+  std::string tokens_note() const {
+    return options_.tokens_file.empty() ? "no authentication" : "bearer tokens from " + options_.tokens_file;
+  }
+
+  asio::awaitable<void> accept_loop() {
+    asio::steady_timer backoff(io_);
+    while (!stopping_) {
+      auto [ec, socket] = co_await acceptor_.async_accept(nothrow);
+      if (stopping_ || ec == asio::error::operation_aborted) break;
+      if (ec) {
+        // Out of descriptors or the like: wait a moment rather than spin.
+        spdlog::warn("api: accept: {}", ec.message());
+        backoff.expires_after(std::chrono::milliseconds(50));
+        co_await backoff.async_wait(nothrow);
+        continue;
+      }
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      if (connections_.size() >= static_cast<std::size_t>(options_.max_connections)) {
+        if (rejecting_ < static_cast<std::size_t>(options_.max_connections)) {
+          asio::co_spawn(io_, reject(std::move(socket)), asio::detached);
+        }  // else: dropped by the socket's destructor
+        continue;
+      }
+      asio::co_spawn(io_, session(std::move(socket)), asio::detached);
+    }
+  }
+
+  // Over the connection cap: a 503 and close.
+  asio::awaitable<void> reject(tcp::socket socket) {
+    ++rejecting_;
+    struct Done {
+      Impl* self;
+      ~Done() { --self->rejecting_; }
+    } done{this};
+    static const std::string answer = [] {
+      const Response p = problem(503, "too-many-connections", "the server is at its connection limit; retry later");
+      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: " + p.content_type +
+             "\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: " + std::to_string(p.body.size()) +
+             "\r\n\r\n" + p.body;
+    }();
+    Connection c(std::move(socket));
+    c.stream.expires_after(options_.write_timeout);
+    auto [ec, n] = co_await asio::async_write(c.stream, asio::buffer(answer), nothrow);
+    service_.observe("other", "other", 503, 0);
+    if (!ec) co_await linger_close(c);
+  }
+
+  asio::awaitable<void> session(tcp::socket socket) {
+    auto conn = std::make_unique<Connection>(std::move(socket));
+    connections_.insert(conn.get());
+    struct Untrack {
+      Impl* self;
+      Connection* c;
+      ~Untrack() {
+        self->connections_.erase(c);
+        self->finish_if_idle();
+      }
+    } untrack{this, conn.get()};
+    try {
+      co_await serve_connection(*conn);
+    } catch (const std::exception& e) {
+      spdlog::warn("api: connection: {}", e.what());
+    }
+    boost::system::error_code ignored;
+    conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    conn->stream.close();
+  }
+
+  asio::awaitable<void> serve_connection(Connection& c) {
+    beast::flat_buffer buffer;
+    while (!stopping_) {
+      c.busy = false;
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(options_.max_header_bytes, UINT32_MAX)));
+      parser.body_limit(options_.max_body);
+      // Covers the keep-alive idle time too: a connection that sends no
+      // complete header within the timeout is closed.
+      c.stream.expires_after(options_.header_timeout);
+      auto [ec, n] = co_await http::async_read_header(c.stream, buffer, parser, nothrow);
+      const auto started = Clock::now();
+      if (ec) {
+        c.busy = true;
+        co_await answer_read_error(c, ec, started);
+        co_return;
+      }
+      c.busy = true;
+      const unsigned version = parser.get().version();
+      if (!parser.is_done()) {
+        if (const auto length = parser.content_length(); length && *length > options_.max_body) {
+          co_await answer_too_large(c, version, started);  // before reading any of the body
+          co_return;
+        }
+        if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+          c.stream.expires_after(options_.write_timeout);
+          auto [wec, wn] = co_await asio::async_write(c.stream, asio::buffer(kContinue), nothrow);
+          if (wec) co_return;
+        }
+        c.stream.expires_after(options_.body_timeout);
+        auto [bec, bn] = co_await http::async_read(c.stream, buffer, parser, nothrow);
+        if (bec) {
+          co_await answer_read_error(c, bec, started);
+          co_return;
+        }
+      }
+      c.stream.expires_never();  // a long poll may take a while; the client waits
+      auto& message = parser.get();
+      const bool keep_alive = message.keep_alive();
+      const bool head = message.method() == http::verb::head;
+      Request request;
+      request.method = head ? "GET" : std::string(message.method_string());
+      request.target = std::string(message.target());
+      for (const auto& field : message) {
+        request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      }
+      request.body = std::move(message.body());
+      const std::string method(method_label(message.method_string()));
+      Response response = co_await service_.handle(request);
+      const bool keep = keep_alive && !stopping_;
+      const std::string route = response.route;
+      const int status = response.status;
+      const bool written = co_await write(c, std::move(response), version, keep, head);
+      service_.observe(route, method, status, seconds_since(started));
+      if (!written) co_return;
+      if (!keep) {
+        boost::system::error_code ignored;
+        c.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        co_return;
+      }
+    }
+  }
+
+  static double seconds_since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  }
+
+  asio::awaitable<void> answer_read_error(Connection& c, beast::error_code ec, Clock::time_point started) {
+    if (ec == http::error::body_limit) {
+      co_await answer_too_large(c, 11, started);
+    } else if (ec == http::error::header_limit) {
+      co_await answer_and_close(c, problem(431, "header-too-large",
+                                           "the request line and header fields exceed " +
+                                               std::to_string(options_.max_header_bytes) + " bytes"),
+                                11, started);
+    } else if (ec.category() == make_error_code(http::error::bad_method).category() && ec != http::error::end_of_stream &&
+               ec != http::error::partial_message) {
+      co_await answer_and_close(c, problem(400, "bad-request", "malformed HTTP request: " + ec.message()), 11,
+                                started);
+    }
+    // Otherwise (timeout, reset, end of stream, shutdown): close without an answer.
+  }
+
+  asio::awaitable<void> answer_too_large(Connection& c, unsigned version, Clock::time_point started) {
+    co_await answer_and_close(c, problem(413, "payload-too-large",
+                                         "the body exceeds " + std::to_string(options_.max_body) + " bytes"),
+                              version, started);
+  }
+
+  // Answers and closes, reading and dropping what the client still sends.
+  asio::awaitable<void> answer_and_close(Connection& c, Response response, unsigned version,
+                                         Clock::time_point started) {
+    const int status = response.status;
+    const bool written = co_await write(c, std::move(response), version, /*keep_alive=*/false, false);
+    service_.observe("other", "other", status, seconds_since(started));
+    if (written) co_await linger_close(c);
+  }
+
+  asio::awaitable<void> linger_close(Connection& c) {
+    boost::system::error_code ignored;
+    c.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    c.stream.expires_after(kLingerTime);
+    std::array<char, 8192> sink;
+    std::size_t total = 0;
+    while (total < kLingerBytes) {
+      auto [ec, n] = co_await c.stream.async_read_some(asio::buffer(sink), nothrow);
+      if (ec) break;
+      total += n;
+    }
+  }
+
+  // Returns false when the write failed (the connection is then unusable).
+  asio::awaitable<bool> write(Connection& c, Response r, unsigned version, bool keep_alive, bool head) {
+    http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+    if (reason_phrase(r.status) != "Unknown") res.reason(reason_phrase(r.status));  // RFC 9110 names
+    res.set(http::field::server, "steadfast");
+    res.set(http::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers) res.set(name, value);
+    res.body() = std::move(r.body);
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    if (head) res.body().clear();  // Content-Length stays that of the GET answer
+    c.stream.expires_after(options_.write_timeout);
+    auto [ec, n] = co_await http::async_write(c.stream, res, nothrow);
+    co_return !ec;
+  }
+
+  void begin_stop() {
+    if (stopping_) return;
+    stopping_ = true;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    service_.begin_shutdown();
+    // Idle connections (waiting for a request) close now; busy ones finish
+    // their request and close after answering it.
+    for (Connection* c : connections_) {
+      if (!c->busy) c->stream.cancel();
+    }
+    shutdown_timer_.expires_after(options_.shutdown_timeout);
+    shutdown_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      if (!connections_.empty()) {
+        spdlog::warn("api: {} request(s) still in flight after the shutdown timeout; closing them",
+                     connections_.size());
+      }
+      for (Connection* c : connections_) c->stream.close();
+    });
+    finish_if_idle();
+  }
+
+  void finish_if_idle() {
+    if (!stopping_ || finished_ || !connections_.empty()) return;
+    finished_ = true;
+    shutdown_timer_.cancel();
+    boost::system::error_code ignored;
+    signals_.cancel(ignored);
+    redis_.close();
+  }
+
+  ServerOptions options_;
+  asio::io_context io_{1};
+  redis::Client redis_;
+  store::Store store_;
+  Service service_;
+  tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  asio::steady_timer shutdown_timer_;
+  std::set<Connection*> connections_;
+  std::size_t rejecting_ = 0;
+  bool stopping_ = false;
+  bool finished_ = false;
+
+  std::mutex listen_mu_;
+  std::condition_variable listen_cv_;
+  State listen_state_ = State::pending;
+  std::uint16_t port_ = 0;
+};
+
+Server::Server(ServerOptions options, const config::WorkflowsFile& workflows)
+    : impl_(std::make_unique<Impl>(std::move(options), workflows)) {}
+Server::~Server() = default;
+void Server::run() { impl_->run(); }
+void Server::stop() { impl_->stop(); }
+std::uint16_t Server::wait_listening(std::chrono::milliseconds timeout) { return impl_->wait_listening(timeout); }
+
+}  // namespace steadfast::api

@@ -1,0 +1,80 @@
+// `steadfast serve`: the HTTP/1.1 API server (Boost.Beast, C++20 coroutines).
+// One io_context thread owns the listener, every connection and the Redis
+// client; handlers never block it (Redis calls and long polls are awaited).
+//
+// Limits: a request's header must arrive within header_timeout (this also
+// closes keep-alive connections idle that long) and its body within
+// body_timeout; headers over max_header_bytes get 431, bodies over max_body
+// get 413 (refused from Content-Length before reading, and chunked bodies are
+// cut at the limit); connections beyond max_connections get 503 and are
+// closed. Memory is bounded by about max_connections * max_body.
+//
+// Thread-safety: run() on one thread; stop() and wait_listening() from any.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "config/workflows_file.h"
+
+namespace steadfast::api {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // address to listen on ("0.0.0.0", "::1", ...)
+  std::uint16_t port = 8080;       // zero = any free port (see wait_listening())
+  std::string redis_url = "redis://127.0.0.1:6379";
+  std::string key_prefix = "sf";
+  int partitions = 1;  // must match the workers'
+  // Bearer tokens file (api/tokens.h); empty = no authentication.
+  std::string tokens_file;
+  std::size_t max_body = std::size_t{1} << 20;       // bytes
+  std::size_t max_header_bytes = std::size_t{16} << 10;  // request line + header fields
+  int max_connections = 512;
+  std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds body_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds write_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds max_wait{std::chrono::seconds(60)};  // cap of ?wait=
+  // Time a Redis command may take (including waiting for a reconnect) before
+  // the request is answered 503. Zero = no limit.
+  std::chrono::milliseconds redis_timeout{std::chrono::seconds(3)};
+  // On stop: time in-flight requests get to finish before their connections are closed.
+  std::chrono::milliseconds shutdown_timeout{std::chrono::seconds(10)};
+  // Cancelled runs expire this long after they end.
+  std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};
+  // Serve even when Redis' maxmemory-policy may evict keys (runs may be lost).
+  bool allow_eviction = false;
+  bool handle_signals = true;  // stop on SIGTERM/SIGINT while run() runs
+};
+
+class Server {
+ public:
+  // Compiles the workflows' input schemas and reads the tokens file; throws
+  // std::invalid_argument (or config::ConfigError) for bad options or files.
+  Server(ServerOptions options, const config::WorkflowsFile& workflows);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Connects to Redis (checking maxmemory-policy and appendonly), registers the
+  // workflows, loads the scripts, listens, and serves until stop() or a signal;
+  // then stops accepting, lets in-flight requests finish (up to
+  // shutdown_timeout) and returns. Throws std::runtime_error when it cannot
+  // start (Redis unreachable, evicting Redis, address in use).
+  void run();
+
+  // Begins the graceful shutdown. Thread-safe; idempotent.
+  void stop();
+
+  // Blocks until the server listens and returns its port, or returns 0 if
+  // run() failed or `timeout` passed first. Thread-safe.
+  std::uint16_t wait_listening(std::chrono::milliseconds timeout);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace steadfast::api

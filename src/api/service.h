@@ -1,0 +1,100 @@
+// The routes of the HTTP API, on plain Request/Response values (no Beast): the
+// server (server.cpp) parses, limits and writes; the Service decides.
+//
+// Thread-safety: a Service lives on the server's I/O thread (the thread that
+// owns the redis::Client); call handle() from that thread only.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/http.h"
+#include "api/metrics.h"
+#include "api/schema.h"
+#include "api/tokens.h"
+#include "config/workflows_file.h"
+#include "redis/client.h"
+#include "steadfast/json.h"
+#include "store/store.h"
+
+namespace steadfast::api {
+
+// A workflow the API accepts runs of.
+struct ServedWorkflow {
+  std::string name;
+  Json definition;  // as registered in Redis (store::definition_of)
+  Json input_schema;  // null = any input
+  std::optional<JsonSchema> schema;  // compiled input_schema
+  Json description;  // GET /v1/workflows entry
+  std::vector<std::string> steps;
+  std::string first_queue;
+  std::int64_t max_backlog = 0;  // 0 = no bound
+};
+
+// The served workflows, compiled once. Throws std::invalid_argument naming the
+// workflow for an input_schema RapidJSON cannot compile, or config::ConfigError
+// for an unknown step kind or bad step parameters.
+[[nodiscard]] std::vector<ServedWorkflow> serve_workflows(const config::WorkflowsFile& file);
+
+struct ServiceOptions {
+  // Longest ?wait= of GET /v1/runs/{id}; longer requests are cut to it.
+  std::chrono::milliseconds max_wait{std::chrono::seconds(60)};
+  // Cancelled runs expire this long after they end (as the workers' retention).
+  std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};
+  std::size_t max_body = std::size_t{1} << 20;  // bytes; bodies over it are refused with 413
+  // Nesting of the request's JSON body; deeper is refused with 400.
+  int max_json_depth = 64;
+  // Retry-After of 429 and 503 answers.
+  std::chrono::seconds retry_after{1};
+};
+
+class Service {
+ public:
+  Service(redis::Client& redis, store::Store& store, std::vector<ServedWorkflow> workflows,
+          Tokens tokens, ServiceOptions options);
+
+  // Answers one request; never throws (unexpected errors become 500).
+  boost::asio::awaitable<Response> handle(const Request& request);
+
+  // Long polls return their current state at once from now on.
+  void begin_shutdown() noexcept { shutting_down_ = true; }
+
+  // Counts an answered request (the server calls this for every response it
+  // writes, including its own 400/413/431).
+  void observe(std::string_view route, std::string_view method, int status, double seconds) {
+    http_metrics_.observe(route, method, status, seconds);
+  }
+
+  [[nodiscard]] const std::vector<ServedWorkflow>& workflows() const noexcept { return workflows_; }
+
+ private:
+  struct Route;
+  boost::asio::awaitable<Response> dispatch(const Request& request, Route& route);
+  boost::asio::awaitable<Response> submit(const Request& request, const std::string& workflow);
+  boost::asio::awaitable<Response> get_run(const std::string& id, const std::map<std::string, std::string>& query);
+  boost::asio::awaitable<Response> list_runs(const std::map<std::string, std::string>& query);
+  boost::asio::awaitable<Response> cancel(const std::string& id);
+  boost::asio::awaitable<Response> dlq_list(const std::map<std::string, std::string>& query);
+  boost::asio::awaitable<Response> dlq_replay(const std::string& id);
+  boost::asio::awaitable<Response> dlq_purge();
+  boost::asio::awaitable<Response> metrics();
+  boost::asio::awaitable<Response> ready();
+  Response list_workflows() const;
+  const ServedWorkflow* find(std::string_view name) const;
+
+  redis::Client& redis_;
+  store::Store& store_;
+  std::vector<ServedWorkflow> workflows_;
+  Tokens tokens_;
+  ServiceOptions options_;
+  HttpMetrics http_metrics_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace steadfast::api

@@ -1,0 +1,64 @@
+// Bearer tokens for the HTTP API, kept hashed. The tokens file has one token
+// per line:
+//
+//   sha256:<64 hex digits> <role> [name]
+//
+// where the hex is SHA-256 of the token's bytes, role is `submit` (submit runs,
+// read everything) or `admin` (also cancel, dead-letter replay and purge), and
+// name labels the token in logs. Blank lines and lines starting with # are
+// ignored. Make a token and its line with:
+//
+//   token=$(openssl rand -hex 32)
+//   echo "sha256:$(printf %s "$token" | sha256sum | cut -d' ' -f1) submit ci"
+//
+// Thread-safety: immutable after construction; safe to share.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace steadfast::api {
+
+enum class Role { submit, admin };
+
+// What a route needs.
+enum class Access { read, submit, admin };
+
+[[nodiscard]] bool allows(Role role, Access access) noexcept;
+[[nodiscard]] std::string_view to_string(Role role) noexcept;
+
+struct Principal {
+  Role role = Role::submit;
+  std::string name;  // from the tokens file; may be empty
+};
+
+class Tokens {
+ public:
+  Tokens() = default;  // no tokens: authentication is off
+
+  // Parses the file's text; throws std::invalid_argument "<path>:<line>: ..."
+  // for a malformed line, an unknown role or a duplicate hash.
+  static Tokens parse(std::string_view text, std::string_view path_for_errors);
+  // Reads and parses a file; an unreadable file is std::invalid_argument too.
+  static Tokens load(const std::string& path);
+
+  [[nodiscard]] bool enabled() const noexcept { return !entries_.empty(); }
+  [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
+
+  // The principal of an `Authorization` header value ("Bearer <token>"), or
+  // nullopt for a missing, malformed or unknown token. The token's hash is
+  // compared with every entry in constant time (CRYPTO_memcmp, no early exit).
+  [[nodiscard]] std::optional<Principal> authenticate(std::optional<std::string_view> authorization) const;
+
+ private:
+  struct Entry {
+    std::array<unsigned char, 32> hash{};
+    Principal principal;
+  };
+  std::vector<Entry> entries_;
+};
+
+}  // namespace steadfast::api
