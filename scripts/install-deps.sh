@@ -9,7 +9,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev
   libhiredis-dev
   nlohmann-json3-dev
-  rapidjson-dev
+  rapidjson-dev json-schema-test-suite
   libyaml-cpp-dev
   libspdlog-dev libfmt-dev
   libcli11-dev

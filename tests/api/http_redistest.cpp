@@ -1,0 +1,675 @@
+// The HTTP API end to end: an api::Server on its own thread against the test
+// binary's redis-server, driven over real sockets by a small blocking client
+// (http_client.h). Every status code the API promises, at and past its limits.
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "api/http_client.h"
+#include "api/server.h"
+#include "config/workflows_file.h"
+#include "steadfast/worker.h"
+#include "steps/kind_registry.h"
+#include "support/redis_test.h"
+
+namespace steadfast {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using test::HttpConnection;
+using test::http;
+using test::post_json;
+
+constexpr const char* kWorkflows = R"(
+workflows:
+  analyze:
+    input_schema:
+      type: object
+      required: [document_url]
+      properties:
+        document_url: {type: string, minLength: 4}
+        pages: {type: integer, minimum: 1}
+    steps:
+      - {name: fetch, kind: noop}
+      - {name: summarize, kind: sleep, with: {ms: 400}}
+  anything:
+    steps:
+      - {name: only, kind: noop}
+  doomed:
+    steps:
+      - {name: boom, kind: fail, with: {times: 100}, retry: {max_attempts: 1}}
+)";
+
+constexpr const char* kBoundedQueue = R"(
+queues:
+  default: {max_backlog: 2}
+workflows:
+  anything:
+    steps:
+      - {name: only, kind: noop}
+)";
+
+// An api::Server on its own thread; stopped and joined on destruction.
+class ServerThread {
+ public:
+  ServerThread(api::ServerOptions options, const std::string& yaml)
+      : server_(std::move(options), config::parse_workflows(yaml, "test.yaml")) {
+    thread_ = std::thread([this] {
+      try {
+        server_.run();
+      } catch (const std::exception& e) {
+        error_ = e.what();
+      }
+    });
+    port_ = server_.wait_listening(15s);
+  }
+  ~ServerThread() { stop(); }
+  ServerThread(const ServerThread&) = delete;
+  ServerThread& operator=(const ServerThread&) = delete;
+
+  void stop() {
+    if (thread_.joinable()) {
+      server_.stop();
+      thread_.join();
+    }
+  }
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] const std::string& error() const { return error_; }
+
+ private:
+  api::Server server_;
+  std::thread thread_;
+  std::uint16_t port_ = 0;
+  std::string error_;
+};
+
+class ApiTest : public test::RedisTest {
+ protected:
+  void TearDown() override {
+    worker_thread_stop();
+    api_.reset();
+    test::RedisTest::TearDown();
+  }
+
+  api::ServerOptions options() const {
+    api::ServerOptions o;
+    o.port = 0;
+    o.redis_url = server().url();
+    o.handle_signals = false;
+    o.redis_timeout = 1s;
+    return o;
+  }
+
+  std::uint16_t start(api::ServerOptions o, const std::string& yaml = kWorkflows) {
+    api_ = std::make_unique<ServerThread>(std::move(o), yaml);
+    EXPECT_NE(api_->port(), 0) << "the server did not start: " << api_->error();
+    return api_->port();
+  }
+  std::uint16_t start() { return start(options()); }
+
+  void start_worker(const std::string& yaml = kWorkflows) {
+    const auto file = config::parse_workflows(yaml, "test.yaml");
+    WorkerOptions o;
+    o.redis_url = server().url();
+    o.handle_signals = false;
+    o.concurrency = 4;
+    o.drain_timeout = 1s;
+    worker_ = std::make_unique<Worker>(o, config::build_workflows(file, steps::builtin_kinds()));
+    worker_thread_ = std::thread([this] {
+      try {
+        worker_->run();
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "worker: " << e.what();
+      }
+    });
+  }
+  void worker_thread_stop() {
+    if (worker_thread_.joinable()) {
+      worker_->stop();
+      worker_thread_.join();
+    }
+  }
+
+  // Every key in the server.
+  std::set<std::string> all_keys() const {
+    std::set<std::string> out;
+    const redis::Reply r = server().call({"KEYS", "*"});
+    for (const auto& k : r.elements()) out.emplace(k.str());
+    return out;
+  }
+
+  static void expect_problem(const test::HttpResponse& r, int status) {
+    EXPECT_EQ(r.status, status) << r.body;
+    EXPECT_EQ(r.header("content-type"), "application/problem+json") << r.body;
+    const Json p = r.json();
+    ASSERT_TRUE(p.is_object()) << r.body;
+    EXPECT_TRUE(p.contains("type") && p["type"].is_string()) << r.body;
+    EXPECT_TRUE(p.contains("title") && p["title"].is_string()) << r.body;
+    EXPECT_EQ(p.value("status", 0), status) << r.body;
+    EXPECT_TRUE(p.contains("detail") && p["detail"].is_string()) << r.body;
+  }
+
+  std::unique_ptr<ServerThread> api_;
+  std::unique_ptr<Worker> worker_;
+  std::thread worker_thread_;
+};
+
+const Json kGoodInput = {{"input", {{"document_url", "https://example.test/a.pdf"}}}};
+
+TEST_F(ApiTest, SubmitAnswers202ThenStatus) {
+  const auto port = start();
+  const auto r = post_json(port, "/v1/workflows/analyze/runs", kGoodInput);
+  ASSERT_EQ(r.status, 202) << r.body;
+  const Json body = r.json();
+  const std::string id = body.at("run_id").get<std::string>();
+  EXPECT_EQ(body.at("status_url"), "/v1/runs/" + id);
+  EXPECT_EQ(r.header("location"), "/v1/runs/" + id);
+
+  const auto s = http(port, "GET", "/v1/runs/" + id);
+  ASSERT_EQ(s.status, 200) << s.body;
+  const Json run = s.json();
+  EXPECT_EQ(run.at("id"), id);
+  EXPECT_EQ(run.at("workflow"), "analyze");
+  EXPECT_EQ(run.at("status"), "queued");
+  EXPECT_EQ(run.at("steps").size(), 2u);
+
+  // An empty body is an empty input (no schema on "anything").
+  const auto e = http(port, "POST", "/v1/workflows/anything/runs");
+  EXPECT_EQ(e.status, 202) << e.body;
+}
+
+TEST_F(ApiTest, IdempotencyKeyReturnsTheSameRunWith200) {
+  const auto port = start();
+  const auto first = post_json(port, "/v1/workflows/analyze/runs", kGoodInput, {{"Idempotency-Key", "order-42"}});
+  ASSERT_EQ(first.status, 202) << first.body;
+  const auto again = post_json(port, "/v1/workflows/analyze/runs", kGoodInput, {{"Idempotency-Key", "order-42"}});
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.json().at("run_id"), first.json().at("run_id"));
+  const auto other = post_json(port, "/v1/workflows/analyze/runs", kGoodInput, {{"Idempotency-Key", "order-43"}});
+  ASSERT_EQ(other.status, 202) << other.body;
+  EXPECT_NE(other.json().at("run_id"), first.json().at("run_id"));
+  expect_problem(post_json(port, "/v1/workflows/analyze/runs", kGoodInput, {{"Idempotency-Key", std::string(300, 'k')}}),
+                 400);
+}
+
+TEST_F(ApiTest, MalformedAndTooDeepJsonAre400) {
+  const auto port = start();
+  const test::Headers json_type{{"Content-Type", "application/json"}};
+  expect_problem(http(port, "POST", "/v1/workflows/anything/runs", "{\"input\": ", json_type), 400);
+  expect_problem(http(port, "POST", "/v1/workflows/anything/runs", "{\"input\": \"\xff\xfe\"}", json_type), 400);
+  // 10,000 levels: refused by the depth scan before any parser sees it.
+  const std::string deep = "{\"input\": " + std::string(10000, '[') + std::string(10000, ']') + "}";
+  const auto r = http(port, "POST", "/v1/workflows/anything/runs", deep, json_type);
+  expect_problem(r, 400);
+  EXPECT_NE(r.json().value("detail", "").find("deeper than 64"), std::string::npos) << r.body;
+  // 64 levels in all (the body object included) is fine.
+  const std::string ok = "{\"input\": " + std::string(63, '[') + std::string(63, ']') + "}";
+  EXPECT_EQ(http(port, "POST", "/v1/workflows/anything/runs", ok, json_type).status, 202);
+  // A body that is JSON but not {"input": ...}: 422 naming the member.
+  const auto extra = post_json(port, "/v1/workflows/anything/runs", {{"inputs", 1}});
+  expect_problem(extra, 422);
+  EXPECT_EQ(extra.json()["errors"][0]["pointer"], "/inputs");
+}
+
+TEST_F(ApiTest, UnknownWorkflowRunAndRouteAre404) {
+  const auto port = start();
+  expect_problem(post_json(port, "/v1/workflows/nope/runs", kGoodInput), 404);
+  expect_problem(http(port, "GET", "/v1/runs/01HZZZZZZZZZZZZZZZZZZZZZZZ"), 404);
+  expect_problem(http(port, "GET", "/v1/runs/not-a-run-id"), 404);
+  expect_problem(http(port, "GET", "/v2/anything"), 404);
+  expect_problem(http(port, "GET", "/"), 404);
+  expect_problem(http(port, "GET", "/v1/runs/"), 404);
+  expect_problem(http(port, "POST", "/v1/dlq/1-1/replay"), 404);
+}
+
+TEST_F(ApiTest, WrongMethodIs405WithAllow) {
+  const auto port = start();
+  auto r = http(port, "GET", "/v1/workflows/analyze/runs");
+  expect_problem(r, 405);
+  EXPECT_EQ(r.header("allow"), "POST");
+  r = http(port, "DELETE", "/v1/runs/01HZZZZZZZZZZZZZZZZZZZZZZZ");
+  expect_problem(r, 405);
+  EXPECT_EQ(r.header("allow"), "GET");
+  // HEAD is GET without the body.
+  r = http(port, "HEAD", "/healthz");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-length"), std::to_string(http(port, "GET", "/healthz").body.size()));
+  EXPECT_TRUE(r.body.empty());
+}
+
+TEST_F(ApiTest, NonJsonContentTypeIs415) {
+  const auto port = start();
+  expect_problem(http(port, "POST", "/v1/workflows/anything/runs", "input=1",
+                      {{"Content-Type", "application/x-www-form-urlencoded"}}),
+                 415);
+  expect_problem(http(port, "POST", "/v1/workflows/anything/runs", "{\"input\": 1}"), 415);  // no type
+  EXPECT_EQ(http(port, "POST", "/v1/workflows/anything/runs", "{\"input\": 1}",
+                 {{"Content-Type", "application/json; charset=utf-8"}})
+                .status,
+            202);
+}
+
+TEST_F(ApiTest, SchemaViolationIs422WithTheFieldPath) {
+  const auto port = start();
+  auto r = post_json(port, "/v1/workflows/analyze/runs", {{"input", Json::object()}});
+  expect_problem(r, 422);
+  Json p = r.json();
+  ASSERT_EQ(p["errors"].size(), 1u) << r.body;
+  EXPECT_EQ(p["errors"][0]["pointer"], "/input/document_url");
+  EXPECT_EQ(p["errors"][0]["keyword"], "required");
+
+  r = post_json(port, "/v1/workflows/analyze/runs", {{"input", {{"document_url", "https://x.test"}, {"pages", 0}}}});
+  expect_problem(r, 422);
+  p = r.json();
+  EXPECT_EQ(p["errors"][0]["pointer"], "/input/pages");
+  EXPECT_EQ(p["errors"][0]["keyword"], "minimum");
+
+  r = post_json(port, "/v1/workflows/analyze/runs", {{"input", {{"document_url", 7}}}});
+  expect_problem(r, 422);
+  EXPECT_EQ(r.json()["errors"][0]["pointer"], "/input/document_url");
+  // Nothing was written for refused submits.
+  EXPECT_EQ(http(port, "GET", "/v1/runs").json()["runs"].size(), 0u);
+}
+
+TEST_F(ApiTest, BodyOverTheLimitIs413FromContentLength) {
+  auto o = options();
+  o.max_body = 1024;
+  const auto port = start(o);
+  HttpConnection c(port);
+  // Only the header: the answer must come without the body ever being sent.
+  ASSERT_TRUE(c.send("POST /v1/workflows/anything/runs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Content-Length: 2000000\r\n\r\n"));
+  const auto r = c.read_response(5s);
+  expect_problem(r, 413);
+  EXPECT_EQ(r.header("connection"), "close");
+  // At the limit exactly is fine.
+  const std::string body = "{\"input\": \"" + std::string(1024 - 13, 'x') + "\"}";
+  ASSERT_EQ(body.size(), 1024u);
+  EXPECT_EQ(http(port, "POST", "/v1/workflows/anything/runs", body, {{"Content-Type", "application/json"}}).status, 202);
+  const std::string over = "{\"input\": \"" + std::string(1024 - 12, 'x') + "\"}";
+  expect_problem(http(port, "POST", "/v1/workflows/anything/runs", over, {{"Content-Type", "application/json"}}), 413);
+}
+
+long rss_kib() {
+  std::ifstream f("/proc/self/status");
+  for (std::string line; std::getline(f, line);) {
+    if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+  }
+  return 0;
+}
+
+TEST_F(ApiTest, NeverEndingChunkedBodyIs413AndNotBuffered) {
+  const auto port = start();  // 1 MiB limit
+  HttpConnection c(port);
+  ASSERT_TRUE(c.send("POST /v1/workflows/anything/runs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n"));
+  const long rss_before = rss_kib();
+  std::atomic<std::size_t> sent{0};
+  std::atomic<bool> stop{false};
+  std::thread sender([&] {
+    const std::string chunk = "10000\r\n" + std::string(0x10000, ' ') + "\r\n";  // 64 KiB chunks, forever
+    while (!stop && c.send(chunk)) sent += 0x10000;
+  });
+  test::HttpResponse r;
+  try {
+    r = c.read_response(10s);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
+  }
+  const bool closed = c.wait_closed(5s);
+  stop = true;
+  c.shutdown();  // unblocks the sender if the server never closed
+  sender.join();
+  expect_problem(r, 413);
+  EXPECT_TRUE(closed) << "the server kept the connection open";
+  EXPECT_GT(sent.load(), std::size_t{1} << 20);
+  // The server (in this process) read at most the limit plus what it drops
+  // while closing; it never held the stream.
+  EXPECT_LT(rss_kib() - rss_before, 32 * 1024) << "RSS grew by " << (rss_kib() - rss_before) << " KiB";
+  EXPECT_EQ(http(port, "GET", "/healthz").status, 200);
+}
+
+TEST_F(ApiTest, HeaderOverTheLimitIs431) {
+  auto o = options();
+  o.max_header_bytes = 4096;
+  const auto port = start(o);
+  const auto r = http(port, "GET", "/healthz", {}, {{"X-Padding", std::string(8000, 'p')}});
+  expect_problem(r, 431);
+}
+
+TEST_F(ApiTest, BacklogFullIs429WithRetryAfter) {
+  const auto port = start(options(), kBoundedQueue);
+  EXPECT_EQ(post_json(port, "/v1/workflows/anything/runs", {{"input", 1}}).status, 202);
+  EXPECT_EQ(post_json(port, "/v1/workflows/anything/runs", {{"input", 2}}).status, 202);
+  const auto r = post_json(port, "/v1/workflows/anything/runs", {{"input", 3}});
+  expect_problem(r, 429);
+  EXPECT_EQ(r.header("retry-after"), "1");
+}
+
+TEST_F(ApiTest, RedisDownIs503ThenRecovers) {
+  const auto port = start();
+  EXPECT_EQ(http(port, "GET", "/readyz").status, 200);
+  server().kill();
+  // Until the client notices the lost connection a request may wait for it;
+  // every answer is a 503 with Retry-After, never a hang or a 500.
+  const auto deadline = Clock::now() + 5s;
+  test::HttpResponse r;
+  do {
+    r = post_json(port, "/v1/workflows/analyze/runs", kGoodInput);
+  } while (r.status != 503 && Clock::now() < deadline);
+  expect_problem(r, 503);
+  EXPECT_EQ(r.header("retry-after"), "1");
+  expect_problem(http(port, "GET", "/v1/runs/01HZZZZZZZZZZZZZZZZZZZZZZZ"), 503);
+  const auto ready = http(port, "GET", "/readyz");
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_EQ(http(port, "GET", "/healthz").status, 200);  // the process is alive
+  const auto metrics = http(port, "GET", "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("steadfast_redis_up 0\n"), std::string::npos) << metrics.body;
+
+  server().start();  // same port; the scripts are gone with the old process
+  int status = 0;
+  const auto until = Clock::now() + 10s;
+  while (Clock::now() < until) {
+    status = http(port, "GET", "/readyz").status;
+    if (status == 200) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(post_json(port, "/v1/workflows/analyze/runs", kGoodInput).status, 202);
+}
+
+TEST_F(ApiTest, BearerTokensAndRoles) {
+  const std::string dir = test::make_temp_dir("steadfast-api-");
+  const std::string tokens = dir + "/tokens";
+  {
+    std::ofstream f(tokens);
+    // printf %s s3cret | sha256sum ; printf %s adm1n | sha256sum
+    f << "# test tokens\n"
+         "sha256:1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0 submit ci\n"
+         "sha256:8f8145e0f8d63c646e48f5a0377007c2193fce8c87399b5d9a59dec43b4cb45b admin ops\n";
+  }
+  auto o = options();
+  o.tokens_file = tokens;
+  const auto port = start(o);
+  std::filesystem::remove_all(dir);
+  const test::Headers submit{{"Authorization", "Bearer s3cret"}};
+  const test::Headers admin{{"Authorization", "Bearer adm1n"}};
+
+  auto r = post_json(port, "/v1/workflows/analyze/runs", kGoodInput);
+  expect_problem(r, 401);
+  EXPECT_NE(r.header("www-authenticate").find("Bearer"), std::string::npos);
+  expect_problem(post_json(port, "/v1/workflows/analyze/runs", kGoodInput, {{"Authorization", "Bearer wrong"}}), 401);
+  expect_problem(http(port, "GET", "/v1/runs"), 401);
+  expect_problem(http(port, "GET", "/metrics"), 401);
+  EXPECT_EQ(http(port, "GET", "/healthz").status, 200);  // probes need no token
+  EXPECT_EQ(http(port, "GET", "/readyz").status, 200);
+
+  r = post_json(port, "/v1/workflows/analyze/runs", kGoodInput, submit);
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string id = r.json()["run_id"];
+  EXPECT_EQ(http(port, "GET", "/v1/runs/" + id, {}, submit).status, 200);
+  EXPECT_EQ(http(port, "GET", "/v1/dlq", {}, submit).status, 200);
+  EXPECT_EQ(http(port, "GET", "/metrics", {}, submit).status, 200);
+  expect_problem(http(port, "POST", "/v1/runs/" + id + "/cancel", {}, submit), 403);
+  expect_problem(http(port, "POST", "/v1/dlq/purge", {}, submit), 403);
+  expect_problem(http(port, "POST", "/v1/dlq/" + id + "/replay", {}, submit), 403);
+
+  r = http(port, "POST", "/v1/runs/" + id + "/cancel", {}, admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["result"], "cancelled");
+  expect_problem(http(port, "POST", "/v1/runs/" + id + "/cancel", {}, admin), 409);  // already ended
+  EXPECT_EQ(http(port, "POST", "/v1/dlq/purge", {}, admin).status, 200);
+  EXPECT_EQ(post_json(port, "/v1/workflows/analyze/runs", kGoodInput, admin).status, 202);
+}
+
+TEST_F(ApiTest, LongPollAnswersWhenTheWorkerFinishes) {
+  const auto port = start();
+  start_worker();
+  const auto r = post_json(port, "/v1/workflows/analyze/runs", kGoodInput);
+  ASSERT_EQ(r.status, 202);
+  const std::string id = r.json()["run_id"];
+  const auto t0 = Clock::now();
+  const auto done = http(port, "GET", "/v1/runs/" + id + "?wait=15s", {}, {}, 20s);
+  const auto took = Clock::now() - t0;
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(done.json()["status"], "completed") << done.body;
+  EXPECT_GE(took, 300ms);  // it did wait for the 400 ms step...
+  EXPECT_LT(took, 3s);     // ...and answered soon after it ended, not at the 15 s mark
+
+  // A run that cannot end (no worker serves the queue... here: the wait is
+  // shorter than the work) answers at the end of the wait, still running.
+  const auto r2 = post_json(port, "/v1/workflows/analyze/runs", kGoodInput);
+  const std::string id2 = r2.json()["run_id"];
+  const auto t1 = Clock::now();
+  const auto early = http(port, "GET", "/v1/runs/" + id2 + "?wait=100ms");
+  EXPECT_EQ(early.status, 200);
+  EXPECT_GE(Clock::now() - t1, 100ms);
+  EXPECT_NE(early.json()["status"], "completed");
+  expect_problem(http(port, "GET", "/v1/runs/" + id2 + "?wait=soon"), 400);
+}
+
+TEST_F(ApiTest, ListsWorkflowsRunsAndDeadLetters) {
+  const auto port = start();
+  auto r = http(port, "GET", "/v1/workflows");
+  ASSERT_EQ(r.status, 200);
+  Json wfs = r.json()["workflows"];
+  ASSERT_EQ(wfs.size(), 3u);
+  EXPECT_EQ(wfs[0]["name"], "analyze");
+  EXPECT_EQ(wfs[0]["input_schema"]["required"][0], "document_url");
+  EXPECT_EQ(wfs[0]["steps"][1]["kind"], "sleep");
+  EXPECT_FALSE(wfs[0]["steps"][1].contains("with"));  // parameters may hold secrets
+  EXPECT_TRUE(wfs[1]["input_schema"].is_null());
+
+  for (int i = 0; i < 3; ++i) post_json(port, "/v1/workflows/anything/runs", {{"input", i}});
+  post_json(port, "/v1/workflows/analyze/runs", kGoodInput);
+  r = http(port, "GET", "/v1/runs?workflow=anything&limit=2");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["runs"].size(), 2u);
+  r = http(port, "GET", "/v1/runs?status=queued");
+  EXPECT_EQ(r.json()["runs"].size(), 4u);
+  EXPECT_EQ(http(port, "GET", "/v1/runs?status=completed").json()["runs"].size(), 0u);
+  expect_problem(http(port, "GET", "/v1/runs?limit=0"), 400);
+  expect_problem(http(port, "GET", "/v1/runs?limit=1001"), 400);
+  expect_problem(http(port, "GET", "/v1/runs?status=sleeping"), 400);
+  expect_problem(http(port, "GET", "/v1/runs?workflow=a%2Ab"), 400);
+
+  // A run that fails for good lands in the dead-letter queue; replay and purge it.
+  start_worker();
+  r = post_json(port, "/v1/workflows/doomed/runs", {{"input", 1}});
+  const std::string id = r.json()["run_id"];
+  const auto failed = http(port, "GET", "/v1/runs/" + id + "?wait=10s", {}, {}, 15s);
+  ASSERT_EQ(failed.json()["status"], "failed") << failed.body;
+  r = http(port, "GET", "/v1/dlq");
+  ASSERT_EQ(r.status, 200);
+  ASSERT_EQ(r.json()["dead_letters"].size(), 1u) << r.body;
+  EXPECT_EQ(r.json()["dead_letters"][0]["run_id"], id);
+  const std::string entry = r.json()["dead_letters"][0]["id"];
+  r = http(port, "POST", "/v1/dlq/" + entry + "/replay");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["run_id"], id);
+  http(port, "GET", "/v1/runs/" + id + "?wait=10s", {}, {}, 15s);  // fails again
+  r = http(port, "POST", "/v1/dlq/purge");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["purged"], 1);
+  expect_problem(http(port, "POST", "/v1/dlq/" + entry + "/replay"), 404);
+}
+
+// Prometheus text format 0.0.4, line by line.
+TEST_F(ApiTest, MetricsAreValidPrometheusText) {
+  const auto port = start();
+  post_json(port, "/v1/workflows/analyze/runs", kGoodInput);
+  post_json(port, "/v1/workflows/analyze/runs", {{"input", Json::object()}});  // a 422
+  http(port, "GET", "/v1/runs/nope");
+  const auto r = http(port, "GET", "/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  ASSERT_FALSE(r.body.empty());
+  ASSERT_EQ(r.body.back(), '\n');
+
+  const std::regex help(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .*)");
+  const std::regex type(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped))");
+  const std::regex sample(
+      R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")*\})? (-?[0-9.eE+-]+|\+Inf|-Inf|NaN))");
+  std::map<std::string, std::string> types;
+  std::map<std::string, double> values;  // "name{labels}" -> value
+  std::istringstream lines(r.body);
+  int samples = 0;
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (line.starts_with("# HELP")) {
+      EXPECT_TRUE(std::regex_match(line, m, help)) << line;
+    } else if (line.starts_with("# TYPE")) {
+      ASSERT_TRUE(std::regex_match(line, m, type)) << line;
+      EXPECT_FALSE(types.contains(m[1])) << "TYPE twice: " << line;
+      types[m[1]] = m[2];
+    } else {
+      ASSERT_TRUE(std::regex_match(line, m, sample)) << "not a sample line: '" << line << "'";
+      std::string family = m[1];
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+        if (!types.contains(family) && family.ends_with(suffix)) family.resize(family.size() - std::strlen(suffix));
+      }
+      EXPECT_TRUE(types.contains(family)) << "no TYPE before " << line;
+      values[line.substr(0, line.rfind(' '))] = std::stod(line.substr(line.rfind(' ') + 1) == "+Inf" ? "inf" : line.substr(line.rfind(' ') + 1));
+      ++samples;
+    }
+  }
+  EXPECT_GT(samples, 10);
+  EXPECT_EQ(types["steadfast_runs_submitted_total"], "counter");
+  EXPECT_EQ(values["steadfast_runs_submitted_total{workflow=\"analyze\"}"], 1);
+  EXPECT_EQ(values["steadfast_runs_completed_total{workflow=\"analyze\"}"], 0);
+  EXPECT_TRUE(values.contains("steadfast_runs_failed_total{workflow=\"doomed\"}"));
+  EXPECT_TRUE(values.contains("steadfast_step_retries_total"));
+  EXPECT_TRUE(values.contains("steadfast_lease_reclaims_total"));
+  EXPECT_EQ(values["steadfast_queue_entries{queue=\"default\"}"], 1);
+  EXPECT_EQ(values["steadfast_queue_pending{queue=\"default\"}"], 0);
+  EXPECT_TRUE(values.contains("steadfast_delayed_runs"));
+  EXPECT_TRUE(values.contains("steadfast_dead_letter_runs"));
+  EXPECT_EQ(types["steadfast_http_request_duration_seconds"], "histogram");
+  EXPECT_EQ(values["steadfast_http_requests_total{route=\"/v1/workflows/{name}/runs\",method=\"POST\",code=\"202\"}"], 1);
+  EXPECT_EQ(values["steadfast_http_requests_total{route=\"/v1/workflows/{name}/runs\",method=\"POST\",code=\"422\"}"], 1);
+  EXPECT_EQ(values["steadfast_http_requests_total{route=\"/v1/runs/{id}\",method=\"GET\",code=\"404\"}"], 1);
+  const std::string route = "route=\"/v1/workflows/{name}/runs\"";
+  EXPECT_EQ(values["steadfast_http_request_duration_seconds_bucket{" + route + ",le=\"+Inf\"}"], 2);
+  EXPECT_EQ(values["steadfast_http_request_duration_seconds_count{" + route + "}"], 2);
+}
+
+TEST_F(ApiTest, SlowClientHeaderTimeoutClosesTheConnection) {
+  auto o = options();
+  o.header_timeout = 500ms;
+  const auto port = start(o);
+  HttpConnection c(port);
+  ASSERT_TRUE(c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n"));  // never finished
+  const auto t0 = Clock::now();
+  EXPECT_TRUE(c.wait_closed(5s));
+  const auto took = Clock::now() - t0;
+  EXPECT_GE(took, 400ms);
+  EXPECT_LT(took, 3s);
+  // An idle keep-alive connection is closed after the same time.
+  HttpConnection idle(port);
+  EXPECT_EQ(idle.request("GET", "/healthz").status, 200);
+  EXPECT_TRUE(idle.wait_closed(5s));
+}
+
+TEST_F(ApiTest, SlowBodyTimeoutClosesTheConnection) {
+  auto o = options();
+  o.body_timeout = 500ms;
+  const auto port = start(o);
+  HttpConnection c(port);
+  ASSERT_TRUE(c.send("POST /v1/workflows/anything/runs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Content-Length: 100\r\n\r\n{\"input\""));
+  EXPECT_TRUE(c.wait_closed(5s));
+}
+
+TEST_F(ApiTest, ConnectionsOverTheCapGet503) {
+  auto o = options();
+  o.max_connections = 2;
+  const auto port = start(o);
+  auto a = std::make_unique<HttpConnection>(port);
+  HttpConnection b(port);
+  EXPECT_EQ(a->request("GET", "/healthz").status, 200);  // both held open (keep-alive)
+  EXPECT_EQ(b.request("GET", "/healthz").status, 200);
+  HttpConnection c(port);
+  const auto r = c.read_response(5s);  // answered without asking
+  expect_problem(r, 503);
+  EXPECT_EQ(r.header("connection"), "close");
+  EXPECT_TRUE(c.wait_closed(5s));
+  // A freed slot serves again.
+  a.reset();
+  const auto until = Clock::now() + 5s;
+  int status = 0;
+  while (Clock::now() < until && status != 200) {
+    try {
+      status = http(port, "GET", "/healthz").status;
+    } catch (const std::exception&) {
+    }
+    if (status != 200) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(status, 200);
+}
+
+TEST_F(ApiTest, KeepAliveServesManyRequestsOnOneConnection) {
+  const auto port = start();
+  HttpConnection c(port);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(c.request("GET", "/healthz").status, 200);
+  const auto r = c.request("POST", "/v1/workflows/anything/runs", "{\"input\":1}", {{"Content-Type", "application/json"}});
+  EXPECT_EQ(r.status, 202);
+}
+
+TEST_F(ApiTest, HostileNamesAreRefusedAndMakeNoKey) {
+  const auto port = start();
+  const std::set<std::string> before = all_keys();
+  const std::vector<std::string> names = {"*", ":", "%7Bx%7D", "{x}", "%0a", "a%0aFLUSHALL", "a%2F..%2Fb",
+                                          "..", std::string(10 * 1024, 'a'), "run*", "sf:%7B0%7D:run:x"};
+  for (const std::string& n : names) {
+    for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
+             {"POST", "/v1/workflows/" + n + "/runs"},
+             {"GET", "/v1/runs/" + n},
+             {"GET", "/v1/runs/" + n + "?wait=1s"},
+             {"POST", "/v1/runs/" + n + "/cancel"},
+             {"POST", "/v1/dlq/" + n + "/replay"}}) {
+      const auto r = method == "POST" ? post_json(port, target, kGoodInput) : http(port, method, target);
+      EXPECT_TRUE(r.status == 404 || r.status == 400) << method << " " << target.substr(0, 80) << ": " << r.status;
+    }
+  }
+  EXPECT_EQ(all_keys(), before);
+  for (const std::string& k : all_keys()) {
+    EXPECT_EQ(k.find('*'), std::string::npos) << k;
+    EXPECT_EQ(k.find('\n'), std::string::npos) << k;
+  }
+}
+
+TEST_F(ApiTest, StopFinishesInFlightRequests) {
+  auto o = options();
+  const auto port = start(o);
+  const auto r = post_json(port, "/v1/workflows/analyze/runs", kGoodInput);  // no worker: stays queued
+  const std::string id = r.json()["run_id"];
+  HttpConnection idle(port);  // idle keep-alive connection: closed at once on stop
+  EXPECT_EQ(idle.request("GET", "/healthz").status, 200);
+  std::atomic<int> status{0};
+  std::thread poll([&] {
+    try {
+      status = http(port, "GET", "/v1/runs/" + id + "?wait=30s", {}, {}, 20s).status;
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what();
+    }
+  });
+  std::this_thread::sleep_for(300ms);
+  const auto t0 = Clock::now();
+  api_->stop();  // returns when every connection is done
+  poll.join();
+  EXPECT_LT(Clock::now() - t0, 5s);
+  EXPECT_EQ(status, 200);  // the long poll was answered, not cut
+  EXPECT_TRUE(idle.wait_closed(1s));
+  EXPECT_THROW(HttpConnection{port}, std::runtime_error);  // no longer listening
+}
+
+}  // namespace
+}  // namespace steadfast
