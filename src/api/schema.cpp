@@ -10,6 +10,7 @@
 #define RAPIDJSON_HAS_STDSTRING 1
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/internal/regex.h>
 #include <rapidjson/reader.h>
 #include <rapidjson/schema.h>
 #include <rapidjson/stringbuffer.h>
@@ -78,29 +79,96 @@ std::string describe(std::string_view keyword, const Json* schema) {
   return "fails the schema keyword '" + std::string(keyword) + "'";
 }
 
-// RapidJSON 1.1.0 breaks its own validator stack (an assertion, a leak) on an
-// object member that matches `patternProperties` when `additionalProperties`
-// is false. `"additionalProperties": {"not": {}}` means the same (no schema
-// matches nothing else) and takes RapidJSON's working path, so the compiled
-// copy uses it. Walks schema positions only, never `enum` or `default` values.
-void work_around_pattern_properties(Json& schema) {
-  if (!schema.is_object()) return;
-  if (schema.contains("patternProperties") && schema.contains("additionalProperties") &&
-      schema["additionalProperties"] == false) {
-    schema["additionalProperties"] = Json{{"not", Json::object()}};
+// Shorthand classes in RapidJSON's dialect, inside a character class.
+const char* shorthand_class(char c) {
+  switch (c) {
+    case 'd':
+    case 'D': return "0-9";
+    case 'w':
+    case 'W': return "A-Za-z0-9_";
+    case 's':
+    case 'S': return " \t\n\r\f\v";  // the characters themselves
+    default: return nullptr;
   }
-  for (const char* map : {"properties", "patternProperties", "definitions", "dependencies"}) {
+}
+
+// A JSON Schema (ECMA 262) pattern in the dialect of RapidJSON's regex engine
+// (internal/regex.h: a linear-time subset), with \d \w \s and their negations
+// spelled as classes. Throws std::invalid_argument when the engine cannot
+// express it: RapidJSON would otherwise ignore the pattern, and accept anything.
+std::string translate_pattern(const std::string& pattern, const std::string& where) {
+  std::string out;
+  bool in_class = false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      const char n = pattern[++i];
+      if (const char* cls = shorthand_class(n)) {
+        const bool negated = n == 'D' || n == 'W' || n == 'S';
+        if (in_class && negated) {
+          throw std::invalid_argument("pattern \"" + pattern + "\" at " + where + ": \\" + n +
+                                      " inside [...] is not supported");
+        }
+        out += in_class ? std::string(cls) : std::string(negated ? "[^" : "[") + cls + "]";
+      } else {
+        out += c;
+        out += n;
+      }
+      continue;
+    }
+    if (in_class) {
+      if (c == ']') in_class = false;
+    } else if (c == '[') {
+      in_class = true;
+    }
+    out += c;
+  }
+  const rapidjson::internal::Regex re(out.c_str());
+  if (!re.IsValid()) {
+    throw std::invalid_argument("pattern \"" + pattern + "\" at " + where +
+                                " uses regex syntax the validator does not support (supported: "
+                                "| ? * + {m,n} () ^ $ . [...] [^...] \\d \\w \\s and escapes; no "
+                                "lookaround, backreferences or \\b)");
+  }
+  return out;
+}
+
+// Prepares a copy of a schema for RapidJSON 1.1.0, walking schema positions
+// only (never `enum` or `default` values); `where` is its JSON pointer.
+//  * Patterns are translated (translate_pattern) or refused.
+//  * RapidJSON breaks its own validator stack (an assertion, a leak) on an
+//    object member that matches `patternProperties` when `additionalProperties`
+//    is false. `"additionalProperties": {"not": {}}` means the same (no other
+//    member is allowed) and takes RapidJSON's working path.
+void prepare(Json& schema, const std::string& where) {
+  if (!schema.is_object()) return;
+  if (auto it = schema.find("pattern"); it != schema.end() && it->is_string()) {
+    *it = translate_pattern(it->get<std::string>(), where + "/pattern");
+  }
+  if (auto it = schema.find("patternProperties"); it != schema.end() && it->is_object()) {
+    Json translated = Json::object();
+    for (auto& [name, sub] : it->items()) {
+      const std::string at = where + "/patternProperties/" + escape_pointer_token(name);
+      prepare(sub, at);
+      translated[translate_pattern(name, at)] = std::move(sub);
+    }
+    *it = std::move(translated);
+    if (schema.contains("additionalProperties") && schema["additionalProperties"] == false) {
+      schema["additionalProperties"] = Json{{"not", Json::object()}};
+    }
+  }
+  for (const char* map : {"properties", "definitions", "dependencies"}) {
     if (auto it = schema.find(map); it != schema.end() && it->is_object()) {
-      for (auto& [name, sub] : it->items()) work_around_pattern_properties(sub);
+      for (auto& [name, sub] : it->items()) prepare(sub, where + "/" + map + "/" + escape_pointer_token(name));
     }
   }
   for (const char* list : {"allOf", "anyOf", "oneOf", "items"}) {
     if (auto it = schema.find(list); it != schema.end() && it->is_array()) {
-      for (Json& sub : *it) work_around_pattern_properties(sub);
+      for (std::size_t i = 0; i < it->size(); ++i) prepare((*it)[i], where + "/" + list + "/" + std::to_string(i));
     }
   }
   for (const char* one : {"additionalProperties", "additionalItems", "items", "not"}) {
-    if (auto it = schema.find(one); it != schema.end() && it->is_object()) work_around_pattern_properties(*it);
+    if (auto it = schema.find(one); it != schema.end() && it->is_object()) prepare(*it, where + "/" + one);
   }
 }
 
@@ -116,7 +184,7 @@ JsonSchema::JsonSchema(const Json& schema) : impl_(std::make_unique<Impl>()) {
   if (!schema.is_object()) throw std::invalid_argument("a JSON Schema must be an object");
   impl_->source = schema;
   Json compiled = schema;
-  work_around_pattern_properties(compiled);
+  prepare(compiled, "");
   const std::string text = compiled.dump();
   impl_->document.Parse<rapidjson::kParseFullPrecisionFlag>(text.c_str(), text.size());
   if (impl_->document.HasParseError()) {

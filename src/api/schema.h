@@ -3,10 +3,12 @@
 //
 // Not supported (measured on the official JSON-Schema-Test-Suite, see the
 // README's "HTTP API" section): remote references ($ref to another document),
-// `id` changing the base URI of relative references, `format`, and regex
-// features beyond RapidJSON's own engine for `pattern` and
-// `patternProperties`. RapidJSON stops at the first violation, so at most one
-// violation is reported (several for a `required` with many missing members).
+// `id` changing the base URI of relative references, `format`, and integers
+// beyond 64 bits. Patterns run on RapidJSON's own regex engine (no
+// backtracking); \d \w \s and their negations are rewritten as classes, and a
+// pattern the engine cannot parse is refused at compile time (RapidJSON alone
+// would ignore it). RapidJSON stops at the first violation, so one violation
+// is reported (several for a `required` with many missing members).
 //
 // Thread-safety: immutable after construction; validate() may run on any
 // number of threads at once.
@@ -24,7 +26,7 @@ namespace steadfast::api {
 class JsonSchema {
  public:
   // Compiles `schema`; throws std::invalid_argument if it is not a JSON object
-  // (or boolean-free draft-04 schema RapidJSON can compile).
+  // or holds a pattern the regex engine cannot parse (naming it and where).
   explicit JsonSchema(const Json& schema);
   ~JsonSchema();
   JsonSchema(JsonSchema&&) noexcept;

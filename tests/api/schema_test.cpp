@@ -89,6 +89,34 @@ TEST(JsonSchemaTest, PatternPropertiesWithoutAdditionalProperties) {
   EXPECT_TRUE(e.validate(Json::parse(R"({"patternProperties": {}, "additionalProperties": false})")).empty());
 }
 
+TEST(JsonSchemaTest, PatternShorthandsAreTranslated) {
+  const JsonSchema s(Json::parse(R"({"properties": {
+      "id": {"pattern": "^\\d{3}-\\w+$"},
+      "code": {"pattern": "^[\\d.]+$"},
+      "word": {"pattern": "^\\S+$"}},
+    "patternProperties": {"^x\\d$": {"type": "integer"}}})"));
+  EXPECT_TRUE(s.validate({{"id", "123-ab_c"}, {"code", "1.5"}, {"word", "abc"}, {"x1", 1}}).empty());
+  EXPECT_FALSE(s.validate({{"id", "12-ab"}}).empty());
+  EXPECT_FALSE(s.validate({{"id", "123-a-b"}}).empty());
+  EXPECT_FALSE(s.validate({{"code", "1,5"}}).empty());
+  EXPECT_FALSE(s.validate({{"word", "a b"}}).empty());
+  EXPECT_FALSE(s.validate({{"x1", "one"}}).empty());
+}
+
+TEST(JsonSchemaTest, UnsupportedPatternIsRefusedNotIgnored) {
+  // RapidJSON would ignore a pattern its engine cannot parse, and accept anything.
+  for (const char* p : {R"x({"pattern": "(?=a)b"})x", R"x({"pattern": "^(a)\\1$"})x", R"x({"pattern": "^[a-"})x",
+                        R"x({"properties": {"x": {"pattern": "[\\D]"}}})x",
+                        R"x({"patternProperties": {"(?!x)": {}}})x"}) {
+    try {
+      const JsonSchema s(Json::parse(p));
+      ADD_FAILURE() << "compiled: " << p;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("pattern"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(JsonSchemaTest, NonObjectSchemaIsRefused) {
   EXPECT_THROW(JsonSchema(Json("string")), std::invalid_argument);
   EXPECT_THROW(JsonSchema(Json::array()), std::invalid_argument);
