@@ -1,63 +1,58 @@
 #!/usr/bin/env bash
-# The demo: a private redis-server (AOF on), two workers, 50 three-step runs
-# whose last step fails twice before it succeeds, and a worker SIGKILLed in the
-# middle. Every run completes; `steadfast doctor` checks that no run lost its token.
+# The demo: `steadfast dev` (a private Redis with AOF, the HTTP API, 2 workers)
+# runs examples/document-analysis.yaml — fetch a document, two LLM calls under a
+# tokens-per-minute limiter, store the result with a Python step — against
+# examples/fake_llm.py, which is slow and answers 429s and 500s at random.
+# Every run completes anyway. Usage: demo.sh [--runs N] [--no-build]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh >/dev/null
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j2 --target steadfast_cli >/dev/null
-SF=$PWD/build/steadfast
+runs=40
+build=1
+while (($#)); do
+  case "$1" in
+    --runs) runs=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
+    *) echo "usage: $0 [--runs N] [--no-build]" >&2; exit 2 ;;
+  esac
+done
+if ((build)); then
+  bash scripts/install-deps.sh >/dev/null
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  echo "building steadfast (the first build takes a few minutes on 2 cores)..."
+  cmake --build build -j2 --target steadfast_cli >/dev/null
+fi
+SF=${STEADFAST_BIN:-$PWD/build/steadfast}
 
 dir=$(mktemp -d /tmp/steadfast-demo-XXXXXX)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$dir"
 }
 trap cleanup EXIT
 
-redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --appendonly yes --save '' \
-  --maxmemory-policy noeviction --logfile "$dir/redis.log" &
+python3 examples/fake_llm.py --port 0 >"$dir/llm.out" 2>&1 &
 pids+=($!)
-export STEADFAST_REDIS="redis://127.0.0.1:$port"
-until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.05; done
-echo "redis-server on 127.0.0.1:$port (AOF on) in $dir"
+for _ in $(seq 100); do grep -q READY "$dir/llm.out" 2>/dev/null && break; sleep 0.05; done
+llm_port=$(awk '/READY/ {print $2}' "$dir/llm.out")
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+api_port=$(free_port)
+redis_port=$(free_port)
 
-"$SF" worker --workflows examples/three-steps.yaml --id demo-1 --concurrency 16 2>"$dir/w1.log" &
-w1=$!; pids+=($w1)
-"$SF" worker --workflows examples/three-steps.yaml --id demo-2 --concurrency 16 2>"$dir/w2.log" &
-pids+=($!)
-sleep 0.5
-
-start=$(date +%s.%N)
-runs=()
-for i in $(seq 1 50); do runs+=("$("$SF" submit three-steps --input "{\"n\": $i}")"); done
-echo "submitted ${#runs[@]} runs; SIGKILL worker demo-1 in 0.3 s"
-sleep 0.3
-kill -KILL "$w1"
-echo "restarting demo-1: it takes back the steps it held"
-"$SF" worker --workflows examples/three-steps.yaml --id demo-1 --concurrency 16 2>>"$dir/w1.log" &
-pids+=($!)
-
-completed=0
-for r in "${runs[@]}"; do
-  status=""
-  for _ in $(seq 1 600); do
-    status=$("$SF" status "$r" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
-    [[ "$status" == completed || "$status" == failed || "$status" == cancelled ]] && break
-    sleep 0.1
-  done
-  [[ "$status" == completed ]] && completed=$((completed + 1))
+export LLM_URL="http://127.0.0.1:$llm_port" DOCS_URL="http://127.0.0.1:$llm_port"
+export LLM_API_KEY="demo-secret-not-logged" STORE_DIR="$dir/results"
+"$SF" dev --workflows examples/document-analysis.yaml --listen "127.0.0.1:$api_port" \
+  --data "$dir/data" --workers 2 --redis-port "$redis_port" &
+dev=$!
+pids=("$dev" "${pids[@]}")
+for _ in $(seq 200); do
+  curl -sf "http://127.0.0.1:$api_port/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
 done
-elapsed=$(python3 -c "print(round($(date +%s.%N) - $start, 2))")
-echo
-echo "one run, as 'steadfast status' shows it:"
-"$SF" status "${runs[0]}"
-echo
-retries=$(for r in "${runs[@]}"; do "$SF" status "$r" --json; done |
-  python3 -c 'import json,sys; print(sum(max(0, s["attempts"]-1) for l in sys.stdin for s in json.loads(l)["steps"]))')
-echo "summary: ${#runs[@]} runs, $completed completed, $retries retried attempts, ${elapsed}s"
-"$SF" doctor
+
+status=0
+python3 scripts/demo_client.py "http://127.0.0.1:$api_port" "$LLM_URL" "$runs" || status=$?
+echo "results stored by the Python step: $(find "$dir/results" -name '*.json' | wc -l) files"
+"$SF" doctor --redis "redis://127.0.0.1:$redis_port" || status=1
+exit "$status"

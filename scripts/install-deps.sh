@@ -17,7 +17,7 @@ packages=(
   libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools
-  openssl python3 procps
+  openssl python3 procps curl
 )
 
 missing=()

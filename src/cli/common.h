@@ -43,5 +43,6 @@ void register_doctor(CLI::App& app);
 void register_notifier(CLI::App& app);
 void register_serve(CLI::App& app);  // the HTTP API
 void register_stats(CLI::App& app);  // stats, runs
+void register_dev(CLI::App& app);
 
 }  // namespace steadfast::cli

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   register_notifier(app);
   register_serve(app);
   register_stats(app);
+  register_dev(app);
 
   try {
     app.parse(argc, argv);
