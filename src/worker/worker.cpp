@@ -52,7 +52,7 @@ Json parse_json(const std::string& text) {
   return j.is_discarded() ? Json(text) : j;
 }
 
-// Slots promised to a read or reclaim in flight, given back when it returns
+// Slots promised to a read in flight, given back when it returns
 // (release()) or fails (destructor).
 class SlotPromise {
  public:
@@ -234,7 +234,7 @@ class Worker::Impl {
     stats_.*field += n;
   }
 
-  // Slots neither running a step nor promised to a read or reclaim in flight.
+  // Slots neither running a step nor promised to a read in flight.
   int free_slots() const {
     return options_.concurrency - static_cast<int>(inflight_.size()) - reserved_;
   }
@@ -272,7 +272,6 @@ class Worker::Impl {
     };
     asio::co_spawn(ex, fetch_loop(), on_loop_end);
     asio::co_spawn(ex, renew_loop(), on_loop_end);
-    asio::co_spawn(ex, reclaim_loop(), on_loop_end);
     asio::co_spawn(ex, promote_loop(), on_loop_end);
     asio::co_spawn(ex, heartbeat_loop(), on_loop_end);
     co_await drain_done();
@@ -317,10 +316,20 @@ class Worker::Impl {
   }
 
   // Pull backpressure: read at most as many entries as there are free slots.
+  // The same loop runs the reclaimer between two reads, every reclaim
+  // interval: a blocked read holds its free slots promised, so a reclaimer of
+  // its own would find none free while the worker waits for work, and the
+  // entries of a dead worker would never be taken over.
   asio::awaitable<void> fetch_loop() {
     constexpr milliseconds kBlock{1000};
     std::size_t rotate = 0;
+    auto next_reclaim = Clock::now() + reclaim_interval_;
     while (!draining_) {
+      if (Clock::now() >= next_reclaim) {
+        co_await reclaim_pass();
+        next_reclaim = Clock::now() + reclaim_interval_;
+        continue;
+      }
       const int free = free_slots();
       if (free <= 0) {
         slot_signal_.expires_at(Clock::time_point::max());
@@ -334,9 +343,12 @@ class Worker::Impl {
       for (std::size_t i = 0; i < take; ++i) chosen.push_back(&streams_[(rotate + i) % n]);
       rotate += take;
       const int count = free / static_cast<int>(take);
+      // Block no longer than until the next reclaim pass is due.
+      const milliseconds block = std::clamp(
+          std::chrono::duration_cast<milliseconds>(next_reclaim - Clock::now()), milliseconds(1), kBlock);
       std::vector<std::string> argv{"XREADGROUP", "GROUP", std::string(store::kGroup), options_.id,
                                     "COUNT", std::to_string(count), "BLOCK",
-                                    std::to_string(kBlock.count()), "STREAMS"};
+                                    std::to_string(block.count()), "STREAMS"};
       for (const Stream* s : chosen) argv.push_back(s->key);
       for (std::size_t i = 0; i < chosen.size(); ++i) argv.emplace_back(">");
       redis::Pipeline p;
@@ -348,7 +360,7 @@ class Worker::Impl {
       const int promised = count * static_cast<int>(chosen.size());
       SlotPromise promise(reserved_, promised);
       try {
-        reply = co_await blocking_.exec_one(std::move(p), {kBlock + milliseconds(5000)});
+        reply = co_await blocking_.exec_one(std::move(p), {block + milliseconds(5000)});
       } catch (const redis::ServerError& e) {
         if (std::string_view(e.what()).starts_with("NOGROUP")) {
           throw std::runtime_error(
@@ -848,39 +860,37 @@ class Worker::Impl {
                  s.item.step, why);
   }
 
-  asio::awaitable<void> reclaim_loop() {
-    while (!draining_) {
-      co_await sleep_for(reclaim_interval_);
-      for (const Stream& s : streams_) {
-        std::string cursor = "0-0";
-        do {
-          const int free = free_slots();
-          if (free <= 0 || draining_) break;
-          store::Reclaimed page;
-          SlotPromise promise(reserved_, free);
-          try {
-            page = co_await store_->reclaim(s.partition, s.queue, s.min_lease, cursor, free);
-          } catch (const redis::ServerError& e) {
-            if (std::string_view(e.what()).find("NOGROUP") != std::string_view::npos) throw;
-            spdlog::warn("worker {}: reclaim failed: {}", options_.id, e.what());
-            break;
-          } catch (const redis::Error& e) {
-            break;
-          }
-          promise.release();
-          if (page.payload_lost > 0) {
-            spdlog::error("worker {}: {} entries of {} lost their payload; moved to the dead-letter queue",
-                          options_.id, page.payload_lost, s.key);
-          }
-          if (!page.items.empty()) {
-            bump(&WorkerStats::reclaimed, page.items.size());
-            spdlog::info("worker {}: reclaimed {} idle entries from {}", options_.id,
-                         page.items.size(), s.key);
-            co_await handle_claims(s, std::move(page.items));
-          }
-          cursor = page.cursor;
-        } while (cursor != "0-0");
-      }
+  // One reclaimer pass over every stream (XAUTOCLAIM, looping on its cursor),
+  // claiming at most the free slots. Runs in fetch_loop, between two reads,
+  // so the two never compete for the same slots.
+  asio::awaitable<void> reclaim_pass() {
+    for (const Stream& s : streams_) {
+      std::string cursor = "0-0";
+      do {
+        const int free = free_slots();
+        if (free <= 0 || draining_) break;
+        store::Reclaimed page;
+        try {
+          page = co_await store_->reclaim(s.partition, s.queue, s.min_lease, cursor, free);
+        } catch (const redis::ServerError& e) {
+          if (std::string_view(e.what()).find("NOGROUP") != std::string_view::npos) throw;
+          spdlog::warn("worker {}: reclaim failed: {}", options_.id, e.what());
+          break;
+        } catch (const redis::Error& e) {
+          break;
+        }
+        if (page.payload_lost > 0) {
+          spdlog::error("worker {}: {} entries of {} lost their payload; moved to the dead-letter queue",
+                        options_.id, page.payload_lost, s.key);
+        }
+        if (!page.items.empty()) {
+          bump(&WorkerStats::reclaimed, page.items.size());
+          spdlog::info("worker {}: reclaimed {} idle entries from {}", options_.id,
+                       page.items.size(), s.key);
+          co_await handle_claims(s, std::move(page.items));
+        }
+        cursor = page.cursor;
+      } while (cursor != "0-0");
     }
   }
 
@@ -988,7 +998,7 @@ class Worker::Impl {
   milliseconds limiter_hold_{};
   milliseconds renew_interval_{};
   milliseconds reclaim_interval_{};
-  int reserved_ = 0;  // slots promised to reads/reclaims in flight
+  int reserved_ = 0;  // slots promised to a read in flight
   bool flush_scheduled_ = false;
   bool draining_ = false;
   bool drain_expired_ = false;
