@@ -56,12 +56,14 @@ workflows:
 
 // A worker paused (SIGSTOP) past its lease: another takes the step over and
 // completes the run; once continued, every write of the paused one is refused.
+// (The pause stays well under the 5 s registration TTL: a worker paused past
+// it stops with "registration lost" when it resumes.)
 TEST_F(Takeover, ZombieWorkerCannotOverwriteTheNewOwner) {
   const std::string file = write_workflows(R"(
 workflows:
   zombie:
     steps:
-      - {name: z, kind: sleep, with: {ms: 1200}, lease: 1s}
+      - {name: z, kind: sleep, with: {ms: 800}, lease: 500ms}
       - {name: done, kind: noop}
 )");
   ChildProcess& a = start_worker("za", file);
@@ -88,6 +90,8 @@ workflows:
       },
       5s);
   EXPECT_TRUE(noticed) << "paused for " << completed_after.count() << " ms;\n" << tail_of(a.log());
+  std::cout << "zombie: the run completed under the new owner " << completed_after.count()
+            << " ms after the pause\n";
   std::this_thread::sleep_for(500ms);  // let it try whatever else it would write
   a.sigterm();
   const auto code = a.wait(10s);
