@@ -34,6 +34,9 @@ struct WorkerOptions {
   // Load shedding: queue -> the backlog at which submits are refused. Recorded
   // with the workflows' definitions, so submits from anywhere enforce it.
   std::map<std::string, std::int64_t> max_backlog;
+  // Start even if Redis' maxmemory-policy is not noeviction (evicting a run's
+  // keys loses the run). Off: such a Redis is refused.
+  bool allow_eviction = false;
   bool handle_signals = true;  // install SIGTERM/SIGINT handlers while run() runs
 };
 

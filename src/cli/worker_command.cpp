@@ -24,6 +24,7 @@ void register_worker(CLI::App& app) {
     std::string drain = "30s";
     std::string retention = "168h";
     std::string alert_webhook;
+    bool allow_eviction = false;
   };
   auto args = std::make_shared<Args>();
   add_connection_options(*cmd, args->conn);
@@ -39,6 +40,8 @@ void register_worker(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--alert-webhook", args->alert_webhook,
                   "Also run a dead-letter notifier posting to this webhook (see `steadfast notifier`)");
+  cmd->add_flag("--allow-eviction", args->allow_eviction,
+                "Run even if Redis' maxmemory-policy is not noeviction (evictions lose runs)");
   cmd->final_callback([args] {
     config::WorkflowsFile file;
     std::vector<Workflow> workflows;
@@ -58,6 +61,7 @@ void register_worker(CLI::App& app) {
     o.retention = config::parse_duration(args->retention);
     o.limits = file.limiters;
     o.max_backlog = file.max_backlog;
+    o.allow_eviction = args->allow_eviction;
     std::stringstream qs(args->queues);
     for (std::string q; std::getline(qs, q, ',');) {
       if (!q.empty()) o.queues.push_back(q);

@@ -23,6 +23,7 @@
 #include "redis/client.h"
 #include "store/definition.h"
 #include "store/limiter.h"
+#include "store/redis_settings.h"
 #include "store/run_id.h"
 #include "store/store.h"
 #include "worker/registration.h"
@@ -248,6 +249,10 @@ class Worker::Impl {
 
   asio::awaitable<void> main_loop() {
     co_await main_.wait_connected(milliseconds(10000));
+    const auto settings = co_await store::read_redis_settings(main_);
+    for (const std::string& w : store::durability_warnings(settings, options_.allow_eviction)) {
+      spdlog::warn("worker {}: {}", options_.id, w);
+    }
     registration_ = std::make_unique<worker::Registration>(main_, keys_, options_.id);
     co_await registration_->acquire(options_.concurrency, queue_names());
     for (const Workflow& w : workflows_) {
