@@ -67,7 +67,6 @@ std::string format_endpoint(const tcp::endpoint& ep) {
 redis::Config redis_config(const ServerOptions& o) {
   redis::Config c = redis::Config::from_url(o.redis_url);
   c.command_timeout = o.redis_timeout;
-  if (c.client_name.empty()) c.client_name = "steadfast-serve";
   return c;
 }
 
@@ -230,19 +229,23 @@ class Server::Impl {
       }
       boost::system::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
+      // Counted here, not when the coroutine first runs, so a burst of
+      // accepts cannot overshoot the cap.
+      auto conn = std::make_unique<Connection>(std::move(socket));
       if (connections_.size() >= static_cast<std::size_t>(options_.max_connections)) {
         if (rejecting_ < static_cast<std::size_t>(options_.max_connections)) {
-          asio::co_spawn(io_, reject(std::move(socket)), asio::detached);
-        }  // else: dropped by the socket's destructor
+          ++rejecting_;
+          asio::co_spawn(io_, reject(std::move(conn)), asio::detached);
+        }  // else: closed by conn's destructor
         continue;
       }
-      asio::co_spawn(io_, session(std::move(socket)), asio::detached);
+      connections_.insert(conn.get());
+      asio::co_spawn(io_, session(std::move(conn)), asio::detached);
     }
   }
 
   // Over the connection cap: a 503 and close.
-  asio::awaitable<void> reject(tcp::socket socket) {
-    ++rejecting_;
+  asio::awaitable<void> reject(std::unique_ptr<Connection> conn) {
     struct Done {
       Impl* self;
       ~Done() { --self->rejecting_; }
@@ -253,16 +256,15 @@ class Server::Impl {
              "\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: " + std::to_string(p.body.size()) +
              "\r\n\r\n" + p.body;
     }();
-    Connection c(std::move(socket));
+    Connection& c = *conn;
     c.stream.expires_after(options_.write_timeout);
     auto [ec, n] = co_await asio::async_write(c.stream, asio::buffer(answer), nothrow);
     service_.observe("other", "other", 503, 0);
     if (!ec) co_await linger_close(c);
   }
 
-  asio::awaitable<void> session(tcp::socket socket) {
-    auto conn = std::make_unique<Connection>(std::move(socket));
-    connections_.insert(conn.get());
+  // conn is already in connections_; this removes it when done.
+  asio::awaitable<void> session(std::unique_ptr<Connection> conn) {
     struct Untrack {
       Impl* self;
       Connection* c;

@@ -2,11 +2,12 @@
 // binary's redis-server, driven over real sockets by a small blocking client
 // (http_client.h). Every status code the API promises, at and past its limits.
 #include <atomic>
+#include <cmath>
+#include <optional>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -502,6 +503,63 @@ TEST_F(ApiTest, ListsWorkflowsRunsAndDeadLetters) {
   expect_problem(http(port, "POST", "/v1/dlq/" + entry + "/replay"), 404);
 }
 
+// A metric name at line[at...] ([a-zA-Z_:][a-zA-Z0-9_:]*); advances at. Empty if none.
+std::string metric_name(const std::string& line, std::size_t& at) {
+  const std::size_t start = at;
+  while (at < line.size()) {
+    const char c = line[at];
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+    if (!letter && !(at > start && c >= '0' && c <= '9')) break;
+    ++at;
+  }
+  return line.substr(start, at - start);
+}
+
+// A sample line, name{label="value",...} value: its name and value, or nullopt.
+std::optional<std::pair<std::string, double>> parse_sample(const std::string& line) {
+  std::size_t at = 0;
+  const std::string name = metric_name(line, at);
+  if (name.empty()) return std::nullopt;
+  if (at < line.size() && line[at] == '{') {
+    ++at;
+    for (;;) {
+      const std::string label = metric_name(line, at);
+      if (label.empty() || label.find(':') != std::string::npos) return std::nullopt;
+      if (line.compare(at, 2, "=\"") != 0) return std::nullopt;
+      at += 2;
+      while (at < line.size() && line[at] != '"') {
+        if (line[at] == '\\') {
+          if (at + 1 >= line.size() || std::string_view("\\\"n").find(line[at + 1]) == std::string_view::npos) {
+            return std::nullopt;
+          }
+          ++at;
+        }
+        ++at;
+      }
+      if (at >= line.size()) return std::nullopt;
+      ++at;  // the closing quote
+      if (at < line.size() && line[at] == ',') {
+        ++at;
+        continue;
+      }
+      if (at < line.size() && line[at] == '}') {
+        ++at;
+        break;
+      }
+      return std::nullopt;
+    }
+  }
+  if (at >= line.size() || line[at] != ' ') return std::nullopt;
+  const std::string value = line.substr(at + 1);
+  if (value == "+Inf") return std::pair{name, HUGE_VAL};
+  if (value == "-Inf") return std::pair{name, -HUGE_VAL};
+  if (value == "NaN") return std::pair{name, NAN};
+  char* end = nullptr;
+  const double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || end != value.c_str() + value.size()) return std::nullopt;
+  return std::pair{name, v};
+}
+
 // Prometheus text format 0.0.4, line by line.
 TEST_F(ApiTest, MetricsAreValidPrometheusText) {
   const auto port = start();
@@ -514,30 +572,33 @@ TEST_F(ApiTest, MetricsAreValidPrometheusText) {
   ASSERT_FALSE(r.body.empty());
   ASSERT_EQ(r.body.back(), '\n');
 
-  const std::regex help(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .*)");
-  const std::regex type(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped))");
-  const std::regex sample(
-      R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")*\})? (-?[0-9.eE+-]+|\+Inf|-Inf|NaN))");
   std::map<std::string, std::string> types;
   std::map<std::string, double> values;  // "name{labels}" -> value
   std::istringstream lines(r.body);
   int samples = 0;
   for (std::string line; std::getline(lines, line);) {
-    std::smatch m;
-    if (line.starts_with("# HELP")) {
-      EXPECT_TRUE(std::regex_match(line, m, help)) << line;
-    } else if (line.starts_with("# TYPE")) {
-      ASSERT_TRUE(std::regex_match(line, m, type)) << line;
-      EXPECT_FALSE(types.contains(m[1])) << "TYPE twice: " << line;
-      types[m[1]] = m[2];
+    if (line.starts_with("# HELP ")) {
+      std::size_t at = 7;
+      EXPECT_FALSE(metric_name(line, at).empty()) << line;
+      EXPECT_EQ(line[at], ' ') << line;
+    } else if (line.starts_with("# TYPE ")) {
+      std::size_t at = 7;
+      const std::string name = metric_name(line, at);
+      ASSERT_FALSE(name.empty()) << line;
+      ASSERT_EQ(line[at], ' ') << line;
+      const std::string type = line.substr(at + 1);
+      EXPECT_TRUE(type == "counter" || type == "gauge" || type == "histogram") << line;
+      EXPECT_FALSE(types.contains(name)) << "TYPE twice: " << line;
+      types[name] = type;
     } else {
-      ASSERT_TRUE(std::regex_match(line, m, sample)) << "not a sample line: '" << line << "'";
-      std::string family = m[1];
+      const auto parsed = parse_sample(line);
+      ASSERT_TRUE(parsed) << "not a sample line: '" << line << "'";
+      std::string family = parsed->first;
       for (const char* suffix : {"_bucket", "_sum", "_count"}) {
         if (!types.contains(family) && family.ends_with(suffix)) family.resize(family.size() - std::strlen(suffix));
       }
       EXPECT_TRUE(types.contains(family)) << "no TYPE before " << line;
-      values[line.substr(0, line.rfind(' '))] = std::stod(line.substr(line.rfind(' ') + 1) == "+Inf" ? "inf" : line.substr(line.rfind(' ') + 1));
+      values[line.substr(0, line.rfind(' '))] = parsed->second;
       ++samples;
     }
   }
