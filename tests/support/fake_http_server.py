@@ -62,10 +62,13 @@ The echo body: {"method", "path", "query", "headers": {name: value},
 Control paths:
     GET  /_stats   {"count", "in_flight", "max_in_flight", "by_path": {path: n},
                     "by_status": {"200": n}, "requests": [{"time" (epoch s),
-                    "method", "path", "query", "headers", "body", "status"}]}
+                    "arrived", "method", "path", "query", "headers", "body",
+                    "status"}]}
                    Every request is recorded (headers include Idempotency-Key)
-                   with the status it was answered; "max_in_flight" is the
-                   most requests handled at the same moment.
+                   with the status it was answered, when it arrived and when
+                   it was answered ("time"); "max_in_flight" is the most
+                   requests between their arrival and their answer at the
+                   same moment.
     POST /_reset   clears the counters, the first-429 count and the
                    positions of "sequence"/"cycle" routes.
 """
@@ -187,10 +190,13 @@ class Handler(BaseHTTPRequestHandler):
         if control:  # /_stats and /_reset count neither as requests nor in flight
             return self.respond(state)
         state.enter()
+        self.arrived = time.time()
+        self.left = False
         try:
             self.respond(state)
         finally:
-            state.leave()
+            if not self.left:
+                state.leave()
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = handle_any
 
@@ -258,8 +264,12 @@ class Handler(BaseHTTPRequestHandler):
         else:
             data, content_type = json.dumps(body).encode("utf-8"), "application/json"
         if record is not None:
-            record = dict(record, time=time.time(), status=status)
+            record = dict(record, arrived=self.arrived, time=time.time(), status=status)
             self.state.record(record)
+            # Out of flight before the client can see the answer (so a client's
+            # next request never finds this one still counted).
+            self.state.leave()
+            self.left = True
         self.send_response(status)
         names = {k.lower() for k in headers}
         if "content-type" not in names:
