@@ -103,9 +103,9 @@ void register_worker(CLI::App& app) {
     }
     auto st = worker.stats();
     spdlog::info("worker {} stopped: {} attempts, {} succeeded, {} failed, {} stale, {} reclaimed, "
-                 "{} handed back",
+                 "{} handed back, {} limiter waits, {} limiter pauses",
                  worker.id(), st.started, st.succeeded, st.failed, st.stale, st.reclaimed,
-                 st.handed_back);
+                 st.handed_back, st.limiter_waits, st.limiter_pauses);
   });
 }
 
