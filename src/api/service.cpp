@@ -541,9 +541,11 @@ asio::awaitable<Response> Service::metrics() {
   std::vector<store::Store::QueueDepth> depths;
   std::int64_t delayed = 0;
   std::int64_t dead = 0;
+  std::map<std::string, std::int64_t> limiter_waits;
   if (up) {
     try {
       counters = co_await store_.counters();
+      limiter_waits = co_await store_.limiter_waits();
       depths = co_await store_.queue_depths();
       delayed = co_await store_.delayed_count();
       dead = co_await store_.dlq_count();
@@ -562,9 +564,26 @@ asio::awaitable<Response> Service::metrics() {
     }
     std::int64_t retries = 0;
     std::int64_t reclaims = 0;
+    // Step durations: step_ms:<workflow>:<step>:<bound|inf> and step_ms_sum:<workflow>:<step>
+    // (names cannot hold ':'), per bucket, made cumulative below.
+    struct Histogram {
+      std::map<std::string, std::int64_t> buckets;
+      std::int64_t sum_ms = 0;
+    };
+    std::map<std::pair<std::string, std::string>, Histogram> durations;
     for (const auto& [key, value] : counters) {
       const auto colon = key.find(':');
-      if (colon != std::string::npos) {
+      if (key.starts_with("step_ms:") || key.starts_with("step_ms_sum:")) {
+        std::vector<std::string> parts;
+        for (std::size_t from = 0;;) {
+          const auto next = key.find(':', from);
+          parts.push_back(key.substr(from, next == std::string::npos ? std::string::npos : next - from));
+          if (next == std::string::npos) break;
+          from = next + 1;
+        }
+        if (parts[0] == "step_ms" && parts.size() == 4) durations[{parts[1], parts[2]}].buckets[parts[3]] += value;
+        if (parts[0] == "step_ms_sum" && parts.size() == 3) durations[{parts[1], parts[2]}].sum_ms += value;
+      } else if (colon != std::string::npos) {
         const std::string kind = key.substr(0, colon);
         if (by_kind.contains(kind)) by_kind[kind][key.substr(colon + 1)] = value;
       } else if (key == "retries") {
@@ -589,6 +608,34 @@ asio::awaitable<Response> Service::metrics() {
     out.family("steadfast_lease_reclaims_total", "counter",
                "Steps taken over from a worker whose lease expired");
     out.sample("steadfast_lease_reclaims_total", static_cast<double>(reclaims));
+    out.family("steadfast_step_duration_seconds", "histogram",
+               "Wall time of step attempts that completed, by workflow and step");
+    for (const auto& [label, h] : durations) {
+      std::int64_t cumulative = 0;
+      for (std::int64_t bound : store::kStepDurationBucketsMs) {
+        auto it = h.buckets.find(std::to_string(bound));
+        if (it != h.buckets.end()) cumulative += it->second;
+        char le[32];
+        std::snprintf(le, sizeof le, "%g", static_cast<double>(bound) / 1000.0);
+        out.sample("steadfast_step_duration_seconds_bucket",
+                   {{"workflow", label.first}, {"step", label.second}, {"le", le}},
+                   static_cast<double>(cumulative));
+      }
+      auto inf = h.buckets.find("inf");
+      if (inf != h.buckets.end()) cumulative += inf->second;
+      out.sample("steadfast_step_duration_seconds_bucket",
+                 {{"workflow", label.first}, {"step", label.second}, {"le", "+Inf"}},
+                 static_cast<double>(cumulative));
+      out.sample("steadfast_step_duration_seconds_sum", {{"workflow", label.first}, {"step", label.second}},
+                 static_cast<double>(h.sum_ms) / 1000.0);
+      out.sample("steadfast_step_duration_seconds_count",
+                 {{"workflow", label.first}, {"step", label.second}}, static_cast<double>(cumulative));
+    }
+    out.family("steadfast_limiter_waits_total", "counter",
+               "Admissions a limiter refused (the step waited, keeping its lease), by limiter");
+    for (const auto& [name, n] : limiter_waits) {
+      out.sample("steadfast_limiter_waits_total", {{"limiter", name}}, static_cast<double>(n));
+    }
     out.family("steadfast_queue_entries", "gauge", "Entries in a queue stream (waiting and claimed)");
     for (const auto& d : depths) out.sample("steadfast_queue_entries", {{"queue", d.queue}}, static_cast<double>(d.entries));
     out.family("steadfast_queue_pending", "gauge", "Entries of a queue claimed by a worker");

@@ -296,6 +296,25 @@ asio::awaitable<std::int64_t> Store::dlq_count() {
   co_return n;
 }
 
+asio::awaitable<std::map<std::string, std::int64_t>> Store::limiter_waits() {
+  std::map<std::string, std::int64_t> out;
+  const std::string pattern = keys_.prefix() + ":limit:{*}";
+  std::string cursor = "0";
+  do {
+    Reply r = co_await client_.command("SCAN", cursor, "MATCH", pattern, "TYPE", "hash", "COUNT", 1000);
+    cursor = std::string(r[0].str());
+    for (const Reply& k : r[1].elements()) {
+      const std::string_view key = k.str();
+      const auto open = key.find('{');
+      const auto close = key.rfind('}');
+      if (open == std::string_view::npos || close == std::string_view::npos || close < open) continue;
+      Reply w = co_await client_.command("HGET", key, "waits");
+      out[std::string(key.substr(open + 1, close - open - 1))] = w.is_nil() ? 0 : w.as_integer();
+    }
+  } while (cursor != "0");
+  co_return out;
+}
+
 asio::awaitable<void> Store::ensure_group(int partition, const std::string& queue) {
   Pipeline p;
   p.add("XGROUP", "CREATE", keys_.queue(partition, queue), kGroup, "0", "MKSTREAM");
@@ -363,7 +382,8 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
           args.insert(args.end(), {t.token.entry_id, std::to_string(t.token.deliveries), t.run_id,
                                    t.step, t.output, std::to_string(t.attempts),
                                    last ? std::string() : t.next_step,
-                                   last ? std::string() : t.next_queue});
+                                   last ? std::string() : t.next_queue, t.workflow,
+                                   std::to_string(t.duration.count())});
         }
         break;
       case ScriptKind::retry:

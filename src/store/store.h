@@ -80,7 +80,14 @@ struct Transition {
   std::string next_queue;  // advance
   std::chrono::milliseconds delay{0};  // retry_later
   std::string error;       // retry_later / dead_letter
+  std::string workflow;    // advance / complete_run: for the duration histogram
+  std::chrono::milliseconds duration{0};  // advance / complete_run: the attempt's wall time
 };
+
+// Upper bounds (ms) of the step duration histogram kept in the stats hash
+// (field step_ms:<workflow>:<step>:<bound or inf>); lib.lua has the same list.
+inline constexpr std::int64_t kStepDurationBucketsMs[] = {10,   50,    100,   250,   500,    1000,
+                                                          2500, 5000, 10000, 30000, 60000, 300000};
 
 enum class Applied { ok, stale, discarded };
 
@@ -143,6 +150,8 @@ class Store {
   asio::awaitable<std::vector<QueueDepth>> queue_depths();
   asio::awaitable<std::int64_t> delayed_count();
   asio::awaitable<std::int64_t> dlq_count();
+  // Admissions refused so far, by limiter name (the `waits` of every limiter hash).
+  asio::awaitable<std::map<std::string, std::int64_t>> limiter_waits();
 
   // --- workers (consumer = this worker's id) ---
   // Creates the consumer group at the stream's beginning if missing (never at $).

@@ -216,6 +216,7 @@ class Worker::Impl {
     std::shared_ptr<StepContext> ctx;
     std::unique_ptr<asio::steady_timer> timeout;
     Clock::time_point renewed_at;
+    Clock::time_point started_at;  // when the handler was handed to the pool
     bool lease_lost = false;
     bool cancel_requested = false;
     store::Limiter* limiter = nullptr;  // set once admitted: the slot to release
@@ -596,6 +597,7 @@ class Worker::Impl {
       });
     }
     bump(&WorkerStats::started);
+    slot.started_at = Clock::now();
     auto io = io_;
     pool_->post([this, io, key, ctx = slot.ctx, handler = step.handler] {
       StepResult result = StepError::retryable("handler returned nothing");
@@ -714,6 +716,8 @@ class Worker::Impl {
     t.delay = d.delay;
     t.error = d.reason;
     if (output != nullptr) t.output = output->dump();
+    t.workflow = s.workflow != nullptr ? s.workflow->name() : std::string();
+    t.duration = std::chrono::duration_cast<milliseconds>(Clock::now() - s.started_at);
     if (d.action == engine::Action::advance) {
       const StepDefinition& next = s.workflow->steps()[static_cast<std::size_t>(s.step_index) + 1];
       t.next_step = next.name;

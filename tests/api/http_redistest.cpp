@@ -445,6 +445,13 @@ TEST_F(ApiTest, LongPollAnswersWhenTheWorkerFinishes) {
   EXPECT_GE(took, 300ms);  // it did wait for the 400 ms step...
   EXPECT_LT(took, 3s);     // ...and answered soon after it ended, not at the 15 s mark
 
+  // The completed steps are in the step duration histogram of /metrics.
+  const std::string metrics = http(port, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("# TYPE steadfast_step_duration_seconds histogram"), std::string::npos);
+  EXPECT_NE(metrics.find("steadfast_step_duration_seconds_count{workflow=\"analyze\""), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("# TYPE steadfast_limiter_waits_total counter"), std::string::npos);
+
   // A run that cannot end (no worker serves the queue... here: the wait is
   // shorter than the work) answers at the end of the wait, still running.
   const auto r2 = post_json(port, "/v1/workflows/analyze/runs", kGoodInput);

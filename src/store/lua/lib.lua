@@ -37,3 +37,13 @@ local function sf_push_error(run, step, attempt, err, now)
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', run, field, cjson.encode(list))
 end
+
+-- Upper bounds (ms) of the step duration histogram's buckets; 'inf' above.
+-- Keep in sync with kStepDurationBucketsMs (src/store/store.h).
+local sf_buckets = {10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000}
+local function sf_duration_bucket(ms)
+  for _, le in ipairs(sf_buckets) do
+    if ms <= le then return tostring(le) end
+  end
+  return 'inf'
+end

@@ -51,7 +51,10 @@ if conc > 0 then
   end
 end
 
-if wait > 0 then return {0, wait, reason} end
+if wait > 0 then
+  redis.call('HINCRBY', lim, 'waits', 1)  -- for the limiter-wait metric
+  return {0, wait, reason}
+end
 
 if rpm > 0 then redis.call('HSET', lim, 'tat', string.format('%.3f', new_tat)) end
 if tpm > 0 then
