@@ -44,5 +44,6 @@ void register_notifier(CLI::App& app);
 void register_serve(CLI::App& app);  // the HTTP API
 void register_stats(CLI::App& app);  // stats, runs
 void register_dev(CLI::App& app);
+void register_bench(CLI::App& app);  // steadfast bench <workload>
 
 }  // namespace steadfast::cli

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   register_serve(app);
   register_stats(app);
   register_dev(app);
+  register_bench(app);
 
   try {
     app.parse(argc, argv);

@@ -34,6 +34,7 @@ KindRegistry builtin_kinds() {
   KindRegistry registry;
   registry.add("noop", noop_kind);
   registry.add("sleep", sleep_kind);
+  registry.add("stamp", stamp_kind);
   registry.add("fail", fail_kind);
   registry.add("crash", crash_kind);
   registry.add("http", http_kind);

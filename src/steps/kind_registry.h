@@ -34,7 +34,7 @@ class KindRegistry {
 };
 
 // The kinds every worker knows: http and exec (http.h, exec.h) and the test
-// kinds noop, sleep, fail and crash.
+// kinds noop, sleep, stamp, fail and crash.
 [[nodiscard]] KindRegistry builtin_kinds();
 
 }  // namespace steadfast::steps

@@ -11,6 +11,11 @@ namespace steadfast::steps {
 // `noop`: output {}. Takes no parameters.
 [[nodiscard]] StepHandler noop_kind(const Json& with);
 
+// `stamp`: output {"started_ns": N}, the handler's start on the steady clock
+// (CLOCK_MONOTONIC: comparable between processes of one machine), for
+// measuring pickup latency. Takes no parameters.
+[[nodiscard]] StepHandler stamp_kind(const Json& with);
+
 // `sleep {ms}`: sleeps ms milliseconds (0..86400000), in slices short enough
 // to notice ctx.cancelled() promptly; cancelled, it fails as retryable with
 // "cancelled". Output {"slept_ms": ms}.

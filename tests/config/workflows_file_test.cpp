@@ -507,7 +507,7 @@ TEST(BuildWorkflowsErrors, UnknownKindNamesTheKindLineAndKnownKinds) {
       build_error(kHead + "      - {name: a, kind: noop}\n      - name: b\n        kind: nope\n");
   EXPECT_STARTS_WITH(message, prefix(6, "kind"));
   EXPECT_CONTAINS(message, "'nope'");
-  EXPECT_CONTAINS(message, "crash, exec, fail, http, noop, sleep");
+  EXPECT_CONTAINS(message, "crash, exec, fail, http, noop, sleep, stamp");
   EXPECT_CONTAINS(message, "step #2 'b'");
 }
 

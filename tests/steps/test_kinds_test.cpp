@@ -45,7 +45,7 @@ std::string rejection(std::string_view kind, const Json& with) {
 
 TEST(KindRegistry, BuiltinsAreHttpExecAndTheTestKinds) {
   EXPECT_EQ(builtin_kinds().kinds(),
-            (std::vector<std::string>{"crash", "exec", "fail", "http", "noop", "sleep"}));
+            (std::vector<std::string>{"crash", "exec", "fail", "http", "noop", "sleep", "stamp"}));
 }
 
 TEST(KindRegistry, FindsOnlyWhatWasAdded) {
@@ -65,7 +65,7 @@ TEST(KindRegistry, RefusesDuplicatesAndEmpties) {
   EXPECT_THROW(registry.add("noop", noop_kind), std::invalid_argument);
   EXPECT_THROW(registry.add("", noop_kind), std::invalid_argument);
   EXPECT_THROW(registry.add("new", Factory{}), std::invalid_argument);
-  EXPECT_EQ(registry.kinds().size(), 6u);
+  EXPECT_EQ(registry.kinds().size(), 7u);
 }
 
 // --- noop ---
@@ -83,6 +83,22 @@ TEST(NoopKind, TakesNoParameters) {
   EXPECT_CONTAINS(rejection("noop", {{"ms", 1}}), "'ms'");
   EXPECT_CONTAINS(rejection("noop", Json::array({1})), "'with'");
   EXPECT_CONTAINS(rejection("noop", "x"), "'with'");
+}
+
+// --- stamp ---
+
+TEST(StampKind, OutputsTheStartOnTheSteadyClock) {
+  const auto before = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          Clock::now().time_since_epoch()).count();
+  StepContext ctx = context(1);
+  const StepResult result = make("stamp", nullptr)(ctx);
+  const auto after = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         Clock::now().time_since_epoch()).count();
+  ASSERT_TRUE(result.ok());
+  const auto started = result.output().at("started_ns").get<std::int64_t>();
+  EXPECT_GE(started, before);
+  EXPECT_LE(started, after);
+  EXPECT_CONTAINS(rejection("stamp", {{"ms", 1}}), "'ms'");
 }
 
 // --- sleep ---

@@ -1,0 +1,498 @@
+// `steadfast bench <workload>`: every performance claim as one command that
+// prints one JSON line. The bench starts its own redis-server (unless --redis
+// names one), real `steadfast worker` / `steadfast serve` child processes,
+// and measures them from outside: rates from Redis' counters, commands per
+// step from INFO commandstats, memory from the workers' peak RSS.
+#include <signal.h>
+#include <stdlib.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "cli/bench_stats.h"
+#include "cli/children.h"
+#include "cli/common.h"
+#include "cli/http_load.h"
+#include "redis/client.h"
+#include "store/keys.h"
+#include "store/store.h"
+
+namespace steadfast::cli {
+
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+struct BenchArgs {
+  std::string workload;
+  std::string redis_url;  // empty: a private redis-server for this run
+  int runs = 0;           // 0: the workload's default
+  int concurrency = 0;    // 0: the workload's default
+  int workers = 1;
+  int submitters = 64;    // enqueue coroutines (pipelined on one connection)
+  bool aof = false;       // private Redis: appendonly yes, appendfsync everysec
+  int step_ms = 50;       // io: the sleep of each step
+  int interval_us = 5000; // latency: gap between two submits
+  int connections = 32;   // http
+  double rate = 5000;     // http: the fixed offered rate, req/s
+  double seconds = 5;     // http: length of each phase
+};
+
+struct Workload {
+  std::string name;
+  std::string yaml_steps;  // the steps of the one workflow, as YAML flow sequence
+  int steps_per_run = 1;
+  int default_runs = 0;
+  int default_concurrency = 0;
+};
+
+const Workload* find_workload(std::string_view name) {
+  static const std::vector<Workload> all = {
+      {"noop", "[{name: a, kind: noop}]", 1, 200000, 64},
+      {"three-step", "[{name: a, kind: noop}, {name: b, kind: noop}, {name: c, kind: noop}]", 3, 60000, 64},
+      {"io", "[{name: a, kind: sleep, with: {ms: STEP_MS}}]", 1, 20000, 200},
+      {"latency", "[{name: a, kind: stamp}]", 1, 1000, 16},
+      {"http", "[{name: a, kind: noop}]", 1, 0, 16},
+  };
+  for (const Workload& w : all) {
+    if (w.name == name) return &w;
+  }
+  return nullptr;
+}
+
+asio::awaitable<void> pause(milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// One bench run's world: a scratch folder, Redis (private or given), the
+// child processes. Everything it started is stopped, by PID, when it ends.
+class BenchEnv {
+ public:
+  explicit BenchEnv(const BenchArgs& args) : args_(args) {
+    char tmpl[] = "/tmp/steadfast-bench-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("cannot create a scratch folder in /tmp");
+    dir_ = tmpl;
+    if (args.redis_url.empty()) {
+      const int port = free_port();
+      std::vector<std::string> argv{"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
+                                    "--dir", dir_, "--save", "", "--maxmemory-policy", "noeviction",
+                                    "--daemonize", "no", "--logfile", ""};
+      if (args.aof) {
+        for (const char* a : {"--appendonly", "yes", "--appendfsync", "everysec"}) argv.emplace_back(a);
+      } else {
+        for (const char* a : {"--appendonly", "no"}) argv.emplace_back(a);
+      }
+      redis_ = Child{"redis-server", spawn(argv, dir_ + "/redis.log", SIGTERM)};
+      const auto ready_by = Clock::now() + std::chrono::seconds(15);
+      while (!redis_answers(port)) {
+        if (Clock::now() > ready_by) throw std::runtime_error("redis-server did not start; see " + dir_ + "/redis.log");
+        std::this_thread::sleep_for(milliseconds(20));
+      }
+      url_ = "redis://127.0.0.1:" + std::to_string(port);
+      prefix_ = "sf";
+    } else {
+      url_ = args.redis_url;
+      // A prefix of its own, so a shared Redis' other data is never touched.
+      prefix_ = "sfbench" + std::to_string(::getpid());
+    }
+  }
+  ~BenchEnv() {
+    for (Child& c : children_) stop(c, std::chrono::seconds(10));
+    stop(redis_, std::chrono::seconds(10));
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  BenchEnv(const BenchEnv&) = delete;
+  BenchEnv& operator=(const BenchEnv&) = delete;
+
+  const std::string& url() const { return url_; }
+  const std::string& prefix() const { return prefix_; }
+  const std::string& dir() const { return dir_; }
+  bool private_redis() const { return redis_.pid > 0; }
+
+  std::string write_workflows(const Workload& w) const {
+    std::string steps = w.yaml_steps;
+    if (auto p = steps.find("STEP_MS"); p != std::string::npos) steps.replace(p, 7, std::to_string(args_.step_ms));
+    const std::string path = dir_ + "/workflows.yaml";
+    std::ofstream(path) << "workflows:\n  bench-" << w.name << ":\n    steps: " << steps << "\n";
+    return path;
+  }
+
+  void start_workers(const std::string& yaml, int n, int concurrency) {
+    for (int i = 1; i <= n; ++i) {
+      const std::string id = "bench-" + std::to_string(i);
+      children_.push_back({id, spawn({self_path(), "worker", "--workflows", yaml, "--redis", url_, "--key-prefix",
+                                      prefix_, "--id", id, "--concurrency", std::to_string(concurrency)},
+                                     dir_ + "/" + id + ".log", SIGTERM)});
+      workers_.push_back(children_.back().pid);
+    }
+  }
+  void start_serve(const std::string& yaml, int port) {
+    children_.push_back({"serve", spawn({self_path(), "serve", "--workflows", yaml, "--redis", url_, "--key-prefix",
+                                         prefix_, "--listen", "127.0.0.1:" + std::to_string(port)},
+                                        dir_ + "/serve.log", SIGTERM)});
+  }
+  // Throws if a child exited (naming its log).
+  void check_children() {
+    for (Child& c : children_) {
+      int status = 0;
+      if (c.pid > 0 && ::waitpid(c.pid, &status, WNOHANG) == c.pid) {
+        c.pid = -1;
+        std::ifstream log(dir_ + "/" + c.name + ".log");
+        std::string text((std::istreambuf_iterator<char>(log)), {});
+        throw std::runtime_error(c.name + " exited (status " + std::to_string(status) + "): " +
+                                 text.substr(text.size() > 2000 ? text.size() - 2000 : 0));
+      }
+    }
+  }
+  double workers_peak_rss_mb() const {
+    long long peak = 0;
+    for (pid_t p : workers_) peak = std::max(peak, peak_rss_bytes(p));
+    return static_cast<double>(peak) / (1024.0 * 1024.0);
+  }
+  void stop_children() {
+    for (Child& c : children_) stop(c, std::chrono::seconds(10));
+  }
+
+ private:
+  const BenchArgs& args_;
+  std::string dir_;
+  std::string url_;
+  std::string prefix_;
+  Child redis_;
+  std::vector<Child> children_;
+  std::vector<pid_t> workers_;
+};
+
+// The bench's own view of Redis: one pipelined connection, and the calls it
+// makes itself, so they can be taken out of INFO commandstats.
+class Probe {
+ public:
+  Probe(redis::Client& client, const store::KeySpace& keys) : client_(client), keys_(keys) {}
+
+  asio::awaitable<void> reset_stats() {
+    co_await client_.command("CONFIG", "RESETSTAT");
+    own_.clear();
+    own_["config|resetstat"] = 1;
+  }
+  // Commands by name since the last reset_stats(), the bench's own taken out.
+  asio::awaitable<std::map<std::string, std::int64_t>> engine_calls() {
+    redis::Reply r = co_await client_.command("INFO", "commandstats");
+    co_return subtract_calls(parse_commandstats(r.str()), own_);
+  }
+  asio::awaitable<std::int64_t> counter(const std::string& field) {
+    ++own_["hget"];
+    redis::Reply r = co_await client_.command("HGET", keys_.stats(0), field);
+    co_return r.is_nil() ? 0 : std::atoll(std::string(r.str()).c_str());
+  }
+  // Waits until `field` reaches `target`; throws after `limit` or if a child died.
+  asio::awaitable<void> wait_counter(const std::string& field, std::int64_t target, milliseconds limit,
+                                     BenchEnv& env) {
+    const auto deadline = Clock::now() + limit;
+    while (co_await counter(field) < target) {
+      env.check_children();
+      if (Clock::now() > deadline) {
+        throw std::runtime_error("timed out waiting for " + field + " to reach " + std::to_string(target));
+      }
+      co_await pause(milliseconds(2));
+    }
+  }
+  void count_own(const std::string& command, std::int64_t n = 1) { own_[command] += n; }
+
+ private:
+  redis::Client& client_;
+  const store::KeySpace& keys_;
+  std::map<std::string, std::int64_t> own_;
+};
+
+Json calls_per(const std::map<std::string, std::int64_t>& calls, double n, double* total) {
+  Json j = Json::object();
+  double sum = 0;
+  for (const auto& [name, c] : calls) {
+    j[name] = round_to(static_cast<double>(c) / n, 3);
+    sum += static_cast<double>(c);
+  }
+  *total = sum / n;
+  return j;
+}
+
+// Enqueues `runs` runs of `workflow` from `submitters` coroutines sharing one
+// connection (the client pipelines what they send in the same turn).
+asio::awaitable<std::vector<std::string>> enqueue(store::Store& store, const std::string& workflow,
+                                                  const std::vector<std::string>& steps, int runs,
+                                                  int submitters) {
+  std::vector<std::string> ids(static_cast<std::size_t>(runs));
+  int next = 0;
+  int done_workers = 0;
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer all_done(ex, Clock::time_point::max());
+  std::exception_ptr failure;
+  for (int s = 0; s < submitters; ++s) {
+    asio::co_spawn(
+        ex,
+        [&]() -> asio::awaitable<void> {
+          while (next < runs && !failure) {
+            const int i = next++;
+            store::SubmitRequest req;
+            req.workflow = workflow;
+            req.input = Json{{"i", i}};
+            req.steps = steps;
+            req.first_queue = "default";
+            ids[static_cast<std::size_t>(i)] = (co_await store.submit(req)).run_id;
+          }
+        },
+        [&](std::exception_ptr e) {
+          if (e && !failure) failure = e;
+          if (++done_workers == submitters) all_done.cancel();
+        });
+  }
+  co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (failure) std::rethrow_exception(failure);
+  co_return ids;
+}
+
+std::vector<std::string> step_names(const Workload& w) {
+  std::vector<std::string> names;
+  for (int i = 0; i < w.steps_per_run; ++i) names.emplace_back(1, static_cast<char>('a' + i));
+  return names;
+}
+
+// noop, three-step, io: enqueue everything, then start the workers and drain.
+asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env, store::Store& store,
+                           Probe& probe) {
+  const int runs = a.runs > 0 ? a.runs : w.default_runs;
+  const int conc = a.concurrency > 0 ? a.concurrency : w.default_concurrency;
+  const std::string wf = "bench-" + w.name;
+  const std::string yaml = env.write_workflows(w);
+  const std::int64_t steps = static_cast<std::int64_t>(runs) * w.steps_per_run;
+
+  co_await probe.reset_stats();
+  const auto t0 = Clock::now();
+  co_await enqueue(store, wf, step_names(w), runs, a.submitters);
+  const double enqueue_s = seconds_since(t0);
+  double enqueue_cmds = 0;
+  const Json enqueue_by = calls_per(co_await probe.engine_calls(), runs, &enqueue_cmds);
+
+  co_await probe.reset_stats();
+  const auto t1 = Clock::now();
+  env.start_workers(yaml, a.workers, conc);
+  co_await probe.wait_counter("completed:" + wf, runs, milliseconds(std::max<std::int64_t>(120000, steps)), env);
+  const double drain_s = seconds_since(t1);
+  double drain_cmds = 0;
+  const Json drain_by = calls_per(co_await probe.engine_calls(), static_cast<double>(steps), &drain_cmds);
+  const double rss = env.workers_peak_rss_mb();
+  const std::int64_t failed = co_await probe.counter("failed:" + wf);
+  env.stop_children();
+
+  Json j;
+  j["workload"] = w.name;
+  j["runs"] = runs;
+  j["steps"] = steps;
+  j["workers"] = a.workers;
+  j["concurrency"] = conc;
+  j["enqueue_per_s"] = round_to(runs / enqueue_s, 0);
+  j["drain_per_s"] = round_to(static_cast<double>(steps) / drain_s, 0);
+  j["runs_per_s"] = round_to(runs / drain_s, 0);
+  j["drain_seconds"] = round_to(drain_s, 3);
+  j["p50_ms"] = nullptr;
+  j["p99_ms"] = nullptr;
+  if (w.name == "io") {
+    const double ideal = a.workers * conc * 1000.0 / a.step_ms;
+    j["ideal_per_s"] = ideal;
+    j["of_ideal"] = round_to(runs / drain_s / ideal, 3);
+  }
+  j["failed"] = failed;
+  j["redis_commands_per_step"] = round_to(drain_cmds, 2);
+  j["redis_commands_per_step_by_command"] = drain_by;
+  j["enqueue_redis_commands_per_run"] = round_to(enqueue_cmds, 2);
+  j["enqueue_redis_commands_by_command"] = enqueue_by;
+  j["worker_rss_mb"] = round_to(rss, 1);
+  co_return j;
+}
+
+// latency: submit -> handler start on an idle queue, one run at a time.
+asio::awaitable<Json> latency(const BenchArgs& a, const Workload& w, BenchEnv& env, store::Store& store,
+                              Probe& probe, redis::Client& client) {
+  const int runs = a.runs > 0 ? a.runs : w.default_runs;
+  const int conc = a.concurrency > 0 ? a.concurrency : w.default_concurrency;
+  const std::string wf = "bench-" + w.name;
+  env.start_workers(env.write_workflows(w), a.workers, conc);
+  // Ready when every worker has registered and is blocked in its read.
+  for (;;) {
+    env.check_children();
+    redis::Reply n = co_await client.command("HLEN", store.keys().workers());
+    if (n.as_integer() >= a.workers) break;
+    co_await pause(milliseconds(20));
+  }
+  co_await pause(milliseconds(300));
+  co_await probe.reset_stats();
+  std::vector<std::pair<std::string, std::int64_t>> sent;
+  for (int i = 0; i < runs; ++i) {
+    store::SubmitRequest req;
+    req.workflow = wf;
+    req.input = Json{{"i", i}};
+    req.steps = step_names(w);
+    req.first_queue = "default";
+    const auto t = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+    sent.emplace_back((co_await store.submit(req)).run_id, t);
+    co_await pause(std::chrono::microseconds(a.interval_us));
+    env.check_children();
+  }
+  co_await probe.wait_counter("completed:" + wf, runs, milliseconds(60000), env);
+  double drain_cmds = 0;
+  const Json drain_by = calls_per(co_await probe.engine_calls(), runs, &drain_cmds);
+  std::vector<double> ms;
+  for (const auto& [id, t] : sent) {
+    probe.count_own("hget");
+    redis::Reply out = co_await client.command("HGET", store.keys().run(id), "s.a.output");
+    const Json j = Json::parse(out.str(), nullptr, false);
+    if (!j.is_object() || !j.contains("started_ns")) throw std::runtime_error("run " + id + " has no stamp output");
+    ms.push_back(static_cast<double>(j["started_ns"].get<std::int64_t>() - t) / 1e6);
+  }
+  const double rss = env.workers_peak_rss_mb();
+  env.stop_children();
+  Json j;
+  j["workload"] = w.name;
+  j["runs"] = runs;
+  j["steps"] = runs;
+  j["workers"] = a.workers;
+  j["concurrency"] = conc;
+  j["p50_ms"] = round_to(quantile(ms, 0.50), 3);
+  j["p99_ms"] = round_to(quantile(ms, 0.99), 3);
+  j["p999_ms"] = round_to(quantile(ms, 0.999), 3);
+  j["max_ms"] = round_to(quantile(ms, 1.0), 3);
+  j["redis_commands_per_step"] = round_to(drain_cmds, 2);
+  j["redis_commands_per_step_by_command"] = drain_by;
+  j["worker_rss_mb"] = round_to(rss, 1);
+  co_return j;
+}
+
+Json load_phase_json(LoadResult r) {
+  Json j;
+  j["requests"] = r.requests;
+  j["errors"] = r.errors;
+  j["req_per_s"] = round_to(static_cast<double>(r.ok) / r.seconds, 0);
+  j["p50_ms"] = round_to(quantile(r.latencies_ms, 0.50), 3);
+  j["p99_ms"] = round_to(quantile(r.latencies_ms, 0.99), 3);
+  j["p999_ms"] = round_to(quantile(r.latencies_ms, 0.999), 3);
+  return j;
+}
+
+// http: keep-alive submit load against `steadfast serve`, at saturation and
+// at the fixed offered rate.
+Json http(const BenchArgs& a, const Workload& w, BenchEnv& env) {
+  const int port = free_port();
+  env.start_serve(env.write_workflows(w), port);
+  const auto ready_by = Clock::now() + std::chrono::seconds(15);
+  for (;;) {
+    env.check_children();
+    LoadSpec probe{"127.0.0.1", port, "/healthz", "", 1, milliseconds(1), 0};
+    try {
+      if (run_http_load(probe).requests > 0) break;
+    } catch (const std::runtime_error&) {
+    }
+    if (Clock::now() > ready_by) throw std::runtime_error("steadfast serve did not start; see " + env.dir());
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  LoadSpec spec;
+  spec.port = port;
+  spec.target = "/v1/workflows/bench-" + w.name + "/runs";
+  spec.body = R"({"input":{"document_id":"d-1"}})";
+  spec.connections = a.connections;
+  spec.duration = milliseconds(static_cast<long long>(a.seconds * 1000));
+  // A short warm-up so connections, scripts and allocators are in place.
+  spec.duration = milliseconds(500);
+  (void)run_http_load(spec);
+  spec.duration = milliseconds(static_cast<long long>(a.seconds * 1000));
+  Json sat = load_phase_json(run_http_load(spec));
+  spec.rate_per_s = a.rate;
+  Json fixed = load_phase_json(run_http_load(spec));
+  env.check_children();
+  env.stop_children();
+  Json j;
+  j["workload"] = w.name;
+  j["connections"] = a.connections;
+  j["runs"] = sat["requests"].get<std::int64_t>() + fixed["requests"].get<std::int64_t>();
+  j["req_per_s"] = sat["req_per_s"];
+  j["p50_ms"] = sat["p50_ms"];
+  j["p99_ms"] = sat["p99_ms"];
+  j["saturation"] = sat;
+  j["fixed_rate"] = fixed;
+  j["fixed_rate"]["offered_per_s"] = a.rate;
+  return j;
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app) {
+  auto* cmd = app.add_subcommand("bench", "Measure a workload; prints one JSON line (docs/benchmarks.md)");
+  auto a = std::make_shared<BenchArgs>();
+  cmd->add_option("workload", a->workload, "noop | three-step | io | latency | http")
+      ->required()
+      ->check(CLI::IsMember({"noop", "three-step", "io", "latency", "http"}));
+  cmd->add_option("--redis", a->redis_url,
+                  "Redis URL to use (keys under a prefix of the bench's own); default: a private redis-server");
+  cmd->add_option("--runs", a->runs, "Runs to submit (default: per workload)")->check(CLI::Range(1, 100000000));
+  cmd->add_option("--concurrency", a->concurrency, "Steps at once per worker (default: per workload)")
+      ->check(CLI::Range(1, 10000));
+  cmd->add_option("--workers", a->workers, "Worker processes")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--submitters", a->submitters, "Concurrent submits while enqueuing")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  cmd->add_flag("--aof", a->aof, "Private Redis with appendonly yes, appendfsync everysec");
+  cmd->add_option("--step-ms", a->step_ms, "io: each step's sleep")->capture_default_str()->check(CLI::Range(0, 60000));
+  cmd->add_option("--interval-us", a->interval_us, "latency: gap between submits")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000000));
+  cmd->add_option("--connections", a->connections, "http: keep-alive connections")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  cmd->add_option("--rate", a->rate, "http: fixed offered rate, requests/s")->capture_default_str()->check(CLI::Range(1.0, 1e7));
+  cmd->add_option("--seconds", a->seconds, "http: length of each phase")->capture_default_str()->check(CLI::Range(0.1, 3600.0));
+  cmd->final_callback([a] {
+    const Workload& w = *find_workload(a->workload);
+    BenchEnv env(*a);
+    Json result;
+    if (w.name == "http") {
+      result = http(*a, w, env);
+    } else {
+      asio::io_context io(1);
+      redis::Client client(io.get_executor(), redis::Config::from_url(env.url()));
+      store::KeySpace keys(env.prefix(), 1);
+      store::Store store(client, keys);
+      Probe probe(client, keys);
+      result = run_sync(io, [&]() -> asio::awaitable<Json> {
+        co_await client.wait_connected(milliseconds(10000));
+        Json j = w.name == "latency" ? co_await latency(*a, w, env, store, probe, client)
+                                     : co_await bulk(*a, w, env, store, probe);
+        if (!env.private_redis()) {
+          // Leave a shared Redis as it was: drop every key of the bench's prefix.
+          std::string cursor = "0";
+          do {
+            redis::Reply r = co_await client.command("SCAN", cursor, "MATCH", env.prefix() + ":*", "COUNT", 1000);
+            cursor = std::string(r[0].str());
+            for (const redis::Reply& k : r[1].elements()) co_await client.command("UNLINK", k.str());
+          } while (cursor != "0");
+        }
+        client.close();
+        co_return j;
+      }());
+    }
+    result["redis"] = env.private_redis() ? (a->aof ? "private, AOF everysec" : "private, no persistence")
+                                          : "given";
+    std::cout << result.dump() << std::endl;
+  });
+}
+
+}  // namespace steadfast::cli
