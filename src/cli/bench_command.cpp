@@ -4,6 +4,7 @@
 // and measures them from outside: rates from Redis' counters, commands per
 // step from INFO commandstats, memory from the workers' peak RSS.
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -68,7 +69,7 @@ const Workload* find_workload(std::string_view name) {
   return nullptr;
 }
 
-asio::awaitable<void> pause(milliseconds d) {
+asio::awaitable<void> pause(Clock::duration d) {
   asio::steady_timer t(co_await asio::this_coro::executor, d);
   co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
 }
@@ -200,7 +201,9 @@ class Probe {
   asio::awaitable<void> wait_counter(const std::string& field, std::int64_t target, milliseconds limit,
                                      BenchEnv& env) {
     const auto deadline = Clock::now() + limit;
-    while (co_await counter(field) < target) {
+    for (;;) {
+    const std::int64_t now_at = co_await counter(field);
+    if (now_at >= target) break;
       env.check_children();
       if (Clock::now() > deadline) {
         throw std::runtime_error("timed out waiting for " + field + " to reach " + std::to_string(target));
@@ -227,39 +230,46 @@ Json calls_per(const std::map<std::string, std::int64_t>& calls, double n, doubl
   return j;
 }
 
+// What the enqueuing coroutines share (they run on one thread).
+struct EnqueuePlan {
+  std::string workflow;
+  std::vector<std::string> steps;
+  std::vector<std::string> ids;  // one per run, filled in as submitted
+  std::size_t next = 0;
+  std::exception_ptr failure;
+};
+
+asio::awaitable<void> submitter(store::Store& store, EnqueuePlan& plan) {
+  while (plan.next < plan.ids.size() && !plan.failure) {
+    const std::size_t i = plan.next++;
+    store::SubmitRequest req;
+    req.workflow = plan.workflow;
+    req.input = Json{{"i", i}};
+    req.steps = plan.steps;
+    req.first_queue = "default";
+    const store::SubmitResult submitted = co_await store.submit(req);
+    plan.ids[i] = submitted.run_id;
+  }
+}
+
 // Enqueues `runs` runs of `workflow` from `submitters` coroutines sharing one
 // connection (the client pipelines what they send in the same turn).
 asio::awaitable<std::vector<std::string>> enqueue(store::Store& store, const std::string& workflow,
                                                   const std::vector<std::string>& steps, int runs,
                                                   int submitters) {
-  std::vector<std::string> ids(static_cast<std::size_t>(runs));
-  int next = 0;
-  int done_workers = 0;
+  EnqueuePlan plan{workflow, steps, std::vector<std::string>(static_cast<std::size_t>(runs)), 0, nullptr};
+  int finished = 0;
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer all_done(ex, Clock::time_point::max());
-  std::exception_ptr failure;
   for (int s = 0; s < submitters; ++s) {
-    asio::co_spawn(
-        ex,
-        [&]() -> asio::awaitable<void> {
-          while (next < runs && !failure) {
-            const int i = next++;
-            store::SubmitRequest req;
-            req.workflow = workflow;
-            req.input = Json{{"i", i}};
-            req.steps = steps;
-            req.first_queue = "default";
-            ids[static_cast<std::size_t>(i)] = (co_await store.submit(req)).run_id;
-          }
-        },
-        [&](std::exception_ptr e) {
-          if (e && !failure) failure = e;
-          if (++done_workers == submitters) all_done.cancel();
-        });
+    asio::co_spawn(ex, submitter(store, plan), [&](std::exception_ptr e) {
+      if (e && !plan.failure) plan.failure = e;
+      if (++finished == submitters) all_done.cancel();
+    });
   }
-  co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
-  if (failure) std::rethrow_exception(failure);
-  co_return ids;
+  while (finished < submitters) co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (plan.failure) std::rethrow_exception(plan.failure);
+  co_return std::move(plan.ids);
 }
 
 std::vector<std::string> step_names(const Workload& w) {
@@ -282,7 +292,8 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
   co_await enqueue(store, wf, step_names(w), runs, a.submitters);
   const double enqueue_s = seconds_since(t0);
   double enqueue_cmds = 0;
-  const Json enqueue_by = calls_per(co_await probe.engine_calls(), runs, &enqueue_cmds);
+  const auto enqueue_calls = co_await probe.engine_calls();
+  const Json enqueue_by = calls_per(enqueue_calls, runs, &enqueue_cmds);
 
   co_await probe.reset_stats();
   const auto t1 = Clock::now();
@@ -290,7 +301,8 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
   co_await probe.wait_counter("completed:" + wf, runs, milliseconds(std::max<std::int64_t>(120000, steps)), env);
   const double drain_s = seconds_since(t1);
   double drain_cmds = 0;
-  const Json drain_by = calls_per(co_await probe.engine_calls(), static_cast<double>(steps), &drain_cmds);
+  const auto drain_calls = co_await probe.engine_calls();
+  const Json drain_by = calls_per(drain_calls, static_cast<double>(steps), &drain_cmds);
   const double rss = env.workers_peak_rss_mb();
   const std::int64_t failed = co_await probe.counter("failed:" + wf);
   env.stop_children();
@@ -345,13 +357,15 @@ asio::awaitable<Json> latency(const BenchArgs& a, const Workload& w, BenchEnv& e
     req.steps = step_names(w);
     req.first_queue = "default";
     const auto t = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-    sent.emplace_back((co_await store.submit(req)).run_id, t);
+    const store::SubmitResult submitted = co_await store.submit(req);
+    sent.emplace_back(submitted.run_id, t);
     co_await pause(std::chrono::microseconds(a.interval_us));
     env.check_children();
   }
   co_await probe.wait_counter("completed:" + wf, runs, milliseconds(60000), env);
   double drain_cmds = 0;
-  const Json drain_by = calls_per(co_await probe.engine_calls(), runs, &drain_cmds);
+  const auto drain_calls = co_await probe.engine_calls();
+  const Json drain_by = calls_per(drain_calls, runs, &drain_cmds);
   std::vector<double> ms;
   for (const auto& [id, t] : sent) {
     probe.count_own("hget");
@@ -474,8 +488,13 @@ void register_bench(CLI::App& app) {
       Probe probe(client, keys);
       result = run_sync(io, [&]() -> asio::awaitable<Json> {
         co_await client.wait_connected(milliseconds(10000));
-        Json j = w.name == "latency" ? co_await latency(*a, w, env, store, probe, client)
-                                     : co_await bulk(*a, w, env, store, probe);
+        // (No co_await inside ?: — GCC 12 miscompiles it.)
+        Json j;
+        if (w.name == "latency") {
+          j = co_await latency(*a, w, env, store, probe, client);
+        } else {
+          j = co_await bulk(*a, w, env, store, probe);
+        }
         if (!env.private_redis()) {
           // Leave a shared Redis as it was: drop every key of the bench's prefix.
           std::string cursor = "0";
