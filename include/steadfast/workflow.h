@@ -69,6 +69,12 @@ struct StepOptions {
   std::chrono::milliseconds lease{30000};
   // The stream the step's entries go to; workers choose queues with --queues.
   std::string queue = "default";
+  // True for a handler that returns at once and never blocks (no I/O, no
+  // sleep, no lock held long): the worker calls it on its event loop instead
+  // of handing it to a pool thread, saving two thread switches per attempt.
+  // Leases, checkpoints and fencing are the same. A blocking handler marked
+  // so stalls every step of the worker: leave it false when unsure.
+  bool nonblocking = false;
 };
 
 // The shortest lease a step may have: renewals every lease/3 must have time

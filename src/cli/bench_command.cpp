@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -157,6 +158,11 @@ class BenchEnv {
       }
     }
   }
+  double workers_cpu_seconds() const {
+    double sum = 0;
+    for (pid_t p : workers_) sum += cpu_seconds(p);
+    return sum;
+  }
   double workers_peak_rss_mb() const {
     long long peak = 0;
     for (pid_t p : workers_) peak = std::max(peak, peak_rss_bytes(p));
@@ -191,6 +197,17 @@ class Probe {
   asio::awaitable<std::map<std::string, std::int64_t>> engine_calls() {
     redis::Reply r = co_await client_.command("INFO", "commandstats");
     co_return subtract_calls(parse_commandstats(r.str()), own_);
+  }
+  // Redis' own CPU time so far (used_cpu_user + used_cpu_sys of INFO cpu), seconds.
+  asio::awaitable<double> redis_cpu_seconds() {
+    ++own_["info"];
+    redis::Reply r = co_await client_.command("INFO", "cpu");
+    double sum = 0;
+    for (const char* name : {"used_cpu_user:", "used_cpu_sys:"}) {
+      const std::size_t at = r.str().find(name);
+      if (at != std::string_view::npos) sum += std::atof(std::string(r.str().substr(at + std::strlen(name), 32)).c_str());
+    }
+    co_return sum;
   }
   asio::awaitable<std::int64_t> counter(const std::string& field) {
     ++own_["hget"];
@@ -296,10 +313,13 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
   const Json enqueue_by = calls_per(enqueue_calls, runs, &enqueue_cmds);
 
   co_await probe.reset_stats();
+  const double redis_cpu0 = co_await probe.redis_cpu_seconds();
   const auto t1 = Clock::now();
   env.start_workers(yaml, a.workers, conc);
   co_await probe.wait_counter("completed:" + wf, runs, milliseconds(std::max<std::int64_t>(120000, steps)), env);
   const double drain_s = seconds_since(t1);
+  const double redis_cpu = co_await probe.redis_cpu_seconds() - redis_cpu0;
+  const double worker_cpu = env.workers_cpu_seconds();
   double drain_cmds = 0;
   const auto drain_calls = co_await probe.engine_calls();
   const Json drain_by = calls_per(drain_calls, static_cast<double>(steps), &drain_cmds);
@@ -325,6 +345,10 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
     j["of_ideal"] = round_to(runs / drain_s / ideal, 3);
   }
   j["failed"] = failed;
+  // CPU per step, whatever else the machine does: the ceiling on N cores is
+  // about N / (worker + redis) steps per second.
+  j["worker_cpu_us_per_step"] = round_to(worker_cpu * 1e6 / static_cast<double>(steps), 2);
+  j["redis_cpu_us_per_step"] = round_to(redis_cpu * 1e6 / static_cast<double>(steps), 2);
   j["redis_commands_per_step"] = round_to(drain_cmds, 2);
   j["redis_commands_per_step_by_command"] = drain_by;
   j["enqueue_redis_commands_per_run"] = round_to(enqueue_cmds, 2);

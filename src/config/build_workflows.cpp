@@ -47,7 +47,9 @@ std::vector<Workflow> build_workflows(const WorkflowsFile& file, const steps::Ki
         fail(file, step.with_line > 0 ? step.with_line : step.kind_line, "with", e.what(), where);
       }
       try {
-        workflow->step(step.name, std::move(handler), step.options);
+        StepOptions options = step.options;
+        options.nonblocking = kinds.nonblocking(step.kind);
+        workflow->step(step.name, std::move(handler), options);
       } catch (const std::invalid_argument& e) {
         fail(file, step.line, "name", e.what(), where);
       }

@@ -9,18 +9,23 @@
 
 namespace steadfast::steps {
 
-void KindRegistry::add(std::string kind, Factory f) {
+void KindRegistry::add(std::string kind, Factory f, bool nonblocking) {
   if (kind.empty()) throw std::invalid_argument("a step kind needs a name");
   if (!f) throw std::invalid_argument("step kind '" + kind + "' has an empty factory");
   if (factories_.contains(kind)) {
     throw std::invalid_argument("step kind '" + kind + "' is already registered");
   }
-  factories_.emplace(std::move(kind), std::move(f));
+  factories_.emplace(std::move(kind), Kind{std::move(f), nonblocking});
 }
 
 const Factory* KindRegistry::find(std::string_view kind) const {
   const auto it = factories_.find(kind);
-  return it == factories_.end() ? nullptr : &it->second;
+  return it == factories_.end() ? nullptr : &it->second.factory;
+}
+
+bool KindRegistry::nonblocking(std::string_view kind) const {
+  const auto it = factories_.find(kind);
+  return it != factories_.end() && it->second.nonblocking;
 }
 
 std::vector<std::string> KindRegistry::kinds() const {
@@ -32,9 +37,9 @@ std::vector<std::string> KindRegistry::kinds() const {
 
 KindRegistry builtin_kinds() {
   KindRegistry registry;
-  registry.add("noop", noop_kind);
+  registry.add("noop", noop_kind, /*nonblocking=*/true);
   registry.add("sleep", sleep_kind);
-  registry.add("stamp", stamp_kind);
+  registry.add("stamp", stamp_kind, /*nonblocking=*/true);
   registry.add("fail", fail_kind);
   registry.add("crash", crash_kind);
   registry.add("http", http_kind);

@@ -23,14 +23,21 @@ class KindRegistry {
  public:
   // Throws std::invalid_argument for an empty kind or factory, or a kind
   // already registered.
-  void add(std::string kind, Factory f);
+  // nonblocking: its handlers never block (StepOptions::nonblocking).
+  void add(std::string kind, Factory f, bool nonblocking = false);
   // nullptr when no such kind; the pointer is valid until the next add().
   [[nodiscard]] const Factory* find(std::string_view kind) const;
+  // True for a kind added as nonblocking; false for others and unknown kinds.
+  [[nodiscard]] bool nonblocking(std::string_view kind) const;
   // Registered kinds, sorted.
   [[nodiscard]] std::vector<std::string> kinds() const;
 
  private:
-  std::map<std::string, Factory, std::less<>> factories_;
+  struct Kind {
+    Factory factory;
+    bool nonblocking = false;
+  };
+  std::map<std::string, Kind, std::less<>> factories_;
 };
 
 // The kinds every worker knows: http and exec (http.h, exec.h) and the test

@@ -372,7 +372,6 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
     switch (kind) {
       case ScriptKind::complete:
         script = &scripts::complete();
-        keys.push_back(keys_.stats(partition));
         args.push_back(ms(retention));
         for (std::size_t i : indexes) {
           const Transition& t = batch[i];
@@ -382,8 +381,7 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
           args.insert(args.end(), {t.token.entry_id, std::to_string(t.token.deliveries), t.run_id,
                                    t.step, t.output, std::to_string(t.attempts),
                                    last ? std::string() : t.next_step,
-                                   last ? std::string() : t.next_queue, t.workflow,
-                                   std::to_string(t.duration.count())});
+                                   last ? std::string() : t.next_queue});
         }
         break;
       case ScriptKind::retry:
@@ -485,6 +483,21 @@ asio::awaitable<Reclaimed> Store::reclaim(int partition, const std::string& queu
   }
   out.payload_lost = r[2].as_integer();
   co_return out;
+}
+
+asio::awaitable<void> Store::add_counters(int partition, const std::map<std::string, std::int64_t>& deltas) {
+  if (deltas.empty()) co_return;
+  Pipeline p;
+  const std::string key = keys_.stats(partition);
+  for (const auto& [field, n] : deltas) p.add("HINCRBY", key, field, n);
+  for (const Reply& r : co_await client_.exec(std::move(p))) checked(r);
+}
+
+std::string duration_bucket(std::chrono::milliseconds d) {
+  for (std::int64_t bound : kStepDurationBucketsMs) {
+    if (d.count() <= bound) return std::to_string(bound);
+  }
+  return "inf";
 }
 
 asio::awaitable<long long> Store::promote(int partition, int limit) {

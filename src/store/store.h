@@ -80,14 +80,17 @@ struct Transition {
   std::string next_queue;  // advance
   std::chrono::milliseconds delay{0};  // retry_later
   std::string error;       // retry_later / dead_letter
-  std::string workflow;    // advance / complete_run: for the duration histogram
+  std::string workflow;    // advance / complete_run: for the worker's counters
   std::chrono::milliseconds duration{0};  // advance / complete_run: the attempt's wall time
 };
 
 // Upper bounds (ms) of the step duration histogram kept in the stats hash
-// (field step_ms:<workflow>:<step>:<bound or inf>); lib.lua has the same list.
+// (fields step_ms:<workflow>:<step>:<bound or inf> and step_ms_sum:<workflow>:<step>).
 inline constexpr std::int64_t kStepDurationBucketsMs[] = {10,   50,    100,   250,   500,    1000,
                                                           2500, 5000, 10000, 30000, 60000, 300000};
+
+// The histogram bucket of a duration: the smallest bound at or above it, or "inf".
+[[nodiscard]] std::string duration_bucket(std::chrono::milliseconds d);
 
 enum class Applied { ok, stale, discarded };
 
@@ -165,6 +168,10 @@ class Store {
   asio::awaitable<Reclaimed> reclaim(int partition, const std::string& queue,
                                      std::chrono::milliseconds min_idle, std::string cursor,
                                      int count);
+  // Adds to the partition's counters (HINCRBY per field, one pipeline). The
+  // worker batches its completed:<workflow> and step-duration counts here
+  // instead of paying for them inside every completion.
+  asio::awaitable<void> add_counters(int partition, const std::map<std::string, std::int64_t>& deltas);
   // Moves due delayed runs back to their queues; returns ms until the next due
   // run (-1 if none).
   asio::awaitable<long long> promote(int partition, int limit);

@@ -280,6 +280,7 @@ class Worker::Impl {
     asio::co_spawn(ex, renew_loop(), on_loop_end);
     asio::co_spawn(ex, promote_loop(), on_loop_end);
     asio::co_spawn(ex, heartbeat_loop(), on_loop_end);
+    asio::co_spawn(ex, counters_loop(), on_loop_end);
     co_await drain_done();
   }
 
@@ -598,18 +599,31 @@ class Worker::Impl {
     }
     bump(&WorkerStats::started);
     slot.started_at = Clock::now();
+    if (step.options.nonblocking) {
+      // On the event loop, after the claims being handled now: the outcomes of
+      // one batch still reach Redis together.
+      asio::post(*io_, [this, key, ctx = slot.ctx, handler = step.handler] {
+        StepResult result = run_handler(handler, *ctx);
+        on_finished(key, std::move(result));
+      });
+      return;
+    }
     auto io = io_;
     pool_->post([this, io, key, ctx = slot.ctx, handler = step.handler] {
-      StepResult result = StepError::retryable("handler returned nothing");
-      try {
-        result = handler(*ctx);
-      } catch (const std::exception& e) {
-        result = StepError::retryable(std::string("handler threw: ") + e.what());
-      } catch (...) {
-        result = StepError::retryable("handler threw a non-std exception");
-      }
+      StepResult result = run_handler(handler, *ctx);
       asio::post(*io, [this, key, r = std::move(result)]() mutable { on_finished(key, std::move(r)); });
     });
+  }
+
+  // A handler's exception is a retryable failure, never the worker's end.
+  static StepResult run_handler(const StepHandler& handler, StepContext& ctx) {
+    try {
+      return handler(ctx);
+    } catch (const std::exception& e) {
+      return StepError::retryable(std::string("handler threw: ") + e.what());
+    } catch (...) {
+      return StepError::retryable("handler threw a non-std exception");
+    }
   }
 
   void on_timeout(const std::string& key) {
@@ -770,6 +784,7 @@ class Worker::Impl {
         continue;
       }
       for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (results[i] == store::Applied::ok) count_applied(batch[i].second);
         if (results[i] == store::Applied::stale) {
           bump(&WorkerStats::stale);
           spdlog::warn("worker {}: outcome of run {} step {} refused: stale lease", options_.id,
@@ -783,6 +798,39 @@ class Worker::Impl {
       }
     }
     flush_scheduled_ = false;
+  }
+
+  // Completed runs and step durations are counted here and added to Redis
+  // by counters_loop() in one pipeline every kCounterFlush: metrics, not
+  // state, so they stay out of the per-step script (a SIGKILLed worker loses
+  // at most kCounterFlush of them; run states are exact).
+  void count_applied(const store::Transition& t) {
+    if (t.action != engine::Action::advance && t.action != engine::Action::complete_run) return;
+    auto& c = counters_[t.token.partition];
+    const std::string label = t.workflow + ":" + t.step;
+    ++c["step_ms:" + label + ":" + store::duration_bucket(t.duration)];
+    c["step_ms_sum:" + label] += t.duration.count();
+    if (t.action == engine::Action::complete_run) ++c["completed:" + t.workflow];
+  }
+
+  asio::awaitable<void> flush_counters() {
+    auto pending = std::move(counters_);
+    counters_.clear();
+    for (auto& [partition, deltas] : pending) {
+      try {
+        co_await store_->add_counters(partition, deltas);
+      } catch (const redis::Error& e) {
+        spdlog::warn("worker {}: adding counters failed: {}; retrying", options_.id, e.what());
+        for (const auto& [field, n] : deltas) counters_[partition][field] += n;
+      }
+    }
+  }
+
+  asio::awaitable<void> counters_loop() {
+    while (!stopping_) {
+      co_await sleep_for(kCounterFlush);
+      if (!counters_.empty()) co_await flush_counters();
+    }
   }
 
   void maybe_erase(const std::string& key) {
@@ -967,6 +1015,7 @@ class Worker::Impl {
     for (int i = 0; i < 100 && (flush_scheduled_ || !outbox_.empty()); ++i) {
       co_await sleep_for(milliseconds(20));
     }
+    co_await flush_counters();
     stopping_ = true;
     if (registration_) {
       try {
@@ -997,6 +1046,8 @@ class Worker::Impl {
   std::vector<Stream> streams_;
   std::map<std::string, Inflight> inflight_;
   std::vector<std::pair<std::string, store::Transition>> outbox_;
+  std::map<int, std::map<std::string, std::int64_t>> counters_;  // by partition; see count_applied()
+  static constexpr milliseconds kCounterFlush{50};
   asio::steady_timer slot_signal_;
   std::unique_ptr<asio::steady_timer> drained_signal_;
   std::unique_ptr<asio::steady_timer> drain_waiter_;

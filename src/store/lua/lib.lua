@@ -22,6 +22,42 @@ local function sf_drop_entry(stream, group, id)
   redis.call('XDEL', stream, id)
 end
 
+-- Stream ids ("<ms>-<seq>", decimal) in order.
+local function sf_id_less(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  if #am ~= #bm then return #am < #bm end
+  if am ~= bm then return am < bm end
+  if #as ~= #bs then return #as < #bs end
+  return as < bs
+end
+
+-- sf_owns for a batch, in one XPENDING over the ids' range: the delivery
+-- count of each of `ids` that `consumer` holds ({id -> deliveries}; ids it
+-- does not hold are absent). The range may list other entries of the
+-- consumer: at most its live claims, hence the count bound.
+local function sf_held(stream, group, consumer, ids)
+  local lo, hi = ids[1], ids[1]
+  for _, id in ipairs(ids) do
+    if sf_id_less(id, lo) then lo = id end
+    if sf_id_less(hi, id) then hi = id end
+  end
+  local held = {}
+  for _, e in ipairs(redis.call('XPENDING', stream, group, lo, hi, 10000 + #ids, consumer)) do
+    held[e[1]] = tonumber(e[4])
+  end
+  return held
+end
+
+-- sf_drop_entry for a batch: one XACK and one XDEL per 1000 ids.
+local function sf_drop_entries(stream, group, ids)
+  for first = 1, #ids, 1000 do
+    local chunk = {unpack(ids, first, math.min(first + 999, #ids))}
+    redis.call('XACK', stream, group, unpack(chunk))
+    redis.call('XDEL', stream, unpack(chunk))
+  end
+end
+
 local sf_terminal = {completed = true, failed = true, cancelled = true}
 
 -- Appends {attempt, error, started_at, failed_at} to the step's error history
@@ -36,14 +72,4 @@ local function sf_push_error(run, step, attempt, err, now)
                       started_at = tonumber(started or 0), failed_at = now})
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', run, field, cjson.encode(list))
-end
-
--- Upper bounds (ms) of the step duration histogram's buckets; 'inf' above.
--- Keep in sync with kStepDurationBucketsMs (src/store/store.h).
-local sf_buckets = {10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000}
-local function sf_duration_bucket(ms)
-  for _, le in ipairs(sf_buckets) do
-    if ms <= le then return tostring(le) end
-  end
-  return 'inf'
 end
