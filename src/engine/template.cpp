@@ -599,8 +599,10 @@ struct JsonTemplate::Node {
   Kind kind = Kind::literal;
   Json literal;                                     // literal: a subtree with no template
   Template text;                                    // string
-  std::vector<Node> items;                          // array
-  std::vector<std::pair<std::string, Node>> members;  // object
+  // Array items, or object member values. (Not pairs of key and Node: with
+  // libstdc++, clang cannot instantiate std::pair of a class being defined.)
+  std::vector<Node> items;
+  std::vector<std::string> keys;  // object: the member names, one per item
 };
 
 namespace {
@@ -649,18 +651,16 @@ Node parse_node(const Json& value, const std::string& pointer) {
   } else if (value.is_object()) {
     node.kind = Node::Kind::object;
     for (const auto& [key, item] : value.items()) {
-      node.members.emplace_back(key, parse_node(item, pointer + "/" + escape_pointer_token(key)));
+      node.keys.push_back(key);
+      node.items.push_back(parse_node(item, pointer + "/" + escape_pointer_token(key)));
     }
   } else {
     node.literal = value;
     return node;
   }
   // A container with no template inside is kept as one literal.
-  const bool all_literal =
-      std::all_of(node.items.begin(), node.items.end(),
-                  [](const Node& n) { return n.kind == Node::Kind::literal; }) &&
-      std::all_of(node.members.begin(), node.members.end(),
-                  [](const auto& m) { return m.second.kind == Node::Kind::literal; });
+  const bool all_literal = std::all_of(node.items.begin(), node.items.end(),
+                                       [](const Node& n) { return n.kind == Node::Kind::literal; });
   if (all_literal) {
     Node literal;
     literal.kind = Node::Kind::literal;
@@ -669,7 +669,9 @@ Node parse_node(const Json& value, const std::string& pointer) {
       for (Node& n : node.items) literal.literal.push_back(std::move(n.literal));
     } else {
       literal.literal = Json::object();
-      for (auto& [key, n] : node.members) literal.literal[key] = std::move(n.literal);
+      for (std::size_t i = 0; i < node.items.size(); ++i) {
+        literal.literal[node.keys[i]] = std::move(node.items[i].literal);
+      }
     }
     return literal;
   }
@@ -687,7 +689,9 @@ Json render_node(const Node& node, const TemplateContext& context, Redactor& sec
     }
     case Node::Kind::object: {
       Json out = Json::object();
-      for (const auto& [key, item] : node.members) out[key] = render_node(item, context, secrets);
+      for (std::size_t i = 0; i < node.items.size(); ++i) {
+        out[node.keys[i]] = render_node(node.items[i], context, secrets);
+      }
       return out;
     }
   }
