@@ -27,6 +27,11 @@ constexpr std::array<FunctionInfo, 2> kFunctions{{
     {"urlencode", Function::urlencode},
 }};
 
+// Deepest expression: nested parentheses and calls, and chained operators
+// ("1 + 1 + ..." is a tree as deep as it is long). Parsing and evaluating
+// recurse on it, so without a bound a long template overflows the stack.
+constexpr int kMaxExprDepth = 64;
+
 // What an expression gives, as far as the parser can tell.
 enum class StaticType { integer, string, any };
 
@@ -41,6 +46,7 @@ struct Expr {
   std::unique_ptr<Expr> lhs;          // binary; call: the argument
   std::unique_ptr<Expr> rhs;          // binary
   StaticType type = StaticType::any;
+  int depth = 1;  // of the tree, this node included
 };
 
 struct Segment {
@@ -129,6 +135,8 @@ class ExprParser {
       fail("division by zero", at);
     }
     auto e = std::make_unique<Expr>();
+    e->depth = 1 + std::max(lhs->depth, rhs->depth);
+    if (e->depth > kMaxExprDepth) fail("expression nested deeper than " + std::to_string(kMaxExprDepth), at);
     e->kind = Expr::Kind::binary;
     e->op = op;
     e->text = lhs->text + " " + op + " " + rhs->text;
@@ -163,6 +171,7 @@ class ExprParser {
     const char c = text_[pos_];
     if (c == '(') {
       ++pos_;
+      const Nested nested(*this, start);
       auto inner = parse_sum();
       skip_spaces();
       if (at_end() || text_[pos_] != ')') fail("expected ')'", pos_);
@@ -178,6 +187,7 @@ class ExprParser {
     while (after < text_.size() && (text_[after] == ' ' || text_[after] == '\t')) ++after;
     if (after < text_.size() && text_[after] == '(') {
       pos_ = after + 1;
+      const Nested nested(*this, start);
       return parse_call(first, start);
     }
     return parse_path(first, start);
@@ -218,6 +228,7 @@ class ExprParser {
     if (at_end() || text_[pos_] != ')') fail("expected ')' to close " + quote(name) + "(", pos_);
     ++pos_;
     auto e = std::make_unique<Expr>();
+    e->depth = 1 + arg->depth;
     e->kind = Expr::Kind::call;
     e->function = it->function;
     e->text = std::string(name) + "(" + arg->text + ")";
@@ -258,10 +269,24 @@ class ExprParser {
     return e;
   }
 
+  // Counts the parentheses and calls open around the parser's position.
+  struct Nested {
+    Nested(ExprParser& p, std::size_t at) : parser(p) {
+      if (++parser.nesting_ > kMaxExprDepth) {
+        parser.fail("expression nested deeper than " + std::to_string(kMaxExprDepth), at);
+      }
+    }
+    ~Nested() { --parser.nesting_; }
+    Nested(const Nested&) = delete;
+    Nested& operator=(const Nested&) = delete;
+    ExprParser& parser;
+  };
+
   std::string_view source_;
   std::string_view text_;
   std::size_t offset_;
   std::size_t pos_ = 0;
+  int nesting_ = 0;
 };
 
 [[noreturn]] void syntax_error(std::string_view source, const std::string& what, std::size_t at) {
