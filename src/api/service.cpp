@@ -118,13 +118,6 @@ bool is_run_status(std::string_view s) {
 
 std::string status_url(std::string_view run_id) { return "/v1/runs/" + std::string(run_id); }
 
-// Redis errors that mean "not now" rather than "broken": answered 503.
-bool is_transient(const redis::ServerError& e) {
-  const std::string_view p = e.prefix();
-  return p == "OOM" || p == "LOADING" || p == "BUSY" || p == "READONLY" || p == "MASTERDOWN" ||
-         p == "TRYAGAIN" || p == "CLUSTERDOWN" || p == "NOREPLICAS";
-}
-
 }  // namespace
 
 std::vector<ServedWorkflow> serve_workflows(const config::WorkflowsFile& file) {
@@ -316,7 +309,8 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
     }
     co_return problem(404, "not-found", "no such route");
   } catch (const redis::ServerError& e) {
-    if (is_transient(e)) co_return unavailable(options_.retry_after, std::string("Redis: ") + e.what());
+    // Redis errors that mean "not now" rather than "broken": answered 503.
+    if (e.transient()) co_return unavailable(options_.retry_after, std::string("Redis: ") + e.what());
     spdlog::error("api: {} {}: Redis error: {}", request.method, route.label, e.what());
     co_return problem(500, "internal", "internal error (Redis refused a command; see the server log)");
   } catch (const redis::IoError& e) {  // and TimeoutError
