@@ -397,7 +397,8 @@ class Worker::Impl {
         reply = co_await blocking_.exec_one(std::move(p), {block + milliseconds(5000)});
       } catch (const redis::ServerError& e) {
         if (is_no_group(e)) std::rethrow_exception(group_missing(e));
-        if (!e.transient() || draining_) throw;
+        if (!e.transient()) throw;
+        if (draining_) break;
         spdlog::warn("worker {}: fetch failed: {}", options_.id, e.what());
         failed = true;
       } catch (const redis::Error& e) {
