@@ -164,12 +164,60 @@ class Server::Impl {
     listen_cv_.notify_all();
   }
 
+  // Listens first, so that a load balancer sees 503 on /readyz (not a
+  // refused connection) while Redis is away at start; then sets up Redis.
   asio::awaitable<void> main() {
+    tcp::endpoint endpoint;
     try {
-      co_await redis_.wait_connected(std::chrono::seconds(10));
-    } catch (const redis::IoError& e) {
-      throw std::runtime_error(std::string("cannot reach Redis: ") + e.what());
+      endpoint = tcp::endpoint(asio::ip::make_address(options_.host), options_.port);
+      acceptor_.open(endpoint.protocol());
+      acceptor_.set_option(asio::socket_base::reuse_address(true));
+      acceptor_.bind(endpoint);
+      acceptor_.listen(asio::socket_base::max_listen_connections);
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                               ": " + e.code().message());
     }
+    const tcp::endpoint bound = acceptor_.local_endpoint();
+    spdlog::info("api: listening on http://{} ({} workflow(s), {})", format_endpoint(bound),
+                 service_.workflows().size(), tokens_note());
+    asio::co_spawn(io_, accept_loop(), asio::detached);
+    if (!co_await set_up()) co_return;
+    service_.mark_ready();
+    spdlog::info("api: ready (Redis at {})", redis_.config().redacted_url());
+    set_listen_state(State::listening, bound.port());
+  }
+
+  // Checks the Redis settings, registers the workflows, makes the consumer
+  // groups and loads the scripts. Every step is idempotent, so while Redis is
+  // unreachable or not ready (loading, out of memory) the whole sequence is
+  // retried with a log line; other errors (auth, an evicting Redis) stop the
+  // server. False if it was stopped first.
+  asio::awaitable<bool> set_up() {
+    std::chrono::milliseconds pause{100};
+    for (;;) {
+      std::string error;
+      try {
+        co_await redis_.wait_connected(std::chrono::seconds(2));
+        co_await set_up_once();
+        co_return true;
+      } catch (const redis::ServerError& e) {
+        if (!e.transient()) throw;
+        error = e.what();
+      } catch (const redis::IoError& e) {
+        error = e.what();
+      }
+      if (stopping_) co_return false;
+      spdlog::warn("api: waiting for Redis at {}: {}; retrying in {} ms", redis_.config().redacted_url(),
+                   error, pause.count());
+      startup_timer_.expires_after(pause);
+      co_await startup_timer_.async_wait(nothrow);
+      if (stopping_) co_return false;
+      pause = std::min(pause * 2, std::chrono::milliseconds(2000));
+    }
+  }
+
+  asio::awaitable<void> set_up_once() {
     const auto settings = co_await store::read_redis_settings(redis_);
     for (const std::string& w : store::durability_warnings(settings, options_.allow_eviction)) {
       spdlog::warn("api: {}", w);
@@ -191,24 +239,6 @@ class Server::Impl {
     for (const redis::Reply& r : co_await redis_.exec(std::move(load))) {
       if (r.is_error()) throw std::runtime_error("Redis refused SCRIPT LOAD: " + std::string(r.str()));
     }
-    if (stopping_) co_return;
-
-    tcp::endpoint endpoint;
-    try {
-      endpoint = tcp::endpoint(asio::ip::make_address(options_.host), options_.port);
-      acceptor_.open(endpoint.protocol());
-      acceptor_.set_option(asio::socket_base::reuse_address(true));
-      acceptor_.bind(endpoint);
-      acceptor_.listen(asio::socket_base::max_listen_connections);
-    } catch (const boost::system::system_error& e) {
-      throw std::runtime_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
-                               ": " + e.code().message());
-    }
-    const tcp::endpoint bound = acceptor_.local_endpoint();
-    spdlog::info("api: listening on http://{} ({} workflow(s), {})", format_endpoint(bound),
-                 service_.workflows().size(), tokens_note());
-    set_listen_state(State::listening, bound.port());
-    co_await accept_loop();
   }
 
   std::string tokens_note() const {
@@ -416,6 +446,7 @@ class Server::Impl {
     stopping_ = true;
     boost::system::error_code ignored;
     acceptor_.close(ignored);
+    startup_timer_.cancel();
     service_.begin_shutdown();
     // Idle connections (waiting for a request) close now; busy ones finish
     // their request and close after answering it.
@@ -451,6 +482,7 @@ class Server::Impl {
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer shutdown_timer_;
+  asio::steady_timer startup_timer_{io_};  // between two attempts to set up Redis
   std::set<Connection*> connections_;
   std::size_t rejecting_ = 0;
   bool stopping_ = false;

@@ -58,17 +58,19 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Connects to Redis (checking maxmemory-policy and appendonly), registers the
-  // workflows, loads the scripts, listens, and serves until stop() or a signal;
-  // then stops accepting, lets in-flight requests finish (up to
+  // Listens, then connects to Redis (checking maxmemory-policy and
+  // appendonly), registers the workflows and loads the scripts — waiting and
+  // retrying, with a log line, while Redis is unreachable (meanwhile /readyz
+  // and the routes that need Redis answer 503) — and serves until stop() or a
+  // signal; then stops accepting, lets in-flight requests finish (up to
   // shutdown_timeout) and returns. Throws std::runtime_error when it cannot
-  // start (Redis unreachable, evicting Redis, address in use).
+  // start (evicting Redis, refused AUTH, address in use).
   void run();
 
   // Begins the graceful shutdown. Thread-safe; idempotent.
   void stop();
 
-  // Blocks until the server listens and returns its port, or returns 0 if
+  // Blocks until the server listens and Redis is set up and returns its port, or returns 0 if
   // run() failed or `timeout` passed first. Thread-safe.
   std::uint16_t wait_listening(std::chrono::milliseconds timeout);
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <variant>
 
 #include "engine/duration.h"
 #include "store/definition.h"
@@ -116,13 +117,6 @@ bool is_run_status(std::string_view s) {
 }
 
 std::string status_url(std::string_view run_id) { return "/v1/runs/" + std::string(run_id); }
-
-// Redis errors that mean "not now" rather than "broken": answered 503.
-bool is_transient(const redis::ServerError& e) {
-  const std::string_view p = e.prefix();
-  return p == "OOM" || p == "LOADING" || p == "BUSY" || p == "READONLY" || p == "MASTERDOWN" ||
-         p == "TRYAGAIN" || p == "CLUSTERDOWN" || p == "NOREPLICAS";
-}
 
 }  // namespace
 
@@ -300,7 +294,7 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
       case A::workflows: co_return list_workflows();
       default: break;
     }
-    if (!redis_.connected()) {
+    if (!ready_ || !redis_.connected()) {
       co_return unavailable(options_.retry_after, "Redis is unavailable; retry later");
     }
     switch (route.action) {
@@ -315,7 +309,8 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
     }
     co_return problem(404, "not-found", "no such route");
   } catch (const redis::ServerError& e) {
-    if (is_transient(e)) co_return unavailable(options_.retry_after, std::string("Redis: ") + e.what());
+    // Redis errors that mean "not now" rather than "broken": answered 503.
+    if (e.transient()) co_return unavailable(options_.retry_after, std::string("Redis: ") + e.what());
     spdlog::error("api: {} {}: Redis error: {}", request.method, route.label, e.what());
     co_return problem(500, "internal", "internal error (Redis refused a command; see the server log)");
   } catch (const redis::IoError& e) {  // and TimeoutError
@@ -328,6 +323,62 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
   }
 }
 
+std::variant<store::SubmitRequest, Response> submit_request(const Request& request, const ServedWorkflow& wf,
+                                                           const ServiceOptions& options) {
+  Json input = Json::object();
+  if (!request.body.empty()) {
+    const auto ct = request.header("Content-Type");
+    if (!ct || !is_json_media_type(*ct)) {
+      return problem(415, "unsupported-media-type", "send the body as application/json");
+    }
+    if (!json_depth_within(request.body, options.max_json_depth)) {
+      return problem(400, "malformed-json",
+                     "the body nests deeper than " + std::to_string(options.max_json_depth) + " levels");
+    }
+    Json body;
+    try {
+      body = Json::parse(request.body);
+    } catch (const Json::parse_error& e) {
+      return problem(400, "malformed-json", std::string("the body is not valid JSON: ") + e.what());
+    }
+    if (!body.is_object()) {
+      return validation_problem("the body must be a JSON object {\"input\": ...}",
+                                {{"", "must be an object", "type"}});
+    }
+    std::vector<FieldError> unknown;
+    for (const auto& [key, value] : body.items()) {
+      if (key != "input") unknown.push_back({"/" + escape_pointer_token(key), "unknown member", ""});
+    }
+    if (!unknown.empty()) return validation_problem("the body may hold only \"input\"", unknown);
+    if (body.contains("input")) input = std::move(body["input"]);
+  }
+  if (input.dump().size() > store::kMaxPayloadBytes) {
+    return problem(413, "payload-too-large",
+                   "the input exceeds " + std::to_string(store::kMaxPayloadBytes) + " bytes");
+  }
+  if (wf.schema) {
+    const auto errors = wf.schema->validate(input, "/input");
+    if (!errors.empty()) {
+      return validation_problem("the input does not match the input_schema of workflow '" + wf.name + "'",
+                                errors);
+    }
+  }
+  store::SubmitRequest req;
+  req.workflow = wf.name;
+  req.input = std::move(input);
+  req.steps = wf.steps;
+  req.first_queue = wf.first_queue;
+  req.max_backlog = wf.max_backlog;
+  if (auto key = request.header("Idempotency-Key")) {
+    if (!store::is_valid_idempotency_key(*key)) {
+      return problem(400, "bad-idempotency-key",
+                     "Idempotency-Key must be 1-256 printable ASCII characters without spaces");
+    }
+    req.idempotency_key = std::string(*key);
+  }
+  return req;
+}
+
 asio::awaitable<Response> Service::submit(const Request& request, const std::string& name) {
   // Names are checked before anything else: a bad one is simply not a workflow.
   const ServedWorkflow* wf = is_valid_name(name) ? find(name) : nullptr;
@@ -335,57 +386,9 @@ asio::awaitable<Response> Service::submit(const Request& request, const std::str
     co_return problem(404, "unknown-workflow",
                       "no workflow '" + name.substr(0, 64) + "' is served here (GET /v1/workflows)");
   }
-  Json input = Json::object();
-  if (!request.body.empty()) {
-    const auto ct = request.header("Content-Type");
-    if (!ct || !is_json_media_type(*ct)) {
-      co_return problem(415, "unsupported-media-type", "send the body as application/json");
-    }
-    if (!json_depth_within(request.body, options_.max_json_depth)) {
-      co_return problem(400, "malformed-json",
-                        "the body nests deeper than " + std::to_string(options_.max_json_depth) + " levels");
-    }
-    Json body;
-    try {
-      body = Json::parse(request.body);
-    } catch (const Json::parse_error& e) {
-      co_return problem(400, "malformed-json", std::string("the body is not valid JSON: ") + e.what());
-    }
-    if (!body.is_object()) {
-      co_return validation_problem("the body must be a JSON object {\"input\": ...}",
-                                   {{"", "must be an object", "type"}});
-    }
-    std::vector<FieldError> unknown;
-    for (const auto& [key, value] : body.items()) {
-      if (key != "input") unknown.push_back({"/" + escape_pointer_token(key), "unknown member", ""});
-    }
-    if (!unknown.empty()) co_return validation_problem("the body may hold only \"input\"", unknown);
-    if (body.contains("input")) input = std::move(body["input"]);
-  }
-  if (input.dump().size() > store::kMaxPayloadBytes) {
-    co_return problem(413, "payload-too-large",
-                      "the input exceeds " + std::to_string(store::kMaxPayloadBytes) + " bytes");
-  }
-  if (wf->schema) {
-    const auto errors = wf->schema->validate(input, "/input");
-    if (!errors.empty()) {
-      co_return validation_problem("the input does not match the input_schema of workflow '" + wf->name + "'",
-                                   errors);
-    }
-  }
-  store::SubmitRequest req;
-  req.workflow = wf->name;
-  req.input = std::move(input);
-  req.steps = wf->steps;
-  req.first_queue = wf->first_queue;
-  req.max_backlog = wf->max_backlog;
-  if (auto key = request.header("Idempotency-Key")) {
-    if (!store::is_valid_idempotency_key(*key)) {
-      co_return problem(400, "bad-idempotency-key",
-                        "Idempotency-Key must be 1-256 printable ASCII characters without spaces");
-    }
-    req.idempotency_key = std::string(*key);
-  }
+  auto checked = submit_request(request, *wf, options_);
+  if (auto* refused = std::get_if<Response>(&checked)) co_return std::move(*refused);
+  store::SubmitRequest req = std::move(std::get<store::SubmitRequest>(checked));
   store::SubmitResult result;
   try {
     result = co_await store_.submit(req);
@@ -503,6 +506,7 @@ Response Service::list_workflows() const {
 }
 
 asio::awaitable<Response> Service::ready() {
+  if (!ready_) co_return unavailable(options_.retry_after, "starting: waiting for Redis");
   if (!redis_.connected()) co_return unavailable(options_.retry_after, "Redis is not connected");
   try {
     const auto scripts = api_scripts();

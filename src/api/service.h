@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "api/http.h"
@@ -54,6 +55,14 @@ struct ServiceOptions {
   std::chrono::seconds retry_after{1};
 };
 
+// The run a POST /v1/workflows/{name}/runs asks for, checked without Redis:
+// the body's media type, nesting, JSON and shape ({"input": ...} only), the
+// input's size and the workflow's input_schema, the Idempotency-Key. Returns
+// the request for store::Store::submit, or the problem to answer.
+[[nodiscard]] std::variant<store::SubmitRequest, Response> submit_request(const Request& request,
+                                                                        const ServedWorkflow& workflow,
+                                                                        const ServiceOptions& options);
+
 class Service {
  public:
   Service(redis::Client& redis, store::Store& store, std::vector<ServedWorkflow> workflows,
@@ -61,6 +70,10 @@ class Service {
 
   // Answers one request; never throws (unexpected errors become 500).
   boost::asio::awaitable<Response> handle(const Request& request);
+
+  // Redis is set up (workflows registered, groups made): until then /readyz
+  // and every route that needs Redis answer 503.
+  void mark_ready() noexcept { ready_ = true; }
 
   // Long polls return their current state at once from now on.
   void begin_shutdown() noexcept { shutting_down_ = true; }
@@ -95,6 +108,7 @@ class Service {
   ServiceOptions options_;
   HttpMetrics http_metrics_;
   bool shutting_down_ = false;
+  bool ready_ = false;
 };
 
 }  // namespace steadfast::api

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "cli/common.h"
+#include "engine/quote.h"
 #include "redis/client.h"
 #include "store/run_view.h"
 #include "store/store.h"
@@ -133,6 +134,10 @@ void register_stats(CLI::App& app) {
     cmd->add_option("--limit", a->limit, "At most this many")->capture_default_str()->check(CLI::Range(1, 100000));
     cmd->add_flag("--json", a->json, "One JSON object per line");
     cmd->final_callback([a] {
+      if (!a->workflow.empty() && !is_valid_name(a->workflow)) {
+        throw std::invalid_argument("invalid workflow name " + engine::quote(a->workflow, 80) +
+                                    " in --workflow (1-64 of A-Z a-z 0-9 _ -)");
+      }
       auto runs = with_store<std::vector<store::Store::RunSummary>>(
           a->conn, [a](store::Store& st) { return st.list_runs(a->status, a->workflow, a->limit); });
       for (const auto& r : runs) {

@@ -5,6 +5,7 @@
 
 #include "cli/common.h"
 #include "config/workflows_file.h"
+#include "engine/quote.h"
 #include "steadfast/worker.h"
 #include "steps/kind_registry.h"
 #include "worker/notifier.h"
@@ -43,6 +44,21 @@ void register_worker(CLI::App& app) {
   cmd->add_flag("--allow-eviction", args->allow_eviction,
                 "Run even if Redis' maxmemory-policy is not noeviction (evictions lose runs)");
   cmd->final_callback([args] {
+    // Checked before the file is read, with the name quoted (escaped, cut):
+    // the error is one line whatever the name holds.
+    if (!args->id.empty() && !is_valid_name(args->id)) {
+      throw std::invalid_argument("invalid worker id " + engine::quote(args->id, 80) +
+                                  " (1-64 of A-Z a-z 0-9 _ -)");
+    }
+    std::vector<std::string> queues;
+    std::stringstream qs(args->queues);
+    for (std::string q; std::getline(qs, q, ',');) {
+      if (q.empty()) continue;
+      if (!is_valid_name(q)) {
+        throw std::invalid_argument("invalid queue name " + engine::quote(q, 80) + " in --queues (1-64 of A-Z a-z 0-9 _ -)");
+      }
+      queues.push_back(q);
+    }
     config::WorkflowsFile file;
     std::vector<Workflow> workflows;
     try {
@@ -62,10 +78,7 @@ void register_worker(CLI::App& app) {
     o.limits = file.limiters;
     o.max_backlog = file.max_backlog;
     o.allow_eviction = args->allow_eviction;
-    std::stringstream qs(args->queues);
-    for (std::string q; std::getline(qs, q, ',');) {
-      if (!q.empty()) o.queues.push_back(q);
-    }
+    o.queues = std::move(queues);
     std::unique_ptr<worker::Notifier> notifier;
     std::thread notifier_thread;
     if (!args->alert_webhook.empty()) {

@@ -27,6 +27,11 @@ constexpr std::array<FunctionInfo, 2> kFunctions{{
     {"urlencode", Function::urlencode},
 }};
 
+// Deepest expression: nested parentheses and calls, and chained operators
+// ("1 + 1 + ..." is a tree as deep as it is long). Parsing and evaluating
+// recurse on it, so without a bound a long template overflows the stack.
+constexpr int kMaxExprDepth = 64;
+
 // What an expression gives, as far as the parser can tell.
 enum class StaticType { integer, string, any };
 
@@ -41,6 +46,7 @@ struct Expr {
   std::unique_ptr<Expr> lhs;          // binary; call: the argument
   std::unique_ptr<Expr> rhs;          // binary
   StaticType type = StaticType::any;
+  int depth = 1;  // of the tree, this node included
 };
 
 struct Segment {
@@ -129,6 +135,8 @@ class ExprParser {
       fail("division by zero", at);
     }
     auto e = std::make_unique<Expr>();
+    e->depth = 1 + std::max(lhs->depth, rhs->depth);
+    if (e->depth > kMaxExprDepth) fail("expression nested deeper than " + std::to_string(kMaxExprDepth), at);
     e->kind = Expr::Kind::binary;
     e->op = op;
     e->text = lhs->text + " " + op + " " + rhs->text;
@@ -163,6 +171,7 @@ class ExprParser {
     const char c = text_[pos_];
     if (c == '(') {
       ++pos_;
+      const Nested nested(*this, start);
       auto inner = parse_sum();
       skip_spaces();
       if (at_end() || text_[pos_] != ')') fail("expected ')'", pos_);
@@ -178,6 +187,7 @@ class ExprParser {
     while (after < text_.size() && (text_[after] == ' ' || text_[after] == '\t')) ++after;
     if (after < text_.size() && text_[after] == '(') {
       pos_ = after + 1;
+      const Nested nested(*this, start);
       return parse_call(first, start);
     }
     return parse_path(first, start);
@@ -218,6 +228,7 @@ class ExprParser {
     if (at_end() || text_[pos_] != ')') fail("expected ')' to close " + quote(name) + "(", pos_);
     ++pos_;
     auto e = std::make_unique<Expr>();
+    e->depth = 1 + arg->depth;
     e->kind = Expr::Kind::call;
     e->function = it->function;
     e->text = std::string(name) + "(" + arg->text + ")";
@@ -258,10 +269,24 @@ class ExprParser {
     return e;
   }
 
+  // Counts the parentheses and calls open around the parser's position.
+  struct Nested {
+    Nested(ExprParser& p, std::size_t at) : parser(p) {
+      if (++parser.nesting_ > kMaxExprDepth) {
+        parser.fail("expression nested deeper than " + std::to_string(kMaxExprDepth), at);
+      }
+    }
+    ~Nested() { --parser.nesting_; }
+    Nested(const Nested&) = delete;
+    Nested& operator=(const Nested&) = delete;
+    ExprParser& parser;
+  };
+
   std::string_view source_;
   std::string_view text_;
   std::size_t offset_;
   std::size_t pos_ = 0;
+  int nesting_ = 0;
 };
 
 [[noreturn]] void syntax_error(std::string_view source, const std::string& what, std::size_t at) {
@@ -599,8 +624,10 @@ struct JsonTemplate::Node {
   Kind kind = Kind::literal;
   Json literal;                                     // literal: a subtree with no template
   Template text;                                    // string
-  std::vector<Node> items;                          // array
-  std::vector<std::pair<std::string, Node>> members;  // object
+  // Array items, or object member values. (Not pairs of key and Node: with
+  // libstdc++, clang cannot instantiate std::pair of a class being defined.)
+  std::vector<Node> items;
+  std::vector<std::string> keys;  // object: the member names, one per item
 };
 
 namespace {
@@ -649,18 +676,16 @@ Node parse_node(const Json& value, const std::string& pointer) {
   } else if (value.is_object()) {
     node.kind = Node::Kind::object;
     for (const auto& [key, item] : value.items()) {
-      node.members.emplace_back(key, parse_node(item, pointer + "/" + escape_pointer_token(key)));
+      node.keys.push_back(key);
+      node.items.push_back(parse_node(item, pointer + "/" + escape_pointer_token(key)));
     }
   } else {
     node.literal = value;
     return node;
   }
   // A container with no template inside is kept as one literal.
-  const bool all_literal =
-      std::all_of(node.items.begin(), node.items.end(),
-                  [](const Node& n) { return n.kind == Node::Kind::literal; }) &&
-      std::all_of(node.members.begin(), node.members.end(),
-                  [](const auto& m) { return m.second.kind == Node::Kind::literal; });
+  const bool all_literal = std::all_of(node.items.begin(), node.items.end(),
+                                       [](const Node& n) { return n.kind == Node::Kind::literal; });
   if (all_literal) {
     Node literal;
     literal.kind = Node::Kind::literal;
@@ -669,7 +694,9 @@ Node parse_node(const Json& value, const std::string& pointer) {
       for (Node& n : node.items) literal.literal.push_back(std::move(n.literal));
     } else {
       literal.literal = Json::object();
-      for (auto& [key, n] : node.members) literal.literal[key] = std::move(n.literal);
+      for (std::size_t i = 0; i < node.items.size(); ++i) {
+        literal.literal[node.keys[i]] = std::move(node.items[i].literal);
+      }
     }
     return literal;
   }
@@ -687,7 +714,9 @@ Json render_node(const Node& node, const TemplateContext& context, Redactor& sec
     }
     case Node::Kind::object: {
       Json out = Json::object();
-      for (const auto& [key, item] : node.members) out[key] = render_node(item, context, secrets);
+      for (std::size_t i = 0; i < node.items.size(); ++i) {
+        out[node.keys[i]] = render_node(node.items[i], context, secrets);
+      }
       return out;
     }
   }

@@ -62,6 +62,14 @@ class ServerError : public Error {
     std::string_view m = what();
     return m.substr(0, m.find(' '));
   }
+  // "Not now" rather than "broken": Redis is loading its data, out of memory
+  // (maxmemory with noeviction), busy with a script, or a replica/cluster is
+  // not ready. Worth retrying later; nothing was written.
+  [[nodiscard]] bool transient() const noexcept {
+    const std::string_view p = prefix();
+    return p == "OOM" || p == "LOADING" || p == "BUSY" || p == "READONLY" || p == "MASTERDOWN" ||
+           p == "TRYAGAIN" || p == "CLUSTERDOWN" || p == "NOREPLICAS";
+  }
 };
 
 }  // namespace steadfast::redis

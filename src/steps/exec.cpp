@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/json_depth.h"
 #include "engine/quote.h"
 #include "engine/template.h"
 #include "steps/params.h"
@@ -506,6 +507,10 @@ class Attempt {
     if (out.find_first_not_of(" \t\r\n") == std::string::npos) {
       return fatal(where_ + ": exited 0 but stdout is empty; expected one JSON value (the step's output)" +
                    stderr_suffix(err));
+    }
+    if (!engine::json_text_depth_within(out, engine::kMaxJsonDepth)) {
+      return fatal(where_ + ": exited 0 but stdout nests deeper than " + std::to_string(engine::kMaxJsonDepth) +
+                   " levels" + stderr_suffix(err));
     }
     Json output;
     try {

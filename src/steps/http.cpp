@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/json_depth.h"
 #include "engine/quote.h"
 #include "engine/template.h"
 #include "steps/params.h"
@@ -443,6 +444,10 @@ class Attempt {
 
     std::optional<Json> parsed;
     if (t.content_type.empty() || is_json_type(t.content_type)) {
+      if (!engine::json_text_depth_within(t.body, engine::kMaxJsonDepth)) {
+        return fatal(where_ + ": the response nests deeper than " + std::to_string(engine::kMaxJsonDepth) +
+                     " levels");
+      }
       Json value = Json::parse(t.body, nullptr, /*allow_exceptions=*/false);
       if (!value.is_discarded()) parsed = std::move(value);
     }

@@ -11,8 +11,11 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/json_depth.h"
+#include "engine/quote.h"
 #include "redis/client.h"
 #include "store/definition.h"
+#include "store/keys.h"
 #include "store/run_id.h"
 #include "store/store.h"
 
@@ -22,10 +25,12 @@ namespace asio = boost::asio;
 
 namespace {
 
+// Names and ids are checked before anything reaches Redis; the message quotes
+// them (control characters escaped, cut at 80 bytes), so it stays one line.
 void check_run_id(const std::string& id) {
   if (!store::is_valid_run_id(id)) {
-    throw std::invalid_argument("invalid run id '" + id.substr(0, 64) +
-                                "' (expected 26 characters of Crockford base32)");
+    throw std::invalid_argument("invalid run id " + engine::quote(id, 80) +
+                                " (expected 26 characters of Crockford base32)");
   }
 }
 
@@ -105,11 +110,16 @@ void Client::register_workflow(const Workflow& w) {
 
 Submitted Client::submit(const std::string& workflow, const Json& input, const SubmitOptions& o) {
   if (!is_valid_name(workflow)) {
-    throw std::invalid_argument("invalid workflow name '" + workflow.substr(0, 80) +
-                                "' (1-64 of A-Z a-z 0-9 _ -)");
+    throw std::invalid_argument("invalid workflow name " + engine::quote(workflow, 80) +
+                                " (1-64 of A-Z a-z 0-9 _ -)");
   }
   if (!o.idempotency_key.empty() && !store::is_valid_idempotency_key(o.idempotency_key)) {
     throw std::invalid_argument("invalid idempotency key (1-256 printable ASCII characters, no spaces)");
+  }
+  // Before any copy or dump(), which recurse once per level: a deeper input
+  // would crash this process here, and every worker that later copies it.
+  if (!engine::json_depth_within(input, engine::kMaxJsonDepth)) {
+    throw std::invalid_argument("input nests deeper than " + std::to_string(engine::kMaxJsonDepth) + " levels");
   }
   store::SubmitRequest req;
   req.workflow = workflow;
@@ -173,7 +183,13 @@ std::vector<DeadLetter> Client::dead_letters(std::size_t limit) {
   return impl_->call(impl_->store_.dlq_list(limit));
 }
 
-std::string Client::replay(const std::string& id) { return impl_->call(impl_->store_.dlq_replay(id)); }
+std::string Client::replay(const std::string& id) {
+  if (!store::is_valid_run_id(id) && !store::is_valid_stream_id(id)) {
+    throw std::invalid_argument("invalid dead-letter id " + engine::quote(id, 80) +
+                                " (a dead-letter entry id such as 1732749242001-0, or a run id)");
+  }
+  return impl_->call(impl_->store_.dlq_replay(id));
+}
 
 std::size_t Client::purge_dead_letters() { return impl_->call(impl_->store_.dlq_purge()); }
 

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "engine/quote.h"
+
 namespace steadfast::store {
 
 bool is_valid_idempotency_key(std::string_view key) noexcept {
@@ -12,13 +14,35 @@ bool is_valid_idempotency_key(std::string_view key) noexcept {
   return true;
 }
 
+bool is_valid_stream_id(std::string_view id) noexcept {
+  const auto dash = id.find('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == id.size() || id.size() > 41) return false;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    if (i != dash && (id[i] < '0' || id[i] > '9')) return false;
+  }
+  return true;
+}
+
+bool is_valid_key_prefix(std::string_view prefix) noexcept {
+  if (prefix.empty() || prefix.size() > 128) return false;
+  for (char c : prefix) {
+    // '{' '}' would move the hash tag; ':' separates the parts of a key; '*' '?'
+    // '[' ']' '\\' are glob syntax, and the prefix goes into SCAN MATCH patterns
+    // (a prefix "s*" would match the keys of prefix "sf" too).
+    if (c < 0x21 || c > 0x7e) return false;
+    if (std::string_view("{}:*?[]\\").find(c) != std::string_view::npos) return false;
+  }
+  return true;
+}
+
 KeySpace::KeySpace(std::string prefix, int partitions)
     : prefix_(std::move(prefix)), partitions_(partitions) {
   if (partitions_ < 1 || partitions_ > 16384) {
     throw std::invalid_argument("partitions must be in 1..16384, got " + std::to_string(partitions));
   }
-  if (prefix_.empty() || prefix_.find_first_of("{}: \r\n") != std::string::npos) {
-    throw std::invalid_argument("invalid key prefix '" + prefix_ + "'");
+  if (!is_valid_key_prefix(prefix_)) {
+    throw std::invalid_argument("invalid key prefix " + engine::quote(prefix_, 80) +
+                                " (1-128 printable ASCII characters, none of: space { } : * ? [ ] \\)");
   }
 }
 

@@ -16,9 +16,16 @@ inline constexpr std::string_view kGroup = "steadfast";
 // part of a key (sf:{P}:idem:<key>), after the partition's hash tag.
 [[nodiscard]] bool is_valid_idempotency_key(std::string_view key) noexcept;
 
+// A dead-letter stream entry id, "<ms>-<seq>" (digits only, at most 41 characters).
+[[nodiscard]] bool is_valid_stream_id(std::string_view id) noexcept;
+
+// Key prefixes: 1-128 printable ASCII characters, none of space { } : * ? [ ] \.
+[[nodiscard]] bool is_valid_key_prefix(std::string_view prefix) noexcept;
+
 class KeySpace {
  public:
-  // prefix: the first part of every key ("sf"); partitions >= 1.
+  // prefix: the first part of every key ("sf"); partitions >= 1. Throws
+  // std::invalid_argument for a bad prefix (is_valid_key_prefix) or partitions.
   explicit KeySpace(std::string prefix = "sf", int partitions = 1);
 
   [[nodiscard]] const std::string& prefix() const noexcept { return prefix_; }

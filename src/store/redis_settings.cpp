@@ -1,5 +1,8 @@
 #include "store/redis_settings.h"
 
+#include <algorithm>
+#include <string_view>
+
 namespace steadfast::store {
 
 namespace asio = boost::asio;
@@ -21,12 +24,46 @@ asio::awaitable<std::optional<std::string>> config_get(redis::Client& client, co
   co_return std::string(r[1].str());
 }
 
+// The value of `field` in INFO's "field:value" lines.
+std::optional<std::string> info_field(std::string_view info, std::string_view field) {
+  for (std::size_t at = 0; at < info.size();) {
+    const std::size_t end = std::min(info.find('\n', at), info.size());
+    std::string_view line = info.substr(at, end - at);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (line.size() > field.size() && line.starts_with(field) && line[field.size()] == ':') {
+      return std::string(line.substr(field.size() + 1));
+    }
+    at = end + 1;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 asio::awaitable<RedisSettings> read_redis_settings(redis::Client& client) {
   RedisSettings s;
-  s.maxmemory_policy = co_await config_get(client, "maxmemory-policy", s.config_error);
-  s.appendonly = co_await config_get(client, "appendonly", s.config_error);
+  // INFO first: it tells both settings and holds no secret, so a least-privilege
+  // ACL user needs +info, not +config|get (which also reads masterauth and the
+  // like). CONFIG GET is the fallback where INFO is renamed or denied.
+  redis::Pipeline p;
+  p.add("INFO", "memory");
+  p.add("INFO", "persistence");
+  auto replies = co_await client.exec(std::move(p));
+  std::string info_error;
+  for (const redis::Reply& r : replies) {
+    if (r.is_error() && info_error.empty()) info_error = "INFO: " + std::string(r.str());
+  }
+  if (info_error.empty()) {
+    s.maxmemory_policy = info_field(replies.at(0).str(), "maxmemory_policy");
+    if (auto aof = info_field(replies.at(1).str(), "aof_enabled")) s.appendonly = *aof == "0" ? "no" : "yes";
+    if (s.maxmemory_policy && s.appendonly) co_return s;
+  }
+  std::string config_error;
+  s.maxmemory_policy = co_await config_get(client, "maxmemory-policy", config_error);
+  s.appendonly = co_await config_get(client, "appendonly", config_error);
+  if (!config_error.empty()) {
+    s.config_error = (info_error.empty() ? "" : info_error + "; ") + "CONFIG GET: " + config_error;
+  }
   co_return s;
 }
 

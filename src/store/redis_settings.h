@@ -16,13 +16,14 @@
 namespace steadfast::store {
 
 struct RedisSettings {
-  // nullopt when CONFIG GET is not permitted (ACL, renamed command, managed Redis).
+  // nullopt when neither INFO nor CONFIG GET is permitted (ACL, renamed command).
   std::optional<std::string> maxmemory_policy;
-  std::optional<std::string> appendonly;
-  std::string config_error;  // Redis' refusal of CONFIG GET, if any
+  std::optional<std::string> appendonly;  // "yes" or "no"
+  std::string config_error;  // Redis' refusals of INFO and CONFIG GET, if both were refused
 };
 
-// Reads the settings with CONFIG GET; a refused CONFIG is reported in
+// Reads the settings with INFO memory / INFO persistence (no secrets in them:
+// an ACL user needs only +info), else with CONFIG GET; refusals are reported in
 // config_error, not thrown. Throws the client's errors for I/O failures.
 boost::asio::awaitable<RedisSettings> read_redis_settings(redis::Client& client);
 

@@ -3,6 +3,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,10 +19,19 @@ namespace {
 const redis::Script& beat_script() {
   static const redis::Script s("worker_beat", R"lua(
 -- KEYS[1] lock, KEYS[2] workers hash; ARGV: token, ttl ms, id, description
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+-- Returns 1 (renewed), 2 (had expired and nobody held it: taken again) or 0 (lost).
+local holder = redis.call('GET', KEYS[1])
+local result = 1
+if holder == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  result = 2
+elseif holder ~= ARGV[1] then
+  return 0
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
-return 1
+return result
 )lua");
   return s;
 }
@@ -91,6 +101,7 @@ asio::awaitable<void> Registration::acquire(int concurrency, const std::vector<s
     redis::Reply holder = co_await client_.command("GET", lock_key_);
     if (holder.is_nil()) continue;
     const std::string value(holder.str());
+    if (value == token_) break;  // our own SET, whose reply was lost (a retried start-up)
     const auto bar1 = value.find('|');
     const auto bar2 = value.find('|', bar1 + 1);
     const std::string host = value.substr(0, bar1);
@@ -122,7 +133,14 @@ asio::awaitable<void> Registration::beat(int in_flight) {
   std::vector<std::string> keys{lock_key_, workers_key_};
   std::vector<std::string> args{token_, std::to_string(kLockTtl.count()), id_, description(in_flight)};
   redis::Reply r = co_await client_.eval(beat_script(), keys, args);
-  if (r.as_integer() != 1) {
+  if (r.as_integer() == 2) {
+    // Expired while this process was paused or Redis was away, and no other
+    // process took the id meanwhile: keep it. (Fencing never relied on this
+    // lock: a step reclaimed meanwhile refuses our writes by its PEL token.)
+    spdlog::warn("worker {}: its registration had expired (process paused or Redis away); taken again",
+                 id_);
+  }
+  if (r.as_integer() == 0) {
     throw RegistrationLost("worker id '" + id_ +
                            "': registration lost (another process took the id, or Redis lost it); "
                            "stopping");

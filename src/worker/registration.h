@@ -34,7 +34,9 @@ class Registration {
   // on another host, waits up to the lock's TTL for it to expire. Throws
   // std::runtime_error naming the holder when refused.
   boost::asio::awaitable<void> acquire(int concurrency, const std::vector<std::string>& queues);
-  // Renews the lock; throws RegistrationLost when it is no longer ours.
+  // Renews the lock, taking it again if it expired and nobody else holds it
+  // (after a pause or a Redis outage longer than the TTL); throws
+  // RegistrationLost when another process holds it.
   boost::asio::awaitable<void> beat(int in_flight);
   // Drops the lock and the registry entry (clean shutdown).
   boost::asio::awaitable<void> release();

@@ -15,6 +15,7 @@
 #include <csignal>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -248,18 +249,45 @@ class Worker::Impl {
     return nullptr;
   }
 
+  // Connects, checks the settings, takes the id, registers the workflows and
+  // makes the consumer groups. Every step is idempotent, so while Redis is
+  // unreachable or not ready (loading, out of memory) the whole sequence is
+  // retried with a log line; other errors (auth, an evicting Redis, an id in
+  // use) stop the worker. False if a signal came first.
+  asio::awaitable<bool> start_up() {
+    milliseconds pause{100};
+    for (;;) {
+      std::string error;
+      try {
+        co_await main_.wait_connected(milliseconds(2000));
+        const auto settings = co_await store::read_redis_settings(main_);
+        for (const std::string& w : store::durability_warnings(settings, options_.allow_eviction)) {
+          spdlog::warn("worker {}: {}", options_.id, w);
+        }
+        if (!registration_) registration_ = std::make_unique<worker::Registration>(main_, keys_, options_.id);
+        co_await registration_->acquire(options_.concurrency, queue_names());
+        for (const Workflow& w : workflows_) {
+          co_await store_->register_workflow(w.name(), store::definition_of(w, options_.max_backlog));
+        }
+        for (const Stream& s : streams_) co_await store_->ensure_group(s.partition, s.queue);
+        co_return true;
+      } catch (const redis::ServerError& e) {
+        if (!e.transient()) throw;
+        error = e.what();
+      } catch (const redis::IoError& e) {
+        error = e.what();
+      }
+      if (draining_) co_return false;
+      spdlog::warn("worker {}: waiting for Redis at {}: {}; retrying in {} ms", options_.id,
+                   redis_config_.redacted_url(), error, pause.count());
+      co_await sleep_for(pause);
+      if (draining_) co_return false;
+      pause = std::min(pause * 2, milliseconds(2000));
+    }
+  }
+
   asio::awaitable<void> main_loop() {
-    co_await main_.wait_connected(milliseconds(10000));
-    const auto settings = co_await store::read_redis_settings(main_);
-    for (const std::string& w : store::durability_warnings(settings, options_.allow_eviction)) {
-      spdlog::warn("worker {}: {}", options_.id, w);
-    }
-    registration_ = std::make_unique<worker::Registration>(main_, keys_, options_.id);
-    co_await registration_->acquire(options_.concurrency, queue_names());
-    for (const Workflow& w : workflows_) {
-      co_await store_->register_workflow(w.name(), store::definition_of(w, options_.max_backlog));
-    }
-    for (const Stream& s : streams_) co_await store_->ensure_group(s.partition, s.queue);
+    if (!co_await start_up()) co_return;
     spdlog::info("worker {}: serving {} queue stream(s) with concurrency {}", options_.id,
                  streams_.size(), options_.concurrency);
     co_await take_back_own_entries();
@@ -369,13 +397,11 @@ class Worker::Impl {
       try {
         reply = co_await blocking_.exec_one(std::move(p), {block + milliseconds(5000)});
       } catch (const redis::ServerError& e) {
-        if (std::string_view(e.what()).starts_with("NOGROUP")) {
-          throw std::runtime_error(
-              std::string("consumer group missing: ") + e.what() +
-              " — the queue was deleted or Redis lost its data; refusing to recreate it "
-              "(start the worker again once the cause is understood)");
-        }
-        throw;
+        if (is_no_group(e)) std::rethrow_exception(group_missing(e));
+        if (!e.transient()) throw;
+        if (draining_) break;
+        spdlog::warn("worker {}: fetch failed: {}", options_.id, e.what());
+        failed = true;
       } catch (const redis::Error& e) {
         if (draining_) break;
         spdlog::warn("worker {}: fetch failed: {}", options_.id, e.what());
@@ -397,6 +423,19 @@ class Worker::Impl {
     }
   }
 
+  static bool is_no_group(const redis::ServerError& e) {
+    return std::string_view(e.what()).find("NOGROUP") != std::string_view::npos;
+  }
+
+  // Invariant 8: a missing group is never re-created here (at `$` it would
+  // skip every entry written meanwhile; at 0 it would hide a data loss).
+  static std::exception_ptr group_missing(const redis::ServerError& e) {
+    return std::make_exception_ptr(std::runtime_error(
+        std::string("consumer group missing: ") + e.what() +
+        " — the queue was deleted or Redis lost its data; refusing to recreate it "
+        "(start the worker again once the cause is understood)"));
+  }
+
   const Stream* stream_by_key(std::string_view key) const {
     for (const Stream& s : streams_) {
       if (s.key == key) return &s;
@@ -408,15 +447,13 @@ class Worker::Impl {
     if (items.empty()) co_return;
     // Reserve the slots before the round trip so no other claim overbooks them.
     for (const auto& it : items) inflight_[key_of(it.token)].item = it;
-    std::vector<store::Started> started;
-    try {
-      started = co_await store_->start(s.partition, s.queue, items);
-    } catch (...) {
-      // The entries stay in our PEL; a reclaimer (maybe us) takes them after the lease.
-      for (const auto& it : items) inflight_.erase(key_of(it.token));
-      slot_freed();
-      throw;
+    std::optional<std::vector<store::Started>> started_or = co_await start_claims(s, items);
+    if (!started_or) {
+      // Draining: the entries stay in our PEL; a reclaimer takes them after the lease.
+      forget_claims(items);
+      co_return;
     }
+    const std::vector<store::Started>& started = *started_or;
     std::vector<store::Transition> now;
     std::vector<std::string> now_keys;
     for (std::size_t i = 0; i < items.size(); ++i) {
@@ -478,6 +515,52 @@ class Worker::Impl {
       now_keys.push_back(key);
     }
     for (std::size_t i = 0; i < now.size(); ++i) queue_transition(now_keys[i], std::move(now[i]));
+  }
+
+  // start.lua for claimed entries. While Redis is unreachable or refuses
+  // writes (OOM, loading), it is retried with the same tokens, renewed
+  // meanwhile by renew_loop: leaving the entries to a reclaimer would spend an
+  // attempt per lease of outage. A retry sends deliveries 0, so start.lua
+  // checks in the PEL that the entries are still ours (the first call may
+  // have run, or another worker may have reclaimed them meanwhile). nullopt
+  // when draining; other errors are thrown, the claims forgotten.
+  asio::awaitable<std::optional<std::vector<store::Started>>> start_claims(
+      const Stream& s, const std::vector<store::StartItem>& items) {
+    std::vector<store::StartItem> ask = items;
+    for (milliseconds pause{50};; pause = std::min(pause * 2, milliseconds(1000))) {
+      std::string error;
+      std::exception_ptr fatal;
+      try {
+        co_return co_await store_->start(s.partition, s.queue, ask);
+      } catch (const redis::ServerError& e) {
+        if (is_no_group(e)) {
+          fatal = group_missing(e);
+        } else if (!e.transient()) {
+          fatal = std::current_exception();
+        }
+        error = e.what();
+      } catch (const redis::IoError& e) {
+        error = e.what();
+      } catch (...) {
+        fatal = std::current_exception();
+      }
+      if (fatal) {
+        forget_claims(items);
+        std::rethrow_exception(fatal);
+      }
+      if (draining_) co_return std::nullopt;
+      spdlog::warn("worker {}: starting {} claimed step(s) failed: {}; retrying in {} ms", options_.id,
+                   items.size(), error, pause.count());
+      for (store::StartItem& it : ask) it.token.deliveries = 0;
+      co_await sleep_for(pause);
+    }
+  }
+
+  // Claims given up before their start: the entries stay in our PEL, and a
+  // reclaimer (maybe us) takes them after the lease.
+  void forget_claims(const std::vector<store::StartItem>& items) {
+    for (const auto& it : items) inflight_.erase(key_of(it.token));
+    slot_freed();
   }
 
   void log_background_error(const char* what, std::exception_ptr e) {
@@ -930,7 +1013,7 @@ class Worker::Impl {
         try {
           page = co_await store_->reclaim(s.partition, s.queue, s.min_lease, cursor, free);
         } catch (const redis::ServerError& e) {
-          if (std::string_view(e.what()).find("NOGROUP") != std::string_view::npos) throw;
+          if (is_no_group(e)) std::rethrow_exception(group_missing(e));
           spdlog::warn("worker {}: reclaim failed: {}", options_.id, e.what());
           break;
         } catch (const redis::Error& e) {

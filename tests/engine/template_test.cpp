@@ -264,6 +264,27 @@ TEST_F(TemplateTest, OtherSyntaxErrors) {
   EXPECT_CONTAINS(syntax_error("{{steps.bad name.output}}"), "bad path 'steps.bad'");
 }
 
+// Found by fuzz/template_fuzzer: parsing and evaluating recurse on the
+// expression, and these overflowed the stack (a crash at load or at render).
+TEST_F(TemplateTest, DeepExpressionsAreSyntaxErrorsNotStackOverflows) {
+  const auto repeat = [](std::string_view s, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += s;
+    return out;
+  };
+  EXPECT_CONTAINS(syntax_error("{{" + repeat("(", 100000) + "1" + repeat(")", 100000) + "}}"),
+                  "expression nested deeper than 64");
+  EXPECT_CONTAINS(syntax_error("{{" + repeat("len(", 100000) + "input.text" + repeat(")", 100000) + "}}"),
+                  "expression nested deeper than 64");
+  EXPECT_CONTAINS(syntax_error("{{1" + repeat(" + 1", 100000) + "}}"), "expression nested deeper than 64");
+  EXPECT_CONTAINS(syntax_error("{{1" + repeat(" * (1", 40) + repeat(")", 40) + repeat(" + 1", 30) + "}}"),
+                  "expression nested deeper than 64");
+  // 64 levels still work.
+  EXPECT_EQ(render("{{" + repeat("(", 63) + "1" + repeat(")", 63) + "}}"), "1");
+  EXPECT_EQ(render("{{1" + repeat(" + 1", 63) + "}}"), "64");
+  EXPECT_EQ(render("{{" + repeat("len(urlencode(", 31) + "input.text" + repeat("))", 31) + "}}"), "1");
+}
+
 // --- render errors
 
 TEST_F(TemplateTest, UnknownPathsNameThePath) {

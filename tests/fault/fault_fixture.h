@@ -53,6 +53,7 @@ inline bool eventually(const std::function<bool()>& pred, milliseconds timeout,
 struct WorkerArgs {
   int concurrency = 4;
   std::string drain_timeout;  // empty = the CLI's default
+  std::string redis_url;      // empty = the test's Redis (url())
   std::vector<std::string> extra;
 
   WorkerArgs& with_concurrency(int n) {
@@ -61,6 +62,10 @@ struct WorkerArgs {
   }
   WorkerArgs& with_drain_timeout(std::string d) {
     drain_timeout = std::move(d);
+    return *this;
+  }
+  WorkerArgs& with_redis_url(std::string u) {
+    redis_url = std::move(u);
     return *this;
   }
 };
@@ -91,6 +96,16 @@ class FaultTest : public RedisTest {
   [[nodiscard]] const std::string& url() const noexcept { return url_; }
   [[nodiscard]] ScratchDir& dir() noexcept { return dir_; }
 
+  // The Redis the helpers, the CLI and the workers use: the shared server
+  // unless use_redis() named one of the test's own (AOF, maxmemory, a server
+  // started late). Call use_redis() before starting workers or the client.
+  [[nodiscard]] RedisServer& redis() { return own_redis_ != nullptr ? *own_redis_ : server(); }
+  void use_redis(RedisServer& s) {
+    own_redis_ = &s;
+    url_ = s.url();
+    client_.reset();
+  }
+
   std::string write_workflows(std::string_view yaml, const std::string& name = "workflows.yaml") {
     return dir_.write_file(name, yaml);
   }
@@ -100,7 +115,8 @@ class FaultTest : public RedisTest {
   ChildProcess& start_worker(const std::string& id, const std::string& workflows_file,
                              const WorkerArgs& args = {}, bool wait_ready = true) {
     std::vector<std::string> argv{STEADFAST_BIN, "worker", "--workflows", workflows_file,
-                                  "--redis", url_, "--key-prefix", prefix_, "--id", id,
+                                  "--redis", args.redis_url.empty() ? url_ : args.redis_url,
+                                  "--key-prefix", prefix_, "--id", id,
                                   "--concurrency", std::to_string(args.concurrency)};
     if (!args.drain_timeout.empty()) {
       argv.insert(argv.end(), {"--drain-timeout", args.drain_timeout});
@@ -115,6 +131,15 @@ class FaultTest : public RedisTest {
       throw std::runtime_error("worker " + id + " did not start:\n" + tail_of(w.log()));
     }
     return w;
+  }
+
+  // Starts any program (argv[0] a path) in the scratch folder, its output in
+  // <name>.<n>.log; the fixture owns it (SIGKILLed and reaped by PID at the end).
+  ChildProcess& start_child(const std::vector<std::string>& argv, const std::string& name) {
+    const int n = ++spawned_[name];
+    workers_.push_back(
+        std::make_unique<ChildProcess>(argv, dir_, dir_.path() + "/" + name + "." + std::to_string(n) + ".log"));
+    return *workers_.back();
   }
 
   // Runs `steadfast <args...> --redis URL --key-prefix P`.
@@ -154,7 +179,7 @@ class FaultTest : public RedisTest {
 
   // HGET of the run hash; empty when absent.
   std::string hget(const std::string& run, const std::string& field) {
-    redis::Reply r = server().call({"HGET", run_key(run), field});
+    redis::Reply r = redis().call({"HGET", run_key(run), field});
     return r.is_nil() ? std::string() : std::string(r.str());
   }
   std::int64_t hget_int(const std::string& run, const std::string& field) {
@@ -162,7 +187,7 @@ class FaultTest : public RedisTest {
     return v.empty() ? 0 : std::stoll(v);
   }
   std::map<std::string, std::string> run_hash(const std::string& run) {
-    redis::Reply r = server().call({"HGETALL", run_key(run)});
+    redis::Reply r = redis().call({"HGETALL", run_key(run)});
     std::map<std::string, std::string> out;
     for (std::size_t i = 0; i + 1 < r.size(); i += 2) out[std::string(r[i].str())] = std::string(r[i + 1].str());
     return out;
@@ -186,7 +211,7 @@ class FaultTest : public RedisTest {
     std::size_t n = 0;
     std::string cursor = "0";
     do {
-      redis::Reply r = server().call({"SCAN", cursor, "MATCH", prefix_ + ":{*}:run:*", "COUNT", "1000"});
+      redis::Reply r = redis().call({"SCAN", cursor, "MATCH", prefix_ + ":{*}:run:*", "COUNT", "1000"});
       cursor = std::string(r[0].str());
       n += r[1].size();
     } while (cursor != "0");
@@ -242,6 +267,7 @@ class FaultTest : public RedisTest {
   std::map<std::string, int> spawned_;
   std::vector<std::unique_ptr<ChildProcess>> workers_;
   std::unique_ptr<Client> client_;
+  RedisServer* own_redis_ = nullptr;  // not owned; outlives the test's children
 };
 
 }  // namespace steadfast::test

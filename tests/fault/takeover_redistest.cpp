@@ -56,8 +56,8 @@ workflows:
 
 // A worker paused (SIGSTOP) past its lease: another takes the step over and
 // completes the run; once continued, every write of the paused one is refused.
-// (The pause stays well under the 5 s registration TTL: a worker paused past
-// it stops with "registration lost" when it resumes.)
+// (A worker paused past the 5 s registration TTL takes its expired id again
+// when it resumes, unless another process took it meanwhile.)
 TEST_F(Takeover, ZombieWorkerCannotOverwriteTheNewOwner) {
   const std::string file = write_workflows(R"(
 workflows:

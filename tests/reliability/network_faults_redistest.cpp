@@ -1,0 +1,148 @@
+// The network between a worker and Redis failing: a TCP proxy inside the test
+// (tcp_proxy.h, loopback only) first adds latency, then blackholes the worker's
+// connections for longer than the lease and the command timeout, then heals.
+// A second worker, connected to Redis directly, takes the work over.
+//
+// Defends invariants 3 (fencing) and 7 (self-fencing on failed renewals): the
+// cut-off worker stops writing for the leases it lost, and its writes held in
+// the network and delivered after the heal are refused by their PEL token.
+#include <atomic>
+
+#include "reliability/reliability_fixture.h"
+#include "reliability/tcp_proxy.h"
+
+namespace steadfast::test {
+namespace {
+
+class NetworkFaults : public ReliabilityTest {};
+
+TEST_F(NetworkFaults, LatencyThenBlackholeLongerThanTheLeaseThenHeal) {
+  RedisServer& redis = own_redis();
+  TcpProxy proxy(redis.port());
+  const std::string file = write_workflows(R"(
+workflows:
+  net:
+    steps:
+      - {name: a, kind: noop, lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
+      - {name: b, kind: sleep, with: {ms: 300}, lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
+      - {name: c, kind: noop, lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
+)");
+  ChildProcess& behind =
+      start_worker("behind", file, WorkerArgs().with_concurrency(8).with_redis_url(proxy.url()));
+  ChildProcess& direct = start_worker("direct", file, WorkerArgs().with_concurrency(8));
+
+  // Runs keep coming during every phase (submitted straight to Redis).
+  std::mutex mu;
+  std::vector<std::string> runs;
+  std::atomic<bool> stop{false};
+  Client& c = client();
+  std::thread submitter([&] {
+    for (int i = 0; !stop && i < 1000; ++i) {
+      std::string id = c.submit("net", Json{{"i", i}}).run_id;
+      {
+        std::lock_guard lock(mu);
+        runs.push_back(std::move(id));
+      }
+      std::this_thread::sleep_for(25ms);
+    }
+  });
+  struct Join {
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~Join() {
+      stop = true;
+      if (t.joinable()) t.join();
+    }
+  } join{stop, submitter};
+
+  // Entries pending (claimed, not yet acknowledged) under a worker, from the PEL.
+  const auto pending_on = [&](const std::string& worker) {
+    redis::Reply r = redis.call({"XPENDING", key("q:default"), "steadfast"});
+    if (r.size() < 4 || !r[3].is_array()) return 0LL;
+    for (const redis::Reply& consumer : r[3].elements()) {
+      if (consumer[0].str() == worker) return std::stoll(std::string(consumer[1].str()));
+    }
+    return 0LL;
+  };
+
+  // Phase 1: 30 ms on every chunk, both ways.
+  proxy.latency(30ms);
+  std::this_thread::sleep_for(2s);
+  ASSERT_TRUE(behind.running()) << tail_of(behind.log());
+
+  // Phase 2: blackhole for 7 s: past the 1 s lease (the direct worker
+  // reclaims) and past the 5 s command timeout (the cut-off worker's renewals
+  // fail, and it fences itself).
+  ASSERT_TRUE(eventually([&] { return pending_on("behind") > 0; }, 5s)) << "nothing in flight behind the proxy";
+  proxy.blackhole();
+  const auto cut = Clock::now();
+  const long long in_flight_at_cut = pending_on("behind");
+  ASSERT_TRUE(eventually([&] { return direct.count_in_log("reclaimed") > 0; }, 5s)) << tail_of(direct.log());
+  const auto reclaimed_after = since(cut);
+  ASSERT_TRUE(behind.wait_for_log("renewal failing", 8s)) << tail_of(behind.log());
+  std::this_thread::sleep_for(7s - since(cut));
+
+  // Phase 3: heal; what the cut-off worker sent meanwhile reaches Redis now.
+  proxy.heal();
+  const auto healed = Clock::now();
+  std::this_thread::sleep_for(2s);
+  stop = true;
+  submitter.join();
+  const Tally t = wait_finished(runs, 30s);
+  const auto finished_after_heal = since(healed);
+
+  EXPECT_TRUE(behind.running()) << "the cut-off worker must survive the partition:\n" << tail_of(behind.log());
+  EXPECT_TRUE(direct.running()) << tail_of(direct.log());
+  EXPECT_EQ(t.failed, 0);
+  EXPECT_EQ(t.completed, static_cast<long long>(runs.size()));
+
+  // No stale write applied: each step's checkpoint was written exactly once
+  // per run (complete.lua counts every applied completion in the step
+  // duration histogram), the run counter matches, and every output is there.
+  std::map<std::string, long long> applied;
+  {
+    redis::Reply h = redis.call({"HGETALL", key("stats")});
+    for (std::size_t i = 0; i + 1 < h.size(); i += 2) {
+      const std::string f(h[i].str());
+      if (f.starts_with("step_ms:net:")) {
+        const std::string step = f.substr(12, f.find(':', 12) - 12);
+        applied[step] += std::stoll(std::string(h[i + 1].str()));
+      }
+    }
+  }
+  for (const char* s : {"a", "b", "c"}) {
+    EXPECT_EQ(applied[s], static_cast<long long>(runs.size())) << "completions applied for step " << s;
+  }
+  EXPECT_EQ(stat("completed:net"), static_cast<long long>(runs.size()));
+  int bad_outputs = 0;
+  for (const std::string& r : runs) {
+    if (hget(r, "s.b.output") != R"({"slept_ms":300})" || hget(r, "s.a.output").empty() ||
+        hget(r, "s.c.output").empty()) {
+      ++bad_outputs;
+    }
+  }
+  EXPECT_EQ(bad_outputs, 0);
+
+  // The cut-off worker fenced itself: outcomes of lost leases were not written.
+  behind.sigterm();
+  const auto code = behind.wait(15s);
+  ASSERT_TRUE(code.has_value()) << tail_of(behind.log());
+  EXPECT_EQ(*code, 0) << tail_of(behind.log());
+  const auto stats = stopped_stats(behind.log());
+  ASSERT_TRUE(stats.contains("stale")) << tail_of(behind.log());
+  EXPECT_GE(stats.at("stale"), 1) << tail_of(behind.log());
+  const int self_fenced = behind.count_in_log("renewal failing");
+  const int direct_reclaims = direct.count_in_log("reclaimed ");
+
+  expect_clean_end(runs, t);
+  figures("runs=" + std::to_string(runs.size()) + " latency_ms=30 blackhole_ms=7000 lease_ms=1000" +
+          " in_flight_at_cut=" + std::to_string(in_flight_at_cut) +
+          " reclaimed_after_ms=" + std::to_string(reclaimed_after.count()) +
+          " reclaim_passes=" + std::to_string(direct_reclaims) + " self_fenced=" + std::to_string(self_fenced) +
+          " stale_outcomes=" + std::to_string(stats.at("stale")) + " completed=" + std::to_string(t.completed) +
+          " dlq=" + std::to_string(t.failed) + " reexecuted=" + std::to_string(t.reexecuted) +
+          " done_after_heal_ms=" + std::to_string(finished_after_heal.count()));
+}
+
+}  // namespace
+}  // namespace steadfast::test
