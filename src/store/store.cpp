@@ -372,6 +372,7 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
     switch (kind) {
       case ScriptKind::complete:
         script = &scripts::complete();
+        keys.push_back(keys_.stats(partition));
         args.push_back(ms(retention));
         for (std::size_t i : indexes) {
           const Transition& t = batch[i];
@@ -381,7 +382,7 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
           args.insert(args.end(), {t.token.entry_id, std::to_string(t.token.deliveries), t.run_id,
                                    t.step, t.output, std::to_string(t.attempts),
                                    last ? std::string() : t.next_step,
-                                   last ? std::string() : t.next_queue});
+                                   last ? std::string() : t.next_queue, t.workflow});
         }
         break;
       case ScriptKind::retry:

@@ -169,8 +169,8 @@ class Store {
                                      std::chrono::milliseconds min_idle, std::string cursor,
                                      int count);
   // Adds to the partition's counters (HINCRBY per field, one pipeline). The
-  // worker batches its completed:<workflow> and step-duration counts here
-  // instead of paying for them inside every completion.
+  // worker batches its step-duration histogram counts here instead of paying
+  // for them inside every completion.
   asio::awaitable<void> add_counters(int partition, const std::map<std::string, std::int64_t>& deltas);
   // Moves due delayed runs back to their queues; returns ms until the next due
   // run (-1 if none).

@@ -750,13 +750,15 @@ class Worker::Impl {
     rep.cancel_requested = s.cancel_requested;
     rep.is_last_step = s.step_index + 1 == static_cast<int>(s.workflow->steps().size());
     std::string message;
+    std::string output;  // the output as written to Redis, serialized once
     if (s.lease_lost) {
       rep.end = engine::AttemptEnd::lease_lost;
     } else if (draining_ && drain_expired_ && s.ctx->cancelled()) {
       rep.end = engine::AttemptEnd::interrupted;
     } else if (result.ok()) {
       rep.end = engine::AttemptEnd::succeeded;
-      if (result.output().dump().size() > store::kMaxPayloadBytes) {
+      output = result.output().dump();
+      if (output.size() > store::kMaxPayloadBytes) {
         rep.end = engine::AttemptEnd::fatal_error;
         message = "output exceeds the " + std::to_string(store::kMaxPayloadBytes) + "-byte limit";
       }
@@ -777,7 +779,7 @@ class Worker::Impl {
     }
     bump(rep.end == engine::AttemptEnd::succeeded ? &WorkerStats::succeeded : &WorkerStats::failed);
     auto d = engine::decide_after_attempt(rep, o.retry, jitter_unit(), message);
-    settle(key, std::move(d), result.ok() && rep.end == engine::AttemptEnd::succeeded ? &result.output() : nullptr);
+    settle(key, std::move(d), rep.end == engine::AttemptEnd::succeeded ? &output : nullptr);
   }
 
   // Adaptive backpressure: the upstream's Retry-After pauses the step's limiter
@@ -793,7 +795,8 @@ class Worker::Impl {
     });
   }
 
-  void settle(const std::string& key, engine::Decision d, const Json* output) {
+  // output: the serialized output of a successful attempt (moved from), else nullptr.
+  void settle(const std::string& key, engine::Decision d, std::string* output) {
     Inflight& s = inflight_.at(key);
     s.settled = true;
     if (d.action == engine::Action::abandon) {
@@ -812,7 +815,7 @@ class Worker::Impl {
     t.attempts = d.attempts + s.budget_from;
     t.delay = d.delay;
     t.error = d.reason;
-    if (output != nullptr) t.output = output->dump();
+    if (output != nullptr) t.output = std::move(*output);
     t.workflow = s.workflow != nullptr ? s.workflow->name() : std::string();
     t.duration = std::chrono::duration_cast<milliseconds>(Clock::now() - s.started_at);
     if (d.action == engine::Action::advance) {
@@ -883,17 +886,16 @@ class Worker::Impl {
     flush_scheduled_ = false;
   }
 
-  // Completed runs and step durations are counted here and added to Redis
-  // by counters_loop() in one pipeline every kCounterFlush: metrics, not
-  // state, so they stay out of the per-step script (a SIGKILLed worker loses
-  // at most kCounterFlush of them; run states are exact).
+  // Step durations are counted here and added to Redis by counters_loop()
+  // in one pipeline every kCounterFlush: a histogram for /metrics, not
+  // state, so it stays out of the per-step script (a SIGKILLed worker loses
+  // at most kCounterFlush of it; run states and run counters are exact).
   void count_applied(const store::Transition& t) {
     if (t.action != engine::Action::advance && t.action != engine::Action::complete_run) return;
     auto& c = counters_[t.token.partition];
     const std::string label = t.workflow + ":" + t.step;
     ++c["step_ms:" + label + ":" + store::duration_bucket(t.duration)];
     c["step_ms_sum:" + label] += t.duration.count();
-    if (t.action == engine::Action::complete_run) ++c["completed:" + t.workflow];
   }
 
   asio::awaitable<void> flush_counters() {

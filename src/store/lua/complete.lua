@@ -1,22 +1,23 @@
 -- Complete-and-advance for a batch of finished steps of one stream: records
 -- each output and makes the next token (the next step's entry) or finishes the
 -- run, then acknowledges and deletes the entries — all in one atomic step.
--- Hot path: two commands per entry (HSET, and XADD or PEXPIRE) and four per
+-- Hot path: two commands per entry (HSET, and XADD; or PEXPIRE and the
+-- completed:<workflow> HINCRBY for a run's last step) and four per
 -- batch (TIME, XPENDING over the batch's range for the fencing check, XACK and
 -- XDEL of every applied entry). No status read: a token that passes the
 -- fencing check belongs to a live run, because every transition to a terminal
 -- status removes the run's token in the same script (complete, dead_letter,
--- drop; cancel finishes only runs whose entry is not pending). The
--- completed-runs counter and the step duration histogram are the worker's to
--- add (store::Store::add_counters).
--- KEYS[1] stream; then per item: run hash, next step's stream (or the same stream)
--- ARGV: group, consumer, retention ms; then per item 8 values: entry id,
+-- drop; cancel finishes only runs whose entry is not pending). The step
+-- duration histogram is the worker's to add (store::Store::add_counters).
+-- KEYS[1] stream, KEYS[2] partition stats hash; then per item: run hash, next
+-- step's stream (or the same stream)
+-- ARGV: group, consumer, retention ms; then per item 9 values: entry id,
 --       deliveries, run id, step, output JSON, attempts, next step ('' = last),
---       next queue name
+--       next queue name, workflow name
 -- Returns per item 'ok' or 'stale' (token refused: nothing written).
-local stream, group, consumer, retention = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+local stream, stats, group, consumer, retention = KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3])
 local now = string.format('%d', sf_now())
-local per = 8
+local per = 9
 local n = (#ARGV - 3) / per
 local ids = {}
 for i = 1, n do ids[i] = ARGV[3 + (i - 1) * per + 1] end
@@ -24,7 +25,7 @@ local held = sf_held(stream, group, consumer, ids)
 local out = {}
 local applied = {}
 for i = 1, n do
-  local run, next_stream = KEYS[2 * i], KEYS[2 * i + 1]
+  local run, next_stream = KEYS[2 * i + 1], KEYS[2 * i + 2]
   local a = 3 + (i - 1) * per
   local id, deliveries, run_id, step = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local output, attempts, next_step, next_queue = ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8]
@@ -42,6 +43,7 @@ for i = 1, n do
       redis.call('HSET', run, s .. 'status', 'completed', s .. 'output', output, s .. 'attempts', attempts,
                  s .. 'finished_at', now, 'updated_at', now, 'status', 'completed', 'entry', '')
       if retention > 0 then redis.call('PEXPIRE', run, retention) end
+      redis.call('HINCRBY', stats, 'completed:' .. ARGV[a + 9], 1)
     end
     applied[#applied + 1] = id
     out[i] = 'ok'
