@@ -340,7 +340,7 @@ TEST_F(RequestLimits, SlowlorisHeaderTrickleIsClosedByTheHeaderTimeout) {
             << " requests served meanwhile\n";
   EXPECT_GE(shortest, 900ms);
   EXPECT_LT(longest, 3000ms);
-  EXPECT_GE(served, 5);
+  EXPECT_GE(served, 3);
   EXPECT_TRUE(serve.process->running());
 }
 
