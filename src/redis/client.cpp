@@ -73,6 +73,9 @@ struct Request {
 // in-flight operations so that a dropped connection's late callbacks touch
 // only their own Link, never the next connection's.
 struct Link {
+  // A constructor, not an aggregate: clang 14 has no make_shared of an aggregate (P0960).
+  explicit Link(std::variant<tcp::socket, TlsStream, UnixSocket> s) : stream(std::move(s)) {}
+
   std::variant<tcp::socket, TlsStream, UnixSocket> stream;
   std::string writing;
   bool write_in_progress = false;

@@ -20,6 +20,7 @@
 #include <set>
 
 #include "engine/lifecycle.h"
+#include "engine/quote.h"
 #include "engine/template.h"
 #include "redis/client.h"
 #include "store/definition.h"
@@ -93,8 +94,8 @@ class Worker::Impl {
         slot_signal_(*io_) {
     if (options_.id.empty()) options_.id = default_worker_id();
     if (!is_valid_name(options_.id)) {
-      throw std::invalid_argument("invalid worker id '" + options_.id +
-                                  "' (use 1-64 of A-Z a-z 0-9 _ -)");
+      throw std::invalid_argument("invalid worker id " + engine::quote(options_.id, 80) +
+                                  " (use 1-64 of A-Z a-z 0-9 _ -)");
     }
     if (options_.concurrency < 1 || options_.concurrency > 10000) {
       throw std::invalid_argument("concurrency must be in 1..10000");
@@ -113,7 +114,7 @@ class Worker::Impl {
       }
     }
     for (const std::string& q : queues) {
-      if (!is_valid_name(q)) throw std::invalid_argument("invalid queue name '" + q + "'");
+      if (!is_valid_name(q)) throw std::invalid_argument("invalid queue name " + engine::quote(q, 80));
     }
     // The shortest lease of any step sets the renewal pace; per queue, the
     // shortest lease of its steps is how idle an entry must be to be reclaimed.
@@ -143,7 +144,7 @@ class Worker::Impl {
     reclaim_interval_ = std::clamp(shortest / 2, milliseconds(50), milliseconds(1000));
     store_ = std::make_unique<store::Store>(main_, keys_, options_.id);
     for (const LimitSpec& l : options_.limits) {
-      if (!is_valid_name(l.name)) throw std::invalid_argument("invalid limiter name '" + l.name + "'");
+      if (!is_valid_name(l.name)) throw std::invalid_argument("invalid limiter name " + engine::quote(l.name, 80));
       limiters_[l.name] = std::make_unique<store::Limiter>(main_, keys_, l);
     }
     for (const Workflow& w : workflows_) {
@@ -151,7 +152,7 @@ class Worker::Impl {
         const std::string& lim = st.options.limit.name;
         if (!lim.empty() && limiters_.count(lim) == 0) {
           throw std::invalid_argument("workflow '" + w.name() + "' step '" + st.name +
-                                      "' uses the undeclared limiter '" + lim + "'");
+                                      "' uses the undeclared limiter " + engine::quote(lim, 80));
         }
         if (!st.options.limit.tokens_template.empty()) {
           try {
