@@ -3,8 +3,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -100,6 +102,11 @@ class StepContext {
   // returns then is not recorded as a success.
   [[nodiscard]] bool cancelled() const noexcept { return cancelled_.load(std::memory_order_relaxed); }
 
+  // Blocks up to `d`, returning early once cancelled; returns cancelled().
+  // For handlers that wait (a backoff, a poll interval): one wake-up instead
+  // of polling cancelled() in a loop.
+  bool wait_cancelled_for(std::chrono::milliseconds d) const;
+
   // Records progress (any JSON, shown by `steadfast status`). Leases are renewed
   // by the worker on their own; calling this is optional.
   void heartbeat(Json progress = nullptr);
@@ -108,7 +115,7 @@ class StepContext {
   void log(std::string_view message) const;
 
   // --- for the worker runtime ---
-  void request_cancel() noexcept { cancelled_.store(true, std::memory_order_relaxed); }
+  void request_cancel() noexcept;
   void set_heartbeat_sink(std::function<void(Json)> sink) { heartbeat_sink_ = std::move(sink); }
 
  private:
@@ -119,6 +126,8 @@ class StepContext {
   Json input_;
   std::map<std::string, Json> outputs_;
   std::atomic<bool> cancelled_{false};
+  mutable std::mutex cancel_mu_;  // with cancel_cv_: wakes wait_cancelled_for()
+  mutable std::condition_variable cancel_cv_;
   std::function<void(Json)> heartbeat_sink_;
 };
 

@@ -229,6 +229,18 @@ class Probe {
     }
   }
   void count_own(const std::string& command, std::int64_t n = 1) { own_[command] += n; }
+  // Waits until `n` workers have registered; throws if one died.
+  asio::awaitable<void> wait_registered(int n, BenchEnv& env) {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    for (;;) {
+      env.check_children();
+      ++own_["hlen"];
+      redis::Reply r = co_await client_.command("HLEN", keys_.workers());
+      if (r.as_integer() >= n) break;
+      if (Clock::now() > deadline) throw std::runtime_error("workers did not register within 30 s");
+      co_await pause(milliseconds(1));
+    }
+  }
 
  private:
   redis::Client& client_;
@@ -312,10 +324,13 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
   const auto enqueue_calls = co_await probe.engine_calls();
   const Json enqueue_by = calls_per(enqueue_calls, runs, &enqueue_cmds);
 
+  env.start_workers(yaml, a.workers, conc);
+  // The drain is timed from the workers' registration (their first command
+  // after connecting), not from exec: process start-up is not throughput.
+  co_await probe.wait_registered(a.workers, env);
   co_await probe.reset_stats();
   const double redis_cpu0 = co_await probe.redis_cpu_seconds();
   const auto t1 = Clock::now();
-  env.start_workers(yaml, a.workers, conc);
   co_await probe.wait_counter("completed:" + wf, runs, milliseconds(std::max<std::int64_t>(120000, steps)), env);
   const double drain_s = seconds_since(t1);
   const double redis_cpu = co_await probe.redis_cpu_seconds() - redis_cpu0;
@@ -365,12 +380,7 @@ asio::awaitable<Json> latency(const BenchArgs& a, const Workload& w, BenchEnv& e
   const std::string wf = "bench-" + w.name;
   env.start_workers(env.write_workflows(w), a.workers, conc);
   // Ready when every worker has registered and is blocked in its read.
-  for (;;) {
-    env.check_children();
-    redis::Reply n = co_await client.command("HLEN", store.keys().workers());
-    if (n.as_integer() >= a.workers) break;
-    co_await pause(milliseconds(20));
-  }
+  co_await probe.wait_registered(a.workers, env);
   co_await pause(milliseconds(300));
   co_await probe.reset_stats();
   std::vector<std::pair<std::string, std::int64_t>> sent;

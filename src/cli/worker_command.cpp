@@ -1,4 +1,5 @@
 // `steadfast worker`: runs the steps of the workflows in a YAML file.
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <sstream>
@@ -44,6 +45,10 @@ void register_worker(CLI::App& app) {
   cmd->add_flag("--allow-eviction", args->allow_eviction,
                 "Run even if Redis' maxmemory-policy is not noeviction (evictions lose runs)");
   cmd->final_callback([args] {
+    // A worker runs up to --concurrency pool threads; glibc would give them
+    // up to 8 malloc arenas per core, each holding freed memory of its own.
+    // Two arenas keep a 200-thread worker's RSS flat (handlers allocate little).
+    ::mallopt(M_ARENA_MAX, 2);
     // Checked before the file is read, with the name quoted (escaped, cut):
     // the error is one line whatever the name holds.
     if (!args->id.empty() && !is_valid_name(args->id)) {

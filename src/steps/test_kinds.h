@@ -16,8 +16,8 @@ namespace steadfast::steps {
 // measuring pickup latency. Takes no parameters.
 [[nodiscard]] StepHandler stamp_kind(const Json& with);
 
-// `sleep {ms}`: sleeps ms milliseconds (0..86400000), in slices short enough
-// to notice ctx.cancelled() promptly; cancelled, it fails as retryable with
+// `sleep {ms}`: sleeps ms milliseconds (0..86400000), woken at once by
+// cancellation (ctx.wait_cancelled_for); cancelled, it fails as retryable with
 // "cancelled". Output {"slept_ms": ms}.
 [[nodiscard]] StepHandler sleep_kind(const Json& with);
 

