@@ -1,7 +1,11 @@
 #include "api/schema.h"
 
+#include <algorithm>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 // RapidJSON's asserts guard its own invariants; make a broken one an exception
 // (a 500 for one request, or a startup error for a schema), never an abort.
@@ -11,6 +15,7 @@
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/internal/regex.h>
+#include <rapidjson/pointer.h>
 #include <rapidjson/reader.h>
 #include <rapidjson/schema.h>
 #include <rapidjson/stringbuffer.h>
@@ -172,6 +177,119 @@ void prepare(Json& schema, const std::string& where) {
   }
 }
 
+// RapidJSON 1.1.0 trusts the shape of a schema, and validation then follows
+// pointers it never set: a non-object in an allOf/anyOf/oneOf or items array,
+// or as a patternProperties value, leaves a null or uninitialized subschema; so
+// does a local "$ref" that points to no object. A cycle of "$ref"s that refer
+// to each other recurses without end while compiling. This checks every schema
+// that validation can reach (from the root, through the keywords and local
+// references, as RapidJSON resolves them) and throws std::invalid_argument
+// naming the first that is wrong. Iterative: a schema may be large.
+class ShapeCheck {
+ public:
+  explicit ShapeCheck(const rapidjson::Document& document) : document_(document) {}
+
+  void run() {
+    todo_.push_back({&document_, ""});
+    while (!todo_.empty()) {
+      auto [schema, where] = std::move(todo_.back());
+      todo_.pop_back();
+      check(*schema, where);
+    }
+  }
+
+ private:
+  using Value = rapidjson::Value;
+
+  [[noreturn]] static void fail(const std::string& where, const std::string& what) {
+    throw std::invalid_argument("schema at " + (where.empty() ? std::string("/") : where) + ": " + what);
+  }
+
+  void add(const Value& value, std::string where) {
+    if (!value.IsObject()) fail(where, "a schema must be an object");
+    todo_.push_back({&value, std::move(where)});
+  }
+
+  static std::string member_path(const std::string& where, const Value& name) {
+    return where + "/" + escape_pointer_token(std::string_view(name.GetString(), name.GetStringLength()));
+  }
+
+  // The object a local "$ref" names, after following references to references;
+  // nullptr when RapidJSON does not take `ref` for a local reference.
+  const Value* resolve(const Value& ref, const std::string& where) const {
+    std::vector<std::string> seen;
+    const Value* target = nullptr;
+    const Value* next = &ref;
+    for (;;) {
+      const std::string text(next->GetString(), next->GetStringLength());
+      if (text.empty() || text.front() != '#') return target;  // remote: ignored (no provider)
+      const rapidjson::Pointer pointer(text.c_str(), text.size());
+      if (!pointer.IsValid()) return target;  // RapidJSON ignores it too
+      if (std::find(seen.begin(), seen.end(), text) != seen.end()) {
+        fail(where, "\"$ref\" \"" + text + "\" is a cycle of references");
+      }
+      seen.push_back(text);
+      target = pointer.Get(document_);
+      if (target == nullptr || !target->IsObject()) {
+        fail(where, "\"$ref\" \"" + text + "\" does not point to a schema (an object)");
+      }
+      const auto it = target->FindMember("$ref");
+      if (it == target->MemberEnd() || !it->value.IsString()) return target;
+      next = &it->value;
+    }
+  }
+
+  void check(const Value& schema, const std::string& where) {
+    if (!visited_.insert(&schema).second) return;
+    if (const auto ref = schema.FindMember("$ref"); ref != schema.MemberEnd() && ref->value.IsString()) {
+      if (const Value* target = resolve(ref->value, where + "/$ref")) {
+        // RapidJSON uses the target in place of this object.
+        todo_.push_back({target, std::string(ref->value.GetString(), ref->value.GetStringLength())});
+        return;
+      }
+    }
+    for (const char* list : {"allOf", "anyOf", "oneOf"}) {
+      if (const auto it = schema.FindMember(list); it != schema.MemberEnd()) {
+        if (!it->value.IsArray() || it->value.Empty()) fail(where + "/" + list, "must be a non-empty array of schemas");
+        for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
+          add(it->value[i], where + "/" + list + "/" + std::to_string(i));
+        }
+      }
+    }
+    if (const auto it = schema.FindMember("items"); it != schema.MemberEnd()) {
+      if (it->value.IsArray()) {
+        for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
+          add(it->value[i], where + "/items/" + std::to_string(i));
+        }
+      } else {
+        add(it->value, where + "/items");
+      }
+    }
+    for (const char* one : {"additionalItems", "additionalProperties"}) {
+      if (const auto it = schema.FindMember(one); it != schema.MemberEnd() && !it->value.IsBool()) {
+        add(it->value, where + "/" + one);
+      }
+    }
+    if (const auto it = schema.FindMember("not"); it != schema.MemberEnd()) add(it->value, where + "/not");
+    for (const char* map : {"properties", "patternProperties", "definitions"}) {
+      if (const auto it = schema.FindMember(map); it != schema.MemberEnd()) {
+        if (!it->value.IsObject()) fail(where + "/" + map, "must be an object of schemas");
+        for (const auto& m : it->value.GetObject()) add(m.value, member_path(where + "/" + map, m.name));
+      }
+    }
+    if (const auto it = schema.FindMember("dependencies"); it != schema.MemberEnd()) {
+      if (!it->value.IsObject()) fail(where + "/dependencies", "must be an object");
+      for (const auto& m : it->value.GetObject()) {
+        if (!m.value.IsArray()) add(m.value, member_path(where + "/dependencies", m.name));
+      }
+    }
+  }
+
+  const rapidjson::Document& document_;
+  std::vector<std::pair<const Value*, std::string>> todo_;
+  std::set<const Value*> visited_;
+};
+
 }  // namespace
 
 struct JsonSchema::Impl {
@@ -191,6 +309,7 @@ JsonSchema::JsonSchema(const Json& schema) : impl_(std::make_unique<Impl>()) {
     throw std::invalid_argument(std::string("schema: ") +
                                 rapidjson::GetParseError_En(impl_->document.GetParseError()));
   }
+  ShapeCheck(impl_->document).run();
   try {
     impl_->compiled = std::make_unique<rapidjson::SchemaDocument>(impl_->document);
   } catch (const std::logic_error& e) {

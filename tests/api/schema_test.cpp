@@ -122,6 +122,39 @@ TEST(JsonSchemaTest, NonObjectSchemaIsRefused) {
   EXPECT_THROW(JsonSchema(Json::array()), std::invalid_argument);
 }
 
+// Found by fuzz/schema_fuzzer: RapidJSON compiled these, then validation
+// followed a null or uninitialized subschema pointer (a crash of `serve` on
+// the first submit), or compiling recursed forever on a cycle of $refs.
+TEST(JsonSchemaTest, SchemasRapidJsonCannotRunAreRefused) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"anyOf": [{"$ref": "#/definitions/missing"}]})", "/anyOf/0/$ref"},
+      {R"({"definitiofs": {"pos": {}}, "anyOf": [{"$ref": "#/definitions/pos"}]})", "does not point to a schema"},
+      {R"({"allOf": [1]})", "/allOf/0: a schema must be an object"},
+      {R"({"oneOf": []})", "/oneOf: must be a non-empty array"},
+      {R"({"items": [{}, "x"]})", "/items/1: a schema must be an object"},
+      {R"({"patternProperties": {"^a": true}})", "/patternProperties/^a: a schema must be an object"},
+      {R"({"properties": {"p": {"$ref": "#/properties/q/type"}, "q": {"type": "string"}}})", "does not point"},
+      {R"({"$ref": "#"})", "cycle"},
+      {R"({"definitions": {"a": {"$ref": "#/definitions/b"}, "b": {"$ref": "#/definitions/a"}}, "not": {"$ref": "#/definitions/a"}})",
+       "cycle"},
+      {R"({"x": {"anyOf": [7]}, "properties": {"y": {"$ref": "#/x"}}})", "#/x/anyOf/0"},
+  };
+  for (const auto& [schema, expected] : cases) {
+    try {
+      const JsonSchema s(Json::parse(schema));
+      ADD_FAILURE() << "compiled: " << schema;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << schema << ": " << e.what();
+    }
+  }
+  // References that resolve, recursion through "#", percent-encoded and
+  // remote references (ignored: there is no provider) still compile and work.
+  const JsonSchema tree(Json::parse(R"({"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#"}},
+    "n": {"$ref": "#/definitions/n%25"}, "r": {"$ref": "http://example.com/x.json"}}, "definitions": {"n%": {"type": "integer"}}})"));
+  EXPECT_TRUE(tree.validate(Json::parse(R"({"kids": [{"kids": [], "n": 1}], "n": 2})")).empty());
+  EXPECT_FALSE(tree.validate(Json::parse(R"({"kids": [{"n": "x"}]})")).empty());
+}
+
 TEST(JsonDepthTest, CountsOnlyOutsideStrings) {
   EXPECT_TRUE(json_depth_within(R"({"a": [1, {"b": 2}]})", 3));
   EXPECT_FALSE(json_depth_within(R"({"a": [1, {"b": 2}]})", 2));
