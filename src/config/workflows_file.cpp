@@ -1,14 +1,17 @@
 #include "config/workflows_file.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,6 +52,76 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
+// The offset of the first byte of `text` that does not start a well-formed
+// UTF-8 sequence (no overlong forms, surrogates or code points past
+// U+10FFFF), or npos. yaml-cpp passes such bytes through, and JSON (what
+// workers register, error messages quoting values) cannot hold them.
+std::size_t invalid_utf8_offset(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t more = 0;  // continuation bytes
+    unsigned char lo = 0x80;  // range of the first continuation byte
+    unsigned char hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      more = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      more = 2;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      more = 3;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // past U+10FFFF
+    } else {
+      return i;
+    }
+    if (i + more >= text.size()) return i;
+    for (std::size_t k = 1; k <= more; ++k) {
+      const auto b = static_cast<unsigned char>(text[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return i;
+    }
+    i += more + 1;
+  }
+  return std::string_view::npos;
+}
+
+// Counts the documents of a YAML stream; keeps where the second one's content starts.
+struct DocumentCounter : YAML::EventHandler {
+  int documents = 0;
+  YAML::Mark second = YAML::Mark::null_mark();
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents == 2) second = mark;
+    content_seen = false;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { content(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { content(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+    content(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    content(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    content(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void content(const YAML::Mark& mark) {
+    if (documents == 2 && !content_seen) second = mark;
+    content_seen = true;
+  }
+  bool content_seen = false;
+};
+
 // Turns a YAML document into specs. Every error names the file, the 1-based
 // line of the offending key (or value) and the key.
 class Parser {
@@ -56,6 +129,14 @@ class Parser {
   explicit Parser(std::string path) : path_(std::move(path)) {}
 
   WorkflowsFile parse(std::string_view text) {
+    if (const std::size_t bad = invalid_utf8_offset(text); bad != std::string_view::npos) {
+      YAML::Mark at;
+      at.pos = static_cast<int>(bad);
+      at.line = static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
+      char byte[8];
+      std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
+      fail(at, "", std::string("invalid UTF-8 (byte ") + byte + "); the file must be UTF-8 text");
+    }
     try {
       return parse_document(text);
     } catch (const YamlError& e) {
@@ -152,15 +233,21 @@ class Parser {
   WorkflowsFile parse_document(std::string_view text) {
     WorkflowsFile file;
     file.path = path_;
-    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
+    const std::string yaml(text);
+    const YAML::Node root = YAML::Load(yaml);
     const YAML::Mark start = YAML::Mark();
-    if (documents.empty() || documents.front().IsNull()) {
+    if (root.IsNull()) {
       fail(start, "workflows", "the file is empty; expected a map with key 'workflows'");
     }
-    if (documents.size() > 1) {
-      fail(mark_of(documents[1], start), "", "more than one YAML document in the file");
+    // Not YAML::LoadAll: on some malformed input (a ',' at the top level)
+    // yaml-cpp 0.7 yields an empty document again and again, and LoadAll
+    // never returns. Two documents are enough to know.
+    DocumentCounter counter;
+    std::istringstream in(yaml);
+    YAML::Parser parser(in);
+    while (counter.documents < 2 && parser.HandleNextDocument(counter)) {
     }
-    const YAML::Node& root = documents.front();
+    if (counter.documents > 1) fail(counter.second, "", "more than one YAML document in the file");
     bool have_workflows = false;
     for (const Entry& entry : entries(root, start, "", {"workflows", "limits", "queues"})) {
       if (entry.key == "workflows") {

@@ -453,6 +453,16 @@ TEST(ParseWorkflowsErrors, MoreThanOneDocument) {
   EXPECT_STARTS_WITH(message, std::string(kPath) + ":6:");
 }
 
+// Found by fuzz/workflows_fuzzer: on a ',' at the top level yaml-cpp 0.7
+// yields empty documents forever, and YAML::LoadAll never returned (the
+// process hung, growing).
+TEST(ParseWorkflowsErrors, AStrayCommaAtTheTopLevelEnds) {
+  for (const char* yaml : {",\n", ",: >\n", ",orkflo0ropert:\n    >-ooop\n", "workflows: {}\n,\n"}) {
+    const std::string message = config_error(yaml);
+    EXPECT_STARTS_WITH(message, std::string(kPath) + ":") << yaml;
+  }
+}
+
 TEST(ParseWorkflowsErrors, ErrorsSayWhichWorkflowAndStep) {
   const std::string message = config_error(
       "workflows:\n  ok:\n    steps: [{name: a, kind: noop}]\n  bad:\n    steps:\n"
@@ -475,6 +485,25 @@ TEST(ParseWorkflowsErrors, DeepNestingIsRefused) {
       config_error(step("{name: a, kind: noop, with: {x: " + nested + "}}"));
   EXPECT_STARTS_WITH(message, prefix(4, "x"));
   EXPECT_CONTAINS(message, "nested deeper");
+}
+
+// Found by fuzz/workflows_fuzzer: yaml-cpp passes bytes that are not UTF-8
+// through, and describing the workflow as JSON (what workers register) threw
+// nlohmann's type_error, with no file or line.
+TEST(ParseWorkflowsErrors, TextThatIsNotUtf8IsRefusedWithItsLine) {
+  const std::string message =
+      config_error(kHead + "      - {name: a, kind: noop}\n      - {name: b, kind: noop, queue: q\xe3}\n");
+  EXPECT_EQ(message, std::string(kPath) + ":5: invalid UTF-8 (byte 0xE3); the file must be UTF-8 text");
+  for (const char* bad : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82", "\xff", "\x80"}) {
+    EXPECT_CONTAINS(config_error(step(std::string("{name: a, kind: noop, queue: \"") + bad + "\"}")),
+                    ":4: invalid UTF-8");
+  }
+  // Well-formed multi-byte text is fine, up to U+10FFFF.
+  const WorkflowsFile file = parse_workflows(
+      kHead + "      - {name: a, kind: noop, with: {x: \"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"}}\n",
+      kPath);
+  EXPECT_EQ(file.workflows[0].steps[0].with["x"], "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf");
+  EXPECT_NO_THROW((void)to_json(file.workflows[0]).dump());
 }
 
 TEST(ParseWorkflowsErrors, AliasExpansionIsBounded) {
