@@ -128,8 +128,15 @@ std::string translate_pattern(const std::string& pattern, const std::string& whe
     }
     out += c;
   }
-  const rapidjson::internal::Regex re(out.c_str());
-  if (!re.IsValid()) {
+  bool valid = false;
+  try {
+    const rapidjson::internal::Regex re(out.c_str());
+    valid = re.IsValid();
+  } catch (const std::logic_error&) {
+    // One of RapidJSON's assertions (they throw, see above): its regex parser
+    // trips on some malformed patterns, e.g. "(=|?'".
+  }
+  if (!valid) {
     throw std::invalid_argument("pattern \"" + pattern + "\" at " + where +
                                 " uses regex syntax the validator does not support (supported: "
                                 "| ? * + {m,n} () ^ $ . [...] [^...] \\d \\w \\s and escapes; no "
