@@ -163,6 +163,11 @@ class BenchEnv {
     for (pid_t p : workers_) sum += cpu_seconds(p);
     return sum;
   }
+  double workers_anon_rss_mb() const {
+    long long most = 0;
+    for (pid_t p : workers_) most = std::max(most, anon_rss_bytes(p));
+    return static_cast<double>(most) / (1024.0 * 1024.0);
+  }
   double workers_peak_rss_mb() const {
     long long peak = 0;
     for (pid_t p : workers_) peak = std::max(peak, peak_rss_bytes(p));
@@ -339,6 +344,7 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
   const auto drain_calls = co_await probe.engine_calls();
   const Json drain_by = calls_per(drain_calls, static_cast<double>(steps), &drain_cmds);
   const double rss = env.workers_peak_rss_mb();
+  const double anon = env.workers_anon_rss_mb();
   const std::int64_t failed = co_await probe.counter("failed:" + wf);
   env.stop_children();
 
@@ -369,6 +375,8 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
   j["enqueue_redis_commands_per_run"] = round_to(enqueue_cmds, 2);
   j["enqueue_redis_commands_by_command"] = enqueue_by;
   j["worker_rss_mb"] = round_to(rss, 1);
+  // Of which the worker's own (heap, stacks); the rest is shared library pages.
+  j["worker_anon_rss_mb"] = round_to(anon, 1);
   co_return j;
 }
 

@@ -98,14 +98,23 @@ std::string self_path() {
   return ec ? "steadfast" : p.string();
 }
 
-long long peak_rss_bytes(pid_t pid) {
+namespace {
+
+// A "Name:  1234 kB" line of /proc/PID/status, in bytes; 0 if absent.
+long long status_kb_field(pid_t pid, std::string_view name) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atoll(line.c_str() + 6) * 1024;  // "VmHWM:  1234 kB"
+    if (line.starts_with(name)) return std::atoll(line.c_str() + name.size()) * 1024;
   }
   return 0;
 }
+
+}  // namespace
+
+long long peak_rss_bytes(pid_t pid) { return status_kb_field(pid, "VmHWM:"); }
+
+long long anon_rss_bytes(pid_t pid) { return status_kb_field(pid, "RssAnon:"); }
 
 double cpu_seconds(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");

@@ -35,6 +35,10 @@ std::string self_path();
 // Peak resident set of a live process in bytes (VmHWM of /proc/PID/status); 0 if unknown.
 long long peak_rss_bytes(pid_t pid);
 
+// Resident memory of a live process that is its own (RssAnon: heap, stacks),
+// not pages of shared libraries; bytes, 0 if unknown.
+long long anon_rss_bytes(pid_t pid);
+
 // CPU time (user + system) a live process has used so far, in seconds; 0 if unknown.
 double cpu_seconds(pid_t pid);
 

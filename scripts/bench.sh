@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Every figure of docs/benchmarks.md in one run, on this machine: the Redis
+# ceiling (redis-benchmark, same run, for ratios), then each `steadfast bench`
+# workload (one JSON line each, kept in bench-results.jsonl), then a table
+# against the targets of issue 6.
+# Usage: scripts/bench.sh [--quick]   (--quick: smaller runs, ~1 min)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+[[ "${1:-}" == "--quick" ]] && quick=1
+bin=${STEADFAST_BIN:-build/steadfast}
+if [[ ! -x "$bin" ]]; then
+  bash scripts/install-deps.sh
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build -j2 --target steadfast_cli
+fi
+out=bench-results.jsonl
+: > "$out"
+
+# The ceiling: XADD pipelined (64 deep) into a private redis-server.
+dir=$(mktemp -d /tmp/steadfast-bench-ceiling-XXXXXX)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --daemonize no \
+  --logfile "$dir/redis.log" &
+redis_pid=$!
+trap 'kill "$redis_pid" 2>/dev/null; wait "$redis_pid" 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+n=$((quick ? 200000 : 1000000))
+xadd=$(redis-benchmark -p "$port" -n "$n" -P 64 -q XADD ceiling '*' f v | grep -o '[0-9.]* requests per second' | cut -d' ' -f1)
+echo "{\"workload\":\"redis-ceiling\",\"xadd_pipelined_per_s\":$xadd}" | tee -a "$out"
+kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
+trap 'rm -rf "$dir"' EXIT
+
+if ((quick)); then
+  sizes=(--runs 30000 / --runs 10000 / --runs 8000 / --runs 300 / --seconds 2)
+else
+  sizes=(--runs 200000 / --runs 60000 / --runs 20000 / --runs 2000 / --seconds 5)
+fi
+IFS='/' read -r -a per <<<"${sizes[*]}"
+workloads=(noop three-step io latency http)
+for i in "${!workloads[@]}"; do
+  # shellcheck disable=SC2086
+  "$bin" bench "${workloads[$i]}" ${per[$i]} | tee -a "$out"
+done
+
+python3 - "$out" <<'PY'
+import json, sys
+rows = {d["workload"]: d for d in map(json.loads, open(sys.argv[1]))}
+ceiling = rows["redis-ceiling"]["xadd_pipelined_per_s"]
+def line(what, value, target, ok):
+    print(f"| {what} | {value} | {target} | {'met' if ok else 'NOT met'} |")
+print("\n| figure | measured | target | |\n|---|---|---|---|")
+n, t, io, lat, h = (rows[k] for k in ("noop", "three-step", "io", "latency", "http"))
+line("no-op drain, steps/s", f'{n["drain_per_s"]:.0f} ({n["drain_per_s"]/12100:.1f}x BullMQ 12.1k; {n["drain_per_s"]/ceiling:.3f} of XADD pipelined {ceiling:.0f}/s)', ">= 36,000", n["drain_per_s"] >= 36000)
+line("three-step runs/s", f'{t["runs_per_s"]:.0f} ({t["runs_per_s"]/3000:.1f}x BullMQ 3.0k)', ">= 9,000", t["runs_per_s"] >= 9000)
+line("50 ms I/O at concurrency 200, of ideal", f'{io["of_ideal"]:.3f} ({io["drain_per_s"]:.0f}/s of {io["ideal_per_s"]:.0f})', ">= 0.95", io["of_ideal"] >= 0.95)
+line("worker peak RSS (I/O), MB", io["worker_rss_mb"], "<= 20", io["worker_rss_mb"] <= 20)
+worst = max(n["redis_commands_per_step"], t["redis_commands_per_step"])
+line("Redis commands per step (no-op / three-step)", f'{n["redis_commands_per_step"]} / {t["redis_commands_per_step"]}', "<= 8", worst <= 8)
+line("pickup latency p99, ms", f'{lat["p99_ms"]} (p50 {lat["p50_ms"]}, p999 {lat["p999_ms"]})', "<= 2", lat["p99_ms"] <= 2)
+line("HTTP submit at saturation, req/s", f'{h["req_per_s"]:.0f} ({h["connections"]} connections)', ">= 26,000", h["req_per_s"] >= 26000)
+fr = h["fixed_rate"]
+line(f'HTTP submit p99 at {fr["offered_per_s"]:.0f} req/s, ms', fr["p99_ms"], "<= 2", fr["p99_ms"] <= 2)
+PY

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `steadfast bench` at a small size, every workload: each prints one JSON line
+# with its fields, nothing fails, and the steady-state hot path stays within
+# 8 Redis commands per step (the figure docs/benchmarks.md reports).
+# Usage: bench_smoke_test.sh path/to/steadfast
+set -euo pipefail
+bin=$1
+check() {  # check <workload> <python condition on d> <bench args...>
+  local workload=$1 cond=$2
+  shift 2
+  local line
+  line=$("$bin" bench "$workload" "$@")
+  echo "$line"
+  python3 - "$line" "$cond" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+for k in ("workload", "runs", "p50_ms", "p99_ms", "redis"):
+    assert k in d, f"missing {k}: {d}"
+assert eval(sys.argv[2], {}, {"d": d}), f"failed: {sys.argv[2]} on {d}"
+PY
+}
+bulk='d["failed"] == 0 and d["drain_per_s"] > 0 and d["enqueue_per_s"] > 0 and 0 < d["worker_rss_mb"] and "worker_cpu_us_per_step" in d'
+check noop "$bulk and d['steps'] == 3000 and d['redis_commands_per_step'] <= 8" --runs 3000
+check three-step "$bulk and d['steps'] == 3000 and d['redis_commands_per_step'] <= 8" --runs 1000
+check io "$bulk and 0 < d['of_ideal'] <= 1.05" --runs 400 --step-ms 5 --concurrency 50
+check latency "0 < d['p50_ms'] <= d['p99_ms'] <= d['p999_ms'] <= d['max_ms']" --runs 50 --interval-us 2000
+check http "d['saturation']['errors'] == 0 and d['fixed_rate']['errors'] == 0 and d['req_per_s'] > 0 and d['fixed_rate']['requests'] > 0" \
+  --seconds 0.5 --rate 400 --connections 4
+# Bad usage is refused with a clear error, exit 2.
+if "$bin" bench nope 2>/dev/null; then echo "unknown workload accepted"; exit 1; fi
+echo "bench smoke: ok"
