@@ -97,6 +97,94 @@ const char* shorthand_class(char c) {
   }
 }
 
+// RapidJSON's regex engine copies a quantified atom once per repetition
+// ("\d{5}" is five states), at compile time, and matches in time proportional
+// to the states: "\d{8888888884,}" exhausted memory. Patterns are refused
+// above this many states.
+constexpr std::size_t kMaxPatternStates = 10'000;
+
+// An upper bound on the states of `pattern` (RapidJSON's dialect), saturating
+// just above kMaxPatternStates. Lenient on syntax: RapidJSON judges it.
+class PatternSize {
+ public:
+  explicit PatternSize(std::string_view pattern) : p_(pattern) {}
+  std::size_t states() {
+    std::size_t n = 0;
+    for (;;) {
+      n = cap(n + alternation());
+      if (i_ >= p_.size()) return n;
+      ++i_;  // a ')' without its '(': counted past, RapidJSON refuses it anyway
+    }
+  }
+
+ private:
+  static std::size_t cap(std::size_t n) { return std::min(n, kMaxPatternStates + 1); }
+  static std::size_t times(std::size_t a, std::size_t b) {
+    return b != 0 && a > (kMaxPatternStates + 1) / b ? kMaxPatternStates + 1 : cap(a * b);
+  }
+
+  std::size_t alternation() {
+    std::size_t n = sequence();
+    while (i_ < p_.size() && p_[i_] == '|') {
+      ++i_;
+      n = cap(n + 1 + sequence());
+    }
+    return n;
+  }
+
+  std::size_t sequence() {
+    std::size_t n = 0;
+    while (i_ < p_.size() && p_[i_] != '|' && p_[i_] != ')') n = cap(n + quantified(atom()));
+    return n;
+  }
+
+  std::size_t atom() {
+    const char c = p_[i_++];
+    if (c == '(') {
+      const std::size_t n = alternation();
+      if (i_ < p_.size() && p_[i_] == ')') ++i_;
+      return n;
+    }
+    if (c == '[') {
+      if (i_ < p_.size() && p_[i_] == '^') ++i_;
+      if (i_ < p_.size() && p_[i_] == ']') ++i_;
+      while (i_ < p_.size() && p_[i_] != ']') i_ += p_[i_] == '\\' ? 2 : 1;
+      if (i_ < p_.size()) ++i_;
+    } else if (c == '\\' && i_ < p_.size()) {
+      ++i_;
+    }
+    return 1;
+  }
+
+  std::size_t number() {
+    std::size_t n = 0;
+    while (i_ < p_.size() && p_[i_] >= '0' && p_[i_] <= '9') n = cap(n * 10 + static_cast<std::size_t>(p_[i_++] - '0'));
+    return n;
+  }
+
+  std::size_t quantified(std::size_t atom_states) {
+    if (i_ >= p_.size()) return atom_states;
+    const char c = p_[i_];
+    if (c == '?' || c == '*' || c == '+') {
+      ++i_;
+      return cap(atom_states + 1);
+    }
+    if (c != '{') return atom_states;
+    ++i_;
+    std::size_t copies = number();
+    if (i_ < p_.size() && p_[i_] == ',') {
+      ++i_;
+      const bool bounded = i_ < p_.size() && p_[i_] >= '0' && p_[i_] <= '9';
+      copies = bounded ? std::max(copies, number()) : cap(copies + 1);
+    }
+    if (i_ < p_.size() && p_[i_] == '}') ++i_;
+    return cap(times(atom_states, std::max<std::size_t>(copies, 1)) + 1);
+  }
+
+  std::string_view p_;
+  std::size_t i_ = 0;
+};
+
 // A JSON Schema (ECMA 262) pattern in the dialect of RapidJSON's regex engine
 // (internal/regex.h: a linear-time subset), with \d \w \s and their negations
 // spelled as classes. Throws std::invalid_argument when the engine cannot
@@ -127,6 +215,10 @@ std::string translate_pattern(const std::string& pattern, const std::string& whe
       in_class = true;
     }
     out += c;
+  }
+  if (PatternSize(out).states() > kMaxPatternStates) {
+    throw std::invalid_argument("pattern \"" + pattern + "\" at " + where + " repeats too much (more than " +
+                                std::to_string(kMaxPatternStates) + " states for the validator's regex engine)");
   }
   bool valid = false;
   try {
@@ -197,6 +289,7 @@ class ShapeCheck {
   explicit ShapeCheck(const rapidjson::Document& document) : document_(document) {}
 
   void run() {
+    compiles();
     todo_.push_back({&document_, ""});
     while (!todo_.empty()) {
       auto [schema, where] = std::move(todo_.back());
@@ -243,6 +336,50 @@ class ShapeCheck {
       const auto it = target->FindMember("$ref");
       if (it == target->MemberEnd() || !it->value.IsString()) return target;
       next = &it->value;
+    }
+  }
+
+  // RapidJSON compiles every object of the document as a schema, wherever it
+  // is, and some shapes trip its assertions (which throw here, see above)
+  // halfway through, leaking what it built: a non-object patternProperties,
+  // a non-string in a dependencies array, a pattern its regex parser chokes on.
+  void compiles() const {
+    std::vector<std::pair<const Value*, std::string>> values{{&document_, ""}};
+    while (!values.empty()) {
+      auto [value, where] = std::move(values.back());
+      values.pop_back();
+      if (value->IsArray()) {
+        for (rapidjson::SizeType i = 0; i < value->Size(); ++i) {
+          values.push_back({&(*value)[i], where + "/" + std::to_string(i)});
+        }
+        continue;
+      }
+      if (!value->IsObject()) continue;
+      for (const auto& m : value->GetObject()) values.push_back({&m.value, member_path(where, m.name)});
+      if (const auto it = value->FindMember("pattern"); it != value->MemberEnd() && it->value.IsString()) {
+        regex_parses(it->value.GetString(), where + "/pattern");
+      }
+      if (const auto it = value->FindMember("patternProperties"); it != value->MemberEnd()) {
+        if (!it->value.IsObject()) fail(where + "/patternProperties", "must be an object of schemas");
+        for (const auto& m : it->value.GetObject()) regex_parses(m.name.GetString(), member_path(where + "/patternProperties", m.name));
+      }
+      if (const auto it = value->FindMember("dependencies"); it != value->MemberEnd() && it->value.IsObject()) {
+        for (const auto& m : it->value.GetObject()) {
+          if (!m.value.IsArray()) continue;
+          for (const Value& name : m.value.GetArray()) {
+            if (!name.IsString()) fail(member_path(where + "/dependencies", m.name), "must list member names (strings)");
+          }
+        }
+      }
+    }
+  }
+
+  static void regex_parses(const char* pattern, const std::string& where) {
+    if (PatternSize(pattern).states() > kMaxPatternStates) fail(where, "the pattern repeats too much");
+    try {
+      const rapidjson::internal::Regex re(pattern);
+    } catch (const std::logic_error&) {
+      fail(where, "the pattern \"" + std::string(pattern) + "\" cannot be parsed");
     }
   }
 
