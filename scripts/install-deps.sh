@@ -17,6 +17,7 @@ packages=(
   libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools
+  clang-14 libclang-rt-14-dev llvm  # libFuzzer (scripts/fuzz.sh); llvm-symbolizer for sanitizer traces
   openssl python3 procps curl
 )
 
