@@ -1,10 +1,41 @@
 #!/usr/bin/env bash
 # Builds steadfast with warnings as errors and runs every test (unit, real-Redis,
-# fault). Installs the Debian packages first (idempotent). Exit status is ctest's.
+# fault), then the sanitizer suite (scripts/sanitize.sh: every test under ASan +
+# UBSan) and the fuzzers (scripts/fuzz.sh: each target for 30 s). Installs the
+# Debian packages first (idempotent). STEADFAST_QUICK=1 skips the sanitizer and
+# fuzzing phases (for local use; CI runs them all). Every phase runs even when
+# an earlier one failed; the exit status is non-zero if any failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+failed=()
+timings=()
+# phase <name> <command...>: runs it, records its time and whether it failed.
+phase() {
+  local name=$1 start=$SECONDS status=0
+  shift
+  echo "==== test.sh: $name"
+  "$@" || status=$?
+  timings+=("$(printf '%-10s %5d s%s' "$name" $((SECONDS - start)) "$( ((status == 0)) || echo "  FAILED (exit $status)")")")
+  ((status == 0)) || failed+=("$name")
+}
+
+build_main() { cmake -S . -B build -DSTEADFAST_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build build -j2; }
+ctest_main() { (cd build && ctest --output-on-failure -j2 --timeout 600); }
+
 bash scripts/install-deps.sh
-cmake -S . -B build -DSTEADFAST_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
-cmake --build build -j2
-cd build
-ctest --output-on-failure -j2 --timeout 600
+phase build build_main
+((${#failed[@]})) || phase ctest ctest_main
+if [[ ${STEADFAST_QUICK:-0} == 1 ]]; then
+  echo "test.sh: STEADFAST_QUICK=1: sanitizers and fuzzing skipped"
+else
+  phase sanitize bash scripts/sanitize.sh
+  phase fuzz bash scripts/fuzz.sh --seconds "${STEADFAST_FUZZ_SECONDS:-30}"
+fi
+
+echo "==== test.sh: phases"
+printf '  %s\n' "${timings[@]}"
+if ((${#failed[@]})); then
+  echo "test.sh: FAILED: ${failed[*]}"
+  exit 1
+fi

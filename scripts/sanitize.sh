@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# AddressSanitizer (leaks included) + UndefinedBehaviorSanitizer: builds
+# everything with gcc in build-asan/ (-O1 -g, asserts on) and runs every ctest
+# test (unit, redis, fault, limits, reliability, security, api, cli, demo,
+# bench smoke).
+#
+#   scripts/sanitize.sh [ctest arguments...]     e.g. -R Takeover, -L unit
+#
+# The processes the tests start (`steadfast worker`, `serve`, `dev`, the demo)
+# are the sanitized binary too. Every report, from any process, is written to
+# build-asan/sanitizer-logs/ and fails this script, even when the test that
+# caused it passed (a worker's report does not fail the test that killed it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=build-asan
+started=$SECONDS
+
+cmake -S . -B "$build" -DSTEADFAST_SANITIZE=address,undefined \
+  -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ \
+  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DCMAKE_C_FLAGS_DEBUG="-O1 -g" >/dev/null
+cmake --build "$build" -j2
+echo "sanitize: build took $((SECONDS - started)) s"
+
+logs="$PWD/$build/sanitizer-logs"
+rm -rf "$logs"
+mkdir -p "$logs"
+# handle_abort: an abort (an uncaught exception, a failed assert, UBSan's
+# halt, below) is reported with its stack like any other error.
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:handle_abort=1:check_initialization_order=1:log_path=$logs/asan"
+export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:print_suppressions=0"
+# With gcc, libubsan is a library of its own whose log_path setter binds to
+# libasan's: UBSan's message always goes to stderr (so ctest shows it for the
+# test's own process), and once UBSan has reported, ASan's reports go to this
+# log_path. abort_on_error makes UBSan abort, so ASan logs that abort here,
+# with the __ubsan_handle_* frame that names the check and the line.
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:abort_on_error=1:log_path=$logs/ubsan"
+
+tests_started=$SECONDS
+status=0
+(cd "$build" && ctest --output-on-failure -j2 --timeout 1800 "$@") || status=$?
+echo "sanitize: ctest took $((SECONDS - tests_started)) s (exit $status)"
+
+shopt -s nullglob
+deliberate=0
+reports=()
+for r in "$logs"/*; do
+  # The `crash` test kind aborts its worker on purpose (tests/fault, the death
+  # test of tests/steps): one ABRT report whose stack is in crash_kind.
+  if [[ $(grep -c "ERROR: AddressSanitizer" "$r") == 1 ]] && grep -q "ERROR: AddressSanitizer: ABRT" "$r" &&
+     grep -q "steadfast::steps::crash_kind" "$r"; then
+    deliberate=$((deliberate + 1))
+    continue
+  fi
+  reports+=("$r")
+done
+echo "sanitize: $deliberate deliberate abort(s) of the crash test kind"
+if ((${#reports[@]} > 0)); then
+  echo "sanitize: ${#reports[@]} sanitizer report(s):"
+  for r in "${reports[@]}"; do
+    echo "==== $r"
+    head -c 20000 "$r"
+  done
+  status=1
+fi
+echo "sanitize: total $((SECONDS - started)) s"
+exit $status
