@@ -52,15 +52,19 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-// The offset of the first byte of `text` that does not start a well-formed
-// UTF-8 sequence (no overlong forms, surrogates or code points past
-// U+10FFFF), or npos. yaml-cpp passes such bytes through, and JSON (what
-// workers register, error messages quoting values) cannot hold them.
-std::size_t invalid_utf8_offset(std::string_view text) {
+// The offset of the first byte of `text` that a YAML stream may not hold, or
+// npos: a control character other than tab, line feed and carriage return
+// (YAML allows printable characters only), or a byte that does not start a
+// well-formed UTF-8 sequence (no overlong forms, surrogates or code points
+// past U+10FFFF). yaml-cpp passes such bytes through, or turns them into
+// bytes that are not UTF-8, and JSON (what workers register, error messages
+// quoting values) cannot hold those.
+std::size_t first_bad_byte(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) return i;
       ++i;
       continue;
     }
@@ -129,13 +133,16 @@ class Parser {
   explicit Parser(std::string path) : path_(std::move(path)) {}
 
   WorkflowsFile parse(std::string_view text) {
-    if (const std::size_t bad = invalid_utf8_offset(text); bad != std::string_view::npos) {
+    if (const std::size_t bad = first_bad_byte(text); bad != std::string_view::npos) {
       YAML::Mark at;
       at.pos = static_cast<int>(bad);
       at.line = static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
+      const auto c = static_cast<unsigned char>(text[bad]);
       char byte[8];
-      std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
-      fail(at, "", std::string("invalid UTF-8 (byte ") + byte + "); the file must be UTF-8 text");
+      std::snprintf(byte, sizeof byte, "0x%02X", c);
+      fail(at, "",
+           (c < 0x80 ? std::string("control character ") + byte : std::string("invalid UTF-8 (byte ") + byte + ")") +
+               "; the file must be UTF-8 text");
     }
     try {
       return parse_document(text);

@@ -498,6 +498,16 @@ TEST(ParseWorkflowsErrors, TextThatIsNotUtf8IsRefusedWithItsLine) {
     EXPECT_CONTAINS(config_error(step(std::string("{name: a, kind: noop, queue: \"") + bad + "\"}")),
                     ":4: invalid UTF-8");
   }
+  // Nor may it hold control characters (YAML allows printable text only): a
+  // NUL in a key came out of yaml-cpp as bytes that are not UTF-8.
+  EXPECT_EQ(config_error(step(std::string("{name: a, kind: noop, with: {") + '\0' + "N: 1}}")),
+            std::string(kPath) + ":4: control character 0x00; the file must be UTF-8 text");
+  for (const char* bad : {"\x01", "\x1b[2J", "\x7f", "\x0b"}) {
+    EXPECT_CONTAINS(config_error(step(std::string("{name: a, kind: noop, queue: q") + bad + "}")),
+                    ":4: control character");
+  }
+  // Tabs, line feeds and carriage returns are text.
+  EXPECT_NO_THROW((void)parse_workflows(kHead + "      - {name: a,\tkind: noop}\r\n", kPath));
   // Well-formed multi-byte text is fine, up to U+10FFFF.
   const WorkflowsFile file = parse_workflows(
       kHead + "      - {name: a, kind: noop, with: {x: \"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"}}\n",
