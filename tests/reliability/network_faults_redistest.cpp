@@ -99,24 +99,9 @@ workflows:
   // No stale write applied. complete.lua counts completed:net exactly, in the
   // same script as the write: a stale completion of step a or b would have
   // enqueued a second token, and of c finished the run again — either way the
-  // run would have completed twice. The step duration histogram (added by
-  // the workers within 50 ms; a metric, so at least once) saw every step.
-  std::map<std::string, long long> applied;
-  auto read_applied = [&] {
-    applied.clear();
-    redis::Reply h = redis.call({"HGETALL", key("stats")});
-    for (std::size_t i = 0; i + 1 < h.size(); i += 2) {
-      const std::string f(h[i].str());
-      if (f.starts_with("step_ms:net:")) {
-        const std::string step = f.substr(12, f.find(':', 12) - 12);
-        applied[step] += std::stoll(std::string(h[i + 1].str()));
-      }
-    }
-    const auto n = static_cast<long long>(runs.size());
-    return applied["a"] >= n && applied["b"] >= n && applied["c"] >= n;
-  };
-  EXPECT_TRUE(eventually(read_applied, 10s)) << "histogram: a=" << applied["a"] << " b=" << applied["b"]
-                                            << " c=" << applied["c"];
+  // run would have completed twice. (The step duration histogram is no
+  // witness: it is a metric the workers add every 50 ms, and a worker cut off
+  // mid-flush may lose or repeat its last additions.)
   EXPECT_EQ(stat("completed:net"), static_cast<long long>(runs.size()));
   int bad_outputs = 0;
   for (const std::string& r : runs) {
