@@ -102,87 +102,130 @@ const char* shorthand_class(char c) {
 // to the states: "\d{8888888884,}" exhausted memory. Patterns are refused
 // above this many states.
 constexpr std::size_t kMaxPatternStates = 10'000;
+constexpr int kMaxPatternDepth = 100;
 
-// An upper bound on the states of `pattern` (RapidJSON's dialect), saturating
-// just above kMaxPatternStates. Lenient on syntax: RapidJSON judges it.
-class PatternSize {
+// What RapidJSON's regex engine would build from a pattern (in its dialect),
+// as far as it can hurt: an upper bound on the states, saturating just above
+// kMaxPatternStates, and whether a repetition without an upper bound (*, +,
+// {n,}) applies to something that matches the empty string ("(a*)*",
+// "([a-z]*,?)*"): the engine follows such a loop of empty transitions without
+// end and overflows the stack, compiling or matching; and whether
+// parentheses nest deeper than kMaxPatternDepth (this parser recurses on
+// them). Lenient on syntax otherwise: RapidJSON judges that.
+class PatternShape {
  public:
-  explicit PatternSize(std::string_view pattern) : p_(pattern) {}
-  std::size_t states() {
-    std::size_t n = 0;
+  explicit PatternShape(std::string_view pattern) {
+    std::size_t i = 0;
     for (;;) {
-      n = cap(n + alternation());
-      if (i_ >= p_.size()) return n;
-      ++i_;  // a ')' without its '(': counted past, RapidJSON refuses it anyway
+      states_ = cap(states_ + Parser(pattern, i, empty_loop_, too_deep_).alternation().states);
+      if (i >= pattern.size()) break;
+      ++i;  // a ')' without its '(': counted past, RapidJSON refuses it anyway
     }
   }
+  [[nodiscard]] std::size_t states() const noexcept { return states_; }
+  [[nodiscard]] bool empty_loop() const noexcept { return empty_loop_; }
+  [[nodiscard]] bool too_deep() const noexcept { return too_deep_; }
 
  private:
+  struct Part {
+    std::size_t states = 0;
+    bool nullable = true;  // matches the empty string
+  };
+
   static std::size_t cap(std::size_t n) { return std::min(n, kMaxPatternStates + 1); }
   static std::size_t times(std::size_t a, std::size_t b) {
     return b != 0 && a > (kMaxPatternStates + 1) / b ? kMaxPatternStates + 1 : cap(a * b);
   }
 
-  std::size_t alternation() {
-    std::size_t n = sequence();
-    while (i_ < p_.size() && p_[i_] == '|') {
-      ++i_;
-      n = cap(n + 1 + sequence());
+  class Parser {
+   public:
+    Parser(std::string_view p, std::size_t& i, bool& empty_loop, bool& too_deep)
+        : p_(p), i_(i), empty_loop_(empty_loop), too_deep_(too_deep) {}
+
+    Part alternation() {
+      Part all = sequence();
+      while (i_ < p_.size() && p_[i_] == '|') {
+        ++i_;
+        const Part next = sequence();
+        all = {cap(all.states + 1 + next.states), all.nullable || next.nullable};
+      }
+      return all;
     }
-    return n;
-  }
 
-  std::size_t sequence() {
-    std::size_t n = 0;
-    while (i_ < p_.size() && p_[i_] != '|' && p_[i_] != ')') n = cap(n + quantified(atom()));
-    return n;
-  }
+   private:
+    Part sequence() {
+      Part all;
+      while (i_ < p_.size() && p_[i_] != '|' && p_[i_] != ')') {
+        Part next = atom();
+        // Quantifiers apply in turn: "a**" repeats "a*".
+        while (i_ < p_.size() && (p_[i_] == '?' || p_[i_] == '*' || p_[i_] == '+' || p_[i_] == '{')) {
+          next = quantified(next);
+        }
+        all = {cap(all.states + next.states), all.nullable && next.nullable};
+      }
+      return all;
+    }
 
-  std::size_t atom() {
-    const char c = p_[i_++];
-    if (c == '(') {
-      const std::size_t n = alternation();
-      if (i_ < p_.size() && p_[i_] == ')') ++i_;
+    Part atom() {
+      const char c = p_[i_++];
+      if (c == '(') {
+        if (++depth_ > kMaxPatternDepth) {
+          too_deep_ = true;
+          i_ = p_.size();
+          return {1, false};
+        }
+        const Part group = alternation();
+        --depth_;
+        if (i_ < p_.size() && p_[i_] == ')') ++i_;
+        return group;
+      }
+      if (c == '^' || c == '$') return {1, true};  // anchors: zero width
+      if (c == '[') {
+        if (i_ < p_.size() && p_[i_] == '^') ++i_;
+        if (i_ < p_.size() && p_[i_] == ']') ++i_;
+        while (i_ < p_.size() && p_[i_] != ']') i_ += p_[i_] == '\\' ? 2 : 1;
+        if (i_ < p_.size()) ++i_;
+      } else if (c == '\\' && i_ < p_.size()) {
+        ++i_;
+      }
+      return {1, false};
+    }
+
+    std::size_t number() {
+      std::size_t n = 0;
+      while (i_ < p_.size() && p_[i_] >= '0' && p_[i_] <= '9') n = cap(n * 10 + static_cast<std::size_t>(p_[i_++] - '0'));
       return n;
     }
-    if (c == '[') {
-      if (i_ < p_.size() && p_[i_] == '^') ++i_;
-      if (i_ < p_.size() && p_[i_] == ']') ++i_;
-      while (i_ < p_.size() && p_[i_] != ']') i_ += p_[i_] == '\\' ? 2 : 1;
-      if (i_ < p_.size()) ++i_;
-    } else if (c == '\\' && i_ < p_.size()) {
-      ++i_;
-    }
-    return 1;
-  }
 
-  std::size_t number() {
-    std::size_t n = 0;
-    while (i_ < p_.size() && p_[i_] >= '0' && p_[i_] <= '9') n = cap(n * 10 + static_cast<std::size_t>(p_[i_++] - '0'));
-    return n;
-  }
-
-  std::size_t quantified(std::size_t atom_states) {
-    if (i_ >= p_.size()) return atom_states;
-    const char c = p_[i_];
-    if (c == '?' || c == '*' || c == '+') {
-      ++i_;
-      return cap(atom_states + 1);
+    // `atom` under the quantifier at i_ (one of ? * + {).
+    Part quantified(Part atom) {
+      const char c = p_[i_++];
+      if (c != '{') {
+        if (c != '?' && atom.nullable) empty_loop_ = true;
+        return {cap(atom.states + 1), c == '+' ? atom.nullable : true};
+      }
+      const std::size_t least = number();
+      std::size_t copies = least;
+      if (i_ < p_.size() && p_[i_] == ',') {
+        ++i_;
+        const bool bounded = i_ < p_.size() && p_[i_] >= '0' && p_[i_] <= '9';
+        if (!bounded && atom.nullable) empty_loop_ = true;
+        copies = bounded ? std::max(copies, number()) : cap(copies + 1);
+      }
+      if (i_ < p_.size() && p_[i_] == '}') ++i_;
+      return {cap(times(atom.states, std::max<std::size_t>(copies, 1)) + 1), least == 0 || atom.nullable};
     }
-    if (c != '{') return atom_states;
-    ++i_;
-    std::size_t copies = number();
-    if (i_ < p_.size() && p_[i_] == ',') {
-      ++i_;
-      const bool bounded = i_ < p_.size() && p_[i_] >= '0' && p_[i_] <= '9';
-      copies = bounded ? std::max(copies, number()) : cap(copies + 1);
-    }
-    if (i_ < p_.size() && p_[i_] == '}') ++i_;
-    return cap(times(atom_states, std::max<std::size_t>(copies, 1)) + 1);
-  }
 
-  std::string_view p_;
-  std::size_t i_ = 0;
+    std::string_view p_;
+    std::size_t& i_;
+    bool& empty_loop_;
+    bool& too_deep_;
+    int depth_ = 0;
+  };
+
+  std::size_t states_ = 0;
+  bool empty_loop_ = false;
+  bool too_deep_ = false;
 };
 
 // A JSON Schema (ECMA 262) pattern in the dialect of RapidJSON's regex engine
@@ -216,9 +259,19 @@ std::string translate_pattern(const std::string& pattern, const std::string& whe
     }
     out += c;
   }
-  if (PatternSize(out).states() > kMaxPatternStates) {
+  const PatternShape shape(out);
+  if (shape.states() > kMaxPatternStates) {
     throw std::invalid_argument("pattern \"" + pattern + "\" at " + where + " repeats too much (more than " +
                                 std::to_string(kMaxPatternStates) + " states for the validator's regex engine)");
+  }
+  if (shape.too_deep()) {
+    throw std::invalid_argument("pattern \"" + pattern + "\" at " + where + " nests parentheses deeper than " +
+                                std::to_string(kMaxPatternDepth));
+  }
+  if (shape.empty_loop()) {
+    throw std::invalid_argument("pattern \"" + pattern + "\" at " + where +
+                                " repeats something that can match the empty string (as in (a*)*), which the "
+                                "validator's regex engine cannot run");
   }
   bool valid = false;
   try {
@@ -375,7 +428,10 @@ class ShapeCheck {
   }
 
   static void regex_parses(const char* pattern, const std::string& where) {
-    if (PatternSize(pattern).states() > kMaxPatternStates) fail(where, "the pattern repeats too much");
+    const PatternShape shape(pattern);
+    if (shape.states() > kMaxPatternStates) fail(where, "the pattern repeats too much");
+    if (shape.too_deep()) fail(where, "the pattern nests parentheses too deep");
+    if (shape.empty_loop()) fail(where, "the pattern repeats something that can match the empty string");
     try {
       const rapidjson::internal::Regex re(pattern);
     } catch (const std::logic_error&) {

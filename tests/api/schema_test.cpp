@@ -149,6 +149,12 @@ TEST(JsonSchemaTest, SchemasRapidJsonCannotRunAreRefused) {
       {R"({"properties": {"name": {"pattern": "^[a-z]+\\d{8888888884,}$"}}})", "repeats too much"},
       {R"({"pattern": "((ab){100}c){200}"})", "repeats too much"},
       {R"({"x": {"pattern": "a{99999}"}})", "/x/pattern: the pattern repeats too much"},
+      // A loop of empty transitions: the engine recursed until the stack overflowed.
+      {R"({"pattern": "^\\w[\\w -](a|b)**$"})", "can match the empty string"},
+      {R"({"pattern": "^([a-z]*,?)*$"})", "can match the empty string"},
+      {R"({"pattern": "(a*)+"})", "can match the empty string"},
+      {R"({"pattern": "(a?b?){2,}"})", "can match the empty string"},
+      {R"({"y": {"pattern": "(x*)*"}})", "/y/pattern: the pattern repeats something"},
   };
   for (const auto& [schema, expected] : cases) {
     try {
@@ -161,6 +167,9 @@ TEST(JsonSchemaTest, SchemasRapidJsonCannotRunAreRefused) {
   // References that resolve, recursion through "#", percent-encoded and
   // remote references (ignored: there is no provider) still compile and work.
   EXPECT_NO_THROW(JsonSchema(Json::parse(R"({"pattern": "^\\d{5}(-\\d{4})?$|^.{0,1000}$|(a{10}b{10}){40}"})")));
+  EXPECT_NO_THROW(JsonSchema(Json::parse(R"({"pattern": "^(a*b)*$|(a*){2,3}|(a?)?|(ab*)+|(\\s*\\w+)*"})")));
+  EXPECT_THROW(JsonSchema(Json::parse(R"({"pattern": ")" + std::string(500, '(') + "a" + std::string(500, ')') + R"("})")),
+               std::invalid_argument);
   const JsonSchema tree(Json::parse(R"({"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#"}},
     "n": {"$ref": "#/definitions/n%25"}, "r": {"$ref": "http://example.com/x.json"}}, "definitions": {"n%": {"type": "integer"}}})"));
   EXPECT_TRUE(tree.validate(Json::parse(R"({"kids": [{"kids": [], "n": 1}], "n": 2})")).empty());
