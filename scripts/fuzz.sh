@@ -29,7 +29,8 @@ build=build-fuzz
 started=$SECONDS
 cmake -S . -B "$build" -DSTEADFAST_FUZZ=ON -DSTEADFAST_BUILD_TESTS=OFF -DSTEADFAST_BUILD_BENCHMARKS=OFF \
   -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
-  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DCMAKE_C_FLAGS_DEBUG="-O1 -g" >/dev/null
+  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" \
+  -DCMAKE_C_FLAGS_DEBUG="-O1 -gline-tables-only" >/dev/null
 cmake --build "$build" -j2 --target $(printf 'fuzz_%s ' "${targets[@]}")
 echo "fuzz: build took $((SECONDS - started)) s"
 
