@@ -1,51 +1,59 @@
--- Claims a batch of fetched entries of one stream: checks the token, marks the
--- step running (unless the run is already terminal or being cancelled) and
--- returns the run's hash so the worker can decide and run the handler.
--- Hot path: two commands per entry (HGETALL, HSET); the hash returned is the
--- one read before the HSET (the worker decides from status, cancel and base).
+#!lua
+-- Claims a batch of fetched entries of one stream: checks every token in the
+-- PEL, marks the step running (unless the run is already terminal or being
+-- cancelled) and returns the run's hash so the worker can decide and run the
+-- handler.
+-- Fencing at claim: a fresh XREADGROUP delivery is not trusted either. A worker
+-- that stalled between the read's reply and this script (CPU starvation,
+-- SIGSTOP, a slow network) past the lease may find its entry reclaimed by
+-- another worker, re-delivered, or already acknowledged; then it must write
+-- nothing, or it would mark a step another worker owns (or has finished) as
+-- running under its own name. One XPENDING over the batch's range checks all.
+-- Hot path: per batch TIME and XPENDING; per entry HGETALL and HSET. The hash
+-- returned is the one read before the HSET (the worker decides from status,
+-- cancel and base).
 -- KEYS[1] stream, KEYS[2..] run hashes (one per item)
--- ARGV: group, consumer, then per item: entry id, step, deliveries (0 = unknown:
---       read it from the PEL; 1 for a fresh XREADGROUP '>' delivery)
--- Returns per item {state, deliveries, flat hash}; state: 'ok', 'lost' (not ours),
--- 'missing' (the run hash is gone; entry dropped).
+-- ARGV: group, consumer, then per item: entry id, step, deliveries (the count
+--       the worker was delivered the entry with: 1 for a fresh XREADGROUP '>'
+--       delivery; 0 = unknown, accept whatever count this consumer holds)
+-- Returns per item {state, deliveries, flat hash}; state: 'ok', 'lost' (not
+-- ours, or no longer with that count: nothing written), 'missing' (the run
+-- hash is gone; entry dropped).
 local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
 local now = string.format('%d', sf_now())
-local out = {}
 local n = #KEYS - 1
+local ids = {}
+for i = 1, n do ids[i] = ARGV[3 * i] end
+local held = sf_held(stream, group, consumer, ids)
+local out = {}
 for i = 1, n do
   local run = KEYS[i + 1]
-  local id, step, deliveries = ARGV[3 * i], ARGV[3 * i + 1], tonumber(ARGV[3 * i + 2])
-  local ok = true
-  if deliveries == 0 then
-    local p = redis.call('XPENDING', stream, group, id, id, 1)
-    if p[1] == nil or p[1][2] ~= consumer then
-      ok = false
-    else
-      deliveries = tonumber(p[1][4])
-    end
-  end
-  local h = ok and redis.call('HGETALL', run) or nil
-  if not ok then
+  local id, step, asked = ARGV[3 * i], ARGV[3 * i + 1], tonumber(ARGV[3 * i + 2])
+  local deliveries = held[id]
+  if deliveries == nil or (asked ~= 0 and asked ~= deliveries) then
     out[i] = {'lost', 0, {}}
-  elseif #h == 0 then
-    sf_drop_entry(stream, group, id)
-    out[i] = {'missing', deliveries, {}}
   else
-    local status, cancel, base
-    for k = 1, #h, 2 do
-      local f = h[k]
-      if f == 'status' then status = h[k + 1]
-      elseif f == 'cancel' then cancel = h[k + 1]
-      elseif f == 'base' then base = h[k + 1] end
+    local h = redis.call('HGETALL', run)
+    if #h == 0 then
+      sf_drop_entry(stream, group, id)
+      out[i] = {'missing', deliveries, {}}
+    else
+      local status, cancel, base
+      for k = 1, #h, 2 do
+        local f = h[k]
+        if f == 'status' then status = h[k + 1]
+        elseif f == 'cancel' then cancel = h[k + 1]
+        elseif f == 'base' then base = h[k + 1] end
+      end
+      if not sf_terminal[status] and cancel ~= '1' then
+        redis.call('HSET', run, 'status', 'running', 'updated_at', now,
+                   's.' .. step .. '.status', 'running',
+                   's.' .. step .. '.attempts', tonumber(base or 0) + deliveries,
+                   's.' .. step .. '.started_at', now,
+                   's.' .. step .. '.worker', consumer)
+      end
+      out[i] = {'ok', deliveries, h}
     end
-    if not sf_terminal[status] and cancel ~= '1' then
-      redis.call('HSET', run, 'status', 'running', 'updated_at', now,
-                 's.' .. step .. '.status', 'running',
-                 's.' .. step .. '.attempts', tonumber(base or 0) + deliveries,
-                 's.' .. step .. '.started_at', now,
-                 's.' .. step .. '.worker', consumer)
-    end
-    out[i] = {'ok', deliveries, h}
   end
 end
 return out
