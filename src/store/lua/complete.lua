@@ -1,3 +1,4 @@
+#!lua
 -- Complete-and-advance for a batch of finished steps of one stream: records
 -- each output and makes the next token (the next step's entry) or finishes the
 -- run, then acknowledges and deletes the entries — all in one atomic step.

@@ -1,3 +1,4 @@
+#!lua
 -- Dead-letter for a batch of steps of one stream: records the error, marks the
 -- run failed and adds it to the dead-letter stream with its error history,
 -- then acknowledges and deletes the entry, atomically.

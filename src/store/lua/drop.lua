@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- Worker-side endings that write no output, for a batch of entries of one stream:
 --   mode 'cancel':  the run was cancelled while its step ran or waited; it
 --                   becomes cancelled (and expires after the retention period);

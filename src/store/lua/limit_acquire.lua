@@ -1,3 +1,4 @@
+#!lua
 -- Admission through a global limiter, all bounds checked and taken at once, on
 -- Redis time: a pause (set after an upstream 429), requests per minute (GCRA),
 -- tokens per minute (token bucket, may be in debt after reconciliation) and a

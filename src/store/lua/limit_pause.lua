@@ -1,3 +1,4 @@
+#!lua
 -- Adaptive backpressure: an upstream said "429, retry after N": no worker is
 -- admitted through this limiter until then.
 -- KEYS[1] limiter hash; ARGV: pause ms

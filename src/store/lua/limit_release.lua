@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- After an attempt: frees its concurrency slot and reconciles the token bucket
 -- with the tokens the step reported using (adjust = estimated - actual: a
 -- negative value puts the bucket in debt, so later admissions wait for it).

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- Extends the concurrency slots a worker holds (with its step leases).
 -- KEYS[1] holders zset; ARGV: hold ms, then holder ids
 local now = sf_now()

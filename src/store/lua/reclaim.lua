@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- Takes over entries whose owner stopped renewing (idle longer than the lease),
 -- one XAUTOCLAIM page from `cursor`. Entries Redis reports deleted (their
 -- payload is gone) go to the dead-letter stream as "payload lost", never dropped.

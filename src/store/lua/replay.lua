@@ -1,3 +1,4 @@
+#!lua
 -- Replays a dead-lettered run from its failed step, keeping earlier outputs and
 -- giving the step a fresh budget of max_attempts. Attempt numbers go on (the
 -- history stays readable: 1, 2, then 3, 4); `budget_from` marks where the new

@@ -1,3 +1,4 @@
+#!lua
 -- Creates a run and the token of its first step.
 -- KEYS[1] run hash, KEYS[2] first step's queue stream, KEYS[3] partition stats hash,
 -- KEYS[4] idempotency key (optional)
