@@ -29,6 +29,7 @@
 #include "api/problem.h"
 #include "api/service.h"
 #include "redis/client.h"
+#include "store/config.h"
 #include "store/redis_settings.h"
 #include "store/scripts.h"
 #include "store/store.h"
@@ -218,6 +219,7 @@ class Server::Impl {
   }
 
   asio::awaitable<void> set_up_once() {
+    co_await store::ensure_config(redis_, store_.keys());
     const auto settings = co_await store::read_redis_settings(redis_);
     for (const std::string& w : store::durability_warnings(settings, options_.allow_eviction)) {
       spdlog::warn("api: {}", w);

@@ -5,6 +5,7 @@
 
 #include "cli/common.h"
 #include "redis/client.h"
+#include "store/config.h"
 #include "store/store.h"
 
 namespace steadfast::cli {
@@ -118,6 +119,7 @@ void register_doctor(CLI::App& app) {
         ~Close() { c.close(); }
       } close{client};
       co_await client.wait_connected();
+      co_await store::check_config(client, st.keys());
       co_return co_await examine(st, a->repair, runs);
     }());
     if (a->json) {

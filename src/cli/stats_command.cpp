@@ -8,6 +8,7 @@
 #include "cli/common.h"
 #include "engine/quote.h"
 #include "redis/client.h"
+#include "store/config.h"
 #include "store/run_view.h"
 #include "store/store.h"
 
@@ -53,6 +54,7 @@ T with_store(const Connection& conn, F op) {
       ~Close() { c.close(); }
     } close{c};
     co_await c.wait_connected();
+    co_await store::check_config(c, s.keys());
     co_return co_await f(s);
   }(client, st, std::move(op)));
 }

@@ -14,6 +14,7 @@
 #include "engine/json_depth.h"
 #include "engine/quote.h"
 #include "redis/client.h"
+#include "store/config.h"
 #include "store/definition.h"
 #include "store/keys.h"
 #include "store/run_id.h"
@@ -54,14 +55,20 @@ class Client::Impl {
 
   template <typename T>
   T call(asio::awaitable<T> op) {
-    return asio::co_spawn(io_, connected_then(redis_, std::move(op)), asio::use_future).get();
+    return asio::co_spawn(io_, connected_then(std::move(op)), asio::use_future).get();
   }
 
   // Fails fast (after connect_timeout, with the connection error) when Redis is
   // unreachable, instead of queueing the command until its timeout.
+  // Also checks the deployment's config once per client: a client with
+  // another partition count would submit runs no worker reads.
   template <typename T>
-  static asio::awaitable<T> connected_then(redis::Client& redis, asio::awaitable<T> op) {
-    if (!redis.connected()) co_await redis.wait_connected();
+  asio::awaitable<T> connected_then(asio::awaitable<T> op) {
+    if (!redis_.connected()) co_await redis_.wait_connected();
+    if (!config_checked_) {
+      co_await store::check_config(redis_, store_.keys());
+      config_checked_ = true;
+    }
     co_return co_await std::move(op);
   }
 
@@ -96,6 +103,7 @@ class Client::Impl {
   std::thread thread_;
   std::mutex mu_;
   std::map<std::string, Json> definitions_;
+  bool config_checked_ = false;  // on the I/O thread only
 };
 
 Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}

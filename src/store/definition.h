@@ -1,4 +1,4 @@
-// The definition of a workflow as registered in Redis (the sf:workflows hash):
+// The definition of a workflow as registered in Redis (the sf:{sf}:workflows hash):
 // what a submit from anywhere needs to know — the steps in order, their queues
 // and options, and the first queue's backlog bound.
 #pragma once

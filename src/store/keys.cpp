@@ -65,18 +65,23 @@ std::string KeySpace::run(std::string_view run_id) const {
 std::string KeySpace::queue(int partition, std::string_view q) const {
   return partition_base(partition) + "q:" + std::string(q);
 }
-std::string KeySpace::delayed(int partition) const { return partition_base(partition) + "delayed"; }
+std::string KeySpace::timers(int partition) const { return partition_base(partition) + "timers"; }
+std::string KeySpace::legacy_delayed(int partition) const { return partition_base(partition) + "delayed"; }
 std::string KeySpace::dlq(int partition) const { return partition_base(partition) + "dlq"; }
 std::string KeySpace::idempotency(int partition, std::string_view key) const {
   return partition_base(partition) + "idem:" + std::string(key);
 }
 std::string KeySpace::stats(int partition) const { return partition_base(partition) + "stats"; }
-std::string KeySpace::workflows() const { return prefix_ + ":workflows"; }
-std::string KeySpace::workers() const { return prefix_ + ":workers"; }
+std::string KeySpace::meta_base() const { return prefix_ + ":{" + prefix_ + "}:"; }
+std::string KeySpace::config() const { return meta_base() + "config"; }
+std::string KeySpace::workflows() const { return meta_base() + "workflows"; }
+std::string KeySpace::workers() const { return meta_base() + "workers"; }
 std::string KeySpace::worker_lock(std::string_view id) const {
-  return prefix_ + ":worker:" + std::string(id);
+  return meta_base() + "worker:" + std::string(id);
 }
-std::string KeySpace::queues() const { return prefix_ + ":queues"; }
+std::string KeySpace::queues() const { return meta_base() + "queues"; }
+std::string KeySpace::legacy_workflows() const { return prefix_ + ":workflows"; }
+std::string KeySpace::legacy_queues() const { return prefix_ + ":queues"; }
 std::string KeySpace::limit(std::string_view name) const {
   return prefix_ + ":limit:{" + std::string(name) + "}";
 }

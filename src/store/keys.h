@@ -1,6 +1,7 @@
 // The Redis key layout. Every key of a run carries its partition's hash tag
 // ("sf:{3}:run:<id>") so one script can touch the run, its stream entry and the
-// delayed set atomically, and partitions can later spread over a Redis Cluster.
+// timer set atomically, and partitions spread over a Redis Cluster; global keys
+// share the meta tag ("sf:{sf}:workers").
 #pragma once
 
 #include <cstdint>
@@ -38,17 +39,31 @@ class KeySpace {
 
   [[nodiscard]] std::string run(std::string_view run_id) const;
   [[nodiscard]] std::string queue(int partition, std::string_view queue) const;
-  [[nodiscard]] std::string delayed(int partition) const;
+  // ZSET of everything due at a time (retries now; sleeps, signal timeouts,
+  // deadlines, scheduled runs later): members "<run>\t<node>\t<kind>" scored
+  // by Redis ms, so the caller can name every key a due member touches.
+  [[nodiscard]] std::string timers(int partition) const;
+  // The delayed set of schema 1 (members: run ids, all retries). Read and
+  // drained by promote, check_run and cancel, never written.
+  [[nodiscard]] std::string legacy_delayed(int partition) const;
   [[nodiscard]] std::string dlq(int partition) const;
   [[nodiscard]] std::string idempotency(int partition, std::string_view key) const;
   // HASH of counters: submitted:<wf>, completed:<wf>, failed:<wf>, retries, reclaims.
   [[nodiscard]] std::string stats(int partition) const;
 
-  // Global keys (no partition).
+  // Global keys, all under the meta slot "{<prefix>}" (one slot on a cluster).
+  // "sf:{sf}:" — every global key starts with it.
+  [[nodiscard]] std::string meta_base() const;
+  // HASH: partitions, layout, schema_version, created_at (store/config.h).
+  [[nodiscard]] std::string config() const;
   [[nodiscard]] std::string workflows() const;  // HASH name -> JSON definition
   [[nodiscard]] std::string workers() const;    // HASH worker id -> JSON registration
   [[nodiscard]] std::string worker_lock(std::string_view worker_id) const;  // STRING, expiring
   [[nodiscard]] std::string queues() const;     // SET of queue names ever used
+  // The global keys of schema 1 (no hash tag), copied once by the first
+  // process of schema 2 (store/config.cpp).
+  [[nodiscard]] std::string legacy_workflows() const;
+  [[nodiscard]] std::string legacy_queues() const;
   // A limiter's state (HASH) and its concurrency holders (ZSET), one hash tag per limiter.
   [[nodiscard]] std::string limit(std::string_view name) const;
   [[nodiscard]] std::string limit_holders(std::string_view name) const;

@@ -197,7 +197,7 @@ TEST_F(AclUsers, WorkerAndApiUsersRunEveryFlowWithNoCommandRefused) {
   // A clean drain: the worker releases its id (DEL of its lock, through a script).
   worker.sigterm();
   EXPECT_EQ(worker.wait(10s), 0);
-  EXPECT_EQ(acl_server_->call({"EXISTS", "sf:worker:w1"}).as_integer(), 0);
+  EXPECT_EQ(acl_server_->call({"EXISTS", "sf:{sf}:worker:w1"}).as_integer(), 0);
   serve.process->sigterm();
   EXPECT_EQ(serve.process->wait(10s), 0);
 
@@ -219,7 +219,7 @@ TEST_F(AclUsers, NeitherUserCanAdministerRedisOrDestroyTheQueues) {
   ASSERT_EQ(r.status, 202);
   const std::string run_key = "sf:{0}:run:" + r.json()["run_id"].get<std::string>();
   const std::string queue = "sf:{0}:q:default";
-  ASSERT_EQ(acl_server_->call({"EXISTS", run_key, queue, "sf:workflows"}).as_integer(), 3);
+  ASSERT_EQ(acl_server_->call({"EXISTS", run_key, queue, "sf:{sf}:workflows"}).as_integer(), 3);
   acl_server_->call({"SET", "other:app-key", "theirs"});
   acl_server_->call({"ACL", "LOG", "RESET"});
 
@@ -245,8 +245,8 @@ TEST_F(AclUsers, NeitherUserCanAdministerRedisOrDestroyTheQueues) {
       {"UNLINK", queue},
       {"SET", queue, "x"},
       {"PEXPIRE", queue, "1"},
-      {"PEXPIRE", "sf:workflows", "1"},
-      {"DEL", "sf:workflows"},
+      {"PEXPIRE", "sf:{sf}:workflows", "1"},
+      {"DEL", "sf:{sf}:workflows"},
       {"RENAME", queue, "sf:elsewhere"},
       {"EXPIRE", queue, "1"},
       {"GET", "other:app-key"},
@@ -286,7 +286,7 @@ TEST_F(AclUsers, NeitherUserCanAdministerRedisOrDestroyTheQueues) {
     }
   }
   // Nothing happened, and the ACL log shows each refusal.
-  EXPECT_EQ(acl_server_->call({"EXISTS", run_key, queue, "sf:workflows"}).as_integer(), 3);
+  EXPECT_EQ(acl_server_->call({"EXISTS", run_key, queue, "sf:{sf}:workflows"}).as_integer(), 3);
   EXPECT_EQ(acl_server_->call({"XINFO", "GROUPS", queue}).size(), 1u);
   EXPECT_EQ(acl_server_->call({"GET", "other:app-key"}).str(), "theirs");
   EXPECT_NE(acl_log().find("steadfast-worker command lua flushall"), std::string::npos)
