@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,10 @@ struct StepInfo {
   Json output;        // null until completed
   std::string error;  // the latest error, empty if none
   Json errors = Json::array();  // history: [{attempt, error, started_at, failed_at}] (ms)
+  // The handler's last StepContext::heartbeat: progress 0..1 (nullopt = none
+  // given) and message ("" = none).
+  std::optional<double> progress;
+  std::string message;
 };
 
 struct RunInfo {

@@ -73,6 +73,11 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
     if (auto o = f.find(p + "output"); o != f.end()) s.output = parse_or_string(o->second);
     s.error = get(f, p + "error");
     if (auto e = f.find(p + "errors"); e != f.end()) s.errors = parse_or_string(e->second);
+    if (auto pr = get(f, p + "progress"); !pr.empty()) {
+      double v = 0;
+      if (std::from_chars(pr.data(), pr.data() + pr.size(), v).ec == std::errc()) s.progress = v;
+    }
+    s.message = get(f, p + "message");
     run.steps.push_back(std::move(s));
   }
   return run;
@@ -93,7 +98,9 @@ Json to_json(const RunInfo& run) {
                      {"status", s.status},
                      {"attempts", s.attempts},
                      {"output", s.output},
-                     {"error", s.error.empty() ? Json(nullptr) : Json(s.error)}});
+                     {"error", s.error.empty() ? Json(nullptr) : Json(s.error)},
+                     {"progress", s.progress ? Json(*s.progress) : Json(nullptr)},
+                     {"message", s.message.empty() ? Json(nullptr) : Json(s.message)}});
   }
   return {{"id", run.id},
           {"workflow", run.workflow},

@@ -19,6 +19,8 @@ const redis::Script& reclaim();
 const redis::Script& promote();
 const redis::Script& replay();
 const redis::Script& check_run();
+const redis::Script& config();
+const redis::Script& due();
 const redis::Script& limit_acquire();
 const redis::Script& limit_release();
 const redis::Script& limit_pause();

@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <tuple>
 
@@ -10,6 +11,13 @@
 namespace steadfast::store {
 
 namespace {
+
+// The shortest text that reads back as v (a progress fraction).
+std::string json_number(double v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
 
 using redis::Pipeline;
 using redis::Reply;
@@ -87,7 +95,8 @@ asio::awaitable<std::string> Store::cancel(std::string_view run_id,
     Reply q = co_await client_.command("HGET", keys_.run(run_id), "queue");
     if (q.is_nil()) co_return "missing";
     const std::string queue(q.str());
-    std::vector<std::string> keys{keys_.run(run_id), keys_.queue(p, queue), keys_.delayed(p)};
+    std::vector<std::string> keys{keys_.run(run_id), keys_.queue(p, queue), keys_.timers(p),
+                                  keys_.legacy_delayed(p)};
     std::vector<std::string> args{std::string(run_id), std::string(kGroup), queue, ms(retention)};
     Reply r = co_await client_.eval(scripts::cancel(), keys, args);
     if (r.str() != "moved") co_return std::string(r.str());
@@ -245,7 +254,8 @@ asio::awaitable<RunTokens> Store::run_tokens(std::string_view run_id) {
   const int p = keys_.partition_of(run_id);
   Reply q = co_await client_.command("HGET", keys_.run(run_id), "queue");
   const std::string stream = keys_.queue(p, q.is_nil() ? "" : q.str());
-  std::vector<std::string> keys{keys_.run(run_id), stream, keys_.delayed(p), keys_.dlq(p)};
+  std::vector<std::string> keys{keys_.run(run_id), stream, keys_.timers(p), keys_.dlq(p),
+                                keys_.legacy_delayed(p)};
   std::vector<std::string> args{std::string(run_id), std::string(kGroup)};
   Reply r = co_await client_.eval(scripts::check_run(), keys, args);
   co_return RunTokens{std::string(r[0].str()), static_cast<int>(r[1].as_integer()),
@@ -283,7 +293,10 @@ asio::awaitable<std::vector<Store::QueueDepth>> Store::queue_depths() {
 asio::awaitable<std::int64_t> Store::delayed_count() {
   std::int64_t n = 0;
   for (int p = 0; p < keys_.partitions(); ++p) {
-    n += (co_await client_.command("ZCARD", keys_.delayed(p))).as_integer();
+    Pipeline batch;
+    batch.add("ZCARD", keys_.timers(p));
+    batch.add("ZCARD", keys_.legacy_delayed(p));
+    for (const Reply& r : co_await client_.exec(std::move(batch))) n += r.as_integer();
   }
   co_return n;
 }
@@ -387,7 +400,7 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
         break;
       case ScriptKind::retry:
         script = &scripts::retry();
-        keys.push_back(keys_.delayed(partition));
+        keys.push_back(keys_.timers(partition));
         keys.push_back(keys_.stats(partition));
         for (std::size_t i : indexes) {
           const Transition& t = batch[i];
@@ -448,6 +461,11 @@ asio::awaitable<std::vector<Store::Renewal>> Store::renew(const std::vector<Star
       keys.push_back(keys_.run(items[i].run_id));
       args.push_back(items[i].token.entry_id);
       args.push_back(std::to_string(items[i].token.deliveries));
+      args.push_back(items[i].step);
+      const auto& report = items[i].progress;
+      args.push_back(report ? "1" : "");
+      args.push_back(report && report->progress ? json_number(*report->progress) : "");
+      args.push_back(report ? report->message : "");
     }
     p.add_eval(scripts::renew(), keys, args);
   }
@@ -501,11 +519,40 @@ std::string duration_bucket(std::chrono::milliseconds d) {
   return "inf";
 }
 
+// Two phases, so that promote.lua declares every key it touches: due.lua
+// names the due members, their runs' queues are read, then promote.lua
+// re-checks each member and moves it. One round trip when nothing is due.
 asio::awaitable<long long> Store::promote(int partition, int limit) {
-  std::vector<std::string> keys{keys_.delayed(partition)};
-  std::vector<std::string> args{keys_.partition_base(partition), std::to_string(limit)};
-  Reply r = co_await client_.eval(scripts::promote(), keys, args);
-  co_return r[1].as_integer();
+  const std::vector<std::string> sets{keys_.timers(partition), keys_.legacy_delayed(partition)};
+  const std::vector<std::string> limit_arg{std::to_string(limit)};
+  const Reply due = co_await client_.eval(scripts::due(), sets, limit_arg);
+  struct Member {
+    std::string member;
+    const char* set;
+    std::string run_id;
+  };
+  std::vector<Member> members;
+  for (const Reply& m : due[0].elements()) {
+    const std::string member(m.str());
+    members.push_back({member, "t", member.substr(0, member.find('\t'))});
+  }
+  for (const Reply& m : due[1].elements()) members.push_back({std::string(m.str()), "l", std::string(m.str())});
+  if (members.empty()) co_return due[2].as_integer();
+
+  Pipeline queues;
+  for (const Member& m : members) queues.add("HGET", keys_.run(m.run_id), "queue");
+  const std::vector<Reply> q = co_await client_.exec(std::move(queues));
+  std::vector<std::string> keys = sets;
+  std::vector<std::string> args;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    const std::string queue = q[i].is_nil() ? std::string() : std::string(q[i].str());
+    keys.push_back(keys_.run(members[i].run_id));
+    keys.push_back(keys_.queue(partition, queue));
+    args.insert(args.end(), {members[i].member, members[i].set, queue});
+  }
+  co_await client_.eval(scripts::promote(), keys, args);
+  // More may be due at once (over `limit`), or soon after these: ask again.
+  co_return 0;
 }
 
 }  // namespace steadfast::store

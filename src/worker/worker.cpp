@@ -23,6 +23,7 @@
 #include "engine/quote.h"
 #include "engine/template.h"
 #include "redis/client.h"
+#include "store/config.h"
 #include "store/definition.h"
 #include "store/limiter.h"
 #include "store/redis_settings.h"
@@ -271,6 +272,7 @@ class Worker::Impl {
       std::string error;
       try {
         co_await main_.wait_connected(milliseconds(2000));
+        co_await store::ensure_config(main_, keys_);
         const auto settings = co_await store::read_redis_settings(main_);
         for (const std::string& w : store::durability_warnings(settings, options_.allow_eviction)) {
           spdlog::warn("worker {}: {}", options_.id, w);

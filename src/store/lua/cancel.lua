@@ -1,12 +1,14 @@
+#!lua flags=allow-oom
 -- Cancels a run on a user's request. A run whose token waits (an undelivered
--- stream entry, or the delayed set) is cancelled at once and its token removed;
+-- stream entry, or a retry timer) is cancelled at once and its token removed;
 -- a run whose step is running gets a cancel flag that its worker sees on its
 -- next lease renewal, and the worker finishes it as cancelled.
--- KEYS[1] run hash, KEYS[2] the run's current queue stream, KEYS[3] delayed zset
+-- KEYS[1] run hash, KEYS[2] the run's current queue stream, KEYS[3] timer set,
+-- KEYS[4] schema 1's delayed set
 -- ARGV: run id, group, queue name the caller read, retention ms
 -- Returns 'cancelled', 'cancelling', 'terminal:<status>', 'missing' or 'moved'
 -- (the run changed queue meanwhile: read it again and retry).
-local run, stream, delayed = KEYS[1], KEYS[2], KEYS[3]
+local run, stream, timers, legacy = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local run_id, group, queue, retention = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 if redis.call('EXISTS', run) == 0 then return 'missing' end
 local status = redis.call('HGET', run, 'status')
@@ -20,7 +22,9 @@ local function finish()
   if retention > 0 then redis.call('PEXPIRE', run, retention) end
   return 'cancelled'
 end
-if redis.call('ZREM', delayed, run_id) == 1 then return finish() end
+if redis.call('ZREM', timers, sf_timer(run_id, step, 'retry')) + redis.call('ZREM', legacy, run_id) > 0 then
+  return finish()
+end
 local entry = redis.call('HGET', run, 'entry')
 if entry and entry ~= '' then
   local p = redis.call('XPENDING', stream, group, entry, entry, 1)

@@ -73,3 +73,9 @@ local function sf_push_error(run, step, attempt, err, now)
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', run, field, cjson.encode(list))
 end
+
+-- A member of the partition's timer set: "<run>\t<node>\t<kind>" (kind:
+-- 'retry' for now). The set is scored by the due time in Redis ms.
+local function sf_timer(run_id, node, kind)
+  return run_id .. '\t' .. node .. '\t' .. kind
+end

@@ -1,25 +1,37 @@
--- Moves due runs from the delayed set back to their queue (the same step, with
--- the attempts so far), oldest first. Keys of the runs are derived from the
--- partition prefix; they share the partition's hash tag, so the script stays in
--- one slot.
--- KEYS[1] delayed zset
--- ARGV: partition prefix (e.g. "sf:{0}:"), max items
--- Returns {moved, ms until the next due run or -1 if none}.
-local delayed, base, limit = KEYS[1], ARGV[1], tonumber(ARGV[2])
+#!lua
+-- The second phase of promotion: due timers go back to their queue (the same
+-- step, with the attempts so far). The caller read them with due.lua and each
+-- run's queue, so every key is declared; each member is checked again here
+-- (still in its set, still due, the run still on that queue).
+-- KEYS[1] timer set, KEYS[2] schema 1's delayed set; then per member: run
+--   hash, the run's queue stream
+-- ARGV: per member 3 values: member, set ('t' timer set, 'l' schema 1 set),
+--       queue name as the caller read it
+-- Returns the number of runs moved to their queue.
+local timers, legacy = KEYS[1], KEYS[2]
 local now = sf_now()
-local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, limit)
-for _, run_id in ipairs(due) do
-  local run = base .. 'run:' .. run_id
-  local f = redis.call('HMGET', run, 'status', 'step', 'queue', 'base')
-  if f[1] == 'retrying' then
-    local nid = redis.call('XADD', base .. 'q:' .. f[3], '*', 'r', run_id, 's', f[2], 'a', f[4] or '0')
-    redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'updated_at', now,
-               's.' .. f[2] .. '.status', 'queued')
-    redis.call('HDEL', run, 'due_at')
+local moved = 0
+for i = 1, #ARGV / 3 do
+  local member, set, queue = ARGV[3 * i - 2], ARGV[3 * i - 1], ARGV[3 * i]
+  local run, stream = KEYS[2 * i + 1], KEYS[2 * i + 2]
+  local zset = (set == 't') and timers or legacy
+  local score = redis.call('ZSCORE', zset, member)
+  if score and tonumber(score) <= now then
+    local run_id, node, kind = member, nil, 'retry'
+    if set == 't' then run_id, node, kind = string.match(member, '^([^\t]*)\t([^\t]*)\t([^\t]*)$') end
+    local f = redis.call('HMGET', run, 'status', 'step', 'queue', 'base')
+    if f[1] == 'retrying' and f[3] ~= queue then
+      -- the caller named another stream than the run's: the next pass reads it again
+    else
+      if kind == 'retry' and f[1] == 'retrying' and (node == nil or node == f[2]) then
+        local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', f[2], 'a', f[4] or '0')
+        redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'updated_at', now,
+                   's.' .. f[2] .. '.status', 'queued')
+        redis.call('HDEL', run, 'due_at')
+        moved = moved + 1
+      end
+      redis.call('ZREM', zset, member)
+    end
   end
-  redis.call('ZREM', delayed, run_id)
 end
-local nxt = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
-local wait = -1
-if nxt[2] then wait = math.max(0, tonumber(nxt[2]) - now) end
-return {#due, wait}
+return moved

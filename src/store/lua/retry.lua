@@ -1,12 +1,13 @@
+#!lua
 -- Retry-later (and release) for a batch of failed or handed-back steps of one
--- stream: records the error, then either parks the run in the delayed set until
+-- stream: records the error, then either parks the run in the timer set until
 -- its due time or, with delay 0, enqueues the same step again at once; then
 -- acknowledges and deletes the entry, atomically.
--- KEYS[1] stream, KEYS[2] delayed zset, KEYS[3] partition stats hash; then per item: run hash
+-- KEYS[1] stream, KEYS[2] timer set, KEYS[3] partition stats hash; then per item: run hash
 -- ARGV: group, consumer; then per item 7 values: entry id, deliveries, run id,
 --       step, attempts so far, delay ms, error ('' = a hand-off, not a failure)
 -- Returns per item 'ok', 'stale' or 'discarded'.
-local stream, delayed, stats, group, consumer = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
+local stream, timers, stats, group, consumer = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
 local now = sf_now()
 local out = {}
 local per = 7
@@ -30,7 +31,7 @@ for i = 1, n do
     redis.call('HSET', run, 's.' .. step .. '.attempts', attempts, 'base', attempts,
                'updated_at', now)
     if delay > 0 then
-      redis.call('ZADD', delayed, now + delay, run_id)
+      redis.call('ZADD', timers, now + delay, sf_timer(run_id, step, 'retry'))
       redis.call('HSET', run, 'status', 'retrying', 'entry', '',
                  's.' .. step .. '.status', 'retrying', 'due_at', now + delay)
     else
