@@ -201,6 +201,9 @@ class StoreTest : public test::RedisTest {
       ks = {stream("q"), stream("q2"), keys_.delayed(kPartition), keys_.dlq(kPartition), keys_.stats(kPartition)};
     }
     for (const std::string& id : run_ids) ks.push_back(run_key(id));
+    return snapshot_of(ks);
+  }
+  Snapshot snapshot_of(const std::vector<std::string>& ks) {
     Snapshot s;
     for (const std::string& k : ks) {
       const Reply d = cmd({"DUMP", k});
