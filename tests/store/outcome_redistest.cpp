@@ -71,7 +71,7 @@ TEST_P(StaleTokenTest, CompleteOfAStaleTokenIsStaleAndWritesNothing) {
     const StartItem it = running_run();
     make_stale(it, GetParam());
     const Snapshot before = snapshot({it.run_id});
-    EXPECT_EQ(apply({transition(it, a)}), only(Applied::stale));
+    EXPECT_EQ(apply_raw(transition(it, a)), A({S("stale")}));
     expect_unchanged(before, "complete of a stale token");
     // Clear the stream for the next action's run.
     expect_ok(cmd({"DEL", stream()}));
@@ -200,7 +200,7 @@ TEST_P(StaleTokenTest, RetryOfAStaleTokenIsStaleAndWritesNothing) {
     const StartItem it = running_run();
     make_stale(it, GetParam());
     const Snapshot before = snapshot({it.run_id});
-    EXPECT_EQ(apply({transition(it, a)}), only(Applied::stale));
+    EXPECT_EQ(apply_raw(transition(it, a)), A({S("stale")}));
     expect_unchanged(before, "retry of a stale token");
     expect_ok(cmd({"DEL", stream()}));
     run(w1_->ensure_group(kPartition, "q"));
@@ -214,7 +214,7 @@ TEST_F(Outcome, RetryOfATerminalRunOnlyDropsTheEntry) {
       const StartItem it = running_run();
       set_field(it.run_id, "status", status);
       const Snapshot before = all_but_the_stream(it.run_id);
-      EXPECT_EQ(apply({transition(it, a)}), only(Applied::discarded));
+      EXPECT_EQ(apply_raw(transition(it, a)), A({S("discarded")}));
       expect_unchanged(before, "retry of a " + status + " run");
       expect_entry_gone(it);
     }
@@ -288,7 +288,7 @@ TEST_P(StaleTokenTest, DeadLetterOfAStaleTokenIsStaleAndWritesNothing) {
   const StartItem it = running_run();
   make_stale(it, GetParam());
   const Snapshot before = snapshot({it.run_id});
-  EXPECT_EQ(apply({transition(it, Action::dead_letter)}), only(Applied::stale));
+  EXPECT_EQ(apply_raw(transition(it, Action::dead_letter)), A({S("stale")}));
   expect_unchanged(before, "dead-letter of a stale token");
 }
 
@@ -298,7 +298,7 @@ TEST_F(Outcome, DeadLetterOfATerminalRunOnlyDropsTheEntry) {
     const StartItem it = running_run();
     set_field(it.run_id, "status", status);
     const Snapshot before = all_but_the_stream(it.run_id);
-    EXPECT_EQ(apply({transition(it, Action::dead_letter)}), only(Applied::discarded));
+    EXPECT_EQ(apply_raw(transition(it, Action::dead_letter)), A({S("discarded")}));
     expect_unchanged(before, "dead-letter of a " + status + " run");
     expect_entry_gone(it);
   }
@@ -348,7 +348,7 @@ TEST_F(Outcome, DiscardOnlyDropsTheEntry) {
   const StartItem it = running_run();
   set_field(it.run_id, "status", "completed");
   const Snapshot before = all_but_the_stream(it.run_id);
-  EXPECT_EQ(apply({transition(it, Action::discard)}), only(Applied::ok));
+  EXPECT_EQ(apply_raw(transition(it, Action::discard)), A({S("ok")}));
   expect_unchanged(before, "discard");
   expect_entry_gone(it);
 }
@@ -359,7 +359,7 @@ TEST_P(StaleTokenTest, DropOfAStaleTokenIsStaleAndWritesNothing) {
     const StartItem it = running_run();
     make_stale(it, GetParam());
     const Snapshot before = snapshot({it.run_id});
-    EXPECT_EQ(apply({transition(it, a)}), only(Applied::stale));
+    EXPECT_EQ(apply_raw(transition(it, a)), A({S("stale")}));
     expect_unchanged(before, "drop of a stale token");
     expect_ok(cmd({"DEL", stream()}));
     run(w1_->ensure_group(kPartition, "q"));
@@ -373,7 +373,7 @@ TEST_F(Outcome, CancelRunOfATerminalOrDeletedRunOnlyDropsTheEntry) {
     if (status == "<deleted>") delete_run(it.run_id);
     else set_field(it.run_id, "status", status);
     const Snapshot before = all_but_the_stream(it.run_id);
-    EXPECT_EQ(apply({transition(it, Action::cancel_run)}), only(Applied::ok));
+    EXPECT_EQ(apply_raw(transition(it, Action::cancel_run)), A({S("ok")}));
     expect_unchanged(before, "cancel of a " + status + " run");
     expect_entry_gone(it);
   }

@@ -277,6 +277,43 @@ class StoreTest : public test::RedisTest {
     }
     return t;
   }
+  // One transition through its script, raw, as `consumer`, with the arguments
+  // of the script's header comment (retention 1 h): the exact reply.
+  Reply apply_raw(const Transition& t, const std::string& consumer = "w1") {
+    const std::string s = stream(t.token.queue);
+    const std::string g(kGroup);
+    const std::string d = std::to_string(t.token.deliveries);
+    const std::string attempts = std::to_string(t.attempts);
+    switch (t.action) {
+      case engine::Action::advance:
+      case engine::Action::complete_run: {
+        const bool last = t.action == engine::Action::complete_run;
+        return eval(scripts::complete(),
+                    {s, keys_.stats(kPartition), run_key(t.run_id), last ? s : stream(t.next_queue)},
+                    {g, consumer, "3600000", t.token.entry_id, d, t.run_id, t.step, t.output, attempts,
+                     last ? "" : t.next_step, last ? "" : t.next_queue, t.workflow});
+      }
+      case engine::Action::retry_later:
+      case engine::Action::release: {
+        const bool release = t.action == engine::Action::release;
+        return eval(scripts::retry(), {s, keys_.delayed(kPartition), keys_.stats(kPartition), run_key(t.run_id)},
+                    {g, consumer, t.token.entry_id, d, t.run_id, t.step, attempts,
+                     release ? "0" : std::to_string(t.delay.count()), release ? "" : t.error});
+      }
+      case engine::Action::dead_letter:
+        return eval(scripts::dead_letter(), {s, keys_.dlq(kPartition), keys_.stats(kPartition), run_key(t.run_id)},
+                    {g, consumer, t.token.entry_id, d, t.run_id, t.step, attempts, t.error});
+      case engine::Action::cancel_run:
+      case engine::Action::discard:
+        return eval(scripts::drop(), {s, run_key(t.run_id)},
+                    {g, consumer, "3600000", t.token.entry_id, d, t.step,
+                     t.action == engine::Action::cancel_run ? "cancel" : "discard"});
+      case engine::Action::execute:
+      case engine::Action::abandon: break;
+    }
+    throw std::invalid_argument("no script applies " + std::string(engine::to_string(t.action)));
+  }
+
   std::vector<Applied> apply(const std::vector<Transition>& batch, Store* by = nullptr,
                              std::chrono::milliseconds retention = std::chrono::hours(1)) {
     return run((by ? *by : *w1_).apply(batch, retention));
