@@ -6,7 +6,7 @@
 namespace steadfast::store::testing {
 namespace {
 
-class Start : public StoreTest {
+class StoreStart : public StoreTest {
  protected:
   Reply start_raw(const std::vector<StartItem>& items, const std::string& consumer = "w1") {
     std::vector<std::string> ks{stream()};
@@ -19,7 +19,7 @@ class Start : public StoreTest {
   }
 };
 
-TEST_F(Start, FreshTokenMarksTheStepRunningAndReturnsTheHashReadBefore) {
+TEST_F(StoreStart, FreshTokenMarksTheStepRunningAndReturnsTheHashReadBefore) {
   const std::string id = submit();
   const StartItem it = claim();
   const Reply before = hgetall(id);
@@ -36,7 +36,7 @@ TEST_F(Start, FreshTokenMarksTheStepRunningAndReturnsTheHashReadBefore) {
   EXPECT_EQ(pending(it), (std::pair<std::string, long long>{"w1", 1})) << "start leaves the lease as it is";
 }
 
-TEST_F(Start, UnknownDeliveriesAreReadFromThePelAndCountTowardsTheAttempt) {
+TEST_F(StoreStart, UnknownDeliveriesAreReadFromThePelAndCountTowardsTheAttempt) {
   const std::string id = submit();
   StartItem it = claim();
   redeliver(it);  // a reclaim by the same worker: count 2
@@ -88,7 +88,7 @@ TEST_P(StaleTokenTest, StartWithUnknownDeliveriesOfAnEntryNoLongerOursIsLost) {
   }
 }
 
-TEST_F(Start, DeletedRunDropsTheEntry) {
+TEST_F(StoreStart, DeletedRunDropsTheEntry) {
   const std::string id = submit();
   const StartItem it = claim();
   delete_run(id);
@@ -99,7 +99,7 @@ TEST_F(Start, DeletedRunDropsTheEntry) {
   EXPECT_EQ(pending(it), std::nullopt) << "and acknowledged";
 }
 
-TEST_F(Start, DeletedRunUnderAStaleTokenIsLostAndItsEntryStays) {
+TEST_F(StoreStart, DeletedRunUnderAStaleTokenIsLostAndItsEntryStays) {
   const std::string id = submit();
   const StartItem it = claim();
   move_to(it, "w2");
@@ -110,7 +110,7 @@ TEST_F(Start, DeletedRunUnderAStaleTokenIsLostAndItsEntryStays) {
   expect_unchanged(before, "start of a stale token of a deleted run");
 }
 
-TEST_F(Start, TerminalRunIsReturnedAndNotWritten) {
+TEST_F(StoreStart, TerminalRunIsReturnedAndNotWritten) {
   for (const std::string status : {"completed", "failed", "cancelled"}) {
     SCOPED_TRACE(status);
     const std::string id = submit();
@@ -125,7 +125,7 @@ TEST_F(Start, TerminalRunIsReturnedAndNotWritten) {
   }
 }
 
-TEST_F(Start, CancellingRunIsReturnedAndNotWritten) {
+TEST_F(StoreStart, CancellingRunIsReturnedAndNotWritten) {
   const std::string id = submit();
   const StartItem it = claim();
   set_field(id, "cancel", "1");
@@ -136,7 +136,7 @@ TEST_F(Start, CancellingRunIsReturnedAndNotWritten) {
   expect_unchanged(before, "start of a run being cancelled");
 }
 
-TEST_F(Start, MixedBatchWritesOnlyTheItemsItOwnsOfLiveRuns) {
+TEST_F(StoreStart, MixedBatchWritesOnlyTheItemsItOwnsOfLiveRuns) {
   std::vector<std::string> ids;
   for (int i = 0; i < 7; ++i) ids.push_back(submit());
   const std::vector<StartItem> items = claim_n(7);
@@ -168,7 +168,7 @@ TEST_F(Start, MixedBatchWritesOnlyTheItemsItOwnsOfLiveRuns) {
   EXPECT_EQ(pending(items[3]), std::nullopt);
 }
 
-TEST_F(Start, StoreReportsEachItemOfAMixedBatch) {
+TEST_F(StoreStart, StoreReportsEachItemOfAMixedBatch) {
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(submit());
   const std::vector<StartItem> items = claim_n(3);
@@ -189,7 +189,7 @@ TEST_F(Start, StoreReportsEachItemOfAMixedBatch) {
 
 // --- renew.lua ---
 
-class Renew : public StoreTest {
+class StoreRenew : public StoreTest {
  protected:
   Reply renew_raw(const std::vector<StartItem>& items, const std::string& consumer = "w1") {
     std::vector<std::string> ks;
@@ -203,7 +203,7 @@ class Renew : public StoreTest {
   }
 };
 
-TEST_F(Renew, OwnedEntryGetsItsIdleTimeResetAndItsCountKept) {
+TEST_F(StoreRenew, OwnedEntryGetsItsIdleTimeResetAndItsCountKept) {
   const StartItem it = running_run();
   set_idle(it, "w1", 100000);
   const Reply run_before = cmd({"DUMP", run_key(it.run_id)});
@@ -214,7 +214,7 @@ TEST_F(Renew, OwnedEntryGetsItsIdleTimeResetAndItsCountKept) {
   EXPECT_EQ(cmd({"DUMP", run_key(it.run_id)}), run_before) << "a renewal writes nothing to the run";
 }
 
-TEST_F(Renew, RunBeingCancelledAnswersCancelAndStillRenews) {
+TEST_F(StoreRenew, RunBeingCancelledAnswersCancelAndStillRenews) {
   const StartItem it = running_run();
   set_idle(it, "w1", 100000);
   set_field(it.run_id, "cancel", "1");
@@ -234,7 +234,7 @@ TEST_P(StaleTokenTest, RenewOfAStaleTokenIsLostAndClaimsNothingBack) {
   expect_unchanged(before, "renewal of a stale token");
 }
 
-TEST_F(Renew, MixedBatchAcrossQueuesAnswersPerItem) {
+TEST_F(StoreRenew, MixedBatchAcrossQueuesAnswersPerItem) {
   std::vector<StartItem> items;
   for (int i = 0; i < 5; ++i) items.push_back(running_run());
   // One more on q2, to renew entries of two streams in one call.
@@ -262,7 +262,7 @@ TEST_F(Renew, MixedBatchAcrossQueuesAnswersPerItem) {
 
 // --- reclaim.lua ---
 
-class Reclaim : public StoreTest {
+class StoreReclaim : public StoreTest {
  protected:
   Reply reclaim_raw(const std::string& consumer, long long min_idle_ms, int count = 10) {
     return eval(scripts::reclaim(), {stream(), keys_.dlq(kPartition), keys_.stats(kPartition)},
@@ -270,7 +270,7 @@ class Reclaim : public StoreTest {
   }
 };
 
-TEST_F(Reclaim, IdleEntryIsTakenOverWithItsCountBumped) {
+TEST_F(StoreReclaim, IdleEntryIsTakenOverWithItsCountBumped) {
   const StartItem it = running_run();
   set_idle(it, "w1", 120000);
 
@@ -280,7 +280,7 @@ TEST_F(Reclaim, IdleEntryIsTakenOverWithItsCountBumped) {
   EXPECT_EQ(run(w1_->counters()).at("reclaims"), 1);
 }
 
-TEST_F(Reclaim, EntryIdleLessThanTheLeaseStaysWithItsOwner) {
+TEST_F(StoreReclaim, EntryIdleLessThanTheLeaseStaysWithItsOwner) {
   const StartItem it = running_run();
   set_idle(it, "w1", 30000);
   const Snapshot before = snapshot({it.run_id});
@@ -292,14 +292,14 @@ TEST_F(Reclaim, EntryIdleLessThanTheLeaseStaysWithItsOwner) {
   expect_unchanged(before, "a reclaim pass with nothing idle");
 }
 
-TEST_F(Reclaim, ClaimsAtMostCountEntries) {
+TEST_F(StoreReclaim, ClaimsAtMostCountEntries) {
   for (int i = 0; i < 3; ++i) set_idle(running_run(), "w1", 120000);
   const Reclaimed r = run(w2_->reclaim(kPartition, "q", std::chrono::milliseconds(60000), "0-0", 2));
   EXPECT_EQ(r.items.size(), 2u);
   EXPECT_NE(r.cursor, "0-0") << "the pass resumes from where it stopped";
 }
 
-TEST_F(Reclaim, AfterATakeOverOnlyTheNewOwnerWrites) {
+TEST_F(StoreReclaim, AfterATakeOverOnlyTheNewOwnerWrites) {
   const StartItem old = running_run();
   set_idle(old, "w1", 120000);
   const Reclaimed r = run(w2_->reclaim(kPartition, "q", std::chrono::milliseconds(60000), "0-0", 10));
@@ -328,7 +328,7 @@ TEST_F(Reclaim, AfterATakeOverOnlyTheNewOwnerWrites) {
   EXPECT_EQ(field(old.run_id, "status"), "completed");
 }
 
-TEST_F(Reclaim, DeletedPendingEntryGoesToTheDeadLetterStream) {
+TEST_F(StoreReclaim, DeletedPendingEntryGoesToTheDeadLetterStream) {
   const StartItem it = running_run();
   set_idle(it, "w1", 120000);
   expect_ok(cmd({"XDEL", stream(), it.token.entry_id}));
@@ -343,7 +343,7 @@ TEST_F(Reclaim, DeletedPendingEntryGoesToTheDeadLetterStream) {
   EXPECT_EQ(pending(it), std::nullopt);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stale, StaleTokenTest, STEADFAST_STALENESS_VALUES, staleness_name);
+INSTANTIATE_TEST_SUITE_P(StoreStale, StaleTokenTest, STEADFAST_STALENESS_VALUES, staleness_name);
 
 }  // namespace
 }  // namespace steadfast::store::testing

@@ -12,7 +12,7 @@ using std::chrono::hours;
 
 std::vector<Applied> only(Applied a) { return {a}; }
 
-class Outcome : public StoreTest {
+class StoreOutcome : public StoreTest {
  protected:
   // The keys a discarded outcome must leave alone: the run, the other stream,
   // the delayed set, the dead-letter stream and the counters.
@@ -28,7 +28,7 @@ class Outcome : public StoreTest {
 
 // --- complete.lua ---
 
-TEST_F(Outcome, AdvanceRecordsTheOutputAndQueuesTheNextStep) {
+TEST_F(StoreOutcome, AdvanceRecordsTheOutputAndQueuesTheNextStep) {
   const StartItem it = running_run();
   EXPECT_EQ(apply({transition(it, Action::advance)}), only(Applied::ok));
 
@@ -47,7 +47,7 @@ TEST_F(Outcome, AdvanceRecordsTheOutputAndQueuesTheNextStep) {
   EXPECT_EQ(entry(stream("q2"), h.at("entry")), (Fields{{"r", it.run_id}, {"s", "b"}, {"a", "0"}}));
 }
 
-TEST_F(Outcome, LastStepCompletesTheRunWithItsRetention) {
+TEST_F(StoreOutcome, LastStepCompletesTheRunWithItsRetention) {
   const StartItem it = running_run();
   const long long before = redis_now_ms();
   EXPECT_EQ(apply({transition(it, Action::complete_run)}, nullptr, hours(1)), only(Applied::ok));
@@ -79,7 +79,7 @@ TEST_P(StaleTokenTest, CompleteOfAStaleTokenIsStaleAndWritesNothing) {
   }
 }
 
-TEST_F(Outcome, CompleteOfARunBeingCancelledAdvancesAndKeepsTheFlag) {
+TEST_F(StoreOutcome, CompleteOfARunBeingCancelledAdvancesAndKeepsTheFlag) {
   // complete.lua reads no status: the next step's start returns cancel=1 and the
   // worker cancels the run there.
   const StartItem it = running_run();
@@ -91,7 +91,7 @@ TEST_F(Outcome, CompleteOfARunBeingCancelledAdvancesAndKeepsTheFlag) {
 
 // A run can only lose its hash under a live token by hand (DEL, FLUSHDB) or by
 // eviction; no outcome may bring back a fragment of it.
-TEST_F(Outcome, CompleteOfADeletedRunDropsTheEntryAndRecreatesNothing) {
+TEST_F(StoreOutcome, CompleteOfADeletedRunDropsTheEntryAndRecreatesNothing) {
   for (const Action a : {Action::advance, Action::complete_run}) {
     SCOPED_TRACE(engine::to_string(a));
     const StartItem it = running_run();
@@ -106,7 +106,7 @@ TEST_F(Outcome, CompleteOfADeletedRunDropsTheEntryAndRecreatesNothing) {
 
 // Every transition that ends a run removes its token in the same script, so a
 // token that passes complete.lua's fencing check belongs to a live run.
-TEST_F(Outcome, CompleteAfterTheSameTokenEndedTheRunIsStale) {
+TEST_F(StoreOutcome, CompleteAfterTheSameTokenEndedTheRunIsStale) {
   for (const Action ending : {Action::complete_run, Action::dead_letter, Action::cancel_run}) {
     SCOPED_TRACE(engine::to_string(ending));
     const StartItem it = running_run();
@@ -118,7 +118,7 @@ TEST_F(Outcome, CompleteAfterTheSameTokenEndedTheRunIsStale) {
   }
 }
 
-TEST_F(Outcome, CompleteOfAMixedBatchWritesOnlyTheTokensItOwns) {
+TEST_F(StoreOutcome, CompleteOfAMixedBatchWritesOnlyTheTokensItOwns) {
   std::vector<StartItem> items;
   for (int i = 0; i < 5; ++i) items.push_back(running_run());
   make_stale(items[2], Staleness::moved);
@@ -151,7 +151,7 @@ TEST_F(Outcome, CompleteOfAMixedBatchWritesOnlyTheTokensItOwns) {
 
 // --- retry.lua ---
 
-TEST_F(Outcome, RetryLaterRecordsTheErrorAndParksTheRunUntilItsDueTime) {
+TEST_F(StoreOutcome, RetryLaterRecordsTheErrorAndParksTheRunUntilItsDueTime) {
   const StartItem it = running_run();
   const long long before = redis_now_ms();
   EXPECT_EQ(apply({transition(it, Action::retry_later)}), only(Applied::ok));
@@ -177,7 +177,7 @@ TEST_F(Outcome, RetryLaterRecordsTheErrorAndParksTheRunUntilItsDueTime) {
   expect_entry_gone(it);
 }
 
-TEST_F(Outcome, ReleaseQueuesTheSameStepAtOnceWithoutAnError) {
+TEST_F(StoreOutcome, ReleaseQueuesTheSameStepAtOnceWithoutAnError) {
   const StartItem it = running_run();
   EXPECT_EQ(apply({transition(it, Action::release)}), only(Applied::ok));
 
@@ -207,7 +207,7 @@ TEST_P(StaleTokenTest, RetryOfAStaleTokenIsStaleAndWritesNothing) {
   }
 }
 
-TEST_F(Outcome, RetryOfATerminalRunOnlyDropsTheEntry) {
+TEST_F(StoreOutcome, RetryOfATerminalRunOnlyDropsTheEntry) {
   for (const std::string status : {"completed", "failed", "cancelled"}) {
     for (const Action a : {Action::retry_later, Action::release}) {
       SCOPED_TRACE(status + " " + std::string(engine::to_string(a)));
@@ -221,7 +221,7 @@ TEST_F(Outcome, RetryOfATerminalRunOnlyDropsTheEntry) {
   }
 }
 
-TEST_F(Outcome, RetryOfADeletedRunDropsTheEntryAndRecreatesNothing) {
+TEST_F(StoreOutcome, RetryOfADeletedRunDropsTheEntryAndRecreatesNothing) {
   for (const Action a : {Action::retry_later, Action::release}) {
     SCOPED_TRACE(engine::to_string(a));
     const StartItem it = running_run();
@@ -233,7 +233,7 @@ TEST_F(Outcome, RetryOfADeletedRunDropsTheEntryAndRecreatesNothing) {
   }
 }
 
-TEST_F(Outcome, RetryOfAMixedBatchAnswersPerItem) {
+TEST_F(StoreOutcome, RetryOfAMixedBatchAnswersPerItem) {
   std::vector<StartItem> items;
   for (int i = 0; i < 6; ++i) items.push_back(running_run());
   make_stale(items[2], Staleness::moved);
@@ -260,7 +260,7 @@ TEST_F(Outcome, RetryOfAMixedBatchAnswersPerItem) {
 
 // --- dead_letter.lua ---
 
-TEST_F(Outcome, DeadLetterFailsTheRunAndAddsItToTheDeadLetterStream) {
+TEST_F(StoreOutcome, DeadLetterFailsTheRunAndAddsItToTheDeadLetterStream) {
   const StartItem it = running_run();
   EXPECT_EQ(apply({transition(it, Action::dead_letter)}), only(Applied::ok));
 
@@ -292,7 +292,7 @@ TEST_P(StaleTokenTest, DeadLetterOfAStaleTokenIsStaleAndWritesNothing) {
   expect_unchanged(before, "dead-letter of a stale token");
 }
 
-TEST_F(Outcome, DeadLetterOfATerminalRunOnlyDropsTheEntry) {
+TEST_F(StoreOutcome, DeadLetterOfATerminalRunOnlyDropsTheEntry) {
   for (const std::string status : {"completed", "failed", "cancelled"}) {
     SCOPED_TRACE(status);
     const StartItem it = running_run();
@@ -304,7 +304,7 @@ TEST_F(Outcome, DeadLetterOfATerminalRunOnlyDropsTheEntry) {
   }
 }
 
-TEST_F(Outcome, DeadLetterOfADeletedRunDropsTheEntryAndRecreatesNothing) {
+TEST_F(StoreOutcome, DeadLetterOfADeletedRunDropsTheEntryAndRecreatesNothing) {
   const StartItem it = running_run();
   delete_run(it.run_id);
   const Snapshot before = all_but_the_stream(it.run_id);
@@ -313,7 +313,7 @@ TEST_F(Outcome, DeadLetterOfADeletedRunDropsTheEntryAndRecreatesNothing) {
   expect_entry_gone(it);
 }
 
-TEST_F(Outcome, DeadLetterOfAMixedBatchAnswersPerItem) {
+TEST_F(StoreOutcome, DeadLetterOfAMixedBatchAnswersPerItem) {
   std::vector<StartItem> items;
   for (int i = 0; i < 3; ++i) items.push_back(running_run());
   make_stale(items[1], Staleness::moved);
@@ -331,7 +331,7 @@ TEST_F(Outcome, DeadLetterOfAMixedBatchAnswersPerItem) {
 
 // --- drop.lua ---
 
-TEST_F(Outcome, CancelRunCancelsTheRunWithItsRetention) {
+TEST_F(StoreOutcome, CancelRunCancelsTheRunWithItsRetention) {
   const StartItem it = running_run();
   set_field(it.run_id, "cancel", "1");  // as cancel.lua leaves a running run
   EXPECT_EQ(apply({transition(it, Action::cancel_run)}), only(Applied::ok));
@@ -344,7 +344,7 @@ TEST_F(Outcome, CancelRunCancelsTheRunWithItsRetention) {
   expect_entry_gone(it);
 }
 
-TEST_F(Outcome, DiscardOnlyDropsTheEntry) {
+TEST_F(StoreOutcome, DiscardOnlyDropsTheEntry) {
   const StartItem it = running_run();
   set_field(it.run_id, "status", "completed");
   const Snapshot before = all_but_the_stream(it.run_id);
@@ -366,7 +366,7 @@ TEST_P(StaleTokenTest, DropOfAStaleTokenIsStaleAndWritesNothing) {
   }
 }
 
-TEST_F(Outcome, CancelRunOfATerminalOrDeletedRunOnlyDropsTheEntry) {
+TEST_F(StoreOutcome, CancelRunOfATerminalOrDeletedRunOnlyDropsTheEntry) {
   for (const std::string status : {"completed", "failed", "cancelled", "<deleted>"}) {
     SCOPED_TRACE(status);
     const StartItem it = running_run();
@@ -379,7 +379,7 @@ TEST_F(Outcome, CancelRunOfATerminalOrDeletedRunOnlyDropsTheEntry) {
   }
 }
 
-TEST_F(Outcome, DropOfAMixedBatchAnswersPerItem) {
+TEST_F(StoreOutcome, DropOfAMixedBatchAnswersPerItem) {
   std::vector<StartItem> items;
   for (int i = 0; i < 4; ++i) items.push_back(running_run());
   make_stale(items[2], Staleness::redelivered);
@@ -396,7 +396,7 @@ TEST_F(Outcome, DropOfAMixedBatchAnswersPerItem) {
 }
 
 // One pipeline, one script call per script kind: each group answers for its own items.
-TEST_F(Outcome, ApplyOfABatchMixingEveryScriptAnswersPerItem) {
+TEST_F(StoreOutcome, ApplyOfABatchMixingEveryScriptAnswersPerItem) {
   std::vector<StartItem> items;
   for (int i = 0; i < 5; ++i) items.push_back(running_run());
   make_stale(items[3], Staleness::moved);
@@ -414,7 +414,7 @@ TEST_F(Outcome, ApplyOfABatchMixingEveryScriptAnswersPerItem) {
   EXPECT_EQ(entries(), std::vector<std::string>{items[3].token.entry_id});
 }
 
-INSTANTIATE_TEST_SUITE_P(Stale, StaleTokenTest, STEADFAST_STALENESS_VALUES, staleness_name);
+INSTANTIATE_TEST_SUITE_P(StoreStale, StaleTokenTest, STEADFAST_STALENESS_VALUES, staleness_name);
 
 }  // namespace
 }  // namespace steadfast::store::testing

@@ -13,7 +13,7 @@ namespace {
 using engine::Action;
 using std::chrono::hours;
 
-class RunOps : public StoreTest {
+class StoreRunOps : public StoreTest {
  protected:
   // A run whose first step failed once and waits in the delayed set (due in 60 s).
   StartItem retrying_run() {
@@ -51,7 +51,7 @@ class RunOps : public StoreTest {
 
 // --- submit.lua ---
 
-TEST_F(RunOps, SubmitCreatesTheRunAndItsFirstToken) {
+TEST_F(StoreRunOps, SubmitCreatesTheRunAndItsFirstToken) {
   const std::string id = submit();
   const Fields h = hash(id);
   EXPECT_EQ(h.at("workflow"), "wf");
@@ -68,7 +68,7 @@ TEST_F(RunOps, SubmitCreatesTheRunAndItsFirstToken) {
   EXPECT_EQ(run(w1_->counters()).at("submitted:wf"), 1);
 }
 
-TEST_F(RunOps, SubmitWithARepeatedIdempotencyKeyReturnsTheFirstRunAndWritesNothing) {
+TEST_F(StoreRunOps, SubmitWithARepeatedIdempotencyKeyReturnsTheFirstRunAndWritesNothing) {
   const std::string id = submit("order-7");
   Snapshot before = snapshot({id});
   const std::string idem = keys_.idempotency(keys_.partition_of("order-7"), "order-7");
@@ -87,7 +87,7 @@ TEST_F(RunOps, SubmitWithARepeatedIdempotencyKeyReturnsTheFirstRunAndWritesNothi
   expect_unchanged(idem_before, "a repeated submit");
 }
 
-TEST_F(RunOps, SubmitOverTheBacklogBoundIsRefusedAndWritesNothing) {
+TEST_F(StoreRunOps, SubmitOverTheBacklogBoundIsRefusedAndWritesNothing) {
   const std::string first = submit();
   const std::string id = new_run_id();
   const Snapshot before = snapshot({first, id});
@@ -103,7 +103,7 @@ TEST_F(RunOps, SubmitOverTheBacklogBoundIsRefusedAndWritesNothing) {
   EXPECT_THROW(run(w1_->submit(r)), BacklogFull);
 }
 
-TEST_F(RunOps, SubmitOfAnExistingRunIdIsRefusedAndWritesNothing) {
+TEST_F(StoreRunOps, SubmitOfAnExistingRunIdIsRefusedAndWritesNothing) {
   const std::string id = submit();
   const Snapshot before = snapshot({id});
   EXPECT_EQ(submit_raw(id), Reply::make_error("ERR run " + id + " already exists"));
@@ -112,7 +112,7 @@ TEST_F(RunOps, SubmitOfAnExistingRunIdIsRefusedAndWritesNothing) {
 
 // --- cancel.lua ---
 
-TEST_F(RunOps, CancelOfAQueuedRunEndsItAtOnceAndRemovesItsToken) {
+TEST_F(StoreRunOps, CancelOfAQueuedRunEndsItAtOnceAndRemovesItsToken) {
   const std::string id = submit();
   EXPECT_EQ(run(w1_->cancel(id, hours(1))), "cancelled");
 
@@ -125,7 +125,7 @@ TEST_F(RunOps, CancelOfAQueuedRunEndsItAtOnceAndRemovesItsToken) {
   EXPECT_TRUE(entries().empty());
 }
 
-TEST_F(RunOps, CancelOfARunningRunOnlyRaisesTheFlag) {
+TEST_F(StoreRunOps, CancelOfARunningRunOnlyRaisesTheFlag) {
   const StartItem it = running_run();
   const Snapshot tokens = snapshot({});
   EXPECT_EQ(cancel_raw(it.run_id), S("cancelling"));
@@ -134,14 +134,14 @@ TEST_F(RunOps, CancelOfARunningRunOnlyRaisesTheFlag) {
   expect_unchanged(tokens, "cancel of a running run: its worker ends it");
 }
 
-TEST_F(RunOps, CancelOfARetryingRunTakesItOutOfTheDelayedSet) {
+TEST_F(StoreRunOps, CancelOfARetryingRunTakesItOutOfTheDelayedSet) {
   const StartItem it = retrying_run();
   EXPECT_EQ(cancel_raw(it.run_id), S("cancelled"));
   EXPECT_EQ(field(it.run_id, "status"), "cancelled");
   EXPECT_EQ(cmd({"ZCARD", keys_.delayed(kPartition)}), I(0));
 }
 
-TEST_F(RunOps, CancelOfATerminalRunAnswersItsStatusAndWritesNothing) {
+TEST_F(StoreRunOps, CancelOfATerminalRunAnswersItsStatusAndWritesNothing) {
   for (const std::string status : {"completed", "failed", "cancelled"}) {
     SCOPED_TRACE(status);
     const std::string id = submit();
@@ -152,7 +152,7 @@ TEST_F(RunOps, CancelOfATerminalRunAnswersItsStatusAndWritesNothing) {
   }
 }
 
-TEST_F(RunOps, CancelOfAMissingRunWritesNothing) {
+TEST_F(StoreRunOps, CancelOfAMissingRunWritesNothing) {
   const std::string id = new_run_id();
   const Snapshot before = snapshot({id});
   EXPECT_EQ(cancel_raw(id), S("missing"));
@@ -160,7 +160,7 @@ TEST_F(RunOps, CancelOfAMissingRunWritesNothing) {
   expect_unchanged(before, "cancel of a missing run");
 }
 
-TEST_F(RunOps, CancelOfARunThatChangedQueueAnswersMovedAndWritesNothing) {
+TEST_F(StoreRunOps, CancelOfARunThatChangedQueueAnswersMovedAndWritesNothing) {
   const std::string id = submit();
   const Snapshot before = snapshot({id});
   EXPECT_EQ(cancel_raw(id, "q2"), S("moved"));
@@ -169,7 +169,7 @@ TEST_F(RunOps, CancelOfARunThatChangedQueueAnswersMovedAndWritesNothing) {
 
 // --- promote.lua ---
 
-TEST_F(RunOps, PromoteQueuesADueRetryAgain) {
+TEST_F(StoreRunOps, PromoteQueuesADueRetryAgain) {
   const StartItem it = retrying_run();
   make_due(it.run_id);
   EXPECT_EQ(promote_raw(), A({I(1), I(-1)}));
@@ -183,7 +183,7 @@ TEST_F(RunOps, PromoteQueuesADueRetryAgain) {
   EXPECT_EQ(cmd({"ZCARD", keys_.delayed(kPartition)}), I(0));
 }
 
-TEST_F(RunOps, PromoteLeavesARetryThatIsNotDueAndAnswersTheWait) {
+TEST_F(StoreRunOps, PromoteLeavesARetryThatIsNotDueAndAnswersTheWait) {
   const StartItem it = retrying_run();
   const Snapshot before = snapshot({it.run_id});
   const Reply r = promote_raw();
@@ -194,7 +194,7 @@ TEST_F(RunOps, PromoteLeavesARetryThatIsNotDueAndAnswersTheWait) {
   expect_unchanged(before, "promote before the due time");
 }
 
-TEST_F(RunOps, PromoteDropsADueMemberWhoseRunNoLongerRetries) {
+TEST_F(StoreRunOps, PromoteDropsADueMemberWhoseRunNoLongerRetries) {
   for (const std::string status : {"cancelled", "<deleted>"}) {
     SCOPED_TRACE(status);
     const StartItem it = retrying_run();
@@ -209,7 +209,7 @@ TEST_F(RunOps, PromoteDropsADueMemberWhoseRunNoLongerRetries) {
   }
 }
 
-TEST_F(RunOps, PromoteMovesAtMostItsLimitOldestFirst) {
+TEST_F(StoreRunOps, PromoteMovesAtMostItsLimitOldestFirst) {
   std::vector<StartItem> items;
   for (int i = 0; i < 3; ++i) items.push_back(retrying_run());
   for (int i = 0; i < 3; ++i) make_due(items[i].run_id, i + 1);
@@ -223,7 +223,7 @@ TEST_F(RunOps, PromoteMovesAtMostItsLimitOldestFirst) {
 
 // --- replay.lua ---
 
-TEST_F(RunOps, ReplayQueuesAFailedRunWithAFreshBudget) {
+TEST_F(StoreRunOps, ReplayQueuesAFailedRunWithAFreshBudget) {
   StartItem it;
   const std::string dlq_entry = failed_run(&it);
   set_field(it.run_id, "cancel", "1");
@@ -243,14 +243,14 @@ TEST_F(RunOps, ReplayQueuesAFailedRunWithAFreshBudget) {
   EXPECT_EQ(entry(stream(), h.at("entry")), (Fields{{"r", it.run_id}, {"s", "a"}, {"a", "1"}}));
 }
 
-TEST_F(RunOps, ReplayByRunIdFindsItsDeadLetterEntry) {
+TEST_F(StoreRunOps, ReplayByRunIdFindsItsDeadLetterEntry) {
   StartItem it;
   failed_run(&it);
   EXPECT_EQ(run(w1_->dlq_replay(it.run_id)), it.run_id);
   EXPECT_EQ(field(it.run_id, "status"), "queued");
 }
 
-TEST_F(RunOps, ReplayIsRefusedWithTheReasonAndWritesNothing) {
+TEST_F(StoreRunOps, ReplayIsRefusedWithTheReasonAndWritesNothing) {
   StartItem it;
   const std::string dlq_entry = failed_run(&it);
   const std::string id = it.run_id;
@@ -274,7 +274,7 @@ TEST_F(RunOps, ReplayIsRefusedWithTheReasonAndWritesNothing) {
   }
 }
 
-TEST_F(RunOps, ReplayOfARunNotInTheDeadLetterStreamIsRefused) {
+TEST_F(StoreRunOps, ReplayOfARunNotInTheDeadLetterStreamIsRefused) {
   const std::string id = submit();
   const Snapshot before = snapshot({id});
   EXPECT_THROW(run(w1_->dlq_replay(id)), std::invalid_argument);
@@ -283,7 +283,7 @@ TEST_F(RunOps, ReplayOfARunNotInTheDeadLetterStreamIsRefused) {
 
 // --- check_run.lua ---
 
-TEST_F(RunOps, RunTokensFindTheOneTokenOfARunWhereverItIs) {
+TEST_F(StoreRunOps, RunTokensFindTheOneTokenOfARunWhereverItIs) {
   const StartItem running = running_run();
   const StartItem retrying = retrying_run();
   StartItem failed;
@@ -307,7 +307,7 @@ TEST_F(RunOps, RunTokensFindTheOneTokenOfARunWhereverItIs) {
 
 // The cluster run of this tier is a real cluster: keys of two slots in one
 // script are refused there, while a plain server runs them.
-TEST_F(RunOps, TheClusterRunRefusesAScriptOverTwoSlots) {
+TEST_F(StoreRunOps, TheClusterRunRefusesAScriptOverTwoSlots) {
   const redis::Script two_slots("two_slots", "redis.call('SET', KEYS[1], 1); return redis.call('SET', KEYS[2], 2)");
   const Reply r = eval(two_slots, {"{a}x", "{b}x"}, {});
   if (test::RedisTest::on_cluster()) {
@@ -321,7 +321,7 @@ TEST_F(RunOps, TheClusterRunRefusesAScriptOverTwoSlots) {
 // checks only for scripts that declare their flags (`#!lua`): a script without
 // them may reach any key of the node, so the cluster run would not catch an
 // undeclared key of another slot.
-TEST(Scripts, EachStartsWithItsFlagsSoTheClusterChecksItsKeys) {
+TEST(StoreScripts, EachStartsWithItsFlagsSoTheClusterChecksItsKeys) {
   for (const redis::Script* s :
        {&scripts::submit(), &scripts::start(), &scripts::complete(), &scripts::retry(), &scripts::dead_letter(),
         &scripts::drop(), &scripts::cancel(), &scripts::renew(), &scripts::reclaim(), &scripts::promote(),
@@ -333,7 +333,7 @@ TEST(Scripts, EachStartsWithItsFlagsSoTheClusterChecksItsKeys) {
 
 // With several partitions the runs' keys spread over several slots: every
 // script call the Store makes must stay within one partition's keys.
-class Partitioned : public StoreTest {
+class StorePartitioned : public StoreTest {
  protected:
   static constexpr int kPartitions = 4;
   void SetUp() override {
@@ -355,7 +355,7 @@ class Partitioned : public StoreTest {
   }
 };
 
-TEST_F(Partitioned, EveryTransitionOfRunsInEveryPartitionStaysInOneSlot) {
+TEST_F(StorePartitioned, EveryTransitionOfRunsInEveryPartitionStaysInOneSlot) {
   // Runs in every partition (ids are drawn until each partition has two).
   std::map<int, int> per_partition;
   std::vector<std::string> ids;
