@@ -343,6 +343,25 @@ TEST_F(StoreReclaim, DeletedPendingEntryGoesToTheDeadLetterStream) {
   EXPECT_EQ(pending(it), std::nullopt);
 }
 
+TEST_F(StoreReclaim, OnePassTakesTheIdleLeavesTheBusyAndDeadLettersTheDeleted) {
+  const StartItem idle = running_run();
+  const StartItem busy = running_run();
+  const StartItem deleted = running_run();
+  set_idle(idle, "w1", 120000);
+  set_idle(deleted, "w1", 120000);
+  expect_ok(cmd({"XDEL", stream(), deleted.token.entry_id}));
+  const Snapshot busy_run = snapshot({busy.run_id}, false);
+
+  EXPECT_EQ(reclaim_raw("w2", 60000),
+            A({S("0-0"), A({A({S(idle.token.entry_id), S(idle.run_id), S("a"), I(2)})}), I(1)}));
+  EXPECT_EQ(pending(idle), (std::pair<std::string, long long>{"w2", 2}));
+  EXPECT_EQ(pending(busy), (std::pair<std::string, long long>{"w1", 1}));
+  EXPECT_EQ(pending(deleted), std::nullopt);
+  EXPECT_EQ(cmd({"XLEN", keys_.dlq(kPartition)}), I(1));
+  EXPECT_EQ(run(w1_->counters()).at("reclaims"), 1);
+  expect_unchanged(busy_run, "the busy entry's run");
+}
+
 INSTANTIATE_TEST_SUITE_P(StoreStale, StaleTokenTest, STEADFAST_STALENESS_VALUES, staleness_name);
 
 }  // namespace

@@ -221,6 +221,26 @@ TEST_F(StoreRunOps, PromoteMovesAtMostItsLimitOldestFirst) {
   EXPECT_EQ(field(items[2].run_id, "status"), "queued");
 }
 
+TEST_F(StoreRunOps, PromoteOfAMixedSetMovesOnlyTheDueRetries) {
+  const StartItem due = retrying_run();
+  const StartItem cancelled = retrying_run();
+  const StartItem later = retrying_run();
+  make_due(due.run_id);
+  set_field(cancelled.run_id, "status", "cancelled");
+  make_due(cancelled.run_id, 2);
+  const Snapshot untouched = snapshot({cancelled.run_id, later.run_id}, false);
+
+  const Reply r = promote_raw();
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0], I(2)) << "both due members leave the set";
+  EXPECT_GT(r[1].as_integer(), 0);
+  EXPECT_LE(r[1].as_integer(), 60000);
+  EXPECT_EQ(field(due.run_id, "status"), "queued");
+  EXPECT_EQ(entries(), std::vector<std::string>{field(due.run_id, "entry")});
+  expect_unchanged(untouched, "the cancelled and the not yet due runs");
+  EXPECT_EQ(cmd({"ZRANGE", keys_.delayed(kPartition), "0", "-1"}), A({S(later.run_id)}));
+}
+
 // --- replay.lua ---
 
 TEST_F(StoreRunOps, ReplayQueuesAFailedRunWithAFreshBudget) {
