@@ -33,13 +33,14 @@ TEST_F(StoreStart, FreshTokenMarksTheStepRunningAndReturnsTheHashReadBefore) {
   EXPECT_EQ(h.at("s.a.worker"), "w1");
   EXPECT_FALSE(h.at("s.a.started_at").empty());
   EXPECT_EQ(h.at("s.a.started_at"), h.at("updated_at"));
-  EXPECT_EQ(pending(it), (std::pair<std::string, long long>{"w1", 1})) << "start leaves the lease as it is";
+  EXPECT_EQ(pending(it), (std::pair<std::string, long long>{"w1", 1}))
+      << "start leaves the lease as it is";
 }
 
 TEST_F(StoreStart, UnknownDeliveriesAreReadFromThePelAndCountTowardsTheAttempt) {
   const std::string id = submit();
   StartItem it = claim();
-  redeliver(it);  // a reclaim by the same worker: count 2
+  redeliver(it);               // a reclaim by the same worker: count 2
   set_field(id, "base", "3");  // three attempts before this entry (a retry)
   it.token.deliveries = 0;
 
@@ -152,17 +153,19 @@ TEST_F(StoreStart, MixedBatchWritesOnlyTheItemsItOwnsOfLiveRuns) {
   const Reply h6 = hgetall(ids[6]);
   const Snapshot untouched = snapshot({ids[1], ids[2], ids[3], ids[4], ids[5], ids[6]}, false);
 
-  EXPECT_EQ(start_raw(items), A({A({S("ok"), I(1), h0}), A({S("lost"), I(0), A()}), A({S("lost"), I(0), A()}),
-                                 A({S("lost"), I(0), A()}), A({S("missing"), I(1), A()}), A({S("ok"), I(1), h5}),
-                                 A({S("ok"), I(1), h6})}));
+  EXPECT_EQ(start_raw(items),
+            A({A({S("ok"), I(1), h0}), A({S("lost"), I(0), A()}), A({S("lost"), I(0), A()}),
+               A({S("lost"), I(0), A()}), A({S("missing"), I(1), A()}), A({S("ok"), I(1), h5}),
+               A({S("ok"), I(1), h6})}));
 
   EXPECT_EQ(field(ids[0], "status"), "running");
   EXPECT_EQ(field(ids[0], "s.a.worker"), "w1");
   expect_unchanged(untouched, "the refused items' runs");
   // Only the deleted run's entry went; the stale ones stay with their owners.
-  EXPECT_EQ(entries(), (std::vector<std::string>{items[0].token.entry_id, items[1].token.entry_id,
-                                                 items[2].token.entry_id, items[3].token.entry_id,
-                                                 items[5].token.entry_id, items[6].token.entry_id}));
+  EXPECT_EQ(entries(),
+            (std::vector<std::string>{items[0].token.entry_id, items[1].token.entry_id,
+                                      items[2].token.entry_id, items[3].token.entry_id,
+                                      items[5].token.entry_id, items[6].token.entry_id}));
   EXPECT_EQ(pending(items[1]), (std::pair<std::string, long long>{"w2", 1}));
   EXPECT_EQ(pending(items[2]), (std::pair<std::string, long long>{"w1", 2}));
   EXPECT_EQ(pending(items[3]), std::nullopt);
@@ -230,7 +233,8 @@ TEST_P(StaleTokenTest, RenewOfAStaleTokenIsLostAndClaimsNothingBack) {
   const Snapshot before = snapshot({it.run_id});
 
   std::vector<std::string> ks{stream(), run_key(it.run_id)};
-  EXPECT_EQ(eval(scripts::renew(), ks, {std::string(kGroup), "w1", it.token.entry_id, "1"}), A({S("lost")}));
+  EXPECT_EQ(eval(scripts::renew(), ks, {std::string(kGroup), "w1", it.token.entry_id, "1"}),
+            A({S("lost")}));
   expect_unchanged(before, "renewal of a stale token");
 }
 
@@ -265,8 +269,9 @@ TEST_F(StoreRenew, MixedBatchAcrossQueuesAnswersPerItem) {
 class StoreReclaim : public StoreTest {
  protected:
   Reply reclaim_raw(const std::string& consumer, long long min_idle_ms, int count = 10) {
-    return eval(scripts::reclaim(), {stream(), keys_.dlq(kPartition), keys_.stats(kPartition)},
-                {std::string(kGroup), consumer, std::to_string(min_idle_ms), "0-0", std::to_string(count)});
+    return eval(
+        scripts::reclaim(), {stream(), keys_.dlq(kPartition), keys_.stats(kPartition)},
+        {std::string(kGroup), consumer, std::to_string(min_idle_ms), "0-0", std::to_string(count)});
   }
 };
 
@@ -285,7 +290,8 @@ TEST_F(StoreReclaim, EntryIdleLessThanTheLeaseStaysWithItsOwner) {
   set_idle(it, "w1", 30000);
   const Snapshot before = snapshot({it.run_id});
 
-  const Reclaimed r = run(w2_->reclaim(kPartition, "q", std::chrono::milliseconds(60000), "0-0", 10));
+  const Reclaimed r =
+      run(w2_->reclaim(kPartition, "q", std::chrono::milliseconds(60000), "0-0", 10));
   EXPECT_EQ(r.cursor, "0-0");
   EXPECT_TRUE(r.items.empty());
   EXPECT_EQ(r.payload_lost, 0);
@@ -294,7 +300,8 @@ TEST_F(StoreReclaim, EntryIdleLessThanTheLeaseStaysWithItsOwner) {
 
 TEST_F(StoreReclaim, ClaimsAtMostCountEntries) {
   for (int i = 0; i < 3; ++i) set_idle(running_run(), "w1", 120000);
-  const Reclaimed r = run(w2_->reclaim(kPartition, "q", std::chrono::milliseconds(60000), "0-0", 2));
+  const Reclaimed r =
+      run(w2_->reclaim(kPartition, "q", std::chrono::milliseconds(60000), "0-0", 2));
   EXPECT_EQ(r.items.size(), 2u);
   EXPECT_NE(r.cursor, "0-0") << "the pass resumes from where it stopped";
 }
@@ -302,7 +309,8 @@ TEST_F(StoreReclaim, ClaimsAtMostCountEntries) {
 TEST_F(StoreReclaim, AfterATakeOverOnlyTheNewOwnerWrites) {
   const StartItem old = running_run();
   set_idle(old, "w1", 120000);
-  const Reclaimed r = run(w2_->reclaim(kPartition, "q", std::chrono::milliseconds(60000), "0-0", 10));
+  const Reclaimed r =
+      run(w2_->reclaim(kPartition, "q", std::chrono::milliseconds(60000), "0-0", 10));
   ASSERT_EQ(r.items.size(), 1u);
   const StartItem taken = r.items[0];
   EXPECT_EQ(taken.token.deliveries, 2);
@@ -314,10 +322,14 @@ TEST_F(StoreReclaim, AfterATakeOverOnlyTheNewOwnerWrites) {
 
   // The former owner wakes up: every write it tries is refused.
   EXPECT_EQ(run(w1_->renew({old})), std::vector<Store::Renewal>{Store::Renewal::lost});
-  EXPECT_EQ(apply({transition(old, engine::Action::advance)}), std::vector<Applied>{Applied::stale});
-  EXPECT_EQ(apply({transition(old, engine::Action::retry_later)}), std::vector<Applied>{Applied::stale});
-  EXPECT_EQ(apply({transition(old, engine::Action::dead_letter)}), std::vector<Applied>{Applied::stale});
-  EXPECT_EQ(apply({transition(old, engine::Action::cancel_run)}), std::vector<Applied>{Applied::stale});
+  EXPECT_EQ(apply({transition(old, engine::Action::advance)}),
+            std::vector<Applied>{Applied::stale});
+  EXPECT_EQ(apply({transition(old, engine::Action::retry_later)}),
+            std::vector<Applied>{Applied::stale});
+  EXPECT_EQ(apply({transition(old, engine::Action::dead_letter)}),
+            std::vector<Applied>{Applied::stale});
+  EXPECT_EQ(apply({transition(old, engine::Action::cancel_run)}),
+            std::vector<Applied>{Applied::stale});
   StartItem again = old;
   again.token.deliveries = 0;
   EXPECT_EQ(run(w1_->start(kPartition, "q", {again}))[0].state, Started::State::lost);
@@ -338,8 +350,8 @@ TEST_F(StoreReclaim, DeletedPendingEntryGoesToTheDeadLetterStream) {
   ASSERT_EQ(dlq.size(), 1u);
   const Fields f = to_fields(dlq[0][1]);
   EXPECT_EQ(f.at("run"), "");
-  EXPECT_EQ(f.at("error"),
-            "payload lost: stream entry " + it.token.entry_id + " of " + stream() + " was deleted while pending");
+  EXPECT_EQ(f.at("error"), "payload lost: stream entry " + it.token.entry_id + " of " + stream() +
+                               " was deleted while pending");
   EXPECT_EQ(pending(it), std::nullopt);
 }
 

@@ -17,8 +17,8 @@ class StoreOutcome : public StoreTest {
   // The keys a discarded outcome must leave alone: the run, the other stream,
   // the delayed set, the dead-letter stream and the counters.
   Snapshot all_but_the_stream(const std::string& run_id) {
-    return snapshot_of({run_key(run_id), stream("q2"), keys_.delayed(kPartition), keys_.dlq(kPartition),
-                        keys_.stats(kPartition)});
+    return snapshot_of({run_key(run_id), stream("q2"), keys_.delayed(kPartition),
+                        keys_.dlq(kPartition), keys_.stats(kPartition)});
   }
   void expect_entry_gone(const StartItem& it) {
     EXPECT_EQ(entries(it.token.queue), std::vector<std::string>{}) << "the entry is deleted";
@@ -133,10 +133,12 @@ TEST_F(StoreOutcome, CompleteOfAMixedBatchWritesOnlyTheTokensItOwns) {
     const bool last = i == 1;
     ks.push_back(run_key(items[i].run_id));
     ks.push_back(last ? stream() : stream("q2"));
-    args.insert(args.end(), {items[i].token.entry_id, "1", items[i].run_id, "a", R"({"i":)" + std::to_string(i) + "}",
-                             "1", last ? "" : "b", last ? "" : "q2", "wf"});
+    args.insert(args.end(), {items[i].token.entry_id, "1", items[i].run_id, "a",
+                             R"({"i":)" + std::to_string(i) + "}", "1", last ? "" : "b",
+                             last ? "" : "q2", "wf"});
   }
-  EXPECT_EQ(eval(scripts::complete(), ks, args), A({S("ok"), S("ok"), S("stale"), S("stale"), S("stale")}));
+  EXPECT_EQ(eval(scripts::complete(), ks, args),
+            A({S("ok"), S("ok"), S("stale"), S("stale"), S("stale")}));
 
   EXPECT_EQ(field(items[0].run_id, "step"), "b");
   EXPECT_EQ(field(items[1].run_id, "status"), "completed");
@@ -186,7 +188,8 @@ TEST_F(StoreOutcome, ReleaseQueuesTheSameStepAtOnceWithoutAnError) {
   EXPECT_EQ(h.at("s.a.status"), "queued");
   EXPECT_EQ(h.count("s.a.error"), 0u);
   EXPECT_EQ(h.at("base"), "1");
-  EXPECT_EQ(entries(), std::vector<std::string>{h.at("entry")}) << "a new entry replaces the old one";
+  EXPECT_EQ(entries(), std::vector<std::string>{h.at("entry")})
+      << "a new entry replaces the old one";
   EXPECT_NE(h.at("entry"), it.token.entry_id);
   EXPECT_EQ(entry(stream(), h.at("entry")), (Fields{{"r", it.run_id}, {"s", "a"}, {"a", "1"}}));
   EXPECT_EQ(pending(it), std::nullopt);
@@ -240,14 +243,16 @@ TEST_F(StoreOutcome, RetryOfAMixedBatchAnswersPerItem) {
   make_stale(items[3], Staleness::redelivered);
   make_stale(items[4], Staleness::acked);
   set_field(items[5].run_id, "status", "cancelled");
-  const Snapshot untouched = snapshot({items[2].run_id, items[3].run_id, items[4].run_id, items[5].run_id}, false);
+  const Snapshot untouched =
+      snapshot({items[2].run_id, items[3].run_id, items[4].run_id, items[5].run_id}, false);
 
   std::vector<Transition> batch;
   for (std::size_t i = 0; i < items.size(); ++i) {
     batch.push_back(transition(items[i], i == 1 ? Action::release : Action::retry_later));
   }
-  EXPECT_EQ(apply(batch), (std::vector<Applied>{Applied::ok, Applied::ok, Applied::stale, Applied::stale,
-                                                Applied::stale, Applied::discarded}));
+  EXPECT_EQ(apply(batch),
+            (std::vector<Applied>{Applied::ok, Applied::ok, Applied::stale, Applied::stale,
+                                  Applied::stale, Applied::discarded}));
   EXPECT_EQ(field(items[0].run_id, "status"), "retrying");
   EXPECT_EQ(field(items[1].run_id, "status"), "queued");
   expect_unchanged(untouched, "the refused items' runs");
@@ -320,9 +325,10 @@ TEST_F(StoreOutcome, DeadLetterOfAMixedBatchAnswersPerItem) {
   set_field(items[2].run_id, "status", "completed");
   const Snapshot untouched = snapshot({items[1].run_id, items[2].run_id}, false);
 
-  EXPECT_EQ(apply({transition(items[0], Action::dead_letter), transition(items[1], Action::dead_letter),
-                   transition(items[2], Action::dead_letter)}),
-            (std::vector<Applied>{Applied::ok, Applied::stale, Applied::discarded}));
+  EXPECT_EQ(
+      apply({transition(items[0], Action::dead_letter), transition(items[1], Action::dead_letter),
+             transition(items[2], Action::dead_letter)}),
+      (std::vector<Applied>{Applied::ok, Applied::stale, Applied::discarded}));
   EXPECT_EQ(field(items[0].run_id, "status"), "failed");
   expect_unchanged(untouched, "the refused items' runs");
   EXPECT_EQ(cmd({"XLEN", keys_.dlq(kPartition)}), I(1));
@@ -370,8 +376,10 @@ TEST_F(StoreOutcome, CancelRunOfATerminalOrDeletedRunOnlyDropsTheEntry) {
   for (const std::string status : {"completed", "failed", "cancelled", "<deleted>"}) {
     SCOPED_TRACE(status);
     const StartItem it = running_run();
-    if (status == "<deleted>") delete_run(it.run_id);
-    else set_field(it.run_id, "status", status);
+    if (status == "<deleted>")
+      delete_run(it.run_id);
+    else
+      set_field(it.run_id, "status", status);
     const Snapshot before = all_but_the_stream(it.run_id);
     EXPECT_EQ(apply_raw(transition(it, Action::cancel_run)), A({S("ok")}));
     expect_unchanged(before, "cancel of a " + status + " run");
@@ -387,12 +395,14 @@ TEST_F(StoreOutcome, DropOfAMixedBatchAnswersPerItem) {
   set_field(items[1].run_id, "status", "completed");
   const Snapshot untouched = snapshot({items[1].run_id, items[2].run_id, items[3].run_id}, false);
 
-  EXPECT_EQ(apply({transition(items[0], Action::cancel_run), transition(items[1], Action::discard),
-                   transition(items[2], Action::cancel_run), transition(items[3], Action::discard)}),
-            (std::vector<Applied>{Applied::ok, Applied::ok, Applied::stale, Applied::stale}));
+  EXPECT_EQ(
+      apply({transition(items[0], Action::cancel_run), transition(items[1], Action::discard),
+             transition(items[2], Action::cancel_run), transition(items[3], Action::discard)}),
+      (std::vector<Applied>{Applied::ok, Applied::ok, Applied::stale, Applied::stale}));
   EXPECT_EQ(field(items[0].run_id, "status"), "cancelled");
   expect_unchanged(untouched, "the discarded and stale items' runs");
-  EXPECT_EQ(entries(), (std::vector<std::string>{items[2].token.entry_id, items[3].token.entry_id}));
+  EXPECT_EQ(entries(),
+            (std::vector<std::string>{items[2].token.entry_id, items[3].token.entry_id}));
 }
 
 // One pipeline, one script call per script kind: each group answers for its own items.
@@ -402,10 +412,11 @@ TEST_F(StoreOutcome, ApplyOfABatchMixingEveryScriptAnswersPerItem) {
   make_stale(items[3], Staleness::moved);
   const Snapshot untouched = snapshot({items[3].run_id}, false);
 
-  EXPECT_EQ(apply({transition(items[0], Action::advance), transition(items[1], Action::retry_later),
-                   transition(items[2], Action::dead_letter), transition(items[3], Action::complete_run),
-                   transition(items[4], Action::cancel_run)}),
-            (std::vector<Applied>{Applied::ok, Applied::ok, Applied::ok, Applied::stale, Applied::ok}));
+  EXPECT_EQ(
+      apply({transition(items[0], Action::advance), transition(items[1], Action::retry_later),
+             transition(items[2], Action::dead_letter), transition(items[3], Action::complete_run),
+             transition(items[4], Action::cancel_run)}),
+      (std::vector<Applied>{Applied::ok, Applied::ok, Applied::ok, Applied::stale, Applied::ok}));
   EXPECT_EQ(field(items[0].run_id, "status"), "queued");
   EXPECT_EQ(field(items[1].run_id, "status"), "retrying");
   EXPECT_EQ(field(items[2].run_id, "status"), "failed");

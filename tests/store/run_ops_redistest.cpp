@@ -25,7 +25,8 @@ class StoreRunOps : public StoreTest {
   // A dead-lettered run; returns its dead-letter entry id.
   std::string failed_run(StartItem* out = nullptr) {
     const StartItem it = running_run();
-    if (apply({transition(it, Action::dead_letter)}).at(0) != Applied::ok) throw std::runtime_error("dlq refused");
+    if (apply({transition(it, Action::dead_letter)}).at(0) != Applied::ok)
+      throw std::runtime_error("dlq refused");
     if (out) *out = it;
     return field(it.run_id, "dlq_entry");
   }
@@ -33,19 +34,21 @@ class StoreRunOps : public StoreTest {
     expect_ok(cmd({"ZADD", keys_.delayed(kPartition), "XX", std::to_string(score), run_id}));
   }
   Reply promote_raw(int limit = 100) {
-    return eval(scripts::promote(), {keys_.delayed(kPartition)}, {keys_.partition_base(kPartition),
-                                                                   std::to_string(limit)});
+    return eval(scripts::promote(), {keys_.delayed(kPartition)},
+                {keys_.partition_base(kPartition), std::to_string(limit)});
   }
   Reply cancel_raw(const std::string& run_id, const std::string& queue = "q") {
     return eval(scripts::cancel(), {run_key(run_id), stream(queue), keys_.delayed(kPartition)},
                 {run_id, std::string(kGroup), queue, "3600000"});
   }
   Reply replay_raw(const std::string& dlq_entry, const std::string& run_id) {
-    return eval(scripts::replay(), {keys_.dlq(kPartition), run_key(run_id), stream()}, {dlq_entry, run_id});
+    return eval(scripts::replay(), {keys_.dlq(kPartition), run_key(run_id), stream()},
+                {dlq_entry, run_id});
   }
   Reply submit_raw(const std::string& run_id, long long max_backlog = 0) {
-    return eval(scripts::submit(), {run_key(run_id), stream(), keys_.stats(kPartition)},
-                {run_id, "wf", "{}", "a", "q", "1000", std::to_string(max_backlog), R"(["a","b"])"});
+    return eval(
+        scripts::submit(), {run_key(run_id), stream(), keys_.stats(kPartition)},
+        {run_id, "wf", "{}", "a", "q", "1000", std::to_string(max_backlog), R"(["a","b"])"});
   }
 };
 
@@ -92,7 +95,8 @@ TEST_F(StoreRunOps, SubmitOverTheBacklogBoundIsRefusedAndWritesNothing) {
   const std::string id = new_run_id();
   const Snapshot before = snapshot({first, id});
 
-  EXPECT_EQ(submit_raw(id, 1), Reply::make_error("BACKLOG queue q holds 1 or more entries; try again later"));
+  EXPECT_EQ(submit_raw(id, 1),
+            Reply::make_error("BACKLOG queue q holds 1 or more entries; try again later"));
   expect_unchanged(before, "a submit over the backlog bound");
 
   SubmitRequest r;
@@ -198,11 +202,13 @@ TEST_F(StoreRunOps, PromoteDropsADueMemberWhoseRunNoLongerRetries) {
   for (const std::string status : {"cancelled", "<deleted>"}) {
     SCOPED_TRACE(status);
     const StartItem it = retrying_run();
-    if (status == "<deleted>") delete_run(it.run_id);
-    else set_field(it.run_id, "status", status);
+    if (status == "<deleted>")
+      delete_run(it.run_id);
+    else
+      set_field(it.run_id, "status", status);
     make_due(it.run_id);
-    const Snapshot run_and_streams =
-        snapshot_of({run_key(it.run_id), stream(), stream("q2"), keys_.dlq(kPartition), keys_.stats(kPartition)});
+    const Snapshot run_and_streams = snapshot_of({run_key(it.run_id), stream(), stream("q2"),
+                                                  keys_.dlq(kPartition), keys_.stats(kPartition)});
     EXPECT_EQ(promote_raw(), A({I(1), I(-1)}));
     expect_unchanged(run_and_streams, "promote of a run no longer retrying");
     EXPECT_EQ(cmd({"ZCARD", keys_.delayed(kPartition)}), I(0));
@@ -282,7 +288,8 @@ TEST_F(StoreRunOps, ReplayIsRefusedWithTheReasonAndWritesNothing) {
   {
     set_field(id, "status", "queued");
     const Snapshot before = snapshot({id});
-    EXPECT_EQ(replay_raw(dlq_entry, id), Reply::make_error("ERR run " + id + " is queued, not failed"));
+    EXPECT_EQ(replay_raw(dlq_entry, id),
+              Reply::make_error("ERR run " + id + " is queued, not failed"));
     expect_unchanged(before, "replay of a run that is not failed");
   }
   {
@@ -309,7 +316,8 @@ TEST_F(StoreRunOps, RunTokensFindTheOneTokenOfARunWhereverItIs) {
   StartItem failed;
   failed_run(&failed);
   const StartItem completed = running_run();
-  ASSERT_EQ(apply({transition(completed, Action::complete_run)}), std::vector<Applied>{Applied::ok});
+  ASSERT_EQ(apply({transition(completed, Action::complete_run)}),
+            std::vector<Applied>{Applied::ok});
   const std::string queued = submit();
 
   auto tokens = [&](const std::string& id) {
@@ -328,7 +336,8 @@ TEST_F(StoreRunOps, RunTokensFindTheOneTokenOfARunWhereverItIs) {
 // The cluster run of this tier is a real cluster: keys of two slots in one
 // script are refused there, while a plain server runs them.
 TEST_F(StoreRunOps, TheClusterRunRefusesAScriptOverTwoSlots) {
-  const redis::Script two_slots("two_slots", "redis.call('SET', KEYS[1], 1); return redis.call('SET', KEYS[2], 2)");
+  const redis::Script two_slots(
+      "two_slots", "redis.call('SET', KEYS[1], 1); return redis.call('SET', KEYS[2], 2)");
   const Reply r = eval(two_slots, {"{a}x", "{b}x"}, {});
   if (test::RedisTest::on_cluster()) {
     EXPECT_TRUE(r.is_error() && r.str().starts_with("CROSSSLOT")) << r.debug_string();
@@ -343,10 +352,11 @@ TEST_F(StoreRunOps, TheClusterRunRefusesAScriptOverTwoSlots) {
 // undeclared key of another slot.
 TEST(StoreScripts, EachStartsWithItsFlagsSoTheClusterChecksItsKeys) {
   for (const redis::Script* s :
-       {&scripts::submit(), &scripts::start(), &scripts::complete(), &scripts::retry(), &scripts::dead_letter(),
-        &scripts::drop(), &scripts::cancel(), &scripts::renew(), &scripts::reclaim(), &scripts::promote(),
-        &scripts::replay(), &scripts::check_run(), &scripts::limit_acquire(), &scripts::limit_release(),
-        &scripts::limit_pause(), &scripts::limit_renew()}) {
+       {&scripts::submit(), &scripts::start(), &scripts::complete(), &scripts::retry(),
+        &scripts::dead_letter(), &scripts::drop(), &scripts::cancel(), &scripts::renew(),
+        &scripts::reclaim(), &scripts::promote(), &scripts::replay(), &scripts::check_run(),
+        &scripts::limit_acquire(), &scripts::limit_release(), &scripts::limit_pause(),
+        &scripts::limit_renew()}) {
     EXPECT_TRUE(s->source().starts_with("#!lua")) << s->name() << ".lua does not start with #!lua";
   }
 }
@@ -380,7 +390,8 @@ TEST_F(StorePartitioned, EveryTransitionOfRunsInEveryPartitionStaysInOneSlot) {
   std::map<int, int> per_partition;
   std::vector<std::string> ids;
   while (static_cast<int>(per_partition.size()) < kPartitions ||
-         std::any_of(per_partition.begin(), per_partition.end(), [](auto& e) { return e.second < 2; })) {
+         std::any_of(per_partition.begin(), per_partition.end(),
+                     [](auto& e) { return e.second < 2; })) {
     SubmitRequest r;
     r.workflow = "wf";
     r.steps = {"a", "b"};
@@ -392,8 +403,8 @@ TEST_F(StorePartitioned, EveryTransitionOfRunsInEveryPartitionStaysInOneSlot) {
   // Claim every partition's entries and start them in one call per partition.
   std::vector<StartItem> items;
   for (int p = 0; p < kPartitions; ++p) {
-    const Reply read = cmd({"XREADGROUP", "GROUP", std::string(kGroup), "w1", "COUNT", "100", "STREAMS",
-                            keys_.queue(p, "q"), ">"});
+    const Reply read = cmd({"XREADGROUP", "GROUP", std::string(kGroup), "w1", "COUNT", "100",
+                            "STREAMS", keys_.queue(p, "q"), ">"});
     std::vector<StartItem> mine;
     for (const Reply& e : read[0][1].elements()) {
       StartItem it;
@@ -409,10 +420,11 @@ TEST_F(StorePartitioned, EveryTransitionOfRunsInEveryPartitionStaysInOneSlot) {
   EXPECT_EQ(run(w1_->renew(items)), std::vector<Store::Renewal>(items.size(), Store::Renewal::ok));
 
   // One outcome of every kind, spread over the partitions, in one apply.
-  const std::vector<Action> kinds{Action::advance,     Action::complete_run, Action::retry_later,
-                                  Action::release,     Action::dead_letter,  Action::cancel_run};
+  const std::vector<Action> kinds{Action::advance, Action::complete_run, Action::retry_later,
+                                  Action::release, Action::dead_letter,  Action::cancel_run};
   std::vector<Transition> batch;
-  for (std::size_t i = 0; i < items.size(); ++i) batch.push_back(transition(items[i], kinds[i % kinds.size()]));
+  for (std::size_t i = 0; i < items.size(); ++i)
+    batch.push_back(transition(items[i], kinds[i % kinds.size()]));
   for (const Applied a : apply(batch)) EXPECT_EQ(a, Applied::ok);
 
   for (int p = 0; p < kPartitions; ++p) {
@@ -427,7 +439,8 @@ TEST_F(StorePartitioned, EveryTransitionOfRunsInEveryPartitionStaysInOneSlot) {
   }
   EXPECT_EQ(run(w1_->delayed_count()), 0);
   EXPECT_EQ(run(w1_->dlq_count()),
-            std::count_if(batch.begin(), batch.end(), [](const Transition& t) { return t.action == Action::dead_letter; }));
+            std::count_if(batch.begin(), batch.end(),
+                          [](const Transition& t) { return t.action == Action::dead_letter; }));
   const auto dead = run(w1_->dlq_list(10));
   for (const DeadLetter& d : dead) EXPECT_EQ(run(w1_->dlq_replay(d.id)), d.run_id);
   for (const std::string& id : ids) {

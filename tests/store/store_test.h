@@ -1,7 +1,8 @@
 // The store tier's fixture: runs put in precise states without worker processes
 // (Store::submit, then XREADGROUP, XCLAIM, XACK, DEL, HSET by hand), raw script
 // calls for exact replies, and snapshots of every key a script may write,
-// compared byte for byte (DUMP, PEXPIRETIME) after a call that must refuse.
+// compared byte for byte (DUMP; a hash-table hash by its sorted fields; and
+// PEXPIRETIME) after a call that must refuse.
 //
 // Runs against the test binary's redis-server, or a one-node Redis Cluster with
 // STEADFAST_TEST_CLUSTER=1 (test::RedisTest): there a script whose keys hash to
@@ -36,8 +37,8 @@ inline Reply S(std::string s) { return Reply::make_string(std::move(s)); }
 inline Reply I(long long v) { return Reply::make_integer(v); }
 inline Reply A(std::vector<Reply> e = {}) { return Reply::make_array(std::move(e)); }
 
-// Every key a run's transitions may write, frozen: its bytes (StoreTest::frozen; nullopt = no key) and
-// PEXPIRETIME (absolute, so it does not drift as PTTL would).
+// Every key a run's transitions may write, frozen: its bytes (StoreTest::frozen;
+// nullopt = no key) and PEXPIRETIME (absolute, so it does not drift as PTTL would).
 struct Snapshot {
   std::map<std::string, std::optional<std::string>> dumps;
   std::map<std::string, long long> expire_at;
@@ -125,27 +126,29 @@ class StoreTest : public test::RedisTest {
     submit();
     StartItem it = claim();
     const auto started = run(w1_->start(kPartition, "q", {it}));
-    if (started.at(0).state != Started::State::ok) throw std::runtime_error("start refused a fresh token");
+    if (started.at(0).state != Started::State::ok)
+      throw std::runtime_error("start refused a fresh token");
     return it;
   }
 
   // --- ways a token goes stale, and runs change under it ---
   // The entry moves to `consumer` with its delivery count kept (XCLAIM ... JUSTID).
   void move_to(const StartItem& it, const std::string& consumer) {
-    expect_ok(cmd({"XCLAIM", stream(it.token.queue), std::string(kGroup), consumer, "0", it.token.entry_id,
-                   "JUSTID"}));
+    expect_ok(cmd({"XCLAIM", stream(it.token.queue), std::string(kGroup), consumer, "0",
+                   it.token.entry_id, "JUSTID"}));
   }
   // The entry is delivered again to `consumer` (XCLAIM without JUSTID: count + 1).
   void redeliver(const StartItem& it, const std::string& consumer = "w1") {
-    expect_ok(cmd({"XCLAIM", stream(it.token.queue), std::string(kGroup), consumer, "0", it.token.entry_id}));
+    expect_ok(cmd(
+        {"XCLAIM", stream(it.token.queue), std::string(kGroup), consumer, "0", it.token.entry_id}));
   }
   void ack(const StartItem& it) {
     expect_ok(cmd({"XACK", stream(it.token.queue), std::string(kGroup), it.token.entry_id}));
   }
   // The entry's idle time becomes `idle_ms`, owner and count kept.
   void set_idle(const StartItem& it, const std::string& owner, long long idle_ms) {
-    expect_ok(cmd({"XCLAIM", stream(it.token.queue), std::string(kGroup), owner, "0", it.token.entry_id,
-                   "IDLE", std::to_string(idle_ms), "JUSTID"}));
+    expect_ok(cmd({"XCLAIM", stream(it.token.queue), std::string(kGroup), owner, "0",
+                   it.token.entry_id, "IDLE", std::to_string(idle_ms), "JUSTID"}));
   }
   void set_field(const std::string& run_id, const std::string& field, const std::string& value) {
     expect_ok(cmd({"HSET", run_key(run_id), field, value}));
@@ -198,7 +201,8 @@ class StoreTest : public test::RedisTest {
   Snapshot snapshot(const std::vector<std::string>& run_ids, bool partition_keys = true) {
     std::vector<std::string> ks;
     if (partition_keys) {
-      ks = {stream("q"), stream("q2"), keys_.delayed(kPartition), keys_.dlq(kPartition), keys_.stats(kPartition)};
+      ks = {stream("q"), stream("q2"), keys_.delayed(kPartition), keys_.dlq(kPartition),
+            keys_.stats(kPartition)};
     }
     for (const std::string& id : run_ids) ks.push_back(run_key(id));
     return snapshot_of(ks);
@@ -220,7 +224,8 @@ class StoreTest : public test::RedisTest {
     if (cmd({"OBJECT", "ENCODING", k}).str() != "hashtable") return std::string(d.str());
     const Reply all = cmd({"HGETALL", k});
     std::map<std::string, std::string> sorted;
-    for (std::size_t i = 0; i + 1 < all.size(); i += 2) sorted[std::string(all[i].str())] = all[i + 1].str();
+    for (std::size_t i = 0; i + 1 < all.size(); i += 2)
+      sorted[std::string(all[i].str())] = all[i + 1].str();
     std::string out = "hashtable:";
     for (const auto& [f, v] : sorted) {
       out += std::to_string(f.size()) + ":" + f + "=" + std::to_string(v.size()) + ":" + v + ";";
@@ -238,15 +243,22 @@ class StoreTest : public test::RedisTest {
       if (d && now.dumps[k]) {
         EXPECT_TRUE(*d == *now.dumps[k]) << what << ": key " << k << " was written";
       }
-      EXPECT_EQ(now.expire_at[k], before.expire_at.at(k)) << what << ": the expiry of " << k << " changed";
+      EXPECT_EQ(now.expire_at[k], before.expire_at.at(k))
+          << what << ": the expiry of " << k << " changed";
     }
   }
 
   void make_stale(const StartItem& it, Staleness how) {
     switch (how) {
-      case Staleness::moved: move_to(it, "w2"); break;
-      case Staleness::redelivered: redeliver(it, "w1"); break;
-      case Staleness::acked: ack(it); break;
+      case Staleness::moved:
+        move_to(it, "w2");
+        break;
+      case Staleness::redelivered:
+        redeliver(it, "w1");
+        break;
+      case Staleness::acked:
+        ack(it);
+        break;
     }
   }
 
@@ -288,20 +300,23 @@ class StoreTest : public test::RedisTest {
       case engine::Action::advance:
       case engine::Action::complete_run: {
         const bool last = t.action == engine::Action::complete_run;
-        return eval(scripts::complete(),
-                    {s, keys_.stats(kPartition), run_key(t.run_id), last ? s : stream(t.next_queue)},
-                    {g, consumer, "3600000", t.token.entry_id, d, t.run_id, t.step, t.output, attempts,
-                     last ? "" : t.next_step, last ? "" : t.next_queue, t.workflow});
+        return eval(
+            scripts::complete(),
+            {s, keys_.stats(kPartition), run_key(t.run_id), last ? s : stream(t.next_queue)},
+            {g, consumer, "3600000", t.token.entry_id, d, t.run_id, t.step, t.output, attempts,
+             last ? "" : t.next_step, last ? "" : t.next_queue, t.workflow});
       }
       case engine::Action::retry_later:
       case engine::Action::release: {
         const bool release = t.action == engine::Action::release;
-        return eval(scripts::retry(), {s, keys_.delayed(kPartition), keys_.stats(kPartition), run_key(t.run_id)},
+        return eval(scripts::retry(),
+                    {s, keys_.delayed(kPartition), keys_.stats(kPartition), run_key(t.run_id)},
                     {g, consumer, t.token.entry_id, d, t.run_id, t.step, attempts,
                      release ? "0" : std::to_string(t.delay.count()), release ? "" : t.error});
       }
       case engine::Action::dead_letter:
-        return eval(scripts::dead_letter(), {s, keys_.dlq(kPartition), keys_.stats(kPartition), run_key(t.run_id)},
+        return eval(scripts::dead_letter(),
+                    {s, keys_.dlq(kPartition), keys_.stats(kPartition), run_key(t.run_id)},
                     {g, consumer, t.token.entry_id, d, t.run_id, t.step, attempts, t.error});
       case engine::Action::cancel_run:
       case engine::Action::discard:
@@ -309,7 +324,8 @@ class StoreTest : public test::RedisTest {
                     {g, consumer, "3600000", t.token.entry_id, d, t.step,
                      t.action == engine::Action::cancel_run ? "cancel" : "discard"});
       case engine::Action::execute:
-      case engine::Action::abandon: break;
+      case engine::Action::abandon:
+        break;
     }
     throw std::invalid_argument("no script applies " + std::string(engine::to_string(t.action)));
   }
@@ -334,16 +350,18 @@ class StaleTokenTest : public StoreTest, public ::testing::WithParamInterface<St
 
 inline std::string staleness_name(const ::testing::TestParamInfo<Staleness>& info) {
   switch (info.param) {
-    case Staleness::moved: return "MovedToAnotherConsumer";
-    case Staleness::redelivered: return "DeliveredAgain";
-    case Staleness::acked: return "Acked";
+    case Staleness::moved:
+      return "MovedToAnotherConsumer";
+    case Staleness::redelivered:
+      return "DeliveredAgain";
+    case Staleness::acked:
+      return "Acked";
   }
   return "unknown";
 }
 
-#define STEADFAST_STALENESS_VALUES                                                              \
-  ::testing::Values(Staleness::moved, Staleness::redelivered, \
-                    Staleness::acked)
+#define STEADFAST_STALENESS_VALUES \
+  ::testing::Values(Staleness::moved, Staleness::redelivered, Staleness::acked)
 
 }  // namespace steadfast::store::testing
 
