@@ -229,6 +229,30 @@ std::uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
+namespace {
+
+// True if 127.0.0.1:port could be bound a moment ago.
+bool port_is_free(std::uint16_t port) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) throw_errno("socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+// A free port P below 55000 whose cluster bus port P + 10000 is free too.
+std::uint16_t free_cluster_port() {
+  for (int i = 0; i < 1000; ++i) {
+    const std::uint16_t p = free_port();
+    if (p < 55000 && port_is_free(static_cast<std::uint16_t>(p + 10000))) return p;
+  }
+  throw std::runtime_error("no free port below 55000 with its cluster bus port (+10000) free");
+}
+
+}  // namespace
+
 ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   if (argv.empty()) throw std::invalid_argument("run_process: empty argv");
   int fds[2];
@@ -325,7 +349,7 @@ RedisServer::RedisServer(RedisServerOptions options) : options_(std::move(option
   // The port was free when we looked; another process may take it before the
   // server binds it. Then we try another one.
   for (int attempt = 1;; ++attempt) {
-    port_ = free_port();
+    port_ = options_.cluster ? free_cluster_port() : free_port();
     try {
       spawn();
       wait_ready();
@@ -370,6 +394,9 @@ std::vector<std::string> RedisServer::command_line() const {
                              "--tls-key-file", t.key_file, "--tls-ca-cert-file", t.ca_file,
                              "--tls-auth-clients", t.auth_clients ? "yes" : "no"});
   }
+  if (options_.cluster) {
+    argv.insert(argv.end(), {"--cluster-enabled", "yes", "--cluster-config-file", dir_ + "/nodes.conf"});
+  }
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   return argv;
 }
@@ -398,7 +425,10 @@ void RedisServer::wait_ready() {
       throw std::runtime_error("redis-server exited with status " + std::to_string(exit_code_of(status)) +
                                " while starting (" + join(command_line()) + "); its log:\n" + tail(log()));
     }
-    if (ping_once()) return;
+    if (ping_once()) {
+      if (options_.cluster) wait_cluster_ok(deadline);
+      return;
+    }
     if (Clock::now() >= deadline) {
       kill();
       throw std::runtime_error("redis-server did not answer PING within " +
@@ -406,6 +436,28 @@ void RedisServer::wait_ready() {
                                "); its log:\n" + tail(log()));
     }
     std::this_thread::sleep_for(5ms);
+  }
+}
+
+void RedisServer::wait_cluster_ok(Clock::time_point deadline) {
+  // A fresh node owns no slot; a restarted one read its slots back from nodes.conf.
+  const redis::Reply info = call({"CLUSTER", "INFO"});
+  if (info.str().find("cluster_slots_assigned:16384") == std::string_view::npos) {
+    const redis::Reply added = call({"CLUSTER", "ADDSLOTSRANGE", "0", "16383"});
+    if (added.is_error()) {
+      throw std::runtime_error("CLUSTER ADDSLOTSRANGE 0 16383: " + std::string(added.str()));
+    }
+  }
+  for (;;) {
+    const redis::Reply state = call({"CLUSTER", "INFO"});
+    if (state.str().find("cluster_state:ok") != std::string_view::npos) return;
+    if (Clock::now() >= deadline) {
+      kill();
+      throw std::runtime_error("the one-node cluster did not reach cluster_state:ok within " +
+                               std::to_string(options_.start_timeout.count()) + " ms; CLUSTER INFO:\n" +
+                               std::string(state.str()) + "its log:\n" + tail(log()));
+    }
+    std::this_thread::sleep_for(10ms);
   }
 }
 

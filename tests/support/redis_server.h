@@ -49,6 +49,12 @@ struct RedisServerOptions {
   std::string admin_password;
   // Time for the server to answer PING after a start; zero = 10 s.
   std::chrono::milliseconds start_timeout{0};
+  // A one-node Redis Cluster (--cluster-enabled yes) that owns every slot: it
+  // refuses a command or script whose keys hash to different slots (CROSSSLOT),
+  // which a plain server lets through. Its port is below 55000 (the cluster bus
+  // listens on port + 10000). A start waits for cluster_state:ok, about 2 s
+  // after the process starts (Redis 7.0 holds a fresh master down for 2 s).
+  bool cluster = false;
 };
 
 // Creates a fresh folder /tmp/<prefix>XXXXXX (mkdtemp) and returns its path.
@@ -131,6 +137,7 @@ class RedisServer {
   std::vector<std::string> command_line() const;
   void spawn();
   void wait_ready();
+  void wait_cluster_ok(std::chrono::steady_clock::time_point deadline);
   bool ping_once() const;
   int connect_control(std::chrono::milliseconds timeout) const;
   void reap(std::chrono::milliseconds grace);

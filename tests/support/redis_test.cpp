@@ -5,7 +5,9 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <cstdlib>
 #include <stdexcept>
+#include <string_view>
 
 namespace steadfast::test {
 
@@ -83,8 +85,17 @@ redis::Client& AsyncTest::make_client(const redis::Config& config) {
   return *clients_.back();
 }
 
+bool RedisTest::on_cluster() {
+  const char* v = std::getenv("STEADFAST_TEST_CLUSTER");
+  return v != nullptr && std::string_view(v) == "1";
+}
+
 RedisServer& RedisTest::server() {
-  static std::unique_ptr<RedisServer> shared = std::make_unique<RedisServer>();
+  static std::unique_ptr<RedisServer> shared = [] {
+    RedisServerOptions options;
+    options.cluster = on_cluster();
+    return std::make_unique<RedisServer>(std::move(options));
+  }();
   return *shared;
 }
 

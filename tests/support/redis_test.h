@@ -128,12 +128,15 @@ class AsyncTest : public ::testing::Test {
 
 // Fixture for tests against the redis-server shared by the whole test binary
 // (started on first use, stopped at exit). SetUp runs FLUSHALL, so every test
-// starts from an empty server.
+// starts from an empty server. With STEADFAST_TEST_CLUSTER=1 in the environment
+// that server is a one-node Redis Cluster (RedisServerOptions::cluster).
 class RedisTest : public AsyncTest {
  public:
   // A test that stops or kills it gets it restarted by the next SetUp; fault
   // tests should rather start a RedisServer of their own.
   static RedisServer& server();
+  // True when STEADFAST_TEST_CLUSTER=1: server() is a one-node cluster.
+  static bool on_cluster();
 
  protected:
   void SetUp() override;
