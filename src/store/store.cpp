@@ -551,8 +551,9 @@ asio::awaitable<long long> Store::promote(int partition, int limit) {
     args.insert(args.end(), {members[i].member, members[i].set, queue});
   }
   co_await client_.eval(scripts::promote(), keys, args);
-  // More may be due at once (over `limit`), or soon after these: ask again.
-  co_return 0;
+  // A full page: more may be due already.
+  const bool full = due[0].size() >= static_cast<std::size_t>(limit) || due[1].size() >= static_cast<std::size_t>(limit);
+  co_return full ? 0 : due[2].as_integer();
 }
 
 }  // namespace steadfast::store

@@ -200,7 +200,7 @@ class StoreRenew : public StoreTest {
     for (const StartItem& it : items) {
       ks.push_back(stream(it.token.queue));
       ks.push_back(run_key(it.run_id));
-      args.insert(args.end(), {it.token.entry_id, std::to_string(it.token.deliveries)});
+      args.insert(args.end(), {it.token.entry_id, std::to_string(it.token.deliveries), it.step, "", "", ""});
     }
     return eval(scripts::renew(), ks, args);
   }
@@ -233,9 +233,27 @@ TEST_P(StaleTokenTest, RenewOfAStaleTokenIsLostAndClaimsNothingBack) {
   const Snapshot before = snapshot({it.run_id});
 
   std::vector<std::string> ks{stream(), run_key(it.run_id)};
-  EXPECT_EQ(eval(scripts::renew(), ks, {std::string(kGroup), "w1", it.token.entry_id, "1"}),
+  EXPECT_EQ(eval(scripts::renew(), ks, {std::string(kGroup), "w1", it.token.entry_id, "1", it.step, "1", "0.5", "half"}),
             A({S("lost")}));
-  expect_unchanged(before, "renewal of a stale token");
+  expect_unchanged(before, "renewal of a stale token (its progress report included)");
+}
+
+TEST_F(StoreRenew, AProgressReportIsWrittenWithTheLeaseAndShownByTheRunView) {
+  StartItem it = running_run();
+  it.progress = ProgressReport{0.25, "chunk 3 of 12"};
+  EXPECT_EQ(run(w1_->renew({it})), std::vector<Store::Renewal>{Store::Renewal::ok});
+  const Fields h = hash(it.run_id);
+  EXPECT_EQ(h.at("s." + it.step + ".progress"), "0.25");
+  EXPECT_EQ(h.at("s." + it.step + ".message"), "chunk 3 of 12");
+  const auto info = run(w1_->get_run(it.run_id));
+  ASSERT_TRUE(info.has_value());
+  const Json j = to_json(*info);
+  EXPECT_EQ(j["steps"][0]["progress"], 0.25);
+  EXPECT_EQ(j["steps"][0]["message"], "chunk 3 of 12");
+
+  it.progress.reset();  // no new report: the last one stays
+  EXPECT_EQ(run(w1_->renew({it})), std::vector<Store::Renewal>{Store::Renewal::ok});
+  EXPECT_EQ(hash(it.run_id).at("s." + it.step + ".message"), "chunk 3 of 12");
 }
 
 TEST_F(StoreRenew, MixedBatchAcrossQueuesAnswersPerItem) {

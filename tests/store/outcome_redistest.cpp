@@ -17,7 +17,7 @@ class StoreOutcome : public StoreTest {
   // The keys a discarded outcome must leave alone: the run, the other stream,
   // the delayed set, the dead-letter stream and the counters.
   Snapshot all_but_the_stream(const std::string& run_id) {
-    return snapshot_of({run_key(run_id), stream("q2"), keys_.delayed(kPartition),
+    return snapshot_of({run_key(run_id), stream("q2"), keys_.timers(kPartition),
                         keys_.dlq(kPartition), keys_.stats(kPartition)});
   }
   void expect_entry_gone(const StartItem& it) {
@@ -169,7 +169,7 @@ TEST_F(StoreOutcome, RetryLaterRecordsTheErrorAndParksTheRunUntilItsDueTime) {
   const long long due = std::stoll(h.at("due_at"));
   EXPECT_GE(due, before + 60000);
   EXPECT_LE(due, after + 60000);
-  EXPECT_EQ(cmd({"ZSCORE", keys_.delayed(kPartition), it.run_id}), S(h.at("due_at")));
+  EXPECT_EQ(cmd({"ZSCORE", keys_.timers(kPartition), it.run_id + "\ta\tretry"}), S(h.at("due_at")));
   const Json errors = Json::parse(h.at("s.a.errors"));
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0]["attempt"], 1);
@@ -193,7 +193,7 @@ TEST_F(StoreOutcome, ReleaseQueuesTheSameStepAtOnceWithoutAnError) {
   EXPECT_NE(h.at("entry"), it.token.entry_id);
   EXPECT_EQ(entry(stream(), h.at("entry")), (Fields{{"r", it.run_id}, {"s", "a"}, {"a", "1"}}));
   EXPECT_EQ(pending(it), std::nullopt);
-  EXPECT_EQ(cmd({"ZCARD", keys_.delayed(kPartition)}), I(0));
+  EXPECT_EQ(cmd({"ZCARD", keys_.timers(kPartition)}), I(0));
   EXPECT_EQ(run(w1_->counters()).count("retries"), 0u);
 }
 
@@ -256,7 +256,7 @@ TEST_F(StoreOutcome, RetryOfAMixedBatchAnswersPerItem) {
   EXPECT_EQ(field(items[0].run_id, "status"), "retrying");
   EXPECT_EQ(field(items[1].run_id, "status"), "queued");
   expect_unchanged(untouched, "the refused items' runs");
-  EXPECT_EQ(cmd({"ZCARD", keys_.delayed(kPartition)}), I(1));
+  EXPECT_EQ(cmd({"ZCARD", keys_.timers(kPartition)}), I(1));
   EXPECT_EQ(run(w1_->counters()).at("retries"), 1);
   EXPECT_EQ(pending(items[2]), (std::pair<std::string, long long>{"w2", 1}));
   EXPECT_EQ(pending(items[3]), (std::pair<std::string, long long>{"w1", 2}));

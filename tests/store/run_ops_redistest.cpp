@@ -30,15 +30,34 @@ class StoreRunOps : public StoreTest {
     if (out) *out = it;
     return field(it.run_id, "dlq_entry");
   }
+  // The run's retry timer (its step is "a").
+  static std::string timer(const std::string& run_id) { return run_id + "\ta\tretry"; }
   void make_due(const std::string& run_id, long long score = 1) {
-    expect_ok(cmd({"ZADD", keys_.delayed(kPartition), "XX", std::to_string(score), run_id}));
+    expect_ok(cmd({"ZADD", keys_.timers(kPartition), "XX", std::to_string(score), timer(run_id)}));
   }
+  // Both phases, raw: due.lua names the due members, promote.lua gets every
+  // key they touch. Returns {due members handled (each leaves the set), ms
+  // until the next due member or -1}.
   Reply promote_raw(int limit = 100) {
-    return eval(scripts::promote(), {keys_.delayed(kPartition)},
-                {keys_.partition_base(kPartition), std::to_string(limit)});
+    const std::vector<std::string> sets{keys_.timers(kPartition), keys_.legacy_delayed(kPartition)};
+    const Reply due = eval(scripts::due(), sets, {std::to_string(limit)});
+    std::vector<std::string> ks = sets;
+    std::vector<std::string> args;
+    for (const Reply& m : due[0].elements()) {
+      const std::string member(m.str());
+      const std::string id = member.substr(0, member.find('\t'));
+      const Reply q = cmd({"HGET", run_key(id), "queue"});
+      const std::string queue = q.is_nil() ? std::string() : std::string(q.str());
+      ks.push_back(run_key(id));
+      ks.push_back(stream(queue));
+      args.insert(args.end(), {member, "t", queue});
+    }
+    if (!args.empty()) eval(scripts::promote(), ks, args);
+    return A({I(static_cast<long long>(due[0].size())), due[2]});
   }
   Reply cancel_raw(const std::string& run_id, const std::string& queue = "q") {
-    return eval(scripts::cancel(), {run_key(run_id), stream(queue), keys_.delayed(kPartition)},
+    return eval(scripts::cancel(),
+                {run_key(run_id), stream(queue), keys_.timers(kPartition), keys_.legacy_delayed(kPartition)},
                 {run_id, std::string(kGroup), queue, "3600000"});
   }
   Reply replay_raw(const std::string& dlq_entry, const std::string& run_id) {
@@ -142,7 +161,7 @@ TEST_F(StoreRunOps, CancelOfARetryingRunTakesItOutOfTheDelayedSet) {
   const StartItem it = retrying_run();
   EXPECT_EQ(cancel_raw(it.run_id), S("cancelled"));
   EXPECT_EQ(field(it.run_id, "status"), "cancelled");
-  EXPECT_EQ(cmd({"ZCARD", keys_.delayed(kPartition)}), I(0));
+  EXPECT_EQ(cmd({"ZCARD", keys_.timers(kPartition)}), I(0));
 }
 
 TEST_F(StoreRunOps, CancelOfATerminalRunAnswersItsStatusAndWritesNothing) {
@@ -184,7 +203,7 @@ TEST_F(StoreRunOps, PromoteQueuesADueRetryAgain) {
   EXPECT_EQ(h.count("due_at"), 0u);
   EXPECT_EQ(entries(), std::vector<std::string>{h.at("entry")});
   EXPECT_EQ(entry(stream(), h.at("entry")), (Fields{{"r", it.run_id}, {"s", "a"}, {"a", "1"}}));
-  EXPECT_EQ(cmd({"ZCARD", keys_.delayed(kPartition)}), I(0));
+  EXPECT_EQ(cmd({"ZCARD", keys_.timers(kPartition)}), I(0));
 }
 
 TEST_F(StoreRunOps, PromoteLeavesARetryThatIsNotDueAndAnswersTheWait) {
@@ -211,7 +230,7 @@ TEST_F(StoreRunOps, PromoteDropsADueMemberWhoseRunNoLongerRetries) {
                                                   keys_.dlq(kPartition), keys_.stats(kPartition)});
     EXPECT_EQ(promote_raw(), A({I(1), I(-1)}));
     expect_unchanged(run_and_streams, "promote of a run no longer retrying");
-    EXPECT_EQ(cmd({"ZCARD", keys_.delayed(kPartition)}), I(0));
+    EXPECT_EQ(cmd({"ZCARD", keys_.timers(kPartition)}), I(0));
   }
 }
 
@@ -244,7 +263,7 @@ TEST_F(StoreRunOps, PromoteOfAMixedSetMovesOnlyTheDueRetries) {
   EXPECT_EQ(field(due.run_id, "status"), "queued");
   EXPECT_EQ(entries(), std::vector<std::string>{field(due.run_id, "entry")});
   expect_unchanged(untouched, "the cancelled and the not yet due runs");
-  EXPECT_EQ(cmd({"ZRANGE", keys_.delayed(kPartition), "0", "-1"}), A({S(later.run_id)}));
+  EXPECT_EQ(cmd({"ZRANGE", keys_.timers(kPartition), "0", "-1"}), A({S(timer(later.run_id))}));
 }
 
 // --- replay.lua ---
@@ -355,7 +374,7 @@ TEST(StoreScripts, EachStartsWithItsFlagsSoTheClusterChecksItsKeys) {
        {&scripts::submit(), &scripts::start(), &scripts::complete(), &scripts::retry(),
         &scripts::dead_letter(), &scripts::drop(), &scripts::cancel(), &scripts::renew(),
         &scripts::reclaim(), &scripts::promote(), &scripts::replay(), &scripts::check_run(),
-        &scripts::limit_acquire(), &scripts::limit_release(), &scripts::limit_pause(),
+        &scripts::config(), &scripts::due(), &scripts::limit_acquire(), &scripts::limit_release(), &scripts::limit_pause(),
         &scripts::limit_renew()}) {
     EXPECT_TRUE(s->source().starts_with("#!lua")) << s->name() << ".lua does not start with #!lua";
   }
@@ -378,9 +397,9 @@ class StorePartitioned : public StoreTest {
   }
   // Every member of the partition's delayed set becomes due.
   void make_due_all(int partition) {
-    const Reply members = cmd({"ZRANGE", keys_.delayed(partition), "0", "-1"});
+    const Reply members = cmd({"ZRANGE", keys_.timers(partition), "0", "-1"});
     for (const Reply& m : members.elements()) {
-      expect_ok(cmd({"ZADD", keys_.delayed(partition), "XX", "1", std::string(m.str())}));
+      expect_ok(cmd({"ZADD", keys_.timers(partition), "XX", "1", std::string(m.str())}));
     }
   }
 };

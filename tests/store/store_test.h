@@ -201,7 +201,7 @@ class StoreTest : public test::RedisTest {
   Snapshot snapshot(const std::vector<std::string>& run_ids, bool partition_keys = true) {
     std::vector<std::string> ks;
     if (partition_keys) {
-      ks = {stream("q"), stream("q2"), keys_.delayed(kPartition), keys_.dlq(kPartition),
+      ks = {stream("q"), stream("q2"), keys_.timers(kPartition), keys_.dlq(kPartition),
             keys_.stats(kPartition)};
     }
     for (const std::string& id : run_ids) ks.push_back(run_key(id));
@@ -310,7 +310,7 @@ class StoreTest : public test::RedisTest {
       case engine::Action::release: {
         const bool release = t.action == engine::Action::release;
         return eval(scripts::retry(),
-                    {s, keys_.delayed(kPartition), keys_.stats(kPartition), run_key(t.run_id)},
+                    {s, keys_.timers(kPartition), keys_.stats(kPartition), run_key(t.run_id)},
                     {g, consumer, t.token.entry_id, d, t.run_id, t.step, attempts,
                      release ? "0" : std::to_string(t.delay.count()), release ? "" : t.error});
       }

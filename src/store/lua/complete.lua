@@ -2,20 +2,23 @@
 -- Complete-and-advance for a batch of finished steps of one stream: records
 -- each output and makes the next token (the next step's entry) or finishes the
 -- run, then acknowledges and deletes the entries — all in one atomic step.
--- Hot path: two commands per entry (HSET, and XADD; or PEXPIRE and the
--- completed:<workflow> HINCRBY for a run's last step) and four per
+-- Hot path: three commands per entry (EXISTS, HSET, and XADD; or PEXPIRE and
+-- the completed:<workflow> HINCRBY for a run's last step) and four per
 -- batch (TIME, XPENDING over the batch's range for the fencing check, XACK and
 -- XDEL of every applied entry). No status read: a token that passes the
 -- fencing check belongs to a live run, because every transition to a terminal
 -- status removes the run's token in the same script (complete, dead_letter,
--- drop; cancel finishes only runs whose entry is not pending). The step
+-- drop; cancel finishes only runs whose entry is not pending). Only a run
+-- hash deleted under a live token (an operator, eviction) is checked for, so
+-- an HSET never recreates part of it. The step
 -- duration histogram is the worker's to add (store::Store::add_counters).
 -- KEYS[1] stream, KEYS[2] partition stats hash; then per item: run hash, next
 -- step's stream (or the same stream)
 -- ARGV: group, consumer, retention ms; then per item 9 values: entry id,
 --       deliveries, run id, step, output JSON, attempts, next step ('' = last),
 --       next queue name, workflow name
--- Returns per item 'ok' or 'stale' (token refused: nothing written).
+-- Returns per item 'ok', 'stale' (token refused: nothing written) or
+-- 'discarded' (the run hash is gone: the entry is dropped, nothing recreated).
 local stream, stats, group, consumer, retention = KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3])
 local now = string.format('%d', sf_now())
 local per = 9
@@ -32,6 +35,9 @@ for i = 1, n do
   local output, attempts, next_step, next_queue = ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8]
   if held[id] ~= tonumber(deliveries) then
     out[i] = 'stale'
+  elseif redis.call('EXISTS', run) == 0 then
+    applied[#applied + 1] = id
+    out[i] = 'discarded'
   else
     local s = 's.' .. step .. '.'
     if next_step ~= '' then

@@ -60,6 +60,13 @@ end
 
 local sf_terminal = {completed = true, failed = true, cancelled = true}
 
+-- A run that ended, or whose hash is gone (deleted by an operator, evicted):
+-- its entry is dropped and nothing is written, so no partial hash is recreated.
+local function sf_gone_or_terminal(run)
+  local status = redis.call('HGET', run, 'status')
+  return not status or sf_terminal[status] == true
+end
+
 -- Appends {attempt, error, started_at, failed_at} to the step's error history
 -- (a JSON array, the newest last, at most 20 entries kept).
 local function sf_push_error(run, step, attempt, err, now)

@@ -19,7 +19,7 @@ for i = 1, n do
   local attempts, delay, err = ARGV[a + 5], tonumber(ARGV[a + 6]), ARGV[a + 7]
   if not sf_owns(stream, group, id, consumer, deliveries) then
     out[i] = 'stale'
-  elseif sf_terminal[redis.call('HGET', run, 'status')] then
+  elseif sf_gone_or_terminal(run) then
     sf_drop_entry(stream, group, id)
     out[i] = 'discarded'
   else
