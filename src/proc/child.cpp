@@ -80,6 +80,37 @@ int open_flags(const Stdio& s, int target) {
 
 const char* open_path(const Stdio& s) { return s.kind == Stdio::Kind::null ? "/dev/null" : s.path.c_str(); }
 
+// Files for the child's streams, opened here (not in the child) so that a
+// missing folder is an error naming the file, not the program. Closed on
+// scope exit, after the spawn.
+class OpenedFiles {
+ public:
+  OpenedFiles() = default;
+  ~OpenedFiles() {
+    for (const int fd : fds_) ::close(fd);
+  }
+  OpenedFiles(const OpenedFiles&) = delete;
+  OpenedFiles& operator=(const OpenedFiles&) = delete;
+
+  // `s` itself, or Stdio::from_fd of the file it names.
+  Stdio resolve(const Stdio& s, int target, const char* stream) {
+    if (s.kind != Stdio::Kind::null && s.kind != Stdio::Kind::file_append &&
+        s.kind != Stdio::Kind::file_truncate) {
+      return s;
+    }
+    const int fd = ::open(open_path(s), open_flags(s, target) | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      throw std::system_error(errno, std::generic_category(),
+                              std::string("cannot open '") + open_path(s) + "' for a child's " + stream);
+    }
+    fds_.push_back(fd);
+    return Stdio::from_fd(fd);
+  }
+
+ private:
+  std::vector<int> fds_;
+};
+
 // posix_spawn attributes and file actions, freed on scope exit.
 class SpawnSetup {
  public:
@@ -95,7 +126,7 @@ class SpawnSetup {
         case Stdio::Kind::same_as_stdout:
           ::posix_spawn_file_actions_adddup2(&actions_, STDOUT_FILENO, target);
           break;
-        default: ::posix_spawn_file_actions_addopen(&actions_, target, open_path(*s), open_flags(*s, target), 0644);
+        default: break;  // files were opened by OpenedFiles
       }
     }
     ::posix_spawn_file_actions_addclosefrom_np(&actions_, 3);
@@ -160,9 +191,7 @@ class SpawnSetup {
       case Stdio::Kind::inherit: continue;
       case Stdio::Kind::fd: from = s->fd; break;
       case Stdio::Kind::same_as_stdout: from = STDOUT_FILENO; break;
-      default:
-        from = ::open(open_path(*s), open_flags(*s, target) | O_CLOEXEC, 0644);
-        if (from < 0) fail();
+      default: continue;  // files were opened by OpenedFiles
     }
     if (from == target) {
       ::fcntl(target, F_SETFD, 0);  // keep it open across exec
@@ -255,11 +284,20 @@ Child::Child(const SpawnOptions& options) : own_group_(options.own_process_group
     envp = pointers(env_strings);
   }
   char* const* env = options.env.empty() ? environ : envp.data();
+  OpenedFiles files;
+  SpawnOptions resolved;  // argv and env are taken from `options`
+  resolved.cwd = options.cwd;
+  resolved.in = files.resolve(options.in, STDIN_FILENO, "stdin");
+  resolved.out = files.resolve(options.out, STDOUT_FILENO, "stdout");
+  resolved.err = files.resolve(options.err, STDERR_FILENO, "stderr");
+  resolved.own_process_group = options.own_process_group;
+  resolved.parent_death_signal = options.parent_death_signal;
+  resolved.argv = {options.argv[0]};  // for error messages
   if (options.parent_death_signal != 0) {
-    pid_ = fork_exec(options, argv.data(), env);
+    pid_ = fork_exec(resolved, argv.data(), env);
   } else {
-    SpawnSetup setup(options);
-    pid_ = setup.spawn(options, argv.data(), env);
+    SpawnSetup setup(resolved);
+    pid_ = setup.spawn(resolved, argv.data(), env);
   }
   pidfd_ = open_pidfd(pid_);  // -1 (ENOSYS, EPERM under seccomp): the waits poll instead
 }

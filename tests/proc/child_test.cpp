@@ -278,6 +278,17 @@ TEST(ChildTest, AProgramThatCannotStartIsAnErrorNamingIt) {
       EXPECT_EQ(e.code().value(), ENOENT);
       EXPECT_NE(std::string(e.what()).find("in cwd '/nonexistent-dir'"), std::string::npos) << e.what();
     }
+    o.cwd.clear();
+    o.out = Stdio::append_to("/nonexistent-dir/child.log");
+    try {
+      Child child(o);
+      ADD_FAILURE() << "started with a log in a missing folder";
+    } catch (const std::system_error& e) {
+      EXPECT_EQ(e.code().value(), ENOENT);
+      EXPECT_NE(std::string(e.what()).find("cannot open '/nonexistent-dir/child.log' for a child's stdout"),
+                std::string::npos)
+          << e.what();
+    }
   }
 }
 
