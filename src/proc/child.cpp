@@ -224,6 +224,9 @@ pid_t fork_exec(const SpawnOptions& o, char* const* argv, char* const* envp) {
     exec_in_child(o, argv, envp, parent, report[1]);
   }
   ::close(report[1]);
+  // The child does the same: whichever runs first, the group exists before
+  // the caller can signal it.
+  if (o.own_process_group) ::setpgid(pid, pid);
   int error = 0;
   ssize_t n = 0;
   while ((n = ::read(report[0], &error, sizeof error)) < 0 && errno == EINTR) {
@@ -323,10 +326,7 @@ Child& Child::operator=(Child&& other) noexcept {
 
 void Child::reset() noexcept {
   if (pid_ > 0 && !status_) {
-    try {
-      kill();
-    } catch (...) {  // std::string in describe paths only; nothing to do here
-    }
+    kill();
   }
   close_pidfd();
   pid_ = -1;
@@ -353,7 +353,7 @@ bool Child::running() const {
   return info.si_pid != pid_;
 }
 
-bool Child::reap(int options) {
+bool Child::reap(int options) noexcept {
   if (status_) return true;
   if (pid_ <= 0) {
     status_ = ExitStatus{};
@@ -374,12 +374,12 @@ bool Child::reap(int options) {
   return true;
 }
 
-bool Child::signal(int sig) const {
+bool Child::signal(int sig) const noexcept {
   if (pid_ <= 0 || status_) return false;
   return ::kill(pid_, sig) == 0;
 }
 
-bool Child::signal_group(int sig) const {
+bool Child::signal_group(int sig) const noexcept {
   if (!own_group_) return signal(sig);
   if (pid_ <= 0 || status_) return false;
   // The leader is unreaped, so the group id is still ours even if it exited.
@@ -441,7 +441,7 @@ std::optional<ExitStatus> Child::wait_for(std::chrono::milliseconds timeout) {
   }
 }
 
-ExitStatus Child::wait() {
+ExitStatus Child::wait() noexcept {
   reap(0);
   return *status_;
 }
@@ -463,7 +463,7 @@ ExitStatus Child::terminate(std::chrono::milliseconds grace) {
   return kill();
 }
 
-ExitStatus Child::kill() {
+ExitStatus Child::kill() noexcept {
   if (status_ || pid_ <= 0) return wait();
   signal_group(SIGKILL);
   signal(SIGKILL);  // in case it left its group

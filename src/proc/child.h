@@ -113,10 +113,10 @@ class Child {
   [[nodiscard]] int pidfd() const noexcept { return pidfd_; }
 
   // Sends sig to the child; a no-op once it is reaped. False if kill(2) failed.
-  bool signal(int sig) const;
+  bool signal(int sig) const noexcept;
   // Sends sig to the child's process group (own_process_group), else to the
   // child alone. A no-op once reaped: the group id could name a new group then.
-  bool signal_group(int sig) const;
+  bool signal_group(int sig) const noexcept;
   // True while a process of the child's group is alive (zombies excepted),
   // from /proc; false once reaped or without own_process_group.
   [[nodiscard]] bool group_has_live_members() const;
@@ -127,15 +127,15 @@ class Child {
   // try_wait()); reaps it. nullopt if it still runs.
   std::optional<ExitStatus> wait_for(std::chrono::milliseconds timeout);
   // Blocks until the child exits; reaps it.
-  ExitStatus wait();
+  ExitStatus wait() noexcept;
   // Blocks until the child is stopped (SIGSTOP) or has exited; reaps nothing.
   void wait_stopped() const;
-  // SIGTERM (and SIGCONT, so a stopped child handles it), then SIGKILL when
-  // it still runs after `grace`; reaps it. The signals go to the group when it
-  // leads one. Returns the status (at once when already reaped).
+  // SIGTERM (and SIGCONT, so a stopped child handles it) to the child, then
+  // SIGKILL to its group (or to it alone) when it still runs after `grace`
+  // (zero = at once); reaps it. Returns the status (at once when already reaped).
   ExitStatus terminate(std::chrono::milliseconds grace);
-  // SIGKILL (the group too) and reap.
-  ExitStatus kill();
+  // SIGKILL (the group too) and reap. Does not throw.
+  ExitStatus kill() noexcept;
 
   // The status once reaped.
   [[nodiscard]] const std::optional<ExitStatus>& status() const noexcept { return status_; }
@@ -143,7 +143,7 @@ class Child {
  private:
   void reset() noexcept;
   // Reaps with `options` (WNOHANG or 0); true when reaped (status_ set).
-  bool reap(int options);
+  bool reap(int options) noexcept;
   void close_pidfd() noexcept;
 
   pid_t pid_ = -1;
