@@ -9,6 +9,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
+#include <cerrno>
 #include <chrono>
 #include <system_error>
 
@@ -38,9 +39,11 @@ asio::awaitable<ExitStatus> async_wait(Child& child) {
   };
   auto token = asio::as_tuple(asio::use_awaitable);
   const auto [error] =
-      co_await asio::async_initiate<decltype(token), void(boost::system::error_code)>(initiate, token);
+      co_await asio::async_initiate<decltype(token), void(boost::system::error_code)>(initiate,
+                                                                                      token);
   if (child.running()) {  // cancelled from outside
-    throw boost::system::system_error(error ? error : asio::error::operation_aborted, "waiting for a child");
+    throw boost::system::system_error(error ? error : asio::error::operation_aborted,
+                                      "waiting for a child");
   }
   co_return child.wait();
 }

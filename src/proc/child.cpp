@@ -49,7 +49,8 @@ int open_pidfd(pid_t pid) {
 }
 
 // "NAME=value" strings: ours, with `overrides` added or replaced.
-std::vector<std::string> environment(const std::vector<std::pair<std::string, std::string>>& overrides) {
+std::vector<std::string> environment(
+    const std::vector<std::pair<std::string, std::string>>& overrides) {
   std::set<std::string, std::less<>> names;
   for (const auto& [name, value] : overrides) names.insert(name);
   std::vector<std::string> out;
@@ -71,14 +72,20 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 
 int open_flags(const Stdio& s, int target) {
   switch (s.kind) {
-    case Stdio::Kind::null: return target == STDIN_FILENO ? O_RDONLY : O_WRONLY;
-    case Stdio::Kind::file_append: return O_WRONLY | O_CREAT | O_APPEND;
-    case Stdio::Kind::file_truncate: return O_WRONLY | O_CREAT | O_TRUNC;
-    default: return 0;
+    case Stdio::Kind::null:
+      return target == STDIN_FILENO ? O_RDONLY : O_WRONLY;
+    case Stdio::Kind::file_append:
+      return O_WRONLY | O_CREAT | O_APPEND;
+    case Stdio::Kind::file_truncate:
+      return O_WRONLY | O_CREAT | O_TRUNC;
+    default:
+      return 0;
   }
 }
 
-const char* open_path(const Stdio& s) { return s.kind == Stdio::Kind::null ? "/dev/null" : s.path.c_str(); }
+const char* open_path(const Stdio& s) {
+  return s.kind == Stdio::Kind::null ? "/dev/null" : s.path.c_str();
+}
 
 // Files for the child's streams, opened here (not in the child) so that a
 // missing folder is an error naming the file, not the program. Closed on
@@ -100,8 +107,9 @@ class OpenedFiles {
     }
     const int fd = ::open(open_path(s), open_flags(s, target) | O_CLOEXEC, 0644);
     if (fd < 0) {
-      throw std::system_error(errno, std::generic_category(),
-                              std::string("cannot open '") + open_path(s) + "' for a child's " + stream);
+      throw std::system_error(
+          errno, std::generic_category(),
+          std::string("cannot open '") + open_path(s) + "' for a child's " + stream);
     }
     fds_.push_back(fd);
     return Stdio::from_fd(fd);
@@ -121,12 +129,16 @@ class SpawnSetup {
         {{&o.in, STDIN_FILENO}, {&o.out, STDOUT_FILENO}, {&o.err, STDERR_FILENO}}};
     for (const auto& [s, target] : streams) {
       switch (s->kind) {
-        case Stdio::Kind::inherit: break;
-        case Stdio::Kind::fd: ::posix_spawn_file_actions_adddup2(&actions_, s->fd, target); break;
+        case Stdio::Kind::inherit:
+          break;
+        case Stdio::Kind::fd:
+          ::posix_spawn_file_actions_adddup2(&actions_, s->fd, target);
+          break;
         case Stdio::Kind::same_as_stdout:
           ::posix_spawn_file_actions_adddup2(&actions_, STDOUT_FILENO, target);
           break;
-        default: break;  // files were opened by OpenedFiles
+        default:
+          break;  // files were opened by OpenedFiles
       }
     }
     ::posix_spawn_file_actions_addclosefrom_np(&actions_, 3);
@@ -170,15 +182,16 @@ class SpawnSetup {
 }
 
 // In the forked child: only async-signal-safe calls until exec.
-[[noreturn]] void exec_in_child(const SpawnOptions& o, char* const* argv, char* const* envp, pid_t parent,
-                                int report) {
+[[noreturn]] void exec_in_child(const SpawnOptions& o, char* const* argv, char* const* envp,
+                                pid_t parent, int report) {
   auto fail = [report]() { fail_in_child(report); };
   if (o.parent_death_signal != 0) {
     if (::prctl(PR_SET_PDEATHSIG, o.parent_death_signal) != 0) fail();
     if (::getppid() != parent) ::_exit(1);  // the parent died before prctl
   }
   struct sigaction default_action {};  // sa_handler null = SIG_DFL
-  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &default_action, nullptr);  // EINVAL for KILL, STOP
+  for (int sig = 1; sig < NSIG; ++sig)
+    ::sigaction(sig, &default_action, nullptr);  // EINVAL for KILL, STOP
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -188,10 +201,16 @@ class SpawnSetup {
   for (const auto& [s, target] : streams) {
     int from = -1;
     switch (s->kind) {
-      case Stdio::Kind::inherit: continue;
-      case Stdio::Kind::fd: from = s->fd; break;
-      case Stdio::Kind::same_as_stdout: from = STDOUT_FILENO; break;
-      default: continue;  // files were opened by OpenedFiles
+      case Stdio::Kind::inherit:
+        continue;
+      case Stdio::Kind::fd:
+        from = s->fd;
+        break;
+      case Stdio::Kind::same_as_stdout:
+        from = STDOUT_FILENO;
+        break;
+      default:
+        continue;  // files were opened by OpenedFiles
     }
     if (from == target) {
       ::fcntl(target, F_SETFD, 0);  // keep it open across exec
@@ -251,23 +270,30 @@ ExitStatus status_of(const siginfo_t& info) {
 
 int ExitStatus::shell_code() const noexcept {
   switch (how) {
-    case How::exited: return value;
-    case How::signaled: return 128 + value;
-    case How::unknown: break;
+    case How::exited:
+      return value;
+    case How::signaled:
+      return 128 + value;
+    case How::unknown:
+      break;
   }
   return -1;
 }
 
 std::string describe_signal(int sig) {
   const char* abbrev = ::sigabbrev_np(sig);
-  return "signal " + std::to_string(sig) + (abbrev != nullptr ? std::string(" (SIG") + abbrev + ")" : "");
+  return "signal " + std::to_string(sig) +
+         (abbrev != nullptr ? std::string(" (SIG") + abbrev + ")" : "");
 }
 
 std::string ExitStatus::describe() const {
   switch (how) {
-    case How::exited: return "exited with status " + std::to_string(value);
-    case How::signaled: return "killed by " + describe_signal(value);
-    case How::unknown: break;
+    case How::exited:
+      return "exited with status " + std::to_string(value);
+    case How::signaled:
+      return "killed by " + describe_signal(value);
+    case How::unknown:
+      break;
   }
   return "exit status unknown (collected by another part of the process)";
 }
@@ -276,7 +302,8 @@ std::string ExitStatus::describe() const {
 
 Child::Child(const SpawnOptions& options) : own_group_(options.own_process_group) {
   if (options.argv.empty() || options.argv[0].empty()) {
-    throw std::system_error(EINVAL, std::generic_category(), "cannot start a child: the program is empty");
+    throw std::system_error(EINVAL, std::generic_category(),
+                            "cannot start a child: the program is empty");
   }
   std::vector<std::string> args = options.argv;
   std::vector<char*> argv = pointers(args);
@@ -361,7 +388,8 @@ bool Child::reap(int options) noexcept {
   }
   siginfo_t info{};
   int w = 0;
-  while ((w = ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | options)) < 0 && errno == EINTR) {
+  while ((w = ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | options)) < 0 &&
+         errno == EINTR) {
   }
   if (w < 0) {
     status_ = ExitStatus{};  // ECHILD: a waitpid(-1) elsewhere took it
@@ -428,7 +456,8 @@ std::optional<ExitStatus> Child::wait_for(std::chrono::milliseconds timeout) {
     if (pidfd_ >= 0) {
       pollfd p{pidfd_, POLLIN, 0};
       const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 60'000)));
-      if (ready < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "poll on a pidfd");
+      if (ready < 0 && errno != EINTR)
+        throw std::system_error(errno, std::generic_category(), "poll on a pidfd");
       if (ready > 0) {
         reap(0);  // it has exited: no wait
         return status_;
@@ -450,7 +479,8 @@ void Child::wait_stopped() const {
   if (pid_ <= 0 || status_) return;
   siginfo_t info{};
   // WNOWAIT: an exit is left for the reaping waits.
-  while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WSTOPPED | WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+  while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WSTOPPED | WEXITED | WNOWAIT) < 0 &&
+         errno == EINTR) {
   }
 }
 

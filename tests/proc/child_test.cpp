@@ -125,7 +125,8 @@ TEST(ChildTest, AsyncWaitOnAnIoContextReturnsTheExitStatus) {
   Child done = start({"true"});
   while (done.running()) std::this_thread::sleep_for(1ms);
   EXPECT_FALSE(done.reaped()) << "running() only looks";
-  EXPECT_EQ(run_async_wait(done), (ExitStatus{How::exited, 0})) << "an exit before the wait is not missed";
+  EXPECT_EQ(run_async_wait(done), (ExitStatus{How::exited, 0}))
+      << "an exit before the wait is not missed";
   EXPECT_EQ(run_async_wait(done), (ExitStatus{How::exited, 0})) << "a reaped child answers at once";
 }
 
@@ -169,7 +170,8 @@ struct WithGrandchild {
     child = Child(o);
     const auto deadline = Clock::now() + 10s;
     while (read_file(out.path()).find('\n') == std::string::npos) {
-      if (Clock::now() >= deadline) throw std::runtime_error("sh did not print the PID of its sleep");
+      if (Clock::now() >= deadline)
+        throw std::runtime_error("sh did not print the PID of its sleep");
       std::this_thread::sleep_for(2ms);
     }
     grandchild = std::stoi(read_file(out.path()));
@@ -267,7 +269,8 @@ TEST(ChildTest, AProgramThatCannotStartIsAnErrorNamingIt) {
       ADD_FAILURE() << "started a program that does not exist";
     } catch (const std::system_error& e) {
       EXPECT_EQ(e.code().value(), ENOENT);
-      EXPECT_NE(std::string(e.what()).find("'steadfast-no-such-program'"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("'steadfast-no-such-program'"), std::string::npos)
+          << e.what();
     }
     o.argv = {"true"};
     o.cwd = "/nonexistent-dir";
@@ -276,7 +279,8 @@ TEST(ChildTest, AProgramThatCannotStartIsAnErrorNamingIt) {
       ADD_FAILURE() << "started in a missing folder";
     } catch (const std::system_error& e) {
       EXPECT_EQ(e.code().value(), ENOENT);
-      EXPECT_NE(std::string(e.what()).find("in cwd '/nonexistent-dir'"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("in cwd '/nonexistent-dir'"), std::string::npos)
+          << e.what();
     }
     o.cwd.clear();
     o.out = Stdio::append_to("/nonexistent-dir/child.log");
@@ -285,7 +289,8 @@ TEST(ChildTest, AProgramThatCannotStartIsAnErrorNamingIt) {
       ADD_FAILURE() << "started with a log in a missing folder";
     } catch (const std::system_error& e) {
       EXPECT_EQ(e.code().value(), ENOENT);
-      EXPECT_NE(std::string(e.what()).find("cannot open '/nonexistent-dir/child.log' for a child's stdout"),
+      EXPECT_NE(std::string(e.what()).find(
+                    "cannot open '/nonexistent-dir/child.log' for a child's stdout"),
                 std::string::npos)
           << e.what();
     }
