@@ -4,7 +4,6 @@
 // and measures them from outside: rates from Redis' counters, commands per
 // step from INFO commandstats, memory from the workers' peak RSS.
 #include <signal.h>
-#include <sys/wait.h>
 #include <stdlib.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -110,8 +109,8 @@ class BenchEnv {
     }
   }
   ~BenchEnv() {
-    for (Child& c : children_) stop(c, std::chrono::seconds(10));
-    stop(redis_, std::chrono::seconds(10));
+    stop_children();
+    redis_.process.terminate(std::chrono::seconds(10));
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
@@ -121,7 +120,7 @@ class BenchEnv {
   const std::string& url() const { return url_; }
   const std::string& prefix() const { return prefix_; }
   const std::string& dir() const { return dir_; }
-  bool private_redis() const { return redis_.pid > 0; }
+  bool private_redis() const { return redis_.process.pid() > 0; }
 
   std::string write_workflows(const Workload& w) const {
     std::string steps = w.yaml_steps;
@@ -137,7 +136,7 @@ class BenchEnv {
       children_.push_back({id, spawn({self_path(), "worker", "--workflows", yaml, "--redis", url_, "--key-prefix",
                                       prefix_, "--id", id, "--concurrency", std::to_string(concurrency)},
                                      dir_ + "/" + id + ".log", SIGTERM)});
-      workers_.push_back(children_.back().pid);
+      workers_.push_back(children_.back().process.pid());
     }
   }
   void start_serve(const std::string& yaml, int port) {
@@ -148,12 +147,11 @@ class BenchEnv {
   // Throws if a child exited (naming its log).
   void check_children() {
     for (Child& c : children_) {
-      int status = 0;
-      if (c.pid > 0 && ::waitpid(c.pid, &status, WNOHANG) == c.pid) {
-        c.pid = -1;
+      if (c.process.reaped()) continue;
+      if (const auto status = c.process.try_wait()) {
         std::ifstream log(dir_ + "/" + c.name + ".log");
         std::string text((std::istreambuf_iterator<char>(log)), {});
-        throw std::runtime_error(c.name + " exited (status " + std::to_string(status) + "): " +
+        throw std::runtime_error(c.name + " " + status->describe() + ": " +
                                  text.substr(text.size() > 2000 ? text.size() - 2000 : 0));
       }
     }
@@ -174,7 +172,7 @@ class BenchEnv {
     return static_cast<double>(peak) / (1024.0 * 1024.0);
   }
   void stop_children() {
-    for (Child& c : children_) stop(c, std::chrono::seconds(10));
+    for (Child& c : children_) c.process.terminate(std::chrono::seconds(10));
   }
 
  private:

@@ -1,11 +1,7 @@
 #include "cli/children.h"
 
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,7 +9,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
-#include <thread>
 
 namespace steadfast::cli {
 
@@ -32,29 +27,14 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log, int death_signal) {
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error("cannot open " + log);
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, death_signal);
-    if (::getppid() != parent) ::_exit(1);  // the parent died before prctl
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::setpgid(0, 0);
-    ::dup2(fd, STDOUT_FILENO);
-    ::dup2(fd, STDERR_FILENO);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(fd);
-  return pid;
+proc::Child spawn(const std::vector<std::string>& argv, const std::string& log, int death_signal) {
+  proc::SpawnOptions options;
+  options.argv = argv;
+  options.out = proc::Stdio::append_to(log);
+  options.err = proc::Stdio::to_stdout();
+  options.own_process_group = true;
+  options.parent_death_signal = death_signal;
+  return proc::Child(options);
 }
 
 bool redis_answers(int port) {
@@ -74,22 +54,6 @@ bool redis_answers(int port) {
   }
   ::close(fd);
   return ok;
-}
-
-void stop(Child& c, std::chrono::milliseconds grace) {
-  if (c.pid <= 0) return;
-  ::kill(c.pid, SIGTERM);
-  const auto deadline = std::chrono::steady_clock::now() + grace;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (::waitpid(c.pid, nullptr, WNOHANG) == c.pid) {
-      c.pid = -1;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ::kill(c.pid, SIGKILL);
-  ::waitpid(c.pid, nullptr, 0);
-  c.pid = -1;
 }
 
 std::string self_path() {

@@ -1,33 +1,33 @@
 // Child processes of the CLI (`steadfast dev`, `steadfast bench`): spawned
-// with a parent-death signal, stopped by PID, always reaped. Never by name.
+// with a parent-death signal, stopped by PID, always reaped (proc::Child).
+// Never by name. Also the /proc readings the bench takes of them.
 #pragma once
 
 #include <sys/types.h>
 
-#include <chrono>
 #include <string>
 #include <vector>
 
+#include "proc/child.h"
+
 namespace steadfast::cli {
 
+// A child with the name its log and messages use ("api", "worker-2").
 struct Child {
   std::string name;
-  pid_t pid = -1;  // -1 = not running (never started, or reaped)
+  proc::Child process;
 };
 
 // A loopback TCP port nobody listens on right now.
 int free_port();
 
-// fork + exec of argv (PATH searched) with stdout and stderr appended to
-// `log`, in its own process group (Ctrl-C reaches only the parent), and
-// `death_signal` delivered to it if the parent dies.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log, int death_signal);
+// argv (PATH searched) with stdin from /dev/null, stdout and stderr appended
+// to `log`, in its own process group (Ctrl-C reaches only the parent), and
+// `death_signal` delivered to it if the parent dies. Throws std::system_error.
+proc::Child spawn(const std::vector<std::string>& argv, const std::string& log, int death_signal);
 
 // True when a Redis on 127.0.0.1:port answers PING within a second.
 bool redis_answers(int port);
-
-// SIGTERM, then SIGKILL after `grace`; always reaped. No-op when not running.
-void stop(Child& c, std::chrono::milliseconds grace);
 
 // This executable's path (/proc/self/exe), to spawn more of ourselves.
 std::string self_path();

@@ -4,17 +4,35 @@
 // also dies with this process (PR_SET_PDEATHSIG), so nothing is left behind
 // even if `dev` itself is killed.
 #include <signal.h>
-#include <sys/wait.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <thread>
 
 #include "cli/children.h"
 #include "cli/common.h"
+#include "proc/async_wait.h"
 
 namespace steadfast::cli {
+namespace {
+
+namespace asio = boost::asio;
+
+// Supervision: a child that exits on its own stops the whole set.
+asio::awaitable<void> watch(Child& child, std::string log, std::function<void()> stop_all) {
+  const proc::ExitStatus status = co_await proc::async_wait(child.process);
+  std::cerr << "steadfast dev: " << child.name << " " << status.describe() << "; see " << log << "; stopping"
+            << std::endl;
+  stop_all();
+}
+
+}  // namespace
 
 void register_dev(CLI::App& app) {
   auto* cmd = app.add_subcommand(
@@ -46,34 +64,25 @@ void register_dev(CLI::App& app) {
     const std::string url = "redis://127.0.0.1:" + std::to_string(port);
     const std::string self = self_path();
 
-    // Signals are taken synchronously (sigwait-style) so shutdown runs in order.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGCHLD);
-    ::sigprocmask(SIG_BLOCK, &set, nullptr);
+    // Ctrl-C and SIGTERM are taken on the event loop, so shutdown runs in
+    // order; before it runs they wait (start-up is never cut in half).
+    asio::io_context io(1);
+    asio::signal_set signals(io, SIGINT, SIGTERM);
 
-    std::vector<Child> children;
     Child redis{"redis-server", spawn({"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
                                        "--dir", data, "--appendonly", "yes", "--appendfsync", "everysec",
                                        "--maxmemory-policy", "noeviction", "--save", "",
                                        "--daemonize", "no", "--logfile", ""},
                                       data + "/redis.log", SIGTERM)};
-    auto shutdown = [&](int code) {
-      for (auto it = children.rbegin(); it != children.rend(); ++it) stop(*it, std::chrono::seconds(15));
-      stop(redis, std::chrono::seconds(10));
-      std::cout << "steadfast dev: stopped" << std::endl;
-      std::exit(code);
-    };
     const auto ready_by = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (!redis_answers(port)) {
-      if (::waitpid(redis.pid, nullptr, WNOHANG) == redis.pid || std::chrono::steady_clock::now() > ready_by) {
-        redis.pid = -1;
+      if (!redis.process.running() || std::chrono::steady_clock::now() > ready_by) {
         throw std::runtime_error("redis-server did not start; see " + data + "/redis.log");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+    std::vector<Child> children;
+    children.reserve(1 + static_cast<std::size_t>(a->workers));  // watched by reference: never moved
     children.push_back({"api", spawn({self, "serve", "--workflows", a->workflows, "--listen", a->listen,
                                       "--redis", url},
                                      data + "/api.log", SIGTERM)});
@@ -87,29 +96,25 @@ void register_dev(CLI::App& app) {
               << ")\n"
               << "  " << a->workers << " worker(s); logs in " << data << "/*.log; Ctrl-C stops everything"
               << std::endl;
-    for (;;) {
-      int sig = 0;
-      ::sigwait(&set, &sig);
-      if (sig == SIGCHLD) {
-        for (Child& c : children) {
-          int status = 0;
-          if (c.pid > 0 && ::waitpid(c.pid, &status, WNOHANG) == c.pid) {
-            std::cerr << "steadfast dev: " << c.name << " exited (status " << status << "); see " << data
-                      << "/" << (c.name == "api" ? "api" : c.name) << ".log; stopping" << std::endl;
-            c.pid = -1;
-            shutdown(kExitFailed);
-          }
-        }
-        if (::waitpid(redis.pid, nullptr, WNOHANG) == redis.pid) {
-          redis.pid = -1;
-          std::cerr << "steadfast dev: redis-server exited; stopping" << std::endl;
-          shutdown(kExitFailed);
-        }
-        continue;
-      }
+
+    int exit_code = kExitOk;
+    signals.async_wait([&](const boost::system::error_code& error, int) {
+      if (error) return;
       std::cout << "\nsteadfast dev: stopping (workers drain first)..." << std::endl;
-      shutdown(kExitOk);
-    }
+      io.stop();
+    });
+    const auto failed = [&] {
+      exit_code = kExitFailed;
+      io.stop();
+    };
+    asio::co_spawn(io, watch(redis, data + "/redis.log", failed), asio::detached);
+    for (Child& c : children) asio::co_spawn(io, watch(c, data + "/" + c.name + ".log", failed), asio::detached);
+    io.run();
+
+    for (auto it = children.rbegin(); it != children.rend(); ++it) it->process.terminate(std::chrono::seconds(15));
+    redis.process.terminate(std::chrono::seconds(10));
+    std::cout << "steadfast dev: stopped" << std::endl;
+    std::exit(exit_code);
   });
 }
 

@@ -1,12 +1,8 @@
 #include "steps/exec.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,23 +10,20 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
 #include "engine/json_depth.h"
 #include "engine/quote.h"
 #include "engine/template.h"
+#include "proc/child.h"
 #include "steps/params.h"
 #include "steps/text.h"
-
-extern char** environ;  // NOLINT(readability-redundant-declaration)
 
 namespace steadfast::steps {
 namespace {
@@ -177,38 +170,6 @@ class SigpipeBlock {
   bool blocked_ = false;
 };
 
-// Processes of group `pgid` that are alive (not zombies), from /proc.
-bool group_has_live_members(pid_t pgid) {
-  DIR* dir = ::opendir("/proc");
-  if (dir == nullptr) return ::kill(-pgid, 0) == 0;  // no /proc: zombies count too
-  bool found = false;
-  while (dirent* entry = ::readdir(dir)) {
-    const char* name = entry->d_name;
-    if (name[0] < '0' || name[0] > '9') continue;
-    std::ifstream stat(std::string("/proc/") + name + "/stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;
-    // "pid (comm) state ppid pgrp ...": comm may hold spaces and ')'.
-    const std::size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    char state = 0;
-    long ppid = 0;
-    long pgrp = 0;
-    if (std::sscanf(line.c_str() + close + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3) continue;
-    if (pgrp == pgid && state != 'Z' && state != 'X') {
-      found = true;
-      break;
-    }
-  }
-  ::closedir(dir);
-  return found;
-}
-
-std::string describe_signal(int sig) {
-  const char* abbrev = ::sigabbrev_np(sig);
-  return "signal " + std::to_string(sig) + (abbrev != nullptr ? std::string(" (SIG") + abbrev + ")" : "");
-}
-
 enum class Stop { none, timeout, cancelled, stdout_too_large };
 
 // One run of the program: spawn, feed stdin, collect stdout and the stderr
@@ -278,49 +239,20 @@ class Attempt {
     auto err = make_pipe();
     if (!in || !out || !err) return retryable(where_ + ": pipe: " + std::strerror(errno));
 
-    // The environment: the worker's, with `env` added or replaced.
-    std::set<std::string, std::less<>> overridden;
-    for (const auto& [name, value] : env) overridden.insert(name);
-    std::vector<std::string> env_strings;
-    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-      const std::string_view entry(*e);
-      if (!overridden.contains(entry.substr(0, entry.find('=')))) env_strings.emplace_back(entry);
-    }
-    for (const auto& [name, value] : env) env_strings.push_back(name + "=" + value);
-    std::vector<char*> envp;
-    for (std::string& s : env_strings) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::vector<std::string> args = argv;
-    std::vector<char*> argp;
-    for (std::string& s : args) argp.push_back(s.data());
-    argp.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attr;
-    ::posix_spawn_file_actions_init(&actions);
-    ::posix_spawnattr_init(&attr);
-    ::posix_spawn_file_actions_adddup2(&actions, in->read.get(), STDIN_FILENO);
-    ::posix_spawn_file_actions_adddup2(&actions, out->write.get(), STDOUT_FILENO);
-    ::posix_spawn_file_actions_adddup2(&actions, err->write.get(), STDERR_FILENO);
-    // Nothing of the worker's (Redis sockets, other steps' pipes) leaks in.
-    ::posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-    if (cwd) ::posix_spawn_file_actions_addchdir_np(&actions, cwd->c_str());
-    // Its own process group (pgid = pid), default signal handling, nothing blocked.
-    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                          POSIX_SPAWN_SETSIGDEF);
-    ::posix_spawnattr_setpgroup(&attr, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    ::posix_spawnattr_setsigmask(&attr, &none);
-    sigset_t all;
-    sigfillset(&all);
-    ::posix_spawnattr_setsigdefault(&attr, &all);
-
-    pid_t pid = -1;
-    const int rc = ::posix_spawnp(&pid, argp[0], &actions, &attr, argp.data(), envp.data());
-    ::posix_spawn_file_actions_destroy(&actions);
-    ::posix_spawnattr_destroy(&attr);
-    if (rc != 0) {
+    proc::SpawnOptions options;
+    options.argv = argv;
+    options.env = env;  // the worker's environment, with these added or replaced
+    if (cwd) options.cwd = *cwd;
+    options.in = proc::Stdio::from_fd(in->read.get());
+    options.out = proc::Stdio::from_fd(out->write.get());
+    options.err = proc::Stdio::from_fd(err->write.get());
+    // Its own process group: a timeout or a cancellation stops all it started.
+    options.own_process_group = true;
+    std::optional<proc::Child> child;
+    try {
+      child.emplace(options);
+    } catch (const std::system_error& e) {
+      const int rc = e.code().value();
       std::string message = where_ + ": cannot start it";
       if (cwd) message += " in cwd " + engine::quote(*cwd);
       message += ": " + std::string(std::strerror(rc));
@@ -330,12 +262,14 @@ class Attempt {
     in->read.reset();
     out->write.reset();
     err->write.reset();
-    return supervise(pid, std::move(in->write), std::move(out->read), std::move(err->read));
+    return supervise(*child, std::move(in->write), std::move(out->read), std::move(err->read));
   }
 
   // Runs until the program has exited and its group is empty (or killed);
-  // reaps it on every path.
-  StepResult supervise(pid_t pid, Fd stdin_fd, Fd stdout_fd, Fd stderr_fd) {
+  // reaps it on every path. The leader is reaped last: while it is a zombie
+  // its PID, and so its group id, cannot be reused, so the group signals
+  // never reach a stranger.
+  StepResult supervise(proc::Child& child, Fd stdin_fd, Fd stdout_fd, Fd stderr_fd) {
     const SigpipeBlock no_sigpipe;
     const std::string payload = stdin_payload();
     std::size_t written = 0;
@@ -350,27 +284,18 @@ class Attempt {
     const auto started = Clock::now();
     const auto deadline = started + spec_.timeout;
     Stop stop = Stop::none;
-    bool exited = false;       // the program (group leader) has exited, not yet reaped
-    bool status_lost = false;  // ... and was reaped by someone else
-    bool stopping = false;     // SIGTERM sent to the group
-    bool killed = false;       // SIGKILL sent to the group
+    bool exited = false;    // the program (group leader) has exited, not yet reaped
+    bool stopping = false;  // SIGTERM sent to the group
+    bool killed = false;    // SIGKILL sent to the group
     Clock::time_point term_at{};
 
     for (;;) {
-      if (!exited) {
-        siginfo_t info{};
-        const int w = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
-        if (w == 0 && info.si_pid == pid) {
-          exited = true;
-        } else if (w < 0 && errno == ECHILD) {
-          exited = status_lost = true;  // someone else reaped it (a waitpid(-1) elsewhere)
-        }
-      }
+      if (!exited) exited = !child.running();
       const auto now = Clock::now();
       if (!stopping) {
         if (exited) {
           // Done; whatever it left running in its group is stopped too.
-          if (group_has_live_members(pid)) ::kill(-pid, SIGTERM);
+          if (child.group_has_live_members()) child.signal_group(SIGTERM);
           stopping = true;
           term_at = now;
         } else {
@@ -382,17 +307,17 @@ class Attempt {
             stop = Stop::stdout_too_large;
           }
           if (stop != Stop::none) {
-            ::kill(-pid, SIGTERM);
+            child.signal_group(SIGTERM);
             stopping = true;
             term_at = now;
           }
         }
       }
       if (stopping) {
-        const bool group_gone = exited && !group_has_live_members(pid);
+        const bool group_gone = exited && !child.group_has_live_members();
         if (group_gone && !stdout_fd.open() && !stderr_fd.open()) break;
         if (!killed && now - term_at >= kKillGrace) {
-          ::kill(-pid, SIGKILL);
+          child.signal_group(SIGKILL);
           killed = true;
         }
         // A descriptor kept open by a process that left the group is not waited for.
@@ -400,13 +325,16 @@ class Attempt {
       }
       if (stopping || exited) stdin_fd.reset();
 
-      // Wait for output (or room on stdin) for at most one slice.
-      std::array<pollfd, 3> fds{};
+      // Wait for output, room on stdin or the program's exit (its pidfd turns
+      // readable) for at most one slice: the slice bounds how late a
+      // cancellation or the group's end is noticed.
+      std::array<pollfd, 4> fds{};
       nfds_t n = 0;
       const bool want_stdin = stdin_fd.open() && written < payload.size();
       if (want_stdin) fds[n++] = {stdin_fd.get(), POLLOUT, 0};
       if (stdout_fd.open()) fds[n++] = {stdout_fd.get(), POLLIN, 0};
       if (stderr_fd.open()) fds[n++] = {stderr_fd.get(), POLLIN, 0};
+      if (!exited && child.pidfd() >= 0) fds[n++] = {child.pidfd(), POLLIN, 0};
       int wait_ms = static_cast<int>(kPollSlice.count());
       if (!stopping && !exited) {
         const auto left = std::chrono::ceil<milliseconds>(deadline - now).count();
@@ -417,7 +345,7 @@ class Attempt {
         continue;
       }
       if (::poll(fds.data(), n, wait_ms) < 0 && errno != EINTR) {
-        ::kill(-pid, SIGKILL);
+        child.signal_group(SIGKILL);
         killed = stopping = true;
         continue;
       }
@@ -447,17 +375,9 @@ class Attempt {
     }
 
     // The group is gone (or SIGKILLed); the leader is a zombie now or soon.
-    int status = 0;
-    if (!status_lost) {
-      while (::waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-          status_lost = true;
-          break;
-        }
-      }
-    }
+    const proc::ExitStatus status = child.wait();
     if (stop == Stop::none && stdout_text.size() > kMaxStdoutBytes) stop = Stop::stdout_too_large;
-    if (stop == Stop::none && status_lost) {
+    if (stop == Stop::none && status.how == proc::ExitStatus::How::unknown) {
       return fatal(where_ + ": its exit status was collected by another part of the process");
     }
     return outcome(stop, status, stdout_text, stderr_tail);
@@ -484,7 +404,8 @@ class Attempt {
     return "; stderr:\n" + tail(printable(secrets_.redact(raw)), kStderrTailBytes);
   }
 
-  StepResult outcome(Stop stop, int status, const std::string& out, const std::string& err) const {
+  StepResult outcome(Stop stop, const proc::ExitStatus& status, const std::string& out,
+                     const std::string& err) const {
     switch (stop) {
       case Stop::cancelled: return retryable(where_ + ": cancelled");
       case Stop::timeout:
@@ -495,10 +416,8 @@ class Attempt {
                      stderr_suffix(err));
       case Stop::none: break;
     }
-    if (WIFSIGNALED(status)) {
-      return fatal(where_ + ": killed by " + describe_signal(WTERMSIG(status)) + stderr_suffix(err));
-    }
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (status.signaled()) return fatal(where_ + ": " + status.describe() + stderr_suffix(err));
+    const int code = status.exited() ? status.value : -1;
     if (code == kExitTempFail) {
       return retryable(where_ + ": exited with status 75 (EX_TEMPFAIL)" + stderr_suffix(err));
     }

@@ -2,8 +2,6 @@
 // about, and a graceful stop on SIGTERM with a request in flight.
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,9 +11,8 @@
 #include <thread>
 
 #include "api/http_client.h"
+#include "proc/child.h"
 #include "support/redis_test.h"
-
-extern char** environ;
 
 namespace steadfast {
 namespace {
@@ -30,48 +27,26 @@ workflows:
       - {name: only, kind: noop}
 )";
 
-// A child process, output to a file; SIGKILLed and reaped (by PID) on destruction.
+// A child process, output to a file (truncated); SIGKILLed and reaped (by PID) on destruction.
 class Child {
  public:
   Child(const std::vector<std::string>& argv, const std::string& log) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
+    proc::SpawnOptions options;
+    options.argv = argv;
+    options.out = proc::Stdio::truncate(log);
+    options.err = proc::Stdio::to_stdout();
+    child_ = proc::Child(options);
   }
-  ~Child() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
 
-  void signal(int sig) const { ::kill(pid_, sig); }
+  void signal(int sig) const { child_.signal(sig); }
   // The exit code (128 + signal when killed), or nullopt if still running after timeout.
   std::optional<int> wait(std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    for (;;) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      if (Clock::now() >= deadline) return std::nullopt;
-      std::this_thread::sleep_for(10ms);
-    }
+    if (const auto status = child_.wait_for(timeout)) return status->shell_code();
+    return std::nullopt;
   }
 
  private:
-  pid_t pid_ = -1;
+  proc::Child child_;
 };
 
 std::string read_file(const std::string& path) {

@@ -52,3 +52,16 @@ wait "$dev" 2>/dev/null || true
 for _ in $(seq 100); do [[ -z $(alive) ]] && break; sleep 0.1; done
 [[ -z $(alive) ]] || fail "stray processes after SIGKILL of dev: $(alive)"
 echo "ok: SIGKILL of dev took its children with it"
+
+# 3. Supervision: a worker that dies takes the set down (dev exits 1, no stray
+#    process) and dev names it.
+start_dev 3
+worker=$(ps -o pid=,args= --ppid "$dev" | awk '/ worker /{print $1; exit}')
+[[ -n $worker ]] || fail "no worker among dev's children: $(ps -o pid=,args= --ppid "$dev")"
+kill -KILL "$worker"
+code=0
+wait "$dev" || code=$?
+[[ $code -eq 1 ]] || fail "dev exited $code after a worker was killed, expected 1: $(cat "$dir/dev3.out")"
+grep -q 'worker-[0-9] killed by signal 9 (SIGKILL)' "$dir/dev3.out" || fail "dev did not name the dead worker: $(cat "$dir/dev3.out")"
+[[ -z $(alive) ]] || fail "stray processes after a worker died: $(alive)"
+echo "ok: a dead worker stopped dev mode (exit 1) and every other child"

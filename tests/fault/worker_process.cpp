@@ -1,9 +1,6 @@
 #include "fault/worker_process.h"
 
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,8 +11,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
-
-extern char** environ;
 
 namespace steadfast::test {
 
@@ -37,12 +32,6 @@ std::string read_file(const std::string& path) {
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
-}
-
-int exit_code_of(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
 }
 
 bool process_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
@@ -69,63 +58,19 @@ void reap_orphans() {
   }
 }
 
-// posix_spawn attributes and file actions, freed on scope exit.
-struct Spawn {
-  posix_spawn_file_actions_t actions{};
-  posix_spawnattr_t attr{};
-  Spawn(const std::string& cwd, const std::string& out_path, const std::string& err_path) {
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
-    // Default signal dispositions and an empty mask, whatever the test did.
-    sigset_t all;
-    sigset_t none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (err_path == out_path) {
-      posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    } else {
-      posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    }
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-  }
-  ~Spawn() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
-  Spawn(const Spawn&) = delete;
-  Spawn& operator=(const Spawn&) = delete;
-
-  pid_t run(const std::vector<std::string>& argv) {
-    if (argv.empty()) throw std::invalid_argument("spawn: empty argv");
-    std::vector<char*> args;
-    args.reserve(argv.size() + 1);
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = -1;
-    const int rc = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
-    if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
-    return pid;
-  }
-};
-
-// Blocks until pid exits or the deadline passes; the wait status, or nullopt.
-std::optional<int> wait_until(pid_t pid, Clock::time_point deadline) {
-  auto pause = 1ms;
-  for (;;) {
-    int status = 0;
-    const pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return status;
-    if (r < 0 && errno != EINTR) throw_errno("waitpid " + std::to_string(pid));
-    if (Clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::milliseconds(20));
-  }
+// argv in the scratch folder, stdin from /dev/null, stdout and stderr to files
+// (the same file when the paths are equal), truncated or appended to.
+proc::Child spawn_in(const std::vector<std::string>& argv, const ScratchDir& dir, const std::string& out_path,
+                     const std::string& err_path, bool append) {
+  if (argv.empty()) throw std::invalid_argument("spawn: empty argv");
+  proc::SpawnOptions options;
+  options.argv = argv;
+  options.cwd = dir.path();
+  options.out = append ? proc::Stdio::append_to(out_path) : proc::Stdio::truncate(out_path);
+  options.err = err_path == out_path ? proc::Stdio::to_stdout() : proc::Stdio::truncate(err_path);
+  proc::Child child(options);
+  dir.record_child(child.pid());
+  return child;
 }
 
 }  // namespace
@@ -171,46 +116,26 @@ void ScratchDir::record_child(pid_t pid) const {
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ScratchDir& dir,
                            std::string log_path)
     : log_path_(std::move(log_path)) {
-  Spawn s(dir.path(), log_path_, log_path_);
-  pid_ = s.run(argv);
-  dir.record_child(pid_);
+  child_ = spawn_in(argv, dir, log_path_, log_path_, /*append=*/true);
 }
 
-ChildProcess::~ChildProcess() {
-  try {
-    kill_and_reap();
-  } catch (...) {
-    // A destructor must not throw; the PID was ours and is SIGKILLed anyway.
-  }
-}
+// SIGKILLed and reaped by ~proc::Child.
+ChildProcess::~ChildProcess() = default;
 
 bool ChildProcess::running() {
-  if (exit_code_ || pid_ <= 0) return false;
-  if (auto st = wait_until(pid_, Clock::now())) {
-    exit_code_ = exit_code_of(*st);
-    return false;
-  }
-  return true;
+  if (child_.pid() <= 0) return false;
+  return !child_.try_wait().has_value();
 }
 
 void ChildProcess::signal(int sig) {
-  if (running()) ::kill(pid_, sig);
+  if (running()) child_.signal(sig);
 }
 
-void ChildProcess::kill_and_reap() {
-  if (!running()) return;
-  ::kill(pid_, SIGKILL);
-  if (auto st = wait_until(pid_, Clock::now() + 10s)) {
-    exit_code_ = exit_code_of(*st);
-  } else {
-    throw std::runtime_error("process " + std::to_string(pid_) + " survived SIGKILL for 10 s");
-  }
-}
+void ChildProcess::kill_and_reap() { child_.kill(); }
 
 std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
-  if (!running()) return exit_code_;
-  if (auto st = wait_until(pid_, Clock::now() + timeout)) exit_code_ = exit_code_of(*st);
-  return exit_code_;
+  if (const auto status = child_.wait_for(timeout)) return status->shell_code();
+  return std::nullopt;
 }
 
 std::string ChildProcess::log() const { return read_file(log_path_); }
@@ -242,24 +167,17 @@ CommandResult run_command(const std::vector<std::string>& argv, const ScratchDir
   const std::string base = dir.path() + "/cmd." + std::to_string(++counter);
   const std::string out_path = base + ".out";
   const std::string err_path = base + ".err";
-  std::filesystem::remove(out_path);
-  pid_t pid = -1;
-  {
-    Spawn s(dir.path(), out_path, err_path);
-    pid = s.run(argv);
-  }
-  dir.record_child(pid);
-  auto st = wait_until(pid, Clock::now() + timeout);
-  if (!st) {
-    ::kill(pid, SIGKILL);
-    wait_until(pid, Clock::now() + 10s);
+  proc::Child child = spawn_in(argv, dir, out_path, err_path, /*append=*/false);
+  const auto status = child.wait_for(timeout);
+  if (!status) {
+    child.kill();
     std::string cmd;
     for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
     throw std::runtime_error("'" + cmd + "' did not finish within " + std::to_string(timeout.count()) +
                              " ms; stderr:\n" + tail_of(read_file(err_path)));
   }
   CommandResult r;
-  r.exit_code = exit_code_of(*st);
+  r.exit_code = status->shell_code();
   r.out = read_file(out_path);
   r.err = read_file(err_path);
   std::filesystem::remove(out_path);

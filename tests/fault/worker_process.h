@@ -1,5 +1,5 @@
 // Child processes for the fault tests: `steadfast worker` processes (and any
-// other program) spawned with posix_spawn, no shell, their stdout and stderr
+// other program) spawned as proc::Child, no shell, their stdout and stderr
 // appended to a log file, signalled and reaped by PID only.
 //
 // Every child is started in a scratch folder (ScratchDir) whose owner file
@@ -20,6 +20,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "proc/child.h"
 
 namespace steadfast::test {
 
@@ -56,7 +58,7 @@ class ChildProcess {
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
-  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+  [[nodiscard]] pid_t pid() const noexcept { return child_.pid(); }
   // True until the process has exited (reaps it without blocking).
   bool running();
   // Sends sig by PID if the process is still running (never to a reaped PID).
@@ -72,7 +74,10 @@ class ChildProcess {
   // number when killed by a signal), or nullopt if it still runs.
   std::optional<int> wait(std::chrono::milliseconds timeout);
   // The exit code once reaped.
-  [[nodiscard]] std::optional<int> exit_code() const noexcept { return exit_code_; }
+  [[nodiscard]] std::optional<int> exit_code() const noexcept {
+    if (!child_.status()) return std::nullopt;
+    return child_.status()->shell_code();
+  }
 
   [[nodiscard]] const std::string& log_path() const noexcept { return log_path_; }
   // The log so far.
@@ -84,8 +89,7 @@ class ChildProcess {
   bool wait_for_log(std::string_view needle, std::chrono::milliseconds timeout, int times = 1);
 
  private:
-  pid_t pid_ = -1;
-  std::optional<int> exit_code_;
+  proc::Child child_;
   std::string log_path_;
 };
 

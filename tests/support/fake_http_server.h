@@ -13,9 +13,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -32,9 +30,8 @@
 #include <thread>
 #include <vector>
 
+#include "proc/child.h"
 #include "steadfast/json.h"
-
-extern char** environ;  // NOLINT(readability-redundant-declaration)
 
 namespace steadfast::test {
 
@@ -60,20 +57,20 @@ class FakeHttpServer {
 
     std::array<int, 2> out{};
     if (::pipe2(out.data(), O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-    posix_spawn_file_actions_t actions;
-    ::posix_spawn_file_actions_init(&actions);
-    ::posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    std::vector<char*> argp;
-    for (std::string& a : argv) argp.push_back(a.data());
-    argp.push_back(nullptr);
-    const int rc = ::posix_spawnp(&pid_, "python3", &actions, nullptr, argp.data(), environ);
-    ::posix_spawn_file_actions_destroy(&actions);
+    proc::SpawnOptions options;
+    options.argv = std::move(argv);
+    options.out = proc::Stdio::from_fd(out[1]);
+    options.in = proc::Stdio::inherit();
+    try {
+      child_ = proc::Child(options);
+    } catch (const std::exception& e) {
+      ::close(out[1]);
+      ::close(out[0]);
+      cleanup();
+      throw std::runtime_error(std::string("fake HTTP server: ") + e.what());
+    }
     ::close(out[1]);
     stdout_fd_ = out[0];
-    if (rc != 0) {
-      cleanup();
-      throw std::runtime_error(std::string("cannot start python3: ") + std::strerror(rc));
-    }
     // "READY <port>\n"
     std::string line;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -105,7 +102,7 @@ class FakeHttpServer {
   ~FakeHttpServer() { cleanup(); }
 
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
-  [[nodiscard]] int pid() const noexcept { return pid_; }
+  [[nodiscard]] int pid() const noexcept { return child_.pid(); }
   // "http://127.0.0.1:<port><path>"
   [[nodiscard]] std::string url(std::string_view path = "") const {
     return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
@@ -157,19 +154,9 @@ class FakeHttpServer {
  private:
   // SIGTERM by PID, SIGKILL after 5 s, always reaped.
   void cleanup() noexcept {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (::waitpid(pid_, &status, WNOHANG) == 0) {
-        if (std::chrono::steady_clock::now() > deadline) {
-          ::kill(pid_, SIGKILL);
-          ::waitpid(pid_, &status, 0);
-          break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      pid_ = -1;
+    try {
+      child_.terminate(std::chrono::seconds(5));
+    } catch (...) {  // a poll error: ~Child still SIGKILLs and reaps it
     }
     if (stdout_fd_ >= 0) ::close(stdout_fd_);
     stdout_fd_ = -1;
@@ -177,7 +164,7 @@ class FakeHttpServer {
     config_path_.clear();
   }
 
-  pid_t pid_ = -1;
+  proc::Child child_;
   int stdout_fd_ = -1;
   std::uint16_t port_ = 0;
   std::string config_path_;

@@ -5,10 +5,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,8 +18,6 @@
 #include <utility>
 
 #include "redis/pipeline.h"
-
-extern char** environ;
 
 namespace steadfast::test {
 
@@ -56,55 +52,6 @@ class Fd {
  private:
   int fd_;
 };
-
-// posix_spawn attributes and file actions, freed on scope exit.
-struct SpawnSetup {
-  posix_spawn_file_actions_t actions{};
-  posix_spawnattr_t attr{};
-  SpawnSetup() {
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
-    // The child starts with default signal dispositions and an empty mask,
-    // whatever the test process did to its own.
-    sigset_t all;
-    sigset_t none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  }
-  ~SpawnSetup() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-
-  // Nothing of ours but stdin/stdout/stderr leaks into the child (sockets of
-  // open clients, other servers' logs).
-  void close_other_fds() { posix_spawn_file_actions_addclosefrom_np(&actions, 3); }
-
-  pid_t spawn(const std::vector<std::string>& argv) {
-    std::vector<char*> args;
-    args.reserve(argv.size() + 1);
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = -1;
-    const int rc = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
-    if (rc != 0) {
-      throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
-    }
-    return pid;
-  }
-};
-
-int exit_code_of(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -260,11 +207,11 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::mil
   Fd read_end(fds[0]);
   Fd write_end(fds[1]);
 
-  SpawnSetup setup;
-  posix_spawn_file_actions_adddup2(&setup.actions, write_end.get(), 1);
-  posix_spawn_file_actions_adddup2(&setup.actions, write_end.get(), 2);
-  setup.close_other_fds();
-  const pid_t pid = setup.spawn(argv);
+  proc::SpawnOptions options;
+  options.argv = argv;
+  options.out = proc::Stdio::from_fd(write_end.get());
+  options.err = proc::Stdio::to_stdout();
+  proc::Child child(options);
   write_end.reset();
 
   ProcessResult result;
@@ -276,8 +223,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::mil
     const int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
+      child.kill();
       throw std::runtime_error("'" + join(argv) + "' did not finish within " +
                                std::to_string(timeout.count()) + " ms; output:\n" + tail(result.output));
     }
@@ -286,10 +232,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::mil
     if (n <= 0) break;
     result.output.append(buf, static_cast<std::size_t>(n));
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  result.exit_code = exit_code_of(status);
+  result.exit_code = child.wait().shell_code();
   return result;
 }
 
@@ -402,12 +345,12 @@ std::vector<std::string> RedisServer::command_line() const {
 }
 
 void RedisServer::spawn() {
-  SpawnSetup setup;
-  posix_spawn_file_actions_addopen(&setup.actions, 1, log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&setup.actions, 1, 2);
-  setup.close_other_fds();
-  pid_ = setup.spawn(command_line());
-  write_owner_file(dir_, pid_);
+  proc::SpawnOptions options;
+  options.argv = command_line();
+  options.out = proc::Stdio::append_to(log_path());
+  options.err = proc::Stdio::to_stdout();
+  server_ = proc::Child(options);
+  write_owner_file(dir_, server_.pid());
 }
 
 void RedisServer::start() {
@@ -419,10 +362,9 @@ void RedisServer::start() {
 void RedisServer::wait_ready() {
   const auto deadline = Clock::now() + options_.start_timeout;
   for (;;) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      throw std::runtime_error("redis-server exited with status " + std::to_string(exit_code_of(status)) +
+    if (const auto status = server_.try_wait()) {
+      forget_server();
+      throw std::runtime_error("redis-server exited with status " + std::to_string(status->shell_code()) +
                                " while starting (" + join(command_line()) + "); its log:\n" + tail(log()));
     }
     if (ping_once()) {
@@ -531,48 +473,28 @@ redis::Reply RedisServer::call(const std::vector<std::string>& args, std::chrono
   return std::move(replies.back());
 }
 
-void RedisServer::reap(std::chrono::milliseconds grace) {
-  const auto deadline = Clock::now() + grace;
-  int status = 0;
-  for (;;) {
-    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_ || (r < 0 && errno == ECHILD)) break;
-    if (Clock::now() >= deadline) {
-      ::kill(pid_, SIGKILL);
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-      break;
-    }
-    std::this_thread::sleep_for(2ms);
-  }
-  pid_ = -1;
-  write_owner_file(dir_, 0);
-}
+// After the server was reaped: nothing for the orphan reaper to kill.
+void RedisServer::forget_server() { write_owner_file(dir_, 0); }
 
 void RedisServer::stop(std::chrono::milliseconds grace) {
   if (!running()) return;
-  ::kill(pid_, SIGTERM);
-  ::kill(pid_, SIGCONT);  // a paused server handles SIGTERM only once continued
-  reap(grace);
+  server_.terminate(grace);  // SIGTERM and SIGCONT (a paused server handles SIGTERM only once continued)
+  forget_server();
 }
 
 void RedisServer::kill() {
   if (!running()) return;
-  ::kill(pid_, SIGKILL);
-  reap(std::chrono::hours(1));
+  server_.kill();
+  forget_server();
 }
 
 void RedisServer::pause() {
   if (!running()) throw std::runtime_error("redis-server is not running");
-  ::kill(pid_, SIGSTOP);
-  int status = 0;
-  while (::waitpid(pid_, &status, WUNTRACED) < 0 && errno == EINTR) {
-  }
+  server_.signal(SIGSTOP);
+  server_.wait_stopped();
 }
 
-void RedisServer::resume() {
-  if (running()) ::kill(pid_, SIGCONT);
-}
+void RedisServer::resume() { server_.signal(SIGCONT); }
 
 void RedisServer::restart() {
   stop();

@@ -3,7 +3,9 @@
 // name) and its folder removed on destruction. Restartable on the same port
 // and folder, so AOF data survives a kill + restart.
 //
-// Also the small process helpers the harness needs (posix_spawn, no shell).
+// Also run_process(), the harness' way to run a program to completion.
+// Processes are proc::Child: spawned without a shell, signalled by PID only
+// while unreaped, always reaped.
 //
 // Thread-safety: none; use a RedisServer from one thread.
 #pragma once
@@ -19,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proc/child.h"
 #include "redis/reply.h"
 
 namespace steadfast::test {
@@ -68,7 +71,7 @@ struct ProcessResult {
   std::string output;  // stdout and stderr, interleaved
 };
 
-// Runs argv[0] (looked up in PATH) with posix_spawn, no shell, and waits for it.
+// Runs argv[0] (looked up in PATH), no shell, and waits for it.
 // Throws std::runtime_error if it cannot start or runs longer than timeout (it is
 // then SIGKILLed by PID).
 ProcessResult run_process(const std::vector<std::string>& argv,
@@ -111,8 +114,10 @@ class RedisServer {
   // SIGSTOP / SIGCONT: a server that hangs (accepts connections, answers nothing).
   void pause();
   void resume();
-  [[nodiscard]] bool running() const noexcept { return pid_ > 0; }
-  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+  // Started and not yet reaped (a server that crashed counts until stop() or kill()).
+  [[nodiscard]] bool running() const noexcept { return server_.pid() > 0 && !server_.reaped(); }
+  // -1 when not running.
+  [[nodiscard]] pid_t pid() const noexcept { return running() ? server_.pid() : -1; }
 
   // The TCP port: the TLS port for a TLS server.
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
@@ -140,13 +145,13 @@ class RedisServer {
   void wait_cluster_ok(std::chrono::steady_clock::time_point deadline);
   bool ping_once() const;
   int connect_control(std::chrono::milliseconds timeout) const;
-  void reap(std::chrono::milliseconds grace);
+  void forget_server();
 
   RedisServerOptions options_;
   std::string dir_;
   std::string unix_socket_;
   std::uint16_t port_ = 0;
-  pid_t pid_ = -1;
+  proc::Child server_;
 };
 
 }  // namespace steadfast::test
