@@ -259,7 +259,7 @@ TEST_F(ExecKindTest, StdoutOverOneMebibyteIsFatal) {
 
 TEST_F(ExecKindTest, TimeoutStopsTheWholeProcessGroup) {
   const auto start = Clock::now();
-  const StepResult r = run({{"command", {"python3", script("spawn_and_hang.py"), dir_ + "/pids"}},
+  const StepResult r = run({{"command", {"sh", script("spawn_and_hang.sh"), dir_ + "/pids"}},
                             {"timeout", "700ms"}});
   const auto took = Clock::now() - start;
   ASSERT_FALSE(r.ok());
@@ -276,7 +276,7 @@ TEST_F(ExecKindTest, TimeoutStopsTheWholeProcessGroup) {
 
 TEST_F(ExecKindTest, TimeoutEscalatesToSigkillWhenSigtermIsIgnored) {
   const auto start = Clock::now();
-  const StepResult r = run({{"command", {"python3", script("spawn_and_hang.py"), dir_ + "/pids", "--ignore-term"}},
+  const StepResult r = run({{"command", {"sh", script("spawn_and_hang.sh"), dir_ + "/pids", "--ignore-term"}},
                             {"timeout", "700ms"}});
   const auto took = Clock::now() - start;
   ASSERT_FALSE(r.ok());
