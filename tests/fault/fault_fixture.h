@@ -119,9 +119,8 @@ class FaultTest : public RedisTest {
                              const WorkerArgs& args = {}, bool wait_ready = true) {
     const int n = ++spawned_[id];
     const std::string name = "sf-" + id + "." + std::to_string(n);
-    const std::string url = args.redis_url.empty() ? url_ : args.redis_url;
     std::vector<std::string> argv{STEADFAST_BIN, "worker", "--workflows", workflows_file,
-                                  "--redis", url + (url.find('?') == std::string::npos ? "?" : "&") + "name=" + name,
+                                  "--redis", named_url(args.redis_url.empty() ? url_ : args.redis_url, name),
                                   "--key-prefix", prefix_, "--id", id,
                                   "--concurrency", std::to_string(args.concurrency)};
     if (!args.drain_timeout.empty()) {
@@ -132,7 +131,7 @@ class FaultTest : public RedisTest {
         argv, dir_, dir_.path() + "/" + id + "." + std::to_string(n) + ".log");
     ChildProcess& w = *child;
     workers_.push_back(std::move(child));
-    names_[&w] = name;
+    name_connections(w, name);
     if (wait_ready && !eventually([&] { return fetching(w) || !w.running(); }, 10s, 5ms)) {
       throw std::runtime_error("worker " + id + " did not start fetching within 10 s:\n" + tail_of(w.log()));
     }
@@ -142,7 +141,14 @@ class FaultTest : public RedisTest {
     return w;
   }
 
-  // The name of a worker's Redis connections (see start_worker).
+  // `url` with the option that names every connection made with it (CLIENT
+  // SETNAME): a process given it can be watched in CLIENT LIST.
+  static std::string named_url(const std::string& url, const std::string& name) {
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + "name=" + name;
+  }
+  // Records the connection name a process was given (named_url).
+  void name_connections(const ChildProcess& p, std::string name) { names_[&p] = std::move(name); }
+  // The name of a process' Redis connections (see start_worker, named_url).
   [[nodiscard]] std::string connection_name(const ChildProcess& w) const { return names_.at(&w); }
 
   // The CLIENT LIST lines of the worker's connections.
@@ -156,14 +162,19 @@ class FaultTest : public RedisTest {
     }
     return out;
   }
-  // True once the worker has read from its streams (XREADGROUP): it is past
-  // its start-up (id taken, workflows registered, consumer groups made).
-  bool fetching(const ChildProcess& w) {
-    for (const std::string& c : connections_of(w)) {
-      if (c.find(" cmd=xreadgroup ") != std::string::npos) return true;
+  // True while one of the process' connections last ran one of `commands`
+  // (lower-case, as CLIENT LIST writes them: "xreadgroup").
+  bool last_command_in(const ChildProcess& p, std::initializer_list<std::string_view> commands) {
+    for (const std::string& c : connections_of(p)) {
+      for (std::string_view command : commands) {
+        if (c.find(" cmd=" + std::string(command) + " ") != std::string::npos) return true;
+      }
     }
     return false;
   }
+  // True once the worker reads from its streams (XREADGROUP): it is past its
+  // start-up (id taken, workflows registered, consumer groups made).
+  bool fetching(const ChildProcess& w) { return last_command_in(w, {"xreadgroup"}); }
   // True while the worker is blocked in its read: idle, waiting for an entry.
   bool blocked_in_read(const ChildProcess& w) {
     for (const std::string& c : connections_of(w)) {
