@@ -21,7 +21,9 @@
 #include "cli/common.h"
 #include "cli/http_load.h"
 #include "redis/client.h"
+#include "store/key_space_cleanup.h"
 #include "store/keys.h"
+#include "store/server_stats.h"
 #include "store/store.h"
 
 namespace steadfast::cli {
@@ -189,33 +191,25 @@ class BenchEnv {
 // makes itself, so they can be taken out of INFO commandstats.
 class Probe {
  public:
-  Probe(redis::Client& client, const store::KeySpace& keys) : client_(client), keys_(keys) {}
+  explicit Probe(store::Store& store) : store_(store) {}
 
   asio::awaitable<void> reset_stats() {
-    co_await client_.command("CONFIG", "RESETSTAT");
+    co_await store::reset_server_stats(store_.client());
     own_.clear();
     own_["config|resetstat"] = 1;
   }
   // Commands by name since the last reset_stats(), the bench's own taken out.
   asio::awaitable<std::map<std::string, std::int64_t>> engine_calls() {
-    redis::Reply r = co_await client_.command("INFO", "commandstats");
-    co_return subtract_calls(parse_commandstats(r.str()), own_);
+    co_return subtract_calls(co_await store::command_calls(store_.client()), own_);
   }
   // Redis' own CPU time so far (used_cpu_user + used_cpu_sys of INFO cpu), seconds.
   asio::awaitable<double> redis_cpu_seconds() {
     ++own_["info"];
-    redis::Reply r = co_await client_.command("INFO", "cpu");
-    double sum = 0;
-    for (const char* name : {"used_cpu_user:", "used_cpu_sys:"}) {
-      const std::size_t at = r.str().find(name);
-      if (at != std::string_view::npos) sum += std::atof(std::string(r.str().substr(at + std::strlen(name), 32)).c_str());
-    }
-    co_return sum;
+    co_return co_await store::server_cpu_seconds(store_.client());
   }
   asio::awaitable<std::int64_t> counter(const std::string& field) {
-    ++own_["hget"];
-    redis::Reply r = co_await client_.command("HGET", keys_.stats(0), field);
-    co_return r.is_nil() ? 0 : std::atoll(std::string(r.str()).c_str());
+    ++own_["hget"];  // one partition: one HGET
+    co_return co_await store_.counter(field);
   }
   // Waits until `field` reaches `target`; throws after `limit` or if a child died.
   asio::awaitable<void> wait_counter(const std::string& field, std::int64_t target, milliseconds limit,
@@ -238,16 +232,14 @@ class Probe {
     for (;;) {
       env.check_children();
       ++own_["hlen"];
-      redis::Reply r = co_await client_.command("HLEN", keys_.workers());
-      if (r.as_integer() >= n) break;
+      if (co_await store_.registered_workers() >= n) break;
       if (Clock::now() > deadline) throw std::runtime_error("workers did not register within 30 s");
       co_await pause(milliseconds(1));
     }
   }
 
  private:
-  redis::Client& client_;
-  const store::KeySpace& keys_;
+  store::Store& store_;
   std::map<std::string, std::int64_t> own_;
 };
 
@@ -380,7 +372,7 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
 
 // latency: submit -> handler start on an idle queue, one run at a time.
 asio::awaitable<Json> latency(const BenchArgs& a, const Workload& w, BenchEnv& env, store::Store& store,
-                              Probe& probe, redis::Client& client) {
+                              Probe& probe) {
   const int runs = a.runs > 0 ? a.runs : w.default_runs;
   const int conc = a.concurrency > 0 ? a.concurrency : w.default_concurrency;
   const std::string wf = "bench-" + w.name;
@@ -408,9 +400,9 @@ asio::awaitable<Json> latency(const BenchArgs& a, const Workload& w, BenchEnv& e
   const Json drain_by = calls_per(drain_calls, runs, &drain_cmds);
   std::vector<double> ms;
   for (const auto& [id, t] : sent) {
-    probe.count_own("hget");
-    redis::Reply out = co_await client.command("HGET", store.keys().run(id), "s.a.output");
-    const Json j = Json::parse(out.str(), nullptr, false);
+    probe.count_own("hgetall");
+    const std::optional<RunInfo> run = co_await store.get_run(id);
+    const Json j = run && !run->steps.empty() ? run->steps.front().output : Json();
     if (!j.is_object() || !j.contains("started_ns")) throw std::runtime_error("run " + id + " has no stamp output");
     ms.push_back(static_cast<double>(j["started_ns"].get<std::int64_t>() - t) / 1e6);
   }
@@ -525,24 +517,19 @@ void register_bench(CLI::App& app) {
       redis::Client client(io.get_executor(), redis::Config::from_url(env.url()));
       store::KeySpace keys(env.prefix(), 1);
       store::Store store(client, keys);
-      Probe probe(client, keys);
+      Probe probe(store);
       result = run_sync(io, [&]() -> asio::awaitable<Json> {
         co_await client.wait_connected(milliseconds(10000));
         // (No co_await inside ?: — GCC 12 miscompiles it.)
         Json j;
         if (w.name == "latency") {
-          j = co_await latency(*a, w, env, store, probe, client);
+          j = co_await latency(*a, w, env, store, probe);
         } else {
           j = co_await bulk(*a, w, env, store, probe);
         }
         if (!env.private_redis()) {
           // Leave a shared Redis as it was: drop every key of the bench's prefix.
-          std::string cursor = "0";
-          do {
-            redis::Reply r = co_await client.command("SCAN", cursor, "MATCH", env.prefix() + ":*", "COUNT", 1000);
-            cursor = std::string(r[0].str());
-            for (const redis::Reply& k : r[1].elements()) co_await client.command("UNLINK", k.str());
-          } while (cursor != "0");
+          co_await store::delete_key_space(client, keys);
         }
         client.close();
         co_return j;

@@ -1,7 +1,6 @@
 #include "cli/bench_stats.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 
 namespace steadfast::cli {
@@ -12,26 +11,6 @@ double quantile(std::vector<double>& values, double q) {
   const double rank = std::ceil(std::clamp(q, 0.0, 1.0) * static_cast<double>(values.size()));
   const std::size_t index = rank < 1.0 ? 0 : static_cast<std::size_t>(rank) - 1;
   return values[std::min(index, values.size() - 1)];
-}
-
-std::map<std::string, std::int64_t> parse_commandstats(std::string_view info) {
-  constexpr std::string_view kPrefix = "cmdstat_";
-  constexpr std::string_view kCalls = ":calls=";
-  std::map<std::string, std::int64_t> calls;
-  while (!info.empty()) {
-    const std::size_t eol = info.find('\n');
-    std::string_view line = info.substr(0, eol);
-    info = eol == std::string_view::npos ? std::string_view() : info.substr(eol + 1);
-    if (!line.starts_with(kPrefix)) continue;
-    const std::size_t colon = line.find(kCalls);
-    if (colon == std::string_view::npos) continue;
-    const std::string_view number = line.substr(colon + kCalls.size());
-    std::int64_t n = 0;
-    const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), n);
-    if (ec != std::errc() || end == number.data()) continue;
-    calls[std::string(line.substr(kPrefix.size(), colon - kPrefix.size()))] += n;
-  }
-  return calls;
 }
 
 std::map<std::string, std::int64_t> subtract_calls(std::map<std::string, std::int64_t> a,

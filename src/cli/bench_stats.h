@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <map>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace steadfast::cli {
@@ -13,10 +12,6 @@ namespace steadfast::cli {
 // smallest value with at least q of the values at or below it. 0 when empty.
 // Sorts `values`.
 double quantile(std::vector<double>& values, double q);
-
-// Calls per command from INFO commandstats ("cmdstat_hget:calls=12,usec=...").
-// Subcommands keep Redis' names ("config|resetstat"). Lines of other shapes are skipped.
-std::map<std::string, std::int64_t> parse_commandstats(std::string_view info);
 
 // a - b per command, dropping commands whose difference is zero or less.
 std::map<std::string, std::int64_t> subtract_calls(std::map<std::string, std::int64_t> a,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <map>
 #include <tuple>
 
@@ -270,6 +271,19 @@ asio::awaitable<std::map<std::string, std::int64_t>> Store::counters() {
     for (std::size_t i = 0; i + 1 < r.size(); i += 2) out[std::string(r[i].str())] += r[i + 1].as_integer();
   }
   co_return out;
+}
+
+asio::awaitable<std::int64_t> Store::counter(std::string_view field) {
+  std::int64_t sum = 0;
+  for (int p = 0; p < keys_.partitions(); ++p) {
+    Reply r = co_await client_.command("HGET", keys_.stats(p), field);
+    if (!r.is_nil()) sum += std::atoll(std::string(r.str()).c_str());
+  }
+  co_return sum;
+}
+
+asio::awaitable<std::int64_t> Store::registered_workers() {
+  co_return (co_await client_.command("HLEN", keys_.workers())).as_integer();
 }
 
 asio::awaitable<std::vector<Store::QueueDepth>> Store::queue_depths() {

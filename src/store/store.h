@@ -154,6 +154,11 @@ class Store {
   // The counters of every partition, summed: submitted:<workflow>,
   // completed:<workflow>, failed:<workflow>, retries, reclaims.
   asio::awaitable<std::map<std::string, std::int64_t>> counters();
+  // One counter of counters(), summed over the partitions; 0 when never counted.
+  asio::awaitable<std::int64_t> counter(std::string_view field);
+  // How many workers are registered (the workers hash; a worker registers
+  // when it starts serving and removes itself when it stops).
+  asio::awaitable<std::int64_t> registered_workers();
   struct QueueDepth {
     std::string queue;
     std::int64_t entries = 0;  // undelivered + pending (entries are deleted when done)

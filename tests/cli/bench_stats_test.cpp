@@ -1,4 +1,5 @@
-// The arithmetic of `steadfast bench`: quantiles and INFO commandstats.
+// The arithmetic of `steadfast bench`: quantiles, calls per command, rounding
+// (parsing INFO commandstats is tests/store/server_stats_test.cpp).
 #include "cli/bench_stats.h"
 
 #include <gtest/gtest.h>
@@ -30,20 +31,6 @@ TEST(Quantile, EmptyAndOutOfRange) {
   std::vector<double> one{7};
   EXPECT_EQ(quantile(one, -1), 7);
   EXPECT_EQ(quantile(one, 2), 7);
-}
-
-TEST(Commandstats, ParsesCallsPerCommandIncludingSubcommands) {
-  const auto calls = parse_commandstats(
-      "# Commandstats\r\n"
-      "cmdstat_hset:calls=120004,usec=116603,usec_per_call=0.97,rejected_calls=0,failed_calls=0\r\n"
-      "cmdstat_config|resetstat:calls=1,usec=10,usec_per_call=10.00,rejected_calls=0,failed_calls=0\r\n"
-      "cmdstat_evalsha:calls=5269,usec=862364,usec_per_call=163.67,rejected_calls=0,failed_calls=0\r\n");
-  EXPECT_EQ(calls, (std::map<std::string, std::int64_t>{{"config|resetstat", 1}, {"evalsha", 5269}, {"hset", 120004}}));
-}
-
-TEST(Commandstats, SkipsLinesOfOtherShapes) {
-  EXPECT_TRUE(parse_commandstats("").empty());
-  EXPECT_TRUE(parse_commandstats("# Commandstats\nused_cpu_sys:1.0\ncmdstat_x:usec=3\ncmdstat_y:calls=\n").empty());
 }
 
 TEST(SubtractCalls, TakesOutTheBenchsOwnAndDropsWhatIsLeftAtZero) {

@@ -1,12 +1,18 @@
 // Chaos: 2,000 three-step runs through 3 worker processes while one of them is
 // SIGKILLed at random every 1-2 s and restarted under its id. Every run must
 // complete with every output, `steadfast doctor` must find nothing, and the
-// dead-letter queue must stay empty. Prints how many steps ran more than once.
+// dead-letter queue must stay empty. Prints how many steps ran more than once,
+// and its random seed first (STEADFAST_CHAOS_SEED=<seed> replays the same
+// choice of victims and the same gaps between kills).
 //
 // Defends invariants 1 (one token per live run), 2 (ACK with the outcome),
 // 3 (fencing) and 4 (attempts at claim) of docs/DESIGN.md at once.
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <stdexcept>
 
 #include "fault/fault_fixture.h"
 
@@ -20,6 +26,21 @@ constexpr auto kBound = 180s;
 int env_or(const char* name, int fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
+}
+
+// The seed of every random choice of the test (which worker dies, and when):
+// STEADFAST_CHAOS_SEED if set (to replay a failure), else a fresh one. A seed
+// that is not a number fails the test rather than quietly being replaced.
+std::uint32_t chaos_seed() {
+  const char* v = std::getenv("STEADFAST_CHAOS_SEED");
+  if (v == nullptr || *v == '\0') return std::random_device{}();
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long n = std::strtoull(v, &end, 10);
+  if (errno != 0 || *end != '\0' || n > 0xFFFFFFFFull || *v == '-') {
+    throw std::invalid_argument(std::string("STEADFAST_CHAOS_SEED is not a number from 0 to 4294967295: ") + v);
+  }
+  return static_cast<std::uint32_t>(n);
 }
 
 // Counts the runs (by hash key) in each status, in one round trip.
@@ -38,6 +59,11 @@ class Chaos : public FaultTest {};
 // with a 5 ms sleep all 2,000 runs finish in about a second, before the first
 // kill, and the test would prove nothing.
 TEST_F(Chaos, RunsSurviveWorkersKilledAtRandom) {
+  const std::uint32_t seed = chaos_seed();
+  // Printed first (a hung or crashed run still shows it) and in every failure.
+  std::printf("chaos: seed %u (replay with STEADFAST_CHAOS_SEED=%u)\n", seed, seed);
+  std::fflush(stdout);
+  SCOPED_TRACE("STEADFAST_CHAOS_SEED=" + std::to_string(seed));
   const int n_runs = env_or("STEADFAST_CHAOS_RUNS", 2000);
   const int sleep_ms = env_or("STEADFAST_CHAOS_SLEEP_MS", 400);
   std::string yaml = R"(
@@ -78,7 +104,7 @@ workflows:
     return std::pair<long long, long long>(r[0].as_integer(), r[1].as_integer());
   };
 
-  std::mt19937 rng(std::random_device{}());
+  std::mt19937 rng(seed);
   int kills = 0;
   auto next_kill = Clock::now() + milliseconds(std::uniform_int_distribution<int>(1000, 2000)(rng));
   std::pair<long long, long long> done{0, 0};
@@ -125,9 +151,9 @@ workflows:
   EXPECT_TRUE(dlq_list().empty());
   EXPECT_GE(kills, 1);
 
-  std::printf("chaos: runs=%d kills=%d re-executed steps=%ld time=%.1fs (submit %.2fs, step b sleeps %d ms)\n",
+  std::printf("chaos: runs=%d kills=%d re-executed steps=%ld time=%.1fs (submit %.2fs, step b sleeps %d ms) seed=%u\n",
               n_runs, kills, re_executed, static_cast<double>(took.count()) / 1000.0,
-              static_cast<double>(submitted_in.count()) / 1000.0, sleep_ms);
+              static_cast<double>(submitted_in.count()) / 1000.0, sleep_ms, seed);
   std::fflush(stdout);
 }
 

@@ -22,6 +22,7 @@
 #include "fault/worker_process.h"
 #include "steadfast/client.h"
 #include "steadfast/json.h"
+#include "store/keys.h"
 #include "support/redis_test.h"
 
 #ifndef STEADFAST_BIN
@@ -111,26 +112,86 @@ class FaultTest : public RedisTest {
   }
 
   // Starts `steadfast worker` with the test's Redis and key prefix; waits until
-  // it serves its queues (unless wait_ready is false). The fixture owns it.
+  // it fetches from its queues (unless wait_ready is false). The fixture owns it.
+  // Its Redis connections carry the name connection_name(w), so what it does
+  // can be read from Redis itself (fetching(), blocked_in_read()).
   ChildProcess& start_worker(const std::string& id, const std::string& workflows_file,
                              const WorkerArgs& args = {}, bool wait_ready = true) {
+    const int n = ++spawned_[id];
+    const std::string name = "sf-" + id + "." + std::to_string(n);
     std::vector<std::string> argv{STEADFAST_BIN, "worker", "--workflows", workflows_file,
-                                  "--redis", args.redis_url.empty() ? url_ : args.redis_url,
+                                  "--redis", named_url(args.redis_url.empty() ? url_ : args.redis_url, name),
                                   "--key-prefix", prefix_, "--id", id,
                                   "--concurrency", std::to_string(args.concurrency)};
     if (!args.drain_timeout.empty()) {
       argv.insert(argv.end(), {"--drain-timeout", args.drain_timeout});
     }
     argv.insert(argv.end(), args.extra.begin(), args.extra.end());
-    const int n = ++spawned_[id];
     auto child = std::make_unique<ChildProcess>(
         argv, dir_, dir_.path() + "/" + id + "." + std::to_string(n) + ".log");
     ChildProcess& w = *child;
     workers_.push_back(std::move(child));
-    if (wait_ready && !w.wait_for_log("serving", 10s)) {
-      throw std::runtime_error("worker " + id + " did not start:\n" + tail_of(w.log()));
+    name_connections(w, name);
+    if (wait_ready && !eventually([&] { return fetching(w) || !w.running(); }, 10s, 5ms)) {
+      throw std::runtime_error("worker " + id + " did not start fetching within 10 s:\n" + tail_of(w.log()));
+    }
+    if (wait_ready && !w.running()) {
+      throw std::runtime_error("worker " + id + " exited at start-up:\n" + tail_of(w.log()));
     }
     return w;
+  }
+
+  // `url` with the option that names every connection made with it (CLIENT
+  // SETNAME): a process given it can be watched in CLIENT LIST.
+  static std::string named_url(const std::string& url, const std::string& name) {
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + "name=" + name;
+  }
+  // Records the connection name a process was given (named_url).
+  void name_connections(const ChildProcess& p, std::string name) { names_[&p] = std::move(name); }
+  // The name of a process' Redis connections (see start_worker, named_url).
+  [[nodiscard]] std::string connection_name(const ChildProcess& w) const { return names_.at(&w); }
+
+  // The CLIENT LIST lines of the worker's connections.
+  std::vector<std::string> connections_of(const ChildProcess& w) {
+    const std::string needle = " name=" + connection_name(w) + " ";
+    const redis::Reply r = redis().call({"CLIENT", "LIST"});
+    std::vector<std::string> out;
+    std::istringstream in{std::string(r.str())};
+    for (std::string line; std::getline(in, line);) {
+      if (line.find(needle) != std::string::npos) out.push_back(line);
+    }
+    return out;
+  }
+  // True while one of the process' connections last ran one of `commands`
+  // (lower-case, as CLIENT LIST writes them: "xreadgroup").
+  bool last_command_in(const ChildProcess& p, std::initializer_list<std::string_view> commands) {
+    for (const std::string& c : connections_of(p)) {
+      for (std::string_view command : commands) {
+        if (c.find(" cmd=" + std::string(command) + " ") != std::string::npos) return true;
+      }
+    }
+    return false;
+  }
+  // True once the worker reads from its streams (XREADGROUP): it is past its
+  // start-up (id taken, workflows registered, consumer groups made).
+  bool fetching(const ChildProcess& w) { return last_command_in(w, {"xreadgroup"}); }
+  // True while the worker is blocked in its read: idle, waiting for an entry.
+  bool blocked_in_read(const ChildProcess& w) {
+    for (const std::string& c : connections_of(w)) {
+      const auto flags = c.find(" flags=");
+      const auto end = c.find(' ', flags + 1);
+      if (c.find(" cmd=xreadgroup ") != std::string::npos && flags != std::string::npos &&
+          c.substr(flags, end - flags).find('b') != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }
+  // The worker's registration (the JSON of its field in the workers hash), or
+  // null while it is not registered.
+  Json registration(const std::string& id) {
+    const redis::Reply r = redis().call({"HGET", store::KeySpace(prefix_).workers(), id});
+    return r.is_nil() ? Json() : Json::parse(r.str(), nullptr, false);
   }
 
   // Starts any program (argv[0] a path) in the scratch folder, its output in
@@ -265,6 +326,7 @@ class FaultTest : public RedisTest {
   std::string url_;
   ScratchDir dir_;
   std::map<std::string, int> spawned_;
+  std::map<const ChildProcess*, std::string> names_;  // connection names of the workers
   std::vector<std::unique_ptr<ChildProcess>> workers_;
   std::unique_ptr<Client> client_;
   RedisServer* own_redis_ = nullptr;  // not owned; outlives the test's children

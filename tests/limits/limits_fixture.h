@@ -93,14 +93,19 @@ class LimitsTest : public FaultTest {
 
   // Starts `steadfast notifier --webhook URL --id ID`; the fixture owns it.
   ChildProcess& start_notifier(const std::string& id, const std::string& webhook) {
-    std::vector<std::string> argv{STEADFAST_BIN, "notifier", "--webhook", webhook, "--redis",
-                                  url(), "--key-prefix", prefix(), "--id", id};
     const int n = static_cast<int>(notifiers_.size()) + 1;
+    const std::string name = "sf-notifier-" + id + "." + std::to_string(n);
+    std::vector<std::string> argv{STEADFAST_BIN, "notifier", "--webhook", webhook, "--redis",
+                                  named_url(url(), name), "--key-prefix", prefix(), "--id", id};
     notifiers_.push_back(std::make_unique<ChildProcess>(
         argv, dir(), dir().path() + "/notifier-" + id + "." + std::to_string(n) + ".log"));
     ChildProcess& p = *notifiers_.back();
-    if (!p.wait_for_log("alerts for dead runs go to", 10s)) {
-      throw std::runtime_error("notifier " + id + " did not start:\n" + tail_of(p.log()));
+    name_connections(p, name);
+    // Ready once it reads the dead-letter stream (its group exists by then).
+    const bool reading = eventually(
+        [&] { return last_command_in(p, {"xreadgroup", "xautoclaim", "xack"}) || !p.running(); }, 10s, 5ms);
+    if (!reading || !p.running()) {
+      throw std::runtime_error("notifier " + id + " did not start reading:\n" + tail_of(p.log()));
     }
     return p;
   }

@@ -1,0 +1,51 @@
+// The checks behind `steadfast doctor`: invariant 1 (every live run holds
+// exactly one token — a stream entry, a delayed-set member, or, for a failed
+// run, a dead-letter entry) and no stream entry left without its run; with
+// repair, the safe fixes. Plain results; printing is the CLI's.
+//
+// Thread-safety: as redis::Client — call from the client's executor.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace steadfast::store {
+
+// One broken invariant.
+struct Offender {
+  enum class Kind {
+    run,          // a run holding the wrong number of tokens: `tokens` tells where they are
+    orphan_entry  // a stream entry its run does not point at: `stream`, `entry`
+  };
+  Kind kind = Kind::run;
+  // The run (for an orphan entry, the run the entry names; empty if it names none).
+  std::string run_id;
+  // What is wrong, one sentence ("live run has no token (it would never finish)").
+  std::string problem;
+  RunTokens tokens;    // Kind::run
+  std::string stream;  // Kind::orphan_entry: the stream key
+  std::string entry;   // Kind::orphan_entry: the entry id
+  // What repair did, one sentence; empty when nothing was repaired.
+  std::string repaired;
+};
+
+struct DoctorReport {
+  std::size_t runs = 0;  // run hashes examined (those expiring mid-scan not counted)
+  std::vector<Offender> offenders;
+};
+
+// Examines every run and every queue stream under the store's key prefix.
+// With repair, applies the safe fixes and says so in Offender::repaired:
+//   * a live run (queued, running, retrying) with no token at all is given one
+//     back at its current step (XADD to its queue; at-least-once, so the step
+//     may run again) and set to queued;
+//   * an orphan entry no worker has claimed (not in the PEL) is deleted.
+// Nothing else is changed: the other offenders need a person.
+asio::awaitable<DoctorReport> examine(Store& store, bool repair);
+
+}  // namespace steadfast::store
