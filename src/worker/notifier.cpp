@@ -251,7 +251,8 @@ class Notifier::Impl {
         outage_.succeeded();
         co_return;
       } catch (const redis::Error& e) {
-        if (stopping_ || !worth_retrying(e)) throw;  // stopping: pending, posted again after a restart
+        // Stopping: the entry stays pending and is posted again after a restart.
+        if (stopping_ || !worth_retrying(e)) throw;
         outage_.failed(e.what());
       }
       co_await sleep_for(pause);

@@ -26,8 +26,9 @@ std::optional<std::string> OutageLog::failed(std::string_view error, Clock::time
 
 std::optional<std::string> OutageLog::succeeded(Clock::time_point now) {
   if (failures_ == 0) return std::nullopt;
-  std::string line = subject_ + " works again after " + std::to_string(ms_between(since_, now)) + " ms (" +
-                     std::to_string(failures_) + " failed attempt" + (failures_ == 1 ? "" : "s") + ")";
+  std::string line = subject_ + " works again after " + std::to_string(ms_between(since_, now)) +
+                     " ms (" + std::to_string(failures_) + " failed attempt" +
+                     (failures_ == 1 ? "" : "s") + ")";
   failures_ = 0;
   return line;
 }

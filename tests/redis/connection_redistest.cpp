@@ -461,7 +461,8 @@ TEST_F(UnixSocketTest, CommandsOverUnixSocket) {
 class FailoverTest : public AsyncTest {};
 
 // "<field>:<value>" of INFO <section>; empty when absent.
-std::string info_field(const RedisServer& server, const std::string& section, const std::string& field) {
+std::string info_field(const RedisServer& server, const std::string& section,
+                       const std::string& field) {
   const std::string text(server.call({"INFO", section}).str());
   const auto at = text.find("\n" + field + ":");
   if (at == std::string::npos) return {};
@@ -521,20 +522,24 @@ TEST_F(FailoverTest, DemotionErrorsAreTransientAndTheClientCarriesOn) {
         asio::co_spawn(
             co_await asio::this_coro::executor,
             [&]() -> asio::awaitable<void> {
-              read = co_await classify(reader.command_with(CommandOptions{20s}, "XREADGROUP", "GROUP", "g", "c",
-                                                           "BLOCK", 15000, "STREAMS", "s", ">"));
+              read = co_await classify(reader.command_with(CommandOptions{20s}, "XREADGROUP",
+                                                           "GROUP", "g", "c", "BLOCK", 15000,
+                                                           "STREAMS", "s", ">"));
             },
             asio::detached);
-        co_await until([&] { return info_field(primary, "clients", "blocked_clients") == "1"; }, "the read to block");
+        co_await until([&] { return info_field(primary, "clients", "blocked_clients") == "1"; },
+                       "the read to block");
 
         EXPECT_EQ(primary.call({"FAILOVER"}).str(), "OK");
         co_await until([&] { return read.has_value(); }, "the blocked read to end");
         EXPECT_EQ(*read, "UNBLOCKED");
-        co_await until([&] { return has_role(primary, "slave") && has_role(standby, "master"); }, "the demotion");
+        co_await until([&] { return has_role(primary, "slave") && has_role(standby, "master"); },
+                       "the demotion");
         EXPECT_EQ(co_await classify(client.command("SET", "k", "w")), "READONLY");
         EXPECT_EQ(co_await classify(client.eval(write, keys, args)), "READONLY");
-        EXPECT_EQ(co_await classify(reader.command("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">")),
-                  "READONLY");
+        EXPECT_EQ(
+            co_await classify(reader.command("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">")),
+            "READONLY");
         EXPECT_EQ((co_await client.command("GET", "k")).str(), "v");  // reads still work
 
         EXPECT_EQ(standby.call({"FAILOVER"}).str(), "OK");

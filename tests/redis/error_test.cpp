@@ -12,7 +12,8 @@ namespace steadfast::redis {
 namespace {
 
 TEST(ServerErrorTest, PrefixIsTheFirstWord) {
-  EXPECT_EQ(ServerError("READONLY You can't write against a read only replica.").prefix(), "READONLY");
+  EXPECT_EQ(ServerError("READONLY You can't write against a read only replica.").prefix(),
+            "READONLY");
   EXPECT_EQ(ServerError("UNBLOCKED").prefix(), "UNBLOCKED");
   EXPECT_EQ(ServerError("").prefix(), "");
 }
@@ -20,16 +21,19 @@ TEST(ServerErrorTest, PrefixIsTheFirstWord) {
 TEST(ServerErrorTest, FailoverReplicaClusterAndLoadingErrorsAreTransient) {
   for (const char* m : {
            // A primary demoted by FAILOVER or REPLICAOF: blocked reads, then writes.
-           "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)",
+           "UNBLOCKED force unblock from blocking operation, instance state changed (master -> "
+           "replica?)",
            "READONLY You can't write against a read only replica.",
            // A write inside a script on a replica (Redis 7 keeps the command's prefix).
-           "READONLY You can't write against a read only replica. script: 8b2ae6dd76cda7fc3e27f97431ae27d7b08a221d, "
+           "READONLY You can't write against a read only replica. script: "
+           "8b2ae6dd76cda7fc3e27f97431ae27d7b08a221d, "
            "on @user_script:1.",
            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
            "TRYAGAIN Multiple keys request during rehashing of slot",
            "CLUSTERDOWN The cluster is down",
            "LOADING Redis is loading the dataset in memory",
-           "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSCRIPT.",
+           "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
+           "NOSCRIPT.",
            "OOM command not allowed when used memory > 'maxmemory'.",
            "NOREPLICAS Not enough good replicas to write.",
        }) {

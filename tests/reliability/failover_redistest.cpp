@@ -4,10 +4,12 @@
 // answers their blocked XREADGROUPs with -UNBLOCKED and every write with
 // -READONLY: a transient state, to be waited out, never a reason to exit.
 //
-// The demotion is Redis' own FAILOVER (7.0): the primary pauses writes until
-// its replica has caught up, then the two swap roles with a partial resync,
-// so no write is lost either way and the data the fleet finds afterwards is
-// the data it left.
+// Both switches lose no write, so the data the fleet finds afterwards is the
+// data it left: the demotion is done as Sentinel does it (REPLICAOF NO ONE on
+// the standby, REPLICAOF on the old primary) with the primary's writes paused
+// until the standby has applied everything; the promotion back is Redis' own
+// FAILOVER (7.0), which pauses and waits the same way. Both end in a partial
+// resync.
 #include <cstdlib>
 
 #include "reliability/reliability_fixture.h"
@@ -44,6 +46,30 @@ std::string replication_field(const RedisServer& redis, const std::string& field
   return text.substr(from, end - from);
 }
 
+// Makes `to` (a replica of `from`, in sync) the primary and `from` its
+// replica, at once and without losing a write: writes paused on `from`, wait
+// until `to` has applied all of them, REPLICAOF NO ONE on `to`, REPLICAOF on
+// `from`, unpause. Reads blocked on `from` at that moment are answered
+// -UNBLOCKED. (FAILOVER would do the same but may wait up to a second for the
+// replica's acknowledgement: long enough for every blocked read to time out
+// and come back as a paused command, which meets -READONLY instead.)
+// Returns an error message, empty on success.
+std::string switch_primary(const RedisServer& from, const RedisServer& to) {
+  if (from.call({"CLIENT", "PAUSE", "5000", "WRITE"}).is_error()) return "CLIENT PAUSE refused";
+  const std::string offset = replication_field(from, "master_repl_offset");
+  if (!eventually([&] { return replication_field(to, "master_repl_offset") == offset; }, 3s, 1ms)) {
+    from.call({"CLIENT", "UNPAUSE"});
+    return "the standby did not catch up with offset " + offset;
+  }
+  const redis::Reply promoted = to.call({"REPLICAOF", "NO", "ONE"});
+  const redis::Reply demoted = from.call({"REPLICAOF", "127.0.0.1", std::to_string(to.port())});
+  from.call({"CLIENT", "UNPAUSE"});
+  if (promoted.is_error() || demoted.is_error()) {
+    return "REPLICAOF refused: " + std::string(promoted.str()) + " / " + std::string(demoted.str());
+  }
+  return {};
+}
+
 // Waits until the server has the role ("master" or "slave") with no failover
 // in progress, and, as a replica, its link to the primary up (in sync).
 bool wait_role(const RedisServer& redis, const std::string& role, milliseconds timeout) {
@@ -57,7 +83,9 @@ bool wait_role(const RedisServer& redis, const std::string& role, milliseconds t
 }
 
 long long system_ms() {
-  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // The worker's registration: its entry in the workers hash (JSON) and its lock.
@@ -84,7 +112,9 @@ TEST_F(Failover, PrimaryDemotedToReplicaAndPromotedBackLosesNothing) {
   const std::string file = write_workflows(kPipeline);
   const std::vector<std::string> ids{"d1", "d2", "d3"};
   std::vector<ChildProcess*> workers;
-  for (const std::string& id : ids) workers.push_back(&start_worker(id, file, WorkerArgs().with_concurrency(100)));
+  for (const std::string& id : ids) {
+    workers.push_back(&start_worker(id, file, WorkerArgs().with_concurrency(100)));
+  }
   const std::uint16_t port = free_port();
   ChildProcess& api = start_serve(file, port);
   // Nothing is dead-lettered here, so the webhook is never called: the
@@ -114,7 +144,7 @@ TEST_F(Failover, PrimaryDemotedToReplicaAndPromotedBackLosesNothing) {
   ASSERT_TRUE(eventually([&] { return blocked_clients() == 4; }, 10s, 5ms)) << blocked_clients();
 
   // Demote: the primary becomes a replica of the standby.
-  ASSERT_EQ(std::string(primary.call({"FAILOVER"}).str()), "OK");
+  ASSERT_EQ(switch_primary(primary, standby), "");
   ASSERT_TRUE(wait_role(primary, "slave", 10s)) << primary.log();
   ASSERT_TRUE(wait_role(standby, "master", 10s)) << standby.log();
   const auto demoted = Clock::now();
@@ -136,7 +166,7 @@ TEST_F(Failover, PrimaryDemotedToReplicaAndPromotedBackLosesNothing) {
   EXPECT_TRUE(notifier.running()) << tail_of(notifier.log());
   const auto demoted_for = since(demoted);
 
-  // Promote back the same way: the standby hands the role back.
+  // Promote back: the standby hands the role back (FAILOVER).
   ASSERT_EQ(std::string(standby.call({"FAILOVER"}).str()), "OK");
   ASSERT_TRUE(wait_role(primary, "master", 10s)) << primary.log();
   ASSERT_TRUE(wait_role(standby, "slave", 10s)) << standby.log();
@@ -175,7 +205,9 @@ TEST_F(Failover, PrimaryDemotedToReplicaAndPromotedBackLosesNothing) {
     Registered r;
     r.lock = primary.call({"EXISTS", keys.worker_lock(id)}).as_integer() == 1;
     const redis::Reply entry = primary.call({"HGET", keys.workers(), id});
-    if (!entry.is_nil()) r.beat_at_ms = Json::parse(std::string(entry.str())).value("beat_at_ms", 0LL);
+    if (!entry.is_nil()) {
+      r.beat_at_ms = Json::parse(std::string(entry.str())).value("beat_at_ms", 0LL);
+    }
     return r;
   };
   for (const std::string& id : ids) {
@@ -186,8 +218,8 @@ TEST_F(Failover, PrimaryDemotedToReplicaAndPromotedBackLosesNothing) {
           return r.lock && r.beat_at_ms > promoted_ms;
         },
         5s, 50ms))
-        << "worker " << id << ": lock " << r.lock << ", last beat " << r.beat_at_ms << " vs promoted at "
-        << promoted_ms;
+        << "worker " << id << ": lock " << r.lock << ", last beat " << r.beat_at_ms
+        << " vs promoted at " << promoted_ms;
   }
 
   EXPECT_EQ(t.completed, static_cast<long long>(runs.size()));
@@ -197,12 +229,11 @@ TEST_F(Failover, PrimaryDemotedToReplicaAndPromotedBackLosesNothing) {
   EXPECT_EQ(count_runs(), runs.size()) << "the run refused while demoted was created anyway";
   expect_clean_end(runs, t);
   figures("runs=" + std::to_string(runs.size()) + " workers=" + std::to_string(workers.size()) +
-          " in_flight_at_demotion=" + std::to_string(during.other) +
-          " demoted_ms=" + std::to_string(demoted_for.count()) + " unblocked_reads=" + std::to_string(unblocked) +
+          " in_flight_at_demotion=" + std::to_string(during.other) + " demoted_ms=" +
+          std::to_string(demoted_for.count()) + " unblocked_reads=" + std::to_string(unblocked) +
           " completed=" + std::to_string(t.completed) + " dlq=" + std::to_string(t.failed) +
-          " reexecuted=" + std::to_string(t.reexecuted) +
-          " finished_after_promotion_ms=" + std::to_string(resumed.count()) +
-          " total_ms=" + std::to_string(took.count()));
+          " reexecuted=" + std::to_string(t.reexecuted) + " finished_after_promotion_ms=" +
+          std::to_string(resumed.count()) + " total_ms=" + std::to_string(took.count()));
 }
 
 }  // namespace
