@@ -62,13 +62,23 @@ class ServerError : public Error {
     std::string_view m = what();
     return m.substr(0, m.find(' '));
   }
-  // "Not now" rather than "broken": Redis is loading its data, out of memory
-  // (maxmemory with noeviction), busy with a script, or a replica/cluster is
-  // not ready. Worth retrying later; nothing was written.
+  // "Not now" rather than "broken": nothing was written, and the same command
+  // may succeed later on the same connection. The prefixes, as Redis 7 sends
+  // them (a script's error carries the prefix of the command that failed in it):
+  //   LOADING      loading its data set after a start
+  //   OOM          maxmemory reached with noeviction
+  //   BUSY         running a script or function past its time limit
+  //   READONLY     a write sent to a replica: a primary demoted by FAILOVER or REPLICAOF
+  //   UNBLOCKED    a blocked XREADGROUP/BLPOP/... ended by that demotion
+  //   MASTERDOWN   a replica cut off from its primary (replica-serve-stale-data no)
+  //   TRYAGAIN     a multi-key command during a cluster slot migration
+  //   CLUSTERDOWN  the cluster cannot serve the slot now
+  //   NOREPLICAS   fewer good replicas than min-replicas-to-write
+  // Not transient: BUSYGROUP, BUSYKEY, NOGROUP, NOSCRIPT, NOAUTH, WRONGPASS, NOPERM, ERR, ...
   [[nodiscard]] bool transient() const noexcept {
     const std::string_view p = prefix();
-    return p == "OOM" || p == "LOADING" || p == "BUSY" || p == "READONLY" || p == "MASTERDOWN" ||
-           p == "TRYAGAIN" || p == "CLUSTERDOWN" || p == "NOREPLICAS";
+    return p == "OOM" || p == "LOADING" || p == "BUSY" || p == "READONLY" || p == "UNBLOCKED" ||
+           p == "MASTERDOWN" || p == "TRYAGAIN" || p == "CLUSTERDOWN" || p == "NOREPLICAS";
   }
 };
 

@@ -16,6 +16,7 @@
 
 #include "redis/client.h"
 #include "store/keys.h"
+#include "worker/outage_log.h"
 
 namespace steadfast::worker {
 
@@ -97,6 +98,7 @@ class Notifier::Impl {
       gethostname(host, sizeof host - 1);
       options_.consumer = std::string(host) + "-" + std::to_string(getpid());
     }
+    outage_ = OutageLog("notifier " + options_.consumer + ": Redis");
   }
 
   void run() {
@@ -123,24 +125,58 @@ class Notifier::Impl {
   }
 
  private:
+  // Redis not taking writes for now (a failover demoting it, loading, out of
+  // memory) or unreachable: wait and try again. Anything else (NOGROUP: the
+  // dead-letter stream or its group deleted; auth) ends the notifier.
+  static bool worth_retrying(const redis::Error& e) {
+    if (e.kind() == redis::ErrorKind::io || e.kind() == redis::ErrorKind::timeout) return true;
+    const auto* server = dynamic_cast<const redis::ServerError*>(&e);
+    return server != nullptr && server->transient();
+  }
+
   asio::awaitable<void> main() {
-    co_await redis_.wait_connected(milliseconds(10000));
+    bool groups_made = false;
+    bool own_pending_read = false;
+    milliseconds pause{100};
+    while (!stopping_) {
+      try {
+        if (!groups_made) {
+          co_await redis_.wait_connected(milliseconds(10000));
+          co_await make_groups();
+          groups_made = true;
+          spdlog::info("notifier {}: alerts for dead runs go to {}", options_.consumer,
+                       redact_url(options_.webhook_url));
+        }
+        if (!own_pending_read) {
+          // Our own pending entries first (a restart after a crash mid-delivery).
+          for (int p = 0; p < keys_.partitions() && !stopping_; ++p) co_await deliver_batch(p, "0");
+          own_pending_read = true;
+        }
+        for (int p = 0; p < keys_.partitions() && !stopping_; ++p) {
+          co_await take_over_idle(p);
+          co_await deliver_batch(p, ">");
+        }
+        outage_.succeeded();
+        pause = milliseconds(100);
+      } catch (const redis::Error& e) {
+        if (stopping_) co_return;
+        if (!worth_retrying(e)) throw;
+        outage_.failed(e.what());
+      }
+      if (outage_.failing()) {
+        co_await sleep_for(pause);
+        pause = std::min(pause * 2, milliseconds(1000));
+      }
+    }
+  }
+
+  asio::awaitable<void> make_groups() {
     for (int p = 0; p < keys_.partitions(); ++p) {
       redis::Pipeline create;
       create.add("XGROUP", "CREATE", keys_.dlq(p), kGroup, "0", "MKSTREAM");
       auto r = co_await redis_.exec(std::move(create));
       if (r[0].is_error() && !r[0].str().starts_with("BUSYGROUP")) {
         throw redis::ServerError(std::string(r[0].str()));
-      }
-    }
-    spdlog::info("notifier {}: alerts for dead runs go to {}", options_.consumer,
-                 redact_url(options_.webhook_url));
-    // Our own pending entries first (a restart after a crash mid-delivery).
-    for (int p = 0; p < keys_.partitions() && !stopping_; ++p) co_await deliver_batch(p, "0");
-    while (!stopping_) {
-      for (int p = 0; p < keys_.partitions() && !stopping_; ++p) {
-        co_await take_over_idle(p);
-        co_await deliver_batch(p, ">");
       }
     }
   }
@@ -177,7 +213,7 @@ class Notifier::Impl {
   asio::awaitable<void> deliver(int p, const redis::Reply& entry) {
     const std::string id(entry[0].str());
     if (!entry[1].is_array()) {  // deleted (replayed or purged) before we got to it
-      co_await redis_.command("XACK", keys_.dlq(p), kGroup, id);
+      co_await ack(p, id);
       co_return;
     }
     std::map<std::string, std::string> f;
@@ -201,9 +237,26 @@ class Notifier::Impl {
       co_await sleep_for(backoff);
       backoff = std::min(backoff * 2, options_.max_backoff);
     }
-    co_await redis_.command("XACK", keys_.dlq(p), kGroup, id);
+    co_await ack(p, id);
     std::lock_guard lock(mu_);
     ++stats_.delivered;
+  }
+
+  // Acknowledges an entry. A transient failure is retried here: thrown out of
+  // deliver(), the alert just posted would stay pending and be posted again.
+  asio::awaitable<void> ack(int p, const std::string& id) {
+    for (milliseconds pause{100};; pause = std::min(pause * 2, milliseconds(1000))) {
+      try {
+        co_await redis_.command("XACK", keys_.dlq(p), kGroup, id);
+        outage_.succeeded();
+        co_return;
+      } catch (const redis::Error& e) {
+        // Stopping: the entry stays pending and is posted again after a restart.
+        if (stopping_ || !worth_retrying(e)) throw;
+        outage_.failed(e.what());
+      }
+      co_await sleep_for(pause);
+    }
   }
 
   NotifierOptions options_;
@@ -211,6 +264,7 @@ class Notifier::Impl {
   store::KeySpace keys_;
   redis::Client redis_;
   redis::Client blocking_;
+  OutageLog outage_{"notifier: Redis"};  // renamed with the consumer in the constructor
   bool stopping_ = false;
   mutable std::mutex mu_;
   NotifierStats stats_;

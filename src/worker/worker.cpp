@@ -29,6 +29,7 @@
 #include "store/redis_settings.h"
 #include "store/run_id.h"
 #include "store/store.h"
+#include "worker/outage_log.h"
 #include "worker/registration.h"
 #include "worker/thread_pool.h"
 
@@ -303,7 +304,16 @@ class Worker::Impl {
     if (!co_await start_up()) co_return;
     spdlog::info("worker {}: serving {} queue stream(s) with concurrency {}", options_.id,
                  streams_.size(), options_.concurrency);
-    co_await take_back_own_entries();
+    try {
+      co_await take_back_own_entries();
+    } catch (const redis::ServerError& e) {
+      // A failover or an outage right after start-up: the reclaimer takes
+      // them back after their lease.
+      if (!e.transient()) throw;
+      outage("taking back own entries").failed(e.what());
+    } catch (const redis::IoError& e) {
+      outage("taking back own entries").failed(e.what());
+    }
 
     auto ex = co_await asio::this_coro::executor;
     auto on_loop_end = [this](std::exception_ptr e) {
@@ -411,19 +421,20 @@ class Worker::Impl {
         reply = co_await blocking_.exec_one(std::move(p), {block + milliseconds(5000)});
       } catch (const redis::ServerError& e) {
         if (is_no_group(e)) std::rethrow_exception(group_missing(e));
-        if (!e.transient()) throw;
+        if (!e.transient()) throw;  // UNBLOCKED, READONLY (a demotion), LOADING, ... are waited out
         if (draining_) break;
-        spdlog::warn("worker {}: fetch failed: {}", options_.id, e.what());
+        outage("fetch").failed(e.what());
         failed = true;
       } catch (const redis::Error& e) {
         if (draining_) break;
-        spdlog::warn("worker {}: fetch failed: {}", options_.id, e.what());
+        outage("fetch").failed(e.what());
         failed = true;
       }
       if (failed) {
         co_await sleep_for(milliseconds(200));
         continue;
       }
+      outage("fetch").succeeded();
       promise.release();
       if (reply.is_nil()) continue;
       for (const redis::Reply& stream : reply.elements()) {
@@ -544,7 +555,9 @@ class Worker::Impl {
       std::string error;
       std::exception_ptr fatal;
       try {
-        co_return co_await store_->start(s.partition, s.queue, ask);
+        auto started = co_await store_->start(s.partition, s.queue, ask);
+        outage("starting claimed steps").succeeded();
+        co_return started;
       } catch (const redis::ServerError& e) {
         if (is_no_group(e)) {
           fatal = group_missing(e);
@@ -562,8 +575,7 @@ class Worker::Impl {
         std::rethrow_exception(fatal);
       }
       if (draining_) co_return std::nullopt;
-      spdlog::warn("worker {}: starting {} claimed step(s) failed: {}; retrying in {} ms", options_.id,
-                   items.size(), error, pause.count());
+      outage("starting claimed steps").failed(error);
       for (store::StartItem& it : ask) it.token.deliveries = 0;
       co_await sleep_for(pause);
     }
@@ -574,6 +586,15 @@ class Worker::Impl {
   void forget_claims(const std::vector<store::StartItem>& items) {
     for (const auto& it : items) inflight_.erase(key_of(it.token));
     slot_freed();
+  }
+
+  // The rate-limited warnings of a loop retrying Redis ("fetch", "heartbeat", ...).
+  worker::OutageLog& outage(const std::string& what) {
+    auto it = outages_.find(what);
+    if (it == outages_.end()) {
+      it = outages_.emplace(what, worker::OutageLog("worker " + options_.id + ": " + what)).first;
+    }
+    return it->second;
   }
 
   void log_background_error(const char* what, std::exception_ptr e) {
@@ -871,10 +892,11 @@ class Worker::Impl {
       bool written = true;
       try {
         results = co_await store_->apply(ts, options_.retention);
+        outage("writing outcomes").succeeded();
       } catch (const std::exception& e) {
-        // Not written: keep the outcomes and try again while we hold the leases.
-        spdlog::warn("worker {}: writing {} outcome(s) failed: {}; retrying", options_.id,
-                     batch.size(), e.what());
+        // Not written (Redis away, or refusing writes while demoted): keep the
+        // outcomes and try again while we hold the leases.
+        outage("writing outcomes").failed(e.what());
         for (auto& kv : batch) outbox_.push_back(std::move(kv));
         written = false;
       }
@@ -918,8 +940,9 @@ class Worker::Impl {
     for (auto& [partition, deltas] : pending) {
       try {
         co_await store_->add_counters(partition, deltas);
+        outage("adding counters").succeeded();
       } catch (const redis::Error& e) {
-        spdlog::warn("worker {}: adding counters failed: {}; retrying", options_.id, e.what());
+        outage("adding counters").failed(e.what());
         for (const auto& [field, n] : deltas) counters_[partition][field] += n;
       }
     }
@@ -971,6 +994,7 @@ class Worker::Impl {
       }
       try {
         auto results = co_await store_->renew(items);
+        outage("lease renewal").succeeded();
         const auto now = Clock::now();
         for (std::size_t i = 0; i < items.size(); ++i) {
           auto it = inflight_.find(keys[i]);
@@ -989,6 +1013,7 @@ class Worker::Impl {
           }
         }
       } catch (const redis::Error& e) {
+        outage("lease renewal").failed(e.what());
         // Self-fencing: past a full lease without a successful renewal, stop
         // writing for those steps — another worker may own them now.
         const auto now = Clock::now();
@@ -1030,11 +1055,13 @@ class Worker::Impl {
           page = co_await store_->reclaim(s.partition, s.queue, s.min_lease, cursor, free);
         } catch (const redis::ServerError& e) {
           if (is_no_group(e)) std::rethrow_exception(group_missing(e));
-          spdlog::warn("worker {}: reclaim failed: {}", options_.id, e.what());
+          outage("reclaim").failed(e.what());
           break;
         } catch (const redis::Error& e) {
+          outage("reclaim").failed(e.what());
           break;
         }
+        outage("reclaim").succeeded();
         if (page.payload_lost > 0) {
           spdlog::error("worker {}: {} entries of {} lost their payload; moved to the dead-letter queue",
                         options_.id, page.payload_lost, s.key);
@@ -1056,8 +1083,10 @@ class Worker::Impl {
       for (int p = 0; p < keys_.partitions(); ++p) {
         try {
           long long w = co_await store_->promote(p, 500);
+          outage("promote").succeeded();
           if (w >= 0 && (next < 0 || w < next)) next = w;
         } catch (const redis::Error& e) {
+          outage("promote").failed(e.what());
           next = 200;
         }
       }
@@ -1071,10 +1100,13 @@ class Worker::Impl {
       if (stopping_) break;
       try {
         co_await registration_->beat(static_cast<int>(inflight_.size()));
+        outage("heartbeat").succeeded();
       } catch (const worker::RegistrationLost&) {
         throw;
       } catch (const redis::Error& e) {
-        spdlog::warn("worker {}: heartbeat failed: {}", options_.id, e.what());
+        // Kept through an outage or a demotion: a lock that expired meanwhile
+        // is taken again by the next beat (Registration::beat).
+        outage("heartbeat").failed(e.what());
       }
     }
   }
@@ -1151,6 +1183,7 @@ class Worker::Impl {
   std::unique_ptr<asio::steady_timer> drained_signal_;
   std::unique_ptr<asio::steady_timer> drain_waiter_;
   std::map<std::string, std::unique_ptr<store::Limiter>> limiters_;
+  std::map<std::string, worker::OutageLog> outages_;  // see outage()
   std::map<const StepDefinition*, engine::Template> token_estimates_;
   // Concurrency slots expire this long after their last renewal: the longest
   // lease of a limited step (at least 1 s).

@@ -1,10 +1,15 @@
 // The Redis client against servers of its own: restarts and outages, ACL
-// users, TLS, unix sockets. Every test starts (and kills) its own redis-server.
+// users, TLS, unix sockets, a failover. Every test starts (and kills) its own
+// redis-server.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -448,6 +453,104 @@ TEST_F(UnixSocketTest, CommandsOverUnixSocket) {
     EXPECT_NE(info2.str().find(" db=2 "), std::string::npos) << info2.str();
     EXPECT_TRUE((co_await db2.command("GET", "k")).is_nil());
   }());
+}
+
+// ---------------------------------------------------------------------------
+// A primary demoted to a replica and promoted back (FAILOVER, Redis 7.0)
+
+class FailoverTest : public AsyncTest {};
+
+// "<field>:<value>" of INFO <section>; empty when absent.
+std::string info_field(const RedisServer& server, const std::string& section,
+                       const std::string& field) {
+  const std::string text(server.call({"INFO", section}).str());
+  const auto at = text.find("\n" + field + ":");
+  if (at == std::string::npos) return {};
+  const auto from = at + field.size() + 2;
+  return text.substr(from, text.find_first_of("\r\n", from) - from);
+}
+
+// Polls (on the test's io_context) until pred holds; throws after timeout.
+asio::awaitable<void> until(const std::function<bool()>& pred, const std::string& what,
+                            std::chrono::milliseconds timeout = 10s) {
+  const auto start = Clock::now();
+  while (!pred()) {
+    if (since(start) > timeout) throw std::runtime_error("timed out waiting for " + what);
+    co_await test::sleep(10ms);
+  }
+}
+
+// The server has the role ("master"/"slave"), no failover in progress, and as
+// a replica its link up.
+bool has_role(const RedisServer& server, const std::string& role) {
+  return info_field(server, "replication", "role") == role &&
+         info_field(server, "replication", "master_failover_state") == "no-failover" &&
+         (role != "slave" || info_field(server, "replication", "master_link_status") == "up");
+}
+
+// What a worker meets when its primary is demoted: the blocked XREADGROUP
+// answered -UNBLOCKED, then every write, plain or in a script, -READONLY —
+// ServerErrors that are transient(). Redis closes the connection it unblocked
+// (after the reply) and keeps the others; the client reconnects by itself,
+// and both take writes again once the server is promoted back.
+TEST_F(FailoverTest, DemotionErrorsAreTransientAndTheClientCarriesOn) {
+  RedisServerOptions o;
+  o.extra_args = {"--repl-diskless-sync-delay", "0"};  // sync at once (default: wait 5 s)
+  RedisServer primary(o);
+  RedisServer standby(o);
+  ASSERT_EQ(standby.call({"REPLICAOF", "127.0.0.1", std::to_string(primary.port())}).str(), "OK");
+  Client& client = make_client(config_for(primary.url()));
+  Client& reader = make_client(config_for(primary.url()));
+  const Script write("write", "return redis.call('SET', KEYS[1], ARGV[1])");
+  const std::vector<std::string> keys{"k"};
+  const std::vector<std::string> args{"v"};
+  // "ok", or the error's prefix if transient, else its whole message.
+  const auto classify = [](asio::awaitable<Reply> command) -> asio::awaitable<std::string> {
+    try {
+      co_await std::move(command);
+      co_return "ok";
+    } catch (const ServerError& e) {
+      co_return e.transient() ? std::string(e.prefix()) : std::string("not transient: ") + e.what();
+    }
+  };
+  run(
+      [&]() -> asio::awaitable<void> {
+        co_await until([&] { return has_role(standby, "slave"); }, "the standby to sync");
+        co_await client.command("XGROUP", "CREATE", "s", "g", "0", "MKSTREAM");
+        co_await client.eval(write, keys, args);
+        std::optional<std::string> read;
+        asio::co_spawn(
+            co_await asio::this_coro::executor,
+            [&]() -> asio::awaitable<void> {
+              read = co_await classify(reader.command_with(CommandOptions{20s}, "XREADGROUP",
+                                                           "GROUP", "g", "c", "BLOCK", 15000,
+                                                           "STREAMS", "s", ">"));
+            },
+            asio::detached);
+        co_await until([&] { return info_field(primary, "clients", "blocked_clients") == "1"; },
+                       "the read to block");
+
+        EXPECT_EQ(primary.call({"FAILOVER"}).str(), "OK");
+        co_await until([&] { return read.has_value(); }, "the blocked read to end");
+        EXPECT_EQ(*read, "UNBLOCKED");
+        co_await until([&] { return has_role(primary, "slave") && has_role(standby, "master"); },
+                       "the demotion");
+        EXPECT_EQ(co_await classify(client.command("SET", "k", "w")), "READONLY");
+        EXPECT_EQ(co_await classify(client.eval(write, keys, args)), "READONLY");
+        EXPECT_EQ(
+            co_await classify(reader.command("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">")),
+            "READONLY");
+        EXPECT_EQ((co_await client.command("GET", "k")).str(), "v");  // reads still work
+
+        EXPECT_EQ(standby.call({"FAILOVER"}).str(), "OK");
+        co_await until([&] { return has_role(primary, "master") && has_role(standby, "slave"); },
+                       "the promotion back");
+        EXPECT_EQ(co_await classify(client.eval(write, keys, args)), "ok");
+        EXPECT_EQ(co_await classify(reader.command("XADD", "s", "*", "f", "1")), "ok");
+      }(),
+      30s);
+  EXPECT_EQ(client.stats().connects, 1u) << "a connection that was not blocked is kept";
+  EXPECT_EQ(reader.stats().connects, 2u) << "the unblocked one is closed by Redis, then made again";
 }
 
 }  // namespace
