@@ -22,6 +22,11 @@ struct StepInfo {
   // given) and message ("" = none).
   std::optional<double> progress;
   std::string message;
+  // The finished attempts, oldest first, at most 20: [{"attempt", "worker",
+  // "started_at", "finished_at", "outcome", "error"}] (no "error" for completed).
+  Json attempt_history = Json::array();
+  // null, or what the step waits for: {"kind": "retry", "until": "<RFC 3339>"}.
+  Json waiting_for;
 };
 
 struct RunInfo {
@@ -34,11 +39,16 @@ struct RunInfo {
   std::int64_t updated_at_ms = 0;
   Json input;
   std::vector<StepInfo> steps;  // in workflow order
-  std::string current_step;     // the step holding the run's token; empty once finished
+  // The steps the run is at (queued, running, waiting or retrying), in
+  // workflow order; empty once finished.
+  std::vector<std::string> current_steps;
+  // The soonest of its steps' waiting_for; null when none waits.
+  Json waiting_for;
 };
 
-// {"id","workflow","status","created_at","updated_at","steps":[{"name","status",
-//  "attempts","output","error"}]} with times as ISO-8601 UTC ("2026-11-27T22:40:01.123Z").
+// {"id","workflow","status","created_at","updated_at","current_steps","waiting_for",
+//  "steps":[{"name","status","attempts","output","error","errors","progress","message",
+//  "attempt_history","waiting_for"}]} with times as RFC 3339 UTC ("2026-11-27T22:40:01.123Z").
 [[nodiscard]] Json to_json(const RunInfo& run);
 
 [[nodiscard]] bool is_terminal_status(std::string_view status) noexcept;

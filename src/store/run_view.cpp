@@ -1,8 +1,11 @@
 #include "store/run_view.h"
 
 #include <charconv>
-#include <ctime>
+#include <stdexcept>
 
+#include "engine/rfc3339.h"
+#include "engine/status.h"
+#include "engine/waiting_for.h"
 #include "redis/error.h"
 
 namespace steadfast::store {
@@ -27,6 +30,43 @@ Json parse_or_string(const std::string& text) {
   return j.is_discarded() ? Json(text) : j;
 }
 
+// A step's finished attempts, derived from what the scripts already keep (no
+// write on the hot path): the error history (each failed attempt, with its
+// worker and outcome since schema 2) and, for a completed step, its last
+// attempt's start, finish and worker.
+Json attempt_history(const Fields& f, const std::string& p, const std::string& step_status, int attempts) {
+  Json history = Json::array();
+  const Json errors = Json::parse(get(f, p + "errors"), nullptr, false);
+  if (errors.is_array()) {
+    for (std::size_t i = 0; i < errors.size(); ++i) {
+      const Json& e = errors[i];
+      if (!e.is_object()) continue;
+      engine::AttemptRecord r;
+      r.attempt = e.value("attempt", 0);
+      r.worker = e.value("worker", std::string());
+      r.started_at = e.value("started_at", std::int64_t{0});
+      r.finished_at = e.value("failed_at", std::int64_t{0});
+      r.error = e.value("error", std::string());
+      const std::string outcome = e.value("outcome", std::string());
+      // Schema 1 kept no outcome: the last failure of a failed step failed it.
+      const bool last_of_failed = step_status == "failed" && i + 1 == errors.size();
+      r.outcome = outcome == "failed" || (outcome.empty() && last_of_failed) ? engine::AttemptOutcome::failed
+                                                                            : engine::AttemptOutcome::retrying;
+      history = engine::append_attempt(std::move(history), r);
+    }
+  }
+  if (step_status == "completed") {
+    engine::AttemptRecord r;
+    r.attempt = attempts;
+    r.worker = get(f, p + "worker");
+    r.started_at = to_int(f, p + "started_at");
+    r.finished_at = to_int(f, p + "finished_at");
+    r.outcome = engine::AttemptOutcome::completed;
+    history = engine::append_attempt(std::move(history), r);
+  }
+  return history;
+}
+
 }  // namespace
 
 Fields to_fields(const redis::Reply& flat) {
@@ -43,13 +83,11 @@ Fields to_fields(const redis::Reply& flat) {
 
 std::string iso8601_ms(std::int64_t unix_ms) {
   if (unix_ms <= 0) return {};
-  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(unix_ms % 1000));
-  return buf;
+  try {
+    return engine::rfc3339_ms(unix_ms);
+  } catch (const std::out_of_range&) {
+    return {};  // past the year 9999: a corrupt field, shown as no time
+  }
 }
 
 RunInfo to_run_info(std::string_view run_id, const Fields& f) {
@@ -60,7 +98,6 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
   run.created_at_ms = to_int(f, "created_at");
   run.updated_at_ms = to_int(f, "updated_at");
   run.input = parse_or_string(get(f, "input"));
-  if (!is_terminal_status(run.status)) run.current_step = get(f, "step");
   Json names = Json::parse(get(f, "steps"), nullptr, false);
   if (!names.is_array()) names = Json::array({get(f, "step")});
   for (const auto& n : names) {
@@ -78,8 +115,24 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
       if (std::from_chars(pr.data(), pr.data() + pr.size(), v).ec == std::errc()) s.progress = v;
     }
     s.message = get(f, p + "message");
+    s.attempt_history = attempt_history(f, p, s.status, s.attempts);
     run.steps.push_back(std::move(s));
   }
+  std::vector<engine::NodeStatus> nodes;
+  std::vector<std::optional<engine::WaitingFor>> waits;
+  for (StepInfo& s : run.steps) {
+    nodes.push_back({s.name, engine::parse_step_status(s.status).value_or(engine::StepStatus::pending)});
+    std::optional<engine::WaitingFor> w;
+    if (const std::int64_t due = to_int(f, "due_at"); s.status == "retrying" && !iso8601_ms(due).empty()) {
+      w = engine::WaitingFor{};
+      w->kind = engine::WaitKind::retry;
+      w->until = due;
+    }
+    s.waiting_for = engine::waiting_for_json(w);
+    waits.push_back(std::move(w));
+  }
+  if (!is_terminal_status(run.status)) run.current_steps = engine::current_steps(nodes);
+  run.waiting_for = engine::waiting_for_json(engine::soonest(waits));
   return run;
 }
 
@@ -100,13 +153,18 @@ Json to_json(const RunInfo& run) {
                      {"output", s.output},
                      {"error", s.error.empty() ? Json(nullptr) : Json(s.error)},
                      {"progress", s.progress ? Json(*s.progress) : Json(nullptr)},
-                     {"message", s.message.empty() ? Json(nullptr) : Json(s.message)}});
+                     {"message", s.message.empty() ? Json(nullptr) : Json(s.message)},
+                     {"errors", s.errors},
+                     {"attempt_history", s.attempt_history},
+                     {"waiting_for", s.waiting_for}});
   }
   return {{"id", run.id},
           {"workflow", run.workflow},
           {"status", run.status},
           {"created_at", store::iso8601_ms(run.created_at_ms)},
           {"updated_at", store::iso8601_ms(run.updated_at_ms)},
+          {"current_steps", run.current_steps},
+          {"waiting_for", run.waiting_for},
           {"steps", steps}};
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "store/keys.h"
+#include "store/run_view.h"
 #include "store/store.h"
 #include "support/redis_test.h"
 
@@ -66,6 +67,24 @@ TEST_F(Timers, ARetryParksTheRunAsOneMemberNamingRunNodeAndKind) {
   EXPECT_EQ(call({"HGET", keys.run(id), "status"}).str(), "retrying");
   EXPECT_EQ(call({"XLEN", keys.queue(0, "default")}).as_integer(), 0);
   EXPECT_EQ(run(st.delayed_count()), 1);
+}
+
+// What `steadfast status` shows of it: the step retrying, waiting for its
+// timer until the due time, and the run at that step.
+TEST_F(Timers, TheRunViewSaysWhatTheRetryingRunWaitsForAndUntilWhen) {
+  const std::string id = retrying_run(60s);
+  const auto info = run(st.get_run(id));
+  ASSERT_TRUE(info.has_value());
+  const Json j = to_json(*info);
+  const long long due = std::stoll(std::string(call({"HGET", keys.run(id), "due_at"}).str()));
+  EXPECT_EQ(j["current_steps"], Json::array({"a"}));
+  EXPECT_EQ(j["steps"][0]["waiting_for"], (Json{{"kind", "retry"}, {"until", iso8601_ms(due)}}));
+  EXPECT_EQ(j["waiting_for"], j["steps"][0]["waiting_for"]);
+  const Json& h = j["steps"][0]["attempt_history"];
+  ASSERT_EQ(h.size(), 1u) << h.dump();
+  EXPECT_EQ(h[0]["outcome"], "retrying");
+  EXPECT_EQ(h[0]["worker"], "w1");
+  EXPECT_EQ(h[0]["error"], "upstream said 500");
 }
 
 TEST_F(Timers, ATimerNotDueStaysAndPromoteSaysWhenTheNextIsDue) {

@@ -132,9 +132,16 @@ TEST_F(InProcess, ThreeStepsPassOutputsAlong) {
   for (const StepInfo& st : run.steps) {
     EXPECT_EQ(st.status, "completed");
     EXPECT_EQ(st.attempts, 1);
+    ASSERT_EQ(st.attempt_history.size(), 1u) << st.attempt_history.dump();
+    EXPECT_EQ(st.attempt_history[0]["outcome"], "completed");
+    EXPECT_EQ(st.attempt_history[0]["attempt"], 1);
+    EXPECT_FALSE(st.attempt_history[0]["worker"].get<std::string>().empty());
+    EXPECT_FALSE(st.attempt_history[0].contains("error"));
+    EXPECT_TRUE(st.waiting_for.is_null());
   }
   EXPECT_EQ(run.input, (Json{{"n", 20}}));
-  EXPECT_TRUE(run.current_step.empty());
+  EXPECT_TRUE(run.current_steps.empty());
+  EXPECT_TRUE(run.waiting_for.is_null());
 }
 
 TEST_F(InProcess, HandlerExceptionIsARetryableError) {
@@ -156,6 +163,17 @@ TEST_F(InProcess, HandlerExceptionIsARetryableError) {
   EXPECT_NE(run.steps[0].errors[0]["error"].get<std::string>().find("handler threw: boom"),
             std::string::npos)
       << run.steps[0].errors.dump();
+  // The attempt history: the failed attempt, then the one that completed.
+  const Json& h = run.steps[0].attempt_history;
+  ASSERT_EQ(h.size(), 2u) << h.dump();
+  EXPECT_EQ(h[0]["attempt"], 1);
+  EXPECT_EQ(h[0]["outcome"], "retrying");
+  EXPECT_EQ(h[0]["error"], run.steps[0].errors[0]["error"]);
+  EXPECT_EQ(h[0]["worker"], h[1]["worker"]);
+  EXPECT_EQ(h[1]["attempt"], 2);
+  EXPECT_EQ(h[1]["outcome"], "completed");
+  EXPECT_FALSE(h[1].contains("error"));
+  EXPECT_LE(h[0]["finished_at"].get<std::string>(), h[1]["started_at"].get<std::string>());
 }
 
 TEST_F(InProcess, StepTimeoutFailsTheAttempt) {

@@ -22,7 +22,7 @@ for i = 1, n do
     sf_drop_entry(stream, group, id)
     out[i] = 'discarded'
   else
-    sf_push_error(run, step, attempts, err, now)
+    sf_push_error(run, step, attempts, err, now, 'failed')
     redis.call('HSET', run, 'status', 'failed', 'entry', '', 'updated_at', now,
                's.' .. step .. '.status', 'failed', 's.' .. step .. '.error', err,
                's.' .. step .. '.attempts', attempts, 's.' .. step .. '.finished_at', now)

@@ -67,16 +67,19 @@ local function sf_gone_or_terminal(run)
   return not status or sf_terminal[status] == true
 end
 
--- Appends {attempt, error, started_at, failed_at} to the step's error history
--- (a JSON array, the newest last, at most 20 entries kept).
-local function sf_push_error(run, step, attempt, err, now)
+-- Appends {attempt, error, started_at, failed_at, worker, outcome} to the
+-- step's error history (a JSON array, the newest last, at most 20 entries
+-- kept); outcome 'retrying' or 'failed'. The run view derives the attempt
+-- history from it (store/run_view.cpp).
+local function sf_push_error(run, step, attempt, err, now, outcome)
   local field = 's.' .. step .. '.errors'
   local raw = redis.call('HGET', run, field)
   local list = {}
   if raw then list = cjson.decode(raw) end
-  local started = redis.call('HGET', run, 's.' .. step .. '.started_at')
+  local s = redis.call('HMGET', run, 's.' .. step .. '.started_at', 's.' .. step .. '.worker')
   table.insert(list, {attempt = tonumber(attempt), error = err,
-                      started_at = tonumber(started or 0), failed_at = now})
+                      started_at = tonumber(s[1] or 0), failed_at = now,
+                      worker = s[2] or '', outcome = outcome})
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', run, field, cjson.encode(list))
 end

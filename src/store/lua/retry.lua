@@ -25,7 +25,7 @@ for i = 1, n do
   else
     if err ~= '' then
       redis.call('HINCRBY', stats, 'retries', 1)
-      sf_push_error(run, step, attempts, err, now)
+      sf_push_error(run, step, attempts, err, now, 'retrying')
       redis.call('HSET', run, 's.' .. step .. '.error', err)
     end
     redis.call('HSET', run, 's.' .. step .. '.attempts', attempts, 'base', attempts,
