@@ -8,9 +8,11 @@
 namespace steadfast::engine {
 namespace {
 
-constexpr std::array<std::pair<RunStatus, std::string_view>, 6> kRunStatusNames{{
+constexpr std::array<std::pair<RunStatus, std::string_view>, 8> kRunStatusNames{{
+    {RunStatus::scheduled, "scheduled"},
     {RunStatus::queued, "queued"},
     {RunStatus::running, "running"},
+    {RunStatus::waiting, "waiting"},
     {RunStatus::retrying, "retrying"},
     {RunStatus::completed, "completed"},
     {RunStatus::failed, "failed"},

@@ -12,7 +12,10 @@
 
 namespace steadfast::engine {
 
-enum class RunStatus { queued, running, retrying, completed, failed, cancelled };
+// A run's status (../shared/CONTRACTS.md §1; engine/status.h derives it from
+// its nodes). `scheduled`: a future run_at; `waiting`: every unfinished node is
+// parked outside the workers (engine/waiting_for.h says on what).
+enum class RunStatus { scheduled, queued, running, waiting, retrying, completed, failed, cancelled };
 
 [[nodiscard]] std::string_view to_string(RunStatus status) noexcept;
 [[nodiscard]] std::optional<RunStatus> parse_run_status(std::string_view text) noexcept;

@@ -468,6 +468,24 @@ const std::vector<ClaimRow> kClaimRows = {
     {RunStatus::cancelled, kMiddle, kCancel, {A::discard, 0ms, 1, "run already cancelled"}},
     {RunStatus::cancelled, kLast, kCancel, {A::discard, 0ms, 2, "run already cancelled"}},
     {RunStatus::cancelled, kPastMax, kCancel, {A::discard, 0ms, 3, "run already cancelled"}},
+    // scheduled
+    {RunStatus::scheduled, kFirst, kNoCancel, {A::execute, 0ms, 1, ""}},
+    {RunStatus::scheduled, kMiddle, kNoCancel, {A::execute, 0ms, 2, ""}},
+    {RunStatus::scheduled, kLast, kNoCancel, {A::execute, 0ms, 3, ""}},
+    {RunStatus::scheduled, kPastMax, kNoCancel, {A::dead_letter, 0ms, 3, kExhausted}},
+    {RunStatus::scheduled, kFirst, kCancel, {A::cancel_run, 0ms, 0, "run cancelled"}},
+    {RunStatus::scheduled, kMiddle, kCancel, {A::cancel_run, 0ms, 1, "run cancelled"}},
+    {RunStatus::scheduled, kLast, kCancel, {A::cancel_run, 0ms, 2, "run cancelled"}},
+    {RunStatus::scheduled, kPastMax, kCancel, {A::cancel_run, 0ms, 3, "run cancelled"}},
+    // waiting
+    {RunStatus::waiting, kFirst, kNoCancel, {A::execute, 0ms, 1, ""}},
+    {RunStatus::waiting, kMiddle, kNoCancel, {A::execute, 0ms, 2, ""}},
+    {RunStatus::waiting, kLast, kNoCancel, {A::execute, 0ms, 3, ""}},
+    {RunStatus::waiting, kPastMax, kNoCancel, {A::dead_letter, 0ms, 3, kExhausted}},
+    {RunStatus::waiting, kFirst, kCancel, {A::cancel_run, 0ms, 0, "run cancelled"}},
+    {RunStatus::waiting, kMiddle, kCancel, {A::cancel_run, 0ms, 1, "run cancelled"}},
+    {RunStatus::waiting, kLast, kCancel, {A::cancel_run, 0ms, 2, "run cancelled"}},
+    {RunStatus::waiting, kPastMax, kCancel, {A::cancel_run, 0ms, 3, "run cancelled"}},
     // clang-format on
 };
 
@@ -490,7 +508,7 @@ TEST(DecideOnClaimTable, CoversTheWholeProductOnce) {
   for (const ClaimRow& row : kClaimRows) {
     EXPECT_TRUE(seen.emplace(row.status, row.attempt, row.cancel).second);
   }
-  EXPECT_EQ(seen.size(), 6u * 4u * 2u);
+  EXPECT_EQ(seen.size(), 8u * 4u * 2u);
 }
 
 TEST(DecideOnClaim, CrashLoopEndsInTheDeadLetterQueue) {
@@ -614,19 +632,24 @@ TEST(BackoffDelay, JitterSampleOutOfRangeIsClamped) {
 // --- names ---
 
 TEST(RunStatus, RoundTripsThroughText) {
-  for (RunStatus s : {RunStatus::queued, RunStatus::running, RunStatus::retrying,
-                      RunStatus::completed, RunStatus::failed, RunStatus::cancelled}) {
+  for (RunStatus s : {RunStatus::scheduled, RunStatus::queued, RunStatus::running,
+                      RunStatus::waiting, RunStatus::retrying, RunStatus::completed,
+                      RunStatus::failed, RunStatus::cancelled}) {
     EXPECT_EQ(parse_run_status(to_string(s)), s);
   }
   EXPECT_EQ(to_string(RunStatus::failed), "failed");
   EXPECT_EQ(parse_run_status(""), std::nullopt);
   EXPECT_EQ(parse_run_status("Completed"), std::nullopt);
   EXPECT_EQ(parse_run_status("done"), std::nullopt);
+  EXPECT_EQ(to_string(RunStatus::scheduled), "scheduled");
+  EXPECT_EQ(to_string(RunStatus::waiting), "waiting");
 }
 
 TEST(RunStatus, TerminalOnesAreCompletedFailedCancelled) {
+  EXPECT_FALSE(is_terminal(RunStatus::scheduled));
   EXPECT_FALSE(is_terminal(RunStatus::queued));
   EXPECT_FALSE(is_terminal(RunStatus::running));
+  EXPECT_FALSE(is_terminal(RunStatus::waiting));
   EXPECT_FALSE(is_terminal(RunStatus::retrying));
   EXPECT_TRUE(is_terminal(RunStatus::completed));
   EXPECT_TRUE(is_terminal(RunStatus::failed));

@@ -1,0 +1,364 @@
+#include "engine/step_machine.h"
+
+#include <algorithm>
+#include <type_traits>
+
+namespace steadfast::engine {
+namespace {
+
+StepActions illegal() {
+  StepActions a;
+  a.illegal = true;
+  return a;
+}
+
+}  // namespace
+
+std::string_view to_string(StepState state) noexcept {
+  switch (state) {
+    case StepState::claimed: return "claimed";
+    case StepState::admitting: return "admitting";
+    case StepState::running: return "running";
+    case StepState::overrun: return "overrun";
+    case StepState::awaiting_handler: return "awaiting_handler";
+    case StepState::applying: return "applying";
+    case StepState::lost: return "lost";
+    case StepState::done: return "done";
+  }
+  return "unknown";
+}
+
+std::string_view event_name(const StepEvent& event) noexcept {
+  constexpr std::string_view kNames[] = {
+      "claim_started", "claim_failed",     "admitted",      "handler_returned",
+      "timed_out",     "lease_lost",       "renewal_failed", "cancel_requested",
+      "drain_started", "drain_expired",    "applied",       "redelivered"};
+  static_assert(std::size(kNames) == std::variant_size_v<StepEvent>);
+  return kNames[event.index()];
+}
+
+bool StepMachine::holds_slot() const noexcept {
+  switch (state_) {
+    case StepState::claimed:
+    case StepState::admitting:
+    case StepState::running:
+    case StepState::overrun:
+    case StepState::awaiting_handler:
+    case StepState::lost: return true;
+    case StepState::applying:
+    case StepState::done: return false;
+  }
+  return false;
+}
+
+bool StepMachine::renews() const noexcept {
+  switch (state_) {
+    case StepState::claimed:
+    case StepState::admitting:
+    case StepState::running:
+    case StepState::overrun:
+    case StepState::applying: return true;
+    case StepState::awaiting_handler:
+    case StepState::lost:
+    case StepState::done: return false;
+  }
+  return false;
+}
+
+bool StepMachine::writable() const noexcept {
+  return state_ == StepState::overrun || state_ == StepState::applying;
+}
+
+AttemptReport StepMachine::report(AttemptEnd end, std::chrono::milliseconds retry_after) const {
+  AttemptReport r;
+  r.end = end;
+  r.attempt = attempt_ - budget_from_;
+  r.retry_after = retry_after;
+  r.is_last_step = is_last_step_;
+  r.cancel_requested = cancel_requested_;
+  return r;
+}
+
+Decision StepMachine::decide(AttemptEnd end, std::chrono::milliseconds retry_after,
+                             double jitter_unit, std::string_view message) const {
+  Decision d = decide_after_attempt(report(end, retry_after), retry_, jitter_unit, message);
+  d.attempts += budget_from_;
+  return d;
+}
+
+StepActions StepMachine::on(const StepEvent& event) {
+  namespace ev = step_event;
+  if (state_ == StepState::done) return illegal();
+  return std::visit(
+      [this](const auto& e) -> StepActions {
+        using E = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<E, ev::ClaimStarted>) {
+          if (state_ == StepState::claimed) return on_claim_started(e.facts);
+          if (state_ == StepState::lost && !handler_running_) {
+            deliveries_ = std::max(deliveries_, e.facts.deliveries);
+            return finish_lost();
+          }
+          return illegal();
+        } else if constexpr (std::is_same_v<E, ev::ClaimFailed>) {
+          if (state_ == StepState::claimed) {
+            state_ = StepState::done;
+            StepActions a;
+            a.free_slot = true;
+            a.forget = true;
+            return a;
+          }
+          if (state_ == StepState::lost && !handler_running_) return finish_lost();
+          return illegal();
+        } else if constexpr (std::is_same_v<E, ev::Admitted>) {
+          if (state_ != StepState::admitting) return illegal();
+          admitted_by_limiter_ = true;
+          handler_running_ = true;
+          state_ = StepState::running;
+          StepActions a;
+          a.launch_handler = true;
+          return a;
+        } else if constexpr (std::is_same_v<E, ev::HandlerReturned>) {
+          return on_handler_returned(e);
+        } else if constexpr (std::is_same_v<E, ev::TimedOut>) {
+          return on_timed_out(e);
+        } else if constexpr (std::is_same_v<E, ev::LeaseLost>) {
+          return on_lease_lost();
+        } else if constexpr (std::is_same_v<E, ev::RenewalFailed>) {
+          // Self-fencing: a full lease without a successful renewal.
+          if (e.since_renewed > e.lease) return on_lease_lost();
+          return StepActions{};
+        } else if constexpr (std::is_same_v<E, ev::CancelRequested>) {
+          return on_cancel_requested();
+        } else if constexpr (std::is_same_v<E, ev::DrainStarted>) {
+          return on_drain(false);
+        } else if constexpr (std::is_same_v<E, ev::DrainExpired>) {
+          return on_drain(true);
+        } else if constexpr (std::is_same_v<E, ev::Applied>) {
+          return on_applied(e.stale);
+        } else {
+          static_assert(std::is_same_v<E, ev::Redelivered>);
+          return on_redelivered(e.deliveries);
+        }
+      },
+      event);
+}
+
+StepActions StepMachine::on_claim_started(const ClaimFacts& f) {
+  // A later delivery (a reclaim seen meanwhile) may already carry a higher count.
+  deliveries_ = std::max(deliveries_, f.deliveries);
+  attempt_ = f.attempt;
+  budget_from_ = f.budget_from;
+  is_last_step_ = f.is_last_step;
+  retry_ = f.retry;
+  cancel_requested_ = cancel_requested_ || f.cancel_requested;
+  StepActions a;
+  if (!f.handler_known) {
+    state_ = StepState::applying;
+    a.write = Decision{Action::dead_letter, std::chrono::milliseconds{0}, attempt_,
+                       "worker " + f.worker_id + " has no handler for " + f.unknown_what};
+    a.free_slot = true;
+    return a;
+  }
+  Decision d = decide_on_claim(attempt_ - budget_from_, retry_.max_attempts, f.status, cancel_requested_);
+  if (d.action != Action::execute) {
+    state_ = StepState::applying;
+    // decide_on_claim records the attempts that started; the first claim of
+    // a replayed step records at least the claim itself (as it always has).
+    d.attempts = (d.attempts > 0 ? d.attempts : attempt_ - budget_from_) + budget_from_;
+    a.write = std::move(d);
+    a.free_slot = true;
+    return a;
+  }
+  if (drain_expired_ || (f.limited && draining_)) return hand_back(false);
+  if (f.limited) {
+    state_ = StepState::admitting;
+    a.start_admission = true;
+    return a;
+  }
+  state_ = StepState::running;
+  handler_running_ = true;
+  a.launch_handler = true;
+  return a;
+}
+
+StepActions StepMachine::on_handler_returned(const step_event::HandlerReturned& e) {
+  if (!handler_running_) return illegal();
+  handler_running_ = false;
+  StepActions a;
+  a.release_limit = admitted_by_limiter_;
+  switch (state_) {
+    case StepState::running: {
+      const HandlerResult& r = e.result;
+      AttemptEnd end = AttemptEnd::succeeded;
+      std::string message = r.message;
+      switch (r.kind) {
+        case HandlerResult::Kind::ok:
+          if (r.output_bytes > max_output_bytes_) {
+            end = AttemptEnd::fatal_error;
+            message = "output exceeds the " + std::to_string(max_output_bytes_) + "-byte limit";
+          }
+          break;
+        case HandlerResult::Kind::retryable: end = AttemptEnd::retryable_error; break;
+        case HandlerResult::Kind::fatal: end = AttemptEnd::fatal_error; break;
+        case HandlerResult::Kind::rate_limited: end = AttemptEnd::rate_limited; break;
+      }
+      a.write = decide(end, r.retry_after, e.jitter_unit, message);
+      a.attempt_ended = end;
+      a.free_slot = true;
+      state_ = StepState::applying;
+      return a;
+    }
+    case StepState::overrun:  // timed out: its outcome is decided; this result is dropped
+      a.free_slot = true;
+      state_ = StepState::applying;
+      return a;
+    case StepState::awaiting_handler:
+      a.free_slot = true;
+      a.forget = true;
+      state_ = StepState::done;
+      return a;
+    case StepState::applying:  // abandoned at the drain's end; its slot was freed then
+      return a;
+    case StepState::lost:
+      a.attempt_ended = AttemptEnd::lease_lost;
+      {
+        StepActions f = finish_lost();
+        f.release_limit = a.release_limit;
+        f.attempt_ended = a.attempt_ended;
+        return f;
+      }
+    case StepState::claimed:
+    case StepState::admitting:
+    case StepState::done: break;
+  }
+  return illegal();
+}
+
+StepActions StepMachine::on_timed_out(const step_event::TimedOut& e) {
+  switch (state_) {
+    case StepState::running: {
+      StepActions a;
+      a.cancel_handler = true;
+      a.write = decide(AttemptEnd::timed_out, std::chrono::milliseconds{0}, e.jitter_unit,
+                       "timed out after " + std::to_string(e.timeout.count()) + " ms");
+      a.attempt_ended = AttemptEnd::timed_out;
+      state_ = StepState::overrun;
+      return a;
+    }
+    // The timer raced an outcome decided otherwise (lease lost, drain): too late to matter.
+    case StepState::lost:
+    case StepState::applying: return StepActions{};
+    default: return illegal();
+  }
+}
+
+StepActions StepMachine::on_lease_lost() {
+  StepActions a;
+  switch (state_) {
+    case StepState::claimed:  // the claim reply is still to come
+      state_ = StepState::lost;
+      return a;
+    case StepState::admitting:  // nothing runs: done at once (the admission loop ends)
+      state_ = StepState::done;
+      a.free_slot = true;
+      a.forget = true;
+      a.count_stale = true;
+      return a;
+    case StepState::running:
+      state_ = StepState::lost;
+      a.cancel_handler = true;
+      return a;
+    // The outcome is decided: its script checks the token and refuses it if stale.
+    case StepState::overrun:
+    case StepState::awaiting_handler:
+    case StepState::applying:
+    case StepState::lost: return a;
+    case StepState::done: break;
+  }
+  return illegal();
+}
+
+StepActions StepMachine::on_cancel_requested() {
+  StepActions a;
+  const bool first = !cancel_requested_;
+  cancel_requested_ = true;
+  switch (state_) {
+    case StepState::admitting: {
+      state_ = StepState::applying;
+      Decision d = decide_after_attempt(report(AttemptEnd::interrupted), retry_, 0.0);
+      d.attempts = std::max(attempt_ - 1, 0);  // no handler ran: no attempt spent
+      a.write = std::move(d);
+      a.free_slot = true;
+      return a;
+    }
+    case StepState::running:
+      a.cancel_handler = first;
+      return a;
+    default: return a;  // claimed: decided at the claim; later: the outcome is decided
+  }
+}
+
+StepActions StepMachine::on_drain(bool expired) {
+  draining_ = true;
+  drain_expired_ = drain_expired_ || expired;
+  switch (state_) {
+    case StepState::admitting: return hand_back(false);
+    case StepState::running: return expired ? hand_back(true) : StepActions{};
+    default: return StepActions{};  // claimed: decided at the claim reply
+  }
+}
+
+// Interrupted by the drain: release the entry so another worker takes it at
+// once. A handler still running is cancelled and abandoned (its slot freed).
+StepActions StepMachine::hand_back(bool handler_runs) {
+  StepActions a;
+  Decision d = decide_after_attempt(report(AttemptEnd::interrupted), retry_, 0.0);
+  // A handler that ran spent its attempt; one that never launched spent none.
+  d.attempts = handler_runs ? attempt_ : std::max(attempt_ - 1, 0);
+  a.write = std::move(d);
+  a.cancel_handler = handler_runs;
+  a.free_slot = true;
+  state_ = StepState::applying;
+  return a;
+}
+
+StepActions StepMachine::on_applied(bool stale) {
+  StepActions a;
+  a.count_stale = stale;
+  switch (state_) {
+    case StepState::overrun: state_ = StepState::awaiting_handler; return a;
+    case StepState::applying:  // a handler abandoned at the drain's end is forgotten too
+      state_ = StepState::done;
+      a.forget = true;
+      return a;
+    default: return illegal();
+  }
+}
+
+StepActions StepMachine::on_redelivered(long long deliveries) {
+  // A delivery of an entry already in flight never starts a second handler
+  // nor resets the step. Redis bumps the count on every delivery of a pending
+  // entry, so a higher count is the later delivery — one to this consumer
+  // (XAUTOCLAIM by our own reclaimer, or XREADGROUP of our PEL): keep it, or
+  // our own writes would be refused as stale. A lower or equal count (a read
+  // rolled back by a failover presumes 1) changes nothing; if the store no
+  // longer knows our count, the scripts refuse our token and the step is
+  // reclaimed — never run twice by us.
+  StepActions a;
+  if (deliveries > deliveries_) {
+    deliveries_ = deliveries;
+    a.update_deliveries = true;
+  }
+  return a;
+}
+
+StepActions StepMachine::finish_lost() {
+  StepActions a;
+  state_ = StepState::done;
+  a.free_slot = true;
+  a.forget = true;
+  a.count_stale = true;
+  return a;
+}
+
+}  // namespace steadfast::engine
