@@ -17,6 +17,7 @@
 #include "engine/lifecycle.h"
 #include "redis/client.h"
 #include "steadfast/run.h"
+#include "steadfast/step.h"
 #include "store/keys.h"
 #include "store/run_view.h"
 
@@ -60,6 +61,9 @@ struct StartItem {
   Token token;
   std::string run_id;
   std::string step;
+  // renew only: the handler's latest heartbeat not sent yet (the worker sets
+  // it at most once a second per step); nullopt = nothing new to write.
+  std::optional<StepProgress> progress;
 };
 
 struct Started {
