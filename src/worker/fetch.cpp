@@ -185,7 +185,12 @@ asio::awaitable<void> Worker::Impl::handle_claims(const Stream& s, std::vector<s
   });
   if (items.empty()) co_return;
   // Reserve the slots before the round trip so no other claim overbooks them.
-  for (const auto& it : items) inflight_.emplace(key_of(it.token), Inflight(it));
+  // The delivery itself started the lease (it reset the entry's idle time).
+  const auto delivered_at = Clock::now();
+  for (const auto& it : items) {
+    auto [slot, inserted] = inflight_.emplace(key_of(it.token), Inflight(it));
+    if (inserted) slot->second.renewed_at = delivered_at;
+  }
   std::optional<std::vector<store::Started>> started_or = co_await start_claims(s, items);
   if (!started_or) {
     // Draining: the entries stay in our PEL; a reclaimer takes them after the lease.

@@ -20,7 +20,9 @@ void Worker::Impl::feed(const std::string& key, const engine::StepEvent& event,
                   engine::to_string(before));
     return;
   }
-  if (a.update_deliveries) s.item.token.deliveries = s.machine.deliveries();
+  // The machine owns the token's delivery count (start.lua's reading at the
+  // claim, a higher one from a re-delivery); every write and renewal uses it.
+  s.item.token.deliveries = s.machine.deliveries();
   const bool renewal_failed = std::holds_alternative<engine::step_event::RenewalFailed>(event);
   if ((renewal_failed || std::holds_alternative<engine::step_event::LeaseLost>(event)) &&
       s.machine.state() != before) {
