@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -66,11 +67,20 @@ class [[nodiscard]] StepResult {
   std::variant<Json, StepError> value_;
 };
 
+// A handler's progress report (StepContext::heartbeat).
+struct StepProgress {
+  std::optional<double> progress;  // fraction done, 0..1; nullopt = not known
+  std::string message;             // what it is doing; may be empty
+
+  friend bool operator==(const StepProgress&, const StepProgress&) = default;
+};
+
 // Everything a handler may know about the attempt it runs. The worker owns it;
 // the handler gets a reference valid for the duration of the call.
 //
-// Thread-safety: a handler runs on one executor thread; cancelled() and
-// heartbeat() may be called from any thread.
+// Thread-safety: a handler runs on one executor thread; cancelled(),
+// heartbeat(), request_cancel() and take_progress() may be called from any
+// thread.
 class StepContext {
  public:
   StepContext(std::string run_id, std::string workflow, std::string step, int attempt,
@@ -107,16 +117,23 @@ class StepContext {
   // of polling cancelled() in a loop.
   bool wait_cancelled_for(std::chrono::milliseconds d) const;
 
-  // Records progress (any JSON, shown by `steadfast status`). Leases are renewed
-  // by the worker on their own; calling this is optional.
-  void heartbeat(Json progress = nullptr);
+  // Reports progress: the fraction done (clamped to [0, 1]; NaN or nullopt =
+  // not known) and a short message (cut at kMaxProgressMessageBytes, on a
+  // UTF-8 boundary). Only the latest report counts: the worker hands it to
+  // Redis with its next lease renewal, at most once a second, and `steadfast
+  // status` shows it per step. Optional: leases are renewed by the worker on
+  // their own.
+  void heartbeat(std::optional<double> progress = std::nullopt, std::string message = {});
+  static constexpr std::size_t kMaxProgressMessageBytes = 1024;
 
   // Logs a line tagged with the run, step and attempt.
   void log(std::string_view message) const;
 
   // --- for the worker runtime ---
   void request_cancel() noexcept;
-  void set_heartbeat_sink(std::function<void(Json)> sink) { heartbeat_sink_ = std::move(sink); }
+  // The latest report since the last call, or nullopt if none came since
+  // (each report is handed out once).
+  [[nodiscard]] std::optional<StepProgress> take_progress();
 
  private:
   std::string run_id_;
@@ -128,7 +145,8 @@ class StepContext {
   std::atomic<bool> cancelled_{false};
   mutable std::mutex cancel_mu_;  // with cancel_cv_: wakes wait_cancelled_for()
   mutable std::condition_variable cancel_cv_;
-  std::function<void(Json)> heartbeat_sink_;
+  std::mutex progress_mu_;  // guards progress_
+  std::optional<StepProgress> progress_;  // reported, not taken yet
 };
 
 // A step's code. Runs on the worker's executor pool; may block (network calls,

@@ -49,6 +49,11 @@ struct WorkerStats {
   std::uint64_t handed_back = 0; // entries released at shutdown
   std::uint64_t limiter_waits = 0;  // admissions refused (the step waited, keeping its lease)
   std::uint64_t limiter_pauses = 0; // 429s with Retry-After that paused a limiter for all workers
+  // Entries delivered again while in flight here (a reclaim, a read rolled
+  // back by a failover): never run twice; see the worker's handle_claims.
+  std::uint64_t redelivered = 0;
+  std::uint64_t reclaim_errors = 0;  // reclaim passes that failed (logged at most once per 10 s)
+  std::uint64_t promote_errors = 0;  // promote calls that failed (logged at most once per 10 s)
 };
 
 class Worker {
@@ -68,7 +73,7 @@ class Worker {
   // Begins the drain. Thread-safe; may be called from a signal-free context at any time.
   void stop();
 
-  // Thread-safe.
+  // Counters since run() began. Thread-safe.
   [[nodiscard]] WorkerStats stats() const;
   [[nodiscard]] const std::string& id() const noexcept;
 

@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
 namespace steadfast {
 
 bool StepContext::wait_cancelled_for(std::chrono::milliseconds d) const {
@@ -18,8 +22,23 @@ void StepContext::request_cancel() noexcept {
   cancel_cv_.notify_all();
 }
 
-void StepContext::heartbeat(Json progress) {
-  if (heartbeat_sink_) heartbeat_sink_(std::move(progress));
+void StepContext::heartbeat(std::optional<double> progress, std::string message) {
+  if (progress) {
+    progress = std::isnan(*progress) ? std::nullopt : std::optional(std::clamp(*progress, 0.0, 1.0));
+  }
+  if (message.size() > kMaxProgressMessageBytes) {
+    std::size_t cut = kMaxProgressMessageBytes;
+    // Back over UTF-8 continuation bytes so a character is never split.
+    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+    message.resize(cut);
+  }
+  std::lock_guard lock(progress_mu_);
+  progress_ = StepProgress{progress, std::move(message)};
+}
+
+std::optional<StepProgress> StepContext::take_progress() {
+  std::lock_guard lock(progress_mu_);
+  return std::exchange(progress_, std::nullopt);
 }
 
 void StepContext::log(std::string_view message) const {

@@ -112,7 +112,9 @@ struct StepActions {
   bool free_slot = false;        // a fetch slot became free: wake the fetcher
   bool forget = false;           // erase the step from the in-flight map
   bool count_stale = false;      // an outcome of this step will never be written
-  bool update_deliveries = false;  // the token's delivery count changed: use deliveries()
+  // A re-delivery raised the token's delivery count (see deliveries()); the
+  // claim reply may raise it too, silently: the caller reads deliveries() always.
+  bool update_deliveries = false;
   // How the attempt ended, for the succeeded/failed counters; nullopt = no attempt ended.
   std::optional<AttemptEnd> attempt_ended;
   // The event cannot happen in this state (a bug in the caller); nothing changed.

@@ -17,6 +17,7 @@
 #include "engine/lifecycle.h"
 #include "redis/client.h"
 #include "steadfast/run.h"
+#include "steadfast/step.h"
 #include "store/keys.h"
 #include "store/run_view.h"
 
@@ -56,19 +57,13 @@ struct Token {
   long long deliveries = 0;  // 0 = not known yet (start reads it from the PEL)
 };
 
-// What a handler last said of its progress (StepContext::heartbeat).
-struct ProgressReport {
-  std::optional<double> progress;  // 0..1; nullopt = none given
-  std::string message;             // may be empty
-};
-
 struct StartItem {
   Token token;
   std::string run_id;
   std::string step;
-  // A report not written yet: renew writes it with the lease (fenced) and the
-  // worker clears it. The worker sends one at most once a second per step.
-  std::optional<ProgressReport> progress;
+  // renew only: the handler's latest heartbeat not sent yet (the worker sets
+  // it at most once a second per step); nullopt = nothing new to write.
+  std::optional<StepProgress> progress;
 };
 
 struct Started {

@@ -1,6 +1,8 @@
 // StepContext: what a handler sees of its attempt.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -41,21 +43,49 @@ TEST(StepContext, CancellationIsVisibleAcrossThreads) {
   EXPECT_TRUE(ctx.cancelled());
 }
 
-TEST(StepContext, HeartbeatWithoutASinkDoesNothing) {
+TEST(StepContext, NoHeartbeatNoProgress) {
   StepContext ctx = make_context();
-  EXPECT_NO_THROW(ctx.heartbeat());
-  EXPECT_NO_THROW(ctx.heartbeat(Json{{"done", 3}}));
+  EXPECT_EQ(ctx.take_progress(), std::nullopt);
 }
 
-TEST(StepContext, HeartbeatReachesTheSink) {
+TEST(StepContext, TheLatestHeartbeatIsTakenOnce) {
   StepContext ctx = make_context();
-  std::vector<Json> seen;
-  ctx.set_heartbeat_sink([&](Json progress) { seen.push_back(std::move(progress)); });
-  ctx.heartbeat();
-  ctx.heartbeat(Json{{"done", 3}, {"of", 10}});
-  ASSERT_EQ(seen.size(), 2u);
-  EXPECT_TRUE(seen[0].is_null());
-  EXPECT_EQ(seen[1], (Json{{"done", 3}, {"of", 10}}));
+  ctx.heartbeat(0.25, "reading");
+  ctx.heartbeat(0.5, "half way");
+  EXPECT_EQ(ctx.take_progress(), (StepProgress{0.5, "half way"}));
+  EXPECT_EQ(ctx.take_progress(), std::nullopt);
+  ctx.heartbeat();  // alive, nothing to say
+  EXPECT_EQ(ctx.take_progress(), (StepProgress{std::nullopt, ""}));
+  ctx.heartbeat(std::nullopt, "waiting for the upstream");
+  EXPECT_EQ(ctx.take_progress(), (StepProgress{std::nullopt, "waiting for the upstream"}));
+}
+
+TEST(StepContext, ProgressIsClampedAndNaNIsUnknown) {
+  StepContext ctx = make_context();
+  ctx.heartbeat(1.5, "");
+  EXPECT_EQ(ctx.take_progress()->progress, 1.0);
+  ctx.heartbeat(-0.1, "");
+  EXPECT_EQ(ctx.take_progress()->progress, 0.0);
+  ctx.heartbeat(std::nan(""), "");
+  EXPECT_EQ(ctx.take_progress()->progress, std::nullopt);
+}
+
+TEST(StepContext, ALongMessageIsCutOnACharacterBoundary) {
+  StepContext ctx = make_context();
+  // 1023 ASCII bytes, then a 2-byte character across the limit: cut before it.
+  ctx.heartbeat(std::nullopt, std::string(1023, 'a') + "\xC3\xA9" + "tail");
+  EXPECT_EQ(ctx.take_progress()->message, std::string(1023, 'a'));
+  ctx.heartbeat(std::nullopt, std::string(2000, 'b'));
+  EXPECT_EQ(ctx.take_progress()->message.size(), StepContext::kMaxProgressMessageBytes);
+}
+
+TEST(StepContext, HeartbeatsFromAnotherThreadAreSeen) {
+  StepContext ctx = make_context();
+  std::thread reporter([&] {
+    for (int i = 1; i <= 100; ++i) ctx.heartbeat(i / 100.0, "step " + std::to_string(i));
+  });
+  reporter.join();
+  EXPECT_EQ(ctx.take_progress(), (StepProgress{1.0, "step 100"}));
 }
 
 TEST(StepContext, LogDoesNotThrow) {

@@ -240,7 +240,7 @@ TEST_P(StaleTokenTest, RenewOfAStaleTokenIsLostAndClaimsNothingBack) {
 
 TEST_F(StoreRenew, AProgressReportIsWrittenWithTheLeaseAndShownByTheRunView) {
   StartItem it = running_run();
-  it.progress = ProgressReport{0.25, "chunk 3 of 12"};
+  it.progress = StepProgress{0.25, "chunk 3 of 12"};
   EXPECT_EQ(run(w1_->renew({it})), std::vector<Store::Renewal>{Store::Renewal::ok});
   const Fields h = hash(it.run_id);
   EXPECT_EQ(h.at("s." + it.step + ".progress"), "0.25");

@@ -12,6 +12,8 @@
 
 #include "steadfast/client.h"
 #include "steadfast/worker.h"
+#include "store/keys.h"
+#include "store/store.h"
 #include "support/redis_test.h"
 
 namespace steadfast {
@@ -279,6 +281,50 @@ TEST_F(InProcess, WorkerStopsCleanlyAndCountsItsAttempts) {
   EXPECT_EQ(st.failed, 1u);
   EXPECT_EQ(st.stale, 0u);
   EXPECT_EQ(st.handed_back, 0u);
+}
+
+// A read rolled back by a failover: the group's last-delivered id moves back,
+// so XREADGROUP '>' hands an entry that is running here to the same consumer
+// again (Redis resets its delivery count to 1). One handler, one outcome: the
+// worker must neither start a second handler nor reset the running step.
+TEST_F(InProcess, AnEntryDeliveredAgainWhileInFlightRunsOnce) {
+  std::atomic<int> held_runs{0};
+  std::atomic<bool> release{false};
+  Workflow wf("redelivered");
+  wf.step("slow", [&](StepContext& ctx) -> StepResult {
+    if (!ctx.input().value("hold", false)) return Json{{"sentinel", true}};
+    ++held_runs;
+    const auto until = Clock::now() + 20s;
+    while (!release && !ctx.cancelled() && Clock::now() < until) std::this_thread::sleep_for(2ms);
+    return Json{{"held", true}};
+  });
+  WorkerThread& w = start(wf);
+  const std::string id = client().submit("redelivered", Json{{"hold", true}}).run_id;
+  const auto deadline = Clock::now() + 10s;
+  while (held_runs == 0 && Clock::now() < deadline) std::this_thread::sleep_for(2ms);
+  ASSERT_EQ(held_runs.load(), 1);
+
+  redis::Client& redis = make_client();
+  const std::string stream = store::KeySpace(prefix_, 1).queue(0, "default");
+  EXPECT_EQ(run(redis.command("XGROUP", "SETID", stream, store::kGroup, "0")).str(), "OK");
+  // A sentinel run wakes the worker's blocked read, which returns the
+  // rewound entry first; once the sentinel completed, that read was handled.
+  const std::string sentinel = client().submit("redelivered", Json{{"hold", false}}).run_id;
+  ASSERT_EQ(client().wait(sentinel, 10s).status, "completed");
+  EXPECT_EQ(w.worker().stats().redelivered, 1u);
+  EXPECT_EQ(held_runs.load(), 1) << "a second handler ran for the same entry";
+
+  release = true;
+  const RunInfo done = client().wait(id, 10s);
+  EXPECT_EQ(done.status, "completed");
+  EXPECT_EQ(done.steps[0].output, (Json{{"held", true}}));
+  EXPECT_EQ(done.steps[0].attempts, 1);
+  EXPECT_EQ(held_runs.load(), 1);
+  EXPECT_EQ(w.stop(), 0);
+  const WorkerStats st = w.worker().stats();
+  EXPECT_EQ(st.started, 2u);  // the held run and the sentinel
+  EXPECT_EQ(st.succeeded, 2u);
+  EXPECT_EQ(st.stale, 0u);
 }
 
 }  // namespace

@@ -1,0 +1,106 @@
+// Executing a step: its context, its handler on the pool (or on the event
+// loop for non-blocking kinds), its timeout, and its result handed to the
+// step machine.
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "worker/worker_impl.h"
+
+namespace steadfast {
+
+// The run's input and the outputs of the steps before `step_index`.
+std::pair<Json, std::map<std::string, Json>> Worker::Impl::run_data(const Workflow& wf, int step_index,
+                                                                    const store::Fields& f) {
+  std::map<std::string, Json> outputs;
+  for (int i = 0; i < step_index; ++i) {
+    const std::string& name = wf.steps()[static_cast<std::size_t>(i)].name;
+    auto it = f.find("s." + name + ".output");
+    if (it != f.end()) outputs.emplace(name, worker_detail::parse_json(it->second));
+  }
+  auto input_it = f.find("input");
+  return {input_it == f.end() ? Json() : worker_detail::parse_json(input_it->second), std::move(outputs)};
+}
+
+void Worker::Impl::launch(const std::string& key) {
+  Inflight& slot = inflight_.at(key);
+  const Workflow& wf = *slot.workflow;
+  const StepDefinition& step = wf.steps()[static_cast<std::size_t>(slot.step_index)];
+  auto [input, outputs] = run_data(wf, slot.step_index, slot.run);
+  slot.run.clear();  // the context holds what the handler needs
+  slot.ctx = std::make_shared<StepContext>(slot.item.run_id, wf.name(), step.name, slot.machine.attempt(),
+                                           std::move(input), std::move(outputs));
+  if (step.options.timeout.count() > 0) {
+    slot.timeout = std::make_unique<asio::steady_timer>(*io_, step.options.timeout);
+    slot.timeout->async_wait([this, key](boost::system::error_code ec) {
+      if (!ec) on_timeout(key);
+    });
+  }
+  bump(&WorkerStats::started);
+  slot.started_at = Clock::now();
+  if (step.options.nonblocking) {
+    // On the event loop, after the claims being handled now: the outcomes of
+    // one batch still reach Redis together.
+    asio::post(*io_, [this, key, ctx = slot.ctx, handler = step.handler] {
+      StepResult result = run_handler(handler, *ctx);
+      on_finished(key, std::move(result));
+    });
+    return;
+  }
+  auto io = io_;
+  pool_->post([this, io, key, ctx = slot.ctx, handler = step.handler] {
+    StepResult result = run_handler(handler, *ctx);
+    asio::post(*io, [this, key, r = std::move(result)]() mutable { on_finished(key, std::move(r)); });
+  });
+}
+
+// A handler's exception is a retryable failure, never the worker's end.
+StepResult Worker::Impl::run_handler(const StepHandler& handler, StepContext& ctx) {
+  try {
+    return handler(ctx);
+  } catch (const std::exception& e) {
+    return StepError::retryable(std::string("handler threw: ") + e.what());
+  } catch (...) {
+    return StepError::retryable("handler threw a non-std exception");
+  }
+}
+
+void Worker::Impl::on_timeout(const std::string& key) {
+  auto it = inflight_.find(key);
+  if (it == inflight_.end() || it->second.machine.state() != engine::StepState::running) return;
+  const Inflight& s = it->second;
+  const milliseconds timeout = s.options().timeout;
+  spdlog::warn("worker {}: run {} step {} attempt {} timed out after {} ms", options_.id,
+               s.item.run_id, s.item.step, s.machine.attempt(), timeout.count());
+  feed(key, engine::step_event::TimedOut{timeout, worker_detail::jitter_unit()});
+}
+
+void Worker::Impl::on_finished(const std::string& key, StepResult result) {
+  auto it = inflight_.find(key);
+  if (it == inflight_.end()) return;  // forgotten: abandoned at the drain's end and written
+  Inflight& s = it->second;
+  if (s.timeout) s.timeout->cancel();
+  engine::HandlerResult r;
+  std::string output;  // the output as written to Redis, serialized once
+  if (result.ok()) {
+    output = result.output().dump();
+    r.output_bytes = output.size();
+  } else {
+    const StepError& e = result.error();
+    r.message = e.message();
+    r.retry_after = e.retry_after();  // a 503's Retry-After, or a 429's
+    switch (e.kind()) {
+      case StepError::Kind::retryable: r.kind = engine::HandlerResult::Kind::retryable; break;
+      case StepError::Kind::fatal: r.kind = engine::HandlerResult::Kind::fatal; break;
+      case StepError::Kind::rate_limited:
+        r.kind = engine::HandlerResult::Kind::rate_limited;
+        if (e.retry_after().count() > 0 && s.machine.state() != engine::StepState::lost) {
+          pause_limit(s, e.retry_after());
+        }
+        break;
+    }
+  }
+  feed(key, engine::step_event::HandlerReturned{std::move(r), worker_detail::jitter_unit()}, &result,
+       std::move(output));
+}
+
+}  // namespace steadfast

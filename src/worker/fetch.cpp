@@ -1,0 +1,287 @@
+// Fetching: the blocking XREADGROUP loop (which also paces the reclaimer),
+// taking back a restarted worker's own entries, and claims — start.lua, the
+// claim's facts for the step machine, and re-deliveries of entries in flight.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <span>
+
+#include "worker/worker_impl.h"
+
+namespace steadfast {
+
+using worker_detail::sleep_for;
+
+namespace {
+
+// Slots promised to a read in flight, given back when it returns
+// (release()) or fails (destructor).
+class SlotPromise {
+ public:
+  SlotPromise(int& reserved, int n) : reserved_(reserved), n_(n) { reserved_ += n_; }
+  ~SlotPromise() { release(); }
+  SlotPromise(const SlotPromise&) = delete;
+  SlotPromise& operator=(const SlotPromise&) = delete;
+  void release() {
+    reserved_ -= n_;
+    n_ = 0;
+  }
+
+ private:
+  int& reserved_;
+  int n_;
+};
+
+}  // namespace
+
+// A restarted worker (same id) re-reads its own pending entries at once
+// instead of waiting a lease for a reclaimer.
+asio::awaitable<void> Worker::Impl::take_back_own_entries() {
+  for (const Stream& s : streams_) {
+    if (free_slots() <= 0) break;
+    redis::Reply r = co_await main_.command("XREADGROUP", "GROUP", store::kGroup, options_.id,
+                                            "COUNT", free_slots(), "STREAMS", s.key, "0");
+    if (r.is_nil() || r.size() == 0) continue;
+    std::vector<store::StartItem> items;
+    for (const redis::Reply& e : r[0][1].elements()) {
+      if (!e[1].is_array()) continue;  // payload deleted: the reclaimer dead-letters it
+      items.push_back(to_item(s, e, /*deliveries=*/0));
+    }
+    if (!items.empty()) {
+      spdlog::info("worker {}: taking back {} entries it held before a restart", options_.id,
+                   items.size());
+      co_await handle_claims(s, std::move(items));
+    }
+  }
+}
+
+store::StartItem Worker::Impl::to_item(const Stream& s, const redis::Reply& entry, long long deliveries) {
+  store::StartItem it;
+  it.token = store::Token{s.partition, s.queue, std::string(entry[0].str()), deliveries};
+  const redis::Reply& fields = entry[1];
+  for (std::size_t k = 0; k + 1 < fields.size(); k += 2) {
+    if (fields[k].str() == "r") it.run_id = std::string(fields[k + 1].str());
+    if (fields[k].str() == "s") it.step = std::string(fields[k + 1].str());
+  }
+  return it;
+}
+
+// Pull backpressure: read at most as many entries as there are free slots.
+// The same loop runs the reclaimer between two reads, every reclaim
+// interval: a blocked read holds its free slots promised, so a reclaimer of
+// its own would find none free while the worker waits for work, and the
+// entries of a dead worker would never be taken over.
+asio::awaitable<void> Worker::Impl::fetch_loop() {
+  constexpr milliseconds kBlock{1000};
+  std::size_t rotate = 0;
+  auto next_reclaim = Clock::now() + reclaim_interval_;
+  while (!draining_) {
+    if (Clock::now() >= next_reclaim) {
+      co_await reclaim_pass();
+      next_reclaim = Clock::now() + reclaim_interval_;
+      continue;
+    }
+    const int free = free_slots();
+    if (free <= 0) {
+      slot_signal_.expires_at(Clock::time_point::max());
+      co_await slot_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    // COUNT applies per stream: split the free slots so the total never exceeds them.
+    std::vector<const Stream*> chosen;
+    const std::size_t n = streams_.size();
+    const std::size_t take = std::min<std::size_t>(n, static_cast<std::size_t>(free));
+    for (std::size_t i = 0; i < take; ++i) chosen.push_back(&streams_[(rotate + i) % n]);
+    rotate += take;
+    const int count = free / static_cast<int>(take);
+    // Block no longer than until the next reclaim pass is due.
+    const milliseconds block = std::clamp(
+        std::chrono::duration_cast<milliseconds>(next_reclaim - Clock::now()), milliseconds(1), kBlock);
+    std::vector<std::string> argv{"XREADGROUP", "GROUP", std::string(store::kGroup), options_.id,
+                                  "COUNT", std::to_string(count), "BLOCK",
+                                  std::to_string(block.count()), "STREAMS"};
+    for (const Stream* s : chosen) argv.push_back(s->key);
+    for (std::size_t i = 0; i < chosen.size(); ++i) argv.emplace_back(">");
+    redis::Pipeline p;
+    p.add_argv(std::span<const std::string>(argv));
+    redis::Reply reply;
+    bool failed = false;
+    // The slots asked for are promised to this read until it returns, so a
+    // reclaim meanwhile cannot take them too (invariant 6).
+    const int promised = count * static_cast<int>(chosen.size());
+    SlotPromise promise(reserved_, promised);
+    try {
+      reply = co_await blocking_.exec_one(std::move(p), {block + milliseconds(5000)});
+    } catch (const redis::ServerError& e) {
+      if (is_no_group(e)) std::rethrow_exception(group_missing(e));
+      if (!e.transient()) throw;  // UNBLOCKED, READONLY (a demotion), LOADING, ... are waited out
+      if (draining_) break;
+      outage("fetch").failed(e.what());
+      failed = true;
+    } catch (const redis::Error& e) {
+      if (draining_) break;
+      outage("fetch").failed(e.what());
+      failed = true;
+    }
+    if (failed) {
+      co_await sleep_for(milliseconds(200));
+      continue;
+    }
+    outage("fetch").succeeded();
+    promise.release();
+    if (reply.is_nil()) continue;
+    for (const redis::Reply& stream : reply.elements()) {
+      const Stream* s = stream_by_key(stream[0].str());
+      if (s == nullptr) continue;
+      std::vector<store::StartItem> items;
+      for (const redis::Reply& e : stream[1].elements()) items.push_back(to_item(*s, e, 1));
+      co_await handle_claims(*s, std::move(items));
+    }
+  }
+}
+
+bool Worker::Impl::is_no_group(const redis::ServerError& e) {
+  return std::string_view(e.what()).find("NOGROUP") != std::string_view::npos;
+}
+
+// Invariant 8: a missing group is never re-created here (at `$` it would
+// skip every entry written meanwhile; at 0 it would hide a data loss).
+std::exception_ptr Worker::Impl::group_missing(const redis::ServerError& e) {
+  return std::make_exception_ptr(std::runtime_error(
+      std::string("consumer group missing: ") + e.what() +
+      " — the queue was deleted or Redis lost its data; refusing to recreate it "
+      "(start the worker again once the cause is understood)"));
+}
+
+const Worker::Impl::Stream* Worker::Impl::stream_by_key(std::string_view key) const {
+  for (const Stream& s : streams_) {
+    if (s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+asio::awaitable<void> Worker::Impl::handle_claims(const Stream& s, std::vector<store::StartItem> items) {
+  // One handler, one outcome: an entry already in flight here that is
+  // delivered again — by our own reclaimer (after renewals failed for a
+  // lease), or by a read that a failover rolled back (the new primary never
+  // saw our first read, so XREADGROUP '>' hands the same id out again) —
+  // never gets a second slot, claim or handler, and never resets the live
+  // one. The step machine keeps the higher delivery count (see
+  // StepMachine::on_redelivered): Redis bumps it on every delivery, so ours
+  // must follow it or our own outcome would be refused as stale.
+  std::erase_if(items, [this](const store::StartItem& it) {
+    const std::string key = key_of(it.token);
+    auto found = inflight_.find(key);
+    if (found == inflight_.end()) return false;
+    bump(&WorkerStats::redelivered);
+    spdlog::warn("worker {}: entry {} (run {} step {}) delivered again while in flight "
+                 "(delivery {}, in flight as {}); not run twice",
+                 options_.id, it.token.entry_id, it.run_id, it.step, it.token.deliveries,
+                 found->second.item.token.deliveries);
+    feed(key, engine::step_event::Redelivered{it.token.deliveries});
+    return true;
+  });
+  if (items.empty()) co_return;
+  // Reserve the slots before the round trip so no other claim overbooks them.
+  // The delivery itself started the lease (it reset the entry's idle time).
+  const auto delivered_at = Clock::now();
+  for (const auto& it : items) {
+    auto [slot, inserted] = inflight_.emplace(key_of(it.token), Inflight(it));
+    if (inserted) slot->second.renewed_at = delivered_at;
+  }
+  std::optional<std::vector<store::Started>> started_or = co_await start_claims(s, items);
+  if (!started_or) {
+    // Draining: the entries stay in our PEL; a reclaimer takes them after the lease.
+    for (const auto& it : items) feed(key_of(it.token), engine::step_event::ClaimFailed{});
+    co_return;
+  }
+  std::vector<store::Started>& started = *started_or;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::string key = key_of(items[i].token);
+    auto found = inflight_.find(key);
+    if (found == inflight_.end()) continue;
+    if (started[i].state != store::Started::State::ok) {
+      feed(key, engine::step_event::ClaimFailed{});
+      continue;
+    }
+    engine::ClaimFacts facts = claim_facts(found->second, started[i]);
+    found->second.run = std::move(started[i].run);
+    feed(key, engine::step_event::ClaimStarted{std::move(facts)});
+  }
+}
+
+engine::ClaimFacts Worker::Impl::claim_facts(Inflight& slot, const store::Started& st) {
+  const store::Fields& f = st.run;
+  auto field = [&](const std::string& k) {
+    auto it = f.find(k);
+    return it == f.end() ? std::string() : it->second;
+  };
+  engine::ClaimFacts c;
+  c.deliveries = st.deliveries;
+  c.attempt = std::atoi(field("base").c_str()) + static_cast<int>(st.deliveries);
+  c.budget_from = std::atoi(field("s." + slot.item.step + ".budget_from").c_str());
+  c.status = engine::parse_run_status(field("status")).value_or(engine::RunStatus::queued);
+  c.cancel_requested = field("cancel") == "1";
+  c.worker_id = options_.id;
+  slot.renewed_at = Clock::now();
+  const Workflow* wf = find_workflow(field("workflow"));
+  const int index = wf != nullptr ? wf->index_of(slot.item.step) : -1;
+  if (index < 0) {
+    c.handler_known = false;
+    c.unknown_what = "workflow '" + field("workflow") + "' step '" + slot.item.step + "'";
+    return c;
+  }
+  slot.workflow = wf;
+  slot.step_index = index;
+  const StepOptions& o = slot.options();
+  c.limited = !o.limit.name.empty();
+  c.is_last_step = index + 1 == static_cast<int>(wf->steps().size());
+  c.retry = o.retry;
+  return c;
+}
+
+// start.lua for claimed entries. While Redis is unreachable or refuses
+// writes (OOM, loading), it is retried with the same tokens, renewed
+// meanwhile by renew_loop: leaving the entries to a reclaimer would spend an
+// attempt per lease of outage. A retry sends deliveries 0, so start.lua
+// checks in the PEL that the entries are still ours (the first call may
+// have run, or another worker may have reclaimed them meanwhile). nullopt
+// when draining; other errors are thrown, the claims forgotten.
+asio::awaitable<std::optional<std::vector<store::Started>>> Worker::Impl::start_claims(
+    const Stream& s, const std::vector<store::StartItem>& items) {
+  std::vector<store::StartItem> ask = items;
+  for (milliseconds pause{50};; pause = std::min(pause * 2, milliseconds(1000))) {
+    std::string error;
+    std::exception_ptr fatal;
+    try {
+      auto started = co_await store_->start(s.partition, s.queue, ask);
+      outage("starting claimed steps").succeeded();
+      co_return started;
+    } catch (const redis::ServerError& e) {
+      if (is_no_group(e)) {
+        fatal = group_missing(e);
+      } else if (!e.transient()) {
+        fatal = std::current_exception();
+      }
+      error = e.what();
+    } catch (const redis::IoError& e) {
+      error = e.what();
+    } catch (...) {
+      fatal = std::current_exception();
+    }
+    if (fatal) {
+      // The entries stay in our PEL, and a reclaimer (maybe us) takes them after the lease.
+      for (const auto& it : items) feed(key_of(it.token), engine::step_event::ClaimFailed{});
+      std::rethrow_exception(fatal);
+    }
+    if (draining_) co_return std::nullopt;
+    outage("starting claimed steps").failed(error);
+    for (store::StartItem& it : ask) it.token.deliveries = 0;
+    co_await sleep_for(pause);
+  }
+}
+
+}  // namespace steadfast

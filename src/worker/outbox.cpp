@@ -1,0 +1,102 @@
+// The outbox: transitions decided in the same event-loop turn go to Redis in
+// one pipeline (Store::apply), retried while Redis refuses them; the step
+// duration histogram, added every kCounterFlush.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "worker/worker_impl.h"
+
+namespace steadfast {
+
+using worker_detail::sleep_for;
+
+void Worker::Impl::queue_transition(const std::string& key, store::Transition t) {
+  outbox_.emplace_back(key, std::move(t));
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  asio::co_spawn(*io_, flush(), asio::detached);
+}
+
+asio::awaitable<void> Worker::Impl::flush() {
+  milliseconds backoff{50};
+  while (!outbox_.empty()) {
+    auto batch = std::move(outbox_);
+    outbox_.clear();
+    // Only a step waiting for its outcome's write has one queued; the check
+    // keeps a forgotten step's outcome out should that ever change.
+    std::erase_if(batch, [this](const auto& kv) {
+      auto it = inflight_.find(kv.first);
+      return it == inflight_.end() || !it->second.machine.writable();
+    });
+    if (batch.empty()) break;
+    std::vector<store::Transition> ts;
+    ts.reserve(batch.size());
+    for (auto& kv : batch) ts.push_back(kv.second);
+    std::vector<store::Applied> results;
+    bool written = true;
+    try {
+      results = co_await store_->apply(ts, options_.retention);
+      outage("writing outcomes").succeeded();
+    } catch (const std::exception& e) {
+      // Not written (Redis away, or refusing writes while demoted): keep the
+      // outcomes and try again while we hold the leases.
+      outage("writing outcomes").failed(e.what());
+      for (auto& kv : batch) outbox_.push_back(std::move(kv));
+      written = false;
+    }
+    if (!written) {
+      co_await sleep_for(backoff);
+      backoff = std::min(backoff * 2, milliseconds(1000));
+      continue;
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const store::Transition& t = batch[i].second;
+      if (results[i] == store::Applied::ok) count_applied(t);
+      const bool stale = results[i] == store::Applied::stale;
+      if (stale) {
+        spdlog::warn("worker {}: outcome of run {} step {} refused: stale lease", options_.id,
+                     t.run_id, t.step);
+      }
+      feed(batch[i].first, engine::step_event::Applied{stale});
+    }
+  }
+  flush_scheduled_ = false;
+}
+
+// Step durations are counted here and added to Redis by counters_loop()
+// in one pipeline every kCounterFlush: a histogram for /metrics, not
+// state, so it stays out of the per-step script (a SIGKILLed worker loses
+// at most kCounterFlush of it; run states and run counters are exact).
+void Worker::Impl::count_applied(const store::Transition& t) {
+  if (t.action != engine::Action::advance && t.action != engine::Action::complete_run) return;
+  auto& c = counters_[t.token.partition];
+  const std::string label = t.workflow + ":" + t.step;
+  ++c["step_ms:" + label + ":" + store::duration_bucket(t.duration)];
+  c["step_ms_sum:" + label] += t.duration.count();
+}
+
+asio::awaitable<void> Worker::Impl::flush_counters() {
+  auto pending = std::move(counters_);
+  counters_.clear();
+  for (auto& [partition, deltas] : pending) {
+    try {
+      co_await store_->add_counters(partition, deltas);
+      outage("adding counters").succeeded();
+    } catch (const redis::Error& e) {
+      outage("adding counters").failed(e.what());
+      for (const auto& [field, n] : deltas) counters_[partition][field] += n;
+    }
+  }
+}
+
+asio::awaitable<void> Worker::Impl::counters_loop() {
+  while (!stopping_) {
+    co_await sleep_for(kCounterFlush);
+    if (!counters_.empty()) co_await flush_counters();
+  }
+}
+
+}  // namespace steadfast

@@ -1,0 +1,72 @@
+// Reclaiming idle entries of dead or stalled workers (XAUTOCLAIM) and
+// promoting due timers back to their queues. Neither loop gives up on an
+// error: each failure is counted (WorkerStats::reclaim_errors /
+// promote_errors) and logged at most once per kErrorLogInterval with the
+// number left unlogged.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "worker/worker_impl.h"
+
+namespace steadfast {
+
+// One reclaimer pass over every stream (XAUTOCLAIM, looping on its cursor),
+// claiming at most the free slots. Runs in fetch_loop, between two reads,
+// so the two never compete for the same slots.
+asio::awaitable<void> Worker::Impl::reclaim_pass() {
+  for (const Stream& s : streams_) {
+    std::string cursor = "0-0";
+    do {
+      const int free = free_slots();
+      if (free <= 0 || draining_) break;
+      store::Reclaimed page;
+      std::string error;
+      try {
+        page = co_await store_->reclaim(s.partition, s.queue, s.min_lease, cursor, free);
+      } catch (const redis::ServerError& e) {
+        if (is_no_group(e)) std::rethrow_exception(group_missing(e));
+        error = e.what();
+      } catch (const redis::Error& e) {
+        error = e.what();
+      }
+      if (!error.empty()) {
+        bump(&WorkerStats::reclaim_errors);
+        outage("reclaim").failed(error);
+        break;
+      }
+      outage("reclaim").succeeded();
+      if (page.payload_lost > 0) {
+        spdlog::error("worker {}: {} entries of {} lost their payload; moved to the dead-letter queue",
+                      options_.id, page.payload_lost, s.key);
+      }
+      if (!page.items.empty()) {
+        bump(&WorkerStats::reclaimed, page.items.size());
+        spdlog::info("worker {}: reclaimed {} idle entries from {}", options_.id,
+                     page.items.size(), s.key);
+        co_await handle_claims(s, std::move(page.items));
+      }
+      cursor = page.cursor;
+    } while (cursor != "0-0");
+  }
+}
+
+asio::awaitable<void> Worker::Impl::promote_loop() {
+  while (!draining_) {
+    long long next = -1;
+    for (int p = 0; p < keys_.partitions(); ++p) {
+      try {
+        long long w = co_await store_->promote(p, 500);
+        outage("promote").succeeded();
+        if (w >= 0 && (next < 0 || w < next)) next = w;
+      } catch (const redis::Error& e) {
+        bump(&WorkerStats::promote_errors);
+        outage("promote").failed(e.what());
+        next = 200;
+      }
+    }
+    co_await worker_detail::sleep_for(milliseconds(next < 0 ? 100 : std::clamp<long long>(next, 1, 100)));
+  }
+}
+
+}  // namespace steadfast

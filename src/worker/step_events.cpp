@@ -1,0 +1,91 @@
+// The one place the worker acts on a step's StepMachine: feed it an event,
+// then do what it answers, in a fixed order (see engine::StepActions).
+#include <boost/asio/co_spawn.hpp>
+#include <spdlog/spdlog.h>
+
+#include "worker/worker_impl.h"
+
+namespace steadfast {
+
+void Worker::Impl::feed(const std::string& key, const engine::StepEvent& event,
+                        const StepResult* result, std::string output) {
+  auto it = inflight_.find(key);
+  if (it == inflight_.end()) return;
+  Inflight& s = it->second;
+  const engine::StepState before = s.machine.state();
+  const engine::StepActions a = s.machine.on(event);
+  if (a.illegal) {
+    spdlog::error("worker {}: run {} step {}: event {} is not possible in state {}; ignored (a bug)",
+                  options_.id, s.item.run_id, s.item.step, engine::event_name(event),
+                  engine::to_string(before));
+    return;
+  }
+  // The machine owns the token's delivery count (start.lua's reading at the
+  // claim, a higher one from a re-delivery); every write and renewal uses it.
+  s.item.token.deliveries = s.machine.deliveries();
+  const bool renewal_failed = std::holds_alternative<engine::step_event::RenewalFailed>(event);
+  if ((renewal_failed || std::holds_alternative<engine::step_event::LeaseLost>(event)) &&
+      s.machine.state() != before) {
+    spdlog::warn("worker {}: lost the lease of run {} step {} ({})", options_.id, s.item.run_id,
+                 s.item.step,
+                 renewal_failed ? "renewals failing for a whole lease" : "another worker owns it now");
+  }
+  if (a.cancel_handler && s.ctx) s.ctx->request_cancel();
+  if (a.attempt_ended) {
+    bump(*a.attempt_ended == engine::AttemptEnd::succeeded ? &WorkerStats::succeeded
+                                                           : &WorkerStats::failed);
+  }
+  if (a.release_limit) release_limit(s, result != nullptr && result->ok() ? &result->output() : nullptr);
+  if (a.count_stale) {
+    bump(&WorkerStats::stale);
+    if (before == engine::StepState::lost) {
+      spdlog::warn("worker {}: lease of run {} step {} lost; its outcome is not written",
+                   options_.id, s.item.run_id, s.item.step);
+    }
+  }
+  if (a.write) write_transition(key, s, *a.write, std::move(output));
+  if (a.start_admission) {
+    asio::co_spawn(*io_, admit_then_launch(key), [this](std::exception_ptr e) {
+      if (e) log_background_error("admission", e);
+    });
+  }
+  if (a.launch_handler) launch(key);
+  if (a.free_slot) slot_signal_.cancel();
+  if (a.forget) {
+    inflight_.erase(it);
+    slot_signal_.cancel();
+    if (draining_ && inflight_.empty() && drained_signal_) drained_signal_->cancel();
+  }
+}
+
+// output: the serialized output of a successful attempt (moved from); written
+// only with advance and complete_run.
+void Worker::Impl::write_transition(const std::string& key, const Inflight& s,
+                                    const engine::Decision& d, std::string output) {
+  store::Transition t;
+  t.token = s.item.token;
+  t.run_id = s.item.run_id;
+  t.step = s.item.step;
+  t.action = d.action;
+  t.attempts = d.attempts;
+  t.delay = d.delay;
+  t.error = d.reason;
+  if (d.action == engine::Action::advance || d.action == engine::Action::complete_run) {
+    t.output = std::move(output);
+  }
+  if (s.workflow != nullptr) {
+    t.workflow = s.workflow->name();
+    if (s.started_at != Clock::time_point{}) {
+      t.duration = std::chrono::duration_cast<milliseconds>(Clock::now() - s.started_at);
+    }
+    if (d.action == engine::Action::advance) {
+      const StepDefinition& next = s.workflow->steps()[static_cast<std::size_t>(s.step_index) + 1];
+      t.next_step = next.name;
+      t.next_queue = next.options.queue;
+    }
+  }
+  if (d.action == engine::Action::release) bump(&WorkerStats::handed_back);
+  queue_transition(key, std::move(t));
+}
+
+}  // namespace steadfast

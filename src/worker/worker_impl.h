@@ -1,0 +1,211 @@
+// The worker runtime's one class, shared by the files that define its member
+// functions by concern (one event loop, so no locks between them):
+//
+//   worker.cpp           construction, run/stop, start-up, the main loop, registration beats
+//   fetch.cpp            XREADGROUP, taking back own entries, claims (start.lua), re-deliveries
+//   admission.cpp        limiter admission before launch, slot release, Retry-After pauses
+//   execute.cpp          handlers on the pool or the loop, timeouts, results
+//   step_events.cpp      feeding a step's StepMachine and doing what it answers
+//   outbox.cpp           transitions grouped per event-loop turn, written and retried; counters
+//   leases.cpp           renew.lua (ownership, cancel flags, progress), self-fencing
+//   reclaim_promote.cpp  XAUTOCLAIM passes, timer promotion; their errors logged and counted
+//   drain.cpp            stop: hand back, flush, deregister
+//
+// Private to src/worker/: Asio types appear here and nowhere public.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/step_machine.h"
+#include "engine/template.h"
+#include "redis/client.h"
+#include "steadfast/worker.h"
+#include "store/limiter.h"
+#include "store/store.h"
+#include "worker/outage_log.h"
+#include "worker/registration.h"
+#include "worker/thread_pool.h"
+
+namespace steadfast {
+
+namespace asio = boost::asio;
+
+namespace worker_detail {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+asio::awaitable<void> sleep_for(milliseconds d);
+double jitter_unit();
+// A run hash field as JSON (a string that is not JSON stays a string).
+Json parse_json(const std::string& text);
+
+}  // namespace worker_detail
+
+class Worker::Impl {
+ public:
+  Impl(WorkerOptions options, std::vector<Workflow> workflows);
+
+  int run();
+  void stop();
+  WorkerStats stats() const;
+  const std::string& id() const noexcept { return options_.id; }
+
+ private:
+  using Clock = worker_detail::Clock;
+  using milliseconds = worker_detail::milliseconds;
+
+  struct Stream {
+    int partition;
+    std::string queue;
+    std::string key;
+    milliseconds min_lease;
+  };
+
+  // A claimed step from its claim until its StepMachine says done. The
+  // machine decides; this holds what acting on its decisions needs.
+  struct Inflight {
+    explicit Inflight(store::StartItem it)
+        : machine(store::kMaxPayloadBytes, it.token.deliveries), item(std::move(it)) {}
+    engine::StepMachine machine;
+    store::StartItem item;  // token.deliveries follows machine.deliveries()
+    store::Fields run;      // the run hash start.lua returned; kept until launch
+    const Workflow* workflow = nullptr;
+    int step_index = -1;
+    std::shared_ptr<StepContext> ctx;
+    std::unique_ptr<asio::steady_timer> timeout;
+    Clock::time_point renewed_at;
+    Clock::time_point started_at;        // when the handler was handed to the pool
+    Clock::time_point progress_sent_at;  // the last heartbeat handed to renew (once a second at most)
+    store::Limiter* limiter = nullptr;   // set once admitted: the slot to release
+    std::string limit_holder;
+    std::int64_t limit_cost = 0;
+
+    const StepOptions& options() const {
+      return workflow->steps()[static_cast<std::size_t>(step_index)].options;
+    }
+  };
+
+  static std::string key_of(const store::Token& t) {
+    return std::to_string(t.partition) + "/" + t.queue + "/" + t.entry_id;
+  }
+
+  void bump(std::uint64_t WorkerStats::*field, std::uint64_t n = 1) {
+    std::lock_guard lock(stats_mu_);
+    stats_.*field += n;
+  }
+
+  // worker.cpp
+  asio::awaitable<bool> start_up();
+  asio::awaitable<void> main_loop();
+  asio::awaitable<void> heartbeat_loop();
+  std::vector<std::string> queue_names() const;
+  const Workflow* find_workflow(const std::string& name) const;
+  void log_background_error(const char* what, std::exception_ptr e);
+  // The rate-limited warnings of a loop retrying Redis ("fetch", "heartbeat", ...).
+  worker::OutageLog& outage(const std::string& what);
+  int free_slots() const;
+
+  // fetch.cpp
+  asio::awaitable<void> fetch_loop();
+  asio::awaitable<void> take_back_own_entries();
+  static store::StartItem to_item(const Stream& s, const redis::Reply& entry, long long deliveries);
+  static bool is_no_group(const redis::ServerError& e);
+  static std::exception_ptr group_missing(const redis::ServerError& e);
+  const Stream* stream_by_key(std::string_view key) const;
+  asio::awaitable<void> handle_claims(const Stream& s, std::vector<store::StartItem> items);
+  asio::awaitable<std::optional<std::vector<store::Started>>> start_claims(
+      const Stream& s, const std::vector<store::StartItem>& items);
+  engine::ClaimFacts claim_facts(Inflight& slot, const store::Started& st);
+
+  // admission.cpp
+  asio::awaitable<void> admit_then_launch(std::string key);
+  void release_limit(Inflight& s, const Json* output);
+  void pause_limit(const Inflight& s, milliseconds retry_after);
+  std::int64_t token_cost(const Inflight& s) const;
+
+  // execute.cpp
+  static std::pair<Json, std::map<std::string, Json>> run_data(const Workflow& wf, int step_index,
+                                                               const store::Fields& f);
+  void launch(const std::string& key);
+  static StepResult run_handler(const StepHandler& handler, StepContext& ctx);
+  void on_timeout(const std::string& key);
+  void on_finished(const std::string& key, StepResult result);
+
+  // step_events.cpp
+  // Feeds `event` to the step's machine and does what it answers. `result`
+  // and `output` (serialized, moved from) only with handler_returned.
+  void feed(const std::string& key, const engine::StepEvent& event,
+            const StepResult* result = nullptr, std::string output = {});
+  void write_transition(const std::string& key, const Inflight& s, const engine::Decision& d,
+                        std::string output);
+
+  // outbox.cpp
+  void queue_transition(const std::string& key, store::Transition t);
+  asio::awaitable<void> flush();
+  void count_applied(const store::Transition& t);
+  asio::awaitable<void> flush_counters();
+  asio::awaitable<void> counters_loop();
+
+  // leases.cpp
+  asio::awaitable<void> renew_loop();
+  milliseconds lease_of(const Inflight& s) const;
+
+  // reclaim_promote.cpp
+  asio::awaitable<void> reclaim_pass();
+  asio::awaitable<void> promote_loop();
+
+  // drain.cpp
+  void begin_drain();
+  asio::awaitable<void> drain();
+  asio::awaitable<void> drain_done();
+
+  WorkerOptions options_;
+  std::vector<Workflow> workflows_;
+  std::shared_ptr<asio::io_context> io_;
+  redis::Config redis_config_;
+  redis::Client main_;
+  redis::Client blocking_;
+  store::KeySpace keys_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<worker::Registration> registration_;
+  std::unique_ptr<worker::ThreadPool> pool_;
+  std::vector<Stream> streams_;
+  std::map<std::string, Inflight> inflight_;
+  std::vector<std::pair<std::string, store::Transition>> outbox_;
+  std::map<int, std::map<std::string, std::int64_t>> counters_;  // by partition; see count_applied()
+  static constexpr milliseconds kCounterFlush{50};
+  asio::steady_timer slot_signal_;
+  std::unique_ptr<asio::steady_timer> drained_signal_;
+  std::unique_ptr<asio::steady_timer> drain_waiter_;
+  std::map<std::string, std::unique_ptr<store::Limiter>> limiters_;
+  std::map<const StepDefinition*, engine::Template> token_estimates_;
+  // Concurrency slots expire this long after their last renewal: the longest
+  // lease of a limited step (at least 1 s).
+  milliseconds limiter_hold_{};
+  milliseconds renew_interval_{};
+  milliseconds reclaim_interval_{};
+  // The rate-limited warnings of each loop retrying Redis, by what it does
+  // ("fetch", "lease renewal", ...): see outage().
+  std::map<std::string, worker::OutageLog> outages_;
+  int reserved_ = 0;  // slots promised to a read in flight
+  bool flush_scheduled_ = false;
+  bool draining_ = false;
+  bool stopping_ = false;
+  std::exception_ptr fatal_;
+  mutable std::mutex stats_mu_;
+  WorkerStats stats_;
+};
+
+}  // namespace steadfast
