@@ -220,7 +220,7 @@ StepActions StepMachine::on_handler_returned(const step_event::HandlerReturned& 
     case StepState::applying:  // abandoned at the drain's end; its slot was freed then
       return a;
     case StepState::lost:
-      a.attempt_ended = AttemptEnd::lease_lost;
+      if (!timed_out_) a.attempt_ended = AttemptEnd::lease_lost;  // a timeout counted it already
       {
         StepActions f = finish_lost();
         f.release_limit = a.release_limit;
@@ -242,6 +242,7 @@ StepActions StepMachine::on_timed_out(const step_event::TimedOut& e) {
       a.write = decide(AttemptEnd::timed_out, std::chrono::milliseconds{0}, e.jitter_unit,
                        "timed out after " + std::to_string(e.timeout.count()) + " ms");
       a.attempt_ended = AttemptEnd::timed_out;
+      timed_out_ = true;
       state_ = StepState::overrun;
       return a;
     }
@@ -268,10 +269,18 @@ StepActions StepMachine::on_lease_lost() {
       state_ = StepState::lost;
       a.cancel_handler = true;
       return a;
-    // The outcome is decided: its script checks the token and refuses it if stale.
-    case StepState::overrun:
-    case StepState::awaiting_handler:
-    case StepState::applying:
+    // Self-fencing covers a decided outcome not written yet too: another
+    // worker may own the step by now. (Its script would refuse a stale token
+    // anyway; not sending it keeps a partitioned worker's backlog out.)
+    case StepState::overrun:  // the handler still runs (cancelled at the timeout)
+      state_ = StepState::lost;
+      return a;
+    case StepState::applying:  // a write already in flight finds the step forgotten
+      state_ = StepState::done;
+      a.forget = true;
+      a.count_stale = true;
+      return a;
+    case StepState::awaiting_handler:  // written already
     case StepState::lost: return a;
     case StepState::done: break;
   }
@@ -326,6 +335,7 @@ StepActions StepMachine::on_applied(bool stale) {
   StepActions a;
   a.count_stale = stale;
   switch (state_) {
+    case StepState::lost: return StepActions{};  // written while the lease was being lost: counted at the end
     case StepState::overrun: state_ = StepState::awaiting_handler; return a;
     case StepState::applying:  // a handler abandoned at the drain's end is forgotten too
       state_ = StepState::done;

@@ -10,7 +10,7 @@
 //      │  claim_started(no execute) ────────┴──▶ applying       │               │applied
 //      │                                                        │               ▼
 //      │                                                        │       awaiting_handler ─handler_returned─▶ done
-//      └─lease_lost─▶ lost ◀───────────────lease_lost───────────┘
+//      └─lease_lost─▶ lost ◀──────────lease_lost (running, overrun)┘   applying ─lease_lost─▶ done
 //                      └──claim reply / handler_returned──▶ done (nothing written)
 //
 // docs/architecture.md has the full table; tests/engine/step_machine_test.cpp
@@ -172,6 +172,7 @@ class StepMachine {
   bool admitted_by_limiter_ = false;
   bool handler_running_ = false;  // launched and not returned (it may be abandoned: applying)
   bool cancel_requested_ = false;
+  bool timed_out_ = false;  // the attempt ended (and was counted) at its timeout
   bool draining_ = false;
   bool drain_expired_ = false;
   RetryPolicy retry_;

@@ -56,9 +56,17 @@ asio::awaitable<void> Worker::Impl::renew_loop() {
         // Self-fencing (decided by the step machine): past a full lease
         // without a successful renewal, stop writing for the step — another
         // worker may own it now.
+        const engine::StepState before = it->second.machine.state();
+        const std::string run_id = it->second.item.run_id;
+        const std::string step = it->second.item.step;
         feed(keys[i], engine::step_event::RenewalFailed{
                           std::chrono::duration_cast<milliseconds>(now - it->second.renewed_at),
                           lease_of(it->second)});
+        it = inflight_.find(keys[i]);
+        if (it == inflight_.end() || it->second.machine.state() != before) {
+          spdlog::warn("worker {}: lost the lease of run {} step {} (renewal failing: {})",
+                       options_.id, run_id, step, error);
+        }
         continue;
       }
       switch (results[i]) {

@@ -23,12 +23,10 @@ void Worker::Impl::feed(const std::string& key, const engine::StepEvent& event,
   // The machine owns the token's delivery count (start.lua's reading at the
   // claim, a higher one from a re-delivery); every write and renewal uses it.
   s.item.token.deliveries = s.machine.deliveries();
-  const bool renewal_failed = std::holds_alternative<engine::step_event::RenewalFailed>(event);
-  if ((renewal_failed || std::holds_alternative<engine::step_event::LeaseLost>(event)) &&
-      s.machine.state() != before) {
-    spdlog::warn("worker {}: lost the lease of run {} step {} ({})", options_.id, s.item.run_id,
-                 s.item.step,
-                 renewal_failed ? "renewals failing for a whole lease" : "another worker owns it now");
+  // (A lease lost to failing renewals is logged by renew_loop, with the error.)
+  if (std::holds_alternative<engine::step_event::LeaseLost>(event) && s.machine.state() != before) {
+    spdlog::warn("worker {}: lost the lease of run {} step {} (another worker owns it now)",
+                 options_.id, s.item.run_id, s.item.step);
   }
   if (a.cancel_handler && s.ctx) s.ctx->request_cancel();
   if (a.attempt_ended) {

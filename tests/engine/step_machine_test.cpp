@@ -196,8 +196,8 @@ const std::vector<Row> kRows = {
     {Start::overrun, E::admitted,         S::overrun, kIllegal},
     {Start::overrun, E::handler_returned, S::applying, "free"},
     {Start::overrun, E::timed_out,        S::overrun, kIllegal},
-    {Start::overrun, E::lease_lost,       S::overrun, ""},
-    {Start::overrun, E::renewal_failed,   S::overrun, ""},
+    {Start::overrun, E::lease_lost,       S::lost, ""},
+    {Start::overrun, E::renewal_failed,   S::lost, ""},
     {Start::overrun, E::cancel_requested, S::overrun, ""},
     {Start::overrun, E::drain_started,    S::overrun, ""},
     {Start::overrun, E::drain_expired,    S::overrun, ""},
@@ -222,8 +222,8 @@ const std::vector<Row> kRows = {
     {Start::applying, E::admitted,         S::applying, kIllegal},
     {Start::applying, E::handler_returned, S::applying, kIllegal},
     {Start::applying, E::timed_out,        S::applying, ""},
-    {Start::applying, E::lease_lost,       S::applying, ""},
-    {Start::applying, E::renewal_failed,   S::applying, ""},
+    {Start::applying, E::lease_lost,       S::done, "forget stale"},
+    {Start::applying, E::renewal_failed,   S::done, "forget stale"},
     {Start::applying, E::cancel_requested, S::applying, ""},
     {Start::applying, E::drain_started,    S::applying, ""},
     {Start::applying, E::drain_expired,    S::applying, ""},
@@ -235,8 +235,8 @@ const std::vector<Row> kRows = {
     {Start::applying_abandoned, E::admitted,         S::applying, kIllegal},
     {Start::applying_abandoned, E::handler_returned, S::applying, ""},
     {Start::applying_abandoned, E::timed_out,        S::applying, ""},
-    {Start::applying_abandoned, E::lease_lost,       S::applying, ""},
-    {Start::applying_abandoned, E::renewal_failed,   S::applying, ""},
+    {Start::applying_abandoned, E::lease_lost,       S::done, "forget stale"},
+    {Start::applying_abandoned, E::renewal_failed,   S::done, "forget stale"},
     {Start::applying_abandoned, E::cancel_requested, S::applying, ""},
     {Start::applying_abandoned, E::drain_started,    S::applying, ""},
     {Start::applying_abandoned, E::drain_expired,    S::applying, ""},
@@ -253,7 +253,7 @@ const std::vector<Row> kRows = {
     {Start::lost_handler, E::cancel_requested, S::lost, ""},
     {Start::lost_handler, E::drain_started,    S::lost, ""},
     {Start::lost_handler, E::drain_expired,    S::lost, ""},
-    {Start::lost_handler, E::applied,          S::lost, kIllegal},
+    {Start::lost_handler, E::applied,          S::lost, ""},
     {Start::lost_handler, E::redelivered,      S::lost, "deliveries"},
 
     {Start::lost_claim, E::claim_started,    S::done, "free forget stale"},
@@ -266,7 +266,7 @@ const std::vector<Row> kRows = {
     {Start::lost_claim, E::cancel_requested, S::lost, ""},
     {Start::lost_claim, E::drain_started,    S::lost, ""},
     {Start::lost_claim, E::drain_expired,    S::lost, ""},
-    {Start::lost_claim, E::applied,          S::lost, kIllegal},
+    {Start::lost_claim, E::applied,          S::lost, ""},
     {Start::lost_claim, E::redelivered,      S::lost, "deliveries"},
 
     {Start::done, E::claim_started,    S::done, kIllegal},
@@ -596,6 +596,17 @@ TEST(OnApplied, AStaleOutcomeIsCounted) {
 }
 
 // A re-delivery of an entry in flight: one handler, one outcome.
+TEST(OnLeaseLost, ATimedOutOutcomeNotWrittenYetIsDroppedOnce) {
+  StepMachine m = running();
+  expect_ok(m, ev::TimedOut{1s, 0.0});
+  EXPECT_TRUE(m.writable());
+  EXPECT_EQ(describe(m.on(ev::RenewalFailed{2s, 1s})), "");
+  EXPECT_FALSE(m.writable());  // the outbox drops it
+  EXPECT_EQ(describe(m.on(ev::Applied{false})), "");  // a write already in flight
+  // Counted as failed at the timeout, stale now: once each.
+  EXPECT_EQ(describe(m.on(ev::HandlerReturned{ok_result(), 0.0})), "free forget stale");
+}
+
 TEST(OnRedelivered, NeverLaunchesASecondHandler) {
   StepMachine m = running();
   for (long long d : {1LL, 0LL, 2LL, 2LL, 7LL}) {
