@@ -139,7 +139,7 @@ TEST_F(Operator, DoctorReportsAFailedRunOutsideTheDeadLetterQueue) {
 
 TEST_F(Operator, DoctorReportsALiveRunHoldingTwoTokensAndRepairLeavesIt) {
   const std::string id = submit_run();
-  server().call({"ZADD", keys().delayed(0), "1", id});
+  server().call({"ZADD", keys().timers(0), "1", id + "\ta\tretry"});
   const auto before = snapshot();
   const DoctorReport r = examine(true);
   ASSERT_EQ(r.offenders.size(), 1u);

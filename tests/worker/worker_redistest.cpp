@@ -146,6 +146,39 @@ TEST_F(InProcess, ThreeStepsPassOutputsAlong) {
   EXPECT_TRUE(run.waiting_for.is_null());
 }
 
+// ctx.heartbeat(progress, message) reaches the status JSON while the step
+// runs (written with the lease renewal, at most once a second), and the run
+// says it is at that step.
+TEST_F(InProcess, HeartbeatProgressReachesTheStatusWhileTheStepRuns) {
+  std::atomic<bool> release{false};
+  Workflow wf("reports");
+  wf.step("work", [&](StepContext& ctx) -> StepResult {
+    ctx.heartbeat(0.5, "chunk 6 of 12");
+    const auto until = Clock::now() + 10s;
+    while (!release && Clock::now() < until) std::this_thread::sleep_for(5ms);
+    return Json{{"done", true}};
+  });
+  start(wf);
+  const std::string id = client().submit("reports", Json::object()).run_id;
+  std::optional<RunInfo> seen;
+  const auto until = Clock::now() + 10s;
+  while (Clock::now() < until) {
+    seen = client().get_run(id);
+    if (seen && !seen->steps.empty() && seen->steps[0].progress) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  release = true;
+  ASSERT_TRUE(seen && seen->steps[0].progress) << "no progress within 10 s";
+  EXPECT_EQ(*seen->steps[0].progress, 0.5);
+  EXPECT_EQ(seen->steps[0].message, "chunk 6 of 12");
+  EXPECT_EQ(seen->status, "running");
+  EXPECT_EQ(seen->current_steps, std::vector<std::string>{"work"});
+  const Json j = to_json(*seen);
+  EXPECT_EQ(j["steps"][0]["progress"], 0.5);
+  EXPECT_EQ(j["steps"][0]["message"], "chunk 6 of 12");
+  EXPECT_EQ(client().wait(id, 10s).status, "completed");
+}
+
 TEST_F(InProcess, HandlerExceptionIsARetryableError) {
   std::atomic<int> calls{0};
   Workflow wf("throws");
