@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "redis/client.h"
+#include "store/config.h"
 #include "store/keys.h"
 #include "worker/outage_log.h"
 
@@ -142,6 +143,8 @@ class Notifier::Impl {
       try {
         if (!groups_made) {
           co_await redis_.wait_connected(milliseconds(10000));
+          // Another partition count would watch dead-letter streams no worker writes.
+          co_await store::check_config(redis_, keys_);
           co_await make_groups();
           groups_made = true;
           spdlog::info("notifier {}: alerts for dead runs go to {}", options_.consumer,
