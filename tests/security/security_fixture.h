@@ -180,6 +180,12 @@ class SecurityTest : public RedisTest {
                                   "--concurrency", "4"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     ChildProcess& w = spawn("worker-" + id, argv);
+    // Readiness is the one log line read here, on purpose: these workers run
+    // as least-privilege ACL users and over TLS, so they cannot name their
+    // connections (CLIENT SETNAME is outside docs/security.md's ACL) as the
+    // fault fixture's do, and the registry entry is written before the
+    // workflows are registered (a submit right after it could meet an unknown
+    // workflow). "serving" is printed after start-up has finished.
     if (!w.wait_for_log("serving", 15s)) {
       throw std::runtime_error("worker " + id + " did not start:\n" + tail_of(w.log()));
     }
