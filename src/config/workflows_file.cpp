@@ -18,6 +18,7 @@
 
 #include "config/yaml_json.h"
 #include "engine/quote.h"
+#include "engine/template.h"
 
 namespace steadfast::config {
 namespace {
@@ -367,10 +368,60 @@ class Parser {
                    std::to_string(earlier.line) + ")");
         }
       }
+      check_step_references(spec, specs, steps.value, workflow);
       specs.push_back(std::move(spec));
     }
     context_ = "workflow " + quote(workflow);
     return specs;
+  }
+
+  // A step's templates may read only the outputs of earlier steps: a missing,
+  // later or its own step would fail every run at that step, so it fails here.
+  void check_step_references(const StepSpec& step, const std::vector<StepSpec>& earlier,
+                             const YAML::Node& all_steps, const std::string& workflow) {
+    const auto check = [&](const std::string& text, int line, std::string_view key) {
+      if (text.find("{{") == std::string::npos) return;
+      std::vector<std::string> names;
+      try {
+        names = engine::Template::parse(text).step_references();
+      } catch (const engine::TemplateSyntaxError&) {
+        return;  // the step's kind reports the syntax, with its own context
+      }
+      for (const std::string& name : names) {
+        const bool is_earlier = std::any_of(earlier.begin(), earlier.end(),
+                                            [&](const StepSpec& s) { return s.name == name; });
+        if (is_earlier) continue;
+        std::string why = "is not a step of workflow " + quote(workflow);
+        if (name == step.name) {
+          why = "is this step itself";
+        } else {
+          for (const YAML::Node& node : all_steps) {
+            if (node.IsMap() && node["name"] && node["name"].IsScalar() && node["name"].Scalar() == name) {
+              why = "comes later in workflow " + quote(workflow);
+            }
+          }
+        }
+        std::string names_before;
+        for (const StepSpec& s : earlier) names_before += (names_before.empty() ? "" : ", ") + s.name;
+        YAML::Mark at;
+        at.line = line - 1;
+        fail(at, key,
+             "template " + quote(text, 120) + " reads step " + quote(name) + ", which " + why +
+                 "; a template may read only earlier steps' outputs (" +
+                 (names_before.empty() ? std::string("none before this one") : "earlier: " + names_before) + ")");
+      }
+    };
+    const auto walk = [&](const auto& self, const Json& value) -> void {
+      if (value.is_string()) {
+        check(value.get_ref<const std::string&>(), step.with_line, "with");
+      } else if (value.is_structured()) {
+        for (const Json& item : value) self(self, item);
+      }
+    };
+    walk(walk, step.with);
+    if (!step.options.limit.tokens_template.empty()) {
+      check(step.options.limit.tokens_template, step.limit_line, "limit");
+    }
   }
 
   StepSpec parse_step(const YAML::Node& node, const YAML::Mark& where) {

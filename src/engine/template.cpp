@@ -617,6 +617,25 @@ bool Template::uses_env() const noexcept { return parsed_->uses_env; }
 
 const std::string& Template::source() const noexcept { return parsed_->source; }
 
+namespace {
+void collect_step_references(const Expr& e, std::vector<std::string>& out) {
+  if (e.kind == Expr::Kind::path && e.segments.size() > 1 && e.segments[0] == "steps" &&
+      std::find(out.begin(), out.end(), e.segments[1]) == out.end()) {
+    out.push_back(e.segments[1]);
+  }
+  if (e.lhs) collect_step_references(*e.lhs, out);
+  if (e.rhs) collect_step_references(*e.rhs, out);
+}
+}  // namespace
+
+std::vector<std::string> Template::step_references() const {
+  std::vector<std::string> out;
+  for (const Segment& s : parsed_->segments) {
+    if (s.kind == Segment::Kind::expr) collect_step_references(*s.expr, out);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- JsonTemplate
 
 struct JsonTemplate::Node {

@@ -117,6 +117,9 @@ class Template {
   [[nodiscard]] bool uses_env() const noexcept;
   // The text it was parsed from.
   [[nodiscard]] const std::string& source() const noexcept;
+  // The step names it reads (`steps.<name>.output...`), each once, in order of
+  // first use; empty when it reads only the input and the environment.
+  [[nodiscard]] std::vector<std::string> step_references() const;
 
   struct Parsed;
 

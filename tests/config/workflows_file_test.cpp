@@ -425,9 +425,37 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"no_workflows_key", "limits: {}\n", 1, "workflows", "missing"},
         ErrorCase{"limits_not_map", "limits: 3\n" + kHead + "      - {name: a, kind: noop}\n", 1,
                   "limits", "expected a map"},
+        // Templates may read only earlier steps' outputs.
+        ErrorCase{"template_reads_a_missing_step",
+                  kHead + "      - {name: a, kind: noop}\n      - name: b\n        kind: http\n"
+                          "        with: {url: \"http://x/{{steps.nope.output.id}}\"}\n",
+                  7, "with", "step 'nope', which is not a step of workflow 'w'"},
+        ErrorCase{"template_reads_a_later_step",
+                  kHead + "      - name: a\n        kind: http\n"
+                          "        with: {url: \"http://x/{{steps.b.output.id}}\"}\n"
+                          "      - {name: b, kind: noop}\n",
+                  6, "with", "step 'b', which comes later in workflow 'w'"},
+        ErrorCase{"template_reads_its_own_step",
+                  kHead + "      - {name: a, kind: noop}\n      - name: b\n        kind: exec\n"
+                          "        with: {command: [echo, \"{{len(steps.b.output) + 1}}\"]}\n",
+                  7, "with", "step 'b', which is this step itself; a template may read only earlier steps' outputs (earlier: a)"},
+        ErrorCase{"limit_tokens_read_a_later_step",
+                  "limits: {l: {tokens_per_minute: 100}}\n" + kHead +
+                      "      - name: a\n        kind: noop\n"
+                      "        limit: {name: l, tokens: \"{{len(steps.b.output)}}\"}\n"
+                      "      - {name: b, kind: noop}\n",
+                  7, "limit", "comes later"},
         ErrorCase{"empty_file", "", 1, "workflows", "empty"},
         ErrorCase{"only_comments", "# nothing here\n", 1, "workflows", "empty"}),
     [](const ::testing::TestParamInfo<ErrorCase>& param_info) { return param_info.param.name; });
+
+TEST(ParseWorkflows, TemplatesMayReadEarlierStepsAndTheInput) {
+  const WorkflowsFile file = parse_workflows(
+      kHead + "      - {name: a, kind: noop}\n      - name: b\n        kind: http\n"
+              "        with: {url: \"http://x/{{steps.a.output.id}}/{{input.q}}\", headers: {X: \"${HOME}\"}}\n",
+      kPath);
+  ASSERT_EQ(file.workflows.at(0).steps.size(), 2u);
+}
 
 TEST(ParseWorkflowsErrors, SyntaxErrorNamesFileAndLine) {
   const std::string message = config_error(kHead + "      - {name: a, kind: noop\n      - b\n");
