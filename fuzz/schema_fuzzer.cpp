@@ -1,4 +1,4 @@
-// JSON Schema validation (src/api/schema.*): the input is a schema and an
+// JSON Schema validation (src/engine/json_schema.*): the input is a schema and an
 // instance, separated by the first NUL byte (JSON text holds no raw NUL).
 // The schema is compiled as `steadfast serve` compiles a workflow's
 // input_schema (nested at most config::kMaxJsonDepth deep, as the YAML loader
@@ -11,7 +11,8 @@
 #include <string_view>
 
 #include "api/problem.h"
-#include "api/schema.h"
+#include "engine/json_depth.h"
+#include "engine/json_schema.h"
 #include "api/service.h"
 #include "config/workflows_file.h"
 
@@ -23,17 +24,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view schema_text = input.substr(0, nul);
   const std::string_view instance_text = nul == std::string_view::npos ? "{}" : input.substr(nul + 1);
 
-  if (!api::json_depth_within(schema_text, config::kMaxJsonDepth)) return 0;
+  if (!engine::json_text_depth_within(schema_text, config::kMaxJsonDepth)) return 0;
   const Json schema = Json::parse(schema_text, nullptr, /*allow_exceptions=*/false);
   if (schema.is_discarded()) return 0;
-  std::optional<api::JsonSchema> compiled;
+  std::optional<engine::JsonSchema> compiled;
   try {
     compiled.emplace(schema);
   } catch (const std::invalid_argument&) {
     return 0;  // refused at start, with a message: fine
   }
 
-  if (!api::json_depth_within(instance_text, api::ServiceOptions{}.max_json_depth)) return 0;
+  if (!engine::json_text_depth_within(instance_text, api::ServiceOptions{}.max_json_depth)) return 0;
   const Json instance = Json::parse(instance_text, nullptr, /*allow_exceptions=*/false);
   if (instance.is_discarded()) return 0;
   const auto errors = compiled->validate(instance, "/input");

@@ -30,8 +30,10 @@ struct ClientOptions {
 };
 
 struct SubmitOptions {
-  // A repeated submit with the same key (within idempotency_ttl) returns the
-  // run of the first one. Printable ASCII without spaces, 1-256 chars; empty = none.
+  // A repeated submit of the same workflow with the same key and the same input
+  // (within idempotency_ttl of the first) returns the run of the first one; with
+  // another input it throws IdempotencyConflictError. Keys are scoped per
+  // workflow. Printable ASCII without spaces, 1-256 chars; empty = none.
   std::string idempotency_key;
   std::chrono::milliseconds idempotency_ttl{std::chrono::hours(24)};
   // Refuse (BacklogFullError) when the first queue holds this many entries; 0 = no bound.
@@ -48,6 +50,40 @@ struct Submitted {
 class UnknownWorkflowError : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
+};
+
+// The input does not match the workflow's input_schema. what() lists every
+// violation ("/input/url: is required"); violations() has them one by one.
+class InvalidInputError : public std::invalid_argument {
+ public:
+  struct Violation {
+    std::string pointer;  // JSON pointer into the submit body: "/input/url"
+    std::string detail;
+  };
+  InvalidInputError(const std::string& what, std::vector<Violation> violations)
+      : std::invalid_argument(what), violations_(std::move(violations)) {}
+  [[nodiscard]] const std::vector<Violation>& violations() const noexcept { return violations_; }
+
+ private:
+  std::vector<Violation> violations_;
+};
+
+// The idempotency key was used (within its lifetime) for a submit of the same
+// workflow with a different input. run_id() is the first submit's run.
+class IdempotencyConflictError : public std::runtime_error {
+ public:
+  IdempotencyConflictError(const std::string& what, std::string run_id)
+      : std::runtime_error(what), run_id_(std::move(run_id)) {}
+  [[nodiscard]] const std::string& run_id() const noexcept { return run_id_; }
+
+ private:
+  std::string run_id_;
+};
+
+// Client::wait: the run had not ended when the timeout passed.
+class WaitTimeoutError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 // Load shedding: the queue's backlog is over the submit's bound.
@@ -68,16 +104,18 @@ class Client {
   // anywhere. Workers do this for their workflows when they start.
   void register_workflow(const Workflow& workflow);
 
-  // Creates a run. Throws UnknownWorkflowError, std::invalid_argument (bad
-  // input: over 1 MiB, bad idempotency key), BacklogFullError, or a Redis
-  // error (std::runtime_error) when Redis is unreachable past the timeout.
+  // Creates a run. Throws UnknownWorkflowError, InvalidInputError (the input
+  // does not match the workflow's input_schema), std::invalid_argument (bad
+  // input: over 1 MiB, bad idempotency key), IdempotencyConflictError,
+  // BacklogFullError, or a Redis error (std::runtime_error) when Redis is
+  // unreachable past the timeout.
   Submitted submit(const std::string& workflow, const Json& input, const SubmitOptions& options = {});
 
   // nullopt when no such run (never existed, or expired after its retention).
   std::optional<RunInfo> get_run(const std::string& run_id);
 
   // Polls until the run is completed, failed or cancelled; throws
-  // std::runtime_error after `timeout`.
+  // WaitTimeoutError after `timeout`, std::runtime_error if the run does not exist.
   RunInfo wait(const std::string& run_id, std::chrono::milliseconds timeout);
 
   // "cancelled" (it was waiting), "cancelling" (its worker stops it shortly),

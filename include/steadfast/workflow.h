@@ -102,6 +102,13 @@ class Workflow {
   // kMinLease, a backoff multiplier under 1 (or not finite) or a bad queue name.
   Workflow& step(std::string name, StepHandler handler, StepOptions options = {});
 
+  // The JSON Schema (draft-04) every run's input must match: checked at submit
+  // by Client::submit, `steadfast submit` and the HTTP API (workers register it
+  // with the workflow). Throws std::invalid_argument saying what is wrong when
+  // `schema` is not a valid draft-04 schema. null (the default) = any input.
+  Workflow& input_schema(Json schema);
+  [[nodiscard]] const Json& input_schema() const noexcept { return input_schema_; }
+
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
   [[nodiscard]] const std::vector<StepDefinition>& steps() const noexcept { return steps_; }
   // Index of the step named `name`, or -1.
@@ -110,6 +117,7 @@ class Workflow {
  private:
   std::string name_;
   std::vector<StepDefinition> steps_;
+  Json input_schema_;
 };
 
 // True when name matches ^[A-Za-z0-9_-]{1,64}$.

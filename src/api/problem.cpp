@@ -24,20 +24,6 @@ std::string_view reason_phrase(int status) noexcept {
   }
 }
 
-std::string escape_pointer_token(std::string_view token) {
-  std::string out;
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 namespace {
 
 Json problem_json(int status, std::string_view slug, std::string detail, std::string_view title) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/http.h"
+#include "engine/json_schema.h"
 #include "steadfast/json.h"
 
 namespace steadfast::api {
@@ -17,14 +18,8 @@ inline constexpr std::string_view kProblemContentType = "application/problem+jso
 
 // One field that failed validation: `pointer` is a JSON pointer into the
 // request body ("/input/document_url"), `detail` what is wrong with it.
-struct FieldError {
-  std::string pointer;
-  std::string detail;
-  std::string keyword;  // the schema keyword that failed ("required", "type"); may be empty
-};
-
-// One reference token of a JSON pointer: "~" -> "~0", "/" -> "~1".
-[[nodiscard]] std::string escape_pointer_token(std::string_view token);
+using engine::FieldError;
+using engine::escape_pointer_token;
 
 // A problem response. `slug` names the kind ("not-found", "invalid-input");
 // the title is the status' reason phrase unless given.

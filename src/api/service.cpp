@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "engine/duration.h"
+#include "engine/json_depth.h"
 #include "store/definition.h"
 #include "store/redis_settings.h"
 #include "store/run_id.h"
@@ -257,6 +258,16 @@ asio::awaitable<Response> Service::handle(const Request& request) {
   if (!found) co_return problem(404, "not-found", "no such route");
 
   Response response;
+  if (request.method == "OPTIONS") {
+    // What the route accepts (RFC 9110 §9.3.7); no CORS: the API is not for browsers
+    // of other origins. Public like a 405's Allow, which says the same.
+    std::string allow;
+    for (const auto& m : route.methods) allow += m + (m == "GET" ? ", HEAD, " : ", ");
+    response.status = 204;
+    response.headers.emplace_back("Allow", allow + "OPTIONS");
+    response.route = route.label;
+    co_return response;
+  }
   if (std::find(route.methods.begin(), route.methods.end(), request.method) == route.methods.end()) {
     response = problem(405, "method-not-allowed",
                        "use " + route.methods.front() + " on " + route.label);
@@ -331,7 +342,7 @@ std::variant<store::SubmitRequest, Response> submit_request(const Request& reque
     if (!ct || !is_json_media_type(*ct)) {
       return problem(415, "unsupported-media-type", "send the body as application/json");
     }
-    if (!json_depth_within(request.body, options.max_json_depth)) {
+    if (!engine::json_text_depth_within(request.body, options.max_json_depth)) {
       return problem(400, "malformed-json",
                      "the body nests deeper than " + std::to_string(options.max_json_depth) + " levels");
     }
@@ -398,6 +409,11 @@ asio::awaitable<Response> Service::submit(const Request& request, const std::str
                              " or more runs; retry later");
     r.headers.emplace_back("Retry-After", std::to_string(options_.retry_after.count()));
     co_return r;
+  } catch (const store::IdempotencyConflict& e) {
+    co_return problem(409, "idempotency-conflict",
+                      "this Idempotency-Key was used for run " + e.run_id() + " of workflow '" + wf->name +
+                          "' with a different input (a key lives " + engine::format_duration(req.idempotency_ttl) + "); repeat the same body, or use another key",
+                      "Idempotency key reused with a different body");
   }
   Response r = json_response(result.created ? 202 : 200,
                              {{"run_id", result.run_id}, {"status_url", status_url(result.run_id)}});

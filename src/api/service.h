@@ -17,7 +17,8 @@
 
 #include "api/http.h"
 #include "api/metrics.h"
-#include "api/schema.h"
+#include "api/problem.h"
+#include "engine/json_schema.h"
 #include "api/tokens.h"
 #include "config/workflows_file.h"
 #include "redis/client.h"
@@ -31,7 +32,7 @@ struct ServedWorkflow {
   std::string name;
   Json definition;  // as registered in Redis (store::definition_of)
   Json input_schema;  // null = any input
-  std::optional<JsonSchema> schema;  // compiled input_schema
+  std::optional<engine::JsonSchema> schema;  // compiled input_schema
   Json description;  // GET /v1/workflows entry
   std::vector<std::string> steps;
   std::string first_queue;

@@ -13,10 +13,12 @@
 namespace steadfast::cli {
 
 // Exit codes: 0 success; 1 the operation failed (run not completed, doctor
-// found offenders, Redis unreachable); 2 bad usage or bad input.
+// found offenders, Redis unreachable); 2 bad usage or bad input; 3 a wait
+// (`submit --wait`) timed out before the run ended.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitTimedOut = 3;
 
 struct Connection {
   std::string redis_url;

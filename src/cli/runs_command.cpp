@@ -3,6 +3,8 @@
 
 #include "cli/common.h"
 #include "config/workflows_file.h"
+#include "engine/duration.h"
+#include "engine/quote.h"
 #include "steadfast/client.h"
 
 namespace steadfast::cli {
@@ -50,8 +52,11 @@ void register_runs(CLI::App& app) {
     cmd->add_option("workflow", a->workflow, "Workflow name")->required();
     cmd->add_option("--input", a->input, "The run's input, JSON")->capture_default_str();
     cmd->add_option("--idempotency-key", a->idempotency_key,
-                    "Repeated submits with this key return the same run");
-    cmd->add_flag("--wait", a->wait, "Wait for the run to end; print its status JSON; exit 0 only if completed");
+                    "A repeat of this workflow with this key and input within 24h returns the first run "
+                    "(said on stderr); with another input it fails (exit 1)");
+    cmd->add_flag("--wait", a->wait,
+                  "Wait for the run to end; print its status JSON; exit 0 if completed, 1 if failed or "
+                  "cancelled, 3 if --timeout passed first");
     cmd->add_option("--timeout", a->timeout, "With --wait: how long to wait")->capture_default_str();
     cmd->final_callback([a] {
       Json input = Json::parse(a->input, nullptr, false);
@@ -60,11 +65,24 @@ void register_runs(CLI::App& app) {
       SubmitOptions o;
       o.idempotency_key = a->idempotency_key;
       Submitted s = client.submit(a->workflow, input, o);
+      if (!s.created) {
+        std::cerr << "steadfast: a repeat: idempotency key " << engine::quote(a->idempotency_key, 80)
+                  << " was used before for workflow '" << a->workflow << "' with this input; no new run, "
+                  << "this is the first submit's run (a key lives " << engine::format_duration(o.idempotency_ttl)
+                  << ")\n";
+      }
       if (!a->wait) {
         std::cout << s.run_id << "\n";
         return;
       }
-      RunInfo run = client.wait(s.run_id, config::parse_duration(a->timeout));
+      RunInfo run;
+      try {
+        run = client.wait(s.run_id, config::parse_duration(a->timeout));
+      } catch (const WaitTimeoutError& e) {
+        std::cerr << "steadfast: " << e.what() << " (--timeout " << a->timeout << "); it goes on: steadfast status "
+                  << s.run_id << "\n";
+        std::exit(kExitTimedOut);
+      }
       std::cout << to_json(run).dump() << "\n";
       if (run.status != "completed") std::exit(kExitFailed);
     });
@@ -105,9 +123,17 @@ void register_runs(CLI::App& app) {
     cmd->add_option("run", a->run, "Run id")->required();
     cmd->final_callback([a] {
       Client client(client_options(a->conn));
+      // The words of the API's answer (POST /v1/runs/{id}/cancel), not the store's codes.
       const std::string r = client.cancel(a->run);
-      std::cout << r << "\n";
-      if (r == "missing") std::exit(kExitFailed);
+      if (r == "missing") {
+        std::cerr << "steadfast: no run " << a->run << " (never submitted, or expired)\n";
+        std::exit(kExitFailed);
+      }
+      if (r.starts_with("terminal:")) {
+        std::cerr << "steadfast: run " << a->run << " already " << r.substr(9) << ": nothing to cancel\n";
+        std::exit(kExitFailed);
+      }
+      std::cout << r << "\n";  // "cancelled" (it was waiting) or "cancelling" (its worker stops it)
     });
   }
 }

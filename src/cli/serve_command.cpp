@@ -90,7 +90,7 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--body-timeout", a->body_timeout, "Time for a request's body to arrive")
       ->capture_default_str();
   cmd->add_option("--max-wait", a->max_wait, "Longest long poll (GET /v1/runs/{id}?wait=)")->capture_default_str();
-  cmd->add_option("--retention", a->retention, "How long cancelled runs are kept")->capture_default_str();
+  cmd->add_option("--retention", a->retention, "How long a run cancelled through the API is kept after it ends (other runs: the workers' --retention)")->capture_default_str();
   cmd->add_flag("--allow-eviction", a->allow_eviction,
                 "Serve even if Redis' maxmemory-policy is not noeviction (runs may be lost)");
   cmd->final_callback([a] {

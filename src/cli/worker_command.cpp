@@ -2,6 +2,7 @@
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 
+#include <set>
 #include <sstream>
 
 #include "cli/common.h"
@@ -71,6 +72,21 @@ void register_worker(CLI::App& app) {
       workflows = config::build_workflows(file, steps::builtin_kinds());
     } catch (const config::ConfigError& e) {
       throw std::invalid_argument(e.what());
+    }
+    // A queue that no step of this file uses is served by nobody here: the
+    // worker has no handler for whatever sits in it. Said, not refused: a
+    // deployment may name queues before the workflows that use them ship.
+    std::set<std::string> used;
+    for (const Workflow& w : workflows) {
+      for (const StepDefinition& s : w.steps()) used.insert(s.options.queue);
+    }
+    for (const std::string& q : queues) {
+      if (used.contains(q)) continue;
+      std::string known;
+      for (const std::string& u : used) known += (known.empty() ? "" : ", ") + u;
+      spdlog::warn("--queues names queue '{}', which no step of {} uses (its queues: {}): this worker "
+                   "takes nothing from it",
+                   q, args->workflows, known);
     }
     WorkerOptions o;
     o.redis_url = args->conn.redis_url;

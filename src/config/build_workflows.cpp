@@ -54,6 +54,11 @@ std::vector<Workflow> build_workflows(const WorkflowsFile& file, const steps::Ki
         fail(file, step.line, "name", e.what(), where);
       }
     }
+    try {
+      workflow->input_schema(spec.input_schema);  // checked when parsed: cannot fail here
+    } catch (const std::invalid_argument& e) {
+      fail(file, spec.line, "input_schema", e.what(), in_workflow);
+    }
     workflows.push_back(std::move(*workflow));
   }
   return workflows;

@@ -18,6 +18,7 @@
 
 #include "config/yaml_json.h"
 #include "engine/quote.h"
+#include "engine/json_schema.h"
 #include "engine/template.h"
 
 namespace steadfast::config {
@@ -338,6 +339,7 @@ class Parser {
                "expected a JSON Schema as a map, got " + describe(entry.value));
         }
         spec.input_schema = tree(entry);
+        check_input_schema(entry, spec.input_schema);
       }
     }
     if (!have_steps) fail(where, "steps", "missing: every workflow needs a list of steps");
@@ -373,6 +375,44 @@ class Parser {
     }
     context_ = "workflow " + quote(workflow);
     return specs;
+  }
+
+  // An input_schema must be a JSON Schema draft-04 the API can compile; the
+  // error names the line of the offending keyword inside it.
+  void check_input_schema(const Entry& entry, const Json& schema) {
+    const std::optional<engine::FieldError> problem = engine::JsonSchema::problem_in(schema);
+    if (!problem) return;
+    // Follow the pointer into the YAML as far as it goes, for the line.
+    YAML::Mark at = entry.key_node.Mark();
+    YAML::Node node = entry.value;
+    std::string_view rest = problem->pointer;
+    while (!rest.empty() && rest.front() == '/') {
+      rest.remove_prefix(1);
+      const std::size_t end = std::min(rest.find('/'), rest.size());
+      std::string token;
+      for (std::size_t i = 0; i < end; ++i) {
+        if (rest[i] == '~' && i + 1 < end) {
+          token += rest[i + 1] == '1' ? '/' : '~';
+          ++i;
+        } else {
+          token += rest[i];
+        }
+      }
+      rest.remove_prefix(end);
+      YAML::Node next;
+      if (node.IsMap()) {
+        next = node[token];
+      } else if (node.IsSequence() && !token.empty() &&
+                 token.find_first_not_of("0123456789") == std::string::npos && token.size() < 9) {
+        next = node[static_cast<std::size_t>(std::stoul(token))];
+      }
+      if (!next.IsDefined()) break;
+      node = next;
+      at = mark_of(node, at);
+    }
+    fail(at, entry.key,
+         "not a valid JSON Schema (draft-04): " +
+             (problem->pointer.empty() ? std::string() : "at " + quote(problem->pointer) + ": ") + problem->detail);
   }
 
   // A step's templates may read only the outputs of earlier steps: a missing,

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "engine/quote.h"
 
@@ -71,6 +72,25 @@ std::chrono::milliseconds parse_duration(std::string_view text) {
   for (int d = 0; d < decimals; ++d) divisor *= 10;
   if (scaled % divisor != 0) bad(text, "not a whole number of milliseconds");
   return std::chrono::milliseconds{scaled / divisor};
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+  std::int64_t ms = d.count();
+  if (ms == 0) return "0s";
+  std::string out;
+  if (ms < 0) {
+    out = "-";
+    ms = -ms;
+  }
+  constexpr std::pair<std::int64_t, const char*> kUnits[] = {
+      {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}, {1, "ms"}};
+  for (const auto& [size, unit] : kUnits) {
+    if (ms >= size) {
+      out += std::to_string(ms / size) + unit;
+      ms %= size;
+    }
+  }
+  return out;
 }
 
 }  // namespace steadfast::engine

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "engine/json_schema.h"
 #include "engine/quote.h"
 
 namespace steadfast {
@@ -77,6 +78,18 @@ Workflow& Workflow::step(std::string name, StepHandler handler, StepOptions opti
   }
   check_options(name, options);
   steps_.push_back(StepDefinition{std::move(name), std::move(handler), std::move(options)});
+  return *this;
+}
+
+Workflow& Workflow::input_schema(Json schema) {
+  if (!schema.is_null()) {
+    if (const auto problem = engine::JsonSchema::problem_in(schema)) {
+      throw std::invalid_argument(
+          "workflow " + quote(name_) + ": input_schema is not a valid JSON Schema (draft-04): " +
+          (problem->pointer.empty() ? std::string() : "at " + quote(problem->pointer) + ": ") + problem->detail);
+    }
+  }
+  input_schema_ = std::move(schema);
   return *this;
 }
 

@@ -11,7 +11,9 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/duration.h"
 #include "engine/json_depth.h"
+#include "engine/json_schema.h"
 #include "engine/quote.h"
 #include "redis/client.h"
 #include "store/config.h"
@@ -95,6 +97,36 @@ class Client::Impl {
     co_return *d;
   }
 
+  // Throws InvalidInputError when `input` does not match the definition's
+  // input_schema (compiled once per workflow and definition).
+  void check_input(const std::string& workflow, const Json& definition, const Json& input) {
+    const auto it = definition.find("input_schema");
+    if (it == definition.end() || it->is_null()) return;
+    std::shared_ptr<const engine::JsonSchema> schema;
+    {
+      std::lock_guard lock(mu_);
+      auto& cached = schemas_[workflow];
+      if (!cached.second || cached.first != *it) {
+        try {
+          cached = {*it, std::make_shared<const engine::JsonSchema>(*it)};
+        } catch (const std::invalid_argument& e) {
+          throw std::invalid_argument("workflow '" + workflow + "' is registered with an input_schema that cannot be used: " + e.what());
+        }
+      }
+      schema = cached.second;
+    }
+    const auto errors = schema->validate(input, "/input");
+    if (errors.empty()) return;
+    std::string what = "the input does not match the input_schema of workflow '" + workflow + "':";
+    std::vector<InvalidInputError::Violation> violations;
+    for (const auto& e : errors) {
+      what += " " + (e.pointer.empty() ? std::string("/") : e.pointer) + ": " + e.detail + ";";
+      violations.push_back({e.pointer, e.detail});
+    }
+    what.pop_back();
+    throw InvalidInputError(what, std::move(violations));
+  }
+
   ClientOptions options_;
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
@@ -103,6 +135,8 @@ class Client::Impl {
   std::thread thread_;
   std::mutex mu_;
   std::map<std::string, Json> definitions_;
+  // workflow -> (its input_schema, compiled)
+  std::map<std::string, std::pair<Json, std::shared_ptr<const engine::JsonSchema>>> schemas_;
   bool config_checked_ = false;  // on the I/O thread only
 };
 
@@ -141,6 +175,7 @@ Submitted Client::submit(const std::string& workflow, const Json& input, const S
   req.max_backlog = o.max_backlog;
   return impl_->call([&]() -> asio::awaitable<Submitted> {
     Json def = co_await impl_->definition(workflow);
+    impl_->check_input(workflow, def, req.input);
     for (const Json& s : def.at("steps")) req.steps.push_back(s.at("name").get<std::string>());
     if (req.steps.empty()) throw std::invalid_argument("workflow '" + workflow + "' has no steps");
     req.first_queue = def.at("steps").at(0).at("queue").get<std::string>();
@@ -152,6 +187,13 @@ Submitted Client::submit(const std::string& workflow, const Json& input, const S
       co_return Submitted{r.run_id, r.created};
     } catch (const store::BacklogFull& e) {
       throw BacklogFullError(e.what());
+    } catch (const store::IdempotencyConflict& e) {
+      throw IdempotencyConflictError(
+          "idempotency key " + engine::quote(req.idempotency_key, 80) + " was used for run " + e.run_id() +
+              " of workflow '" + workflow + "' with a different input (keys live " +
+              std::to_string(std::chrono::duration_cast<std::chrono::minutes>(req.idempotency_ttl).count()) +
+              " min); repeat the same input, or use another key",
+          e.run_id());
     }
   }());
 }
@@ -172,8 +214,8 @@ RunInfo Client::wait(const std::string& run_id, std::chrono::milliseconds timeou
       if (!run) throw std::runtime_error("run " + run_id + " does not exist");
       if (is_terminal_status(run->status)) co_return *run;
       if (std::chrono::steady_clock::now() >= deadline) {
-        throw std::runtime_error("run " + run_id + " still " + run->status + " after " +
-                                 std::to_string(timeout.count()) + " ms");
+        throw WaitTimeoutError("run " + run_id + " still " + run->status + " after " +
+                               std::to_string(timeout.count()) + " ms");
       }
       t.expires_after(poll);
       co_await t.async_wait(asio::use_awaitable);

@@ -12,6 +12,7 @@ Json definition_of(const Workflow& w, const std::map<std::string, std::int64_t>&
                      {"timeout_ms", s.options.timeout.count()}});
   }
   Json def = {{"name", w.name()}, {"steps", steps}};
+  if (!w.input_schema().is_null()) def["input_schema"] = w.input_schema();
   if (!w.steps().empty()) {
     auto bound = max_backlog.find(w.steps().front().options.queue);
     if (bound != max_backlog.end()) def["max_backlog"] = bound->second;

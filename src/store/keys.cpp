@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "engine/quote.h"
+#include "redis/script.h"
 
 namespace steadfast::store {
 
@@ -68,8 +69,21 @@ std::string KeySpace::queue(int partition, std::string_view q) const {
 std::string KeySpace::timers(int partition) const { return partition_base(partition) + "timers"; }
 std::string KeySpace::legacy_delayed(int partition) const { return partition_base(partition) + "delayed"; }
 std::string KeySpace::dlq(int partition) const { return partition_base(partition) + "dlq"; }
-std::string KeySpace::idempotency(int partition, std::string_view key) const {
-  return partition_base(partition) + "idem:" + std::string(key);
+namespace {
+std::string idempotency_digest(std::string_view workflow, std::string_view key) {
+  std::string scoped(workflow);
+  scoped += '\n';  // never in a workflow name: "a"+"\nb" and "a\n"+"b" cannot meet
+  scoped += key;
+  return redis::sha1_hex(scoped);
+}
+}  // namespace
+
+std::string KeySpace::idempotency(std::string_view workflow, std::string_view key) const {
+  const std::string digest = idempotency_digest(workflow, key);
+  return partition_base(partition_of(digest)) + "idem:" + digest;
+}
+int KeySpace::idempotency_partition(std::string_view workflow, std::string_view key) const {
+  return partition_of(idempotency_digest(workflow, key));
 }
 std::string KeySpace::stats(int partition) const { return partition_base(partition) + "stats"; }
 std::string KeySpace::meta_base() const { return prefix_ + ":{" + prefix_ + "}:"; }

@@ -47,7 +47,12 @@ class KeySpace {
   // drained by promote, check_run and cancel, never written.
   [[nodiscard]] std::string legacy_delayed(int partition) const;
   [[nodiscard]] std::string dlq(int partition) const;
-  [[nodiscard]] std::string idempotency(int partition, std::string_view key) const;
+  // STRING "<run id>\t<fingerprint>" of an idempotency key of a workflow. The
+  // name holds the SHA-1 of workflow and key, never the key itself: a key may
+  // hold ':' or '}' and could otherwise pose as another key (a run's).
+  [[nodiscard]] std::string idempotency(std::string_view workflow, std::string_view key) const;
+  // The partition an idempotency key's run lives in (the run shares its slot).
+  [[nodiscard]] int idempotency_partition(std::string_view workflow, std::string_view key) const;
   // HASH of counters: submitted:<wf>, completed:<wf>, failed:<wf>, retries, reclaims.
   [[nodiscard]] std::string stats(int partition) const;
 

@@ -60,26 +60,30 @@ asio::awaitable<SubmitResult> Store::submit(const SubmitRequest& req) {
   int partition = keys_.partition_of(run_id);
   if (!req.idempotency_key.empty()) {
     // The idempotency key and the run must share a partition (one script).
-    partition = keys_.partition_of(req.idempotency_key);
+    partition = keys_.idempotency_partition(req.workflow, req.idempotency_key);
     while (keys_.partition_of(run_id) != partition) run_id = new_run_id();
   }
+  const std::string input = req.input.dump();
   std::vector<std::string> keys{keys_.run(run_id), keys_.queue(partition, req.first_queue),
                                 keys_.stats(partition)};
-  if (!req.idempotency_key.empty()) keys.push_back(keys_.idempotency(partition, req.idempotency_key));
+  if (!req.idempotency_key.empty()) keys.push_back(keys_.idempotency(req.workflow, req.idempotency_key));
   std::vector<std::string> args{run_id,
                                 req.workflow,
-                                req.input.dump(),
+                                input,
                                 req.steps.front(),
                                 req.first_queue,
                                 ms(req.idempotency_ttl),
                                 std::to_string(req.max_backlog),
-                                Json(req.steps).dump()};
+                                Json(req.steps).dump(),
+                                // What a repeat must match: the request (today its input).
+                                redis::sha1_hex(input)};
   Pipeline p;
   p.add_eval(scripts::submit(), keys, args);
   auto replies = co_await client_.exec(std::move(p));
   const Reply& r = replies.at(0);
   if (r.is_error() && r.str().starts_with("BACKLOG")) throw BacklogFull(std::string(r.str().substr(8)));
   checked(r);
+  if (r[0].as_integer() == 2) throw IdempotencyConflict(std::string(r[1].str()));
   co_return SubmitResult{std::string(r[1].str()), r[0].as_integer() == 1};
 }
 

@@ -43,6 +43,19 @@ struct SubmitResult {
   bool created = true;  // false: an earlier submit with the same idempotency key made run_id
 };
 
+// Thrown by submit when the idempotency key was used (within its lifetime) for
+// a submit of the same workflow with a different request; names that run.
+class IdempotencyConflict : public std::runtime_error {
+ public:
+  explicit IdempotencyConflict(std::string run_id)
+      : std::runtime_error("the idempotency key was used for run " + run_id + " with a different input"),
+        run_id_(std::move(run_id)) {}
+  [[nodiscard]] const std::string& run_id() const noexcept { return run_id_; }
+
+ private:
+  std::string run_id_;
+};
+
 // Thrown by submit when the queue's backlog is over its bound (load shedding).
 class BacklogFull : public std::runtime_error {
  public:

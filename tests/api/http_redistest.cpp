@@ -198,6 +198,17 @@ TEST_F(ApiTest, IdempotencyKeyReturnsTheSameRunWith200) {
   EXPECT_NE(other.json().at("run_id"), first.json().at("run_id"));
   expect_problem(post_json(port, "/v1/workflows/analyze/runs", kGoodInput, {{"Idempotency-Key", std::string(300, 'k')}}),
                  400);
+  // The same key with another input: 409, naming the first run; nothing written.
+  Json changed = kGoodInput;
+  changed["input"]["document_url"] = "https://example.com/other.pdf";
+  const auto conflict = post_json(port, "/v1/workflows/analyze/runs", changed, {{"Idempotency-Key", "order-42"}});
+  expect_problem(conflict, 409);
+  EXPECT_EQ(conflict.json().value("type", ""), "tag:steadfast,2025:idempotency-conflict") << conflict.body;
+  EXPECT_NE(conflict.json().value("detail", "").find(first.json().at("run_id").get<std::string>()), std::string::npos)
+      << conflict.body;
+  // A key that looks like a key name is just a key.
+  const auto odd = post_json(port, "/v1/workflows/analyze/runs", kGoodInput, {{"Idempotency-Key", "x}:run:01HZZZZZZZZZZZZZZZZZZZZZZZ"}});
+  EXPECT_EQ(odd.status, 202) << odd.body;
 }
 
 TEST_F(ApiTest, MalformedAndTooDeepJsonAre400) {
@@ -238,6 +249,15 @@ TEST_F(ApiTest, WrongMethodIs405WithAllow) {
   r = http(port, "DELETE", "/v1/runs/01HZZZZZZZZZZZZZZZZZZZZZZZ");
   expect_problem(r, 405);
   EXPECT_EQ(r.header("allow"), "GET");
+  // OPTIONS says what a route accepts.
+  r = http(port, "OPTIONS", "/v1/runs/01HZZZZZZZZZZZZZZZZZZZZZZZ");
+  EXPECT_EQ(r.status, 204) << r.body;
+  EXPECT_EQ(r.header("allow"), "GET, HEAD, OPTIONS");
+  EXPECT_TRUE(r.body.empty());
+  r = http(port, "OPTIONS", "/v1/workflows/analyze/runs");
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(r.header("allow"), "POST, OPTIONS");
+  expect_problem(http(port, "OPTIONS", "/v2/nothing"), 404);
   // HEAD is GET without the body.
   r = http(port, "HEAD", "/healthz");
   EXPECT_EQ(r.status, 200);

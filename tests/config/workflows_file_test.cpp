@@ -445,6 +445,26 @@ INSTANTIATE_TEST_SUITE_P(
                       "        limit: {name: l, tokens: \"{{len(steps.b.output)}}\"}\n"
                       "      - {name: b, kind: noop}\n",
                   7, "limit", "comes later"},
+        // input_schema must be a valid JSON Schema draft-04 (the line of the bad keyword).
+        ErrorCase{"input_schema_unknown_type",
+                  "workflows:\n  w:\n    input_schema:\n      type: objekt\n    steps: [{name: a, kind: noop}]\n",
+                  4, "input_schema", "not a valid JSON Schema (draft-04): at '/type': must be one of array"},
+        ErrorCase{"input_schema_required_not_a_list",
+                  "workflows:\n  w:\n    input_schema:\n      type: object\n      required: name\n"
+                  "    steps: [{name: a, kind: noop}]\n",
+                  5, "input_schema", "at '/required': must be a list of one or more distinct member names"},
+        ErrorCase{"input_schema_nested_bad_type",
+                  "workflows:\n  w:\n    input_schema:\n      type: object\n      properties:\n"
+                  "        url: {type: strin}\n    steps: [{name: a, kind: noop}]\n",
+                  6, "input_schema", "at '/properties/url/type'"},
+        ErrorCase{"input_schema_negative_min_length",
+                  "workflows:\n  w:\n    input_schema:\n      type: string\n      minLength: -1\n"
+                  "    steps: [{name: a, kind: noop}]\n",
+                  5, "input_schema", "at '/minLength'"},
+        ErrorCase{"input_schema_unsupported_pattern",
+                  "workflows:\n  w:\n    input_schema:\n      type: string\n      pattern: \"(?<=a)b\"\n"
+                  "    steps: [{name: a, kind: noop}]\n",
+                  3, "input_schema", "pattern"},
         ErrorCase{"empty_file", "", 1, "workflows", "empty"},
         ErrorCase{"only_comments", "# nothing here\n", 1, "workflows", "empty"}),
     [](const ::testing::TestParamInfo<ErrorCase>& param_info) { return param_info.param.name; });

@@ -200,5 +200,35 @@ TEST(Workflow, OptionsAtTheirEdgesAreAccepted) {
   EXPECT_NO_THROW(w.step("s", ok, edge));
 }
 
+TEST(Workflow, InputSchemaMustBeValidDraft04) {
+  Workflow w("w");
+  EXPECT_TRUE(w.input_schema().is_null());
+  const Json good = Json::parse(R"({"type": "object", "required": ["url"], "properties": {"url": {"type": "string"}}})");
+  w.input_schema(good);
+  EXPECT_EQ(w.input_schema(), good);
+  const struct {
+    const char* schema;
+    const char* message;
+  } bad[] = {
+      {R"({"type": "objekt"})", "at '/type': must be one of array, boolean"},
+      {R"({"required": "name"})", "at '/required': must be a list of one or more distinct member names"},
+      {R"({"required": []})", "at '/required'"},
+      {R"({"properties": {"a": {"minLength": -1}}})", "at '/properties/a/minLength'"},
+      {R"({"items": 3})", "at '/items'"},
+      {R"([1])", "not a valid JSON Schema"},
+      {R"x({"pattern": "(?<=a)"})x", "pattern"},
+  };
+  for (const auto& c : bad) {
+    try {
+      Workflow("w").input_schema(Json::parse(c.schema));
+      ADD_FAILURE() << c.schema << " was accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(c.message), std::string::npos) << c.schema << ": " << e.what();
+    }
+  }
+  w.input_schema(nullptr);
+  EXPECT_TRUE(w.input_schema().is_null());
+}
+
 }  // namespace
 }  // namespace steadfast

@@ -67,7 +67,7 @@ class StoreRunOps : public StoreTest {
   Reply submit_raw(const std::string& run_id, long long max_backlog = 0) {
     return eval(
         scripts::submit(), {run_key(run_id), stream(), keys_.stats(kPartition)},
-        {run_id, "wf", "{}", "a", "q", "1000", std::to_string(max_backlog), R"(["a","b"])"});
+        {run_id, "wf", "{}", "a", "q", "1000", std::to_string(max_backlog), R"(["a","b"])", "fp"});
   }
 };
 
@@ -93,12 +93,12 @@ TEST_F(StoreRunOps, SubmitCreatesTheRunAndItsFirstToken) {
 TEST_F(StoreRunOps, SubmitWithARepeatedIdempotencyKeyReturnsTheFirstRunAndWritesNothing) {
   const std::string id = submit("order-7");
   Snapshot before = snapshot({id});
-  const std::string idem = keys_.idempotency(keys_.partition_of("order-7"), "order-7");
+  const std::string idem = keys_.idempotency("wf", "order-7");
   const Snapshot idem_before = snapshot_of({idem});
 
   SubmitRequest again;
   again.workflow = "wf";
-  again.input = Json{{"n", 2}};
+  again.input = Json{{"n", 1}};
   again.steps = {"a", "b"};
   again.first_queue = "q";
   again.idempotency_key = "order-7";
@@ -107,6 +107,53 @@ TEST_F(StoreRunOps, SubmitWithARepeatedIdempotencyKeyReturnsTheFirstRunAndWrites
   EXPECT_EQ(r.run_id, id);
   expect_unchanged(before, "a repeated submit");
   expect_unchanged(idem_before, "a repeated submit");
+}
+
+TEST_F(StoreRunOps, ARepeatedIdempotencyKeyWithAnotherInputIsAConflictAndWritesNothing) {
+  const std::string id = submit("order-7");
+  Snapshot before = snapshot({id});
+  const Snapshot idem_before = snapshot_of({keys_.idempotency("wf", "order-7")});
+
+  SubmitRequest other;
+  other.workflow = "wf";
+  other.input = Json{{"n", 2}};
+  other.steps = {"a", "b"};
+  other.first_queue = "q";
+  other.idempotency_key = "order-7";
+  try {
+    (void)run(w1_->submit(other));
+    ADD_FAILURE() << "a repeat with another input was accepted";
+  } catch (const IdempotencyConflict& e) {
+    EXPECT_EQ(e.run_id(), id);
+  }
+  expect_unchanged(before, "a conflicting repeat");
+  expect_unchanged(idem_before, "a conflicting repeat");
+  EXPECT_EQ(entries().size(), 1u);
+}
+
+TEST_F(StoreRunOps, IdempotencyKeysAreScopedPerWorkflow) {
+  const std::string first = submit("order-7");
+  SubmitRequest r;
+  r.workflow = "other";
+  r.input = Json{{"n", 1}};
+  r.steps = {"a"};
+  r.first_queue = "q";
+  r.idempotency_key = "order-7";
+  const SubmitResult second = run(w1_->submit(r));
+  EXPECT_TRUE(second.created);
+  EXPECT_NE(second.run_id, first);
+  EXPECT_NE(keys_.idempotency("wf", "order-7"), keys_.idempotency("other", "order-7"));
+}
+
+// A key that looks like a key name stays inside its own (hashed) key: it can
+// never name a run key, nor be listed as a run.
+TEST_F(StoreRunOps, AnIdempotencyKeyCannotPoseAsARunKey) {
+  const std::string hostile = "x}:run:01JAAAAAAAAAAAAAAAAAAAAAAA";
+  (void)submit(hostile);
+  const std::string idem = keys_.idempotency("wf", hostile);
+  EXPECT_EQ(idem.find("run:"), std::string::npos) << idem;
+  EXPECT_EQ(idem.find(hostile), std::string::npos) << idem;
+  EXPECT_EQ(cmd({"EXISTS", idem}).as_integer(), 1);
 }
 
 TEST_F(StoreRunOps, SubmitOverTheBacklogBoundIsRefusedAndWritesNothing) {

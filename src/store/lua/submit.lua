@@ -1,18 +1,26 @@
 #!lua
 -- Creates a run and the token of its first step.
 -- KEYS[1] run hash, KEYS[2] first step's queue stream, KEYS[3] partition stats hash,
--- KEYS[4] idempotency key (optional)
+-- KEYS[4] idempotency key of this workflow (optional): "<run id>\t<fingerprint>"
 -- ARGV: run_id, workflow, input (JSON), first step, queue, idempotency TTL ms,
---       max backlog of the queue (0 = unbounded), step names (JSON array, in order)
--- Returns {1, run_id} when created, {0, existing_run_id} for a repeated idempotency key,
+--       max backlog of the queue (0 = unbounded), step names (JSON array, in order),
+--       fingerprint of the request (what a repeat must match)
+-- Returns {1, run_id} when created, {0, existing_run_id} for a repeated idempotency key
+-- with the same fingerprint, {2, existing_run_id} for one with a different fingerprint,
 -- or an error reply "BACKLOG ..." when the queue is over its bound.
 local run, stream, stats, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local run_id, workflow, input, step, queue = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local idem_ttl, max_backlog, steps = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
+local idem_ttl, max_backlog, steps, fingerprint = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
 
 if idem then
   local existing = redis.call('GET', idem)
-  if existing then return {0, existing} end
+  if existing then
+    local tab = string.find(existing, '\t', 1, true)
+    local first_run, first_fingerprint = existing, ''
+    if tab then first_run, first_fingerprint = string.sub(existing, 1, tab - 1), string.sub(existing, tab + 1) end
+    if first_fingerprint == fingerprint then return {0, first_run} end
+    return {2, first_run}
+  end
 end
 if max_backlog > 0 and redis.call('XLEN', stream) >= max_backlog then
   return redis.error_reply('BACKLOG queue ' .. queue .. ' holds ' .. max_backlog ..
@@ -26,6 +34,6 @@ local id = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', '0')
 redis.call('HSET', run, 'workflow', workflow, 'status', 'queued', 'input', input,
            'created_at', now, 'updated_at', now, 'step', step, 'queue', queue,
            'entry', id, 'base', '0', 'steps', steps, 's.' .. step .. '.status', 'queued')
-if idem then redis.call('SET', idem, run_id, 'PX', idem_ttl) end
+if idem then redis.call('SET', idem, run_id .. '\t' .. fingerprint, 'PX', idem_ttl) end
 redis.call('HINCRBY', stats, 'submitted:' .. workflow, 1)
 return {1, run_id}

@@ -15,13 +15,25 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
-#include "api/problem.h"
 #include "steadfast/json.h"
 
-namespace steadfast::api {
+namespace steadfast::engine {
+
+// One violation: where (a JSON pointer into the checked value), what is wrong,
+// and the schema keyword that failed ("required", "type"; may be empty).
+struct FieldError {
+  std::string pointer;
+  std::string detail;
+  std::string keyword;
+};
+
+// One reference token of a JSON pointer: "~" -> "~0", "/" -> "~1".
+[[nodiscard]] std::string escape_pointer_token(std::string_view token);
 
 class JsonSchema {
  public:
@@ -32,6 +44,13 @@ class JsonSchema {
   JsonSchema(JsonSchema&&) noexcept;
   JsonSchema& operator=(JsonSchema&&) noexcept;
 
+  // What makes `schema` unusable, or nullopt when it is a valid JSON Schema
+  // draft-04 this class compiles: first checked against the draft-04
+  // meta-schema (`type: objekt`, `required: name` are violations; `pointer`
+  // points into `schema`), then compiled (an unsupported pattern; `pointer`
+  // empty, the message names the place). Thread-safe.
+  [[nodiscard]] static std::optional<FieldError> problem_in(const Json& schema);
+
   // The violations of `value`; empty when it is valid. Every pointer starts
   // with `base_pointer` ("/input" makes "/input/document_url").
   [[nodiscard]] std::vector<FieldError> validate(const Json& value, std::string_view base_pointer = {}) const;
@@ -41,9 +60,4 @@ class JsonSchema {
   std::unique_ptr<Impl> impl_;
 };
 
-// True when `text` nests arrays and objects at most `max_depth` deep (outside
-// strings). A cheap scan before parsing, so no parser ever recurses on hostile
-// input; malformed text is left for the parser to reject.
-[[nodiscard]] bool json_depth_within(std::string_view text, int max_depth) noexcept;
-
-}  // namespace steadfast::api
+}  // namespace steadfast::engine

@@ -1,4 +1,4 @@
-#include "api/schema.h"
+#include "engine/json_schema.h"
 
 #include <algorithm>
 #include <set>
@@ -20,7 +20,21 @@
 #include <rapidjson/schema.h>
 #include <rapidjson/stringbuffer.h>
 
-namespace steadfast::api {
+namespace steadfast::engine {
+
+std::string escape_pointer_token(std::string_view token) {
+  std::string out;
+  for (char c : token) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 
 namespace {
 
@@ -517,6 +531,95 @@ JsonSchema::JsonSchema(const Json& schema) : impl_(std::make_unique<Impl>()) {
   }
 }
 
+namespace {
+
+// The draft-04 meta-schema (json-schema.org/draft-04/schema), without its `id`
+// and `$schema`: its references are all local ("#", "#/definitions/...").
+constexpr const char* kDraft04MetaSchema = R"({
+  "definitions": {
+    "schemaArray": {"type": "array", "minItems": 1, "items": {"$ref": "#"}},
+    "positiveInteger": {"type": "integer", "minimum": 0},
+    "positiveIntegerDefault0": {"allOf": [{"$ref": "#/definitions/positiveInteger"}, {"default": 0}]},
+    "simpleTypes": {"enum": ["array", "boolean", "integer", "null", "number", "object", "string"]},
+    "stringArray": {"type": "array", "items": {"type": "string"}, "minItems": 1, "uniqueItems": true}
+  },
+  "type": "object",
+  "properties": {
+    "id": {"type": "string"},
+    "$schema": {"type": "string"},
+    "title": {"type": "string"},
+    "description": {"type": "string"},
+    "default": {},
+    "multipleOf": {"type": "number", "minimum": 0, "exclusiveMinimum": true},
+    "maximum": {"type": "number"},
+    "exclusiveMaximum": {"type": "boolean", "default": false},
+    "minimum": {"type": "number"},
+    "exclusiveMinimum": {"type": "boolean", "default": false},
+    "maxLength": {"$ref": "#/definitions/positiveInteger"},
+    "minLength": {"$ref": "#/definitions/positiveIntegerDefault0"},
+    "pattern": {"type": "string"},
+    "additionalItems": {"anyOf": [{"type": "boolean"}, {"$ref": "#"}], "default": {}},
+    "items": {"anyOf": [{"$ref": "#"}, {"$ref": "#/definitions/schemaArray"}], "default": {}},
+    "maxItems": {"$ref": "#/definitions/positiveInteger"},
+    "minItems": {"$ref": "#/definitions/positiveIntegerDefault0"},
+    "uniqueItems": {"type": "boolean", "default": false},
+    "maxProperties": {"$ref": "#/definitions/positiveInteger"},
+    "minProperties": {"$ref": "#/definitions/positiveIntegerDefault0"},
+    "required": {"$ref": "#/definitions/stringArray"},
+    "additionalProperties": {"anyOf": [{"type": "boolean"}, {"$ref": "#"}], "default": {}},
+    "definitions": {"type": "object", "additionalProperties": {"$ref": "#"}, "default": {}},
+    "properties": {"type": "object", "additionalProperties": {"$ref": "#"}, "default": {}},
+    "patternProperties": {"type": "object", "additionalProperties": {"$ref": "#"}, "default": {}},
+    "dependencies": {"type": "object",
+                     "additionalProperties": {"anyOf": [{"$ref": "#"}, {"$ref": "#/definitions/stringArray"}]}},
+    "enum": {"type": "array", "minItems": 1, "uniqueItems": true},
+    "type": {"anyOf": [{"$ref": "#/definitions/simpleTypes"},
+                       {"type": "array", "items": {"$ref": "#/definitions/simpleTypes"},
+                        "minItems": 1, "uniqueItems": true}]},
+    "format": {"type": "string"},
+    "allOf": {"$ref": "#/definitions/schemaArray"},
+    "anyOf": {"$ref": "#/definitions/schemaArray"},
+    "oneOf": {"$ref": "#/definitions/schemaArray"},
+    "not": {"$ref": "#"}
+  },
+  "dependencies": {"exclusiveMaximum": ["maximum"], "exclusiveMinimum": ["minimum"]},
+  "default": {}
+})";
+
+// Says what a meta-schema violation means for a schema author.
+std::string meta_detail(const FieldError& e) {
+  if (e.keyword == "anyOf" && e.pointer.ends_with("/type")) {
+    return "must be one of array, boolean, integer, null, number, object, string (or a list of them)";
+  }
+  if (e.keyword == "enum" && e.pointer.find("/type") != std::string::npos) {
+    return "must be one of array, boolean, integer, null, number, object, string";
+  }
+  if (e.keyword == "type" || e.keyword == "minItems" || e.keyword == "uniqueItems" || e.keyword == "minimum") {
+    const auto slash = e.pointer.rfind('/');
+    const std::string member = slash == std::string::npos ? e.pointer : e.pointer.substr(slash + 1);
+    if (member == "required") return "must be a list of one or more distinct member names, like [name]";
+  }
+  return e.detail;
+}
+
+}  // namespace
+
+std::optional<FieldError> JsonSchema::problem_in(const Json& schema) {
+  static const JsonSchema meta(Json::parse(kDraft04MetaSchema));
+  const std::vector<FieldError> errors = meta.validate(schema);
+  if (!errors.empty()) {
+    FieldError e = errors.front();
+    e.detail = meta_detail(e);
+    return e;
+  }
+  try {
+    (void)JsonSchema(schema);
+  } catch (const std::invalid_argument& e) {
+    return FieldError{"", e.what(), ""};
+  }
+  return std::nullopt;
+}
+
 JsonSchema::~JsonSchema() = default;
 JsonSchema::JsonSchema(JsonSchema&&) noexcept = default;
 JsonSchema& JsonSchema::operator=(JsonSchema&&) noexcept = default;
@@ -557,33 +660,4 @@ std::vector<FieldError> JsonSchema::validate(const Json& value, std::string_view
   return out;
 }
 
-bool json_depth_within(std::string_view text, int max_depth) noexcept {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"': in_string = true; break;
-      case '[':
-      case '{':
-        if (++depth > max_depth) return false;
-        break;
-      case ']':
-      case '}': --depth; break;
-      default: break;
-    }
-  }
-  return true;
-}
-
-}  // namespace steadfast::api
+}  // namespace steadfast::engine

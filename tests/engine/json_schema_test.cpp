@@ -8,9 +8,10 @@
 #include <map>
 #include <sstream>
 
-#include "api/schema.h"
+#include "engine/json_depth.h"
+#include "engine/json_schema.h"
 
-namespace steadfast::api {
+namespace steadfast::engine {
 namespace {
 
 namespace fs = std::filesystem;
@@ -177,13 +178,13 @@ TEST(JsonSchemaTest, SchemasRapidJsonCannotRunAreRefused) {
 }
 
 TEST(JsonDepthTest, CountsOnlyOutsideStrings) {
-  EXPECT_TRUE(json_depth_within(R"({"a": [1, {"b": 2}]})", 3));
-  EXPECT_FALSE(json_depth_within(R"({"a": [1, {"b": 2}]})", 2));
-  EXPECT_TRUE(json_depth_within(R"({"a": "[[[[[[[[[[[[["})", 1));
-  EXPECT_TRUE(json_depth_within(R"({"a": "\"[[[[[[[[[[["})", 1));
-  EXPECT_TRUE(json_depth_within(std::string(64, '[') + std::string(64, ']'), 64));
-  EXPECT_FALSE(json_depth_within(std::string(10000, '['), 64));  // unbalanced: still refused
-  EXPECT_FALSE(json_depth_within(std::string(65, '[') + std::string(65, ']'), 64));
+  EXPECT_TRUE(json_text_depth_within(R"({"a": [1, {"b": 2}]})", 3));
+  EXPECT_FALSE(json_text_depth_within(R"({"a": [1, {"b": 2}]})", 2));
+  EXPECT_TRUE(json_text_depth_within(R"({"a": "[[[[[[[[[[[[["})", 1));
+  EXPECT_TRUE(json_text_depth_within(R"({"a": "\"[[[[[[[[[[["})", 1));
+  EXPECT_TRUE(json_text_depth_within(std::string(64, '[') + std::string(64, ']'), 64));
+  EXPECT_FALSE(json_text_depth_within(std::string(10000, '['), 64));  // unbalanced: still refused
+  EXPECT_FALSE(json_text_depth_within(std::string(65, '[') + std::string(65, ']'), 64));
 }
 
 // --- the official suite ---
@@ -268,4 +269,4 @@ TEST(JsonSchemaSuiteTest, Draft4Conformance) {
 }
 
 }  // namespace
-}  // namespace steadfast::api
+}  // namespace steadfast::engine
