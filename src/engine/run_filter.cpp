@@ -154,7 +154,7 @@ RunFilter parse_run_filter(const std::vector<std::pair<std::string, std::string>
   return f;
 }
 
-RunFilter parse_run_filter(const Json& object) {
+RunFilter run_filter_from_json(const Json& object) {
   std::vector<std::pair<std::string, std::string>> pairs;
   for (const char* name : {"workflow", "status", "created_after", "created_before"}) {
     if (!object.contains(name)) continue;

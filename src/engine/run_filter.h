@@ -40,7 +40,7 @@ struct RunFilter {
 
 // The same from a JSON object's members (`meta` an object of strings);
 // members outside the filter are the caller's and are left alone.
-[[nodiscard]] RunFilter parse_run_filter(const Json& object);
+[[nodiscard]] RunFilter run_filter_from_json(const Json& object);
 
 // "2026-12-02T10:00:00.000Z" style RFC 3339 → Unix ms; nullopt if malformed.
 [[nodiscard]] std::optional<std::int64_t> parse_rfc3339_ms(const std::string& text);

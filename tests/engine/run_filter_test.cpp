@@ -78,13 +78,13 @@ TEST(RunFilter, RefusesBadInputNamingTheField) {
 TEST(RunFilter, ParsesAJsonObjectLeavingOtherMembersAlone) {
   const Json body = Json::parse(
       R"({"workflow": "wf", "meta": {"customer": "acme"}, "created_after": "1970-01-01T00:00:00.001Z", "confirm": true})");
-  const RunFilter f = parse_run_filter(body);
+  const RunFilter f = run_filter_from_json(body);
   EXPECT_EQ(f.workflow, "wf");
   EXPECT_EQ(f.meta, (std::map<std::string, std::string>{{"customer", "acme"}}));
   EXPECT_EQ(f.created_after_ms, 1);
-  EXPECT_THROW((void)parse_run_filter(Json::parse(R"({"workflow": 3})")), std::invalid_argument);
-  EXPECT_THROW((void)parse_run_filter(Json::parse(R"({"meta": ["a"]})")), std::invalid_argument);
-  EXPECT_THROW((void)parse_run_filter(Json::parse(R"({"meta": {"k": 1}})")), std::invalid_argument);
+  EXPECT_THROW((void)run_filter_from_json(Json::parse(R"({"workflow": 3})")), std::invalid_argument);
+  EXPECT_THROW((void)run_filter_from_json(Json::parse(R"({"meta": ["a"]})")), std::invalid_argument);
+  EXPECT_THROW((void)run_filter_from_json(Json::parse(R"({"meta": {"k": 1}})")), std::invalid_argument);
 }
 
 }  // namespace
