@@ -95,13 +95,23 @@ asio::awaitable<void> examine_stream(Store& st, const std::string& stream, bool 
       if (owners[i].is_nil() || owners[i].str() != entries[i].first || last.empty()) continue;
       if (stream_id(last) < stream_id(entries[i].first)) continue;
       behind.push_back(i);
+      // Not claimed, and still there and still the run's (a worker may have
+      // finished it between the reads: then it is not stuck).
       claimed.add("XPENDING", stream, kGroup, entries[i].first, entries[i].first, 1);
+      claimed.add("XRANGE", stream, entries[i].first, entries[i].first);
+      claimed.add("HGET", st.keys().run(entries[i].second), "entry");
     }
     if (!behind.empty()) {
       auto pel = co_await c.exec(std::move(claimed));
       for (std::size_t k = 0; k < behind.size(); ++k) {
-        if (pel[k].is_array() && pel[k].size() > 0) continue;
         const auto& [entry, run] = entries[behind[k]];
+        const Reply& pending = pel[3 * k];
+        const Reply& still = pel[3 * k + 1];
+        const Reply& held_by = pel[3 * k + 2];
+        if ((pending.is_array() && pending.size() > 0) || !still.is_array() || still.size() == 0 ||
+            held_by.is_nil() || held_by.str() != entry) {
+          continue;
+        }
         Offender o;
         o.kind = Offender::Kind::undeliverable;
         o.run_id = run;
