@@ -38,7 +38,8 @@ constexpr std::size_t kMaxListLimit = 1000;
 
 // The scripts the API runs; /readyz checks (and loads) them.
 std::vector<const redis::Script*> api_scripts() {
-  return {&store::scripts::submit(), &store::scripts::cancel(), &store::scripts::replay()};
+  return {&store::scripts::submit(), &store::scripts::cancel(), &store::scripts::replay(),
+          &store::scripts::purge()};
 }
 
 Response json_response(int status, const Json& body) {
@@ -314,7 +315,7 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
       case A::run: co_return co_await get_run(route.param, route.query);
       case A::cancel: co_return co_await cancel(route.param);
       case A::dlq: co_return co_await dlq_list(route.query);
-      case A::dlq_purge: co_return co_await dlq_purge();
+      case A::dlq_purge: co_return co_await dlq_purge(request);
       case A::dlq_replay: co_return co_await dlq_replay(route.param);
       default: break;
     }
@@ -510,8 +511,57 @@ asio::awaitable<Response> Service::dlq_replay(const std::string& id) {
   co_return json_response(200, {{"run_id", run_id}, {"status_url", status_url(run_id)}});
 }
 
-asio::awaitable<Response> Service::dlq_purge() {
-  const std::size_t purged = co_await store_.dlq_purge();
+// The body: the shared run filter (CONTRACTS.md §3; status is implicitly
+// failed) and/or "confirm": true — a purge of everything must be asked for.
+asio::awaitable<Response> Service::dlq_purge(const Request& request) {
+  Json body = Json::object();
+  if (!request.body.empty()) {
+    const auto ct = request.header("Content-Type");
+    if (!ct || !is_json_media_type(*ct)) co_return problem(415, "unsupported-media-type", "send the body as application/json");
+    if (!json_depth_within(request.body, options_.max_json_depth)) {
+      co_return problem(400, "malformed-json",
+                        "the body nests deeper than " + std::to_string(options_.max_json_depth) + " levels");
+    }
+    try {
+      body = Json::parse(request.body);
+    } catch (const Json::parse_error& e) {
+      co_return problem(400, "malformed-json", std::string("the body is not valid JSON: ") + e.what());
+    }
+    if (!body.is_object()) {
+      co_return validation_problem("the body must be a JSON object {\"workflow\": ..., \"confirm\": true}",
+                                   {{"", "must be an object", "type"}});
+    }
+  }
+  std::vector<FieldError> unknown;
+  for (const auto& [key, value] : body.items()) {
+    if (key != "workflow" && key != "status" && key != "meta" && key != "created_after" &&
+        key != "created_before" && key != "confirm") {
+      unknown.push_back({"/" + escape_pointer_token(key), "unknown member", ""});
+    }
+  }
+  if (!unknown.empty()) {
+    co_return validation_problem(
+        "the body may hold only the run filter (workflow, created_after, created_before) and confirm", unknown);
+  }
+  if (body.contains("confirm") && !body["confirm"].is_boolean()) {
+    co_return validation_problem("confirm must be true or false", {{"/confirm", "must be a boolean", "type"}});
+  }
+  engine::RunFilter filter;
+  try {
+    filter = engine::run_filter_from_json(body);
+  } catch (const std::invalid_argument& e) {
+    co_return validation_problem(e.what(), {{"", e.what(), ""}});
+  }
+  if (filter.empty() && !body.value("confirm", false)) {
+    co_return validation_problem("a purge of the whole dead-letter queue needs \"confirm\": true (or give a filter)",
+                                 {{"/confirm", "required without a filter", "required"}});
+  }
+  std::size_t purged = 0;
+  try {
+    purged = co_await store_.dlq_purge(filter);
+  } catch (const std::invalid_argument& e) {
+    co_return validation_problem(e.what(), {{"", e.what(), ""}});
+  }
   co_return json_response(200, {{"purged", purged}});
 }
 

@@ -96,7 +96,7 @@ class Service {
   boost::asio::awaitable<Response> cancel(const std::string& id);
   boost::asio::awaitable<Response> dlq_list(const std::map<std::string, std::string>& query);
   boost::asio::awaitable<Response> dlq_replay(const std::string& id);
-  boost::asio::awaitable<Response> dlq_purge();
+  boost::asio::awaitable<Response> dlq_purge(const Request& request);
   boost::asio::awaitable<Response> metrics();
   boost::asio::awaitable<Response> ready();
   Response list_workflows() const;

@@ -1,8 +1,14 @@
 #include "cli/children.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <deque>
+#include <system_error>
 
 #include <filesystem>
 #include <fstream>
@@ -11,6 +17,53 @@
 #include <string_view>
 
 namespace steadfast::cli {
+
+FolderLock::FolderLock(const std::string& folder, const std::string& name) {
+  const std::string path = folder + "/" + name;
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path);
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char buf[32] = {};
+    const ssize_t n = ::pread(fd_, buf, sizeof buf - 1, 0);
+    ::close(fd_);
+    fd_ = -1;
+    if (err != EWOULDBLOCK) throw std::system_error(err, std::generic_category(), "cannot lock " + path);
+    std::string holder = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    throw std::runtime_error("the data folder " + folder + " is in use by another `steadfast dev` (pid " +
+                             (holder.empty() ? "unknown" : holder) + "); stop it first or pass another --data");
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    throw std::system_error(err, std::generic_category(), "cannot write " + path);
+  }
+}
+
+FolderLock::~FolderLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::uintmax_t file_size_or_zero(const std::string& path) {
+  std::error_code ec;
+  const auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : n;
+}
+
+std::vector<std::string> tail_from(const std::string& path, std::uintmax_t offset, std::size_t max_lines) {
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::deque<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    lines.push_back(std::move(line));
+    if (lines.size() > max_lines) lines.pop_front();
+  }
+  return {lines.begin(), lines.end()};
+}
 
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,30 @@ struct Child {
   std::string name;
   proc::Child process;
 };
+
+// An exclusive lock on a folder, held until this process exits: an flock(2)
+// on <folder>/<name> with this process' pid written in it. The kernel
+// releases it however the process ends (SIGKILL too), and the descriptor is
+// close-on-exec, so no child keeps it. Not reentrant.
+class FolderLock {
+ public:
+  // Throws std::runtime_error naming the folder and the holder's pid when
+  // another process holds it, std::system_error when the file cannot be made.
+  FolderLock(const std::string& folder, const std::string& name);
+  ~FolderLock();
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// The last `max_lines` lines of what `path` holds from byte `offset` on
+// (what a child wrote since it started); empty if nothing.
+std::vector<std::string> tail_from(const std::string& path, std::uintmax_t offset, std::size_t max_lines);
+
+// The size of a file in bytes; 0 if it does not exist.
+std::uintmax_t file_size_or_zero(const std::string& path);
 
 // A loopback TCP port nobody listens on right now.
 int free_port();

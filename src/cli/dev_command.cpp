@@ -1,18 +1,29 @@
 // `steadfast dev`: everything on one laptop in one command — a private
 // redis-server (AOF on, noeviction, in the data folder), the HTTP API and N
-// workers, as child processes. Ctrl-C (or SIGTERM) stops them all; each child
-// also dies with this process (PR_SET_PDEATHSIG), so nothing is left behind
-// even if `dev` itself is killed.
+// workers, as child processes, supervised: a child that dies is started again
+// after a short backoff while the rest goes on (so a worker's crash and the
+// takeover of its runs can be watched), and only Ctrl-C (or SIGTERM) stops
+// them all. Each child also dies with this process (PR_SET_PDEATHSIG), so
+// nothing is left behind even if `dev` itself is killed.
+//
+// The data folder is locked (dev.lock, flock, holding dev's pid) for as long
+// as dev runs: a second dev on it would start a second redis-server on the
+// same AOF and strand runs where no tool sees them.
 #include <signal.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "cli/children.h"
@@ -23,20 +34,101 @@ namespace steadfast::cli {
 namespace {
 
 namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
 
-// Supervision: a child that exits on its own stops the whole set.
-asio::awaitable<void> watch(Child& child, std::string log, std::function<void()> stop_all) {
-  const proc::ExitStatus status = co_await proc::async_wait(child.process);
-  std::cerr << "steadfast dev: " << child.name << " " << status.describe() << "; see " << log << "; stopping"
-            << std::endl;
-  stop_all();
+// Restart backoff: the first wait, its doubling cap, and how long a child
+// must have run for its next death to start again from the first wait.
+constexpr std::chrono::milliseconds kFirstBackoff{500};
+constexpr std::chrono::milliseconds kMaxBackoff{5000};
+constexpr std::chrono::seconds kStableAfter{10};
+// A child whose first start ends on its own (an exit status, not a signal)
+// within this time failed at start (port in use, bad workflows file):
+// starting it again would fail the same way, so dev stops.
+constexpr std::chrono::seconds kStartWindow{3};
+// Lines of a dead child's output shown on dev's own output.
+constexpr std::size_t kShownLines = 20;
+
+// One supervised child: how to start it again, and the running process.
+struct Slot {
+  std::string name;  // "api", "worker-2"
+  std::vector<std::string> argv;
+  std::string log;
+  bool restart = true;  // false: its death stops everything (redis-server)
+  Child child;
+  Clock::time_point started{};
+  std::uintmax_t log_offset = 0;  // the log's size when it started: its output since is after this
+  int starts = 0;
+};
+
+Slot make_slot(std::string name, std::vector<std::string> argv, std::string log, bool restart = true) {
+  Slot s;
+  s.name = std::move(name);
+  s.argv = std::move(argv);
+  s.log = std::move(log);
+  s.restart = restart;
+  return s;
+}
+
+void start(Slot& s) {
+  s.log_offset = file_size_or_zero(s.log);
+  s.child = Child{s.name, spawn(s.argv, s.log, SIGTERM)};
+  s.started = Clock::now();
+  ++s.starts;
+}
+
+// "1.5 s".
+std::string seconds(std::chrono::milliseconds d) {
+  std::ostringstream o;
+  o << static_cast<double>(d.count()) / 1000.0 << " s";
+  return o.str();
+}
+
+// Supervision of one child: on its death, say how it ended and what it last
+// wrote; then start it again after the backoff, or stop everything (stop_all)
+// when it may not restart or failed at its first start.
+asio::awaitable<void> supervise(Slot& s, const bool& stopping, std::function<void()> stop_all) {
+  auto backoff = kFirstBackoff;
+  for (;;) {
+    const proc::ExitStatus status = co_await proc::async_wait(s.child.process);
+    if (stopping) co_return;
+    const auto ran = Clock::now() - s.started;
+    std::cerr << "steadfast dev: " << s.name << " (pid " << s.child.process.pid() << ") " << status.describe()
+              << std::endl;
+    if (!(status.signaled() && status.value == SIGKILL)) {
+      for (const std::string& line : tail_from(s.log, s.log_offset, kShownLines)) {
+        std::cerr << "  " << s.name << "| " << line << "\n";
+      }
+      std::cerr << std::flush;
+    }
+    const bool failed_at_start = s.starts == 1 && status.exited() && ran < kStartWindow;
+    if (!s.restart || failed_at_start) {
+      std::cerr << "steadfast dev: " << s.name << (failed_at_start ? " failed at start" : " is gone")
+                << "; see " << s.log << "; stopping" << std::endl;
+      stop_all();
+      co_return;
+    }
+    if (ran >= kStableAfter) backoff = kFirstBackoff;
+    std::cerr << "steadfast dev: restarting " << s.name << " in " << seconds(backoff) << std::endl;
+    asio::steady_timer timer(co_await asio::this_coro::executor, backoff);
+    co_await timer.async_wait(asio::use_awaitable);
+    if (stopping) co_return;
+    backoff = std::min(backoff * 2, kMaxBackoff);
+    try {
+      start(s);
+    } catch (const std::exception& e) {
+      std::cerr << "steadfast dev: cannot restart " << s.name << ": " << e.what() << "; stopping" << std::endl;
+      stop_all();
+      co_return;
+    }
+    std::cerr << "steadfast dev: " << s.name << " restarted (pid " << s.child.process.pid() << ")" << std::endl;
+  }
 }
 
 }  // namespace
 
 void register_dev(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "dev", "Start a private Redis (AOF on), the HTTP API and workers; Ctrl-C stops them all");
+      "dev", "Start a private Redis (AOF on), the HTTP API and workers, restarting any that dies; Ctrl-C stops them all");
   struct Args {
     std::string workflows = "examples/document-analysis.yaml";
     std::string listen = "127.0.0.1:8080";
@@ -48,7 +140,8 @@ void register_dev(CLI::App& app) {
   auto a = std::make_shared<Args>();
   cmd->add_option("--workflows", a->workflows, "The YAML workflows file")->capture_default_str();
   cmd->add_option("--listen", a->listen, "HOST:PORT of the HTTP API")->capture_default_str();
-  cmd->add_option("--data", a->data, "Folder for Redis' data and the logs")->capture_default_str();
+  cmd->add_option("--data", a->data, "Folder for Redis' data and the logs (one dev at a time: locked)")
+      ->capture_default_str();
   cmd->add_option("--workers", a->workers, "Worker processes")->capture_default_str()->check(CLI::Range(0, 64));
   cmd->add_option("--concurrency", a->concurrency, "Steps at once per worker")
       ->capture_default_str()
@@ -59,7 +152,9 @@ void register_dev(CLI::App& app) {
       throw std::invalid_argument("no workflows file '" + a->workflows + "' (use --workflows FILE)");
     }
     std::filesystem::create_directories(a->data);
-    const std::string data = std::filesystem::absolute(a->data).string();
+    const std::string data = std::filesystem::absolute(a->data).lexically_normal().string();
+    // Before any child: a second dev on this folder is refused here.
+    const FolderLock lock(data, "dev.lock");
     const int port = a->redis_port != 0 ? a->redis_port : free_port();
     const std::string url = "redis://127.0.0.1:" + std::to_string(port);
     const std::string self = self_path();
@@ -69,50 +164,61 @@ void register_dev(CLI::App& app) {
     asio::io_context io(1);
     asio::signal_set signals(io, SIGINT, SIGTERM);
 
-    Child redis{"redis-server", spawn({"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
-                                       "--dir", data, "--appendonly", "yes", "--appendfsync", "everysec",
-                                       "--maxmemory-policy", "noeviction", "--save", "",
-                                       "--daemonize", "no", "--logfile", ""},
-                                      data + "/redis.log", SIGTERM)};
-    const auto ready_by = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    std::vector<Slot> slots;
+    slots.reserve(2 + static_cast<std::size_t>(a->workers));  // supervised by reference: never moved
+    slots.push_back(make_slot("redis-server",
+                     {"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--dir", data,
+                      "--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction",
+                      "--save", "", "--daemonize", "no", "--logfile", ""},
+                     data + "/redis.log", false));
+    Slot& redis = slots.back();
+    start(redis);
+    const auto ready_by = Clock::now() + std::chrono::seconds(15);
     while (!redis_answers(port)) {
-      if (!redis.process.running() || std::chrono::steady_clock::now() > ready_by) {
+      if (!redis.child.process.running() || Clock::now() > ready_by) {
         throw std::runtime_error("redis-server did not start; see " + data + "/redis.log");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    std::vector<Child> children;
-    children.reserve(1 + static_cast<std::size_t>(a->workers));  // watched by reference: never moved
-    children.push_back({"api", spawn({self, "serve", "--workflows", a->workflows, "--listen", a->listen,
-                                      "--redis", url},
-                                     data + "/api.log", SIGTERM)});
+    slots.push_back(make_slot("api", {self, "serve", "--workflows", a->workflows, "--listen", a->listen, "--redis", url},
+                              data + "/api.log"));
     for (int i = 1; i <= a->workers; ++i) {
-      children.push_back({"worker-" + std::to_string(i),
-                          spawn({self, "worker", "--workflows", a->workflows, "--redis", url, "--id",
-                                 "dev-" + std::to_string(i), "--concurrency", std::to_string(a->concurrency)},
-                                data + "/worker-" + std::to_string(i) + ".log", SIGTERM)});
+      const std::string n = std::to_string(i);
+      slots.push_back(make_slot("worker-" + n,
+                       {self, "worker", "--workflows", a->workflows, "--redis", url, "--id", "dev-" + n,
+                        "--concurrency", std::to_string(a->concurrency)},
+                       data + "/worker-" + n + ".log"));
+    }
+    std::string pids = "redis-server " + std::to_string(redis.child.process.pid());
+    for (std::size_t i = 1; i < slots.size(); ++i) {
+      start(slots[i]);
+      pids += ", " + slots[i].name + " " + std::to_string(slots[i].child.process.pid());
     }
     std::cout << "steadfast dev: API on http://" << a->listen << "  (Redis " << url << ", AOF in " << data
               << ")\n"
-              << "  " << a->workers << " worker(s); logs in " << data << "/*.log; Ctrl-C stops everything"
-              << std::endl;
+              << "  " << a->workers << " worker(s), restarted if they die; logs in " << data
+              << "/*.log; Ctrl-C stops everything\n"
+              << "  pids: " << pids << std::endl;
 
     int exit_code = kExitOk;
+    bool stopping = false;
     signals.async_wait([&](const boost::system::error_code& error, int) {
       if (error) return;
+      stopping = true;
       std::cout << "\nsteadfast dev: stopping (workers drain first)..." << std::endl;
       io.stop();
     });
     const auto failed = [&] {
+      stopping = true;
       exit_code = kExitFailed;
       io.stop();
     };
-    asio::co_spawn(io, watch(redis, data + "/redis.log", failed), asio::detached);
-    for (Child& c : children) asio::co_spawn(io, watch(c, data + "/" + c.name + ".log", failed), asio::detached);
+    for (Slot& s : slots) asio::co_spawn(io, supervise(s, stopping, failed), asio::detached);
     io.run();
 
-    for (auto it = children.rbegin(); it != children.rend(); ++it) it->process.terminate(std::chrono::seconds(15));
-    redis.process.terminate(std::chrono::seconds(10));
+    for (auto it = slots.rbegin(); it != slots.rend(); ++it) {
+      it->child.process.terminate(it->restart ? std::chrono::seconds(15) : std::chrono::seconds(10));
+    }
     std::cout << "steadfast dev: stopped" << std::endl;
     std::exit(exit_code);
   });

@@ -2,9 +2,15 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "engine/run_filter.h"
+#include "redis/client.h"
 #include "steadfast/client.h"
+#include "store/config.h"
+#include "store/store.h"
 
 namespace steadfast::cli {
+
+namespace asio = boost::asio;
 
 void register_dlq(CLI::App& app) {
   auto* dlq = app.add_subcommand("dlq", "The dead-letter queue: runs whose step failed for good");
@@ -14,6 +20,12 @@ void register_dlq(CLI::App& app) {
     std::string id;
     bool json = false;
     std::size_t limit = 100;
+    // purge: the shared run filter's flags (CONTRACTS.md §3) and the confirmation.
+    std::string workflow;
+    std::string created_after;
+    std::string created_before;
+    std::vector<std::string> meta;  // KEY=VALUE
+    bool yes = false;
   };
   auto a = std::make_shared<Args>();
   auto options = [a] {
@@ -45,11 +57,43 @@ void register_dlq(CLI::App& app) {
     Client client(options());
     std::cout << client.replay(a->id) << "\n";
   });
-  auto* purge = dlq->add_subcommand("purge", "Delete every dead-letter entry and its run");
+  auto* purge = dlq->add_subcommand(
+      "purge", "Delete dead-letter entries and their failed runs (those matching the filter; all without one)");
   add_connection_options(*purge, a->conn);
-  purge->final_callback([a, options] {
-    Client client(options());
-    std::cout << "purged " << client.purge_dead_letters() << "\n";
+  purge->add_option("--workflow", a->workflow, "Only runs of this workflow");
+  purge->add_option("--created-after", a->created_after, "Only runs created after this RFC 3339 time");
+  purge->add_option("--created-before", a->created_before, "Only runs created before this RFC 3339 time");
+  purge->add_option("--meta", a->meta, "KEY=VALUE: only runs with this metadata (not supported yet: refused)");
+  purge->add_flag("--yes", a->yes, "Confirm: the runs are deleted for good");
+  purge->final_callback([a] {
+    std::vector<std::pair<std::string, std::string>> pairs;
+    if (!a->workflow.empty()) pairs.emplace_back("workflow", a->workflow);
+    if (!a->created_after.empty()) pairs.emplace_back("created_after", a->created_after);
+    if (!a->created_before.empty()) pairs.emplace_back("created_before", a->created_before);
+    for (const std::string& kv : a->meta) {
+      const std::size_t eq = kv.find('=');
+      if (eq == std::string::npos) throw std::invalid_argument("--meta takes KEY=VALUE, not '" + kv + "'");
+      pairs.emplace_back("meta." + kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    const engine::RunFilter filter = engine::parse_run_filter(pairs);
+    if (!a->yes) {
+      throw std::invalid_argument(std::string("dlq purge deletes ") +
+                                  (filter.empty() ? "every dead-lettered run" : "the matching dead-lettered runs") +
+                                  " for good: add --yes to confirm");
+    }
+    asio::io_context io;
+    redis::Client client(io.get_executor(), redis::Config::from_url(a->conn.redis_url));
+    store::Store st(client, store::KeySpace(a->conn.key_prefix, a->conn.partitions));
+    const std::size_t purged = run_sync(io, [&]() -> asio::awaitable<std::size_t> {
+      struct Close {
+        redis::Client& c;
+        ~Close() { c.close(); }
+      } close{client};
+      co_await client.wait_connected();
+      co_await store::check_config(client, st.keys());
+      co_return co_await st.dlq_purge(filter);
+    }());
+    std::cout << "purged " << purged << "\n";
   });
 }
 

@@ -1,6 +1,7 @@
 // `steadfast doctor`: checks invariant 1 — every live run holds exactly one
 // token (a stream entry, a delayed-set member, or, for a failed run, a
-// dead-letter entry) — and that no stream entry is left without its run.
+// dead-letter entry), one a worker can still be handed — and that no stream
+// entry is left without its run.
 // The checks and repairs are store/doctor.h; this prints them.
 #include <iostream>
 
@@ -23,6 +24,8 @@ Json detail_of(const store::Offender& o) {
     detail = {{"status", o.tokens.status}, {"in_stream", o.tokens.in_stream},
               {"in_delayed", o.tokens.in_delayed}, {"in_dlq", o.tokens.in_dlq},
               {"pending", o.tokens.pending}};
+  } else if (o.kind == store::Offender::Kind::undeliverable) {
+    detail = {{"status", o.tokens.status}, {"stream", o.stream}, {"entry", o.entry}};
   } else {
     detail = {{"stream", o.stream}, {"entry", o.entry}};
   }
@@ -43,7 +46,7 @@ void register_doctor(CLI::App& app) {
   auto a = std::make_shared<Args>();
   add_connection_options(*cmd, a->conn);
   cmd->add_flag("--repair", a->repair,
-                "Apply safe fixes: re-enqueue live runs with no token, delete undelivered orphan entries");
+                "Apply safe fixes: re-enqueue live runs with no (deliverable) token, delete unclaimed orphan entries");
   cmd->add_flag("--json", a->json, "Print a JSON report");
   cmd->final_callback([a] {
     asio::io_context io;

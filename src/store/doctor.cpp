@@ -1,6 +1,12 @@
 #include "store/doctor.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <string_view>
 #include <utility>
+
+#include "store/scripts.h"
 
 // GCC 12 at -O2 reports Asio's coroutine-frame operator new and its sized
 // operator delete as mismatched once it inlines a coroutine into its caller
@@ -33,22 +39,40 @@ bool is_live(std::string_view status) {
   return status == "queued" || status == "running" || status == "retrying";
 }
 
-// Gives a live run without any token its token back at its current step.
-asio::awaitable<std::string> re_enqueue(Store& st, const std::string& id) {
-  redis::Client& c = st.client();
-  const KeySpace& keys = st.keys();
-  Reply f = co_await c.command("HMGET", keys.run(id), "step", "queue", "base");
-  const int p = keys.partition_of(id);
-  Reply nid = co_await c.command("XADD", keys.queue(p, f[1].str()), "*", "r", id, "s", f[0].str(), "a",
-                                 f[2].is_nil() ? "0" : f[2].str());
-  co_await c.command("HSET", keys.run(id), "status", "queued", "entry", nid.str());
-  co_return "re-enqueued at step " + std::string(f[0].str());
+// A stream id "<ms>-<seq>" as a pair of numbers, for ordering; {0, 0} if malformed.
+std::pair<unsigned long long, unsigned long long> stream_id(std::string_view id) {
+  const std::size_t dash = id.find('-');
+  if (dash == std::string_view::npos) return {0, 0};
+  return {std::strtoull(std::string(id.substr(0, dash)).c_str(), nullptr, 10),
+          std::strtoull(std::string(id.substr(dash + 1)).c_str(), nullptr, 10)};
 }
 
-// The orphan entries of one stream (entries whose run does not point back at them).
+// The consumer group's last-delivered id of a stream; empty when the stream
+// or the group does not exist (a worker makes the group at the stream's
+// beginning when it starts, so every entry will be delivered then).
+asio::awaitable<std::string> last_delivered(redis::Client& c, const std::string& stream) {
+  Pipeline p;
+  p.add("XINFO", "GROUPS", stream);
+  auto r = co_await c.exec(std::move(p));
+  if (!r[0].is_array()) co_return "";  // ERR no such key
+  for (const Reply& g : r[0].elements()) {
+    std::string name;
+    std::string last;
+    for (std::size_t k = 0; k + 1 < g.size(); k += 2) {
+      if (g[k].str() == "name") name = std::string(g[k + 1].str());
+      if (g[k].str() == "last-delivered-id") last = std::string(g[k + 1].str());
+    }
+    if (name == kGroup) co_return last;
+  }
+  co_return "";
+}
+
+// The orphan entries of one stream (entries whose run does not point back at
+// them), and the undeliverable ones its runs hold.
 asio::awaitable<void> examine_stream(Store& st, const std::string& stream, bool repair,
                                      std::vector<Offender>& found) {
   redis::Client& c = st.client();
+  const std::string last = co_await last_delivered(c, stream);
   std::string from = "-";
   for (;;) {
     Reply page = co_await c.command("XRANGE", stream, from, "+", "COUNT", 500);
@@ -64,6 +88,41 @@ asio::awaitable<void> examine_stream(Store& st, const std::string& stream, bool 
       look.add("HGET", st.keys().run(run), "entry");
     }
     auto owners = co_await c.exec(std::move(look));
+    // Held entries at or below the last-delivered id: deliverable only if claimed.
+    std::vector<std::size_t> behind;
+    Pipeline claimed;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (owners[i].is_nil() || owners[i].str() != entries[i].first || last.empty()) continue;
+      if (stream_id(last) < stream_id(entries[i].first)) continue;
+      behind.push_back(i);
+      // Not claimed, and still there and still the run's (a worker may have
+      // finished it between the reads: then it is not stuck).
+      claimed.add("XPENDING", stream, kGroup, entries[i].first, entries[i].first, 1);
+      claimed.add("XRANGE", stream, entries[i].first, entries[i].first);
+      claimed.add("HGET", st.keys().run(entries[i].second), "entry");
+    }
+    if (!behind.empty()) {
+      auto pel = co_await c.exec(std::move(claimed));
+      for (std::size_t k = 0; k < behind.size(); ++k) {
+        const auto& [entry, run] = entries[behind[k]];
+        const Reply& pending = pel[3 * k];
+        const Reply& still = pel[3 * k + 1];
+        const Reply& held_by = pel[3 * k + 2];
+        if ((pending.is_array() && pending.size() > 0) || !still.is_array() || still.size() == 0 ||
+            held_by.is_nil() || held_by.str() != entry) {
+          continue;
+        }
+        Offender o;
+        o.kind = Offender::Kind::undeliverable;
+        o.run_id = run;
+        o.problem = "run's token can never be delivered (at or below the group's last-delivered id " + last +
+                    ", claimed by no worker)";
+        o.stream = stream;
+        o.entry = entry;
+        o.tokens = co_await st.run_tokens(run);
+        found.push_back(std::move(o));
+      }
+    }
     for (std::size_t i = 0; i < entries.size(); ++i) {
       if (!owners[i].is_nil() && owners[i].str() == entries[i].first) continue;
       Offender o;
@@ -90,6 +149,34 @@ asio::awaitable<void> examine_stream(Store& st, const std::string& stream, bool 
 
 }  // namespace
 
+asio::awaitable<std::vector<std::string>> re_enqueue(Store& st, int partition,
+                                                     const std::vector<std::string>& run_ids) {
+  redis::Client& c = st.client();
+  const KeySpace& keys = st.keys();
+  std::vector<std::string> out;
+  for (std::size_t from = 0; from < run_ids.size(); from += kRepairBatch) {
+    const std::size_t to = std::min(run_ids.size(), from + kRepairBatch);
+    // The queue of each run, read first so the script can declare its stream;
+    // the script refuses a run whose queue changed since ("moved").
+    Pipeline look;
+    for (std::size_t i = from; i < to; ++i) look.add("HGET", keys.run(run_ids[i]), "queue");
+    auto queues = co_await c.exec(std::move(look));
+    std::vector<std::string> script_keys{keys.timers(partition), keys.legacy_delayed(partition), keys.dlq(partition)};
+    std::vector<std::string> args{std::string(kGroup)};
+    for (std::size_t i = from; i < to; ++i) {
+      const std::string queue = queues[i - from].is_nil() ? "" : std::string(queues[i - from].str());
+      script_keys.push_back(keys.run(run_ids[i]));
+      script_keys.push_back(keys.queue(partition, queue));
+      args.push_back(run_ids[i]);
+      args.push_back(queue);
+    }
+    Reply r = co_await c.eval(scripts::repair(), script_keys, args);
+    if (r.is_error()) throw redis::ServerError(std::string(r.str()));
+    for (const Reply& e : r.elements()) out.emplace_back(e.str());
+  }
+  co_return out;
+}
+
 asio::awaitable<DoctorReport> examine(Store& st, bool repair) {
   DoctorReport report;
   for (const std::string& id : co_await st.all_run_ids()) {
@@ -101,15 +188,34 @@ asio::awaitable<DoctorReport> examine(Store& st, bool repair) {
     Offender o;
     o.run_id = id;
     o.problem = std::move(problem);
-    if (repair && t.in_stream + t.in_delayed == 0 && t.in_dlq == 0 && is_live(t.status)) {
-      o.repaired = co_await re_enqueue(st, id);
-    }
     o.tokens = std::move(t);
     report.offenders.push_back(std::move(o));
   }
   for (const std::string& q : co_await st.known_queues()) {
     for (int p = 0; p < st.keys().partitions(); ++p) {
       co_await examine_stream(st, st.keys().queue(p, q), repair, report.offenders);
+    }
+  }
+  if (repair) {
+    // Live runs with no token, or none that can be delivered, per partition:
+    // the script re-checks each, so a run fixed meanwhile is left alone.
+    std::map<int, std::vector<Offender*>> by_partition;
+    for (Offender& o : report.offenders) {
+      const bool tokenless = o.kind == Offender::Kind::run && o.tokens.in_stream + o.tokens.in_delayed == 0 &&
+                             o.tokens.in_dlq == 0 && is_live(o.tokens.status);
+      if (tokenless || o.kind == Offender::Kind::undeliverable) {
+        by_partition[st.keys().partition_of(o.run_id)].push_back(&o);
+      }
+    }
+    for (auto& [p, offenders] : by_partition) {
+      std::vector<std::string> ids;
+      for (const Offender* o : offenders) ids.push_back(o->run_id);
+      const std::vector<std::string> results = co_await re_enqueue(st, p, ids);
+      for (std::size_t i = 0; i < offenders.size() && i < results.size(); ++i) {
+        if (results[i].starts_with("repaired:")) {
+          offenders[i]->repaired = "re-enqueued at step " + results[i].substr(9);
+        }
+      }
     }
   }
   co_return report;

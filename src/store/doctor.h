@@ -1,7 +1,8 @@
 // The checks behind `steadfast doctor`: invariant 1 (every live run holds
 // exactly one token — a stream entry, a delayed-set member, or, for a failed
-// run, a dead-letter entry) and no stream entry left without its run; with
-// repair, the safe fixes. Plain results; printing is the CLI's.
+// run, a dead-letter entry), every live run's stream entry deliverable, and
+// no stream entry left without its run; with repair, the safe fixes. Plain
+// results; printing is the CLI's.
 //
 // Thread-safety: as redis::Client — call from the client's executor.
 #pragma once
@@ -19,17 +20,21 @@ namespace steadfast::store {
 // One broken invariant.
 struct Offender {
   enum class Kind {
-    run,          // a run holding the wrong number of tokens: `tokens` tells where they are
-    orphan_entry  // a stream entry its run does not point at: `stream`, `entry`
+    run,           // a run holding the wrong number of tokens: `tokens` tells where they are
+    orphan_entry,  // a stream entry its run does not point at: `stream`, `entry`
+    // a live run whose token is a stream entry (`stream`, `entry`) at or below
+    // the group's last-delivered id and claimed by no worker: XREADGROUP never
+    // returns it again (a second Redis on the same AOF, an XGROUP SETID)
+    undeliverable
   };
   Kind kind = Kind::run;
   // The run (for an orphan entry, the run the entry names; empty if it names none).
   std::string run_id;
   // What is wrong, one sentence ("live run has no token (it would never finish)").
   std::string problem;
-  RunTokens tokens;    // Kind::run
-  std::string stream;  // Kind::orphan_entry: the stream key
-  std::string entry;   // Kind::orphan_entry: the entry id
+  RunTokens tokens;    // Kind::run, Kind::undeliverable
+  std::string stream;  // Kind::orphan_entry, Kind::undeliverable: the stream key
+  std::string entry;   // Kind::orphan_entry, Kind::undeliverable: the entry id
   // What repair did, one sentence; empty when nothing was repaired.
   std::string repaired;
 };
@@ -41,11 +46,23 @@ struct DoctorReport {
 
 // Examines every run and every queue stream under the store's key prefix.
 // With repair, applies the safe fixes and says so in Offender::repaired:
-//   * a live run (queued, running, retrying) with no token at all is given one
-//     back at its current step (XADD to its queue; at-least-once, so the step
-//     may run again) and set to queued;
+//   * a live run (queued, running, retrying) with no token at all, or whose
+//     only token is undeliverable, is given one new token at its current step
+//     (re_enqueue; at-least-once, so the step may run again) and set to queued;
 //   * an orphan entry no worker has claimed (not in the PEL) is deleted.
 // Nothing else is changed: the other offenders need a person.
 asio::awaitable<DoctorReport> examine(Store& store, bool repair);
+
+// At most this many runs per repair script call: one call never holds Redis
+// for long, however many runs need repair.
+inline constexpr std::size_t kRepairBatch = 500;
+
+// Gives each run (all of `partition`) a new token at its current step if it
+// still needs one when the script runs (repair.lua re-checks: live, no timer,
+// no dead-letter entry, no claimed or deliverable stream entry), so two
+// repairs at once give a run one token. Per run, in order: "repaired:<step>"
+// or "skipped:<why>" (gone, finished, has_token, moved).
+asio::awaitable<std::vector<std::string>> re_enqueue(Store& store, int partition,
+                                                     const std::vector<std::string>& run_ids);
 
 }  // namespace steadfast::store

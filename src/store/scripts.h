@@ -25,5 +25,7 @@ const redis::Script& limit_acquire();
 const redis::Script& limit_release();
 const redis::Script& limit_pause();
 const redis::Script& limit_renew();
+const redis::Script& repair();
+const redis::Script& purge();
 
 }  // namespace steadfast::store::scripts

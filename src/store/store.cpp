@@ -168,20 +168,34 @@ asio::awaitable<std::string> Store::dlq_replay(std::string_view id) {
   co_return run_id;
 }
 
-asio::awaitable<std::size_t> Store::dlq_purge() {
+asio::awaitable<std::size_t> Store::dlq_purge(const engine::RunFilter& filter, std::size_t batch) {
+  if (!filter.status.empty() && filter.status != "failed") {
+    throw std::invalid_argument("dead-letter runs are all failed: a status filter of '" + filter.status +
+                                "' matches none");
+  }
+  if (!filter.meta.empty()) {
+    throw std::invalid_argument("a metadata filter is not supported yet: runs do not store metadata");
+  }
+  if (batch == 0) batch = 1;
+  const auto bound = [](const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : std::string(); };
   std::size_t purged = 0;
   for (int p = 0; p < keys_.partitions(); ++p) {
+    std::string from = "-";
     for (;;) {
-      Reply r = co_await client_.command("XRANGE", keys_.dlq(p), "-", "+", "COUNT", 500);
+      Reply r = co_await client_.command("XRANGE", keys_.dlq(p), from, "+", "COUNT",
+                                         static_cast<long long>(batch));
       if (r.size() == 0) break;
-      Pipeline batch;
+      std::vector<std::string> keys{keys_.dlq(p)};
+      std::vector<std::string> args{filter.workflow, bound(filter.created_after_ms), bound(filter.created_before_ms)};
       for (const Reply& e : r.elements()) {
-        Fields f = to_fields(e[1]);
-        if (!f["run"].empty()) batch.add("DEL", keys_.run(f["run"]));
-        batch.add("XDEL", keys_.dlq(p), e[0].str());
-        ++purged;
+        const std::string run = to_fields(e[1])["run"];
+        keys.push_back(run.empty() ? keys_.dlq(p) : keys_.run(run));
+        args.emplace_back(e[0].str());
+        args.push_back(run);
       }
-      for (const Reply& x : co_await client_.exec(std::move(batch))) checked(x);
+      purged += static_cast<std::size_t>(checked(co_await client_.eval(scripts::purge(), keys, args)).as_integer());
+      // Entries left (not matching, or changed meanwhile) stay behind the cursor.
+      from = "(" + std::string(r[r.size() - 1][0].str());
     }
   }
   co_return purged;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/lifecycle.h"
+#include "engine/run_filter.h"
 #include "redis/client.h"
 #include "steadfast/run.h"
 #include "steadfast/step.h"
@@ -24,6 +25,10 @@
 namespace steadfast::store {
 
 namespace asio = boost::asio;
+
+// Dead-letter entries per purge script call: one call never holds Redis for
+// long, however long the dead-letter queue.
+inline constexpr std::size_t kPurgeBatch = 500;
 
 // Largest input or output JSON a run may carry (bytes, serialized).
 inline constexpr std::size_t kMaxPayloadBytes = 1 << 20;
@@ -140,8 +145,14 @@ class Store {
   asio::awaitable<std::vector<DeadLetter>> dlq_list(std::size_t limit);
   // Replays by dead-letter entry id or by run id; returns the run id.
   asio::awaitable<std::string> dlq_replay(std::string_view id);
-  // Deletes every dead-letter entry and its failed run; returns how many.
-  asio::awaitable<std::size_t> dlq_purge();
+  // Deletes the dead-letter entries whose failed runs match `filter` (all when
+  // empty), with those runs; returns how many. purge.lua re-checks each entry
+  // (still there, its run still failed and still pointing at it, matching), so
+  // a run replayed meanwhile is left alone; at most `batch` entries per call.
+  // Throws std::invalid_argument for a filter it cannot apply: a status other
+  // than failed, or metadata (not stored yet).
+  asio::awaitable<std::size_t> dlq_purge(const engine::RunFilter& filter = {},
+                                         std::size_t batch = kPurgeBatch);
   asio::awaitable<void> register_workflow(const std::string& name, const Json& definition);
   asio::awaitable<std::optional<Json>> workflow_definition(const std::string& name);
   asio::awaitable<std::vector<std::string>> known_queues();

@@ -447,7 +447,7 @@ TEST_F(ApiTest, BearerTokensAndRoles) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json()["result"], "cancelled");
   expect_problem(http(port, "POST", "/v1/runs/" + id + "/cancel", {}, admin), 409);  // already ended
-  EXPECT_EQ(http(port, "POST", "/v1/dlq/purge", {}, admin).status, 200);
+  EXPECT_EQ(post_json(port, "/v1/dlq/purge", Json{{"confirm", true}}, admin).status, 200);
   EXPECT_EQ(post_json(port, "/v1/workflows/analyze/runs", kGoodInput, admin).status, 202);
 }
 
@@ -524,7 +524,17 @@ TEST_F(ApiTest, ListsWorkflowsRunsAndDeadLetters) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json()["run_id"], id);
   http(port, "GET", "/v1/runs/" + id + "?wait=10s", {}, {}, 15s);  // fails again
-  r = http(port, "POST", "/v1/dlq/purge");
+  // A purge needs a filter or "confirm": true; the filter is the shared one.
+  expect_problem(http(port, "POST", "/v1/dlq/purge"), 422);
+  expect_problem(post_json(port, "/v1/dlq/purge", Json{{"confirm", false}}), 422);
+  expect_problem(post_json(port, "/v1/dlq/purge", Json{{"meta", {{"customer", "acme"}}}}), 422);
+  expect_problem(post_json(port, "/v1/dlq/purge", Json{{"created_after", "yesterday"}}), 422);
+  expect_problem(post_json(port, "/v1/dlq/purge", Json{{"confirm", true}, {"colour", "red"}}), 422);
+  expect_problem(http(port, "POST", "/v1/dlq/purge", "{", {{"Content-Type", "application/json"}}), 400);
+  r = post_json(port, "/v1/dlq/purge", Json{{"workflow", "another"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["purged"], 0);
+  r = post_json(port, "/v1/dlq/purge", Json{{"confirm", true}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json()["purged"], 1);
   expect_problem(http(port, "POST", "/v1/dlq/" + entry + "/replay"), 404);

@@ -2,6 +2,9 @@
 # `steadfast dev`: starts Redis, the API and workers; a run completes through
 # the API; Ctrl-C (SIGINT) stops every child; and if `dev` itself is SIGKILLed
 # its children still go (parent-death signal) — no stray process either way.
+# It supervises: a worker killed with SIGKILL is restarted and serves again; a
+# child that fails at start has its error on dev's output; and a second dev on
+# the same data folder is refused, naming the first one's pid.
 # Usage: dev_mode_test.sh STEADFAST_BIN
 set -euo pipefail
 SF=$1
@@ -17,9 +20,11 @@ YAML
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# start_dev N [WORKERS]: dev number N with WORKERS workers (2), its API ready.
 start_dev() {
   api=$(port)
-  "$SF" dev --workflows "$dir/wf.yaml" --listen "127.0.0.1:$api" --data "$dir/data$1" --workers 2 \
+  local workers=${2:-2}
+  "$SF" dev --workflows "$dir/wf.yaml" --listen "127.0.0.1:$api" --data "$dir/data$1" --workers "$workers" \
     --redis-port "$(port)" >"$dir/dev$1.out" 2>&1 &
   dev=$!
   for _ in $(seq 150); do
@@ -28,7 +33,17 @@ start_dev() {
   done
   curl -sf "http://127.0.0.1:$api/readyz" >/dev/null || fail "API not ready: $(cat "$dir/dev$1.out")"
   children=$(ps -o pid= --ppid "$dev" | tr -d ' ' | tr '\n' ' ')
-  [[ $(wc -w <<<"$children") -eq 4 ]] || fail "expected 4 children (redis, api, 2 workers), got: $children"
+  [[ $(wc -w <<<"$children") -eq $((workers + 2)) ]] ||
+    fail "expected $((workers + 2)) children (redis, api, $workers workers), got: $children"
+}
+
+# submit_and_wait: a run through the API; fails unless it completes.
+submit_and_wait() {
+  local run status
+  run=$(curl -sf -X POST -H 'Content-Type: application/json' -d '{"input": {"x": 1}}' \
+    "http://127.0.0.1:$api/v1/workflows/hello/runs" | python3 -c 'import json,sys; print(json.load(sys.stdin)["run_id"])')
+  status=$(curl -sf "http://127.0.0.1:$api/v1/runs/$run?wait=20s" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+  [[ $status == completed ]] || fail "run $run is $status"
 }
 
 alive() { for p in $children; do kill -0 "$p" 2>/dev/null && echo "$p"; done; true; }
@@ -53,15 +68,64 @@ for _ in $(seq 100); do [[ -z $(alive) ]] && break; sleep 0.1; done
 [[ -z $(alive) ]] || fail "stray processes after SIGKILL of dev: $(alive)"
 echo "ok: SIGKILL of dev took its children with it"
 
-# 3. Supervision: a worker that dies takes the set down (dev exits 1, no stray
-#    process) and dev names it.
-start_dev 3
-worker=$(ps -o pid=,args= --ppid "$dev" | awk '/ worker /{print $1; exit}')
+# 3. Supervision: the one worker, SIGKILLed by its pid, is restarted; a run
+#    submitted afterwards completes through it; the rest never stopped.
+start_dev 3 1
+worker=$(ps -o pid=,args= --ppid "$dev" | awk '$3 == "worker" {print $1; exit}')
 [[ -n $worker ]] || fail "no worker among dev's children: $(ps -o pid=,args= --ppid "$dev")"
+others=$(ps -o pid= --ppid "$dev" | tr -d ' ' | grep -vx "$worker" | sort | tr '\n' ' ')
 kill -KILL "$worker"
+for _ in $(seq 100); do grep -q 'worker-1 restarted (pid' "$dir/dev3.out" && break; sleep 0.1; done
+grep -q "worker-1 (pid $worker) killed by signal 9 (SIGKILL)" "$dir/dev3.out" ||
+  fail "dev did not name the dead worker: $(cat "$dir/dev3.out")"
+grep -q 'restarting worker-1 in 0.5 s' "$dir/dev3.out" || fail "no backoff announced: $(cat "$dir/dev3.out")"
+restarted=$(sed -n 's/.*worker-1 restarted (pid \([0-9]*\)).*/\1/p' "$dir/dev3.out")
+[[ -n $restarted && $restarted != "$worker" ]] || fail "worker not restarted: $(cat "$dir/dev3.out")"
+kill -0 "$dev" || fail "dev exited after a worker died"
+[[ $(ps -o pid= --ppid "$dev" | tr -d ' ' | grep -vx "$restarted" | sort | tr '\n' ' ') == "$others" ]] ||
+  fail "redis-server or the API changed when the worker died"
+submit_and_wait
+echo "ok: a SIGKILLed worker was restarted (pid $worker -> $restarted) and served a new run"
+
+# 3b. The operator commands against dev's Redis: `dlq purge` asks for --yes
+#     and refuses a metadata filter; `doctor` finds nothing wrong.
+url=$(sed -n 's/.*(Redis \(redis:[^,]*\),.*/\1/p' "$dir/dev3.out")
 code=0
-wait "$dev" || code=$?
-[[ $code -eq 1 ]] || fail "dev exited $code after a worker was killed, expected 1: $(cat "$dir/dev3.out")"
-grep -q 'worker-[0-9] killed by signal 9 (SIGKILL)' "$dir/dev3.out" || fail "dev did not name the dead worker: $(cat "$dir/dev3.out")"
-[[ -z $(alive) ]] || fail "stray processes after a worker died: $(alive)"
-echo "ok: a dead worker stopped dev mode (exit 1) and every other child"
+"$SF" dlq purge --redis "$url" >"$dir/purge.out" 2>&1 || code=$?
+[[ $code -eq 2 ]] && grep -q 'add --yes to confirm' "$dir/purge.out" ||
+  fail "dlq purge without --yes: exit $code, $(cat "$dir/purge.out")"
+code=0
+"$SF" dlq purge --redis "$url" --meta customer=acme --yes >"$dir/purge.out" 2>&1 || code=$?
+[[ $code -eq 2 ]] && grep -q 'metadata filter is not supported yet' "$dir/purge.out" ||
+  fail "dlq purge --meta: exit $code, $(cat "$dir/purge.out")"
+[[ $("$SF" dlq purge --redis "$url" --workflow hello --created-after 2020-01-01T00:00:00Z --yes) == "purged 0" ]] ||
+  fail "dlq purge with a filter did not run"
+"$SF" doctor --redis "$url" | grep -q ': 0 offender(s)' || fail "doctor found offenders in dev mode"
+echo "ok: dlq purge asks for --yes and refuses a metadata filter; doctor is clean"
+
+# 4. A second dev on the same data folder is refused at once, naming the pid.
+code=0
+"$SF" dev --workflows "$dir/wf.yaml" --listen "127.0.0.1:$(port)" --data "$dir/data3" --workers 1 \
+  --redis-port "$(port)" >"$dir/dev4.out" 2>&1 || code=$?
+[[ $code -eq 1 ]] || fail "a second dev on the same data exited $code: $(cat "$dir/dev4.out")"
+grep -q "in use by another \`steadfast dev\` (pid $dev)" "$dir/dev4.out" ||
+  fail "the refusal does not name pid $dev: $(cat "$dir/dev4.out")"
+kill -0 "$dev" || fail "the first dev died"
+echo "ok: a second dev on the same data folder was refused naming pid $dev"
+
+# 5. A child that fails at start (its API port is dev 3's) has its error on
+#    dev's output; dev stops (exit 1) with nothing left behind.
+code=0
+timeout 60 "$SF" dev --workflows "$dir/wf.yaml" --listen "127.0.0.1:$api" --data "$dir/data5" --workers 1 \
+  --redis-port "$(port)" >"$dir/dev5.out" 2>&1 || code=$?
+[[ $code -eq 1 ]] || fail "dev with a taken API port exited $code: $(cat "$dir/dev5.out")"
+grep -q 'api (pid [0-9]*) exited with status' "$dir/dev5.out" || fail "no exit status of the api: $(cat "$dir/dev5.out")"
+grep -qi '  api| .*in use' "$dir/dev5.out" || fail "the api's error is not on dev's output: $(cat "$dir/dev5.out")"
+grep -q 'api failed at start' "$dir/dev5.out" || fail "dev did not say the api failed at start: $(cat "$dir/dev5.out")"
+echo "ok: a child failing at start printed its error on dev's output"
+
+children="$children $restarted"
+kill -INT "$dev"
+wait "$dev" || fail "dev exited non-zero after SIGINT"
+for _ in $(seq 100); do [[ -z $(alive) ]] && break; sleep 0.1; done
+[[ -z $(alive) ]] || fail "stray processes after SIGINT: $(alive)"

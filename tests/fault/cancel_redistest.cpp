@@ -29,7 +29,9 @@ class Runs : public FaultTest {
   std::string cancel(const std::string& run) {
     CommandResult r = cli({"cancel", run});
     std::string out = r.exit_code == 0 ? r.out : r.err;
-    if (r.exit_code != 0) EXPECT_EQ(r.exit_code, 1) << r.err;
+    if (r.exit_code != 0) {
+      EXPECT_EQ(r.exit_code, 1) << r.err;
+    }
     EXPECT_TRUE(r.exit_code == 0 ? r.err.empty() : r.out.empty()) << r.out << r.err;
     while (!out.empty() && out.back() == '\n') out.pop_back();
     return out;

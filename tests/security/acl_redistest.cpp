@@ -161,7 +161,9 @@ TEST_F(AclUsers, WorkerAndApiUsersRunEveryFlowWithNoCommandRefused) {
   EXPECT_EQ(wait_for(doomed), "completed");
   const std::string purged = submit_run("doomed");
   EXPECT_EQ(wait_for(purged), "failed");
-  EXPECT_EQ(http(serve.port, "POST", "/v1/dlq/purge", {}, bearer(admin)).json()["purged"], 1);
+  EXPECT_EQ(http(serve.port, "POST", "/v1/dlq/purge", R"({"confirm": true})",
+                 {{"Authorization", "Bearer " + admin}, {"Content-Type", "application/json"}})
+                .json()["purged"], 1);
   // Reads.
   EXPECT_EQ(http(serve.port, "GET", "/v1/runs?status=completed", {}, bearer(submit)).status, 200);
   const auto metrics = http(serve.port, "GET", "/metrics", {}, bearer(submit));
@@ -192,7 +194,7 @@ TEST_F(AclUsers, WorkerAndApiUsersRunEveryFlowWithNoCommandRefused) {
   EXPECT_EQ(wait_for(replayed_by_cli), "failed");
   EXPECT_EQ(cli({"dlq", "replay", replayed_by_cli}).exit_code, 0);
   EXPECT_EQ(wait_for(replayed_by_cli), "completed");
-  EXPECT_EQ(cli({"dlq", "purge"}).exit_code, 0);
+  EXPECT_EQ(cli({"dlq", "purge", "--yes"}).exit_code, 0);
 
   // A clean drain: the worker releases its id (DEL of its lock, through a script).
   worker.sigterm();

@@ -63,7 +63,9 @@ TEST_F(Tokens, StoredOnlyAsHashesNeverInRedisOrLogs) {
   EXPECT_EQ(http(serve.port, "GET", "/metrics", {}, bearer(submit_)).status, 200);
   EXPECT_EQ(http(serve.port, "GET", "/v1/runs", {}, bearer(submit_)).status, 200);
   EXPECT_EQ(http(serve.port, "GET", "/v1/workflows", {}, bearer(submit_)).status, 200);
-  EXPECT_EQ(http(serve.port, "POST", "/v1/dlq/purge", {}, bearer(admin_)).json()["purged"], 1);
+  EXPECT_EQ(http(serve.port, "POST", "/v1/dlq/purge", R"({"confirm": true})",
+                 {{"Authorization", "Bearer " + admin_}, {"Content-Type", "application/json"}})
+                .json()["purged"], 1);
   EXPECT_EQ(http(serve.port, "POST", "/v1/dlq/purge", {}, bearer("wrong-" + admin_)).status, 401);
 
   // The file holds hashes only; no token, no hash of one, is anywhere else.
@@ -207,7 +209,10 @@ TEST_F(Tokens, RotationIsANewFileAndARestart) {
   ASSERT_EQ(serve.process->wait(10s), 0);
   serve = start_serve(workflows_, {"--tokens", tokens_file_});
   EXPECT_EQ(http(serve.port, "GET", "/v1/runs", {}, bearer(admin_)).status, 401);
-  EXPECT_EQ(http(serve.port, "POST", "/v1/dlq/purge", {}, bearer(next)).status, 200);
+  EXPECT_EQ(http(serve.port, "POST", "/v1/dlq/purge", R"({"confirm": true})",
+                 {{"Authorization", "Bearer " + next}, {"Content-Type", "application/json"}})
+                .status,
+            200);
 }
 
 }  // namespace

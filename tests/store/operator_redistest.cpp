@@ -177,6 +177,79 @@ TEST_F(Operator, DoctorRepairDeletesAnUnclaimedOrphanEntryButNotAClaimedOne) {
   EXPECT_EQ(server().call({"XRANGE", stream(), unclaimed, unclaimed}).size(), 0u);
 }
 
+// What a second Redis on the same AOF leaves (issue 12): a run whose entry
+// sits at or below the group's last-delivered id, claimed by nobody, so that
+// XREADGROUP never hands it out. Made here with XGROUP SETID.
+TEST_F(Operator, DoctorReportsAndRepairsATokenBelowTheGroupsLastDeliveredId) {
+  const std::string id = submit_run();
+  const std::string stuck = hget(id, "entry");
+  server().call({"XGROUP", "SETID", stream(), std::string(kGroup), stuck});
+  ASSERT_TRUE(server()
+                  .call({"XREADGROUP", "GROUP", std::string(kGroup), "probe", "COUNT", "10", "STREAMS", stream(), ">"})
+                  .is_nil());  // the token can never be delivered
+
+  const auto before = snapshot();
+  const DoctorReport look = examine(false);
+  ASSERT_EQ(look.offenders.size(), 1u);
+  const Offender& o = look.offenders[0];
+  EXPECT_EQ(o.kind, Offender::Kind::undeliverable);
+  EXPECT_EQ(o.run_id, id);
+  EXPECT_EQ(o.stream, stream());
+  EXPECT_EQ(o.entry, stuck);
+  EXPECT_NE(o.problem.find("can never be delivered"), std::string::npos) << o.problem;
+  EXPECT_EQ(o.tokens.status, "queued");
+  EXPECT_EQ(o.repaired, "");
+  EXPECT_EQ(snapshot(), before);
+
+  const DoctorReport fixed = examine(true);
+  ASSERT_EQ(fixed.offenders.size(), 1u);
+  EXPECT_EQ(fixed.offenders[0].repaired, "re-enqueued at step a");
+  const std::string entry = hget(id, "entry");
+  EXPECT_NE(entry, stuck);
+  EXPECT_EQ(server().call({"XRANGE", stream(), stuck, stuck}).size(), 0u);  // the stuck one is gone
+  EXPECT_EQ(xlen(stream()), 1);
+  // A worker reading the queue now gets the run's new token.
+  const redis::Reply read =
+      server().call({"XREADGROUP", "GROUP", std::string(kGroup), "w1", "COUNT", "10", "STREAMS", stream(), ">"});
+  ASSERT_TRUE(read.is_array());
+  ASSERT_EQ(read[0][1].size(), 1u);
+  EXPECT_EQ(read[0][1][0][0].str(), entry);
+  EXPECT_EQ(read[0][1][0][1][1].str(), id);
+  EXPECT_TRUE(examine(false).offenders.empty());
+}
+
+// Two doctors that both saw the run without a token: the script re-checks, so
+// the second gives it nothing.
+TEST_F(Operator, RepairTwiceGivesARunOneToken) {
+  const std::string lost = submit_run();
+  server().call({"XDEL", stream(), hget(lost, "entry")});
+  const std::string stuck = submit_run();
+  server().call({"XGROUP", "SETID", stream(), std::string(kGroup), hget(stuck, "entry")});
+  const std::string healthy = submit_run();  // after the SETID: deliverable
+  const std::vector<std::string> ids{lost, stuck, healthy};
+
+  EXPECT_EQ(run(re_enqueue(store(), 0, ids)),
+            (std::vector<std::string>{"repaired:a", "repaired:a", "skipped:has_token"}));
+  const auto after_first = snapshot();
+  EXPECT_EQ(run(re_enqueue(store(), 0, ids)),
+            (std::vector<std::string>{"skipped:has_token", "skipped:has_token", "skipped:has_token"}));
+  EXPECT_EQ(snapshot(), after_first);
+  EXPECT_EQ(xlen(stream()), 3);  // one token per run
+  EXPECT_TRUE(examine(false).offenders.empty());
+}
+
+TEST_F(Operator, RepairLeavesClaimedAndFinishedRunsAlone) {
+  const std::string claimed = submit_run();
+  server().call({"XREADGROUP", "GROUP", std::string(kGroup), "w1", "COUNT", "1", "STREAMS", stream(), ">"});
+  const std::string finished = submit_run();
+  server().call({"XDEL", stream(), hget(finished, "entry")});
+  server().call({"HSET", keys().run(finished), "status", "completed", "entry", ""});
+  const auto before = snapshot();
+  EXPECT_EQ(run(re_enqueue(store(), 0, {claimed, finished, "01ARZ3NDEKTSV4RRFFQ69G5FAV"})),
+            (std::vector<std::string>{"skipped:has_token", "skipped:finished", "skipped:gone"}));
+  EXPECT_EQ(snapshot(), before);
+}
+
 TEST_F(Operator, DeleteKeySpaceRemovesEveryKeyOfThePrefixAndNoOther) {
   const std::string id = submit_run();
   server().call({"HSET", keys().workers(), "w1", "{}"});

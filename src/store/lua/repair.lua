@@ -1,0 +1,70 @@
+#!lua
+-- Doctor's repair for a batch of runs of one partition: gives each live run
+-- that holds no deliverable token one new token at its current step,
+-- re-checking that condition here, per run, so two repairs at once (or a
+-- worker acting between the doctor's look and this call) never give a run a
+-- second token. A token is deliverable when it is in the timer sets, in the
+-- dead-letter queue, claimed (in the PEL), or in its stream above the group's
+-- last-delivered id; an entry at or below it and not claimed is never read by
+-- XREADGROUP again, so it is deleted and replaced.
+-- KEYS[1] timer set, KEYS[2] schema 1's delayed set, KEYS[3] dead-letter stream;
+--   then per item 2 keys: run hash, its queue stream (as read before the call)
+-- ARGV: group; then per item 2 values: run id, queue name (as read before the call)
+-- Returns per item 'repaired:<step>', or 'skipped:<why>' (gone, finished,
+-- has_token, moved: the run's queue is no longer the one named).
+local timers, legacy, dlq, group = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
+local live = {queued = true, running = true, retrying = true}
+
+-- The group's last-delivered id, or nil when the stream or group is missing.
+local function last_delivered(stream)
+  if redis.call('EXISTS', stream) == 0 then return nil end
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+    local name, last
+    for k = 1, #g, 2 do
+      if g[k] == 'name' then name = g[k + 1] end
+      if g[k] == 'last-delivered-id' then last = g[k + 1] end
+    end
+    if name == group then return last end
+  end
+  return nil
+end
+
+local now = sf_now()
+local out = {}
+for i = 1, (#ARGV - 1) / 2 do
+  local run, stream = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
+  local run_id, queue = ARGV[2 * i], ARGV[2 * i + 1]
+  local f = redis.call('HMGET', run, 'status', 'entry', 'dlq_entry', 'step', 'queue', 'base')
+  local status, entry, dlq_entry, step = f[1], f[2] or '', f[3] or '', f[4]
+  if not status then
+    out[i] = 'skipped:gone'
+  elseif not live[status] then
+    out[i] = 'skipped:finished'
+  elseif f[5] ~= queue then
+    out[i] = 'skipped:moved'
+  else
+    local held = false
+    if step and redis.call('ZSCORE', timers, sf_timer(run_id, step, 'retry')) then held = true end
+    if redis.call('ZSCORE', legacy, run_id) then held = true end
+    if dlq_entry ~= '' and #redis.call('XRANGE', dlq, dlq_entry, dlq_entry) > 0 then held = true end
+    local stale_entry = nil
+    if not held and entry ~= '' and #redis.call('XRANGE', stream, entry, entry) > 0 then
+      local last = last_delivered(stream)
+      if redis.call('XPENDING', stream, group, entry, entry, 1)[1] or not last or sf_id_less(last, entry) then
+        held = true
+      else
+        stale_entry = entry
+      end
+    end
+    if held then
+      out[i] = 'skipped:has_token'
+    else
+      if stale_entry then redis.call('XDEL', stream, stale_entry) end
+      local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', f[6] or '0')
+      redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'updated_at', now,
+                 's.' .. step .. '.status', 'queued')
+      out[i] = 'repaired:' .. step
+    end
+  end
+end
+return out
