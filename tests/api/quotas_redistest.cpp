@@ -185,12 +185,12 @@ TEST_F(Quotas, TokenMaxLiveIsAnswered429UntilItsRunsFinish) {
 
 TEST_F(Quotas, WorkflowMaxInputBytesIs413NamingTheWorkflowAndTheBound) {
   const auto port = start({{"t", "submit"}});
-  const Json big = {{"text", std::string(120, 'x')}};  // 133 bytes as compact JSON
+  const Json big = {{"text", std::string(120, 'x')}};  // 131 bytes as compact JSON
   const auto r = submit(port, "t", big, "small");
   EXPECT_EQ(r.status, 413) << r.body;
   EXPECT_EQ(r.header("content-type"), "application/problem+json");
   EXPECT_EQ(r.json().value("detail", ""),
-            "the input is 133 bytes as compact JSON, over the 100 bytes of workflow 'small' (max_input_bytes)");
+            "the input is 131 bytes as compact JSON, over the 100 bytes of workflow 'small' (max_input_bytes)");
   EXPECT_EQ(submit(port, "t", {{"text", "short"}}, "small").status, 202);
   EXPECT_EQ(submit(port, "t", big, "anything").status, 202);  // the default is 1 MiB
   const Json listed = http(port, "GET", "/v1/workflows", {}, {{"Authorization", "Bearer t"}}).json();
@@ -205,7 +205,7 @@ TEST_F(Quotas, WorkflowMaxInputBytesIs413NamingTheWorkflowAndTheBound) {
     (void)client.submit("small", big);
     ADD_FAILURE() << "no error";
   } catch (const std::invalid_argument& e) {
-    EXPECT_STREQ(e.what(), "input is 133 bytes as compact JSON, over the 100 bytes of workflow 'small' (max_input_bytes)");
+    EXPECT_STREQ(e.what(), "input is 131 bytes as compact JSON, over the 100 bytes of workflow 'small' (max_input_bytes)");
   }
 }
 

@@ -35,7 +35,9 @@ TEST_F(LimiterAbuse, TokenEstimateOverTheBucketFailsTheAttemptAndChargesNothing)
   EXPECT_TRUE(requests("/v1/generate").empty());   // nothing was sent upstream
   // The bucket was not touched: a full bucket is no hash field at all, or 9000.
   redis::Reply tokens = server().call({"HGET", limit_key("llm"), "tokens"});
-  if (!tokens.is_nil()) EXPECT_GE(std::stod(std::string(tokens.str())), 0.0);
+  if (!tokens.is_nil()) {
+    EXPECT_GE(std::stod(std::string(tokens.str())), 0.0);
+  }
 
   // A small run is admitted at once (in the report it waited 159 s).
   const auto started = std::chrono::steady_clock::now();
