@@ -42,13 +42,19 @@ struct LimitSpec {
   // Steps holding a slot at once across all workers; a slot is an expiring
   // lease (the step's lease), so a crashed worker's slots come back by themselves.
   std::int64_t concurrency = 0;
+  // The longest pause an upstream's Retry-After may put on this limiter (for
+  // every worker); a longer Retry-After pauses it this long. Must be > 0.
+  std::chrono::milliseconds max_pause{60000};
 };
 
 // How a step uses a limiter.
 struct LimitUse {
   std::string name;  // a LimitSpec's name
   // Estimated tokens of one attempt: a number, or a template evaluated on the
-  // run (e.g. "{{len(input.text) / 4}}") when tokens_template is set.
+  // run (e.g. "{{len(input.text) / 4}}") when tokens_template is set. An
+  // estimate above the limiter's token bucket (token_burst, or a tenth of
+  // tokens_per_minute) fails the attempt as fatal: it could never be admitted
+  // without putting every other run in debt.
   std::int64_t tokens = 0;
   std::string tokens_template;
   // JSON pointer into the step's output giving the tokens actually used; the
@@ -90,6 +96,10 @@ struct StepDefinition {
   StepOptions options;
 };
 
+// The largest input a run may have, as compact JSON (the store's payload
+// limit), and the default of Workflow::max_input_bytes().
+inline constexpr std::size_t kMaxInputBytes = std::size_t{1} << 20;
+
 // Names (workflow, step, queue) match ^[A-Za-z0-9_-]{1,64}$; they become parts
 // of Redis keys. Not thread-safe to modify; safe to share once built.
 class Workflow {
@@ -109,6 +119,13 @@ class Workflow {
   Workflow& input_schema(Json schema);
   [[nodiscard]] const Json& input_schema() const noexcept { return input_schema_; }
 
+  // Submits whose input, as compact JSON, is longer than `bytes` are refused
+  // (HTTP 413; Client::submit throws std::invalid_argument): a run's input is
+  // stored in Redis for the run's retention and parsed by every step. Throws
+  // std::invalid_argument unless 1 <= bytes <= kMaxInputBytes.
+  Workflow& max_input_bytes(std::size_t bytes);
+  [[nodiscard]] std::size_t max_input_bytes() const noexcept { return max_input_bytes_; }
+
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
   [[nodiscard]] const std::vector<StepDefinition>& steps() const noexcept { return steps_; }
   // Index of the step named `name`, or -1.
@@ -118,6 +135,8 @@ class Workflow {
   std::string name_;
   std::vector<StepDefinition> steps_;
   Json input_schema_;
+
+  std::size_t max_input_bytes_ = kMaxInputBytes;
 };
 
 // True when name matches ^[A-Za-z0-9_-]{1,64}$.

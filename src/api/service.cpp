@@ -12,6 +12,7 @@
 
 #include "engine/duration.h"
 #include "engine/json_depth.h"
+#include "engine/json_size.h"
 #include "store/definition.h"
 #include "store/redis_settings.h"
 #include "store/run_id.h"
@@ -153,9 +154,11 @@ std::vector<ServedWorkflow> serve_workflows(const config::WorkflowsFile& file) {
                        {"timeout_ms", step.options.timeout.count()}});
     }
     s.first_queue = w.steps().front().options.queue;
+    s.max_input_bytes = w.max_input_bytes();
     if (s.definition.contains("max_backlog")) s.max_backlog = s.definition["max_backlog"].get<std::int64_t>();
     s.description = {{"name", s.name}, {"steps", steps}, {"input_schema", s.input_schema}};
     if (s.max_backlog > 0) s.description["max_backlog"] = s.max_backlog;
+    s.description["max_input_bytes"] = s.max_input_bytes;
     out.push_back(std::move(s));
   }
   return out;
@@ -173,6 +176,7 @@ struct Service::Route {
   bool public_route = false;        // no token needed
   std::string param;                // {name} or {id}, undecoded
   std::map<std::string, std::string> query;
+  std::optional<Principal> who;     // the token's, when tokens are on
 };
 
 Service::Service(redis::Client& redis, store::Store& store, std::vector<ServedWorkflow> workflows,
@@ -181,7 +185,8 @@ Service::Service(redis::Client& redis, store::Store& store, std::vector<ServedWo
       store_(store),
       workflows_(std::move(workflows)),
       tokens_(std::move(tokens)),
-      options_(options) {}
+      options_(options),
+      quotas_(redis, store.keys()) {}
 
 const ServedWorkflow* Service::find(std::string_view name) const {
   for (const ServedWorkflow& w : workflows_) {
@@ -285,6 +290,7 @@ asio::awaitable<Response> Service::handle(const Request& request) {
                          "the token's role '" + std::string(to_string(who->role)) + "' may not use " +
                              route.label + " (needs admin)");
     }
+    route.who = who;
   }
   if (response.body.empty()) {
     for (auto p : url->params()) {
@@ -310,7 +316,7 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
       co_return unavailable(options_.retry_after, "Redis is unavailable; retry later");
     }
     switch (route.action) {
-      case A::submit: co_return co_await submit(request, route.param);
+      case A::submit: co_return co_await submit(request, route.param, route.who);
       case A::runs: co_return co_await list_runs(route.query);
       case A::run: co_return co_await get_run(route.param, route.query);
       case A::cancel: co_return co_await cancel(route.param);
@@ -347,6 +353,15 @@ std::variant<store::SubmitRequest, Response> submit_request(const Request& reque
       return problem(400, "malformed-json",
                      "the body nests deeper than " + std::to_string(options.max_json_depth) + " levels");
     }
+    if (const engine::ParsedSize size = engine::parsed_size_estimate(request.body);
+        size.bytes > engine::kMaxParsedBytes) {
+      return problem(413, "payload-too-large",
+                     "the body would take about " + std::to_string(size.bytes >> 20) + " MiB once parsed (" +
+                         std::to_string(size.values) + " JSON values), over the " +
+                         std::to_string(engine::kMaxParsedBytes >> 20) +
+                         " MiB a run's input may take: send fewer, larger values (one string rather than many "
+                         "small objects)");
+    }
     Json body;
     try {
       body = Json::parse(request.body);
@@ -364,9 +379,10 @@ std::variant<store::SubmitRequest, Response> submit_request(const Request& reque
     if (!unknown.empty()) return validation_problem("the body may hold only \"input\"", unknown);
     if (body.contains("input")) input = std::move(body["input"]);
   }
-  if (input.dump().size() > store::kMaxPayloadBytes) {
+  if (const std::size_t size = input.dump().size(); size > wf.max_input_bytes) {
     return problem(413, "payload-too-large",
-                   "the input exceeds " + std::to_string(store::kMaxPayloadBytes) + " bytes");
+                   "the input is " + std::to_string(size) + " bytes as compact JSON, over the " +
+                       std::to_string(wf.max_input_bytes) + " bytes of workflow '" + wf.name + "' (max_input_bytes)");
   }
   if (wf.schema) {
     const auto errors = wf.schema->validate(input, "/input");
@@ -391,7 +407,8 @@ std::variant<store::SubmitRequest, Response> submit_request(const Request& reque
   return req;
 }
 
-asio::awaitable<Response> Service::submit(const Request& request, const std::string& name) {
+asio::awaitable<Response> Service::submit(const Request& request, const std::string& name,
+                                          const std::optional<Principal>& who) {
   // Names are checked before anything else: a bad one is simply not a workflow.
   const ServedWorkflow* wf = is_valid_name(name) ? find(name) : nullptr;
   if (wf == nullptr) {
@@ -401,6 +418,15 @@ asio::awaitable<Response> Service::submit(const Request& request, const std::str
   auto checked = submit_request(request, *wf, options_);
   if (auto* refused = std::get_if<Response>(&checked)) co_return std::move(*refused);
   store::SubmitRequest req = std::move(std::get<store::SubmitRequest>(checked));
+  // The token's quotas, after the request was found valid (a malformed one costs nothing).
+  const bool quota = who && who->quota.any();
+  if (quota) {
+    if (auto refused = co_await quotas_.admit(*who)) {
+      Response r = problem(429, refused->type, refused->detail);
+      r.headers.emplace_back("Retry-After", std::to_string(refused->retry_after.count()));
+      co_return r;
+    }
+  }
   store::SubmitResult result;
   try {
     result = co_await store_.submit(req);
@@ -416,6 +442,7 @@ asio::awaitable<Response> Service::submit(const Request& request, const std::str
                           "' with a different input (a key lives " + engine::format_duration(req.idempotency_ttl) + "); repeat the same body, or use another key",
                       "Idempotency key reused with a different body");
   }
+  if (quota && result.created) co_await quotas_.record(*who, result.run_id);
   Response r = json_response(result.created ? 202 : 200,
                              {{"run_id", result.run_id}, {"status_url", status_url(result.run_id)}});
   r.headers.emplace_back("Location", status_url(result.run_id));

@@ -18,6 +18,7 @@
 #include "api/http.h"
 #include "api/metrics.h"
 #include "api/problem.h"
+#include "api/quotas.h"
 #include "engine/json_schema.h"
 #include "api/tokens.h"
 #include "config/workflows_file.h"
@@ -37,6 +38,7 @@ struct ServedWorkflow {
   std::vector<std::string> steps;
   std::string first_queue;
   std::int64_t max_backlog = 0;  // 0 = no bound
+  std::size_t max_input_bytes = kMaxInputBytes;  // longer inputs (compact JSON) are refused with 413
 };
 
 // The served workflows, compiled once. Throws std::invalid_argument naming the
@@ -90,7 +92,8 @@ class Service {
  private:
   struct Route;
   boost::asio::awaitable<Response> dispatch(const Request& request, Route& route);
-  boost::asio::awaitable<Response> submit(const Request& request, const std::string& workflow);
+  boost::asio::awaitable<Response> submit(const Request& request, const std::string& workflow,
+                                          const std::optional<Principal>& who);
   boost::asio::awaitable<Response> get_run(const std::string& id, const std::map<std::string, std::string>& query);
   boost::asio::awaitable<Response> list_runs(const std::map<std::string, std::string>& query);
   boost::asio::awaitable<Response> cancel(const std::string& id);
@@ -108,6 +111,7 @@ class Service {
   Tokens tokens_;
   ServiceOptions options_;
   HttpMetrics http_metrics_;
+  Quotas quotas_;
   bool shutting_down_ = false;
   bool ready_ = false;
 };

@@ -3,6 +3,8 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -34,6 +36,18 @@ std::vector<std::string_view> words(std::string_view s) {
     s.remove_prefix(end);
   }
   return out;
+}
+
+// A whole number from 1 to 10^12, or nullopt.
+std::optional<std::int64_t> whole_number(std::string_view s) {
+  if (s.empty() || s.size() > 12) return std::nullopt;
+  std::int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  if (v < 1) return std::nullopt;
+  return v;
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -70,7 +84,7 @@ Tokens Tokens::parse(std::string_view text, std::string_view path) {
       throw std::invalid_argument(std::string(path) + ":" + std::to_string(line_no) + ": " + what);
     };
     const auto w = words(line);
-    if (w.size() < 2 || w.size() > 3) fail("expected 'sha256:<hex> <role> [name]'");
+    if (w.size() < 2) fail("expected 'sha256:<hex> <role> [name] [rate=<n>/s] [max_live=<n>]'");
     if (!w[0].starts_with("sha256:")) fail("the token must be given as sha256:<hex> (its SHA-256, never the token)");
     const std::string_view hex = w[0].substr(7);
     if (hex.size() != 64) fail("sha256:<hex> needs 64 hex digits, got " + std::to_string(hex.size()));
@@ -88,7 +102,35 @@ Tokens Tokens::parse(std::string_view text, std::string_view path) {
     } else {
       fail("unknown role '" + std::string(w[1]) + "' (submit or admin)");
     }
-    if (w.size() == 3) e.principal.name = std::string(w[2]);
+    e.principal.id = std::string(hex.substr(0, 16));
+    for (auto& c : e.principal.id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (std::size_t i = 2; i < w.size(); ++i) {
+      const std::string_view word = w[i];
+      const auto eq = word.find('=');
+      if (eq == std::string_view::npos) {
+        if (i != 2) fail("unexpected '" + std::string(word) + "': the name comes right after the role");
+        e.principal.name = std::string(word);
+        continue;
+      }
+      const std::string_view key = word.substr(0, eq);
+      const std::string_view value = word.substr(eq + 1);
+      if (key == "rate") {
+        const auto slash = value.find('/');
+        const std::string_view unit = slash == std::string_view::npos ? "" : value.substr(slash + 1);
+        const auto n = whole_number(value.substr(0, slash == std::string_view::npos ? value.size() : slash));
+        if (!n || (unit != "s" && unit != "m")) {
+          fail("rate must be <n>/s or <n>/m with n a whole number >= 1, got '" + std::string(value) + "'");
+        }
+        e.principal.quota.per_minute = unit == "s" ? *n * 60 : *n;
+        e.principal.quota.burst = std::max<std::int64_t>(1, e.principal.quota.per_minute / 60);
+      } else if (key == "max_live") {
+        const auto n = whole_number(value);
+        if (!n) fail("max_live must be a whole number >= 1, got '" + std::string(value) + "'");
+        e.principal.quota.max_live = *n;
+      } else {
+        fail("unknown option '" + std::string(key) + "' (rate=<n>/s, max_live=<n>)");
+      }
+    }
     for (const Entry& other : t.entries_) {
       if (other.hash == e.hash) fail("duplicate token hash");
     }

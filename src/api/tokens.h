@@ -1,12 +1,14 @@
 // Bearer tokens for the HTTP API, kept hashed. The tokens file has one token
 // per line:
 //
-//   sha256:<64 hex digits> <role> [name]
+//   sha256:<64 hex digits> <role> [name] [rate=<n>/s|<n>/m] [max_live=<n>]
 //
 // where the hex is SHA-256 of the token's bytes, role is `submit` (submit runs,
 // read everything) or `admin` (also cancel, dead-letter replay and purge), and
-// name labels the token in logs. Blank lines and lines starting with # are
-// ignored. Make a token and its line with:
+// name labels the token in logs. The quotas (api/quotas.h) bound what the
+// token may submit: `rate` submits per second or minute (bursts of one
+// second's worth), `max_live` runs not finished yet; absent = no bound. Blank
+// lines and lines starting with # are ignored. Make a token and its line with:
 //
 //   token=$(openssl rand -hex 32)
 //   echo "sha256:$(printf %s "$token" | sha256sum | cut -d' ' -f1) submit ci"
@@ -15,6 +17,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,9 +33,21 @@ enum class Access { read, submit, admin };
 [[nodiscard]] bool allows(Role role, Access access) noexcept;
 [[nodiscard]] std::string_view to_string(Role role) noexcept;
 
+// A token's submit quotas; zero = no bound.
+struct Quota {
+  std::int64_t per_minute = 0;  // submits admitted per minute (rate=50/s is 3000)
+  std::int64_t burst = 1;       // submits that may go back to back: a second's worth, at least 1
+  std::int64_t max_live = 0;    // runs submitted with the token and not finished yet
+  [[nodiscard]] bool any() const noexcept { return per_minute > 0 || max_live > 0; }
+};
+
 struct Principal {
   Role role = Role::submit;
   std::string name;  // from the tokens file; may be empty
+  // The first 16 hex digits of the stored SHA-256 (not of the token): names
+  // the token's quota state in Redis, stable across restarts, not a secret.
+  std::string id;
+  Quota quota;
 };
 
 class Tokens {

@@ -26,6 +26,7 @@ std::vector<Workflow> build_workflows(const WorkflowsFile& file, const steps::Ki
     std::optional<Workflow> workflow;
     try {
       workflow.emplace(spec.name);
+      workflow->max_input_bytes(spec.max_input_bytes);
     } catch (const std::invalid_argument& e) {
       fail(file, spec.line, spec.name, e.what(), in_workflow);
     }

@@ -329,10 +329,18 @@ class Parser {
       fail(where, item.key, "expected a map with key 'steps', got " + describe(item.value));
     }
     bool have_steps = false;
-    for (const Entry& entry : entries(item.value, where, item.key, {"steps", "input_schema"})) {
+    for (const Entry& entry : entries(item.value, where, item.key, {"steps", "input_schema", "max_input_bytes"})) {
       if (entry.key == "steps") {
         have_steps = true;
         spec.steps = parse_steps(entry, spec.name);
+      } else if (entry.key == "max_input_bytes") {
+        const std::int64_t v = positive(entry);
+        if (v > static_cast<std::int64_t>(kMaxInputBytes)) {
+          fail(entry.key_node.Mark(), entry.key,
+               "max_input_bytes may be at most " + std::to_string(kMaxInputBytes) + " (1 MiB), got " +
+                   std::to_string(v));
+        }
+        spec.max_input_bytes = static_cast<std::size_t>(v);
       } else {
         if (!entry.value.IsMap()) {
           fail(entry.key_node.Mark(), entry.key,
@@ -534,7 +542,15 @@ class Parser {
       spec.name = name(Entry{item.key, item.key_node, YAML::Node(item.key)}, "limiter");
       for (const Entry& entry :
            entries(item.value, item.key_node.Mark(), item.key,
-                   {"requests_per_minute", "burst", "tokens_per_minute", "token_burst", "concurrency"})) {
+                   {"requests_per_minute", "burst", "tokens_per_minute", "token_burst", "concurrency",
+                    "max_pause"})) {
+        if (entry.key == "max_pause") {
+          spec.max_pause = duration(entry);
+          if (spec.max_pause.count() <= 0) {
+            fail(entry.key_node.Mark(), entry.key, "max_pause must be longer than zero");
+          }
+          continue;
+        }
         const std::int64_t v = positive(entry);
         if (entry.key == "requests_per_minute") spec.requests_per_minute = v;
         if (entry.key == "burst") spec.burst = v;

@@ -52,6 +52,7 @@ struct WorkflowSpec {
   std::string name;
   std::vector<StepSpec> steps;
   Json input_schema;  // null if absent
+  std::size_t max_input_bytes = kMaxInputBytes;  // `max_input_bytes`, 1 to 1 MiB
   int line = 0;       // of the workflow's name
 };
 

@@ -450,32 +450,171 @@ Json evaluate(const Expr& e, const TemplateContext& context) {
 
 // ---------------------------------------------------------------- Redactor
 
-void Redactor::add(std::string secret) {
-  if (secret.empty()) return;
-  std::vector<std::string> forms;
-  std::string escaped = Json(secret).dump(-1, ' ', false, Json::error_handler_t::replace);
-  escaped = escaped.substr(1, escaped.size() - 2);
-  if (escaped != secret) forms.push_back(std::move(escaped));
-  forms.push_back(std::move(secret));
-  for (std::string& form : forms) {
-    if (std::find(secrets_.begin(), secrets_.end(), form) != secrets_.end()) continue;
-    const auto at = std::find_if(secrets_.begin(), secrets_.end(),
-                                 [&](const std::string& s) { return s.size() < form.size(); });
-    secrets_.insert(at, std::move(form));
+namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The value of `n` hex digits at text[at], or -1.
+long hex_at(std::string_view text, std::size_t at, std::size_t n) {
+  if (at + n > text.size()) return -1;
+  long v = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const int d = hex_digit(text[at + i]);
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+// The length of the UTF-8 sequence starting with `lead` and its first bits,
+// or 0 for a byte that cannot start one.
+std::pair<std::size_t, std::uint32_t> utf8_lead(unsigned char lead) {
+  if (lead < 0x80) return {1, lead};
+  if ((lead & 0xE0) == 0xC0) return {2, lead & 0x1Fu};
+  if ((lead & 0xF0) == 0xE0) return {3, lead & 0x0Fu};
+  if ((lead & 0xF8) == 0xF0) return {4, lead & 0x07u};
+  return {0, 0};
+}
+
+// The JSON short escape of a code point ('/' for "\/"), or 0.
+char short_escape(std::uint32_t cp) {
+  switch (cp) {
+    case '"': return '"';
+    case '\\': return '\\';
+    case '/': return '/';
+    case '\b': return 'b';
+    case '\f': return 'f';
+    case '\n': return 'n';
+    case '\r': return 'r';
+    case '\t': return 't';
+    default: return 0;
   }
 }
 
+// A secret written as a JSON number (digits, optional sign, fraction, exponent).
+std::optional<double> as_number(const std::string& s) {
+  if (s.empty() || s.size() > 64) return std::nullopt;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E')) return std::nullopt;
+  }
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+void Redactor::add(std::string secret) {
+  if (secret.empty()) return;
+  if (std::find(secrets_.begin(), secrets_.end(), secret) != secrets_.end()) return;
+  Secret parsed;
+  parsed.number = as_number(secret);
+  for (std::size_t i = 0; i < secret.size();) {
+    const auto [n, bits] = utf8_lead(static_cast<unsigned char>(secret[i]));
+    bool valid = n > 0 && i + n <= secret.size();
+    std::uint32_t cp = bits;
+    for (std::size_t k = 1; valid && k < n; ++k) {
+      const auto b = static_cast<unsigned char>(secret[i + k]);
+      if ((b & 0xC0) != 0x80) valid = false;
+      cp = (cp << 6) | (b & 0x3Fu);
+    }
+    if (!valid) {
+      parsed.chars.push_back(Char{secret.substr(i, 1), 0, false});
+      ++i;
+    } else {
+      parsed.chars.push_back(Char{secret.substr(i, n), cp, true});
+      i += n;
+    }
+  }
+  const auto at = std::find_if(secrets_.begin(), secrets_.end(),
+                               [&](const std::string& s) { return s.size() < secret.size(); });
+  parsed_.insert(parsed_.begin() + (at - secrets_.begin()), std::move(parsed));
+  secrets_.insert(at, std::move(secret));
+}
+
 std::size_t Redactor::longest() const noexcept {
-  return secrets_.empty() ? 0 : secrets_.front().size();
+  return secrets_.empty() ? 0 : 6 * secrets_.front().size();
+}
+
+std::size_t Redactor::match(std::string_view text, std::size_t at, const Secret& s, std::size_t k,
+                            int& budget) {
+  if (k == s.chars.size()) return at;
+  if (at >= text.size()) return std::string_view::npos;
+  // A value whose characters are escape characters themselves ("\\\\...")
+  // can be read several ways; past the budget the rest counts as matched
+  // (hiding a little more, never less, in bounded time).
+  if (--budget < 0) return std::min(text.size(), at + 6 * (s.chars.size() - k));
+  const Char& c = s.chars[k];
+  const auto next = [&](std::size_t end) { return match(text, end, s, k + 1, budget); };
+  std::size_t end = std::string_view::npos;
+  // Itself.
+  if (text.compare(at, c.bytes.size(), c.bytes) == 0 &&
+      (end = next(at + c.bytes.size())) != std::string_view::npos) {
+    return end;
+  }
+  // URL: %XX per byte; "+" for a space.
+  if (text[at] == '%') {
+    std::size_t p = at;
+    bool ok = true;
+    for (char b : c.bytes) {
+      if (p >= text.size() || text[p] != '%' || hex_at(text, p + 1, 2) != static_cast<unsigned char>(b)) {
+        ok = false;
+        break;
+      }
+      p += 3;
+    }
+    if (ok && (end = next(p)) != std::string_view::npos) return end;
+  }
+  if (text[at] == '+' && c.bytes == " " && (end = next(at + 1)) != std::string_view::npos) return end;
+  // JSON: a short escape, \uXXXX, or a surrogate pair.
+  if (text[at] == '\\' && c.has_code_point && at + 1 < text.size()) {
+    const char e = short_escape(c.code_point);
+    if (e != 0 && text[at + 1] == e && (end = next(at + 2)) != std::string_view::npos) return end;
+    if (text[at + 1] == 'u') {
+      if (c.code_point < 0x10000) {
+        if (hex_at(text, at + 2, 4) == static_cast<long>(c.code_point) &&
+            (end = next(at + 6)) != std::string_view::npos) {
+          return end;
+        }
+      } else {
+        const std::uint32_t v = c.code_point - 0x10000;
+        const long hi = 0xD800 + static_cast<long>(v >> 10);
+        const long lo = 0xDC00 + static_cast<long>(v & 0x3FF);
+        if (hex_at(text, at + 2, 4) == hi && text.compare(at + 6, 2, "\\u") == 0 &&
+            hex_at(text, at + 8, 4) == lo && (end = next(at + 12)) != std::string_view::npos) {
+          return end;
+        }
+      }
+    }
+  }
+  return std::string_view::npos;
 }
 
 std::string Redactor::redact(std::string_view text) const {
-  std::string out(text);
-  for (const std::string& secret : secrets_) {
-    std::size_t at = out.find(secret);
-    while (at != std::string::npos) {
-      out.replace(at, secret.size(), "***");
-      at = out.find(secret, at + 3);
+  if (secrets_.empty()) return std::string(text);
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t end = std::string_view::npos;
+    const char first = text[at];
+    for (const Secret& s : parsed_) {  // longest first
+      const Char& c = s.chars.front();
+      if (first != c.bytes.front() && first != '%' && first != '\\' && first != '+') continue;
+      int budget = 64 * static_cast<int>(std::min<std::size_t>(s.chars.size(), 1 << 20));
+      if ((end = match(text, at, s, 0, budget)) != std::string_view::npos) break;
+    }
+    if (end == std::string_view::npos) {
+      out += first;
+      ++at;
+    } else {
+      out += "***";
+      at = end;
     }
   }
   return out;
@@ -484,6 +623,13 @@ std::string Redactor::redact(std::string_view text) const {
 Json Redactor::redact_json(const Json& value) const {
   if (secrets_.empty()) return value;
   if (value.is_string()) return redact(value.get_ref<const std::string&>());
+  if (value.is_number()) {
+    const double v = value.get<double>();
+    for (const Secret& s : parsed_) {
+      if (s.number && *s.number == v) return "***";
+    }
+    return value;
+  }
   if (value.is_array()) {
     Json out = Json::array();
     for (const Json& item : value) out.push_back(redact_json(item));

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -54,24 +55,49 @@ class TemplateRenderError : public std::runtime_error {
 };
 
 // The secret values an attempt used (everything read through ${...}), and the
-// means to hide them: redact() replaces each occurrence with "***". Both the
-// raw value and its JSON-escaped form are hidden, so a secret echoed inside a
-// JSON document is caught too. Empty values are ignored.
+// means to hide them: redact() replaces each occurrence with "***". A server
+// may echo a secret in another form, so an occurrence is any spelling of the
+// value in which each character is either itself or one of its escapes:
+//   * JSON: \" \\ \/ \b \f \n \r \t, and \uXXXX (either case; a surrogate
+//     pair above U+FFFF) — nlohmann's, PHP's "\/", an all-ASCII encoder's \u00XX;
+//   * URL: %XX for each byte (either case), and "+" for a space.
+// Forms may mix within one occurrence. redact_json() also hides a JSON number
+// equal to a secret that is a number ("84736251" echoed as 84736251 or
+// 8.4736251e7). Not caught: other encodings (base64, HTML entities, a value
+// escaped twice, cut in pieces). Empty values are ignored.
 class Redactor {
  public:
   void add(std::string secret);
   [[nodiscard]] bool empty() const noexcept { return secrets_.empty(); }
-  // The values to hide, longest first.
+  // The values to hide (as read), longest first.
   [[nodiscard]] const std::vector<std::string>& secrets() const noexcept { return secrets_; }
-  // Length of the longest value to hide; 0 when none.
+  // The most bytes one occurrence of a value may span in a text (its longest
+  // escaped form: 6 bytes per byte); 0 when none.
   [[nodiscard]] std::size_t longest() const noexcept;
 
   [[nodiscard]] std::string redact(std::string_view text) const;
-  // Every string (and object key) inside `value`, recursively.
+  // Every string (and object key) inside `value`, recursively, and every
+  // number equal to a numeric secret (it becomes the string "***").
   [[nodiscard]] Json redact_json(const Json& value) const;
 
  private:
+  // One character of a value: its UTF-8 bytes and its code point (a byte
+  // that is not valid UTF-8 is its own character, with no \u form).
+  struct Char {
+    std::string bytes;
+    std::uint32_t code_point = 0;
+    bool has_code_point = true;
+  };
+  struct Secret {
+    std::vector<Char> chars;
+    std::optional<double> number;  // the value as a number, when it is one
+  };
+  // Where an occurrence of `s` (from its character k) starting at `at` ends,
+  // or npos; `budget` bounds the steps of backtracking.
+  static std::size_t match(std::string_view text, std::size_t at, const Secret& s, std::size_t k, int& budget);
+
   std::vector<std::string> secrets_;  // sorted longest first, no duplicates
+  std::vector<Secret> parsed_;        // the same order
 };
 
 // What templates read. Holds references: `input` and `outputs` must outlive it.

@@ -67,6 +67,15 @@ bool is_valid_name(std::string_view name) noexcept {
 
 Workflow::Workflow(std::string name) : name_(std::move(name)) { check_name("workflow", name_); }
 
+Workflow& Workflow::max_input_bytes(std::size_t bytes) {
+  if (bytes < 1 || bytes > kMaxInputBytes) {
+    throw std::invalid_argument("workflow " + quote(name_) + ": max_input_bytes must be 1 to " +
+                                std::to_string(kMaxInputBytes) + ", got " + std::to_string(bytes));
+  }
+  max_input_bytes_ = bytes;
+  return *this;
+}
+
 Workflow& Workflow::step(std::string name, StepHandler handler, StepOptions options) {
   check_name("step", name);
   if (index_of(name) >= 0) {

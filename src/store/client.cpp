@@ -14,6 +14,7 @@
 #include "engine/duration.h"
 #include "engine/json_depth.h"
 #include "engine/json_schema.h"
+#include "engine/json_size.h"
 #include "engine/quote.h"
 #include "redis/client.h"
 #include "store/config.h"
@@ -170,6 +171,13 @@ Submitted Client::submit(const std::string& workflow, const Json& input, const S
     throw std::invalid_argument("input exceeds the " + std::to_string(store::kMaxPayloadBytes) +
                                 "-byte limit");
   }
+  // Every worker parses the input again for each step: refused when that would be too costly.
+  if (const engine::ParsedSize size = engine::parsed_size_estimate(req.input.dump());
+      size.bytes > engine::kMaxParsedBytes) {
+    throw std::invalid_argument("input would take about " + std::to_string(size.bytes >> 20) +
+                                " MiB once parsed (" + std::to_string(size.values) + " JSON values), over the " +
+                                std::to_string(engine::kMaxParsedBytes >> 20) + " MiB a run's input may take");
+  }
   req.idempotency_key = o.idempotency_key;
   req.idempotency_ttl = o.idempotency_ttl;
   req.max_backlog = o.max_backlog;
@@ -179,6 +187,13 @@ Submitted Client::submit(const std::string& workflow, const Json& input, const S
     for (const Json& s : def.at("steps")) req.steps.push_back(s.at("name").get<std::string>());
     if (req.steps.empty()) throw std::invalid_argument("workflow '" + workflow + "' has no steps");
     req.first_queue = def.at("steps").at(0).at("queue").get<std::string>();
+    if (def.contains("max_input_bytes")) {
+      const auto most = def["max_input_bytes"].get<std::size_t>();
+      if (const std::size_t size = req.input.dump().size(); size > most) {
+        throw std::invalid_argument("input is " + std::to_string(size) + " bytes as compact JSON, over the " +
+                                    std::to_string(most) + " bytes of workflow '" + workflow + "' (max_input_bytes)");
+      }
+    }
     if (req.max_backlog == 0 && def.contains("max_backlog")) {
       req.max_backlog = def["max_backlog"].get<std::int64_t>();
     }

@@ -94,6 +94,9 @@ std::string KeySpace::worker_lock(std::string_view id) const {
   return meta_base() + "worker:" + std::string(id);
 }
 std::string KeySpace::queues() const { return meta_base() + "queues"; }
+std::string KeySpace::token_live_runs(std::string_view token_id) const {
+  return meta_base() + "token-live:" + std::string(token_id);
+}
 std::string KeySpace::legacy_workflows() const { return prefix_ + ":workflows"; }
 std::string KeySpace::legacy_queues() const { return prefix_ + ":queues"; }
 std::string KeySpace::limit(std::string_view name) const {

@@ -65,6 +65,10 @@ class KeySpace {
   [[nodiscard]] std::string workers() const;    // HASH worker id -> JSON registration
   [[nodiscard]] std::string worker_lock(std::string_view worker_id) const;  // STRING, expiring
   [[nodiscard]] std::string queues() const;     // SET of queue names ever used
+  // ZSET of the runs a bearer token submitted that may still be live (member
+  // run id, score ms when last checked): its max_live quota (api/quotas.h).
+  // `token_id` is Principal::id (hex).
+  [[nodiscard]] std::string token_live_runs(std::string_view token_id) const;
   // The global keys of schema 1 (no hash tag), copied once by the first
   // process of schema 2 (store/config.cpp).
   [[nodiscard]] std::string legacy_workflows() const;

@@ -42,9 +42,13 @@ asio::awaitable<void> Limiter::release(const std::string& holder, std::int64_t a
   co_await client_.eval(scripts::limit_release(), keys, args);
 }
 
+std::chrono::milliseconds Limiter::capped_pause(std::chrono::milliseconds for_ms) const noexcept {
+  return std::clamp(for_ms, std::chrono::milliseconds(0), spec_.max_pause);
+}
+
 asio::awaitable<void> Limiter::pause(std::chrono::milliseconds for_ms) {
   std::vector<std::string> keys{key_};
-  std::vector<std::string> args{std::to_string(for_ms.count())};
+  std::vector<std::string> args{std::to_string(capped_pause(for_ms).count())};
   co_await client_.eval(scripts::limit_pause(), keys, args);
 }
 

@@ -32,13 +32,19 @@ class Limiter {
                                                 std::chrono::milliseconds hold);
   // Frees the holder's slot; adjust = estimated - actual tokens (0 = no reconciliation).
   boost::asio::awaitable<void> release(const std::string& holder, std::int64_t adjust);
-  // No admission for anyone until `for_ms` from now (Redis time).
+  // No admission for anyone until `for_ms` from now (Redis time), cut to the
+  // spec's max_pause: an upstream (perhaps reached through run input) cannot
+  // stop a shared limiter for longer.
   boost::asio::awaitable<void> pause(std::chrono::milliseconds for_ms);
+  // What pause(for_ms) really pauses for: for_ms within [0, max_pause].
+  [[nodiscard]] std::chrono::milliseconds capped_pause(std::chrono::milliseconds for_ms) const noexcept;
   boost::asio::awaitable<void> renew(const std::vector<std::string>& holders,
                                      std::chrono::milliseconds hold);
 
   [[nodiscard]] const LimitSpec& spec() const noexcept { return spec_; }
   // The token bucket's size: token_burst, or a tenth of a minute's tokens.
+  // The most one attempt may be estimated at (a larger estimate fails it), and
+  // the deepest debt a reconciliation may leave (see limit_release.lua).
   [[nodiscard]] std::int64_t token_capacity() const noexcept;
 
  private:

@@ -25,7 +25,25 @@ asio::awaitable<void> Worker::Impl::admit_then_launch(std::string key) {
     const StepOptions& o = s.options();
     store::Limiter& limiter = *limiters_.at(o.limit.name);
     const std::string holder = options_.id + ":" + s.item.token.entry_id;
+    if (auto problem = parse_budget_problem(*s.workflow, s.step_index, s.run)) {
+      // launch() fails the attempt without parsing the run: nothing to take.
+      s.admission_error = std::move(*problem);
+      feed(key, engine::step_event::Admitted{});
+      co_return;
+    }
     const std::int64_t cost = token_cost(s);
+    if (limiter.spec().tokens_per_minute > 0 && cost > limiter.token_capacity()) {
+      // Admitting it would put the shared bucket in debt for everyone (a run's
+      // input can make the estimate as large as it likes): fail the attempt.
+      spdlog::warn("worker {}: run {} step {}: token estimate {} is over limiter {}'s bucket of {}",
+                   options_.id, s.item.run_id, s.item.step, cost, o.limit.name, limiter.token_capacity());
+      s.admission_error = "the attempt's token estimate (" + std::to_string(cost) + " tokens) exceeds limiter '" +
+                          o.limit.name + "' bucket of " + std::to_string(limiter.token_capacity()) +
+                          " tokens (token_burst, or a tenth of tokens_per_minute): it could never run without "
+                          "starving every other run; send a smaller input or raise token_burst";
+      feed(key, engine::step_event::Admitted{});
+      co_return;
+    }
     store::Limiter::Admission a;
     bool asked = true;
     try {
@@ -85,9 +103,11 @@ void Worker::Impl::pause_limit(const Inflight& s, milliseconds retry_after) {
   const StepOptions& o = s.options();
   if (o.limit.name.empty()) return;
   bump(&WorkerStats::limiter_pauses);
-  spdlog::info("worker {}: limiter {} paused for {} ms (upstream asked to retry later)",
-               options_.id, o.limit.name, retry_after.count());
-  asio::co_spawn(*io_, limiters_.at(o.limit.name)->pause(retry_after), [this](std::exception_ptr e) {
+  store::Limiter& limiter = *limiters_.at(o.limit.name);
+  spdlog::info("worker {}: limiter {} paused for {} ms (upstream asked to retry after {} ms; max_pause {} ms)",
+               options_.id, o.limit.name, limiter.capped_pause(retry_after).count(), retry_after.count(),
+               limiter.spec().max_pause.count());
+  asio::co_spawn(*io_, limiter.pause(retry_after), [this](std::exception_ptr e) {
     if (e) log_background_error("limiter pause", e);
   });
 }
@@ -97,6 +117,8 @@ std::int64_t Worker::Impl::token_cost(const Inflight& s) const {
   const StepDefinition& step = s.workflow->steps()[static_cast<std::size_t>(s.step_index)];
   auto t = token_estimates_.find(&step);
   if (t == token_estimates_.end()) return step.options.limit.tokens;
+  // Too large to parse: launch() fails the attempt; its estimate does not matter.
+  if (parse_budget_problem(*s.workflow, s.step_index, s.run)) return 0;
   auto [input, outputs] = run_data(*s.workflow, s.step_index, s.run);
   engine::Redactor unused;
   try {

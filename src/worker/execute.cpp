@@ -4,9 +4,29 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "engine/json_size.h"
 #include "worker/worker_impl.h"
 
 namespace steadfast {
+
+std::optional<std::string> Worker::Impl::parse_budget_problem(const Workflow& wf, int step_index,
+                                                              const store::Fields& f) {
+  std::size_t bytes = 0;
+  std::size_t values = 0;
+  const auto add = [&](const std::string& field) {
+    auto it = f.find(field);
+    if (it == f.end()) return;
+    const engine::ParsedSize size = engine::parsed_size_estimate(it->second);
+    bytes += size.bytes;
+    values += size.values;
+  };
+  add("input");
+  for (int i = 0; i < step_index; ++i) add("s." + wf.steps()[static_cast<std::size_t>(i)].name + ".output");
+  if (bytes <= engine::kMaxParsedBytesPerStep) return std::nullopt;
+  return "the run's input and earlier outputs would take about " + std::to_string(bytes >> 20) + " MiB parsed (" +
+         std::to_string(values) + " JSON values), over the " + std::to_string(engine::kMaxParsedBytesPerStep >> 20) +
+         " MiB a step may be handed: fewer, larger values (one string rather than many small objects) are cheaper";
+}
 
 // The run's input and the outputs of the steps before `step_index`.
 std::pair<Json, std::map<std::string, Json>> Worker::Impl::run_data(const Workflow& wf, int step_index,
@@ -25,6 +45,15 @@ void Worker::Impl::launch(const std::string& key) {
   Inflight& slot = inflight_.at(key);
   const Workflow& wf = *slot.workflow;
   const StepDefinition& step = wf.steps()[static_cast<std::size_t>(slot.step_index)];
+  if (slot.admission_error.empty()) {
+    if (auto problem = parse_budget_problem(wf, slot.step_index, slot.run)) slot.admission_error = std::move(*problem);
+  }
+  if (!slot.admission_error.empty()) {
+    // Refused by admission for good: the attempt fails without its handler.
+    slot.run.clear();
+    asio::post(*io_, [this, key, error = slot.admission_error] { on_finished(key, StepError::fatal(error)); });
+    return;
+  }
   auto [input, outputs] = run_data(wf, slot.step_index, slot.run);
   slot.run.clear();  // the context holds what the handler needs
   slot.ctx = std::make_shared<StepContext>(slot.item.run_id, wf.name(), step.name, slot.machine.attempt(),

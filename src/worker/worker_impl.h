@@ -91,6 +91,9 @@ class Worker::Impl {
     store::Limiter* limiter = nullptr;   // set once admitted: the slot to release
     std::string limit_holder;
     std::int64_t limit_cost = 0;
+    // Set instead of an admission when the attempt can never be admitted (its
+    // token estimate is over the bucket): launch() fails it with this, fatal.
+    std::string admission_error;
 
     const StepOptions& options() const {
       return workflow->steps()[static_cast<std::size_t>(step_index)].options;
@@ -138,6 +141,9 @@ class Worker::Impl {
   // execute.cpp
   static std::pair<Json, std::map<std::string, Json>> run_data(const Workflow& wf, int step_index,
                                                                const store::Fields& f);
+  // Why run_data() must not parse the run for this step (its parsed size would
+  // be over engine::kMaxParsedBytesPerStep), or nullopt.
+  static std::optional<std::string> parse_budget_problem(const Workflow& wf, int step_index, const store::Fields& f);
   void launch(const std::string& key);
   static StepResult run_handler(const StepHandler& handler, StepContext& ctx);
   void on_timeout(const std::string& key);

@@ -56,6 +56,48 @@ TEST(TokensTest, AuthenticatesByHashAndRole) {
   EXPECT_FALSE(t.authenticate("Bearer " + kS3cretHex));  // the hash is not the token
 }
 
+TEST(TokensTest, ALineCarriesASubmitRateAndALiveRunCap) {
+  const Tokens t = Tokens::parse(sha_line(kS3cretHex, "submit ci rate=50/s max_live=10000") + "\n" +
+                                     sha_line(kAdm1nHex, "admin rate=30/m"),
+                                 "t");
+  const auto ci = t.authenticate("Bearer s3cret");
+  ASSERT_TRUE(ci);
+  EXPECT_EQ(ci->name, "ci");
+  EXPECT_EQ(ci->quota.per_minute, 3000);
+  EXPECT_EQ(ci->quota.burst, 50);  // a second's worth
+  EXPECT_EQ(ci->quota.max_live, 10000);
+  EXPECT_EQ(ci->id, kS3cretHex.substr(0, 16));
+  const auto admin = t.authenticate("Bearer adm1n");
+  ASSERT_TRUE(admin);
+  EXPECT_EQ(admin->name, "");
+  EXPECT_EQ(admin->quota.per_minute, 30);
+  EXPECT_EQ(admin->quota.burst, 1);
+  EXPECT_EQ(admin->quota.max_live, 0);
+  EXPECT_TRUE(admin->quota.any());
+  // No quota: no bound.
+  const Tokens plain = Tokens::parse(sha_line(kS3cretHex, "submit"), "t");
+  EXPECT_FALSE(plain.authenticate("Bearer s3cret")->quota.any());
+}
+
+TEST(TokensTest, MalformedQuotasNameWhatIsWrong) {
+  const auto error_of = [](const std::string& rest) {
+    try {
+      (void)Tokens::parse(sha_line(std::string(64, 'a'), rest), "tokens.txt");
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error_of("submit ci rate=50"), "tokens.txt:1: rate must be <n>/s or <n>/m with n a whole number >= 1, got '50'");
+  EXPECT_NE(error_of("submit rate=0/s").find("rate must be"), std::string::npos);
+  EXPECT_NE(error_of("submit rate=5/h").find("rate must be"), std::string::npos);
+  EXPECT_NE(error_of("submit rate=-1/s").find("rate must be"), std::string::npos);
+  EXPECT_EQ(error_of("submit max_live=lots"), "tokens.txt:1: max_live must be a whole number >= 1, got 'lots'");
+  EXPECT_NE(error_of("submit max_live=0").find("max_live must be"), std::string::npos);
+  EXPECT_EQ(error_of("submit ci burst=3"), "tokens.txt:1: unknown option 'burst' (rate=<n>/s, max_live=<n>)");
+  EXPECT_NE(error_of("submit rate=1/s ci").find("the name comes right after the role"), std::string::npos);
+}
+
 TEST(TokensTest, RolesAllow) {
   EXPECT_TRUE(allows(Role::submit, Access::read));
   EXPECT_TRUE(allows(Role::submit, Access::submit));

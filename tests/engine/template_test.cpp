@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -370,7 +371,7 @@ TEST(Redactor, ReplacesEveryOccurrenceLongestFirst) {
   r.add("abcdef");
   r.add("");
   EXPECT_EQ(r.redact("xabcdefx abc abcabc"), "x***x *** ******");
-  EXPECT_EQ(r.longest(), 6u);
+  EXPECT_EQ(r.longest(), 36u);  // \u0061\u0062... is 6 bytes per byte
   EXPECT_EQ(r.secrets().size(), 2u);
   r.add("abc");  // no duplicates
   EXPECT_EQ(r.secrets().size(), 2u);
@@ -381,6 +382,54 @@ TEST(Redactor, HidesTheJsonEscapedFormToo) {
   r.add("a\"b\\c");
   EXPECT_EQ(r.redact(R"({"echo":"a\"b\\c"})"), R"({"echo":"***"})");
   EXPECT_EQ(r.redact("raw a\"b\\c"), "raw ***");
+}
+
+// The forms an echoing server may use (issue 13 item 6), on the report's secret.
+TEST(Redactor, HidesEveryJsonAndUrlEscapingOfASecret) {
+  Redactor r;
+  r.add("sekrit-MARK/12345+z=");
+  // PHP's json_encode: "\/".
+  EXPECT_EQ(r.redact(R"({"h":"Bearer sekrit-MARK\/12345+z="})"), R"({"h":"Bearer ***"})");
+  // Every character as \u00XX, upper and lower case hex, mixed with raw ones.
+  EXPECT_EQ(r.redact(R"(x\u0073\u0065krit-MARK\u002F12345\u002bz\u003d!)"), "x***!");
+  // URL-encoded (either case), fully or only the reserved characters.
+  EXPECT_EQ(r.redact("q=sekrit-MARK%2F12345%2Bz%3D&x"), "q=***&x");
+  EXPECT_EQ(r.redact("q=%73%65%6b%72%69%74%2d%4D%41%52%4B%2f%31%32%33%34%35%2b%7a%3d"), "q=***");
+  // Not a secret: one character off stays.
+  EXPECT_EQ(r.redact("sekrit-MARK%2F12345+z-"), "sekrit-MARK%2F12345+z-");
+}
+
+TEST(Redactor, HidesASpaceAsPlusAndNonAsciiAsUnicodeEscapes) {
+  Redactor r;
+  r.add("pass word\xc3\xa9\xf0\x9f\x94\x91");  // "pass wordé🔑"
+  EXPECT_EQ(r.redact("a=pass+word%C3%A9%F0%9F%94%91"), "a=***");
+  EXPECT_EQ(r.redact(R"("pass word\u00e9\ud83d\udd11")"), R"("***")");
+  EXPECT_EQ(r.redact("pass word\xc3\xa9\xf0\x9f\x94\x91"), "***");
+}
+
+TEST(Redactor, HidesANumericSecretEchoedAsANumber) {
+  Redactor r;
+  r.add("84736251");
+  const Json in = Json::parse(R"({"pin": 84736251, "as_float": 8.4736251e7, "other": 84736252, "s": "x84736251"})");
+  EXPECT_EQ(r.redact_json(in),
+            Json::parse(R"({"pin": "***", "as_float": "***", "other": 84736252, "s": "x***"})"));
+  Redactor words;
+  words.add("abc");
+  EXPECT_EQ(words.redact_json(Json{{"n", 1}}), (Json{{"n", 1}}));
+}
+
+// Backslashes can be read as themselves or as "\\\\": without a bound, a
+// near miss would try exponentially many readings.
+TEST(Redactor, ASecretOfEscapeCharactersIsCheckedInBoundedTime) {
+  Redactor r;
+  r.add(std::string(60, '\\'));
+  const std::string near_miss = std::string(59, '\\') + "x";
+  const auto started = std::chrono::steady_clock::now();
+  const std::string out = r.redact(near_miss);
+  EXPECT_FALSE(out.empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+  EXPECT_EQ(r.redact(std::string(60, '\\')), "***");
+  EXPECT_EQ(r.redact("a\\b"), "a\\b");
 }
 
 TEST(Redactor, RedactsJsonStringsAndKeys) {

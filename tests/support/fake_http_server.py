@@ -49,7 +49,12 @@ A response: "status" (default 200); "headers" {name: value}; "body" (a
 string is sent as is, text/plain unless headers say otherwise; any other JSON
 value is sent as application/json); "body_bytes" N (a body of N 'x', for
 size limits); "delay_ms" (instead of the global delay); "echo": true (the
-body is the echo of the request, with this status); "retry_after_date" S (a
+body is the echo of the request, with this status); "echo_as" F (the echo
+written another way, as servers do: "json_slash" escapes "/" as "\\/" like
+PHP's json_encode, "json_ascii" writes every character of every string as
+\\uXXXX, "url" is the JSON text percent-encoded (as text/plain), "numbers"
+turns every string of digits into a JSON number; the JSON forms are sent as
+application/json unless "headers" say otherwise); "retry_after_date" S (a
 Retry-After header holding the HTTP-date S seconds from now).
 
 Order for a request to any path not starting with "/_": first-429, then the
@@ -250,6 +255,11 @@ class Handler(BaseHTTPRequestHandler):
             headers["Retry-After"] = email.utils.formatdate(when, usegmt=True)
         if response.get("echo"):
             out = request
+            form = response.get("echo_as")
+            if form:
+                out = echo_as(request, form)
+                if form != "url" and "content-type" not in {k.lower() for k in headers}:
+                    headers["Content-Type"] = "application/json"
         elif "body_bytes" in response:
             out = "x" * int(response["body_bytes"])
         else:
@@ -283,6 +293,41 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (a timeout or a cancellation)
+
+
+def json_ascii(value):
+    """JSON text with every character of every string (and key) as \\uXXXX."""
+    if isinstance(value, str):
+        units = value.encode("utf-16-be")
+        return '"' + "".join("\\u%02X%02x" % (units[i], units[i + 1]) for i in range(0, len(units), 2)) + '"'
+    if isinstance(value, dict):
+        return "{" + ",".join(json_ascii(k) + ":" + json_ascii(v) for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(json_ascii(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def digits_to_numbers(value):
+    if isinstance(value, str) and value.isdigit() and len(value) < 16:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: digits_to_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [digits_to_numbers(v) for v in value]
+    return value
+
+
+def echo_as(request, form):
+    """The echo of `request` as text, written the way `form` says."""
+    if form == "json_slash":
+        return json.dumps(request).replace("/", "\\/")
+    if form == "json_ascii":
+        return json_ascii(request)
+    if form == "url":
+        return urllib.parse.quote(json.dumps(request), safe="")
+    if form == "numbers":
+        return json.dumps(digits_to_numbers(request))
+    raise ValueError("unknown echo_as " + form)
 
 
 def parse_args(argv):

@@ -38,7 +38,8 @@ if tpm > 0 then
   tokens = tonumber(h[2] or capacity)
   local at = tonumber(h[3] or now)
   tokens = math.min(capacity, tokens + (now - at) * rate)
-  -- A cost above the capacity is admitted once the bucket is full (it goes into debt).
+  -- The worker never asks for more than the capacity (a larger estimate fails
+  -- the attempt); min() keeps an older worker's larger cost admissible.
   local want = math.min(cost, capacity)
   if tokens < want then need(math.ceil((want - tokens) / rate), 'tokens') end
 end

@@ -2,6 +2,9 @@
 -- After an attempt: frees its concurrency slot and reconciles the token bucket
 -- with the tokens the step reported using (adjust = estimated - actual: a
 -- negative value puts the bucket in debt, so later admissions wait for it).
+-- The usage comes from a step's output, which a run's input may shape: the
+-- debt stops at one bucket (-capacity), so one attempt delays the others by at
+-- most two buckets' refill time, never minutes.
 -- KEYS[1] limiter hash, KEYS[2] holders zset
 -- ARGV: holder id, tokens per minute, token capacity, adjust
 local lim, holders = KEYS[1], KEYS[2]
@@ -13,7 +16,7 @@ if tpm > 0 and adjust ~= 0 then
   local tokens = tonumber(h[1] or capacity)
   local at = tonumber(h[2] or now)
   tokens = math.min(capacity, tokens + (now - at) * tpm / 60000)
-  tokens = math.min(capacity, tokens + adjust)
+  tokens = math.max(-capacity, math.min(capacity, tokens + adjust))
   redis.call('HSET', lim, 'tokens', string.format('%.3f', tokens), 'tokens_at', now)
 end
 return 1
