@@ -545,7 +545,7 @@ asio::awaitable<Response> Service::dlq_purge(const Request& request) {
   if (!request.body.empty()) {
     const auto ct = request.header("Content-Type");
     if (!ct || !is_json_media_type(*ct)) co_return problem(415, "unsupported-media-type", "send the body as application/json");
-    if (!json_depth_within(request.body, options_.max_json_depth)) {
+    if (!engine::json_text_depth_within(request.body, options_.max_json_depth)) {
       co_return problem(400, "malformed-json",
                         "the body nests deeper than " + std::to_string(options_.max_json_depth) + " levels");
     }
