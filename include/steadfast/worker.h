@@ -37,6 +37,11 @@ struct WorkerOptions {
   // Start even if Redis' maxmemory-policy is not noeviction (evicting a run's
   // keys loses the run). Off: such a Redis is refused.
   bool allow_eviction = false;
+  // A claimed step whose workflow or step this worker does not have (a fleet
+  // mid-deploy) is handed back without spending an attempt, for a worker that
+  // has it; once no live worker serving its queue has had the handler for
+  // this long, the run is dead-lettered. Zero = dead-letter at once.
+  std::chrono::milliseconds no_handler_grace{std::chrono::minutes(10)};
   bool handle_signals = true;  // install SIGTERM/SIGINT handlers while run() runs
 };
 

@@ -73,4 +73,20 @@ std::chrono::milliseconds parse_duration(std::string_view text) {
   return std::chrono::milliseconds{scaled / divisor};
 }
 
+std::string format_duration(std::chrono::milliseconds d) {
+  const std::int64_t total = d.count() < 0 ? 0 : d.count();
+  if (total == 0) return "0s";
+  if (total < 1000) return std::to_string(total) + "ms";
+  const std::int64_t h = total / 3'600'000;
+  const std::int64_t m = total / 60'000 % 60;
+  const std::int64_t s = total / 1000 % 60;
+  const std::int64_t ms = total % 1000;
+  if (h > 0) return std::to_string(h) + "h" + std::to_string(m) + "m" + (s > 0 ? std::to_string(s) + "s" : "");
+  if (m > 0) return std::to_string(m) + "m" + std::to_string(s) + "s";
+  if (ms == 0) return std::to_string(s) + "s";
+  std::string frac = std::to_string(1000 + ms).substr(1);  // three digits
+  while (frac.back() == '0') frac.pop_back();
+  return std::to_string(s) + "." + frac + "s";
+}
+
 }  // namespace steadfast::engine

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <string>
 #include <string_view>
 
 namespace steadfast::engine {
@@ -11,5 +12,9 @@ namespace steadfast::engine {
 // milliseconds. Throws std::invalid_argument naming the text for a bare
 // number, a negative value, an unknown unit or an overflow.
 [[nodiscard]] std::chrono::milliseconds parse_duration(std::string_view text);
+
+// For messages: "1h0m", "2h5m30s", "5m0s", "12s", "1.5s", "250ms", "0s".
+// A negative duration prints as "0s".
+[[nodiscard]] std::string format_duration(std::chrono::milliseconds d);
 
 }  // namespace steadfast::engine
