@@ -211,11 +211,14 @@ asio::awaitable<void> Worker::Impl::handle_claims(const Stream& s, std::vector<s
     if (!facts.handler_known) {
       // Rare (a fleet mid-deploy): one registry read decides whether another
       // live worker can take the step, or the grace runs.
-      const store::Fields& f = started[i].run;
-      auto wf = f.find("workflow");
+      // (Named locals, not temporaries, across the co_await: GCC 12 mishandles
+      // a temporary of a conditional expression there.)
+      std::string workflow;
+      if (auto wf = started[i].run.find("workflow"); wf != started[i].run.end()) workflow = wf->second;
+      const std::string queue = items[i].token.queue;
+      const std::string step = items[i].step;
       try {
-        facts.another_worker_has_it = co_await registration_->another_handles(
-            items[i].token.queue, wf == f.end() ? std::string() : wf->second, items[i].step);
+        facts.another_worker_has_it = co_await registration_->another_handles(queue, workflow, step);
       } catch (const std::exception& e) {
         // Unknown: hand the step back without starting the grace.
         spdlog::warn("worker {}: reading the worker registry failed: {}", options_.id, e.what());
