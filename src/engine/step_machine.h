@@ -8,6 +8,7 @@
 //      │  └──claim_started(limited)──▶ admitting ──admitted──┘  │                    ▲
 //      │                                    │                   ├─timed_out─▶ overrun ─handler_returned─┘
 //      │  claim_started(no execute) ────────┴──▶ applying       │               │applied
+//      │              (admission_expired ───┘)                  │               │
 //      │                                                        │               ▼
 //      │                                                        │       awaiting_handler ─handler_returned─▶ done
 //      └─lease_lost─▶ lost ◀──────────lease_lost (running, overrun)┘   applying ─lease_lost─▶ done
