@@ -51,7 +51,7 @@ struct WorkerStats {
   std::uint64_t failed = 0;      // attempts that ended in an error or timeout
   std::uint64_t stale = 0;       // outcomes refused because the lease was lost
   std::uint64_t reclaimed = 0;   // entries taken over from other (dead) workers
-  std::uint64_t handed_back = 0; // entries released at shutdown
+  std::uint64_t handed_back = 0; // entries released: at shutdown, or for want of a handler here
   std::uint64_t limiter_waits = 0;  // admissions refused (the step waited, keeping its lease)
   std::uint64_t limiter_pauses = 0; // 429s with Retry-After that paused a limiter for all workers
   // Entries delivered again while in flight here (a reclaim, a read rolled
