@@ -25,7 +25,9 @@ struct StepInfo {
   // The finished attempts, oldest first, at most 20: [{"attempt", "worker",
   // "started_at", "finished_at", "outcome", "error"}] (no "error" for completed).
   Json attempt_history = Json::array();
-  // null, or what the step waits for: {"kind": "retry", "until": "<RFC 3339>"}.
+  // null, or what the step waits for: {"kind": "retry", "until": "<RFC 3339>"},
+  // or {"kind": "no_worker", "until": null, "queue": "<queue>"} (no live
+  // worker serving its queue has its handler).
   Json waiting_for;
 };
 

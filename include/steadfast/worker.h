@@ -37,6 +37,11 @@ struct WorkerOptions {
   // Start even if Redis' maxmemory-policy is not noeviction (evicting a run's
   // keys loses the run). Off: such a Redis is refused.
   bool allow_eviction = false;
+  // A claimed step whose workflow or step this worker does not have (a fleet
+  // mid-deploy) is handed back without spending an attempt, for a worker that
+  // has it; once no live worker serving its queue has had the handler for
+  // this long, the run is dead-lettered. Zero = dead-letter at once.
+  std::chrono::milliseconds no_handler_grace{std::chrono::minutes(10)};
   bool handle_signals = true;  // install SIGTERM/SIGINT handlers while run() runs
 };
 
@@ -46,7 +51,7 @@ struct WorkerStats {
   std::uint64_t failed = 0;      // attempts that ended in an error or timeout
   std::uint64_t stale = 0;       // outcomes refused because the lease was lost
   std::uint64_t reclaimed = 0;   // entries taken over from other (dead) workers
-  std::uint64_t handed_back = 0; // entries released at shutdown
+  std::uint64_t handed_back = 0; // entries released: at shutdown, or for want of a handler here
   std::uint64_t limiter_waits = 0;  // admissions refused (the step waited, keeping its lease)
   std::uint64_t limiter_pauses = 0; // 429s with Retry-After that paused a limiter for all workers
   // Entries delivered again while in flight here (a reclaim, a read rolled

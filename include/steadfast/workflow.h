@@ -24,6 +24,17 @@ struct Backoff {
 struct RetryPolicy {
   int max_attempts = 3;  // total attempts, the first included; 1 = never retry
   Backoff backoff;
+  // Bounds on how long one attempt may wait for admission. Rate-limited
+  // answers (StepError::rate_limited) and limiter refusals spend no attempt;
+  // past either bound the attempt fails like a retryable error (then the
+  // backoff, or the dead-letter queue once attempts are exhausted) with an
+  // error naming the bound. Both count per attempt, survive worker restarts
+  // (kept in the run) and start again at zero with the next attempt. Zero = no bound.
+  int max_rate_limited = 100;  // rate-limited answers in one attempt
+  // Time one attempt waited for admission: the Retry-After delays of its
+  // rate-limited answers and its waits at the step's limiter. A wait that
+  // would end past it fails the attempt at once.
+  std::chrono::milliseconds max_wait{std::chrono::hours(1)};
 };
 
 // A global limiter, shared by every worker through Redis (Redis time). Each
@@ -108,7 +119,7 @@ class Workflow {
   explicit Workflow(std::string name);
 
   // Appends a step. Throws std::invalid_argument for a bad or duplicate name,
-  // an empty handler, max_attempts < 1, a negative duration, a lease under
+  // an empty handler, max_attempts < 1, a negative max_rate_limited or duration, a lease under
   // kMinLease, a backoff multiplier under 1 (or not finite) or a bad queue name.
   Workflow& step(std::string name, StepHandler handler, StepOptions options = {});
 

@@ -27,6 +27,8 @@ void register_worker(CLI::App& app) {
     std::string drain = "30s";
     std::string retention = "168h";
     std::string alert_webhook;
+    std::string no_handler_grace = "10m";
+    std::string log_level = "info";
     bool allow_eviction = false;
   };
   auto args = std::make_shared<Args>();
@@ -43,6 +45,16 @@ void register_worker(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--alert-webhook", args->alert_webhook,
                   "Also run a dead-letter notifier posting to this webhook (see `steadfast notifier`)");
+  cmd->add_option("--no-handler-grace", args->no_handler_grace,
+                  "A step this worker has no handler for is handed back (no attempt spent) for a "
+                  "worker that has it; dead-lettered once no live worker on its queue has had it "
+                  "this long (0s = at once)")
+      ->capture_default_str();
+  cmd->add_option("--log-level", args->log_level,
+                  "debug (also rate-limited tries, hand-backs), info (also retries), warn (dead "
+                  "letters, timeouts, lost leases), error, off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   cmd->add_flag("--allow-eviction", args->allow_eviction,
                 "Run even if Redis' maxmemory-policy is not noeviction (evictions lose runs)");
   cmd->final_callback([args] {
@@ -50,6 +62,7 @@ void register_worker(CLI::App& app) {
     // up to 8 malloc arenas per core, each holding freed memory of its own.
     // Two arenas keep a 200-thread worker's RSS flat (handlers allocate little).
     ::mallopt(M_ARENA_MAX, 2);
+    spdlog::set_level(spdlog::level::from_str(args->log_level));
     // Checked before the file is read, with the name quoted (escaped, cut):
     // the error is one line whatever the name holds.
     if (!args->id.empty() && !is_valid_name(args->id)) {
@@ -99,6 +112,7 @@ void register_worker(CLI::App& app) {
     o.limits = file.limiters;
     o.max_backlog = file.max_backlog;
     o.allow_eviction = args->allow_eviction;
+    o.no_handler_grace = config::parse_duration(args->no_handler_grace);
     o.queues = std::move(queues);
     std::unique_ptr<worker::Notifier> notifier;
     std::thread notifier_thread;

@@ -27,6 +27,7 @@ namespace {
 using engine::quote;
 
 constexpr std::int64_t kMaxAttempts = 1'000'000;
+constexpr std::int64_t kMaxRateLimited = 1'000'000;
 
 struct Entry {
   std::string key;
@@ -600,7 +601,8 @@ class Parser {
   RetryPolicy parse_retry(const Entry& retry) {
     RetryPolicy policy;
     const YAML::Mark where = retry.key_node.Mark();
-    for (const Entry& entry : entries(retry.value, where, retry.key, {"max_attempts", "backoff"})) {
+    for (const Entry& entry : entries(retry.value, where, retry.key,
+                                      {"max_attempts", "backoff", "max_rate_limited", "max_wait"})) {
       const YAML::Mark at = entry.key_node.Mark();
       if (entry.key == "max_attempts") {
         const Json value = scalar(entry);
@@ -613,6 +615,19 @@ class Parser {
                    value.dump());
         }
         policy.max_attempts = static_cast<int>(value.get<std::int64_t>());
+      } else if (entry.key == "max_rate_limited") {
+        const Json value = scalar(entry);
+        const bool in_range = value.is_number_integer() && !value.is_number_unsigned() &&
+                              value.get<std::int64_t>() >= 0 &&
+                              value.get<std::int64_t>() <= kMaxRateLimited;
+        if (!in_range) {
+          fail(at, entry.key,
+               "expected a whole number from 0 (no bound) to " + std::to_string(kMaxRateLimited) +
+                   ", got " + value.dump());
+        }
+        policy.max_rate_limited = static_cast<int>(value.get<std::int64_t>());
+      } else if (entry.key == "max_wait") {
+        policy.max_wait = duration(entry);
       } else {
         policy.backoff = parse_backoff(entry);
       }

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <utility>
 
+#include "engine/duration.h"
+
 namespace steadfast::engine {
 namespace {
 
@@ -37,6 +39,23 @@ std::string exhausted(int attempts, int max_attempts, std::string_view message) 
 Decision make(Action action, int attempts, std::string reason,
               std::chrono::milliseconds delay = std::chrono::milliseconds{0}) {
   return Decision{action, delay, attempts, std::move(reason)};
+}
+
+// A failed attempt that counts: retried after the backoff (or the
+// upstream's Retry-After, when longer) while attempts remain, else dead-lettered.
+Decision attempt_failed(const AttemptReport& report, const RetryPolicy& policy, double jitter_unit,
+                        std::string_view message) {
+  const int attempt = report.attempt;
+  if (attempt >= policy.max_attempts) {
+    return make(Action::dead_letter, attempt, exhausted(attempt, policy.max_attempts, message));
+  }
+  auto delay = backoff_delay(policy.backoff, attempt, jitter_unit);
+  if (report.end == AttemptEnd::retryable_error) delay = std::max(delay, report.retry_after);
+  return make(Action::retry_later, attempt,
+              with_message("attempt " + std::to_string(attempt) + " of " +
+                               std::to_string(policy.max_attempts) + " failed",
+                           message),
+              delay);
 }
 
 }  // namespace
@@ -128,30 +147,79 @@ Decision decide_after_attempt(const AttemptReport& report, const RetryPolicy& po
     case AttemptEnd::timed_out: {
       const std::string_view message =
           report.end == AttemptEnd::timed_out && error.empty() ? "timed out" : error;
-      if (attempt >= policy.max_attempts) {
-        return make(Action::dead_letter, attempt, exhausted(attempt, policy.max_attempts, message));
-      }
-      // The upstream's Retry-After (a 503's, say) is a floor under the backoff.
-      auto delay = backoff_delay(policy.backoff, attempt, jitter_unit);
-      if (report.end == AttemptEnd::retryable_error) delay = std::max(delay, report.retry_after);
-      return make(Action::retry_later, attempt,
-                  with_message("attempt " + std::to_string(attempt) + " of " +
-                                   std::to_string(policy.max_attempts) + " failed",
-                               message),
-                  delay);
+      return attempt_failed(report, policy, jitter_unit, message);
     }
     case AttemptEnd::rate_limited: {
       const auto delay = report.retry_after.count() > 0
                              ? report.retry_after
                              : backoff_delay(policy.backoff, attempt, jitter_unit);
-      return make(Action::retry_later, std::max(attempt - 1, 0),
-                  with_message("rate limited", error), delay);
+      const int times = report.rate_limited + 1;
+      if (policy.max_rate_limited > 0 && times >= policy.max_rate_limited) {
+        AttemptReport failed = report;
+        failed.retry_after = std::chrono::milliseconds{0};
+        return attempt_failed(failed, policy, jitter_unit,
+                              with_message("rate limited " + std::to_string(times) +
+                                               " times (retry.max_rate_limited)",
+                                           error));
+      }
+      if (policy.max_wait.count() > 0 && report.waited + delay > policy.max_wait) {
+        AttemptReport failed = report;
+        failed.retry_after = std::chrono::milliseconds{0};
+        return attempt_failed(
+            failed, policy, jitter_unit,
+            with_message("waited " + format_duration(report.waited) +
+                             " for admission; the next wait of " + format_duration(delay) +
+                             " would pass " + format_duration(policy.max_wait) +
+                             " (retry.max_wait)",
+                         error));
+      }
+      Decision d = make(Action::retry_later, std::max(attempt - 1, 0),
+                        with_message("rate limited", error), delay);
+      d.rate_limited = times;
+      d.waited = report.waited + delay;
+      return d;
     }
     case AttemptEnd::interrupted:
       return make(Action::release, attempt, "interrupted: the worker shut down");
     case AttemptEnd::lease_lost: break;  // handled above
   }
   return make(Action::abandon, attempt, "unknown attempt end");
+}
+
+std::optional<std::string> admission_wait_exceeded(const RetryPolicy& policy,
+                                                   std::chrono::milliseconds waited) {
+  if (policy.max_wait.count() <= 0 || waited < policy.max_wait) return std::nullopt;
+  return "waited " + format_duration(waited) + " for admission (retry.max_wait " +
+         format_duration(policy.max_wait) + ")";
+}
+
+std::chrono::milliseconds no_worker_delay(std::chrono::milliseconds grace) noexcept {
+  return std::clamp(grace / 10, std::chrono::milliseconds{100}, std::chrono::milliseconds{5000});
+}
+
+Decision decide_no_handler(const NoHandler& n) {
+  const int unspent = std::max(n.attempt - 1, 0);
+  if (n.another_worker_has_it) {
+    Decision d = make(Action::release, unspent, "", kHandBackDelay);
+    d.unhandled = true;
+    return d;
+  }
+  if (n.grace.count() <= 0) {
+    return make(Action::dead_letter, unspent,
+                "worker " + n.worker_id + " has no handler for " + n.what +
+                    " and no live worker on queue '" + n.queue + "' has one (--no-handler-grace 0s)");
+  }
+  if (n.unhandled_for && *n.unhandled_for >= n.grace) {
+    return make(Action::dead_letter, unspent,
+                "no live worker on queue '" + n.queue + "' has a handler for " + n.what +
+                    " (worker " + n.worker_id + " has none) for " +
+                    format_duration(*n.unhandled_for) + ", past the grace of " +
+                    format_duration(n.grace) + " (--no-handler-grace)");
+  }
+  Decision d = make(Action::release, unspent, "", no_worker_delay(n.grace));
+  d.unhandled = true;
+  d.no_worker_queue = n.queue;
+  return d;
 }
 
 }  // namespace steadfast::engine

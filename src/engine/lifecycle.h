@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "steadfast/workflow.h"
 
@@ -40,6 +41,11 @@ struct AttemptReport {
   std::chrono::milliseconds retry_after{0};
   bool is_last_step = false;
   bool cancel_requested = false;              // the run was cancelled meanwhile
+  // This attempt's waiting for admission before this end (RetryPolicy's
+  // bounds): its rate-limited answers so far, and the time it waited (their
+  // Retry-After delays and its limiter waits).
+  int rate_limited = 0;
+  std::chrono::milliseconds waited{0};
 };
 
 enum class Action {
@@ -57,12 +63,25 @@ enum class Action {
 [[nodiscard]] std::string_view to_string(Action action) noexcept;
 
 struct Decision {
+  Decision() = default;
+  Decision(Action a, std::chrono::milliseconds d, int n, std::string why)
+      : action(a), delay(d), attempts(n), reason(std::move(why)) {}
+
   Action action = Action::execute;
   std::chrono::milliseconds delay{0};  // retry_later only
   // Attempts to record for the step once this decision is applied (a
   // rate-limited attempt is refunded: attempt - 1).
   int attempts = 0;
   std::string reason;  // for the error history and logs: "attempts exhausted (3 of 3)", ...
+  // retry_later and release: the attempt's admission counters to keep in the
+  // run (AttemptReport's, this answer included); zero once the attempt is over.
+  int rate_limited = 0;
+  std::chrono::milliseconds waited{0};
+  // release only: handed back by a worker without the step's handler (a
+  // fleet mid-deploy); no_worker_queue is set when no live worker serving
+  // that queue has it either (the run shows waiting_for no_worker).
+  bool unhandled = false;
+  std::string no_worker_queue;
 
   friend bool operator==(const Decision&, const Decision&) = default;
 };
@@ -85,7 +104,39 @@ struct Decision {
 // After an attempt ended. `error` is the handler's message (or the timeout text).
 // A retry waits backoff_delay(), or report.retry_after when that is longer for
 // a retryable error; for a rate-limited one, retry_after replaces the backoff.
+// A rate-limited answer past one of the policy's bounds (see RetryPolicy)
+// fails the attempt as a retryable error whose message names the bound.
 [[nodiscard]] Decision decide_after_attempt(const AttemptReport& report, const RetryPolicy& policy,
                                             double jitter_unit, std::string_view error = {});
+
+// A step waiting at its limiter (no handler launched) that has waited
+// `waited` in this attempt: the error naming retry.max_wait once past it,
+// else nullopt (never with a zero max_wait).
+[[nodiscard]] std::optional<std::string> admission_wait_exceeded(const RetryPolicy& policy,
+                                                                 std::chrono::milliseconds waited);
+
+// A claimed step this worker has no handler for (a workflow or step added on
+// newer workers while an older one serves the same queue).
+struct NoHandler {
+  int attempt = 1;               // attempts so far, this claim included
+  std::string what;              // "workflow 'w' step 's'"
+  std::string worker_id;         // this worker
+  std::string queue;             // the step's queue
+  bool another_worker_has_it = false;  // a live worker serving the queue has the handler
+  // How long no live worker has had it (Redis time, from the run); nullopt = not so far.
+  std::optional<std::chrono::milliseconds> unhandled_for;
+  std::chrono::milliseconds grace{std::chrono::minutes(10)};  // then dead-letter
+};
+
+// Delays before the step is offered again: when another worker has the
+// handler (short: it takes the step at its next read), and when none has
+// (a tenth of the grace, within [100 ms, 5 s]).
+inline constexpr std::chrono::milliseconds kHandBackDelay{250};
+[[nodiscard]] std::chrono::milliseconds no_worker_delay(std::chrono::milliseconds grace) noexcept;
+
+// Hands the step back (release after a delay, spending no attempt) so that
+// a worker with the handler takes it; dead-letters it once no live worker has
+// had the handler for the whole grace.
+[[nodiscard]] Decision decide_no_handler(const NoHandler& n);
 
 }  // namespace steadfast::engine

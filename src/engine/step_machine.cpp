@@ -32,7 +32,8 @@ std::string_view event_name(const StepEvent& event) noexcept {
   constexpr std::string_view kNames[] = {
       "claim_started", "claim_failed",     "admitted",      "handler_returned",
       "timed_out",     "lease_lost",       "renewal_failed", "cancel_requested",
-      "drain_started", "drain_expired",    "applied",       "redelivered"};
+      "drain_started", "drain_expired",    "applied",       "redelivered",
+      "admission_expired"};
   static_assert(std::size(kNames) == std::variant_size_v<StepEvent>);
   return kNames[event.index()];
 }
@@ -76,6 +77,8 @@ AttemptReport StepMachine::report(AttemptEnd end, std::chrono::milliseconds retr
   r.retry_after = retry_after;
   r.is_last_step = is_last_step_;
   r.cancel_requested = cancel_requested_;
+  r.rate_limited = rate_limited_;
+  r.waited = waited_;
   return r;
 }
 
@@ -111,6 +114,7 @@ StepActions StepMachine::on(const StepEvent& event) {
           return illegal();
         } else if constexpr (std::is_same_v<E, ev::Admitted>) {
           if (state_ != StepState::admitting) return illegal();
+          waited_ += e.waited;
           admitted_by_limiter_ = true;
           handler_running_ = true;
           state_ = StepState::running;
@@ -135,6 +139,9 @@ StepActions StepMachine::on(const StepEvent& event) {
           return on_drain(true);
         } else if constexpr (std::is_same_v<E, ev::Applied>) {
           return on_applied(e.stale);
+        } else if constexpr (std::is_same_v<E, ev::AdmissionExpired>) {
+          if (state_ != StepState::admitting) return illegal();
+          return on_admission_expired(e);
         } else {
           static_assert(std::is_same_v<E, ev::Redelivered>);
           return on_redelivered(e.deliveries);
@@ -150,16 +157,30 @@ StepActions StepMachine::on_claim_started(const ClaimFacts& f) {
   budget_from_ = f.budget_from;
   is_last_step_ = f.is_last_step;
   retry_ = f.retry;
+  rate_limited_ = f.rate_limited;
+  waited_ = f.waited;
   cancel_requested_ = cancel_requested_ || f.cancel_requested;
   StepActions a;
-  if (!f.handler_known) {
+  Decision d = decide_on_claim(attempt_ - budget_from_, retry_.max_attempts, f.status, cancel_requested_);
+  if (!f.handler_known && d.action == Action::execute) {
+    // Handed back for a worker that has the handler (spending no attempt),
+    // or dead-lettered once none has had it for the grace.
     state_ = StepState::applying;
-    a.write = Decision{Action::dead_letter, std::chrono::milliseconds{0}, attempt_,
-                       "worker " + f.worker_id + " has no handler for " + f.unknown_what};
+    NoHandler n;
+    n.attempt = attempt_;
+    n.what = f.unknown_what;
+    n.worker_id = f.worker_id;
+    n.queue = f.queue;
+    n.another_worker_has_it = f.another_worker_has_it;
+    n.unhandled_for = f.unhandled_for;
+    n.grace = f.no_handler_grace;
+    Decision h = decide_no_handler(n);
+    h.rate_limited = rate_limited_;
+    h.waited = waited_;
+    a.write = std::move(h);
     a.free_slot = true;
     return a;
   }
-  Decision d = decide_on_claim(attempt_ - budget_from_, retry_.max_attempts, f.status, cancel_requested_);
   if (d.action != Action::execute) {
     state_ = StepState::applying;
     // decide_on_claim records the attempts that started; the first claim of
@@ -287,6 +308,19 @@ StepActions StepMachine::on_lease_lost() {
   return illegal();
 }
 
+StepActions StepMachine::on_admission_expired(const step_event::AdmissionExpired& e) {
+  // The attempt counts (it is the bound's point), though no handler ran.
+  waited_ = e.waited;
+  StepActions a;
+  const std::string message = admission_wait_exceeded(retry_, waited_).value_or(
+      "waited " + std::to_string(waited_.count()) + " ms for admission (retry.max_wait)");
+  a.write = decide(AttemptEnd::retryable_error, std::chrono::milliseconds{0}, e.jitter_unit, message);
+  a.attempt_ended = AttemptEnd::retryable_error;
+  a.free_slot = true;
+  state_ = StepState::applying;
+  return a;
+}
+
 StepActions StepMachine::on_cancel_requested() {
   StepActions a;
   const bool first = !cancel_requested_;
@@ -322,8 +356,13 @@ StepActions StepMachine::on_drain(bool expired) {
 StepActions StepMachine::hand_back(bool handler_runs) {
   StepActions a;
   Decision d = decide_after_attempt(report(AttemptEnd::interrupted), retry_, 0.0);
-  // A handler that ran spent its attempt; one that never launched spent none.
+  // A handler that ran spent its attempt; one that never launched spent none
+  // (and the attempt's admission counters go on).
   d.attempts = handler_runs ? attempt_ : std::max(attempt_ - 1, 0);
+  if (!handler_runs) {
+    d.rate_limited = rate_limited_;
+    d.waited = waited_;
+  }
   a.write = std::move(d);
   a.cancel_handler = handler_runs;
   a.free_slot = true;

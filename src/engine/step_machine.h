@@ -8,6 +8,7 @@
 //      │  └──claim_started(limited)──▶ admitting ──admitted──┘  │                    ▲
 //      │                                    │                   ├─timed_out─▶ overrun ─handler_returned─┘
 //      │  claim_started(no execute) ────────┴──▶ applying       │               │applied
+//      │              (admission_expired ───┘)                  │               │
 //      │                                                        │               ▼
 //      │                                                        │       awaiting_handler ─handler_returned─▶ done
 //      └─lease_lost─▶ lost ◀──────────lease_lost (running, overrun)┘   applying ─lease_lost─▶ done
@@ -56,6 +57,16 @@ struct ClaimFacts {
   bool handler_known = true;      // this worker has the workflow and the step
   std::string unknown_what;       // for the error when !handler_known: "workflow 'w' step 's'"
   std::string worker_id;          // for that error too
+  // When !handler_known (see engine::NoHandler): the step's queue, whether a
+  // live worker serving it has the handler, how long none has had it (from
+  // the run, Redis time; nullopt = not so far) and the grace before dead-lettering.
+  std::string queue;
+  bool another_worker_has_it = false;
+  std::optional<std::chrono::milliseconds> unhandled_for;
+  std::chrono::milliseconds no_handler_grace{std::chrono::minutes(10)};
+  // The current attempt's admission counters, as kept in the run (RetryPolicy's bounds).
+  int rate_limited = 0;
+  std::chrono::milliseconds waited{0};
   bool limited = false;           // the step names a limiter: admission comes first
   bool is_last_step = false;
   RetryPolicy retry;
@@ -73,7 +84,11 @@ struct HandlerResult {
 namespace step_event {
 struct ClaimStarted { ClaimFacts facts; };
 struct ClaimFailed {};  // start.lua said 'lost' or 'missing', or the claim was given up (draining, error)
-struct Admitted {};
+// The limiter admitted the step after `waited` (this claim's wait at it).
+struct Admitted { std::chrono::milliseconds waited{0}; };
+// The step waited at its limiter past retry.max_wait (`waited`: this
+// attempt's waiting in all, as admission_wait_exceeded() was given it).
+struct AdmissionExpired { std::chrono::milliseconds waited{0}; double jitter_unit = 0.0; };
 struct HandlerReturned { HandlerResult result; double jitter_unit = 0.0; };
 struct TimedOut { std::chrono::milliseconds timeout{0}; double jitter_unit = 0.0; };
 struct LeaseLost {};  // renew.lua said 'lost'
@@ -94,7 +109,8 @@ using StepEvent =
     std::variant<step_event::ClaimStarted, step_event::ClaimFailed, step_event::Admitted,
                  step_event::HandlerReturned, step_event::TimedOut, step_event::LeaseLost,
                  step_event::RenewalFailed, step_event::CancelRequested, step_event::DrainStarted,
-                 step_event::DrainExpired, step_event::Applied, step_event::Redelivered>;
+                 step_event::DrainExpired, step_event::Applied, step_event::Redelivered,
+                 step_event::AdmissionExpired>;
 
 [[nodiscard]] std::string_view event_name(const StepEvent& event) noexcept;
 
@@ -137,6 +153,9 @@ class StepMachine {
   [[nodiscard]] long long deliveries() const noexcept { return deliveries_; }
   [[nodiscard]] int attempt() const noexcept { return attempt_; }
   [[nodiscard]] bool cancel_requested() const noexcept { return cancel_requested_; }
+  // This attempt's waiting for admission so far (RetryPolicy's bounds).
+  [[nodiscard]] std::chrono::milliseconds waited() const noexcept { return waited_; }
+  [[nodiscard]] const RetryPolicy& retry() const noexcept { return retry_; }
   // The step holds one of the worker's `concurrency` slots (not finished yet).
   [[nodiscard]] bool holds_slot() const noexcept;
   // Its lease must be renewed (it may still write an outcome).
@@ -153,6 +172,7 @@ class StepMachine {
   StepActions on_drain(bool expired);
   StepActions on_applied(bool stale);
   StepActions on_redelivered(long long deliveries);
+  StepActions on_admission_expired(const step_event::AdmissionExpired& e);
   StepActions hand_back(bool handler_runs);
   StepActions finish_lost();
 
@@ -175,6 +195,8 @@ class StepMachine {
   bool timed_out_ = false;  // the attempt ended (and was counted) at its timeout
   bool draining_ = false;
   bool drain_expired_ = false;
+  int rate_limited_ = 0;
+  std::chrono::milliseconds waited_{0};
   RetryPolicy retry_;
 };
 

@@ -34,6 +34,12 @@ void check_options(std::string_view step, const StepOptions& options) {
     throw std::invalid_argument("step " + quote(step) + ": max_attempts must be at least 1, got " +
                                 std::to_string(options.retry.max_attempts));
   }
+  if (options.retry.max_rate_limited < 0) {
+    throw std::invalid_argument("step " + quote(step) +
+                                ": max_rate_limited must not be negative, got " +
+                                std::to_string(options.retry.max_rate_limited));
+  }
+  check_not_negative(step, "max_wait", options.retry.max_wait);
   const Backoff& backoff = options.retry.backoff;
   check_not_negative(step, "backoff initial", backoff.initial);
   check_not_negative(step, "backoff max", backoff.max);

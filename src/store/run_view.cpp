@@ -123,7 +123,16 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
   for (StepInfo& s : run.steps) {
     nodes.push_back({s.name, engine::parse_step_status(s.status).value_or(engine::StepStatus::pending)});
     std::optional<engine::WaitingFor> w;
-    if (const std::int64_t due = to_int(f, "due_at"); s.status == "retrying" && !iso8601_ms(due).empty()) {
+    // A step handed back by a worker without its handler, while no live
+    // worker on its queue has it (retry.lua's s.<step>.no_worker): it waits
+    // for a worker, not for a time.
+    const std::string no_worker = get(f, "s." + s.name + ".no_worker");
+    if (s.status == "retrying" && !no_worker.empty()) {
+      w = engine::WaitingFor{};
+      w->kind = engine::WaitKind::no_worker;
+      w->queue = no_worker;
+    } else if (const std::int64_t due = to_int(f, "due_at");
+               s.status == "retrying" && !iso8601_ms(due).empty()) {
       w = engine::WaitingFor{};
       w->kind = engine::WaitKind::retry;
       w->until = due;

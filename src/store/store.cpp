@@ -388,6 +388,7 @@ asio::awaitable<std::vector<Started>> Store::start(int partition, const std::str
                                 : Started::State::missing;
     s.deliveries = e[1].as_integer();
     if (s.state == Started::State::ok) s.run = to_fields(e[2]);
+    if (e.size() > 3) s.now_ms = e[3].as_integer();
     out.push_back(std::move(s));
   }
   co_return out;
@@ -439,8 +440,10 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
           keys.push_back(keys_.run(t.run_id));
           const bool release = t.action == engine::Action::release;
           args.insert(args.end(), {t.token.entry_id, std::to_string(t.token.deliveries), t.run_id,
-                                   t.step, std::to_string(t.attempts),
-                                   release ? "0" : ms(t.delay), release ? std::string() : t.error});
+                                   t.step, std::to_string(t.attempts), ms(t.delay),
+                                   release ? std::string() : t.error,
+                                   std::to_string(t.rate_limited), ms(t.waited),
+                                   t.unhandled ? "1" : "0", t.no_worker_queue});
         }
         break;
       case ScriptKind::dead_letter:

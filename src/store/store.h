@@ -88,6 +88,7 @@ struct Started {
   enum class State { ok, lost, missing } state = State::ok;
   long long deliveries = 0;
   Fields run;  // the run hash as it was after the claim
+  std::int64_t now_ms = 0;  // Redis time of the claim (Unix ms)
 };
 
 // One decided transition, applied by the script matching its action.
@@ -100,8 +101,13 @@ struct Transition {
   std::string output;      // advance / complete_run: the output JSON
   std::string next_step;   // advance
   std::string next_queue;  // advance
-  std::chrono::milliseconds delay{0};  // retry_later
+  std::chrono::milliseconds delay{0};  // retry_later, release
   std::string error;       // retry_later / dead_letter
+  // retry_later / release: the attempt's admission counters (engine::Decision's).
+  int rate_limited = 0;
+  std::chrono::milliseconds waited{0};
+  bool unhandled = false;       // release: handed back for want of a handler
+  std::string no_worker_queue;  // release: ... and no live worker on this queue has it
   std::string workflow;    // advance / complete_run: for the worker's counters
   std::chrono::milliseconds duration{0};  // advance / complete_run: the attempt's wall time
 };

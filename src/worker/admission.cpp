@@ -17,11 +17,19 @@ using worker_detail::sleep_for;
 // in flight and renewed) and no attempt is spent while it waits. Ends when
 // the step leaves `admitting` (cancelled, handed back, lease lost) — an
 // admission granted meanwhile is given back.
+// The wait counts toward the step's retry.max_wait: past it the attempt fails.
 asio::awaitable<void> Worker::Impl::admit_then_launch(std::string key) {
+  if (auto it = inflight_.find(key); it != inflight_.end()) it->second.admitting_since = Clock::now();
   for (;;) {
     auto it = inflight_.find(key);
     if (it == inflight_.end() || it->second.machine.state() != engine::StepState::admitting) co_return;
     Inflight& s = it->second;
+    const auto here = std::chrono::duration_cast<milliseconds>(Clock::now() - s.admitting_since);
+    if (const auto waited = s.machine.waited() + here;
+        engine::admission_wait_exceeded(s.machine.retry(), waited)) {
+      feed(key, engine::step_event::AdmissionExpired{waited, worker_detail::jitter_unit()});
+      co_return;
+    }
     const StepOptions& o = s.options();
     store::Limiter& limiter = *limiters_.at(o.limit.name);
     const std::string holder = options_.id + ":" + s.item.token.entry_id;
@@ -65,7 +73,8 @@ asio::awaitable<void> Worker::Impl::admit_then_launch(std::string key) {
       it->second.limiter = &limiter;
       it->second.limit_holder = holder;
       it->second.limit_cost = cost;
-      feed(key, engine::step_event::Admitted{});
+      feed(key, engine::step_event::Admitted{
+                    std::chrono::duration_cast<milliseconds>(Clock::now() - it->second.admitting_since)});
       co_return;
     }
     if (!still_admitting) co_return;

@@ -208,6 +208,25 @@ asio::awaitable<void> Worker::Impl::handle_claims(const Stream& s, std::vector<s
       continue;
     }
     engine::ClaimFacts facts = claim_facts(found->second, started[i]);
+    if (!facts.handler_known) {
+      // Rare (a fleet mid-deploy): one registry read decides whether another
+      // live worker can take the step, or the grace runs.
+      // (Named locals, not temporaries, across the co_await: GCC 12 mishandles
+      // a temporary of a conditional expression there.)
+      std::string workflow;
+      if (auto wf = started[i].run.find("workflow"); wf != started[i].run.end()) workflow = wf->second;
+      const std::string queue = items[i].token.queue;
+      const std::string step = items[i].step;
+      try {
+        facts.another_worker_has_it = co_await registration_->another_handles(queue, workflow, step);
+      } catch (const std::exception& e) {
+        // Unknown: hand the step back without starting the grace.
+        spdlog::warn("worker {}: reading the worker registry failed: {}", options_.id, e.what());
+        facts.another_worker_has_it = true;
+      }
+      found = inflight_.find(key);
+      if (found == inflight_.end()) continue;
+    }
     found->second.run = std::move(started[i].run);
     feed(key, engine::step_event::ClaimStarted{std::move(facts)});
   }
@@ -226,6 +245,14 @@ engine::ClaimFacts Worker::Impl::claim_facts(Inflight& slot, const store::Starte
   c.status = engine::parse_run_status(field("status")).value_or(engine::RunStatus::queued);
   c.cancel_requested = field("cancel") == "1";
   c.worker_id = options_.id;
+  const std::string p = "s." + slot.item.step + ".";
+  c.rate_limited = std::atoi(field(p + "rate_limited").c_str());
+  c.waited = milliseconds(std::atoll(field(p + "waited_ms").c_str()));
+  c.queue = slot.item.token.queue;
+  c.no_handler_grace = options_.no_handler_grace;
+  if (const std::string since = field(p + "unhandled_since"); !since.empty() && st.now_ms > 0) {
+    c.unhandled_for = milliseconds(std::max<long long>(0, st.now_ms - std::atoll(since.c_str())));
+  }
   slot.renewed_at = Clock::now();
   const Workflow* wf = find_workflow(field("workflow"));
   const int index = wf != nullptr ? wf->index_of(slot.item.step) : -1;

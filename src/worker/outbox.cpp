@@ -54,7 +54,10 @@ asio::awaitable<void> Worker::Impl::flush() {
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const store::Transition& t = batch[i].second;
-      if (results[i] == store::Applied::ok) count_applied(t);
+      if (results[i] == store::Applied::ok) {
+        count_applied(t);
+        log_outcome(batch[i].first, t);
+      }
       const bool stale = results[i] == store::Applied::stale;
       if (stale) {
         spdlog::warn("worker {}: outcome of run {} step {} refused: stale lease", options_.id,

@@ -72,6 +72,7 @@ long long now_ms() {
 
 Registration::Registration(redis::Client& client, const store::KeySpace& keys, std::string worker_id)
     : client_(client),
+      keys_(keys),
       lock_key_(keys.worker_lock(worker_id)),
       workers_key_(keys.workers()),
       id_(std::move(worker_id)),
@@ -90,8 +91,9 @@ std::string Registration::description(int in_flight) const {
   return j.dump();
 }
 
-asio::awaitable<void> Registration::acquire(int concurrency, const std::vector<std::string>& queues) {
-  meta_ = nlohmann::json{{"concurrency", concurrency}, {"queues", queues}}.dump();
+asio::awaitable<void> Registration::acquire(int concurrency, const std::vector<std::string>& queues,
+                                            const std::map<std::string, std::vector<std::string>>& handles) {
+  meta_ = nlohmann::json{{"concurrency", concurrency}, {"queues", queues}, {"workflows", handles}}.dump();
   started_ms_ = now_ms();
   const auto ttl = std::to_string(kLockTtl.count());
   const auto give_up = std::chrono::steady_clock::now() + kLockTtl + std::chrono::seconds(1);
@@ -151,6 +153,40 @@ asio::awaitable<void> Registration::release() {
   std::vector<std::string> keys{lock_key_, workers_key_};
   std::vector<std::string> args{token_, id_};
   co_await client_.eval(release_script(), keys, args);
+}
+
+asio::awaitable<bool> Registration::another_handles(const std::string& queue,
+                                                   const std::string& workflow,
+                                                   const std::string& step) {
+  redis::Reply all = co_await client_.command("HGETALL", workers_key_);
+  std::vector<std::string> candidates;
+  for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
+    const std::string id(all[i].str());
+    if (id == id_) continue;
+    const nlohmann::json d = nlohmann::json::parse(all[i + 1].str(), nullptr, false);
+    if (!d.is_object()) continue;
+    const auto queues = d.find("queues");
+    const auto workflows = d.find("workflows");
+    if (queues == d.end() || !queues->is_array() || workflows == d.end() || !workflows->is_object()) {
+      continue;  // an older worker's record: it says nothing about its handlers
+    }
+    bool serves = false;
+    for (const auto& q : *queues) serves = serves || (q.is_string() && q.get<std::string>() == queue);
+    const auto wf = workflows->find(workflow);
+    if (!serves || wf == workflows->end() || !wf->is_array()) continue;
+    for (const auto& st : *wf) {
+      if (st.is_string() && st.get<std::string>() == step) {
+        candidates.push_back(id);
+        break;
+      }
+    }
+  }
+  for (const std::string& id : candidates) {
+    // A registry entry outlives a crashed worker; its lock does not.
+    redis::Reply live = co_await client_.command("EXISTS", keys_.worker_lock(id));
+    if (live.as_integer() == 1) co_return true;
+  }
+  co_return false;
 }
 
 }  // namespace steadfast::worker

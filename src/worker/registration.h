@@ -6,6 +6,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -33,7 +34,15 @@ class Registration {
   // is gone) the lock is taken over at once; on this host and alive, refused;
   // on another host, waits up to the lock's TTL for it to expire. Throws
   // std::runtime_error naming the holder when refused.
-  boost::asio::awaitable<void> acquire(int concurrency, const std::vector<std::string>& queues);
+  // `handles`: workflow -> its step names, recorded so that a worker without
+  // a step's handler can tell whether a live one has it (another_handles).
+  boost::asio::awaitable<void> acquire(int concurrency, const std::vector<std::string>& queues,
+                                       const std::map<std::string, std::vector<std::string>>& handles);
+  // True when another registered worker whose registration is live (its
+  // lock held) serves `queue` and has the handler of `workflow`'s `step`.
+  // Reads the whole registry: for the rare claim without a handler only.
+  boost::asio::awaitable<bool> another_handles(const std::string& queue, const std::string& workflow,
+                                               const std::string& step);
   // Renews the lock, taking it again if it expired and nobody else holds it
   // (after a pause or a Redis outage longer than the TTL); throws
   // RegistrationLost when another process holds it.
@@ -45,12 +54,13 @@ class Registration {
   std::string description(int in_flight) const;
 
   redis::Client& client_;
+  store::KeySpace keys_;
   std::string lock_key_;
   std::string workers_key_;
   std::string id_;
   std::string host_;
   std::string token_;  // "<host>|<pid>|<random>": the lock's value
-  std::string meta_;   // concurrency and queues, JSON fragment
+  std::string meta_;   // concurrency, queues and workflows, JSON fragment
   long long started_ms_ = 0;
 };
 

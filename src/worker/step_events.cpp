@@ -3,6 +3,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <spdlog/spdlog.h>
 
+#include "engine/duration.h"
+#include "engine/rfc3339.h"
 #include "worker/worker_impl.h"
 
 namespace steadfast {
@@ -68,6 +70,10 @@ void Worker::Impl::write_transition(const std::string& key, const Inflight& s,
   t.attempts = d.attempts;
   t.delay = d.delay;
   t.error = d.reason;
+  t.rate_limited = d.rate_limited;
+  t.waited = d.waited;
+  t.unhandled = d.unhandled;
+  t.no_worker_queue = d.no_worker_queue;
   if (d.action == engine::Action::advance || d.action == engine::Action::complete_run) {
     t.output = std::move(output);
   }
@@ -84,6 +90,47 @@ void Worker::Impl::write_transition(const std::string& key, const Inflight& s,
   }
   if (d.action == engine::Action::release) bump(&WorkerStats::handed_back);
   queue_transition(key, std::move(t));
+}
+
+// One line per retry scheduled and per run dead-lettered, once its script
+// applied it (levels: a counted retry info, a rate-limited try or a hand-back
+// for want of a handler debug, a dead letter warn; `--log-level` turns them
+// down). The next attempt's time is this host's clock plus the delay: the
+// timer itself runs on Redis time.
+void Worker::Impl::log_outcome(const std::string& key, const store::Transition& t) {
+  auto it = inflight_.find(key);
+  const int attempt = it != inflight_.end() ? it->second.machine.attempt() : t.attempts;
+  const auto next_at = [&t] {
+    const auto now = std::chrono::duration_cast<milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    return engine::rfc3339_ms((now + t.delay).count());
+  };
+  switch (t.action) {
+    case engine::Action::retry_later:
+      if (t.rate_limited > 0) {
+        spdlog::debug("worker {}: run {} step {} attempt {} rate limited ({} so far, waited {}); "
+                      "next try at {}: {}",
+                      options_.id, t.run_id, t.step, attempt, t.rate_limited,
+                      engine::format_duration(t.waited), next_at(), t.error);
+      } else {
+        spdlog::info("worker {}: run {} step {} attempt {} failed; retry at {}: {}", options_.id,
+                     t.run_id, t.step, attempt, next_at(), t.error);
+      }
+      break;
+    case engine::Action::dead_letter:
+      spdlog::warn("worker {}: run {} step {} attempt {} dead-lettered: {}", options_.id, t.run_id,
+                   t.step, attempt, t.error);
+      break;
+    case engine::Action::release:
+      if (t.unhandled) {
+        spdlog::debug("worker {}: run {} step {} handed back (no handler here{}); offered again at {}",
+                      options_.id, t.run_id, t.step,
+                      t.no_worker_queue.empty() ? "" : ", nor on any live worker of queue " + t.no_worker_queue,
+                      next_at());
+      }
+      break;
+    default: break;
+  }
 }
 
 }  // namespace steadfast

@@ -75,6 +75,9 @@ Worker::Impl::Impl(WorkerOptions options, std::vector<Workflow> workflows)
     throw std::invalid_argument("concurrency must be in 1..10000");
   }
   if (workflows_.empty()) throw std::invalid_argument("a worker needs at least one workflow");
+  if (options_.no_handler_grace.count() < 0) {
+    throw std::invalid_argument("no_handler_grace must not be negative");
+  }
   std::set<std::string> names;
   for (const Workflow& w : workflows_) {
     if (!names.insert(w.name()).second) {
@@ -219,7 +222,11 @@ asio::awaitable<bool> Worker::Impl::start_up() {
         spdlog::warn("worker {}: {}", options_.id, w);
       }
       if (!registration_) registration_ = std::make_unique<worker::Registration>(main_, keys_, options_.id);
-      co_await registration_->acquire(options_.concurrency, queue_names());
+      std::map<std::string, std::vector<std::string>> handles;
+      for (const Workflow& w : workflows_) {
+        for (const StepDefinition& st : w.steps()) handles[w.name()].push_back(st.name);
+      }
+      co_await registration_->acquire(options_.concurrency, queue_names(), handles);
       for (const Workflow& w : workflows_) {
         co_await store_->register_workflow(w.name(), store::definition_of(w, options_.max_backlog));
       }

@@ -88,6 +88,7 @@ class Worker::Impl {
     Clock::time_point renewed_at;
     Clock::time_point started_at;        // when the handler was handed to the pool
     Clock::time_point progress_sent_at;  // the last heartbeat handed to renew (once a second at most)
+    Clock::time_point admitting_since;   // when admission began (its wait counts toward retry.max_wait)
     store::Limiter* limiter = nullptr;   // set once admitted: the slot to release
     std::string limit_holder;
     std::int64_t limit_cost = 0;
@@ -156,6 +157,7 @@ class Worker::Impl {
             const StepResult* result = nullptr, std::string output = {});
   void write_transition(const std::string& key, const Inflight& s, const engine::Decision& d,
                         std::string output);
+  void log_outcome(const std::string& key, const store::Transition& t);
 
   // outbox.cpp
   void queue_transition(const std::string& key, store::Transition t);

@@ -117,6 +117,25 @@ TEST(ParseWorkflows, TheExampleGivesTheRightSpecs) {
   EXPECT_EQ(c.options.lease, defaults.lease);
 }
 
+TEST(ParseWorkflows, RetryBoundsOnWaitingForAdmission) {
+  const WorkflowsFile file = parse_workflows(R"(workflows:
+  w:
+    steps:
+      - {name: a, kind: noop}
+      - {name: b, kind: noop, retry: {max_rate_limited: 5, max_wait: 90s}}
+      - {name: c, kind: noop, retry: {max_rate_limited: 0, max_wait: 0s}}
+)",
+                                             kPath);
+  const auto& steps = file.workflows.at(0).steps;
+  EXPECT_EQ(steps[0].options.retry.max_rate_limited, 100);
+  EXPECT_EQ(steps[0].options.retry.max_wait, 1h);
+  EXPECT_EQ(steps[1].options.retry.max_rate_limited, 5);
+  EXPECT_EQ(steps[1].options.retry.max_wait, 90s);
+  EXPECT_EQ(steps[1].options.retry.max_attempts, StepOptions{}.retry.max_attempts);
+  EXPECT_EQ(steps[2].options.retry.max_rate_limited, 0);
+  EXPECT_EQ(steps[2].options.retry.max_wait, 0ms);
+}
+
 TEST(BuildWorkflows, TheExampleBuildsRunnableWorkflows) {
   const std::vector<Workflow> workflows =
       build_workflows(parse_workflows(kExample, kPath), steps::builtin_kinds());
@@ -330,6 +349,16 @@ INSTANTIATE_TEST_SUITE_P(
         // Retry values.
         ErrorCase{"zero_attempts", step("{name: a, kind: noop, retry: {max_attempts: 0}}"), 4,
                   "max_attempts", "got 0"},
+        ErrorCase{"negative_max_rate_limited",
+                  step("{name: a, kind: noop, retry: {max_rate_limited: -1}}"), 4,
+                  "max_rate_limited", "from 0 (no bound) to 1000000, got -1"},
+        ErrorCase{"fractional_max_rate_limited",
+                  step("{name: a, kind: noop, retry: {max_rate_limited: 1.5}}"), 4,
+                  "max_rate_limited", "whole number"},
+        ErrorCase{"bare_number_max_wait", step("{name: a, kind: noop, retry: {max_wait: 60}}"), 4,
+                  "max_wait", "needs a unit"},
+        ErrorCase{"negative_max_wait", step("{name: a, kind: noop, retry: {max_wait: -1h}}"), 4,
+                  "max_wait", "negative"},
         ErrorCase{"negative_attempts", step("{name: a, kind: noop, retry: {max_attempts: -2}}"), 4,
                   "max_attempts", "got -2"},
         ErrorCase{"fractional_attempts", step("{name: a, kind: noop, retry: {max_attempts: 2.5}}"),

@@ -1,6 +1,7 @@
 // The lifecycle decisions, exhaustively: every AttemptEnd x cancel x last step x
 // attempt position, and every claim, each row asserting the whole Decision.
 #include "engine/lifecycle.h"
+#include "engine/duration.h"
 
 #include <gtest/gtest.h>
 
@@ -33,6 +34,14 @@ RetryPolicy table_policy() {
   policy.max_attempts = 3;
   policy.backoff = Backoff{100ms, 2.0, 10s, false};
   return policy;
+}
+
+// A rate-limited retry records the attempt's first rate-limited answer and
+// its wait (the delay) in the run.
+Decision limited(Decision d) {
+  d.rate_limited = 1;
+  d.waited = d.delay;
+  return d;
 }
 
 constexpr int kFirst = 1;
@@ -129,20 +138,20 @@ const std::vector<AfterRow> kAfterRows = {
     {E::fatal_error, kPastMax, kCancel, kLastStep, {A::cancel_run, 0ms, 4, "run cancelled"}},
     // rate_limited
     {E::rate_limited, kFirst, kNoCancel, kNotLast,
-     {A::retry_later, 100ms, 0, "rate limited: boom"}},
+     limited({A::retry_later, 100ms, 0, "rate limited: boom"})},
     {E::rate_limited, kMiddle, kNoCancel, kNotLast,
-     {A::retry_later, 200ms, 1, "rate limited: boom"}},
-    {E::rate_limited, kLast, kNoCancel, kNotLast, {A::retry_later, 400ms, 2, "rate limited: boom"}},
+     limited({A::retry_later, 200ms, 1, "rate limited: boom"})},
+    {E::rate_limited, kLast, kNoCancel, kNotLast, limited({A::retry_later, 400ms, 2, "rate limited: boom"})},
     {E::rate_limited, kPastMax, kNoCancel, kNotLast,
-     {A::retry_later, 800ms, 3, "rate limited: boom"}},
+     limited({A::retry_later, 800ms, 3, "rate limited: boom"})},
     {E::rate_limited, kFirst, kNoCancel, kLastStep,
-     {A::retry_later, 100ms, 0, "rate limited: boom"}},
+     limited({A::retry_later, 100ms, 0, "rate limited: boom"})},
     {E::rate_limited, kMiddle, kNoCancel, kLastStep,
-     {A::retry_later, 200ms, 1, "rate limited: boom"}},
+     limited({A::retry_later, 200ms, 1, "rate limited: boom"})},
     {E::rate_limited, kLast, kNoCancel, kLastStep,
-     {A::retry_later, 400ms, 2, "rate limited: boom"}},
+     limited({A::retry_later, 400ms, 2, "rate limited: boom"})},
     {E::rate_limited, kPastMax, kNoCancel, kLastStep,
-     {A::retry_later, 800ms, 3, "rate limited: boom"}},
+     limited({A::retry_later, 800ms, 3, "rate limited: boom"})},
     {E::rate_limited, kFirst, kCancel, kNotLast, {A::cancel_run, 0ms, 1, "run cancelled"}},
     {E::rate_limited, kMiddle, kCancel, kNotLast, {A::cancel_run, 0ms, 2, "run cancelled"}},
     {E::rate_limited, kLast, kCancel, kNotLast, {A::cancel_run, 0ms, 3, "run cancelled"}},
@@ -272,7 +281,7 @@ TEST(DecideAfterAttempt, RateLimitedWaitsForRetryAfterWhenGiven) {
   report.attempt = 2;
   report.retry_after = 7s;
   EXPECT_EQ(decide_after_attempt(report, table_policy(), 0.5, "429"),
-            (Decision{A::retry_later, 7s, 1, "rate limited: 429"}));
+            limited(Decision{A::retry_later, 7s, 1, "rate limited: 429"}));
 }
 
 TEST(DecideAfterAttempt, RateLimitedNegativeRetryAfterFallsBackToBackoff) {
@@ -665,6 +674,190 @@ TEST(ActionNames, AreDistinctSnakeCase) {
   EXPECT_EQ(to_string(A::retry_later), "retry_later");
   EXPECT_EQ(to_string(A::complete_run), "complete_run");
 }
+
+
+// --- bounded waiting: retry.max_rate_limited and retry.max_wait ---
+
+RetryPolicy bounded_policy() {
+  RetryPolicy p = table_policy();
+  p.max_rate_limited = 3;
+  p.max_wait = 10s;
+  return p;
+}
+
+struct BoundRow {
+  const char* name;
+  int attempt;
+  int rate_limited_before;               // this attempt's earlier rate-limited answers
+  std::chrono::milliseconds waited;      // and its waiting so far
+  std::chrono::milliseconds retry_after; // this answer's
+  Decision expected;
+};
+
+Decision counted(Decision d, int rate_limited, std::chrono::milliseconds waited) {
+  d.rate_limited = rate_limited;
+  d.waited = waited;
+  return d;
+}
+
+const std::vector<BoundRow> kBoundRows = {
+    {"first_answer_waits", 1, 0, 0ms, 2s,
+     counted({A::retry_later, 2s, 0, "rate limited: 429"}, 1, 2s)},
+    {"below_both_bounds_waits", 2, 1, 4s, 2s,
+     counted({A::retry_later, 2s, 1, "rate limited: 429"}, 2, 6s)},
+    {"a_wait_ending_exactly_at_max_wait_is_allowed", 1, 1, 8s, 2s,
+     counted({A::retry_later, 2s, 0, "rate limited: 429"}, 2, 10s)},
+    {"max_rate_limited_fails_the_attempt", 1, 2, 1s, 1s,
+     {A::retry_later, 100ms, 1,
+      "attempt 1 of 3 failed: rate limited 3 times (retry.max_rate_limited): 429"}},
+    {"max_rate_limited_on_the_last_attempt_dead_letters", 3, 2, 1s, 1s,
+     {A::dead_letter, 0ms, 3,
+      "attempts exhausted (3 of 3): rate limited 3 times (retry.max_rate_limited): 429"}},
+    {"a_wait_past_max_wait_fails_the_attempt", 1, 1, 9s, 2s,
+     {A::retry_later, 100ms, 1,
+      "attempt 1 of 3 failed: waited 9s for admission; the next wait of 2s would pass 10s "
+      "(retry.max_wait): 429"}},
+    {"a_huge_retry_after_fails_at_once", 2, 0, 0ms, 24h,
+     {A::retry_later, 200ms, 2,
+      "attempt 2 of 3 failed: waited 0s for admission; the next wait of 24h would pass 10s "
+      "(retry.max_wait): 429"}},
+    {"max_wait_on_the_last_attempt_dead_letters", 3, 0, 9s, 2s,
+     {A::dead_letter, 0ms, 3,
+      "attempts exhausted (3 of 3): waited 9s for admission; the next wait of 2s would pass 10s "
+      "(retry.max_wait): 429"}},
+    {"max_rate_limited_is_checked_first", 1, 2, 9s, 2s,
+     {A::retry_later, 100ms, 1,
+      "attempt 1 of 3 failed: rate limited 3 times (retry.max_rate_limited): 429"}},
+};
+
+void PrintTo(const BoundRow& r, std::ostream* os) { *os << r.name; }
+
+class RateLimitBounds : public ::testing::TestWithParam<BoundRow> {};
+
+TEST_P(RateLimitBounds, DecideTheAnswer) {
+  const BoundRow& row = GetParam();
+  AttemptReport report;
+  report.end = E::rate_limited;
+  report.attempt = row.attempt;
+  report.rate_limited = row.rate_limited_before;
+  report.waited = row.waited;
+  report.retry_after = row.retry_after;
+  EXPECT_EQ(decide_after_attempt(report, bounded_policy(), 0.5, "429"), row.expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, RateLimitBounds, ::testing::ValuesIn(kBoundRows),
+                         [](const ::testing::TestParamInfo<BoundRow>& param_info) {
+                           return std::string(param_info.param.name);
+                         });
+
+TEST(RateLimitBounds, ZeroMeansNoBound) {
+  RetryPolicy p = table_policy();
+  p.max_rate_limited = 0;
+  p.max_wait = 0ms;
+  AttemptReport report;
+  report.end = E::rate_limited;
+  report.rate_limited = 1'000'000;
+  report.waited = 1000h;
+  report.retry_after = 1s;
+  const Decision d = decide_after_attempt(report, p, 0.0, "429");
+  EXPECT_EQ(d.action, A::retry_later);
+  EXPECT_EQ(d.attempts, 0);
+  EXPECT_EQ(d.rate_limited, 1'000'001);
+}
+
+TEST(RateLimitBounds, TheDefaultsAreAHundredAnswersAndAnHour) {
+  const RetryPolicy p;
+  EXPECT_EQ(p.max_rate_limited, 100);
+  EXPECT_EQ(p.max_wait, 1h);
+  AttemptReport report;
+  report.end = E::rate_limited;
+  report.rate_limited = 99;
+  report.retry_after = 1s;
+  EXPECT_EQ(decide_after_attempt(report, p, 0.0, "429").reason,
+            "attempt 1 of 3 failed: rate limited 100 times (retry.max_rate_limited): 429");
+}
+
+TEST(RateLimitBounds, OtherEndsResetTheCounters) {
+  for (const AttemptEnd end : {E::succeeded, E::retryable_error, E::fatal_error, E::timed_out}) {
+    AttemptReport report;
+    report.end = end;
+    report.rate_limited = 5;
+    report.waited = 5s;
+    const Decision d = decide_after_attempt(report, bounded_policy(), 0.0, "x");
+    EXPECT_EQ(d.rate_limited, 0) << to_string(d.action);
+    EXPECT_EQ(d.waited, 0ms) << to_string(d.action);
+  }
+}
+
+TEST(AdmissionWaitExceeded, NamesTheBoundOncePastIt) {
+  EXPECT_EQ(admission_wait_exceeded(bounded_policy(), 9999ms), std::nullopt);
+  EXPECT_EQ(admission_wait_exceeded(bounded_policy(), 10s),
+            "waited 10s for admission (retry.max_wait 10s)");
+  RetryPolicy unbounded;
+  unbounded.max_wait = 0ms;
+  EXPECT_EQ(admission_wait_exceeded(unbounded, 1000h), std::nullopt);
+}
+
+// --- a step this worker has no handler for (rolling deploys) ---
+
+NoHandler no_handler() {
+  NoHandler n;
+  n.attempt = 3;
+  n.what = "workflow 'new' step 'a'";
+  n.worker_id = "w-old";
+  n.queue = "default";
+  n.grace = 10min;
+  return n;
+}
+
+TEST(DecideNoHandler, AnotherLiveWorkerHasItSoItIsHandedBackSoon) {
+  NoHandler n = no_handler();
+  n.another_worker_has_it = true;
+  n.unhandled_for = 1h;  // never dead-letters while a worker can take it
+  Decision expected{A::release, kHandBackDelay, 2, ""};
+  expected.unhandled = true;
+  EXPECT_EQ(decide_no_handler(n), expected);
+}
+
+TEST(DecideNoHandler, NoLiveWorkerHasItSoItWaitsForOneWithinTheGrace) {
+  using Since = std::optional<std::chrono::milliseconds>;
+  for (const Since& since : {Since{}, Since{9min}}) {
+    NoHandler n = no_handler();
+    n.unhandled_for = since;
+    Decision expected{A::release, 5s, 2, ""};
+    expected.unhandled = true;
+    expected.no_worker_queue = "default";
+    EXPECT_EQ(decide_no_handler(n), expected);
+  }
+}
+
+TEST(DecideNoHandler, PastTheGraceItIsDeadLetteredSpendingNoAttempt) {
+  NoHandler n = no_handler();
+  n.unhandled_for = 10min;
+  EXPECT_EQ(decide_no_handler(n),
+            (Decision{A::dead_letter, 0ms, 2,
+                      "no live worker on queue 'default' has a handler for workflow 'new' step 'a' "
+                      "(worker w-old has none) for 10m, past the grace of 10m "
+                      "(--no-handler-grace)"}));
+}
+
+TEST(DecideNoHandler, AZeroGraceDeadLettersAtOnce) {
+  NoHandler n = no_handler();
+  n.grace = 0ms;
+  const Decision d = decide_no_handler(n);
+  EXPECT_EQ(d.action, A::dead_letter);
+  EXPECT_EQ(d.attempts, 2);
+  EXPECT_EQ(d.reason,
+            "worker w-old has no handler for workflow 'new' step 'a' and no live worker on queue "
+            "'default' has one (--no-handler-grace 0s)");
+}
+
+TEST(DecideNoHandler, TheRecheckDelayIsATenthOfTheGraceWithinBounds) {
+  EXPECT_EQ(no_worker_delay(10min), 5s);
+  EXPECT_EQ(no_worker_delay(20s), 2s);
+  EXPECT_EQ(no_worker_delay(300ms), 100ms);
+}
+
 
 }  // namespace
 }  // namespace steadfast::engine

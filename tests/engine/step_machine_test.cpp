@@ -116,6 +116,7 @@ StepMachine machine_in(Start setup) {
 enum class Ev {
   claim_started, claim_failed, admitted, handler_returned, timed_out, lease_lost,
   renewal_failed, cancel_requested, drain_started, drain_expired, applied, redelivered,
+  admission_expired,
 };
 
 StepEvent make_event(Ev e) {
@@ -132,6 +133,7 @@ StepEvent make_event(Ev e) {
     case Ev::drain_expired: return ev::DrainExpired{};
     case Ev::applied: return ev::Applied{false};
     case Ev::redelivered: return ev::Redelivered{5};
+    case Ev::admission_expired: return ev::AdmissionExpired{2h, 0.0};
   }
   return ev::ClaimFailed{};
 }
@@ -164,6 +166,7 @@ const std::vector<Row> kRows = {
     {Start::claimed, E::drain_expired,    S::claimed, ""},
     {Start::claimed, E::applied,          S::claimed, kIllegal},
     {Start::claimed, E::redelivered,      S::claimed, "deliveries"},
+    {Start::claimed, E::admission_expired, S::claimed, kIllegal},
 
     {Start::admitting, E::claim_started,    S::admitting, kIllegal},
     {Start::admitting, E::claim_failed,     S::admitting, kIllegal},
@@ -177,6 +180,7 @@ const std::vector<Row> kRows = {
     {Start::admitting, E::drain_expired,    S::applying, "write:release free"},
     {Start::admitting, E::applied,          S::admitting, kIllegal},
     {Start::admitting, E::redelivered,      S::admitting, "deliveries"},
+    {Start::admitting, E::admission_expired, S::applying, "write:retry_later free ended:retryable_error"},
 
     {Start::running, E::claim_started,    S::running, kIllegal},
     {Start::running, E::claim_failed,     S::running, kIllegal},
@@ -190,6 +194,7 @@ const std::vector<Row> kRows = {
     {Start::running, E::drain_expired,    S::applying, "cancel write:release free"},
     {Start::running, E::applied,          S::running, kIllegal},
     {Start::running, E::redelivered,      S::running, "deliveries"},
+    {Start::running, E::admission_expired, S::running, kIllegal},
 
     {Start::overrun, E::claim_started,    S::overrun, kIllegal},
     {Start::overrun, E::claim_failed,     S::overrun, kIllegal},
@@ -203,6 +208,7 @@ const std::vector<Row> kRows = {
     {Start::overrun, E::drain_expired,    S::overrun, ""},
     {Start::overrun, E::applied,          S::awaiting_handler, ""},
     {Start::overrun, E::redelivered,      S::overrun, "deliveries"},
+    {Start::overrun, E::admission_expired, S::overrun, kIllegal},
 
     {Start::awaiting_handler, E::claim_started,    S::awaiting_handler, kIllegal},
     {Start::awaiting_handler, E::claim_failed,     S::awaiting_handler, kIllegal},
@@ -216,6 +222,7 @@ const std::vector<Row> kRows = {
     {Start::awaiting_handler, E::drain_expired,    S::awaiting_handler, ""},
     {Start::awaiting_handler, E::applied,          S::awaiting_handler, kIllegal},
     {Start::awaiting_handler, E::redelivered,      S::awaiting_handler, "deliveries"},
+    {Start::awaiting_handler, E::admission_expired, S::awaiting_handler, kIllegal},
 
     {Start::applying, E::claim_started,    S::applying, kIllegal},
     {Start::applying, E::claim_failed,     S::applying, kIllegal},
@@ -229,6 +236,7 @@ const std::vector<Row> kRows = {
     {Start::applying, E::drain_expired,    S::applying, ""},
     {Start::applying, E::applied,          S::done, "forget"},
     {Start::applying, E::redelivered,      S::applying, "deliveries"},
+    {Start::applying, E::admission_expired, S::applying, kIllegal},
 
     {Start::applying_abandoned, E::claim_started,    S::applying, kIllegal},
     {Start::applying_abandoned, E::claim_failed,     S::applying, kIllegal},
@@ -242,6 +250,7 @@ const std::vector<Row> kRows = {
     {Start::applying_abandoned, E::drain_expired,    S::applying, ""},
     {Start::applying_abandoned, E::applied,          S::done, "forget"},
     {Start::applying_abandoned, E::redelivered,      S::applying, "deliveries"},
+    {Start::applying_abandoned, E::admission_expired, S::applying, kIllegal},
 
     {Start::lost_handler, E::claim_started,    S::lost, kIllegal},
     {Start::lost_handler, E::claim_failed,     S::lost, kIllegal},
@@ -255,6 +264,7 @@ const std::vector<Row> kRows = {
     {Start::lost_handler, E::drain_expired,    S::lost, ""},
     {Start::lost_handler, E::applied,          S::lost, ""},
     {Start::lost_handler, E::redelivered,      S::lost, "deliveries"},
+    {Start::lost_handler, E::admission_expired, S::lost, kIllegal},
 
     {Start::lost_claim, E::claim_started,    S::done, "free forget stale"},
     {Start::lost_claim, E::claim_failed,     S::done, "free forget stale"},
@@ -268,6 +278,7 @@ const std::vector<Row> kRows = {
     {Start::lost_claim, E::drain_expired,    S::lost, ""},
     {Start::lost_claim, E::applied,          S::lost, ""},
     {Start::lost_claim, E::redelivered,      S::lost, "deliveries"},
+    {Start::lost_claim, E::admission_expired, S::lost, kIllegal},
 
     {Start::done, E::claim_started,    S::done, kIllegal},
     {Start::done, E::claim_failed,     S::done, kIllegal},
@@ -281,6 +292,7 @@ const std::vector<Row> kRows = {
     {Start::done, E::drain_expired,    S::done, kIllegal},
     {Start::done, E::applied,          S::done, kIllegal},
     {Start::done, E::redelivered,      S::done, kIllegal},
+    {Start::done, E::admission_expired, S::done, kIllegal},
     // clang-format on
 };
 
@@ -332,17 +344,69 @@ TEST(StepMachine, WhatEachStateHoldsRenewsAndWrites) {
 
 StepActions claim(StepMachine& m, const ClaimFacts& f) { return m.on(ev::ClaimStarted{f}); }
 
-TEST(OnClaim, UnknownWorkflowIsDeadLettered) {
+TEST(OnClaim, AStepWithoutAHandlerHereIsHandedBackSpendingNoAttempt) {
   StepMachine m(kMaxOutput, 1);
   ClaimFacts f = facts();
   f.handler_known = false;
-  f.unknown_what = "workflow 'gone' step 'a'";
+  f.unknown_what = "workflow 'new' step 'a'";
+  f.queue = "default";
   f.attempt = 2;
+  f.another_worker_has_it = true;
+  f.rate_limited = 4;  // the attempt's admission counters go on
+  f.waited = 3s;
   const StepActions a = claim(m, f);
   ASSERT_TRUE(a.write);
-  EXPECT_EQ(*a.write, (Decision{Action::dead_letter, 0ms, 2,
-                                "worker w1 has no handler for workflow 'gone' step 'a'"}));
+  Decision expected{Action::release, kHandBackDelay, 1, ""};
+  expected.unhandled = true;
+  expected.rate_limited = 4;
+  expected.waited = 3s;
+  EXPECT_EQ(*a.write, expected);
+  EXPECT_EQ(describe(a), "write:release free");
+  EXPECT_EQ(m.state(), S::applying);
+}
+
+TEST(OnClaim, AStepNoLiveWorkerHandlesWaitsForOneThenIsDeadLettered) {
+  ClaimFacts f = facts();
+  f.handler_known = false;
+  f.unknown_what = "workflow 'new' step 'a'";
+  f.queue = "py";
+  f.no_handler_grace = 1s;
+  {
+    StepMachine m(kMaxOutput, 1);
+    const StepActions a = claim(m, f);
+    ASSERT_TRUE(a.write);
+    EXPECT_EQ(a.write->action, Action::release);
+    EXPECT_EQ(a.write->no_worker_queue, "py");
+    EXPECT_EQ(a.write->delay, 100ms);
+  }
+  f.unhandled_for = 1s;
+  StepMachine m(kMaxOutput, 1);
+  const StepActions a = claim(m, f);
+  ASSERT_TRUE(a.write);
+  EXPECT_EQ(a.write->action, Action::dead_letter);
+  EXPECT_EQ(a.write->attempts, 0);
   EXPECT_EQ(describe(a), "write:dead_letter free");
+}
+
+TEST(OnClaim, AStepWithoutAHandlerOfACancelledRunIsCancelled) {
+  StepMachine m(kMaxOutput, 1);
+  ClaimFacts f = facts();
+  f.handler_known = false;
+  f.cancel_requested = true;
+  const StepActions a = claim(m, f);
+  ASSERT_TRUE(a.write);
+  EXPECT_EQ(a.write->action, Action::cancel_run);
+}
+
+TEST(OnAdmission, WaitingAtTheLimiterPastMaxWaitFailsTheAttempt) {
+  ClaimFacts f = facts(true);
+  f.retry.max_wait = 10s;
+  StepMachine m(kMaxOutput, 1);
+  EXPECT_EQ(describe(claim(m, f)), "admit");
+  const StepActions a = m.on(ev::AdmissionExpired{10s, 0.0});
+  ASSERT_TRUE(a.write);
+  EXPECT_EQ(*a.write, (Decision{Action::retry_later, 100ms, 1,
+                                "attempt 1 of 3 failed: waited 10s for admission (retry.max_wait 10s)"}));
   EXPECT_EQ(m.state(), S::applying);
 }
 
@@ -448,6 +512,13 @@ HandlerResult error(HandlerResult::Kind kind, std::string message,
   return r;
 }
 
+// A decision with the attempt's admission counters it records.
+Decision counted(Decision d, int rate_limited, std::chrono::milliseconds waited) {
+  d.rate_limited = rate_limited;
+  d.waited = waited;
+  return d;
+}
+
 struct ResultRow {
   const char* name;
   HandlerResult result;
@@ -478,7 +549,7 @@ const std::vector<ResultRow> kResultRows = {
      {Action::dead_letter, 0ms, 1, "fatal error: bad input"}},
     {"rate_limited_refunds_the_attempt", error(HandlerResult::Kind::rate_limited, "429", 2s), false,
      false, "write:retry_later free ended:rate_limited",
-     {Action::retry_later, 2s, 0, "rate limited: 429"}},
+     counted(Decision{Action::retry_later, 2s, 0, "rate limited: 429"}, 1, 2s)},
     {"ok_after_cancel", ok_result(), false, true, "write:cancel_run free ended:succeeded",
      {Action::cancel_run, 0ms, 1, "run cancelled"}},
     {"error_after_cancel", error(HandlerResult::Kind::fatal, "x"), false, true,
@@ -636,6 +707,39 @@ TEST(EventName, NamesEveryEvent) {
   EXPECT_EQ(event_name(ev::ClaimStarted{}), "claim_started");
   EXPECT_EQ(event_name(ev::Redelivered{}), "redelivered");
   EXPECT_EQ(to_string(S::awaiting_handler), "awaiting_handler");
+}
+
+TEST(OnAdmission, TheLimiterWaitCountsTowardMaxWait) {
+  ClaimFacts f = facts(true);
+  f.rate_limited = 1;
+  f.waited = 2s;  // an earlier Retry-After of this attempt
+  f.retry.max_wait = 10s;
+  StepMachine m(kMaxOutput, 1);
+  EXPECT_EQ(describe(claim(m, f)), "admit");
+  EXPECT_EQ(describe(m.on(ev::Admitted{7s})), "launch");
+  EXPECT_EQ(m.waited(), 9s);
+  // 9 s so far: a Retry-After of 2 s more would pass the 10 s bound.
+  const StepActions a = m.on(ev::HandlerReturned{error(HandlerResult::Kind::rate_limited, "429", 2s), 0.0});
+  ASSERT_TRUE(a.write);
+  EXPECT_EQ(a.write->action, Action::retry_later);
+  EXPECT_EQ(a.write->attempts, 1);
+  EXPECT_EQ(a.write->reason,
+            "attempt 1 of 3 failed: waited 9s for admission; the next wait of 2s would pass 10s "
+            "(retry.max_wait): 429");
+}
+
+TEST(OnHandlerReturned, RateLimitedAnswersCountFromTheClaimedCounters) {
+  ClaimFacts f = facts();
+  f.retry.max_rate_limited = 5;
+  f.rate_limited = 3;
+  f.waited = 3s;
+  StepMachine m = running(f);
+  const StepActions a = m.on(ev::HandlerReturned{error(HandlerResult::Kind::rate_limited, "429", 1s), 0.0});
+  ASSERT_TRUE(a.write);
+  Decision expected{Action::retry_later, 1s, 0, "rate limited: 429"};
+  expected.rate_limited = 4;
+  expected.waited = 4s;
+  EXPECT_EQ(*a.write, expected);
 }
 
 }  // namespace

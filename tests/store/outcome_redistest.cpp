@@ -197,6 +197,97 @@ TEST_F(StoreOutcome, ReleaseQueuesTheSameStepAtOnceWithoutAnError) {
   EXPECT_EQ(run(w1_->counters()).count("retries"), 0u);
 }
 
+// Bounded waiting: a rate-limited retry keeps the attempt's counters in the
+// run, where the next claim (on any worker, after any restart) reads them.
+TEST_F(StoreOutcome, RetryKeepsTheAttemptsAdmissionCountersForTheNextClaim) {
+  const StartItem it = running_run();
+  Transition t = transition(it, Action::retry_later);
+  t.attempts = 0;
+  t.delay = std::chrono::milliseconds(10);
+  t.error = "rate limited: 429";
+  t.rate_limited = 2;
+  t.waited = std::chrono::milliseconds(1500);
+  EXPECT_EQ(apply({t}), only(Applied::ok));
+  Fields h = hash(it.run_id);
+  EXPECT_EQ(h.at("s.a.rate_limited"), "2");
+  EXPECT_EQ(h.at("s.a.waited_ms"), "1500");
+
+  // Promoted and claimed again: start.lua hands the counters back, with Redis' time.
+  cmd({"ZADD", keys_.timers(kPartition), "0", it.run_id + "\ta\tretry"});
+  run(w1_->promote(kPartition, 10));
+  const StartItem again = claim();
+  const long long before = redis_now_ms();
+  const auto started = run(w1_->start(kPartition, "q", {again}));
+  ASSERT_EQ(started.at(0).state, Started::State::ok);
+  EXPECT_EQ(started.at(0).run.at("s.a.rate_limited"), "2");
+  EXPECT_EQ(started.at(0).run.at("s.a.waited_ms"), "1500");
+  EXPECT_GE(started.at(0).now_ms, before);
+  EXPECT_LE(started.at(0).now_ms, redis_now_ms());
+
+  // A failure that counts starts the next attempt's counters at zero.
+  Transition failed = transition(again, Action::retry_later);
+  EXPECT_EQ(apply({failed}), only(Applied::ok));
+  h = hash(it.run_id);
+  EXPECT_EQ(h.at("s.a.rate_limited"), "0");
+  EXPECT_EQ(h.at("s.a.waited_ms"), "0");
+}
+
+// Rolling deploys: a step handed back by a worker without its handler, while
+// no live worker on its queue has it, shows waiting_for no_worker and keeps
+// when that began; a hand-back while one has it (or any write by a worker
+// with the handler) clears both.
+TEST_F(StoreOutcome, AHandBackForWantOfAHandlerShowsNoWorkerAndKeepsWhenItBegan) {
+  const StartItem it = running_run();
+  Transition t = transition(it, Action::release);
+  t.attempts = 0;
+  t.delay = std::chrono::milliseconds(60000);
+  t.unhandled = true;
+  t.no_worker_queue = "q";
+  const long long before = redis_now_ms();
+  EXPECT_EQ(apply({t}), only(Applied::ok));
+  Fields h = hash(it.run_id);
+  EXPECT_EQ(h.at("status"), "retrying");
+  EXPECT_EQ(h.at("s.a.attempts"), "0");
+  EXPECT_EQ(h.count("s.a.error"), 0u);
+  EXPECT_EQ(h.at("s.a.no_worker"), "q");
+  const std::string since = h.at("s.a.unhandled_since");
+  EXPECT_GE(std::stoll(since), before);
+  EXPECT_EQ(run(w1_->counters()).count("retries"), 0u) << "a hand-back is not a retry";
+  const auto info = run(w1_->get_run(it.run_id));
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->steps[0].waiting_for, (Json{{"kind", "no_worker"}, {"until", nullptr}, {"queue", "q"}}));
+  EXPECT_EQ(info->waiting_for, info->steps[0].waiting_for);
+
+  // Handed back again: the start of the wait is kept (the grace counts from it).
+  cmd({"ZADD", keys_.timers(kPartition), "0", it.run_id + "\ta\tretry"});
+  run(w1_->promote(kPartition, 10));
+  const StartItem again = claim();
+  ASSERT_EQ(run(w1_->start(kPartition, "q", {again})).at(0).state, Started::State::ok);
+  Transition t2 = transition(again, Action::release);
+  t2.attempts = 0;
+  t2.delay = std::chrono::milliseconds(60000);
+  t2.unhandled = true;
+  t2.no_worker_queue = "q";
+  EXPECT_EQ(apply({t2}), only(Applied::ok));
+  EXPECT_EQ(hash(it.run_id).at("s.a.unhandled_since"), since);
+
+  // Now a live worker has it: handed back without no_worker, both cleared.
+  cmd({"ZADD", keys_.timers(kPartition), "0", it.run_id + "\ta\tretry"});
+  run(w1_->promote(kPartition, 10));
+  const StartItem third = claim();
+  ASSERT_EQ(run(w1_->start(kPartition, "q", {third})).at(0).state, Started::State::ok);
+  Transition t3 = transition(third, Action::release);
+  t3.attempts = 0;
+  t3.delay = std::chrono::milliseconds(60000);
+  t3.unhandled = true;
+  EXPECT_EQ(apply({t3}), only(Applied::ok));
+  h = hash(it.run_id);
+  EXPECT_EQ(h.count("s.a.no_worker"), 0u);
+  EXPECT_EQ(h.count("s.a.unhandled_since"), 0u);
+  const auto retrying = run(w1_->get_run(it.run_id));
+  EXPECT_EQ(retrying->steps[0].waiting_for["kind"], "retry");
+}
+
 TEST_P(StaleTokenTest, RetryOfAStaleTokenIsStaleAndWritesNothing) {
   for (const Action a : {Action::retry_later, Action::release}) {
     SCOPED_TRACE(engine::to_string(a));

@@ -312,7 +312,9 @@ class StoreTest : public test::RedisTest {
         return eval(scripts::retry(),
                     {s, keys_.timers(kPartition), keys_.stats(kPartition), run_key(t.run_id)},
                     {g, consumer, t.token.entry_id, d, t.run_id, t.step, attempts,
-                     release ? "0" : std::to_string(t.delay.count()), release ? "" : t.error});
+                     std::to_string(t.delay.count()), release ? "" : t.error,
+                     std::to_string(t.rate_limited), std::to_string(t.waited.count()),
+                     t.unhandled ? "1" : "0", t.no_worker_queue});
       }
       case engine::Action::dead_letter:
         return eval(scripts::dead_letter(),

@@ -3,8 +3,12 @@
 // watches them. What a library user relies on: outputs passed between steps,
 // exceptions as retryable errors, step timeouts, a retry-stable idempotency
 // key, cancellation reaching a running handler.
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <chrono>
+#include <sstream>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -78,16 +82,33 @@ class InProcess : public RedisTest {
   // Starts a worker for `workflow` and registers it with the client (so a
   // submit right away knows it).
   WorkerThread& start(const Workflow& workflow, int concurrency = 4) {
-    WorkerOptions o;
-    o.redis_url = server().url();
-    o.key_prefix = prefix_;
-    o.id = "inproc";
+    WorkerOptions o = options("inproc");
     o.concurrency = concurrency;
-    o.drain_timeout = 1s;
-    o.handle_signals = false;
     client_->register_workflow(workflow);
     worker_ = std::make_unique<WorkerThread>(o, std::vector<Workflow>{workflow});
     return *worker_;
+  }
+
+  WorkerOptions options(const std::string& id) const {
+    WorkerOptions o;
+    o.redis_url = server().url();
+    o.key_prefix = prefix_;
+    o.id = id;
+    o.concurrency = 4;
+    o.drain_timeout = 1s;
+    o.handle_signals = false;
+    return o;
+  }
+
+  // The run once `done` says so (polled every 5 ms, up to 10 s).
+  template <typename Pred>
+  RunInfo poll(const std::string& run_id, Pred done) {
+    const auto until = Clock::now() + 10s;
+    for (;;) {
+      std::optional<RunInfo> r = client().get_run(run_id);
+      if ((r && done(*r)) || Clock::now() > until) return r.value_or(RunInfo{});
+      std::this_thread::sleep_for(5ms);
+    }
   }
 
   Client& client() { return *client_; }
@@ -358,6 +379,243 @@ TEST_F(InProcess, AnEntryDeliveredAgainWhileInFlightRunsOnce) {
   EXPECT_EQ(st.started, 2u);  // the held run and the sentinel
   EXPECT_EQ(st.succeeded, 2u);
   EXPECT_EQ(st.stale, 0u);
+}
+
+
+// --- bounded waiting (issue 12, item 3) ---
+
+StepOptions bounded(int max_attempts, int max_rate_limited, std::chrono::milliseconds max_wait) {
+  StepOptions o = quick_retries(max_attempts);
+  o.retry.max_rate_limited = max_rate_limited;
+  o.retry.max_wait = max_wait;
+  return o;
+}
+
+// An upstream that answers 429 forever: each attempt ends after
+// max_rate_limited answers, into the normal retry path, then the DLQ.
+TEST_F(InProcess, RateLimitedAnswersPastMaxRateLimitedFailTheAttempt) {
+  std::atomic<int> calls{0};
+  Workflow wf("throttled");
+  wf.step("call", [&](StepContext&) -> StepResult {
+    ++calls;
+    return StepError::rate_limited("429 Too Many Requests", 10ms);
+  }, bounded(2, 3, 1h));
+  start(wf);
+  const RunInfo run = client().wait(client().submit("throttled", Json::object()).run_id, 10s);
+  ASSERT_EQ(run.status, "failed");
+  EXPECT_EQ(calls.load(), 6) << "3 answers per attempt, 2 attempts";
+  EXPECT_EQ(run.steps[0].attempts, 2);
+  EXPECT_EQ(run.steps[0].error,
+            "attempts exhausted (2 of 2): rate limited 3 times (retry.max_rate_limited): "
+            "429 Too Many Requests");
+  // The history shows each rate-limited answer, and the bound ending attempt 1.
+  const Json& h = run.steps[0].attempt_history;
+  int bound_hits = 0;
+  for (const Json& e : h) {
+    if (e.value("error", "") ==
+        "attempt 1 of 2 failed: rate limited 3 times (retry.max_rate_limited): 429 Too Many Requests") {
+      ++bound_hits;
+    }
+  }
+  EXPECT_EQ(bound_hits, 1) << h.dump();
+}
+
+// A Retry-After that would take the attempt's waiting past max_wait fails it.
+TEST_F(InProcess, ARateLimitedWaitPastMaxWaitFailsTheAttempt) {
+  std::atomic<int> calls{0};
+  Workflow wf("patient");
+  wf.step("call", [&](StepContext&) -> StepResult {
+    ++calls;
+    return StepError::rate_limited("429", 300ms);
+  }, bounded(1, 0, 500ms));
+  start(wf);
+  const RunInfo run = client().wait(client().submit("patient", Json::object()).run_id, 10s);
+  ASSERT_EQ(run.status, "failed");
+  EXPECT_EQ(calls.load(), 2) << "waited 300 ms after the first; 300 ms more would pass 500 ms";
+  EXPECT_EQ(run.steps[0].attempts, 1);
+  EXPECT_EQ(run.steps[0].error,
+            "attempts exhausted (1 of 1): waited 300ms for admission; the next wait of 300ms "
+            "would pass 500ms (retry.max_wait): 429");
+}
+
+// The counters live in the run: a worker started after another stopped
+// goes on counting where it stopped.
+TEST_F(InProcess, TheRateLimitedCountSurvivesAWorkerRestart) {
+  std::atomic<int> calls{0};
+  auto make = [&] {
+    Workflow wf("restarted");
+    wf.step("call", [&](StepContext&) -> StepResult {
+      ++calls;
+      return StepError::rate_limited("429", 100ms);
+    }, bounded(1, 4, 1h));
+    return wf;
+  };
+  client().register_workflow(make());
+  auto first = std::make_unique<WorkerThread>(options("first"), std::vector<Workflow>{make()});
+  const std::string id = client().submit("restarted", Json::object()).run_id;
+  poll(id, [&](const RunInfo&) { return calls.load() >= 2; });
+  EXPECT_EQ(first->stop(), 0);
+  const int before = calls.load();
+  ASSERT_GE(before, 2);
+  ASSERT_LT(before, 4);
+  WorkerThread second(options("second"), std::vector<Workflow>{make()});
+  const RunInfo run = client().wait(id, 10s);
+  ASSERT_EQ(run.status, "failed");
+  EXPECT_EQ(calls.load(), 4) << "the count went on from " << before;
+  EXPECT_NE(run.steps[0].error.find("rate limited 4 times"), std::string::npos) << run.steps[0].error;
+}
+
+// Waiting at a limiter counts toward max_wait: a step the limiter will not
+// admit for a minute fails once it has waited max_wait.
+TEST_F(InProcess, WaitingAtALimiterCountsTowardMaxWait) {
+  LimitSpec spec;
+  spec.name = "slow-api";
+  spec.requests_per_minute = 1;
+  Workflow wf("limited");
+  StepOptions o = bounded(1, 100, 300ms);
+  o.limit.name = "slow-api";
+  wf.step("call", [](StepContext&) -> StepResult { return Json{{"ok", true}}; }, o);
+  WorkerOptions wo = options("limited");
+  wo.limits = {spec};
+  client().register_workflow(wf);
+  WorkerThread w(wo, std::vector<Workflow>{wf});
+  const RunInfo admitted = client().wait(client().submit("limited", Json::object()).run_id, 10s);
+  ASSERT_EQ(admitted.status, "completed");
+  const auto t0 = Clock::now();
+  const RunInfo refused = client().wait(client().submit("limited", Json::object()).run_id, 10s);
+  ASSERT_EQ(refused.status, "failed");
+  EXPECT_LT(Clock::now() - t0, 5s);
+  EXPECT_EQ(refused.steps[0].attempts, 1);
+  EXPECT_NE(refused.steps[0].error.find("for admission (retry.max_wait 300ms)"), std::string::npos)
+      << refused.steps[0].error;
+}
+
+// --- fleets that differ during a rolling deploy (issue 12, item 7) ---
+
+// An old worker without the new workflow serves the same queue as a new one:
+// whatever it claims it hands back, spending no attempt, and every run
+// completes on the new worker.
+TEST_F(InProcess, AStepThisWorkerCannotRunIsTakenByOneThatCan) {
+  Workflow v1("v1");
+  v1.step("a", [](StepContext&) -> StepResult { return Json{{"v", 1}}; });
+  Workflow v2("v2");
+  v2.step("a", [](StepContext& ctx) -> StepResult { return Json{{"attempt", ctx.attempt()}}; });
+  client().register_workflow(v1);
+  client().register_workflow(v2);
+  WorkerThread fresh(options("new"), std::vector<Workflow>{v1, v2});
+  // The new worker is registered once it ran a step.
+  ASSERT_EQ(client().wait(client().submit("v2", Json::object()).run_id, 10s).status, "completed");
+  WorkerThread old(options("old"), std::vector<Workflow>{v1});
+  ASSERT_EQ(client().wait(client().submit("v1", Json::object()).run_id, 10s).status, "completed");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back(client().submit("v2", Json{{"i", i}}).run_id);
+  for (const std::string& id : ids) {
+    const RunInfo run = client().wait(id, 10s);
+    ASSERT_EQ(run.status, "completed") << to_json(run).dump();
+    EXPECT_EQ(run.steps[0].attempts, 1);
+    EXPECT_EQ(run.steps[0].output, (Json{{"attempt", 1}}));
+    ASSERT_EQ(run.steps[0].attempt_history.size(), 1u) << run.steps[0].attempt_history.dump();
+    EXPECT_EQ(run.steps[0].attempt_history[0]["worker"], "new");
+  }
+  EXPECT_EQ(old.stop(), 0);
+  // Both read the queue's 20 entries: the old worker claimed some and handed them back.
+  EXPECT_GE(old.worker().stats().handed_back, 1u);
+}
+
+// With only the old worker, the run shows it waits for a worker, then is
+// dead-lettered after the grace, with no attempt spent.
+TEST_F(InProcess, AStepNoLiveWorkerCanRunIsDeadLetteredAfterTheGrace) {
+  Workflow v1("v1");
+  v1.step("a", [](StepContext&) -> StepResult { return Json::object(); });
+  Workflow v2("v2");
+  v2.step("a", [](StepContext&) -> StepResult { return Json::object(); });
+  client().register_workflow(v2);
+  WorkerOptions o = options("old");
+  o.queues = {"default"};
+  o.no_handler_grace = 1s;
+  WorkerThread old(o, std::vector<Workflow>{v1});
+  const std::string id = client().submit("v2", Json::object()).run_id;
+  const RunInfo waiting = poll(id, [](const RunInfo& r) { return !r.waiting_for.is_null(); });
+  EXPECT_EQ(waiting.waiting_for, (Json{{"kind", "no_worker"}, {"until", nullptr}, {"queue", "default"}}));
+  const RunInfo run = client().wait(id, 10s);
+  ASSERT_EQ(run.status, "failed");
+  EXPECT_EQ(run.steps[0].attempts, 0);
+  EXPECT_NE(run.steps[0].error.find("no live worker on queue 'default' has a handler for "
+                                    "workflow 'v2' step 'a' (worker old has none)"),
+            std::string::npos)
+      << run.steps[0].error;
+  EXPECT_NE(run.steps[0].error.find("past the grace of 1s (--no-handler-grace)"), std::string::npos)
+      << run.steps[0].error;
+  EXPECT_EQ(old.stop(), 0);
+  EXPECT_EQ(old.worker().stats().started, 0u);
+}
+
+// --- never silent (issue 12, item 4, the worker's half) ---
+
+// Captures the default logger's lines while alive.
+class LogCapture {
+ public:
+  explicit LogCapture(spdlog::level::level_enum level) : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+    auto logger = std::make_shared<spdlog::logger>("capture", sink);
+    logger->set_pattern("%l %v");
+    logger->set_level(level);
+    spdlog::set_default_logger(logger);
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  std::string text() {
+    spdlog::default_logger()->flush();
+    return out_.str();
+  }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST_F(InProcess, EachRetryAndDeadLetterIsLoggedAtALevelAUserCanTurnDown) {
+  Workflow wf("loud");
+  wf.step("flaky", [](StepContext&) -> StepResult { return StepError::retryable("boom"); },
+          quick_retries(2));
+  std::string info_text;
+  std::string id;
+  {
+    LogCapture log(spdlog::level::info);
+    start(wf);
+    id = client().submit("loud", Json::object()).run_id;
+    ASSERT_EQ(client().wait(id, 10s).status, "failed");
+    worker_->stop();
+    info_text = log.text();
+  }
+  const std::string retry_line = "info worker inproc: run " + id +
+                                 " step flaky attempt 1 failed; retry at ";
+  ASSERT_TRUE(contains(info_text, retry_line)) << info_text;
+  const std::string after = info_text.substr(info_text.find(retry_line) + retry_line.size());
+  // An RFC 3339 time, then the reason.
+  EXPECT_TRUE(after.size() > 24 && after[4] == '-' && after[10] == 'T' && after[23] == 'Z') << after;
+  EXPECT_TRUE(after.starts_with(after.substr(0, 24) + ": attempt 1 of 2 failed: boom")) << after;
+  EXPECT_TRUE(contains(info_text, "warning worker inproc: run " + id +
+                                      " step flaky attempt 2 dead-lettered: attempts exhausted "
+                                      "(2 of 2): boom"))
+      << info_text;
+
+  // At warn, the retry is not logged; the dead letter still is.
+  LogCapture log(spdlog::level::warn);
+  worker_.reset();
+  start(wf);
+  const std::string second = client().submit("loud", Json::object()).run_id;
+  ASSERT_EQ(client().wait(second, 10s).status, "failed");
+  worker_->stop();
+  const std::string warn_text = log.text();
+  EXPECT_FALSE(contains(warn_text, "retry at")) << warn_text;
+  EXPECT_TRUE(contains(warn_text, "run " + second + " step flaky attempt 2 dead-lettered"))
+      << warn_text;
 }
 
 }  // namespace

@@ -24,7 +24,9 @@ local spent = redis.call('HGET', run, 's.' .. step .. '.attempts') or '0'
 local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', spent)
 redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'base', spent, 'updated_at', now,
            's.' .. step .. '.status', 'queued', 's.' .. step .. '.budget_from', spent)
-redis.call('HDEL', run, 'dlq_entry', 'cancel')
+redis.call('HDEL', run, 'dlq_entry', 'cancel', 's.' .. step .. '.rate_limited',
+           's.' .. step .. '.waited_ms', 's.' .. step .. '.no_worker',
+           's.' .. step .. '.unhandled_since')
 redis.call('PERSIST', run)
 redis.call('XDEL', dlq, did)
 return nid

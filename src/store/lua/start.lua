@@ -16,11 +16,12 @@
 -- ARGV: group, consumer, then per item: entry id, step, deliveries (the count
 --       the worker was delivered the entry with: 1 for a fresh XREADGROUP '>'
 --       delivery; 0 = unknown, accept whatever count this consumer holds)
--- Returns per item {state, deliveries, flat hash}; state: 'ok', 'lost' (not
+-- Returns per item {state, deliveries, flat hash, Redis now ms}; state: 'ok', 'lost' (not
 -- ours, or no longer with that count: nothing written), 'missing' (the run
 -- hash is gone; entry dropped).
 local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
-local now = string.format('%d', sf_now())
+local now_ms = sf_now()
+local now = string.format('%d', now_ms)
 local n = #KEYS - 1
 local ids = {}
 for i = 1, n do ids[i] = ARGV[3 * i] end
@@ -31,12 +32,12 @@ for i = 1, n do
   local id, step, asked = ARGV[3 * i], ARGV[3 * i + 1], tonumber(ARGV[3 * i + 2])
   local deliveries = held[id]
   if deliveries == nil or (asked ~= 0 and asked ~= deliveries) then
-    out[i] = {'lost', 0, {}}
+    out[i] = {'lost', 0, {}, now_ms}
   else
     local h = redis.call('HGETALL', run)
     if #h == 0 then
       sf_drop_entry(stream, group, id)
-      out[i] = {'missing', deliveries, {}}
+      out[i] = {'missing', deliveries, {}, now_ms}
     else
       local status, cancel, base
       for k = 1, #h, 2 do
@@ -52,7 +53,7 @@ for i = 1, n do
                    's.' .. step .. '.started_at', now,
                    's.' .. step .. '.worker', consumer)
       end
-      out[i] = {'ok', deliveries, h}
+      out[i] = {'ok', deliveries, h, now_ms}
     end
   end
 end
