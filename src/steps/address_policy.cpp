@@ -186,12 +186,13 @@ std::optional<std::string> AddressPolicy::refusal(const IpAddress& connected) co
   if (const auto v4 = connected.embedded_ipv4(); v4 && !starts_with(connected, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})) {
     address = mapped(*v4);
   }
+  // The Redis server only by its own address, never through a wider range.
+  const bool is_redis = std::find(redis.begin(), redis.end(), address) != redis.end();
   for (const AllowEntry& e : allow) {
-    if (e.range && e.range->contains(address)) return std::nullopt;
+    if (!e.range || !e.range->contains(address)) continue;
+    if (!is_redis || e.range->prefix_bits == 128) return std::nullopt;
   }
-  for (const IpAddress& r : redis) {
-    if (r == address) return "the Redis server's address";
-  }
+  if (is_redis) return "the Redis server's address";
   if (const auto why = restricted_range(address)) return *why + " address";
   return std::nullopt;
 }

@@ -63,7 +63,9 @@ struct AddressPolicy {
 
   // True when the URL's host is allowed by name (then no address is checked).
   [[nodiscard]] bool allows_host(std::string_view url_host) const;
-  // Why connecting to `address` is refused; nullopt = allowed.
+  // Why connecting to `address` is refused; nullopt = allowed. A range in
+  // `allow` opens restricted addresses but not the Redis server's: only an
+  // entry naming that very address does.
   [[nodiscard]] std::optional<std::string> refusal(const IpAddress& address) const;
 };
 
