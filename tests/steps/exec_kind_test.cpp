@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "config/workflows_file.h"
 #include "steps/kind_registry.h"
 
 namespace steadfast::steps {
@@ -469,6 +470,23 @@ TEST_F(ExecKindTest, TheWorkersOwnSettingsAreNotInherited) {
   EXPECT_CONTAINS(rejection({{"command", {"x"}}, {"inherit_env", {"A B"}}}), "key 'inherit_env.0': not a variable name");
   EXPECT_CONTAINS(rejection({{"command", {"x"}}, {"inherit_env", "PATH"}}), "key 'inherit_env': expected a list");
   EXPECT_CONTAINS(rejection({{"command", {"x"}}, {"allow_option_args", "yes"}}), "key 'allow_option_args': expected true or false");
+}
+
+TEST(ExecLoadTime, UntrustedProgramIsRefusedWithFileAndLine) {
+  const std::string yaml =
+      "workflows:\n"
+      "  w:\n"
+      "    steps:\n"
+      "      - name: s\n"
+      "        kind: exec\n"
+      "        with: {command: [\"{{input.program}}\", x]}\n";
+  const config::WorkflowsFile file = config::parse_workflows(yaml, "wf.yaml");
+  try {
+    (void)config::build_workflows(file, builtin_kinds());
+    ADD_FAILURE() << "accepted";
+  } catch (const config::ConfigError& e) {
+    EXPECT_CONTAINS(e.what(), "wf.yaml:6: key 'with': exec: key 'command.0': the program cannot come from");
+  }
 }
 
 TEST_F(ExecKindTest, RefusesBadParametersNamingTheKey) {
