@@ -172,7 +172,6 @@ TEST_F(TemplateTest, RawKeepsTheValueAndRenderWithSeesEachInsertion) {
   EXPECT_TRUE(t.has_expressions());
   EXPECT_FALSE(engine::Template::parse("x ${HOME}").has_expressions());
   std::vector<std::string> seen;
-  engine::Redactor secrets;
   const std::string out = t.render_with(context(), secrets, [&](std::string_view so_far, const engine::Template::Insertion& v) {
     seen.push_back(std::string(so_far) + (v.raw ? "|raw" : "") + (v.encoded ? "|encoded" : ""));
     return std::string("<") + v.value.dump() + ">";
