@@ -8,7 +8,9 @@
 #include "cli/common.h"
 #include "config/workflows_file.h"
 #include "engine/quote.h"
+#include "redis/config.h"
 #include "steadfast/worker.h"
+#include "steps/http.h"
 #include "steps/kind_registry.h"
 #include "worker/notifier.h"
 
@@ -30,6 +32,7 @@ void register_worker(CLI::App& app) {
     std::string no_handler_grace = "10m";
     std::string log_level = "info";
     bool allow_eviction = false;
+    std::string allow_hosts;
   };
   auto args = std::make_shared<Args>();
   add_connection_options(*cmd, args->conn);
@@ -55,6 +58,9 @@ void register_worker(CLI::App& app) {
                   "letters, timeouts, lost leases), error, off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  cmd->add_option("--allow-hosts", args->allow_hosts,
+                  "Comma-separated hosts, addresses or ranges (10.0.0.0/8) that http URLs whose host comes "
+                  "from run input may reach although private or loopback (as a step's allow_hosts)");
   cmd->add_flag("--allow-eviction", args->allow_eviction,
                 "Run even if Redis' maxmemory-policy is not noeviction (evictions lose runs)");
   cmd->final_callback([args] {
@@ -77,6 +83,23 @@ void register_worker(CLI::App& app) {
         throw std::invalid_argument("invalid queue name " + engine::quote(q, 80) + " in --queues (1-64 of A-Z a-z 0-9 _ -)");
       }
       queues.push_back(q);
+    }
+    {
+      // Request forgery: a URL whose host came from a run never reaches
+      // Redis, nor private addresses unless allowed (docs/security.md).
+      std::vector<std::string> allow;
+      std::stringstream hs(args->allow_hosts);
+      for (std::string h; std::getline(hs, h, ',');) {
+        if (!h.empty()) allow.push_back(h);
+      }
+      std::string redis_host;
+      try {
+        const auto redis = redis::Config::from_url(args->conn.redis_url);
+        if (redis.scheme != redis::Config::Scheme::unix_socket) redis_host = redis.host;
+      } catch (const std::invalid_argument&) {
+        // Reported by the worker itself, with the URL redacted.
+      }
+      steps::set_http_network_policy(allow, redis_host);
     }
     config::WorkflowsFile file;
     std::vector<Workflow> workflows;

@@ -16,15 +16,16 @@ namespace steadfast::engine {
 
 namespace {
 
-enum class Function { len, urlencode };
+enum class Function { len, urlencode, raw };
 
 struct FunctionInfo {
   std::string_view name;
   Function function;
 };
-constexpr std::array<FunctionInfo, 2> kFunctions{{
+constexpr std::array<FunctionInfo, 3> kFunctions{{
     {"len", Function::len},
     {"urlencode", Function::urlencode},
+    {"raw", Function::raw},
 }};
 
 // Deepest expression: nested parentheses and calls, and chained operators
@@ -232,7 +233,9 @@ class ExprParser {
     e->kind = Expr::Kind::call;
     e->function = it->function;
     e->text = std::string(name) + "(" + arg->text + ")";
-    e->type = it->function == Function::len ? StaticType::integer : StaticType::string;
+    e->type = it->function == Function::len      ? StaticType::integer
+              : it->function == Function::raw    ? arg->type
+                                                 : StaticType::string;
     e->lhs = std::move(arg);
     return e;
   }
@@ -416,6 +419,7 @@ Json evaluate(const Expr& e, const TemplateContext& context) {
         render_error("len() needs a string, array or object; " + quote(arg.text) + " is " +
                      value->type_name());
       }
+      if (e.function == Function::raw) return *value;
       return percent_encode(value->is_string() ? value->get_ref<const std::string&>()
                                                : dump_compact(*value));
     }
@@ -721,6 +725,13 @@ Template Template::parse(std::string_view text) {
 }
 
 std::string Template::render(const TemplateContext& context, Redactor& secrets) const {
+  return render_with(context, secrets, [](std::string_view, const Insertion& v) {
+    return v.value.is_string() ? v.value.get<std::string>() : dump_compact(v.value);
+  });
+}
+
+std::string Template::render_with(const TemplateContext& context, Redactor& secrets,
+                                  const Inserter& insert) const {
   std::string out;
   for (const Segment& s : parsed_->segments) {
     switch (s.kind) {
@@ -734,11 +745,10 @@ std::string Template::render(const TemplateContext& context, Redactor& secrets) 
       }
       case Segment::Kind::expr: {
         const Json value = evaluate(*s.expr, context);
-        if (value.is_string()) {
-          out += value.get_ref<const std::string&>();
-        } else {
-          out += dump_compact(value);
-        }
+        const bool call = s.expr->kind == Expr::Kind::call;
+        const Insertion insertion{value, call && s.expr->function == Function::raw,
+                                  call && s.expr->function == Function::urlencode};
+        out += insert(out, insertion);
         break;
       }
     }
@@ -757,6 +767,11 @@ Json Template::render_value(const TemplateContext& context, Redactor& secrets) c
 bool Template::is_literal() const noexcept {
   return std::all_of(parsed_->segments.begin(), parsed_->segments.end(),
                      [](const Segment& s) { return s.kind == Segment::Kind::text; });
+}
+
+bool Template::has_expressions() const noexcept {
+  return std::any_of(parsed_->segments.begin(), parsed_->segments.end(),
+                     [](const Segment& s) { return s.kind == Segment::Kind::expr; });
 }
 
 bool Template::uses_env() const noexcept { return parsed_->uses_env; }

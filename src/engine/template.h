@@ -8,6 +8,8 @@
 //   {{len(input.text) / 4 + 10}}    integers: len(), + - * / and parentheses;
 //                                   '/' rounds up (ceil), so estimates never undercount
 //   {{urlencode(input.query)}}      percent-encoding (RFC 3986 unreserved kept)
+//   {{raw(input.path)}}             the value unchanged; in an http url it opts
+//                                   out of the automatic encoding (steps/url_template.h)
 //   ${LLM_API_KEY}                  the worker's environment; the value is a secret
 //   \{{  \${                        a literal "{{" or "${" (the backslash is dropped)
 //
@@ -137,8 +139,26 @@ class Template {
   // Otherwise render() as a JSON string. Throws TemplateRenderError.
   [[nodiscard]] Json render_value(const TemplateContext& context, Redactor& secrets) const;
 
+  // One {{...}} value as render_with() inserts it: the value, and whether the
+  // expression is a raw(...) or urlencode(...) call at its top.
+  struct Insertion {
+    const Json& value;
+    bool raw = false;
+    bool encoded = false;
+  };
+  // Returns the text to insert for one value, given everything rendered
+  // before it (literal text, ${...} values and earlier insertions).
+  using Inserter = std::function<std::string(std::string_view rendered_so_far, const Insertion& value)>;
+  // render() with the caller choosing how each {{...}} value is inserted
+  // (URLs encode it for the part it lands in). Throws TemplateRenderError.
+  [[nodiscard]] std::string render_with(const TemplateContext& context, Redactor& secrets,
+                                        const Inserter& insert) const;
+
   // True when the template has no {{...}} and no ${...} (escapes resolved).
   [[nodiscard]] bool is_literal() const noexcept;
+  // True when it holds a {{...}} (reads the run's input or step outputs, or
+  // computes a value); ${...} alone does not count.
+  [[nodiscard]] bool has_expressions() const noexcept;
   // True when it reads the environment (${...}).
   [[nodiscard]] bool uses_env() const noexcept;
   // The text it was parsed from.

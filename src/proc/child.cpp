@@ -309,11 +309,14 @@ Child::Child(const SpawnOptions& options) : own_group_(options.own_process_group
   std::vector<char*> argv = pointers(args);
   std::vector<std::string> env_strings;
   std::vector<char*> envp;
-  if (!options.env.empty()) {
+  const bool own_env = options.replace_env || !options.env.empty();
+  if (options.replace_env) {
+    for (const auto& [name, value] : options.env) env_strings.push_back(name + "=" + value);
+  } else if (!options.env.empty()) {
     env_strings = environment(options.env);
-    envp = pointers(env_strings);
   }
-  char* const* env = options.env.empty() ? environ : envp.data();
+  if (own_env) envp = pointers(env_strings);
+  char* const* env = own_env ? envp.data() : environ;
   OpenedFiles files;
   SpawnOptions resolved;  // argv and env are taken from `options`
   resolved.cwd = options.cwd;

@@ -74,6 +74,9 @@ struct SpawnOptions {
   std::vector<std::string> argv;
   // Added to (or replacing in) this process' environment; the rest is inherited.
   std::vector<std::pair<std::string, std::string>> env;
+  // True: `env` is the child's whole environment, nothing is inherited (the
+  // caller chose what of ours to pass on).
+  bool replace_env = false;
   // Working directory of the child; empty = ours.
   std::string cwd;
   Stdio in = Stdio::null();

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,8 @@
 #include "proc/child.h"
 #include "steps/params.h"
 #include "steps/text.h"
+
+extern char** environ;  // NOLINT(readability-redundant-declaration)
 
 namespace steadfast::steps {
 namespace {
@@ -52,7 +55,37 @@ struct ExecSpec {
   milliseconds timeout{kDefaultTimeout};
   std::vector<EnvVar> env;
   std::optional<engine::Template> cwd;
+  // A value from the run may start an argument with '-' (allow_option_args).
+  bool allow_option_args = false;
+  // Names of the worker's variables passed on although they are its own
+  // settings or secrets (inherit_env).
+  std::vector<std::string> inherit_env;
 };
+
+bool starts_with_ignoring_case(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() &&
+         std::equal(prefix.begin(), prefix.end(), s.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+         });
+}
+
+// The worker's own settings and secrets: the Redis URL and its password, the
+// API tokens, ... A program gets them only through inherit_env or env.
+bool is_worker_setting(std::string_view name, std::string_view value) {
+  return name.starts_with("STEADFAST_") || name.starts_with("REDIS_") ||
+         starts_with_ignoring_case(value, "redis://") || starts_with_ignoring_case(value, "rediss://");
+}
+
+// The number of ".." segments of a path.
+std::size_t parent_segments(std::string_view path) {
+  std::size_t n = 0;
+  for (;;) {
+    const std::size_t slash = path.find('/');
+    if (path.substr(0, slash) == "..") ++n;
+    if (slash == std::string_view::npos) return n;
+    path.remove_prefix(slash + 1);
+  }
+}
 
 bool is_env_name(std::string_view name) {
   if (name.empty() || (std::isalpha(static_cast<unsigned char>(name[0])) == 0 && name[0] != '_')) {
@@ -86,6 +119,27 @@ ExecSpec parse_spec(const Json& with) {
   if (spec.command[0].is_literal() && spec.command[0].source().empty()) {
     params.fail("command.0", "the program must not be empty");
   }
+  // Run input and step outputs are untrusted: they never choose the program.
+  if (spec.command[0].has_expressions()) {
+    params.fail("command.0", "the program cannot come from a {{...}} value (run input and step outputs "
+                             "are untrusted); name it here or through ${...}");
+  }
+  spec.allow_option_args = params.boolean("allow_option_args", false);
+  if (const Json* inherit = params.raw("inherit_env"); inherit != nullptr && !inherit->is_null()) {
+    if (!inherit->is_array()) {
+      params.fail("inherit_env", std::string("expected a list of variable names, got ") + inherit->type_name());
+    }
+    for (std::size_t i = 0; i < inherit->size(); ++i) {
+      const Json& name = (*inherit)[i];
+      const std::string where = "inherit_env." + std::to_string(i);
+      if (!name.is_string()) params.fail(where, std::string("expected a variable name, got ") + name.type_name());
+      if (!is_env_name(name.get_ref<const std::string&>())) {
+        params.fail(where, "not a variable name ([A-Za-z_][A-Za-z0-9_]*): " +
+                               engine::quote(name.get_ref<const std::string&>(), 100));
+      }
+      spec.inherit_env.push_back(name.get<std::string>());
+    }
+  }
   spec.timeout = params.duration("timeout", kDefaultTimeout, 1ms, kMaxTimeout);
   if (const Json* env = params.raw("env"); env != nullptr && !env->is_null()) {
     if (!env->is_object()) {
@@ -97,7 +151,13 @@ ExecSpec parse_spec(const Json& with) {
       spec.env.push_back({name, parse_template(params, "env." + name, value)});
     }
   }
-  if (const Json* cwd = params.raw("cwd"); cwd != nullptr) spec.cwd = parse_template(params, "cwd", *cwd);
+  if (const Json* cwd = params.raw("cwd"); cwd != nullptr) {
+    spec.cwd = parse_template(params, "cwd", *cwd);
+    if (spec.cwd->source().starts_with("{{")) {
+      params.fail("cwd", "must begin with a fixed directory (text or ${...}) that values from the run "
+                         "stay under, e.g. \"/srv/work/{{input.dir}}\"");
+    }
+  }
   params.finish();
   return spec;
 }
@@ -182,17 +242,42 @@ class Attempt {
     std::vector<std::string> argv;
     std::vector<std::pair<std::string, std::string>> env;
     std::optional<std::string> cwd;
+    std::optional<std::size_t> option_arg;  // the first argument a value turned into an option
+    std::string cwd_root;                   // the directory the cwd template fixes
     try {
       for (std::size_t i = 0; i < spec_.command.size(); ++i) {
-        argv.push_back(render("command." + std::to_string(i), spec_.command[i]));
+        bool option = false;
+        argv.push_back(render("command." + std::to_string(i), spec_.command[i],
+                              [&](std::string_view so_far, const std::string& value) {
+                                if (so_far.empty() && value.starts_with('-')) option = true;
+                              }));
+        if (option && !option_arg) option_arg = i;
       }
       for (const EnvVar& v : spec_.env) env.emplace_back(v.name, render("env." + v.name, v.value));
-      if (spec_.cwd) cwd = render("cwd", *spec_.cwd);
+      if (spec_.cwd) {
+        bool first = true;
+        cwd = render("cwd", *spec_.cwd, [&](std::string_view so_far, const std::string&) {
+          if (!first) return;
+          first = false;
+          cwd_root = std::string(so_far.substr(0, so_far.rfind('/') + 1));
+        });
+        if (first) cwd_root = *cwd;  // nothing from the run
+      }
     } catch (const engine::TemplateRenderError& e) {
       return fatal("exec: " + std::string(e.what()));
     }
     if (argv[0].empty()) return fatal("exec: command.0: the program is empty");
     where_ = "exec " + engine::quote(argv[0], 100);
+    if (option_arg && !spec_.allow_option_args) {
+      return fatal(where_ + ": command." + std::to_string(*option_arg) + ": the value from the run starts with '-' (" +
+                   engine::quote(argv[*option_arg], 40) +
+                   ") and the program would read it as an option; set allow_option_args: true if the step "
+                   "means it (and put \"--\" before templated arguments)");
+    }
+    if (cwd && parent_segments(*cwd) > parent_segments(cwd_root)) {
+      return fatal(where_ + ": cwd " + engine::quote(*cwd, 200) + " holds a '..' segment: a value from the run "
+                   "cannot leave " + engine::quote(cwd_root, 200));
+    }
     for (const auto& arg : argv) {
       if (arg.find('\0') != std::string::npos) return fatal(where_ + ": an argument holds a NUL byte");
     }
@@ -204,12 +289,39 @@ class Attempt {
   }
 
  private:
-  std::string render(const std::string& what, const engine::Template& t) {
+  // `seen` is told of each {{...}} value with what was rendered before it.
+  using Seen = std::function<void(std::string_view so_far, const std::string& value)>;
+  std::string render(const std::string& what, const engine::Template& t, const Seen& seen = {}) {
     try {
-      return t.render(tctx_, secrets_);
+      return t.render_with(tctx_, secrets_, [&](std::string_view so_far, const engine::Template::Insertion& v) {
+        std::string text = v.value.is_string() ? v.value.get<std::string>()
+                                               : v.value.dump(-1, ' ', false, Json::error_handler_t::replace);
+        if (seen) seen(so_far, text);
+        return text;
+      });
     } catch (const engine::TemplateRenderError& e) {
       throw engine::TemplateRenderError(what + ": " + e.what());
     }
+  }
+
+  // The worker's environment without its own settings and secrets (but with
+  // inherit_env), then the step's env.
+  std::vector<std::pair<std::string, std::string>> child_environment(
+      const std::vector<std::pair<std::string, std::string>>& step_env) const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      const std::string_view entry(*e);
+      const std::size_t eq = entry.find('=');
+      if (eq == std::string_view::npos) continue;
+      const std::string name(entry.substr(0, eq));
+      const std::string_view value = entry.substr(eq + 1);
+      const bool inherited = std::find(spec_.inherit_env.begin(), spec_.inherit_env.end(), name) != spec_.inherit_env.end();
+      if (!inherited && is_worker_setting(name, value)) continue;
+      if (std::any_of(step_env.begin(), step_env.end(), [&](const auto& v) { return v.first == name; })) continue;
+      out.emplace_back(name, std::string(value));
+    }
+    out.insert(out.end(), step_env.begin(), step_env.end());
+    return out;
   }
 
   // Every message goes out through these: secrets never leave.
@@ -241,7 +353,8 @@ class Attempt {
 
     proc::SpawnOptions options;
     options.argv = argv;
-    options.env = env;  // the worker's environment, with these added or replaced
+    options.env = child_environment(env);
+    options.replace_env = true;
     if (cwd) options.cwd = *cwd;
     options.in = proc::Stdio::from_fd(in->read.get());
     options.out = proc::Stdio::from_fd(out->write.get());

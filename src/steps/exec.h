@@ -11,8 +11,20 @@ namespace steadfast::steps {
 //   command  [argv0, args...]: templates (engine/template.h), at least argv0,
 //            which is looked up in PATH
 //   timeout  duration, default 60s (1ms..24h)
-//   env      {NAME: template}: added to the worker's environment (overriding)
-//   cwd      template: the working directory; default the worker's
+//   env      {NAME: template}: added to the inherited environment (overriding)
+//   cwd      template: the working directory; default the worker's. It must
+//            begin with a fixed directory (text or ${...}); a rendered cwd
+//            with more ".." segments than that directory is refused
+//   allow_option_args  default false: an argument whose {{...}} value makes it
+//            start with '-' is refused (fatal), so run input cannot become an
+//            option (git --upload-pack=...)
+//   inherit_env  [NAME, ...]: worker variables passed on although they are
+//            its own settings or secrets (below)
+//
+// command.0 cannot hold a {{...}} value: run input never chooses the program.
+// The program inherits the worker's environment except its own settings and
+// secrets: STEADFAST_*, REDIS_* and any variable holding a redis:// or
+// rediss:// URL, unless inherit_env names it.
 //
 // The program gets, on stdin, one JSON object:
 //   {"run_id", "workflow", "step", "attempt", "idempotency_key", "input",

@@ -1,6 +1,8 @@
 #include "steps/http.h"
 
 #include <curl/curl.h>
+#include <netdb.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -8,6 +10,7 @@
 #include <cstdint>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -17,8 +20,10 @@
 #include "engine/json_depth.h"
 #include "engine/quote.h"
 #include "engine/template.h"
+#include "steps/address_policy.h"
 #include "steps/params.h"
 #include "steps/text.h"
+#include "steps/url_template.h"
 
 namespace steadfast::steps {
 namespace {
@@ -47,7 +52,9 @@ struct Header {
 // Everything checked and parsed once, when the workflows are built.
 struct HttpSpec {
   std::string method;
-  engine::Template url;
+  UrlTemplate url;
+  // Extra hosts a URL whose host came from the run may reach (allow_hosts).
+  std::vector<AllowEntry> allow_hosts;
   std::vector<Header> headers;
   std::optional<engine::JsonTemplate> body;
   milliseconds timeout{kDefaultTimeout};
@@ -110,8 +117,12 @@ HttpSpec parse_spec(const Json& with) {
 
   const std::string url = params.string("url", std::nullopt);
   if (url.empty()) params.fail("url", "must not be empty");
-  spec.url = parse_template(params, "url", url);
-  if (spec.url.is_literal()) {
+  try {
+    spec.url = UrlTemplate::parse(url);
+  } catch (const engine::TemplateSyntaxError& e) {
+    params.fail("url", e.what());
+  }
+  if (spec.url.text().is_literal()) {
     const std::string scheme = lower(url.substr(0, url.find(':')));
     if (scheme != "http" && scheme != "https") {
       params.fail("url", "expected an http:// or https:// URL, got " + engine::quote(url));
@@ -163,6 +174,23 @@ HttpSpec parse_spec(const Json& with) {
     }
   }
 
+  if (const Json* allow = params.raw("allow_hosts"); allow != nullptr && !allow->is_null()) {
+    if (!allow->is_array()) {
+      params.fail("allow_hosts", std::string("expected a list of host names, addresses or ranges, got ") +
+                                     allow->type_name());
+    }
+    for (std::size_t i = 0; i < allow->size(); ++i) {
+      const Json& entry = (*allow)[i];
+      const std::string where = "allow_hosts." + std::to_string(i);
+      if (!entry.is_string()) params.fail(where, std::string("expected a string, got ") + entry.type_name());
+      try {
+        spec.allow_hosts.push_back(AllowEntry::parse(entry.get_ref<const std::string&>()));
+      } catch (const std::invalid_argument& e) {
+        params.fail(where, e.what());
+      }
+    }
+  }
+
   spec.max_response_bytes = static_cast<std::size_t>(
       params.integer("max_response_bytes", kDefaultMaxResponseBytes, 1, kMaxMaxResponseBytes));
   params.finish();
@@ -187,6 +215,9 @@ using Slist = std::unique_ptr<curl_slist, CurlSlistDeleter>;
 // What the callbacks collect; lives on the handler's stack for one transfer.
 struct Transfer {
   const StepContext* ctx = nullptr;
+  // Set when the host came from the run: every address connected to is checked.
+  const AddressPolicy* policy = nullptr;
+  std::string refused;  // the address refused and why, for the error
   std::size_t max_bytes = 0;
   std::string body;
   bool too_large = false;
@@ -224,6 +255,26 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     t->retry_after = std::string(value);
   }
   return n;
+}
+
+// Instead of socket(2): the address is the one libcurl resolved and is about
+// to connect to, after any DNS answer, so no name or numeric form hides it.
+curl_socket_t on_open_socket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+  auto* t = static_cast<Transfer*>(user);
+  if (purpose != CURLSOCKTYPE_IPCXN) {
+    t->refused = "a connection that is not to an IP address";
+    return CURL_SOCKET_BAD;
+  }
+  const auto ip = IpAddress::from_sockaddr(&address->addr, static_cast<socklen_t>(address->addrlen));
+  if (!ip) {
+    t->refused = "an address that is neither IPv4 nor IPv6";
+    return CURL_SOCKET_BAD;
+  }
+  if (auto why = t->policy->refusal(*ip)) {
+    t->refused = ip->text() + " (" + *why + ")";
+    return CURL_SOCKET_BAD;
+  }
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
 int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
@@ -268,6 +319,14 @@ bool is_permanent(CURLcode code) {
   }
 }
 
+std::mutex policy_mutex;
+AddressPolicy worker_policy;  // guarded by policy_mutex
+
+AddressPolicy http_address_policy() {
+  const std::lock_guard lock(policy_mutex);
+  return worker_policy;
+}
+
 class Attempt {
  public:
   Attempt(const HttpSpec& spec, StepContext& ctx) : spec_(spec), ctx_(ctx), tctx_(ctx) {}
@@ -277,7 +336,19 @@ class Attempt {
     std::vector<std::string> header_lines;
     std::string body;
     try {
-      url = render("url", spec_.url);
+      RenderedUrl rendered;
+      try {
+        rendered = spec_.url.render(tctx_, secrets_);
+      } catch (const engine::TemplateRenderError& e) {
+        throw engine::TemplateRenderError(std::string(e.what()).starts_with("url: ") ? e.what()
+                                                                                     : "url: " + std::string(e.what()));
+      }
+      url = std::move(rendered.url);
+      if (!rendered.trusted_origin) {
+        policy_ = http_address_policy();
+        policy_.allow.insert(policy_.allow.end(), spec_.allow_hosts.begin(), spec_.allow_hosts.end());
+        check_addresses_ = !policy_.allows_host(url_host(url));
+      }
       for (const Header& h : spec_.headers) {
         std::string value = render("headers." + h.name, h.value);
         if (has_line_break(value)) {
@@ -351,7 +422,22 @@ class Attempt {
     std::array<char, CURL_ERROR_SIZE> error{};
 
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    // Fail closed: a libcurl that cannot restrict the protocols (older than
+    // 7.85) would let a URL from the run reach file://, gopher://, ...
+    if (curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK) {
+      return fatal(where_ + ": this libcurl cannot restrict requests to http and https (needs 7.85 or later)");
+    }
+    if (check_addresses_) {
+      t.policy = &policy_;
+      // Straight to the host: through a proxy, the address checked would be the proxy's.
+      if (curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, &on_open_socket) != CURLE_OK ||
+          curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &t) != CURLE_OK ||
+          curl_easy_setopt(h, CURLOPT_NOPROXY, "*") != CURLE_OK) {
+        return fatal(where_ + ": cannot check the addresses this request connects to");
+      }
+    }
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(spec_.timeout.count()));
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
@@ -406,6 +492,11 @@ class Attempt {
     if (t.too_large) {
       return fatal(where_ + ": the response is larger than max_response_bytes (" +
                    std::to_string(spec_.max_response_bytes) + ")");
+    }
+    if (code != CURLE_OK && !t.refused.empty()) {
+      return fatal(where_ + ": refused to connect to " + t.refused +
+                   ": the URL's host comes from the run's input or an earlier step's output; "
+                   "list it in the step's allow_hosts (or the worker's --allow-hosts) to allow it");
     }
     if (code != CURLE_OK) {
       std::string message = where_ + ": ";
@@ -481,6 +572,8 @@ class Attempt {
   engine::TemplateContext tctx_;
   engine::Redactor secrets_;
   std::string where_ = "http";
+  AddressPolicy policy_;
+  bool check_addresses_ = false;
 };
 
 void global_init() {
@@ -509,6 +602,34 @@ std::chrono::milliseconds parse_retry_after(std::string_view value,
   const auto delay = std::chrono::duration_cast<milliseconds>(
       std::chrono::system_clock::from_time_t(at) - now);
   return std::clamp<milliseconds>(delay, 0ms, kMaxRetryAfter);
+}
+
+void set_http_network_policy(const std::vector<std::string>& allow_hosts, const std::string& redis_host) {
+  AddressPolicy policy;
+  for (const std::string& entry : allow_hosts) {
+    try {
+      policy.allow.push_back(AllowEntry::parse(entry));
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("--allow-hosts: " + std::string(e.what()));
+    }
+  }
+  if (!redis_host.empty()) {
+    if (const auto literal = IpAddress::parse(redis_host)) {
+      policy.redis.push_back(*literal);
+    } else {
+      addrinfo hints{};
+      hints.ai_socktype = SOCK_STREAM;
+      addrinfo* found = nullptr;
+      if (::getaddrinfo(redis_host.c_str(), nullptr, &hints, &found) == 0) {
+        for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+          if (auto ip = IpAddress::from_sockaddr(a->ai_addr, a->ai_addrlen)) policy.redis.push_back(*ip);
+        }
+        ::freeaddrinfo(found);
+      }
+    }
+  }
+  const std::lock_guard lock(policy_mutex);
+  worker_policy = std::move(policy);
 }
 
 StepHandler http_kind(const Json& with) {

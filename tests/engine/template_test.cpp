@@ -167,6 +167,20 @@ TEST_F(TemplateTest, Urlencode) {
   EXPECT_EQ(render("{{urlencode(input.unicode)}}"), "h%C3%A9llo");
 }
 
+TEST_F(TemplateTest, RawKeepsTheValueAndRenderWithSeesEachInsertion) {
+  EXPECT_EQ(render("{{raw(input.document_url)}}"), "https://example.com/doc?id=7");
+  const auto t = engine::Template::parse("a{{raw(input.n)}}b{{urlencode(input.n)}}{{input.n}}");
+  EXPECT_TRUE(t.has_expressions());
+  EXPECT_FALSE(engine::Template::parse("x ${HOME}").has_expressions());
+  std::vector<std::string> seen;
+  const std::string out = t.render_with(context(), secrets, [&](std::string_view so_far, const engine::Template::Insertion& v) {
+    seen.push_back(std::string(so_far) + (v.raw ? "|raw" : "") + (v.encoded ? "|encoded" : ""));
+    return std::string("<") + v.value.dump() + ">";
+  });
+  EXPECT_EQ(out, "a<10>b<\"10\"><10>");
+  EXPECT_EQ(seen, (std::vector<std::string>{"a|raw", "a<10>b|encoded", "a<10>b<\"10\">"}));
+}
+
 TEST_F(TemplateTest, ArithmeticErrors) {
   EXPECT_CONTAINS(render_error("{{input.text + 1}}"), "'+' needs integers; 'input.text' is string");
   EXPECT_CONTAINS(render_error("{{input.ratio * 2}}"), "'input.ratio' is a number with a fraction");
@@ -235,7 +249,7 @@ TEST_F(TemplateTest, UnclosedBraces) {
 
 TEST_F(TemplateTest, UnknownFunction) {
   EXPECT_CONTAINS(syntax_error("{{upper(input.text)}}"),
-                  "unknown function 'upper' (known: len, urlencode) at column 3");
+                  "unknown function 'upper' (known: len, urlencode, raw) at column 3");
 }
 
 TEST_F(TemplateTest, BadPaths) {

@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "config/workflows_file.h"
 #include "steps/kind_registry.h"
 
 namespace steadfast::steps {
@@ -374,6 +375,118 @@ TEST_F(ExecKindTest, UnknownPathAtRenderTimeIsFatal) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind(), StepError::Kind::fatal);
   EXPECT_CONTAINS(r.error().message(), "exec: command.1: no value at 'input.nope'");
+}
+
+// --- run input is untrusted (docs/security.md)
+
+StepResult run_with_input(const Json& with, const Json& input) {
+  StepContext ctx("run-9", "wf", "store", 1, input, {});
+  const KindRegistry registry = builtin_kinds();
+  return (*registry.find("exec"))(with)(ctx);
+}
+
+TEST_F(ExecKindTest, ReportOptionInjectionIntoGitIsRefused) {
+  // security-2026-12 #2: [git, ls-remote, "{{input.repo}}", main] ran --upload-pack.
+  const std::string pwned = dir_ + "/pwned";
+  const StepResult r = run_with_input({{"command", {"git", "ls-remote", "{{input.repo}}", "main"}}},
+                                      {{"repo", "--upload-pack=touch " + pwned + ";"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind(), StepError::Kind::fatal);
+  EXPECT_CONTAINS(r.error().message(), "command.2: the value from the run starts with '-'");
+  EXPECT_CONTAINS(r.error().message(), "allow_option_args");
+  EXPECT_FALSE(std::filesystem::exists(pwned));
+}
+
+TEST_F(ExecKindTest, OptionLikeValuesNeedAllowOptionArgs) {
+  const Json command = {"python3", script("echo_context.py"), "--", "{{input.arg}}", "x{{input.arg}}"};
+  const StepResult refused = run_with_input({{"command", command}}, {{"arg", "--help"}});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_CONTAINS(refused.error().message(), "command.3: the value from the run starts with '-' ('--help')");
+  // A value after fixed text, or a fixed option, is not an option from the run.
+  const StepResult fixed = run_with_input({{"command", {"python3", script("echo_context.py"), "-v", "x{{input.arg}}"}}},
+                                          {{"arg", "-y"}});
+  ASSERT_TRUE(fixed.ok()) << fixed.error().message();
+  EXPECT_EQ(fixed.output()["argv"], Json::parse(R"(["-v", "x-y"])"));
+  const StepResult allowed = run_with_input({{"command", command}, {"allow_option_args", true}}, {{"arg", "--help"}});
+  ASSERT_TRUE(allowed.ok()) << allowed.error().message();
+  EXPECT_EQ(allowed.output()["argv"], Json::parse(R"(["--", "--help", "x--help"])"));
+}
+
+TEST_F(ExecKindTest, TheProgramCannotComeFromTheRun) {
+  EXPECT_CONTAINS(rejection({{"command", {"{{input.program}}"}}}),
+                  "exec: key 'command.0': the program cannot come from a {{...}} value");
+  EXPECT_CONTAINS(rejection({{"command", {"/usr/bin/{{steps.a.output.tool}}", "x"}}}), "key 'command.0'");
+  ::setenv("STEADFAST_EXEC_TEST_PYTHON", "python3", 1);
+  const StepResult r = run({{"command", {"${STEADFAST_EXEC_TEST_PYTHON}", script("echo_context.py")}}});
+  EXPECT_TRUE(r.ok()) << r.error().message();
+}
+
+TEST_F(ExecKindTest, TheWorkingDirectoryStaysUnderItsRoot) {
+  std::filesystem::create_directories(dir_ + "/work/sub");
+  const Json with = {{"command", {"python3", script("echo_context.py")}}, {"cwd", dir_ + "/work/{{input.dir}}"}};
+  // security-2026-12 #2: "$TMP/{{input.dir}}" with "../../etc" ran in /etc.
+  for (const std::string dir : {"../../etc", "sub/../..", ".."}) {
+    SCOPED_TRACE(dir);
+    const StepResult r = run_with_input(with, {{"dir", dir}});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind(), StepError::Kind::fatal);
+    EXPECT_CONTAINS(r.error().message(), "holds a '..' segment: a value from the run cannot leave '" + dir_ + "/work/'");
+  }
+  const StepResult ok = run_with_input(with, {{"dir", "sub"}});
+  ASSERT_TRUE(ok.ok()) << ok.error().message();
+  EXPECT_EQ(ok.output()["cwd"], dir_ + "/work/sub");
+  EXPECT_CONTAINS(rejection({{"command", {"x"}}, {"cwd", "{{input.dir}}"}}), "key 'cwd': must begin with a fixed directory");
+}
+
+TEST_F(ExecKindTest, TheWorkersOwnSettingsAreNotInherited) {
+  // security-2026-12 #8: a step printed STEADFAST_REDIS with its password.
+  ::setenv("STEADFAST_REDIS", "redis://default:FAKE-REDIS-PASSWORD@127.0.0.1:1", 1);
+  ::setenv("REDIS_PASSWORD", "FAKE-REDIS-PASSWORD", 1);
+  ::setenv("CACHE_URL", "rediss://u:FAKE-REDIS-PASSWORD@cache:6380", 1);
+  ::setenv("STEADFAST_EXEC_TEST_PLAIN", "kept", 1);
+  ::setenv("APP_SETTING", "kept", 1);
+  const std::string code = "import json, os; print(json.dumps(dict(os.environ)))";
+  const StepResult r = run({{"command", {"python3", "-c", code}}});
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  const Json& env = r.output();
+  EXPECT_NOT_CONTAINS(env.dump(), "FAKE-REDIS-PASSWORD");
+  EXPECT_FALSE(env.contains("STEADFAST_REDIS"));
+  EXPECT_FALSE(env.contains("STEADFAST_EXEC_TEST_PLAIN"));
+  EXPECT_FALSE(env.contains("STEADFAST_EXEC_TEST_SECRET"));
+  EXPECT_EQ(env.value("APP_SETTING", ""), "kept");
+  EXPECT_TRUE(env.contains("PATH"));
+
+  // inherit_env passes a named one on; env sets one explicitly.
+  const StepResult with_inherit = run({{"command", {"python3", "-c", code}},
+                                       {"inherit_env", {"REDIS_PASSWORD"}},
+                                       {"env", {{"STEADFAST_EXEC_TEST_PLAIN", "set-by-step"}}}});
+  ASSERT_TRUE(with_inherit.ok()) << with_inherit.error().message();
+  EXPECT_EQ(with_inherit.output().value("REDIS_PASSWORD", ""), "FAKE-REDIS-PASSWORD");
+  EXPECT_EQ(with_inherit.output().value("STEADFAST_EXEC_TEST_PLAIN", ""), "set-by-step");
+  EXPECT_FALSE(with_inherit.output().contains("STEADFAST_REDIS"));
+  for (const char* name : {"STEADFAST_REDIS", "REDIS_PASSWORD", "CACHE_URL", "STEADFAST_EXEC_TEST_PLAIN", "APP_SETTING"}) {
+    ::unsetenv(name);
+  }
+  EXPECT_CONTAINS(rejection({{"command", {"x"}}, {"inherit_env", {"A B"}}}), "key 'inherit_env.0': not a variable name");
+  EXPECT_CONTAINS(rejection({{"command", {"x"}}, {"inherit_env", "PATH"}}), "key 'inherit_env': expected a list");
+  EXPECT_CONTAINS(rejection({{"command", {"x"}}, {"allow_option_args", "yes"}}), "key 'allow_option_args': expected true or false");
+}
+
+TEST(ExecLoadTime, UntrustedProgramIsRefusedWithFileAndLine) {
+  const std::string yaml =
+      "workflows:\n"
+      "  w:\n"
+      "    steps:\n"
+      "      - name: s\n"
+      "        kind: exec\n"
+      "        with: {command: [\"{{input.program}}\", x]}\n";
+  const config::WorkflowsFile file = config::parse_workflows(yaml, "wf.yaml");
+  try {
+    (void)config::build_workflows(file, builtin_kinds());
+    ADD_FAILURE() << "accepted";
+  } catch (const config::ConfigError& e) {
+    EXPECT_CONTAINS(e.what(), "wf.yaml:6: key 'with': exec: key 'command.0': the program cannot come from");
+  }
 }
 
 TEST_F(ExecKindTest, RefusesBadParametersNamingTheKey) {

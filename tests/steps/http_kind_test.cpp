@@ -402,12 +402,147 @@ TEST_F(HttpKindTest, UrlTemplateRenderingToAnotherSchemeIsFatal) {
   EXPECT_EQ(r.error().kind(), StepError::Kind::fatal);
 }
 
+// --- run input is untrusted: URL templates and request forgery (docs/security.md)
+
+// One attempt with `input` as the run's input.
+StepResult run_with_input(const Json& with, const Json& input) {
+  StepContext ctx("run-1", "wf", "call", 1, input, {});
+  const KindRegistry registry = builtin_kinds();
+  return (*registry.find("http"))(with)(ctx);
+}
+
+std::string origin_of(const FakeHttpServer& server) { return "http://127.0.0.1:" + std::to_string(server.port()); }
+
+TEST_F(HttpKindTest, ReportPathWalkStaysOneEncodedSegment) {
+  // security-2026-12 #1: "${DOCS_URL}/docs/{{input.document_id}}" with a bearer secret.
+  ::setenv("STEADFAST_HTTP_TEST_ORIGIN", origin_of(*server_).c_str(), 1);
+  const Json with = {{"url", "${STEADFAST_HTTP_TEST_ORIGIN}/docs/{{input.document_id}}"},
+                     {"headers", {{"Authorization", "Bearer ${STEADFAST_HTTP_TEST_SECRET}"}}}};
+  const StepResult r = run_with_input(with, {{"document_id", "../internal/admin?dump=1#"}});
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r.output()["path"], "/docs/..%2Finternal%2Fadmin%3Fdump%3D1%23");
+  EXPECT_EQ(r.output()["query"], "");
+  // A bare ".." would be removed by curl and walk up: refused.
+  const StepResult up = run_with_input(with, {{"document_id", ".."}});
+  ASSERT_FALSE(up.ok());
+  EXPECT_EQ(up.error().kind(), StepError::Kind::fatal);
+  EXPECT_CONTAINS(up.error().message(), "'.' or '..' segment");
+}
+
+TEST_F(HttpKindTest, ReportHostSwapIsRefusedBeforeAnyRequest) {
+  // security-2026-12 #1: "${DOCS_URL}{{input.path}}" with "@localhost:<port>/stolen".
+  ::setenv("STEADFAST_HTTP_TEST_ORIGIN", origin_of(*server_).c_str(), 1);
+  FakeHttpServer other(Json{{"echo", true}});
+  const Json with = {{"url", "${STEADFAST_HTTP_TEST_ORIGIN}{{raw(input.path)}}"},
+                     {"headers", {{"Authorization", "Bearer ${STEADFAST_HTTP_TEST_SECRET}"}}}};
+  for (const Json& with_url : {with, Json{{"url", "${STEADFAST_HTTP_TEST_ORIGIN}{{input.path}}"}}}) {
+    const StepResult r =
+        run_with_input(with_url, {{"path", "@localhost:" + std::to_string(other.port()) + "/stolen"}});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind(), StepError::Kind::fatal);
+    EXPECT_CONTAINS(r.error().message(), "differ from those the template names");
+    EXPECT_NOT_CONTAINS(r.error().message(), kSecret);
+  }
+  EXPECT_EQ(other.stats()["count"], 0);
+}
+
+TEST_F(HttpKindTest, HostFromInputCannotReachLoopbackInAnyForm) {
+  const std::string port = std::to_string(server_->port());
+  const Json before = server_->stats()["count"];
+  for (const std::string& target :
+       {"http://127.0.0.1:" + port + "/echo", "http://2130706433:" + port + "/echo", "http://0x7f.1:" + port + "/echo",
+        "http://[::ffff:127.0.0.1]:" + port + "/echo", "http://localhost:" + port + "/echo",
+        "http://[::1]:" + port + "/echo"}) {
+    SCOPED_TRACE(target);
+    const StepResult r = run_with_input({{"url", "{{input.target}}"}}, {{"target", target}});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind(), StepError::Kind::fatal);
+    EXPECT_CONTAINS(r.error().message(), "refused to connect to ");
+    EXPECT_CONTAINS(r.error().message(), "loopback address");
+    EXPECT_CONTAINS(r.error().message(), "allow_hosts");
+  }
+  // An earlier output is no more trusted than the input.
+  StepContext ctx("run-1", "wf", "call", 1, Json::object(),
+                  {{"prev", Json{{"next", "http://127.0.0.1:" + port + "/echo"}}}});
+  const StepResult from_output = make({{"url", "{{steps.prev.output.next}}"}})(ctx);
+  ASSERT_FALSE(from_output.ok());
+  EXPECT_CONTAINS(from_output.error().message(), "refused to connect to 127.0.0.1 (loopback address)");
+  EXPECT_EQ(server_->stats()["count"], before);
+}
+
+TEST_F(HttpKindTest, HostFromInputCannotReachMetadataOrPrivateRanges) {
+  // Refused at connect, before a packet leaves: no server needed at these addresses.
+  for (const auto& [target, why] : std::vector<std::pair<std::string, std::string>>{
+           {"http://169.254.169.254/latest/meta-data/", "link-local (cloud metadata) address"},
+           {"http://[::ffff:169.254.169.254]/", "link-local (cloud metadata) address"},
+           {"http://10.0.0.1:1/", "private address"},
+           {"http://192.168.0.1:1/", "private address"},
+           {"http://[fd00::1]:1/", "unique-local address"}}) {
+    SCOPED_TRACE(target);
+    const StepResult r = run_with_input({{"url", "{{input.target}}"}, {"timeout", "5s"}}, {{"target", target}});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind(), StepError::Kind::fatal);
+    EXPECT_CONTAINS(r.error().message(), why);
+  }
+}
+
+TEST_F(HttpKindTest, AllowHostsLetsAnInputHostReachLoopback) {
+  const std::string port = std::to_string(server_->port());
+  for (const std::string allow : {"127.0.0.1", "127.0.0.0/8", "localhost"}) {
+    SCOPED_TRACE(allow);
+    const std::string host = allow == "localhost" ? "localhost" : "127.0.0.1";
+    const StepResult r = run_with_input({{"url", "{{input.target}}"}, {"allow_hosts", {allow}}},
+                                        {{"target", "http://" + host + ":" + port + "/echo/ok"}});
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(r.output()["path"], "/echo/ok");
+  }
+  // The worker's --allow-hosts does the same for every step.
+  set_http_network_policy({"127.0.0.1"}, "");
+  const StepResult r = run_with_input({{"url", "http://{{input.host}}:" + port + "/echo/worker"}},
+                                      {{"host", "127.0.0.1"}});
+  set_http_network_policy({}, "");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r.output()["path"], "/echo/worker");
+}
+
+TEST_F(HttpKindTest, TheRedisHostIsNeverReachedFromInput) {
+  // A public-looking Redis address is refused too; here it is loopback, allowed by
+  // range, and still refused as the Redis server's.
+  set_http_network_policy({"127.0.0.0/8"}, "127.0.0.1");
+  const StepResult r = run_with_input({{"url", "{{input.target}}"}},
+                                      {{"target", "http://127.0.0.1:" + std::to_string(server_->port()) + "/"}});
+  set_http_network_policy({}, "");
+  ASSERT_FALSE(r.ok());
+  EXPECT_CONTAINS(r.error().message(), "refused to connect to 127.0.0.1 (the Redis server's address)");
+}
+
+TEST_F(HttpKindTest, UrlsFromTheFileOrEnvironmentStayTrusted) {
+  // Loopback, but the template names the host: no address check.
+  ::setenv("STEADFAST_HTTP_TEST_ORIGIN", origin_of(*server_).c_str(), 1);
+  const StepResult r = run_with_input({{"url", "${STEADFAST_HTTP_TEST_ORIGIN}/echo/{{input.id}}"}}, {{"id", "a b"}});
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r.output()["path"], "/echo/a%20b");
+}
+
+TEST_F(HttpKindTest, OtherProtocolsFromInputAreRefused) {
+  for (const std::string target : {"file:///etc/passwd", "gopher://127.0.0.1:1/", "dict://127.0.0.1:1/"}) {
+    SCOPED_TRACE(target);
+    const StepResult r = run_with_input({{"url", "{{input.target}}"}}, {{"target", target}});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind(), StepError::Kind::fatal);
+    EXPECT_CONTAINS(r.error().message(), "nsupported protocol");
+  }
+}
+
 // --- parameters, checked when the workflows are built
 
 TEST_F(HttpKindTest, RefusesBadParametersNamingTheKey) {
   EXPECT_CONTAINS(rejection(Json::object()), "http: key 'url': is required");
   EXPECT_CONTAINS(rejection({{"url", ""}}), "key 'url': must not be empty");
   EXPECT_CONTAINS(rejection({{"url", "ftp://x"}}), "key 'url': expected an http:// or https:// URL");
+  EXPECT_CONTAINS(rejection({{"url", "{{input.u}}"}, {"allow_hosts", "x"}}), "key 'allow_hosts': expected a list");
+  EXPECT_CONTAINS(rejection({{"url", "{{input.u}}"}, {"allow_hosts", {"10.0.0.0/40"}}}),
+                  "key 'allow_hosts.0': expected a host name");
   EXPECT_CONTAINS(rejection({{"url", "http://x/{{input.a"}}), "key 'url': template 'http://x/{{input.a': unclosed '{{'");
   EXPECT_CONTAINS(rejection({{"url", "http://x/{{foo(input.a)}}"}}), "unknown function 'foo'");
   EXPECT_CONTAINS(rejection({{"url", "http://x"}, {"method", "FETCH"}}), "key 'method': expected one of GET");
