@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "engine/quote.h"
 #include "steadfast/client.h"
 
 namespace steadfast::cli {
@@ -34,7 +35,7 @@ void register_dlq(CLI::App& app) {
         std::cout << to_json(d).dump() << "\n";
       } else {
         std::cout << d.id << "  run " << d.run_id << "  " << d.workflow << "/" << d.step
-                  << "  attempts " << d.attempts << "  " << d.error << "\n";
+                  << "  attempts " << d.attempts << "  " << engine::printable(d.error) << "\n";  // may echo run input
       }
     }
   });
