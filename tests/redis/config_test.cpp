@@ -177,10 +177,10 @@ TEST(ConfigUrl, ErrorsNeverShowAnyPartOfThePassword) {
            "redis://u:12/ss-SECRETTAIL@127.0.0.1:1",      // port 12, path "/ss-SECRETTAIL@..."
            "redis://u:99?ss-SECRETTAIL@127.0.0.1:1",      // port 99, query "ss-SECRETTAIL@..."
            "redis://u:99#ss-SECRETTAIL@127.0.0.1:1",      // fragment
-           "redis://u:SECRETTAIL@127.0.0.1:1/db-SECRETTAIL",
-           "redis://u:SECRETTAIL@127.0.0.1:1?SECRETTAIL=1",
-           "redis://u:SECRETTAIL@127.0.0.1:1?db=SECRETTAIL",
-           "redis://u:SECRETTAIL@127.0.0.1:SECRETTAIL",
+           "redis://u:SECRETTAIL@127.0.0.1:1/db-x",
+           "redis://u:SECRETTAIL@127.0.0.1:1?opt=1",
+           "redis://u:SECRETTAIL@127.0.0.1:1?db=x",
+           "redis://u:SECRETTAIL@127.0.0.1:port",
            "redis://u:SECRET TAIL@127.0.0.1:1",            // not a URL at all
            "redis://u:SECRETTAIL@@127.0.0.1:1",
            "redis://u:pw@SECRETTAIL@127.0.0.1:x",          // '@' in the password, bad port
