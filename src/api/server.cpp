@@ -197,7 +197,7 @@ class Server::Impl {
       }
     }
     // The TCP layer: timeouts, cancel, close.
-    beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+    beast::tcp_stream& transport() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
     std::optional<beast::tcp_stream> plain;
     std::optional<TlsStream> tls;
     bool busy = false;  // a request is being read, handled or answered
@@ -374,7 +374,7 @@ class Server::Impl {
     Connection& c = *conn;
     service_.observe("other", "other", 503, 0);
     if (c.tls) co_return;  // closed without a TLS handshake: an answer would cost one
-    c.tcp().expires_after(options_.write_timeout);
+    c.transport().expires_after(options_.write_timeout);
     auto [ec, n] = co_await asio::async_write(*c.plain, asio::buffer(answer), nothrow);
     if (!ec) co_await linger_close(c, *c.plain);
   }
@@ -393,7 +393,7 @@ class Server::Impl {
       if (conn->tls) {
         // The handshake shares the header's deadline: a client that opens
         // connections and never speaks TLS holds one no longer.
-        conn->tcp().expires_after(options_.header_timeout);
+        conn->transport().expires_after(options_.header_timeout);
         auto [ec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::server, nothrow);
         if (!ec) {
           co_await serve_connection(*conn, *conn->tls);
@@ -407,8 +407,8 @@ class Server::Impl {
       spdlog::warn("api: connection: {}", e.what());
     }
     boost::system::error_code ignored;
-    conn->tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
-    conn->tcp().close();
+    conn->transport().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    conn->transport().close();
   }
 
   // Ends the sending direction: a FIN, or TLS close_notify (and waiting a
@@ -416,11 +416,11 @@ class Server::Impl {
   template <typename Stream>
   asio::awaitable<void> close_send(Connection& c, Stream& s) {
     if constexpr (std::is_same_v<Stream, TlsStream>) {
-      c.tcp().expires_after(std::min<std::chrono::milliseconds>(options_.write_timeout, kLingerTime));
+      c.transport().expires_after(std::min<std::chrono::milliseconds>(options_.write_timeout, kLingerTime));
       co_await s.async_shutdown(nothrow);
     } else {
       boost::system::error_code ignored;
-      c.tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      c.transport().socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
   }
 
@@ -434,7 +434,7 @@ class Server::Impl {
       parser.body_limit(options_.max_body);
       // Covers the keep-alive idle time too: a connection that sends no
       // complete header within the timeout is closed.
-      c.tcp().expires_after(options_.header_timeout);
+      c.transport().expires_after(options_.header_timeout);
       auto [ec, n] = co_await http::async_read_header(s, buffer, parser, nothrow);
       const auto started = Clock::now();
       if (ec) {
@@ -458,18 +458,18 @@ class Server::Impl {
         }
         if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
           static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-          c.tcp().expires_after(options_.write_timeout);
+          c.transport().expires_after(options_.write_timeout);
           auto [wec, wn] = co_await asio::async_write(s, asio::buffer(kContinue), nothrow);
           if (wec) co_return;
         }
-        c.tcp().expires_after(options_.body_timeout);
+        c.transport().expires_after(options_.body_timeout);
         auto [bec, bn] = co_await http::async_read(s, buffer, parser, nothrow);
         if (bec) {
           co_await answer_read_error(c, s, bec, started);
           co_return;
         }
       }
-      c.tcp().expires_never();  // a long poll may take a while; the client waits
+      c.transport().expires_never();  // a long poll may take a while; the client waits
       auto& message = parser.get();
       const bool keep_alive = message.keep_alive();
       const bool head = message.method() == http::verb::head;
@@ -546,9 +546,9 @@ class Server::Impl {
   asio::awaitable<void> linger_close(Connection& c, Stream& s) {
     if constexpr (!std::is_same_v<Stream, TlsStream>) {
       boost::system::error_code ignored;
-      c.tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      c.transport().socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
-    c.tcp().expires_after(kLingerTime);
+    c.transport().expires_after(kLingerTime);
     std::array<char, 8192> sink;
     std::size_t total = 0;
     while (total < kLingerBytes) {
@@ -570,7 +570,7 @@ class Server::Impl {
     res.keep_alive(keep_alive);
     res.prepare_payload();
     if (head) res.body().clear();  // Content-Length stays that of the GET answer
-    c.tcp().expires_after(options_.write_timeout);
+    c.transport().expires_after(options_.write_timeout);
     auto [ec, n] = co_await http::async_write(s, res, nothrow);
     co_return !ec;
   }
@@ -586,7 +586,7 @@ class Server::Impl {
     // Idle connections (waiting for a request) close now; busy ones finish
     // their request and close after answering it.
     for (Connection* c : connections_) {
-      if (!c->busy) c->tcp().cancel();
+      if (!c->busy) c->transport().cancel();
     }
     shutdown_timer_.expires_after(options_.shutdown_timeout);
     shutdown_timer_.async_wait([this](boost::system::error_code ec) {
@@ -595,7 +595,7 @@ class Server::Impl {
         spdlog::warn("api: {} request(s) still in flight after the shutdown timeout; closing them",
                      connections_.size());
       }
-      for (Connection* c : connections_) c->tcp().close();
+      for (Connection* c : connections_) c->transport().close();
     });
     finish_if_idle();
   }

@@ -246,5 +246,35 @@ TEST_F(ServeEdges, NotifierNeverLogsTheWebhooksCredentials) {
   }
 }
 
+// Issue 13 item 7: the security review's text (clear the screen, set the
+// terminal's title, ring, forge a line) in a step's error, as `steadfast
+// status` and `steadfast dlq list` print it: escaped, one line per step.
+TEST_F(ServeEdges, CliPrintsErrorsWithControlCharactersEscaped) {
+  const std::string workflows = write_file("evil.yaml", R"(
+workflows:
+  evil:
+    steps:
+      - name: echo
+        kind: exec
+        max_attempts: 1
+        with:
+          command: [sh, -c, 'printf "%s" "$1" >&2; exit 3', sh, "{{input.text}}"]
+)");
+  start_worker("w1", workflows);
+  const Json input = {{"text", "\x1b[2J\x1b]0;pwned\x07 x\nFAKE LINE \xc2\x9b" "31m"}};
+  const CommandResult submitted = cli({"submit", "evil", "--input", input.dump(), "--wait", "--timeout", "15s"});
+  const std::string id = Json::parse(submitted.out, nullptr, false).value("id", "");
+  ASSERT_FALSE(id.empty()) << submitted.out << submitted.err;
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"status", id}, {"dlq", "list"}}) {
+    const CommandResult r = cli(args);
+    const std::string all = r.out + r.err;
+    EXPECT_NE(all.find("\\x1b[2J\\x1b]0;pwned\\x07 x\\x0aFAKE LINE \\u009b31m"), std::string::npos) << all;
+    EXPECT_EQ(all.find('\x1b'), std::string::npos) << args[0];
+    EXPECT_EQ(all.find('\x07'), std::string::npos) << args[0];
+    EXPECT_EQ(all.find("\xc2\x9b"), std::string::npos) << args[0];
+    EXPECT_EQ(all.find("\nFAKE LINE"), std::string::npos) << all;
+  }
+}
+
 }  // namespace
 }  // namespace steadfast::test
