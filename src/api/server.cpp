@@ -26,6 +26,7 @@
 #include <array>
 #include <condition_variable>
 #include <csignal>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -431,7 +432,10 @@ class Server::Impl {
       c.busy = false;
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(options_.max_header_bytes, UINT32_MAX)));
-      parser.body_limit(options_.max_body);
+      // No limit while the header is read, or Beast would answer a large
+      // Content-Length with 413 before the token is checked; max_body is
+      // checked (and set for chunked bodies) once the request is screened.
+      parser.body_limit((std::numeric_limits<std::uint64_t>::max)());
       // Covers the keep-alive idle time too: a connection that sends no
       // complete header within the timeout is closed.
       c.transport().expires_after(options_.header_timeout);
@@ -456,6 +460,7 @@ class Server::Impl {
           co_await answer_too_large(c, s, version, started);  // before reading any of the body
           co_return;
         }
+        parser.body_limit(options_.max_body);  // a chunked body is cut there
         if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
           static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
           c.transport().expires_after(options_.write_timeout);

@@ -53,10 +53,10 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   } catch (const std::invalid_argument& e) {
     // Errors may quote what a run's input put in Redis or an answer: one line, no terminal controls.
-    std::cerr << "steadfast: " << engine::printable(e.what()) << "\n";
+    std::cerr << "steadfast: " << steadfast::engine::printable(e.what()) << "\n";
     return kExitUsage;
   } catch (const std::exception& e) {
-    std::cerr << "steadfast: " << engine::printable(e.what()) << "\n";
+    std::cerr << "steadfast: " << steadfast::engine::printable(e.what()) << "\n";
     return kExitFailed;
   }
   if (app.get_subcommands().empty()) std::cout << app.help();
