@@ -1,6 +1,6 @@
-// The only file with Beast templates: connections, parsing with limits,
-// timeouts, writing, the connection cap and the graceful shutdown. The routes
-// are in service.cpp.
+// The only file with Beast templates: connections (plain or TLS), parsing
+// with limits, timeouts, writing, the connection cap and the graceful
+// shutdown. The routes are in service.cpp.
 #include "api/server.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -18,16 +19,22 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
 #include <condition_variable>
 #include <csignal>
+#include <limits>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <type_traits>
 
 #include "api/problem.h"
 #include "api/service.h"
+#include "engine/outage_log.h"
 #include "redis/client.h"
 #include "store/config.h"
 #include "store/redis_settings.h"
@@ -41,6 +48,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
@@ -51,6 +59,9 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 // so that closing does not reset the connection before it reads the answer.
 constexpr std::chrono::seconds kLingerTime{1};
 constexpr std::size_t kLingerBytes = std::size_t{8} << 20;
+
+// How often serve looks at its Redis connection to log an outage.
+constexpr std::chrono::milliseconds kWatchEvery{200};
 
 // Methods label metrics as themselves; anything else is "other" (bounded labels).
 std::string_view method_label(std::string_view m) {
@@ -75,6 +86,39 @@ Tokens load_tokens(const ServerOptions& o) {
   return o.tokens_file.empty() ? Tokens{} : Tokens::load(o.tokens_file);
 }
 
+// The server's certificate and key for --tls-cert/--tls-key, or null for plain
+// HTTP. Throws std::invalid_argument naming the file OpenSSL refused.
+std::unique_ptr<asio::ssl::context> tls_context(const ServerOptions& o) {
+  if (o.tls_cert_file.empty() && o.tls_key_file.empty()) return nullptr;
+  if (o.tls_cert_file.empty() || o.tls_key_file.empty()) {
+    throw std::invalid_argument("--tls-cert and --tls-key go together (a certificate chain and its private key)");
+  }
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  // TLS 1.2 and later only; no compression; a fresh key per handshake.
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                   asio::ssl::context::no_compression | asio::ssl::context::single_dh_use);
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(o.tls_cert_file, ec);
+  if (ec) throw std::invalid_argument("--tls-cert '" + o.tls_cert_file + "': " + ec.message());
+  ctx->use_private_key_file(o.tls_key_file, asio::ssl::context::pem, ec);
+  if (ec) throw std::invalid_argument("--tls-key '" + o.tls_key_file + "': " + ec.message());
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    throw std::invalid_argument("--tls-key '" + o.tls_key_file + "' is not the key of --tls-cert '" +
+                                o.tls_cert_file + "'");
+  }
+  return ctx;
+}
+
+// True for 127.0.0.0/8 and ::1 (and ::ffff:127.x): only this machine can connect.
+bool is_loopback(const asio::ip::address& a) {
+  if (a.is_loopback()) return true;
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback();
+  }
+  return false;
+}
+
 const ServerOptions& checked(const ServerOptions& o) {
   if (o.max_body < 1) throw std::invalid_argument("max body must be at least 1 byte");
   if (o.max_header_bytes < 1024) throw std::invalid_argument("max header bytes must be at least 1024");
@@ -95,6 +139,7 @@ class Server::Impl {
         redis_(io_.get_executor(), redis_config(options_)),
         store_(redis_, store::KeySpace(options_.key_prefix, options_.partitions)),
         service_(redis_, store_, serve_workflows(file), load_tokens(options_), service_options(options_)),
+        tls_(tls_context(options_)),
         acceptor_(io_),
         signals_(io_),
         shutdown_timer_(io_) {}
@@ -143,9 +188,19 @@ class Server::Impl {
  private:
   enum class State { pending, listening, failed };
 
+  // One client connection: plain, or TLS over TCP (--tls-cert).
   struct Connection {
-    explicit Connection(tcp::socket s) : stream(std::move(s)) {}
-    beast::tcp_stream stream;
+    Connection(tcp::socket s, asio::ssl::context* tls_context) {
+      if (tls_context != nullptr) {
+        tls.emplace(std::move(s), *tls_context);
+      } else {
+        plain.emplace(std::move(s));
+      }
+    }
+    // The TCP layer: timeouts, cancel, close.
+    beast::tcp_stream& transport() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+    std::optional<beast::tcp_stream> plain;
+    std::optional<TlsStream> tls;
     bool busy = false;  // a request is being read, handled or answered
   };
 
@@ -180,13 +235,42 @@ class Server::Impl {
                                ": " + e.code().message());
     }
     const tcp::endpoint bound = acceptor_.local_endpoint();
-    spdlog::info("api: listening on http://{} ({} workflow(s), {})", format_endpoint(bound),
+    spdlog::info("api: listening on {}://{} ({} workflow(s), {})", tls_ ? "https" : "http", format_endpoint(bound),
                  service_.workflows().size(), tokens_note());
+    if (options_.tokens_file.empty() && !is_loopback(bound.address())) {
+      spdlog::warn("api: listening on {} without --tokens: anyone who can reach this address may submit, "
+                   "cancel and purge runs; give a tokens file, or listen on 127.0.0.1",
+                   format_endpoint(bound));
+    }
+    if (!options_.tokens_file.empty() && !tls_ && !is_loopback(bound.address())) {
+      spdlog::info("api: bearer tokens travel in clear over plain HTTP: put a TLS proxy in front, "
+                   "or give --tls-cert and --tls-key");
+    }
+    if (auto warning = redis_.config().insecure_warning()) spdlog::warn("api: {}", *warning);
     asio::co_spawn(io_, accept_loop(), asio::detached);
     if (!co_await set_up()) co_return;
     service_.mark_ready();
     spdlog::info("api: ready (Redis at {})", redis_.config().redacted_url());
     set_listen_state(State::listening, bound.port());
+    co_await watch_redis();
+  }
+
+  // Logs Redis going away and coming back (engine::OutageLog: the first
+  // failure at once, then at most one line per 5 s, and the recovery once).
+  // Reads the client's state only: no command is sent for it, so it sees an
+  // outage once the connection is lost, whether or not requests are coming.
+  asio::awaitable<void> watch_redis() {
+    engine::OutageLog outage("api: Redis at " + redis_.config().redacted_url());
+    while (!stopping_) {
+      if (redis_.connected()) {
+        outage.succeeded();
+      } else {
+        const std::string error = redis_.last_error();
+        outage.failed(error.empty() ? "not connected" : error);
+      }
+      watch_timer_.expires_after(kWatchEvery);
+      co_await watch_timer_.async_wait(nothrow);
+    }
   }
 
   // Checks the Redis settings, registers the workflows, makes the consumer
@@ -263,7 +347,7 @@ class Server::Impl {
       socket.set_option(tcp::no_delay(true), ignored);
       // Counted here, not when the coroutine first runs, so a burst of
       // accepts cannot overshoot the cap.
-      auto conn = std::make_unique<Connection>(std::move(socket));
+      auto conn = std::make_unique<Connection>(std::move(socket), tls_.get());
       if (connections_.size() >= static_cast<std::size_t>(options_.max_connections)) {
         if (rejecting_ < static_cast<std::size_t>(options_.max_connections)) {
           ++rejecting_;
@@ -289,10 +373,11 @@ class Server::Impl {
              "\r\n\r\n" + p.body;
     }();
     Connection& c = *conn;
-    c.stream.expires_after(options_.write_timeout);
-    auto [ec, n] = co_await asio::async_write(c.stream, asio::buffer(answer), nothrow);
     service_.observe("other", "other", 503, 0);
-    if (!ec) co_await linger_close(c);
+    if (c.tls) co_return;  // closed without a TLS handshake: an answer would cost one
+    c.transport().expires_after(options_.write_timeout);
+    auto [ec, n] = co_await asio::async_write(*c.plain, asio::buffer(answer), nothrow);
+    if (!ec) co_await linger_close(c, *c.plain);
   }
 
   // conn is already in connections_; this removes it when done.
@@ -306,129 +391,181 @@ class Server::Impl {
       }
     } untrack{this, conn.get()};
     try {
-      co_await serve_connection(*conn);
+      if (conn->tls) {
+        // The handshake shares the header's deadline: a client that opens
+        // connections and never speaks TLS holds one no longer.
+        conn->transport().expires_after(options_.header_timeout);
+        auto [ec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::server, nothrow);
+        if (!ec) {
+          co_await serve_connection(*conn, *conn->tls);
+        } else {
+          spdlog::debug("api: TLS handshake: {}", ec.message());
+        }
+      } else {
+        co_await serve_connection(*conn, *conn->plain);
+      }
     } catch (const std::exception& e) {
       spdlog::warn("api: connection: {}", e.what());
     }
     boost::system::error_code ignored;
-    conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    conn->stream.close();
+    conn->transport().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    conn->transport().close();
   }
 
-  asio::awaitable<void> serve_connection(Connection& c) {
+  // Ends the sending direction: a FIN, or TLS close_notify (and waiting a
+  // little for the client's).
+  template <typename Stream>
+  asio::awaitable<void> close_send(Connection& c, Stream& s) {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      c.transport().expires_after(std::min<std::chrono::milliseconds>(options_.write_timeout, kLingerTime));
+      co_await s.async_shutdown(nothrow);
+    } else {
+      boost::system::error_code ignored;
+      c.transport().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+  }
+
+  template <typename Stream>
+  asio::awaitable<void> serve_connection(Connection& c, Stream& s) {
     beast::flat_buffer buffer;
     while (!stopping_) {
       c.busy = false;
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(options_.max_header_bytes, UINT32_MAX)));
-      parser.body_limit(options_.max_body);
+      // No limit while the header is read, or Beast would answer a large
+      // Content-Length with 413 before the token is checked; max_body is
+      // checked (and set for chunked bodies) once the request is screened.
+      parser.body_limit((std::numeric_limits<std::uint64_t>::max)());
       // Covers the keep-alive idle time too: a connection that sends no
       // complete header within the timeout is closed.
-      c.stream.expires_after(options_.header_timeout);
-      auto [ec, n] = co_await http::async_read_header(c.stream, buffer, parser, nothrow);
+      c.transport().expires_after(options_.header_timeout);
+      auto [ec, n] = co_await http::async_read_header(s, buffer, parser, nothrow);
       const auto started = Clock::now();
       if (ec) {
         c.busy = true;
-        co_await answer_read_error(c, ec, started);
+        co_await answer_read_error(c, s, ec, started);
         co_return;
       }
       c.busy = true;
       const unsigned version = parser.get().version();
       if (!parser.is_done()) {
-        if (const auto length = parser.content_length(); length && *length > options_.max_body) {
-          co_await answer_too_large(c, version, started);  // before reading any of the body
+        // Authenticated (and routed) before any of the body is read: a
+        // client without a valid token cannot make the server buffer
+        // max_body bytes, or wait for them.
+        if (auto refusal = service_.screen(request_of(parser.get()))) {
+          co_await answer_and_close(c, s, std::move(*refusal), version, started);
           co_return;
         }
+        if (const auto length = parser.content_length(); length && *length > options_.max_body) {
+          co_await answer_too_large(c, s, version, started);  // before reading any of the body
+          co_return;
+        }
+        parser.body_limit(options_.max_body);  // a chunked body is cut there
         if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
           static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-          c.stream.expires_after(options_.write_timeout);
-          auto [wec, wn] = co_await asio::async_write(c.stream, asio::buffer(kContinue), nothrow);
+          c.transport().expires_after(options_.write_timeout);
+          auto [wec, wn] = co_await asio::async_write(s, asio::buffer(kContinue), nothrow);
           if (wec) co_return;
         }
-        c.stream.expires_after(options_.body_timeout);
-        auto [bec, bn] = co_await http::async_read(c.stream, buffer, parser, nothrow);
+        c.transport().expires_after(options_.body_timeout);
+        auto [bec, bn] = co_await http::async_read(s, buffer, parser, nothrow);
         if (bec) {
-          co_await answer_read_error(c, bec, started);
+          co_await answer_read_error(c, s, bec, started);
           co_return;
         }
       }
-      c.stream.expires_never();  // a long poll may take a while; the client waits
+      c.transport().expires_never();  // a long poll may take a while; the client waits
       auto& message = parser.get();
       const bool keep_alive = message.keep_alive();
       const bool head = message.method() == http::verb::head;
-      Request request;
-      request.method = head ? "GET" : std::string(message.method_string());
-      request.target = std::string(message.target());
-      for (const auto& field : message) {
-        request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-      }
+      Request request = request_of(message);
       request.body = std::move(message.body());
       const std::string method(method_label(message.method_string()));
       Response response = co_await service_.handle(request);
       const bool keep = keep_alive && !stopping_;
       const std::string route = response.route;
       const int status = response.status;
-      const bool written = co_await write(c, std::move(response), version, keep, head);
+      const bool written = co_await write(c, s, std::move(response), version, keep, head);
       service_.observe(route, method, status, seconds_since(started));
       if (!written) co_return;
       if (!keep) {
-        boost::system::error_code ignored;
-        c.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        co_await close_send(c, s);
         co_return;
       }
     }
+  }
+
+  // The request line and header fields (no body); HEAD is handled as GET.
+  static Request request_of(const http::request<http::string_body>& message) {
+    Request request;
+    request.method = message.method() == http::verb::head ? "GET" : std::string(message.method_string());
+    request.target = std::string(message.target());
+    for (const auto& field : message) {
+      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    return request;
   }
 
   static double seconds_since(Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
   }
 
-  asio::awaitable<void> answer_read_error(Connection& c, beast::error_code ec, Clock::time_point started) {
+  template <typename Stream>
+  asio::awaitable<void> answer_read_error(Connection& c, Stream& s, beast::error_code ec, Clock::time_point started) {
     if (ec == http::error::body_limit) {
-      co_await answer_too_large(c, 11, started);
+      co_await answer_too_large(c, s, 11, started);
     } else if (ec == http::error::header_limit) {
-      co_await answer_and_close(c, problem(431, "header-too-large",
+      co_await answer_and_close(c, s, problem(431, "header-too-large",
                                            "the request line and header fields exceed " +
                                                std::to_string(options_.max_header_bytes) + " bytes"),
                                 11, started);
     } else if (ec.category() == make_error_code(http::error::bad_method).category() && ec != http::error::end_of_stream &&
                ec != http::error::partial_message) {
-      co_await answer_and_close(c, problem(400, "bad-request", "malformed HTTP request: " + ec.message()), 11,
+      co_await answer_and_close(c, s, problem(400, "bad-request", "malformed HTTP request: " + ec.message()), 11,
                                 started);
     }
     // Otherwise (timeout, reset, end of stream, shutdown): close without an answer.
   }
 
-  asio::awaitable<void> answer_too_large(Connection& c, unsigned version, Clock::time_point started) {
-    co_await answer_and_close(c, problem(413, "payload-too-large",
+  template <typename Stream>
+  asio::awaitable<void> answer_too_large(Connection& c, Stream& s, unsigned version, Clock::time_point started) {
+    co_await answer_and_close(c, s, problem(413, "payload-too-large",
                                          "the body exceeds " + std::to_string(options_.max_body) + " bytes"),
                               version, started);
   }
 
   // Answers and closes, reading and dropping what the client still sends.
-  asio::awaitable<void> answer_and_close(Connection& c, Response response, unsigned version,
+  template <typename Stream>
+  asio::awaitable<void> answer_and_close(Connection& c, Stream& s, Response response, unsigned version,
                                          Clock::time_point started) {
     const int status = response.status;
-    const bool written = co_await write(c, std::move(response), version, /*keep_alive=*/false, false);
-    service_.observe("other", "other", status, seconds_since(started));
-    if (written) co_await linger_close(c);
+    const std::string route = response.route.empty() ? "other" : response.route;
+    const bool written = co_await write(c, s, std::move(response), version, /*keep_alive=*/false, false);
+    service_.observe(route, "other", status, seconds_since(started));
+    if (written) co_await linger_close(c, s);
   }
 
-  asio::awaitable<void> linger_close(Connection& c) {
-    boost::system::error_code ignored;
-    c.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    c.stream.expires_after(kLingerTime);
+  // Over TLS, the sending side stays open while draining (closing it is a
+  // TLS record the client might answer); the client gets EOF when it closes.
+  template <typename Stream>
+  asio::awaitable<void> linger_close(Connection& c, Stream& s) {
+    if constexpr (!std::is_same_v<Stream, TlsStream>) {
+      boost::system::error_code ignored;
+      c.transport().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+    c.transport().expires_after(kLingerTime);
     std::array<char, 8192> sink;
     std::size_t total = 0;
     while (total < kLingerBytes) {
-      auto [ec, n] = co_await c.stream.async_read_some(asio::buffer(sink), nothrow);
+      auto [ec, n] = co_await s.async_read_some(asio::buffer(sink), nothrow);
       if (ec) break;
       total += n;
     }
   }
 
   // Returns false when the write failed (the connection is then unusable).
-  asio::awaitable<bool> write(Connection& c, Response r, unsigned version, bool keep_alive, bool head) {
+  template <typename Stream>
+  asio::awaitable<bool> write(Connection& c, Stream& s, Response r, unsigned version, bool keep_alive, bool head) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), version};
     if (reason_phrase(r.status) != "Unknown") res.reason(reason_phrase(r.status));  // RFC 9110 names
     res.set(http::field::server, "steadfast");
@@ -438,8 +575,8 @@ class Server::Impl {
     res.keep_alive(keep_alive);
     res.prepare_payload();
     if (head) res.body().clear();  // Content-Length stays that of the GET answer
-    c.stream.expires_after(options_.write_timeout);
-    auto [ec, n] = co_await http::async_write(c.stream, res, nothrow);
+    c.transport().expires_after(options_.write_timeout);
+    auto [ec, n] = co_await http::async_write(s, res, nothrow);
     co_return !ec;
   }
 
@@ -449,11 +586,12 @@ class Server::Impl {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     startup_timer_.cancel();
+    watch_timer_.cancel();
     service_.begin_shutdown();
     // Idle connections (waiting for a request) close now; busy ones finish
     // their request and close after answering it.
     for (Connection* c : connections_) {
-      if (!c->busy) c->stream.cancel();
+      if (!c->busy) c->transport().cancel();
     }
     shutdown_timer_.expires_after(options_.shutdown_timeout);
     shutdown_timer_.async_wait([this](boost::system::error_code ec) {
@@ -462,7 +600,7 @@ class Server::Impl {
         spdlog::warn("api: {} request(s) still in flight after the shutdown timeout; closing them",
                      connections_.size());
       }
-      for (Connection* c : connections_) c->stream.close();
+      for (Connection* c : connections_) c->transport().close();
     });
     finish_if_idle();
   }
@@ -481,10 +619,12 @@ class Server::Impl {
   redis::Client redis_;
   store::Store store_;
   Service service_;
+  std::unique_ptr<asio::ssl::context> tls_;  // null = plain HTTP
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer shutdown_timer_;
   asio::steady_timer startup_timer_{io_};  // between two attempts to set up Redis
+  asio::steady_timer watch_timer_{io_};    // watch_redis()'s pause
   std::set<Connection*> connections_;
   std::size_t rejecting_ = 0;
   bool stopping_ = false;

@@ -2,6 +2,12 @@
 // One io_context thread owns the listener, every connection and the Redis
 // client; handlers never block it (Redis calls and long polls are awaited).
 //
+// With tls_cert_file and tls_key_file it speaks HTTPS (TLS 1.2+, OpenSSL):
+// the handshake must finish within header_timeout.
+//
+// A request with a body is routed and authenticated from its header alone,
+// before any of the body is read (Service::screen).
+//
 // Limits: a request's header must arrive within header_timeout (this also
 // closes keep-alive connections idle that long) and its body within
 // body_timeout; headers over max_header_bytes get 431, bodies over max_body
@@ -30,6 +36,10 @@ struct ServerOptions {
   int partitions = 1;  // must match the workers'
   // Bearer tokens file (api/tokens.h); empty = no authentication.
   std::string tokens_file;
+  // PEM certificate chain and private key: HTTPS. Both empty = plain HTTP
+  // (behind a TLS proxy, or on loopback); one without the other is an error.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   std::size_t max_body = std::size_t{1} << 20;       // bytes
   std::size_t max_header_bytes = std::size_t{16} << 10;  // request line + header fields
   int max_connections = 512;
@@ -51,19 +61,22 @@ struct ServerOptions {
 
 class Server {
  public:
-  // Compiles the workflows' input schemas and reads the tokens file; throws
-  // std::invalid_argument (or config::ConfigError) for bad options or files.
+  // Compiles the workflows' input schemas and reads the tokens file and the
+  // TLS certificate and key; throws std::invalid_argument (or
+  // config::ConfigError) for bad options or files.
   Server(ServerOptions options, const config::WorkflowsFile& workflows);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Listens, then connects to Redis (checking maxmemory-policy and
+  // Listens (warning when the address is not loopback and there are no
+  // tokens), then connects to Redis (checking maxmemory-policy and
   // appendonly), registers the workflows and loads the scripts — waiting and
   // retrying, with a log line, while Redis is unreachable (meanwhile /readyz
   // and the routes that need Redis answer 503) — and serves until stop() or a
   // signal; then stops accepting, lets in-flight requests finish (up to
-  // shutdown_timeout) and returns. Throws std::runtime_error when it cannot
+  // shutdown_timeout) and returns. Once set up, logs Redis going away and
+  // coming back (rate-limited, engine::OutageLog). Throws std::runtime_error when it cannot
   // start (evicting Redis, refused AUTH, address in use).
   void run();
 

@@ -196,10 +196,24 @@ const ServedWorkflow* Service::find(std::string_view name) const {
 }
 
 asio::awaitable<Response> Service::handle(const Request& request) {
+  auto resolved = resolve(request);
+  if (auto* refusal = std::get_if<Response>(&resolved)) co_return std::move(*refusal);
+  Route& route = std::get<Route>(resolved);
+  Response response = co_await dispatch(request, route);
+  response.route = route.label;
+  co_return response;
+}
+
+std::optional<Response> Service::screen(const Request& request) const {
+  auto resolved = resolve(request);
+  if (auto* refusal = std::get_if<Response>(&resolved)) return std::move(*refusal);
+  return std::nullopt;
+}
+
+std::variant<Service::Route, Response> Service::resolve(const Request& request) const {
   auto url = boost::urls::parse_origin_form(request.target);
   if (!url) {
-    Response r = problem(400, "bad-request", "the request target is not a valid origin-form URI");
-    co_return r;
+    return problem(400, "bad-request", "the request target is not a valid origin-form URI");
   }
   // Path segments stay percent-encoded: no name or id contains '%', so an
   // encoded byte can never reach a key.
@@ -207,7 +221,7 @@ asio::awaitable<Response> Service::handle(const Request& request) {
   {
     std::string_view path = url->encoded_path();
     if (path.empty() || path.front() != '/') {
-      co_return problem(404, "not-found", "no such route");
+      return problem(404, "not-found", "no such route");
     }
     path.remove_prefix(1);
     for (;;) {
@@ -261,7 +275,14 @@ asio::awaitable<Response> Service::handle(const Request& request) {
   } else {
     found = false;
   }
-  if (!found) co_return problem(404, "not-found", "no such route");
+  if (!found) return problem(404, "not-found", "no such route");
+
+  // RFC 9110 allows one Authorization field; with two, which one a proxy
+  // and this server each read could differ.
+  std::size_t authorizations = 0;
+  for (const auto& [name, value] : request.headers) {
+    if (iequals(name, "Authorization")) ++authorizations;
+  }
 
   Response response;
   if (request.method == "OPTIONS") {
@@ -280,6 +301,9 @@ asio::awaitable<Response> Service::handle(const Request& request) {
     std::string allow;
     for (const auto& m : route.methods) allow += (allow.empty() ? "" : ", ") + m;
     response.headers.emplace_back("Allow", allow);
+  } else if (authorizations > 1) {
+    response = problem(400, "bad-request",
+                       "the request has " + std::to_string(authorizations) + " Authorization fields; send one");
   } else if (!route.public_route && tokens_.enabled()) {
     const auto who = tokens_.authenticate(request.header("Authorization"));
     if (!who) {
@@ -292,14 +316,14 @@ asio::awaitable<Response> Service::handle(const Request& request) {
     }
     route.who = who;
   }
-  if (response.body.empty()) {
-    for (auto p : url->params()) {
-      route.query.emplace(p.key, p.has_value ? p.value : std::string());
-    }
-    response = co_await dispatch(request, route);
+  if (!response.body.empty()) {
+    response.route = route.label;
+    return response;
   }
-  response.route = route.label;
-  co_return response;
+  for (auto p : url->params()) {
+    route.query.emplace(p.key, p.has_value ? p.value : std::string());
+  }
+  return route;
 }
 
 asio::awaitable<Response> Service::dispatch(const Request& request, Route& route) {

@@ -74,6 +74,13 @@ class Service {
   // Answers one request; never throws (unexpected errors become 500).
   boost::asio::awaitable<Response> handle(const Request& request);
 
+  // What the request line and header alone decide, before any of the body
+  // is read: an unknown route (404), a wrong method (405), two
+  // Authorization fields (400), a missing or bad token (401) or a role
+  // that may not use the route (403). nullopt = read the body and handle().
+  // handle() makes the same checks.
+  [[nodiscard]] std::optional<Response> screen(const Request& request) const;
+
   // Redis is set up (workflows registered, groups made): until then /readyz
   // and every route that needs Redis answer 503.
   void mark_ready() noexcept { ready_ = true; }
@@ -91,6 +98,8 @@ class Service {
 
  private:
   struct Route;
+  // The route and its query, or the answer refusing the request (see screen()).
+  std::variant<Route, Response> resolve(const Request& request) const;
   boost::asio::awaitable<Response> dispatch(const Request& request, Route& route);
   boost::asio::awaitable<Response> submit(const Request& request, const std::string& workflow,
                                           const std::optional<Principal>& who);

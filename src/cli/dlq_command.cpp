@@ -4,6 +4,7 @@
 #include "cli/common.h"
 #include "engine/run_filter.h"
 #include "redis/client.h"
+#include "engine/quote.h"
 #include "steadfast/client.h"
 #include "store/config.h"
 #include "store/store.h"
@@ -46,7 +47,7 @@ void register_dlq(CLI::App& app) {
         std::cout << to_json(d).dump() << "\n";
       } else {
         std::cout << d.id << "  run " << d.run_id << "  " << d.workflow << "/" << d.step
-                  << "  attempts " << d.attempts << "  " << d.error << "\n";
+                  << "  attempts " << d.attempts << "  " << engine::printable(d.error) << "\n";  // may echo run input
       }
     }
   });

@@ -8,6 +8,7 @@
 
 #include "cli/common.h"
 #include "cli/version.h"
+#include "engine/quote.h"
 
 namespace steadfast::cli {
 
@@ -51,10 +52,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   } catch (const std::invalid_argument& e) {
-    std::cerr << "steadfast: " << e.what() << "\n";
+    // Errors may quote what a run's input put in Redis or an answer: one line, no terminal controls.
+    std::cerr << "steadfast: " << steadfast::engine::printable(e.what()) << "\n";
     return kExitUsage;
   } catch (const std::exception& e) {
-    std::cerr << "steadfast: " << e.what() << "\n";
+    std::cerr << "steadfast: " << steadfast::engine::printable(e.what()) << "\n";
     return kExitFailed;
   }
   if (app.get_subcommands().empty()) std::cout << app.help();

@@ -29,7 +29,7 @@ void print_human(const RunInfo& run) {
   for (const StepInfo& s : run.steps) {
     std::cout << "  " << s.name << std::string(width - s.name.size() + 2, ' ') << s.status;
     if (s.attempts > 0) std::cout << "  attempts " << s.attempts;
-    if (!s.error.empty()) std::cout << "  error: " << s.error;
+    if (!s.error.empty()) std::cout << "  error: " << engine::printable(s.error);  // may echo run input
     std::cout << "\n";
   }
 }
@@ -102,7 +102,7 @@ void register_runs(CLI::App& app) {
       Client client(client_options(a->conn));
       auto run = client.get_run(a->run);
       if (!run) {
-        std::cerr << "steadfast: no run " << a->run << " (never submitted, or expired)\n";
+        std::cerr << "steadfast: no run " << engine::quote(a->run, 80) << " (never submitted, or expired)\n";
         std::exit(kExitFailed);
       }
       if (a->json) {

@@ -65,6 +65,8 @@ void register_serve(CLI::App& app) {
     std::string workflows;
     std::string listen = "127.0.0.1:8080";
     std::string tokens;
+    std::string tls_cert;
+    std::string tls_key;
     std::string max_body = "1MiB";
     int max_connections = 512;
     std::string header_timeout = "10s";
@@ -80,6 +82,9 @@ void register_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--tokens", a->tokens,
                   "Bearer tokens file: lines 'sha256:<hex> <submit|admin> [name]' (default: no auth)");
+  cmd->add_option("--tls-cert", a->tls_cert,
+                  "PEM certificate chain: serve HTTPS (with --tls-key; default: plain HTTP, for a TLS proxy)");
+  cmd->add_option("--tls-key", a->tls_key, "PEM private key of --tls-cert");
   cmd->add_option("--max-body", a->max_body, "Largest request body (413 beyond)")->capture_default_str();
   cmd->add_option("--max-connections", a->max_connections, "Open connections at once (503 beyond)")
       ->capture_default_str()
@@ -100,6 +105,8 @@ void register_serve(CLI::App& app) {
     o.key_prefix = a->conn.key_prefix;
     o.partitions = a->conn.partitions;
     o.tokens_file = a->tokens;
+    o.tls_cert_file = a->tls_cert;
+    o.tls_key_file = a->tls_key;
     o.max_body = parse_size(a->max_body);
     o.max_connections = a->max_connections;
     o.header_timeout = config::parse_duration(a->header_timeout);

@@ -10,31 +10,81 @@ namespace steadfast::redis {
 
 namespace {
 
-int parse_int(std::string_view text, std::string_view what, int lo, int hi) {
-  int v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v < lo || v > hi) {
-    throw std::invalid_argument("invalid " + std::string(what) + " '" + std::string(text) +
-                                "' (expected an integer in " + std::to_string(lo) + ".." +
-                                std::to_string(hi) + ")");
+// The URL as an error may show it: quoted, control characters as \xNN, and
+// everything from "://" to the last '@' replaced by "***" — the last '@',
+// because an unencoded password may hold '@', '/', '?' or '#' and then
+// parsers (and people) disagree on where the userinfo ends.
+std::string shown_url(std::string_view text) {
+  std::string masked(text);
+  const auto scheme_end = masked.find("://");
+  const auto at = masked.rfind('@');
+  if (scheme_end != std::string::npos && at != std::string::npos && at > scheme_end) {
+    masked = masked.substr(0, scheme_end + 3) + "***" + masked.substr(at);
+  } else if (at != std::string::npos) {
+    masked = "***" + masked.substr(at);
   }
-  return v;
+  if (masked.size() > 200) masked = masked.substr(0, 200) + "...";
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "'";
+  for (const char ch : masked) {
+    const auto byte = static_cast<unsigned char>(ch);
+    if (byte < 0x20 || byte == 0x7f) {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  return out + "'";
 }
+
+// Builds the errors of one URL. A part of the URL (a port, a database
+// number, an option's name) is echoed only when the URL has no '@': with
+// userinfo, any part may hold a piece of a password that was not
+// percent-encoded ("redis://u:12/ss-SECRET@h" reads as port 12 and path
+// "/ss-SECRET@h"), so the message names what is wrong without the text.
+class UrlErrors {
+ public:
+  explicit UrlErrors(std::string_view url) : url_(url), may_hold_secret_(url.find('@') != std::string_view::npos) {}
+
+  // "invalid Redis URL '<shown>': <what>[ '<part>'][<hint>]"
+  [[noreturn]] void fail(const std::string& what, std::string_view part = {}, const std::string& hint = {}) const {
+    std::string message = "invalid Redis URL " + shown_url(url_) + ": " + what;
+    if (!part.empty() && !may_hold_secret_) message += " '" + escaped(part) + "'";
+    throw std::invalid_argument(message + hint);
+  }
+
+  int parse_int(std::string_view text, const std::string& what, int lo, int hi) const {
+    int v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v < lo || v > hi) {
+      fail("invalid " + what, text,
+           " (expected an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + ")");
+    }
+    return v;
+  }
+
+ private:
+  static std::string escaped(std::string_view part) {
+    std::string out;
+    for (const char ch : part.substr(0, 100)) {
+      const auto byte = static_cast<unsigned char>(ch);
+      out += byte < 0x20 || byte == 0x7f ? '?' : ch;
+    }
+    return out;
+  }
+
+  std::string_view url_;
+  bool may_hold_secret_;
+};
 
 }  // namespace
 
 Config Config::from_url(std::string_view text) {
+  const UrlErrors errors(text);
   auto parsed = boost::urls::parse_uri(text);
-  if (!parsed) {
-    // Never echo a password: drop the userinfo from the message.
-    std::string shown(text);
-    const auto scheme_end = shown.find("://");
-    const auto at = shown.find('@');
-    if (scheme_end != std::string::npos && at != std::string::npos && at > scheme_end) {
-      shown = shown.substr(0, scheme_end + 3) + "***@" + shown.substr(at + 1);
-    }
-    throw std::invalid_argument("invalid Redis URL '" + shown + "': " + parsed.error().message());
-  }
+  if (!parsed) errors.fail(parsed.error().message());
   const boost::urls::url_view& u = *parsed;
   Config c;
   const std::string scheme = u.scheme();
@@ -45,7 +95,7 @@ Config Config::from_url(std::string_view text) {
   } else if (scheme == "unix") {
     c.scheme = Scheme::unix_socket;
   } else {
-    throw std::invalid_argument("unsupported scheme '" + scheme + "' in Redis URL (use redis://, rediss:// or unix://)");
+    errors.fail("unsupported scheme", scheme, " (use redis://, rediss:// or unix://)");
   }
 
   if (u.has_userinfo()) {
@@ -56,7 +106,7 @@ Config Config::from_url(std::string_view text) {
 
   if (c.scheme == Scheme::unix_socket) {
     c.path = u.path();
-    if (c.path.empty()) throw std::invalid_argument("unix:// Redis URL needs a socket path");
+    if (c.path.empty()) errors.fail("a unix:// Redis URL needs a socket path");
     c.host.clear();
     c.port = 0;
   } else {
@@ -68,20 +118,21 @@ Config Config::from_url(std::string_view text) {
     // Boost.URL 1.81 reads "host:12x5" as port "12" and path "x5" (a path after
     // an authority must start with '/'): that is a bad port, not db 5.
     if (!path.empty() && path.front() != '/') {
-      throw std::invalid_argument("invalid port '" + std::string(u.port()) + path.substr(0, path.find('/')) +
-                                  "' (expected an integer in 1..65535)");
+      errors.fail("invalid port", std::string(u.port()) + path.substr(0, path.find('/')),
+                  " (expected an integer in 1..65535)");
     }
-    if (u.has_port()) c.port = static_cast<std::uint16_t>(parse_int(u.port(), "port", 1, 65535));
+    if (u.has_port()) c.port = static_cast<std::uint16_t>(errors.parse_int(u.port(), "port", 1, 65535));
     if (!path.empty() && path != "/") {
-      c.db = parse_int(std::string_view(path).substr(1), "database number", 0, 1 << 20);
+      c.db = errors.parse_int(std::string_view(path).substr(1), "database number", 0, 1 << 20);
     }
   }
+  if (u.has_fragment()) errors.fail("a Redis URL takes no fragment ('#')");
 
   for (auto param : u.params()) {
     const std::string& key = param.key;
     const std::string& value = param.value;
     if (key == "db") {
-      c.db = parse_int(value, "database number", 0, 1 << 20);
+      c.db = errors.parse_int(value, "database number", 0, 1 << 20);
     } else if (key == "name") {
       c.client_name = value;
     } else if (c.scheme == Scheme::tls && key == "ca") {
@@ -95,7 +146,7 @@ Config Config::from_url(std::string_view text) {
     } else if (c.scheme == Scheme::tls && key == "insecure") {
       c.tls.verify_peer = !(value == "1" || value == "true");
     } else {
-      throw std::invalid_argument("unknown Redis URL option '" + key + "'");
+      errors.fail("unknown option", key);
     }
   }
   return c;
@@ -121,7 +172,15 @@ std::string Config::redacted_url() const {
     out += ':' + std::to_string(port);
     if (db != 0) out += '/' + std::to_string(db);
   }
+  if (scheme == Scheme::tls && !tls.verify_peer) out += " (certificate verification off)";
   return out;
+}
+
+std::optional<std::string> Config::insecure_warning() const {
+  if (scheme != Scheme::tls || tls.verify_peer) return std::nullopt;
+  return "TLS to Redis at " + redacted_url() +
+         " does not verify the server's certificate (insecure=1): anyone on the path can read and change "
+         "the traffic, including the password; use it for tests only";
 }
 
 }  // namespace steadfast::redis

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -42,11 +43,18 @@ struct Config {
   // Parses redis://[user:password@]host[:port][/db], rediss://... (TLS) and
   // unix:///path/to/socket[?db=N]. Query options: db, ca, cert, key,
   // insecure=1 (rediss only: skip verification), sni, name.
-  // Throws std::invalid_argument naming what is wrong.
+  // Throws std::invalid_argument naming what is wrong, with the URL quoted
+  // and never any part of its password (everything between "://" and the
+  // last '@' shows as "***"; with userinfo, no part of the URL is echoed).
   static Config from_url(std::string_view url);
 
-  // The URL with the password replaced by "***" (for logs and errors).
+  // The URL with the password replaced by "***" (for logs and errors);
+  // " (certificate verification off)" follows it for rediss://...?insecure=1.
   [[nodiscard]] std::string redacted_url() const;
+
+  // The warning a process logs at start when TLS verification is off
+  // (insecure=1), or nullopt.
+  [[nodiscard]] std::optional<std::string> insecure_warning() const;
 };
 
 }  // namespace steadfast::redis

@@ -366,7 +366,8 @@ class Attempt {
     } catch (const engine::TemplateRenderError& e) {
       return fatal("http: " + std::string(e.what()));
     }
-    where_ = "http " + spec_.method + " " + display_url(url);
+    // Quoted, control characters escaped: the URL may come from a run's input.
+    where_ = "http " + spec_.method + " " + engine::quote(display_url(url), 300);
     return transfer(url, header_lines, body);
   }
 

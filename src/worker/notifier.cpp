@@ -28,13 +28,6 @@ namespace {
 
 constexpr std::string_view kGroup = "notifier";
 
-// "https://hooks.slack.com/services/T000/B000/XXXX" -> "https://hooks.slack.com/…"
-std::string redact_url(const std::string& url) {
-  auto scheme = url.find("://");
-  auto path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  return path == std::string::npos ? url : url.substr(0, path) + "/…";
-}
-
 // POSTs body; returns the HTTP status, or 0 with `error` set for a transport failure.
 long post_json(const std::string& url, const std::string& body, milliseconds timeout,
                std::string& error) {
@@ -71,11 +64,53 @@ asio::awaitable<void> sleep_for(milliseconds d) {
 
 }  // namespace
 
+std::string webhook_for_logs(const std::string& url) {
+  // curl's own parser, so what is shown is the host curl connects to: no
+  // user, password, path, query or fragment can be read as part of it.
+  CURLU* u = curl_url();
+  if (u == nullptr) return "(the webhook URL)";
+  std::string shown = "(an unparsable webhook URL)";
+  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
+    char* scheme = nullptr;
+    char* host = nullptr;
+    char* port = nullptr;
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+      shown = std::string(scheme) + "://" + host;
+      if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK) shown += std::string(":") + port;
+      shown += "/…";
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+  }
+  curl_url_cleanup(u);
+  return shown;
+}
+
+std::string slack_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 std::string alert_json(const std::string& dlq_id, const std::string& run, const std::string& workflow,
                        const std::string& step, const std::string& attempts, const std::string& error) {
-  const std::string text = ":rotating_light: steadfast: run " + run + " of workflow " + workflow +
-                           " failed at step " + step + " after " + attempts +
-                           " attempt(s) and is in the dead-letter queue: " + error;
+  // Slack reads `<...>` in text as links and mentions (`<!channel>`): every
+  // value in it may come from a run's input, so & < > are escaped there
+  // (the separate fields stay as they are).
+  const std::string text = ":rotating_light: steadfast: run " + slack_escape(run) + " of workflow " +
+                           slack_escape(workflow) + " failed at step " + slack_escape(step) + " after " +
+                           slack_escape(attempts) + " attempt(s) and is in the dead-letter queue: " +
+                           slack_escape(error);
   return nlohmann::json{{"text", text},
                         {"workflow", workflow},
                         {"run", run},
@@ -103,6 +138,9 @@ class Notifier::Impl {
   }
 
   void run() {
+    if (auto warning = redis_.config().insecure_warning()) {
+      spdlog::warn("notifier {}: {}", options_.consumer, *warning);
+    }
     std::exception_ptr failure;
     asio::co_spawn(io_, main(), [&](std::exception_ptr e) {
       failure = e;
@@ -148,7 +186,7 @@ class Notifier::Impl {
           co_await make_groups();
           groups_made = true;
           spdlog::info("notifier {}: alerts for dead runs go to {}", options_.consumer,
-                       redact_url(options_.webhook_url));
+                       webhook_for_logs(options_.webhook_url));
         }
         if (!own_pending_read) {
           // Our own pending entries first (a restart after a crash mid-delivery).

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace steadfast::worker {
 
@@ -44,8 +45,19 @@ class Notifier {
   std::unique_ptr<Impl> impl_;
 };
 
-// The message for one dead-letter entry: Slack's `text` plus the fields as
-// top-level keys (workflow, run, step, attempts, error, dead_letter_id).
+// The webhook URL as logs show it: "scheme://host[:port]/…" — never its
+// user, password, path or query (Slack's path and many webhooks' query
+// carry the secret). An unparsable URL shows as a fixed phrase.
+std::string webhook_for_logs(const std::string& url);
+
+// Text for a Slack message's `text`: & < > as &amp; &lt; &gt;, so that text
+// from a run (an error echoing its input) cannot mention `<!channel>` or
+// show a link under a label of its choosing.
+std::string slack_escape(std::string_view text);
+
+// The message for one dead-letter entry: Slack's `text` (its values
+// slack_escape()d) plus the fields as top-level keys (workflow, run, step,
+// attempts, error, dead_letter_id) as they are.
 std::string alert_json(const std::string& dlq_id, const std::string& run, const std::string& workflow,
                        const std::string& step, const std::string& attempts, const std::string& error);
 

@@ -144,6 +144,7 @@ Worker::Impl::Impl(WorkerOptions options, std::vector<Workflow> workflows)
 }
 
 int Worker::Impl::run() {
+  if (auto warning = redis_config_.insecure_warning()) spdlog::warn("worker {}: {}", options_.id, *warning);
   pool_ = std::make_unique<worker::ThreadPool>(options_.concurrency);
   std::unique_ptr<asio::signal_set> signals;
   if (options_.handle_signals) {

@@ -296,6 +296,33 @@ TEST_F(AclTest, WrongPasswordFailsPromptlyWithWrongpass) {
   }());
 }
 
+// Issue 13 item 8: the errors of a failed connect (refused, then timed out
+// waiting for it) and of a wrong password name the server, never the password.
+TEST_F(AclTest, ConnectErrorsNeverShowThePassword) {
+  RedisServer server(with_users());
+  const std::string url = url_for(server, "alice:SECRET-PW");
+  server.stop();
+  Client& client = make_client(config_for(url));
+  run([&]() -> asio::awaitable<void> {
+    try {
+      co_await client.wait_connected(300ms);
+      ADD_FAILURE() << "connected to a stopped server";
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("127.0.0.1:" + std::to_string(server.port())), std::string::npos) << msg;
+      EXPECT_EQ(msg.find("SECRET"), std::string::npos) << "the password leaked into: " << msg;
+    }
+    try {
+      co_await client.command_with(CommandOptions{200ms}, "PING");
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).find("SECRET"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(client.last_error().empty());
+    EXPECT_EQ(client.last_error().find("SECRET"), std::string::npos) << client.last_error();
+  }());
+}
+
 TEST_F(AclTest, UsersFromAclFileAndNoperm) {
   const std::string dir = test::make_temp_dir("steadfast-acl-");
   {

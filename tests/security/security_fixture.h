@@ -207,15 +207,15 @@ class SecurityTest : public RedisTest {
         "--listen",    "127.0.0.1:0", "--redis",     redis_url.empty() ? url_ : redis_url};
     argv.insert(argv.end(), extra.begin(), extra.end());
     ChildProcess& p = spawn("serve-" + std::to_string(++serves_), argv);
-    if (!p.wait_for_log("listening on http://127.0.0.1:", 15s)) {
+    // http:// or, with --tls-cert, https://
+    if (!p.wait_for_log("://127.0.0.1:", 15s)) {
       throw std::runtime_error("serve did not start:\n" + tail_of(p.log()));
     }
     if (wait_ready && !p.wait_for_log("api: ready", 15s)) {
       throw std::runtime_error("serve did not get ready:\n" + tail_of(p.log()));
     }
     const std::string log = p.log();
-    const auto at = log.find("listening on http://127.0.0.1:") +
-                    std::string_view("listening on http://127.0.0.1:").size();
+    const auto at = log.find("://127.0.0.1:", log.find("listening on ")) + std::string_view("://127.0.0.1:").size();
     return Serve{&p, static_cast<std::uint16_t>(
                          std::stoi(log.substr(at, log.find_first_not_of("0123456789", at) - at)))};
   }

@@ -212,7 +212,7 @@ TEST_F(HttpKindTest, NotFoundIsFatalWithABoundedExcerpt) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind(), StepError::Kind::fatal);
   const std::string& m = r.error().message();
-  EXPECT_CONTAINS(m, "http GET " + url("/missing") + ": status 404: 'xxxx");
+  EXPECT_CONTAINS(m, "http GET '" + url("/missing") + "': status 404: 'xxxx");
   EXPECT_NOT_CONTAINS(m, "token=abc");  // no query string in messages
   EXPECT_CONTAINS(m, "...'");
   EXPECT_LE(m.size(), 512u + 100u) << m;
@@ -367,7 +367,18 @@ TEST_F(HttpKindTest, SecretsNeverInAConnectionError) {
   const StepResult r = run({{"url", "${STEADFAST_HTTP_TEST_DEAD}/x"}});
   ASSERT_FALSE(r.ok());
   EXPECT_NOT_CONTAINS(r.error().message(), dead);
-  EXPECT_CONTAINS(r.error().message(), "http GET ***/x");
+  EXPECT_CONTAINS(r.error().message(), "http GET '***/x'");
+}
+
+// Issue 13 item 7: the URL in an error is quoted with its control
+// characters escaped (the security review's input URL).
+TEST_F(HttpKindTest, TheUrlInAnErrorIsQuotedAndEscaped) {
+  const StepResult r = run({{"url", url("/missing/\x1b[2J\x1b]0;pwned\x07")}});
+  ASSERT_FALSE(r.ok());
+  const std::string& m = r.error().message();
+  EXPECT_CONTAINS(m, "http GET '" + url("/missing/\\x1b[2J\\x1b]0;pwned\\x07") + "'");
+  EXPECT_NOT_CONTAINS(m, "\x1b");
+  EXPECT_NOT_CONTAINS(m, "\x07");
 }
 
 TEST_F(HttpKindTest, EnvironmentInTheUrl) {

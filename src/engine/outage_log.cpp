@@ -1,8 +1,8 @@
-#include "worker/outage_log.h"
+#include "engine/outage_log.h"
 
 #include <spdlog/spdlog.h>
 
-namespace steadfast::worker {
+namespace steadfast::engine {
 
 namespace {
 
@@ -41,4 +41,4 @@ void OutageLog::succeeded() {
   if (auto line = succeeded(Clock::now())) spdlog::info("{}", *line);
 }
 
-}  // namespace steadfast::worker
+}  // namespace steadfast::engine
