@@ -293,7 +293,7 @@ std::variant<Service::Route, Response> Service::resolve(const Request& request) 
     response.status = 204;
     response.headers.emplace_back("Allow", allow + "OPTIONS");
     response.route = route.label;
-    co_return response;
+    return response;
   }
   if (std::find(route.methods.begin(), route.methods.end(), request.method) == route.methods.end()) {
     response = problem(405, "method-not-allowed",

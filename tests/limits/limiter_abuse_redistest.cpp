@@ -59,7 +59,9 @@ TEST_F(LimiterAbuse, RetryAfterPauseOfASharedLimiterIsCutToMaxPause) {
       "limits:\n  api: {requests_per_minute: 6000, burst: 10, max_pause: 1s}\n"
       "workflows:\n  call:\n    steps:\n      - name: call\n        kind: http\n"
       "        with: {url: \"" + http().url("/v1/ping") + "\", timeout: 5s}\n"
-      "        limit: {name: api}\n");
+      "        limit: {name: api}\n"
+      // The step may wait the day it is asked for (retry.max_wait is 1h by default).
+      "        retry: {max_wait: 48h}\n");
   ChildProcess& w = start_worker("pause-1", file, WorkerArgs{}.with_concurrency(2));
 
   const std::string first = client().submit("call", Json{{"n", 1}}).run_id;

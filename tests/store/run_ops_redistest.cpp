@@ -455,6 +455,7 @@ TEST_F(StorePartitioned, EveryTransitionOfRunsInEveryPartitionStaysInOneSlot) {
   // Runs in every partition (ids are drawn until each partition has two).
   std::map<int, int> per_partition;
   std::vector<std::string> ids;
+  int submitted = 0;
   while (static_cast<int>(per_partition.size()) < kPartitions ||
          std::any_of(per_partition.begin(), per_partition.end(),
                      [](auto& e) { return e.second < 2; })) {
@@ -462,7 +463,8 @@ TEST_F(StorePartitioned, EveryTransitionOfRunsInEveryPartitionStaysInOneSlot) {
     r.workflow = "wf";
     r.steps = {"a", "b"};
     r.first_queue = "q";
-    r.idempotency_key = "k" + std::to_string(ids.size());
+    // A fresh key each time: a repeated one would return its first run forever.
+    r.idempotency_key = "k" + std::to_string(submitted++);
     const std::string id = run(w1_->submit(r)).run_id;
     if (per_partition[keys_.partition_of(id)]++ < 2) ids.push_back(id);
   }
