@@ -31,6 +31,11 @@ std::size_t parsed_bytes(const std::string& text) {
 }
 
 TEST(JsonSize, EstimateCoversWhatParsingTakesForEveryShape) {
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan replaces malloc: glibc's mallinfo2() then counts nothing (0 B in use),
+  // so the measurement this test compares with exists only in the plain build.
+  GTEST_SKIP() << "needs glibc's allocator (mallinfo2); the plain test phase runs it";
+#endif
   constexpr std::size_t kMiB = 1 << 20;
   for (const std::string& text :
        {array_of("{}", kMiB), array_of("[]", kMiB), array_of("0", kMiB), array_of("\"\"", kMiB),
