@@ -42,7 +42,11 @@ void check(const std::string& text, const engine::TemplateContext& context, cons
     try {
       const steps::RenderedUrl r = t.render(context, secrets);
       if (!origin.empty()) {
-        if (!r.trusted_origin || steps::url_origin(r.url) != origin) __builtin_trap();
+        // A URL curl cannot parse (the fixed text itself holds a control
+        // character, say) is never requested: curl refuses it. Any URL it
+        // can parse must keep the origin.
+        const std::string kept = steps::url_origin(r.url);
+        if (!r.trusted_origin || (!kept.empty() && kept != origin)) __builtin_trap();
       }
       (void)secrets.redact(r.url);
       (void)steps::url_host(r.url);
