@@ -7,6 +7,7 @@
 #include <limits>
 #include <utility>
 
+#include "engine/json_schema.h"  // escape_pointer_token
 #include "engine/quote.h"
 #include "steadfast/workflow.h"
 
@@ -813,20 +814,6 @@ struct JsonTemplate::Node {
 namespace {
 
 using Node = JsonTemplate::Node;
-
-std::string escape_pointer_token(const std::string& key) {
-  std::string out;
-  for (const char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 Node parse_node(const Json& value, const std::string& pointer) {
   Node node;
