@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 
 failed=()
 timings=()
+started_stamp=$(mktemp)
+trap 'rm -f "$started_stamp"' EXIT
 # phase <name> <command...>: runs it, records its time and whether it failed.
 phase() {
   local name=$1 start=$SECONDS status=0
@@ -35,6 +37,13 @@ fi
 
 echo "==== test.sh: phases"
 printf '  %s\n' "${timings[@]}"
+# The failed tests again, at the very end: CI shows only the log's tail.
+for log in build/Testing/Temporary/LastTestsFailed.log build-asan/Testing/Temporary/LastTestsFailed.log; do
+  if [[ -s $log && $log -nt $started_stamp ]]; then
+    echo "test.sh: failed tests in ${log%%/*}:"
+    sed 's/^/  /' "$log"
+  fi
+done
 if ((${#failed[@]})); then
   echo "test.sh: FAILED: ${failed[*]}"
   exit 1

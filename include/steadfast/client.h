@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -30,6 +31,10 @@ struct ClientOptions {
 };
 
 struct SubmitOptions {
+  // String pairs to find the run by later (the run list's and DLQ purge's
+  // filters): at most 16, keys ^[A-Za-z0-9_.-]{1,64}$, values at most 256
+  // bytes (std::invalid_argument otherwise). Part of what an idempotent repeat must match.
+  std::map<std::string, std::string> metadata;
   // A repeated submit of the same workflow with the same key and the same input
   // (within idempotency_ttl of the first) returns the run of the first one; with
   // another input it throws IdempotencyConflictError. Keys are scoped per

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,8 @@ struct RunInfo {
   std::int64_t created_at_ms = 0;  // Redis time, Unix ms
   std::int64_t updated_at_ms = 0;
   Json input;
+  // The submitter's metadata pairs (SubmitOptions::metadata); empty = none.
+  std::map<std::string, std::string> metadata;
   std::vector<StepInfo> steps;  // in workflow order
   // The steps the run is at (queued, running, waiting or retrying), in
   // workflow order; empty once finished.
@@ -48,7 +51,7 @@ struct RunInfo {
   Json waiting_for;
 };
 
-// {"id","workflow","status","created_at","updated_at","current_steps","waiting_for",
+// {"id","workflow","status","created_at","updated_at","input","metadata","current_steps","waiting_for",
 //  "steps":[{"name","status","attempts","output","error","errors","progress","message",
 //  "attempt_history","waiting_for"}]} with times as RFC 3339 UTC ("2026-11-27T22:40:01.123Z").
 [[nodiscard]] Json to_json(const RunInfo& run);

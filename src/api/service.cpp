@@ -114,11 +114,6 @@ std::optional<milliseconds> parse_wait(std::string_view text) {
   }
 }
 
-bool is_run_status(std::string_view s) {
-  return s == "queued" || s == "running" || s == "retrying" || s == "completed" || s == "failed" ||
-         s == "cancelled";
-}
-
 std::string status_url(std::string_view run_id) { return "/v1/runs/" + std::string(run_id); }
 
 }  // namespace
@@ -368,6 +363,7 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
 std::variant<store::SubmitRequest, Response> submit_request(const Request& request, const ServedWorkflow& wf,
                                                            const ServiceOptions& options) {
   Json input = Json::object();
+  engine::RunMetadata metadata;
   if (!request.body.empty()) {
     const auto ct = request.header("Content-Type");
     if (!ct || !is_json_media_type(*ct)) {
@@ -398,10 +394,19 @@ std::variant<store::SubmitRequest, Response> submit_request(const Request& reque
     }
     std::vector<FieldError> unknown;
     for (const auto& [key, value] : body.items()) {
-      if (key != "input") unknown.push_back({"/" + escape_pointer_token(key), "unknown member", ""});
+      if (key != "input" && key != "metadata") {
+        unknown.push_back({"/" + escape_pointer_token(key), "unknown member", ""});
+      }
     }
-    if (!unknown.empty()) return validation_problem("the body may hold only \"input\"", unknown);
+    if (!unknown.empty()) return validation_problem("the body may hold only \"input\" and \"metadata\"", unknown);
     if (body.contains("input")) input = std::move(body["input"]);
+    if (body.contains("metadata")) {
+      try {
+        metadata = engine::run_metadata_from_json(body["metadata"]);
+      } catch (const std::invalid_argument& e) {
+        return validation_problem(e.what(), {{"/metadata", e.what(), "metadata"}});
+      }
+    }
   }
   if (const std::size_t size = input.dump().size(); size > wf.max_input_bytes) {
     return problem(413, "payload-too-large",
@@ -418,6 +423,7 @@ std::variant<store::SubmitRequest, Response> submit_request(const Request& reque
   store::SubmitRequest req;
   req.workflow = wf.name;
   req.input = std::move(input);
+  req.metadata = std::move(metadata);
   req.steps = wf.steps;
   req.first_queue = wf.first_queue;
   req.max_backlog = wf.max_backlog;
@@ -473,7 +479,9 @@ asio::awaitable<Response> Service::submit(const Request& request, const std::str
   co_return r;
 }
 
-asio::awaitable<Response> Service::get_run(const std::string& id, const std::map<std::string, std::string>& query) {
+asio::awaitable<Response> Service::get_run(const std::string& raw_id,
+                                           const std::map<std::string, std::string>& query) {
+  const std::string id = store::canonical_run_id(raw_id);
   if (!store::is_valid_run_id(id)) co_return problem(404, "unknown-run", "no run '" + id.substr(0, 64) + "'");
   milliseconds wait{0};
   if (auto it = query.find("wait"); it != query.end()) {
@@ -505,33 +513,42 @@ asio::awaitable<Response> Service::get_run(const std::string& id, const std::map
 asio::awaitable<Response> Service::list_runs(const std::map<std::string, std::string>& query) {
   const auto limit = parse_limit(query);
   if (!limit) co_return problem(400, "bad-parameter", "limit must be a number in 1.." + std::to_string(kMaxListLimit));
-  std::string status;
-  std::string workflow;
-  if (auto it = query.find("status"); it != query.end() && !it->second.empty()) {
-    if (!is_run_status(it->second)) {
-      co_return problem(400, "bad-parameter",
-                        "status must be one of queued, running, retrying, completed, failed, cancelled");
+  std::string cursor;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const auto& [name, value] : query) {
+    if (name == "limit") continue;
+    if (name == "cursor") {
+      cursor = store::canonical_run_id(value);
+      if (!store::is_valid_run_id(cursor)) {
+        co_return problem(400, "bad-parameter", "cursor must be a run id (the next_cursor of an earlier page)");
+      }
+      continue;
     }
-    status = it->second;
+    pairs.emplace_back(name, value);
   }
-  if (auto it = query.find("workflow"); it != query.end() && !it->second.empty()) {
-    if (!is_valid_name(it->second)) co_return problem(400, "bad-parameter", "workflow must match ^[A-Za-z0-9_-]{1,64}$");
-    workflow = it->second;
+  engine::RunFilter filter;
+  try {
+    filter = engine::parse_run_filter(pairs);
+  } catch (const std::invalid_argument& e) {
+    co_return problem(400, "bad-parameter", e.what());
   }
-  const auto runs = co_await store_.list_runs(status, workflow, *limit);
+  const store::RunPage page = co_await store_.list_runs(filter, *limit, cursor);
   Json list = Json::array();
-  for (const auto& r : runs) {
+  for (const auto& r : page.runs) {
     list.push_back({{"id", r.id},
                     {"workflow", r.workflow},
                     {"status", r.status},
                     {"created_at", store::iso8601_ms(r.created_at_ms)},
                     {"updated_at", store::iso8601_ms(r.updated_at_ms)},
+                    {"metadata", r.metadata},
                     {"status_url", status_url(r.id)}});
   }
-  co_return json_response(200, {{"runs", std::move(list)}});
+  co_return json_response(200, {{"runs", std::move(list)},
+                                {"next_cursor", page.next_cursor.empty() ? Json(nullptr) : Json(page.next_cursor)}});
 }
 
-asio::awaitable<Response> Service::cancel(const std::string& id) {
+asio::awaitable<Response> Service::cancel(const std::string& raw_id) {
+  const std::string id = store::canonical_run_id(raw_id);
   if (!store::is_valid_run_id(id)) co_return problem(404, "unknown-run", "no run '" + id.substr(0, 64) + "'");
   const std::string result = co_await store_.cancel(id, options_.retention);
   if (result == "missing") co_return problem(404, "unknown-run", "no run '" + id + "' (never submitted, or expired)");

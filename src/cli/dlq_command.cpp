@@ -64,7 +64,7 @@ void register_dlq(CLI::App& app) {
   purge->add_option("--workflow", a->workflow, "Only runs of this workflow");
   purge->add_option("--created-after", a->created_after, "Only runs created after this RFC 3339 time");
   purge->add_option("--created-before", a->created_before, "Only runs created before this RFC 3339 time");
-  purge->add_option("--meta", a->meta, "KEY=VALUE: only runs with this metadata (not supported yet: refused)");
+  purge->add_option("--meta", a->meta, "KEY=VALUE: only runs with this metadata pair (repeat for more)");
   purge->add_flag("--yes", a->yes, "Confirm: the runs are deleted for good");
   purge->final_callback([a] {
     std::vector<std::pair<std::string, std::string>> pairs;

@@ -5,6 +5,7 @@
 #include "config/workflows_file.h"
 #include "engine/duration.h"
 #include "engine/quote.h"
+#include "engine/run_metadata.h"
 #include "steadfast/client.h"
 
 namespace steadfast::cli {
@@ -44,6 +45,7 @@ void register_runs(CLI::App& app) {
       std::string workflow;
       std::string input = "{}";
       std::string idempotency_key;
+      std::vector<std::string> meta;
       bool wait = false;
       std::string timeout = "10m";
     };
@@ -54,6 +56,8 @@ void register_runs(CLI::App& app) {
     cmd->add_option("--idempotency-key", a->idempotency_key,
                     "A repeat of this workflow with this key and input within 24h returns the first run "
                     "(said on stderr); with another input it fails (exit 1)");
+    cmd->add_option("--meta", a->meta,
+                    "A metadata pair KEY=VALUE to find the run by (steadfast runs --meta); repeat for more (16 at most)");
     cmd->add_flag("--wait", a->wait,
                   "Wait for the run to end; print its status JSON; exit 0 if completed, 1 if failed or "
                   "cancelled, 3 if --timeout passed first");
@@ -64,6 +68,11 @@ void register_runs(CLI::App& app) {
       Client client(client_options(a->conn));
       SubmitOptions o;
       o.idempotency_key = a->idempotency_key;
+      for (const std::string& m : a->meta) {
+        auto [k, v] = engine::parse_metadata_pair(m);
+        if (o.metadata.contains(k)) throw std::invalid_argument("--meta " + k + " given twice");
+        o.metadata[k] = v;
+      }
       Submitted s = client.submit(a->workflow, input, o);
       if (!s.created) {
         std::cerr << "steadfast: a repeat: idempotency key " << engine::quote(a->idempotency_key, 80)

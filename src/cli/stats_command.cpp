@@ -7,8 +7,11 @@
 
 #include "cli/common.h"
 #include "engine/quote.h"
+#include "engine/run_filter.h"
+#include "engine/run_metadata.h"
 #include "redis/client.h"
 #include "store/config.h"
+#include "store/run_id.h"
 #include "store/run_view.h"
 #include "store/store.h"
 
@@ -120,38 +123,66 @@ void register_stats(CLI::App& app) {
     });
   }
   {
-    auto* cmd = app.add_subcommand("runs", "List runs, newest first");
+    auto* cmd = app.add_subcommand("runs", "List runs, newest first (a page; --cursor for the next)");
     struct Args {
       Connection conn;
       std::string status;
       std::string workflow;
+      std::vector<std::string> meta;
+      std::string created_after;
+      std::string created_before;
+      std::string cursor;
       std::size_t limit = 50;
       bool json = false;
     };
     auto a = std::make_shared<Args>();
     add_connection_options(*cmd, a->conn);
-    cmd->add_option("--status", a->status, "Only runs with this status")
-        ->check(CLI::IsMember({"queued", "running", "retrying", "completed", "failed", "cancelled"}));
+    cmd->add_option("--status", a->status, "Only runs with this status (queued, running, retrying, completed, ...)");
     cmd->add_option("--workflow", a->workflow, "Only runs of this workflow");
-    cmd->add_option("--limit", a->limit, "At most this many")->capture_default_str()->check(CLI::Range(1, 100000));
-    cmd->add_flag("--json", a->json, "One JSON object per line");
+    cmd->add_option("--meta", a->meta, "Only runs with this metadata pair, KEY=VALUE (repeat for more)");
+    cmd->add_option("--created-after", a->created_after, "Only runs created after this time (RFC 3339)");
+    cmd->add_option("--created-before", a->created_before, "Only runs created before this time (RFC 3339)");
+    cmd->add_option("--cursor", a->cursor, "Continue below this run id (the next page's cursor printed last)");
+    cmd->add_option("--limit", a->limit, "At most this many")->capture_default_str()->check(CLI::Range(1, 1000));
+    cmd->add_flag("--json", a->json, "One JSON object per line; the next page's cursor as {\"next_cursor\"}");
     cmd->final_callback([a] {
-      if (!a->workflow.empty() && !is_valid_name(a->workflow)) {
-        throw std::invalid_argument("invalid workflow name " + engine::quote(a->workflow, 80) +
-                                    " in --workflow (1-64 of A-Z a-z 0-9 _ -)");
+      std::vector<std::pair<std::string, std::string>> pairs;
+      if (!a->status.empty()) pairs.emplace_back("status", a->status);
+      if (!a->workflow.empty()) pairs.emplace_back("workflow", a->workflow);
+      for (const std::string& m : a->meta) {
+        auto [k, v] = engine::parse_metadata_pair(m);
+        pairs.emplace_back("meta." + k, v);
       }
-      auto runs = with_store<std::vector<store::Store::RunSummary>>(
-          a->conn, [a](store::Store& st) { return st.list_runs(a->status, a->workflow, a->limit); });
-      for (const auto& r : runs) {
+      if (!a->created_after.empty()) pairs.emplace_back("created_after", a->created_after);
+      if (!a->created_before.empty()) pairs.emplace_back("created_before", a->created_before);
+      const engine::RunFilter filter = engine::parse_run_filter(pairs);
+      const std::string cursor = store::canonical_run_id(a->cursor);
+      if (!cursor.empty() && !store::is_valid_run_id(cursor)) {
+        throw std::invalid_argument("--cursor must be a run id (the cursor an earlier page printed)");
+      }
+      const auto page = with_store<store::RunPage>(
+          a->conn, [a, filter, cursor](store::Store& st) { return st.list_runs(filter, a->limit, cursor); });
+      for (const auto& r : page.runs) {
         if (a->json) {
           std::cout << Json{{"id", r.id}, {"workflow", r.workflow}, {"status", r.status},
                             {"created_at", store::iso8601_ms(r.created_at_ms)},
-                            {"updated_at", store::iso8601_ms(r.updated_at_ms)}}
+                            {"updated_at", store::iso8601_ms(r.updated_at_ms)},
+                            {"metadata", r.metadata}}
                            .dump()
                     << "\n";
         } else {
-          std::cout << r.id << "  " << std::left << std::setw(10) << r.status << " " << r.workflow
-                    << "  " << store::iso8601_ms(r.created_at_ms) << "\n";
+          std::string meta;
+          for (const auto& [k, v] : r.metadata) meta += (meta.empty() ? "" : " ") + k + "=" + v;
+          std::cout << r.id << "  " << std::left << std::setw(10) << r.status << " " << std::setw(20)
+                    << r.workflow << " " << store::iso8601_ms(r.created_at_ms)
+                    << (meta.empty() ? "" : "  " + engine::printable(meta)) << "\n";
+        }
+      }
+      if (!page.next_cursor.empty()) {
+        if (a->json) {
+          std::cout << Json{{"next_cursor", page.next_cursor}}.dump() << "\n";
+        } else {
+          std::cout << "next page: --cursor " << page.next_cursor << "\n";
         }
       }
     });

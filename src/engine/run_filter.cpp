@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "engine/run_metadata.h"
+
 namespace steadfast::engine {
 
 namespace {
@@ -20,15 +22,6 @@ bool valid_workflow(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
     if (!name_char(c)) return false;
-  }
-  return true;
-}
-
-// ^[A-Za-z0-9_.-]{1,64}$ (CONTRACTS.md §3).
-bool valid_meta_key(std::string_view s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s) {
-    if (!name_char(c) && c != '.') return false;
   }
   return true;
 }
@@ -132,7 +125,7 @@ RunFilter parse_run_filter(const std::vector<std::pair<std::string, std::string>
       f.status = value;
     } else if (name.starts_with("meta.")) {
       const std::string key = name.substr(5);
-      if (!valid_meta_key(key)) {
+      if (!is_valid_metadata_key(key)) {
         throw std::invalid_argument("filter: metadata key '" + key.substr(0, 64) +
                                     "' must match ^[A-Za-z0-9_.-]{1,64}$");
       }

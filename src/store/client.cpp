@@ -15,6 +15,7 @@
 #include "engine/json_depth.h"
 #include "engine/json_schema.h"
 #include "engine/json_size.h"
+#include "engine/run_metadata.h"
 #include "engine/quote.h"
 #include "redis/client.h"
 #include "store/config.h"
@@ -164,9 +165,11 @@ Submitted Client::submit(const std::string& workflow, const Json& input, const S
   if (!engine::json_depth_within(input, engine::kMaxJsonDepth)) {
     throw std::invalid_argument("input nests deeper than " + std::to_string(engine::kMaxJsonDepth) + " levels");
   }
+  engine::check_run_metadata(o.metadata);
   store::SubmitRequest req;
   req.workflow = workflow;
   req.input = input;
+  req.metadata = o.metadata;
   if (input.dump().size() > store::kMaxPayloadBytes) {
     throw std::invalid_argument("input exceeds the " + std::to_string(store::kMaxPayloadBytes) +
                                 "-byte limit");

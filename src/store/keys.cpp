@@ -86,6 +86,17 @@ int KeySpace::idempotency_partition(std::string_view workflow, std::string_view 
   return partition_of(idempotency_digest(workflow, key));
 }
 std::string KeySpace::stats(int partition) const { return partition_base(partition) + "stats"; }
+
+std::string KeySpace::index_all(int partition) const { return partition_base(partition) + "ix:runs"; }
+std::string KeySpace::index_workflow(int partition, std::string_view workflow) const {
+  return partition_base(partition) + "ix:wf:" + std::string(workflow);
+}
+std::string KeySpace::index_status(int partition, std::string_view group) const {
+  return partition_base(partition) + "ix:st:" + std::string(group);
+}
+std::string KeySpace::index_meta(int partition, std::string_view key, std::string_view value) const {
+  return partition_base(partition) + "ix:meta:" + std::string(key) + ":" + redis::sha1_hex(value);
+}
 std::string KeySpace::meta_base() const { return prefix_ + ":{" + prefix_ + "}:"; }
 std::string KeySpace::config() const { return meta_base() + "config"; }
 std::string KeySpace::workflows() const { return meta_base() + "workflows"; }
@@ -94,6 +105,7 @@ std::string KeySpace::worker_lock(std::string_view id) const {
   return meta_base() + "worker:" + std::string(id);
 }
 std::string KeySpace::queues() const { return meta_base() + "queues"; }
+std::string KeySpace::limiters() const { return meta_base() + "limiters"; }
 std::string KeySpace::token_live_runs(std::string_view token_id) const {
   return meta_base() + "token-live:" + std::string(token_id);
 }

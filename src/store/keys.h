@@ -56,6 +56,18 @@ class KeySpace {
   // HASH of counters: submitted:<wf>, completed:<wf>, failed:<wf>, retries, reclaims.
   [[nodiscard]] std::string stats(int partition) const;
 
+  // Run indexes (store/run_index.h): ZSETs whose members are run ids, all
+  // scored 0, so that they sort by id (ULIDs: by creation time) and are paged
+  // with ZRANGE ... BYLEX. Written by the scripts only when a run's status
+  // changes at run level; an ended run leaves them when its retention ends.
+  [[nodiscard]] std::string index_all(int partition) const;  // every run
+  // Runs of a workflow (names are ^[A-Za-z0-9_-]{1,64}$, safe in a key).
+  [[nodiscard]] std::string index_workflow(int partition, std::string_view workflow) const;
+  // Runs of a status group: "live" (not ended), "completed", "failed", "cancelled".
+  [[nodiscard]] std::string index_status(int partition, std::string_view group) const;
+  // Runs carrying a metadata pair; the value is hashed (SHA-1): it may hold any byte.
+  [[nodiscard]] std::string index_meta(int partition, std::string_view key, std::string_view value) const;
+
   // Global keys, all under the meta slot "{<prefix>}" (one slot on a cluster).
   // "sf:{sf}:" — every global key starts with it.
   [[nodiscard]] std::string meta_base() const;
@@ -65,6 +77,7 @@ class KeySpace {
   [[nodiscard]] std::string workers() const;    // HASH worker id -> JSON registration
   [[nodiscard]] std::string worker_lock(std::string_view worker_id) const;  // STRING, expiring
   [[nodiscard]] std::string queues() const;     // SET of queue names ever used
+  [[nodiscard]] std::string limiters() const;   // SET of limiter names workers were started with
   // ZSET of the runs a bearer token submitted that may still be live (member
   // run id, score ms when last checked): its max_live quota (api/quotas.h).
   // `token_id` is Principal::id (hex).

@@ -1,5 +1,6 @@
 #include "store/run_id.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -10,6 +11,25 @@ namespace steadfast::store {
 
 namespace {
 constexpr std::string_view kAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+}
+
+std::string canonical_run_id(std::string_view text) {
+  std::string id(text);
+  for (char& c : id) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return id;
+}
+
+std::string run_id_time_prefix(std::int64_t unix_ms) {
+  constexpr std::int64_t kMax = (std::int64_t{1} << 48) - 1;
+  std::uint64_t t = static_cast<std::uint64_t>(std::clamp<std::int64_t>(unix_ms, 0, kMax));
+  std::string prefix(10, '0');
+  for (int i = 9; i >= 0; --i) {
+    prefix[static_cast<std::size_t>(i)] = kAlphabet[t & 31];
+    t >>= 5;
+  }
+  return prefix;
 }
 
 std::string new_run_id() {

@@ -2,7 +2,9 @@
 // random bits), so ids sort by creation time. Thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace steadfast::store {
 
@@ -11,5 +13,14 @@ namespace steadfast::store {
 // True for a well-formed run id (what new_run_id makes). Checked before an id
 // from a user reaches a key.
 [[nodiscard]] bool is_valid_run_id(std::string_view id) noexcept;
+
+// A run id as a user may type it: in any case (Crockford base32 is
+// case-insensitive), so upper-cased. Check it with is_valid_run_id.
+[[nodiscard]] std::string canonical_run_id(std::string_view text);
+
+// The 10-character time part of the run ids made at `unix_ms` (clamped to
+// 0..2^48-1): every such id starts with it, an id of an earlier ms sorts
+// before it and one of a later ms after it — a bound for ZRANGE ... BYLEX.
+[[nodiscard]] std::string run_id_time_prefix(std::int64_t unix_ms);
 
 }  // namespace steadfast::store

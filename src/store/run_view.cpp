@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "engine/rfc3339.h"
+#include "engine/run_metadata.h"
 #include "engine/status.h"
 #include "engine/waiting_for.h"
 #include "redis/error.h"
@@ -98,6 +99,7 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
   run.created_at_ms = to_int(f, "created_at");
   run.updated_at_ms = to_int(f, "updated_at");
   run.input = parse_or_string(get(f, "input"));
+  run.metadata = engine::stored_metadata(get(f, "metadata"));
   Json names = Json::parse(get(f, "steps"), nullptr, false);
   if (!names.is_array()) names = Json::array({get(f, "step")});
   for (const auto& n : names) {
@@ -172,6 +174,8 @@ Json to_json(const RunInfo& run) {
           {"status", run.status},
           {"created_at", store::iso8601_ms(run.created_at_ms)},
           {"updated_at", store::iso8601_ms(run.updated_at_ms)},
+          {"input", run.input},
+          {"metadata", run.metadata},
           {"current_steps", run.current_steps},
           {"waiting_for", run.waiting_for},
           {"steps", steps}};

@@ -27,5 +27,6 @@ const redis::Script& limit_pause();
 const redis::Script& limit_renew();
 const redis::Script& repair();
 const redis::Script& purge();
+const redis::Script& expire();
 
 }  // namespace steadfast::store::scripts

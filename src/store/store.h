@@ -16,10 +16,12 @@
 
 #include "engine/lifecycle.h"
 #include "engine/run_filter.h"
+#include "engine/run_metadata.h"
 #include "redis/client.h"
 #include "steadfast/run.h"
 #include "steadfast/step.h"
 #include "store/keys.h"
+#include "store/run_index.h"
 #include "store/run_view.h"
 
 namespace steadfast::store {
@@ -38,6 +40,7 @@ struct SubmitRequest {
   Json input;
   std::vector<std::string> steps;  // step names in order; the first is enqueued
   std::string first_queue;
+  engine::RunMetadata metadata;    // checked by the caller (engine::check_run_metadata)
   std::string idempotency_key;     // empty = none
   std::chrono::milliseconds idempotency_ttl{std::chrono::hours(24)};
   std::int64_t max_backlog = 0;    // refuse when the first queue holds this many entries; 0 = no bound
@@ -156,26 +159,21 @@ class Store {
   // (still there, its run still failed and still pointing at it, matching), so
   // a run replayed meanwhile is left alone; at most `batch` entries per call.
   // Throws std::invalid_argument for a filter it cannot apply: a status other
-  // than failed, or metadata (not stored yet).
+  // than failed.
   asio::awaitable<std::size_t> dlq_purge(const engine::RunFilter& filter = {},
                                          std::size_t batch = kPurgeBatch);
   asio::awaitable<void> register_workflow(const std::string& name, const Json& definition);
   asio::awaitable<std::optional<Json>> workflow_definition(const std::string& name);
   asio::awaitable<std::vector<std::string>> known_queues();
-  // Every run id (SCAN over the run keys).
+  // Makes limiter names known (for /metrics, without a SCAN).
+  asio::awaitable<void> register_limiters(const std::vector<std::string>& names);
+  // Every run id (SCAN over the run keys): for doctor, never a request path.
   asio::awaitable<std::vector<std::string>> all_run_ids();
   asio::awaitable<RunTokens> run_tokens(std::string_view run_id);
-  struct RunSummary {
-    std::string id;
-    std::string workflow;
-    std::string status;
-    std::int64_t created_at_ms = 0;
-    std::int64_t updated_at_ms = 0;
-  };
-  // Runs matching status and workflow (empty = any), newest first, at most
-  // `limit`. Scans the key space: meant for operators, not hot paths.
-  asio::awaitable<std::vector<RunSummary>> list_runs(std::string_view status,
-                                                     std::string_view workflow, std::size_t limit);
+  // A page of the runs matching `filter`, newest first, below `cursor` (a
+  // run id; empty = from the newest): store/run_index.h.
+  asio::awaitable<RunPage> list_runs(const engine::RunFilter& filter, std::size_t limit,
+                                     std::string_view cursor = {});
   // The counters of every partition, summed: submitted:<workflow>,
   // completed:<workflow>, failed:<workflow>, retries, reclaims.
   asio::awaitable<std::map<std::string, std::int64_t>> counters();
@@ -192,7 +190,8 @@ class Store {
   asio::awaitable<std::vector<QueueDepth>> queue_depths();
   asio::awaitable<std::int64_t> delayed_count();
   asio::awaitable<std::int64_t> dlq_count();
-  // Admissions refused so far, by limiter name (the `waits` of every limiter hash).
+  // Admissions refused so far, by limiter name (the `waits` of every
+  // registered limiter's hash; 0 for one never used).
   asio::awaitable<std::map<std::string, std::int64_t>> limiter_waits();
 
   // --- workers (consumer = this worker's id) ---
@@ -211,8 +210,9 @@ class Store {
   // worker batches its step-duration histogram counts here instead of paying
   // for them inside every completion.
   asio::awaitable<void> add_counters(int partition, const std::map<std::string, std::int64_t>& deltas);
-  // Moves due delayed runs back to their queues; returns ms until the next due
-  // run (-1 if none).
+  // Handles the due members of the partition's timer set: retries go back to
+  // their queues, ended runs whose retention is over are deleted with their
+  // index entries. Returns ms until the next due member (-1 if none).
   asio::awaitable<long long> promote(int partition, int limit);
 
  private:

@@ -17,8 +17,8 @@ namespace {
 class DlqPurge : public StoreTest {
  protected:
   // A run of "wf" whose first step failed for good: in the dead-letter queue.
-  std::string dead_run() {
-    const StartItem it = running_run();
+  std::string dead_run(const engine::RunMetadata& metadata = {}) {
+    const StartItem it = running_run(metadata);
     EXPECT_EQ(apply({transition(it, engine::Action::dead_letter)}), std::vector<Applied>{Applied::ok});
     return it.run_id;
   }
@@ -60,11 +60,10 @@ TEST_F(DlqPurge, APurgeAfterAReplayOfTheSameRunLeavesTheReplayedRunIntact) {
   const Snapshot before = snapshot_of({run_key(replayed), stream("q"), keys_.timers(kPartition)});
 
   std::vector<std::string> keys{keys_.dlq(kPartition)};
-  std::vector<std::string> args{"", "", ""};  // no filter
+  std::vector<std::string> args{"", "", "", ""};  // no filter
   for (const auto& [entry, run_id] : seen) {
     keys.push_back(run_key(run_id));
-    args.push_back(entry);
-    args.push_back(run_id);
+    args.insert(args.end(), {entry, run_id, "0"});  // no index keys
   }
   EXPECT_EQ(eval(scripts::purge(), keys, args), I(1));
   expect_unchanged(before, "purge after replay");
@@ -84,7 +83,7 @@ TEST_F(DlqPurge, ARunDeadLetteredAgainIsPurgedByItsNewEntryOnly) {
   t.attempts = 2;
   ASSERT_EQ(apply({t}), std::vector<Applied>{Applied::ok});
   // A stale read naming the old entry deletes nothing.
-  EXPECT_EQ(eval(scripts::purge(), {keys_.dlq(kPartition), run_key(id)}, {"", "", "", old_entry, id}), I(0));
+  EXPECT_EQ(eval(scripts::purge(), {keys_.dlq(kPartition), run_key(id)}, {"", "", "", "", old_entry, id, "0"}), I(0));
   EXPECT_EQ(field(id, "status"), "failed");
   EXPECT_EQ(purge(), 1u);
   EXPECT_FALSE(exists(run_key(id)));
@@ -113,12 +112,31 @@ TEST_F(DlqPurge, TheFilterSelectsByWorkflowAndCreationTime) {
   EXPECT_EQ(field(other, "status"), "failed");
 }
 
-TEST_F(DlqPurge, RefusesAMetadataFilterAndAStatusOtherThanFailed) {
+TEST_F(DlqPurge, RefusesAStatusOtherThanFailed) {
   const std::string id = dead_run();
-  EXPECT_THROW(purge(engine::parse_run_filter({{"meta.customer", "acme"}})), std::invalid_argument);
   EXPECT_THROW(purge(engine::parse_run_filter({{"status", "completed"}})), std::invalid_argument);
   EXPECT_TRUE(exists(run_key(id)));
   EXPECT_EQ(purge(engine::parse_run_filter({{"status", "failed"}})), 1u);
+}
+
+// Only the runs carrying every pair go, and they leave every index they were in.
+TEST_F(DlqPurge, AMetadataFilterPurgesOnlyTheMatchingRunsAndTheirIndexEntries) {
+  const std::string acme = dead_run({{"customer", "acme"}, {"tier", "gold"}});
+  const std::string other = dead_run({{"customer", "globex"}});
+  const std::string none = dead_run();
+  EXPECT_EQ(purge(engine::parse_run_filter({{"meta.customer", "acme"}, {"meta.tier", "silver"}})), 0u);
+  EXPECT_EQ(purge(engine::parse_run_filter({{"meta.customer", "acme"}})), 1u);
+  EXPECT_FALSE(exists(run_key(acme)));
+  EXPECT_TRUE(exists(run_key(other)));
+  EXPECT_TRUE(exists(run_key(none)));
+  for (const std::string& index : {keys_.index_all(kPartition), keys_.index_workflow(kPartition, "wf"),
+                                   keys_.index_status(kPartition, "failed"),
+                                   keys_.index_meta(kPartition, "customer", "acme"),
+                                   keys_.index_meta(kPartition, "tier", "gold")}) {
+    EXPECT_TRUE(cmd({"ZSCORE", index, acme}).is_nil()) << index;
+  }
+  EXPECT_FALSE(cmd({"ZSCORE", keys_.index_meta(kPartition, "customer", "globex"), other}).is_nil());
+  EXPECT_FALSE(cmd({"ZSCORE", keys_.index_status(kPartition, "failed"), none}).is_nil());
 }
 
 }  // namespace

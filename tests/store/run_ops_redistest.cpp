@@ -57,17 +57,22 @@ class StoreRunOps : public StoreTest {
   }
   Reply cancel_raw(const std::string& run_id, const std::string& queue = "q") {
     return eval(scripts::cancel(),
-                {run_key(run_id), stream(queue), keys_.timers(kPartition), keys_.legacy_delayed(kPartition)},
+                {run_key(run_id), stream(queue), keys_.timers(kPartition), keys_.legacy_delayed(kPartition),
+                 keys_.index_status(kPartition, "live"), keys_.index_status(kPartition, "cancelled")},
                 {run_id, std::string(kGroup), queue, "3600000"});
   }
   Reply replay_raw(const std::string& dlq_entry, const std::string& run_id) {
-    return eval(scripts::replay(), {keys_.dlq(kPartition), run_key(run_id), stream()},
+    return eval(scripts::replay(),
+                {keys_.dlq(kPartition), run_key(run_id), stream(), keys_.index_status(kPartition, "failed"),
+                 keys_.index_status(kPartition, "live")},
                 {dlq_entry, run_id});
   }
   Reply submit_raw(const std::string& run_id, long long max_backlog = 0) {
     return eval(
-        scripts::submit(), {run_key(run_id), stream(), keys_.stats(kPartition)},
-        {run_id, "wf", "{}", "a", "q", "1000", std::to_string(max_backlog), R"(["a","b"])", "fp"});
+        scripts::submit(),
+        {run_key(run_id), stream(), keys_.stats(kPartition), keys_.index_all(kPartition),
+         keys_.index_workflow(kPartition, "wf"), keys_.index_status(kPartition, "live")},
+        {run_id, "wf", "{}", "a", "q", "1000", std::to_string(max_backlog), R"(["a","b"])", "fp", "", "3"});
   }
 };
 

@@ -86,8 +86,9 @@ class StoreTest : public test::RedisTest {
   }
 
   // A run of workflow "wf" (steps a on queue q, then b on q2), its first token queued.
-  std::string submit(const std::string& idempotency_key = {}) {
+  std::string submit(const std::string& idempotency_key = {}, const engine::RunMetadata& metadata = {}) {
     SubmitRequest r;
+    r.metadata = metadata;
     r.workflow = "wf";
     r.input = Json{{"n", 1}};
     r.steps = {"a", "b"};
@@ -122,8 +123,8 @@ class StoreTest : public test::RedisTest {
     return items.front();
   }
   // A run submitted and its first step claimed by w1 (fresh token) and started.
-  StartItem running_run() {
-    submit();
+  StartItem running_run(const engine::RunMetadata& metadata = {}) {
+    submit({}, metadata);
     StartItem it = claim();
     const auto started = run(w1_->start(kPartition, "q", {it}));
     if (started.at(0).state != Started::State::ok)
@@ -302,7 +303,8 @@ class StoreTest : public test::RedisTest {
         const bool last = t.action == engine::Action::complete_run;
         return eval(
             scripts::complete(),
-            {s, keys_.stats(kPartition), run_key(t.run_id), last ? s : stream(t.next_queue)},
+            {s, keys_.stats(kPartition), keys_.timers(kPartition), keys_.index_status(kPartition, "live"),
+             keys_.index_status(kPartition, "completed"), run_key(t.run_id), last ? s : stream(t.next_queue)},
             {g, consumer, "3600000", t.token.entry_id, d, t.run_id, t.step, t.output, attempts,
              last ? "" : t.next_step, last ? "" : t.next_queue, t.workflow});
       }
@@ -318,13 +320,16 @@ class StoreTest : public test::RedisTest {
       }
       case engine::Action::dead_letter:
         return eval(scripts::dead_letter(),
-                    {s, keys_.dlq(kPartition), keys_.stats(kPartition), run_key(t.run_id)},
+                    {s, keys_.dlq(kPartition), keys_.stats(kPartition), keys_.index_status(kPartition, "live"),
+                     keys_.index_status(kPartition, "failed"), run_key(t.run_id)},
                     {g, consumer, t.token.entry_id, d, t.run_id, t.step, attempts, t.error});
       case engine::Action::cancel_run:
       case engine::Action::discard:
-        return eval(scripts::drop(), {s, run_key(t.run_id)},
+        return eval(scripts::drop(),
+                    {s, keys_.timers(kPartition), keys_.index_status(kPartition, "live"),
+                     keys_.index_status(kPartition, "cancelled"), run_key(t.run_id)},
                     {g, consumer, "3600000", t.token.entry_id, d, t.step,
-                     t.action == engine::Action::cancel_run ? "cancel" : "discard"});
+                     t.action == engine::Action::cancel_run ? "cancel" : "discard", t.run_id});
       case engine::Action::execute:
       case engine::Action::abandon:
         break;

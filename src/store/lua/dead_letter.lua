@@ -2,17 +2,20 @@
 -- Dead-letter for a batch of steps of one stream: records the error, marks the
 -- run failed and adds it to the dead-letter stream with its error history,
 -- then acknowledges and deletes the entry, atomically.
--- KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] partition stats hash; then per item: run hash
+-- KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] partition stats hash,
+-- KEYS[4] status index 'live', KEYS[5] status index 'failed'; then per item: run hash
+-- A failed run is kept until it is replayed or purged (no retention).
 -- ARGV: group, consumer; then per item 6 values: entry id, deliveries, run id,
 --       step, attempts, error
 -- Returns per item 'ok', 'stale' or 'discarded'.
 local stream, dlq, stats, group, consumer = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
+local live, failed = KEYS[4], KEYS[5]
 local now = sf_now()
 local out = {}
 local per = 6
 local n = (#ARGV - 2) / per
 for i = 1, n do
-  local run = KEYS[3 + i]
+  local run = KEYS[5 + i]
   local a = 2 + (i - 1) * per
   local id, deliveries, run_id, step = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local attempts, err = ARGV[a + 5], ARGV[a + 6]
@@ -31,6 +34,7 @@ for i = 1, n do
     local did = redis.call('XADD', dlq, '*', 'run', run_id, 'workflow', workflow, 'step', step,
                            'attempts', attempts, 'error', err, 'errors', errors, 'at', now)
     redis.call('HSET', run, 'dlq_entry', did)
+    sf_reindex(live, failed, run_id)
     redis.call('HINCRBY', stats, 'failed:' .. workflow, 1)
     sf_drop_entry(stream, group, id)
     out[i] = 'ok'

@@ -3,19 +3,21 @@
 --   mode 'cancel':  the run was cancelled while its step ran or waited; it
 --                   becomes cancelled (and expires after the retention period);
 --   mode 'discard': the run is already terminal; only the entry goes.
--- KEYS[1] stream; then per item: run hash
--- ARGV: group, consumer, retention ms; then per item 4 values: entry id,
---       deliveries, step, mode
+-- KEYS[1] stream, KEYS[2] timer set, KEYS[3] status index 'live', KEYS[4]
+-- status index 'cancelled'; then per item: run hash
+-- ARGV: group, consumer, retention ms; then per item 5 values: entry id,
+--       deliveries, step, mode, run id
 -- Returns per item 'ok' or 'stale'.
 local stream, group, consumer, retention = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+local timers, live, cancelled = KEYS[2], KEYS[3], KEYS[4]
 local now = sf_now()
 local out = {}
-local per = 4
+local per = 5
 local n = (#ARGV - 3) / per
 for i = 1, n do
-  local run = KEYS[1 + i]
+  local run = KEYS[4 + i]
   local a = 3 + (i - 1) * per
-  local id, deliveries, step, mode = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local id, deliveries, step, mode, run_id = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
   if not sf_owns(stream, group, id, consumer, deliveries) then
     out[i] = 'stale'
   else
@@ -23,7 +25,8 @@ for i = 1, n do
         not sf_terminal[redis.call('HGET', run, 'status')] then
       redis.call('HSET', run, 'status', 'cancelled', 'entry', '', 'updated_at', now,
                  's.' .. step .. '.status', 'cancelled')
-      if retention > 0 then redis.call('PEXPIRE', run, retention) end
+      sf_reindex(live, cancelled, run_id)
+      sf_retain(run, timers, run_id, now, retention)
     end
     sf_drop_entry(stream, group, id)
     out[i] = 'ok'

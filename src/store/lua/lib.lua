@@ -85,7 +85,27 @@ local function sf_push_error(run, step, attempt, err, now, outcome)
 end
 
 -- A member of the partition's timer set: "<run>\t<node>\t<kind>" (kind:
--- 'retry' for now). The set is scored by the due time in Redis ms.
+-- 'retry', or 'expire' with no node: the run's retention ended). The set is
+-- scored by the due time in Redis ms.
 local function sf_timer(run_id, node, kind)
   return run_id .. '\t' .. node .. '\t' .. kind
+end
+
+-- A run's status changed at run level: it moves between the status indexes
+-- (sf:{P}:ix:st:<live|completed|failed|cancelled>, store/run_index.h).
+local function sf_reindex(from, to, run_id)
+  redis.call('ZREM', from, run_id)
+  redis.call('ZADD', to, 0, run_id)
+end
+
+-- An ended run's retention (ms; 0 = kept for ever): the promoter deletes it
+-- with its index entries when the 'expire' timer is due (expire.lua). The
+-- hash's own TTL, an hour later, is the safety net when no worker runs;
+-- the index entries it leaves are dropped by the run list that meets them.
+local sf_expiry_grace_ms = 3600000
+local function sf_retain(run, timers, run_id, now, retention)
+  if retention > 0 then
+    redis.call('ZADD', timers, string.format('%d', tonumber(now) + retention), sf_timer(run_id, '', 'expire'))
+    redis.call('PEXPIRE', run, retention + sf_expiry_grace_ms)
+  end
 end

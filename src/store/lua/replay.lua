@@ -3,10 +3,11 @@
 -- giving the step a fresh budget of max_attempts. Attempt numbers go on (the
 -- history stays readable: 1, 2, then 3, 4); `budget_from` marks where the new
 -- budget starts.
--- KEYS[1] dead-letter stream, KEYS[2] run hash, KEYS[3] the failed step's queue stream
+-- KEYS[1] dead-letter stream, KEYS[2] run hash, KEYS[3] the failed step's queue stream,
+-- KEYS[4] status index 'failed', KEYS[5] status index 'live'
 -- ARGV: dead-letter entry id, run id
 -- Returns the new entry id, or an error naming why the replay is refused.
-local dlq, run, stream = KEYS[1], KEYS[2], KEYS[3]
+local dlq, run, stream, failed, live = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local did, run_id = ARGV[1], ARGV[2]
 if #redis.call('XRANGE', dlq, did, did) == 0 then
   return redis.error_reply('ERR no dead-letter entry ' .. did)
@@ -28,5 +29,6 @@ redis.call('HDEL', run, 'dlq_entry', 'cancel', 's.' .. step .. '.rate_limited',
            's.' .. step .. '.waited_ms', 's.' .. step .. '.no_worker',
            's.' .. step .. '.unhandled_since')
 redis.call('PERSIST', run)
+sf_reindex(failed, live, run_id)
 redis.call('XDEL', dlq, did)
 return nid

@@ -1,16 +1,21 @@
 #!lua
 -- Creates a run and the token of its first step.
 -- KEYS[1] run hash, KEYS[2] first step's queue stream, KEYS[3] partition stats hash,
--- KEYS[4] idempotency key of this workflow (optional): "<run id>\t<fingerprint>"
+-- then the run's indexes (store/run_index.h: every run, its workflow, 'live', one per
+-- metadata pair), then the idempotency key of this workflow (optional):
+-- "<run id>\t<fingerprint>"
 -- ARGV: run_id, workflow, input (JSON), first step, queue, idempotency TTL ms,
 --       max backlog of the queue (0 = unbounded), step names (JSON array, in order),
---       fingerprint of the request (what a repeat must match)
+--       fingerprint of the request (what a repeat must match), metadata (JSON
+--       object, '' = none), number of index keys
 -- Returns {1, run_id} when created, {0, existing_run_id} for a repeated idempotency key
 -- with the same fingerprint, {2, existing_run_id} for one with a different fingerprint,
 -- or an error reply "BACKLOG ..." when the queue is over its bound.
-local run, stream, stats, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local run, stream, stats = KEYS[1], KEYS[2], KEYS[3]
 local run_id, workflow, input, step, queue = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local idem_ttl, max_backlog, steps, fingerprint = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
+local metadata, n_index = ARGV[10], tonumber(ARGV[11])
+local idem = KEYS[4 + n_index]
 
 if idem then
   local existing = redis.call('GET', idem)
@@ -34,6 +39,8 @@ local id = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', '0')
 redis.call('HSET', run, 'workflow', workflow, 'status', 'queued', 'input', input,
            'created_at', now, 'updated_at', now, 'step', step, 'queue', queue,
            'entry', id, 'base', '0', 'steps', steps, 's.' .. step .. '.status', 'queued')
+if metadata ~= '' then redis.call('HSET', run, 'metadata', metadata) end
+for i = 4, 3 + n_index do redis.call('ZADD', KEYS[i], 0, run_id) end
 if idem then redis.call('SET', idem, run_id .. '\t' .. fingerprint, 'PX', idem_ttl) end
 redis.call('HINCRBY', stats, 'submitted:' .. workflow, 1)
 return {1, run_id}
