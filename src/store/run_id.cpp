@@ -33,23 +33,37 @@ std::string run_id_time_prefix(std::int64_t unix_ms) {
 }
 
 std::string new_run_id() {
+  // Monotonic per thread (the ULID spec's monotonic mode): within one ms, or
+  // when the clock steps back, the 80 random bits of the last id plus one —
+  // so the ids one thread makes sort in the order it made them.
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  const auto ms = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
+  thread_local std::uint64_t last_ms = 0;
+  thread_local std::uint64_t hi = 0;  // the random part's upper 16 bits
+  thread_local std::uint64_t lo = 0;  // and its lower 64
+  auto ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count());
+  if (ms <= last_ms && (lo != ~std::uint64_t{0} || hi != 0xFFFF)) {
+    ms = last_ms;
+    if (++lo == 0) ++hi;
+  } else {
+    hi = rng() & 0xFFFF;
+    lo = rng();
+  }
+  last_ms = ms;
   std::string id(26, '0');
   std::uint64_t t = ms;
   for (int i = 9; i >= 0; --i) {
     id[static_cast<std::size_t>(i)] = kAlphabet[t & 31];
     t >>= 5;
   }
-  std::uint64_t r1 = rng();
-  std::uint64_t r2 = rng();
-  for (int i = 10; i < 26; ++i) {
-    std::uint64_t& r = i < 18 ? r1 : r2;
-    id[static_cast<std::size_t>(i)] = kAlphabet[r & 31];
-    r >>= 5;
+  // 80 bits = 16 characters of 5 bits, the last from lo's low bits.
+  std::uint64_t l = lo;
+  std::uint64_t h = hi;
+  for (int i = 25; i >= 10; --i) {
+    id[static_cast<std::size_t>(i)] = kAlphabet[l & 31];
+    l = (l >> 5) | ((h & 31) << 59);
+    h >>= 5;
   }
   return id;
 }

@@ -527,17 +527,84 @@ TEST_F(ApiTest, ListsWorkflowsRunsAndDeadLetters) {
   // A purge needs a filter or "confirm": true; the filter is the shared one.
   expect_problem(http(port, "POST", "/v1/dlq/purge"), 422);
   expect_problem(post_json(port, "/v1/dlq/purge", Json{{"confirm", false}}), 422);
-  expect_problem(post_json(port, "/v1/dlq/purge", Json{{"meta", {{"customer", "acme"}}}}), 422);
   expect_problem(post_json(port, "/v1/dlq/purge", Json{{"created_after", "yesterday"}}), 422);
   expect_problem(post_json(port, "/v1/dlq/purge", Json{{"confirm", true}, {"colour", "red"}}), 422);
   expect_problem(http(port, "POST", "/v1/dlq/purge", "{", {{"Content-Type", "application/json"}}), 400);
   r = post_json(port, "/v1/dlq/purge", Json{{"workflow", "another"}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json()["purged"], 0);
+  r = post_json(port, "/v1/dlq/purge", Json{{"meta", {{"customer", "acme"}}}});  // the run has none
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["purged"], 0);
   r = post_json(port, "/v1/dlq/purge", Json{{"confirm", true}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json()["purged"], 1);
   expect_problem(http(port, "POST", "/v1/dlq/" + entry + "/replay"), 404);
+}
+
+// The run list as an operator pages it: metadata given at submit and shown,
+// filters, newest first, a cursor that continues; bad filters are 400; and
+// neither the list, the run, the DLQ nor /metrics makes Redis scan its keys.
+TEST_F(ApiTest, RunListPagesThroughIndexesWithoutScanning) {
+  const auto port = start();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    const Json meta = i % 2 == 0 ? Json{{"customer", "acme"}, {"doc", std::to_string(i)}} : Json{{"customer", "globex"}};
+    auto r = post_json(port, "/v1/workflows/anything/runs", {{"input", i}, {"metadata", meta}});
+    ASSERT_EQ(r.status, 202) << r.body;
+    ids.push_back(r.json()["run_id"]);
+  }
+  server().call({"CONFIG", "RESETSTAT"});
+
+  auto r = http(port, "GET", "/v1/runs?meta.customer=acme&limit=2");
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json page = r.json();
+  ASSERT_EQ(page["runs"].size(), 2u) << r.body;
+  EXPECT_EQ(page["runs"][0]["id"], ids[4]);
+  EXPECT_EQ(page["runs"][1]["id"], ids[2]);
+  EXPECT_EQ(page["runs"][0]["metadata"], (Json{{"customer", "acme"}, {"doc", "4"}}));
+  ASSERT_EQ(page["next_cursor"], ids[2]);
+  // Any case: ids are Crockford base32.
+  std::string lower = ids[2];
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  r = http(port, "GET", "/v1/runs?meta.customer=acme&limit=2&cursor=" + lower);
+  ASSERT_EQ(r.status, 200) << r.body;
+  page = r.json();
+  ASSERT_EQ(page["runs"].size(), 1u) << r.body;
+  EXPECT_EQ(page["runs"][0]["id"], ids[0]);
+  EXPECT_TRUE(page["next_cursor"].is_null());
+  r = http(port, "GET", "/v1/runs?workflow=anything&status=queued&meta.customer=globex&meta.doc=1");
+  EXPECT_EQ(r.json()["runs"].size(), 0u) << r.body;
+  r = http(port, "GET", "/v1/runs?created_after=2020-01-01T00:00:00Z&meta.customer=globex");
+  EXPECT_EQ(r.json()["runs"].size(), 2u) << r.body;
+  r = http(port, "GET", "/v1/runs/" + ids[1]);
+  EXPECT_EQ(r.json()["metadata"], (Json{{"customer", "globex"}})) << r.body;
+  EXPECT_EQ(r.json()["input"], 1) << r.body;
+  http(port, "GET", "/v1/dlq");
+  EXPECT_EQ(http(port, "GET", "/metrics").status, 200);
+
+  const std::string stats(server().call({"INFO", "commandstats"}).str());
+  EXPECT_EQ(stats.find("cmdstat_scan:"), std::string::npos) << stats;
+  EXPECT_EQ(stats.find("cmdstat_keys:"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("cmdstat_zrange:"), std::string::npos) << "the list reads an index";
+
+  expect_problem(http(port, "GET", "/v1/runs?cursor=not-a-run"), 400);
+  expect_problem(http(port, "GET", "/v1/runs?meta.bad%20key=x"), 400);
+  expect_problem(http(port, "GET", "/v1/runs?colour=red"), 400);
+  expect_problem(http(port, "GET", "/v1/runs?created_after=yesterday"), 400);
+  // Metadata out of its bounds is refused at submit, naming it; nothing is written.
+  const auto before = all_keys();
+  expect_problem(post_json(port, "/v1/workflows/anything/runs", {{"metadata", {{"k", 1}}}}), 422);
+  expect_problem(post_json(port, "/v1/workflows/anything/runs", {{"metadata", {{"bad key", "v"}}}}), 422);
+  expect_problem(post_json(port, "/v1/workflows/anything/runs",
+                           {{"metadata", {{"k", std::string(257, 'x')}}}}), 422);
+  Json seventeen = Json::object();
+  for (int i = 0; i < 17; ++i) seventeen["k" + std::to_string(i)] = "v";
+  expect_problem(post_json(port, "/v1/workflows/anything/runs", {{"metadata", seventeen}}), 422);
+  Json sixteen = Json::object();
+  for (int i = 0; i < 16; ++i) sixteen["k" + std::to_string(i)] = std::string(256, 'v');
+  EXPECT_EQ(all_keys(), before);
+  EXPECT_EQ(post_json(port, "/v1/workflows/anything/runs", {{"metadata", sixteen}}).status, 202) << "at the edge";
 }
 
 // A metric name at line[at...] ([a-zA-Z_:][a-zA-Z0-9_:]*); advances at. Empty if none.

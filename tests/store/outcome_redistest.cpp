@@ -57,9 +57,15 @@ TEST_F(StoreOutcome, LastStepCompletesTheRunWithItsRetention) {
   EXPECT_EQ(h.at("entry"), "");
   EXPECT_EQ(h.at("s.a.status"), "completed");
   EXPECT_EQ(h.at("s.a.output"), R"({"out":2})");
+  // The retention is the expire timer (the promoter deletes the run with its
+  // index entries); the hash's own TTL is an hour later, a safety net.
+  const Reply due = cmd({"ZSCORE", keys_.timers(kPartition), it.run_id + "\t\texpire"});
+  ASSERT_FALSE(due.is_nil());
+  const long long due_at = std::stoll(std::string(due.str()));
+  EXPECT_GE(due_at, before + 3600000);
+  EXPECT_LE(due_at, redis_now_ms() + 3600000);
   const long long expire_at = cmd({"PEXPIRETIME", run_key(it.run_id)}).as_integer();
-  EXPECT_GE(expire_at, before + 3600000);
-  EXPECT_LE(expire_at, redis_now_ms() + 3600000);
+  EXPECT_EQ(expire_at, due_at + 3600000);
   EXPECT_EQ(run(w1_->counters()).at("completed:wf"), 1);
   expect_entry_gone(it);
   EXPECT_TRUE(entries("q2").empty());
