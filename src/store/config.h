@@ -21,8 +21,9 @@
 namespace steadfast::store {
 
 // 1: before the config key (global keys untagged, retries in `delayed`);
-// 2: the meta slot for global keys and the timer set per partition.
-inline constexpr int kSchemaVersion = 2;
+// 2: the meta slot for global keys and the timer set per partition;
+// 3: the run indexes (store/run_index.h) and the retention as a timer.
+inline constexpr int kSchemaVersion = 3;
 // How run keys are spread: "partitioned" = hash tag {P}, P = fnv1a(run id) % partitions.
 inline constexpr const char* kLayout = "partitioned";
 
@@ -43,7 +44,10 @@ class ConfigMismatch : public std::runtime_error {
 // Creates the config if absent (with keys.partitions()) and returns it; throws
 // ConfigMismatch if the stored partitions, layout or a newer schema disagree.
 // The first process of schema 2 on data of schema 1 copies the global keys
-// it still needs (workflow definitions, queue names) under the meta slot.
+// it still needs (workflow definitions, queue names) under the meta slot;
+// the first of schema 3 adds the runs already stored to the run indexes
+// (one SCAN, before the version is raised: a process that dies meanwhile
+// leaves it to the next one).
 boost::asio::awaitable<DeploymentConfig> ensure_config(redis::Client& client, const KeySpace& keys);
 
 // Reads the config without writing; nullopt if none was written yet. Throws

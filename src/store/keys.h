@@ -63,7 +63,8 @@ class KeySpace {
   [[nodiscard]] std::string index_all(int partition) const;  // every run
   // Runs of a workflow (names are ^[A-Za-z0-9_-]{1,64}$, safe in a key).
   [[nodiscard]] std::string index_workflow(int partition, std::string_view workflow) const;
-  // Runs of a status group: "live" (not ended), "completed", "failed", "cancelled".
+  // Runs of a status group: "live" (not ended), "failed", "cancelled"
+  // (completed runs are in no status index: run_index.h).
   [[nodiscard]] std::string index_status(int partition, std::string_view group) const;
   // Runs carrying a metadata pair; the value is hashed (SHA-1): it may hold any byte.
   [[nodiscard]] std::string index_meta(int partition, std::string_view key, std::string_view value) const;

@@ -21,15 +21,17 @@ std::string_view status_group(std::string_view run_status) noexcept {
 
 std::vector<std::string> run_index_keys(const KeySpace& keys, int partition, std::string_view workflow,
                                         const engine::RunMetadata& metadata, std::string_view group) {
-  std::vector<std::string> out{keys.index_all(partition), keys.index_workflow(partition, workflow),
-                               keys.index_status(partition, group)};
+  std::vector<std::string> out{keys.index_all(partition), keys.index_workflow(partition, workflow)};
+  if (group != "completed") out.push_back(keys.index_status(partition, group));
   for (const auto& [k, v] : metadata) out.push_back(keys.index_meta(partition, k, v));
   return out;
 }
 
 std::vector<std::string> covering_indexes(const KeySpace& keys, int partition, const engine::RunFilter& filter) {
   std::vector<std::string> out;
-  if (!filter.status.empty()) out.push_back(keys.index_status(partition, status_group(filter.status)));
+  if (!filter.status.empty() && status_group(filter.status) != "completed") {
+    out.push_back(keys.index_status(partition, status_group(filter.status)));
+  }
   if (!filter.workflow.empty()) out.push_back(keys.index_workflow(partition, filter.workflow));
   for (const auto& [k, v] : filter.meta) out.push_back(keys.index_meta(partition, k, v));
   if (out.empty()) out.push_back(keys.index_all(partition));

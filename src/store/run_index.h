@@ -1,8 +1,9 @@
 // The run indexes (CONTRACTS.md §5) and the run list that pages through them.
 //
 // Per partition, lex-ordered ZSETs of run ids (keys.h: index_*): every run,
-// per workflow, per status group (live / completed / failed / cancelled) and
-// per metadata pair. submit.lua adds a run to all of them; the scripts that
+// per workflow, per status group (live / failed / cancelled; completed runs,
+// most of any retention, are found by filtering every run: one write fewer
+// on the hot path) and per metadata pair. submit.lua adds a run to all of them; the scripts that
 // end a run (complete, dead_letter, drop, cancel) and replay move it between
 // the status groups; expire.lua (retention) and purge.lua remove it. Nothing
 // is written per step. A list request reads the smallest index that covers
@@ -28,7 +29,8 @@ namespace steadfast::store {
 // "completed", "failed", "cancelled" for those run statuses; "live" for every other.
 [[nodiscard]] std::string_view status_group(std::string_view run_status) noexcept;
 
-// Every index a run is in: all, its workflow, its status group, one per metadata pair.
+// Every index a run is in: all, its workflow, its status group (none for
+// "completed"), one per metadata pair.
 [[nodiscard]] std::vector<std::string> run_index_keys(const KeySpace& keys, int partition,
                                                       std::string_view workflow,
                                                       const engine::RunMetadata& metadata,

@@ -436,8 +436,8 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
     switch (kind) {
       case ScriptKind::complete:
         script = &scripts::complete();
-        keys.insert(keys.end(), {keys_.stats(partition), keys_.timers(partition),
-                                 keys_.index_status(partition, "live"), keys_.index_status(partition, "completed")});
+        keys.insert(keys.end(),
+                    {keys_.stats(partition), keys_.timers(partition), keys_.index_status(partition, "live")});
         args.push_back(ms(retention));
         for (std::size_t i : indexes) {
           const Transition& t = batch[i];
@@ -615,8 +615,7 @@ asio::awaitable<long long> Store::promote(int partition, int limit) {
       const std::string status = field(i, 1);
       std::vector<std::string> indexes;
       if (status.empty()) {  // the hash is gone: the indexes its id is sure to be in
-        indexes = {keys_.index_all(partition), keys_.index_status(partition, "completed"),
-                   keys_.index_status(partition, "cancelled")};
+        indexes = {keys_.index_all(partition), keys_.index_status(partition, "cancelled")};
       } else {
         indexes = run_index_keys(keys_, partition, field(i, 2), engine::stored_metadata(field(i, 3)), status_group(status));
       }

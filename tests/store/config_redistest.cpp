@@ -103,5 +103,37 @@ TEST_F(ConfigKey, AClientWithAnotherPartitionCountSubmitsNothing) {
   EXPECT_EQ(call({"DBSIZE"}).as_integer(), keys_before);
 }
 
+// Schema 3 indexes runs; the runs a schema 2 deployment holds are added to
+// the indexes by the first process of schema 3, ended ones with a retention
+// timer a minute before their TTL, before the version is raised.
+TEST_F(ConfigKey, AnUpgradeFromSchema2IndexesTheStoredRuns) {
+  call({"HSET", "sf:{sf}:config", "partitions", "2", "layout", "partitioned", "schema_version", "2",
+        "created_at", "1"});
+  const KeySpace keys("sf", 2);
+  const std::string live = "01M8W36PF7CYXM036AKRVGBQ72";
+  const std::string done = "01M8W36PF7CYXM036AKRVGBQ73";
+  call({"HSET", keys.run(live), "workflow", "wf", "status", "retrying", "metadata", R"({"customer":"acme"})"});
+  call({"HSET", keys.run(done), "workflow", "wf", "status", "completed"});
+  call({"PEXPIRE", keys.run(done), "600000"});
+  call({"SET", "sf:{0}:run:not-a-run-id", "x"});  // not a run: left alone
+
+  EXPECT_EQ(run(ensure_config(c, keys)).schema_version, kSchemaVersion);
+  EXPECT_EQ(call({"HGET", "sf:{sf}:config", "schema_version"}).str(), std::to_string(kSchemaVersion));
+  const int pl = keys.partition_of(live);
+  const int pd = keys.partition_of(done);
+  for (const std::string& index : {keys.index_all(pl), keys.index_workflow(pl, "wf"), keys.index_status(pl, "live"),
+                                   keys.index_meta(pl, "customer", "acme")}) {
+    EXPECT_FALSE(call({"ZSCORE", index, live}).is_nil()) << index;
+  }
+  for (const std::string& index : {keys.index_all(pd), keys.index_workflow(pd, "wf")}) {
+    EXPECT_FALSE(call({"ZSCORE", index, done}).is_nil()) << index;
+  }
+  const long long ttl_at = call({"PEXPIRETIME", keys.run(done)}).as_integer();
+  const redis::Reply timer = call({"ZSCORE", keys.timers(pd), done + "\t\texpire"});
+  ASSERT_FALSE(timer.is_nil());
+  EXPECT_EQ(std::stoll(std::string(timer.str())), ttl_at - 60000);
+  EXPECT_TRUE(call({"ZSCORE", keys.timers(pl), live + "\t\texpire"}).is_nil()) << "a live run has no retention";
+}
+
 }  // namespace
 }  // namespace steadfast::store

@@ -65,7 +65,8 @@ TEST_F(StoreOutcome, LastStepCompletesTheRunWithItsRetention) {
   EXPECT_GE(due_at, before + 3600000);
   EXPECT_LE(due_at, redis_now_ms() + 3600000);
   const long long expire_at = cmd({"PEXPIRETIME", run_key(it.run_id)}).as_integer();
-  EXPECT_EQ(expire_at, due_at + 3600000);
+  // (PEXPIRE counts from the script's start, TIME from its call: a ms apart at most.)
+  EXPECT_LE(std::abs(expire_at - (due_at + 3600000)), 50) << expire_at << " vs " << due_at;
   EXPECT_EQ(run(w1_->counters()).at("completed:wf"), 1);
   expect_entry_gone(it);
   EXPECT_TRUE(entries("q2").empty());
@@ -134,7 +135,7 @@ TEST_F(StoreOutcome, CompleteOfAMixedBatchWritesOnlyTheTokensItOwns) {
 
   // Raw, to pin the exact reply: one complete.lua call for the whole batch.
   std::vector<std::string> ks{stream(), keys_.stats(kPartition), keys_.timers(kPartition),
-                              keys_.index_status(kPartition, "live"), keys_.index_status(kPartition, "completed")};
+                              keys_.index_status(kPartition, "live")};
   std::vector<std::string> args{std::string(kGroup), "w1", "3600000"};
   for (std::size_t i = 0; i < items.size(); ++i) {
     const bool last = i == 1;

@@ -500,6 +500,12 @@ TEST_F(StorePartitioned, EveryTransitionOfRunsInEveryPartitionStaysInOneSlot) {
   for (std::size_t i = 0; i < items.size(); ++i)
     batch.push_back(transition(items[i], kinds[i % kinds.size()]));
   for (const Applied a : apply(batch)) EXPECT_EQ(a, Applied::ok);
+  // Runs that ended get a retention timer; made due with the retries below,
+  // expire.lua deletes them with their index entries.
+  std::set<std::string> ended;
+  for (const Transition& t : batch) {
+    if (t.action == Action::complete_run || t.action == Action::cancel_run) ended.insert(t.run_id);
+  }
 
   for (int p = 0; p < kPartitions; ++p) {
     make_due_all(p);
@@ -509,7 +515,7 @@ TEST_F(StorePartitioned, EveryTransitionOfRunsInEveryPartitionStaysInOneSlot) {
   }
   for (const std::string& id : ids) {
     const RunTokens t = run(w1_->run_tokens(id));
-    EXPECT_FALSE(t.status.empty()) << id;
+    EXPECT_EQ(t.status.empty(), ended.contains(id)) << id;
   }
   EXPECT_EQ(run(w1_->delayed_count()), 0);
   EXPECT_EQ(run(w1_->dlq_count()),
@@ -519,7 +525,9 @@ TEST_F(StorePartitioned, EveryTransitionOfRunsInEveryPartitionStaysInOneSlot) {
   for (const DeadLetter& d : dead) EXPECT_EQ(run(w1_->dlq_replay(d.id)), d.run_id);
   for (const std::string& id : ids) {
     const std::string c = run(w1_->cancel(id, hours(1)));
-    EXPECT_TRUE(c == "cancelled" || c == "cancelling" || c.starts_with("terminal:")) << c;
+    EXPECT_TRUE(c == "cancelled" || c == "cancelling" || c.starts_with("terminal:") ||
+                (c == "missing" && ended.contains(id)))
+        << c;
   }
 }
 

@@ -304,7 +304,7 @@ class StoreTest : public test::RedisTest {
         return eval(
             scripts::complete(),
             {s, keys_.stats(kPartition), keys_.timers(kPartition), keys_.index_status(kPartition, "live"),
-             keys_.index_status(kPartition, "completed"), run_key(t.run_id), last ? s : stream(t.next_queue)},
+             run_key(t.run_id), last ? s : stream(t.next_queue)},
             {g, consumer, "3600000", t.token.entry_id, d, t.run_id, t.step, t.output, attempts,
              last ? "" : t.next_step, last ? "" : t.next_queue, t.workflow});
       }

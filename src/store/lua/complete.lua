@@ -3,8 +3,9 @@
 -- each output and makes the next token (the next step's entry) or finishes the
 -- run, then acknowledges and deletes the entries — all in one atomic step.
 -- Hot path: three commands per entry (EXISTS, HSET, and XADD; for a run's
--- last step the completed:<workflow> HINCRBY, the status index move (ZREM,
--- ZADD) and the retention (ZADD expire timer, PEXPIRE)) and four per
+-- last step the completed:<workflow> HINCRBY, its leaving the 'live' status
+-- index (ZREM; completed runs have no status index) and the retention (ZADD
+-- expire timer, PEXPIRE)) and four per
 -- batch (TIME, XPENDING over the batch's range for the fencing check, XACK and
 -- XDEL of every applied entry). No status read: a token that passes the
 -- fencing check belongs to a live run, because every transition to a terminal
@@ -14,15 +15,15 @@
 -- an HSET never recreates part of it. The step
 -- duration histogram is the worker's to add (store::Store::add_counters).
 -- KEYS[1] stream, KEYS[2] partition stats hash, KEYS[3] timer set, KEYS[4]
--- status index 'live', KEYS[5] status index 'completed'; then per item: run
--- hash, next step's stream (or the same stream)
+-- status index 'live'; then per item: run hash, next step's stream (or the
+-- same stream)
 -- ARGV: group, consumer, retention ms; then per item 9 values: entry id,
 --       deliveries, run id, step, output JSON, attempts, next step ('' = last),
 --       next queue name, workflow name
 -- Returns per item 'ok', 'stale' (token refused: nothing written) or
 -- 'discarded' (the run hash is gone: the entry is dropped, nothing recreated).
 local stream, stats, group, consumer, retention = KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3])
-local timers, live, completed = KEYS[3], KEYS[4], KEYS[5]
+local timers, live = KEYS[3], KEYS[4]
 local now = string.format('%d', sf_now())
 local per = 9
 local n = (#ARGV - 3) / per
@@ -32,7 +33,7 @@ local held = sf_held(stream, group, consumer, ids)
 local out = {}
 local applied = {}
 for i = 1, n do
-  local run, next_stream = KEYS[2 * i + 4], KEYS[2 * i + 5]
+  local run, next_stream = KEYS[2 * i + 3], KEYS[2 * i + 4]
   local a = 3 + (i - 1) * per
   local id, deliveries, run_id, step = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local output, attempts, next_step, next_queue = ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8]
@@ -52,7 +53,7 @@ for i = 1, n do
     else
       redis.call('HSET', run, s .. 'status', 'completed', s .. 'output', output, s .. 'attempts', attempts,
                  s .. 'finished_at', now, 'updated_at', now, 'status', 'completed', 'entry', '')
-      sf_reindex(live, completed, run_id)
+      redis.call('ZREM', live, run_id)
       sf_retain(run, timers, run_id, now, retention)
       redis.call('HINCRBY', stats, 'completed:' .. ARGV[a + 9], 1)
     end

@@ -92,7 +92,7 @@ local function sf_timer(run_id, node, kind)
 end
 
 -- A run's status changed at run level: it moves between the status indexes
--- (sf:{P}:ix:st:<live|completed|failed|cancelled>, store/run_index.h).
+-- (sf:{P}:ix:st:<live|failed|cancelled>, store/run_index.h).
 local function sf_reindex(from, to, run_id)
   redis.call('ZREM', from, run_id)
   redis.call('ZADD', to, 0, run_id)
