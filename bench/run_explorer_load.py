@@ -27,7 +27,9 @@ import json
 import math
 import os
 import random
+import re
 import socket
+import subprocess
 import sys
 import time
 
@@ -439,6 +441,37 @@ def measure(args):
                              "client": client_name})
     from_paths = [s for s in slow_entries if s["client"] != "bench-measure" and s["us"] > 1000]
 
+    # Controls for the SLOWLOG: is a slow entry the command or the machine?
+    # (1) the same number of HMGETs of random run hashes, pipelined 100 at a
+    # time from this client, no serve involved; (2) redis-cli
+    # --intrinsic-latency: how long a busy process on this machine is stalled.
+    control = {}
+    n_hmget = during.get("hmget", {}).get("calls", 0)
+    if args.control and n_hmget:
+        ids = r("ZRANDMEMBER", "sf:{0}:ix:runs", "10000")
+        r("SLOWLOG", "RESET")
+        sent = 0
+        while sent < n_hmget:
+            batch = []
+            for _ in range(min(100, n_hmget - sent)):
+                batch.append(resp(["HMGET", "sf:{0}:run:" + ids[sent % len(ids)], "workflow", "status",
+                                   "created_at", "updated_at", "metadata"]))
+                sent += 1
+            r.s.sendall("".join(batch).encode())
+            for _ in batch:
+                r._read()
+        ctl = [e[2] for e in r("SLOWLOG", "GET", "1024") if e[3] and str(e[3][0]).upper() == "HMGET"]
+        control["hmget_alone"] = {"calls": sent, "slowlog_over_1ms": sum(1 for us in ctl if us > 1000),
+                                  "max_us": max(ctl) if ctl else None}
+        try:
+            out = subprocess.run(["redis-cli", "--intrinsic-latency", str(args.intrinsic_seconds)],
+                                 capture_output=True, text=True, timeout=args.intrinsic_seconds + 30).stdout
+            m_ = re.findall(r"Max latency so far: (\d+) microseconds", out)
+            control["intrinsic_latency_max_us"] = int(m_[-1]) if m_ else None
+            control["intrinsic_latency_seconds"] = args.intrinsic_seconds
+        except (OSError, subprocess.TimeoutExpired):
+            control["intrinsic_latency_max_us"] = None
+
     # Memory: the indexes (MEMORY USAGE, every element), the other keys, a sample of run hashes.
     def usage(key):
         v = r("MEMORY", "USAGE", key, "SAMPLES", "0")
@@ -492,6 +525,7 @@ def measure(args):
         },
         "slowlog": {"entries": len(slow_entries), "over_1ms_from_paths": len(from_paths),
                     "top": sorted(slow_entries, key=lambda s: -s["us"])[:20]},
+        "slowlog_controls": control,
         "redis_calls_during_measure": during,
         "scan_or_keys_calls_since_load": {k: v["calls"] for k, v in scanning.items()},
         "memory": {
@@ -538,6 +572,12 @@ def measure(args):
                                                                "y" if len(slow_entries) == 1 else "ies"))
     for s in result["slowlog"]["top"]:
         p("  %8d us  %s (%d args) [%s]" % (s["us"], s["command"], s["args"], s["client"] or "-"))
+    if control:
+        h = control.get("hmget_alone", {})
+        p("controls: the same %d HMGETs from this client alone: %d over 1 ms in SLOWLOG (max %s us); "
+          "redis-cli --intrinsic-latency %ds: max %s us"
+          % (h.get("calls", 0), h.get("slowlog_over_1ms", 0), h.get("max_us"), args.intrinsic_seconds,
+             control.get("intrinsic_latency_max_us")))
     p("Redis commands during the measurement (calls, usec/call):")
     for name, v in sorted(during.items(), key=lambda kv: -kv[1]["calls"]):
         p("  %-22s %9d  %7.2f" % (name, v["calls"], v["usec"] / v["calls"]))
@@ -577,6 +617,9 @@ def main():
     m.add_argument("--budget-requests", type=int, default=100,
                    help="requests of the no-match kind (status=running; 0 = none)")
     m.add_argument("--warmup", type=int, default=20)
+    m.add_argument("--no-control", dest="control", action="store_false",
+                   help="skip the SLOWLOG controls (HMGETs alone, redis-cli --intrinsic-latency)")
+    m.add_argument("--intrinsic-seconds", type=int, default=10)
     m.add_argument("--steadfast-version", default="")
     m.add_argument("--json-out", help="append the JSON line to this file")
     args = ap.parse_args()

@@ -26,6 +26,9 @@ struct ClientOptions {
   int partitions = 1;  // must match the workers'
   // Cancelled runs expire this long after they end. Zero = never.
   std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};
+  // Who this client's operator actions (cancel, replay, purge) are in the
+  // audit log; empty = "client:<user>@<host>".
+  std::string actor;
   // Time one call may take, including waiting for Redis to come back. Zero = no limit.
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};
 };

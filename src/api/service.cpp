@@ -14,6 +14,7 @@
 #include "engine/json_depth.h"
 #include "engine/json_size.h"
 #include "store/definition.h"
+#include "store/explorer_view.h"
 #include "store/redis_settings.h"
 #include "store/run_id.h"
 #include "store/run_view.h"
@@ -116,6 +117,13 @@ std::optional<milliseconds> parse_wait(std::string_view text) {
 
 std::string status_url(std::string_view run_id) { return "/v1/runs/" + std::string(run_id); }
 
+// Who did an operator action, for the audit log: the token's name (or id), or
+// "anonymous" when serve runs without tokens.
+std::string actor(const std::optional<Principal>& who) {
+  if (!who) return "anonymous";
+  return who->name.empty() ? "token:" + who->id : who->name;
+}
+
 }  // namespace
 
 std::vector<ServedWorkflow> serve_workflows(const config::WorkflowsFile& file) {
@@ -162,7 +170,8 @@ std::vector<ServedWorkflow> serve_workflows(const config::WorkflowsFile& file) {
 // What the router found for a request's path.
 struct Service::Route {
   enum class Action {
-    healthz, readyz, metrics, workflows, submit, runs, run, cancel, dlq, dlq_purge, dlq_replay
+    healthz, readyz, metrics, workflows, submit, runs, run, cancel, dlq, dlq_purge, dlq_replay, workers,
+    limiters, audit
   };
   Action action{};
   std::string label;               // the route template, for metrics
@@ -258,6 +267,12 @@ std::variant<Service::Route, Response> Service::resolve(const Request& request) 
       set(A::run, "/v1/runs/{id}", "GET", Access::read, std::string(seg[2]));
     } else if (n == 4 && s1 == "runs" && seg[3] == "cancel" && !seg[2].empty()) {
       set(A::cancel, "/v1/runs/{id}/cancel", "POST", Access::admin, std::string(seg[2]));
+    } else if (n == 2 && s1 == "workers") {
+      set(A::workers, "/v1/workers", "GET", Access::read);
+    } else if (n == 2 && s1 == "limiters") {
+      set(A::limiters, "/v1/limiters", "GET", Access::read);
+    } else if (n == 2 && s1 == "audit") {
+      set(A::audit, "/v1/audit", "GET", Access::admin);
     } else if (n == 2 && s1 == "dlq") {
       set(A::dlq, "/v1/dlq", "GET", Access::read);
     } else if (n == 3 && s1 == "dlq" && seg[2] == "purge") {
@@ -338,10 +353,13 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
       case A::submit: co_return co_await submit(request, route.param, route.who);
       case A::runs: co_return co_await list_runs(route.query);
       case A::run: co_return co_await get_run(route.param, route.query);
-      case A::cancel: co_return co_await cancel(route.param);
+      case A::cancel: co_return co_await cancel(route.param, route.who);
       case A::dlq: co_return co_await dlq_list(route.query);
-      case A::dlq_purge: co_return co_await dlq_purge(request);
-      case A::dlq_replay: co_return co_await dlq_replay(route.param);
+      case A::dlq_purge: co_return co_await dlq_purge(request, route.who);
+      case A::dlq_replay: co_return co_await dlq_replay(route.param, route.who);
+      case A::workers: co_return co_await list_workers();
+      case A::limiters: co_return co_await list_limiters();
+      case A::audit: co_return co_await audit_log(route.query);
       default: break;
     }
     co_return problem(404, "not-found", "no such route");
@@ -547,7 +565,7 @@ asio::awaitable<Response> Service::list_runs(const std::map<std::string, std::st
                                 {"next_cursor", page.next_cursor.empty() ? Json(nullptr) : Json(page.next_cursor)}});
 }
 
-asio::awaitable<Response> Service::cancel(const std::string& raw_id) {
+asio::awaitable<Response> Service::cancel(const std::string& raw_id, const std::optional<Principal>& who) {
   const std::string id = store::canonical_run_id(raw_id);
   if (!store::is_valid_run_id(id)) co_return problem(404, "unknown-run", "no run '" + id.substr(0, 64) + "'");
   const std::string result = co_await store_.cancel(id, options_.retention);
@@ -555,6 +573,7 @@ asio::awaitable<Response> Service::cancel(const std::string& raw_id) {
   if (result.starts_with("terminal:")) {
     co_return problem(409, "run-finished", "run " + id + " already ended: " + result.substr(9));
   }
+  co_await store_.audit(actor(who), "cancel", id, store::audit_detail("result", result));
   co_return json_response(200, {{"run_id", id}, {"result", result}, {"status_url", status_url(id)}});
 }
 
@@ -566,7 +585,7 @@ asio::awaitable<Response> Service::dlq_list(const std::map<std::string, std::str
   co_return json_response(200, {{"dead_letters", std::move(list)}});
 }
 
-asio::awaitable<Response> Service::dlq_replay(const std::string& id) {
+asio::awaitable<Response> Service::dlq_replay(const std::string& id, const std::optional<Principal>& who) {
   if (!store::is_valid_run_id(id) && !is_stream_id(id)) {
     co_return problem(404, "unknown-dead-letter", "no dead-letter entry '" + id.substr(0, 64) + "'");
   }
@@ -576,12 +595,13 @@ asio::awaitable<Response> Service::dlq_replay(const std::string& id) {
   } catch (const std::invalid_argument& e) {
     co_return problem(404, "unknown-dead-letter", e.what());
   }
+  co_await store_.audit(actor(who), "dlq_replay", id, store::audit_detail("run_id", run_id));
   co_return json_response(200, {{"run_id", run_id}, {"status_url", status_url(run_id)}});
 }
 
 // The body: the shared run filter (CONTRACTS.md §3; status is implicitly
 // failed) and/or "confirm": true — a purge of everything must be asked for.
-asio::awaitable<Response> Service::dlq_purge(const Request& request) {
+asio::awaitable<Response> Service::dlq_purge(const Request& request, const std::optional<Principal>& who) {
   Json body = Json::object();
   if (!request.body.empty()) {
     const auto ct = request.header("Content-Type");
@@ -630,7 +650,35 @@ asio::awaitable<Response> Service::dlq_purge(const Request& request) {
   } catch (const std::invalid_argument& e) {
     co_return validation_problem(e.what(), {{"", e.what(), ""}});
   }
+  Json filter_json = body;
+  filter_json.erase("confirm");
+  co_await store_.audit(actor(who), "dlq_purge", filter_json.dump(), store::audit_detail("purged", purged));
   co_return json_response(200, {{"purged", purged}});
+}
+
+asio::awaitable<Response> Service::list_workers() {
+  Json list = Json::array();
+  for (const Json& w : co_await store_.workers()) list.push_back(store::worker_record(w));
+  co_return json_response(200, {{"workers", std::move(list)}});
+}
+
+asio::awaitable<Response> Service::list_limiters() {
+  Json list = Json::array();
+  for (const store::Store::LimiterState& l : co_await store_.limiters()) list.push_back(store::to_json(l));
+  co_return json_response(200, {{"limiters", std::move(list)}});
+}
+
+asio::awaitable<Response> Service::audit_log(const std::map<std::string, std::string>& query) {
+  const auto limit = parse_limit(query);
+  if (!limit) co_return problem(400, "bad-parameter", "limit must be a number in 1.." + std::to_string(kMaxListLimit));
+  std::string before;
+  if (auto it = query.find("before"); it != query.end()) {
+    if (!is_stream_id(it->second)) co_return problem(400, "bad-parameter", "before must be an audit entry id");
+    before = it->second;
+  }
+  Json list = Json::array();
+  for (const auto& e : co_await store_.audit_log(*limit, before)) list.push_back(store::to_json(e));
+  co_return json_response(200, {{"entries", std::move(list)}});
 }
 
 Response Service::list_workflows() const {

@@ -105,10 +105,13 @@ class Service {
                                           const std::optional<Principal>& who);
   boost::asio::awaitable<Response> get_run(const std::string& id, const std::map<std::string, std::string>& query);
   boost::asio::awaitable<Response> list_runs(const std::map<std::string, std::string>& query);
-  boost::asio::awaitable<Response> cancel(const std::string& id);
+  boost::asio::awaitable<Response> cancel(const std::string& id, const std::optional<Principal>& who);
   boost::asio::awaitable<Response> dlq_list(const std::map<std::string, std::string>& query);
-  boost::asio::awaitable<Response> dlq_replay(const std::string& id);
-  boost::asio::awaitable<Response> dlq_purge(const Request& request);
+  boost::asio::awaitable<Response> dlq_replay(const std::string& id, const std::optional<Principal>& who);
+  boost::asio::awaitable<Response> dlq_purge(const Request& request, const std::optional<Principal>& who);
+  boost::asio::awaitable<Response> list_workers();
+  boost::asio::awaitable<Response> list_limiters();
+  boost::asio::awaitable<Response> audit_log(const std::map<std::string, std::string>& query);
   boost::asio::awaitable<Response> metrics();
   boost::asio::awaitable<Response> ready();
   Response list_workflows() const;

@@ -10,6 +10,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "steadfast/client.h"
+
 namespace steadfast::cli {
 
 // Exit codes: 0 success; 1 the operation failed (run not completed, doctor
@@ -30,6 +32,10 @@ struct Connection {
 // --key-prefix and --partitions to a subcommand.
 void add_connection_options(CLI::App& cmd, Connection& c);
 
+// A public Client's options for a connection; its operator actions are
+// "cli:<user>@<host>" in the audit log.
+ClientOptions client_options(const Connection& c);
+
 // Runs op on a fresh io_context until it finishes; rethrows its exception.
 template <typename T>
 T run_sync(boost::asio::io_context& io, boost::asio::awaitable<T> op) {
@@ -44,7 +50,7 @@ void register_dlq(CLI::App& app);
 void register_doctor(CLI::App& app);
 void register_notifier(CLI::App& app);
 void register_serve(CLI::App& app);  // the HTTP API
-void register_stats(CLI::App& app);  // stats, runs
+void register_stats(CLI::App& app);  // stats, runs, workers, limiters, audit
 void register_dev(CLI::App& app);
 void register_bench(CLI::App& app);  // steadfast bench <workload>
 

@@ -29,13 +29,7 @@ void register_dlq(CLI::App& app) {
     bool yes = false;
   };
   auto a = std::make_shared<Args>();
-  auto options = [a] {
-    ClientOptions o;
-    o.redis_url = a->conn.redis_url;
-    o.key_prefix = a->conn.key_prefix;
-    o.partitions = a->conn.partitions;
-    return o;
-  };
+  auto options = [a] { return client_options(a->conn); };
   auto* list = dlq->add_subcommand("list", "List dead-lettered runs");
   add_connection_options(*list, a->conn);
   list->add_flag("--json", a->json, "One JSON object per line");
@@ -92,7 +86,14 @@ void register_dlq(CLI::App& app) {
       } close{client};
       co_await client.wait_connected();
       co_await store::check_config(client, st.keys());
-      co_return co_await st.dlq_purge(filter);
+      const std::size_t n = co_await st.dlq_purge(filter);
+      Json target = Json::object();
+      if (!filter.workflow.empty()) target["workflow"] = filter.workflow;
+      if (!a->created_after.empty()) target["created_after"] = a->created_after;
+      if (!a->created_before.empty()) target["created_before"] = a->created_before;
+      if (!filter.meta.empty()) target["meta"] = filter.meta;
+      co_await st.audit(store::local_actor("cli"), "dlq_purge", target.dump(), store::audit_detail("purged", n));
+      co_return n;
     }());
     std::cout << "purged " << purged << "\n";
   });

@@ -9,8 +9,18 @@
 #include "cli/common.h"
 #include "cli/version.h"
 #include "engine/quote.h"
+#include "store/local_actor.h"
 
 namespace steadfast::cli {
+
+ClientOptions client_options(const Connection& c) {
+  ClientOptions o;
+  o.redis_url = c.redis_url;
+  o.key_prefix = c.key_prefix;
+  o.partitions = c.partitions;
+  o.actor = store::local_actor("cli");
+  return o;
+}
 
 void add_connection_options(CLI::App& cmd, Connection& c) {
   const char* env = std::getenv("STEADFAST_REDIS");

@@ -12,14 +12,6 @@ namespace steadfast::cli {
 
 namespace {
 
-ClientOptions client_options(const Connection& c) {
-  ClientOptions o;
-  o.redis_url = c.redis_url;
-  o.key_prefix = c.key_prefix;
-  o.partitions = c.partitions;
-  return o;
-}
-
 void print_human(const RunInfo& run) {
   std::cout << "run " << run.id << " (" << run.workflow << "): " << run.status << "\n";
   const Json j = to_json(run);

@@ -11,6 +11,7 @@
 #include "engine/run_metadata.h"
 #include "redis/client.h"
 #include "store/config.h"
+#include "store/explorer_view.h"
 #include "store/run_id.h"
 #include "store/run_view.h"
 #include "store/store.h"
@@ -183,6 +184,83 @@ void register_stats(CLI::App& app) {
           std::cout << Json{{"next_cursor", page.next_cursor}}.dump() << "\n";
         } else {
           std::cout << "next page: --cursor " << page.next_cursor << "\n";
+        }
+      }
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("workers", "List the registered workers (GET /v1/workers)");
+    struct Args {
+      Connection conn;
+      bool json = false;
+    };
+    auto a = std::make_shared<Args>();
+    add_connection_options(*cmd, a->conn);
+    cmd->add_flag("--json", a->json, "One JSON object per line");
+    cmd->final_callback([a] {
+      const auto workers =
+          with_store<std::vector<Json>>(a->conn, [](store::Store& st) { return st.workers(); });
+      for (const Json& w : workers) {
+        const Json r = store::worker_record(w);
+        if (a->json) {
+          std::cout << r.dump() << "\n";
+          continue;
+        }
+        std::string queues;
+        for (const Json& q : r["queues"]) queues += (queues.empty() ? "" : ",") + q.get<std::string>();
+        std::cout << std::left << std::setw(24) << engine::printable(r["id"].get<std::string>()) << " "
+                  << engine::printable(r["host"].get<std::string>()) << " pid " << r["pid"].dump() << "  "
+                  << r["in_flight"].get<int>() << "/" << r["concurrency"].get<int>() << " in flight  queues "
+                  << engine::printable(queues) << "  beat " << r["beat_at"].get<std::string>() << "\n";
+      }
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("limiters", "List the limiters with their bounds and state (GET /v1/limiters)");
+    struct Args {
+      Connection conn;
+      bool json = false;
+    };
+    auto a = std::make_shared<Args>();
+    add_connection_options(*cmd, a->conn);
+    cmd->add_flag("--json", a->json, "One JSON object per line");
+    cmd->final_callback([a] {
+      const auto limiters = with_store<std::vector<store::Store::LimiterState>>(
+          a->conn, [](store::Store& st) { return st.limiters(); });
+      for (const auto& l : limiters) {
+        const Json r = store::to_json(l);
+        if (a->json) {
+          std::cout << r.dump() << "\n";
+          continue;
+        }
+        std::cout << std::left << std::setw(20) << l.name << " " << r["bounds"].dump() << "  tokens "
+                  << r["tokens"].dump() << "  holders " << l.holders << "  waits " << l.waits
+                  << (r["paused_until"].is_null() ? "" : "  paused until " + r["paused_until"].get<std::string>())
+                  << "\n";
+      }
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("audit", "Operator actions, newest first: cancel, replay, purge (GET /v1/audit)");
+    struct Args {
+      Connection conn;
+      std::size_t limit = 50;
+      bool json = false;
+    };
+    auto a = std::make_shared<Args>();
+    add_connection_options(*cmd, a->conn);
+    cmd->add_option("--limit", a->limit, "At most this many")->capture_default_str()->check(CLI::Range(1, 1000));
+    cmd->add_flag("--json", a->json, "One JSON object per line");
+    cmd->final_callback([a] {
+      const auto entries = with_store<std::vector<store::Store::AuditEntry>>(
+          a->conn, [a](store::Store& st) { return st.audit_log(a->limit); });
+      for (const auto& e : entries) {
+        if (a->json) {
+          std::cout << store::to_json(e).dump() << "\n";
+        } else {
+          std::cout << store::iso8601_ms(e.at_ms) << "  " << std::left << std::setw(24) << engine::printable(e.who)
+                    << " " << std::setw(10) << e.action << " " << engine::printable(e.target) << "  "
+                    << engine::printable(e.detail.dump()) << "\n";
         }
       }
     });

@@ -57,6 +57,11 @@ class Client::Impl {
     thread_.join();
   }
 
+  // Who this client is in the audit log.
+  [[nodiscard]] std::string actor() const {
+    return options_.actor.empty() ? store::local_actor("client") : options_.actor;
+  }
+
   template <typename T>
   T call(asio::awaitable<T> op) {
     return asio::co_spawn(io_, connected_then(std::move(op)), asio::use_future).get();
@@ -244,7 +249,13 @@ RunInfo Client::wait(const std::string& run_id, std::chrono::milliseconds timeou
 
 std::string Client::cancel(const std::string& run_id) {
   check_run_id(run_id);
-  return impl_->call(impl_->store_.cancel(run_id, impl_->options_.retention));
+  return impl_->call([&]() -> asio::awaitable<std::string> {
+    const std::string result = co_await impl_->store_.cancel(run_id, impl_->options_.retention);
+    if (result == "cancelled" || result == "cancelling") {
+      co_await impl_->store_.audit(impl_->actor(), "cancel", run_id, store::audit_detail("result", result));
+    }
+    co_return result;
+  }());
 }
 
 std::vector<DeadLetter> Client::dead_letters(std::size_t limit) {
@@ -256,9 +267,19 @@ std::string Client::replay(const std::string& id) {
     throw std::invalid_argument("invalid dead-letter id " + engine::quote(id, 80) +
                                 " (a dead-letter entry id such as 1732749242001-0, or a run id)");
   }
-  return impl_->call(impl_->store_.dlq_replay(id));
+  return impl_->call([&]() -> asio::awaitable<std::string> {
+    const std::string run_id = co_await impl_->store_.dlq_replay(id);
+    co_await impl_->store_.audit(impl_->actor(), "dlq_replay", id, store::audit_detail("run_id", run_id));
+    co_return run_id;
+  }());
 }
 
-std::size_t Client::purge_dead_letters() { return impl_->call(impl_->store_.dlq_purge()); }
+std::size_t Client::purge_dead_letters() {
+  return impl_->call([&]() -> asio::awaitable<std::size_t> {
+    const std::size_t purged = co_await impl_->store_.dlq_purge();
+    co_await impl_->store_.audit(impl_->actor(), "dlq_purge", "{}", store::audit_detail("purged", purged));
+    co_return purged;
+  }());
+}
 
 }  // namespace steadfast

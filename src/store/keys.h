@@ -78,7 +78,11 @@ class KeySpace {
   [[nodiscard]] std::string workers() const;    // HASH worker id -> JSON registration
   [[nodiscard]] std::string worker_lock(std::string_view worker_id) const;  // STRING, expiring
   [[nodiscard]] std::string queues() const;     // SET of queue names ever used
-  [[nodiscard]] std::string limiters() const;   // SET of limiter names workers were started with
+  // STREAM of operator actions (cancel, replay, purge): at, who, action, target,
+  // detail; trimmed to about 10,000 entries.
+  [[nodiscard]] std::string audit() const;
+  // HASH limiter name -> its bounds (JSON), as the workers last started with them.
+  [[nodiscard]] std::string limiters() const;
   // ZSET of the runs a bearer token submitted that may still be live (member
   // run id, score ms when last checked): its max_live quota (api/quotas.h).
   // `token_id` is Principal::id (hex).

@@ -257,13 +257,100 @@ asio::awaitable<std::optional<Json>> Store::workflow_definition(const std::strin
   co_return Json::parse(r.str());
 }
 
-asio::awaitable<void> Store::register_limiters(const std::vector<std::string>& names) {
-  if (names.empty()) co_return;
-  std::vector<std::string> argv{"SADD", keys_.limiters()};
-  argv.insert(argv.end(), names.begin(), names.end());
+asio::awaitable<void> Store::register_limiters(const std::vector<LimitSpec>& specs) {
+  if (specs.empty()) co_return;
+  std::vector<std::string> argv{"HSET", keys_.limiters()};
+  for (const LimitSpec& l : specs) {
+    argv.push_back(l.name);
+    argv.push_back(Json{{"requests_per_minute", l.requests_per_minute},
+                        {"burst", l.burst},
+                        {"tokens_per_minute", l.tokens_per_minute},
+                        {"token_burst", l.token_burst},
+                        {"concurrency", l.concurrency},
+                        {"max_pause_ms", l.max_pause.count()}}
+                       .dump());
+  }
   Pipeline p;
   p.add_argv(argv);
   for (const Reply& r : co_await client_.exec(std::move(p))) checked(r);
+}
+
+asio::awaitable<std::vector<Store::LimiterState>> Store::limiters() {
+  const Reply all = checked(co_await client_.command("HGETALL", keys_.limiters()));
+  std::vector<LimiterState> out;
+  if (all.size() == 0) co_return out;
+  Pipeline p;
+  p.add("TIME");
+  for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
+    const std::string name(all[i].str());
+    p.add("HMGET", keys_.limit(name), "tokens", "tokens_at", "paused_until", "waits");
+    p.add("ZRANGE", keys_.limit_holders(name), "0", "-1", "WITHSCORES");
+  }
+  const std::vector<Reply> r = co_await client_.exec(std::move(p));
+  const std::int64_t now = integer_of(r[0][0]) * 1000 + integer_of(r[0][1]) / 1000;
+  for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
+    LimiterState l;
+    l.name = std::string(all[i].str());
+    l.bounds = Json::parse(all[i + 1].str(), nullptr, false);
+    l.now_ms = now;
+    const Reply& h = checked(r[1 + i]);
+    const Reply& holders = checked(r[2 + i]);
+    const std::int64_t tpm = l.bounds.value("tokens_per_minute", std::int64_t{0});
+    if (tpm > 0) {
+      std::int64_t burst = l.bounds.value("token_burst", std::int64_t{0});
+      if (burst <= 0) burst = std::max<std::int64_t>(1, tpm / 10);
+      // What limit_acquire.lua would see now: the stored level refilled since it was written.
+      // (The level is written with decimals, "%.3f"; it may be below zero: debt.)
+      const double level = h[0].is_nil() ? static_cast<double>(burst) : std::strtod(std::string(h[0].str()).c_str(), nullptr);
+      const std::int64_t at = h[1].is_nil() ? now : integer_of(h[1]);
+      l.tokens = static_cast<std::int64_t>(
+          std::min(static_cast<double>(burst), level + static_cast<double>(now - at) * static_cast<double>(tpm) / 60000.0));
+    }
+    l.paused_until_ms = h[2].is_nil() ? 0 : integer_of(h[2]);
+    l.waits = h[3].is_nil() ? 0 : integer_of(h[3]);
+    for (std::size_t k = 1; k < holders.size(); k += 2) {
+      if (integer_of(holders[k]) > now) ++l.holders;
+    }
+    out.push_back(std::move(l));
+  }
+  co_return out;
+}
+
+asio::awaitable<void> Store::audit(std::string who, std::string action, std::string target, Json detail) {
+  checked(co_await client_.command("XADD", keys_.audit(), "MAXLEN", "~", kAuditEntries, "*", "who", who, "action",
+                                   action, "target", target, "detail", detail.dump()));
+}
+
+asio::awaitable<std::vector<Store::AuditEntry>> Store::audit_log(std::size_t limit, std::string_view before) {
+  const std::string upper = before.empty() ? std::string("+") : "(" + std::string(before);
+  const Reply r = checked(co_await client_.command("XREVRANGE", keys_.audit(), upper, "-", "COUNT",
+                                                   static_cast<long long>(limit)));
+  std::vector<AuditEntry> out;
+  for (const Reply& e : r.elements()) {
+    Fields f = to_fields(e[1]);
+    AuditEntry a;
+    a.id = std::string(e[0].str());
+    a.at_ms = std::atoll(a.id.substr(0, a.id.find('-')).c_str());
+    a.who = f["who"];
+    a.action = f["action"];
+    a.target = f["target"];
+    a.detail = Json::parse(f["detail"], nullptr, false);
+    if (a.detail.is_discarded()) a.detail = nullptr;
+    out.push_back(std::move(a));
+  }
+  co_return out;
+}
+
+asio::awaitable<std::vector<Json>> Store::workers() {
+  const Reply all = checked(co_await client_.command("HGETALL", keys_.workers()));
+  std::vector<Json> out;
+  for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
+    Json w = Json::parse(all[i + 1].str(), nullptr, false);
+    if (!w.is_object()) continue;
+    w["id"] = std::string(all[i].str());
+    out.push_back(std::move(w));
+  }
+  co_return out;
 }
 
 asio::awaitable<std::vector<std::string>> Store::known_queues() {
@@ -367,13 +454,14 @@ asio::awaitable<std::int64_t> Store::dlq_count() {
 
 asio::awaitable<std::map<std::string, std::int64_t>> Store::limiter_waits() {
   std::map<std::string, std::int64_t> out;
-  const Reply names = checked(co_await client_.command("SMEMBERS", keys_.limiters()));
-  if (names.size() == 0) co_return out;
+  const Reply all = checked(co_await client_.command("HGETALL", keys_.limiters()));  // name, bounds, ...
+  if (all.size() == 0) co_return out;
   Pipeline p;
-  for (const Reply& n : names.elements()) p.add("HGET", keys_.limit(n.str()), "waits");
+  for (std::size_t i = 0; i + 1 < all.size(); i += 2) p.add("HGET", keys_.limit(all[i].str()), "waits");
   const std::vector<Reply> waits = co_await client_.exec(std::move(p));
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    out[std::string(names[i].str())] = waits[i].is_integer() || waits[i].is_string() ? integer_of(waits[i]) : 0;
+  for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
+    const Reply& w = waits[i / 2];
+    out[std::string(all[i].str())] = w.is_nil() || w.is_error() ? 0 : integer_of(w);
   }
   co_return out;
 }

@@ -21,6 +21,7 @@
 #include "steadfast/run.h"
 #include "steadfast/step.h"
 #include "store/keys.h"
+#include "store/local_actor.h"
 #include "store/run_index.h"
 #include "store/run_view.h"
 
@@ -31,6 +32,18 @@ namespace asio = boost::asio;
 // Dead-letter entries per purge script call: one call never holds Redis for
 // long, however long the dead-letter queue.
 inline constexpr std::size_t kPurgeBatch = 500;
+
+// {"<name>": value}: an audit entry's detail. (A function, not a braced
+// Json{{...}}, which GCC 12 refuses inside coroutine lambdas.)
+template <typename V>
+[[nodiscard]] Json audit_detail(const char* name, const V& value) {
+  Json j = Json::object();
+  j[name] = value;
+  return j;
+}
+
+// Entries the audit log keeps (about: trimmed with MAXLEN ~).
+inline constexpr long long kAuditEntries = 10000;
 
 // Largest input or output JSON a run may carry (bytes, serialized).
 inline constexpr std::size_t kMaxPayloadBytes = 1 << 20;
@@ -165,8 +178,36 @@ class Store {
   asio::awaitable<void> register_workflow(const std::string& name, const Json& definition);
   asio::awaitable<std::optional<Json>> workflow_definition(const std::string& name);
   asio::awaitable<std::vector<std::string>> known_queues();
-  // Makes limiter names known (for /metrics, without a SCAN).
-  asio::awaitable<void> register_limiters(const std::vector<std::string>& names);
+  // Makes limiters and their bounds known (GET /v1/limiters, /metrics: no SCAN).
+  asio::awaitable<void> register_limiters(const std::vector<LimitSpec>& specs);
+  // A limiter as registered, with its state now.
+  struct LimiterState {
+    std::string name;
+    Json bounds;                     // requests_per_minute, burst, tokens_per_minute, token_burst, concurrency, max_pause_ms
+    std::int64_t tokens = 0;         // in the token bucket (refilled to now); 0 without a token rate
+    std::int64_t holders = 0;        // concurrency slots held (unexpired)
+    std::int64_t paused_until_ms = 0;  // Redis ms; 0 or past = not paused
+    std::int64_t waits = 0;          // admissions refused so far
+    std::int64_t now_ms = 0;         // Redis time of the read
+  };
+  asio::awaitable<std::vector<LimiterState>> limiters();
+  // The audit log of operator actions. `who`: the token's name (API) or
+  // cli:<user>@<host>; `action`: cancel, dlq_replay, dlq_purge; `target`: a
+  // run id, a dead-letter entry or a filter; `detail`: JSON (the result).
+  struct AuditEntry {
+    std::string id;  // the stream entry id (time-ordered); set when read
+    std::int64_t at_ms = 0;  // Redis time; set when read
+    std::string who;
+    std::string action;
+    std::string target;
+    Json detail;
+  };
+  // Appends one entry (XADD, trimmed to about kAuditEntries).
+  asio::awaitable<void> audit(std::string who, std::string action, std::string target, Json detail);
+  // The newest `limit` entries, newest first, older than `before` (an entry id; empty = the newest).
+  asio::awaitable<std::vector<AuditEntry>> audit_log(std::size_t limit, std::string_view before = {});
+  // The worker registry (CONTRACTS.md §4 records, as workers wrote them), by id.
+  asio::awaitable<std::vector<Json>> workers();
   // Every run id (SCAN over the run keys): for doctor, never a request path.
   asio::awaitable<std::vector<std::string>> all_run_ids();
   asio::awaitable<RunTokens> run_tokens(std::string_view run_id);

@@ -93,7 +93,11 @@ std::string Registration::description(int in_flight) const {
 
 asio::awaitable<void> Registration::acquire(int concurrency, const std::vector<std::string>& queues,
                                             const std::map<std::string, std::vector<std::string>>& handles) {
-  meta_ = nlohmann::json{{"concurrency", concurrency}, {"queues", queues}, {"workflows", handles}}.dump();
+  meta_ = nlohmann::json{{"concurrency", concurrency},
+                         {"queues", queues},
+                         {"workflows", handles},
+                         {"version", STEADFAST_VERSION}}
+              .dump();
   started_ms_ = now_ms();
   const auto ttl = std::to_string(kLockTtl.count());
   const auto give_up = std::chrono::steady_clock::now() + kLockTtl + std::chrono::seconds(1);

@@ -231,9 +231,9 @@ asio::awaitable<bool> Worker::Impl::start_up() {
       for (const Workflow& w : workflows_) {
         co_await store_->register_workflow(w.name(), store::definition_of(w, options_.max_backlog));
       }
-      std::vector<std::string> limiter_names;
-      for (const auto& [name, limiter] : limiters_) limiter_names.push_back(name);
-      co_await store_->register_limiters(limiter_names);
+      std::vector<LimitSpec> limiter_specs;
+      for (const auto& [name, limiter] : limiters_) limiter_specs.push_back(limiter->spec());
+      co_await store_->register_limiters(limiter_specs);
       for (const Stream& s : streams_) co_await store_->ensure_group(s.partition, s.queue);
       co_return true;
     } catch (const redis::ServerError& e) {

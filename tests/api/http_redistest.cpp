@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "api/http_client.h"
 #include "api/server.h"
 #include "config/workflows_file.h"
@@ -122,6 +124,7 @@ class ApiTest : public test::RedisTest {
     o.handle_signals = false;
     o.concurrency = 4;
     o.drain_timeout = 1s;
+    o.limits = file.limiters;
     worker_ = std::make_unique<Worker>(o, config::build_workflows(file, steps::builtin_kinds()));
     worker_thread_ = std::thread([this] {
       try {
@@ -605,6 +608,66 @@ TEST_F(ApiTest, RunListPagesThroughIndexesWithoutScanning) {
   for (int i = 0; i < 16; ++i) sixteen["k" + std::to_string(i)] = std::string(256, 'v');
   EXPECT_EQ(all_keys(), before);
   EXPECT_EQ(post_json(port, "/v1/workflows/anything/runs", {{"metadata", sixteen}}).status, 202) << "at the edge";
+}
+
+// The explorer's other reads: the workers as they registered (CONTRACTS.md
+// §4), the limiters with bounds and state, and the audit log of operator
+// actions, newest first.
+TEST_F(ApiTest, WorkersLimitersAndTheAuditLog) {
+  constexpr const char* kLimited = R"(
+limits:
+  llm: {requests_per_minute: 600, burst: 10, tokens_per_minute: 60000, concurrency: 8}
+workflows:
+  anything:
+    steps:
+      - {name: only, kind: noop, limit: {name: llm, tokens: 100}}
+  slow:
+    steps:
+      - {name: nap, kind: sleep, with: {ms: 60000}}
+)";
+  const auto port = start(options(), kLimited);
+  EXPECT_EQ(http(port, "GET", "/v1/workers").json()["workers"].size(), 0u);
+  start_worker(kLimited);
+  Json workers;
+  for (int i = 0; i < 200 && workers.empty(); ++i) {
+    workers = http(port, "GET", "/v1/workers").json()["workers"];
+    if (workers.empty()) std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(workers.size(), 1u);
+  const Json w = workers[0];
+  EXPECT_EQ(w["kind"], "native");
+  EXPECT_EQ(w["pid"], static_cast<int>(getpid()));
+  EXPECT_EQ(w["concurrency"], 4);
+  EXPECT_EQ(w["queues"], Json::array({"default"}));
+  EXPECT_EQ(w["tasks"], (Json::array({"anything.only", "slow.nap"})));
+  EXPECT_EQ(w["version"], "0.1.0");
+  EXPECT_TRUE(w["beat_at"].is_string() && w["started_at"].is_string()) << w;
+
+  auto r = post_json(port, "/v1/workflows/anything/runs", {{"input", 1}});
+  const std::string done = r.json()["run_id"];
+  EXPECT_EQ(http(port, "GET", "/v1/runs/" + done + "?wait=10s", {}, {}, 15s).json()["status"], "completed");
+  const Json limiters = http(port, "GET", "/v1/limiters").json()["limiters"];
+  ASSERT_EQ(limiters.size(), 1u) << limiters;
+  EXPECT_EQ(limiters[0]["name"], "llm");
+  EXPECT_EQ(limiters[0]["bounds"]["requests_per_minute"], 600);
+  EXPECT_EQ(limiters[0]["bounds"]["concurrency"], 8);
+  EXPECT_EQ(limiters[0]["holders"], 0) << "the step released its slot";
+  EXPECT_GE(limiters[0]["tokens"].get<int>(), 5900) << "a tenth of a minute's tokens, less about 100";
+  EXPECT_TRUE(limiters[0]["paused_until"].is_null());
+
+  r = post_json(port, "/v1/workflows/slow/runs", {{"input", 1}});
+  const std::string slow = r.json()["run_id"];
+  ASSERT_EQ(http(port, "POST", "/v1/runs/" + slow + "/cancel").status, 200);
+  expect_problem(http(port, "POST", "/v1/runs/" + done + "/cancel"), 409);  // not an action: not logged
+  const Json entries = http(port, "GET", "/v1/audit").json()["entries"];
+  ASSERT_EQ(entries.size(), 1u) << entries;
+  EXPECT_EQ(entries[0]["who"], "anonymous");
+  EXPECT_EQ(entries[0]["action"], "cancel");
+  EXPECT_EQ(entries[0]["target"], slow);
+  EXPECT_TRUE(entries[0]["detail"]["result"] == "cancelled" || entries[0]["detail"]["result"] == "cancelling")
+      << entries[0];
+  expect_problem(http(port, "GET", "/v1/audit?before=yesterday"), 400);
+  EXPECT_EQ(http(port, "GET", "/v1/audit?before=" + entries[0]["id"].get<std::string>()).json()["entries"].size(), 0u);
 }
 
 // A metric name at line[at...] ([a-zA-Z_:][a-zA-Z0-9_:]*); advances at. Empty if none.

@@ -107,7 +107,14 @@ code=0
 [[ $("$SF" dlq purge --redis "$url" --workflow hello --created-after 2020-01-01T00:00:00Z --yes) == "purged 0" ]] ||
   fail "dlq purge with a filter did not run"
 "$SF" doctor --redis "$url" | grep -q ': 0 offender(s)' || fail "doctor found offenders in dev mode"
-echo "ok: runs and dlq purge select by metadata; purge asks for --yes; doctor is clean"
+last=$("$SF" audit --redis "$url" --json | head -1)
+grep -q '"action":"dlq_purge"' <<<"$last" && grep -q '"detail":{"purged":0}' <<<"$last" &&
+  grep -q '"target":"{\\"created_after\\":\\"2020-01-01T00:00:00Z\\",\\"workflow\\":\\"hello\\"}"' <<<"$last" &&
+  grep -q '"who":"cli:' <<<"$last" || fail "audit does not show the last purge first: $last"
+[[ $("$SF" audit --redis "$url" --json | grep -c '"action":"dlq_purge"') -eq 2 ]] || fail "audit: not two purges"
+"$SF" workers --redis "$url" --json | grep -q "\"id\":\"dev-1\".*\"pid\":$restarted" ||
+  fail "workers does not list the restarted dev-1 (pid $restarted): $("$SF" workers --redis "$url" --json)"
+echo "ok: runs and dlq purge select by metadata; purge asks for --yes; doctor is clean; audit and workers list them"
 
 # 4. A second dev on the same data folder is refused at once, naming the pid.
 code=0

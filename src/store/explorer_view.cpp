@@ -1,0 +1,50 @@
+#include "store/explorer_view.h"
+
+#include "store/run_view.h"
+
+namespace steadfast::store {
+
+Json worker_record(const Json& w) {
+  Json tasks = Json::array();
+  if (w.contains("workflows") && w["workflows"].is_object()) {
+    for (const auto& [wf, steps] : w["workflows"].items()) {
+      if (!steps.is_array()) continue;
+      for (const Json& s : steps) {
+        if (s.is_string()) tasks.push_back(wf + "." + s.get<std::string>());
+      }
+    }
+  }
+  return {{"id", w.value("id", "")},
+          {"kind", "native"},
+          {"host", w.value("host", "")},
+          {"pid", w.contains("pid") ? w["pid"] : Json(nullptr)},
+          {"queues", w.value("queues", Json::array())},
+          {"tasks", std::move(tasks)},
+          {"concurrency", w.value("concurrency", 0)},
+          {"in_flight", w.value("in_flight", 0)},
+          {"started_at", iso8601_ms(w.value("started_at_ms", std::int64_t{0}))},
+          {"beat_at", iso8601_ms(w.value("beat_at_ms", std::int64_t{0}))},
+          {"version", w.contains("version") ? w["version"] : Json(nullptr)}};
+}
+
+Json to_json(const Store::LimiterState& l) {
+  const bool paused = l.paused_until_ms > l.now_ms;
+  const bool token_rate = l.bounds.is_object() && l.bounds.value("tokens_per_minute", 0) > 0;
+  return {{"name", l.name},
+          {"bounds", l.bounds},
+          {"tokens", token_rate ? Json(l.tokens) : Json(nullptr)},
+          {"holders", l.holders},
+          {"paused_until", paused ? Json(iso8601_ms(l.paused_until_ms)) : Json(nullptr)},
+          {"waits", l.waits}};
+}
+
+Json to_json(const Store::AuditEntry& e) {
+  return {{"id", e.id},
+          {"at", iso8601_ms(e.at_ms)},
+          {"who", e.who},
+          {"action", e.action},
+          {"target", e.target},
+          {"detail", e.detail}};
+}
+
+}  // namespace steadfast::store
