@@ -7,7 +7,9 @@ Used by bench/run_explorer_scale.sh; two subcommands:
            in the layout the engine writes (one partition, key prefix "sf"):
            run hashes as submit.lua / complete.lua / dead_letter.lua /
            cancel.lua leave them, the run indexes (ix:runs, ix:wf:<wf>,
-           ix:st:<group>, ix:meta:<key>:<sha1(value)>), the retention
+           ix:st:<group> for the live, failed and cancelled runs -- a
+           completed run is in no status index since schema 3 --,
+           ix:meta:<key>:<sha1(value)>), the retention
            ('expire' timers + the hash's PEXPIREAT, retention + 1 h), the
            dead-letter stream entry of every failed run, the queue stream token
            of every live run and the partition's counters (the stream's
@@ -115,7 +117,7 @@ def gen(args):
 
     ix_all = PART + "ix:runs"
     ix_wf = {w: PART + "ix:wf:" + w for w in WORKFLOWS}
-    ix_st = {g: PART + "ix:st:" + g for g in ("live", "completed", "failed", "cancelled")}
+    ix_st = {g: PART + "ix:st:" + g for g in ("live", "failed", "cancelled")}  # completed: none
     ix_cust = [PART + "ix:meta:customer:" + sha1hex(customer(i)) for i in range(CUSTOMERS)]
     ix_region = {r: PART + "ix:meta:region:" + sha1hex(r) for r in REGIONS}
     timers = PART + "timers"
@@ -196,7 +198,8 @@ def gen(args):
             zadd(timers, rid + "\t\texpire", expire_at + RETENTION_MS)
         zadd(ix_all, rid)
         zadd(ix_wf[wf], rid)
-        zadd(ix_st[group], rid)
+        if group != "completed":  # complete.lua only leaves 'live' (store/run_index.h)
+            zadd(ix_st[group], rid)
         zadd(ix_cust[c], rid)
         zadd(ix_region[region], rid)
     for key, lst in pending.items():
@@ -305,6 +308,9 @@ def measure(args):
     def q_failed(i):
         return "/v1/runs?limit=50&status=failed"
 
+    def q_completed(i):  # no status index: filters ix:runs
+        return "/v1/runs?limit=50&status=completed"
+
     def q_cust(i):
         return "/v1/runs?limit=50&meta.customer=cust-0042"
 
@@ -321,7 +327,7 @@ def measure(args):
         for row in rows:
             if "workflow=" in path and row["workflow"] != path.rsplit("workflow=", 1)[1]:
                 return False
-            if "status=failed" in path and row["status"] != "failed":
+            if "status=" in path and row["status"] != path.split("status=", 1)[1].split("&")[0]:
                 return False
             if "meta.customer=" in path and row["metadata"].get("customer") != "cust-0042":
                 return False
@@ -333,6 +339,8 @@ def measure(args):
         ("newest", "GET /v1/runs?limit=50", q_newest, 50),
         ("workflow", "GET /v1/runs?limit=50&workflow=W (W cycles the 3 workflows)", q_wf, 50),
         ("status_failed", "GET /v1/runs?limit=50&status=failed", q_failed, 50),
+        ("status_completed", "GET /v1/runs?limit=50&status=completed (no status index: filters ix:runs)",
+         q_completed, 50),
         ("meta_customer", "GET /v1/runs?limit=50&meta.customer=cust-0042", q_cust,
          min(50, summary["runs_of_cust_0042"])),
         ("failed_eu", "GET /v1/runs?limit=50&status=failed&meta.region=eu", q_failed_eu,
@@ -441,6 +449,14 @@ def measure(args):
                              "client": client_name})
     from_paths = [s for s in slow_entries if s["client"] != "bench-measure" and s["us"] > 1000]
 
+    # The gauges of one scrape (not timed): what /metrics reports of this data.
+    _, _, body = get("/metrics")
+    gauges = {}
+    for line in body.decode().splitlines():
+        if line.startswith(("steadfast_delayed_runs", "steadfast_dead_letter", "steadfast_queue_")):
+            name, _, value = line.rpartition(" ")
+            gauges[name] = float(value)
+
     # Controls for the SLOWLOG: is a slow entry the command or the machine?
     # (1) the same number of HMGETs of random run hashes, pipelined 100 at a
     # time from this client, no serve involved; (2) redis-cli
@@ -495,7 +511,8 @@ def measure(args):
                               "mean_ms": round(sum(s) / len(s), 2),
                               "rows_mean": round(sum(rows[kind]) / len(rows[kind]), 1) if rows[kind] else None}
     deep_pages = {p: round(pct(sorted(v), 0.50), 2) for p, v in sorted(deep_by_page.items())}
-    list_kinds = [k for k in ("newest", "workflow", "status_failed", "meta_customer", "failed_eu", "deep")
+    list_kinds = [k for k in ("newest", "workflow", "status_failed", "status_completed", "meta_customer",
+                              "failed_eu", "deep")
                   if k in res["kinds"]]
     worst_list_p99 = max(res["kinds"][k]["p99_ms"] for k in list_kinds)
     load = json.load(open(args.load_info)) if args.load_info else {}
@@ -526,6 +543,7 @@ def measure(args):
         "slowlog": {"entries": len(slow_entries), "over_1ms_from_paths": len(from_paths),
                     "top": sorted(slow_entries, key=lambda s: -s["us"])[:20]},
         "slowlog_controls": control,
+        "metrics_gauges": gauges,
         "redis_calls_during_measure": during,
         "scan_or_keys_calls_since_load": {k: v["calls"] for k, v in scanning.items()},
         "memory": {
@@ -588,6 +606,7 @@ def measure(args):
           "(%d keys, %.1f bytes per run); run hash (sample of %d) mean %s bytes"
           % (used_before / 1e6, used_after_load / 1e6, m["bytes_per_run"], ix_bytes / 1e6, m["index_keys"],
              m["index_bytes_per_run"], m["run_hash_bytes_sample"]["n"], m["run_hash_bytes_sample"]["mean"]))
+    p("/metrics gauges: " + ", ".join("%s %g" % kv for kv in gauges.items()))
     p("other keys (bytes): " + ", ".join("%s %d" % kv for kv in other.items()))
     if problems:
         p("PROBLEMS (%d): %s" % (len(problems), "; ".join(problems[:5])))

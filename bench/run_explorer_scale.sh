@@ -11,10 +11,12 @@
 # Options: --runs N, --requests N (per kind, default 500), --budget-requests N
 # (the no-match kind, default 100; 0 = skip), --seed N, --steadfast PATH
 # (default $STEADFAST, else build/src/cli/steadfast, else build/steadfast),
-# --json-out FILE (append the result line), --schema-version N (write the
-# config key with this schema_version instead of letting a first serve start
-# on the empty Redis write it), --keep (leave Redis and serve running at the
-# end and print how to reach them; stop them yourself).
+# --json-out FILE (append the result line), --no-control (skip the SLOWLOG
+# controls: the same HMGETs sent alone, redis-cli --intrinsic-latency 10),
+# --schema-version N (write the config key with this schema_version instead
+# of letting a first serve start on the empty Redis write it), --keep (leave
+# Redis and serve running at the end and print how to reach them; stop them
+# yourself).
 # Needs redis-server and redis-cli (7.x), python3, curl. Builds nothing.
 set -euo pipefail
 
@@ -26,6 +28,7 @@ budget_requests=100
 seed=17
 json_out=""
 keep=0
+control=1
 bin="${STEADFAST:-}"
 schema_version=""
 
@@ -38,8 +41,9 @@ while (($#)); do
     --schema-version) schema_version="$2"; shift 2 ;;
     --steadfast) bin="$2"; shift 2 ;;
     --json-out) json_out="$2"; shift 2 ;;
+    --no-control) control=0; shift ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^# Needs/p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -175,10 +179,15 @@ rcli CONFIG RESETSTAT >/dev/null  # commandstats from here: serve's start and th
 start_serve
 [[ "$(rcli HGET 'sf:{sf}:config' schema_version)" == "$schema_version" ]] \
   || { echo "serve changed the config's schema_version (from $schema_version): it upgraded the data" >&2; exit 1; }
-version="$("$bin" --version 2>/dev/null | head -1 || true)"
+version="$("$bin" --version 2>/dev/null | head -1 || true), binary of $(date -u -r "$bin" +%FT%TZ)"
+if git -C "$root" rev-parse --short HEAD >/dev/null 2>&1; then
+  version+=", tree $(git -C "$root" rev-parse --short HEAD)"
+  [[ -z "$(git -C "$root" status --porcelain --untracked-files=no -- src)" ]] || version+=" + uncommitted src/"
+fi
 echo "steadfast serve pid $serve_pid on http://$api ($bin${version:+, $version})"
 
 measure_args=(--api "$api" --redis-port "$redis_port" --summary "$tmp/summary.json" --load-info "$tmp/load.json"
               --requests "$requests" --budget-requests "$budget_requests" --steadfast-version "$version")
 [[ -n "$json_out" ]] && measure_args+=(--json-out "$json_out")
+((control)) || measure_args+=(--no-control)
 python3 "$here/run_explorer_load.py" measure "${measure_args[@]}"

@@ -171,7 +171,7 @@ std::vector<ServedWorkflow> serve_workflows(const config::WorkflowsFile& file) {
 struct Service::Route {
   enum class Action {
     healthz, readyz, metrics, workflows, submit, runs, run, cancel, dlq, dlq_purge, dlq_replay, workers,
-    limiters, audit
+    limiters, audit, queues, queue_pause, queue_resume
   };
   Action action{};
   std::string label;               // the route template, for metrics
@@ -267,6 +267,12 @@ std::variant<Service::Route, Response> Service::resolve(const Request& request) 
       set(A::run, "/v1/runs/{id}", "GET", Access::read, std::string(seg[2]));
     } else if (n == 4 && s1 == "runs" && seg[3] == "cancel" && !seg[2].empty()) {
       set(A::cancel, "/v1/runs/{id}/cancel", "POST", Access::admin, std::string(seg[2]));
+    } else if (n == 2 && s1 == "queues") {
+      set(A::queues, "/v1/queues", "GET", Access::read);
+    } else if (n == 4 && s1 == "queues" && seg[3] == "pause" && !seg[2].empty()) {
+      set(A::queue_pause, "/v1/queues/{name}/pause", "POST", Access::admin, std::string(seg[2]));
+    } else if (n == 4 && s1 == "queues" && seg[3] == "resume" && !seg[2].empty()) {
+      set(A::queue_resume, "/v1/queues/{name}/resume", "POST", Access::admin, std::string(seg[2]));
     } else if (n == 2 && s1 == "workers") {
       set(A::workers, "/v1/workers", "GET", Access::read);
     } else if (n == 2 && s1 == "limiters") {
@@ -358,6 +364,9 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
       case A::dlq_purge: co_return co_await dlq_purge(request, route.who);
       case A::dlq_replay: co_return co_await dlq_replay(route.param, route.who);
       case A::workers: co_return co_await list_workers();
+      case A::queues: co_return co_await list_queues();
+      case A::queue_pause: co_return co_await pause_queue(route.param, true, route.who);
+      case A::queue_resume: co_return co_await pause_queue(route.param, false, route.who);
       case A::limiters: co_return co_await list_limiters();
       case A::audit: co_return co_await audit_log(route.query);
       default: break;
@@ -660,6 +669,29 @@ asio::awaitable<Response> Service::list_workers() {
   Json list = Json::array();
   for (const Json& w : co_await store_.workers()) list.push_back(store::worker_record(w));
   co_return json_response(200, {{"workers", std::move(list)}});
+}
+
+asio::awaitable<Response> Service::list_queues() {
+  const auto depths = co_await store_.queue_depths();
+  const auto paused = co_await store_.paused_queues();
+  const auto workers = co_await store_.workers();
+  Json list = Json::array();
+  for (const auto& d : depths) list.push_back(store::queue_record(d, paused.contains(d.queue), workers));
+  co_return json_response(200, {{"queues", std::move(list)}});
+}
+
+asio::awaitable<Response> Service::pause_queue(const std::string& queue, bool pause,
+                                               const std::optional<Principal>& who) {
+  if (!is_valid_name(queue)) co_return problem(404, "unknown-queue", "no queue '" + queue.substr(0, 64) + "'");
+  bool known = false;
+  if (pause) {
+    known = co_await store_.pause_queue(queue);
+  } else {
+    known = co_await store_.resume_queue(queue);
+  }
+  if (!known) co_return problem(404, "unknown-queue", "no queue '" + queue + "' (GET /v1/queues)");
+  co_await store_.audit(actor(who), pause ? "queue_pause" : "queue_resume", queue, Json::object());
+  co_return json_response(200, {{"queue", queue}, {"paused", pause}});
 }
 
 asio::awaitable<Response> Service::list_limiters() {

@@ -110,6 +110,9 @@ class Service {
   boost::asio::awaitable<Response> dlq_replay(const std::string& id, const std::optional<Principal>& who);
   boost::asio::awaitable<Response> dlq_purge(const Request& request, const std::optional<Principal>& who);
   boost::asio::awaitable<Response> list_workers();
+  boost::asio::awaitable<Response> list_queues();
+  boost::asio::awaitable<Response> pause_queue(const std::string& queue, bool pause,
+                                               const std::optional<Principal>& who);
   boost::asio::awaitable<Response> list_limiters();
   boost::asio::awaitable<Response> audit_log(const std::map<std::string, std::string>& query);
   boost::asio::awaitable<Response> metrics();

@@ -265,6 +265,66 @@ void register_stats(CLI::App& app) {
       }
     });
   }
+  {
+    auto* cmd = app.add_subcommand("queues", "List the queues (GET /v1/queues); pause or resume one");
+    struct Args {
+      Connection conn;
+      bool json = false;
+      std::string queue;
+    };
+    auto a = std::make_shared<Args>();
+    add_connection_options(*cmd, a->conn);
+    cmd->add_flag("--json", a->json, "One JSON object per line");
+    cmd->require_subcommand(0, 1);
+    for (const bool pause : {true, false}) {
+      auto* sub = cmd->add_subcommand(pause ? "pause" : "resume",
+                                      pause ? "Workers take nothing new from the queue (within a second); submits go on"
+                                            : "Workers take from the queue again");
+      add_connection_options(*sub, a->conn);
+      sub->add_option("queue", a->queue, "Queue name")->required();
+      sub->final_callback([a, pause] {
+        if (!is_valid_name(a->queue)) {
+          throw std::invalid_argument("invalid queue name " + engine::quote(a->queue, 80) + " (1-64 of A-Z a-z 0-9 _ -)");
+        }
+        const bool known = with_store<bool>(a->conn, [a, pause](store::Store& st) -> asio::awaitable<bool> {
+          bool k = false;  // (not `?:` over two co_awaits: GCC 12 miscompiles it)
+          if (pause) {
+            k = co_await st.pause_queue(a->queue);
+          } else {
+            k = co_await st.resume_queue(a->queue);
+          }
+          if (k) co_await st.audit(store::local_actor("cli"), pause ? "queue_pause" : "queue_resume", a->queue,
+                                   Json::object());
+          co_return k;
+        });
+        if (!known) {
+          std::cerr << "steadfast: no queue '" << a->queue << "' (steadfast queues lists them)\n";
+          std::exit(kExitFailed);
+        }
+        std::cout << (pause ? "paused " : "resumed ") << a->queue << "\n";
+      });
+    }
+    cmd->final_callback([a, cmd] {
+      if (!cmd->get_subcommands().empty()) return;  // pause or resume ran
+      const auto rows = with_store<std::vector<Json>>(a->conn, [](store::Store& st) -> asio::awaitable<std::vector<Json>> {
+        const auto depths = co_await st.queue_depths();
+        const auto paused = co_await st.paused_queues();
+        const auto workers = co_await st.workers();
+        std::vector<Json> out;
+        for (const auto& d : depths) out.push_back(store::queue_record(d, paused.contains(d.queue), workers));
+        co_return out;
+      });
+      for (const Json& r : rows) {
+        if (a->json) {
+          std::cout << r.dump() << "\n";
+        } else {
+          std::cout << std::left << std::setw(20) << r["name"].get<std::string>()
+                    << (r["paused"].get<bool>() ? " PAUSED " : "        ") << "waiting " << r["waiting"].dump()
+                    << "  in flight " << r["in_flight"].dump() << "  workers " << r["workers"].dump() << "\n";
+        }
+      }
+    });
+  }
 }
 
 }  // namespace steadfast::cli

@@ -1,5 +1,7 @@
 #include "store/explorer_view.h"
 
+#include <algorithm>
+
 #include "store/run_view.h"
 
 namespace steadfast::store {
@@ -25,6 +27,17 @@ Json worker_record(const Json& w) {
           {"started_at", iso8601_ms(w.value("started_at_ms", std::int64_t{0}))},
           {"beat_at", iso8601_ms(w.value("beat_at_ms", std::int64_t{0}))},
           {"version", w.contains("version") ? w["version"] : Json(nullptr)}};
+}
+
+Json queue_record(const Store::QueueDepth& d, bool paused, const std::vector<Json>& workers) {
+  int serving = 0;
+  for (const Json& w : workers) {
+    const Json queues = w.value("queues", Json::array());
+    if (std::find(queues.begin(), queues.end(), Json(d.queue)) != queues.end()) ++serving;
+  }
+  return {{"name", d.queue},         {"paused", paused},
+          {"entries", d.entries},     {"in_flight", d.pending},
+          {"waiting", d.entries - d.pending}, {"workers", serving}};
 }
 
 Json to_json(const Store::LimiterState& l) {

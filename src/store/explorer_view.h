@@ -14,6 +14,10 @@ namespace steadfast::store {
 // worker registered (Store::workers()).
 [[nodiscard]] Json worker_record(const Json& registered);
 
+// {"name", "paused", "entries", "in_flight", "waiting" (entries not claimed),
+//  "workers" (registered workers reading it)}
+[[nodiscard]] Json queue_record(const Store::QueueDepth& depth, bool paused, const std::vector<Json>& workers);
+
 // {"name", "bounds", "tokens" (null without a token rate), "holders",
 //  "paused_until" (null unless paused), "waits"}
 [[nodiscard]] Json to_json(const Store::LimiterState& limiter);

@@ -106,6 +106,7 @@ std::string KeySpace::worker_lock(std::string_view id) const {
 }
 std::string KeySpace::queues() const { return meta_base() + "queues"; }
 std::string KeySpace::limiters() const { return meta_base() + "limiters"; }
+std::string KeySpace::paused_queues() const { return meta_base() + "paused-queues"; }
 std::string KeySpace::audit() const { return meta_base() + "audit"; }
 std::string KeySpace::token_live_runs(std::string_view token_id) const {
   return meta_base() + "token-live:" + std::string(token_id);

@@ -78,6 +78,8 @@ class KeySpace {
   [[nodiscard]] std::string workers() const;    // HASH worker id -> JSON registration
   [[nodiscard]] std::string worker_lock(std::string_view worker_id) const;  // STRING, expiring
   [[nodiscard]] std::string queues() const;     // SET of queue names ever used
+  // SET of paused queue names: workers take nothing new from them (Store::pause_queue).
+  [[nodiscard]] std::string paused_queues() const;
   // STREAM of operator actions (cancel, replay, purge): at, who, action, target,
   // detail; trimmed to about 10,000 entries.
   [[nodiscard]] std::string audit() const;

@@ -6,6 +6,7 @@
 #include <map>
 #include <tuple>
 
+#include "engine/waiting_for.h"
 #include "store/run_id.h"
 #include "store/scripts.h"
 
@@ -111,7 +112,26 @@ asio::awaitable<SubmitResult> Store::submit(const SubmitRequest& req) {
 asio::awaitable<std::optional<RunInfo>> Store::get_run(std::string_view run_id) {
   Reply r = co_await client_.command("HGETALL", keys_.run(run_id));
   if (r.size() == 0) co_return std::nullopt;
-  co_return to_run_info(run_id, to_fields(r));
+  Fields f = to_fields(r);
+  RunInfo run = to_run_info(run_id, f);
+  // A queued step on a paused queue waits for the queue (read here: the
+  // pause is the queue's, not written into every run).
+  bool paused = false;
+  if (run.status == "queued" && !f["queue"].empty()) {
+    const Reply member = co_await client_.command("SISMEMBER", keys_.paused_queues(), f["queue"]);
+    paused = member.as_integer() == 1;
+  }
+  if (paused) {
+    engine::WaitingFor w;
+    w.kind = engine::WaitKind::queue_paused;
+    w.queue = f["queue"];
+    const Json wait = engine::waiting_for_json(w);
+    for (StepInfo& s : run.steps) {
+      if (s.status == "queued" && s.waiting_for.is_null()) s.waiting_for = wait;
+    }
+    if (run.waiting_for.is_null()) run.waiting_for = wait;
+  }
+  co_return run;
 }
 
 asio::awaitable<std::string> Store::cancel(std::string_view run_id,
@@ -350,6 +370,29 @@ asio::awaitable<std::vector<Json>> Store::workers() {
     w["id"] = std::string(all[i].str());
     out.push_back(std::move(w));
   }
+  co_return out;
+}
+
+// (Replies are named before they are tested: GCC 12 miscompiles a co_await
+// inside an if's condition.)
+asio::awaitable<bool> Store::pause_queue(const std::string& queue) {
+  const Reply known = co_await client_.command("SISMEMBER", keys_.queues(), queue);
+  if (known.as_integer() == 0) co_return false;
+  checked(co_await client_.command("SADD", keys_.paused_queues(), queue));
+  co_return true;
+}
+
+asio::awaitable<bool> Store::resume_queue(const std::string& queue) {
+  const Reply known = co_await client_.command("SISMEMBER", keys_.queues(), queue);
+  if (known.as_integer() == 0) co_return false;
+  checked(co_await client_.command("SREM", keys_.paused_queues(), queue));
+  co_return true;
+}
+
+asio::awaitable<std::set<std::string>> Store::paused_queues() {
+  std::set<std::string> out;
+  const Reply members = checked(co_await client_.command("SMEMBERS", keys_.paused_queues()));
+  for (const Reply& q : members.elements()) out.emplace(q.str());
   co_return out;
 }
 

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -178,6 +179,13 @@ class Store {
   asio::awaitable<void> register_workflow(const std::string& name, const Json& definition);
   asio::awaitable<std::optional<Json>> workflow_definition(const std::string& name);
   asio::awaitable<std::vector<std::string>> known_queues();
+  // Pausing a queue: workers stop taking its entries (new ones and reclaims)
+  // within a second; submits still go in, and the runs show waiting_for
+  // queue_paused. Steps already running finish. Both return false for a
+  // queue no workflow uses (known_queues); pausing twice is no change.
+  asio::awaitable<bool> pause_queue(const std::string& queue);
+  asio::awaitable<bool> resume_queue(const std::string& queue);
+  asio::awaitable<std::set<std::string>> paused_queues();
   // Makes limiters and their bounds known (GET /v1/limiters, /metrics: no SCAN).
   asio::awaitable<void> register_limiters(const std::vector<LimitSpec>& specs);
   // A limiter as registered, with its state now.

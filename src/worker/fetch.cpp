@@ -78,7 +78,13 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
   constexpr milliseconds kBlock{1000};
   std::size_t rotate = 0;
   auto next_reclaim = Clock::now() + reclaim_interval_;
+  auto next_pause_check = Clock::now();
   while (!draining_) {
+    if (Clock::now() >= next_pause_check) {
+      co_await refresh_paused();
+      next_pause_check = Clock::now() + kPauseCheck;
+      continue;
+    }
     if (Clock::now() >= next_reclaim) {
       co_await reclaim_pass();
       next_reclaim = Clock::now() + reclaim_interval_;
@@ -90,16 +96,25 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
       co_await slot_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
+    std::vector<const Stream*> open;  // the streams of queues not paused
+    for (const Stream& s : streams_) {
+      if (!paused(s)) open.push_back(&s);
+    }
+    if (open.empty()) {
+      co_await sleep_for(std::chrono::duration_cast<milliseconds>(next_pause_check - Clock::now()));
+      continue;
+    }
     // COUNT applies per stream: split the free slots so the total never exceeds them.
     std::vector<const Stream*> chosen;
-    const std::size_t n = streams_.size();
+    const std::size_t n = open.size();
     const std::size_t take = std::min<std::size_t>(n, static_cast<std::size_t>(free));
-    for (std::size_t i = 0; i < take; ++i) chosen.push_back(&streams_[(rotate + i) % n]);
+    for (std::size_t i = 0; i < take; ++i) chosen.push_back(open[(rotate + i) % n]);
     rotate += take;
     const int count = free / static_cast<int>(take);
-    // Block no longer than until the next reclaim pass is due.
-    const milliseconds block = std::clamp(
-        std::chrono::duration_cast<milliseconds>(next_reclaim - Clock::now()), milliseconds(1), kBlock);
+    // Block no longer than until the next reclaim pass or pause check is due.
+    const milliseconds block =
+        std::clamp(std::chrono::duration_cast<milliseconds>(std::min(next_reclaim, next_pause_check) - Clock::now()),
+                   milliseconds(1), kBlock);
     std::vector<std::string> argv{"XREADGROUP", "GROUP", std::string(store::kGroup), options_.id,
                                   "COUNT", std::to_string(count), "BLOCK",
                                   std::to_string(block.count()), "STREAMS"};
@@ -141,6 +156,22 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
       co_await handle_claims(*s, std::move(items));
     }
   }
+}
+
+asio::awaitable<void> Worker::Impl::refresh_paused() {
+  std::set<std::string> now;
+  try {
+    now = co_await store_->paused_queues();
+  } catch (const redis::Error&) {
+    co_return;  // the fetch reports the outage; the last known set stays
+  }
+  for (const std::string& q : queue_names()) {
+    const bool was = paused_.contains(q);
+    const bool is = now.contains(q);
+    if (is && !was) spdlog::info("worker {}: queue {} paused: taking nothing new from it", options_.id, q);
+    if (!is && was) spdlog::info("worker {}: queue {} resumed", options_.id, q);
+  }
+  paused_ = std::move(now);
 }
 
 bool Worker::Impl::is_no_group(const redis::ServerError& e) {

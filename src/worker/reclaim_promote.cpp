@@ -16,6 +16,7 @@ namespace steadfast {
 // so the two never compete for the same slots.
 asio::awaitable<void> Worker::Impl::reclaim_pass() {
   for (const Stream& s : streams_) {
+    if (paused(s)) continue;  // a paused queue's entries wait, a dead worker's too
     std::string cursor = "0-0";
     do {
       const int free = free_slots();

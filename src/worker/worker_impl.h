@@ -21,6 +21,7 @@
 #include <chrono>
 #include <exception>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -172,6 +173,10 @@ class Worker::Impl {
 
   // reclaim_promote.cpp
   asio::awaitable<void> reclaim_pass();
+  // Reads the paused queues (Store::pause_queue) into paused_; logs changes.
+  // On a Redis error the last known set stays.
+  asio::awaitable<void> refresh_paused();
+  bool paused(const Stream& s) const { return paused_.contains(s.queue); }
   asio::awaitable<void> promote_loop();
 
   // drain.cpp
@@ -204,6 +209,10 @@ class Worker::Impl {
   milliseconds limiter_hold_{};
   milliseconds renew_interval_{};
   milliseconds reclaim_interval_{};
+  // Paused queues as last read (fetch_loop, every kPauseCheck): nothing new
+  // is read or reclaimed from their streams.
+  std::set<std::string> paused_;
+  static constexpr milliseconds kPauseCheck{250};
   // The rate-limited warnings of each loop retrying Redis, by what it does
   // ("fetch", "lease renewal", ...): see outage().
   std::map<std::string, worker::OutageLog> outages_;

@@ -670,6 +670,48 @@ workflows:
   EXPECT_EQ(http(port, "GET", "/v1/audit?before=" + entries[0]["id"].get<std::string>()).json()["entries"].size(), 0u);
 }
 
+// A paused queue: submits still go in; a worker takes nothing from it once
+// the pause is a second old (its promise); the run says why it waits; resumed,
+// the run completes. Unknown queues are 404; both actions are audited.
+TEST_F(ApiTest, APausedQueueKeepsItsRunsUntilResumed) {
+  const auto port = start();
+  start_worker();
+  auto r = post_json(port, "/v1/workflows/anything/runs", {{"input", 0}});
+  EXPECT_EQ(http(port, "GET", "/v1/runs/" + r.json()["run_id"].get<std::string>() + "?wait=10s", {}, {}, 15s)
+                .json()["status"],
+            "completed");
+  r = http(port, "POST", "/v1/queues/default/pause");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["paused"], true);
+  std::this_thread::sleep_for(1100ms);  // the documented bound: within a second
+  r = post_json(port, "/v1/workflows/anything/runs", {{"input", 1}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string id = r.json()["run_id"];
+  const Json waiting = http(port, "GET", "/v1/runs/" + id + "?wait=1s", {}, {}, 5s).json();
+  EXPECT_EQ(waiting["status"], "queued") << waiting;
+  EXPECT_EQ(waiting["waiting_for"], (Json{{"kind", "queue_paused"}, {"until", nullptr}, {"queue", "default"}}));
+  EXPECT_EQ(waiting["steps"][0]["waiting_for"]["kind"], "queue_paused");
+  const Json queues = http(port, "GET", "/v1/queues").json()["queues"];
+  ASSERT_EQ(queues.size(), 1u) << queues;
+  EXPECT_EQ(queues[0]["name"], "default");
+  EXPECT_EQ(queues[0]["paused"], true);
+  EXPECT_EQ(queues[0]["waiting"], 1);
+  EXPECT_EQ(queues[0]["in_flight"], 0);
+  EXPECT_EQ(queues[0]["workers"], 1);
+
+  ASSERT_EQ(http(port, "POST", "/v1/queues/default/resume").status, 200);
+  EXPECT_EQ(http(port, "GET", "/v1/runs/" + id + "?wait=10s", {}, {}, 15s).json()["status"], "completed");
+  EXPECT_EQ(http(port, "GET", "/v1/queues").json()["queues"][0]["paused"], false);
+  expect_problem(http(port, "POST", "/v1/queues/nope/pause"), 404);
+  expect_problem(http(port, "POST", "/v1/queues/a%2Ab/pause"), 404);
+  expect_problem(http(port, "GET", "/v1/queues/default/pause"), 405);
+  const Json entries = http(port, "GET", "/v1/audit").json()["entries"];
+  ASSERT_EQ(entries.size(), 2u) << entries;
+  EXPECT_EQ(entries[0]["action"], "queue_resume");
+  EXPECT_EQ(entries[1]["action"], "queue_pause");
+  EXPECT_EQ(entries[1]["target"], "default");
+}
+
 // A metric name at line[at...] ([a-zA-Z_:][a-zA-Z0-9_:]*); advances at. Empty if none.
 std::string metric_name(const std::string& line, std::size_t& at) {
   const std::size_t start = at;
