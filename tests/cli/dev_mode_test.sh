@@ -9,7 +9,18 @@
 set -euo pipefail
 SF=$1
 dir=$(mktemp -d /tmp/steadfast-devtest-XXXXXX)
-trap 'rm -rf "$dir"' EXIT
+dev=""
+# A failure midway leaves a dev running: stop it (its children follow) before
+# the folder goes, so no test leaves processes behind.
+cleanup() {
+  if [[ -n $dev ]] && kill -0 "$dev" 2>/dev/null; then
+    kill -INT "$dev" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$dev" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$dev" 2>/dev/null || true
+  fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
 cat >"$dir/wf.yaml" <<'YAML'
 workflows:
   hello:
