@@ -278,7 +278,7 @@ void register_stats(CLI::App& app) {
     cmd->require_subcommand(0, 1);
     for (const bool pause : {true, false}) {
       auto* sub = cmd->add_subcommand(pause ? "pause" : "resume",
-                                      pause ? "Workers take nothing new from the queue (within a second); submits go on"
+                                      pause ? "Workers take nothing new from the queue (within 1.25 s); submits go on"
                                             : "Workers take from the queue again");
       add_connection_options(*sub, a->conn);
       sub->add_option("queue", a->queue, "Queue name")->required();

@@ -180,7 +180,7 @@ class Store {
   asio::awaitable<std::optional<Json>> workflow_definition(const std::string& name);
   asio::awaitable<std::vector<std::string>> known_queues();
   // Pausing a queue: workers stop taking its entries (new ones and reclaims)
-  // within a second; submits still go in, and the runs show waiting_for
+  // within 1.25 s (a blocked read of up to 1 s, then a check every 250 ms); submits still go in, and the runs show waiting_for
   // queue_paused. Steps already running finish. Both return false for a
   // queue no workflow uses (known_queues); pausing twice is no change.
   asio::awaitable<bool> pause_queue(const std::string& queue);

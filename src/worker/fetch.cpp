@@ -111,10 +111,12 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
     for (std::size_t i = 0; i < take; ++i) chosen.push_back(open[(rotate + i) % n]);
     rotate += take;
     const int count = free / static_cast<int>(take);
-    // Block no longer than until the next reclaim pass or pause check is due.
-    const milliseconds block =
-        std::clamp(std::chrono::duration_cast<milliseconds>(std::min(next_reclaim, next_pause_check) - Clock::now()),
-                   milliseconds(1), kBlock);
+    // Block no longer than until the next reclaim pass is due. (Not until the
+    // next pause check: a read that blocks on a paused queue takes at most what
+    // arrives within this block, so a pause holds within block + kPauseCheck
+    // <= 1.25 s; shorter blocks would only add reads.)
+    const milliseconds block = std::clamp(
+        std::chrono::duration_cast<milliseconds>(next_reclaim - Clock::now()), milliseconds(1), kBlock);
     std::vector<std::string> argv{"XREADGROUP", "GROUP", std::string(store::kGroup), options_.id,
                                   "COUNT", std::to_string(count), "BLOCK",
                                   std::to_string(block.count()), "STREAMS"};
