@@ -131,7 +131,7 @@ class PatternShape {
   explicit PatternShape(std::string_view pattern) {
     std::size_t i = 0;
     for (;;) {
-      states_ = cap(states_ + Parser(pattern, i, empty_loop_, too_deep_).alternation().states);
+      states_ = cap(states_ + Parser(pattern, i, empty_loop_, too_deep_, nothing_to_repeat_).alternation().states);
       if (i >= pattern.size()) break;
       ++i;  // a ')' without its '(': counted past, RapidJSON refuses it anyway
     }
@@ -139,6 +139,10 @@ class PatternShape {
   [[nodiscard]] std::size_t states() const noexcept { return states_; }
   [[nodiscard]] bool empty_loop() const noexcept { return empty_loop_; }
   [[nodiscard]] bool too_deep() const noexcept { return too_deep_; }
+  // A quantifier with nothing before it in its sequence ("(?*x)", "a|*"):
+  // RapidJSON applies it to the operand before the group ("&(?*=x)" repeats
+  // "&?"), which can loop on the empty string — found by the schema fuzzer.
+  [[nodiscard]] bool nothing_to_repeat() const noexcept { return nothing_to_repeat_; }
 
  private:
   struct Part {
@@ -153,8 +157,8 @@ class PatternShape {
 
   class Parser {
    public:
-    Parser(std::string_view p, std::size_t& i, bool& empty_loop, bool& too_deep)
-        : p_(p), i_(i), empty_loop_(empty_loop), too_deep_(too_deep) {}
+    Parser(std::string_view p, std::size_t& i, bool& empty_loop, bool& too_deep, bool& nothing_to_repeat)
+        : p_(p), i_(i), empty_loop_(empty_loop), too_deep_(too_deep), nothing_to_repeat_(nothing_to_repeat) {}
 
     Part alternation() {
       Part all = sequence();
@@ -169,7 +173,10 @@ class PatternShape {
    private:
     Part sequence() {
       Part all;
+      bool first = true;
       while (i_ < p_.size() && p_[i_] != '|' && p_[i_] != ')') {
+        if (first && (p_[i_] == '?' || p_[i_] == '*' || p_[i_] == '+' || p_[i_] == '{')) nothing_to_repeat_ = true;
+        first = false;
         Part next = atom();
         // Quantifiers apply in turn: "a**" repeats "a*".
         while (i_ < p_.size() && (p_[i_] == '?' || p_[i_] == '*' || p_[i_] == '+' || p_[i_] == '{')) {
@@ -234,12 +241,14 @@ class PatternShape {
     std::size_t& i_;
     bool& empty_loop_;
     bool& too_deep_;
+    bool& nothing_to_repeat_;
     int depth_ = 0;
   };
 
   std::size_t states_ = 0;
   bool empty_loop_ = false;
   bool too_deep_ = false;
+  bool nothing_to_repeat_ = false;
 };
 
 // A JSON Schema (ECMA 262) pattern in the dialect of RapidJSON's regex engine
@@ -281,6 +290,10 @@ std::string translate_pattern(const std::string& pattern, const std::string& whe
   if (shape.too_deep()) {
     throw std::invalid_argument("pattern \"" + pattern + "\" at " + where + " nests parentheses deeper than " +
                                 std::to_string(kMaxPatternDepth));
+  }
+  if (shape.nothing_to_repeat()) {
+    throw std::invalid_argument("pattern \"" + pattern + "\" at " + where +
+                                " has a quantifier (? * + {n}) with nothing before it to repeat");
   }
   if (shape.empty_loop()) {
     throw std::invalid_argument("pattern \"" + pattern + "\" at " + where +

@@ -155,6 +155,10 @@ TEST(JsonSchemaTest, SchemasRapidJsonCannotRunAreRefused) {
       {R"({"pattern": "^([a-z]*,?)*$"})", "can match the empty string"},
       {R"({"pattern": "(a*)+"})", "can match the empty string"},
       {R"({"pattern": "(a?b?){2,}"})", "can match the empty string"},
+      // Found by the schema fuzzer: RapidJSON repeats the operand before the group.
+      {R"j({"pattern": "&(?*=x)"})j", "nothing before it to repeat"},
+      {R"({"pattern": "a|*b"})", "nothing before it to repeat"},
+      {R"({"pattern": "+a"})", "nothing before it to repeat"},
       {R"({"y": {"pattern": "(x*)*"}})", "/y/pattern: the pattern repeats something"},
   };
   for (const auto& [schema, expected] : cases) {
