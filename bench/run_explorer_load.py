@@ -10,7 +10,8 @@ Used by bench/run_explorer_scale.sh; two subcommands:
            ix:st:<group> for the live, failed and cancelled runs -- a
            completed run is in no status index since schema 3 --,
            ix:meta:<key>:<sha1(value)>), the retention
-           ('expire' timers + the hash's PEXPIREAT, retention + 1 h), the
+           ('expire' members of sf:{P}:retention + the hash's PEXPIREAT,
+           retention + 1 h), the
            dead-letter stream entry of every failed run, the queue stream token
            of every live run and the partition's counters (the stream's
            consumer group and the config key are the caller's). A summary
@@ -120,7 +121,7 @@ def gen(args):
     ix_st = {g: PART + "ix:st:" + g for g in ("live", "failed", "cancelled")}  # completed: none
     ix_cust = [PART + "ix:meta:customer:" + sha1hex(customer(i)) for i in range(CUSTOMERS)]
     ix_region = {r: PART + "ix:meta:region:" + sha1hex(r) for r in REGIONS}
-    timers = PART + "timers"
+    timers = PART + "retention"  # the retention ends' sorted set
     dlq = PART + "dlq"
     queue = PART + "q:" + QUEUE
     stats = PART + "stats"

@@ -105,7 +105,7 @@ asio::awaitable<std::size_t> index_stored_runs(redis::Client& client, const KeyS
       }
       const redis::Reply& ttl = r[2 * i + 1];
       if ((group == "completed" || group == "cancelled") && ttl.is_integer() && ttl.as_integer() > 0) {
-        writes.add("ZADD", keys.timers(p), "NX", ttl.as_integer() - 60'000, ids[i] + "\t\texpire");
+        writes.add("ZADD", keys.retention(p), "NX", ttl.as_integer() - 60'000, ids[i] + "\t\texpire");
       }
       ++indexed;
     }

@@ -43,6 +43,10 @@ class KeySpace {
   // deadlines, scheduled runs later): members "<run>\t<node>\t<kind>" scored
   // by Redis ms, so the caller can name every key a due member touches.
   [[nodiscard]] std::string timers(int partition) const;
+  // ZSET of ended runs' retention ends: members "<run>\t\texpire" scored by
+  // Redis ms. Kept apart from the timer set so that the promoter's hot set and
+  // the retrying count stay the size of what is due soon, not of what is kept.
+  [[nodiscard]] std::string retention(int partition) const;
   // The delayed set of schema 1 (members: run ids, all retries). Read and
   // drained by promote, check_run and cancel, never written.
   [[nodiscard]] std::string legacy_delayed(int partition) const;

@@ -143,7 +143,7 @@ asio::awaitable<std::string> Store::cancel(std::string_view run_id,
     const std::string queue(q.str());
     std::vector<std::string> keys{keys_.run(run_id), keys_.queue(p, queue), keys_.timers(p),
                                   keys_.legacy_delayed(p), keys_.index_status(p, "live"),
-                                  keys_.index_status(p, "cancelled")};
+                                  keys_.index_status(p, "cancelled"), keys_.retention(p)};
     std::vector<std::string> args{std::string(run_id), std::string(kGroup), queue, ms(retention)};
     Reply r = co_await client_.eval(scripts::cancel(), keys, args);
     if (r.str() != "moved") co_return std::string(r.str());
@@ -568,7 +568,7 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
       case ScriptKind::complete:
         script = &scripts::complete();
         keys.insert(keys.end(),
-                    {keys_.stats(partition), keys_.timers(partition), keys_.index_status(partition, "live")});
+                    {keys_.stats(partition), keys_.retention(partition), keys_.index_status(partition, "live")});
         args.push_back(ms(retention));
         for (std::size_t i : indexes) {
           const Transition& t = batch[i];
@@ -609,7 +609,7 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
         break;
       case ScriptKind::drop:
         script = &scripts::drop();
-        keys.insert(keys.end(), {keys_.timers(partition), keys_.index_status(partition, "live"),
+        keys.insert(keys.end(), {keys_.retention(partition), keys_.index_status(partition, "live"),
                                  keys_.index_status(partition, "cancelled")});
         args.push_back(ms(retention));
         for (std::size_t i : indexes) {
@@ -711,8 +711,9 @@ std::string duration_bucket(std::chrono::milliseconds d) {
 // re-checks each member and moves it. One round trip when nothing is due.
 asio::awaitable<long long> Store::promote(int partition, int limit) {
   const std::vector<std::string> sets{keys_.timers(partition), keys_.legacy_delayed(partition)};
+  const std::vector<std::string> due_keys{sets[0], sets[1], keys_.retention(partition)};
   const std::vector<std::string> limit_arg{std::to_string(limit)};
-  const Reply due = co_await client_.eval(scripts::due(), sets, limit_arg);
+  const Reply due = co_await client_.eval(scripts::due(), due_keys, limit_arg);
   struct Member {
     std::string member;
     const char* set;
@@ -724,6 +725,10 @@ asio::awaitable<long long> Store::promote(int partition, int limit) {
     members.push_back({member, "t", member.substr(0, member.find('\t'))});
   }
   for (const Reply& m : due[1].elements()) members.push_back({std::string(m.str()), "l", std::string(m.str())});
+  for (const Reply& m : due[3].elements()) {
+    const std::string member(m.str());
+    members.push_back({member, "r", member.substr(0, member.find('\t'))});
+  }
   if (members.empty()) co_return due[2].as_integer();
 
   Pipeline reads;
@@ -738,11 +743,12 @@ asio::awaitable<long long> Store::promote(int partition, int limit) {
   // is over go with their index entries (expire.lua).
   std::vector<std::string> promote_keys = sets;
   std::vector<std::string> promote_args;
-  std::vector<std::string> expire_keys{keys_.timers(partition)};
+  std::vector<std::string> expire_keys{keys_.retention(partition), keys_.timers(partition)};
   std::vector<std::string> expire_args;
   for (std::size_t i = 0; i < members.size(); ++i) {
     const Member& m = members[i];
-    if (m.set[0] == 't' && m.member.ends_with("\texpire")) {
+    // "t": written by schema 3 before the retention set had its own key.
+    if (m.set[0] == 'r' || (m.set[0] == 't' && m.member.ends_with("\texpire"))) {
       const std::string status = field(i, 1);
       std::vector<std::string> indexes;
       if (status.empty()) {  // the hash is gone: the indexes its id is sure to be in
@@ -765,7 +771,8 @@ asio::awaitable<long long> Store::promote(int partition, int limit) {
   if (!expire_args.empty()) writes.add_eval(scripts::expire(), expire_keys, expire_args);
   for (const Reply& r : co_await client_.exec(std::move(writes))) checked(r);
   // A full page: more may be due already.
-  const bool full = due[0].size() >= static_cast<std::size_t>(limit) || due[1].size() >= static_cast<std::size_t>(limit);
+  const auto page_full = [&](const Reply& r) { return r.size() >= static_cast<std::size_t>(limit); };
+  const bool full = page_full(due[0]) || page_full(due[1]) || page_full(due[3]);
   co_return full ? 0 : due[2].as_integer();
 }
 

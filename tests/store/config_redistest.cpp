@@ -129,10 +129,10 @@ TEST_F(ConfigKey, AnUpgradeFromSchema2IndexesTheStoredRuns) {
     EXPECT_FALSE(call({"ZSCORE", index, done}).is_nil()) << index;
   }
   const long long ttl_at = call({"PEXPIRETIME", keys.run(done)}).as_integer();
-  const redis::Reply timer = call({"ZSCORE", keys.timers(pd), done + "\t\texpire"});
+  const redis::Reply timer = call({"ZSCORE", keys.retention(pd), done + "\t\texpire"});
   ASSERT_FALSE(timer.is_nil());
   EXPECT_EQ(std::stoll(std::string(timer.str())), ttl_at - 60000);
-  EXPECT_TRUE(call({"ZSCORE", keys.timers(pl), live + "\t\texpire"}).is_nil()) << "a live run has no retention";
+  EXPECT_TRUE(call({"ZSCORE", keys.retention(pl), live + "\t\texpire"}).is_nil()) << "a live run has no retention";
 }
 
 }  // namespace

@@ -59,7 +59,7 @@ TEST_F(StoreOutcome, LastStepCompletesTheRunWithItsRetention) {
   EXPECT_EQ(h.at("s.a.output"), R"({"out":2})");
   // The retention is the expire timer (the promoter deletes the run with its
   // index entries); the hash's own TTL is an hour later, a safety net.
-  const Reply due = cmd({"ZSCORE", keys_.timers(kPartition), it.run_id + "\t\texpire"});
+  const Reply due = cmd({"ZSCORE", keys_.retention(kPartition), it.run_id + "\t\texpire"});
   ASSERT_FALSE(due.is_nil());
   const long long due_at = std::stoll(std::string(due.str()));
   EXPECT_GE(due_at, before + 3600000);
@@ -68,6 +68,7 @@ TEST_F(StoreOutcome, LastStepCompletesTheRunWithItsRetention) {
   // (PEXPIRE counts from the script's start, TIME from its call: a ms apart at most.)
   EXPECT_LE(std::abs(expire_at - (due_at + 3600000)), 50) << expire_at << " vs " << due_at;
   EXPECT_EQ(run(w1_->counters()).at("completed:wf"), 1);
+  EXPECT_EQ(run(w1_->delayed_count()), 0) << "a retained run is not a retrying one";
   expect_entry_gone(it);
   EXPECT_TRUE(entries("q2").empty());
 }
@@ -134,7 +135,7 @@ TEST_F(StoreOutcome, CompleteOfAMixedBatchWritesOnlyTheTokensItOwns) {
   const Snapshot untouched = snapshot({items[2].run_id, items[3].run_id, items[4].run_id}, false);
 
   // Raw, to pin the exact reply: one complete.lua call for the whole batch.
-  std::vector<std::string> ks{stream(), keys_.stats(kPartition), keys_.timers(kPartition),
+  std::vector<std::string> ks{stream(), keys_.stats(kPartition), keys_.retention(kPartition),
                               keys_.index_status(kPartition, "live")};
   std::vector<std::string> args{std::string(kGroup), "w1", "3600000"};
   for (std::size_t i = 0; i < items.size(); ++i) {

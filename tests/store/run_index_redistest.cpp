@@ -37,7 +37,7 @@ class RunIndex : public StoreTest {
   std::string expire_member(const std::string& run_id) { return run_id + "\t\texpire"; }
   // The run's retention ends now: its expire timer made due, then a promoter pass.
   void expire_now(const std::string& run_id) {
-    ASSERT_EQ(cmd({"ZADD", keys_.timers(kPartition), "XX", "CH", "1", expire_member(run_id)}).as_integer(), 1);
+    ASSERT_EQ(cmd({"ZADD", keys_.retention(kPartition), "XX", "CH", "1", expire_member(run_id)}).as_integer(), 1);
     run(w1_->promote(kPartition, 100));
   }
   StartItem finished(engine::Action action, const engine::RunMetadata& metadata = {}) {
@@ -77,11 +77,11 @@ TEST_F(RunIndex, EndingARunMovesItToItsStatusGroupAndStartsItsRetention) {
   EXPECT_EQ(group_of(a.run_id), "") << "completed runs are in no status index";
   EXPECT_TRUE(in(keys_.index_all(kPartition), a.run_id));
   EXPECT_EQ(ids(page(engine::parse_run_filter({{"status", "completed"}}), 10)), std::vector<std::string>{a.run_id});
-  EXPECT_FALSE(cmd({"ZSCORE", keys_.timers(kPartition), expire_member(a.run_id)}).is_nil());
+  EXPECT_FALSE(cmd({"ZSCORE", keys_.retention(kPartition), expire_member(a.run_id)}).is_nil());
 
   const StartItem dead = finished(engine::Action::dead_letter);
   EXPECT_EQ(group_of(dead.run_id), "failed");
-  EXPECT_TRUE(cmd({"ZSCORE", keys_.timers(kPartition), expire_member(dead.run_id)}).is_nil())
+  EXPECT_TRUE(cmd({"ZSCORE", keys_.retention(kPartition), expire_member(dead.run_id)}).is_nil())
       << "a failed run is kept until replayed or purged";
   run(w1_->dlq_replay(dead.run_id));
   EXPECT_EQ(group_of(dead.run_id), "live");
@@ -91,7 +91,7 @@ TEST_F(RunIndex, EndingARunMovesItToItsStatusGroupAndStartsItsRetention) {
   const std::string queued = submit();
   EXPECT_EQ(run(w1_->cancel(queued, std::chrono::hours(1))), "cancelled");
   EXPECT_EQ(group_of(queued), "cancelled");
-  EXPECT_FALSE(cmd({"ZSCORE", keys_.timers(kPartition), expire_member(queued)}).is_nil());
+  EXPECT_FALSE(cmd({"ZSCORE", keys_.retention(kPartition), expire_member(queued)}).is_nil());
 }
 
 TEST_F(RunIndex, TheRetentionDeletesTheRunWithEveryIndexEntry) {
@@ -102,9 +102,20 @@ TEST_F(RunIndex, TheRetentionDeletesTheRunWithEveryIndexEntry) {
   EXPECT_FALSE(exists(run_key(done.run_id)));
   for (const std::string& index : static_indexes(meta)) EXPECT_FALSE(in(index, done.run_id)) << index;
   EXPECT_EQ(group_of(done.run_id), "");
-  EXPECT_TRUE(cmd({"ZSCORE", keys_.timers(kPartition), expire_member(done.run_id)}).is_nil());
+  EXPECT_TRUE(cmd({"ZSCORE", keys_.retention(kPartition), expire_member(done.run_id)}).is_nil());
   EXPECT_TRUE(in(keys_.index_meta(kPartition, "customer", "acme"), kept));
   EXPECT_EQ(field(kept, "status"), "queued");
+}
+
+TEST_F(RunIndex, AnExpireMemberInTheTimerSetFromBeforeTheRetentionSetStillEndsTheRun) {
+  const StartItem done = finished(engine::Action::cancel_run);
+  // Schema 3 as first released kept retention ends in the timer set.
+  cmd({"ZREM", keys_.retention(kPartition), expire_member(done.run_id)});
+  cmd({"ZADD", keys_.timers(kPartition), "1", expire_member(done.run_id)});
+  run(w1_->promote(kPartition, 100));
+  EXPECT_FALSE(exists(run_key(done.run_id)));
+  EXPECT_EQ(group_of(done.run_id), "");
+  EXPECT_EQ(cmd({"ZCARD", keys_.timers(kPartition)}).as_integer(), 0);
 }
 
 TEST_F(RunIndex, AnExpireTimerNotDueYetLeavesTheRunAlone) {
@@ -120,7 +131,7 @@ TEST_F(RunIndex, ARunWhoseHashWentFirstStillLeavesTheIndexesItsIdIsSureToBeIn) {
   expire_now(done.run_id);
   EXPECT_FALSE(in(keys_.index_all(kPartition), done.run_id));
   EXPECT_EQ(group_of(done.run_id), "");
-  EXPECT_TRUE(cmd({"ZSCORE", keys_.timers(kPartition), expire_member(done.run_id)}).is_nil());
+  EXPECT_TRUE(cmd({"ZSCORE", keys_.retention(kPartition), expire_member(done.run_id)}).is_nil());
   // The workflow index keeps it until a list walks past it.
   EXPECT_TRUE(in(keys_.index_workflow(kPartition, "wf"), done.run_id));
   EXPECT_TRUE(page(engine::parse_run_filter({{"workflow", "wf"}}), 10).runs.empty());

@@ -40,7 +40,7 @@ class StoreRunOps : public StoreTest {
   // until the next due member or -1}.
   Reply promote_raw(int limit = 100) {
     const std::vector<std::string> sets{keys_.timers(kPartition), keys_.legacy_delayed(kPartition)};
-    const Reply due = eval(scripts::due(), sets, {std::to_string(limit)});
+    const Reply due = eval(scripts::due(), {sets[0], sets[1], keys_.retention(kPartition)}, {std::to_string(limit)});
     std::vector<std::string> ks = sets;
     std::vector<std::string> args;
     for (const Reply& m : due[0].elements()) {
@@ -58,7 +58,8 @@ class StoreRunOps : public StoreTest {
   Reply cancel_raw(const std::string& run_id, const std::string& queue = "q") {
     return eval(scripts::cancel(),
                 {run_key(run_id), stream(queue), keys_.timers(kPartition), keys_.legacy_delayed(kPartition),
-                 keys_.index_status(kPartition, "live"), keys_.index_status(kPartition, "cancelled")},
+                 keys_.index_status(kPartition, "live"), keys_.index_status(kPartition, "cancelled"),
+                 keys_.retention(kPartition)},
                 {run_id, std::string(kGroup), queue, "3600000"});
   }
   Reply replay_raw(const std::string& dlq_entry, const std::string& run_id) {
@@ -214,7 +215,9 @@ TEST_F(StoreRunOps, CancelOfARetryingRunTakesItOutOfTheDelayedSet) {
   EXPECT_EQ(cancel_raw(it.run_id), S("cancelled"));
   EXPECT_EQ(field(it.run_id, "status"), "cancelled");
   EXPECT_TRUE(cmd({"ZSCORE", keys_.timers(kPartition), timer(it.run_id)}).is_nil());
-  EXPECT_EQ(cmd({"ZCARD", keys_.timers(kPartition)}), I(1)) << "its retention's expire timer only";
+  EXPECT_EQ(cmd({"ZCARD", keys_.timers(kPartition)}), I(0));
+  EXPECT_EQ(cmd({"ZCARD", keys_.retention(kPartition)}), I(1)) << "its retention's end";
+  EXPECT_EQ(run(w1_->delayed_count()), 0) << "a cancelled run is not retrying";
 }
 
 TEST_F(StoreRunOps, CancelOfATerminalRunAnswersItsStatusAndWritesNothing) {
@@ -450,9 +453,9 @@ class StorePartitioned : public StoreTest {
   }
   // Every member of the partition's delayed set becomes due.
   void make_due_all(int partition) {
-    const Reply members = cmd({"ZRANGE", keys_.timers(partition), "0", "-1"});
-    for (const Reply& m : members.elements()) {
-      expect_ok(cmd({"ZADD", keys_.timers(partition), "XX", "1", std::string(m.str())}));
+    for (const std::string& set : {keys_.timers(partition), keys_.retention(partition)}) {
+      const Reply members = cmd({"ZRANGE", set, "0", "-1"});
+      for (const Reply& m : members.elements()) expect_ok(cmd({"ZADD", set, "XX", "1", std::string(m.str())}));
     }
   }
 };

@@ -303,7 +303,7 @@ class StoreTest : public test::RedisTest {
         const bool last = t.action == engine::Action::complete_run;
         return eval(
             scripts::complete(),
-            {s, keys_.stats(kPartition), keys_.timers(kPartition), keys_.index_status(kPartition, "live"),
+            {s, keys_.stats(kPartition), keys_.retention(kPartition), keys_.index_status(kPartition, "live"),
              run_key(t.run_id), last ? s : stream(t.next_queue)},
             {g, consumer, "3600000", t.token.entry_id, d, t.run_id, t.step, t.output, attempts,
              last ? "" : t.next_step, last ? "" : t.next_queue, t.workflow});
@@ -326,7 +326,7 @@ class StoreTest : public test::RedisTest {
       case engine::Action::cancel_run:
       case engine::Action::discard:
         return eval(scripts::drop(),
-                    {s, keys_.timers(kPartition), keys_.index_status(kPartition, "live"),
+                    {s, keys_.retention(kPartition), keys_.index_status(kPartition, "live"),
                      keys_.index_status(kPartition, "cancelled"), run_key(t.run_id)},
                     {g, consumer, "3600000", t.token.entry_id, d, t.step,
                      t.action == engine::Action::cancel_run ? "cancel" : "discard", t.run_id});

@@ -5,11 +5,12 @@
 -- next lease renewal, and the worker finishes it as cancelled.
 -- KEYS[1] run hash, KEYS[2] the run's current queue stream, KEYS[3] timer set,
 -- KEYS[4] schema 1's delayed set, KEYS[5] status index 'live', KEYS[6] status
--- index 'cancelled'
+-- index 'cancelled', KEYS[7] retention set
 -- ARGV: run id, group, queue name the caller read, retention ms
 -- Returns 'cancelled', 'cancelling', 'terminal:<status>', 'missing' or 'moved'
 -- (the run changed queue meanwhile: read it again and retry).
 local run, stream, timers, legacy, live, cancelled = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local retention_set = KEYS[7]
 local run_id, group, queue, retention = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 if redis.call('EXISTS', run) == 0 then return 'missing' end
 local status = redis.call('HGET', run, 'status')
@@ -21,7 +22,7 @@ local function finish()
   redis.call('HSET', run, 'status', 'cancelled', 'entry', '', 'cancel', '1', 'updated_at', now,
              's.' .. step .. '.status', 'cancelled')
   sf_reindex(live, cancelled, run_id)
-  sf_retain(run, timers, run_id, now, retention)
+  sf_retain(run, retention_set, run_id, now, retention)
   return 'cancelled'
 end
 if redis.call('ZREM', timers, sf_timer(run_id, step, 'retry')) + redis.call('ZREM', legacy, run_id) > 0 then

@@ -5,7 +5,7 @@
 -- Hot path: three commands per entry (EXISTS, HSET, and XADD; for a run's
 -- last step the completed:<workflow> HINCRBY, its leaving the 'live' status
 -- index (ZREM; completed runs have no status index) and the retention (ZADD
--- expire timer, PEXPIRE)) and four per
+-- expire member, PEXPIRE)) and four per
 -- batch (TIME, XPENDING over the batch's range for the fencing check, XACK and
 -- XDEL of every applied entry). No status read: a token that passes the
 -- fencing check belongs to a live run, because every transition to a terminal
@@ -14,7 +14,7 @@
 -- hash deleted under a live token (an operator, eviction) is checked for, so
 -- an HSET never recreates part of it. The step
 -- duration histogram is the worker's to add (store::Store::add_counters).
--- KEYS[1] stream, KEYS[2] partition stats hash, KEYS[3] timer set, KEYS[4]
+-- KEYS[1] stream, KEYS[2] partition stats hash, KEYS[3] retention set, KEYS[4]
 -- status index 'live'; then per item: run hash, next step's stream (or the
 -- same stream)
 -- ARGV: group, consumer, retention ms; then per item 9 values: entry id,
@@ -23,7 +23,7 @@
 -- Returns per item 'ok', 'stale' (token refused: nothing written) or
 -- 'discarded' (the run hash is gone: the entry is dropped, nothing recreated).
 local stream, stats, group, consumer, retention = KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3])
-local timers, live = KEYS[3], KEYS[4]
+local retention_set, live = KEYS[3], KEYS[4]
 local now = string.format('%d', sf_now())
 local per = 9
 local n = (#ARGV - 3) / per
@@ -54,7 +54,7 @@ for i = 1, n do
       redis.call('HSET', run, s .. 'status', 'completed', s .. 'output', output, s .. 'attempts', attempts,
                  s .. 'finished_at', now, 'updated_at', now, 'status', 'completed', 'entry', '')
       redis.call('ZREM', live, run_id)
-      sf_retain(run, timers, run_id, now, retention)
+      sf_retain(run, retention_set, run_id, now, retention)
       redis.call('HINCRBY', stats, 'completed:' .. ARGV[a + 9], 1)
     end
     applied[#applied + 1] = id

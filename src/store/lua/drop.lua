@@ -3,13 +3,13 @@
 --   mode 'cancel':  the run was cancelled while its step ran or waited; it
 --                   becomes cancelled (and expires after the retention period);
 --   mode 'discard': the run is already terminal; only the entry goes.
--- KEYS[1] stream, KEYS[2] timer set, KEYS[3] status index 'live', KEYS[4]
+-- KEYS[1] stream, KEYS[2] retention set, KEYS[3] status index 'live', KEYS[4]
 -- status index 'cancelled'; then per item: run hash
 -- ARGV: group, consumer, retention ms; then per item 5 values: entry id,
 --       deliveries, step, mode, run id
 -- Returns per item 'ok' or 'stale'.
 local stream, group, consumer, retention = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
-local timers, live, cancelled = KEYS[2], KEYS[3], KEYS[4]
+local retention_set, live, cancelled = KEYS[2], KEYS[3], KEYS[4]
 local now = sf_now()
 local out = {}
 local per = 5
@@ -26,7 +26,7 @@ for i = 1, n do
       redis.call('HSET', run, 'status', 'cancelled', 'entry', '', 'updated_at', now,
                  's.' .. step .. '.status', 'cancelled')
       sf_reindex(live, cancelled, run_id)
-      sf_retain(run, timers, run_id, now, retention)
+      sf_retain(run, retention_set, run_id, now, retention)
     end
     sf_drop_entry(stream, group, id)
     out[i] = 'ok'

@@ -1,21 +1,21 @@
 #!lua flags=no-writes
 -- The first phase of promotion: which timers are due (Redis time), so the
--- caller can name every key their promotion touches (promote.lua).
--- KEYS[1] timer set, KEYS[2] schema 1's delayed set (members: run ids)
--- ARGV: max members
+-- caller can name every key their promotion touches (promote.lua, expire.lua).
+-- KEYS[1] timer set, KEYS[2] schema 1's delayed set (members: run ids),
+-- KEYS[3] retention set (members "<run>\t\texpire")
+-- ARGV: max members per set
 -- Returns {{timer members due}, {legacy members due}, ms until the next due
--- member of either set after these, or -1 if none}.
-local timers, legacy, limit = KEYS[1], KEYS[2], tonumber(ARGV[1])
+-- member of any set after these, or -1 if none, {retention members due}}.
+local limit = tonumber(ARGV[1])
 local now = sf_now()
-local due = redis.call('ZRANGEBYSCORE', timers, '-inf', now, 'LIMIT', 0, limit)
-local old = redis.call('ZRANGEBYSCORE', legacy, '-inf', now, 'LIMIT', 0, limit)
+local due = {}
 local wait = -1
-for _, key in ipairs({timers, legacy}) do
-  local skip = (key == timers) and #due or #old
-  local nxt = redis.call('ZRANGE', key, skip, skip, 'WITHSCORES')
+for i = 1, 3 do
+  due[i] = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', now, 'LIMIT', 0, limit)
+  local nxt = redis.call('ZRANGE', KEYS[i], #due[i], #due[i], 'WITHSCORES')
   if nxt[2] then
     local w = math.max(0, tonumber(nxt[2]) - now)
     if wait < 0 or w < wait then wait = w end
   end
 end
-return {due, old, wait}
+return {due[1], due[2], wait, due[3]}

@@ -99,13 +99,15 @@ local function sf_reindex(from, to, run_id)
 end
 
 -- An ended run's retention (ms; 0 = kept for ever): the promoter deletes it
--- with its index entries when the 'expire' timer is due (expire.lua). The
+-- with its index entries when its 'expire' member of the partition's
+-- retention set (sf:{P}:retention, apart from the timer set) is due
+-- (expire.lua). The
 -- hash's own TTL, an hour later, is the safety net when no worker runs;
 -- the index entries it leaves are dropped by the run list that meets them.
 local sf_expiry_grace_ms = 3600000
-local function sf_retain(run, timers, run_id, now, retention)
+local function sf_retain(run, retention_set, run_id, now, retention)
   if retention > 0 then
-    redis.call('ZADD', timers, string.format('%d', tonumber(now) + retention), sf_timer(run_id, '', 'expire'))
+    redis.call('ZADD', retention_set, string.format('%d', tonumber(now) + retention), sf_timer(run_id, '', 'expire'))
     redis.call('PEXPIRE', run, retention + sf_expiry_grace_ms)
   end
 end
