@@ -17,7 +17,14 @@ struct StepInfo {
   std::string status = "pending";
   int attempts = 0;   // attempts so far, counted at claim
   Json output;        // null until completed
-  std::string error;  // the latest error, empty if none
+  // The latest error; empty if none, and once the step completed (the
+  // failures before live on in `errors` and `attempt_history`).
+  std::string error;
+  // Redis time, Unix ms; 0 = not yet. started: its first attempt's claim;
+  // finished: when it completed, failed or was cancelled.
+  std::int64_t started_at_ms = 0;
+  std::int64_t finished_at_ms = 0;
+  std::string worker;  // the worker of its latest attempt; "" = none yet
   Json errors = Json::array();  // history: [{attempt, error, started_at, failed_at}] (ms)
   // The handler's last StepContext::heartbeat: progress 0..1 (nullopt = none
   // given) and message ("" = none).
@@ -52,8 +59,9 @@ struct RunInfo {
 };
 
 // {"id","workflow","status","created_at","updated_at","input","metadata","current_steps","waiting_for",
-//  "steps":[{"name","status","attempts","output","error","errors","progress","message",
-//  "attempt_history","waiting_for"}]} with times as RFC 3339 UTC ("2026-11-27T22:40:01.123Z").
+//  "steps":[{"name","status","attempts","started_at","finished_at","worker","output","error",
+//  "errors","progress","message","attempt_history","waiting_for"}]} (started_at, finished_at,
+//  worker: null when not yet) with times as RFC 3339 UTC ("2026-11-27T22:40:01.123Z").
 [[nodiscard]] Json to_json(const RunInfo& run);
 
 [[nodiscard]] bool is_terminal_status(std::string_view status) noexcept;

@@ -68,6 +68,19 @@ Json attempt_history(const Fields& f, const std::string& p, const std::string& s
   return history;
 }
 
+// When the step's first attempt was claimed: the oldest failure's start (the
+// error history keeps the latest 20, so a step that failed more often shows
+// its 20th-latest), else the latest attempt's (s.<step>.started_at, written at
+// every claim). 0 = never claimed.
+std::int64_t first_started_at(const Fields& f, const std::string& p) {
+  const Json errors = Json::parse(get(f, p + "errors"), nullptr, false);
+  if (errors.is_array() && !errors.empty() && errors[0].is_object()) {
+    const Json t = errors[0].value("started_at", Json());
+    if (t.is_number() && t.get<double>() > 0) return t.get<std::int64_t>();
+  }
+  return to_int(f, p + "started_at");
+}
+
 }  // namespace
 
 Fields to_fields(const redis::Reply& flat) {
@@ -110,7 +123,8 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
     if (auto st = get(f, p + "status"); !st.empty()) s.status = st;
     s.attempts = static_cast<int>(to_int(f, p + "attempts"));
     if (auto o = f.find(p + "output"); o != f.end()) s.output = parse_or_string(o->second);
-    s.error = get(f, p + "error");
+    if (s.status != "completed") s.error = get(f, p + "error");
+    s.worker = get(f, p + "worker");
     if (auto e = f.find(p + "errors"); e != f.end()) s.errors = parse_or_string(e->second);
     if (auto pr = get(f, p + "progress"); !pr.empty()) {
       double v = 0;
@@ -118,6 +132,12 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
     }
     s.message = get(f, p + "message");
     s.attempt_history = attempt_history(f, p, s.status, s.attempts);
+    s.started_at_ms = first_started_at(f, p);
+    if (s.status == "completed" || s.status == "failed") {
+      s.finished_at_ms = to_int(f, p + "finished_at");
+    } else if (s.status == "cancelled") {
+      s.finished_at_ms = run.updated_at_ms;  // the cancel wrote the run's last update
+    }
     run.steps.push_back(std::move(s));
   }
   std::vector<engine::NodeStatus> nodes;
@@ -151,6 +171,13 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
 
 namespace steadfast {
 
+namespace {
+Json time_or_null(std::int64_t unix_ms) {
+  const std::string t = store::iso8601_ms(unix_ms);
+  return t.empty() ? Json(nullptr) : Json(t);
+}
+}  // namespace
+
 bool is_terminal_status(std::string_view s) noexcept {
   return s == "completed" || s == "failed" || s == "cancelled";
 }
@@ -161,6 +188,9 @@ Json to_json(const RunInfo& run) {
     steps.push_back({{"name", s.name},
                      {"status", s.status},
                      {"attempts", s.attempts},
+                     {"started_at", time_or_null(s.started_at_ms)},
+                     {"finished_at", time_or_null(s.finished_at_ms)},
+                     {"worker", s.worker.empty() ? Json(nullptr) : Json(s.worker)},
                      {"output", s.output},
                      {"error", s.error.empty() ? Json(nullptr) : Json(s.error)},
                      {"progress", s.progress ? Json(*s.progress) : Json(nullptr)},

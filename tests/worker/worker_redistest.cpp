@@ -162,6 +162,14 @@ TEST_F(InProcess, ThreeStepsPassOutputsAlong) {
     EXPECT_FALSE(st.attempt_history[0].contains("error"));
     EXPECT_TRUE(st.waiting_for.is_null());
   }
+  // A timeline: each node starts after the one before it finished.
+  for (std::size_t i = 0; i < run.steps.size(); ++i) {
+    const StepInfo& st = run.steps[i];
+    EXPECT_GT(st.started_at_ms, 0);
+    EXPECT_GE(st.finished_at_ms, st.started_at_ms);
+    if (i > 0) { EXPECT_GE(st.started_at_ms, run.steps[i - 1].finished_at_ms); }
+    EXPECT_EQ(st.worker, st.attempt_history[0]["worker"]);
+  }
   EXPECT_EQ(run.input, (Json{{"n", 20}}));
   EXPECT_TRUE(run.current_steps.empty());
   EXPECT_TRUE(run.waiting_for.is_null());
@@ -230,6 +238,12 @@ TEST_F(InProcess, HandlerExceptionIsARetryableError) {
   EXPECT_EQ(h[1]["outcome"], "completed");
   EXPECT_FALSE(h[1].contains("error"));
   EXPECT_LE(h[0]["finished_at"].get<std::string>(), h[1]["started_at"].get<std::string>());
+  // The node: from its first attempt's start to its completion, no stale error.
+  const Json node = to_json(run)["steps"][0];
+  EXPECT_TRUE(node["error"].is_null()) << node.dump();
+  EXPECT_EQ(node["started_at"], h[0]["started_at"]);
+  EXPECT_EQ(node["finished_at"], h[1]["finished_at"]);
+  EXPECT_EQ(node["worker"], h[1]["worker"]);
 }
 
 TEST_F(InProcess, StepTimeoutFailsTheAttempt) {
@@ -313,7 +327,12 @@ TEST_F(InProcess, CancellationReachesARunningHandler) {
   EXPECT_LT(took, 2s);
   EXPECT_EQ(run.steps[0].status, "cancelled");
   EXPECT_TRUE(run.steps[0].output.is_null()) << "a cancelled step's output is not recorded";
+  EXPECT_GT(run.steps[0].started_at_ms, 0);
+  EXPECT_EQ(run.steps[0].finished_at_ms, run.updated_at_ms) << "it ended with the cancel";
   EXPECT_EQ(run.steps[1].status, "pending");
+  const Json never = to_json(run)["steps"][1];
+  EXPECT_TRUE(never["started_at"].is_null() && never["finished_at"].is_null() && never["worker"].is_null())
+      << never.dump();
   EXPECT_EQ(client().cancel(id), "terminal:cancelled");
 }
 
