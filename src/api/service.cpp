@@ -13,12 +13,16 @@
 #include "engine/duration.h"
 #include "engine/json_depth.h"
 #include "engine/json_size.h"
+#include "engine/rfc3339.h"
+#include "engine/run_filter.h"
+#include "engine/series.h"
 #include "store/definition.h"
 #include "store/explorer_view.h"
 #include "store/redis_settings.h"
 #include "store/run_id.h"
 #include "store/run_view.h"
 #include "store/scripts.h"
+#include "store/series.h"
 #include "steps/kind_registry.h"
 
 // GCC 12 at -O2 reports Asio's coroutine-frame operator new and its sized
@@ -171,7 +175,7 @@ std::vector<ServedWorkflow> serve_workflows(const config::WorkflowsFile& file) {
 struct Service::Route {
   enum class Action {
     healthz, readyz, metrics, workflows, submit, runs, run, cancel, dlq, dlq_purge, dlq_replay, workers,
-    limiters, audit, queues, queue_pause, queue_resume
+    limiters, audit, queues, queue_pause, queue_resume, stats_series
   };
   Action action{};
   std::string label;               // the route template, for metrics
@@ -277,6 +281,8 @@ std::variant<Service::Route, Response> Service::resolve(const Request& request) 
       set(A::workers, "/v1/workers", "GET", Access::read);
     } else if (n == 2 && s1 == "limiters") {
       set(A::limiters, "/v1/limiters", "GET", Access::read);
+    } else if (n == 3 && s1 == "stats" && seg[2] == "series") {
+      set(A::stats_series, "/v1/stats/series", "GET", Access::read);
     } else if (n == 2 && s1 == "audit") {
       set(A::audit, "/v1/audit", "GET", Access::admin);
     } else if (n == 2 && s1 == "dlq") {
@@ -369,6 +375,7 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
       case A::queue_resume: co_return co_await pause_queue(route.param, false, route.who);
       case A::limiters: co_return co_await list_limiters();
       case A::audit: co_return co_await audit_log(route.query);
+      case A::stats_series: co_return co_await stats_series(route.query);
       default: break;
     }
     co_return problem(404, "not-found", "no such route");
@@ -711,6 +718,66 @@ asio::awaitable<Response> Service::audit_log(const std::map<std::string, std::st
   Json list = Json::array();
   for (const auto& e : co_await store_.audit_log(*limit, before)) list.push_back(store::to_json(e));
   co_return json_response(200, {{"entries", std::move(list)}});
+}
+
+// A window of whole minutes, [from, to): both RFC 3339, floored to the
+// minute; by default the hour before the current minute.
+asio::awaitable<Response> Service::stats_series(const std::map<std::string, std::string>& query) {
+  using std::chrono::system_clock;
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(system_clock::now().time_since_epoch()).count();
+  std::int64_t to_minute = now_ms / 60'000;
+  std::optional<std::int64_t> from_minute;
+  std::string workflow;
+  for (const auto& [name, value] : query) {
+    if (name == "from" || name == "to") {
+      const auto ms = engine::parse_rfc3339_ms(value);
+      if (!ms || *ms < 0) {
+        co_return problem(400, "bad-parameter", name + " must be an RFC 3339 time, like 2026-12-02T10:00:00Z");
+      }
+      if (name == "from") from_minute = *ms / 60'000;
+      if (name == "to") to_minute = *ms / 60'000;
+    } else if (name == "workflow") {
+      workflow = value;
+    } else {
+      co_return problem(400, "bad-parameter", "unknown parameter '" + name + "' (known: from, to, workflow)");
+    }
+  }
+  if (!from_minute) from_minute = to_minute - 60;
+  if (*from_minute >= to_minute) co_return problem(400, "bad-parameter", "from must be at least a minute before to");
+  if (to_minute - *from_minute > store::kSeriesMaxMinutes) {
+    co_return problem(400, "bad-parameter",
+                      "the window is at most " + std::to_string(store::kSeriesMaxMinutes / 60) + " h (" +
+                          std::to_string(store::kSeriesMaxMinutes) + " minutes); the samples are kept 50 h");
+  }
+  const std::int64_t last = to_minute - 1;
+  const auto samples = co_await store::read_series(redis_, store_.keys(), *from_minute, last);
+  const engine::Series s = engine::build_series(samples, *from_minute, last, workflow);
+  const auto values = [](const engine::PerMinute& v) {
+    Json a = Json::array();
+    for (const auto& x : v) a.push_back(x ? Json(*x) : Json(nullptr));
+    return a;
+  };
+  Json minutes = Json::array();
+  for (std::int64_t m = *from_minute; m <= last; ++m) minutes.push_back(engine::rfc3339_ms(m * 60'000));
+  Json counts = Json::object();
+  for (std::string_view c : engine::kSeriesCounters) {
+    Json per = Json::object();
+    if (const auto it = s.counts.find(std::string(c)); it != s.counts.end()) {
+      for (const auto& [wf, v] : it->second) per[wf] = values(v);
+    }
+    counts[std::string(c)] = std::move(per);
+  }
+  Json depth = Json::object();
+  for (const auto& [q, v] : s.queue_depth) depth[q] = values(v);
+  Json body = Json::object();
+  body["interval_seconds"] = 60;
+  body["from"] = engine::rfc3339_ms(*from_minute * 60'000);
+  body["to"] = engine::rfc3339_ms(to_minute * 60'000);
+  body["minutes"] = std::move(minutes);
+  body["counts"] = std::move(counts);
+  body["queue_depth"] = std::move(depth);
+  co_return json_response(200, body);
 }
 
 Response Service::list_workflows() const {

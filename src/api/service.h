@@ -115,6 +115,8 @@ class Service {
                                                const std::optional<Principal>& who);
   boost::asio::awaitable<Response> list_limiters();
   boost::asio::awaitable<Response> audit_log(const std::map<std::string, std::string>& query);
+  // GET /v1/stats/series?from&to&workflow: per-minute counts and queue depths.
+  boost::asio::awaitable<Response> stats_series(const std::map<std::string, std::string>& query);
   boost::asio::awaitable<Response> metrics();
   boost::asio::awaitable<Response> ready();
   Response list_workflows() const;

@@ -87,6 +87,9 @@ int KeySpace::idempotency_partition(std::string_view workflow, std::string_view 
   return partition_of(idempotency_digest(workflow, key));
 }
 std::string KeySpace::stats(int partition) const { return partition_base(partition) + "stats"; }
+std::string KeySpace::series(int partition, std::int64_t hour) const {
+  return partition_base(partition) + "series:" + std::to_string(hour);
+}
 
 std::string KeySpace::index_all(int partition) const { return partition_base(partition) + "ix:runs"; }
 std::string KeySpace::index_workflow(int partition, std::string_view workflow) const {

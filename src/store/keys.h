@@ -59,6 +59,9 @@ class KeySpace {
   [[nodiscard]] int idempotency_partition(std::string_view workflow, std::string_view key) const;
   // HASH of counters: submitted:<wf>, completed:<wf>, failed:<wf>, retries, reclaims.
   [[nodiscard]] std::string stats(int partition) const;
+  // HASH of one hour's per-minute samples (lua/series_sample.lua); hour =
+  // Unix ms / 3600000. Expires 50 h after its first sample.
+  [[nodiscard]] std::string series(int partition, std::int64_t hour) const;
 
   // Run indexes (store/run_index.h): ZSETs whose members are run ids, all
   // scored 0, so that they sort by id (ULIDs: by creation time) and are paged

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "store/series.h"
 #include "worker/worker_impl.h"
 
 namespace steadfast {
@@ -66,8 +67,42 @@ asio::awaitable<void> Worker::Impl::promote_loop() {
         next = 200;
       }
     }
+    co_await sample_series_if_due();
     co_await worker_detail::sleep_for(milliseconds(next < 0 ? 100 : std::clamp<long long>(next, 1, 100)));
   }
+}
+
+asio::awaitable<void> Worker::Impl::sample_series_if_due() {
+  using std::chrono::system_clock;
+  const auto local_ms = [] {
+    return std::chrono::duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  };
+  if ((local_ms() + series_clock_offset_ms_) / 60'000 < series_next_minute_) co_return;
+  std::int64_t sampled_minute = -1;
+  for (int p = 0; p < keys_.partitions(); ++p) {
+    std::vector<std::string> queues;
+    for (const Stream& s : streams_) {
+      if (s.partition == p) queues.push_back(s.queue);
+    }
+    try {
+      // Our clock may name another hour than Redis's: then once more with Redis's.
+      for (int tries = 0; tries < 2; ++tries) {
+        const std::int64_t hour = (local_ms() + series_clock_offset_ms_) / 3'600'000;
+        const store::SeriesSampled r =
+            co_await store::sample_series(store_->client(), keys_, p, queues, hour);
+        series_clock_offset_ms_ = r.redis_now_ms - local_ms();
+        if (r.written) {
+          sampled_minute = r.redis_now_ms / 60'000;
+          break;
+        }
+      }
+    } catch (const redis::Error& e) {
+      outage("series sample").failed(e.what());
+      co_return;  // the next pass tries this minute again
+    }
+  }
+  outage("series sample").succeeded();
+  if (sampled_minute >= 0) series_next_minute_ = sampled_minute + 1;
 }
 
 }  // namespace steadfast

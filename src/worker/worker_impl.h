@@ -8,7 +8,7 @@
 //   step_events.cpp      feeding a step's StepMachine and doing what it answers
 //   outbox.cpp           transitions grouped per event-loop turn, written and retried; counters
 //   leases.cpp           renew.lua (ownership, cancel flags, progress), self-fencing
-//   reclaim_promote.cpp  XAUTOCLAIM passes, timer promotion; their errors logged and counted
+//   reclaim_promote.cpp  XAUTOCLAIM passes, timer promotion, the series sample; errors logged and counted
 //   drain.cpp            stop: hand back, flush, deregister
 //
 // Private to src/worker/: Asio types appear here and nowhere public.
@@ -178,6 +178,10 @@ class Worker::Impl {
   asio::awaitable<void> refresh_paused();
   bool paused(const Stream& s) const { return paused_.contains(s.queue); }
   asio::awaitable<void> promote_loop();
+  // Once a minute (Redis time): this worker's sample of every partition's
+  // counters and its queues' depths for the per-minute series (store/series.h).
+  // An error leaves the minute to the next pass (or another worker).
+  asio::awaitable<void> sample_series_if_due();
 
   // drain.cpp
   void begin_drain();
@@ -212,6 +216,10 @@ class Worker::Impl {
   // Paused queues as last read (fetch_loop, every kPauseCheck): nothing new
   // is read or reclaimed from their streams.
   std::set<std::string> paused_;
+  // sample_series_if_due: the first minute not sampled yet, and Redis's clock
+  // minus ours (ms) as its last reply showed.
+  std::int64_t series_next_minute_ = 0;
+  std::int64_t series_clock_offset_ms_ = 0;
   static constexpr milliseconds kPauseCheck{250};
   // The rate-limited warnings of each loop retrying Redis, by what it does
   // ("fetch", "lease renewal", ...): see outage().

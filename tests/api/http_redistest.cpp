@@ -17,6 +17,8 @@
 #include "api/http_client.h"
 #include "api/server.h"
 #include "config/workflows_file.h"
+#include "engine/rfc3339.h"
+#include "store/keys.h"
 #include "steadfast/worker.h"
 #include "steps/kind_registry.h"
 #include "support/redis_test.h"
@@ -584,6 +586,7 @@ TEST_F(ApiTest, RunListPagesThroughIndexesWithoutScanning) {
   EXPECT_EQ(r.json()["metadata"], (Json{{"customer", "globex"}})) << r.body;
   EXPECT_EQ(r.json()["input"], 1) << r.body;
   http(port, "GET", "/v1/dlq");
+  EXPECT_EQ(http(port, "GET", "/v1/stats/series").status, 200);
   EXPECT_EQ(http(port, "GET", "/metrics").status, 200);
 
   const std::string stats(server().call({"INFO", "commandstats"}).str());
@@ -613,6 +616,64 @@ TEST_F(ApiTest, RunListPagesThroughIndexesWithoutScanning) {
 // The explorer's other reads: the workers as they registered (CONTRACTS.md
 // §4), the limiters with bounds and state, and the audit log of operator
 // actions, newest first.
+// The per-minute series: a worker samples each minute; the API answers the
+// counts of a window from the samples (seeded here for minutes past, so the
+// test needs no minute to pass) and refuses bad windows by name.
+TEST_F(ApiTest, StatsSeriesAnswersPerMinuteCountsAndQueueDepths) {
+  const auto port = start();
+  start_worker();
+  const store::KeySpace keys("sf", 1);
+  const auto now_minute = [&] {
+    const redis::Reply t = server().call({"TIME"});
+    return std::stoll(std::string(t[0].str())) / 60;
+  };
+  // The worker's first pass samples the current minute.
+  bool sampled = false;
+  for (int i = 0; i < 200 && !sampled; ++i) {
+    const long long m = now_minute();
+    sampled = server().call({"HEXISTS", keys.series(0, m / 60), std::to_string(m) + "|@"}).as_integer() == 1;
+    if (!sampled) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(sampled) << "no worker sample of the current minute within 4 s";
+
+  const long long m = now_minute() - 10;  // minutes m, m+1 (and m+2, the end's sample)
+  const auto seed = [&](long long minute, std::vector<std::string> fields) {
+    std::vector<std::string> argv{"HSET", keys.series(0, minute / 60), std::to_string(minute) + "|@", "1"};
+    for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+      argv.push_back(std::to_string(minute) + "|" + fields[i]);
+      argv.push_back(fields[i + 1]);
+    }
+    server().call(argv);
+  };
+  seed(m, {"submitted:anything", "1", "completed:anything", "1"});
+  seed(m + 1, {"submitted:anything", "5", "completed:anything", "3", "depth:default", "4"});
+  seed(m + 2, {"submitted:anything", "6", "completed:anything", "3"});
+  const std::string from = engine::rfc3339_ms(m * 60'000), to = engine::rfc3339_ms((m + 2) * 60'000);
+  auto r = http(port, "GET", "/v1/stats/series?from=" + from + "&to=" + to);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json s = r.json();
+  EXPECT_EQ(s["interval_seconds"], 60);
+  EXPECT_EQ(s["minutes"], (Json::array({from, engine::rfc3339_ms((m + 1) * 60'000)})));
+  EXPECT_EQ(s["counts"]["submitted"]["anything"], (Json::array({4, 1})));
+  EXPECT_EQ(s["counts"]["completed"]["anything"], (Json::array({2, 0})));
+  EXPECT_EQ(s["counts"]["failed"], Json::object());
+  EXPECT_EQ(s["queue_depth"]["default"], (Json::array({nullptr, 4})));
+  r = http(port, "GET", "/v1/stats/series?from=" + from + "&to=" + to + "&workflow=other");
+  EXPECT_EQ(r.json()["counts"]["submitted"], Json::object()) << r.body;
+  // By default the hour before the current minute, one value per minute.
+  r = http(port, "GET", "/v1/stats/series");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["minutes"].size(), 60u);
+  EXPECT_EQ(r.json()["counts"]["submitted"]["anything"].size(), 60u) << r.body;
+
+  expect_problem(http(port, "GET", "/v1/stats/series?from=yesterday"), 400);
+  expect_problem(http(port, "GET", "/v1/stats/series?from=" + to + "&to=" + from), 400);
+  expect_problem(http(port, "GET", "/v1/stats/series?from=2026-01-01T00:00:00Z&to=2026-01-03T00:01:00Z"), 400);
+  expect_problem(http(port, "GET", "/v1/stats/series?step=5"), 400);
+  EXPECT_EQ(http(port, "GET", "/v1/stats/series?from=2026-01-01T00:00:00Z&to=2026-01-03T00:00:00Z").status, 200)
+      << "48 h is the longest window";
+}
+
 TEST_F(ApiTest, WorkersLimitersAndTheAuditLog) {
   constexpr const char* kLimited = R"(
 limits:

@@ -185,6 +185,7 @@ TEST_F(StoreOutcome, RetryLaterRecordsTheErrorAndParksTheRunUntilItsDueTime) {
   EXPECT_EQ(errors[0]["error"], "boom");
   EXPECT_EQ(errors[0]["started_at"], std::stoll(h.at("s.a.started_at")));
   EXPECT_EQ(run(w1_->counters()).at("retries"), 1);
+  EXPECT_EQ(run(w1_->counters()).at("retried:wf"), 1) << "per workflow, for the per-minute series";
   expect_entry_gone(it);
 }
 

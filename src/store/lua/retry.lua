@@ -32,6 +32,7 @@ for i = 1, n do
   else
     if err ~= '' then
       redis.call('HINCRBY', stats, 'retries', 1)
+      redis.call('HINCRBY', stats, 'retried:' .. (redis.call('HGET', run, 'workflow') or ''), 1)
       sf_push_error(run, step, attempts, err, now, 'retrying')
       redis.call('HSET', run, 's.' .. step .. '.error', err)
     end
