@@ -3,15 +3,20 @@
 #include <cerrno>
 #include <cstring>
 #include <cstdio>
-#include <iterator>
 #include <stdexcept>
 #include <string>
 
+#include "engine/json_size.h"
 #include "engine/quote.h"
+#include "steadfast/workflow.h"
 
 namespace steadfast::cli {
 
 namespace {
+
+// The most text --input reads: a run's input is at most kMaxInputBytes of
+// compact JSON; this leaves room for indentation, and stops `@/dev/zero`.
+constexpr std::size_t kMaxInputTextBytes = 8 * kMaxInputBytes;
 
 // nlohmann's message without its "[json.exception.parse_error.101] " tag.
 std::string parse_error_text(const Json::parse_error& e) {
@@ -20,9 +25,20 @@ std::string parse_error_text(const Json::parse_error& e) {
   return tag == std::string::npos ? what : what.substr(tag + 2);
 }
 
+[[noreturn]] void too_large(const std::string& source) {
+  throw std::invalid_argument(source + " is larger than " + std::to_string(kMaxInputTextBytes >> 20) +
+                              " MiB (a run's input is at most " + std::to_string(kMaxInputBytes >> 20) +
+                              " MiB of JSON)");
+}
+
 Json parse(const std::string& text, const std::string& source) {
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
     throw std::invalid_argument(source + " is empty: the run's input must be JSON (for none: '{}')");
+  }
+  // Refused before parsing: what nlohmann would allocate for it (x20 and more).
+  if (engine::parsed_size_estimate(text).bytes > engine::kMaxParsedBytes) {
+    throw std::invalid_argument(source + " is too large once parsed (more than " +
+                                std::to_string(engine::kMaxParsedBytes >> 20) + " MiB)");
   }
   try {
     return Json::parse(text);
@@ -35,9 +51,15 @@ Json parse(const std::string& text, const std::string& source) {
 
 Json read_run_input(std::string_view arg, std::istream& in) {
   if (arg == "-") {
-    std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    if (in.bad()) throw std::invalid_argument("--input -: cannot read stdin");
-    return parse(text, "--input - (stdin)");
+    const std::string source = "--input - (stdin)";
+    std::string text;
+    char buf[65536];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+      text.append(buf, static_cast<std::size_t>(in.gcount()));
+      if (text.size() > kMaxInputTextBytes) too_large(source);
+    }
+    if (in.bad()) throw std::invalid_argument(source + ": cannot read stdin");
+    return parse(text, source);
   }
   if (arg.starts_with('@')) {
     const std::string path(arg.substr(1));
@@ -48,7 +70,13 @@ Json read_run_input(std::string_view arg, std::istream& in) {
     std::string text;
     char buf[65536];
     std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) text.append(buf, n);
+    while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) {
+      text.append(buf, n);
+      if (text.size() > kMaxInputTextBytes) {
+        std::fclose(file);
+        too_large(source);
+      }
+    }
     // A directory opens but fails here (EISDIR).
     const int read_errno = std::ferror(file) != 0 ? errno : 0;
     std::fclose(file);

@@ -14,8 +14,8 @@ namespace steadfast::cli {
 //   otherwise  ARG itself as JSON.
 // No JSON text starts with '@', so "@..." is never a literal. Throws
 // std::invalid_argument naming what is wrong: an unreadable file (its path and
-// the system's reason), empty stdin or file, or text that is not JSON (with
-// the line and column).
+// the system's reason), empty stdin or file, more than 8 MiB of text (a run's
+// input is at most 1 MiB), or text that is not JSON (with the line and column).
 [[nodiscard]] Json read_run_input(std::string_view arg, std::istream& in);
 
 }  // namespace steadfast::cli

@@ -112,6 +112,9 @@ TEST_F(RunInput, ErrorsNameWhatIsWrong) {
   const std::string empty_file = write("empty.json", " \n");
   EXPECT_EQ(error_of("@" + empty_file, none),
             "--input file '" + empty_file + "' is empty: the run's input must be JSON (for none: '{}')");
+  std::istringstream huge(std::string((8u << 20) + 1, ' '));
+  EXPECT_EQ(error_of("-", huge), "--input - (stdin) is larger than 8 MiB (a run's input is at most 1 MiB of JSON)");
+  EXPECT_EQ(error_of("@/dev/zero", none), "--input file '/dev/zero' is larger than 8 MiB (a run's input is at most 1 MiB of JSON)");
   std::istringstream empty("\n");
   EXPECT_EQ(error_of("-", empty), "--input - (stdin) is empty: the run's input must be JSON (for none: '{}')");
   EXPECT_EQ(error_of("{a:1}", none).rfind("--input is not JSON: parse error at line 1", 0), 0u)
