@@ -44,6 +44,13 @@ workflows:
         kind: exec
         with: {command: [sh, -c, "printf 'line one\\nline two' >&2; exit 1"]}
         retry: {max_attempts: 1}
+  waits:
+    steps:
+      - name: flaky
+        kind: fail
+        with: {times: 1}
+        retry: {max_attempts: 2, backoff: {initial: 10m}}
+      - {name: after, kind: noop}
 YAML
 "$SF" worker --workflows "$dir/wf.yaml" --id clitest --concurrency 4 >"$dir/worker.log" 2>&1 &
 worker_pid=$!
@@ -122,7 +129,14 @@ for r in rows:
 cols = [lines[head[0]].index("STARTED")] + [r.index(r.split()[3]) for r in rows]
 assert len(set(cols)) == 1, ("not aligned", lines)
 PY
-echo "ok: status shows one aligned timeline line per step"
+waiting=$("$SF" submit waits)
+for _ in $(seq 100); do [[ $("$SF" status "$waiting" --json | json 'd["status"]') == retrying ]] && break; sleep 0.1; done
+"$SF" status "$waiting" >"$dir/waiting.txt"
+grep -qE '^  flaky +retrying +1 +[0-9T:.-]+Z +- +clitest +attempt 1 of 2 failed: injected failure 1 of 1$' "$dir/waiting.txt" &&
+  grep -qE '^  after +pending +0 +- +- +-$' "$dir/waiting.txt" &&
+  [[ $(tail -1 "$dir/waiting.txt") =~ ^\ \ waiting_for:\ retry\ until\ [0-9-]+T[0-9:.]+Z$ ]] ||
+  fail "status of a retrying run: $(cat "$dir/waiting.txt")"
+echo "ok: status shows one aligned timeline line per step, '-' for what has not happened, then waiting_for"
 
 # 5. Control characters stay escaped: an ESC sequence and a newline in a
 #    metadata value, a newline in a step's error (exec's stderr).
