@@ -2,11 +2,11 @@
 #include <iostream>
 
 #include "cli/common.h"
-#include "config/workflows_file.h"
-#include "engine/duration.h"
 #include "cli/run_id_arg.h"
 #include "cli/run_input.h"
 #include "cli/text_table.h"
+#include "config/workflows_file.h"
+#include "engine/duration.h"
 #include "engine/quote.h"
 #include "engine/rfc3339.h"
 #include "engine/run_metadata.h"
