@@ -2,11 +2,14 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "cli/text_table.h"
 #include "engine/run_filter.h"
 #include "redis/client.h"
 #include "engine/quote.h"
 #include "steadfast/client.h"
 #include "store/config.h"
+#include "store/keys.h"
+#include "store/run_id.h"
 #include "store/store.h"
 
 namespace steadfast::cli {
@@ -36,21 +39,31 @@ void register_dlq(CLI::App& app) {
   list->add_option("--limit", a->limit, "At most this many")->capture_default_str();
   list->final_callback([a, options] {
     Client client(options());
-    for (const DeadLetter& d : client.dead_letters(a->limit)) {
+    const std::vector<DeadLetter> entries = client.dead_letters(a->limit);
+    TextTable table;
+    if (!a->json && !entries.empty()) table.add({"ENTRY", "RUN", "STEP", "ATTEMPTS", "ERROR"});
+    for (const DeadLetter& d : entries) {
       if (a->json) {
         std::cout << to_json(d).dump() << "\n";
       } else {
-        std::cout << d.id << "  run " << d.run_id << "  " << d.workflow << "/" << d.step
-                  << "  attempts " << d.attempts << "  " << engine::printable(d.error) << "\n";  // may echo run input
+        table.add({d.id, d.run_id, d.workflow + "/" + d.step, std::to_string(d.attempts), d.error});  // may echo run input
       }
     }
+    if (!a->json) table.print(std::cout);
   });
   auto* replay = dlq->add_subcommand("replay", "Restart a dead-lettered run from its failed step");
   add_connection_options(*replay, a->conn);
-  replay->add_option("id", a->id, "Dead-letter entry id or run id")->required();
+  replay->add_option("id", a->id, "Dead-letter entry id or run id (any case)")->required();
   replay->final_callback([a, options] {
+    // An entry id (1732749242001-0) as it is; anything else must be a run id.
+    const std::string id = store::is_valid_stream_id(a->id) ? a->id : store::canonical_run_id(a->id);
+    if (!store::is_valid_stream_id(id) && !store::is_valid_run_id(id)) {
+      throw std::invalid_argument("invalid dead-letter id " + engine::quote(a->id, 80) +
+                                  " (a dead-letter entry id such as 1732749242001-0, as dlq list prints, "
+                                  "or a run id in any case)");
+    }
     Client client(options());
-    std::cout << client.replay(a->id) << "\n";
+    std::cout << client.replay(id) << "\n";
   });
   auto* purge = dlq->add_subcommand(
       "purge", "Delete dead-letter entries and their failed runs (those matching the filter; all without one)");

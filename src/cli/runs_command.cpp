@@ -2,9 +2,13 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "cli/run_id_arg.h"
+#include "cli/run_input.h"
+#include "cli/text_table.h"
 #include "config/workflows_file.h"
 #include "engine/duration.h"
 #include "engine/quote.h"
+#include "engine/rfc3339.h"
 #include "engine/run_metadata.h"
 #include "steadfast/client.h"
 
@@ -12,18 +16,33 @@ namespace steadfast::cli {
 
 namespace {
 
+// The run, then its timeline: one aligned line per step (name, status,
+// attempts, started, duration, worker, error), then what it waits for.
 void print_human(const RunInfo& run) {
-  std::cout << "run " << run.id << " (" << run.workflow << "): " << run.status << "\n";
   const Json j = to_json(run);
-  std::cout << "  created " << j["created_at"].get<std::string>() << ", updated "
-            << j["updated_at"].get<std::string>() << "\n";
-  std::size_t width = 4;
-  for (const StepInfo& s : run.steps) width = std::max(width, s.name.size());
+  TextTable head;
+  head.add({"run " + run.id + " (" + run.workflow + "): " + run.status});
+  head.add({"  created " + j["created_at"].get<std::string>() + ", updated " + j["updated_at"].get<std::string>()});
+  if (!run.metadata.empty()) {
+    std::string meta;
+    for (const auto& [k, v] : run.metadata) meta += (meta.empty() ? "" : " ") + k + "=" + v;
+    head.add({"  metadata " + meta});
+  }
+  head.print(std::cout);
+  TextTable steps(2);
+  steps.add({"STEP", "STATUS", "ATTEMPTS", "STARTED", "DURATION", "WORKER", "ERROR"});
   for (const StepInfo& s : run.steps) {
-    std::cout << "  " << s.name << std::string(width - s.name.size() + 2, ' ') << s.status;
-    if (s.attempts > 0) std::cout << "  attempts " << s.attempts;
-    if (!s.error.empty()) std::cout << "  error: " << engine::printable(s.error);  // may echo run input
-    std::cout << "\n";
+    const bool finished = s.started_at_ms > 0 && s.finished_at_ms >= s.started_at_ms;
+    steps.add({s.name, s.status, std::to_string(s.attempts),
+               s.started_at_ms > 0 ? engine::rfc3339_ms(s.started_at_ms) : "-",
+               finished ? format_elapsed_ms(s.finished_at_ms - s.started_at_ms) : "-",
+               s.worker.empty() ? "-" : s.worker, s.error});  // the error may echo run input: escaped
+  }
+  steps.print(std::cout);
+  if (!run.waiting_for.is_null()) {
+    TextTable wait;
+    wait.add({"  waiting_for: " + describe_waiting_for(run.waiting_for)});
+    wait.print(std::cout);
   }
 }
 
@@ -44,7 +63,9 @@ void register_runs(CLI::App& app) {
     auto a = std::make_shared<Args>();
     add_connection_options(*cmd, a->conn);
     cmd->add_option("workflow", a->workflow, "Workflow name")->required();
-    cmd->add_option("--input", a->input, "The run's input, JSON")->capture_default_str();
+    cmd->add_option("--input", a->input,
+                    "The run's input: JSON, or @FILE to read it from a file, or - to read it from stdin")
+        ->capture_default_str();
     cmd->add_option("--idempotency-key", a->idempotency_key,
                     "A repeat of this workflow with this key and input within 24h returns the first run "
                     "(said on stderr); with another input it fails (exit 1)");
@@ -55,8 +76,8 @@ void register_runs(CLI::App& app) {
                   "cancelled, 3 if --timeout passed first");
     cmd->add_option("--timeout", a->timeout, "With --wait: how long to wait")->capture_default_str();
     cmd->final_callback([a] {
-      Json input = Json::parse(a->input, nullptr, false);
-      if (input.is_discarded()) throw std::invalid_argument("--input is not valid JSON: " + a->input.substr(0, 200));
+      // Read and checked before connecting: bad input submits nothing.
+      const Json input = read_run_input(a->input, std::cin);
       Client client(client_options(a->conn));
       SubmitOptions o;
       o.idempotency_key = a->idempotency_key;
@@ -97,13 +118,14 @@ void register_runs(CLI::App& app) {
     };
     auto a = std::make_shared<Args>();
     add_connection_options(*cmd, a->conn);
-    cmd->add_option("run", a->run, "Run id")->required();
+    cmd->add_option("run", a->run, "Run id (any case)")->required();
     cmd->add_flag("--json", a->json, "Print JSON");
     cmd->final_callback([a] {
+      const std::string id = run_id_arg(a->run);
       Client client(client_options(a->conn));
-      auto run = client.get_run(a->run);
+      auto run = client.get_run(id);
       if (!run) {
-        std::cerr << "steadfast: no run " << engine::quote(a->run, 80) << " (never submitted, or expired)\n";
+        std::cerr << "steadfast: no run " << id << " (never submitted, or expired)\n";
         std::exit(kExitFailed);
       }
       if (a->json) {
@@ -121,17 +143,18 @@ void register_runs(CLI::App& app) {
     };
     auto a = std::make_shared<Args>();
     add_connection_options(*cmd, a->conn);
-    cmd->add_option("run", a->run, "Run id")->required();
+    cmd->add_option("run", a->run, "Run id (any case)")->required();
     cmd->final_callback([a] {
+      const std::string id = run_id_arg(a->run);
       Client client(client_options(a->conn));
       // The words of the API's answer (POST /v1/runs/{id}/cancel), not the store's codes.
-      const std::string r = client.cancel(a->run);
+      const std::string r = client.cancel(id);
       if (r == "missing") {
-        std::cerr << "steadfast: no run " << a->run << " (never submitted, or expired)\n";
+        std::cerr << "steadfast: no run " << id << " (never submitted, or expired)\n";
         std::exit(kExitFailed);
       }
       if (r.starts_with("terminal:")) {
-        std::cerr << "steadfast: run " << a->run << " already " << r.substr(9) << ": nothing to cancel\n";
+        std::cerr << "steadfast: run " << id << " already " << r.substr(9) << ": nothing to cancel\n";
         std::exit(kExitFailed);
       }
       std::cout << r << "\n";  // "cancelled" (it was waiting) or "cancelling" (its worker stops it)

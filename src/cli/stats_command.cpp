@@ -6,6 +6,8 @@
 #include <thread>
 
 #include "cli/common.h"
+#include "cli/run_id_arg.h"
+#include "cli/text_table.h"
 #include "engine/quote.h"
 #include "engine/run_filter.h"
 #include "engine/run_metadata.h"
@@ -101,23 +103,28 @@ void register_stats(CLI::App& app) {
         pending += q.pending;
         queues.push_back({{"queue", q.queue}, {"depth", q.entries - q.pending}, {"in_flight", q.pending}});
       }
-      Json out = {{"queues", queues},
-                  {"depth", entries - pending},
-                  {"in_flight", pending},
-                  {"delayed", second.delayed},
-                  {"dead_letter", second.dead},
-                  {"completed_per_s", completed_per_s},
-                  {"submitted_per_s", submitted_per_s},
-                  {"totals", second.counters}};
+      // One object a script reads with `jq .totals.depth`: the queues' rows,
+      // their totals, and the cumulative counters ("completed:<workflow>", ...).
+      const Json totals = {{"depth", entries - pending},
+                           {"in_flight", pending},
+                           {"delayed", second.delayed},
+                           {"dlq", second.dead},
+                           {"throughput", completed_per_s},
+                           {"submitted_per_s", submitted_per_s}};
       if (a->json) {
-        std::cout << out.dump() << "\n";
+        std::cout << Json{{"queues", queues}, {"totals", totals}, {"counters", second.counters},
+                          {"interval_s", secs}}
+                         .dump()
+                  << "\n";
         return;
       }
-      std::cout << "queue" << std::string(20, ' ') << "depth  in-flight\n";
+      TextTable table;
+      table.add({"QUEUE", "DEPTH", "IN-FLIGHT"});
       for (const auto& q : second.queues) {
-        std::cout << std::left << std::setw(25) << q.queue << std::setw(7) << q.entries - q.pending
-                  << q.pending << "\n";
+        table.add({q.queue, std::to_string(q.entries - q.pending), std::to_string(q.pending)});
       }
+      table.add({"(total)", std::to_string(entries - pending), std::to_string(pending)});
+      table.print(std::cout);
       std::cout << "delayed (retrying): " << second.delayed << "\ndead-letter: " << second.dead
                 << "\nthroughput: " << std::fixed << std::setprecision(1) << completed_per_s
                 << " runs completed/s, " << submitted_per_s << " submitted/s\n";
@@ -143,7 +150,8 @@ void register_stats(CLI::App& app) {
     cmd->add_option("--meta", a->meta, "Only runs with this metadata pair, KEY=VALUE (repeat for more)");
     cmd->add_option("--created-after", a->created_after, "Only runs created after this time (RFC 3339)");
     cmd->add_option("--created-before", a->created_before, "Only runs created before this time (RFC 3339)");
-    cmd->add_option("--cursor", a->cursor, "Continue below this run id (the next page's cursor printed last)");
+    cmd->add_option("--cursor", a->cursor,
+                    "Continue below this run id, any case (the next page's cursor printed last)");
     cmd->add_option("--limit", a->limit, "At most this many")->capture_default_str()->check(CLI::Range(1, 1000));
     cmd->add_flag("--json", a->json, "One JSON object per line; the next page's cursor as {\"next_cursor\"}");
     cmd->final_callback([a] {
@@ -157,12 +165,12 @@ void register_stats(CLI::App& app) {
       if (!a->created_after.empty()) pairs.emplace_back("created_after", a->created_after);
       if (!a->created_before.empty()) pairs.emplace_back("created_before", a->created_before);
       const engine::RunFilter filter = engine::parse_run_filter(pairs);
-      const std::string cursor = store::canonical_run_id(a->cursor);
-      if (!cursor.empty() && !store::is_valid_run_id(cursor)) {
-        throw std::invalid_argument("--cursor must be a run id (the cursor an earlier page printed)");
-      }
+      // The cursor is the run id an earlier page printed last, in any case.
+      const std::string cursor = a->cursor.empty() ? "" : run_id_arg(a->cursor, "--cursor");
       const auto page = with_store<store::RunPage>(
           a->conn, [a, filter, cursor](store::Store& st) { return st.list_runs(filter, a->limit, cursor); });
+      TextTable table;
+      if (!a->json) table.add({"RUN", "STATUS", "WORKFLOW", "CREATED", "METADATA"});
       for (const auto& r : page.runs) {
         if (a->json) {
           std::cout << Json{{"id", r.id}, {"workflow", r.workflow}, {"status", r.status},
@@ -174,11 +182,10 @@ void register_stats(CLI::App& app) {
         } else {
           std::string meta;
           for (const auto& [k, v] : r.metadata) meta += (meta.empty() ? "" : " ") + k + "=" + v;
-          std::cout << r.id << "  " << std::left << std::setw(10) << r.status << " " << std::setw(20)
-                    << r.workflow << " " << store::iso8601_ms(r.created_at_ms)
-                    << (meta.empty() ? "" : "  " + engine::printable(meta)) << "\n";
+          table.add({r.id, r.status, r.workflow, store::iso8601_ms(r.created_at_ms), meta});
         }
       }
+      if (!a->json && !page.runs.empty()) table.print(std::cout);
       if (!page.next_cursor.empty()) {
         if (a->json) {
           std::cout << Json{{"next_cursor", page.next_cursor}}.dump() << "\n";
@@ -200,6 +207,8 @@ void register_stats(CLI::App& app) {
     cmd->final_callback([a] {
       const auto workers =
           with_store<std::vector<Json>>(a->conn, [](store::Store& st) { return st.workers(); });
+      TextTable table;
+      if (!a->json) table.add({"WORKER", "HOST", "PID", "IN-FLIGHT", "QUEUES", "BEAT"});
       for (const Json& w : workers) {
         const Json r = store::worker_record(w);
         if (a->json) {
@@ -208,11 +217,11 @@ void register_stats(CLI::App& app) {
         }
         std::string queues;
         for (const Json& q : r["queues"]) queues += (queues.empty() ? "" : ",") + q.get<std::string>();
-        std::cout << std::left << std::setw(24) << engine::printable(r["id"].get<std::string>()) << " "
-                  << engine::printable(r["host"].get<std::string>()) << " pid " << r["pid"].dump() << "  "
-                  << r["in_flight"].get<int>() << "/" << r["concurrency"].get<int>() << " in flight  queues "
-                  << engine::printable(queues) << "  beat " << r["beat_at"].get<std::string>() << "\n";
+        table.add({r["id"].get<std::string>(), r["host"].get<std::string>(), r["pid"].dump(),
+                   std::to_string(r["in_flight"].get<int>()) + "/" + std::to_string(r["concurrency"].get<int>()),
+                   queues, r["beat_at"].get<std::string>()});
       }
+      if (!a->json && !workers.empty()) table.print(std::cout);
     });
   }
   {
@@ -227,17 +236,18 @@ void register_stats(CLI::App& app) {
     cmd->final_callback([a] {
       const auto limiters = with_store<std::vector<store::Store::LimiterState>>(
           a->conn, [](store::Store& st) { return st.limiters(); });
+      TextTable table;
+      if (!a->json) table.add({"LIMITER", "BOUNDS", "TOKENS", "HOLDERS", "WAITS", "PAUSED-UNTIL"});
       for (const auto& l : limiters) {
         const Json r = store::to_json(l);
         if (a->json) {
           std::cout << r.dump() << "\n";
           continue;
         }
-        std::cout << std::left << std::setw(20) << l.name << " " << r["bounds"].dump() << "  tokens "
-                  << r["tokens"].dump() << "  holders " << l.holders << "  waits " << l.waits
-                  << (r["paused_until"].is_null() ? "" : "  paused until " + r["paused_until"].get<std::string>())
-                  << "\n";
+        table.add({l.name, r["bounds"].dump(), r["tokens"].dump(), std::to_string(l.holders), std::to_string(l.waits),
+                   r["paused_until"].is_null() ? "-" : r["paused_until"].get<std::string>()});
       }
+      if (!a->json && !limiters.empty()) table.print(std::cout);
     });
   }
   {
@@ -254,15 +264,16 @@ void register_stats(CLI::App& app) {
     cmd->final_callback([a] {
       const auto entries = with_store<std::vector<store::Store::AuditEntry>>(
           a->conn, [a](store::Store& st) { return st.audit_log(a->limit); });
+      TextTable table;
+      if (!a->json) table.add({"AT", "WHO", "ACTION", "TARGET", "DETAIL"});
       for (const auto& e : entries) {
         if (a->json) {
           std::cout << store::to_json(e).dump() << "\n";
         } else {
-          std::cout << store::iso8601_ms(e.at_ms) << "  " << std::left << std::setw(24) << engine::printable(e.who)
-                    << " " << std::setw(10) << e.action << " " << engine::printable(e.target) << "  "
-                    << engine::printable(e.detail.dump()) << "\n";
+          table.add({store::iso8601_ms(e.at_ms), e.who, e.action, e.target, e.detail.dump()});
         }
       }
+      if (!a->json && !entries.empty()) table.print(std::cout);
     });
   }
   {
@@ -314,15 +325,17 @@ void register_stats(CLI::App& app) {
         for (const auto& d : depths) out.push_back(store::queue_record(d, paused.contains(d.queue), workers));
         co_return out;
       });
+      TextTable table;
+      if (!a->json) table.add({"QUEUE", "STATE", "WAITING", "IN-FLIGHT", "WORKERS"});
       for (const Json& r : rows) {
         if (a->json) {
           std::cout << r.dump() << "\n";
         } else {
-          std::cout << std::left << std::setw(20) << r["name"].get<std::string>()
-                    << (r["paused"].get<bool>() ? " PAUSED " : "        ") << "waiting " << r["waiting"].dump()
-                    << "  in flight " << r["in_flight"].dump() << "  workers " << r["workers"].dump() << "\n";
+          table.add({r["name"].get<std::string>(), r["paused"].get<bool>() ? "PAUSED" : "active", r["waiting"].dump(),
+                     r["in_flight"].dump(), r["workers"].dump()});
         }
       }
+      if (!a->json && !rows.empty()) table.print(std::cout);
     });
   }
 }

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# The CLI as an operator uses it, against its own redis-server and worker:
+# `submit --input @file` and `--input -` reach the run's input, and bad input
+# (missing file, not JSON, empty stdin) exits 2 with nothing submitted; run ids
+# work in lower case (status, cancel, dlq replay, runs --cursor) and a
+# malformed one is named; `stats --json` has a `totals` object; `status` shows
+# one timeline line per step; and text holding a newline or an ESC sequence
+# (a metadata value, a step's error) stays on its row, escaped.
+# Usage: cli_output_test.sh STEADFAST_BIN
+set -euo pipefail
+SF=$1
+dir=$(mktemp -d /tmp/steadfast-clioutput-XXXXXX)
+redis_pid=""
+worker_pid=""
+cleanup() {
+  for p in $worker_pid $redis_pid; do
+    kill -TERM "$p" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# json EXPR: evaluates EXPR on the JSON on stdin (bound to d) and prints it.
+json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+
+rport=$(port)
+redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no >"$dir/redis.log" 2>&1 &
+redis_pid=$!
+export STEADFAST_REDIS="redis://127.0.0.1:$rport"
+for _ in $(seq 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+cat >"$dir/wf.yaml" <<'YAML'
+workflows:
+  echo:
+    steps:
+      - {name: first, kind: noop}
+      - {name: second-step, kind: sleep, with: {ms: 20}}
+  breaks:
+    steps:
+      - name: x
+        kind: exec
+        with: {command: [sh, -c, "printf 'line one\\nline two' >&2; exit 1"]}
+        retry: {max_attempts: 1}
+  waits:
+    steps:
+      - name: flaky
+        kind: fail
+        with: {times: 1}
+        retry: {max_attempts: 2, backoff: {initial: 10m}}
+      - {name: after, kind: noop}
+YAML
+"$SF" worker --workflows "$dir/wf.yaml" --id clitest --concurrency 4 >"$dir/worker.log" 2>&1 &
+worker_pid=$!
+for _ in $(seq 100); do [[ -n $("$SF" workers --json 2>/dev/null) ]] && break; sleep 0.1; done
+[[ -n $("$SF" workers --json) ]] || fail "worker did not register: $(cat "$dir/worker.log")"
+
+# 1. --input @file and --input -.
+printf '{"from": "file", "n": [1, 2]}\n' >"$dir/in.json"
+"$SF" submit echo --input "@$dir/in.json" --wait >"$dir/file.json"
+[[ $(json 'd["input"] == {"from": "file", "n": [1, 2]} and d["status"]' <"$dir/file.json") == completed ]] ||
+  fail "--input @file: $(cat "$dir/file.json")"
+printf '{"from": "stdin"}' | "$SF" submit echo --input - --wait >"$dir/stdin.json"
+[[ $(json 'd["input"] == {"from": "stdin"} and d["status"]' <"$dir/stdin.json") == completed ]] ||
+  fail "--input -: $(cat "$dir/stdin.json")"
+[[ $(json 'd["input"]' < <("$SF" submit echo --input '{"a":1}' --wait)) == "{'a': 1}" ]] || fail "--input literal"
+echo "ok: --input @file, --input - and a literal reach the run's input"
+
+runs_before=$("$SF" runs --json | wc -l)
+expect_usage() {  # expect_usage GREP_TEXT COMMAND... : exit 2 and GREP_TEXT on stderr
+  local want=$1 code=0
+  shift
+  "$@" >"$dir/out" 2>"$dir/err" </dev/null || code=$?
+  [[ $code -eq 2 ]] && grep -qF -- "$want" "$dir/err" || fail "$* : exit $code, stderr: $(cat "$dir/err")"
+}
+expect_usage "--input file '$dir/nope.json': cannot open: No such file or directory" \
+  "$SF" submit echo --input "@$dir/nope.json"
+printf '{"a": 1,\n oops}' >"$dir/bad.json"
+expect_usage "--input file '$dir/bad.json' is not JSON: parse error at line 2" "$SF" submit echo --input "@$dir/bad.json"
+expect_usage "--input - (stdin) is empty" "$SF" submit echo --input -
+expect_usage "--input is not JSON: parse error at line 1" "$SF" submit echo --input '{a:1}'
+[[ $("$SF" runs --json | wc -l) -eq $runs_before ]] || fail "a refused submit created a run"
+echo "ok: a missing file, a non-JSON file, empty stdin and a bad literal exit 2, nothing submitted"
+
+# 2. Run ids in any case.
+run=$(json 'd["id"]' <"$dir/file.json")
+lower=${run,,}
+[[ $lower != "$run" ]] || fail "run id $run has no letters"
+"$SF" status "$lower" | head -1 | grep -qF "run $run (echo): completed" || fail "status $lower: $("$SF" status "$lower")"
+[[ $("$SF" status "$lower" --json | json 'd["id"]') == "$run" ]] || fail "status --json $lower"
+code=0
+"$SF" cancel "$lower" >/dev/null 2>"$dir/err" || code=$?
+[[ $code -eq 1 ]] && grep -qF "run $run already completed" "$dir/err" || fail "cancel $lower: exit $code, $(cat "$dir/err")"
+newest=$("$SF" runs --json --limit 1 | head -1 | json 'd["id"]')
+[[ $("$SF" runs --json --cursor "${newest,,}" | head -1 | json 'd["id"]') == \
+   $("$SF" runs --json --cursor "$newest" | head -1 | json 'd["id"]') ]] || fail "runs --cursor in lower case"
+expect_usage "invalid run id 'not-a-run' (expected a run id: 26 characters of Crockford base32, in any case)" \
+  "$SF" status not-a-run
+expect_usage "invalid run id '${lower}x'" "$SF" cancel "${lower}x"
+expect_usage "invalid --cursor 'zz' (expected a run id" "$SF" runs --cursor zz
+expect_usage "invalid dead-letter id 'bogus' (a dead-letter entry id such as" "$SF" dlq replay bogus
+echo "ok: status, cancel and runs --cursor take a lower-case run id; malformed ids are named (exit 2)"
+
+# 3. stats --json totals.
+"$SF" stats --json --interval 0.1 >"$dir/stats.json"
+[[ $(json '(sorted(d["totals"]) == ["delayed", "depth", "dlq", "in_flight", "submitted_per_s", "throughput"] and
+            all(isinstance(d["totals"][k], int) for k in ("depth", "in_flight", "delayed", "dlq")) and
+            isinstance(d["queues"], list) and len(d["queues"]) >= 1)' <"$dir/stats.json") == True ]] ||
+  fail "stats --json: $(cat "$dir/stats.json")"
+echo "ok: stats --json has per-queue rows and totals"
+
+# 4. The status timeline: a header, then one aligned line per step.
+"$SF" status "$run" >"$dir/status.txt"
+python3 - "$dir/status.txt" <<'PY' || fail "status timeline: $(cat "$dir/status.txt")"
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+head = [i for i, l in enumerate(lines) if l.split()[:2] == ["STEP", "STATUS"]]
+assert len(head) == 1, lines
+rows = lines[head[0] + 1:]
+assert [r.split()[0] for r in rows] == ["first", "second-step"], rows
+for r in rows:
+    f = r.split()
+    assert f[1:3] == ["completed", "1"], r
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", f[3]), r
+    assert re.fullmatch(r"\d+ms|\d+\.\ds", f[4]), r
+    assert f[5] == "clitest", r
+cols = [lines[head[0]].index("STARTED")] + [r.index(r.split()[3]) for r in rows]
+assert len(set(cols)) == 1, ("not aligned", lines)
+PY
+waiting=$("$SF" submit waits)
+for _ in $(seq 100); do [[ $("$SF" status "$waiting" --json | json 'd["status"]') == retrying ]] && break; sleep 0.1; done
+"$SF" status "$waiting" >"$dir/waiting.txt"
+grep -qE '^  flaky +retrying +1 +[0-9T:.-]+Z +- +clitest +attempt 1 of 2 failed: injected failure 1 of 1$' "$dir/waiting.txt" &&
+  grep -qE '^  after +pending +0 +- +- +-$' "$dir/waiting.txt" &&
+  [[ $(tail -1 "$dir/waiting.txt") =~ ^\ \ waiting_for:\ retry\ until\ [0-9-]+T[0-9:.]+Z$ ]] ||
+  fail "status of a retrying run: $(cat "$dir/waiting.txt")"
+echo "ok: status shows one aligned timeline line per step, '-' for what has not happened, then waiting_for"
+
+# 5. Control characters stay escaped: an ESC sequence and a newline in a
+#    metadata value, a newline in a step's error (exec's stderr).
+esc_run=$("$SF" submit echo --meta "$(printf 'note=\033[31mred\nforged')")
+broken=$("$SF" submit breaks --wait 2>/dev/null | json 'd["id"]') || true
+for _ in $(seq 100); do [[ $("$SF" status "$broken" --json | json 'd["status"]') == failed ]] && break; sleep 0.1; done
+"$SF" runs --limit 5 >"$dir/runs.txt"
+"$SF" status "$esc_run" >"$dir/esc_status.txt"
+"$SF" status "$broken" >"$dir/broken_status.txt"
+"$SF" dlq list >"$dir/dlq.txt"
+"$SF" audit >"$dir/audit.txt"
+for f in runs esc_status broken_status dlq; do
+  ! grep -q $'\033' "$dir/$f.txt" || fail "a raw ESC in $f: $(cat -v "$dir/$f.txt")"
+done
+grep -qF 'note=\x1b[31mred\x0aforged' "$dir/runs.txt" || fail "runs: metadata not escaped: $(cat "$dir/runs.txt")"
+[[ $(grep -c "^$esc_run " "$dir/runs.txt") -eq 1 ]] || fail "runs: the row broke: $(cat "$dir/runs.txt")"
+grep -qF 'metadata note=\x1b[31mred\x0aforged' "$dir/esc_status.txt" || fail "status metadata: $(cat "$dir/esc_status.txt")"
+grep -qE '^  x +failed +1 .*stderr:\\x0aline one\\x0aline two$' "$dir/broken_status.txt" ||
+  fail "status error not one escaped line: $(cat "$dir/broken_status.txt")"
+[[ $(wc -l <"$dir/dlq.txt") -eq 2 ]] && grep -qF 'stderr:\x0aline one\x0aline two' "$dir/dlq.txt" ||
+  fail "dlq list: not one escaped line per entry: $(cat "$dir/dlq.txt")"
+grep -qF "run $broken" <("$SF" status "$broken") || fail "status $broken"
+echo "ok: a newline and an ESC sequence in metadata and errors stay escaped on their row (runs, status, dlq list)"
+
+# 6. dlq replay by a lower-case run id: the run is requeued (and fails again).
+replayed=$("$SF" dlq replay "${broken,,}")
+[[ $replayed == "$broken" ]] || fail "dlq replay ${broken,,} printed '$replayed'"
+"$SF" audit --json | head -1 | grep -qF "\"target\":\"$broken\"" || fail "audit: no replay of $broken"
+echo "ok: dlq replay takes a lower-case run id"
