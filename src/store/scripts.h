@@ -28,5 +28,6 @@ const redis::Script& limit_renew();
 const redis::Script& repair();
 const redis::Script& purge();
 const redis::Script& expire();
+const redis::Script& rerun();
 
 }  // namespace steadfast::store::scripts
