@@ -1,5 +1,6 @@
 // `steadfast rerun <run> --from-step S [--input JSON]`: a new run of a run's
 // workflow that keeps the outputs of the steps before S (Client::rerun).
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -7,6 +8,7 @@
 
 #include "cli/common.h"
 #include "engine/quote.h"
+#include "store/run_id.h"
 #include "steadfast/client.h"
 
 namespace steadfast::cli {
@@ -53,7 +55,12 @@ void register_rerun(CLI::App& app) {
       input = std::move(j);
     }
     Client client(client_options(a->conn));
-    std::cout << client.rerun(a->run, a->from_step, input) << "\n";
+    const std::string run = store::canonical_run_id(a->run);
+    if (store::is_valid_run_id(run) && !client.get_run(run)) {
+      std::cerr << "steadfast: no run " << run << " (never submitted, or expired)\n";
+      std::exit(kExitFailed);
+    }
+    std::cout << client.rerun(run, a->from_step, input) << "\n";
   });
 }
 

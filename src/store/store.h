@@ -235,7 +235,7 @@ class Store {
   };
   asio::awaitable<std::vector<LimiterState>> limiters();
   // The audit log of operator actions. `who`: the token's name (API) or
-  // cli:<user>@<host>; `action`: cancel, dlq_replay, dlq_purge; `target`: a
+  // cli:<user>@<host>; `action`: cancel, dlq_replay, dlq_purge, rerun; `target`: a
   // run id, a dead-letter entry or a filter; `detail`: JSON (the result).
   struct AuditEntry {
     std::string id;  // the stream entry id (time-ordered); set when read
