@@ -130,6 +130,17 @@ class Client {
   // "terminal:<status>" (already finished: nothing done), "missing".
   std::string cancel(const std::string& run_id);
 
+  // Starts a new run of `run_id`'s workflow that keeps the outputs of every
+  // step before `from_step` (byte for byte) and runs `from_step` and every
+  // later step again, with `input` (checked as submit checks it) or, without one, the source run's input. The new run carries the
+  // source's metadata; the source run is left as it is, whatever its status.
+  // Writes a `rerun` audit entry. Returns the new run's id. Throws
+  // std::invalid_argument for a bad or unknown run id, a step that is not the
+  // run's (naming its steps), a kept step that has not completed in the
+  // source, a bad input; InvalidInputError, UnknownWorkflowError as submit.
+  std::string rerun(const std::string& run_id, const std::string& from_step,
+                    const std::optional<Json>& input = std::nullopt);
+
   std::vector<DeadLetter> dead_letters(std::size_t limit = 100);
   // Restarts a dead-lettered run from its failed step (by dead-letter entry id
   // or run id), keeping the outputs of earlier steps; returns the run id.

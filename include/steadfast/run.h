@@ -56,9 +56,14 @@ struct RunInfo {
   std::vector<std::string> current_steps;
   // The soonest of its steps' waiting_for; null when none waits.
   Json waiting_for;
+  // A rerun (Client::rerun): the run it was made from and the first step it
+  // ran again; both empty for a submitted run.
+  std::string rerun_of;
+  std::string rerun_from;
 };
 
 // {"id","workflow","status","created_at","updated_at","input","metadata","current_steps","waiting_for",
+//  "rerun_of","rerun_from" (null unless a rerun),
 //  "steps":[{"name","status","attempts","started_at","finished_at","worker","output","error",
 //  "errors","progress","message","attempt_history","waiting_for"}]} (started_at, finished_at,
 //  worker: null when not yet) with times as RFC 3339 UTC ("2026-11-27T22:40:01.123Z").

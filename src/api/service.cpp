@@ -13,6 +13,7 @@
 #include "engine/duration.h"
 #include "engine/json_depth.h"
 #include "engine/json_size.h"
+#include "engine/rerun_plan.h"
 #include "engine/rfc3339.h"
 #include "engine/run_filter.h"
 #include "engine/series.h"
@@ -45,7 +46,7 @@ constexpr std::size_t kMaxListLimit = 1000;
 // The scripts the API runs; /readyz checks (and loads) them.
 std::vector<const redis::Script*> api_scripts() {
   return {&store::scripts::submit(), &store::scripts::cancel(), &store::scripts::replay(),
-          &store::scripts::purge()};
+          &store::scripts::purge(), &store::scripts::rerun()};
 }
 
 Response json_response(int status, const Json& body) {
@@ -175,7 +176,7 @@ std::vector<ServedWorkflow> serve_workflows(const config::WorkflowsFile& file) {
 struct Service::Route {
   enum class Action {
     healthz, readyz, metrics, workflows, submit, runs, run, cancel, dlq, dlq_purge, dlq_replay, workers,
-    limiters, audit, queues, queue_pause, queue_resume, stats_series
+    limiters, audit, queues, queue_pause, queue_resume, stats_series, rerun
   };
   Action action{};
   std::string label;               // the route template, for metrics
@@ -271,6 +272,8 @@ std::variant<Service::Route, Response> Service::resolve(const Request& request) 
       set(A::run, "/v1/runs/{id}", "GET", Access::read, std::string(seg[2]));
     } else if (n == 4 && s1 == "runs" && seg[3] == "cancel" && !seg[2].empty()) {
       set(A::cancel, "/v1/runs/{id}/cancel", "POST", Access::admin, std::string(seg[2]));
+    } else if (n == 4 && s1 == "runs" && seg[3] == "rerun" && !seg[2].empty()) {
+      set(A::rerun, "/v1/runs/{id}/rerun", "POST", Access::admin, std::string(seg[2]));
     } else if (n == 2 && s1 == "queues") {
       set(A::queues, "/v1/queues", "GET", Access::read);
     } else if (n == 4 && s1 == "queues" && seg[3] == "pause" && !seg[2].empty()) {
@@ -366,6 +369,7 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
       case A::runs: co_return co_await list_runs(route.query);
       case A::run: co_return co_await get_run(route.param, route.query);
       case A::cancel: co_return co_await cancel(route.param, route.who);
+      case A::rerun: co_return co_await rerun(request, route.param, route.who);
       case A::dlq: co_return co_await dlq_list(route.query);
       case A::dlq_purge: co_return co_await dlq_purge(request, route.who);
       case A::dlq_replay: co_return co_await dlq_replay(route.param, route.who);
@@ -591,6 +595,94 @@ asio::awaitable<Response> Service::cancel(const std::string& raw_id, const std::
   }
   co_await store_.audit(actor(who), "cancel", id, store::audit_detail("result", result));
   co_return json_response(200, {{"run_id", id}, {"result", result}, {"status_url", status_url(id)}});
+}
+
+// POST /v1/runs/{id}/rerun {"from_step": S, "input": ...}: a new run keeping
+// the outputs of the steps before S (store::Store::rerun). The input, when
+// given, is checked as a submit's; without it the source's is kept.
+asio::awaitable<Response> Service::rerun(const Request& request, const std::string& raw_id,
+                                         const std::optional<Principal>& who) {
+  const std::string id = store::canonical_run_id(raw_id);
+  if (!store::is_valid_run_id(id)) co_return problem(404, "unknown-run", "no run '" + id.substr(0, 64) + "'");
+  const char* shape = "the body must be a JSON object {\"from_step\": \"<step>\", \"input\": ...} (input optional)";
+  if (request.body.empty()) co_return validation_problem(shape, {{"/from_step", "is required", "required"}});
+  const auto ct = request.header("Content-Type");
+  if (!ct || !is_json_media_type(*ct)) co_return problem(415, "unsupported-media-type", "send the body as application/json");
+  if (!engine::json_text_depth_within(request.body, options_.max_json_depth)) {
+    co_return problem(400, "malformed-json",
+                      "the body nests deeper than " + std::to_string(options_.max_json_depth) + " levels");
+  }
+  if (engine::parsed_size_estimate(request.body).bytes > engine::kMaxParsedBytes) {
+    co_return problem(413, "payload-too-large",
+                      "the body would take over the " + std::to_string(engine::kMaxParsedBytes >> 20) +
+                          " MiB a run's input may take once parsed");
+  }
+  Json body;
+  try {
+    body = Json::parse(request.body);
+  } catch (const Json::parse_error& e) {
+    co_return problem(400, "malformed-json", std::string("the body is not valid JSON: ") + e.what());
+  }
+  if (!body.is_object()) co_return validation_problem(shape, {{"", "must be an object", "type"}});
+  std::vector<FieldError> unknown;
+  for (const auto& [key, value] : body.items()) {
+    if (key != "from_step" && key != "input") unknown.push_back({"/" + escape_pointer_token(key), "unknown member", ""});
+  }
+  if (!unknown.empty()) co_return validation_problem("the body may hold only \"from_step\" and \"input\"", unknown);
+  if (!body.contains("from_step") || !body["from_step"].is_string()) {
+    co_return validation_problem(shape, {{"/from_step", body.contains("from_step") ? "must be a string" : "is required",
+                                          body.contains("from_step") ? "type" : "required"}});
+  }
+  const std::string from_step = body["from_step"].get<std::string>();
+  const auto source = co_await store_.rerun_source(id);
+  if (!source) co_return problem(404, "unknown-run", "no run '" + id + "' (never submitted, or expired)");
+  try {
+    (void)engine::plan_rerun(source->steps, from_step);
+  } catch (const std::invalid_argument& e) {
+    co_return validation_problem(e.what(), {{"/from_step", e.what(), "enum"}});
+  }
+  const ServedWorkflow* wf = find(source->workflow);
+  if (wf == nullptr) {
+    co_return problem(404, "unknown-workflow", "run " + id + " is of workflow '" + source->workflow +
+                                                   "', which is not served here (GET /v1/workflows)");
+  }
+  store::RerunRequest req{*source, from_step, {}, std::nullopt};
+  for (const Json& step : wf->definition.at("steps")) {
+    if (step.at("name") == from_step) req.from_queue = step.at("queue").get<std::string>();
+  }
+  if (req.from_queue.empty()) {
+    co_return validation_problem("step '" + from_step + "' of run " + id + " is no longer in workflow '" + wf->name +
+                                     "' as served here",
+                                 {{"/from_step", "not in the served workflow", "enum"}});
+  }
+  if (body.contains("input")) {
+    // The input meets submit's checks (size, max_input_bytes, input_schema), with submit's answers.
+    Request as_submit;
+    as_submit.headers.emplace_back("Content-Type", "application/json");
+    as_submit.body = Json{{"input", body["input"]}}.dump();
+    auto checked = submit_request(as_submit, *wf, options_);
+    if (auto* refused = std::get_if<Response>(&checked)) co_return std::move(*refused);
+    req.input = std::move(std::get<store::SubmitRequest>(checked).input);
+  }
+  const store::RerunResult result = co_await store_.rerun(req);
+  if (result.outcome == store::RerunResult::Outcome::missing) {
+    co_return problem(404, "unknown-run", "no run '" + id + "' (never submitted, or expired)");
+  }
+  if (result.outcome == store::RerunResult::Outcome::unfinished) {
+    co_return problem(409, "step-not-finished",
+                      "step '" + result.step + "' of run " + id + " is " + result.step_status +
+                          ", not completed: a rerun from '" + from_step +
+                          "' would keep its output (rerun from an earlier step, or when it has finished)");
+  }
+  Json detail = store::audit_detail("run_id", result.run_id);
+  detail["from_step"] = from_step;
+  co_await store_.audit(actor(who), "rerun", id, std::move(detail));
+  Response r = json_response(201, {{"run_id", result.run_id},
+                                   {"rerun_of", id},
+                                   {"from_step", from_step},
+                                   {"status_url", status_url(result.run_id)}});
+  r.headers.emplace_back("Location", status_url(result.run_id));
+  co_return r;
 }
 
 asio::awaitable<Response> Service::dlq_list(const std::map<std::string, std::string>& query) {

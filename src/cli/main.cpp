@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   register_stats(app);
   register_dev(app);
   register_bench(app);
+  register_rerun(app);
 
   try {
     app.parse(argc, argv);

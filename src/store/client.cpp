@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -36,6 +37,37 @@ void check_run_id(const std::string& id) {
   if (!store::is_valid_run_id(id)) {
     throw std::invalid_argument("invalid run id " + engine::quote(id, 80) +
                                 " (expected 26 characters of Crockford base32)");
+  }
+}
+
+// The bounds every input meets before it reaches Redis (submit and rerun):
+// depth, size, and the cost of parsing it again for each step.
+void check_input_bounds(const Json& input) {
+  // Before any copy or dump(), which recurse once per level: a deeper input
+  // would crash this process here, and every worker that later copies it.
+  if (!engine::json_depth_within(input, engine::kMaxJsonDepth)) {
+    throw std::invalid_argument("input nests deeper than " + std::to_string(engine::kMaxJsonDepth) + " levels");
+  }
+  const std::string text = input.dump();
+  if (text.size() > store::kMaxPayloadBytes) {
+    throw std::invalid_argument("input exceeds the " + std::to_string(store::kMaxPayloadBytes) +
+                                "-byte limit");
+  }
+  // Every worker parses the input again for each step: refused when that would be too costly.
+  if (const engine::ParsedSize size = engine::parsed_size_estimate(text); size.bytes > engine::kMaxParsedBytes) {
+    throw std::invalid_argument("input would take about " + std::to_string(size.bytes >> 20) +
+                                " MiB once parsed (" + std::to_string(size.values) + " JSON values), over the " +
+                                std::to_string(engine::kMaxParsedBytes >> 20) + " MiB a run's input may take");
+  }
+}
+
+// A workflow definition's max_input_bytes, when it has one.
+void check_max_input_bytes(const std::string& workflow, const Json& definition, const Json& input) {
+  if (!definition.contains("max_input_bytes")) return;
+  const auto most = definition["max_input_bytes"].get<std::size_t>();
+  if (const std::size_t size = input.dump().size(); size > most) {
+    throw std::invalid_argument("input is " + std::to_string(size) + " bytes as compact JSON, over the " +
+                                std::to_string(most) + " bytes of workflow '" + workflow + "' (max_input_bytes)");
   }
 }
 
@@ -165,27 +197,12 @@ Submitted Client::submit(const std::string& workflow, const Json& input, const S
   if (!o.idempotency_key.empty() && !store::is_valid_idempotency_key(o.idempotency_key)) {
     throw std::invalid_argument("invalid idempotency key (1-256 printable ASCII characters, no spaces)");
   }
-  // Before any copy or dump(), which recurse once per level: a deeper input
-  // would crash this process here, and every worker that later copies it.
-  if (!engine::json_depth_within(input, engine::kMaxJsonDepth)) {
-    throw std::invalid_argument("input nests deeper than " + std::to_string(engine::kMaxJsonDepth) + " levels");
-  }
+  check_input_bounds(input);
   engine::check_run_metadata(o.metadata);
   store::SubmitRequest req;
   req.workflow = workflow;
   req.input = input;
   req.metadata = o.metadata;
-  if (input.dump().size() > store::kMaxPayloadBytes) {
-    throw std::invalid_argument("input exceeds the " + std::to_string(store::kMaxPayloadBytes) +
-                                "-byte limit");
-  }
-  // Every worker parses the input again for each step: refused when that would be too costly.
-  if (const engine::ParsedSize size = engine::parsed_size_estimate(req.input.dump());
-      size.bytes > engine::kMaxParsedBytes) {
-    throw std::invalid_argument("input would take about " + std::to_string(size.bytes >> 20) +
-                                " MiB once parsed (" + std::to_string(size.values) + " JSON values), over the " +
-                                std::to_string(engine::kMaxParsedBytes >> 20) + " MiB a run's input may take");
-  }
   req.idempotency_key = o.idempotency_key;
   req.idempotency_ttl = o.idempotency_ttl;
   req.max_backlog = o.max_backlog;
@@ -195,13 +212,7 @@ Submitted Client::submit(const std::string& workflow, const Json& input, const S
     for (const Json& s : def.at("steps")) req.steps.push_back(s.at("name").get<std::string>());
     if (req.steps.empty()) throw std::invalid_argument("workflow '" + workflow + "' has no steps");
     req.first_queue = def.at("steps").at(0).at("queue").get<std::string>();
-    if (def.contains("max_input_bytes")) {
-      const auto most = def["max_input_bytes"].get<std::size_t>();
-      if (const std::size_t size = req.input.dump().size(); size > most) {
-        throw std::invalid_argument("input is " + std::to_string(size) + " bytes as compact JSON, over the " +
-                                    std::to_string(most) + " bytes of workflow '" + workflow + "' (max_input_bytes)");
-      }
-    }
+    check_max_input_bytes(workflow, def, req.input);
     if (req.max_backlog == 0 && def.contains("max_backlog")) {
       req.max_backlog = def["max_backlog"].get<std::int64_t>();
     }
@@ -255,6 +266,44 @@ std::string Client::cancel(const std::string& run_id) {
       co_await impl_->store_.audit(impl_->actor(), "cancel", run_id, store::audit_detail("result", result));
     }
     co_return result;
+  }());
+}
+
+std::string Client::rerun(const std::string& raw_run_id, const std::string& from_step,
+                          const std::optional<Json>& input) {
+  const std::string run_id = store::canonical_run_id(raw_run_id);
+  check_run_id(run_id);
+  if (input) check_input_bounds(*input);
+  return impl_->call([&]() -> asio::awaitable<std::string> {
+    auto source = co_await impl_->store_.rerun_source(run_id);
+    if (!source) throw std::invalid_argument("no run " + run_id + " (never submitted, or expired)");
+    const Json def = co_await impl_->definition(source->workflow);
+    if (input) {
+      check_max_input_bytes(source->workflow, def, *input);
+      impl_->check_input(source->workflow, def, *input);
+    }
+    store::RerunRequest req{*source, from_step, {}, input};
+    for (const Json& s : def.at("steps")) {
+      if (s.at("name") == from_step) req.from_queue = s.at("queue").get<std::string>();
+    }
+    // An unknown step is named by plan_rerun (in Store::rerun) with the run's steps.
+    if (req.from_queue.empty() && std::find(source->steps.begin(), source->steps.end(), from_step) != source->steps.end()) {
+      throw std::invalid_argument("step " + engine::quote(from_step, 80) + " of run " + run_id +
+                                  " is no longer in the definition of workflow '" + source->workflow + "'");
+    }
+    const store::RerunResult r = co_await impl_->store_.rerun(req);
+    if (r.outcome == store::RerunResult::Outcome::missing) {
+      throw std::invalid_argument("no run " + run_id + " (never submitted, or expired)");
+    }
+    if (r.outcome == store::RerunResult::Outcome::unfinished) {
+      throw std::invalid_argument("step '" + r.step + "' of run " + run_id + " is " + r.step_status +
+                                  ", not completed: a rerun from " + engine::quote(from_step, 80) +
+                                  " would keep its output");
+    }
+    Json detail = store::audit_detail("run_id", r.run_id);
+    detail["from_step"] = from_step;
+    co_await impl_->store_.audit(impl_->actor(), "rerun", run_id, std::move(detail));
+    co_return r.run_id;
   }());
 }
 

@@ -113,6 +113,8 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
   run.updated_at_ms = to_int(f, "updated_at");
   run.input = parse_or_string(get(f, "input"));
   run.metadata = engine::stored_metadata(get(f, "metadata"));
+  run.rerun_of = get(f, "rerun_of");
+  run.rerun_from = get(f, "rerun_from");
   Json names = Json::parse(get(f, "steps"), nullptr, false);
   if (!names.is_array()) names = Json::array({get(f, "step")});
   for (const auto& n : names) {
@@ -208,6 +210,8 @@ Json to_json(const RunInfo& run) {
           {"metadata", run.metadata},
           {"current_steps", run.current_steps},
           {"waiting_for", run.waiting_for},
+          {"rerun_of", run.rerun_of.empty() ? Json(nullptr) : Json(run.rerun_of)},
+          {"rerun_from", run.rerun_from.empty() ? Json(nullptr) : Json(run.rerun_from)},
           {"steps", steps}};
 }
 

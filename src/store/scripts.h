@@ -29,5 +29,6 @@ const redis::Script& repair();
 const redis::Script& purge();
 const redis::Script& expire();
 const redis::Script& series_sample();
+const redis::Script& rerun();
 
 }  // namespace steadfast::store::scripts

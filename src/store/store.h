@@ -84,6 +84,33 @@ class BacklogFull : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A rerun's source run (POST /v1/runs/{id}/rerun), as read to plan it: what
+// never changes after submit.
+struct RerunSource {
+  std::string run_id;
+  std::string workflow;
+  std::vector<std::string> steps;  // in order (the run hash's `steps`)
+  engine::RunMetadata metadata;
+};
+
+struct RerunRequest {
+  RerunSource source;
+  std::string from_step;   // the first step to run again (engine::plan_rerun)
+  std::string from_queue;  // its queue, from the workflow's definition
+  std::optional<Json> input;  // checked by the caller; nullopt = the source's input, byte for byte
+};
+
+struct RerunResult {
+  // created: run_id is the new run. missing: the source run is gone (expired
+  // or purged since it was read). unfinished: a step the rerun would keep has
+  // not finished in the source (`step`, `step_status`; "pending" = never
+  // started): there is no output to keep. Nothing is written unless created.
+  enum class Outcome { created, missing, unfinished } outcome = Outcome::created;
+  std::string run_id;
+  std::string step;
+  std::string step_status;
+};
+
 // A claimed stream entry: the fencing token (entry id, this consumer, delivery count).
 struct Token {
   int partition = 0;
@@ -163,6 +190,14 @@ class Store {
   // --- clients ---
   asio::awaitable<SubmitResult> submit(const SubmitRequest& request);
   asio::awaitable<std::optional<RunInfo>> get_run(std::string_view run_id);
+  // The source of a rerun; nullopt when no such run.
+  asio::awaitable<std::optional<RerunSource>> rerun_source(std::string_view run_id);
+  // A new run of the source's workflow, in the source's partition, keeping
+  // the outputs of the steps before from_step (engine::plan_rerun) and
+  // running from_step and every later step again: one script (rerun.lua).
+  // The source run is left as it is, whatever its status. Throws
+  // std::invalid_argument naming the steps for a from_step not among them.
+  asio::awaitable<RerunResult> rerun(const RerunRequest& request);
   // "cancelled", "cancelling" (a worker will stop it), "terminal:<status>", "missing".
   asio::awaitable<std::string> cancel(std::string_view run_id, std::chrono::milliseconds retention);
   asio::awaitable<std::vector<DeadLetter>> dlq_list(std::size_t limit);
@@ -200,7 +235,7 @@ class Store {
   };
   asio::awaitable<std::vector<LimiterState>> limiters();
   // The audit log of operator actions. `who`: the token's name (API) or
-  // cli:<user>@<host>; `action`: cancel, dlq_replay, dlq_purge; `target`: a
+  // cli:<user>@<host>; `action`: cancel, dlq_replay, dlq_purge, rerun; `target`: a
   // run id, a dead-letter entry or a filter; `detail`: JSON (the result).
   struct AuditEntry {
     std::string id;  // the stream entry id (time-ordered); set when read

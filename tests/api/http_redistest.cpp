@@ -1002,5 +1002,80 @@ TEST_F(ApiTest, StopFinishesInFlightRequests) {
   EXPECT_THROW(HttpConnection{port}, std::runtime_error);  // no longer listening
 }
 
+// POST /v1/runs/{id}/rerun: 201 with the new run, which keeps the steps
+// before from_step and runs the rest with the edited input; every bad request
+// gets a problem naming what is wrong, and the action is audited.
+TEST_F(ApiTest, RerunFromAStepAnswers201AndRefusesBadRequestsClearly) {
+  const auto port = start();
+  // A source whose first step has not run: nothing to keep yet (no worker).
+  auto r = post_json(port, "/v1/workflows/analyze/runs", kGoodInput);
+  const std::string live = r.json()["run_id"];
+  r = post_json(port, "/v1/runs/" + live + "/rerun", {{"from_step", "summarize"}});
+  expect_problem(r, 409);
+  EXPECT_NE(r.json()["detail"].get<std::string>().find("step 'fetch' of run " + live + " is queued"), std::string::npos)
+      << r.body;
+
+  start_worker();
+  r = post_json(port, "/v1/workflows/analyze/runs", kGoodInput);
+  const std::string source = r.json()["run_id"];
+  const Json before = http(port, "GET", "/v1/runs/" + source + "?wait=10s", {}, {}, 15s).json();
+  ASSERT_EQ(before["status"], "completed") << before;
+
+  const Json edited = {{"document_url", "https://example.test/b.pdf"}, {"pages", 2}};
+  r = post_json(port, "/v1/runs/" + source + "/rerun", {{"from_step", "summarize"}, {"input", edited}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id = r.json()["run_id"];
+  EXPECT_EQ(r.json(), (Json{{"run_id", id}, {"rerun_of", source}, {"from_step", "summarize"},
+                            {"status_url", "/v1/runs/" + id}}));
+  EXPECT_EQ(r.header("location"), "/v1/runs/" + id);
+  const Json after = http(port, "GET", "/v1/runs/" + id + "?wait=10s", {}, {}, 15s).json();
+  EXPECT_EQ(after["status"], "completed") << after;
+  EXPECT_EQ(after["workflow"], "analyze");
+  EXPECT_EQ(after["input"], edited);
+  EXPECT_EQ(after["rerun_of"], source);
+  EXPECT_EQ(after["rerun_from"], "summarize");
+  EXPECT_TRUE(before["rerun_of"].is_null());
+  EXPECT_EQ(after["steps"][0]["started_at"], before["steps"][0]["started_at"]) << "fetch was kept, not run";
+  EXPECT_EQ(after["steps"][0]["output"], before["steps"][0]["output"]);
+  EXPECT_NE(after["steps"][1]["started_at"], before["steps"][1]["started_at"]);
+  EXPECT_EQ(http(port, "GET", "/v1/runs/" + source).json()["updated_at"], before["updated_at"]);
+
+  // The audit log: who, the source, the new run.
+  const Json entries = http(port, "GET", "/v1/audit").json()["entries"];
+  ASSERT_EQ(entries.size(), 1u) << entries;
+  EXPECT_EQ(entries[0]["action"], "rerun");
+  EXPECT_EQ(entries[0]["who"], "anonymous");
+  EXPECT_EQ(entries[0]["target"], source);
+  EXPECT_EQ(entries[0]["detail"], (Json{{"run_id", id}, {"from_step", "summarize"}}));
+
+  // Bad requests: nothing is created.
+  const std::string url = "/v1/runs/" + source + "/rerun";
+  r = post_json(port, url, {{"from_step", "publish"}});
+  expect_problem(r, 422);
+  EXPECT_EQ(r.json()["detail"], "from_step 'publish' is not a step of this run (its steps: fetch, summarize)");
+  EXPECT_EQ(r.json()["errors"][0]["pointer"], "/from_step") << r.body;
+  r = post_json(port, url, Json::object());
+  expect_problem(r, 422);
+  EXPECT_EQ(r.json()["errors"][0]["pointer"], "/from_step") << r.body;
+  expect_problem(post_json(port, url, {{"from_step", 2}}), 422);
+  r = post_json(port, url, {{"from_step", "fetch"}, {"inputs", {}}});
+  expect_problem(r, 422);
+  EXPECT_EQ(r.json()["errors"][0]["pointer"], "/inputs") << r.body;
+  // The input meets the checks of a submit, with the same answers.
+  const Json bad_input = {{"from_step", "fetch"}, {"input", {{"document_url", "x"}}}};
+  r = post_json(port, url, bad_input);
+  const auto submitted = post_json(port, "/v1/workflows/analyze/runs", {{"input", {{"document_url", "x"}}}});
+  expect_problem(r, 422);
+  EXPECT_EQ(r.json(), submitted.json());
+  expect_problem(post_json(port, url, Json::array()), 422);
+  expect_problem(http(port, "POST", url, "{\"from_step\": ", {{"Content-Type", "application/json"}}), 400);
+  expect_problem(http(port, "POST", url, "from_step=fetch", {{"Content-Type", "text/plain"}}), 415);
+  expect_problem(http(port, "POST", url), 422);
+  expect_problem(post_json(port, "/v1/runs/01JBAD000000000000000000ZZ/rerun", {{"from_step", "fetch"}}), 404);
+  expect_problem(post_json(port, "/v1/runs/not-a-run/rerun", {{"from_step", "fetch"}}), 404);
+  expect_problem(http(port, "GET", url), 405);
+  EXPECT_EQ(http(port, "GET", "/v1/audit").json()["entries"].size(), 1u);
+}
+
 }  // namespace
 }  // namespace steadfast

@@ -639,3 +639,70 @@ TEST_F(InProcess, EachRetryAndDeadLetterIsLoggedAtALevelAUserCanTurnDown) {
 
 }  // namespace
 }  // namespace steadfast
+
+namespace steadfast {
+namespace {
+
+// Client::rerun end to end: a rerun from the second step with an edited input
+// completes without running the first step again; the second step sees the
+// new input and the first step's kept output; the source run is unchanged.
+TEST_F(InProcess, ARerunFromTheSecondStepKeepsTheFirstOutputAndSeesTheNewInput) {
+  std::atomic<int> fetches{0}, edits{0}, reports{0};
+  Workflow wf("rerun3");
+  wf.step("fetch", [&](StepContext& ctx) -> StepResult {
+    ++fetches;
+    return Json{{"doc", ctx.input().at("n").get<int>() * 10}};
+  });
+  wf.step("edit", [&](StepContext& ctx) -> StepResult {
+    ++edits;
+    return Json{{"n", ctx.input().at("n")}, {"doc", ctx.outputs().at("fetch").at("doc")}};
+  });
+  wf.step("report", [&](StepContext& ctx) -> StepResult {
+    ++reports;
+    return Json{{"edited", ctx.outputs().at("edit")}};
+  });
+  start(wf);
+  const std::string source = client().submit("rerun3", Json{{"n", 1}}).run_id;
+  const RunInfo before = client().wait(source, 10s);
+  ASSERT_EQ(before.status, "completed");
+
+  // Run ids in any case.
+  std::string lower = source;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string id = client().rerun(lower, "edit", Json{{"n", 5}});
+  ASSERT_NE(id, source);
+  const RunInfo after = client().wait(id, 10s);
+  ASSERT_EQ(after.status, "completed");
+  EXPECT_EQ(fetches.load(), 1) << "the kept step ran again";
+  EXPECT_EQ(edits.load(), 2);
+  EXPECT_EQ(reports.load(), 2);
+  EXPECT_EQ(after.workflow, "rerun3");
+  EXPECT_EQ(after.rerun_of, source);
+  EXPECT_EQ(after.rerun_from, "edit");
+  EXPECT_EQ(before.rerun_of, "");
+  EXPECT_EQ(after.input, (Json{{"n", 5}}));
+  ASSERT_EQ(after.steps.size(), 3u);
+  EXPECT_EQ(after.steps[0].output, (Json{{"doc", 10}})) << "fetch's output is the source's";
+  EXPECT_EQ(after.steps[1].output, (Json{{"n", 5}, {"doc", 10}}));
+  EXPECT_EQ(after.steps[2].output, (Json{{"edited", {{"n", 5}, {"doc", 10}}}}));
+  EXPECT_EQ(after.steps[0].finished_at_ms, before.steps[0].finished_at_ms);
+
+  // The source is as it was.
+  const RunInfo source_now = *client().get_run(source);
+  EXPECT_EQ(source_now.status, "completed");
+  EXPECT_EQ(source_now.updated_at_ms, before.updated_at_ms);
+  EXPECT_EQ(source_now.steps[1].output, (Json{{"n", 1}, {"doc", 10}}));
+
+  // Bad requests name what is wrong and start nothing.
+  try {
+    (void)client().rerun(source, "publish");
+    ADD_FAILURE() << "an unknown step was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "from_step 'publish' is not a step of this run (its steps: fetch, edit, report)");
+  }
+  EXPECT_THROW((void)client().rerun("01JBAD000000000000000000ZZ", "edit"), std::invalid_argument);
+  EXPECT_EQ(edits.load(), 2);
+}
+
+}  // namespace
+}  // namespace steadfast
