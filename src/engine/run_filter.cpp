@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "engine/rfc3339.h"
 #include "engine/run_metadata.h"
 
 namespace steadfast::engine {
@@ -163,6 +164,16 @@ RunFilter run_filter_from_json(const Json& object) {
     }
   }
   return parse_run_filter(pairs);
+}
+
+Json run_filter_to_json(const RunFilter& filter) {
+  Json out = Json::object();
+  if (!filter.workflow.empty()) out["workflow"] = filter.workflow;
+  if (!filter.status.empty()) out["status"] = filter.status;
+  if (!filter.meta.empty()) out["meta"] = filter.meta;
+  if (filter.created_after_ms) out["created_after"] = rfc3339_ms(*filter.created_after_ms);
+  if (filter.created_before_ms) out["created_before"] = rfc3339_ms(*filter.created_before_ms);
+  return out;
 }
 
 }  // namespace steadfast::engine

@@ -42,6 +42,10 @@ struct RunFilter {
 // members outside the filter are the caller's and are left alone.
 [[nodiscard]] RunFilter run_filter_from_json(const Json& object);
 
+// The filter as run_filter_from_json reads it back (only the conditions set;
+// times as RFC 3339 with milliseconds): how a bulk job stores and shows it.
+[[nodiscard]] Json run_filter_to_json(const RunFilter& filter);
+
 // "2026-12-02T10:00:00.000Z" style RFC 3339 → Unix ms; nullopt if malformed.
 [[nodiscard]] std::optional<std::int64_t> parse_rfc3339_ms(const std::string& text);
 

@@ -112,6 +112,9 @@ std::string KeySpace::queues() const { return meta_base() + "queues"; }
 std::string KeySpace::limiters() const { return meta_base() + "limiters"; }
 std::string KeySpace::paused_queues() const { return meta_base() + "paused-queues"; }
 std::string KeySpace::audit() const { return meta_base() + "audit"; }
+std::string KeySpace::bulk_job(std::string_view id) const { return meta_base() + "bulk:" + std::string(id); }
+std::string KeySpace::bulk_jobs() const { return meta_base() + "bulk:jobs"; }
+std::string KeySpace::bulk_active() const { return meta_base() + "bulk:active"; }
 std::string KeySpace::token_live_runs(std::string_view token_id) const {
   return meta_base() + "token-live:" + std::string(token_id);
 }

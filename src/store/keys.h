@@ -90,6 +90,13 @@ class KeySpace {
   // STREAM of operator actions (cancel, replay, purge): at, who, action, target,
   // detail; trimmed to about 10,000 entries.
   [[nodiscard]] std::string audit() const;
+  // Bulk jobs (store/bulk.h): HASH of one job (id: a run-id-shaped ULID);
+  // ZSET of every job kept (score: creation, Redis ms), for the list; ZSET of
+  // the jobs not yet done (score: Redis ms its holder's lease ends; 0 = never
+  // claimed), which every `serve` claims from.
+  [[nodiscard]] std::string bulk_job(std::string_view id) const;
+  [[nodiscard]] std::string bulk_jobs() const;
+  [[nodiscard]] std::string bulk_active() const;
   // HASH limiter name -> its bounds (JSON), as the workers last started with them.
   [[nodiscard]] std::string limiters() const;
   // ZSET of the runs a bearer token submitted that may still be live (member

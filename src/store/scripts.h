@@ -30,5 +30,8 @@ const redis::Script& purge();
 const redis::Script& expire();
 const redis::Script& series_sample();
 const redis::Script& rerun();
+const redis::Script& bulk_create();
+const redis::Script& bulk_claim();
+const redis::Script& bulk_progress();
 
 }  // namespace steadfast::store::scripts
