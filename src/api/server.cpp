@@ -32,12 +32,18 @@
 #include <set>
 #include <type_traits>
 
+#include <unistd.h>
+
 #include "api/problem.h"
 #include "api/service.h"
+#include "engine/bulk.h"
 #include "engine/outage_log.h"
 #include "redis/client.h"
+#include "store/bulk.h"
 #include "store/config.h"
+#include "store/local_actor.h"
 #include "store/redis_settings.h"
+#include "store/run_id.h"
 #include "store/scripts.h"
 #include "store/store.h"
 
@@ -127,6 +133,7 @@ const ServerOptions& checked(const ServerOptions& o) {
     if (t.count() <= 0) throw std::invalid_argument("read and write timeouts must be positive");
   }
   if (o.max_wait.count() < 0) throw std::invalid_argument("max wait must not be negative");
+  if (o.bulk_lease < std::chrono::seconds(1)) throw std::invalid_argument("bulk lease must be at least 1s");
   return o;
 }
 
@@ -252,6 +259,7 @@ class Server::Impl {
     service_.mark_ready();
     spdlog::info("api: ready (Redis at {})", redis_.config().redacted_url());
     set_listen_state(State::listening, bound.port());
+    asio::co_spawn(io_, bulk_loop(), asio::detached);
     co_await watch_redis();
   }
 
@@ -270,6 +278,44 @@ class Server::Impl {
       }
       watch_timer_.expires_after(kWatchEvery);
       co_await watch_timer_.async_wait(nothrow);
+    }
+  }
+
+  // Bulk jobs (store/bulk.h): claims one whose lease has ended (or that no
+  // one took yet) and walks it to its end; looks again every second. Any
+  // number of servers run this: one holds a job at a time, and another goes
+  // on with it when this one dies or is stopped.
+  asio::awaitable<void> bulk_loop() {
+    store::BulkRunOptions run;
+    run.owner = store::local_actor("serve") + ":" + std::to_string(::getpid()) + ":" + store::new_run_id().substr(20);
+    run.lease = options_.bulk_lease;
+    run.retention = options_.retention;
+    run.stopping = [this] { return stopping_; };
+    while (!stopping_) {
+      bool worked = false;
+      try {
+        std::optional<store::BulkJob> job = co_await store::claim_bulk_job(store_, run.owner, run.lease);
+        if (job) {
+          worked = true;
+          spdlog::info("api: bulk job {} ({} of {}): {}", job->id, engine::to_string(job->request.action),
+                       engine::run_filter_to_json(job->request.filter).dump(),
+                       job->claims > 1 ? "going on from where its last holder stopped" : "started");
+          const store::BulkRunEnd end = co_await store::run_bulk_job(store_, *job, run);
+          if (end == store::BulkRunEnd::done) {
+            spdlog::info("api: bulk job {} done: {} matched, {} {}, {} skipped", job->id, job->matched,
+                         job->succeeded, job->request.action == engine::BulkAction::cancel ? "cancelled" : "replayed",
+                         job->skipped);
+          } else if (end == store::BulkRunEnd::lost) {
+            spdlog::warn("api: bulk job {}: another server took it over (this one's lease ended)", job->id);
+          }
+        }
+      } catch (const std::exception& e) {
+        worked = false;
+        if (!stopping_) spdlog::warn("api: bulk jobs: {}; retrying in 1 s", e.what());
+      }
+      if (worked) continue;
+      bulk_timer_.expires_after(std::chrono::seconds(1));
+      co_await bulk_timer_.async_wait(nothrow);
     }
   }
 
@@ -587,6 +633,7 @@ class Server::Impl {
     acceptor_.close(ignored);
     startup_timer_.cancel();
     watch_timer_.cancel();
+    bulk_timer_.cancel();
     service_.begin_shutdown();
     // Idle connections (waiting for a request) close now; busy ones finish
     // their request and close after answering it.
@@ -625,6 +672,7 @@ class Server::Impl {
   asio::steady_timer shutdown_timer_;
   asio::steady_timer startup_timer_{io_};  // between two attempts to set up Redis
   asio::steady_timer watch_timer_{io_};    // watch_redis()'s pause
+  asio::steady_timer bulk_timer_{io_};     // bulk_loop()'s pause
   std::set<Connection*> connections_;
   std::size_t rejecting_ = 0;
   bool stopping_ = false;

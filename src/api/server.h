@@ -54,6 +54,9 @@ struct ServerOptions {
   std::chrono::milliseconds shutdown_timeout{std::chrono::seconds(10)};
   // Cancelled runs expire this long after they end.
   std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};
+  // How long this server holds a bulk job (POST /v1/runs:bulk) without
+  // recording a page: if it dies, another `serve` goes on after this long.
+  std::chrono::milliseconds bulk_lease{std::chrono::seconds(30)};
   // Serve even when Redis' maxmemory-policy may evict keys (runs may be lost).
   bool allow_eviction = false;
   bool handle_signals = true;  // stop on SIGTERM/SIGINT while run() runs

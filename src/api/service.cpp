@@ -10,6 +10,7 @@
 #include <charconv>
 #include <variant>
 
+#include "engine/bulk.h"
 #include "engine/duration.h"
 #include "engine/json_depth.h"
 #include "engine/json_size.h"
@@ -17,6 +18,7 @@
 #include "engine/rfc3339.h"
 #include "engine/run_filter.h"
 #include "engine/series.h"
+#include "store/bulk.h"
 #include "store/definition.h"
 #include "store/explorer_view.h"
 #include "store/redis_settings.h"
@@ -121,6 +123,24 @@ std::optional<milliseconds> parse_wait(std::string_view text) {
 }
 
 std::string status_url(std::string_view run_id) { return "/v1/runs/" + std::string(run_id); }
+std::string bulk_url(std::string_view job_id) { return "/v1/bulk/" + std::string(job_id); }
+
+// A small JSON body (an operator's request, not a run's input): its media
+// type, nesting and syntax checked, with the API's answers; an empty body is
+// an empty object. Not checked: its shape (the caller's).
+std::variant<Json, Response> small_json_body(const Request& request, int max_depth) {
+  if (request.body.empty()) return Json::object();
+  const auto ct = request.header("Content-Type");
+  if (!ct || !is_json_media_type(*ct)) return problem(415, "unsupported-media-type", "send the body as application/json");
+  if (!engine::json_text_depth_within(request.body, max_depth)) {
+    return problem(400, "malformed-json", "the body nests deeper than " + std::to_string(max_depth) + " levels");
+  }
+  try {
+    return Json::parse(request.body);
+  } catch (const Json::parse_error& e) {
+    return problem(400, "malformed-json", std::string("the body is not valid JSON: ") + e.what());
+  }
+}
 
 // Who did an operator action, for the audit log: the token's name (or id), or
 // "anonymous" when serve runs without tokens.
@@ -176,7 +196,7 @@ std::vector<ServedWorkflow> serve_workflows(const config::WorkflowsFile& file) {
 struct Service::Route {
   enum class Action {
     healthz, readyz, metrics, workflows, submit, runs, run, cancel, dlq, dlq_purge, dlq_replay, workers,
-    limiters, audit, queues, queue_pause, queue_resume, stats_series, rerun
+    limiters, audit, queues, queue_pause, queue_resume, stats_series, rerun, bulk_create, bulk_list, bulk_get
   };
   Action action{};
   std::string label;               // the route template, for metrics
@@ -274,6 +294,12 @@ std::variant<Service::Route, Response> Service::resolve(const Request& request) 
       set(A::cancel, "/v1/runs/{id}/cancel", "POST", Access::admin, std::string(seg[2]));
     } else if (n == 4 && s1 == "runs" && seg[3] == "rerun" && !seg[2].empty()) {
       set(A::rerun, "/v1/runs/{id}/rerun", "POST", Access::admin, std::string(seg[2]));
+    } else if (n == 2 && s1 == "runs:bulk") {
+      set(A::bulk_create, "/v1/runs:bulk", "POST", Access::admin);
+    } else if (n == 2 && s1 == "bulk") {
+      set(A::bulk_list, "/v1/bulk", "GET", Access::read);
+    } else if (n == 3 && s1 == "bulk" && !seg[2].empty()) {
+      set(A::bulk_get, "/v1/bulk/{id}", "GET", Access::read, std::string(seg[2]));
     } else if (n == 2 && s1 == "queues") {
       set(A::queues, "/v1/queues", "GET", Access::read);
     } else if (n == 4 && s1 == "queues" && seg[3] == "pause" && !seg[2].empty()) {
@@ -380,6 +406,9 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
       case A::limiters: co_return co_await list_limiters();
       case A::audit: co_return co_await audit_log(route.query);
       case A::stats_series: co_return co_await stats_series(route.query);
+      case A::bulk_create: co_return co_await create_bulk(request, route.who);
+      case A::bulk_list: co_return co_await list_bulk(route.query);
+      case A::bulk_get: co_return co_await get_bulk(route.param);
       default: break;
     }
     co_return problem(404, "not-found", "no such route");
@@ -710,23 +739,12 @@ asio::awaitable<Response> Service::dlq_replay(const std::string& id, const std::
 // The body: the shared run filter (CONTRACTS.md §3; status is implicitly
 // failed) and/or "confirm": true — a purge of everything must be asked for.
 asio::awaitable<Response> Service::dlq_purge(const Request& request, const std::optional<Principal>& who) {
-  Json body = Json::object();
-  if (!request.body.empty()) {
-    const auto ct = request.header("Content-Type");
-    if (!ct || !is_json_media_type(*ct)) co_return problem(415, "unsupported-media-type", "send the body as application/json");
-    if (!engine::json_text_depth_within(request.body, options_.max_json_depth)) {
-      co_return problem(400, "malformed-json",
-                        "the body nests deeper than " + std::to_string(options_.max_json_depth) + " levels");
-    }
-    try {
-      body = Json::parse(request.body);
-    } catch (const Json::parse_error& e) {
-      co_return problem(400, "malformed-json", std::string("the body is not valid JSON: ") + e.what());
-    }
-    if (!body.is_object()) {
-      co_return validation_problem("the body must be a JSON object {\"workflow\": ..., \"confirm\": true}",
-                                   {{"", "must be an object", "type"}});
-    }
+  auto parsed = small_json_body(request, options_.max_json_depth);
+  if (auto* refused = std::get_if<Response>(&parsed)) co_return std::move(*refused);
+  const Json body = std::move(std::get<Json>(parsed));
+  if (!body.is_object()) {
+    co_return validation_problem("the body must be a JSON object {\"workflow\": ..., \"confirm\": true}",
+                                 {{"", "must be an object", "type"}});
   }
   std::vector<FieldError> unknown;
   for (const auto& [key, value] : body.items()) {
@@ -762,6 +780,47 @@ asio::awaitable<Response> Service::dlq_purge(const Request& request, const std::
   filter_json.erase("confirm");
   co_await store_.audit(actor(who), "dlq_purge", filter_json.dump(), store::audit_detail("purged", purged));
   co_return json_response(200, {{"purged", purged}});
+}
+
+// POST /v1/runs:bulk {"action": "cancel"|"replay", "filter": {...}}: a job
+// (store/bulk.h) that a `serve` walks in the background; 202 with its state.
+asio::awaitable<Response> Service::create_bulk(const Request& request, const std::optional<Principal>& who) {
+  auto parsed = small_json_body(request, options_.max_json_depth);
+  if (auto* refused = std::get_if<Response>(&parsed)) co_return std::move(*refused);
+  engine::BulkRequest bulk;
+  try {
+    bulk = engine::parse_bulk_request(std::get<Json>(parsed));
+  } catch (const std::invalid_argument& e) {
+    co_return validation_problem(e.what(), {{"", e.what(), ""}});
+  }
+  const store::BulkJob job = co_await store::create_bulk_job(store_, bulk, actor(who));
+  Json detail = store::audit_detail("action", std::string(engine::to_string(bulk.action)));
+  detail["filter"] = engine::run_filter_to_json(bulk.filter);
+  co_await store_.audit(actor(who), "bulk", job.id, std::move(detail));
+  Json body = store::to_json(job);
+  body["status_url"] = bulk_url(job.id);
+  Response r = json_response(202, body);
+  r.headers.emplace_back("Location", bulk_url(job.id));
+  co_return r;
+}
+
+asio::awaitable<Response> Service::get_bulk(const std::string& raw_id) {
+  const std::string id = store::canonical_run_id(raw_id);
+  if (!store::is_valid_run_id(id)) co_return problem(404, "unknown-bulk-job", "no bulk job '" + id.substr(0, 64) + "'");
+  const std::optional<store::BulkJob> job = co_await store::read_bulk_job(store_, id);
+  if (!job) co_return problem(404, "unknown-bulk-job", "no bulk job '" + id + "' (never made, or expired a week after it ended)");
+  co_return json_response(200, store::to_json(*job));
+}
+
+asio::awaitable<Response> Service::list_bulk(const std::map<std::string, std::string>& query) {
+  for (const auto& [name, value] : query) {
+    if (name != "limit") co_return problem(400, "bad-parameter", "unknown parameter '" + name.substr(0, 64) + "' (known: limit)");
+  }
+  const auto limit = parse_limit(query);
+  if (!limit) co_return problem(400, "bad-parameter", "limit must be a number in 1.." + std::to_string(kMaxListLimit));
+  Json list = Json::array();
+  for (const store::BulkJob& job : co_await store::recent_bulk_jobs(store_, *limit)) list.push_back(store::to_json(job));
+  co_return json_response(200, {{"jobs", std::move(list)}});
 }
 
 asio::awaitable<Response> Service::list_workers() {

@@ -111,6 +111,9 @@ class Service {
   boost::asio::awaitable<Response> dlq_list(const std::map<std::string, std::string>& query);
   boost::asio::awaitable<Response> dlq_replay(const std::string& id, const std::optional<Principal>& who);
   boost::asio::awaitable<Response> dlq_purge(const Request& request, const std::optional<Principal>& who);
+  boost::asio::awaitable<Response> create_bulk(const Request& request, const std::optional<Principal>& who);
+  boost::asio::awaitable<Response> get_bulk(const std::string& id);
+  boost::asio::awaitable<Response> list_bulk(const std::map<std::string, std::string>& query);
   boost::asio::awaitable<Response> list_workers();
   boost::asio::awaitable<Response> list_queues();
   boost::asio::awaitable<Response> pause_queue(const std::string& queue, bool pause,

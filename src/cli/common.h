@@ -54,5 +54,6 @@ void register_stats(CLI::App& app);  // stats, runs, workers, limiters, audit
 void register_dev(CLI::App& app);
 void register_bench(CLI::App& app);  // steadfast bench <workload>
 void register_rerun(CLI::App& app);  // rerun <run> --from-step S
+void register_bulk(CLI::App& app);   // bulk [job]: bulk jobs (cli/bulk_command.h)
 
 }  // namespace steadfast::cli

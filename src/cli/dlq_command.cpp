@@ -1,11 +1,13 @@
 // `steadfast dlq list|replay|purge`: the dead-letter queue.
 #include <iostream>
 
+#include "cli/bulk_command.h"
 #include "cli/common.h"
+#include "cli/filter_flags.h"
 #include "cli/text_table.h"
+#include "engine/quote.h"
 #include "engine/run_filter.h"
 #include "redis/client.h"
-#include "engine/quote.h"
 #include "steadfast/client.h"
 #include "store/config.h"
 #include "store/keys.h"
@@ -24,12 +26,10 @@ void register_dlq(CLI::App& app) {
     std::string id;
     bool json = false;
     std::size_t limit = 100;
-    // purge: the shared run filter's flags (CONTRACTS.md §3) and the confirmation.
-    std::string workflow;
-    std::string created_after;
-    std::string created_before;
-    std::vector<std::string> meta;  // KEY=VALUE
-    bool yes = false;
+    // purge and replay --all: the shared run filter's flags (CONTRACTS.md §3).
+    FilterFlags filter;
+    bool yes = false;  // purge's confirmation
+    bool all = false;  // replay every matching dead-lettered run (a bulk job)
   };
   auto a = std::make_shared<Args>();
   auto options = [a] { return client_options(a->conn); };
@@ -53,8 +53,21 @@ void register_dlq(CLI::App& app) {
   });
   auto* replay = dlq->add_subcommand("replay", "Restart a dead-lettered run from its failed step");
   add_connection_options(*replay, a->conn);
-  replay->add_option("id", a->id, "Dead-letter entry id or run id (any case)")->required();
+  replay->add_option("id", a->id, "Dead-letter entry id or run id (any case)");
+  replay->add_flag("--all", a->all,
+                   "Replay every dead-lettered run matching the filter flags (all without them): a bulk job, "
+                   "see `steadfast bulk`");
+  add_filter_options(*replay, a->filter, false);
+  replay->add_flag("--json", a->json, "With --all: print the finished job as JSON");
   replay->final_callback([a, options] {
+    if (a->all) {
+      if (!a->id.empty()) throw std::invalid_argument("give a dead-letter id or --all, not both");
+      engine::BulkRequest request{engine::BulkAction::replay, a->filter.filter()};
+      run_bulk(a->conn, request, a->json);
+      return;
+    }
+    if (a->id.empty()) throw std::invalid_argument("give a dead-letter id (dlq list prints them) or --all");
+    if (a->filter.any()) throw std::invalid_argument("the filter flags go with --all");
     // An entry id (1732749242001-0) as it is; anything else must be a run id.
     const std::string id = store::is_valid_stream_id(a->id) ? a->id : store::canonical_run_id(a->id);
     if (!store::is_valid_stream_id(id) && !store::is_valid_run_id(id)) {
@@ -68,22 +81,10 @@ void register_dlq(CLI::App& app) {
   auto* purge = dlq->add_subcommand(
       "purge", "Delete dead-letter entries and their failed runs (those matching the filter; all without one)");
   add_connection_options(*purge, a->conn);
-  purge->add_option("--workflow", a->workflow, "Only runs of this workflow");
-  purge->add_option("--created-after", a->created_after, "Only runs created after this RFC 3339 time");
-  purge->add_option("--created-before", a->created_before, "Only runs created before this RFC 3339 time");
-  purge->add_option("--meta", a->meta, "KEY=VALUE: only runs with this metadata pair (repeat for more)");
+  add_filter_options(*purge, a->filter, false);
   purge->add_flag("--yes", a->yes, "Confirm: the runs are deleted for good");
   purge->final_callback([a] {
-    std::vector<std::pair<std::string, std::string>> pairs;
-    if (!a->workflow.empty()) pairs.emplace_back("workflow", a->workflow);
-    if (!a->created_after.empty()) pairs.emplace_back("created_after", a->created_after);
-    if (!a->created_before.empty()) pairs.emplace_back("created_before", a->created_before);
-    for (const std::string& kv : a->meta) {
-      const std::size_t eq = kv.find('=');
-      if (eq == std::string::npos) throw std::invalid_argument("--meta takes KEY=VALUE, not '" + kv + "'");
-      pairs.emplace_back("meta." + kv.substr(0, eq), kv.substr(eq + 1));
-    }
-    const engine::RunFilter filter = engine::parse_run_filter(pairs);
+    const engine::RunFilter filter = a->filter.filter();
     if (!a->yes) {
       throw std::invalid_argument(std::string("dlq purge deletes ") +
                                   (filter.empty() ? "every dead-lettered run" : "the matching dead-lettered runs") +
@@ -100,12 +101,8 @@ void register_dlq(CLI::App& app) {
       co_await client.wait_connected();
       co_await store::check_config(client, st.keys());
       const std::size_t n = co_await st.dlq_purge(filter);
-      Json target = Json::object();
-      if (!filter.workflow.empty()) target["workflow"] = filter.workflow;
-      if (!a->created_after.empty()) target["created_after"] = a->created_after;
-      if (!a->created_before.empty()) target["created_before"] = a->created_before;
-      if (!filter.meta.empty()) target["meta"] = filter.meta;
-      co_await st.audit(store::local_actor("cli"), "dlq_purge", target.dump(), store::audit_detail("purged", n));
+      co_await st.audit(store::local_actor("cli"), "dlq_purge", engine::run_filter_to_json(filter).dump(),
+                        store::audit_detail("purged", n));
       co_return n;
     }());
     std::cout << "purged " << purged << "\n";

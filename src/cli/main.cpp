@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   register_dev(app);
   register_bench(app);
   register_rerun(app);
+  register_bulk(app);
 
   try {
     app.parse(argc, argv);

@@ -1,7 +1,9 @@
-// `steadfast submit`, `status`, `cancel`: one run at a time.
+// `steadfast submit`, `status`, `cancel`: one run at a time (`cancel --all`: a bulk job, cli/bulk_command.h).
 #include <iostream>
 
+#include "cli/bulk_command.h"
 #include "cli/common.h"
+#include "cli/filter_flags.h"
 #include "cli/run_id_arg.h"
 #include "cli/run_input.h"
 #include "cli/text_table.h"
@@ -136,15 +138,35 @@ void register_runs(CLI::App& app) {
     });
   }
   {
-    auto* cmd = app.add_subcommand("cancel", "Cancel a run (a running step is told to stop)");
+    auto* cmd = app.add_subcommand("cancel", "Cancel a run (a running step is told to stop), or with --all every run "
+                                             "matching the filter flags (a bulk job, see `steadfast bulk`)");
     struct Args {
       Connection conn;
       std::string run;
+      bool all = false;
+      bool json = false;
+      FilterFlags filter;
     };
     auto a = std::make_shared<Args>();
     add_connection_options(*cmd, a->conn);
-    cmd->add_option("run", a->run, "Run id (any case)")->required();
+    cmd->add_option("run", a->run, "Run id (any case)");
+    cmd->add_flag("--all", a->all,
+                  "Cancel every run matching the filter flags; at least one flag is required (runs that "
+                  "already ended are skipped)");
+    add_filter_options(*cmd, a->filter, true);
+    cmd->add_flag("--json", a->json, "With --all: print the finished job as JSON");
     cmd->final_callback([a] {
+      if (a->all) {
+        if (!a->run.empty()) throw std::invalid_argument("give a run id or --all, not both");
+        if (!a->filter.any()) {
+          throw std::invalid_argument("cancel --all needs a filter (--workflow, --status, --meta, --created-after, "
+                                      "--created-before): it would cancel every run");
+        }
+        run_bulk(a->conn, engine::BulkRequest{engine::BulkAction::cancel, a->filter.filter()}, a->json);
+        return;
+      }
+      if (a->run.empty()) throw std::invalid_argument("give a run id, or --all with a filter");
+      if (a->filter.any()) throw std::invalid_argument("the filter flags go with --all");
       const std::string id = run_id_arg(a->run);
       Client client(client_options(a->conn));
       // The words of the API's answer (POST /v1/runs/{id}/cancel), not the store's codes.

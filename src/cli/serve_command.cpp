@@ -73,6 +73,7 @@ void register_serve(CLI::App& app) {
     std::string body_timeout = "10s";
     std::string max_wait = "60s";
     std::string retention = "168h";
+    std::string bulk_lease = "30s";
     bool allow_eviction = false;
   };
   auto a = std::make_shared<Args>();
@@ -96,6 +97,10 @@ void register_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-wait", a->max_wait, "Longest long poll (GET /v1/runs/{id}?wait=)")->capture_default_str();
   cmd->add_option("--retention", a->retention, "How long a run cancelled through the API is kept after it ends (other runs: the workers' --retention)")->capture_default_str();
+  cmd->add_option("--bulk-lease", a->bulk_lease,
+                  "How long a bulk job (POST /v1/runs:bulk) stays with this server without progress: if it dies, "
+                  "another serve goes on after this long (at least 1s)")
+      ->capture_default_str();
   cmd->add_flag("--allow-eviction", a->allow_eviction,
                 "Serve even if Redis' maxmemory-policy is not noeviction (runs may be lost)");
   cmd->final_callback([a] {
@@ -113,6 +118,7 @@ void register_serve(CLI::App& app) {
     o.body_timeout = config::parse_duration(a->body_timeout);
     o.max_wait = config::parse_duration(a->max_wait);
     o.retention = config::parse_duration(a->retention);
+    o.bulk_lease = config::parse_duration(a->bulk_lease);
     o.allow_eviction = a->allow_eviction;
     std::unique_ptr<api::Server> server;
     try {

@@ -17,8 +17,11 @@
 #include "api/http_client.h"
 #include "api/server.h"
 #include "config/workflows_file.h"
+#include "engine/bulk.h"
 #include "engine/rfc3339.h"
+#include "store/bulk.h"
 #include "store/keys.h"
+#include "store/store.h"
 #include "steadfast/worker.h"
 #include "steps/kind_registry.h"
 #include "support/redis_test.h"
@@ -1075,6 +1078,116 @@ TEST_F(ApiTest, RerunFromAStepAnswers201AndRefusesBadRequestsClearly) {
   expect_problem(post_json(port, "/v1/runs/not-a-run/rerun", {{"from_step", "fetch"}}), 404);
   expect_problem(http(port, "GET", url), 405);
   EXPECT_EQ(http(port, "GET", "/v1/audit").json()["entries"].size(), 1u);
+}
+
+// Bulk jobs through the API: made with 202 and a Location, walked by the
+// server in the background (GET /v1/bulk/{id} until done), audited; bad
+// requests are refused naming the member; a job whose holder died (its lease
+// ran out) is finished by the server.
+TEST_F(ApiTest, BulkCancelAndReplayAreJobsTheServerWalksToTheirEnd) {
+  // A job a dead `serve` held: claimed by "ghost" with a lease of 1.5 s, never progressed.
+  store::KeySpace keys("sf", 1);
+  redis::Client& client = make_client();
+  store::Store store(client, keys);
+  const store::BulkJob orphan = run(store::create_bulk_job(
+      store, engine::BulkRequest{engine::BulkAction::cancel, engine::run_filter_from_json(Json{{"workflow", "analyze"}})},
+      "tester"));
+  ASSERT_TRUE(run(store::claim_bulk_job_by_id(store, orphan.id, "ghost", 1500ms)));
+
+  const auto port = start();
+  const auto submit = [&](const std::string& customer) {
+    const auto r = post_json(port, "/v1/workflows/anything/runs", {{"input", 1}, {"metadata", {{"customer", customer}}}});
+    EXPECT_EQ(r.status, 202) << r.body;
+    return r.json()["run_id"].get<std::string>();
+  };
+  const auto wait_done = [&](const std::string& id) {
+    Json job;
+    for (const auto until = Clock::now() + 15s; Clock::now() < until; std::this_thread::sleep_for(50ms)) {
+      job = http(port, "GET", "/v1/bulk/" + id).json();
+      if (job["status"] == "done") break;
+    }
+    return job;
+  };
+  std::vector<std::string> acme;
+  for (int i = 0; i < 3; ++i) acme.push_back(submit("acme"));
+  const std::string beta = submit("beta");
+
+  auto r = post_json(port, "/v1/runs:bulk", {{"action", "cancel"}, {"filter", {{"meta", {{"customer", "acme"}}}}}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string id = r.json()["id"];
+  EXPECT_EQ(r.json()["status_url"], "/v1/bulk/" + id);
+  EXPECT_EQ(r.header("location"), "/v1/bulk/" + id);
+  EXPECT_EQ(r.json()["action"], "cancel");
+  EXPECT_EQ(r.json()["status"], "queued");
+  Json job = wait_done(id);
+  ASSERT_EQ(job["status"], "done") << job;
+  EXPECT_EQ(job["matched"], 3);
+  EXPECT_EQ(job["succeeded"], 3);
+  EXPECT_EQ(job["skipped"], 0);
+  EXPECT_EQ(job["who"], "anonymous");
+  EXPECT_TRUE(job["finished_at"].is_string()) << job;
+  for (const std::string& run_id : acme) EXPECT_EQ(http(port, "GET", "/v1/runs/" + run_id).json()["status"], "cancelled");
+  EXPECT_EQ(http(port, "GET", "/v1/runs/" + beta).json()["status"], "queued");
+  // Lower case, as a user may type it.
+  std::string lower = id;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  EXPECT_EQ(http(port, "GET", "/v1/bulk/" + lower).json()["id"], id);
+
+  // The orphan: the server takes it once the ghost's lease ends, and finishes it.
+  job = wait_done(orphan.id);
+  ASSERT_EQ(job["status"], "done") << job;
+  EXPECT_EQ(job["claims"], 2);
+  EXPECT_NE(job["holder"], "ghost");
+
+  r = http(port, "GET", "/v1/bulk");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(r.json()["jobs"].size(), 2u) << r.body;
+  EXPECT_EQ(r.json()["jobs"][0]["id"], id);  // newest first
+  expect_problem(http(port, "GET", "/v1/bulk?limit=0"), 400);
+  expect_problem(http(port, "GET", "/v1/bulk?colour=red"), 400);
+
+  const Json audit = http(port, "GET", "/v1/audit").json()["entries"];
+  ASSERT_FALSE(audit.empty());
+  EXPECT_EQ(audit[0]["action"], "bulk");
+  EXPECT_EQ(audit[0]["target"], id);
+  EXPECT_EQ(audit[0]["detail"], (Json{{"action", "cancel"}, {"filter", {{"meta", {{"customer", "acme"}}}}}}));
+
+  // Replay: the dead-lettered runs of a workflow, and only failed runs.
+  start_worker();
+  std::vector<std::string> doomed;
+  for (int i = 0; i < 2; ++i) doomed.push_back(post_json(port, "/v1/workflows/doomed/runs", {{"input", i}}).json()["run_id"]);
+  for (const std::string& run_id : doomed) {
+    ASSERT_EQ(http(port, "GET", "/v1/runs/" + run_id + "?wait=10s", {}, {}, 15s).json()["status"], "failed");
+  }
+  r = post_json(port, "/v1/runs:bulk", {{"action", "replay"}, {"filter", {{"workflow", "doomed"}}}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  job = wait_done(r.json()["id"]);
+  ASSERT_EQ(job["status"], "done") << job;
+  EXPECT_EQ(job["matched"], 2);
+  EXPECT_EQ(job["succeeded"], 2);
+  for (const std::string& run_id : doomed) {  // run again (and failed again: it always fails)
+    Json again;
+    for (const auto until = Clock::now() + 15s; Clock::now() < until; std::this_thread::sleep_for(50ms)) {
+      again = http(port, "GET", "/v1/runs/" + run_id).json();
+      if (again["status"] == "failed" && again["steps"][0]["attempts"] == 2) break;
+    }
+    EXPECT_EQ(again["steps"][0]["attempts"], 2) << again;
+  }
+
+  // What it refuses, and how.
+  expect_problem(post_json(port, "/v1/runs:bulk", {{"action", "delete"}}), 422);
+  r = post_json(port, "/v1/runs:bulk", {{"action", "cancel"}});
+  expect_problem(r, 422);
+  EXPECT_NE(r.body.find("a cancel needs at least one condition"), std::string::npos) << r.body;
+  r = post_json(port, "/v1/runs:bulk", {{"action", "replay"}, {"filter", {{"status", "running"}}}});
+  expect_problem(r, 422);
+  EXPECT_NE(r.body.find("failed runs only"), std::string::npos) << r.body;
+  expect_problem(post_json(port, "/v1/runs:bulk", {{"action", "cancel"}, {"filter", {{"queue", "q"}}}}), 422);
+  expect_problem(http(port, "POST", "/v1/runs:bulk", "{", {{"Content-Type", "application/json"}}), 400);
+  expect_problem(http(port, "POST", "/v1/runs:bulk", R"({"action": "replay"})", {{"Content-Type", "text/plain"}}), 415);
+  expect_problem(http(port, "GET", "/v1/runs:bulk"), 405);
+  expect_problem(http(port, "GET", "/v1/bulk/01JZZZZZZZZZZZZZZZZZZZZZZZ"), 404);
+  expect_problem(http(port, "GET", "/v1/bulk/not-an-id"), 404);
 }
 
 }  // namespace

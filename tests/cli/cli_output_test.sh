@@ -4,8 +4,9 @@
 # (missing file, not JSON, empty stdin) exits 2 with nothing submitted; run ids
 # work in lower case (status, cancel, dlq replay, runs --cursor) and a
 # malformed one is named; `stats --json` has a `totals` object; `status` shows
-# one timeline line per step; and text holding a newline or an ESC sequence
-# (a metadata value, a step's error) stays on its row, escaped.
+# one timeline line per step; text holding a newline or an ESC sequence
+# (a metadata value, a step's error) stays on its row, escaped; and
+# `cancel --all`, `dlq replay --all` and `bulk` run and show bulk jobs.
 # Usage: cli_output_test.sh STEADFAST_BIN
 set -euo pipefail
 SF=$1
@@ -166,3 +167,39 @@ replayed=$("$SF" dlq replay "${broken,,}")
 [[ $replayed == "$broken" ]] || fail "dlq replay ${broken,,} printed '$replayed'"
 "$SF" audit --json | head -1 | grep -qF "\"target\":\"$broken\"" || fail "audit: no replay of $broken"
 echo "ok: dlq replay takes a lower-case run id"
+
+# 7. Bulk jobs: cancel --all (a filter required), dlq replay --all, bulk.
+expect_usage "cancel --all needs a filter" "$SF" cancel --all
+expect_usage "give a run id or --all, not both" "$SF" cancel "$run" --all --workflow waits
+expect_usage "the filter flags go with --all" "$SF" cancel "$run" --workflow waits
+expect_usage "filter: status must be one of" "$SF" cancel --all --status sleeping
+b1=$("$SF" submit waits --meta batch=b1)
+b2=$("$SF" submit waits --meta batch=b1)
+other=$("$SF" submit waits --meta batch=b2)
+"$SF" cancel --all --meta batch=b1 >"$dir/bulk_cancel.txt" 2>"$dir/bulk_cancel.err" ||
+  fail "cancel --all: $(cat "$dir/bulk_cancel.txt" "$dir/bulk_cancel.err")"
+grep -qE '^bulk job [0-9A-Z]{26} done: 2 matched, 2 cancelled, 0 skipped$' "$dir/bulk_cancel.txt" ||
+  fail "cancel --all printed: $(cat "$dir/bulk_cancel.txt")"
+for r in "$b1" "$b2"; do
+  for _ in $(seq 100); do [[ $("$SF" status "$r" --json | json 'd["status"]') == cancelled ]] && break; sleep 0.1; done
+  [[ $("$SF" status "$r" --json | json 'd["status"]') == cancelled ]] || fail "cancel --all left $r $("$SF" status "$r")"
+done
+[[ $("$SF" status "$other" --json | json 'd["status"]') != cancelled ]] || fail "cancel --all cancelled $other (batch b2)"
+job=$(awk '{print $3}' "$dir/bulk_cancel.txt")
+# Replay every dead-lettered run of `breaks` (one: step 6 replayed it, and it failed again).
+for _ in $(seq 100); do [[ $("$SF" status "$broken" --json | json 'd["status"]') == failed ]] && break; sleep 0.1; done
+"$SF" dlq replay --all --workflow breaks --json >"$dir/bulk_replay.json" 2>/dev/null || fail "dlq replay --all"
+[[ $(json '(d["action"], d["status"], d["matched"], d["succeeded"], d["filter"])' <"$dir/bulk_replay.json") == \
+   "('replay', 'done', 1, 1, {'workflow': 'breaks'})" ]] || fail "dlq replay --all --json: $(cat "$dir/bulk_replay.json")"
+"$SF" bulk "${job,,}" --json | json 'd["id"], d["who"].startswith("cli:")' | grep -qF "('$job', True)" ||
+  fail "bulk ${job,,}: $("$SF" bulk "$job" --json)"
+"$SF" bulk >"$dir/bulk.txt"
+[[ $(head -1 "$dir/bulk.txt" | awk '{print $1, $2, $3}') == "JOB ACTION STATUS" && $(wc -l <"$dir/bulk.txt") -eq 3 ]] &&
+  [[ $(sed -n 3p "$dir/bulk.txt" | awk '{print $1, $2, $3, $4, $5, $6}') == "$job cancel done 2 2 0" ]] ||
+  fail "bulk: $(cat "$dir/bulk.txt")"
+code=0
+"$SF" bulk 01JZZZZZZZZZZZZZZZZZZZZZZZ >/dev/null 2>"$dir/err" || code=$?
+[[ $code -eq 1 ]] && grep -qF "no bulk job 01JZZZZZZZZZZZZZZZZZZZZZZZ" "$dir/err" || fail "bulk of an unknown job: exit $code"
+"$SF" audit --json | python3 -c 'import json, sys; print(any((e["action"], e["target"]) == ("bulk", sys.argv[1])
+    for e in map(json.loads, sys.stdin)))' "$job" | grep -qx True || fail "audit: no bulk entry for $job"
+echo "ok: cancel --all and dlq replay --all run bulk jobs over the filter; bulk lists and shows them"

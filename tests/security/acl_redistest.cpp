@@ -3,7 +3,7 @@
 // `default` user is off: a `steadfast worker` as steadfast-worker and
 // `steadfast serve` and the CLI as steadfast-api run every flow (submit,
 // status, long poll, retry, limiter, cancel, dead letter, alert, replay,
-// purge, idempotency, runs, stats, doctor, drain) with no command refused
+// purge, bulk jobs, idempotency, runs, stats, doctor, drain) with no command refused
 // (ACL LOG stays empty); and neither user can administer Redis, touch keys
 // outside the prefix or destroy the queues, from a command or from a script.
 #include <cstdlib>
@@ -195,6 +195,30 @@ TEST_F(AclUsers, WorkerAndApiUsersRunEveryFlowWithNoCommandRefused) {
   EXPECT_EQ(cli({"dlq", "replay", replayed_by_cli}).exit_code, 0);
   EXPECT_EQ(wait_for(replayed_by_cli), "completed");
   EXPECT_EQ(cli({"dlq", "purge", "--yes"}).exit_code, 0);
+
+  // Bulk jobs: one through the API (serve walks it), two through the CLI.
+  const std::string bulk_replayed = submit_run("doomed");
+  EXPECT_EQ(wait_for(bulk_replayed), "failed");
+  const auto job = post_json(serve.port, "/v1/runs:bulk",
+                             {{"action", "replay"}, {"filter", {{"workflow", "doomed"}}}}, bearer(admin));
+  ASSERT_EQ(job.status, 202) << job.body;
+  const std::string job_id = job.json().value("id", "");
+  EXPECT_TRUE(eventually(
+      [&] {
+        return http(serve.port, "GET", "/v1/bulk/" + job_id, {}, bearer(submit)).json().value("status", "") == "done";
+      },
+      10s));
+  EXPECT_EQ(wait_for(bulk_replayed), "completed");
+  const std::string cli_replayed = submit_run("doomed");
+  EXPECT_EQ(wait_for(cli_replayed), "failed");
+  CommandResult bulk = cli({"dlq", "replay", "--all", "--workflow", "doomed"});
+  EXPECT_EQ(bulk.exit_code, 0) << bulk.out << bulk.err;
+  EXPECT_EQ(wait_for(cli_replayed), "completed");
+  const std::string cli_cancelled = submit_run("slow");
+  bulk = cli({"cancel", "--all", "--workflow", "slow"});
+  EXPECT_EQ(bulk.exit_code, 0) << bulk.out << bulk.err;
+  EXPECT_EQ(wait_for(cli_cancelled), "cancelled");
+  EXPECT_EQ(cli({"bulk", "--json"}).exit_code, 0);
 
   // A clean drain: the worker releases its id (DEL of its lock, through a script).
   worker.sigterm();
