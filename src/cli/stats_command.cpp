@@ -1,4 +1,5 @@
 // `steadfast stats` and `steadfast runs`: what the engine is doing, for operators.
+#include <chrono>
 #include <iomanip>
 #include <iostream>
 #include <boost/asio/steady_timer.hpp>
@@ -16,6 +17,7 @@
 #include "store/explorer_view.h"
 #include "store/run_id.h"
 #include "store/run_view.h"
+#include "store/series.h"
 #include "store/store.h"
 
 namespace steadfast::cli {
@@ -237,14 +239,19 @@ void register_stats(CLI::App& app) {
       const auto limiters = with_store<std::vector<store::Store::LimiterState>>(
           a->conn, [](store::Store& st) { return st.limiters(); });
       TextTable table;
-      if (!a->json) table.add({"LIMITER", "BOUNDS", "TOKENS", "HOLDERS", "WAITS", "PAUSED-UNTIL"});
+      if (!a->json) {
+        table.add({"LIMITER", "BOUNDS", "TOKENS", "HOLDERS", "ADMITTED", "WAITS", "LAST-MINUTE", "PAUSED-UNTIL"});
+      }
       for (const auto& l : limiters) {
         const Json r = store::to_json(l);
         if (a->json) {
           std::cout << r.dump() << "\n";
           continue;
         }
-        table.add({l.name, r["bounds"].dump(), r["tokens"].dump(), std::to_string(l.holders), std::to_string(l.waits),
+        const Json& recent = r["recent"];
+        table.add({l.name, r["bounds"].dump(), r["tokens"].dump(), std::to_string(l.holders), std::to_string(l.admitted),
+                   std::to_string(l.waits),
+                   recent["admitted_last_minute"].dump() + " admitted, " + recent["waits_last_minute"].dump() + " waits",
                    r["paused_until"].is_null() ? "-" : r["paused_until"].get<std::string>()});
       }
       if (!a->json && !limiters.empty()) table.print(std::cout);
@@ -321,18 +328,26 @@ void register_stats(CLI::App& app) {
         const auto depths = co_await st.queue_depths();
         const auto paused = co_await st.paused_queues();
         const auto workers = co_await st.workers();
+        const std::int64_t now_minute = std::chrono::duration_cast<std::chrono::minutes>(
+                                            std::chrono::system_clock::now().time_since_epoch()).count();
+        const auto throughput = co_await store::recent_queue_throughput(st.client(), st.keys(), now_minute);
         std::vector<Json> out;
-        for (const auto& d : depths) out.push_back(store::queue_record(d, paused.contains(d.queue), workers));
+        for (const auto& d : depths) {
+          const auto t = throughput.find(d.queue);
+          out.push_back(store::queue_record(d, paused.contains(d.queue), workers,
+                                            t == throughput.end() ? std::nullopt : std::optional(t->second)));
+        }
         co_return out;
       });
       TextTable table;
-      if (!a->json) table.add({"QUEUE", "STATE", "WAITING", "IN-FLIGHT", "WORKERS"});
+      if (!a->json) table.add({"QUEUE", "STATE", "WAITING", "IN-FLIGHT", "WORKERS", "PER-MINUTE"});
       for (const Json& r : rows) {
         if (a->json) {
           std::cout << r.dump() << "\n";
         } else {
           table.add({r["name"].get<std::string>(), r["paused"].get<bool>() ? "PAUSED" : "active", r["waiting"].dump(),
-                     r["in_flight"].dump(), r["workers"].dump()});
+                     r["in_flight"].dump(), r["workers"].dump(),
+                     r["throughput_per_minute"].is_null() ? "-" : r["throughput_per_minute"].dump()});
         }
       }
       if (!a->json && !rows.empty()) table.print(std::cout);

@@ -29,7 +29,8 @@ Json worker_record(const Json& w) {
           {"version", w.contains("version") ? w["version"] : Json(nullptr)}};
 }
 
-Json queue_record(const Store::QueueDepth& d, bool paused, const std::vector<Json>& workers) {
+Json queue_record(const Store::QueueDepth& d, bool paused, const std::vector<Json>& workers,
+                  std::optional<std::int64_t> throughput_per_minute) {
   int serving = 0;
   for (const Json& w : workers) {
     const Json queues = w.value("queues", Json::array());
@@ -37,7 +38,21 @@ Json queue_record(const Store::QueueDepth& d, bool paused, const std::vector<Jso
   }
   return {{"name", d.queue},         {"paused", paused},
           {"entries", d.entries},     {"in_flight", d.pending},
-          {"waiting", d.entries - d.pending}, {"workers", serving}};
+          {"waiting", d.entries - d.pending}, {"workers", serving},
+          {"throughput_per_minute", throughput_per_minute ? Json(*throughput_per_minute) : Json(nullptr)}};
+}
+
+RecentLimiterCounts recent_limiter_counts(const Store::LimiterState::Minutes& counted, std::int64_t now_ms) {
+  const std::int64_t now_minute = now_ms / 60000;
+  RecentLimiterCounts r;
+  if (counted.minute == now_minute) {
+    r = {counted.admitted, counted.waits, counted.previous_admitted, counted.previous_waits};
+    // (previous_* is 0 unless the minute before was counted: the script rolls it so.)
+  } else if (counted.minute == now_minute - 1) {
+    r.admitted_last_minute = counted.admitted;
+    r.waits_last_minute = counted.waits;
+  }
+  return r;
 }
 
 Json to_json(const Store::LimiterState& l) {
@@ -48,7 +63,15 @@ Json to_json(const Store::LimiterState& l) {
           {"tokens", token_rate ? Json(l.tokens) : Json(nullptr)},
           {"holders", l.holders},
           {"paused_until", paused ? Json(iso8601_ms(l.paused_until_ms)) : Json(nullptr)},
-          {"waits", l.waits}};
+          {"waits", l.waits},
+          {"admitted", l.admitted},
+          {"recent", [&] {
+             const RecentLimiterCounts r = recent_limiter_counts(l.minutes, l.now_ms);
+             return Json{{"admitted_this_minute", r.admitted_this_minute},
+                         {"waits_this_minute", r.waits_this_minute},
+                         {"admitted_last_minute", r.admitted_last_minute},
+                         {"waits_last_minute", r.waits_last_minute}};
+           }()}};
 }
 
 Json to_json(const Store::AuditEntry& e) {

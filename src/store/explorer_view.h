@@ -15,11 +15,29 @@ namespace steadfast::store {
 [[nodiscard]] Json worker_record(const Json& registered);
 
 // {"name", "paused", "entries", "in_flight", "waiting" (entries not claimed),
-//  "workers" (registered workers reading it)}
-[[nodiscard]] Json queue_record(const Store::QueueDepth& depth, bool paused, const std::vector<Json>& workers);
+//  "workers" (registered workers reading it), "throughput_per_minute"
+//  (entries delivered in the newest sampled minute: recent_queue_throughput;
+//  null when not sampled)}
+[[nodiscard]] Json queue_record(const Store::QueueDepth& depth, bool paused, const std::vector<Json>& workers,
+                                std::optional<std::int64_t> throughput_per_minute);
+
+// A limiter's admissions and waits in the minute now_ms is in (so far) and
+// in the whole minute before it, from the two minutes limit_acquire.lua
+// counted last (0 for a minute it did not count: no call then).
+struct RecentLimiterCounts {
+  std::int64_t admitted_this_minute = 0;
+  std::int64_t waits_this_minute = 0;
+  std::int64_t admitted_last_minute = 0;
+  std::int64_t waits_last_minute = 0;
+  friend bool operator==(const RecentLimiterCounts&, const RecentLimiterCounts&) = default;
+};
+[[nodiscard]] RecentLimiterCounts recent_limiter_counts(const Store::LimiterState::Minutes& counted,
+                                                        std::int64_t now_ms);
 
 // {"name", "bounds", "tokens" (null without a token rate), "holders",
-//  "paused_until" (null unless paused), "waits"}
+//  "paused_until" (null unless paused), "waits", "admitted" (totals),
+//  "recent": {"admitted_this_minute", "waits_this_minute",
+//  "admitted_last_minute", "waits_last_minute"}}
 [[nodiscard]] Json to_json(const Store::LimiterState& limiter);
 
 // {"id", "at", "who", "action", "target", "detail"}

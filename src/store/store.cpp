@@ -303,7 +303,8 @@ asio::awaitable<std::vector<Store::LimiterState>> Store::limiters() {
   p.add("TIME");
   for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
     const std::string name(all[i].str());
-    p.add("HMGET", keys_.limit(name), "tokens", "tokens_at", "paused_until", "waits");
+    p.add("HMGET", keys_.limit(name), "tokens", "tokens_at", "paused_until", "waits", "admitted", "recent_minute",
+          "recent_admitted", "recent_waits", "previous_admitted", "previous_waits");
     p.add("ZRANGE", keys_.limit_holders(name), "0", "-1", "WITHSCORES");
   }
   const std::vector<Reply> r = co_await client_.exec(std::move(p));
@@ -327,7 +328,10 @@ asio::awaitable<std::vector<Store::LimiterState>> Store::limiters() {
           std::min(static_cast<double>(burst), level + static_cast<double>(now - at) * static_cast<double>(tpm) / 60000.0));
     }
     l.paused_until_ms = h[2].is_nil() ? 0 : integer_of(h[2]);
-    l.waits = h[3].is_nil() ? 0 : integer_of(h[3]);
+    const auto at = [&](std::size_t k) { return h[k].is_nil() ? std::int64_t{0} : integer_of(h[k]); };
+    l.waits = at(3);
+    l.admitted = at(4);
+    l.minutes = {h[5].is_nil() ? -1 : at(5), at(6), at(7), at(8), at(9)};
     for (std::size_t k = 1; k < holders.size(); k += 2) {
       if (integer_of(holders[k]) > now) ++l.holders;
     }

@@ -231,6 +231,18 @@ class Store {
     std::int64_t holders = 0;        // concurrency slots held (unexpired)
     std::int64_t paused_until_ms = 0;  // Redis ms; 0 or past = not paused
     std::int64_t waits = 0;          // admissions refused so far
+    std::int64_t admitted = 0;       // admissions so far
+    // The two newest minutes limit_acquire.lua counted (it rolls them at the
+    // first call of a minute): `minute` (Redis ms / 60000; -1 = never) and the
+    // one before it. recent_limiter_counts() makes them "this minute" and
+    // "the last minute" as of now_ms.
+    struct Minutes {
+      std::int64_t minute = -1;
+      std::int64_t admitted = 0;
+      std::int64_t waits = 0;
+      std::int64_t previous_admitted = 0;
+      std::int64_t previous_waits = 0;
+    } minutes;
     std::int64_t now_ms = 0;         // Redis time of the read
   };
   asio::awaitable<std::vector<LimiterState>> limiters();

@@ -7,13 +7,32 @@
 -- KEYS[1] limiter hash, KEYS[2] holders zset
 -- ARGV: requests per minute, burst, tokens per minute, token capacity,
 --       concurrency, cost (tokens), holder id, hold ms
+-- Counts, for GET /v1/limiters: `admitted` and `waits` (totals), and this
+-- minute's and the previous minute's admissions and waits (`recent_minute`,
+-- Redis ms / 60000; `recent_admitted`, `recent_waits`, `previous_admitted`,
+-- `previous_waits`), rolled by the first call of a minute.
 -- Returns {1, 0} when admitted, or {0, ms to wait before asking again, reason}.
 local lim, holders = KEYS[1], KEYS[2]
 local rpm, burst, tpm = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local capacity, conc, cost = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local holder, hold_ms = ARGV[7], tonumber(ARGV[8])
 local now = sf_now()
-local h = redis.call('HMGET', lim, 'tat', 'tokens', 'tokens_at', 'paused_until')
+local h = redis.call('HMGET', lim, 'tat', 'tokens', 'tokens_at', 'paused_until', 'recent_minute',
+                     'recent_admitted', 'recent_waits')
+
+-- One more admission or wait (`what`: 'admitted' | 'waits') in the totals and this minute's count.
+local function count(what)
+  local minute = math.floor(now / 60000)
+  local counted = tonumber(h[5] or -1)
+  if counted ~= minute then
+    local pa, pw = 0, 0
+    if counted == minute - 1 then pa, pw = tonumber(h[6] or 0), tonumber(h[7] or 0) end
+    redis.call('HSET', lim, 'recent_minute', minute, 'recent_admitted', 0, 'recent_waits', 0,
+               'previous_admitted', pa, 'previous_waits', pw)
+  end
+  redis.call('HINCRBY', lim, 'recent_' .. what, 1)
+  redis.call('HINCRBY', lim, what, 1)
+end
 
 local wait, reason = 0, ''
 local function need(ms, why)
@@ -54,7 +73,7 @@ if conc > 0 then
 end
 
 if wait > 0 then
-  redis.call('HINCRBY', lim, 'waits', 1)  -- for the limiter-wait metric
+  count('waits')  -- also the limiter-wait metric
   return {0, wait, reason}
 end
 
@@ -63,4 +82,5 @@ if tpm > 0 then
   redis.call('HSET', lim, 'tokens', string.format('%.3f', tokens - cost), 'tokens_at', now)
 end
 if conc > 0 then redis.call('ZADD', holders, now + hold_ms, holder) end
+count('admitted')
 return {1, 0, ''}
