@@ -123,6 +123,13 @@ std::optional<milliseconds> parse_wait(std::string_view text) {
 }
 
 std::string status_url(std::string_view run_id) { return "/v1/runs/" + std::string(run_id); }
+// This machine's clock in minutes since the Unix epoch (series windows: a
+// minute's samples are keyed by Redis' clock, which the window only rounds).
+std::int64_t unix_minute_now() {
+  using std::chrono::system_clock;
+  return std::chrono::duration_cast<std::chrono::minutes>(system_clock::now().time_since_epoch()).count();
+}
+
 std::string bulk_url(std::string_view job_id) { return "/v1/bulk/" + std::string(job_id); }
 
 // A small JSON body (an operator's request, not a run's input): its media
@@ -776,9 +783,9 @@ asio::awaitable<Response> Service::dlq_purge(const Request& request, const std::
   } catch (const std::invalid_argument& e) {
     co_return validation_problem(e.what(), {{"", e.what(), ""}});
   }
-  Json filter_json = body;
-  filter_json.erase("confirm");
-  co_await store_.audit(actor(who), "dlq_purge", filter_json.dump(), store::audit_detail("purged", purged));
+  // The filter as the run filter reads it back (times normalized), as the CLI's purge and bulk jobs log it.
+  co_await store_.audit(actor(who), "dlq_purge", engine::run_filter_to_json(filter).dump(),
+                        store::audit_detail("purged", purged));
   co_return json_response(200, {{"purged", purged}});
 }
 
@@ -833,8 +840,13 @@ asio::awaitable<Response> Service::list_queues() {
   const auto depths = co_await store_.queue_depths();
   const auto paused = co_await store_.paused_queues();
   const auto workers = co_await store_.workers();
+  const auto throughput = co_await store::recent_queue_throughput(redis_, store_.keys(), unix_minute_now());
   Json list = Json::array();
-  for (const auto& d : depths) list.push_back(store::queue_record(d, paused.contains(d.queue), workers));
+  for (const auto& d : depths) {
+    const auto t = throughput.find(d.queue);
+    list.push_back(store::queue_record(d, paused.contains(d.queue), workers,
+                                       t == throughput.end() ? std::nullopt : std::optional(t->second)));
+  }
   co_return json_response(200, {{"queues", std::move(list)}});
 }
 
@@ -874,10 +886,7 @@ asio::awaitable<Response> Service::audit_log(const std::map<std::string, std::st
 // A window of whole minutes, [from, to): both RFC 3339, floored to the
 // minute; by default the hour before the current minute.
 asio::awaitable<Response> Service::stats_series(const std::map<std::string, std::string>& query) {
-  using std::chrono::system_clock;
-  const std::int64_t now_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(system_clock::now().time_since_epoch()).count();
-  std::int64_t to_minute = now_ms / 60'000;
+  std::int64_t to_minute = unix_minute_now();
   std::optional<std::int64_t> from_minute;
   std::string workflow;
   for (const auto& [name, value] : query) {
@@ -921,6 +930,8 @@ asio::awaitable<Response> Service::stats_series(const std::map<std::string, std:
   }
   Json depth = Json::object();
   for (const auto& [q, v] : s.queue_depth) depth[q] = values(v);
+  Json throughput = Json::object();
+  for (const auto& [q, v] : s.queue_throughput) throughput[q] = values(v);
   Json body = Json::object();
   body["interval_seconds"] = 60;
   body["from"] = engine::rfc3339_ms(*from_minute * 60'000);
@@ -928,6 +939,7 @@ asio::awaitable<Response> Service::stats_series(const std::map<std::string, std:
   body["minutes"] = std::move(minutes);
   body["counts"] = std::move(counts);
   body["queue_depth"] = std::move(depth);
+  body["queue_throughput"] = std::move(throughput);
   co_return json_response(200, body);
 }
 

@@ -46,7 +46,7 @@ Series build_series(const std::vector<MinuteSamples>& partitions, std::int64_t f
       for (const auto& [field, value] : it->second) {
         const auto parts = split_field(field);
         if (!parts) continue;
-        if (parts->first == "depth") {
+        if (parts->first == "depth" || parts->first == "read") {
           if (it->first <= to_minute) queues.insert(parts->second);
         } else if (is_counter(parts->first) && (workflow.empty() || parts->second == workflow)) {
           counter_fields.insert(field);
@@ -94,8 +94,33 @@ Series build_series(const std::vector<MinuteSamples>& partitions, std::int64_t f
         if (v != it->second.end()) out[i] = out[i].value_or(0) + v->second;
       }
     }
+    PerMinute& rate = s.queue_throughput[q];
+    rate.assign(width, std::nullopt);
+    const std::string read = "read:" + q;
+    for (std::size_t i = 0; i < width; ++i) {
+      const std::int64_t m = from_minute + static_cast<std::int64_t>(i);
+      bool went_down = false;
+      for (const MinuteSamples& p : partitions) {
+        const auto at = p.find(m);
+        const auto next = p.find(m + 1);
+        if (at == p.end() || next == p.end()) continue;
+        const auto a = at->second.find(read);
+        const auto b = next->second.find(read);
+        if (a == at->second.end() || b == next->second.end()) continue;
+        if (b->second < a->second) went_down = true;
+        rate[i] = rate[i].value_or(0) + (b->second - a->second);
+      }
+      if (went_down) rate[i] = std::nullopt;
+    }
   }
   return s;
+}
+
+std::optional<std::int64_t> latest(const PerMinute& values) {
+  for (auto it = values.rbegin(); it != values.rend(); ++it) {
+    if (*it) return *it;
+  }
+  return std::nullopt;
 }
 
 }  // namespace steadfast::engine

@@ -14,7 +14,8 @@ namespace steadfast::engine {
 
 // One partition's samples: minute (Unix ms / 60000) → field → value. Fields:
 // "@" (the minute's counters were sampled), "<counter>:<workflow>" (cumulative;
-// counter: submitted, completed, failed, retried) and "depth:<queue>".
+// counter: submitted, completed, failed, retried), "depth:<queue>" and
+// "read:<queue>" (the queue's consumer group's entries-read: cumulative).
 using MinuteSamples = std::map<std::int64_t, std::map<std::string, std::int64_t>>;
 
 // One value per minute of the window, oldest first; nullopt = unknown.
@@ -30,7 +31,15 @@ struct Series {
   // queue → entries (undelivered + pending) at the start of each minute,
   // summed over the partitions that sampled it; unknown when none did.
   std::map<std::string, PerMinute> queue_depth;
+  // queue → entries delivered to workers in each minute (new entries read by
+  // the consumer group; reclaims not counted), summed over the partitions
+  // that sampled the queue at the minute's start and the next one's; unknown
+  // when none did, or the count went down (the group was made again).
+  std::map<std::string, PerMinute> queue_throughput;
 };
+
+// The newest known value of `values` (the latest minute first); nullopt if none.
+[[nodiscard]] std::optional<std::int64_t> latest(const PerMinute& values);
 
 // The counters a series holds, in the order a reply lists them.
 inline constexpr std::string_view kSeriesCounters[] = {"submitted", "completed", "failed", "retried"};

@@ -22,7 +22,7 @@ std::optional<std::int64_t> parse_int(std::string_view s) {
 boost::asio::awaitable<SeriesSampled> sample_series(redis::Client& client, const KeySpace& keys, int partition,
                                              const std::vector<std::string>& queues, std::int64_t hour) {
   std::vector<std::string> script_keys{keys.stats(partition), keys.series(partition, hour)};
-  std::vector<std::string> args{std::to_string(hour)};
+  std::vector<std::string> args{std::to_string(hour), std::string(kGroup)};
   for (const std::string& q : queues) {
     script_keys.push_back(keys.queue(partition, q));
     args.push_back(q);
@@ -60,6 +60,19 @@ boost::asio::awaitable<std::vector<engine::MinuteSamples>> read_series(redis::Cl
         out[static_cast<std::size_t>(p)][*minute][std::string(field.substr(bar + 1))] = *value;
       }
     }
+  }
+  co_return out;
+}
+
+boost::asio::awaitable<std::map<std::string, std::int64_t>> recent_queue_throughput(redis::Client& client,
+                                                                                    const KeySpace& keys,
+                                                                                    std::int64_t now_minute) {
+  const std::int64_t from = now_minute - 3;
+  const std::int64_t to = now_minute - 1;  // its end is the sample at now_minute
+  const engine::Series s = engine::build_series(co_await read_series(client, keys, from, to), from, to, "");
+  std::map<std::string, std::int64_t> out;
+  for (const auto& [queue, per_minute] : s.queue_throughput) {
+    if (const auto v = engine::latest(per_minute)) out[queue] = *v;
   }
   co_return out;
 }

@@ -6,6 +6,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,5 +37,12 @@ boost::asio::awaitable<SeriesSampled> sample_series(redis::Client& client, const
 // of at most kSeriesMaxMinutes.
 boost::asio::awaitable<std::vector<engine::MinuteSamples>> read_series(redis::Client& client, const KeySpace& keys,
                                                                 std::int64_t from_minute, std::int64_t to_minute);
+
+// Each sampled queue's entries delivered per minute, in the newest minute
+// whose start and end were both sampled among the three before `now_minute`
+// (Unix ms / 60000); a queue no one sampled then is absent.
+boost::asio::awaitable<std::map<std::string, std::int64_t>> recent_queue_throughput(redis::Client& client,
+                                                                                    const KeySpace& keys,
+                                                                                    std::int64_t now_minute);
 
 }  // namespace steadfast::store

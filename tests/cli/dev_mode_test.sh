@@ -120,7 +120,7 @@ code=0
 "$SF" doctor --redis "$url" | grep -q ': 0 offender(s)' || fail "doctor found offenders in dev mode"
 last=$("$SF" audit --redis "$url" --json | head -1)
 grep -q '"action":"dlq_purge"' <<<"$last" && grep -q '"detail":{"purged":0}' <<<"$last" &&
-  grep -q '"target":"{\\"created_after\\":\\"2020-01-01T00:00:00Z\\",\\"workflow\\":\\"hello\\"}"' <<<"$last" &&
+  grep -q '"target":"{\\"created_after\\":\\"2020-01-01T00:00:00.000Z\\",\\"workflow\\":\\"hello\\"}"' <<<"$last" &&
   grep -q '"who":"cli:' <<<"$last" || fail "audit does not show the last purge first: $last"
 [[ $("$SF" audit --redis "$url" --json | grep -c '"action":"dlq_purge"') -eq 2 ]] || fail "audit: not two purges"
 "$SF" workers --redis "$url" --json | grep -q "\"id\":\"dev-1\".*\"pid\":$restarted" ||

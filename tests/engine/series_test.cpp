@@ -100,5 +100,18 @@ TEST(Series, QueueDepthsAreSummedOverThePartitionsThatSampledThem) {
   EXPECT_TRUE(s.counts.empty());
 }
 
+TEST(Series, QueueThroughputIsTheDeliveredCountsDifferenceSummedOverPartitions) {
+  const std::vector<MinuteSamples> partitions = {
+      {{30, {{"read:q", 10}}}, {31, {{"read:q", 25}}}, {32, {{"read:q", 25}}}, {33, {{"read:q", 3}}}},
+      {{30, {{"read:q", 100}}}, {31, {{"read:q", 104}}}},  // no sample at 32: counts where both ends are known
+  };
+  const Series s = build_series(partitions, 30, 34, "");
+  // 30: 15 + 4; 31: 0 (the second partition lacks 32); 32: went down (group made again): unknown; 33, 34: no next sample.
+  EXPECT_EQ(s.queue_throughput.at("q"), (PerMinute{19, 0, std::nullopt, std::nullopt, std::nullopt}));
+  EXPECT_EQ(latest(s.queue_throughput.at("q")), 0);
+  EXPECT_EQ(latest(PerMinute{std::nullopt, std::nullopt}), std::nullopt);
+  EXPECT_EQ(latest(PerMinute{4, std::nullopt}), 4);
+}
+
 }  // namespace
 }  // namespace steadfast::engine

@@ -1,5 +1,5 @@
 // The per-minute series in Redis: series_sample.lua (the minute's counters
-// once, each queue's depth once, nothing written for another hour than
+// once, each queue's depth and delivered count once, nothing written for another hour than
 // Redis's) and read_series (each partition's minutes of a window).
 #include "store/series.h"
 
@@ -32,8 +32,9 @@ TEST_F(StoreSeries, TheFirstSampleOfAMinuteCopiesTheCountersAndEachQueueIsSample
   auto h = series_hash(hour);
   EXPECT_EQ(h.at(m + "|submitted:wf"), "2");
   EXPECT_EQ(h.at(m + "|depth:q"), "2");
+  EXPECT_EQ(h.at(m + "|read:q"), "0") << "nothing delivered yet";
   EXPECT_TRUE(h.contains(m + "|@"));
-  EXPECT_EQ(h.size(), 3u) << "only the series counters of the stats hash";
+  EXPECT_EQ(h.size(), 4u) << "only the series counters of the stats hash";
   const long long ttl = cmd({"TTL", keys_.series(kPartition, hour)}).as_integer();
   EXPECT_GT(ttl, 49 * 3600);
   EXPECT_LE(ttl, 50 * 3600);
@@ -51,6 +52,22 @@ TEST_F(StoreSeries, TheFirstSampleOfAMinuteCopiesTheCountersAndEachQueueIsSample
     EXPECT_EQ(h.at(m2 + "|submitted:wf"), "3");
     EXPECT_EQ(h.at(m2 + "|depth:q"), "3");
   }
+}
+
+// Throughput is the difference of the group's entries-read between samples:
+// what the sample holds is how many entries workers were ever given.
+TEST_F(StoreSeries, AQueueSampleHoldsTheEntriesItsGroupDelivered) {
+  for (int i = 0; i < 3; ++i) submit();
+  ASSERT_EQ(claim_n(2).size(), 2u);
+  const std::int64_t hour = redis_now_ms() / 3'600'000;
+  const SeriesSampled r = sample({"q", "never-made"}, hour);
+  if (r.redis_now_ms / 3'600'000 != hour) GTEST_SKIP() << "the hour turned during the test";
+  const auto h = series_hash(hour);
+  const std::string m = std::to_string(r.redis_now_ms / 60'000);
+  EXPECT_EQ(h.at(m + "|read:q"), "2");
+  EXPECT_EQ(h.at(m + "|depth:q"), "3") << "delivered entries stay until acknowledged";
+  EXPECT_EQ(h.at(m + "|depth:never-made"), "0");
+  EXPECT_FALSE(h.contains(m + "|read:never-made")) << "no stream, no group: unknown, not 0";
 }
 
 TEST_F(StoreSeries, ASampleForAnHourThatIsNotRedissWritesNothing) {
