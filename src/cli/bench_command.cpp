@@ -202,6 +202,12 @@ class Probe {
   asio::awaitable<std::map<std::string, std::int64_t>> engine_calls() {
     co_return subtract_calls(co_await store::command_calls(store_.client()), own_);
   }
+  // Microseconds Redis spent per command since the last reset_stats() (the
+  // bench's own commands are INFO and HGET/HLEN: none the callers read).
+  asio::awaitable<std::map<std::string, std::int64_t>> engine_usec() {
+    ++own_["info"];
+    co_return co_await store::command_usec(store_.client());
+  }
   // Redis' own CPU time so far (used_cpu_user + used_cpu_sys of INFO cpu), seconds.
   asio::awaitable<double> redis_cpu_seconds() {
     ++own_["info"];
@@ -318,6 +324,7 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
   double enqueue_cmds = 0;
   const auto enqueue_calls = co_await probe.engine_calls();
   const Json enqueue_by = calls_per(enqueue_calls, runs, &enqueue_cmds);
+  const auto enqueue_usec = co_await probe.engine_usec();
 
   env.start_workers(yaml, a.workers, conc);
   // The drain is timed from the workers' registration (their first command
@@ -333,6 +340,7 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
   double drain_cmds = 0;
   const auto drain_calls = co_await probe.engine_calls();
   const Json drain_by = calls_per(drain_calls, static_cast<double>(steps), &drain_cmds);
+  const auto drain_usec = co_await probe.engine_usec();
   const double rss = env.workers_peak_rss_mb();
   const double anon = env.workers_anon_rss_mb();
   const std::int64_t failed = co_await probe.counter("failed:" + wf);
@@ -362,6 +370,23 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
   j["redis_cpu_us_per_step"] = round_to(redis_cpu * 1e6 / static_cast<double>(steps), 2);
   j["redis_commands_per_step"] = round_to(drain_cmds, 2);
   j["redis_commands_per_step_by_command"] = drain_by;
+  // The run indexes' writes (CONTRACTS.md §5: on run-level changes only): in
+  // these workloads every ZADD of the enqueue is one (submit.lua adds the run
+  // to 'all', its workflow and 'live') and every ZREM of the drain is one
+  // (complete.lua takes it out of 'live'; the drain's ZADD is the retention
+  // end, not an index). Redis' time in those commands, per step.
+  const auto usec_of = [](const std::map<std::string, std::int64_t>& m, const char* c) {
+    const auto it = m.find(c);
+    return it == m.end() ? std::int64_t{0} : it->second;
+  };
+  j["index_write_redis_us_per_step"] =
+      round_to(static_cast<double>(usec_of(enqueue_usec, "zadd") + usec_of(drain_usec, "zrem")) /
+                   static_cast<double>(steps),
+               3);
+  j["index_writes_per_step"] =
+      round_to(static_cast<double>(usec_of(enqueue_calls, "zadd") + usec_of(drain_calls, "zrem")) /
+                   static_cast<double>(steps),
+               3);
   j["enqueue_redis_commands_per_run"] = round_to(enqueue_cmds, 2);
   j["enqueue_redis_commands_by_command"] = enqueue_by;
   j["worker_rss_mb"] = round_to(rss, 1);

@@ -28,14 +28,19 @@ boost::asio::awaitable<void> reset_server_stats(redis::Client& client);
 // itself counted in "info" from the next one on).
 boost::asio::awaitable<CommandCalls> command_calls(redis::Client& client);
 
+// Microseconds Redis spent in each command since the last reset (INFO
+// commandstats' usec: commands a script calls count under their own name;
+// the script's own Lua time is under "evalsha").
+boost::asio::awaitable<CommandCalls> command_usec(redis::Client& client);
+
 // The server's CPU time since it started, seconds: used_cpu_user +
 // used_cpu_sys of INFO cpu (not reset by CONFIG RESETSTAT).
 boost::asio::awaitable<double> server_cpu_seconds(redis::Client& client);
 
-// The calls of INFO commandstats text ("cmdstat_hget:calls=12,usec=..."),
-// subcommands with Redis' names ("config|resetstat"). Lines of other shapes
-// are skipped.
-[[nodiscard]] CommandCalls parse_commandstats(std::string_view info);
+// One field of INFO commandstats text ("cmdstat_hget:calls=12,usec=..."; by
+// default the calls) per command, subcommands with Redis' names
+// ("config|resetstat"). Lines of other shapes are skipped.
+[[nodiscard]] CommandCalls parse_commandstats(std::string_view info, std::string_view field = "calls");
 
 // used_cpu_user + used_cpu_sys of INFO cpu text, seconds; a missing field counts 0.
 [[nodiscard]] double parse_cpu_seconds(std::string_view info);

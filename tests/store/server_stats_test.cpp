@@ -15,6 +15,16 @@ TEST(Commandstats, ParsesCallsPerCommandIncludingSubcommands) {
   EXPECT_EQ(calls, (CommandCalls{{"config|resetstat", 1}, {"evalsha", 5269}, {"hset", 120004}}));
 }
 
+TEST(Commandstats, ParsesTheMicrosecondsPerCommandNotThePerCallAverage) {
+  const auto usec = parse_commandstats(
+      "# Commandstats\r\n"
+      "cmdstat_zadd:calls=30,usec=45,usec_per_call=1.50,rejected_calls=0,failed_calls=0\r\n"
+      "cmdstat_zrem:calls=10,usec_per_call=2.00,usec=20\r\n",
+      "usec");
+  EXPECT_EQ(usec, (CommandCalls{{"zadd", 45}, {"zrem", 20}}));
+  EXPECT_TRUE(parse_commandstats("cmdstat_x:calls=3,usec_per_call=1.0\n", "usec").empty());
+}
+
 TEST(Commandstats, SkipsLinesOfOtherShapes) {
   EXPECT_TRUE(parse_commandstats("").empty());
   EXPECT_TRUE(parse_commandstats("# Commandstats\nused_cpu_sys:1.0\ncmdstat_x:usec=3\ncmdstat_y:calls=\n").empty());
