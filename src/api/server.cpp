@@ -307,6 +307,8 @@ class Server::Impl {
                          job->skipped);
           } else if (end == store::BulkRunEnd::lost) {
             spdlog::warn("api: bulk job {}: another server took it over (this one's lease ended)", job->id);
+          } else if (end == store::BulkRunEnd::operator_stopped) {
+            spdlog::info("api: bulk job {} stopped by an operator after {} matched", job->id, job->matched);
           }
         }
       } catch (const std::exception& e) {

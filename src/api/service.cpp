@@ -203,7 +203,7 @@ std::vector<ServedWorkflow> serve_workflows(const config::WorkflowsFile& file) {
 struct Service::Route {
   enum class Action {
     healthz, readyz, metrics, workflows, submit, runs, run, cancel, dlq, dlq_purge, dlq_replay, workers,
-    limiters, audit, queues, queue_pause, queue_resume, stats_series, rerun, bulk_create, bulk_list, bulk_get
+    limiters, audit, queues, queue_pause, queue_resume, stats_series, rerun, bulk_create, bulk_list, bulk_get, bulk_stop
   };
   Action action{};
   std::string label;               // the route template, for metrics
@@ -307,6 +307,8 @@ std::variant<Service::Route, Response> Service::resolve(const Request& request) 
       set(A::bulk_list, "/v1/bulk", "GET", Access::read);
     } else if (n == 3 && s1 == "bulk" && !seg[2].empty()) {
       set(A::bulk_get, "/v1/bulk/{id}", "GET", Access::read, std::string(seg[2]));
+    } else if (n == 4 && s1 == "bulk" && seg[3] == "stop" && !seg[2].empty()) {
+      set(A::bulk_stop, "/v1/bulk/{id}/stop", "POST", Access::admin, std::string(seg[2]));
     } else if (n == 2 && s1 == "queues") {
       set(A::queues, "/v1/queues", "GET", Access::read);
     } else if (n == 4 && s1 == "queues" && seg[3] == "pause" && !seg[2].empty()) {
@@ -416,6 +418,7 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
       case A::bulk_create: co_return co_await create_bulk(request, route.who);
       case A::bulk_list: co_return co_await list_bulk(route.query);
       case A::bulk_get: co_return co_await get_bulk(route.param);
+      case A::bulk_stop: co_return co_await stop_bulk(route.param, route.who);
       default: break;
     }
     co_return problem(404, "not-found", "no such route");
@@ -817,6 +820,20 @@ asio::awaitable<Response> Service::get_bulk(const std::string& raw_id) {
   const std::optional<store::BulkJob> job = co_await store::read_bulk_job(store_, id);
   if (!job) co_return problem(404, "unknown-bulk-job", "no bulk job '" + id + "' (never made, or expired a week after it ended)");
   co_return json_response(200, store::to_json(*job));
+}
+
+// POST /v1/bulk/{id}/stop: no run is acted on after the holder's page in progress.
+asio::awaitable<Response> Service::stop_bulk(const std::string& raw_id, const std::optional<Principal>& who) {
+  const std::string id = store::canonical_run_id(raw_id);
+  if (!store::is_valid_run_id(id)) co_return problem(404, "unknown-bulk-job", "no bulk job '" + id.substr(0, 64) + "'");
+  const store::BulkStop result = co_await store::stop_bulk_job(store_, id, actor(who));
+  if (result == store::BulkStop::missing) {
+    co_return problem(404, "unknown-bulk-job", "no bulk job '" + id + "' (never made, or expired a week after it ended)");
+  }
+  if (result == store::BulkStop::ended) co_return problem(409, "bulk-job-ended", "bulk job " + id + " already ended");
+  co_await store_.audit(actor(who), "bulk_stop", id, Json::object());
+  const std::optional<store::BulkJob> job = co_await store::read_bulk_job(store_, id);
+  co_return json_response(200, job ? store::to_json(*job) : Json{{"id", id}, {"status", "stopped"}});
 }
 
 asio::awaitable<Response> Service::list_bulk(const std::map<std::string, std::string>& query) {

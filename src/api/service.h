@@ -113,6 +113,7 @@ class Service {
   boost::asio::awaitable<Response> dlq_purge(const Request& request, const std::optional<Principal>& who);
   boost::asio::awaitable<Response> create_bulk(const Request& request, const std::optional<Principal>& who);
   boost::asio::awaitable<Response> get_bulk(const std::string& id);
+  boost::asio::awaitable<Response> stop_bulk(const std::string& id, const std::optional<Principal>& who);
   boost::asio::awaitable<Response> list_bulk(const std::map<std::string, std::string>& query);
   boost::asio::awaitable<Response> list_workers();
   boost::asio::awaitable<Response> list_queues();

@@ -76,7 +76,7 @@ void run_bulk(const Connection& conn, const engine::BulkRequest& request, bool j
     for (;;) {
       std::optional<store::BulkJob> now = co_await store::read_bulk_job(st, made.id);
       if (!now) throw std::runtime_error("bulk job " + made.id + " is gone");
-      if (now->status == "done") co_return *now;
+      if (now->status == "done" || now->status == "stopped") co_return *now;
       pause.expires_after(std::chrono::milliseconds(250));
       co_await pause.async_wait(asio::use_awaitable);
     }
@@ -84,13 +84,14 @@ void run_bulk(const Connection& conn, const engine::BulkRequest& request, bool j
   if (json) {
     std::cout << store::to_json(job).dump() << "\n";
   } else {
-    std::cout << summary(job) << "\n";
+    std::cout << summary(job) << (job.stopped_by.empty() ? "" : " (stopped by " + job.stopped_by + ")") << "\n";
   }
+  if (job.status == "stopped") std::exit(kExitFailed);
 }
 
 void register_bulk(CLI::App& app) {
   auto* cmd = app.add_subcommand("bulk", "Show bulk jobs (cancel --all, dlq replay --all, POST /v1/runs:bulk): "
-                                         "one by id, or the newest");
+                                         "one by id, or the newest; bulk stop JOB stops one");
   struct Args {
     Connection conn;
     std::string id;
@@ -102,7 +103,35 @@ void register_bulk(CLI::App& app) {
   cmd->add_option("id", a->id, "A job id (any case); without it, the newest jobs");
   cmd->add_option("--limit", a->limit, "At most this many jobs")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_flag("--json", a->json, "One JSON object per job and line (as GET /v1/bulk/{id})");
-  cmd->final_callback([a] {
+  auto* stop = cmd->add_subcommand("stop", "Stop a bulk job: no more runs are acted on after the page in progress");
+  add_connection_options(*stop, a->conn);
+  stop->add_option("job", a->id, "The job id (any case)")->required();
+  stop->final_callback([a] {
+    const std::string id = run_id_arg(a->id, "bulk job id");
+    asio::io_context io;
+    redis::Client client(io.get_executor(), redis::Config::from_url(a->conn.redis_url));
+    store::Store st(client, store::KeySpace(a->conn.key_prefix, a->conn.partitions));
+    const store::BulkStop result = run_sync(io, [&]() -> asio::awaitable<store::BulkStop> {
+      CloseOnExit close{client};
+      co_await client.wait_connected();
+      co_await store::check_config(client, st.keys());
+      const std::string who = store::local_actor("cli");
+      const store::BulkStop r = co_await store::stop_bulk_job(st, id, who);
+      if (r == store::BulkStop::stopped) co_await st.audit(who, "bulk_stop", id, Json::object());
+      co_return r;
+    }());
+    if (result == store::BulkStop::missing) {
+      std::cerr << "steadfast: no bulk job " << id << " (never made, or expired a week after it ended)\n";
+      std::exit(kExitFailed);
+    }
+    if (result == store::BulkStop::ended) {
+      std::cerr << "steadfast: bulk job " << id << " already ended: nothing to stop\n";
+      std::exit(kExitFailed);
+    }
+    std::cout << "stopped " << id << "\n";
+  });
+  cmd->final_callback([a, cmd] {
+    if (!cmd->get_subcommands().empty()) return;  // stop ran
     const std::string id = a->id.empty() ? std::string() : run_id_arg(a->id, "bulk job id");
     asio::io_context io;
     redis::Client client(io.get_executor(), redis::Config::from_url(a->conn.redis_url));

@@ -51,6 +51,7 @@ BulkJob to_job(std::string_view id, const Fields& f) {
   job.lease_until_ms = number(f, "lease_until");
   job.claims = number(f, "claims");
   job.error = text(f, "error");
+  job.stopped_by = text(f, "stopped_by");
   return job;
 }
 
@@ -73,7 +74,8 @@ Json to_json(const BulkJob& job) {
           {"holder", job.owner.empty() ? Json(nullptr) : Json(job.owner)},
           {"lease_until", time_or_null(job.lease_until_ms)},
           {"claims", job.claims},
-          {"error", job.error.empty() ? Json(nullptr) : Json(job.error)}};
+          {"error", job.error.empty() ? Json(nullptr) : Json(job.error)},
+          {"stopped_by", job.stopped_by.empty() ? Json(nullptr) : Json(job.stopped_by)}};
 }
 
 asio::awaitable<BulkJob> create_bulk_job(Store& store, const engine::BulkRequest& request, std::string who) {
@@ -141,6 +143,15 @@ asio::awaitable<std::optional<BulkJob>> claim_bulk_job(Store& store, std::string
   co_return std::nullopt;
 }
 
+asio::awaitable<BulkStop> stop_bulk_job(Store& store, std::string_view id, std::string_view who) {
+  const KeySpace& keys = store.keys();
+  const std::vector<std::string> script_keys{keys.bulk_job(id), keys.bulk_active()};
+  const std::vector<std::string> args{std::string(id), std::string(who), std::to_string(kBulkKeep.count())};
+  const redis::Reply r = co_await store.client().eval(scripts::bulk_stop(), script_keys, args);
+  if (r.str() == "stopped") co_return BulkStop::stopped;
+  co_return r.str() == "done" ? BulkStop::ended : BulkStop::missing;
+}
+
 namespace {
 
 struct PageCounts {
@@ -149,8 +160,10 @@ struct PageCounts {
   std::int64_t skipped = 0;
 };
 
-// Records a page; false when the job is no longer `owner`'s.
-asio::awaitable<bool> record_page(Store& store, BulkJob& job, const BulkRunOptions& options, const PageCounts& c,
+enum class Recorded { ok, lost, stopped };
+
+// Records a page, unless the job is no longer `owner`'s or was stopped.
+asio::awaitable<Recorded> record_page(Store& store, BulkJob& job, const BulkRunOptions& options, const PageCounts& c,
                                   const std::string& cursor, bool done, const std::string& error) {
   const KeySpace& keys = store.keys();
   const std::vector<std::string> script_keys{keys.bulk_job(job.id), keys.bulk_active()};
@@ -165,14 +178,15 @@ asio::awaitable<bool> record_page(Store& store, BulkJob& job, const BulkRunOptio
                                       std::to_string(kBulkKeep.count()),
                                       error};
   const redis::Reply r = co_await store.client().eval(scripts::bulk_progress(), script_keys, args);
-  if (r.str() != "ok") co_return false;
+  if (r.str() == "stopped") co_return Recorded::stopped;
+  if (r.str() != "ok") co_return Recorded::lost;
   job.cursor = cursor;
   job.matched += c.matched;
   job.succeeded += c.succeeded;
   job.skipped += c.skipped;
   if (!error.empty()) job.error = error;
   if (done) job.status = "done";
-  co_return true;
+  co_return Recorded::ok;
 }
 
 // One run's outcome; throws for an error that is not a "nothing to do".
@@ -225,8 +239,9 @@ asio::awaitable<BulkRunEnd> run_bulk_job(Store& store, BulkJob& job, const BulkR
       throw std::runtime_error("bulk job " + job.id + ": " + error);
     }
     const bool done = next_cursor.empty();
-    const bool held = co_await record_page(store, job, options, counts, next_cursor, done, "");
-    if (!held) co_return BulkRunEnd::lost;
+    const Recorded recorded = co_await record_page(store, job, options, counts, next_cursor, done, "");
+    if (recorded == Recorded::lost) co_return BulkRunEnd::lost;
+    if (recorded == Recorded::stopped) co_return BulkRunEnd::operator_stopped;
     if (options.on_page) options.on_page(job);
     if (done) co_return BulkRunEnd::done;
   }

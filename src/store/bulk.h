@@ -38,10 +38,10 @@ struct BulkJob {
   std::string id;  // a run-id-shaped ULID (time-ordered)
   engine::BulkRequest request;
   std::string who;     // as in the audit log
-  std::string status;  // queued (never claimed), running, done
+  std::string status;  // queued (never claimed), running, done, stopped (stop_bulk_job)
   std::int64_t created_at_ms = 0;  // Redis ms; also the newest creation time a run it walks may have
   std::int64_t updated_at_ms = 0;
-  std::int64_t finished_at_ms = 0;  // 0 = not done
+  std::int64_t finished_at_ms = 0;  // when it was done or stopped; 0 = neither yet
   std::string cursor;               // the walk goes on below this run id; empty = from the newest
   std::int64_t matched = 0;         // runs the filter selected so far
   std::int64_t succeeded = 0;       // cancelled or replayed by the job
@@ -50,6 +50,7 @@ struct BulkJob {
   std::int64_t lease_until_ms = 0;  // 0 when done or never claimed
   std::int64_t claims = 0;          // how many times a holder took it (> 1: it was taken over)
   std::string error;                // why a page last failed (it is tried again); empty = never
+  std::string stopped_by;           // who stopped it (as in the audit log); empty = not stopped
 };
 
 // The API's shape (GET /v1/bulk/{id}): times as RFC 3339, null when not yet.
@@ -75,6 +76,13 @@ boost::asio::awaitable<std::optional<BulkJob>> claim_bulk_job_by_id(Store& store
                                                                     std::string_view owner,
                                                                     std::chrono::milliseconds lease = kBulkLease);
 
+enum class BulkStop { stopped, ended, missing };
+
+// Stops a job that is neither done nor stopped: no one claims it again, and
+// its holder stops after the page in progress (bulk_stop.lua). `ended`: it
+// was done or stopped already (nothing changed); `missing`: no such job.
+boost::asio::awaitable<BulkStop> stop_bulk_job(Store& store, std::string_view id, std::string_view who);
+
 struct BulkRunOptions {
   std::string owner;
   std::chrono::milliseconds lease = kBulkLease;
@@ -88,11 +96,15 @@ struct BulkRunOptions {
   std::function<void(const BulkJob&)> on_page;
 };
 
-enum class BulkRunEnd { done, lost, stopped };
+enum class BulkRunEnd {
+  done,
+  lost,             // another holder took the job (this one's lease had ended)
+  stopped,          // options.stopping said so
+  operator_stopped  // stop_bulk_job
+};
 
 // Walks a claimed job to its end from job.cursor, acting on each run and
-// recording each page (job is updated as recorded). `lost`: another holder
-// took the job (this one's lease ended); `stopped`: options.stopping said so.
+// recording each page (job is updated as recorded).
 // An error of Redis is thrown after being recorded in the job (best effort);
 // the caller claims the job again to retry the page.
 boost::asio::awaitable<BulkRunEnd> run_bulk_job(Store& store, BulkJob& job, const BulkRunOptions& options);

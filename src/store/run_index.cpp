@@ -65,6 +65,14 @@ bool matches(const engine::RunFilter& filter, const RunSummary& run) {
   return true;
 }
 
+std::size_t list_first_chunk(const engine::RunFilter& filter, std::size_t limit) {
+  const std::size_t conditions = (filter.workflow.empty() ? 0 : 1) + (filter.status.empty() ? 0 : 1) + filter.meta.size();
+  const bool status_has_own_index = filter.status == "failed" || filter.status == "cancelled";
+  const bool exact = conditions == 0 || (conditions == 1 && (filter.status.empty() || status_has_own_index));
+  if (exact) return std::min<std::size_t>(limit + 1, 1000);
+  return std::clamp<std::size_t>(2 * limit, 64, 1000);
+}
+
 namespace {
 
 const Reply& checked(const Reply& r) {
@@ -117,9 +125,9 @@ asio::awaitable<RunPage> list_runs(redis::Client& client, const KeySpace& keys, 
   for (int p = 0; p < partitions; ++p) {
     walks.push_back({candidates[static_cast<std::size_t>(p)][best], range.upper, {}, false});
   }
-  // Ids read per partition and round: twice the page at first, doubling
-  // (to 1000) while the filter keeps rejecting what is read.
-  long long chunk = static_cast<long long>(std::clamp<std::size_t>(2 * limit, 64, 1000));
+  // Ids read per partition and round (list_first_chunk), doubling (to 1000)
+  // while the filter keeps rejecting what is read.
+  long long chunk = static_cast<long long>(list_first_chunk(filter, limit));
 
   RunPage page;
   std::vector<RunSummary> pool;  // matching, read, not yet placed on the page
@@ -164,7 +172,14 @@ asio::awaitable<RunPage> list_runs(redis::Client& client, const KeySpace& keys, 
           orphans.add("ZREM", walks[ids[i].first].key, ids[i].second);
           continue;
         }
-        RunSummary s{ids[i].second,         std::string(r[0].is_nil() ? "" : r[0].str()),
+        // The cheap conditions first: a run another workflow's or status's is
+        // dropped before its metadata JSON is parsed.
+        const std::string_view workflow = r[0].is_nil() ? std::string_view() : r[0].str();
+        if ((!filter.workflow.empty() && workflow != filter.workflow) ||
+            (!filter.status.empty() && r[1].str() != filter.status)) {
+          continue;
+        }
+        RunSummary s{ids[i].second,         std::string(workflow),
                      std::string(r[1].str()), integer_or_zero(r[2]),
                      integer_or_zero(r[3]),  engine::stored_metadata(r[4].is_nil() ? "" : r[4].str())};
         if (matches(filter, s)) pool.push_back(std::move(s));

@@ -74,6 +74,14 @@ struct RunPage {
   std::string next_cursor;
 };
 
+// How many ids a list reads per partition in its first round: the page and
+// one more (to know whether a next page exists) when the index it walks holds
+// exactly the runs the filter selects (no condition; only a workflow, one
+// metadata pair, or status failed or cancelled: creation bounds only trim the
+// edges), else twice the page (at least 64), as the filter will reject some.
+// At most 1000.
+[[nodiscard]] std::size_t list_first_chunk(const engine::RunFilter& filter, std::size_t limit);
+
 // Index entries one list request examines at most (HMGET of their runs).
 inline constexpr std::size_t kListExamineBudget = 5000;
 

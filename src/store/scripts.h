@@ -33,5 +33,6 @@ const redis::Script& rerun();
 const redis::Script& bulk_create();
 const redis::Script& bulk_claim();
 const redis::Script& bulk_progress();
+const redis::Script& bulk_stop();
 
 }  // namespace steadfast::store::scripts

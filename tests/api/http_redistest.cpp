@@ -1157,18 +1157,33 @@ TEST_F(ApiTest, BulkCancelAndReplayAreJobsTheServerWalksToTheirEnd) {
   EXPECT_EQ(job["claims"], 2);
   EXPECT_NE(job["holder"], "ghost");
 
+  // Stopped before anyone walks it (its holder's lease runs 60 s): it stays stopped.
+  const store::BulkJob held = run(store::create_bulk_job(
+      store, engine::BulkRequest{engine::BulkAction::replay, {}}, "tester"));
+  ASSERT_TRUE(run(store::claim_bulk_job_by_id(store, held.id, "ghost", 60s)));
+  r = http(port, "POST", "/v1/bulk/" + held.id + "/stop");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["status"], "stopped");
+  EXPECT_EQ(r.json()["stopped_by"], "anonymous");
+  expect_problem(http(port, "POST", "/v1/bulk/" + held.id + "/stop"), 409);
+  expect_problem(http(port, "POST", "/v1/bulk/" + id + "/stop"), 409);  // done
+  expect_problem(http(port, "POST", "/v1/bulk/01JZZZZZZZZZZZZZZZZZZZZZZZ/stop"), 404);
+
   r = http(port, "GET", "/v1/bulk");
   ASSERT_EQ(r.status, 200) << r.body;
-  ASSERT_EQ(r.json()["jobs"].size(), 2u) << r.body;
-  EXPECT_EQ(r.json()["jobs"][0]["id"], id);  // newest first
+  ASSERT_EQ(r.json()["jobs"].size(), 3u) << r.body;
+  EXPECT_EQ(r.json()["jobs"][0]["id"], held.id);  // newest first
+  EXPECT_EQ(r.json()["jobs"][1]["id"], id);
   expect_problem(http(port, "GET", "/v1/bulk?limit=0"), 400);
   expect_problem(http(port, "GET", "/v1/bulk?colour=red"), 400);
 
   const Json audit = http(port, "GET", "/v1/audit").json()["entries"];
-  ASSERT_FALSE(audit.empty());
-  EXPECT_EQ(audit[0]["action"], "bulk");
-  EXPECT_EQ(audit[0]["target"], id);
-  EXPECT_EQ(audit[0]["detail"], (Json{{"action", "cancel"}, {"filter", {{"meta", {{"customer", "acme"}}}}}}));
+  ASSERT_EQ(audit.size(), 2u) << audit;
+  EXPECT_EQ(audit[0]["action"], "bulk_stop");
+  EXPECT_EQ(audit[0]["target"], held.id);
+  EXPECT_EQ(audit[1]["action"], "bulk");
+  EXPECT_EQ(audit[1]["target"], id);
+  EXPECT_EQ(audit[1]["detail"], (Json{{"action", "cancel"}, {"filter", {{"meta", {{"customer", "acme"}}}}}}));
 
   // Replay: the dead-lettered runs of a workflow, and only failed runs.
   start_worker();

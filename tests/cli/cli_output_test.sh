@@ -200,6 +200,9 @@ for _ in $(seq 100); do [[ $("$SF" status "$broken" --json | json 'd["status"]')
 code=0
 "$SF" bulk 01JZZZZZZZZZZZZZZZZZZZZZZZ >/dev/null 2>"$dir/err" || code=$?
 [[ $code -eq 1 ]] && grep -qF "no bulk job 01JZZZZZZZZZZZZZZZZZZZZZZZ" "$dir/err" || fail "bulk of an unknown job: exit $code"
+code=0
+"$SF" bulk stop "$job" >/dev/null 2>"$dir/err" || code=$?
+[[ $code -eq 1 ]] && grep -qF "bulk job $job already ended" "$dir/err" || fail "bulk stop of a done job: exit $code, $(cat "$dir/err")"
 "$SF" audit --json | python3 -c 'import json, sys; print(any((e["action"], e["target"]) == ("bulk", sys.argv[1])
     for e in map(json.loads, sys.stdin)))' "$job" | grep -qx True || fail "audit: no bulk entry for $job"
 echo "ok: cancel --all and dlq replay --all run bulk jobs over the filter; bulk lists and shows them"

@@ -45,7 +45,7 @@ class BulkJobs : public StoreTest {
     return *j;
   }
   // The holder's lease ends now (as if its time had passed).
-  void end_lease(const std::string& id) { expect_ok(cmd({"ZADD", keys_.bulk_active(), "1", id})); }
+  void end_lease(const std::string& id) { cmd({"ZADD", keys_.bulk_active(), "XX", "1", id}); }
   // Run ids order runs newest first (as a walk goes), also within a millisecond.
   static std::vector<std::string> newest_first(std::vector<std::string> ids) {
     std::sort(ids.rbegin(), ids.rend());
@@ -228,6 +228,48 @@ TEST_F(BulkJobs, TheListShowsTheNewestJobsFirst) {
   EXPECT_EQ(j["status"], "queued");
   EXPECT_TRUE(j["finished_at"].is_null());
   EXPECT_TRUE(j["holder"].is_null());
+}
+
+// An operator stops a job mid-walk: no one claims it again, and its holder's
+// next page is refused whole (the runs of that page it acted on stay acted
+// on; the job's record is the one at the stop).
+TEST_F(BulkJobs, AStoppedJobIsNeitherClaimedAgainNorRecordedFurther) {
+  std::vector<std::string> acme;
+  for (int i = 0; i < 6; ++i) acme.push_back(submit({}, {{"customer", "acme"}}));
+  BulkJob job = create(engine::BulkAction::cancel, customer("acme"));
+  std::optional<BulkJob> a = claim_as("A");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(walk(*a, "A", 2, 1), BulkRunEnd::stopped);  // one page, then A pauses
+  EXPECT_EQ(run(stop_bulk_job(*w1_, job.id, "ops")), BulkStop::stopped);
+  const BulkJob stopped = stored(job.id);
+  EXPECT_EQ(stopped.status, "stopped");
+  EXPECT_EQ(stopped.stopped_by, "ops");
+  EXPECT_EQ(stopped.matched, 2);
+  EXPECT_GT(stopped.finished_at_ms, 0);
+  EXPECT_TRUE(cmd({"ZSCORE", keys_.bulk_active(), job.id}).is_nil());
+  EXPECT_GT(cmd({"PTTL", keys_.bulk_job(job.id)}).as_integer(), 0);
+
+  end_lease(job.id);  // no effect: it is not active any more
+  EXPECT_FALSE(claim_as("B"));
+  // Even put back in the active set (by hand, or a race with an old holder), it is not claimed.
+  expect_ok(cmd({"ZADD", keys_.bulk_active(), "1", job.id}));
+  EXPECT_FALSE(claim_as("B"));
+  EXPECT_TRUE(cmd({"ZSCORE", keys_.bulk_active(), job.id}).is_nil());
+  const Snapshot before = snapshot_of({keys_.bulk_job(job.id), keys_.bulk_active()});
+  EXPECT_EQ(walk(*a, "A"), BulkRunEnd::operator_stopped);
+  expect_unchanged(before, "a page recorded after the stop");
+  int still_queued = 0;
+  for (const std::string& id : acme) still_queued += field(id, "status") == "queued" ? 1 : 0;
+  EXPECT_EQ(still_queued, 2) << "A's page in progress (2) was acted on, the last 2 never";
+
+  EXPECT_EQ(run(stop_bulk_job(*w1_, job.id, "ops")), BulkStop::ended);
+  EXPECT_EQ(run(stop_bulk_job(*w1_, "01JZZZZZZZZZZZZZZZZZZZZZZZ", "ops")), BulkStop::missing);
+  BulkJob finished = create(engine::BulkAction::replay);
+  std::optional<BulkJob> c = claim_as("C");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(walk(*c, "C"), BulkRunEnd::done);
+  EXPECT_EQ(run(stop_bulk_job(*w1_, finished.id, "ops")), BulkStop::ended);
+  EXPECT_EQ(stored(finished.id).status, "done");
 }
 
 }  // namespace

@@ -13,7 +13,8 @@ local score = redis.call('ZSCORE', active, id)
 if not score then return {'none'} end
 local now = sf_now()
 if tonumber(score) > now and redis.call('HGET', job, 'owner') ~= owner then return {'held'} end
-if redis.call('EXISTS', job) == 0 then
+local status = redis.call('HGET', job, 'status')
+if not status or status == 'done' or status == 'stopped' then  -- gone, or ended: not active
   redis.call('ZREM', active, id)
   return {'none'}
 end

@@ -8,12 +8,13 @@
 -- ARGV: job id, owner, cursor, matched, succeeded, skipped (added), lease_ms,
 --       done ('1' | '0'), keep_ms, error ('' or why the last page failed; the
 --       counts are then 0 and the page is tried again)
--- Returns 'ok' or 'lost'.
+-- Returns 'ok', 'stopped' (an operator stopped the job: bulk_stop.lua) or
+-- 'lost' (another holder has it, or it is done).
 local job, active = KEYS[1], KEYS[2]
 local id, owner = ARGV[1], ARGV[2]
-if redis.call('HGET', job, 'owner') ~= owner or redis.call('HGET', job, 'status') ~= 'running' then
-  return 'lost'
-end
+local status = redis.call('HGET', job, 'status')
+if status == 'stopped' then return 'stopped' end
+if redis.call('HGET', job, 'owner') ~= owner or status ~= 'running' then return 'lost' end
 local now = sf_now()
 redis.call('HINCRBY', job, 'matched', ARGV[4])
 redis.call('HINCRBY', job, 'succeeded', ARGV[5])
