@@ -313,7 +313,8 @@ class Server::Impl {
         }
       } catch (const std::exception& e) {
         worked = false;
-        if (!stopping_) spdlog::warn("api: bulk jobs: {}; retrying in 1 s", e.what());
+        // Redis away: watch_redis() reports the outage (rate-limited); this loop just tries again.
+        if (!stopping_ && redis_.connected()) spdlog::warn("api: bulk jobs: {}; retrying in 1 s", e.what());
       }
       if (worked) continue;
       bulk_timer_.expires_after(std::chrono::seconds(1));
