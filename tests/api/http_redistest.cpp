@@ -552,7 +552,8 @@ TEST_F(ApiTest, ListsWorkflowsRunsAndDeadLetters) {
 
 // The run list as an operator pages it: metadata given at submit and shown,
 // filters, newest first, a cursor that continues; bad filters are 400; and
-// neither the list, the run, the DLQ nor /metrics makes Redis scan its keys.
+// neither the list, the run, the DLQ, /metrics, the explorer's other reads nor a
+// bulk job makes Redis scan its keys.
 TEST_F(ApiTest, RunListPagesThroughIndexesWithoutScanning) {
   const auto port = start();
   std::vector<std::string> ids;
@@ -591,6 +592,17 @@ TEST_F(ApiTest, RunListPagesThroughIndexesWithoutScanning) {
   http(port, "GET", "/v1/dlq");
   EXPECT_EQ(http(port, "GET", "/v1/stats/series").status, 200);
   EXPECT_EQ(http(port, "GET", "/metrics").status, 200);
+  for (const char* path : {"/v1/queues", "/v1/workers", "/v1/limiters", "/v1/audit", "/v1/bulk"}) {
+    EXPECT_EQ(http(port, "GET", path).status, 200) << path;
+  }
+  // A bulk job, walked by the server: its page reads the index, never a scan.
+  r = post_json(port, "/v1/runs:bulk", {{"action", "cancel"}, {"filter", {{"meta", {{"customer", "globex"}}}}}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string job = r.json()["id"];
+  for (int i = 0; i < 300 && http(port, "GET", "/v1/bulk/" + job).json()["status"] != "done"; ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(http(port, "GET", "/v1/bulk/" + job).json()["succeeded"], 2);
 
   const std::string stats(server().call({"INFO", "commandstats"}).str());
   EXPECT_EQ(stats.find("cmdstat_scan:"), std::string::npos) << stats;
