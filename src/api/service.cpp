@@ -858,13 +858,7 @@ asio::awaitable<Response> Service::list_queues() {
   const auto paused = co_await store_.paused_queues();
   const auto workers = co_await store_.workers();
   const auto throughput = co_await store::recent_queue_throughput(redis_, store_.keys(), unix_minute_now());
-  Json list = Json::array();
-  for (const auto& d : depths) {
-    const auto t = throughput.find(d.queue);
-    list.push_back(store::queue_record(d, paused.contains(d.queue), workers,
-                                       t == throughput.end() ? std::nullopt : std::optional(t->second)));
-  }
-  co_return json_response(200, {{"queues", std::move(list)}});
+  co_return json_response(200, {{"queues", store::queue_records(depths, paused, workers, throughput)}});
 }
 
 asio::awaitable<Response> Service::pause_queue(const std::string& queue, bool pause,

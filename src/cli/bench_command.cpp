@@ -375,14 +375,14 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
   // to 'all', its workflow and 'live') and every ZREM of the drain is one
   // (complete.lua takes it out of 'live'; the drain's ZADD is the retention
   // end, not an index). Redis' time in those commands, per step.
-  const auto usec_of = [](const std::map<std::string, std::int64_t>& m, const char* c) {
+  const auto count_of = [](const std::map<std::string, std::int64_t>& m, const char* c) {
     const auto it = m.find(c);
     return it == m.end() ? std::int64_t{0} : it->second;
   };
   const auto per_step = [&](std::int64_t v) { return round_to(static_cast<double>(v) / static_cast<double>(steps), 3); };
-  j["index_write_redis_us_per_step"] = per_step(usec_of(enqueue_usec, "zadd") + usec_of(drain_usec, "zrem"));
-  j["index_write_redis_us_per_step_in_drain"] = per_step(usec_of(drain_usec, "zrem"));
-  j["index_writes_per_step"] = per_step(usec_of(enqueue_calls, "zadd") + usec_of(drain_calls, "zrem"));
+  j["index_write_redis_us_per_step"] = per_step(count_of(enqueue_usec, "zadd") + count_of(drain_usec, "zrem"));
+  j["index_write_redis_us_per_step_in_drain"] = per_step(count_of(drain_usec, "zrem"));
+  j["index_writes_per_step"] = per_step(count_of(enqueue_calls, "zadd") + count_of(drain_calls, "zrem"));
   j["enqueue_redis_commands_per_run"] = round_to(enqueue_cmds, 2);
   j["enqueue_redis_commands_by_command"] = enqueue_by;
   j["worker_rss_mb"] = round_to(rss, 1);

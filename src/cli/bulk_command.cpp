@@ -11,11 +11,9 @@
 
 #include "cli/run_id_arg.h"
 #include "cli/text_table.h"
+#include "cli/with_store.h"
 #include "engine/rfc3339.h"
-#include "redis/client.h"
 #include "store/bulk.h"
-#include "store/config.h"
-#include "store/keys.h"
 #include "store/local_actor.h"
 #include "store/store.h"
 
@@ -30,11 +28,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-struct CloseOnExit {
-  redis::Client& client;
-  ~CloseOnExit() { client.close(); }
-};
-
 const char* done_word(engine::BulkAction action) {
   return action == engine::BulkAction::cancel ? "cancelled" : "replayed";
 }
@@ -48,13 +41,7 @@ std::string summary(const store::BulkJob& job) {
 }  // namespace
 
 void run_bulk(const Connection& conn, const engine::BulkRequest& request, bool json) {
-  asio::io_context io;
-  redis::Client client(io.get_executor(), redis::Config::from_url(conn.redis_url));
-  store::Store st(client, store::KeySpace(conn.key_prefix, conn.partitions));
-  const store::BulkJob job = run_sync(io, [&]() -> asio::awaitable<store::BulkJob> {
-    CloseOnExit close{client};
-    co_await client.wait_connected();
-    co_await store::check_config(client, st.keys());
+  const store::BulkJob job = with_store<store::BulkJob>(conn, [&](store::Store& st) -> asio::awaitable<store::BulkJob> {
     const std::string who = store::local_actor("cli");
     const store::BulkJob made = co_await store::create_bulk_job(st, request, who);
     Json detail = store::audit_detail("action", std::string(engine::to_string(request.action)));
@@ -80,7 +67,7 @@ void run_bulk(const Connection& conn, const engine::BulkRequest& request, bool j
       pause.expires_after(std::chrono::milliseconds(250));
       co_await pause.async_wait(asio::use_awaitable);
     }
-  }());
+  });
   if (json) {
     std::cout << store::to_json(job).dump() << "\n";
   } else {
@@ -108,18 +95,12 @@ void register_bulk(CLI::App& app) {
   stop->add_option("job", a->id, "The job id (any case)")->required();
   stop->final_callback([a] {
     const std::string id = run_id_arg(a->id, "bulk job id");
-    asio::io_context io;
-    redis::Client client(io.get_executor(), redis::Config::from_url(a->conn.redis_url));
-    store::Store st(client, store::KeySpace(a->conn.key_prefix, a->conn.partitions));
-    const store::BulkStop result = run_sync(io, [&]() -> asio::awaitable<store::BulkStop> {
-      CloseOnExit close{client};
-      co_await client.wait_connected();
-      co_await store::check_config(client, st.keys());
+    const store::BulkStop result = with_store<store::BulkStop>(a->conn, [&](store::Store& st) -> asio::awaitable<store::BulkStop> {
       const std::string who = store::local_actor("cli");
       const store::BulkStop r = co_await store::stop_bulk_job(st, id, who);
       if (r == store::BulkStop::stopped) co_await st.audit(who, "bulk_stop", id, Json::object());
       co_return r;
-    }());
+    });
     if (result == store::BulkStop::missing) {
       std::cerr << "steadfast: no bulk job " << id << " (never made, or expired a week after it ended)\n";
       std::exit(kExitFailed);
@@ -133,19 +114,14 @@ void register_bulk(CLI::App& app) {
   cmd->final_callback([a, cmd] {
     if (!cmd->get_subcommands().empty()) return;  // stop ran
     const std::string id = a->id.empty() ? std::string() : run_id_arg(a->id, "bulk job id");
-    asio::io_context io;
-    redis::Client client(io.get_executor(), redis::Config::from_url(a->conn.redis_url));
-    store::Store st(client, store::KeySpace(a->conn.key_prefix, a->conn.partitions));
-    const std::vector<store::BulkJob> jobs = run_sync(io, [&]() -> asio::awaitable<std::vector<store::BulkJob>> {
-      CloseOnExit close{client};
-      co_await client.wait_connected();
-      co_await store::check_config(client, st.keys());
+    using Jobs = std::vector<store::BulkJob>;
+    const Jobs jobs = with_store<Jobs>(a->conn, [&](store::Store& st) -> asio::awaitable<Jobs> {
       if (id.empty()) co_return co_await store::recent_bulk_jobs(st, a->limit);
       std::optional<store::BulkJob> one = co_await store::read_bulk_job(st, id);
-      std::vector<store::BulkJob> out;
+      Jobs out;
       if (one) out.push_back(std::move(*one));
       co_return out;
-    }());
+    });
     if (!id.empty() && jobs.empty()) {
       std::cerr << "steadfast: no bulk job " << id << " (never made, or expired a week after it ended)\n";
       std::exit(kExitFailed);

@@ -5,6 +5,7 @@
 #include "cli/common.h"
 #include "cli/filter_flags.h"
 #include "cli/text_table.h"
+#include "cli/with_store.h"
 #include "engine/quote.h"
 #include "engine/run_filter.h"
 #include "redis/client.h"
@@ -90,21 +91,12 @@ void register_dlq(CLI::App& app) {
                                   (filter.empty() ? "every dead-lettered run" : "the matching dead-lettered runs") +
                                   " for good: add --yes to confirm");
     }
-    asio::io_context io;
-    redis::Client client(io.get_executor(), redis::Config::from_url(a->conn.redis_url));
-    store::Store st(client, store::KeySpace(a->conn.key_prefix, a->conn.partitions));
-    const std::size_t purged = run_sync(io, [&]() -> asio::awaitable<std::size_t> {
-      struct Close {
-        redis::Client& c;
-        ~Close() { c.close(); }
-      } close{client};
-      co_await client.wait_connected();
-      co_await store::check_config(client, st.keys());
+    const std::size_t purged = with_store<std::size_t>(a->conn, [&](store::Store& st) -> asio::awaitable<std::size_t> {
       const std::size_t n = co_await st.dlq_purge(filter);
       co_await st.audit(store::local_actor("cli"), "dlq_purge", engine::run_filter_to_json(filter).dump(),
                         store::audit_detail("purged", n));
       co_return n;
-    }());
+    });
     std::cout << "purged " << purged << "\n";
   });
 }

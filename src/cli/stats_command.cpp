@@ -9,6 +9,7 @@
 #include "cli/common.h"
 #include "cli/run_id_arg.h"
 #include "cli/text_table.h"
+#include "cli/with_store.h"
 #include "engine/quote.h"
 #include "engine/run_filter.h"
 #include "engine/run_metadata.h"
@@ -48,23 +49,6 @@ std::int64_t sum_prefix(const std::map<std::string, std::int64_t>& c, std::strin
     if (k.starts_with(prefix)) n += v;
   }
   return n;
-}
-
-// Runs op against a Store on a private io_context; closes the connection after.
-template <typename T, typename F>
-T with_store(const Connection& conn, F op) {
-  asio::io_context io;
-  redis::Client client(io.get_executor(), redis::Config::from_url(conn.redis_url));
-  store::Store st(client, store::KeySpace(conn.key_prefix, conn.partitions));
-  return run_sync(io, [](redis::Client& c, store::Store& s, F f) -> asio::awaitable<T> {
-    struct Close {
-      redis::Client& c;
-      ~Close() { c.close(); }
-    } close{c};
-    co_await c.wait_connected();
-    co_await store::check_config(c, s.keys());
-    co_return co_await f(s);
-  }(client, st, std::move(op)));
 }
 
 }  // namespace
@@ -331,13 +315,7 @@ void register_stats(CLI::App& app) {
         const std::int64_t now_minute = std::chrono::duration_cast<std::chrono::minutes>(
                                             std::chrono::system_clock::now().time_since_epoch()).count();
         const auto throughput = co_await store::recent_queue_throughput(st.client(), st.keys(), now_minute);
-        std::vector<Json> out;
-        for (const auto& d : depths) {
-          const auto t = throughput.find(d.queue);
-          out.push_back(store::queue_record(d, paused.contains(d.queue), workers,
-                                            t == throughput.end() ? std::nullopt : std::optional(t->second)));
-        }
-        co_return out;
+        co_return store::queue_records(depths, paused, workers, throughput);
       });
       TextTable table;
       if (!a->json) table.add({"QUEUE", "STATE", "WAITING", "IN-FLIGHT", "WORKERS", "PER-MINUTE"});

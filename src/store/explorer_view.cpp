@@ -42,6 +42,17 @@ Json queue_record(const Store::QueueDepth& d, bool paused, const std::vector<Jso
           {"throughput_per_minute", throughput_per_minute ? Json(*throughput_per_minute) : Json(nullptr)}};
 }
 
+std::vector<Json> queue_records(const std::vector<Store::QueueDepth>& depths, const std::set<std::string>& paused,
+                                const std::vector<Json>& workers, const std::map<std::string, std::int64_t>& throughput) {
+  std::vector<Json> out;
+  for (const Store::QueueDepth& d : depths) {
+    const auto t = throughput.find(d.queue);
+    out.push_back(queue_record(d, paused.contains(d.queue), workers,
+                               t == throughput.end() ? std::nullopt : std::optional(t->second)));
+  }
+  return out;
+}
+
 RecentLimiterCounts recent_limiter_counts(const Store::LimiterState::Minutes& counted, std::int64_t now_ms) {
   const std::int64_t now_minute = now_ms / 60000;
   RecentLimiterCounts r;

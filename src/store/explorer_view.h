@@ -4,6 +4,11 @@
 // `limiters`, `audit --json`). Pure.
 #pragma once
 
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
 #include "steadfast/json.h"
 #include "store/store.h"
 
@@ -20,6 +25,12 @@ namespace steadfast::store {
 //  null when not sampled)}
 [[nodiscard]] Json queue_record(const Store::QueueDepth& depth, bool paused, const std::vector<Json>& workers,
                                 std::optional<std::int64_t> throughput_per_minute);
+
+// Every queue's record, in the order of `depths`; `throughput`: by queue
+// name, as recent_queue_throughput answers it (a queue missing has null).
+[[nodiscard]] std::vector<Json> queue_records(const std::vector<Store::QueueDepth>& depths,
+                                              const std::set<std::string>& paused, const std::vector<Json>& workers,
+                                              const std::map<std::string, std::int64_t>& throughput);
 
 // A limiter's admissions and waits in the minute now_ms is in (so far) and
 // in the whole minute before it, from the two minutes limit_acquire.lua

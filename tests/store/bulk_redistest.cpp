@@ -18,12 +18,6 @@ namespace {
 
 class BulkJobs : public StoreTest {
  protected:
-  // A run of "wf" whose first step failed for good: in the dead-letter queue.
-  std::string dead_run(const engine::RunMetadata& metadata = {}) {
-    const StartItem it = running_run(metadata);
-    EXPECT_EQ(apply({transition(it, engine::Action::dead_letter)}), std::vector<Applied>{Applied::ok});
-    return it.run_id;
-  }
   BulkJob create(engine::BulkAction action, engine::RunFilter filter = {}) {
     return run(create_bulk_job(*w1_, engine::BulkRequest{action, std::move(filter)}, "tester"));
   }

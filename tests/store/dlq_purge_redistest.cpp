@@ -16,12 +16,6 @@ namespace {
 
 class DlqPurge : public StoreTest {
  protected:
-  // A run of "wf" whose first step failed for good: in the dead-letter queue.
-  std::string dead_run(const engine::RunMetadata& metadata = {}) {
-    const StartItem it = running_run(metadata);
-    EXPECT_EQ(apply({transition(it, engine::Action::dead_letter)}), std::vector<Applied>{Applied::ok});
-    return it.run_id;
-  }
   // The dead-letter entries: {entry id, run id}, oldest first.
   std::vector<std::pair<std::string, std::string>> dead_letters() {
     std::vector<std::pair<std::string, std::string>> out;

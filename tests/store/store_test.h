@@ -341,6 +341,12 @@ class StoreTest : public test::RedisTest {
                              std::chrono::milliseconds retention = std::chrono::hours(1)) {
     return run((by ? *by : *w1_).apply(batch, retention));
   }
+  // A run of "wf" whose first step failed for good: in the dead-letter queue.
+  std::string dead_run(const engine::RunMetadata& metadata = {}) {
+    const StartItem it = running_run(metadata);
+    EXPECT_EQ(apply({transition(it, engine::Action::dead_letter)}), std::vector<Applied>{Applied::ok});
+    return it.run_id;
+  }
 
   KeySpace keys_;
   redis::Client* client_ = nullptr;
