@@ -32,12 +32,12 @@ kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
 trap 'rm -rf "$dir"' EXIT
 
 if ((quick)); then
-  sizes=(--runs 30000 / --runs 10000 / --runs 8000 / --runs 300 / --seconds 2)
+  sizes=(--runs 30000 / --runs 10000 / --runs 8000 / --runs 300 / --seconds 2 / --runs 20000)
 else
-  sizes=(--runs 200000 / --runs 60000 / --runs 20000 / --runs 2000 / --seconds 5)
+  sizes=(--runs 200000 / --runs 60000 / --runs 20000 / --runs 2000 / --seconds 5 / --runs 100000)
 fi
 IFS='/' read -r -a per <<<"${sizes[*]}"
-workloads=(noop three-step io latency http)
+workloads=(noop three-step io latency http submit)
 for i in "${!workloads[@]}"; do
   # shellcheck disable=SC2086
   "$bin" bench "${workloads[$i]}" ${per[$i]} | tee -a "$out"
@@ -57,6 +57,7 @@ line("50 ms I/O at concurrency 200, of ideal", f'{io["of_ideal"]:.3f} ({io["drai
 line("worker peak RSS (I/O), MB", io["worker_rss_mb"], "<= 20", io["worker_rss_mb"] <= 20)
 line("Redis commands per step (no-op / three-step)", f'{n["redis_commands_per_step"]} / {t["redis_commands_per_step"]}', "<= 9 / 8", n["redis_commands_per_step"] <= 9 and t["redis_commands_per_step"] <= 8)
 line("pickup latency p99, ms", f'{lat["p99_ms"]} (p50 {lat["p50_ms"]}, p999 {lat["p999_ms"]})', "<= 2", lat["p99_ms"] <= 2)
+line("submit_many over single submits (same run)", f'{rows["submit"]["batch_over_single"]}x ({rows["submit"]["batch_per_s"]:.0f} vs {rows["submit"]["single_per_s"]:.0f} runs/s; Redis {rows["submit"]["batch_redis_us_per_run"]} vs {rows["submit"]["single_redis_us_per_run"]} us/run)', ">= 2x", rows["submit"]["batch_over_single"] >= 2)
 line("HTTP submit at saturation, req/s", f'{h["req_per_s"]:.0f} ({h["connections"]} connections)', ">= 26,000", h["req_per_s"] >= 26000)
 fr = h["fixed_rate"]
 line(f'HTTP submit p99 at {fr["offered_per_s"]:.0f} req/s, ms', fr["p99_ms"], "<= 2", fr["p99_ms"] <= 2)

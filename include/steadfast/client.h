@@ -67,6 +67,25 @@ struct Submitted {
   std::int64_t run_at_ms = 0;
 };
 
+// One run of a batch (Client::submit_many): a single submit's input and options.
+struct SubmitItem {
+  Json input;
+  SubmitOptions options;
+};
+
+// What became of one item of a batch: a run (created, or the run of an
+// earlier submit with its idempotency key and the same request), or a refusal
+// that wrote nothing.
+struct BatchSubmitted {
+  std::string run_id;          // empty when refused
+  bool created = false;
+  std::int64_t run_at_ms = 0;  // as Submitted::run_at_ms
+  // Empty unless refused, else why: the input (bounds, input_schema,
+  // max_input_bytes), the options (metadata, key, delay, run_at), an
+  // idempotency conflict (naming the run), or a full backlog.
+  std::string error;
+};
+
 // The workflow is not known: no worker has registered it and the client was
 // not given it (register_workflow).
 class UnknownWorkflowError : public std::invalid_argument {
@@ -132,6 +151,13 @@ class Client {
   // BacklogFullError, or a Redis error (std::runtime_error) when Redis is
   // unreachable past the timeout.
   Submitted submit(const std::string& workflow, const Json& input, const SubmitOptions& options = {});
+  // Submits many runs of one workflow in one round trip (one script call per
+  // partition and 200 runs): the answers in item order, each on its own — an
+  // item refused (see BatchSubmitted::error) writes nothing and never stops
+  // the others. Throws only what stops every item: a bad or unknown workflow
+  // name (UnknownWorkflowError), Redis unreachable (then some runs may
+  // exist: items with an idempotency key can be submitted again safely).
+  std::vector<BatchSubmitted> submit_many(const std::string& workflow, const std::vector<SubmitItem>& items);
 
   // nullopt when no such run (never existed, or expired after its retention).
   std::optional<RunInfo> get_run(const std::string& run_id);

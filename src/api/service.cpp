@@ -26,6 +26,7 @@
 #include "store/run_view.h"
 #include "store/scripts.h"
 #include "store/series.h"
+#include "store/submit_many.h"
 #include "steps/kind_registry.h"
 
 // GCC 12 at -O2 reports Asio's coroutine-frame operator new and its sized
@@ -203,7 +204,8 @@ std::vector<ServedWorkflow> serve_workflows(const config::WorkflowsFile& file) {
 struct Service::Route {
   enum class Action {
     healthz, readyz, metrics, workflows, submit, runs, run, cancel, dlq, dlq_purge, dlq_replay, workers,
-    limiters, audit, queues, queue_pause, queue_resume, stats_series, rerun, bulk_create, bulk_list, bulk_get, bulk_stop
+    limiters, audit, queues, queue_pause, queue_resume, stats_series, rerun, bulk_create, bulk_list, bulk_get, bulk_stop,
+    submit_batch
   };
   Action action{};
   std::string label;               // the route template, for metrics
@@ -293,6 +295,8 @@ std::variant<Service::Route, Response> Service::resolve(const Request& request) 
       set(A::workflows, "/v1/workflows", "GET", Access::read);
     } else if (n == 4 && s1 == "workflows" && seg[3] == "runs" && !seg[2].empty()) {
       set(A::submit, "/v1/workflows/{name}/runs", "POST", Access::submit, std::string(seg[2]));
+    } else if (n == 4 && s1 == "workflows" && seg[3] == "runs:batch" && !seg[2].empty()) {
+      set(A::submit_batch, "/v1/workflows/{name}/runs:batch", "POST", Access::submit, std::string(seg[2]));
     } else if (n == 2 && s1 == "runs") {
       set(A::runs, "/v1/runs", "GET", Access::read);
     } else if (n == 3 && s1 == "runs" && !seg[2].empty()) {
@@ -401,6 +405,7 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
     }
     switch (route.action) {
       case A::submit: co_return co_await submit(request, route.param, route.who);
+      case A::submit_batch: co_return co_await submit_batch(request, route.param, route.who);
       case A::runs: co_return co_await list_runs(route.query);
       case A::run: co_return co_await get_run(route.param, route.query);
       case A::cancel: co_return co_await cancel(route.param, route.who);
@@ -437,62 +442,79 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
   }
 }
 
-std::variant<store::SubmitRequest, Response> submit_request(const Request& request, const ServedWorkflow& wf,
-                                                           const ServiceOptions& options) {
+namespace {
+
+// A POST's body parsed within bounds (media type, nesting, parsed size, JSON);
+// an empty body is an empty object.
+std::variant<Json, Response> json_body(const Request& request, const ServiceOptions& options) {
+  if (request.body.empty()) return Json::object();
+  const auto ct = request.header("Content-Type");
+  if (!ct || !is_json_media_type(*ct)) {
+    return problem(415, "unsupported-media-type", "send the body as application/json");
+  }
+  if (!engine::json_text_depth_within(request.body, options.max_json_depth)) {
+    return problem(400, "malformed-json",
+                   "the body nests deeper than " + std::to_string(options.max_json_depth) + " levels");
+  }
+  if (const engine::ParsedSize size = engine::parsed_size_estimate(request.body); size.bytes > engine::kMaxParsedBytes) {
+    return problem(413, "payload-too-large",
+                   "the body would take about " + std::to_string(size.bytes >> 20) + " MiB once parsed (" +
+                       std::to_string(size.values) + " JSON values), over the " +
+                       std::to_string(engine::kMaxParsedBytes >> 20) +
+                       " MiB a run's input may take: send fewer, larger values (one string rather than many "
+                       "small objects)");
+  }
+  try {
+    return Json::parse(request.body);
+  } catch (const Json::parse_error& e) {
+    return problem(400, "malformed-json", std::string("the body is not valid JSON: ") + e.what());
+  }
+}
+
+// One run's request from its JSON object — a submit's body, or an item of a
+// batch (which may also carry "idempotency_key"): its members, the input's
+// size and input_schema, the metadata, the start time. Pointers in a refusal
+// are relative to the object.
+std::variant<store::SubmitRequest, Response> run_request(Json body, const ServedWorkflow& wf, bool batch_item) {
   Json input = Json::object();
   engine::RunMetadata metadata;
   engine::StartTime start;
-  if (!request.body.empty()) {
-    const auto ct = request.header("Content-Type");
-    if (!ct || !is_json_media_type(*ct)) {
-      return problem(415, "unsupported-media-type", "send the body as application/json");
-    }
-    if (!engine::json_text_depth_within(request.body, options.max_json_depth)) {
-      return problem(400, "malformed-json",
-                     "the body nests deeper than " + std::to_string(options.max_json_depth) + " levels");
-    }
-    if (const engine::ParsedSize size = engine::parsed_size_estimate(request.body);
-        size.bytes > engine::kMaxParsedBytes) {
-      return problem(413, "payload-too-large",
-                     "the body would take about " + std::to_string(size.bytes >> 20) + " MiB once parsed (" +
-                         std::to_string(size.values) + " JSON values), over the " +
-                         std::to_string(engine::kMaxParsedBytes >> 20) +
-                         " MiB a run's input may take: send fewer, larger values (one string rather than many "
-                         "small objects)");
-    }
-    Json body;
+  std::string idempotency_key;
+  if (!body.is_object()) {
+    return validation_problem("the body must be a JSON object {\"input\": ...}", {{"", "must be an object", "type"}});
+  }
+  std::vector<FieldError> unknown;
+  for (const auto& [key, value] : body.items()) {
+    const bool known = key == "input" || key == "metadata" || key == "delay" || key == "run_at" ||
+                       (batch_item && key == "idempotency_key");
+    if (!known) unknown.push_back({"/" + escape_pointer_token(key), "unknown member", ""});
+  }
+  if (!unknown.empty()) {
+    return validation_problem(std::string("the ") + (batch_item ? "item" : "body") +
+                                  " may hold only \"input\", \"metadata\", one of \"delay\" and \"run_at\"" +
+                                  (batch_item ? " and \"idempotency_key\"" : ""),
+                              unknown);
+  }
+  try {
+    start = engine::start_time_from_json(body);
+  } catch (const engine::StartTimeError& e) {
+    return validation_problem(e.what(), {{e.field, e.what(), e.field.substr(1)}});
+  }
+  if (body.contains("input")) input = std::move(body["input"]);
+  if (body.contains("metadata")) {
     try {
-      body = Json::parse(request.body);
-    } catch (const Json::parse_error& e) {
-      return problem(400, "malformed-json", std::string("the body is not valid JSON: ") + e.what());
+      metadata = engine::run_metadata_from_json(body["metadata"]);
+    } catch (const std::invalid_argument& e) {
+      return validation_problem(e.what(), {{"/metadata", e.what(), "metadata"}});
     }
-    if (!body.is_object()) {
-      return validation_problem("the body must be a JSON object {\"input\": ...}",
-                                {{"", "must be an object", "type"}});
+  }
+  if (body.contains("idempotency_key")) {
+    const Json& key = body["idempotency_key"];
+    if (!key.is_string() || !store::is_valid_idempotency_key(key.get<std::string>())) {
+      const char* what = "idempotency_key must be 1-256 printable ASCII characters without spaces";
+      return validation_problem(what, {{"/idempotency_key", what, "idempotency_key"}});
     }
-    std::vector<FieldError> unknown;
-    for (const auto& [key, value] : body.items()) {
-      if (key != "input" && key != "metadata" && key != "delay" && key != "run_at") {
-        unknown.push_back({"/" + escape_pointer_token(key), "unknown member", ""});
-      }
-    }
-    if (!unknown.empty()) {
-      return validation_problem(
-          "the body may hold only \"input\", \"metadata\" and one of \"delay\" and \"run_at\"", unknown);
-    }
-    try {
-      start = engine::start_time_from_json(body);
-    } catch (const engine::StartTimeError& e) {
-      return validation_problem(e.what(), {{e.field, e.what(), e.field.substr(1)}});
-    }
-    if (body.contains("input")) input = std::move(body["input"]);
-    if (body.contains("metadata")) {
-      try {
-        metadata = engine::run_metadata_from_json(body["metadata"]);
-      } catch (const std::invalid_argument& e) {
-        return validation_problem(e.what(), {{"/metadata", e.what(), "metadata"}});
-      }
-    }
+    idempotency_key = key.get<std::string>();
   }
   if (const std::size_t size = input.dump().size(); size > wf.max_input_bytes) {
     return problem(413, "payload-too-large",
@@ -514,6 +536,19 @@ std::variant<store::SubmitRequest, Response> submit_request(const Request& reque
   req.first_queue = wf.first_queue;
   req.max_backlog = wf.max_backlog;
   req.start = start;
+  req.idempotency_key = std::move(idempotency_key);
+  return req;
+}
+
+}  // namespace
+
+std::variant<store::SubmitRequest, Response> submit_request(const Request& request, const ServedWorkflow& wf,
+                                                           const ServiceOptions& options) {
+  auto body = json_body(request, options);
+  if (auto* refused = std::get_if<Response>(&body)) return std::move(*refused);
+  auto checked = run_request(std::move(std::get<Json>(body)), wf, false);
+  if (auto* refused = std::get_if<Response>(&checked)) return std::move(*refused);
+  store::SubmitRequest req = std::move(std::get<store::SubmitRequest>(checked));
   if (auto key = request.header("Idempotency-Key")) {
     if (!store::is_valid_idempotency_key(*key)) {
       return problem(400, "bad-idempotency-key",
@@ -567,6 +602,111 @@ asio::awaitable<Response> Service::submit(const Request& request, const std::str
   Response r = json_response(result.created ? 202 : 200, answer);
   r.headers.emplace_back("Location", status_url(result.run_id));
   co_return r;
+}
+
+namespace {
+
+// One refused item of a batch: its status and problem, pointers made absolute
+// ("/runs/<i>/input/x").
+Json item_problem(const Response& refused, std::size_t index) {
+  Json p = Json::parse(refused.body, nullptr, false);
+  if (!p.is_object()) p = Json::object();
+  p["status"] = refused.status;
+  if (p.contains("errors")) {
+    for (Json& e : p["errors"]) e["pointer"] = "/runs/" + std::to_string(index) + e.value("pointer", "");
+  }
+  return Json{{"error", std::move(p)}};
+}
+
+Json item_problem(int status, std::string_view slug, std::string detail, std::size_t index) {
+  return item_problem(problem(status, slug, std::move(detail)), index);
+}
+
+}  // namespace
+
+// POST /v1/workflows/{name}/runs:batch {"runs": [{"input", "metadata", "delay"
+// | "run_at", "idempotency_key"}, ...]}: up to kMaxBatchRuns runs, each
+// checked and answered on its own (store::submit_many) — {"run_id",
+// "status_url", "created"[, "run_at"]} or {"error": <problem with "status">}.
+asio::awaitable<Response> Service::submit_batch(const Request& request, const std::string& name,
+                                                const std::optional<Principal>& who) {
+  const ServedWorkflow* wf = is_valid_name(name) ? find(name) : nullptr;
+  if (wf == nullptr) {
+    co_return problem(404, "unknown-workflow",
+                      "no workflow '" + name.substr(0, 64) + "' is served here (GET /v1/workflows)");
+  }
+  auto parsed = json_body(request, options_);
+  if (auto* refused = std::get_if<Response>(&parsed)) co_return std::move(*refused);
+  Json body = std::move(std::get<Json>(parsed));
+  const std::string shape = "the body must be {\"runs\": [...]}: 1 to " + std::to_string(kMaxBatchRuns) +
+                            " objects, each as a submit's body plus an optional \"idempotency_key\"";
+  if (!body.is_object() || !body.contains("runs") || !body["runs"].is_array()) {
+    co_return validation_problem(shape, {{"/runs", "is required: an array", "required"}});
+  }
+  for (const auto& [key, value] : body.items()) {
+    if (key != "runs") co_return validation_problem(shape, {{"/" + escape_pointer_token(key), "unknown member", ""}});
+  }
+  Json& items = body["runs"];
+  if (items.empty() || items.size() > kMaxBatchRuns) {
+    co_return validation_problem(shape, {{"/runs", "holds " + std::to_string(items.size()) + " runs", "maxItems"}});
+  }
+  Json results = Json::array();
+  std::vector<store::SubmitRequest> requests;
+  std::vector<std::size_t> sent;  // the item of each request
+  const bool quota = who && who->quota.any();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    auto checked = run_request(std::move(items[i]), *wf, true);
+    if (auto* refused = std::get_if<Response>(&checked)) {
+      results.push_back(item_problem(*refused, i));
+      continue;
+    }
+    if (quota) {  // a quota'd token spends one submit per valid item, as for single submits
+      auto refusal = co_await quotas_.admit(*who);
+      if (refusal) {
+        results.push_back(item_problem(429, refusal->type, refusal->detail, i));
+        continue;
+      }
+    }
+    results.push_back(nullptr);
+    requests.push_back(std::move(std::get<store::SubmitRequest>(checked)));
+    sent.push_back(i);
+  }
+  const std::vector<store::SubmitOutcome> outcomes = co_await store::submit_many(store_, requests);
+  std::size_t created = 0;
+  for (std::size_t j = 0; j < outcomes.size(); ++j) {
+    const store::SubmitOutcome& o = outcomes[j];
+    const std::size_t i = sent[j];
+    using State = store::SubmitOutcome::State;
+    switch (o.state) {
+      case State::created:
+      case State::repeated: {
+        Json r{{"run_id", o.run_id}, {"status_url", status_url(o.run_id)}, {"created", o.state == State::created}};
+        if (o.run_at_ms > 0) r["run_at"] = store::iso8601_ms(o.run_at_ms);
+        results[i] = std::move(r);
+        if (o.state == State::created) {
+          ++created;
+          if (quota) co_await quotas_.record(*who, o.run_id);
+        }
+        break;
+      }
+      case State::conflict:
+        results[i] = item_problem(409, "idempotency-conflict",
+                                  "this idempotency_key was used for run " + o.run_id + " of workflow '" + wf->name +
+                                      "' with a different request; repeat the same item, or use another key",
+                                  i);
+        break;
+      case State::backlog_full:
+        results[i] = item_problem(429, "backlog-full", "queue '" + wf->first_queue + "': " + o.detail, i);
+        break;
+      case State::run_at_out_of_range:
+        results[i] = item_problem(validation_problem(o.detail, {{"/run_at", o.detail, "run_at"}}), i);
+        break;
+    }
+  }
+  const auto refused = std::count_if(results.begin(), results.end(), [](const Json& r) { return r.contains("error"); });
+  Json answer{{"created", created}, {"refused", refused}};
+  answer["runs"] = std::move(results);
+  co_return json_response(200, answer);
 }
 
 asio::awaitable<Response> Service::get_run(const std::string& raw_id,

@@ -58,6 +58,9 @@ struct ServiceOptions {
   std::chrono::seconds retry_after{1};
 };
 
+// Runs one POST /v1/workflows/{name}/runs:batch may submit.
+inline constexpr std::size_t kMaxBatchRuns = 1000;
+
 // The run a POST /v1/workflows/{name}/runs asks for, checked without Redis:
 // the body's media type, nesting, JSON and shape ({"input": ...} only), the
 // input's size and the workflow's input_schema, the Idempotency-Key. Returns
@@ -103,6 +106,8 @@ class Service {
   boost::asio::awaitable<Response> dispatch(const Request& request, Route& route);
   boost::asio::awaitable<Response> submit(const Request& request, const std::string& workflow,
                                           const std::optional<Principal>& who);
+  boost::asio::awaitable<Response> submit_batch(const Request& request, const std::string& workflow,
+                                                const std::optional<Principal>& who);
   boost::asio::awaitable<Response> get_run(const std::string& id, const std::map<std::string, std::string>& query);
   boost::asio::awaitable<Response> list_runs(const std::map<std::string, std::string>& query);
   boost::asio::awaitable<Response> cancel(const std::string& id, const std::optional<Principal>& who);

@@ -1,6 +1,9 @@
 // `steadfast submit`, `status`, `cancel`: one run at a time (`cancel --all`: a bulk job, cli/bulk_command.h).
+#include <algorithm>
+#include <fstream>
 #include <iostream>
 
+#include "cli/batch_file.h"
 #include "cli/bulk_command.h"
 #include "cli/common.h"
 #include "cli/filter_flags.h"
@@ -50,6 +53,43 @@ void print_human(const RunInfo& run) {
   }
 }
 
+// `submit W --batch FILE`: the file read and checked whole first (a bad line
+// submits nothing), then Client::submit_many per 1,000 lines.
+void submit_batch(const Connection& conn, const std::string& workflow, const std::string& path) {
+  std::vector<BatchLine> lines;
+  if (path == "-") {
+    lines = read_batch(std::cin, "stdin");
+  } else {
+    std::ifstream file(path);
+    if (!file) throw std::invalid_argument("--batch file " + engine::quote(path, 200) + ": cannot open");
+    lines = read_batch(file, engine::quote(path, 200));
+  }
+  Client client(client_options(conn));
+  std::size_t created = 0, repeated = 0, refused = 0;
+  constexpr std::size_t kPerCall = 1000;
+  for (std::size_t first = 0; first < lines.size(); first += kPerCall) {
+    const std::size_t end = std::min(lines.size(), first + kPerCall);
+    std::vector<SubmitItem> items;
+    for (std::size_t i = first; i < end; ++i) items.push_back(lines[i].item);
+    const std::vector<BatchSubmitted> out = client.submit_many(workflow, items);
+    for (std::size_t i = first; i < end; ++i) {
+      const BatchSubmitted& r = out[i - first];
+      if (!r.error.empty()) {
+        ++refused;
+        std::cout << "-\n";
+        std::cerr << "steadfast: line " << lines[i].line << ": " << engine::printable(r.error) << "\n";
+      } else {
+        ++(r.created ? created : repeated);
+        std::cout << r.run_id << "\n";
+      }
+    }
+  }
+  std::cout.flush();
+  std::cerr << "steadfast: " << created << " runs created, " << repeated << " repeats of earlier submits, " << refused
+            << " refused\n";
+  if (refused > 0) std::exit(kExitFailed);
+}
+
 }  // namespace
 
 void register_runs(CLI::App& app) {
@@ -63,6 +103,7 @@ void register_runs(CLI::App& app) {
       std::vector<std::string> meta;
       std::string delay;
       std::string at;
+      std::string batch;
       bool wait = false;
       std::string timeout = "10m";
     };
@@ -83,11 +124,24 @@ void register_runs(CLI::App& app) {
     cmd->add_option("--at", a->at,
                     "Start the run at this time (RFC 3339, e.g. 2026-12-24T08:00:00Z; by Redis' clock; "
                     "at most 365 days ahead); not with --delay");
+    cmd->add_option("--batch", a->batch,
+                    "Submit many runs at once from FILE.jsonl (- = stdin): one JSON object per line, "
+                    "{\"input\", \"metadata\", \"delay\" or \"run_at\", \"idempotency_key\"} (all optional); "
+                    "prints one run id per line (- for a refused one, named on stderr); exit 1 if any was refused");
     cmd->add_flag("--wait", a->wait,
                   "Wait for the run to end; print its status JSON; exit 0 if completed, 1 if failed or "
                   "cancelled, 3 if --timeout passed first");
     cmd->add_option("--timeout", a->timeout, "With --wait: how long to wait")->capture_default_str();
-    cmd->final_callback([a] {
+    cmd->final_callback([a, cmd] {
+      if (!a->batch.empty()) {
+        for (const char* flag : {"--input", "--meta", "--delay", "--at", "--idempotency-key", "--wait"}) {
+          if (cmd->count(flag) > 0) {
+            throw std::invalid_argument(std::string("--batch takes every run from its file: not with ") + flag);
+          }
+        }
+        submit_batch(a->conn, a->workflow, a->batch);
+        return;
+      }
       // Read and checked before connecting: bad input submits nothing.
       const Json input = read_run_input(a->input, std::cin);
       SubmitOptions o;

@@ -24,6 +24,7 @@
 #include "store/keys.h"
 #include "store/run_id.h"
 #include "store/store.h"
+#include "store/submit_many.h"
 
 namespace steadfast {
 
@@ -166,6 +167,8 @@ class Client::Impl {
     throw InvalidInputError(what, std::move(violations));
   }
 
+  void complete(const Json& def, store::SubmitRequest& req);
+
   ClientOptions options_;
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
@@ -189,11 +192,18 @@ void Client::register_workflow(const Workflow& w) {
   impl_->definitions_[w.name()] = def;
 }
 
-Submitted Client::submit(const std::string& workflow, const Json& input, const SubmitOptions& o) {
+namespace {
+
+void check_workflow_name(const std::string& workflow) {
   if (!is_valid_name(workflow)) {
     throw std::invalid_argument("invalid workflow name " + engine::quote(workflow, 80) +
                                 " (1-64 of A-Z a-z 0-9 _ -)");
   }
+}
+
+// The checks of a submit that need no definition, then its request (steps,
+// queue and the definition's checks follow in Client::Impl::complete).
+store::SubmitRequest request_of(const std::string& workflow, const Json& input, const SubmitOptions& o) {
   if (!o.idempotency_key.empty() && !store::is_valid_idempotency_key(o.idempotency_key)) {
     throw std::invalid_argument("invalid idempotency key (1-256 printable ASCII characters, no spaces)");
   }
@@ -214,29 +224,78 @@ Submitted Client::submit(const std::string& workflow, const Json& input, const S
         std::chrono::duration_cast<std::chrono::milliseconds>(o.run_at->time_since_epoch()).count();
     if (req.start.run_at_ms <= 0) throw std::invalid_argument("run_at must be after 1970-01-01T00:00:00Z");
   }
+  return req;
+}
+
+std::string conflict_message(const store::SubmitRequest& req, const std::string& run_id) {
+  return "idempotency key " + engine::quote(req.idempotency_key, 80) + " was used for run " + run_id +
+         " of workflow '" + req.workflow + "' with a different input (keys live " +
+         std::to_string(std::chrono::duration_cast<std::chrono::minutes>(req.idempotency_ttl).count()) +
+         " min); repeat the same input, or use another key";
+}
+
+}  // namespace
+
+// The checks that need the workflow's definition, and what it adds to the request.
+void Client::Impl::complete(const Json& def, store::SubmitRequest& req) {
+  check_input(req.workflow, def, req.input);
+  for (const Json& s : def.at("steps")) req.steps.push_back(s.at("name").get<std::string>());
+  if (req.steps.empty()) throw std::invalid_argument("workflow '" + req.workflow + "' has no steps");
+  req.first_queue = def.at("steps").at(0).at("queue").get<std::string>();
+  check_max_input_bytes(req.workflow, def, req.input);
+  if (req.max_backlog == 0 && def.contains("max_backlog")) {
+    req.max_backlog = def["max_backlog"].get<std::int64_t>();
+  }
+}
+
+Submitted Client::submit(const std::string& workflow, const Json& input, const SubmitOptions& o) {
+  check_workflow_name(workflow);
+  store::SubmitRequest req = request_of(workflow, input, o);
   return impl_->call([&]() -> asio::awaitable<Submitted> {
-    Json def = co_await impl_->definition(workflow);
-    impl_->check_input(workflow, def, req.input);
-    for (const Json& s : def.at("steps")) req.steps.push_back(s.at("name").get<std::string>());
-    if (req.steps.empty()) throw std::invalid_argument("workflow '" + workflow + "' has no steps");
-    req.first_queue = def.at("steps").at(0).at("queue").get<std::string>();
-    check_max_input_bytes(workflow, def, req.input);
-    if (req.max_backlog == 0 && def.contains("max_backlog")) {
-      req.max_backlog = def["max_backlog"].get<std::int64_t>();
-    }
+    const Json def = co_await impl_->definition(workflow);
+    impl_->complete(def, req);
     try {
       auto r = co_await impl_->store_.submit(req);
       co_return Submitted{r.run_id, r.created, r.run_at_ms};
     } catch (const store::BacklogFull& e) {
       throw BacklogFullError(e.what());
     } catch (const store::IdempotencyConflict& e) {
-      throw IdempotencyConflictError(
-          "idempotency key " + engine::quote(req.idempotency_key, 80) + " was used for run " + e.run_id() +
-              " of workflow '" + workflow + "' with a different input (keys live " +
-              std::to_string(std::chrono::duration_cast<std::chrono::minutes>(req.idempotency_ttl).count()) +
-              " min); repeat the same input, or use another key",
-          e.run_id());
+      throw IdempotencyConflictError(conflict_message(req, e.run_id()), e.run_id());
     }
+  }());
+}
+
+std::vector<BatchSubmitted> Client::submit_many(const std::string& workflow, const std::vector<SubmitItem>& items) {
+  check_workflow_name(workflow);
+  return impl_->call([&]() -> asio::awaitable<std::vector<BatchSubmitted>> {
+    const Json def = co_await impl_->definition(workflow);
+    std::vector<BatchSubmitted> out(items.size());
+    std::vector<store::SubmitRequest> requests;
+    std::vector<std::size_t> sent;  // the item of each request
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      try {
+        store::SubmitRequest req = request_of(workflow, items[i].input, items[i].options);
+        impl_->complete(def, req);
+        requests.push_back(std::move(req));
+        sent.push_back(i);
+      } catch (const std::invalid_argument& e) {
+        out[i].error = e.what();
+      }
+    }
+    const std::vector<store::SubmitOutcome> outcomes = co_await store::submit_many(impl_->store_, requests);
+    for (std::size_t j = 0; j < outcomes.size(); ++j) {
+      const store::SubmitOutcome& o = outcomes[j];
+      BatchSubmitted& b = out[sent[j]];
+      using State = store::SubmitOutcome::State;
+      switch (o.state) {
+        case State::created: b = {o.run_id, true, o.run_at_ms, {}}; break;
+        case State::repeated: b = {o.run_id, false, 0, {}}; break;
+        case State::conflict: b.error = conflict_message(requests[j], o.run_id); break;
+        case State::backlog_full: b.error = o.detail; break;
+        case State::run_at_out_of_range: b.error = o.detail; break;
+      }
+    }
+    co_return out;
   }());
 }
 

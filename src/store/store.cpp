@@ -9,6 +9,7 @@
 #include "engine/waiting_for.h"
 #include "store/run_id.h"
 #include "store/scripts.h"
+#include "store/submit_many.h"
 
 // GCC 12 at -O2 reports Asio's coroutine-frame operator new and its sized
 // operator delete as mismatched once it inlines both (as in api/service.cpp):
@@ -66,59 +67,22 @@ ScriptKind kind_of(engine::Action a) {
   return ScriptKind::none;
 }
 
-// What an idempotent repeat must match: the request (input, metadata, start
-// time). Runs submitted before metadata and start times existed keep their
-// fingerprint's form.
-std::string fingerprint(const std::string& input, const SubmitRequest& req) {
-  std::string text = req.metadata.empty() ? input : input + '\n' + Json(req.metadata).dump();
-  if (req.start.deferred()) text += '\n' + req.start.fingerprint();
-  return redis::sha1_hex(text);
-}
 }  // namespace
 
 Store::Store(redis::Client& client, KeySpace keys, std::string consumer)
     : client_(client), keys_(std::move(keys)), consumer_(std::move(consumer)) {}
 
 asio::awaitable<SubmitResult> Store::submit(const SubmitRequest& req) {
-  if (req.steps.empty()) throw std::invalid_argument("workflow '" + req.workflow + "' has no steps");
-  std::string run_id = new_run_id();
-  int partition = keys_.partition_of(run_id);
-  if (!req.idempotency_key.empty()) {
-    // The idempotency key and the run must share a partition (one script).
-    partition = keys_.idempotency_partition(req.workflow, req.idempotency_key);
-    while (keys_.partition_of(run_id) != partition) run_id = new_run_id();
+  const std::vector<SubmitOutcome> out = co_await submit_many(*this, std::span<const SubmitRequest>(&req, 1));
+  const SubmitOutcome& o = out.at(0);
+  switch (o.state) {
+    case SubmitOutcome::State::created: co_return SubmitResult{o.run_id, true, o.run_at_ms};
+    case SubmitOutcome::State::repeated: co_return SubmitResult{o.run_id, false, 0};
+    case SubmitOutcome::State::conflict: throw IdempotencyConflict(o.run_id);
+    case SubmitOutcome::State::backlog_full: throw BacklogFull(o.detail);
+    case SubmitOutcome::State::run_at_out_of_range: throw RunAtOutOfRange(o.detail);
   }
-  const std::string input = req.input.dump();
-  std::vector<std::string> keys{keys_.run(run_id), keys_.queue(partition, req.first_queue),
-                                keys_.stats(partition), keys_.timers(partition)};
-  const std::vector<std::string> indexes = run_index_keys(keys_, partition, req.workflow, req.metadata, "live");
-  keys.insert(keys.end(), indexes.begin(), indexes.end());
-  if (!req.idempotency_key.empty()) keys.push_back(keys_.idempotency(req.workflow, req.idempotency_key));
-  std::vector<std::string> args{run_id,
-                                req.workflow,
-                                input,
-                                req.steps.front(),
-                                req.first_queue,
-                                ms(req.idempotency_ttl),
-                                std::to_string(req.max_backlog),
-                                Json(req.steps).dump(),
-                                fingerprint(input, req),
-                                req.metadata.empty() ? std::string() : Json(req.metadata).dump(),
-                                std::to_string(indexes.size()),
-                                ms(req.start.delay),
-                                std::to_string(req.start.run_at_ms),
-                                ms(engine::kMaxScheduleAhead),
-                                ms(engine::kRunAtPastGrace)};
-  Pipeline p;
-  p.add_eval(scripts::submit(), keys, args);
-  auto replies = co_await client_.exec(std::move(p));
-  const Reply& r = replies.at(0);
-  if (r.is_error() && r.str().starts_with("BACKLOG")) throw BacklogFull(std::string(r.str().substr(8)));
-  if (r.is_error() && r.str().starts_with("RUN_AT ")) throw RunAtOutOfRange(std::string(r.str().substr(7)));
-  checked(r);
-  if (r[0].as_integer() == 2) throw IdempotencyConflict(std::string(r[1].str()));
-  const bool created = r[0].as_integer() == 1;
-  co_return SubmitResult{std::string(r[1].str()), created, created ? r[2].as_integer() : 0};
+  throw std::logic_error("submit: unknown outcome");
 }
 
 asio::awaitable<std::optional<RunInfo>> Store::get_run(std::string_view run_id) {

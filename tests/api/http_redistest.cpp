@@ -432,6 +432,69 @@ TEST_F(ApiTest, BacklogFullIs429WithRetryAfter) {
   EXPECT_EQ(r.header("retry-after"), "1");
 }
 
+// POST /v1/workflows/{name}/runs:batch: each item answered on its own, in
+// order; a refused one (bad input, a used key with another request, a full
+// backlog) writes nothing and stops nothing.
+TEST_F(ApiTest, BatchSubmitAnswersEachRunOnItsOwn) {
+  const auto port = start();
+  const auto first = post_json(port, "/v1/workflows/analyze/runs", kGoodInput, {{"Idempotency-Key", "doc-1"}});
+  ASSERT_EQ(first.status, 202) << first.body;
+  const Json batch = {{"runs",
+                       {{{"input", {{"document_url", "https://example.test/b.pdf"}}}, {"metadata", {{"customer", "acme"}}}},
+                        {{"input", {{"document_url", 7}}}},                             // fails the input_schema
+                        kGoodInput,                                                    // the same request again, no key: new
+                        {{"input", kGoodInput["input"]}, {"idempotency_key", "doc-1"}},  // a repeat of the first
+                        {{"input", {{"document_url", "https://example.test/c.pdf"}}}, {"idempotency_key", "doc-1"}},
+                        {{"input", {{"document_url", "https://example.test/d.pdf"}}}, {"delay", "1h"}},
+                        {{"input", {{"document_url", "https://example.test/e.pdf"}}}, {"colour", "red"}}}}};
+  const auto r = post_json(port, "/v1/workflows/analyze/runs:batch", batch);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json out = r.json();
+  ASSERT_EQ(out["runs"].size(), 7u) << r.body;
+  EXPECT_EQ(out["created"], 3);
+  EXPECT_EQ(out["refused"], 3);
+  const Json& runs = out["runs"];
+  EXPECT_EQ(runs[0]["created"], true);
+  EXPECT_EQ(runs[1]["error"]["status"], 422);
+  EXPECT_EQ(runs[1]["error"]["errors"][0]["pointer"], "/runs/1/input/document_url");
+  EXPECT_EQ(runs[2]["created"], true);
+  EXPECT_EQ(runs[3]["run_id"], first.json()["run_id"]);
+  EXPECT_EQ(runs[3]["created"], false);
+  EXPECT_EQ(runs[4]["error"]["status"], 409);
+  EXPECT_TRUE(runs[5].contains("run_at")) << runs[5].dump();
+  EXPECT_EQ(runs[6]["error"]["errors"][0]["pointer"], "/runs/6/colour");
+  const Json made = http(port, "GET", "/v1/runs/" + runs[0]["run_id"].get<std::string>()).json();
+  EXPECT_EQ(made["input"]["document_url"], "https://example.test/b.pdf");
+  EXPECT_EQ(made["metadata"]["customer"], "acme");
+  EXPECT_EQ(http(port, "GET", "/v1/runs?workflow=analyze").json()["runs"].size(), 4u) << "1 + 3 created, no more";
+
+  // The shape: {"runs": [1..1000 objects]}.
+  expect_problem(post_json(port, "/v1/workflows/analyze/runs:batch", {{"runs", Json::array()}}), 422);
+  expect_problem(post_json(port, "/v1/workflows/analyze/runs:batch", {{"items", Json::array({kGoodInput})}}), 422);
+  expect_problem(post_json(port, "/v1/workflows/nope/runs:batch", {{"runs", Json::array({kGoodInput})}}), 404);
+  Json too_many = {{"runs", Json::array()}};
+  for (int i = 0; i < 1001; ++i) too_many["runs"].push_back(Json::object());
+  expect_problem(post_json(port, "/v1/workflows/anything/runs:batch", too_many), 422);
+  Json at_the_bound = {{"runs", Json::array()}};
+  for (int i = 0; i < 1000; ++i) at_the_bound["runs"].push_back({{"input", i}});
+  const auto full = post_json(port, "/v1/workflows/anything/runs:batch", at_the_bound);
+  ASSERT_EQ(full.status, 200) << full.body.substr(0, 300);
+  EXPECT_EQ(full.json()["created"], 1000);
+}
+
+TEST_F(ApiTest, BatchSubmitStopsAtTheBacklogBoundPerRun) {
+  const auto port = start(options(), kBoundedQueue);
+  const auto r = post_json(port, "/v1/workflows/anything/runs:batch",
+                           {{"runs", {{{"input", 1}}, {{"input", 2}}, {{"input", 3}}, {{"input", 4}, {"delay", "1m"}}}}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json out = r.json();
+  const Json& runs = out["runs"];
+  EXPECT_EQ(runs[0]["created"], true);
+  EXPECT_EQ(runs[1]["created"], true);
+  EXPECT_EQ(runs[2]["error"]["status"], 429);
+  EXPECT_EQ(runs[3]["created"], true) << "a delayed run holds no entry: not counted against the bound";
+}
+
 TEST_F(ApiTest, RedisDownIs503ThenRecovers) {
   const auto port = start();
   EXPECT_EQ(http(port, "GET", "/readyz").status, 200);

@@ -7,7 +7,7 @@
 # one timeline line per step; text holding a newline or an ESC sequence
 # (a metadata value, a step's error) stays on its row, escaped; and
 # `cancel --all`, `dlq replay --all` and `bulk` run and show bulk jobs; and
-# `submit --delay` / `--at` schedule a run.
+# `submit --delay` / `--at` schedule a run, and `submit --batch` submits many.
 # Usage: cli_output_test.sh STEADFAST_BIN
 set -euo pipefail
 SF=$1
@@ -229,3 +229,24 @@ grep -qF "steadfast: run $later is scheduled to start at " "$dir/err" || fail "s
 [[ $(json 'd["status"], d["steps"][0]["started_at"] >= d["run_at"]' <"$dir/delayed.json") == "('completed', True)" ]] ||
   fail "a delayed run started early or never: $(cat "$dir/delayed.json")"
 echo "ok: --delay and --at schedule a run; status, runs --status scheduled and cancel see it; bad values are named"
+
+# 9. submit --batch: one run per line, a run id per line (- for a refused one,
+#    named on stderr with its line), exit 1 when any was refused; a malformed
+#    file submits nothing.
+printf '{"input": {"n": 1}}\n\n{"input": {"n": 2}, "metadata": {"batch": "b9"}, "idempotency_key": "b9-2"}\n{"input": {"n": 2}, "idempotency_key": "b9-2"}\n{"input": {"n": 3}, "delay": "1h"}\n' >"$dir/batch.jsonl"
+code=0
+"$SF" submit echo --batch "$dir/batch.jsonl" >"$dir/batch.out" 2>"$dir/batch.err" || code=$?
+[[ $code -eq 1 ]] || fail "submit --batch with a conflicting line: exit $code, $(cat "$dir/batch.err")"
+[[ $(wc -l <"$dir/batch.out") -eq 4 && $(sed -n 3p "$dir/batch.out") == - ]] || fail "submit --batch printed: $(cat "$dir/batch.out")"
+grep -qF "steadfast: line 4: idempotency key 'b9-2' was used for run" "$dir/batch.err" || fail "batch conflict: $(cat "$dir/batch.err")"
+grep -qF "steadfast: 3 runs created, 0 repeats of earlier submits, 1 refused" "$dir/batch.err" || fail "batch summary: $(cat "$dir/batch.err")"
+[[ $("$SF" status "$(sed -n 2p "$dir/batch.out")" --json | json 'd["input"], d["metadata"]') == "({'n': 2}, {'batch': 'b9'})" ]] ||
+  fail "batch line 3's run"
+[[ $("$SF" status "$(sed -n 4p "$dir/batch.out")" --json | json 'd["status"]') == scheduled ]] || fail "batch line 5's delay"
+runs_before=$("$SF" runs --json | wc -l)
+printf '{"input": 1}\n{"input": 2, "colour": "red"}\n' >"$dir/bad.jsonl"
+expect_usage "--batch '$dir/bad.jsonl' line 2: unknown member 'colour'" "$SF" submit echo --batch "$dir/bad.jsonl"
+expect_usage "--batch takes every run from its file: not with --input" "$SF" submit echo --batch "$dir/bad.jsonl" --input 1
+printf '{"input": 5}\n' | "$SF" submit echo --batch - >/dev/null 2>&1 || fail "submit --batch - (stdin)"
+[[ $("$SF" runs --json | wc -l) -eq $((runs_before + 1)) ]] || fail "a malformed --batch file submitted runs"
+echo "ok: submit --batch submits one run per line, names refused lines, and a malformed file submits nothing"

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "cli/batch_file.h"
 #include "cli/run_input.h"
 #include "cli/text_table.h"
 
@@ -119,6 +120,50 @@ TEST_F(RunInput, ErrorsNameWhatIsWrong) {
   EXPECT_EQ(error_of("-", empty), "--input - (stdin) is empty: the run's input must be JSON (for none: '{}')");
   EXPECT_EQ(error_of("{a:1}", none).rfind("--input is not JSON: parse error at line 1", 0), 0u)
       << error_of("{a:1}", none);
+}
+
+// submit --batch FILE.jsonl: every non-blank line one run; the first bad line
+// stops the whole file, named with its number.
+TEST(ReadBatch, OneRunPerLineWithItsOptions) {
+  std::istringstream in(
+      "{\"input\": {\"n\": 1}}\n\n  \n{\"metadata\": {\"c\": \"acme\"}, \"delay\": \"2m\", \"idempotency_key\": \"k\"}\n"
+      "{\"run_at\": \"2026-12-24T08:00:00Z\"}");
+  const std::vector<BatchLine> lines = read_batch(in, "f.jsonl");
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].line, 1u);
+  EXPECT_EQ(lines[0].item.input, (Json{{"n", 1}}));
+  EXPECT_EQ(lines[1].line, 4u);
+  EXPECT_EQ(lines[1].item.input, Json::object()) << "no input = an empty object, as for the API";
+  EXPECT_EQ(lines[1].item.options.metadata.at("c"), "acme");
+  EXPECT_EQ(lines[1].item.options.delay, std::chrono::minutes(2));
+  EXPECT_EQ(lines[1].item.options.idempotency_key, "k");
+  ASSERT_TRUE(lines[2].item.options.run_at);
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::milliseconds>(lines[2].item.options.run_at->time_since_epoch()).count(),
+            1'798'099'200'000);
+}
+
+TEST(ReadBatch, ABadLineIsNamed) {
+  const struct {
+    const char* text;
+    const char* message;
+  } cases[] = {
+      {"{\"input\": 1}\n{nope", "--batch f line 2 is not JSON: "},
+      {"[1, 2]", "--batch f line 1: is not a JSON object"},
+      {"{\"colour\": 1}", "--batch f line 1: unknown member 'colour'"},
+      {"{\"delay\": \"-1m\"}", "--batch f line 1: delay: "},
+      {"{\"metadata\": {\"k\": 1}}", "--batch f line 1: "},
+      {"{\"idempotency_key\": 5}", "--batch f line 1: idempotency_key must be a string"},
+      {"\n\n", "--batch f holds no runs"},
+  };
+  for (const auto& c : cases) {
+    std::istringstream in(c.text);
+    try {
+      (void)read_batch(in, "f");
+      ADD_FAILURE() << c.text;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_TRUE(std::string(e.what()).starts_with(c.message)) << e.what();
+    }
+  }
 }
 
 }  // namespace
