@@ -328,9 +328,9 @@ date::year year_of(date::local_seconds t) {
 
 void check_range(CronInstant instant) {
   const date::year year = date::year_month_day{date::floor<date::days>(instant)}.year();
-  if (year < date::year{1970} || year > date::year{9990}) {
+  if (year < date::year{1900} || year > date::year{9990}) {
     throw std::out_of_range("cron: instant " + std::to_string(instant.time_since_epoch().count()) +
-                            " ms is outside the years 1970..9990");
+                            " ms is outside the years 1900..9990");
   }
 }
 

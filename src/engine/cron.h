@@ -68,7 +68,7 @@ inline constexpr int kCronSearchYears = 8;
 
 // The first tick strictly after `after`; nullopt if there is none within
 // kCronSearchYears of it. Throws std::out_of_range for an `after` outside
-// the years 1970..9990.
+// the years 1900..9990 (the search stays far from date's calendar limits).
 [[nodiscard]] std::optional<CronInstant> next_tick(const CronExpression& cron,
                                                    const date::time_zone* zone, CronInstant after);
 
