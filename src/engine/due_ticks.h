@@ -25,13 +25,16 @@ struct DueTicks {
   // The oldest due tick not fired, if any: the skipped ticks are the due
   // ticks from it up to fire.front() (or up to `now` when fire is empty).
   std::optional<CronInstant> first_skipped;
-  // The first tick after max(now, last): when to look again, and what to
-  // store as "last" once it has fired. nullopt: the expression has no more ticks.
+  // The first tick after max(now, last): when to call again. nullopt: the
+  // expression has no tick in the next kCronSearchYears.
   std::optional<CronInstant> next;
 };
 
-// The due ticks are those in (last, now]: `last` is the last tick fired, or
-// the instant the schedule was created if none was. Of them:
+// The due ticks are those in (last, now]. `last` is the instant up to which
+// ticks have been dealt with: the schedule's creation time at first, then
+// the `now` of the previous call once its ticks were fired (storing the
+// last fired tick instead also works, but reports the same skipped ticks
+// again on the next call). Of the due ticks:
 //  * none: the newest fires if it is on time (now - tick <= grace); every
 //    other due tick is skipped. A scheduler back after an outage fires
 //    nothing for the past and resumes at `next`.
