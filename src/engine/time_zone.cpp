@@ -13,9 +13,11 @@ namespace {
 
 // IANA names are letters, digits and "/_+-" ("America/Port-au-Prince",
 // "Etc/GMT+5"); anything else (a "..", a NUL) is refused before the
-// database sees it.
+// database sees it. So is "localtime", which the database lists but which is
+// the host's /etc/localtime: a schedule must mean the same on every host.
 bool plausible_name(std::string_view name) {
   if (name.empty() || name.size() > 64 || name.find("..") != std::string_view::npos) return false;
+  if (name == "localtime") return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
            c == '_' || c == '+' || c == '-';
