@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets of fuzz/ with clang-14 (ASan + UBSan, build-fuzz/)
 # and runs each for a bounded time, starting from its committed corpus.
 #
-#   scripts/fuzz.sh [--seconds N] [target...]     targets: http schema workflows template url_template
+#   scripts/fuzz.sh [--seconds N] [target...]     targets: http schema workflows template url_template cron
 #
 # Each target runs N seconds (default 30) on a copy of fuzz/corpus/<target>/
 # in build-fuzz/corpus/<target>/ (kept between local runs; the repository's
@@ -23,7 +23,7 @@ while (($#)); do
     *) targets+=("$1"); shift ;;
   esac
 done
-((${#targets[@]})) || targets=(http schema workflows template url_template)
+((${#targets[@]})) || targets=(http schema workflows template url_template cron)
 
 build=build-fuzz
 started=$SECONDS

@@ -13,6 +13,7 @@ packages=(
   libyaml-cpp-dev
   libspdlog-dev libfmt-dev
   libcli11-dev
+  libhowardhinnant-date-dev tzdata  # cron schedules: date::date-tz on the system tz database
   libcurl4-openssl-dev
   libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev

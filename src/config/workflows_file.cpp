@@ -20,6 +20,7 @@
 #include "engine/quote.h"
 #include "engine/json_schema.h"
 #include "engine/template.h"
+#include "engine/time_zone.h"
 
 namespace steadfast::config {
 namespace {
@@ -259,8 +260,12 @@ class Parser {
     }
     if (counter.documents > 1) fail(counter.second, "", "more than one YAML document in the file");
     bool have_workflows = false;
-    for (const Entry& entry : entries(root, start, "", {"workflows", "limits", "queues"})) {
-      if (entry.key == "workflows") {
+    const Entry* schedules = nullptr;
+    const std::vector<Entry> top = entries(root, start, "", {"workflows", "limits", "queues", "schedules"});
+    for (const Entry& entry : top) {
+      if (entry.key == "schedules") {
+        schedules = &entry;  // after the workflows, which it names
+      } else if (entry.key == "workflows") {
         have_workflows = true;
         file.workflows = parse_workflows_map(entry);
       } else if (entry.key == "queues") {
@@ -295,7 +300,111 @@ class Parser {
         }
       }
     }
+    if (schedules != nullptr) file.schedules = parse_schedules(*schedules, file.workflows);
     return file;
+  }
+
+  std::vector<ScheduleSpec> parse_schedules(const Entry& schedules, const std::vector<WorkflowSpec>& workflows) {
+    const YAML::Mark where = schedules.key_node.Mark();
+    if (!schedules.value.IsMap()) {
+      fail(where, schedules.key, "expected a map of schedule names to schedules, got " + describe(schedules.value));
+    }
+    const std::vector<Entry> items = entries(schedules.value, where, schedules.key, {});
+    if (items.size() > kMaxSchedules) {
+      fail(items[kMaxSchedules].key_node.Mark(), items[kMaxSchedules].key,
+           "more than " + std::to_string(kMaxSchedules) + " schedules in one file");
+    }
+    std::vector<ScheduleSpec> specs;
+    specs.reserve(items.size());
+    for (const Entry& item : items) specs.push_back(parse_schedule(item, workflows));
+    context_.clear();
+    return specs;
+  }
+
+  ScheduleSpec parse_schedule(const Entry& item, const std::vector<WorkflowSpec>& workflows) {
+    ScheduleSpec spec;
+    const YAML::Mark where = item.key_node.Mark();
+    spec.line = where.line + 1;
+    if (!is_valid_name(item.key)) {
+      fail(where, item.key,
+           "invalid schedule name " + quote(item.key) + ": it must match ^[A-Za-z0-9_-]{1,64}$");
+    }
+    spec.name = item.key;
+    context_ = "schedule " + quote(spec.name);
+    if (!item.value.IsMap()) {
+      fail(where, item.key, "expected a map with keys 'workflow' and 'cron', got " + describe(item.value));
+    }
+    const WorkflowSpec* workflow = nullptr;
+    const Entry* input = nullptr;  // into `keys`
+    bool have_cron = false;
+    const std::vector<Entry> keys =
+        entries(item.value, where, item.key, {"workflow", "cron", "timezone", "input", "catch_up", "overlap"});
+    for (const Entry& entry : keys) {
+      const YAML::Mark at = entry.key_node.Mark();
+      if (entry.key == "workflow") {
+        spec.workflow = name(entry, "workflow");
+        const auto found = std::find_if(workflows.begin(), workflows.end(),
+                                        [&](const WorkflowSpec& w) { return w.name == spec.workflow; });
+        if (found == workflows.end()) {
+          fail(at, entry.key, "unknown workflow " + quote(spec.workflow) + " (declare it under 'workflows:')");
+        }
+        workflow = &*found;
+      } else if (entry.key == "cron") {
+        have_cron = true;
+        try {
+          spec.cron = engine::parse_cron(text(entry));
+        } catch (const std::invalid_argument& e) {
+          fail(at, entry.key, e.what());
+        }
+      } else if (entry.key == "timezone") {
+        spec.timezone = text(entry);
+      } else if (entry.key == "input") {
+        input = &entry;
+      } else if (entry.key == "catch_up") {
+        try {
+          spec.catch_up = engine::parse_catch_up(text(entry));
+        } catch (const std::invalid_argument& e) {
+          fail(at, entry.key, e.what());
+        }
+      } else {
+        try {
+          spec.overlap = engine::parse_overlap(text(entry));
+        } catch (const std::invalid_argument& e) {
+          fail(at, entry.key, e.what());
+        }
+      }
+    }
+    if (workflow == nullptr) fail(where, "workflow", "missing: every schedule names the workflow it starts");
+    if (!have_cron) fail(where, "cron", "missing: every schedule needs a cron expression");
+    try {
+      spec.zone = engine::locate_time_zone(spec.timezone);
+    } catch (const std::invalid_argument& e) {
+      const YAML::Node node = item.value["timezone"];
+      fail(mark_of(node, where), "timezone", e.what());
+    }
+    if (input != nullptr) {
+      if (!input->value.IsMap()) {
+        fail(input->key_node.Mark(), input->key, "expected a map (the run's input), got " + describe(input->value));
+      }
+      spec.input = tree(*input);
+      if (spec.input.dump().size() > workflow->max_input_bytes) {
+        fail(input->key_node.Mark(), input->key,
+             "the input is larger than the workflow's max_input_bytes (" +
+                 std::to_string(workflow->max_input_bytes) + ")");
+      }
+    }
+    if (!workflow->input_schema.is_null()) {
+      const std::vector<engine::FieldError> problems =
+          engine::JsonSchema(workflow->input_schema).validate(spec.input, "/input");
+      if (!problems.empty()) {
+        const YAML::Mark at = input != nullptr ? input->key_node.Mark() : where;
+        fail(at, "input",
+             "does not match the input_schema of workflow " + quote(workflow->name) + ": " +
+                 (problems.front().pointer.empty() ? std::string("/input") : problems.front().pointer) + ": " +
+                 problems.front().detail);
+      }
+    }
+    return spec;
   }
 
   std::vector<WorkflowSpec> parse_workflows_map(const Entry& workflows) {

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/cron.h"
+#include "engine/schedule_policy.h"
 #include "steadfast/json.h"
 #include "steadfast/workflow.h"
 #include "steps/kind_registry.h"
@@ -25,6 +27,7 @@ class ConfigError : public std::runtime_error {
 // Bounds on what one file may declare.
 inline constexpr std::size_t kMaxWorkflows = 1000;
 inline constexpr std::size_t kMaxStepsPerWorkflow = 100;
+inline constexpr std::size_t kMaxSchedules = 1000;
 inline constexpr std::size_t kMaxFileBytes = std::size_t{16} << 20;
 // Nesting depth and total node count of the YAML turned into JSON (`with`,
 // `input_schema`, `limits`): aliases can make a small file expand enormously.
@@ -56,6 +59,24 @@ struct WorkflowSpec {
   int line = 0;       // of the workflow's name
 };
 
+// One entry of the top-level `schedules:` map: start `workflow` with `input`
+// at every tick of `cron` in `timezone`.
+//   nightly-digest: {workflow: digest, cron: "0 3 * * *", timezone: Europe/Berlin,
+//                    input: {scope: all}, catch_up: one, overlap: skip}
+// Only `workflow` and `cron` are required; the defaults are plain cron's: UTC,
+// input {}, catch_up none (a missed tick is gone), overlap allow.
+struct ScheduleSpec {
+  std::string name;
+  std::string workflow;  // declared in the same file
+  engine::CronExpression cron;
+  std::string timezone = "UTC";               // the IANA name as written
+  const date::time_zone* zone = nullptr;      // it, from the system tz database; never null once parsed
+  Json input = Json::object();                // an object; checked against the workflow's input_schema
+  engine::CatchUp catch_up = engine::CatchUp::none;
+  engine::Overlap overlap = engine::Overlap::allow;
+  int line = 0;  // of the schedule's name
+};
+
 struct WorkflowsFile {
   std::string path;
   std::vector<WorkflowSpec> workflows;  // in file order
@@ -64,11 +85,15 @@ struct WorkflowsFile {
   // `queues: {name: {max_backlog: N}}`: submits to a queue holding N entries
   // are refused (load shedding). Absent = no bound.
   std::map<std::string, std::int64_t> max_backlog;
+  std::vector<ScheduleSpec> schedules;  // `schedules:`, in file order; empty if absent
 };
 
 // Throws ConfigError for malformed YAML, an unknown key at any level, a
 // missing or malformed value, a duplicate or invalid name, an empty steps
-// list, or more than the bounds above.
+// list, or more than the bounds above; for a schedule also an undeclared
+// workflow, a bad cron expression, an unknown time zone, a catch_up or
+// overlap value that is not one of theirs, or an input its workflow's
+// input_schema refuses (each naming the key and the value).
 [[nodiscard]] WorkflowsFile parse_workflows(std::string_view yaml_text,
                                             std::string_view path_for_errors);
 

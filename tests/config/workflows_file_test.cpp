@@ -11,6 +11,8 @@
 #include <ostream>
 #include <string>
 
+#include "engine/time_zone.h"
+
 namespace steadfast::config {
 namespace {
 
@@ -847,6 +849,125 @@ TEST(LoadWorkflowsFile, OversizedFileIsRefused) {
     EXPECT_CONTAINS(e.what(), "larger than");
   }
 }
+
+
+// --- schedules: ---
+
+namespace schedules {
+
+// Lines 1-8: two workflows, `digest` with an input_schema; schedules from line 9.
+const std::string kWorkflows = R"(workflows:
+  digest:
+    input_schema: {type: object, properties: {scope: {enum: [all, mine]}}}
+    max_input_bytes: 64
+    steps: [{name: a, kind: noop}]
+  cleanup:
+    steps: [{name: a, kind: noop}]
+schedules:
+)";
+
+std::string with_schedules(const std::string& entries) { return kWorkflows + entries; }
+
+TEST(ParseSchedules, TheIssuesExampleAndTheDefaults) {
+  const WorkflowsFile file = parse_workflows(
+      with_schedules("  nightly-digest: {workflow: digest, cron: \"0 3 * * *\", timezone: Europe/Berlin,\n"
+                     "                   input: {scope: all}, catch_up: one, overlap: skip}\n"
+                     "  hourly:\n"
+                     "    workflow: cleanup\n"
+                     "    cron: '@hourly'\n"),
+      kPath);
+  ASSERT_EQ(file.schedules.size(), 2U);
+  const ScheduleSpec& nightly = file.schedules[0];
+  EXPECT_EQ(nightly.name, "nightly-digest");
+  EXPECT_EQ(nightly.workflow, "digest");
+  EXPECT_EQ(nightly.cron.text, "0 3 * * *");
+  EXPECT_EQ(nightly.cron.hours, 1U << 3);
+  EXPECT_EQ(nightly.timezone, "Europe/Berlin");
+  EXPECT_EQ(nightly.zone, engine::locate_time_zone("Europe/Berlin"));
+  EXPECT_EQ(nightly.input, (Json{{"scope", "all"}}));
+  EXPECT_EQ(nightly.catch_up, engine::CatchUp::one);
+  EXPECT_EQ(nightly.overlap, engine::Overlap::skip);
+  EXPECT_EQ(nightly.line, 9);
+  // the first tick after the summer midnight: 03:00 CEST
+  const auto midnight = std::chrono::sys_days{std::chrono::year{2026} / 7 / 1};
+  EXPECT_EQ(engine::next_tick(nightly.cron, nightly.zone, engine::CronInstant{midnight}),
+            engine::CronInstant{midnight + std::chrono::hours{1}});
+
+  const ScheduleSpec& hourly = file.schedules[1];
+  EXPECT_EQ(hourly.name, "hourly");
+  EXPECT_EQ(hourly.cron.text, "@hourly");
+  EXPECT_EQ(hourly.timezone, "UTC");
+  EXPECT_EQ(hourly.zone, engine::locate_time_zone("UTC"));
+  EXPECT_EQ(hourly.input, Json::object());
+  EXPECT_EQ(hourly.catch_up, engine::CatchUp::none);
+  EXPECT_EQ(hourly.overlap, engine::Overlap::allow);
+  EXPECT_EQ(hourly.line, 11);
+}
+
+TEST(ParseSchedules, AbsentOrEmptyMeansNone) {
+  EXPECT_TRUE(parse_workflows(kHead + "      - {name: a, kind: noop}\n", kPath).schedules.empty());
+  EXPECT_TRUE(parse_workflows(kWorkflows.substr(0, kWorkflows.size() - 1) + " {}\n", kPath).schedules.empty());
+}
+
+TEST(ParseSchedules, MayComeBeforeTheWorkflows) {
+  const WorkflowsFile file = parse_workflows(
+      "schedules:\n  s: {workflow: w, cron: '*/5 * * * *'}\n" + kHead + "      - {name: a, kind: noop}\n", kPath);
+  ASSERT_EQ(file.schedules.size(), 1U);
+  EXPECT_EQ(file.schedules[0].workflow, "w");
+}
+
+class ScheduleError : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ScheduleError, NamesFileLineKeyAndValue) {
+  const ErrorCase& c = GetParam();
+  const std::string message = config_error(c.yaml);
+  EXPECT_STARTS_WITH(message, prefix(c.line, c.key));
+  EXPECT_CONTAINS(message, c.also);
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ScheduleError,
+    ::testing::Values(
+        ErrorCase{"not_a_map", with_schedules("  - digest\n"), 8, "schedules", "expected a map of schedule names"},
+        ErrorCase{"schedule_not_a_map", with_schedules("  s: daily\n"), 9, "s",
+                  "expected a map with keys 'workflow' and 'cron'"},
+        ErrorCase{"bad_name", with_schedules("  \"a b\": {workflow: digest, cron: '@daily'}\n"), 9, "a b",
+                  "invalid schedule name 'a b'"},
+        ErrorCase{"unknown_key", with_schedules("  s: {workflow: digest, cron: '@daily', every: 5m}\n"), 9, "every",
+                  "expected one of: workflow, cron, timezone, input, catch_up, overlap"},
+        ErrorCase{"missing_workflow", with_schedules("  s: {cron: '@daily'}\n"), 9, "workflow",
+                  "missing: every schedule names the workflow it starts (in schedule 's')"},
+        ErrorCase{"unknown_workflow", with_schedules("  s: {workflow: digets, cron: '@daily'}\n"), 9, "workflow",
+                  "unknown workflow 'digets' (declare it under 'workflows:') (in schedule 's')"},
+        ErrorCase{"missing_cron", with_schedules("  s: {workflow: digest}\n"), 9, "cron",
+                  "missing: every schedule needs a cron expression"},
+        ErrorCase{"bad_cron", with_schedules("  s:\n    workflow: digest\n    cron: 0 25 * * *\n"), 11, "cron",
+                  "cron '0 25 * * *': hour: 25 is out of range 0-23 (in schedule 's')"},
+        ErrorCase{"cron_not_a_string", with_schedules("  s: {workflow: digest, cron: [0, 3]}\n"), 9, "cron",
+                  "expected a single value, got a list"},
+        ErrorCase{"unknown_zone",
+                  with_schedules("  s:\n    workflow: digest\n    cron: '@daily'\n    timezone: Europe/Berln\n"), 12,
+                  "timezone", "unknown time zone 'Europe/Berln'"},
+        ErrorCase{"bad_catch_up", with_schedules("  s: {workflow: digest, cron: '@daily', catch_up: some}\n"), 9,
+                  "catch_up", "catch_up 'some': expected none, one or all"},
+        ErrorCase{"bad_overlap", with_schedules("  s: {workflow: digest, cron: '@daily', overlap: queue}\n"), 9,
+                  "overlap", "overlap 'queue': expected allow, skip or cancel_previous"},
+        ErrorCase{"input_not_a_map", with_schedules("  s: {workflow: digest, cron: '@daily', input: all}\n"), 9,
+                  "input", "expected a map (the run's input), got a single value 'all'"},
+        ErrorCase{"input_against_the_schema",
+                  with_schedules("  s: {workflow: digest, cron: '@daily', input: {scope: everything}}\n"), 9,
+                  "input", "does not match the input_schema of workflow 'digest': /input/scope"},
+        ErrorCase{"input_too_large",
+                  with_schedules("  s: {workflow: digest, cron: '@daily', input: {scope: all, pad: "
+                                 "'0123456789012345678901234567890123456789012345678901234567890123'}}\n"),
+                  9, "input", "larger than the workflow's max_input_bytes (64)"},
+        ErrorCase{"duplicate_schedule",
+                  with_schedules("  s: {workflow: digest, cron: '@daily'}\n  s: {workflow: cleanup, cron: '@daily'}\n"),
+                  10, "s", "duplicate key"}),
+    [](const ::testing::TestParamInfo<ErrorCase>& param_info) { return param_info.param.name; });
+
+}  // namespace schedules
 
 }  // namespace
 }  // namespace steadfast::config
