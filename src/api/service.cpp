@@ -286,8 +286,8 @@ std::variant<Service::Route, Response> Service::resolve(const Request& request) 
   } else if (n == 1 && seg[0] == "readyz") {
     set(A::readyz, "/readyz", "GET", Access::read);
     route.public_route = true;
-  } else if (n == 1 && (seg[0].empty() || seg[0] == "ui")) {
-    // "/" and "/ui": the dashboard lives at /ui/ (its relative links need the slash).
+  } else if (n == 1 && seg[0] == "ui") {
+    // The dashboard lives at /ui/ (its relative links need the slash). "/" stays a 404.
     set(A::ui_redirect, "/ui/", "GET", Access::read);
     route.public_route = true;
   } else if (n == 2 && seg[0] == "ui") {
