@@ -45,12 +45,26 @@ struct SubmitOptions {
   std::string idempotency_key;
   std::chrono::milliseconds idempotency_ttl{std::chrono::hours(24)};
   // Refuse (BacklogFullError) when the first queue holds this many entries; 0 = no bound.
+  // A delayed run is not counted against it until it starts.
   std::int64_t max_backlog = 0;
+  // Start later: after `delay` (from Redis time at submit; 0 = at once; at
+  // most 365 days), or at `run_at` (by Redis time; at most 1 s in the past —
+  // then it starts at once — and 365 days ahead). At most one of the two
+  // (std::invalid_argument otherwise, and for a negative or too long delay; a
+  // run_at out of range throws std::invalid_argument from Redis' answer).
+  // Until then the run is `scheduled`, holds no entry in any queue, and can
+  // be cancelled; it starts within about 100 ms of its time while a worker
+  // (or `serve`) runs. Part of what an idempotent repeat must match.
+  std::chrono::milliseconds delay{0};
+  std::optional<std::chrono::system_clock::time_point> run_at;
 };
 
 struct Submitted {
   std::string run_id;
   bool created = true;  // false: an earlier submit with the same idempotency key made it
+  // When a created run with a delay or run_at starts, Unix ms (Redis time);
+  // 0 = it was queued at once (or not created).
+  std::int64_t run_at_ms = 0;
 };
 
 // The workflow is not known: no worker has registered it and the client was

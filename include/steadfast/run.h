@@ -13,7 +13,8 @@ namespace steadfast {
 
 struct StepInfo {
   std::string name;
-  // pending (not reached yet), queued, running, retrying, completed, failed, cancelled
+  // pending (not reached yet), waiting (its run is scheduled: waiting_for), queued,
+  // running, retrying, completed, failed, cancelled
   std::string status = "pending";
   int attempts = 0;   // attempts so far, counted at claim
   Json output;        // null until completed
@@ -42,11 +43,15 @@ struct StepInfo {
 struct RunInfo {
   std::string id;
   std::string workflow;
-  // queued | running | retrying | completed | failed | cancelled
-  // (failed = in the dead-letter queue; a replay restarts it)
+  // scheduled | queued | running | retrying | completed | failed | cancelled
+  // (scheduled = submitted with a delay or run_at, not started yet; failed =
+  // in the dead-letter queue; a replay restarts it)
   std::string status;
   std::int64_t created_at_ms = 0;  // Redis time, Unix ms
   std::int64_t updated_at_ms = 0;
+  // When a run submitted with a delay or run_at starts (or started), Unix ms
+  // (Redis time); 0 = it started at once.
+  std::int64_t run_at_ms = 0;
   Json input;
   // The submitter's metadata pairs (SubmitOptions::metadata); empty = none.
   std::map<std::string, std::string> metadata;
@@ -62,7 +67,7 @@ struct RunInfo {
   std::string rerun_from;
 };
 
-// {"id","workflow","status","created_at","updated_at","input","metadata","current_steps","waiting_for",
+// {"id","workflow","status","created_at","updated_at","run_at" (null unless delayed),"input","metadata","current_steps","waiting_for",
 //  "rerun_of","rerun_from" (null unless a rerun),
 //  "steps":[{"name","status","attempts","started_at","finished_at","worker","output","error",
 //  "errors","progress","message","attempt_history","waiting_for"}]} (started_at, finished_at,

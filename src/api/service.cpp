@@ -466,6 +466,7 @@ std::variant<store::SubmitRequest, Response> submit_request(const Request& reque
                                                            const ServiceOptions& options) {
   Json input = Json::object();
   engine::RunMetadata metadata;
+  engine::StartTime start;
   if (!request.body.empty()) {
     const auto ct = request.header("Content-Type");
     if (!ct || !is_json_media_type(*ct)) {
@@ -496,11 +497,19 @@ std::variant<store::SubmitRequest, Response> submit_request(const Request& reque
     }
     std::vector<FieldError> unknown;
     for (const auto& [key, value] : body.items()) {
-      if (key != "input" && key != "metadata") {
+      if (key != "input" && key != "metadata" && key != "delay" && key != "run_at") {
         unknown.push_back({"/" + escape_pointer_token(key), "unknown member", ""});
       }
     }
-    if (!unknown.empty()) return validation_problem("the body may hold only \"input\" and \"metadata\"", unknown);
+    if (!unknown.empty()) {
+      return validation_problem(
+          "the body may hold only \"input\", \"metadata\" and one of \"delay\" and \"run_at\"", unknown);
+    }
+    try {
+      start = engine::start_time_from_json(body);
+    } catch (const engine::StartTimeError& e) {
+      return validation_problem(e.what(), {{e.field, e.what(), e.field.substr(1)}});
+    }
     if (body.contains("input")) input = std::move(body["input"]);
     if (body.contains("metadata")) {
       try {
@@ -529,6 +538,7 @@ std::variant<store::SubmitRequest, Response> submit_request(const Request& reque
   req.steps = wf.steps;
   req.first_queue = wf.first_queue;
   req.max_backlog = wf.max_backlog;
+  req.start = start;
   if (auto key = request.header("Idempotency-Key")) {
     if (!store::is_valid_idempotency_key(*key)) {
       return problem(400, "bad-idempotency-key",
@@ -568,6 +578,8 @@ asio::awaitable<Response> Service::submit(const Request& request, const std::str
                              " or more runs; retry later");
     r.headers.emplace_back("Retry-After", std::to_string(options_.retry_after.count()));
     co_return r;
+  } catch (const store::RunAtOutOfRange& e) {
+    co_return validation_problem(e.what(), {{"/run_at", e.what(), "run_at"}});
   } catch (const store::IdempotencyConflict& e) {
     co_return problem(409, "idempotency-conflict",
                       "this Idempotency-Key was used for run " + e.run_id() + " of workflow '" + wf->name +
@@ -575,8 +587,9 @@ asio::awaitable<Response> Service::submit(const Request& request, const std::str
                       "Idempotency key reused with a different body");
   }
   if (quota && result.created) co_await quotas_.record(*who, result.run_id);
-  Response r = json_response(result.created ? 202 : 200,
-                             {{"run_id", result.run_id}, {"status_url", status_url(result.run_id)}});
+  Json answer{{"run_id", result.run_id}, {"status_url", status_url(result.run_id)}};
+  if (result.run_at_ms > 0) answer["run_at"] = store::iso8601_ms(result.run_at_ms);
+  Response r = json_response(result.created ? 202 : 200, answer);
   r.headers.emplace_back("Location", status_url(result.run_id));
   co_return r;
 }
@@ -1133,7 +1146,7 @@ asio::awaitable<Response> Service::metrics() {
     for (const auto& d : depths) out.sample("steadfast_queue_entries", {{"queue", d.queue}}, static_cast<double>(d.entries));
     out.family("steadfast_queue_pending", "gauge", "Entries of a queue claimed by a worker");
     for (const auto& d : depths) out.sample("steadfast_queue_pending", {{"queue", d.queue}}, static_cast<double>(d.pending));
-    out.family("steadfast_delayed_runs", "gauge", "Runs waiting for a retry");
+    out.family("steadfast_delayed_runs", "gauge", "Runs waiting for a timer: a retry, or a delayed start");
     out.sample("steadfast_delayed_runs", static_cast<double>(delayed));
     out.family("steadfast_dead_letter_runs", "gauge", "Entries in the dead-letter queue");
     out.sample("steadfast_dead_letter_runs", static_cast<double>(dead));

@@ -12,6 +12,7 @@
 #include "engine/quote.h"
 #include "engine/rfc3339.h"
 #include "engine/run_metadata.h"
+#include "engine/start_time.h"
 #include "steadfast/client.h"
 
 namespace steadfast::cli {
@@ -24,7 +25,8 @@ void print_human(const RunInfo& run) {
   const Json j = to_json(run);
   TextTable head;
   head.add({"run " + run.id + " (" + run.workflow + "): " + run.status});
-  head.add({"  created " + j["created_at"].get<std::string>() + ", updated " + j["updated_at"].get<std::string>()});
+  head.add({"  created " + j["created_at"].get<std::string>() + ", updated " + j["updated_at"].get<std::string>() +
+            (run.run_at_ms > 0 ? ", run at " + j["run_at"].get<std::string>() : "")});
   if (!run.metadata.empty()) {
     std::string meta;
     for (const auto& [k, v] : run.metadata) meta += (meta.empty() ? "" : " ") + k + "=" + v;
@@ -59,6 +61,8 @@ void register_runs(CLI::App& app) {
       std::string input = "{}";
       std::string idempotency_key;
       std::vector<std::string> meta;
+      std::string delay;
+      std::string at;
       bool wait = false;
       std::string timeout = "10m";
     };
@@ -73,6 +77,12 @@ void register_runs(CLI::App& app) {
                     "(said on stderr); with another input it fails (exit 1)");
     cmd->add_option("--meta", a->meta,
                     "A metadata pair KEY=VALUE to find the run by (steadfast runs --meta); repeat for more (16 at most)");
+    cmd->add_option("--delay", a->delay,
+                    "Start the run after this long (a duration: 10m, 2h; at most 8760h): it is scheduled "
+                    "meanwhile, in no queue, and can be cancelled");
+    cmd->add_option("--at", a->at,
+                    "Start the run at this time (RFC 3339, e.g. 2026-12-24T08:00:00Z; by Redis' clock; "
+                    "at most 365 days ahead); not with --delay");
     cmd->add_flag("--wait", a->wait,
                   "Wait for the run to end; print its status JSON; exit 0 if completed, 1 if failed or "
                   "cancelled, 3 if --timeout passed first");
@@ -80,8 +90,17 @@ void register_runs(CLI::App& app) {
     cmd->final_callback([a] {
       // Read and checked before connecting: bad input submits nothing.
       const Json input = read_run_input(a->input, std::cin);
-      Client client(client_options(a->conn));
       SubmitOptions o;
+      if (!a->delay.empty() && !a->at.empty()) throw std::invalid_argument("give --delay or --at, not both");
+      try {
+        const engine::StartTime start = engine::parse_start_time(a->delay, a->at);
+        o.delay = start.delay;
+        if (start.run_at_ms > 0) o.run_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(start.run_at_ms));
+      } catch (const engine::StartTimeError& e) {
+        throw std::invalid_argument((e.field == "/delay" ? "--delay: " : "--at: ") +
+                                    std::string(e.what()));
+      }
+      Client client(client_options(a->conn));
       o.idempotency_key = a->idempotency_key;
       for (const std::string& m : a->meta) {
         auto [k, v] = engine::parse_metadata_pair(m);
@@ -94,6 +113,10 @@ void register_runs(CLI::App& app) {
                   << " was used before for workflow '" << a->workflow << "' with this input; no new run, "
                   << "this is the first submit's run (a key lives " << engine::format_duration(o.idempotency_ttl)
                   << ")\n";
+      }
+      if (s.run_at_ms > 0) {
+        std::cerr << "steadfast: run " << s.run_id << " is scheduled to start at " << engine::rfc3339_ms(s.run_at_ms)
+                  << "\n";
       }
       if (!a->wait) {
         std::cout << s.run_id << "\n";

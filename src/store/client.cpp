@@ -206,6 +206,14 @@ Submitted Client::submit(const std::string& workflow, const Json& input, const S
   req.idempotency_key = o.idempotency_key;
   req.idempotency_ttl = o.idempotency_ttl;
   req.max_backlog = o.max_backlog;
+  if (o.delay.count() != 0 && o.run_at) throw std::invalid_argument("give delay or run_at, not both");
+  engine::check_delay(o.delay);
+  req.start.delay = o.delay;
+  if (o.run_at) {
+    req.start.run_at_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(o.run_at->time_since_epoch()).count();
+    if (req.start.run_at_ms <= 0) throw std::invalid_argument("run_at must be after 1970-01-01T00:00:00Z");
+  }
   return impl_->call([&]() -> asio::awaitable<Submitted> {
     Json def = co_await impl_->definition(workflow);
     impl_->check_input(workflow, def, req.input);
@@ -218,7 +226,7 @@ Submitted Client::submit(const std::string& workflow, const Json& input, const S
     }
     try {
       auto r = co_await impl_->store_.submit(req);
-      co_return Submitted{r.run_id, r.created};
+      co_return Submitted{r.run_id, r.created, r.run_at_ms};
     } catch (const store::BacklogFull& e) {
       throw BacklogFullError(e.what());
     } catch (const store::IdempotencyConflict& e) {

@@ -36,7 +36,7 @@ std::string token_problem(const RunTokens& t) {
 }
 
 bool is_live(std::string_view status) {
-  return status == "queued" || status == "running" || status == "retrying";
+  return status == "scheduled" || status == "queued" || status == "running" || status == "retrying";
 }
 
 // A stream id "<ms>-<seq>" as a pair of numbers, for ordering; {0, 0} if malformed.
@@ -214,6 +214,8 @@ asio::awaitable<DoctorReport> examine(Store& st, bool repair) {
       for (std::size_t i = 0; i < offenders.size() && i < results.size(); ++i) {
         if (results[i].starts_with("repaired:")) {
           offenders[i]->repaired = "re-enqueued at step " + results[i].substr(9);
+        } else if (results[i].starts_with("rescheduled:")) {
+          offenders[i]->repaired = "start timer of step " + results[i].substr(12) + " put back at its run_at";
         }
       }
     }

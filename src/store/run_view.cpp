@@ -111,6 +111,7 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
   run.status = get(f, "status");
   run.created_at_ms = to_int(f, "created_at");
   run.updated_at_ms = to_int(f, "updated_at");
+  run.run_at_ms = to_int(f, "run_at");
   run.input = parse_or_string(get(f, "input"));
   run.metadata = engine::stored_metadata(get(f, "metadata"));
   run.rerun_of = get(f, "rerun_of");
@@ -151,7 +152,11 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
     // worker on its queue has it (retry.lua's s.<step>.no_worker): it waits
     // for a worker, not for a time.
     const std::string no_worker = get(f, "s." + s.name + ".no_worker");
-    if (s.status == "retrying" && !no_worker.empty()) {
+    if (s.status == "waiting" && run.status == "scheduled" && !iso8601_ms(run.run_at_ms).empty()) {
+      w = engine::WaitingFor{};
+      w->kind = engine::WaitKind::scheduled;
+      w->until = run.run_at_ms;
+    } else if (s.status == "retrying" && !no_worker.empty()) {
       w = engine::WaitingFor{};
       w->kind = engine::WaitKind::no_worker;
       w->queue = no_worker;
@@ -206,6 +211,7 @@ Json to_json(const RunInfo& run) {
           {"status", run.status},
           {"created_at", store::iso8601_ms(run.created_at_ms)},
           {"updated_at", store::iso8601_ms(run.updated_at_ms)},
+          {"run_at", time_or_null(run.run_at_ms)},
           {"input", run.input},
           {"metadata", run.metadata},
           {"current_steps", run.current_steps},

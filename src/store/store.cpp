@@ -66,6 +66,14 @@ ScriptKind kind_of(engine::Action a) {
   return ScriptKind::none;
 }
 
+// What an idempotent repeat must match: the request (input, metadata, start
+// time). Runs submitted before metadata and start times existed keep their
+// fingerprint's form.
+std::string fingerprint(const std::string& input, const SubmitRequest& req) {
+  std::string text = req.metadata.empty() ? input : input + '\n' + Json(req.metadata).dump();
+  if (req.start.deferred()) text += '\n' + req.start.fingerprint();
+  return redis::sha1_hex(text);
+}
 }  // namespace
 
 Store::Store(redis::Client& client, KeySpace keys, std::string consumer)
@@ -82,7 +90,7 @@ asio::awaitable<SubmitResult> Store::submit(const SubmitRequest& req) {
   }
   const std::string input = req.input.dump();
   std::vector<std::string> keys{keys_.run(run_id), keys_.queue(partition, req.first_queue),
-                                keys_.stats(partition)};
+                                keys_.stats(partition), keys_.timers(partition)};
   const std::vector<std::string> indexes = run_index_keys(keys_, partition, req.workflow, req.metadata, "live");
   keys.insert(keys.end(), indexes.begin(), indexes.end());
   if (!req.idempotency_key.empty()) keys.push_back(keys_.idempotency(req.workflow, req.idempotency_key));
@@ -94,19 +102,23 @@ asio::awaitable<SubmitResult> Store::submit(const SubmitRequest& req) {
                                 ms(req.idempotency_ttl),
                                 std::to_string(req.max_backlog),
                                 Json(req.steps).dump(),
-                                // What a repeat must match: the request (input and metadata).
-                                redis::sha1_hex(req.metadata.empty() ? input
-                                                                     : input + '\n' + Json(req.metadata).dump()),
+                                fingerprint(input, req),
                                 req.metadata.empty() ? std::string() : Json(req.metadata).dump(),
-                                std::to_string(indexes.size())};
+                                std::to_string(indexes.size()),
+                                ms(req.start.delay),
+                                std::to_string(req.start.run_at_ms),
+                                ms(engine::kMaxScheduleAhead),
+                                ms(engine::kRunAtPastGrace)};
   Pipeline p;
   p.add_eval(scripts::submit(), keys, args);
   auto replies = co_await client_.exec(std::move(p));
   const Reply& r = replies.at(0);
   if (r.is_error() && r.str().starts_with("BACKLOG")) throw BacklogFull(std::string(r.str().substr(8)));
+  if (r.is_error() && r.str().starts_with("RUN_AT ")) throw RunAtOutOfRange(std::string(r.str().substr(7)));
   checked(r);
   if (r[0].as_integer() == 2) throw IdempotencyConflict(std::string(r[1].str()));
-  co_return SubmitResult{std::string(r[1].str()), r[0].as_integer() == 1};
+  const bool created = r[0].as_integer() == 1;
+  co_return SubmitResult{std::string(r[1].str()), created, created ? r[2].as_integer() : 0};
 }
 
 asio::awaitable<std::optional<RunInfo>> Store::get_run(std::string_view run_id) {

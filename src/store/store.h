@@ -18,6 +18,7 @@
 #include "engine/lifecycle.h"
 #include "engine/run_filter.h"
 #include "engine/run_metadata.h"
+#include "engine/start_time.h"
 #include "redis/client.h"
 #include "steadfast/run.h"
 #include "steadfast/step.h"
@@ -58,11 +59,25 @@ struct SubmitRequest {
   std::string idempotency_key;     // empty = none
   std::chrono::milliseconds idempotency_ttl{std::chrono::hours(24)};
   std::int64_t max_backlog = 0;    // refuse when the first queue holds this many entries; 0 = no bound
+  // When the run starts (checked by the caller: engine::check_delay); a
+  // deferred run is `scheduled` and holds no entry in any queue (nor counts
+  // against max_backlog) until then. The same key with another start time is
+  // an idempotency conflict.
+  engine::StartTime start;
 };
 
 struct SubmitResult {
   std::string run_id;
   bool created = true;  // false: an earlier submit with the same idempotency key made run_id
+  // When a created run starts, Unix ms (Redis time); 0 = queued at once, or not created.
+  std::int64_t run_at_ms = 0;
+};
+
+// Thrown by submit for a run_at more than engine::kRunAtPastGrace before, or
+// more than engine::kMaxScheduleAhead after, Redis time; what() says which.
+class RunAtOutOfRange : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
 };
 
 // Thrown by submit when the idempotency key was used (within its lifetime) for

@@ -194,6 +194,56 @@ TEST_F(ApiTest, SubmitAnswers202ThenStatus) {
   EXPECT_EQ(e.status, 202) << e.body;
 }
 
+// Delayed runs (issue 15): "delay" or "run_at" in the body; scheduled until
+// then, cancellable; every bad value a 422 naming its member.
+TEST_F(ApiTest, SubmitWithADelayIsScheduledAndCanBeCancelled) {
+  const auto port = start();
+  const auto r = post_json(port, "/v1/workflows/anything/runs", {{"input", 1}, {"delay", "10m"}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string id = r.json().at("run_id").get<std::string>();
+  const Json run = http(port, "GET", "/v1/runs/" + id).json();
+  EXPECT_EQ(run.at("status"), "scheduled");
+  EXPECT_EQ(run.at("run_at"), r.json().at("run_at"));
+  EXPECT_EQ(run.at("waiting_for").at("kind"), "scheduled");
+  EXPECT_EQ(run.at("waiting_for").at("until"), run.at("run_at"));
+  const auto listed = http(port, "GET", "/v1/runs?status=scheduled").json();
+  ASSERT_EQ(listed.at("runs").size(), 1u) << listed.dump();
+  EXPECT_EQ(listed["runs"][0]["id"], id);
+  ASSERT_EQ(http(port, "POST", "/v1/runs/" + id + "/cancel").status, 200);
+  EXPECT_EQ(http(port, "GET", "/v1/runs/" + id).json().at("status"), "cancelled");
+
+  // A run_at: answered with the time it starts, normalized to UTC.
+  const auto in_an_hour = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count() / 1000 * 1000 + 3'600'000;
+  const std::string utc = engine::rfc3339_ms(in_an_hour);  // "...T..:..:..000Z"
+  const std::string berlin = engine::rfc3339_ms(in_an_hour + 3'600'000).substr(0, 19) + "+01:00";
+  const auto at = post_json(port, "/v1/workflows/anything/runs", {{"run_at", berlin}});
+  ASSERT_EQ(at.status, 202) << at.body;
+  EXPECT_EQ(at.json().at("run_at"), utc);
+}
+
+TEST_F(ApiTest, SubmitRefusesABadDelayOrRunAtNamingTheMember) {
+  const auto port = start();
+  const struct {
+    Json body;
+    const char* pointer;
+  } cases[] = {
+      {{{"delay", "-5m"}}, "/delay"},
+      {{{"delay", "8761h"}}, "/delay"},
+      {{{"delay", "soon"}}, "/delay"},
+      {{{"delay", 600}}, "/delay"},
+      {{{"run_at", "tomorrow"}}, "/run_at"},
+      {{{"run_at", "2020-01-01T00:00:00Z"}}, "/run_at"},  // in the past
+      {{{"delay", "1m"}, {"run_at", "2099-01-01T00:00:00Z"}}, "/run_at"},
+  };
+  for (const auto& c : cases) {
+    const auto r = post_json(port, "/v1/workflows/anything/runs", c.body);
+    expect_problem(r, 422);
+    EXPECT_EQ(r.json()["errors"][0]["pointer"], c.pointer) << c.body.dump() << " -> " << r.body;
+  }
+  EXPECT_EQ(http(port, "GET", "/v1/runs").json().at("runs").size(), 0u) << "a refused submit made a run";
+}
+
 TEST_F(ApiTest, IdempotencyKeyReturnsTheSameRunWith200) {
   const auto port = start();
   const auto first = post_json(port, "/v1/workflows/analyze/runs", kGoodInput, {{"Idempotency-Key", "order-42"}});

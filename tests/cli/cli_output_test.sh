@@ -6,7 +6,8 @@
 # malformed one is named; `stats --json` has a `totals` object; `status` shows
 # one timeline line per step; text holding a newline or an ESC sequence
 # (a metadata value, a step's error) stays on its row, escaped; and
-# `cancel --all`, `dlq replay --all` and `bulk` run and show bulk jobs.
+# `cancel --all`, `dlq replay --all` and `bulk` run and show bulk jobs; and
+# `submit --delay` / `--at` schedule a run.
 # Usage: cli_output_test.sh STEADFAST_BIN
 set -euo pipefail
 SF=$1
@@ -206,3 +207,25 @@ code=0
 "$SF" audit --json | python3 -c 'import json, sys; print(any((e["action"], e["target"]) == ("bulk", sys.argv[1])
     for e in map(json.loads, sys.stdin)))' "$job" | grep -qx True || fail "audit: no bulk entry for $job"
 echo "ok: cancel --all and dlq replay --all run bulk jobs over the filter; bulk lists and shows them"
+
+# 8. Delayed runs: --delay and --at start a run later; scheduled meanwhile (status,
+#    runs --status, cancel); bad values exit 2 naming the flag, submitting nothing.
+runs_before=$("$SF" runs --json | wc -l)
+expect_usage "--delay: " "$SF" submit echo --delay soon
+expect_usage "--delay: delay 8761h is longer than 8760h" "$SF" submit echo --delay 8761h
+expect_usage "--at: run_at must be an RFC 3339 timestamp" "$SF" submit echo --at tomorrow
+expect_usage "give --delay or --at, not both" "$SF" submit echo --delay 1m --at 2030-01-01T00:00:00Z
+expect_usage "run_at is" "$SF" submit echo --at 2020-01-01T00:00:00Z
+[[ $("$SF" runs --json | wc -l) -eq $runs_before ]] || fail "a refused --delay/--at submitted a run"
+later=$("$SF" submit echo --delay 1h 2>"$dir/err")
+grep -qF "steadfast: run $later is scheduled to start at " "$dir/err" || fail "submit --delay said: $(cat "$dir/err")"
+[[ $("$SF" status "$later" --json | json 'd["status"], d["waiting_for"]["kind"], d["run_at"] is not None') == \
+   "('scheduled', 'scheduled', True)" ]] || fail "a delayed run's status: $("$SF" status "$later" --json)"
+"$SF" status "$later" | head -2 | grep -qF ", run at " || fail "status does not show run_at: $("$SF" status "$later")"
+"$SF" runs --status scheduled --json | grep -qF "\"$later\"" || fail "runs --status scheduled misses $later"
+"$SF" cancel "$later" >/dev/null
+[[ $("$SF" status "$later" --json | json 'd["status"]') == cancelled ]] || fail "cancel of a scheduled run"
+"$SF" submit echo --delay 300ms --wait >"$dir/delayed.json" 2>/dev/null || fail "submit --delay 300ms --wait"
+[[ $(json 'd["status"], d["steps"][0]["started_at"] >= d["run_at"]' <"$dir/delayed.json") == "('completed', True)" ]] ||
+  fail "a delayed run started early or never: $(cat "$dir/delayed.json")"
+echo "ok: --delay and --at schedule a run; status, runs --status scheduled and cancel see it; bad values are named"

@@ -147,6 +147,30 @@ TEST_F(RedisFaults, KilledAndRestartedFromAofLosesNoAcceptedRun) {
           " recovery_ms=" + std::to_string(recovery_max_ms) + " total_ms=" + std::to_string(took.count()));
 }
 
+// 1b. A run submitted with a delay survives the SIGKILL of every worker and a
+// Redis SIGKILL + restart from its AOF while it waits, and starts on time: its
+// first step's claim within 100 ms after its run_at, both in Redis time.
+TEST_F(RedisFaults, ADelayedRunSurvivesEveryWorkerAndRedisKilledAndStartsOnTime) {
+  RedisServerOptions options;
+  options.appendonly = true;
+  options.appendfsync = "always";
+  RedisServer& redis = own_redis(options);
+  const std::string file = write_workflows(kPipeline);
+  ChildProcess& w1 = start_worker("k1", file);
+  const std::string id = submit("pipeline", "{}", {"--delay", "4s"});
+  EXPECT_EQ(hget(id, "status"), "scheduled");
+  w1.kill_and_reap();
+  redis.kill();
+  redis.start();
+  EXPECT_EQ(hget(id, "status"), "scheduled") << "the wait was lost with Redis";
+  start_worker("k2", file);
+  ASSERT_TRUE(wait_status(id, "completed", 30s)) << hget(id, "status");
+  const std::int64_t late = hget_int(id, "s.a.started_at") - hget_int(id, "run_at");
+  EXPECT_GE(late, 0) << "started before its time";
+  EXPECT_LE(late, 100) << "started " << late << " ms after its time";
+  figures("delayed_run_start_late_ms=" + std::to_string(late));
+}
+
 // 2. Redis not there when a worker and the API start: both wait and retry with
 // a clear log line, the API listens and answers 503 meanwhile; once Redis
 // starts (same port) everything works, without a restart.

@@ -71,9 +71,10 @@ class StoreRunOps : public StoreTest {
   Reply submit_raw(const std::string& run_id, long long max_backlog = 0) {
     return eval(
         scripts::submit(),
-        {run_key(run_id), stream(), keys_.stats(kPartition), keys_.index_all(kPartition),
+        {run_key(run_id), stream(), keys_.stats(kPartition), keys_.timers(kPartition), keys_.index_all(kPartition),
          keys_.index_workflow(kPartition, "wf"), keys_.index_status(kPartition, "live")},
-        {run_id, "wf", "{}", "a", "q", "1000", std::to_string(max_backlog), R"(["a","b"])", "fp", "", "3"});
+        {run_id, "wf", "{}", "a", "q", "1000", std::to_string(max_backlog), R"(["a","b"])", "fp", "", "3", "0", "0",
+         "31536000000", "1000"});
   }
 };
 

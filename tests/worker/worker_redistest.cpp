@@ -175,6 +175,38 @@ TEST_F(InProcess, ThreeStepsPassOutputsAlong) {
   EXPECT_TRUE(run.waiting_for.is_null());
 }
 
+// Delayed runs through the C++ Client: scheduled meanwhile, then claimed
+// within 100 ms after run_at (Redis time), whether given as a delay or a
+// run_at; both at once, or a negative delay, are refused before Redis.
+TEST_F(InProcess, DelayedRunsStartOnTime) {
+  Workflow wf("later");
+  wf.step("go", [](StepContext&) -> StepResult { return Json{{"ok", true}}; });
+  start(wf);
+  SubmitOptions by_delay;
+  by_delay.delay = 400ms;
+  const Submitted a = client().submit("later", Json::object(), by_delay);
+  SubmitOptions by_time;
+  by_time.run_at = std::chrono::system_clock::now() + 600ms;
+  const Submitted b = client().submit("later", Json::object(), by_time);
+  EXPECT_GT(a.run_at_ms, 0);
+  EXPECT_GT(b.run_at_ms, 0);
+  EXPECT_EQ(client().get_run(a.run_id)->status, "scheduled");
+  for (const Submitted& s : {a, b}) {
+    const RunInfo run = client().wait(s.run_id, 10s);
+    ASSERT_EQ(run.status, "completed");
+    EXPECT_EQ(run.run_at_ms, s.run_at_ms);
+    const std::int64_t late = run.steps[0].started_at_ms - run.run_at_ms;
+    EXPECT_GE(late, 0) << "started before its time";
+    EXPECT_LE(late, 100) << "started " << late << " ms after its time";
+  }
+  SubmitOptions both = by_time;
+  both.delay = 1s;
+  EXPECT_THROW(client().submit("later", Json::object(), both), std::invalid_argument);
+  SubmitOptions negative;
+  negative.delay = -1s;
+  EXPECT_THROW(client().submit("later", Json::object(), negative), std::invalid_argument);
+}
+
 // ctx.heartbeat(progress, message) reaches the status JSON while the step
 // runs (written with the lease renewal, at most once a second), and the run
 // says it is at that step.

@@ -3,8 +3,8 @@
 -- KEYS[1] run hash, KEYS[2] its queue stream (or any key if none), KEYS[3] timer set,
 -- KEYS[4] dead-letter stream, KEYS[5] schema 1's delayed set
 -- ARGV: run id, group
--- Returns {status, tokens in the stream, in the timer sets (a retry timer of its
--- step, or a schema 1 delayed member), in the DLQ, pending(0/1)}.
+-- Returns {status, tokens in the stream, in the timer sets (a retry or start
+-- timer of its step, or a schema 1 delayed member), in the DLQ, pending(0/1)}.
 local run, stream, timers, dlq, legacy = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local run_id, group = ARGV[1], ARGV[2]
 local f = redis.call('HMGET', run, 'status', 'entry', 'dlq_entry', 'step')
@@ -14,7 +14,11 @@ if f[2] and f[2] ~= '' and redis.call('EXISTS', stream) == 1 then
   if in_stream > 0 and redis.call('XPENDING', stream, group, f[2], f[2], 1)[1] then pending = 1 end
 end
 local in_delayed = 0
-if f[4] and redis.call('ZSCORE', timers, sf_timer(run_id, f[4], 'retry')) then in_delayed = 1 end
+if f[4] then
+  for _, kind in ipairs({'retry', 'start'}) do
+    if redis.call('ZSCORE', timers, sf_timer(run_id, f[4], kind)) then in_delayed = in_delayed + 1 end
+  end
+end
 if redis.call('ZSCORE', legacy, run_id) then in_delayed = in_delayed + 1 end
 local in_dlq = 0
 if f[3] and f[3] ~= '' then in_dlq = #redis.call('XRANGE', dlq, f[3], f[3]) end

@@ -1,6 +1,7 @@
 #!lua
 -- Doctor's repair for a batch of runs of one partition: gives each live run
--- that holds no deliverable token one new token at its current step,
+-- that holds no deliverable token one new token at its current step (a
+-- scheduled run: its start timer again, at its run_at),
 -- re-checking that condition here, per run, so two repairs at once (or a
 -- worker acting between the doctor's look and this call) never give a run a
 -- second token. A token is deliverable when it is in the timer sets, in the
@@ -10,10 +11,11 @@
 -- KEYS[1] timer set, KEYS[2] schema 1's delayed set, KEYS[3] dead-letter stream;
 --   then per item 2 keys: run hash, its queue stream (as read before the call)
 -- ARGV: group; then per item 2 values: run id, queue name (as read before the call)
--- Returns per item 'repaired:<step>', or 'skipped:<why>' (gone, finished,
+-- Returns per item 'repaired:<step>', 'rescheduled:<step>' (a scheduled run),
+-- or 'skipped:<why>' (gone, finished,
 -- has_token, moved: the run's queue is no longer the one named).
 local timers, legacy, dlq, group = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
-local live = {queued = true, running = true, retrying = true}
+local live = {scheduled = true, queued = true, running = true, retrying = true}
 
 -- The group's last-delivered id, or nil when the stream or group is missing.
 local function last_delivered(stream)
@@ -34,7 +36,7 @@ local out = {}
 for i = 1, (#ARGV - 1) / 2 do
   local run, stream = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
   local run_id, queue = ARGV[2 * i], ARGV[2 * i + 1]
-  local f = redis.call('HMGET', run, 'status', 'entry', 'dlq_entry', 'step', 'queue', 'base')
+  local f = redis.call('HMGET', run, 'status', 'entry', 'dlq_entry', 'step', 'queue', 'base', 'run_at')
   local status, entry, dlq_entry, step = f[1], f[2] or '', f[3] or '', f[4]
   if not status then
     out[i] = 'skipped:gone'
@@ -44,7 +46,10 @@ for i = 1, (#ARGV - 1) / 2 do
     out[i] = 'skipped:moved'
   else
     local held = false
-    if step and redis.call('ZSCORE', timers, sf_timer(run_id, step, 'retry')) then held = true end
+    if step and (redis.call('ZSCORE', timers, sf_timer(run_id, step, 'retry')) or
+                 redis.call('ZSCORE', timers, sf_timer(run_id, step, 'start'))) then
+      held = true
+    end
     if redis.call('ZSCORE', legacy, run_id) then held = true end
     if dlq_entry ~= '' and #redis.call('XRANGE', dlq, dlq_entry, dlq_entry) > 0 then held = true end
     local stale_entry = nil
@@ -58,6 +63,10 @@ for i = 1, (#ARGV - 1) / 2 do
     end
     if held then
       out[i] = 'skipped:has_token'
+    elseif status == 'scheduled' then
+      -- its start timer was lost: back in the timer set at its run_at (promoted at once if past)
+      redis.call('ZADD', timers, tonumber(f[7]) or now, sf_timer(run_id, step, 'start'))
+      out[i] = 'rescheduled:' .. step
     else
       if stale_entry then redis.call('XDEL', stream, stale_entry) end
       local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', f[6] or '0')
