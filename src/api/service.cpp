@@ -656,6 +656,7 @@ asio::awaitable<Response> Service::list_runs(const std::map<std::string, std::st
                     {"created_at", store::iso8601_ms(r.created_at_ms)},
                     {"updated_at", store::iso8601_ms(r.updated_at_ms)},
                     {"metadata", r.metadata},
+                    {"run_at", r.run_at_ms > 0 ? Json(store::iso8601_ms(r.run_at_ms)) : Json(nullptr)},
                     {"status_url", status_url(r.id)}});
   }
   co_return json_response(200, {{"runs", std::move(list)},

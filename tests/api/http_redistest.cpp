@@ -209,6 +209,7 @@ TEST_F(ApiTest, SubmitWithADelayIsScheduledAndCanBeCancelled) {
   const auto listed = http(port, "GET", "/v1/runs?status=scheduled").json();
   ASSERT_EQ(listed.at("runs").size(), 1u) << listed.dump();
   EXPECT_EQ(listed["runs"][0]["id"], id);
+  EXPECT_EQ(listed["runs"][0]["run_at"], run.at("run_at"));  // the dashboard's runs page shows it
   ASSERT_EQ(http(port, "POST", "/v1/runs/" + id + "/cancel").status, 200);
   EXPECT_EQ(http(port, "GET", "/v1/runs/" + id).json().at("status"), "cancelled");
 
