@@ -89,7 +89,9 @@ function App() {
   }
   if (!me) return html`<${ErrorNote} error=${authError} />${!authError && html`<p class="loading">Loading…</p>`}`;
   const current = route.parts[0] || '';
-  const title = PAGES.find((p) => p.path === current)?.title || 'Run';
+  // A run's page names the run in its own heading (id, workflow, status).
+  const ownHeading = current === 'runs' && route.parts.length > 1;
+  const title = PAGES.find((p) => p.path === current)?.title || 'Not found';
   return html`
     <header class="top">
       <a class="brand" href="#/">steadfast</a>
@@ -103,7 +105,7 @@ function App() {
       </span>
     </header>
     <main>
-      <h1 class="page-title">${title}</h1>
+      ${!ownHeading && html`<h1 class="page-title">${title}</h1>`}
       <${Page} route=${route} me=${me} />
     </main>`;
 }

@@ -8,7 +8,7 @@ import { html } from '../html.js';
 import { navigate, runLink } from '../router.js';
 import { Action, ErrorNote, Json, Status, Table } from '../parts/common.js';
 import { usePoll } from '../poll.js';
-import { between, clock, duration, waitingInWords } from '../format.js';
+import { between, clock, duration, startsAt, waitingInWords } from '../format.js';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
@@ -33,7 +33,7 @@ function Timeline({ run, now }) {
             ${from !== null && html`<span class=${`bar status-${s.status}`}
               style=${{ left: pct(from), width: `max(2px, ${pct(start + Math.max(0, to - from))})` }}></span>`}
           </div>
-          ${s.waiting_for && html`<p class="waiting">${waitingInWords(s.waiting_for)}</p>`}
+          ${s.waiting_for && html`<p class="waiting">${waitingInWords(s.waiting_for, now)}</p>`}
           ${s.message && html`<p class="muted">${s.message}${s.progress !== null ? ` (${Math.round(s.progress * 100)}%)` : ''}</p>`}
         </li>`;
       })}
@@ -84,20 +84,30 @@ export function Run({ id, me }) {
     { ms: 1500, live: !ended });
   const status = run && run.id === id ? run.status : null;
   useEffect(() => setEnded(TERMINAL.has(status)), [status]);
-  if (!run) return html`<${ErrorNote} error=${error} />${!error && html`<p class="muted">Loading…</p>`}`;
+  useEffect(() => {
+    document.title = run && run.id === id ? `Run ${run.id} (${run.workflow}, ${run.status}) · steadfast` : 'steadfast';
+    return () => { document.title = 'steadfast'; };
+  }, [id, run && run.id, run && run.status]);
+  if (!run) {
+    return html`<h1 class="page-title run-title">Run <span class="mono">${id}</span></h1>
+      <${ErrorNote} error=${error} />${!error && html`<p class="muted">Loading…</p>`}`;
+  }
   const now = Date.now();
   return html`
-    <${ErrorNote} error=${error} />
     <header class="run-head">
-      <h2><span class="mono" data-testid="run-id">${run.id}</span> <${Status} status=${run.status} /></h2>
+      <h1 class="page-title run-title" data-testid="run-title">
+        Run <span class="mono" data-testid="run-id">${run.id}</span>${' '}<span class="workflow">${run.workflow}</span>${' '}<${Status} status=${run.status} />
+      </h1>
+      <${ErrorNote} error=${error} />
       <dl class="facts">
         <dt>Workflow</dt><dd>${run.workflow}</dd>
         <dt>Created</dt><dd>${clock(run.created_at)}</dd>
+        ${run.run_at && html`<dt>Scheduled</dt><dd data-testid="run-at" title=${run.run_at}>${startsAt(run.run_at, now)}</dd>`}
         <dt>Updated</dt><dd>${clock(run.updated_at)}</dd>
         ${run.rerun_of && html`<dt>Rerun of</dt><dd><a class="mono" href=${runLink(run.rerun_of)}>${run.rerun_of}</a> from ${run.rerun_from}</dd>`}
         <dt>Metadata</dt><dd>${Object.entries(run.metadata || {}).map(([k, v]) => html`<span class="tag">${k}=${v}</span>`)}</dd>
       </dl>
-      ${run.waiting_for && html`<p class="waiting" data-testid="waiting-for">${waitingInWords(run.waiting_for)}</p>`}
+      ${run.waiting_for && html`<p class="waiting" data-testid="waiting-for">${waitingInWords(run.waiting_for, now)}</p>`}
       ${me.role === 'admin' && html`<${Actions} run=${run} reload=${reload} />`}
     </header>
     <h3>Timeline</h3>

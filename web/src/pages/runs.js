@@ -7,7 +7,7 @@ import { html } from '../html.js';
 import { navigate, runLink } from '../router.js';
 import { ErrorNote, STATUSES, Status, Table } from '../parts/common.js';
 import { usePoll } from '../poll.js';
-import { ago } from '../format.js';
+import { ago, startsAt } from '../format.js';
 
 const FILTERS = ['workflow', 'status', 'meta', 'created_after', 'created_before'];
 
@@ -90,7 +90,8 @@ export function Runs({ params }) {
       rows=${(data ? data.runs : []).map((r) => html`<tr data-run=${r.id}>
         <td><a class="mono" href=${runLink(r.id)}>${r.id}</a></td>
         <td>${r.workflow}</td>
-        <td><${Status} status=${r.status} /></td>
+        <td><${Status} status=${r.status} />${r.status === 'scheduled' && r.run_at && html`
+          <span class="muted starts" data-testid="run-at" title=${r.run_at}>${startsAt(r.run_at)}</span>`}</td>
         <td class="meta">${Object.entries(r.metadata || {}).map(([k, v]) => html`<span class="tag">${k}=${v}</span>`)}</td>
         <td title=${r.created_at}>${ago(r.created_at)}</td>
         <td title=${r.updated_at}>${ago(r.updated_at)}</td>

@@ -2,7 +2,8 @@
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 
-export const STATUSES = ['queued', 'running', 'retrying', 'completed', 'failed', 'cancelled'];
+// Run statuses (CONTRACTS §1), as the runs filter takes them.
+export const STATUSES = ['scheduled', 'queued', 'running', 'retrying', 'waiting', 'completed', 'failed', 'cancelled'];
 
 export function Status({ status }) {
   return html`<span class=${`status status-${status}`} data-status=${status}>${status}</span>`;
@@ -32,7 +33,8 @@ export function Table({ head, rows, empty = 'Nothing here.', testid }) {
 }
 
 // A button for an action that changes state. With `confirm`, the first click
-// asks (in place, no browser dialog) and only the second acts. While the
+// asks (in place, no browser dialog) and only "Yes, …" acts; "No" (testid
+// `<testid>-dismiss`) puts the button back and does nothing. While the
 // action runs the button is disabled; its error (the API's detail) shows next
 // to it, its success message too.
 export function Action({ label, confirm, run, danger = false, testid }) {
@@ -59,7 +61,7 @@ export function Action({ label, confirm, run, danger = false, testid }) {
         ? html`<span class="confirm" role="group">
             <span>${confirm}</span>
             <button class=${cls} data-testid=${testid && `${testid}-confirm`} onClick=${act}>Yes, ${label.toLowerCase()}</button>
-            <button class="button plain" onClick=${() => setAsking(false)}>Cancel</button>
+            <button class="button plain" data-testid=${testid && `${testid}-dismiss`} onClick=${() => setAsking(false)}>No</button>
           </span>`
         : html`<button class=${cls} disabled=${busy} data-testid=${testid}
             onClick=${() => (confirm ? setAsking(true) : act())}>${busy ? `${label}…` : label}</button>`}
