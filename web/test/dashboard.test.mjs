@@ -5,13 +5,18 @@
 //   BASE_URL      http://127.0.0.1:<port>
 //   ADMIN_TOKEN   a token with role admin;  SUBMIT_TOKEN: role submit
 //   FAILED_RUN    a run in the dead-letter queue that completes once replayed
+//   COMPLETED_RUN a completed run of workflow steady (steps a, b): rerun from b
+//   DLQ_RUNS      two more dead-lettered runs of workflow orders (a bulk replay completes them)
+//   DOOMED_RUN    a dead-lettered run of workflow doomed (it always fails: purged)
+//   SCHEDULED_RUN a run submitted with {"delay": "1h"}: scheduled, cancelled here
 //   SCREENSHOTS   optional: a folder to write one PNG per page into (docs/ui/)
 // Any console error or uncaught page error fails the test.
 import puppeteer from 'puppeteer-core';
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 
-const { BASE_URL, ADMIN_TOKEN, SUBMIT_TOKEN, FAILED_RUN, SCREENSHOTS } = process.env;
+const { BASE_URL, ADMIN_TOKEN, SUBMIT_TOKEN, FAILED_RUN, COMPLETED_RUN, DLQ_RUNS, DOOMED_RUN, SCHEDULED_RUN,
+  SCREENSHOTS } = process.env;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const consoleErrors = [];
 const started = Date.now();
@@ -48,6 +53,31 @@ async function shot(page, name) {
 }
 
 const textOf = (page, selector) => page.$eval(selector, (e) => e.textContent);
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// GET from the API with the token the page signed in with.
+const apiGet = (page, path) => page.evaluate(async (p) => {
+  const r = await fetch(p, { headers: { Authorization: `Bearer ${sessionStorage.getItem('steadfast.token')}` } });
+  return r.json();
+}, path);
+
+const runStatus = (page) => page.$eval('.run-head .status', (e) => e.dataset.status);
+const waitRunStatus = (page, status, timeout = 15000) => page.waitForFunction(
+  (want) => document.querySelector('.run-head .status')?.dataset.status === want, { timeout }, status);
+
+// A confirmed action: the first click asks; "No" must leave everything as it
+// was (checked by `unchanged`), "Yes, …" acts.
+async function confirmed(page, testid, unchanged) {
+  await page.click(`[data-testid=${testid}]`);
+  await page.waitForSelector(`[data-testid=${testid}-confirm]`);
+  await page.click(`[data-testid=${testid}-dismiss]`);
+  await page.waitForSelector(`[data-testid=${testid}]`);
+  assert.equal(await page.$(`[data-testid=${testid}-confirm]`), null, `${testid}: the question is gone`);
+  await pause(400);  // long enough for an action (or a poll showing one) to land
+  await unchanged();
+  await page.click(`[data-testid=${testid}]`);
+  await page.click(`[data-testid=${testid}-confirm]`);
+}
 
 async function main() {
   const browser = await puppeteer.launch({
@@ -86,10 +116,13 @@ async function main() {
       return rows.length > 0 && rows.every((r) => r.textContent.includes('customer=acme'));
     });
 
-    step('open the failed run: its timeline');
+    step('open the failed run: its heading and timeline');
     await page.goto(`${BASE_URL}/ui/#/runs/${FAILED_RUN}`);
     await page.waitForSelector('[data-testid=timeline] li[data-step]');
-    assert.equal(await page.$eval('.run-head .status', (e) => e.dataset.status), 'failed');
+    assert.equal(await runStatus(page), 'failed');
+    const heading = await page.$$eval('h1', (h) => h.map((e) => e.textContent.replace(/\s+/g, ' ').trim()));
+    assert.deepEqual(heading, [`Run ${FAILED_RUN} orders failed`], 'the one heading names the run');
+    assert.match(await page.title(), new RegExp(`^Run ${FAILED_RUN} \\(orders, failed\\)`));
     const steps = await page.$$eval('[data-testid=timeline] li[data-step]', (li) => li.map((l) => `${l.dataset.step}:${l.dataset.status}`));
     assert.deepEqual(steps, ['prepare:completed', 'flaky:failed', 'finish:pending']);
     assert.match(await textOf(page, 'details[data-step=flaky]'), /injected failure 1 of 1/);
@@ -103,11 +136,84 @@ async function main() {
     assert.deepEqual(after, ['completed', 'completed', 'completed']);
     await shot(page, 'run');
 
+    step('a delayed run: scheduled on the runs page, with its start time');
+    const startsIn = /^starts at .+ \(in (59 min|1 h)\)$/;
+    await page.goto(`${BASE_URL}/ui/#/runs?status=scheduled`);
+    await page.waitForSelector(`tr[data-run="${SCHEDULED_RUN}"] [data-testid=run-at]`);
+    assert.deepEqual(await page.$$eval('[data-testid=runs-table] tr[data-run]', (rows) => rows.map((r) => r.dataset.run)),
+      [SCHEDULED_RUN], 'status=scheduled lists the delayed run only');
+    assert.equal(await page.$eval(`tr[data-run="${SCHEDULED_RUN}"] .status`, (e) => e.dataset.status), 'scheduled');
+    assert.match(await textOf(page, `tr[data-run="${SCHEDULED_RUN}"] [data-testid=run-at]`), startsIn);
+
+    step('its page: when it starts; cancel it (asked first)');
+    await page.click(`tr[data-run="${SCHEDULED_RUN}"] a`);
+    await page.waitForSelector('[data-testid=waiting-for]');
+    assert.match(await textOf(page, '[data-testid=run-title]'), new RegExp(`Run\\s*${SCHEDULED_RUN}\\s*steady\\s*scheduled`));
+    assert.match(await textOf(page, '[data-testid=waiting-for]'), /^scheduled: starts at .+ \(in (59 min|1 h)\)$/);
+    assert.match(await textOf(page, '[data-testid=run-at]'), startsIn);
+    await shot(page, 'run-scheduled');
+    await confirmed(page, 'cancel', async () => {
+      assert.equal(await runStatus(page), 'scheduled');
+      assert.equal((await apiGet(page, `/v1/runs/${SCHEDULED_RUN}`)).status, 'scheduled', 'No cancels nothing');
+    });
+    await waitRunStatus(page, 'cancelled');
+    assert.equal(await page.$('[data-testid=cancel]'), null, 'an ended run offers no cancel');
+    assert.equal(await page.$('[data-testid=waiting-for]'), null, 'a cancelled run waits for nothing');
+    assert.equal((await apiGet(page, `/v1/runs/${SCHEDULED_RUN}`)).status, 'cancelled');
+
+    step('rerun a completed run from its second step');
+    await page.goto(`${BASE_URL}/ui/#/runs/${COMPLETED_RUN}`);
+    await waitRunStatus(page, 'completed');
+    await page.select('[data-testid=rerun-step]', 'b');
+    await page.click('[data-testid=rerun]');
+    await page.waitForSelector('[data-testid=rerun-confirm]');
+    assert.match(await textOf(page, '.confirm'), /from step “b”/);
+    await page.click('[data-testid=rerun-confirm]');
+    await page.waitForFunction((old) => !location.hash.endsWith(old), {}, COMPLETED_RUN);
+    const rerun = decodeURIComponent((await page.evaluate(() => location.hash)).split('/').pop());
+    await page.waitForFunction((id) => document.querySelector('[data-testid=run-id]')?.textContent === id, {}, rerun);
+    await waitRunStatus(page, 'completed');
+    assert.match(await textOf(page, '.facts'), new RegExp(`Rerun of\\s*${COMPLETED_RUN} from b`));
+    const rerunSteps = await page.$$eval('[data-testid=timeline] li[data-step]', (li) => li.map((l) => `${l.dataset.step}:${l.dataset.status}`));
+    assert.deepEqual(rerunSteps, ['a:completed', 'b:completed']);
+
     step('dead letters page');
     await page.goto(`${BASE_URL}/ui/#/dlq`);
-    await page.waitForSelector('[data-testid=dlq-table] tbody tr');
+    const [dlq1, dlq2] = DLQ_RUNS.split(' ');
+    for (const id of [dlq1, dlq2, DOOMED_RUN]) await page.waitForSelector(`[data-testid=dlq-table] tr[data-run="${id}"]`);
     assert.ok(await page.$('[data-testid=purge]'), 'an admin sees purge');
     await shot(page, 'dead-letters');
+    const letters = () => page.$$eval('[data-testid=dlq-table] tr[data-run]', (rows) => rows.map((r) => r.dataset.run).sort());
+
+    step('bulk replay of one workflow, asked first');
+    await page.select('[data-testid=dlq-bulk] select', 'orders');
+    const before = await letters();
+    await confirmed(page, 'replay-all', async () => {
+      assert.equal(await page.$('[data-testid=bulk-job]'), null, 'No starts no job');
+      assert.deepEqual(await letters(), before);
+      assert.equal((await apiGet(page, '/v1/bulk')).jobs.length, 0, 'no bulk job on the server');
+    });
+    await page.waitForFunction(() => /: done;/.test(document.querySelector('[data-testid=bulk-job]')?.textContent || ''),
+      { timeout: 20000 });
+    assert.match(await textOf(page, '[data-testid=bulk-job]'), /2 matched, 2 done/);
+    for (const id of [dlq1, dlq2]) {
+      assert.equal((await apiGet(page, `/v1/runs/${id}?wait=15s`)).status, 'completed', `${id} replayed`);
+    }
+    await page.waitForFunction((id) => {
+      const rows = [...document.querySelectorAll('[data-testid=dlq-table] tr[data-run]')].map((r) => r.dataset.run);
+      return rows.length === 1 && rows[0] === id;
+    }, {}, DOOMED_RUN);
+
+    step('purge, asked first');
+    await page.select('[data-testid=dlq-bulk] select', 'doomed');
+    await confirmed(page, 'purge', async () => {
+      assert.deepEqual(await letters(), [DOOMED_RUN], 'No purges nothing');
+      assert.equal((await apiGet(page, '/v1/dlq')).dead_letters.length, 1);
+    });
+    await page.waitForSelector('[data-testid=dlq-bulk] .note.ok');
+    assert.equal(await textOf(page, '[data-testid=dlq-bulk] .note.ok'), '1 purged');
+    await page.waitForFunction(() => document.querySelector('[data-testid=dlq-table] tbody')?.textContent.includes('No dead letters.'));
+    assert.equal((await apiGet(page, '/v1/dlq')).dead_letters.length, 0);
 
     step('pause and resume a queue');
     await page.goto(`${BASE_URL}/ui/#/queues`);
@@ -131,7 +237,7 @@ async function main() {
     await page.goto(`${BASE_URL}/ui/#/audit`);
     await page.waitForFunction(() => {
       const t = document.querySelector('[data-testid=audit-table]')?.textContent || '';
-      return t.includes('queue_resume') && t.includes('dlq_replay');
+      return t.includes('queue_resume') && t.includes('dlq_replay') && t.includes('dlq_purge');
     });
     await shot(page, 'audit');
 
