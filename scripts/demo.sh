@@ -3,16 +3,20 @@
 # runs examples/document-analysis.yaml — fetch a document, two LLM calls under a
 # tokens-per-minute limiter, store the result with a Python step — against
 # examples/fake_llm.py, which is slow and answers 429s and 500s at random.
-# Every run completes anyway. Usage: demo.sh [--runs N] [--no-build]
+# Every run completes anyway. Watch it in the dashboard: dev prints its URL.
+# Usage: demo.sh [--runs N] [--no-build] [--keep]
+# --keep: leave dev (and the dashboard) running after the summary, until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=40
 build=1
+keep=0
 while (($#)); do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
     --no-build) build=0; shift ;;
-    *) echo "usage: $0 [--runs N] [--no-build]" >&2; exit 2 ;;
+    --keep) keep=1; shift ;;
+    *) echo "usage: $0 [--runs N] [--no-build] [--keep]" >&2; exit 2 ;;
   esac
 done
 if ((build)); then
@@ -55,4 +59,8 @@ status=0
 python3 scripts/demo_client.py "http://127.0.0.1:$api_port" "$LLM_URL" "$runs" || status=$?
 echo "results stored by the Python step: $(find "$dir/results" -name '*.json' | wc -l) files"
 "$SF" doctor --redis "redis://127.0.0.1:$redis_port" || status=1
+if ((keep)); then
+  echo "demo: still running; the dashboard is at http://127.0.0.1:$api_port/ui/ (Ctrl-C stops everything)"
+  wait "$dev" || true
+fi
 exit "$status"

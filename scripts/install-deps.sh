@@ -20,7 +20,11 @@ packages=(
   redis-server redis-tools
   clang-14 libclang-rt-14-dev llvm  # libFuzzer (scripts/fuzz.sh); llvm-symbolizer for sanitizer traces
   openssl python3 procps curl
+  chromium  # headless, for the dashboard's browser test (tests/browser)
 )
+# Node and npm build the dashboard (web/) and drive the browser test; a newer
+# Node already installed (e.g. from NodeSource, whose nodejs bundles npm) is kept.
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -29,12 +33,15 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+else
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-SUDO=""
-[[ $(id -u) -eq 0 ]] || SUDO="sudo"
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# The dashboard's npm packages (exact, from web/package-lock.json), without
+# sudo: owned by whoever runs this script. Skipped when already installed.
+bash "$(dirname "$0")/web-deps.sh"

@@ -3,7 +3,7 @@
 # everything with gcc in build-asan/ (-O0 -g1: line tables for the
 # reports, half the compile time of -O1 -g; asserts on) and runs every ctest
 # test (unit, redis, fault, limits, reliability, security, api, cli, demo,
-# bench smoke).
+# bench smoke, browser).
 #
 #   scripts/sanitize.sh [ctest arguments...]     e.g. -R Takeover, -L unit
 #
@@ -50,8 +50,10 @@ else
   # are the slow part), the third whose name hashes to today's residue (day of
   # the year mod 3, UTC), so that each is sanitized every third day and all of
   # them within any three consecutive CI days. STEADFAST_SANITIZE_ALL=1 runs
-  # everything.
-  process_labels='fault|reliability|limits|security|demo|bench'
+  # everything. The dashboard's browser test (label browser: serve and a
+  # worker under Chromium) is in this rotation too; the bundle check (label
+  # web) runs every time: it is node alone and takes a second.
+  process_labels='fault|reliability|limits|security|demo|bench|browser'
   parity=$((10#$(date -u +%j) % 3))
   sample=()
   while read -r name; do

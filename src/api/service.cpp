@@ -10,6 +10,7 @@
 #include <charconv>
 #include <variant>
 
+#include "api/dashboard.h"
 #include "engine/bulk.h"
 #include "engine/duration.h"
 #include "engine/json_depth.h"
@@ -203,9 +204,9 @@ std::vector<ServedWorkflow> serve_workflows(const config::WorkflowsFile& file) {
 // What the router found for a request's path.
 struct Service::Route {
   enum class Action {
-    healthz, readyz, metrics, workflows, submit, runs, run, cancel, dlq, dlq_purge, dlq_replay, workers,
-    limiters, audit, queues, queue_pause, queue_resume, stats_series, rerun, bulk_create, bulk_list, bulk_get, bulk_stop,
-    submit_batch
+    healthz, readyz, metrics, ui, ui_redirect, me, workflows, submit, runs, run, cancel, dlq, dlq_purge, dlq_replay,
+    workers, limiters, audit, queues, queue_pause, queue_resume, stats_series, rerun, bulk_create, bulk_list, bulk_get,
+    bulk_stop, submit_batch
   };
   Action action{};
   std::string label;               // the route template, for metrics
@@ -287,11 +288,25 @@ std::variant<Service::Route, Response> Service::resolve(const Request& request) 
   } else if (n == 1 && seg[0] == "readyz") {
     set(A::readyz, "/readyz", "GET", Access::read);
     route.public_route = true;
+  } else if (n == 1 && seg[0] == "ui") {
+    // The dashboard lives at /ui/ (its relative links need the slash). "/" stays a 404.
+    set(A::ui_redirect, "/ui/", "GET", Access::read);
+    route.public_route = true;
+  } else if (n == 2 && seg[0] == "ui") {
+    // The dashboard's files are public: the page asks for a token itself, and
+    // every API call it makes is checked like any other.
+    set(A::ui, "/ui/", "GET", Access::read, std::string(seg[1]));
+    route.public_route = true;
   } else if (n == 1 && seg[0] == "metrics") {
     set(A::metrics, "/metrics", "GET", Access::read);
   } else if (n >= 2 && seg[0] == "v1") {
     const std::string_view s1 = seg[1];
-    if (n == 2 && s1 == "workflows") {
+    if (n == 2 && s1 == "me") {
+      // Public, so a page can ask "who am I" without a 401 in its console:
+      // it answers "nobody" for a missing or unknown token, and says nothing else.
+      set(A::me, "/v1/me", "GET", Access::read);
+      route.public_route = true;
+    } else if (n == 2 && s1 == "workflows") {
       set(A::workflows, "/v1/workflows", "GET", Access::read);
     } else if (n == 4 && s1 == "workflows" && seg[3] == "runs" && !seg[2].empty()) {
       set(A::submit, "/v1/workflows/{name}/runs", "POST", Access::submit, std::string(seg[2]));
@@ -398,6 +413,16 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
       case A::readyz: co_return co_await ready();
       case A::metrics: co_return co_await metrics();
       case A::workflows: co_return list_workflows();
+      case A::me: co_return whoami(request);
+      case A::ui: co_return dashboard_file(request, route.param);
+      case A::ui_redirect: {
+        Response r;
+        r.status = 308;
+        r.content_type = "text/plain; charset=utf-8";
+        r.headers.emplace_back("Location", "/ui/");
+        r.body = "the dashboard is at /ui/\n";
+        co_return r;
+      }
       default: break;
     }
     if (!ready_ || !redis_.connected()) {
@@ -771,6 +796,7 @@ asio::awaitable<Response> Service::list_runs(const std::map<std::string, std::st
                     {"created_at", store::iso8601_ms(r.created_at_ms)},
                     {"updated_at", store::iso8601_ms(r.updated_at_ms)},
                     {"metadata", r.metadata},
+                    {"run_at", r.run_at_ms > 0 ? Json(store::iso8601_ms(r.run_at_ms)) : Json(nullptr)},
                     {"status_url", status_url(r.id)}});
   }
   co_return json_response(200, {{"runs", std::move(list)},
@@ -1105,6 +1131,15 @@ asio::awaitable<Response> Service::stats_series(const std::map<std::string, std:
   body["queue_depth"] = std::move(depth);
   body["queue_throughput"] = std::move(throughput);
   co_return json_response(200, body);
+}
+
+Response Service::whoami(const Request& request) const {
+  if (!tokens_.enabled()) {
+    return json_response(200, {{"role", "admin"}, {"name", "anonymous"}, {"tokens", false}});
+  }
+  const auto who = tokens_.authenticate(request.header("Authorization"));
+  if (!who) return json_response(200, {{"role", nullptr}, {"name", nullptr}, {"tokens", true}});
+  return json_response(200, {{"role", std::string(to_string(who->role))}, {"name", who->name}, {"tokens", true}});
 }
 
 Response Service::list_workflows() const {

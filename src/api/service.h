@@ -131,6 +131,11 @@ class Service {
   boost::asio::awaitable<Response> metrics();
   boost::asio::awaitable<Response> ready();
   Response list_workflows() const;
+  // GET /v1/me: {"role","name","tokens"}: what the caller's token may do, so
+  // the dashboard shows only the actions it allows (the API checks them
+  // anyway). Role and name are null for a missing or unknown token; without
+  // --tokens everyone is an anonymous admin.
+  Response whoami(const Request& request) const;
   const ServedWorkflow* find(std::string_view name) const;
 
   redis::Client& redis_;

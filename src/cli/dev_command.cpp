@@ -196,6 +196,7 @@ void register_dev(CLI::App& app) {
     }
     std::cout << "steadfast dev: API on http://" << a->listen << "  (Redis " << url << ", AOF in " << data
               << ")\n"
+              << "  dashboard: http://" << a->listen << "/ui/\n"
               << "  " << a->workers << " worker(s), restarted if they die; logs in " << data
               << "/*.log; Ctrl-C stops everything\n"
               << "  pids: " << pids << std::endl;

@@ -162,7 +162,7 @@ asio::awaitable<RunPage> list_runs(redis::Client& client, const KeySpace& keys, 
     if (!ids.empty()) {
       Pipeline reads;
       for (const auto& [p, id] : ids) {
-        reads.add("HMGET", keys.run(id), "workflow", "status", "created_at", "updated_at", "metadata");
+        reads.add("HMGET", keys.run(id), "workflow", "status", "created_at", "updated_at", "metadata", "run_at");
       }
       const std::vector<Reply> rows = co_await client.exec(std::move(reads));
       Pipeline orphans;
@@ -181,7 +181,8 @@ asio::awaitable<RunPage> list_runs(redis::Client& client, const KeySpace& keys, 
         }
         RunSummary s{ids[i].second,         std::string(workflow),
                      std::string(r[1].str()), integer_or_zero(r[2]),
-                     integer_or_zero(r[3]),  engine::stored_metadata(r[4].is_nil() ? "" : r[4].str())};
+                     integer_or_zero(r[3]),  engine::stored_metadata(r[4].is_nil() ? "" : r[4].str()),
+                     integer_or_zero(r[5])};
         if (matches(filter, s)) pool.push_back(std::move(s));
       }
       if (!orphans.empty()) co_await client.exec(std::move(orphans));

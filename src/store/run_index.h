@@ -61,6 +61,7 @@ struct RunSummary {
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
   engine::RunMetadata metadata;
+  std::int64_t run_at_ms = 0;  // a delayed run's start (0: started on submit)
 };
 
 // Whether a run (as read from its hash) matches every condition of `filter`.

@@ -209,6 +209,7 @@ TEST_F(ApiTest, SubmitWithADelayIsScheduledAndCanBeCancelled) {
   const auto listed = http(port, "GET", "/v1/runs?status=scheduled").json();
   ASSERT_EQ(listed.at("runs").size(), 1u) << listed.dump();
   EXPECT_EQ(listed["runs"][0]["id"], id);
+  EXPECT_EQ(listed["runs"][0]["run_at"], run.at("run_at"));  // the dashboard's runs page shows it
   ASSERT_EQ(http(port, "POST", "/v1/runs/" + id + "/cancel").status, 200);
   EXPECT_EQ(http(port, "GET", "/v1/runs/" + id).json().at("status"), "cancelled");
 
@@ -570,6 +571,76 @@ TEST_F(ApiTest, BearerTokensAndRoles) {
   expect_problem(http(port, "POST", "/v1/runs/" + id + "/cancel", {}, admin), 409);  // already ended
   EXPECT_EQ(post_json(port, "/v1/dlq/purge", Json{{"confirm", true}}, admin).status, 200);
   EXPECT_EQ(post_json(port, "/v1/workflows/analyze/runs", kGoodInput, admin).status, 202);
+}
+
+// The dashboard's files come from the binary with a strict CSP, their
+// content types and an ETag (304 on a repeat); /v1/me tells the page what its
+// token may do.
+TEST_F(ApiTest, DashboardFilesAndWhoAmI) {
+  const auto port = start();
+  auto r = http(port, "GET", "/ui/");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("content-type"), "text/html; charset=utf-8");
+  EXPECT_EQ(r.header("content-security-policy"),
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+  EXPECT_EQ(r.header("x-content-type-options"), "nosniff");
+  EXPECT_EQ(r.header("cache-control"), "no-cache");
+  EXPECT_NE(r.body.find("<script defer src=\"app.js\">"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("http"), std::string::npos) << "nothing from another origin: " << r.body;
+
+  r = http(port, "GET", "/ui/app.js");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type"), "text/javascript; charset=utf-8");
+  const std::string etag = r.header("etag");
+  ASSERT_EQ(etag.size(), 18u) << etag;  // "<16 hex digits>"
+  EXPECT_EQ(http(port, "GET", "/ui/app.css").header("content-type"), "text/css; charset=utf-8");
+  r = http(port, "GET", "/ui/app.js", {}, {{"If-None-Match", etag}});
+  EXPECT_EQ(r.status, 304);
+  EXPECT_TRUE(r.body.empty());
+  EXPECT_EQ(r.header("etag"), etag);
+  EXPECT_EQ(http(port, "GET", "/ui/app.js", {}, {{"If-None-Match", "\"other\""}}).status, 200);
+
+  r = http(port, "GET", "/ui");
+  EXPECT_EQ(r.status, 308);
+  EXPECT_EQ(r.header("location"), "/ui/");
+  expect_problem(http(port, "GET", "/ui/missing.js"), 404);
+  expect_problem(http(port, "GET", "/ui/a/b"), 404);
+  expect_problem(http(port, "POST", "/ui/"), 405);
+
+  r = http(port, "GET", "/v1/me");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json(), (Json{{"role", "admin"}, {"name", "anonymous"}, {"tokens", false}}));
+}
+
+TEST_F(ApiTest, WhoAmINamesTheTokensRoleAndTheDashboardNeedsNoToken) {
+  const std::string dir = test::make_temp_dir("steadfast-api-");
+  const std::string tokens = dir + "/tokens";
+  {
+    std::ofstream f(tokens);
+    // printf %s s3cret | sha256sum ; printf %s adm1n | sha256sum
+    f << "sha256:1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0 submit ci\n"
+         "sha256:8f8145e0f8d63c646e48f5a0377007c2193fce8c87399b5d9a59dec43b4cb45b admin ops\n";
+  }
+  auto o = options();
+  o.tokens_file = tokens;
+  const auto port = start(o);
+  std::filesystem::remove_all(dir);
+
+  EXPECT_EQ(http(port, "GET", "/ui/").status, 200);  // the page asks for the token itself
+  EXPECT_EQ(http(port, "GET", "/ui/app.js").status, 200);
+  // Public, and "nobody" without a known token: a sign-in page asks without a 401.
+  const Json nobody = {{"role", nullptr}, {"name", nullptr}, {"tokens", true}};
+  auto r = http(port, "GET", "/v1/me");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json(), nobody);
+  EXPECT_EQ(http(port, "GET", "/v1/me", {}, {{"Authorization", "Bearer wrong"}}).json(), nobody);
+  r = http(port, "GET", "/v1/me", {}, {{"Authorization", "Bearer s3cret"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json(), (Json{{"role", "submit"}, {"name", "ci"}, {"tokens", true}}));
+  r = http(port, "GET", "/v1/me", {}, {{"Authorization", "Bearer adm1n"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json(), (Json{{"role", "admin"}, {"name", "ops"}, {"tokens", true}}));
 }
 
 TEST_F(ApiTest, LongPollAnswersWhenTheWorkerFinishes) {
