@@ -26,7 +26,7 @@ async function newPage(browser, { width = 1280, height = 900, mobile = false } =
   const context = await browser.createBrowserContext();  // its own sessionStorage
   const page = await context.newPage();
   await page.setViewport({ width, height, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: 1 });
-  page.setDefaultTimeout(15000);
+  page.setDefaultTimeout(30000);  // generous: ctest -j2 runs it beside fault tests
   page.on('console', (m) => {
     if (m.type() === 'error') consoleErrors.push(`console: ${m.text()} (${page.url()})`);
   });
@@ -62,7 +62,7 @@ const apiGet = (page, path) => page.evaluate(async (p) => {
 }, path);
 
 const runStatus = (page) => page.$eval('.run-head .status', (e) => e.dataset.status);
-const waitRunStatus = (page, status, timeout = 15000) => page.waitForFunction(
+const waitRunStatus = (page, status, timeout = 30000) => page.waitForFunction(
   (want) => document.querySelector('.run-head .status')?.dataset.status === want, { timeout }, status);
 
 // A confirmed action: the first click asks; "No" must leave everything as it
@@ -131,7 +131,7 @@ async function main() {
     step('replay it and watch it complete');
     await page.click('[data-testid=replay]');
     await page.waitForFunction(() => document.querySelector('.run-head .status')?.dataset.status === 'completed',
-      { timeout: 20000 });
+      { timeout: 30000 });
     const after = await page.$$eval('[data-testid=timeline] li[data-step]', (li) => li.map((l) => l.dataset.status));
     assert.deepEqual(after, ['completed', 'completed', 'completed']);
     await shot(page, 'run');
@@ -194,7 +194,7 @@ async function main() {
       assert.equal((await apiGet(page, '/v1/bulk')).jobs.length, 0, 'no bulk job on the server');
     });
     await page.waitForFunction(() => /: done;/.test(document.querySelector('[data-testid=bulk-job]')?.textContent || ''),
-      { timeout: 20000 });
+      { timeout: 30000 });
     assert.match(await textOf(page, '[data-testid=bulk-job]'), /2 matched, 2 done/);
     for (const id of [dlq1, dlq2]) {
       assert.equal((await apiGet(page, `/v1/runs/${id}?wait=15s`)).status, 'completed', `${id} replayed`);
