@@ -109,7 +109,13 @@ async function main() {
     assert.match(await page.evaluate(() => location.hash), /status=failed/);
     step('metadata filter');
     await page.select('[data-testid=filter-status]', '');
+    await page.waitForFunction(() => !location.hash.includes('status='));
     await page.type('[data-testid=filter-meta]', 'customer=acme');
+    // A live refresh (every 2 s) re-renders the page: what is typed must stay.
+    await page.waitForResponse((r) => r.url().includes('/v1/runs?'));
+    await new Promise((resolve) => setTimeout(resolve, 100));  // let the refresh render
+    assert.equal(await page.$eval('[data-testid=filter-meta]', (i) => i.value), 'customer=acme',
+      'a live refresh wiped the metadata filter being typed');
     await page.click('[data-testid=filter-apply]');
     await page.waitForFunction(() => {
       const rows = [...document.querySelectorAll('[data-testid=runs-table] tr[data-run]')];

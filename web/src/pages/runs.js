@@ -57,8 +57,12 @@ export function Runs({ params }) {
     show(Object.fromEntries(FILTERS.map((k) => [k, String(form.get(k) || '').trim()])));
   };
 
+  // The text inputs are uncontrolled (defaultValue): a live refresh re-renders
+  // this page every few seconds, and a controlled value would put back the
+  // URL's filter over what the user is typing. The form is remounted (its key)
+  // when the filter in the URL changes, so it always starts from it.
   return html`
-    <form class="filters" onSubmit=${onSubmit} data-testid="run-filters">
+    <form class="filters" onSubmit=${onSubmit} data-testid="run-filters" key=${JSON.stringify(filter)}>
       <label>Workflow
         <select name="workflow" value=${filter.workflow} onChange=${(e) => show({ workflow: e.currentTarget.value })}>
           <option value="">any</option>
@@ -73,13 +77,13 @@ export function Runs({ params }) {
         </select>
       </label>
       <label class="grow">Metadata
-        <input name="meta" value=${filter.meta} placeholder="customer=acme region=eu" data-testid="filter-meta" />
+        <input name="meta" defaultValue=${filter.meta} placeholder="customer=acme region=eu" data-testid="filter-meta" />
       </label>
       <label>Created after
-        <input name="created_after" type="datetime-local" value=${filter.created_after} />
+        <input name="created_after" type="datetime-local" defaultValue=${filter.created_after} />
       </label>
       <label>Created before
-        <input name="created_before" type="datetime-local" value=${filter.created_before} />
+        <input name="created_before" type="datetime-local" defaultValue=${filter.created_before} />
       </label>
       <button class="button" type="submit" data-testid="filter-apply">Filter</button>
       <label class="check"><input type="checkbox" checked=${live} onChange=${(e) => setLive(e.currentTarget.checked)} /> live</label>
