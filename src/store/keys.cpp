@@ -118,6 +118,13 @@ std::string KeySpace::bulk_active() const { return meta_base() + "bulk:active"; 
 std::string KeySpace::token_live_runs(std::string_view token_id) const {
   return meta_base() + "token-live:" + std::string(token_id);
 }
+std::string KeySpace::schedules() const { return meta_base() + "schedules"; }
+int KeySpace::schedule_partition(std::string_view name) const noexcept {
+  return partition_of("schedule\t" + std::string(name));
+}
+std::string KeySpace::schedule(std::string_view name) const {
+  return partition_base(schedule_partition(name)) + "schedule:" + std::string(name);
+}
 std::string KeySpace::legacy_workflows() const { return prefix_ + ":workflows"; }
 std::string KeySpace::legacy_queues() const { return prefix_ + ":queues"; }
 std::string KeySpace::limit(std::string_view name) const {

@@ -97,6 +97,15 @@ class KeySpace {
   [[nodiscard]] std::string bulk_job(std::string_view id) const;
   [[nodiscard]] std::string bulk_jobs() const;
   [[nodiscard]] std::string bulk_active() const;
+  // HASH schedule name -> its definition (JSON, store/schedules.h), as the
+  // workflows file last published them; the schedulers fire these.
+  [[nodiscard]] std::string schedules() const;
+  // A cron schedule's state (HASH: last, last_run, last_tick, paused, fired,
+  // ...) lives in the schedule's own partition, beside the runs its ticks
+  // create, so that a tick's run and the schedule's advance are one script.
+  // Names are ^[A-Za-z0-9_-]{1,64}$ (checked by the caller), safe in a key.
+  [[nodiscard]] int schedule_partition(std::string_view name) const noexcept;
+  [[nodiscard]] std::string schedule(std::string_view name) const;
   // HASH limiter name -> its bounds (JSON), as the workers last started with them.
   [[nodiscard]] std::string limiters() const;
   // ZSET of the runs a bearer token submitted that may still be live (member

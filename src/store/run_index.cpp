@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 
+#include "redis/checked.h"
 #include "redis/error.h"
 #include "redis/pipeline.h"
 #include "store/run_id.h"
@@ -75,10 +76,7 @@ std::size_t list_first_chunk(const engine::RunFilter& filter, std::size_t limit)
 
 namespace {
 
-const Reply& checked(const Reply& r) {
-  if (r.is_error()) throw redis::ServerError(std::string(r.str()));
-  return r;
-}
+using redis::checked;
 
 std::int64_t integer_or_zero(const Reply& r) {
   if (r.is_nil()) return 0;

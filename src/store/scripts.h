@@ -34,5 +34,8 @@ const redis::Script& bulk_create();
 const redis::Script& bulk_claim();
 const redis::Script& bulk_progress();
 const redis::Script& bulk_stop();
+const redis::Script& schedule_tick();
+const redis::Script& schedule_pause();
+const redis::Script& schedule_publish();
 
 }  // namespace steadfast::store::scripts

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "engine/waiting_for.h"
+#include "redis/checked.h"
 #include "store/run_id.h"
 #include "store/scripts.h"
 #include "store/submit_many.h"
@@ -32,12 +33,7 @@ std::string json_number(double v) {
 using redis::Pipeline;
 using redis::Reply;
 
-// Script replies that are errors are bugs or server trouble (OOM, NOGROUP):
-// surface them as ServerError with Redis' message.
-const Reply& checked(const Reply& r) {
-  if (r.is_error()) throw redis::ServerError(std::string(r.str()));
-  return r;
-}
+using redis::checked;
 
 std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()); }
 

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "redis/checked.h"
 #include "redis/error.h"
 #include "redis/pipeline.h"
 #include "redis/script.h"
@@ -19,10 +20,7 @@ namespace {
 
 std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()); }
 
-const redis::Reply& checked(const redis::Reply& r) {
-  if (r.is_error()) throw redis::ServerError(std::string(r.str()));
-  return r;
-}
+using redis::checked;
 
 // What an idempotent repeat must match: the request (input, metadata, start
 // time). Runs submitted before metadata and start times existed keep their

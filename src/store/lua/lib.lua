@@ -111,3 +111,27 @@ local function sf_retain(run, retention_set, run_id, now, retention)
     redis.call('PEXPIRE', run, retention + sf_expiry_grace_ms)
   end
 end
+
+-- Writes a new run (submit.lua, schedule_tick.lua): its hash and the token of
+-- its first step, a stream entry or, when it starts later (start > now), a
+-- 'start' member of the timer set (status 'scheduled'). r: run (key), run_id,
+-- workflow, step, queue, steps (JSON), input (JSON), metadata (JSON, '' =
+-- none), start (Unix ms, 0 = now), stream, timers, now. The caller adds the
+-- run to the indexes and counts it. Returns whether it was queued at once.
+local function sf_create_run(r)
+  local run = r.run
+  if r.start > r.now then
+    redis.call('ZADD', r.timers, r.start, sf_timer(r.run_id, r.step, 'start'))
+    redis.call('HSET', run, 'workflow', r.workflow, 'status', 'scheduled', 'input', r.input,
+               'created_at', r.now, 'updated_at', r.now, 'step', r.step, 'queue', r.queue, 'run_at', r.start,
+               'entry', '', 'base', '0', 'steps', r.steps, 's.' .. r.step .. '.status', 'waiting')
+  else
+    local id = redis.call('XADD', r.stream, '*', 'r', r.run_id, 's', r.step, 'a', '0')
+    redis.call('HSET', run, 'workflow', r.workflow, 'status', 'queued', 'input', r.input,
+               'created_at', r.now, 'updated_at', r.now, 'step', r.step, 'queue', r.queue,
+               'entry', id, 'base', '0', 'steps', r.steps, 's.' .. r.step .. '.status', 'queued')
+    if r.start > 0 then redis.call('HSET', run, 'run_at', r.start) end
+  end
+  if r.metadata ~= '' then redis.call('HSET', run, 'metadata', r.metadata) end
+  return r.start <= r.now
+end

@@ -72,20 +72,9 @@ while a < #ARGV do
   end
   if not answer and redis.call('EXISTS', run) == 1 then answer = {5, 'EXISTS'} end
   if not answer then
-    if scheduled then
-      redis.call('ZADD', timers, start, sf_timer(run_id, step, 'start'))
-      redis.call('HSET', run, 'workflow', workflow, 'status', 'scheduled', 'input', input,
-                 'created_at', now, 'updated_at', now, 'step', step, 'queue', queue, 'run_at', start,
-                 'entry', '', 'base', '0', 'steps', steps, 's.' .. step .. '.status', 'waiting')
-    else
-      local id = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', '0')
-      if backlog >= 0 then backlog = backlog + 1 end
-      redis.call('HSET', run, 'workflow', workflow, 'status', 'queued', 'input', input,
-                 'created_at', now, 'updated_at', now, 'step', step, 'queue', queue,
-                 'entry', id, 'base', '0', 'steps', steps, 's.' .. step .. '.status', 'queued')
-      if start > 0 then redis.call('HSET', run, 'run_at', start) end
-    end
-    if metadata ~= '' then redis.call('HSET', run, 'metadata', metadata) end
+    sf_create_run({run = run, run_id = run_id, workflow = workflow, step = step, queue = queue, steps = steps,
+                   input = input, metadata = metadata, start = start, stream = stream, timers = timers, now = now})
+    if not scheduled and backlog >= 0 then backlog = backlog + 1 end
     for _, key in ipairs(meta_keys) do redis.call('ZADD', key, 0, run_id) end
     if has_idem then redis.call('SET', idem, run_id .. '\t' .. fingerprint, 'PX', idem_ttl) end
     created[#created + 1] = run_id
