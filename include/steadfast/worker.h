@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "steadfast/schedule.h"
 #include "steadfast/workflow.h"
 
 namespace steadfast {
@@ -43,6 +45,14 @@ struct WorkerOptions {
   // this long, the run is dead-lettered. Zero = dead-letter at once.
   std::chrono::milliseconds no_handler_grace{std::chrono::minutes(10)};
   bool handle_signals = true;  // install SIGTERM/SIGINT handlers while run() runs
+  // Cron schedules of this worker's workflows, published at start: they
+  // replace every published schedule of these workflows (so one removed
+  // here stops), and leave the schedules of other workflows alone. nullopt:
+  // publish nothing (the published schedules stay as they are).
+  std::optional<std::vector<Schedule>> schedules;
+  // Run the cron scheduler: fire the due ticks of every published schedule
+  // (any number of workers and servers may; each tick makes one run).
+  bool run_scheduler = true;
 };
 
 struct WorkerStats {

@@ -40,6 +40,8 @@
 #include "engine/outage_log.h"
 #include "redis/client.h"
 #include "store/bulk.h"
+#include "store/scheduler.h"
+#include "store/schedules.h"
 #include "store/config.h"
 #include "store/local_actor.h"
 #include "store/redis_settings.h"
@@ -137,6 +139,13 @@ const ServerOptions& checked(const ServerOptions& o) {
   return o;
 }
 
+// The workflows file's schedules, checked as a worker checks them.
+std::vector<store::ScheduleDefinition> schedules_of(const config::WorkflowsFile& file) {
+  std::vector<store::ScheduleDefinition> out;
+  for (const Schedule& s : config::build_schedules(file)) out.push_back(store::schedule_definition_of(s));
+  return out;
+}
+
 }  // namespace
 
 class Server::Impl {
@@ -149,7 +158,10 @@ class Server::Impl {
         tls_(tls_context(options_)),
         acceptor_(io_),
         signals_(io_),
-        shutdown_timer_(io_) {}
+        shutdown_timer_(io_),
+        schedules_(schedules_of(file)) {
+    for (const config::WorkflowSpec& w : file.workflows) file_workflows_.push_back(w.name);
+  }
 
   void run() {
     std::exception_ptr failure;
@@ -260,6 +272,7 @@ class Server::Impl {
     spdlog::info("api: ready (Redis at {})", redis_.config().redacted_url());
     set_listen_state(State::listening, bound.port());
     asio::co_spawn(io_, bulk_loop(), asio::detached);
+    if (options_.run_scheduler) asio::co_spawn(io_, schedule_loop(), asio::detached);
     co_await watch_redis();
   }
 
@@ -322,6 +335,24 @@ class Server::Impl {
     }
   }
 
+  // The cron scheduler (store/scheduler.h), as every worker runs it too: one
+  // pass, then a wait until the next tick of any schedule (at most
+  // store::kSchedulerPoll).
+  asio::awaitable<void> schedule_loop() {
+    store::Scheduler scheduler(store_, {"api", options_.retention});
+    while (!stopping_) {
+      std::chrono::milliseconds wait = store::kSchedulerPoll;
+      try {
+        wait = co_await scheduler.pass();
+      } catch (const std::exception& e) {
+        // Redis away: watch_redis() reports the outage; this loop just tries again.
+        if (!stopping_ && redis_.connected()) spdlog::warn("api: scheduler: {}; retrying in 1 s", e.what());
+      }
+      schedule_timer_.expires_after(wait);
+      co_await schedule_timer_.async_wait(nothrow);
+    }
+  }
+
   // Checks the Redis settings, registers the workflows, makes the consumer
   // groups and loads the scripts. Every step is idempotent, so while Redis is
   // unreachable or not ready (loading, out of memory) the whole sequence is
@@ -361,6 +392,11 @@ class Server::Impl {
     for (const ServedWorkflow& w : service_.workflows()) {
       co_await store_.register_workflow(w.name, w.definition);
       for (const Json& step : w.definition.at("steps")) queues.insert(step.at("queue").get<std::string>());
+    }
+    const std::size_t removed = co_await store::publish_schedules(store_, schedules_, file_workflows_);
+    if (!schedules_.empty() || removed > 0) {
+      spdlog::info("api: published {} schedule(s){}", schedules_.size(),
+                   removed > 0 ? fmt::format(", removed {} no longer in the workflows file", removed) : std::string());
     }
     // The consumer groups, as a worker makes them (at the stream's start,
     // never at $), so a run can be cancelled before any worker has started.
@@ -637,6 +673,7 @@ class Server::Impl {
     startup_timer_.cancel();
     watch_timer_.cancel();
     bulk_timer_.cancel();
+    schedule_timer_.cancel();
     service_.begin_shutdown();
     // Idle connections (waiting for a request) close now; busy ones finish
     // their request and close after answering it.
@@ -676,6 +713,9 @@ class Server::Impl {
   asio::steady_timer startup_timer_{io_};  // between two attempts to set up Redis
   asio::steady_timer watch_timer_{io_};    // watch_redis()'s pause
   asio::steady_timer bulk_timer_{io_};     // bulk_loop()'s pause
+  asio::steady_timer schedule_timer_{io_};  // schedule_loop()'s pause
+  std::vector<store::ScheduleDefinition> schedules_;  // the file's, published at set-up
+  std::vector<std::string> file_workflows_;           // whose published schedules they replace
   std::set<Connection*> connections_;
   std::size_t rejecting_ = 0;
   bool stopping_ = false;

@@ -57,6 +57,8 @@ struct ServerOptions {
   // How long this server holds a bulk job (POST /v1/runs:bulk) without
   // recording a page: if it dies, another `serve` goes on after this long.
   std::chrono::milliseconds bulk_lease{std::chrono::seconds(30)};
+  // Run the cron scheduler (store/scheduler.h) beside the API, as workers do.
+  bool run_scheduler = true;
   // Serve even when Redis' maxmemory-policy may evict keys (runs may be lost).
   bool allow_eviction = false;
   bool handle_signals = true;  // stop on SIGTERM/SIGINT while run() runs

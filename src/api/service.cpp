@@ -20,6 +20,7 @@
 #include "engine/run_filter.h"
 #include "engine/series.h"
 #include "store/bulk.h"
+#include "store/schedules.h"
 #include "store/definition.h"
 #include "store/explorer_view.h"
 #include "store/redis_settings.h"
@@ -206,7 +207,7 @@ struct Service::Route {
   enum class Action {
     healthz, readyz, metrics, ui, ui_redirect, me, workflows, submit, runs, run, cancel, dlq, dlq_purge, dlq_replay,
     workers, limiters, audit, queues, queue_pause, queue_resume, stats_series, rerun, bulk_create, bulk_list, bulk_get,
-    bulk_stop, submit_batch
+    bulk_stop, submit_batch, schedules, schedule_pause, schedule_resume, schedule_trigger
   };
   Action action{};
   std::string label;               // the route template, for metrics
@@ -334,6 +335,14 @@ std::variant<Service::Route, Response> Service::resolve(const Request& request) 
       set(A::queue_pause, "/v1/queues/{name}/pause", "POST", Access::admin, std::string(seg[2]));
     } else if (n == 4 && s1 == "queues" && seg[3] == "resume" && !seg[2].empty()) {
       set(A::queue_resume, "/v1/queues/{name}/resume", "POST", Access::admin, std::string(seg[2]));
+    } else if (n == 2 && s1 == "schedules") {
+      set(A::schedules, "/v1/schedules", "GET", Access::read);
+    } else if (n == 4 && s1 == "schedules" && seg[3] == "pause" && !seg[2].empty()) {
+      set(A::schedule_pause, "/v1/schedules/{name}/pause", "POST", Access::admin, std::string(seg[2]));
+    } else if (n == 4 && s1 == "schedules" && seg[3] == "resume" && !seg[2].empty()) {
+      set(A::schedule_resume, "/v1/schedules/{name}/resume", "POST", Access::admin, std::string(seg[2]));
+    } else if (n == 4 && s1 == "schedules" && seg[3] == "trigger" && !seg[2].empty()) {
+      set(A::schedule_trigger, "/v1/schedules/{name}/trigger", "POST", Access::admin, std::string(seg[2]));
     } else if (n == 2 && s1 == "workers") {
       set(A::workers, "/v1/workers", "GET", Access::read);
     } else if (n == 2 && s1 == "limiters") {
@@ -442,6 +451,10 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
       case A::queues: co_return co_await list_queues();
       case A::queue_pause: co_return co_await pause_queue(route.param, true, route.who);
       case A::queue_resume: co_return co_await pause_queue(route.param, false, route.who);
+      case A::schedules: co_return co_await list_schedules();
+      case A::schedule_pause: co_return co_await change_schedule(route.param, "pause", route.who);
+      case A::schedule_resume: co_return co_await change_schedule(route.param, "resume", route.who);
+      case A::schedule_trigger: co_return co_await change_schedule(route.param, "trigger", route.who);
       case A::limiters: co_return co_await list_limiters();
       case A::audit: co_return co_await audit_log(route.query);
       case A::stats_series: co_return co_await stats_series(route.query);
@@ -1052,6 +1065,50 @@ asio::awaitable<Response> Service::pause_queue(const std::string& queue, bool pa
   if (!known) co_return problem(404, "unknown-queue", "no queue '" + queue + "' (GET /v1/queues)");
   co_await store_.audit(actor(who), pause ? "queue_pause" : "queue_resume", queue, Json::object());
   co_return json_response(200, {{"queue", queue}, {"paused", pause}});
+}
+
+asio::awaitable<Response> Service::list_schedules() {
+  const std::vector<store::Schedule> schedules = co_await store::list_schedules(store_);
+  const std::int64_t now = co_await store::redis_now_ms(store_);
+  Json list = Json::array();
+  for (const store::Schedule& s : schedules) list.push_back(store::to_json(s, now));
+  co_return json_response(200, {{"schedules", std::move(list)}});
+}
+
+asio::awaitable<Response> Service::change_schedule(const std::string& name, std::string_view action,
+                                                   const std::optional<Principal>& who) {
+  const Response unknown = problem(404, "unknown-schedule",
+                                   "no schedule '" + name.substr(0, 64) + "' (GET /v1/schedules)");
+  if (!is_valid_name(name)) co_return unknown;
+  const std::string audit_action = "schedule_" + std::string(action);
+  if (action == "trigger") {
+    const std::optional<store::TickResult> r = co_await store::trigger_schedule(store_, name, options_.retention);
+    if (!r) co_return unknown;
+    if (r->outcome == store::TickResult::Outcome::no_workflow) {
+      co_return problem(409, "workflow-not-registered",
+                        "the schedule's workflow is not registered: no worker or server has started with it");
+    }
+    if (r->outcome != store::TickResult::Outcome::fired || r->run_ids.empty()) {
+      co_return problem(409, "schedule-overlap",
+                        "the schedule's previous run is still live and its overlap is skip: nothing started");
+    }
+    Json detail = Json::object();
+    detail["run_id"] = r->run_ids.front();
+    co_await store_.audit(actor(who), audit_action, name, std::move(detail));
+    co_return json_response(202, {{"schedule", name}, {"run_id", r->run_ids.front()}});
+  }
+  const bool pause = action == "pause";
+  store::ScheduleChange change = store::ScheduleChange::missing;
+  if (pause) {
+    change = co_await store::pause_schedule(store_, name);
+  } else {
+    change = co_await store::resume_schedule(store_, name);
+  }
+  if (change == store::ScheduleChange::missing) co_return unknown;
+  Json detail = Json::object();
+  detail["changed"] = change == store::ScheduleChange::changed;
+  co_await store_.audit(actor(who), audit_action, name, std::move(detail));
+  co_return json_response(200, {{"schedule", name}, {"paused", pause}});
 }
 
 asio::awaitable<Response> Service::list_limiters() {

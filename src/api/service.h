@@ -124,6 +124,10 @@ class Service {
   boost::asio::awaitable<Response> list_queues();
   boost::asio::awaitable<Response> pause_queue(const std::string& queue, bool pause,
                                                const std::optional<Principal>& who);
+  // GET /v1/schedules; POST /v1/schedules/{name}/pause|resume|trigger.
+  boost::asio::awaitable<Response> list_schedules();
+  boost::asio::awaitable<Response> change_schedule(const std::string& name, std::string_view action,
+                                                   const std::optional<Principal>& who);
   boost::asio::awaitable<Response> list_limiters();
   boost::asio::awaitable<Response> audit_log(const std::map<std::string, std::string>& query);
   // GET /v1/stats/series?from&to&workflow: per-minute counts and queue depths.

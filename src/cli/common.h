@@ -51,6 +51,7 @@ void register_doctor(CLI::App& app);
 void register_notifier(CLI::App& app);
 void register_serve(CLI::App& app);  // the HTTP API
 void register_stats(CLI::App& app);  // stats, runs, workers, limiters, audit
+void register_schedules(CLI::App& app);  // steadfast schedules [list|pause|resume|trigger]
 void register_dev(CLI::App& app);
 void register_bench(CLI::App& app);  // steadfast bench <workload>
 void register_rerun(CLI::App& app);  // rerun <run> --from-step S

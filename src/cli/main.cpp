@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   register_notifier(app);
   register_serve(app);
   register_stats(app);
+  register_schedules(app);
   register_dev(app);
   register_bench(app);
   register_rerun(app);

@@ -137,6 +137,7 @@ void register_worker(CLI::App& app) {
     o.allow_eviction = args->allow_eviction;
     o.no_handler_grace = config::parse_duration(args->no_handler_grace);
     o.queues = std::move(queues);
+    o.schedules = config::build_schedules(file);
     std::unique_ptr<worker::Notifier> notifier;
     std::thread notifier_thread;
     if (!args->alert_webhook.empty()) {

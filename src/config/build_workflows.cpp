@@ -90,4 +90,21 @@ Json to_json(const WorkflowSpec& spec) {
   return Json{{"name", spec.name}, {"input_schema", spec.input_schema}, {"steps", steps}};
 }
 
+std::vector<Schedule> build_schedules(const WorkflowsFile& file) {
+  std::vector<Schedule> out;
+  out.reserve(file.schedules.size());
+  for (const ScheduleSpec& spec : file.schedules) {
+    Schedule s;
+    s.name = spec.name;
+    s.workflow = spec.workflow;
+    s.cron = spec.cron.text;
+    s.timezone = spec.timezone;
+    s.input = spec.input;
+    s.catch_up = std::string(engine::to_string(spec.catch_up));
+    s.overlap = std::string(engine::to_string(spec.overlap));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 }  // namespace steadfast::config

@@ -13,6 +13,7 @@
 #include "engine/cron.h"
 #include "engine/schedule_policy.h"
 #include "steadfast/json.h"
+#include "steadfast/schedule.h"
 #include "steadfast/workflow.h"
 #include "steps/kind_registry.h"
 
@@ -105,6 +106,10 @@ struct WorkflowsFile {
 // `with` is a ConfigError with file:line.
 [[nodiscard]] std::vector<Workflow> build_workflows(const WorkflowsFile& file,
                                                     const steps::KindRegistry& kinds);
+
+// The file's `schedules:` as WorkerOptions::schedules takes them (the
+// parsed cron expression and zone are checked again there).
+[[nodiscard]] std::vector<Schedule> build_schedules(const WorkflowsFile& file);
 
 // A canonical JSON description (keys sorted, durations in ms), the same for
 // equal specs — used to register workflows in Redis:

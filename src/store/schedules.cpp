@@ -6,7 +6,10 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "engine/quote.h"
 #include "engine/rfc3339.h"
+#include "engine/time_zone.h"
+#include "steadfast/workflow.h"
 #include "redis/checked.h"
 #include "redis/pipeline.h"
 #include "store/run_id.h"
@@ -76,6 +79,28 @@ asio::awaitable<std::int64_t> redis_now_ms(Store& store) {
   co_return integer_or_zero(time[0]) * 1000 + integer_or_zero(time[1]) / 1000;
 }
 
+ScheduleDefinition schedule_definition_of(const steadfast::Schedule& schedule) {
+  const std::string what = "schedule " + engine::quote(schedule.name, 80);
+  try {
+    if (!is_valid_name(schedule.name)) throw std::invalid_argument("the name must match ^[A-Za-z0-9_-]{1,64}$");
+    if (schedule.workflow.empty()) throw std::invalid_argument("it names no workflow");
+    if (!schedule.input.is_object()) throw std::invalid_argument("its input must be a JSON object");
+    (void)engine::parse_cron(schedule.cron);
+    (void)engine::locate_time_zone(schedule.timezone);
+    ScheduleDefinition d;
+    d.name = schedule.name;
+    d.workflow = schedule.workflow;
+    d.cron = schedule.cron;
+    d.timezone = schedule.timezone;
+    d.input = schedule.input;
+    d.catch_up = engine::parse_catch_up(schedule.catch_up);
+    d.overlap = engine::parse_overlap(schedule.overlap);
+    return d;
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(what + ": " + e.what());
+  }
+}
+
 Json to_json(const ScheduleDefinition& d) {
   return Json{{"workflow", d.workflow},
               {"cron", d.cron},
@@ -103,6 +128,39 @@ ScheduleDefinition schedule_definition_from_json(std::string name, const Json& j
   d.catch_up = engine::parse_catch_up(text("catch_up"));
   d.overlap = engine::parse_overlap(text("overlap"));
   return d;
+}
+
+Json to_json(const Schedule& schedule, std::int64_t now_ms) {
+  const ScheduleDefinition& d = schedule.definition;
+  const ScheduleState& st = schedule.state;
+  const auto time_or_null = [](std::int64_t ms) { return ms > 0 ? Json(engine::rfc3339_ms(ms)) : Json(nullptr); };
+  Json j = to_json(d);
+  j["name"] = d.name;
+  j["paused"] = st.paused;
+  j["paused_at"] = st.paused ? time_or_null(st.paused_at) : Json(nullptr);
+  Json next = Json::array();
+  try {
+    const engine::CronExpression cron = engine::parse_cron(d.cron);
+    const date::time_zone* zone = engine::locate_time_zone(d.timezone);
+    // Ticks after what was dealt with (a tick due but not fired yet shows too).
+    engine::CronInstant after{std::chrono::milliseconds(std::min(now_ms, st.last.value_or(now_ms)))};
+    for (int i = 0; i < kShownTicks; ++i) {
+      const std::optional<engine::CronInstant> t = engine::next_tick(cron, zone, after);
+      if (!t) break;
+      next.push_back(engine::rfc3339_ms(t->time_since_epoch().count()));
+      after = *t;
+    }
+  } catch (const std::exception& e) {
+    j["error"] = e.what();
+  }
+  j["next_ticks"] = std::move(next);
+  j["last_tick"] = time_or_null(st.last_tick);
+  j["last_trigger"] = time_or_null(st.last_trigger);
+  j["last_run"] = st.last_run.empty() ? Json(nullptr) : Json(st.last_run);
+  j["runs_started"] = st.fired;
+  j["triggered"] = st.triggered;
+  j["overlap_skipped"] = st.overlap_skipped;
+  return j;
 }
 
 engine::RunMetadata tick_metadata(const std::string& schedule, std::int64_t tick_ms, bool trigger) {

@@ -17,6 +17,7 @@
 #include "engine/cron.h"
 #include "engine/schedule_policy.h"
 #include "steadfast/json.h"
+#include "steadfast/schedule.h"
 #include "store/store.h"
 
 namespace steadfast::store {
@@ -31,6 +32,11 @@ struct ScheduleDefinition {
   engine::CatchUp catch_up = engine::CatchUp::none;
   engine::Overlap overlap = engine::Overlap::allow;
 };
+
+// A schedule as given (the file, WorkerOptions), checked: its name, the cron
+// expression, the zone, catch_up and overlap; throws std::invalid_argument
+// naming the schedule and what is wrong.
+[[nodiscard]] ScheduleDefinition schedule_definition_of(const steadfast::Schedule& schedule);
 
 // {"workflow", "cron", "timezone", "input", "catch_up", "overlap"}.
 [[nodiscard]] Json to_json(const ScheduleDefinition& definition);
@@ -109,6 +115,17 @@ boost::asio::awaitable<TickResult> apply_tick(Store& store, const TickRequest& r
 // starts nothing while it is live). nullopt: no such schedule.
 boost::asio::awaitable<std::optional<TickResult>> trigger_schedule(Store& store, const std::string& name,
                                                                    std::chrono::milliseconds retention);
+
+// How many upcoming ticks a schedule's JSON shows.
+inline constexpr int kShownTicks = 5;
+
+// A schedule as the API and the CLI show it (times RFC 3339, Redis time):
+// {"name", "workflow", "cron", "timezone", "input", "catch_up", "overlap",
+//  "paused", "paused_at", "next_ticks": [...], "last_tick", "last_run",
+//  "last_trigger", "runs_started", "triggered", "overlap_skipped"} — null for
+// a time or run that never was; next_ticks empty when the expression has no
+// tick ahead or does not parse here ("error" then says why).
+[[nodiscard]] Json to_json(const Schedule& schedule, std::int64_t now_ms);
 
 // Redis TIME in Unix ms: the schedulers' clock.
 boost::asio::awaitable<std::int64_t> redis_now_ms(Store& store);

@@ -124,6 +124,21 @@ Worker::Impl::Impl(WorkerOptions options, std::vector<Workflow> workflows)
     if (!is_valid_name(l.name)) throw std::invalid_argument("invalid limiter name " + engine::quote(l.name, 80));
     limiters_[l.name] = std::make_unique<store::Limiter>(main_, keys_, l);
   }
+  if (options_.schedules) {
+    schedules_.emplace();
+    std::set<std::string> schedule_names;
+    for (const Schedule& s : *options_.schedules) {
+      store::ScheduleDefinition d = store::schedule_definition_of(s);
+      if (!names.contains(d.workflow)) {
+        throw std::invalid_argument("schedule " + engine::quote(d.name, 80) + " starts the workflow " +
+                                    engine::quote(d.workflow, 80) + ", which this worker does not have");
+      }
+      if (!schedule_names.insert(d.name).second) {
+        throw std::invalid_argument("schedule " + engine::quote(d.name, 80) + " is defined twice");
+      }
+      schedules_->push_back(std::move(d));
+    }
+  }
   for (const Workflow& w : workflows_) {
     for (const StepDefinition& st : w.steps()) {
       const std::string& lim = st.options.limit.name;
@@ -234,6 +249,13 @@ asio::awaitable<bool> Worker::Impl::start_up() {
       std::vector<LimitSpec> limiter_specs;
       for (const auto& [name, limiter] : limiters_) limiter_specs.push_back(limiter->spec());
       co_await store_->register_limiters(limiter_specs);
+      if (schedules_) {
+        std::vector<std::string> names;
+        for (const Workflow& w : workflows_) names.push_back(w.name());
+        const std::size_t removed = co_await store::publish_schedules(*store_, *schedules_, names);
+        spdlog::info("worker {}: published {} schedule(s){}", options_.id, schedules_->size(),
+                     removed > 0 ? fmt::format(", removed {} no longer in the workflows", removed) : std::string());
+      }
       for (const Stream& s : streams_) co_await store_->ensure_group(s.partition, s.queue);
       co_return true;
     } catch (const redis::ServerError& e) {
@@ -281,6 +303,7 @@ asio::awaitable<void> Worker::Impl::main_loop() {
   asio::co_spawn(ex, fetch_loop(), on_loop_end);
   asio::co_spawn(ex, renew_loop(), on_loop_end);
   asio::co_spawn(ex, promote_loop(), on_loop_end);
+  if (options_.run_scheduler) asio::co_spawn(ex, schedule_loop(), on_loop_end);
   asio::co_spawn(ex, heartbeat_loop(), on_loop_end);
   asio::co_spawn(ex, counters_loop(), on_loop_end);
   co_await drain_done();

@@ -33,6 +33,7 @@
 #include "redis/client.h"
 #include "steadfast/worker.h"
 #include "store/limiter.h"
+#include "store/schedules.h"
 #include "store/store.h"
 #include "worker/outage_log.h"
 #include "worker/registration.h"
@@ -178,6 +179,8 @@ class Worker::Impl {
   asio::awaitable<void> refresh_paused();
   bool paused(const Stream& s) const { return paused_.contains(s.queue); }
   asio::awaitable<void> promote_loop();
+  // schedule_loop.cpp: fires the published cron schedules' due ticks.
+  asio::awaitable<void> schedule_loop();
   // Once a minute (Redis time): this worker's sample of every partition's
   // counters and its queues' depths for the per-minute series (store/series.h).
   // An error leaves the minute to the next pass (or another worker).
@@ -208,6 +211,8 @@ class Worker::Impl {
   std::unique_ptr<asio::steady_timer> drain_waiter_;
   std::map<std::string, std::unique_ptr<store::Limiter>> limiters_;
   std::map<const StepDefinition*, engine::Template> token_estimates_;
+  // options_.schedules checked (nullopt: this worker publishes none).
+  std::optional<std::vector<store::ScheduleDefinition>> schedules_;
   // Concurrency slots expire this long after their last renewal: the longest
   // lease of a limited step (at least 1 s).
   milliseconds limiter_hold_{};
