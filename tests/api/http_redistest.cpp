@@ -990,6 +990,83 @@ TEST_F(ApiTest, APausedQueueKeepsItsRunsUntilResumed) {
   EXPECT_EQ(entries[1]["target"], "default");
 }
 
+// Cron schedules: the file's schedules are listed with their next ticks
+// (Europe/Berlin's 03:00 is 02:00 UTC in winter), paused and resumed (kept
+// in Redis), triggered (a run with the schedule's input and metadata; overlap
+// skip refuses a second while the first is live); unknown names are 404;
+// each action is audited.
+TEST_F(ApiTest, SchedulesAreListedPausedResumedAndTriggered) {
+  const auto port = start(options(), R"(
+workflows:
+  digest:
+    steps:
+      - {name: a, kind: noop}
+schedules:
+  nightly: {workflow: digest, cron: "0 3 * * *", timezone: Europe/Berlin, input: {scope: all}, catch_up: one, overlap: skip}
+)");
+  auto r = http(port, "GET", "/v1/schedules");
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json list = r.json()["schedules"];
+  ASSERT_EQ(list.size(), 1u) << list;
+  const Json& s = list[0];
+  EXPECT_EQ(s["name"], "nightly");
+  EXPECT_EQ(s["workflow"], "digest");
+  EXPECT_EQ(s["cron"], "0 3 * * *");
+  EXPECT_EQ(s["timezone"], "Europe/Berlin");
+  EXPECT_EQ(s["input"], (Json{{"scope", "all"}}));
+  EXPECT_EQ(s["catch_up"], "one");
+  EXPECT_EQ(s["overlap"], "skip");
+  EXPECT_EQ(s["paused"], false);
+  EXPECT_EQ(s["last_run"], nullptr);
+  EXPECT_EQ(s["runs_started"], 0);
+  ASSERT_EQ(s["next_ticks"].size(), 5u) << s;
+  for (const Json& t : s["next_ticks"]) {
+    const std::string text = t.get<std::string>();
+    const bool winter = text.substr(5, 2) >= "11" || text.substr(5, 2) <= "02";
+    if (winter) {
+      EXPECT_EQ(text.substr(10), "T02:00:00.000Z") << text;
+    }
+  }
+
+  r = http(port, "POST", "/v1/schedules/nightly/pause");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json(), (Json{{"schedule", "nightly"}, {"paused", true}}));
+  EXPECT_EQ(http(port, "GET", "/v1/schedules").json()["schedules"][0]["paused"], true);
+
+  r = http(port, "POST", "/v1/schedules/nightly/trigger");
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string id = r.json()["run_id"];
+  const Json run = http(port, "GET", "/v1/runs/" + id).json();
+  EXPECT_EQ(run["workflow"], "digest");
+  EXPECT_EQ(run["input"], (Json{{"scope", "all"}}));
+  EXPECT_EQ(run["metadata"]["schedule"], "nightly");
+  EXPECT_TRUE(run["metadata"].contains("trigger")) << run["metadata"];
+  const Json listed = http(port, "GET", "/v1/runs?meta.schedule=nightly").json()["runs"];
+  ASSERT_EQ(listed.size(), 1u) << listed;
+  EXPECT_EQ(listed[0]["id"], id);
+  expect_problem(http(port, "POST", "/v1/schedules/nightly/trigger"), 409);  // the first is queued: live
+
+  r = http(port, "POST", "/v1/schedules/nightly/resume");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["paused"], false);
+  list = http(port, "GET", "/v1/schedules").json()["schedules"];
+  EXPECT_EQ(list[0]["paused"], false);
+  EXPECT_EQ(list[0]["last_run"], id);
+  EXPECT_EQ(list[0]["triggered"], 1);
+
+  expect_problem(http(port, "POST", "/v1/schedules/nope/pause"), 404);
+  expect_problem(http(port, "POST", "/v1/schedules/nope/trigger"), 404);
+  expect_problem(http(port, "POST", "/v1/schedules/a%2Ab/resume"), 404);
+  expect_problem(http(port, "GET", "/v1/schedules/nightly/pause"), 405);
+  const Json entries = http(port, "GET", "/v1/audit").json()["entries"];
+  ASSERT_EQ(entries.size(), 3u) << entries;
+  EXPECT_EQ(entries[0]["action"], "schedule_resume");
+  EXPECT_EQ(entries[1]["action"], "schedule_trigger");
+  EXPECT_EQ(entries[1]["detail"]["run_id"], id);
+  EXPECT_EQ(entries[2]["action"], "schedule_pause");
+  EXPECT_EQ(entries[2]["target"], "nightly");
+}
+
 // A metric name at line[at...] ([a-zA-Z_:][a-zA-Z0-9_:]*); advances at. Empty if none.
 std::string metric_name(const std::string& line, std::size_t& at) {
   const std::size_t start = at;

@@ -300,3 +300,51 @@ TEST_F(Schedules, ASchedulerPassWithCancelPreviousCancelsTheLastRun) {
 
 }  // namespace
 }  // namespace steadfast::store
+
+namespace steadfast::store {
+namespace {
+
+// A schedule given in C++ (WorkerOptions::schedules) is checked as the file's
+// is; each refusal names the schedule and the field.
+TEST(ScheduleDefinitionOf, RefusesEachBadFieldNamingIt) {
+  const auto refusal = [](steadfast::Schedule s) -> std::string {
+    try {
+      (void)schedule_definition_of(s);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  steadfast::Schedule good;
+  good.name = "nightly";
+  good.workflow = "digest";
+  good.cron = "0 3 * * *";
+  good.timezone = "Europe/Berlin";
+  EXPECT_EQ(refusal(good), "accepted");
+  const ScheduleDefinition d = schedule_definition_of(good);
+  EXPECT_EQ(d.catch_up, engine::CatchUp::none);
+  EXPECT_EQ(d.overlap, engine::Overlap::allow);
+
+  auto bad = good;
+  bad.name = "a b";
+  EXPECT_NE(refusal(bad).find("schedule 'a b': the name must match"), std::string::npos) << refusal(bad);
+  bad = good;
+  bad.cron = "61 * * * *";
+  EXPECT_NE(refusal(bad).find("schedule 'nightly': "), std::string::npos) << refusal(bad);
+  EXPECT_NE(refusal(bad).find("minute"), std::string::npos) << refusal(bad);
+  bad = good;
+  bad.timezone = "Mars/Olympus";
+  EXPECT_NE(refusal(bad).find("Mars/Olympus"), std::string::npos) << refusal(bad);
+  bad = good;
+  bad.catch_up = "some";
+  EXPECT_NE(refusal(bad).find("catch_up 'some'"), std::string::npos) << refusal(bad);
+  bad = good;
+  bad.overlap = "queue";
+  EXPECT_NE(refusal(bad).find("overlap 'queue'"), std::string::npos) << refusal(bad);
+  bad = good;
+  bad.input = Json::array();
+  EXPECT_NE(refusal(bad).find("input must be a JSON object"), std::string::npos) << refusal(bad);
+}
+
+}  // namespace
+}  // namespace steadfast::store
