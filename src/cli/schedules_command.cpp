@@ -22,7 +22,7 @@ struct Args {
   Connection conn;
   bool json = false;
   std::string name;
-  std::string retention = "7d";
+  std::string retention = "168h";
 };
 
 void check_name(const std::string& name) {

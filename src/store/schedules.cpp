@@ -218,8 +218,9 @@ asio::awaitable<std::optional<Schedule>> find_schedule(Store& store, const std::
 namespace {
 
 asio::awaitable<ScheduleChange> change_pause(Store& store, const std::string& name, std::string action) {
-  const Reply known = checked(co_await store.client().command("HEXISTS", store.keys().schedules(), name));
-  if (known.as_integer() == 0) co_return ScheduleChange::missing;
+  // HGET, not HEXISTS: the ACL users of examples/redis-acl.conf have it.
+  const Reply known = checked(co_await store.client().command("HGET", store.keys().schedules(), name));
+  if (known.is_nil()) co_return ScheduleChange::missing;
   const std::vector<std::string> keys{store.keys().schedule(name)};
   const std::vector<std::string> args{action, name};
   const Reply r = checked(co_await store.client().eval(scripts::schedule_pause(), keys, args));

@@ -35,6 +35,8 @@ workflows:
   doomed:
     steps:
       - {name: a, kind: fail, with: {times: 1}, retry: {max_attempts: 1}}
+schedules:
+  ticker: {workflow: good, cron: "* * * * * *"}
 )";
 
 class AclUsers : public SecurityTest {
@@ -219,6 +221,25 @@ TEST_F(AclUsers, WorkerAndApiUsersRunEveryFlowWithNoCommandRefused) {
   EXPECT_EQ(bulk.exit_code, 0) << bulk.out << bulk.err;
   EXPECT_EQ(wait_for(cli_cancelled), "cancelled");
   EXPECT_EQ(cli({"bulk", "--json"}).exit_code, 0);
+
+  // Schedules: published and fired by both processes' schedulers; every
+  // action through the API and the CLI.
+  EXPECT_TRUE(eventually(
+      [&] {
+        return !http(serve.port, "GET", "/v1/runs?meta.schedule=ticker", {}, bearer(submit)).json()["runs"].empty();
+      },
+      5s));
+  EXPECT_EQ(http(serve.port, "GET", "/v1/schedules", {}, bearer(submit)).status, 200);
+  for (const char* action : {"pause", "trigger", "resume"}) {
+    const auto r = http(serve.port, "POST", std::string("/v1/schedules/ticker/") + action, {}, bearer(admin));
+    EXPECT_TRUE(r.status == 200 || r.status == 202) << action << ": " << r.status << " " << r.body;
+  }
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"schedules", "--json"}, {"schedules", "pause", "ticker"}, {"schedules", "trigger", "ticker"},
+           {"schedules", "resume", "ticker"}}) {
+    const CommandResult r = cli(args);
+    EXPECT_EQ(r.exit_code, 0) << args[1] << ": " << r.out << r.err;
+  }
 
   // A clean drain: the worker releases its id (DEL of its lock, through a script).
   worker.sigterm();

@@ -1,4 +1,4 @@
-#!lua
+#!lua flags=allow-oom
 -- Pauses or resumes a cron schedule (kept in Redis: survives every restart).
 -- A paused schedule fires no tick; resuming moves its `last` to now, so the
 -- ticks that passed while it was paused are not caught up.
