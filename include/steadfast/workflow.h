@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,10 +102,25 @@ inline constexpr std::chrono::milliseconds kMinLease{100};
 // Longest workflow, step or queue name, in bytes.
 inline constexpr std::size_t kMaxNameLength = 64;
 
+// A durable wait (the `wait` kind): the step holds no worker slot and no
+// thread while it waits, and the wait survives worker and Redis restarts (it
+// is a member of the partition's timer set). Exactly one form is set.
+struct WaitSpec {
+  // `for`: this long after the step's first claim (positive, at most kMaxWait).
+  std::chrono::milliseconds duration{0};
+  // `until`: a template on the run ("{{input.remind_at}}") giving an RFC 3339
+  // time or Unix milliseconds; a time already past completes the step at once.
+  std::string until;
+};
+
+// The longest `for` of a wait step, and how far ahead an `until` may lie.
+inline constexpr std::chrono::milliseconds kMaxWait{std::chrono::hours(24 * 365)};
+
 struct StepDefinition {
   std::string name;
-  StepHandler handler;
+  StepHandler handler;  // empty for a wait step
   StepOptions options;
+  std::optional<WaitSpec> wait;  // set for a wait step
 };
 
 // The largest input a run may have, as compact JSON (the store's payload
@@ -122,6 +138,12 @@ class Workflow {
   // an empty handler, max_attempts < 1, a negative max_rate_limited or duration, a lease under
   // kMinLease, a backoff multiplier under 1 (or not finite) or a bad queue name.
   Workflow& step(std::string name, StepHandler handler, StepOptions options = {});
+
+  // Appends a durable wait (WaitSpec). Its step completes with the output
+  // {"until": "<RFC 3339>"} once due. Throws std::invalid_argument for a bad
+  // or duplicate name, a bad queue, none or both forms, a duration out of
+  // (0, kMaxWait], or an `until` template that does not parse.
+  Workflow& wait(std::string name, WaitSpec wait, std::string queue = "default");
 
   // The JSON Schema (draft-04) every run's input must match: checked at submit
   // by Client::submit, `steadfast submit` and the HTTP API (workers register it

@@ -34,6 +34,37 @@ std::vector<Workflow> build_workflows(const WorkflowsFile& file, const steps::Ki
       const StepSpec& step = spec.steps[i];
       const std::string where =
           in_workflow + ", step #" + std::to_string(i + 1) + " " + quote(step.name);
+      if (step.kind == "wait") {
+        const int line = step.with_line > 0 ? step.with_line : step.kind_line;
+        WaitSpec wait;
+        for (const auto& [key, value] : step.with.items()) {
+          if (key == "for") {
+            if (!value.is_string()) fail(file, line, "with", "`for` must be a duration like 2h, got " + value.dump(), where);
+            try {
+              wait.duration = parse_duration(value.get<std::string>());
+            } catch (const std::exception& e) {
+              fail(file, line, "with", std::string("`for`: ") + e.what(), where);
+            }
+            if (wait.duration.count() <= 0) fail(file, line, "with", "`for` must be more than 0", where);
+          } else if (key == "until") {
+            if (!value.is_string() && !value.is_number_integer()) {
+              fail(file, line, "with", "`until` must be a template or a time, got " + value.dump(), where);
+            }
+            wait.until = value.is_string() ? value.get<std::string>() : value.dump();
+          } else if (key == "signal" || key == "timeout" || key == "on_timeout") {
+            fail(file, line, "with", "signal waits (`signal`, `timeout`, `on_timeout`) are not available yet", where);
+          } else {
+            fail(file, line, "with", "unknown parameter " + quote(key) + " of a wait step (expected for or until)",
+                 where);
+          }
+        }
+        try {
+          workflow->wait(step.name, wait, step.options.queue);
+        } catch (const std::invalid_argument& e) {
+          fail(file, line, "with", e.what(), where);
+        }
+        continue;
+      }
       const steps::Factory* factory = kinds.find(step.kind);
       if (factory == nullptr) {
         std::string known;

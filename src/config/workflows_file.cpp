@@ -631,6 +631,14 @@ class Parser {
     }
     if (spec.name.empty()) fail(where, "name", "missing: every step needs a name");
     if (spec.kind.empty()) fail(where, "kind", "missing: every step needs a kind");
+    if (spec.kind == "wait") {
+      for (const Entry& entry : items) {
+        if (entry.key == "lease" || entry.key == "timeout" || entry.key == "retry" || entry.key == "limit") {
+          fail(entry.key_node.Mark(), entry.key,
+               "a wait step holds no worker while it waits: it takes no lease, timeout, retry or limit");
+        }
+      }
+    }
     return spec;
   }
 

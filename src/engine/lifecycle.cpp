@@ -90,6 +90,7 @@ std::string_view to_string(Action action) noexcept {
     case Action::cancel_run: return "cancel_run";
     case Action::discard: return "discard";
     case Action::abandon: return "abandon";
+    case Action::sleep: return "sleep";
   }
   return "unknown";
 }
@@ -139,6 +140,12 @@ Decision decide_after_attempt(const AttemptReport& report, const RetryPolicy& po
   if (report.cancel_requested) return make(Action::cancel_run, attempt, "run cancelled");
 
   switch (report.end) {
+    case AttemptEnd::parked: {
+      // Not an attempt: the claim that parks it is refunded, as a release is.
+      Decision d = make(Action::sleep, attempt - 1, "");
+      d.wake_at_ms = report.wake_at_ms;
+      return d;
+    }
     case AttemptEnd::succeeded:
       return make(report.is_last_step ? Action::complete_run : Action::advance, attempt, "");
     case AttemptEnd::fatal_error:

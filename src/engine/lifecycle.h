@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,7 @@ enum class AttemptEnd {
   timed_out,        // ran past the step's timeout
   interrupted,      // the worker shut down past its drain timeout while it ran
   lease_lost,       // another worker owns the step now (renewal failed)
+  parked,           // a durable wait not due yet: no attempt ended; it sleeps until wake_at_ms
 };
 
 struct AttemptReport {
@@ -46,6 +48,7 @@ struct AttemptReport {
   // Retry-After delays and its limiter waits).
   int rate_limited = 0;
   std::chrono::milliseconds waited{0};
+  std::int64_t wake_at_ms = 0;  // parked: when the wait is due (Redis Unix ms)
 };
 
 enum class Action {
@@ -58,6 +61,8 @@ enum class Action {
   cancel_run,    // the run becomes cancelled; its token is dropped
   discard,       // acknowledge the entry and write nothing else (the run is already terminal)
   abandon,       // write nothing at all: the step belongs to another worker now
+  sleep,         // a durable wait: the step waits in the timer set until wake_at_ms, holding
+                 // no worker; then it is queued again and its next claim completes it
 };
 
 [[nodiscard]] std::string_view to_string(Action action) noexcept;
@@ -82,6 +87,7 @@ struct Decision {
   // that queue has it either (the run shows waiting_for no_worker).
   bool unhandled = false;
   std::string no_worker_queue;
+  std::int64_t wake_at_ms = 0;  // sleep only: when the wait is due (Redis Unix ms)
 
   friend bool operator==(const Decision&, const Decision&) = default;
 };

@@ -91,7 +91,8 @@ std::optional<AttemptOutcome> outcome_of(Action action) noexcept {
     case Action::cancel_run: return AttemptOutcome::cancelled;
     case Action::execute:
     case Action::discard:
-    case Action::abandon: return std::nullopt;
+    case Action::abandon:
+    case Action::sleep: return std::nullopt;
   }
   return std::nullopt;
 }

@@ -83,8 +83,10 @@ AttemptReport StepMachine::report(AttemptEnd end, std::chrono::milliseconds retr
 }
 
 Decision StepMachine::decide(AttemptEnd end, std::chrono::milliseconds retry_after,
-                             double jitter_unit, std::string_view message) const {
-  Decision d = decide_after_attempt(report(end, retry_after), retry_, jitter_unit, message);
+                             double jitter_unit, std::string_view message, std::int64_t wake_at_ms) const {
+  AttemptReport r = report(end, retry_after);
+  r.wake_at_ms = wake_at_ms;
+  Decision d = decide_after_attempt(r, retry_, jitter_unit, message);
   d.attempts += budget_from_;
   return d;
 }
@@ -222,9 +224,10 @@ StepActions StepMachine::on_handler_returned(const step_event::HandlerReturned& 
         case HandlerResult::Kind::retryable: end = AttemptEnd::retryable_error; break;
         case HandlerResult::Kind::fatal: end = AttemptEnd::fatal_error; break;
         case HandlerResult::Kind::rate_limited: end = AttemptEnd::rate_limited; break;
+        case HandlerResult::Kind::parked: end = AttemptEnd::parked; break;
       }
-      a.write = decide(end, r.retry_after, e.jitter_unit, message);
-      a.attempt_ended = end;
+      a.write = decide(end, r.retry_after, e.jitter_unit, message, r.wake_at_ms);
+      if (end != AttemptEnd::parked) a.attempt_ended = end;  // a parked wait ended no attempt
       a.free_slot = true;
       state_ = StepState::applying;
       return a;

@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,8 +75,11 @@ struct ClaimFacts {
 
 // A handler's result, reduced to what the decision needs.
 struct HandlerResult {
-  enum class Kind { ok, retryable, fatal, rate_limited };
+  // parked: a durable wait (kind: wait) not due yet; it sleeps until
+  // wake_at_ms without spending an attempt.
+  enum class Kind { ok, retryable, fatal, rate_limited, parked };
   Kind kind = Kind::ok;
+  std::int64_t wake_at_ms = 0;               // parked only: Redis Unix ms
   std::chrono::milliseconds retry_after{0};  // StepError::retry_after(); zero = none
   std::string message;                       // the error's message; empty for ok
   std::size_t output_bytes = 0;              // the serialized output's size (ok only)
@@ -181,7 +185,7 @@ class StepMachine {
                                      std::chrono::milliseconds retry_after = std::chrono::milliseconds{0}) const;
   // decide_after_attempt() with the attempts to record counted from the replay budget.
   [[nodiscard]] Decision decide(AttemptEnd end, std::chrono::milliseconds retry_after,
-                                double jitter_unit, std::string_view message) const;
+                                double jitter_unit, std::string_view message, std::int64_t wake_at_ms = 0) const;
 
   std::size_t max_output_bytes_;
   StepState state_ = StepState::claimed;

@@ -6,6 +6,7 @@
 
 #include "engine/json_schema.h"
 #include "engine/quote.h"
+#include "engine/template.h"
 
 namespace steadfast {
 namespace {
@@ -92,7 +93,36 @@ Workflow& Workflow::step(std::string name, StepHandler handler, StepOptions opti
     throw std::invalid_argument("step " + quote(name) + ": the handler is empty");
   }
   check_options(name, options);
-  steps_.push_back(StepDefinition{std::move(name), std::move(handler), std::move(options)});
+  steps_.push_back(StepDefinition{std::move(name), std::move(handler), std::move(options), std::nullopt});
+  return *this;
+}
+
+Workflow& Workflow::wait(std::string name, WaitSpec wait, std::string queue) {
+  check_name("step", name);
+  if (index_of(name) >= 0) {
+    throw std::invalid_argument("workflow " + quote(name_) + " already has a step named " + quote(name));
+  }
+  const std::string what = "wait step " + quote(name);
+  const bool has_for = wait.duration.count() != 0;
+  if (has_for == !wait.until.empty()) {
+    throw std::invalid_argument(what + ": give exactly one of `for` (a duration) and `until` (a time)");
+  }
+  if (has_for && (wait.duration.count() < 0 || wait.duration > kMaxWait)) {
+    throw std::invalid_argument(what + ": `for` must be more than 0 and at most " +
+                                std::to_string(kMaxWait.count() / 3'600'000) + "h");
+  }
+  if (!has_for) {
+    try {
+      (void)engine::Template::parse(wait.until);
+    } catch (const engine::TemplateSyntaxError& e) {
+      throw std::invalid_argument(what + ": `until`: " + e.what());
+    }
+  }
+  StepOptions options;
+  options.queue = std::move(queue);
+  options.retry.max_attempts = 1;  // a wait spends no attempt: nothing to retry
+  check_options(name, options);
+  steps_.push_back(StepDefinition{std::move(name), StepHandler{}, std::move(options), std::move(wait)});
   return *this;
 }
 

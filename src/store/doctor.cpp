@@ -36,7 +36,8 @@ std::string token_problem(const RunTokens& t) {
 }
 
 bool is_live(std::string_view status) {
-  return status == "scheduled" || status == "queued" || status == "running" || status == "retrying";
+  return status == "scheduled" || status == "queued" || status == "running" || status == "retrying" ||
+         status == "waiting";
 }
 
 // A stream id "<ms>-<seq>" as a pair of numbers, for ordering; {0, 0} if malformed.
@@ -215,7 +216,9 @@ asio::awaitable<DoctorReport> examine(Store& st, bool repair) {
         if (results[i].starts_with("repaired:")) {
           offenders[i]->repaired = "re-enqueued at step " + results[i].substr(9);
         } else if (results[i].starts_with("rescheduled:")) {
-          offenders[i]->repaired = "start timer of step " + results[i].substr(12) + " put back at its run_at";
+          offenders[i]->repaired = offenders[i]->tokens.status == "waiting"
+                                       ? "sleep timer of step " + results[i].substr(12) + " put back at its due time"
+                                       : "start timer of step " + results[i].substr(12) + " put back at its run_at";
         }
       }
     }

@@ -156,6 +156,11 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
       w = engine::WaitingFor{};
       w->kind = engine::WaitKind::scheduled;
       w->until = run.run_at_ms;
+    } else if (const std::int64_t wake = to_int(f, "s." + s.name + ".wake_at");
+               s.status == "waiting" && !iso8601_ms(wake).empty()) {
+      w = engine::WaitingFor{};
+      w->kind = engine::WaitKind::sleep;
+      w->until = wake;
     } else if (s.status == "retrying" && !no_worker.empty()) {
       w = engine::WaitingFor{};
       w->kind = engine::WaitKind::no_worker;

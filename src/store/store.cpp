@@ -46,7 +46,7 @@ std::int64_t integer_of(const Reply& r) {
   return end && *end == '\0' ? v : 0;
 }
 
-enum class ScriptKind { complete, retry, dead_letter, drop, none };
+enum class ScriptKind { complete, retry, dead_letter, drop, sleep, none };
 
 ScriptKind kind_of(engine::Action a) {
   switch (a) {
@@ -57,6 +57,7 @@ ScriptKind kind_of(engine::Action a) {
     case engine::Action::dead_letter: return ScriptKind::dead_letter;
     case engine::Action::cancel_run:
     case engine::Action::discard: return ScriptKind::drop;
+    case engine::Action::sleep: return ScriptKind::sleep;
     case engine::Action::execute:
     case engine::Action::abandon: return ScriptKind::none;
   }
@@ -593,6 +594,16 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
           keys.push_back(keys_.run(t.run_id));
           args.insert(args.end(), {t.token.entry_id, std::to_string(t.token.deliveries), t.step,
                                    t.action == engine::Action::cancel_run ? "cancel" : "discard", t.run_id});
+        }
+        break;
+      case ScriptKind::sleep:
+        script = &scripts::sleep();
+        keys.push_back(keys_.timers(partition));
+        for (std::size_t i : indexes) {
+          const Transition& t = batch[i];
+          keys.push_back(keys_.run(t.run_id));
+          args.insert(args.end(), {t.token.entry_id, std::to_string(t.token.deliveries), t.run_id, t.step,
+                                   std::to_string(t.attempts), std::to_string(t.wake_at_ms)});
         }
         break;
       case ScriptKind::none: break;

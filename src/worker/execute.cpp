@@ -55,6 +55,10 @@ void Worker::Impl::launch(const std::string& key) {
     return;
   }
   auto [input, outputs] = run_data(wf, slot.step_index, slot.run);
+  if (step.wait) {
+    finish_wait(key, slot, step, input, outputs);
+    return;
+  }
   slot.run.clear();  // the context holds what the handler needs
   slot.ctx = std::make_shared<StepContext>(slot.item.run_id, wf.name(), step.name, slot.machine.attempt(),
                                            std::move(input), std::move(outputs));

@@ -261,6 +261,7 @@ asio::awaitable<void> Worker::Impl::handle_claims(const Stream& s, std::vector<s
       if (found == inflight_.end()) continue;
     }
     found->second.run = std::move(started[i].run);
+    found->second.claimed_at_ms = started[i].now_ms;
     feed(key, engine::step_event::ClaimStarted{std::move(facts)});
   }
 }

@@ -253,8 +253,10 @@ asio::awaitable<bool> Worker::Impl::start_up() {
         std::vector<std::string> names;
         for (const Workflow& w : workflows_) names.push_back(w.name());
         const std::size_t removed = co_await store::publish_schedules(*store_, *schedules_, names);
-        spdlog::info("worker {}: published {} schedule(s){}", options_.id, schedules_->size(),
-                     removed > 0 ? fmt::format(", removed {} no longer in the workflows", removed) : std::string());
+        if (!schedules_->empty() || removed > 0) {
+          spdlog::info("worker {}: published {} schedule(s){}", options_.id, schedules_->size(),
+                       removed > 0 ? fmt::format(", removed {} no longer in the workflows", removed) : std::string());
+        }
       }
       for (const Stream& s : streams_) co_await store_->ensure_group(s.partition, s.queue);
       co_return true;

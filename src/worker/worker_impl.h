@@ -83,6 +83,7 @@ class Worker::Impl {
     engine::StepMachine machine;
     store::StartItem item;  // token.deliveries follows machine.deliveries()
     store::Fields run;      // the run hash start.lua returned; kept until launch
+    std::int64_t claimed_at_ms = 0;  // Redis time of the claim (start.lua's)
     const Workflow* workflow = nullptr;
     int step_index = -1;
     std::shared_ptr<StepContext> ctx;
@@ -149,6 +150,10 @@ class Worker::Impl {
   static std::optional<std::string> parse_budget_problem(const Workflow& wf, int step_index, const store::Fields& f);
   void launch(const std::string& key);
   static StepResult run_handler(const StepHandler& handler, StepContext& ctx);
+  // wait_step.cpp: a durable wait (StepDefinition::wait) at its claim:
+  // completed when due, else parked until then (HandlerResult::Kind::parked).
+  void finish_wait(const std::string& key, Inflight& slot, const StepDefinition& step, const Json& input,
+                   const std::map<std::string, Json>& outputs);
   void on_timeout(const std::string& key);
   void on_finished(const std::string& key, StepResult result);
 

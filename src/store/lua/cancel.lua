@@ -1,6 +1,7 @@
 #!lua flags=allow-oom
 -- Cancels a run on a user's request. A run whose token waits (an undelivered
--- stream entry, a retry timer, or a scheduled run's start timer) is cancelled
+-- stream entry, a retry timer, a scheduled run's start timer or a durable
+-- wait's sleep timer) is cancelled
 -- at once and its token removed;
 -- a run whose step is running gets a cancel flag that its worker sees on its
 -- next lease renewal, and the worker finishes it as cancelled.
@@ -26,7 +27,8 @@ local function finish()
   sf_retain(run, retention_set, run_id, now, retention)
   return 'cancelled'
 end
-if redis.call('ZREM', timers, sf_timer(run_id, step, 'retry'), sf_timer(run_id, step, 'start')) +
+if redis.call('ZREM', timers, sf_timer(run_id, step, 'retry'), sf_timer(run_id, step, 'start'),
+              sf_timer(run_id, step, 'sleep')) +
    redis.call('ZREM', legacy, run_id) > 0 then
   return finish()
 end

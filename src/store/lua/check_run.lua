@@ -3,8 +3,8 @@
 -- KEYS[1] run hash, KEYS[2] its queue stream (or any key if none), KEYS[3] timer set,
 -- KEYS[4] dead-letter stream, KEYS[5] schema 1's delayed set
 -- ARGV: run id, group
--- Returns {status, tokens in the stream, in the timer sets (a retry or start
--- timer of its step, or a schema 1 delayed member), in the DLQ, pending(0/1)}.
+-- Returns {status, tokens in the stream, in the timer sets (a retry, start or
+-- sleep timer of its step, or a schema 1 delayed member), in the DLQ, pending(0/1)}.
 local run, stream, timers, dlq, legacy = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local run_id, group = ARGV[1], ARGV[2]
 local f = redis.call('HMGET', run, 'status', 'entry', 'dlq_entry', 'step')
@@ -15,7 +15,7 @@ if f[2] and f[2] ~= '' and redis.call('EXISTS', stream) == 1 then
 end
 local in_delayed = 0
 if f[4] then
-  for _, kind in ipairs({'retry', 'start'}) do
+  for _, kind in ipairs({'retry', 'start', 'sleep'}) do
     if redis.call('ZSCORE', timers, sf_timer(run_id, f[4], kind)) then in_delayed = in_delayed + 1 end
   end
 end

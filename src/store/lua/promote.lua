@@ -1,9 +1,9 @@
 #!lua
 -- The second phase of promotion: due timers go to their queue — a retry (the
--- same step, with the attempts so far) or a scheduled run's start (its first
--- step). The caller read them with due.lua and each run's queue, so every key
+-- same step, with the attempts so far), a scheduled run's start (its first
+-- step) or a durable wait's end (the same step: its next claim completes it). The caller read them with due.lua and each run's queue, so every key
 -- is declared; each member is checked again here (still in its set, still
--- due, the run still on that queue, still retrying or scheduled).
+-- due, the run still on that queue, still retrying, scheduled or waiting).
 -- KEYS[1] timer set, KEYS[2] schema 1's delayed set; then per member: run
 --   hash, the run's queue stream
 -- ARGV: per member 3 values: member, set ('t' timer set, 'l' schema 1 set),
@@ -21,10 +21,11 @@ for i = 1, #ARGV / 3 do
     local run_id, node, kind = member, nil, 'retry'
     if set == 't' then run_id, node, kind = string.match(member, '^([^\t]*)\t([^\t]*)\t([^\t]*)$') end
     local f = redis.call('HMGET', run, 'status', 'step', 'queue', 'base')
-    if (f[1] == 'retrying' or f[1] == 'scheduled') and f[3] ~= queue then
+    if (f[1] == 'retrying' or f[1] == 'scheduled' or f[1] == 'waiting') and f[3] ~= queue then
       -- the caller named another stream than the run's: the next pass reads it again
     else
-      local wanted = (kind == 'retry' and 'retrying') or (kind == 'start' and 'scheduled')
+      local wanted = (kind == 'retry' and 'retrying') or (kind == 'start' and 'scheduled') or
+                     (kind == 'sleep' and 'waiting')
       if wanted and f[1] == wanted and (node == nil or node == f[2]) then
         local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', f[2], 'a', f[4] or '0')
         redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'updated_at', now,

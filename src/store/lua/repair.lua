@@ -1,7 +1,8 @@
 #!lua
 -- Doctor's repair for a batch of runs of one partition: gives each live run
 -- that holds no deliverable token one new token at its current step (a
--- scheduled run: its start timer again, at its run_at),
+-- scheduled run: its start timer again, at its run_at; a durable wait: its
+-- sleep timer again, at its due time),
 -- re-checking that condition here, per run, so two repairs at once (or a
 -- worker acting between the doctor's look and this call) never give a run a
 -- second token. A token is deliverable when it is in the timer sets, in the
@@ -11,11 +12,12 @@
 -- KEYS[1] timer set, KEYS[2] schema 1's delayed set, KEYS[3] dead-letter stream;
 --   then per item 2 keys: run hash, its queue stream (as read before the call)
 -- ARGV: group; then per item 2 values: run id, queue name (as read before the call)
--- Returns per item 'repaired:<step>', 'rescheduled:<step>' (a scheduled run),
+-- Returns per item 'repaired:<step>', 'rescheduled:<step>' (a scheduled run
+-- or a durable wait),
 -- or 'skipped:<why>' (gone, finished,
 -- has_token, moved: the run's queue is no longer the one named).
 local timers, legacy, dlq, group = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
-local live = {scheduled = true, queued = true, running = true, retrying = true}
+local live = {scheduled = true, queued = true, running = true, retrying = true, waiting = true}
 
 -- The group's last-delivered id, or nil when the stream or group is missing.
 local function last_delivered(stream)
@@ -47,7 +49,8 @@ for i = 1, (#ARGV - 1) / 2 do
   else
     local held = false
     if step and (redis.call('ZSCORE', timers, sf_timer(run_id, step, 'retry')) or
-                 redis.call('ZSCORE', timers, sf_timer(run_id, step, 'start'))) then
+                 redis.call('ZSCORE', timers, sf_timer(run_id, step, 'start')) or
+                 redis.call('ZSCORE', timers, sf_timer(run_id, step, 'sleep'))) then
       held = true
     end
     if redis.call('ZSCORE', legacy, run_id) then held = true end
@@ -66,6 +69,11 @@ for i = 1, (#ARGV - 1) / 2 do
     elseif status == 'scheduled' then
       -- its start timer was lost: back in the timer set at its run_at (promoted at once if past)
       redis.call('ZADD', timers, tonumber(f[7]) or now, sf_timer(run_id, step, 'start'))
+      out[i] = 'rescheduled:' .. step
+    elseif status == 'waiting' then
+      -- a durable wait's sleep timer was lost: back at its due time (promoted at once if past)
+      local due = redis.call('HGET', run, 's.' .. step .. '.wake_at')
+      redis.call('ZADD', timers, tonumber(due) or now, sf_timer(run_id, step, 'sleep'))
       out[i] = 'rescheduled:' .. step
     else
       if stale_entry then redis.call('XDEL', stream, stale_entry) end
