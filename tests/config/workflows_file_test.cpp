@@ -971,3 +971,48 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace steadfast::config
+
+namespace steadfast::config {
+namespace {
+
+// Durable waits (kind: wait): for or until, nothing a worker-held step takes.
+TEST(WaitSteps, ForOrUntilBuildAWaitStepWithoutAHandler) {
+  const WorkflowsFile file = parse_workflows(kHead +
+                                                 "      - {name: nap, kind: wait, with: {for: 2h}, queue: slow}\n"
+                                                 "      - {name: until, kind: wait, with: {until: \"{{input.at}}\"}}\n",
+                                             kPath);
+  const std::vector<Workflow> built = build_workflows(file, steps::builtin_kinds());
+  const auto& steps = built.at(0).steps();
+  ASSERT_EQ(steps.size(), 2u);
+  ASSERT_TRUE(steps[0].wait.has_value());
+  EXPECT_EQ(steps[0].wait->duration, std::chrono::hours(2));
+  EXPECT_EQ(steps[0].options.queue, "slow");
+  EXPECT_FALSE(static_cast<bool>(steps[0].handler));
+  ASSERT_TRUE(steps[1].wait.has_value());
+  EXPECT_EQ(steps[1].wait->until, "{{input.at}}");
+}
+
+TEST(WaitSteps, EveryBadWaitIsRefusedNamingTheLineAndWhat) {
+  EXPECT_EQ(config_error(step("{name: nap, kind: wait, with: {for: 2h}, timeout: 5s}")),
+            prefix(4, "timeout") +
+                "a wait step holds no worker while it waits: it takes no lease, timeout, retry or limit (in workflow "
+                "'w', step #1 'nap')");
+  for (const char* key : {"lease: 5s", "retry: {max_attempts: 2}", "limit: {name: llm}"}) {
+    EXPECT_CONTAINS(config_error(step(std::string("{name: nap, kind: wait, with: {for: 2h}, ") + key + "}")),
+                    "a wait step holds no worker while it waits");
+  }
+  EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {}}")),
+                  "give exactly one of `for` (a duration) and `until` (a time)");
+  EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {for: 2h, until: \"{{input.at}}\"}}")),
+                  "give exactly one of `for` (a duration) and `until` (a time)");
+  EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {for: soon}}")), "`for`: ");
+  EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {for: 9000h}}")), "at most 8760h");
+  EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {until: \"{{input.at\"}}")), "`until`: ");
+  EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {signal: approved}}")), "not available yet");
+  const std::string unknown = build_error(step("{name: nap, kind: wait, with: {for: 1s, ms: 3}}"));
+  EXPECT_STARTS_WITH(unknown, prefix(4, "with"));
+  EXPECT_CONTAINS(unknown, "unknown parameter 'ms' of a wait step");
+}
+
+}  // namespace
+}  // namespace steadfast::config
