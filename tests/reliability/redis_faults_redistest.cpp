@@ -171,6 +171,40 @@ TEST_F(RedisFaults, ADelayedRunSurvivesEveryWorkerAndRedisKilledAndStartsOnTime)
   figures("delayed_run_start_late_ms=" + std::to_string(late));
 }
 
+// 1c. A durable wait (kind: wait) survives the SIGKILL of every worker and a
+// Redis SIGKILL + restart from its AOF while it waits, holds no entry
+// meanwhile, and completes when due: the next step claimed within 100 ms
+// after the due time, both in Redis time.
+TEST_F(RedisFaults, ADurableWaitSurvivesEveryWorkerAndRedisKilledAndEndsOnTime) {
+  RedisServerOptions options;
+  options.appendonly = true;
+  options.appendfsync = "always";
+  RedisServer& redis = own_redis(options);
+  const std::string file = write_workflows(R"(
+workflows:
+  napper:
+    steps:
+      - {name: a, kind: noop}
+      - {name: nap, kind: wait, with: {for: 4s}}
+      - {name: b, kind: noop}
+)");
+  ChildProcess& w1 = start_worker("k1", file);
+  const std::string id = submit("napper", "{}");
+  ASSERT_TRUE(eventually([&] { return hget(id, "status") == "waiting"; }, 10s)) << hget(id, "status");
+  w1.kill_and_reap();
+  redis.kill();
+  redis.start();
+  EXPECT_EQ(hget(id, "status"), "waiting") << "the wait was lost with Redis";
+  EXPECT_EQ(hget(id, "s.nap.status"), "waiting");
+  start_worker("k2", file);
+  ASSERT_TRUE(wait_status(id, "completed", 30s)) << hget(id, "status");
+  const std::int64_t late = hget_int(id, "s.b.started_at") - hget_int(id, "s.nap.wake_at");
+  EXPECT_GE(late, 0) << "the wait ended early";
+  EXPECT_LE(late, 100) << "the next step started " << late << " ms after the wait was due";
+  EXPECT_EQ(hget(id, "s.nap.attempts"), "1");
+  figures("durable_wait_end_late_ms=" + std::to_string(late));
+}
+
 // 2. Redis not there when a worker and the API start: both wait and retry with
 // a clear log line, the API listens and answers 503 meanwhile; once Redis
 // starts (same port) everything works, without a restart.

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/run_filter.h"
 #include "steadfast/client.h"
 #include "steadfast/worker.h"
 #include "store/keys.h"
@@ -82,10 +83,13 @@ class InProcess : public RedisTest {
   // Starts a worker for `workflow` and registers it with the client (so a
   // submit right away knows it).
   WorkerThread& start(const Workflow& workflow, int concurrency = 4) {
+    return start(std::vector<Workflow>{workflow}, concurrency);
+  }
+  WorkerThread& start(const std::vector<Workflow>& workflows, int concurrency) {
     WorkerOptions o = options("inproc");
     o.concurrency = concurrency;
-    client_->register_workflow(workflow);
-    worker_ = std::make_unique<WorkerThread>(o, std::vector<Workflow>{workflow});
+    for (const Workflow& w : workflows) client_->register_workflow(w);
+    worker_ = std::make_unique<WorkerThread>(o, workflows);
     return *worker_;
   }
 
@@ -205,6 +209,46 @@ TEST_F(InProcess, DelayedRunsStartOnTime) {
   SubmitOptions negative;
   negative.delay = -1s;
   EXPECT_THROW(client().submit("later", Json::object(), negative), std::invalid_argument);
+}
+
+// A durable wait holds no worker slot: with concurrency 1, a second run's
+// step runs and finishes while the first run waits; the waiting run shows
+// waiting_for sleep, spends no attempt, and completes once due (its next step
+// starting at most 100 ms after the due time, Redis time).
+TEST_F(InProcess, ADurableWaitFreesItsSlotAndCompletesWhenDue) {
+  Workflow napper("napper");
+  napper.step("a", [](StepContext&) -> StepResult { return Json::object(); });
+  napper.wait("nap", {800ms, ""});
+  napper.step("b", [](StepContext&) -> StepResult { return Json{{"after", true}}; });
+  Workflow quick("quick");
+  quick.step("go", [](StepContext&) -> StepResult { return Json{{"ok", true}}; });
+  start(std::vector<Workflow>{napper, quick}, 1);
+  const std::string napping = client().submit("napper", Json::object()).run_id;
+  std::optional<RunInfo> seen;
+  const auto until = Clock::now() + 5s;
+  while (Clock::now() < until) {
+    seen = client().get_run(napping);
+    if (seen && seen->status == "waiting") break;
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_TRUE(seen && seen->status == "waiting") << (seen ? seen->status : "no run");
+  const Json view = to_json(*seen);
+  EXPECT_EQ(view["waiting_for"]["kind"], "sleep");
+  EXPECT_EQ(view["current_steps"], Json::array({"nap"}));
+  const RunInfo other = client().wait(client().submit("quick", Json::object()).run_id, 5s);
+  EXPECT_EQ(other.status, "completed") << "the only slot was held by a waiting run";
+  EXPECT_EQ(client().get_run(napping)->status, "waiting") << "woke early";
+
+  const RunInfo done = client().wait(napping, 10s);
+  ASSERT_EQ(done.status, "completed");
+  ASSERT_EQ(done.steps.size(), 3u);
+  EXPECT_EQ(done.steps[1].attempts, 1) << "parking spent no attempt; the completing claim is the one";
+  const std::string due_text = done.steps[1].output.at("until").get<std::string>();
+  const Json until_json = view["waiting_for"]["until"];
+  EXPECT_EQ(due_text, until_json.get<std::string>());
+  const std::int64_t late = done.steps[2].started_at_ms - *engine::parse_rfc3339_ms(due_text);
+  EXPECT_GE(late, 0) << "b started before the wait was due";
+  EXPECT_LE(late, 100) << "b started " << late << " ms after the wait was due";
 }
 
 // ctx.heartbeat(progress, message) reaches the status JSON while the step
