@@ -24,6 +24,13 @@ class ScheduleFaults : public FaultTest {
   }
 };
 
+// A workflows file with the schedule "every-second" of a one-step workflow;
+// `options` goes after its cron (", catch_up: all").
+std::string every_second(const std::string& options) {
+  return "workflows:\n  tick:\n    steps:\n      - {name: a, kind: noop}\n"
+         "schedules:\n  every-second: {workflow: tick, cron: \"* * * * * *\"" + options + "}\n";
+}
+
 // "2026-12-03T14:48:11.000Z" -> seconds of the day (the test spans < a day).
 long long second_of(const std::string& rfc3339) {
   return std::stoll(rfc3339.substr(11, 2)) * 3600 + std::stoll(rfc3339.substr(14, 2)) * 60 +
@@ -33,14 +40,7 @@ long long second_of(const std::string& rfc3339) {
 TEST_F(ScheduleFaults, EveryTickMakesOneRunWithThreeSchedulersOneKilledHalfway) {
   // catch_up all: a scheduler held up for more than a second (a loaded CI
   // machine) still fires every tick, so any gap is a lost tick.
-  const std::string file = write_workflows(R"(
-workflows:
-  tick:
-    steps:
-      - {name: a, kind: noop}
-schedules:
-  every-second: {workflow: tick, cron: "* * * * * *", catch_up: all}
-)");
+  const std::string file = write_workflows(every_second(", catch_up: all"));
   ChildProcess& w1 = start_worker("w1", file);
   ChildProcess& w2 = start_worker("w2", file);
   ChildProcess& w3 = start_worker("w3", file);
@@ -71,14 +71,7 @@ schedules:
 // Pausing is kept in Redis: a paused schedule stays paused across a restart of
 // every scheduler, and fires again after resume.
 TEST_F(ScheduleFaults, APauseSurvivesARestartOfEveryScheduler) {
-  const std::string file = write_workflows(R"(
-workflows:
-  tick:
-    steps:
-      - {name: a, kind: noop}
-schedules:
-  every-second: {workflow: tick, cron: "* * * * * *"}
-)");
+  const std::string file = write_workflows(every_second(""));
   ChildProcess& w1 = start_worker("w1", file);
   ASSERT_TRUE(eventually([&] { return !ticks_of_runs("every-second").empty(); }, 5s, 50ms));
   CommandResult paused = cli({"schedules", "pause", "every-second"});
