@@ -40,6 +40,8 @@ workflows:
   doomed:
     steps:
       - {name: never, kind: fail, with: {times: 1000}, queue: work, retry: {max_attempts: 1}}
+schedules:
+  nightly: {workflow: steady, cron: "0 3 * * *", timezone: Europe/Berlin}
 YAML
 admin=admin-$RANDOM$RANDOM
 submitter=submit-$RANDOM$RANDOM

@@ -11,6 +11,7 @@ import { Runs } from './pages/runs.js';
 import { Run } from './pages/run.js';
 import { DeadLetters } from './pages/dlq.js';
 import { Queues } from './pages/queues.js';
+import { Schedules } from './pages/schedules.js';
 import { Workers } from './pages/workers.js';
 import { Limiters } from './pages/limiters.js';
 import { Audit } from './pages/audit.js';
@@ -20,6 +21,7 @@ const PAGES = [
   { path: 'runs', title: 'Runs' },
   { path: 'dlq', title: 'Dead letters' },
   { path: 'queues', title: 'Queues' },
+  { path: 'schedules', title: 'Schedules' },
   { path: 'workers', title: 'Workers' },
   { path: 'limiters', title: 'Limiters' },
   { path: 'audit', title: 'Audit', admin: true },
@@ -48,6 +50,7 @@ function Page({ route, me }) {
     case 'runs': return html`<${Runs} params=${route.params} />`;
     case 'dlq': return html`<${DeadLetters} me=${me} />`;
     case 'queues': return html`<${Queues} me=${me} />`;
+    case 'schedules': return html`<${Schedules} me=${me} />`;
     case 'workers': return html`<${Workers} />`;
     case 'limiters': return html`<${Limiters} />`;
     case 'audit': return me.role === 'admin' ? html`<${Audit} />` : html`<p class="error">The audit log needs an admin token.</p>`;

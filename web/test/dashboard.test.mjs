@@ -234,6 +234,25 @@ async function main() {
     await page.waitForSelector('tr[data-queue=work] [data-testid=pause]');
     assert.equal(await state(), 'active');
 
+    step('schedules: next tick, pause and resume, run now');
+    await page.goto(`${BASE_URL}/ui/#/schedules`);
+    const scheduleState = () => page.$eval('tr[data-schedule=nightly] [data-testid=schedule-state]', (e) => e.textContent);
+    await page.waitForSelector('tr[data-schedule=nightly] [data-testid=pause]');
+    assert.equal(await scheduleState(), 'active');
+    assert.match(await textOf(page, 'tr[data-schedule=nightly] [data-testid=next-tick]'), /T02:00:00\.000Z$|T01:00:00\.000Z$/,
+      'Europe/Berlin 03:00 in UTC');
+    await page.click('tr[data-schedule=nightly] [data-testid=pause]');
+    await page.waitForSelector('tr[data-schedule=nightly] [data-testid=resume]');
+    assert.equal(await scheduleState(), 'paused');
+    await page.click('tr[data-schedule=nightly] [data-testid=trigger]');
+    await page.waitForSelector('tr[data-schedule=nightly] [data-testid=last-run]');
+    const triggered = await textOf(page, 'tr[data-schedule=nightly] [data-testid=last-run]');
+    assert.equal((await apiGet(page, `/v1/runs/${triggered}`)).metadata.schedule, 'nightly');
+    await shot(page, 'schedules');
+    await page.click('tr[data-schedule=nightly] [data-testid=resume]');
+    await page.waitForSelector('tr[data-schedule=nightly] [data-testid=pause]');
+    assert.equal(await scheduleState(), 'active');
+
     step('workers, limiters and the audit log');
     await page.goto(`${BASE_URL}/ui/#/workers`);
     await page.waitForSelector('[data-testid=workers-table] tbody tr td.mono');
@@ -269,6 +288,9 @@ async function main() {
     await viewer.goto(`${BASE_URL}/ui/#/queues`);
     await viewer.waitForSelector('tr[data-queue=work]');
     assert.equal(await viewer.$('[data-testid=pause]'), null, 'no pause button');
+    await viewer.goto(`${BASE_URL}/ui/#/schedules`);
+    await viewer.waitForSelector('tr[data-schedule=nightly]');
+    assert.equal(await viewer.$('tr[data-schedule=nightly] [data-testid=trigger]'), null, 'no schedule buttons');
     await viewer.goto(`${BASE_URL}/ui/#/dlq`);
     await viewer.waitForSelector('[data-testid=dlq-table]');
     assert.equal(await viewer.$('[data-testid=purge]'), null, 'no purge button');
