@@ -159,6 +159,14 @@ class Workflow {
   Workflow& max_input_bytes(std::size_t bytes);
   [[nodiscard]] std::size_t max_input_bytes() const noexcept { return max_input_bytes_; }
 
+  // A run deadline: this long after a run is created (or after its run_at,
+  // for a delayed run), a run that has not ended fails into the dead-letter
+  // queue with "deadline exceeded", whatever it is doing (a running step is
+  // cancelled). Zero (the default) = none; at most kMaxWait. Throws
+  // std::invalid_argument out of that range.
+  Workflow& deadline(std::chrono::milliseconds deadline);
+  [[nodiscard]] std::chrono::milliseconds deadline() const noexcept { return deadline_; }
+
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
   [[nodiscard]] const std::vector<StepDefinition>& steps() const noexcept { return steps_; }
   // Index of the step named `name`, or -1.
@@ -170,6 +178,7 @@ class Workflow {
   Json input_schema_;
 
   std::size_t max_input_bytes_ = kMaxInputBytes;
+  std::chrono::milliseconds deadline_{0};
 };
 
 // True when name matches ^[A-Za-z0-9_-]{1,64}$.

@@ -573,6 +573,7 @@ std::variant<store::SubmitRequest, Response> run_request(Json body, const Served
   req.steps = wf.steps;
   req.first_queue = wf.first_queue;
   req.max_backlog = wf.max_backlog;
+  req.deadline = std::chrono::milliseconds(wf.definition.value("deadline_ms", std::int64_t{0}));
   req.start = start;
   req.idempotency_key = std::move(idempotency_key);
   return req;

@@ -27,6 +27,7 @@ std::vector<Workflow> build_workflows(const WorkflowsFile& file, const steps::Ki
     try {
       workflow.emplace(spec.name);
       workflow->max_input_bytes(spec.max_input_bytes);
+      workflow->deadline(spec.deadline);
     } catch (const std::invalid_argument& e) {
       fail(file, spec.line, spec.name, e.what(), in_workflow);
     }

@@ -439,8 +439,16 @@ class Parser {
       fail(where, item.key, "expected a map with key 'steps', got " + describe(item.value));
     }
     bool have_steps = false;
-    for (const Entry& entry : entries(item.value, where, item.key, {"steps", "input_schema", "max_input_bytes"})) {
-      if (entry.key == "steps") {
+    for (const Entry& entry :
+         entries(item.value, where, item.key, {"steps", "input_schema", "max_input_bytes", "deadline"})) {
+      if (entry.key == "deadline") {
+        spec.deadline = duration(entry);
+        if (spec.deadline.count() <= 0 || spec.deadline > kMaxWait) {
+          fail(entry.key_node.Mark(), entry.key,
+               "must be more than 0 and at most " + std::to_string(kMaxWait.count() / 3'600'000) + "h, got " +
+                   quote(text(entry)));
+        }
+      } else if (entry.key == "steps") {
         have_steps = true;
         spec.steps = parse_steps(entry, spec.name);
       } else if (entry.key == "max_input_bytes") {

@@ -57,6 +57,7 @@ struct WorkflowSpec {
   std::vector<StepSpec> steps;
   Json input_schema;  // null if absent
   std::size_t max_input_bytes = kMaxInputBytes;  // `max_input_bytes`, 1 to 1 MiB
+  std::chrono::milliseconds deadline{0};  // `deadline` (Workflow::deadline); 0 = none
   int line = 0;       // of the workflow's name
 };
 

@@ -83,6 +83,15 @@ Workflow& Workflow::max_input_bytes(std::size_t bytes) {
   return *this;
 }
 
+Workflow& Workflow::deadline(std::chrono::milliseconds deadline) {
+  if (deadline.count() < 0 || deadline > kMaxWait) {
+    throw std::invalid_argument("workflow " + quote(name_) + ": deadline must be 0 (none) to " +
+                                std::to_string(kMaxWait.count() / 3'600'000) + "h");
+  }
+  deadline_ = deadline;
+  return *this;
+}
+
 Workflow& Workflow::step(std::string name, StepHandler handler, StepOptions options) {
   check_name("step", name);
   if (index_of(name) >= 0) {

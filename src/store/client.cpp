@@ -243,6 +243,7 @@ void Client::Impl::complete(const Json& def, store::SubmitRequest& req) {
   if (req.steps.empty()) throw std::invalid_argument("workflow '" + req.workflow + "' has no steps");
   req.first_queue = def.at("steps").at(0).at("queue").get<std::string>();
   check_max_input_bytes(req.workflow, def, req.input);
+  req.deadline = std::chrono::milliseconds(def.value("deadline_ms", std::int64_t{0}));
   if (req.max_backlog == 0 && def.contains("max_backlog")) {
     req.max_backlog = def["max_backlog"].get<std::int64_t>();
   }

@@ -15,6 +15,7 @@ Json definition_of(const Workflow& w, const std::map<std::string, std::int64_t>&
   if (!w.input_schema().is_null()) def["input_schema"] = w.input_schema();
   // Only when set: definitions registered before it existed stay equal.
   if (w.max_input_bytes() != kMaxInputBytes) def["max_input_bytes"] = w.max_input_bytes();
+  if (w.deadline().count() > 0) def["deadline_ms"] = w.deadline().count();
   if (!w.steps().empty()) {
     auto bound = max_backlog.find(w.steps().front().options.queue);
     if (bound != max_backlog.end()) def["max_backlog"] = bound->second;

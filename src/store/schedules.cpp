@@ -247,6 +247,7 @@ asio::awaitable<TickResult> apply_tick(Store& store, const TickRequest& request)
 
   std::string first_step;
   std::string first_queue;
+  std::int64_t deadline_ms = 0;
   Json steps = Json::array();
   if (request.mode != Mode::init) {
     const std::optional<Json> definition = co_await store.workflow_definition(d.workflow);
@@ -256,6 +257,7 @@ asio::awaitable<TickResult> apply_tick(Store& store, const TickRequest& request)
     for (const Json& st : (*definition)["steps"]) steps.push_back(st.at("name"));
     first_step = (*definition)["steps"][0].at("name").get<std::string>();
     first_queue = (*definition)["steps"][0].at("queue").get<std::string>();
+    deadline_ms = definition->value("deadline_ms", std::int64_t{0});
   }
 
   std::vector<std::string> k{state_key,
@@ -278,7 +280,8 @@ asio::awaitable<TickResult> apply_tick(Store& store, const TickRequest& request)
                                 first_queue,
                                 steps.dump(),
                                 d.input.dump(),
-                                d.name};
+                                d.name,
+                                std::to_string(deadline_ms)};
   const bool trigger = request.mode == Mode::trigger;
   for (std::int64_t tick : request.ticks) {
     const std::string run_id = run_id_in(keys, partition);

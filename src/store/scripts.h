@@ -35,6 +35,7 @@ const redis::Script& bulk_claim();
 const redis::Script& bulk_progress();
 const redis::Script& bulk_stop();
 const redis::Script& sleep();
+const redis::Script& deadline();
 const redis::Script& schedule_tick();
 const redis::Script& schedule_pause();
 const redis::Script& schedule_publish();

@@ -732,6 +732,11 @@ asio::awaitable<long long> Store::promote(int partition, int limit) {
   std::vector<std::string> promote_args;
   std::vector<std::string> expire_keys{keys_.retention(partition), keys_.timers(partition)};
   std::vector<std::string> expire_args;
+  // Run deadlines (deadline.lua): the run fails into the dead-letter queue.
+  std::vector<std::string> deadline_keys{keys_.timers(partition), keys_.dlq(partition), keys_.stats(partition),
+                                         keys_.index_status(partition, "live"),
+                                         keys_.index_status(partition, "failed")};
+  std::vector<std::string> deadline_args{std::string(kGroup)};
   for (std::size_t i = 0; i < members.size(); ++i) {
     const Member& m = members[i];
     // "t": written by schema 3 before the retention set had its own key.
@@ -749,6 +754,12 @@ asio::awaitable<long long> Store::promote(int partition, int limit) {
       continue;
     }
     const std::string queue = field(i, 0);
+    if (m.set[0] == 't' && m.member.ends_with("\tdeadline")) {
+      deadline_keys.push_back(keys_.run(m.run_id));
+      deadline_keys.push_back(keys_.queue(partition, queue));
+      deadline_args.insert(deadline_args.end(), {m.member, m.run_id, queue});
+      continue;
+    }
     promote_keys.push_back(keys_.run(m.run_id));
     promote_keys.push_back(keys_.queue(partition, queue));
     promote_args.insert(promote_args.end(), {m.member, m.set, queue});
@@ -756,6 +767,7 @@ asio::awaitable<long long> Store::promote(int partition, int limit) {
   Pipeline writes;
   if (!promote_args.empty()) writes.add_eval(scripts::promote(), promote_keys, promote_args);
   if (!expire_args.empty()) writes.add_eval(scripts::expire(), expire_keys, expire_args);
+  if (deadline_args.size() > 1) writes.add_eval(scripts::deadline(), deadline_keys, deadline_args);
   for (const Reply& r : co_await client_.exec(std::move(writes))) checked(r);
   // A full page: more may be due already.
   const auto page_full = [&](const Reply& r) { return r.size() >= static_cast<std::size_t>(limit); };

@@ -64,6 +64,9 @@ struct SubmitRequest {
   // against max_backlog) until then. The same key with another start time is
   // an idempotency conflict.
   engine::StartTime start;
+  // The workflow's deadline (Workflow::deadline), from when the run starts
+  // (its run_at, or its creation); 0 = none.
+  std::chrono::milliseconds deadline{0};
 };
 
 struct SubmitResult {

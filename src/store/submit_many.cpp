@@ -44,7 +44,7 @@ std::pair<std::string, int> place(const KeySpace& keys, const SubmitRequest& req
 // The requests one script call may take together: same partition and the
 // same shared arguments (workflow, first step and queue, backlog bound, steps,
 // idempotency lifetime).
-using CallKey = std::tuple<int, std::string, std::string, std::int64_t, std::int64_t>;
+using CallKey = std::tuple<int, std::string, std::string, std::int64_t, std::int64_t, std::int64_t>;
 
 struct Call {
   std::vector<std::string> keys;
@@ -64,7 +64,8 @@ Call start_call(const KeySpace& keys, int partition, const SubmitRequest& req) {
             std::to_string(req.max_backlog),
             Json(req.steps).dump(),
             ms(engine::kMaxScheduleAhead),
-            ms(engine::kRunAtPastGrace)};
+            ms(engine::kRunAtPastGrace),
+            ms(req.deadline)};
   return c;
 }
 
@@ -116,7 +117,7 @@ asio::awaitable<std::vector<SubmitOutcome>> submit_many(Store& store, std::span<
     if (req.steps.empty()) throw std::invalid_argument("workflow '" + req.workflow + "' has no steps");
     auto [run_id, partition] = place(keys, req);
     std::vector<Call>& chunks = calls[CallKey{partition, req.workflow, req.first_queue, req.max_backlog,
-                                              req.idempotency_ttl.count()}];
+                                              req.idempotency_ttl.count(), req.deadline.count()}];
     if (chunks.empty() || chunks.back().requests.size() >= kSubmitChunk) {
       chunks.push_back(start_call(keys, partition, req));
     }

@@ -1016,3 +1016,26 @@ TEST(WaitSteps, EveryBadWaitIsRefusedNamingTheLineAndWhat) {
 
 }  // namespace
 }  // namespace steadfast::config
+
+namespace steadfast::config {
+namespace {
+
+// A workflow's deadline: a duration, more than 0 and at most a year.
+TEST(WorkflowDeadline, IsADurationWithinAYear) {
+  const WorkflowsFile file =
+      parse_workflows("workflows:\n  w:\n    deadline: 2h\n    steps:\n      - {name: a, kind: noop}\n", kPath);
+  EXPECT_EQ(file.workflows.at(0).deadline, std::chrono::hours(2));
+  EXPECT_EQ(build_workflows(file, steps::builtin_kinds()).at(0).deadline(), std::chrono::hours(2));
+  EXPECT_EQ(parse_workflows(kHead + "      - {name: a, kind: noop}\n", kPath).workflows.at(0).deadline.count(), 0);
+  for (const char* bad : {"0s", "9000h"}) {
+    const std::string message = config_error(std::string("workflows:\n  w:\n    deadline: ") + bad +
+                                             "\n    steps:\n      - {name: a, kind: noop}\n");
+    EXPECT_STARTS_WITH(message, prefix(3, "deadline"));
+    EXPECT_CONTAINS(message, "must be more than 0 and at most 8760h");
+  }
+  EXPECT_STARTS_WITH(config_error("workflows:\n  w:\n    deadline: soon\n    steps:\n      - {name: a, kind: noop}\n"),
+                     prefix(3, "deadline"));
+}
+
+}  // namespace
+}  // namespace steadfast::config

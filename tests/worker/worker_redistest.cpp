@@ -251,6 +251,42 @@ TEST_F(InProcess, ADurableWaitFreesItsSlotAndCompletesWhenDue) {
   EXPECT_LE(late, 100) << "b started " << late << " ms after the wait was due";
 }
 
+// Run deadlines: a run still running its step, and one waiting (a durable
+// wait), both fail into the dead-letter queue with "deadline exceeded" about
+// when their deadline passes; the running handler is told to stop.
+TEST_F(InProcess, ADeadlineFailsARunningAndAWaitingRunIntoTheDeadLetterQueue) {
+  std::atomic<bool> cancelled{false};
+  StepOptions short_lease;
+  short_lease.lease = 300ms;  // renewed every 100 ms: the lost token is heard of soon
+  Workflow slow("slow");
+  slow.deadline(600ms);
+  slow.step("work", [&](StepContext& ctx) -> StepResult {
+    const auto until = Clock::now() + 10s;
+    while (!ctx.cancelled() && Clock::now() < until) std::this_thread::sleep_for(5ms);
+    cancelled = ctx.cancelled();
+    return Json::object();
+  }, short_lease);
+  Workflow napper("napper");
+  napper.deadline(600ms);
+  napper.wait("nap", {1h, ""});
+  start(std::vector<Workflow>{slow, napper}, 4);
+  const std::string running = client().submit("slow", Json::object()).run_id;
+  const std::string waiting = client().submit("napper", Json::object()).run_id;
+  for (const std::string& id : {running, waiting}) {
+    const RunInfo run = client().wait(id, 10s);
+    ASSERT_EQ(run.status, "failed") << id;
+    EXPECT_EQ(run.steps.at(0).error, "deadline exceeded: the run had not ended by its deadline");
+    const std::int64_t took = run.updated_at_ms - run.created_at_ms;
+    EXPECT_GE(took, 600) << "failed before its deadline";
+    EXPECT_LE(took, 800) << "failed " << took - 600 << " ms after its deadline";
+  }
+  EXPECT_EQ(client().dead_letters(10).size(), 2u);
+  const auto until = Clock::now() + 5s;
+  while (!cancelled && Clock::now() < until) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(cancelled) << "the running handler was not told to stop";
+  EXPECT_EQ(client().get_run(running)->status, "failed") << "its late outcome was written";
+}
+
 // ctx.heartbeat(progress, message) reaches the status JSON while the step
 // runs (written with the lease renewal, at most once a second), and the run
 // says it is at that step.

@@ -27,6 +27,7 @@ for a = 1, #ARGV, 4 do
     if current == status and (status == '' or sf_terminal[status]) then
       if status ~= '' then deleted = deleted + redis.call('DEL', run) end
       for j = first_index, first_index + n - 1 do redis.call('ZREM', KEYS[j], run_id) end
+      redis.call('ZREM', timers, sf_timer(run_id, '', 'deadline'))  -- a deadline that never came
       forget()
     elseif current ~= '' and not sf_terminal[current] then
       forget()  -- live again: it has no retention now

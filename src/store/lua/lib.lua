@@ -116,8 +116,10 @@ end
 -- its first step, a stream entry or, when it starts later (start > now), a
 -- 'start' member of the timer set (status 'scheduled'). r: run (key), run_id,
 -- workflow, step, queue, steps (JSON), input (JSON), metadata (JSON, '' =
--- none), start (Unix ms, 0 = now), stream, timers, now. The caller adds the
--- run to the indexes and counts it. Returns whether it was queued at once.
+-- none), start (Unix ms, 0 = now), stream, timers, now, deadline (ms after
+-- the start, 0 = none: a 'deadline' member of the timer set, deadline.lua).
+-- The caller adds the run to the indexes and counts it. Returns whether it
+-- was queued at once.
 local function sf_create_run(r)
   local run = r.run
   if r.start > r.now then
@@ -133,5 +135,10 @@ local function sf_create_run(r)
     if r.start > 0 then redis.call('HSET', run, 'run_at', r.start) end
   end
   if r.metadata ~= '' then redis.call('HSET', run, 'metadata', r.metadata) end
+  if r.deadline and r.deadline > 0 then
+    local at = math.max(r.start, r.now) + r.deadline
+    redis.call('ZADD', r.timers, at, sf_timer(r.run_id, '', 'deadline'))
+    redis.call('HSET', run, 'deadline_at', at)
+  end
   return r.start <= r.now
 end
