@@ -70,6 +70,7 @@ std::string end_name(AttemptEnd end) {
     case E::timed_out: return "timed_out";
     case E::interrupted: return "interrupted";
     case E::lease_lost: return "lease_lost";
+    case E::parked: return "parked";
   }
   return "unknown";
 }

@@ -299,7 +299,7 @@ TEST_F(StoreOutcome, AHandBackForWantOfAHandlerShowsNoWorkerAndKeepsWhenItBegan)
 }
 
 TEST_P(StaleTokenTest, RetryOfAStaleTokenIsStaleAndWritesNothing) {
-  for (const Action a : {Action::retry_later, Action::release}) {
+  for (const Action a : {Action::retry_later, Action::release, Action::sleep}) {
     SCOPED_TRACE(engine::to_string(a));
     const StartItem it = running_run();
     make_stale(it, GetParam());
@@ -313,7 +313,7 @@ TEST_P(StaleTokenTest, RetryOfAStaleTokenIsStaleAndWritesNothing) {
 
 TEST_F(StoreOutcome, RetryOfATerminalRunOnlyDropsTheEntry) {
   for (const std::string status : {"completed", "failed", "cancelled"}) {
-    for (const Action a : {Action::retry_later, Action::release}) {
+    for (const Action a : {Action::retry_later, Action::release, Action::sleep}) {
       SCOPED_TRACE(status + " " + std::string(engine::to_string(a)));
       const StartItem it = running_run();
       set_field(it.run_id, "status", status);
@@ -326,7 +326,7 @@ TEST_F(StoreOutcome, RetryOfATerminalRunOnlyDropsTheEntry) {
 }
 
 TEST_F(StoreOutcome, RetryOfADeletedRunDropsTheEntryAndRecreatesNothing) {
-  for (const Action a : {Action::retry_later, Action::release}) {
+  for (const Action a : {Action::retry_later, Action::release, Action::sleep}) {
     SCOPED_TRACE(engine::to_string(a));
     const StartItem it = running_run();
     delete_run(it.run_id);

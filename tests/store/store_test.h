@@ -330,6 +330,9 @@ class StoreTest : public test::RedisTest {
                      keys_.index_status(kPartition, "cancelled"), run_key(t.run_id)},
                     {g, consumer, "3600000", t.token.entry_id, d, t.step,
                      t.action == engine::Action::cancel_run ? "cancel" : "discard", t.run_id});
+      case engine::Action::sleep:
+        return eval(scripts::sleep(), {s, keys_.timers(kPartition), run_key(t.run_id)},
+                    {g, consumer, t.token.entry_id, d, t.run_id, t.step, attempts, std::to_string(t.wake_at_ms)});
       case engine::Action::execute:
       case engine::Action::abandon:
         break;
