@@ -74,8 +74,8 @@ class StoreRunOps : public StoreTest {
                 {stream(), keys_.stats(kPartition), keys_.timers(kPartition), keys_.index_all(kPartition),
                  keys_.index_workflow(kPartition, "wf"), keys_.index_status(kPartition, "live"), run_key(run_id),
                  run_key(run_id)},
-                {"wf", "a", "q", "1000", std::to_string(max_backlog), R"(["a","b"])", "31536000000", "1000", run_id,
-                 "{}", "fp", "", "0", "0", "0", "0"});
+                {"wf", "a", "q", "1000", std::to_string(max_backlog), R"(["a","b"])", "31536000000", "1000", "0",
+                 run_id, "{}", "fp", "", "0", "0", "0", "0"});
   }
 };
 
