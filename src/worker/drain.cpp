@@ -55,12 +55,17 @@ asio::awaitable<void> Worker::Impl::drain() {
       spdlog::warn("worker {}: deregistration failed: {}", options_.id, e.what());
     }
   }
+  drained_ = true;
   if (drain_waiter_) drain_waiter_->cancel();
 }
 
 asio::awaitable<void> Worker::Impl::drain_done() {
   drain_waiter_ = std::make_unique<asio::steady_timer>(*io_, Clock::time_point::max());
-  while (!stopping_) co_await drain_waiter_->async_wait(asio::as_tuple(asio::use_awaitable));
+  // Until drain() is done, deregistration included — not just until it set
+  // stopping_: main_loop's end stops the event loop, and a signal at start-up
+  // can reach drain() before main_loop gets here, so returning on stopping_
+  // left the registration in the workers hash for good.
+  while (!drained_) co_await drain_waiter_->async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 }  // namespace steadfast

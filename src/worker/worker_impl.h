@@ -238,6 +238,7 @@ class Worker::Impl {
   bool flush_scheduled_ = false;
   bool draining_ = false;
   bool stopping_ = false;
+  bool drained_ = false;  // drain() finished, deregistration included (drain_done)
   std::exception_ptr fatal_;
   mutable std::mutex stats_mu_;
   WorkerStats stats_;

@@ -201,5 +201,28 @@ workflows:
   EXPECT_EQ(doc.exit_code, 0) << doc.out << doc.err;
 }
 
+// A SIGTERM right after start-up (the registration written, the loops not
+// all started yet) still ends with the worker's registration removed: the
+// event loop used to stop before the deregistration had run, leaving the
+// record in the workers hash for good. Ten workers, each stopped as soon as
+// its record appears.
+TEST_F(Takeover, ASigtermRightAfterStartUpStillDeregisters) {
+  const std::string file = write_workflows(R"(
+workflows:
+  quick:
+    steps:
+      - {name: a, kind: noop}
+)");
+  for (int i = 0; i < 10; ++i) {
+    const std::string id = "early-" + std::to_string(i);
+    ChildProcess& w = start_worker(id, file, {}, /*wait_ready=*/false);
+    ASSERT_TRUE(eventually([&] { return !registration(id).is_null(); }, 10s, 1ms)) << tail_of(w.log());
+    w.sigterm();
+    ASSERT_EQ(w.wait(10s), 0) << tail_of(w.log());
+    EXPECT_TRUE(registration(id).is_null()) << "worker " << id << " left its registration behind\n"
+                                            << tail_of(w.log());
+  }
+}
+
 }  // namespace
 }  // namespace steadfast::test
