@@ -202,6 +202,20 @@ TEST_F(Schedules, OverlapSkipLeavesALiveRunAloneAndCountsTheSkip) {
   EXPECT_EQ(runs_of("o").size(), 2u);
 }
 
+// Moving past missed ticks (catch_up none: nothing fires) is no overlap skip.
+TEST_F(Schedules, MovingPastMissedTicksCountsNoOverlapSkip) {
+  const ScheduleDefinition d = definition("m", "* * * * * *", engine::Overlap::skip);
+  publish({d});
+  ScheduleState read = initialized(d);
+  ASSERT_EQ(tick(d, read, {*read.last + 1000}).outcome, TickResult::Outcome::fired);  // live from now on
+  read = state("m");
+  const TickResult r = tick(d, read, {});
+  EXPECT_EQ(r.outcome, TickResult::Outcome::fired);
+  EXPECT_TRUE(r.run_ids.empty());
+  EXPECT_EQ(state("m").overlap_skipped, 0);
+  EXPECT_EQ(*state("m").last, new_last);
+}
+
 TEST_F(Schedules, ATriggerStartsARunWhilePausedWithoutMovingTheTicks) {
   const ScheduleDefinition d = definition("t", "0 3 * * *");
   publish({d});

@@ -42,7 +42,8 @@ if mode == 'init' then
 end
 if mode == 'tick' and paused then return {'paused'} end
 
-if overlap == 'skip' and last_run ~= '' and not sf_gone_or_terminal(previous) then
+-- (Only when a run would start: a call that just moves past missed ticks skips nothing.)
+if overlap == 'skip' and #ARGV >= 13 and last_run ~= '' and not sf_gone_or_terminal(previous) then
   if mode == 'tick' then redis.call('HSET', state, 'last', new_last) end
   redis.call('HINCRBY', state, 'overlap_skipped', 1)
   return {'skipped'}
