@@ -170,6 +170,18 @@ class Client {
   // "terminal:<status>" (already finished: nothing done), "missing".
   std::string cancel(const std::string& run_id);
 
+  // Sends the signal `name` with `body` (the waiting step's output; at most
+  // 64 KiB as JSON) to a run, as POST /v1/runs/{id}/signals/{name} does:
+  // "delivered" (a step waiting on the name takes it), "kept" (the first
+  // wait on the name will take it; a run keeps at most 100), "repeat" (this
+  // idempotency key was seen: nothing done), "missing" (no such run),
+  // "ended:<status>", "unknown:<why>" (no wait step of the run's workflow
+  // waits on the name) or "full:<why>". Writes a `signal` audit entry when
+  // delivered or kept. Throws std::invalid_argument for a bad run id, signal
+  // name, idempotency key, or a body over 64 KiB.
+  std::string signal(const std::string& run_id, const std::string& name, const Json& body,
+                     const std::string& idempotency_key = {});
+
   // Starts a new run of `run_id`'s workflow that keeps the outputs of every
   // step before `from_step` (byte for byte) and runs `from_step` and every
   // later step again, with `input` (checked as submit checks it) or, without one, the source run's input. The new run carries the

@@ -102,15 +102,31 @@ inline constexpr std::chrono::milliseconds kMinLease{100};
 // Longest workflow, step or queue name, in bytes.
 inline constexpr std::size_t kMaxNameLength = 64;
 
+// What a signal wait does when its timeout passes first.
+enum class OnTimeout {
+  fail,       // the step fails (fatal: no retry) and the run goes to the dead-letter queue
+  continue_,  // the step completes with the output null and the run goes on
+};
+
 // A durable wait (the `wait` kind): the step holds no worker slot and no
-// thread while it waits, and the wait survives worker and Redis restarts (it
-// is a member of the partition's timer set). Exactly one form is set.
+// thread while it waits, and the wait survives worker and Redis restarts (its
+// due time is a member of the partition's timer set; a signal wait without a
+// timeout is recorded in the run alone). Exactly one form is set.
 struct WaitSpec {
   // `for`: this long after the step's first claim (positive, at most kMaxWait).
   std::chrono::milliseconds duration{0};
   // `until`: a template on the run ("{{input.remind_at}}") giving an RFC 3339
   // time or Unix milliseconds; a time already past completes the step at once.
   std::string until;
+  // `signal`: a name (^[A-Za-z0-9_-]{1,64}$); the step completes with the
+  // body of the signal of that name sent to the run (POST
+  // /v1/runs/{id}/signals/{name}, `steadfast signal`, Client::signal), taken
+  // from the run's kept signals if it was sent before the step began to wait.
+  std::string signal;
+  // signal only: how long after the step's first claim the wait gives up
+  // (zero = never; at most kMaxWait), and what it does then.
+  std::chrono::milliseconds timeout{0};
+  OnTimeout on_timeout = OnTimeout::fail;
 };
 
 // The longest `for` of a wait step, and how far ahead an `until` may lie.
@@ -139,10 +155,12 @@ class Workflow {
   // kMinLease, a backoff multiplier under 1 (or not finite) or a bad queue name.
   Workflow& step(std::string name, StepHandler handler, StepOptions options = {});
 
-  // Appends a durable wait (WaitSpec). Its step completes with the output
-  // {"until": "<RFC 3339>"} once due. Throws std::invalid_argument for a bad
-  // or duplicate name, a bad queue, none or both forms, a duration out of
-  // (0, kMaxWait], or an `until` template that does not parse.
+  // Appends a durable wait (WaitSpec). A timed wait completes with the output
+  // {"until": "<RFC 3339>"} once due; a signal wait with the signal's body.
+  // Throws std::invalid_argument for a bad or duplicate name, a bad queue,
+  // not exactly one form, a duration or timeout out of (0, kMaxWait], a
+  // timeout without a signal, a bad signal name, or an `until` template that
+  // does not parse.
   Workflow& wait(std::string name, WaitSpec wait, std::string queue = "default");
 
   // The JSON Schema (draft-04) every run's input must match: checked at submit

@@ -22,6 +22,7 @@
 #include "store/bulk.h"
 #include "store/schedules.h"
 #include "store/definition.h"
+#include "store/signals.h"
 #include "store/explorer_view.h"
 #include "store/redis_settings.h"
 #include "store/run_id.h"
@@ -207,7 +208,7 @@ struct Service::Route {
   enum class Action {
     healthz, readyz, metrics, ui, ui_redirect, me, workflows, submit, runs, run, cancel, dlq, dlq_purge, dlq_replay,
     workers, limiters, audit, queues, queue_pause, queue_resume, stats_series, rerun, bulk_create, bulk_list, bulk_get,
-    bulk_stop, submit_batch, schedules, schedule_pause, schedule_resume, schedule_trigger
+    bulk_stop, submit_batch, schedules, schedule_pause, schedule_resume, schedule_trigger, signal
   };
   Action action{};
   std::string label;               // the route template, for metrics
@@ -215,6 +216,7 @@ struct Service::Route {
   Access access = Access::read;
   bool public_route = false;        // no token needed
   std::string param;                // {name} or {id}, undecoded
+  std::string param2;               // a second one ({name} after {id}), undecoded
   std::map<std::string, std::string> query;
   std::optional<Principal> who;     // the token's, when tokens are on
 };
@@ -319,6 +321,9 @@ std::variant<Service::Route, Response> Service::resolve(const Request& request) 
       set(A::run, "/v1/runs/{id}", "GET", Access::read, std::string(seg[2]));
     } else if (n == 4 && s1 == "runs" && seg[3] == "cancel" && !seg[2].empty()) {
       set(A::cancel, "/v1/runs/{id}/cancel", "POST", Access::admin, std::string(seg[2]));
+    } else if (n == 5 && s1 == "runs" && seg[3] == "signals" && !seg[2].empty() && !seg[4].empty()) {
+      set(A::signal, "/v1/runs/{id}/signals/{name}", "POST", Access::submit, std::string(seg[2]));
+      route.param2 = std::string(seg[4]);
     } else if (n == 4 && s1 == "runs" && seg[3] == "rerun" && !seg[2].empty()) {
       set(A::rerun, "/v1/runs/{id}/rerun", "POST", Access::admin, std::string(seg[2]));
     } else if (n == 2 && s1 == "runs:bulk") {
@@ -444,6 +449,7 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
       case A::run: co_return co_await get_run(route.param, route.query);
       case A::cancel: co_return co_await cancel(route.param, route.who);
       case A::rerun: co_return co_await rerun(request, route.param, route.who);
+      case A::signal: co_return co_await signal(request, route.param, route.param2, route.who);
       case A::dlq: co_return co_await dlq_list(route.query);
       case A::dlq_purge: co_return co_await dlq_purge(request, route.who);
       case A::dlq_replay: co_return co_await dlq_replay(route.param, route.who);
@@ -827,6 +833,59 @@ asio::awaitable<Response> Service::cancel(const std::string& raw_id, const std::
   }
   co_await store_.audit(actor(who), "cancel", id, store::audit_detail("result", result));
   co_return json_response(200, {{"run_id", id}, {"result", result}, {"status_url", status_url(id)}});
+}
+
+// POST /v1/runs/{id}/signals/{name} with a JSON body (empty = null), at most
+// store::kMaxSignalBytes: 202 when a waiting step takes it or it is kept for
+// the first wait on its name, 200 for a repeated Idempotency-Key.
+asio::awaitable<Response> Service::signal(const Request& request, const std::string& raw_id,
+                                          const std::string& name, const std::optional<Principal>& who) {
+  const std::string id = store::canonical_run_id(raw_id);
+  if (!store::is_valid_run_id(id)) co_return problem(404, "unknown-run", "no run '" + id.substr(0, 64) + "'");
+  if (!is_valid_name(name)) {
+    co_return problem(404, "unknown-signal",
+                      "signal name '" + name.substr(0, 64) + "' is invalid: it must match ^[A-Za-z0-9_-]{1,64}$");
+  }
+  if (request.body.size() > store::kMaxSignalBytes) {
+    co_return problem(413, "payload-too-large",
+                      "a signal's body may be at most " + std::to_string(store::kMaxSignalBytes >> 10) +
+                          " KiB; this one is " + std::to_string(request.body.size()) + " bytes");
+  }
+  store::SignalRequest req;
+  req.run_id = id;
+  req.name = name;
+  if (!request.body.empty()) {
+    auto body = small_json_body(request, options_.max_json_depth);
+    if (auto* refused = std::get_if<Response>(&body)) co_return std::move(*refused);
+    req.body = std::move(std::get<Json>(body));
+  }
+  if (auto key = request.header("Idempotency-Key")) {
+    if (!store::is_valid_idempotency_key(*key)) {
+      co_return problem(400, "bad-idempotency-key",
+                        "Idempotency-Key must be 1-256 printable ASCII characters without spaces");
+    }
+    req.idempotency_key = std::string(*key);
+  }
+  const store::SignalResult result = co_await store::send_signal(store_, req);
+  using O = store::SignalResult::Outcome;
+  switch (result.outcome) {
+    case O::missing: co_return problem(404, "unknown-run", "no run '" + id + "' (never submitted, or expired)");
+    case O::unknown_signal: co_return problem(404, "unknown-signal", result.detail);
+    case O::ended:
+      co_return problem(409, "run-finished", "run " + id + " already ended: " + result.detail);
+    case O::full: co_return problem(409, "too-many-signals", result.detail);
+    case O::repeat:
+      co_return json_response(200, {{"run_id", id}, {"signal", name}, {"result", "repeat"},
+                                    {"status_url", status_url(id)}});
+    case O::delivered:
+    case O::kept: break;
+  }
+  const std::string what = result.outcome == O::delivered ? "delivered" : "kept";
+  Json detail = Json::object();
+  detail["signal"] = name;
+  detail["result"] = what;
+  co_await store_.audit(actor(who), "signal", id, std::move(detail));
+  co_return json_response(202, {{"run_id", id}, {"signal", name}, {"result", what}, {"status_url", status_url(id)}});
 }
 
 // POST /v1/runs/{id}/rerun {"from_step": S, "input": ...}: a new run keeping

@@ -113,6 +113,8 @@ class Service {
   boost::asio::awaitable<Response> cancel(const std::string& id, const std::optional<Principal>& who);
   boost::asio::awaitable<Response> rerun(const Request& request, const std::string& id,
                                          const std::optional<Principal>& who);
+  boost::asio::awaitable<Response> signal(const Request& request, const std::string& id, const std::string& name,
+                                          const std::optional<Principal>& who);
   boost::asio::awaitable<Response> dlq_list(const std::map<std::string, std::string>& query);
   boost::asio::awaitable<Response> dlq_replay(const std::string& id, const std::optional<Principal>& who);
   boost::asio::awaitable<Response> dlq_purge(const Request& request, const std::optional<Principal>& who);

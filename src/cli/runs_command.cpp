@@ -1,4 +1,4 @@
-// `steadfast submit`, `status`, `cancel`: one run at a time (`cancel --all`: a bulk job, cli/bulk_command.h).
+// `steadfast submit`, `status`, `cancel`, `signal`: one run at a time (`cancel --all`: a bulk job, cli/bulk_command.h).
 #include <algorithm>
 #include <fstream>
 #include <iostream>
@@ -257,6 +257,47 @@ void register_runs(CLI::App& app) {
         std::exit(kExitFailed);
       }
       std::cout << r << "\n";  // "cancelled" (it was waiting) or "cancelling" (its worker stops it)
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("signal", "Send a signal to a run: the step waiting on its name (kind: wait, "
+                                             "with: {signal: NAME}) completes with the data as its output, or the "
+                                             "first one to wait on it later takes it");
+    struct Args {
+      Connection conn;
+      std::string run;
+      std::string name;
+      std::string data;
+      std::string key;
+    };
+    auto a = std::make_shared<Args>();
+    add_connection_options(*cmd, a->conn);
+    cmd->add_option("run", a->run, "Run id (any case)")->required();
+    cmd->add_option("name", a->name, "Signal name, as the wait step names it")->required();
+    cmd->add_option("--data", a->data, "The signal's body as JSON (at most 64 KiB); default null");
+    cmd->add_option("--idempotency-key", a->key, "Send it at most once: a repeat with this key changes nothing");
+    cmd->final_callback([a] {
+      const std::string id = run_id_arg(a->run);
+      Json body;
+      if (!a->data.empty()) {
+        body = Json::parse(a->data, nullptr, false);
+        if (body.is_discarded()) throw std::invalid_argument("--data is not valid JSON: " + engine::quote(a->data, 80));
+      }
+      Client client(client_options(a->conn));
+      const std::string r = client.signal(id, a->name, body, a->key);
+      if (r == "missing") {
+        std::cerr << "steadfast: no run " << id << " (never submitted, or expired)\n";
+        std::exit(kExitFailed);
+      }
+      if (r.starts_with("ended:")) {
+        std::cerr << "steadfast: run " << id << " already " << r.substr(6) << ": the signal was not sent\n";
+        std::exit(kExitFailed);
+      }
+      if (r.starts_with("unknown:") || r.starts_with("full:")) {
+        std::cerr << "steadfast: " << r.substr(r.find(':') + 1) << "\n";
+        std::exit(kExitFailed);
+      }
+      std::cout << r << "\n";  // "delivered", "kept" or "repeat"
     });
   }
 }

@@ -52,10 +52,33 @@ std::vector<Workflow> build_workflows(const WorkflowsFile& file, const steps::Ki
               fail(file, line, "with", "`until` must be a template or a time, got " + value.dump(), where);
             }
             wait.until = value.is_string() ? value.get<std::string>() : value.dump();
-          } else if (key == "signal" || key == "timeout" || key == "on_timeout") {
-            fail(file, line, "with", "signal waits (`signal`, `timeout`, `on_timeout`) are not available yet", where);
+          } else if (key == "signal") {
+            if (!value.is_string() || value.get<std::string>().empty()) {
+              fail(file, line, "with", "`signal` must be a name like approved, got " + value.dump(), where);
+            }
+            wait.signal = value.get<std::string>();
+          } else if (key == "timeout") {
+            if (!value.is_string()) {
+              fail(file, line, "with", "`timeout` must be a duration like 24h, got " + value.dump(), where);
+            }
+            try {
+              wait.timeout = parse_duration(value.get<std::string>());
+            } catch (const std::exception& e) {
+              fail(file, line, "with", std::string("`timeout`: ") + e.what(), where);
+            }
+            if (wait.timeout.count() <= 0) fail(file, line, "with", "`timeout` must be more than 0", where);
+          } else if (key == "on_timeout") {
+            if (value == "fail") {
+              wait.on_timeout = OnTimeout::fail;
+            } else if (value == "continue") {
+              wait.on_timeout = OnTimeout::continue_;
+            } else {
+              fail(file, line, "with", "`on_timeout` must be fail or continue, got " + value.dump(), where);
+            }
           } else {
-            fail(file, line, "with", "unknown parameter " + quote(key) + " of a wait step (expected for or until)",
+            fail(file, line, "with",
+                 "unknown parameter " + quote(key) +
+                     " of a wait step (expected for, until, or signal with timeout and on_timeout)",
                  where);
           }
         }

@@ -113,14 +113,29 @@ Workflow& Workflow::wait(std::string name, WaitSpec wait, std::string queue) {
   }
   const std::string what = "wait step " + quote(name);
   const bool has_for = wait.duration.count() != 0;
-  if (has_for == !wait.until.empty()) {
-    throw std::invalid_argument(what + ": give exactly one of `for` (a duration) and `until` (a time)");
+  const bool has_signal = !wait.signal.empty();
+  if (int{has_for} + int{!wait.until.empty()} + int{has_signal} != 1) {
+    throw std::invalid_argument(what +
+                                ": give exactly one of `for` (a duration), `until` (a time) and `signal` (a name)");
   }
+  const std::string at_most = std::to_string(kMaxWait.count() / 3'600'000) + "h";
   if (has_for && (wait.duration.count() < 0 || wait.duration > kMaxWait)) {
-    throw std::invalid_argument(what + ": `for` must be more than 0 and at most " +
-                                std::to_string(kMaxWait.count() / 3'600'000) + "h");
+    throw std::invalid_argument(what + ": `for` must be more than 0 and at most " + at_most);
   }
-  if (!has_for) {
+  if (!has_signal && (wait.timeout.count() != 0 || wait.on_timeout != OnTimeout::fail)) {
+    throw std::invalid_argument(what + ": `timeout` and `on_timeout` belong to a signal wait (`signal`)");
+  }
+  if (has_signal) {
+    try {
+      check_name("signal", wait.signal);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(what + ": " + e.what());
+    }
+    if (wait.timeout.count() < 0 || wait.timeout > kMaxWait) {
+      throw std::invalid_argument(what + ": `timeout` must be more than 0 and at most " + at_most);
+    }
+  }
+  if (!wait.until.empty()) {
     try {
       (void)engine::Template::parse(wait.until);
     } catch (const engine::TemplateSyntaxError& e) {

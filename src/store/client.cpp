@@ -23,6 +23,7 @@
 #include "store/definition.h"
 #include "store/keys.h"
 #include "store/run_id.h"
+#include "store/signals.h"
 #include "store/store.h"
 #include "store/submit_many.h"
 
@@ -334,6 +335,33 @@ std::string Client::cancel(const std::string& run_id) {
       co_await impl_->store_.audit(impl_->actor(), "cancel", run_id, store::audit_detail("result", result));
     }
     co_return result;
+  }());
+}
+
+std::string Client::signal(const std::string& run_id, const std::string& name, const Json& body,
+                           const std::string& idempotency_key) {
+  check_run_id(run_id);
+  store::SignalRequest req{run_id, name, body, idempotency_key};
+  return impl_->call([&]() -> asio::awaitable<std::string> {
+    const store::SignalResult r = co_await store::send_signal(impl_->store_, req);
+    using O = store::SignalResult::Outcome;
+    switch (r.outcome) {
+      case O::delivered:
+      case O::kept: {
+        const std::string what = r.outcome == O::delivered ? "delivered" : "kept";
+        Json detail = Json::object();
+        detail["signal"] = name;
+        detail["result"] = what;
+        co_await impl_->store_.audit(impl_->actor(), "signal", run_id, std::move(detail));
+        co_return what;
+      }
+      case O::repeat: co_return std::string("repeat");
+      case O::missing: co_return std::string("missing");
+      case O::ended: co_return "ended:" + r.detail;
+      case O::unknown_signal: co_return "unknown:" + r.detail;
+      case O::full: co_return "full:" + r.detail;
+    }
+    co_return std::string("missing");
   }());
 }
 

@@ -10,6 +10,8 @@ Json definition_of(const Workflow& w, const std::map<std::string, std::int64_t>&
                      {"max_attempts", s.options.retry.max_attempts},
                      {"lease_ms", s.options.lease.count()},
                      {"timeout_ms", s.options.timeout.count()}});
+    // Only on signal waits: the signals a run of the workflow can take.
+    if (s.wait && !s.wait->signal.empty()) steps.back()["signal"] = s.wait->signal;
   }
   Json def = {{"name", w.name()}, {"steps", steps}};
   if (!w.input_schema().is_null()) def["input_schema"] = w.input_schema();

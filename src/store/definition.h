@@ -12,8 +12,8 @@
 
 namespace steadfast::store {
 
-// {"name", "steps": [{"name", "queue", "max_attempts", "lease_ms", "timeout_ms"}],
-//  "max_backlog"?}. max_backlog maps a queue to its bound (load shedding); the
+// {"name", "steps": [{"name", "queue", "max_attempts", "lease_ms", "timeout_ms",
+//  "signal"? (a signal wait's name)}], "max_backlog"?}. max_backlog maps a queue to its bound (load shedding); the
 // entry of the first step's queue, if any, is recorded. Empty = no bound.
 [[nodiscard]] Json definition_of(const Workflow& workflow,
                                  const std::map<std::string, std::int64_t>& max_backlog = {});

@@ -215,6 +215,9 @@ asio::awaitable<DoctorReport> examine(Store& st, bool repair) {
       for (std::size_t i = 0; i < offenders.size() && i < results.size(); ++i) {
         if (results[i].starts_with("repaired:")) {
           offenders[i]->repaired = "re-enqueued at step " + results[i].substr(9);
+        } else if (results[i].starts_with("timeout:")) {
+          offenders[i]->repaired =
+              "signal timeout timer of step " + results[i].substr(8) + " put back at its due time";
         } else if (results[i].starts_with("rescheduled:")) {
           offenders[i]->repaired = offenders[i]->tokens.status == "waiting"
                                        ? "sleep timer of step " + results[i].substr(12) + " put back at its due time"

@@ -156,6 +156,14 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
       w = engine::WaitingFor{};
       w->kind = engine::WaitKind::scheduled;
       w->until = run.run_at_ms;
+    } else if (const std::string signal = get(f, "s." + s.name + ".signal");
+               s.status == "waiting" && !signal.empty()) {
+      w = engine::WaitingFor{};
+      w->kind = engine::WaitKind::signal;
+      w->signal = signal;
+      if (const std::int64_t timeout = to_int(f, "s." + s.name + ".wake_at"); !iso8601_ms(timeout).empty()) {
+        w->until = timeout;
+      }
     } else if (const std::int64_t wake = to_int(f, "s." + s.name + ".wake_at");
                s.status == "waiting" && !iso8601_ms(wake).empty()) {
       w = engine::WaitingFor{};

@@ -39,5 +39,6 @@ const redis::Script& deadline();
 const redis::Script& schedule_tick();
 const redis::Script& schedule_pause();
 const redis::Script& schedule_publish();
+const redis::Script& signal();
 
 }  // namespace steadfast::store::scripts

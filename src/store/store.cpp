@@ -555,7 +555,7 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
           args.insert(args.end(), {t.token.entry_id, std::to_string(t.token.deliveries), t.run_id,
                                    t.step, t.output, std::to_string(t.attempts),
                                    last ? std::string() : t.next_step,
-                                   last ? std::string() : t.next_queue, t.workflow});
+                                   last ? std::string() : t.next_queue, t.workflow, t.signal});
         }
         break;
       case ScriptKind::retry:
@@ -603,7 +603,7 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
           const Transition& t = batch[i];
           keys.push_back(keys_.run(t.run_id));
           args.insert(args.end(), {t.token.entry_id, std::to_string(t.token.deliveries), t.run_id, t.step,
-                                   std::to_string(t.attempts), std::to_string(t.wake_at_ms)});
+                                   std::to_string(t.attempts), std::to_string(t.wake_at_ms), t.signal});
         }
         break;
       case ScriptKind::none: break;
@@ -617,7 +617,10 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
     const auto& indexes = *order[g];
     for (std::size_t k = 0; k < indexes.size(); ++k) {
       const std::string_view s = r[k].str();
-      results[indexes[k]] = s == "ok" ? Applied::ok : s == "stale" ? Applied::stale : Applied::discarded;
+      // 'signalled': sleep.lua queued a signal wait again for a kept signal
+      results[indexes[k]] = s == "ok" || s == "signalled" ? Applied::ok
+                            : s == "stale"                 ? Applied::stale
+                                                           : Applied::discarded;
     }
   }
   co_return results;

@@ -98,6 +98,10 @@ class Worker::Impl {
     // Set instead of an admission when the attempt can never be admitted (its
     // token estimate is over the bucket): launch() fails it with this, fatal.
     std::string admission_error;
+    // A signal wait's signal name: parked on it (sleep.lua), or taken from
+    // the run's kept signals by this completion (complete.lua deletes it).
+    // Empty for every other step.
+    std::string signal;
 
     const StepOptions& options() const {
       return workflow->steps()[static_cast<std::size_t>(step_index)].options;
@@ -154,6 +158,12 @@ class Worker::Impl {
   // completed when due, else parked until then (HandlerResult::Kind::parked).
   void finish_wait(const std::string& key, Inflight& slot, const StepDefinition& step, const Json& input,
                    const std::map<std::string, Json>& outputs);
+  // A signal wait: completed with a kept signal, ended by its timeout
+  // (`stored`: the due time an earlier claim parked it with), else parked.
+  void finish_signal_wait(const std::string& key, Inflight& slot, const StepDefinition& step,
+                          std::optional<std::int64_t> stored);
+  // Parks the step until `due` (Redis Unix ms; 0 = no time: a signal wait without timeout).
+  void park(const std::string& key, std::int64_t due);
   void on_timeout(const std::string& key);
   void on_finished(const std::string& key, StepResult result);
 

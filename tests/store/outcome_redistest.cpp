@@ -144,7 +144,7 @@ TEST_F(StoreOutcome, CompleteOfAMixedBatchWritesOnlyTheTokensItOwns) {
     ks.push_back(last ? stream() : stream("q2"));
     args.insert(args.end(), {items[i].token.entry_id, "1", items[i].run_id, "a",
                              R"({"i":)" + std::to_string(i) + "}", "1", last ? "" : "b",
-                             last ? "" : "q2", "wf"});
+                             last ? "" : "q2", "wf", ""});
   }
   EXPECT_EQ(eval(scripts::complete(), ks, args),
             A({S("ok"), S("ok"), S("stale"), S("stale"), S("stale")}));

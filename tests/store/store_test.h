@@ -306,7 +306,7 @@ class StoreTest : public test::RedisTest {
             {s, keys_.stats(kPartition), keys_.retention(kPartition), keys_.index_status(kPartition, "live"),
              run_key(t.run_id), last ? s : stream(t.next_queue)},
             {g, consumer, "3600000", t.token.entry_id, d, t.run_id, t.step, t.output, attempts,
-             last ? "" : t.next_step, last ? "" : t.next_queue, t.workflow});
+             last ? "" : t.next_step, last ? "" : t.next_queue, t.workflow, t.signal});
       }
       case engine::Action::retry_later:
       case engine::Action::release: {
@@ -332,7 +332,8 @@ class StoreTest : public test::RedisTest {
                      t.action == engine::Action::cancel_run ? "cancel" : "discard", t.run_id});
       case engine::Action::sleep:
         return eval(scripts::sleep(), {s, keys_.timers(kPartition), run_key(t.run_id)},
-                    {g, consumer, t.token.entry_id, d, t.run_id, t.step, attempts, std::to_string(t.wake_at_ms)});
+                    {g, consumer, t.token.entry_id, d, t.run_id, t.step, attempts, std::to_string(t.wake_at_ms),
+                     t.signal});
       case engine::Action::execute:
       case engine::Action::abandon:
         break;

@@ -1,7 +1,7 @@
 #!lua flags=allow-oom
 -- Cancels a run on a user's request. A run whose token waits (an undelivered
--- stream entry, a retry timer, a scheduled run's start timer or a durable
--- wait's sleep timer) is cancelled
+-- stream entry, a retry timer, a scheduled run's start timer, a durable
+-- wait's sleep or signal timer, or a signal wait without timeout) is cancelled
 -- at once and its token removed;
 -- a run whose step is running gets a cancel flag that its worker sees on its
 -- next lease renewal, and the worker finishes it as cancelled.
@@ -28,11 +28,13 @@ local function finish()
   return 'cancelled'
 end
 if redis.call('ZREM', timers, sf_timer(run_id, step, 'retry'), sf_timer(run_id, step, 'start'),
-              sf_timer(run_id, step, 'sleep')) +
+              sf_timer(run_id, step, 'sleep'), sf_timer(run_id, step, 'signal')) +
    redis.call('ZREM', legacy, run_id) > 0 then
   return finish()
 end
 local entry = redis.call('HGET', run, 'entry')
+-- no entry and no timer: a signal wait without timeout, parked on its name alone
+if status == 'waiting' and (not entry or entry == '') then return finish() end
 if entry and entry ~= '' then
   local p = redis.call('XPENDING', stream, group, entry, entry, 1)
   if p[1] == nil then

@@ -3,11 +3,16 @@
 -- KEYS[1] run hash, KEYS[2] its queue stream (or any key if none), KEYS[3] timer set,
 -- KEYS[4] dead-letter stream, KEYS[5] schema 1's delayed set
 -- ARGV: run id, group
--- Returns {status, tokens in the stream, in the timer sets (a retry, start or
--- sleep timer of its step, or a schema 1 delayed member), in the DLQ, pending(0/1)}.
+-- Returns {status, tokens in the stream, in the timer sets (a retry, start,
+-- sleep or signal timer of its step, a schema 1 delayed member, or a signal
+-- wait without timeout, which waits on its name alone), in the DLQ, pending(0/1)}.
 local run, stream, timers, dlq, legacy = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local run_id, group = ARGV[1], ARGV[2]
 local f = redis.call('HMGET', run, 'status', 'entry', 'dlq_entry', 'step')
+local signal_wait = nil
+if f[1] == 'waiting' and f[4] then
+  signal_wait = redis.call('HMGET', run, 's.' .. f[4] .. '.signal', 's.' .. f[4] .. '.wake_at')
+end
 local in_stream, pending = 0, 0
 if f[2] and f[2] ~= '' and redis.call('EXISTS', stream) == 1 then
   in_stream = #redis.call('XRANGE', stream, f[2], f[2])
@@ -15,8 +20,12 @@ if f[2] and f[2] ~= '' and redis.call('EXISTS', stream) == 1 then
 end
 local in_delayed = 0
 if f[4] then
-  for _, kind in ipairs({'retry', 'start', 'sleep'}) do
+  for _, kind in ipairs({'retry', 'start', 'sleep', 'signal'}) do
     if redis.call('ZSCORE', timers, sf_timer(run_id, f[4], kind)) then in_delayed = in_delayed + 1 end
+  end
+  -- a signal wait without timeout is its own token: the signal queues it
+  if signal_wait and signal_wait[1] and signal_wait[1] ~= '' and not signal_wait[2] then
+    in_delayed = in_delayed + 1
   end
 end
 if redis.call('ZSCORE', legacy, run_id) then in_delayed = in_delayed + 1 end

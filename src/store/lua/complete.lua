@@ -17,15 +17,16 @@
 -- KEYS[1] stream, KEYS[2] partition stats hash, KEYS[3] retention set, KEYS[4]
 -- status index 'live'; then per item: run hash, next step's stream (or the
 -- same stream)
--- ARGV: group, consumer, retention ms; then per item 9 values: entry id,
+-- ARGV: group, consumer, retention ms; then per item 10 values: entry id,
 --       deliveries, run id, step, output JSON, attempts, next step ('' = last),
---       next queue name, workflow name
+--       next queue name, workflow name, the kept signal a signal wait took
+--       ('' = none: deleted from the run with the completion, sleep.lua)
 -- Returns per item 'ok', 'stale' (token refused: nothing written) or
 -- 'discarded' (the run hash is gone: the entry is dropped, nothing recreated).
 local stream, stats, group, consumer, retention = KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3])
 local retention_set, live = KEYS[3], KEYS[4]
 local now = string.format('%d', sf_now())
-local per = 9
+local per = 10
 local n = (#ARGV - 3) / per
 local ids = {}
 for i = 1, n do ids[i] = ARGV[3 + (i - 1) * per + 1] end
@@ -44,6 +45,10 @@ for i = 1, n do
     out[i] = 'discarded'
   else
     local s = 's.' .. step .. '.'
+    local took = ARGV[a + 10]
+    if took ~= '' and redis.call('HDEL', run, 'sig.' .. took) == 1 then
+      redis.call('HINCRBY', run, 'sigs_kept', -1)
+    end
     if next_step ~= '' then
       local nid = redis.call('XADD', next_stream, '*', 'r', run_id, 's', next_step, 'a', '0')
       redis.call('HSET', run, s .. 'status', 'completed', s .. 'output', output, s .. 'attempts', attempts,

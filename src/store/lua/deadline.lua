@@ -1,7 +1,8 @@
 #!lua
 -- Run deadlines: a due 'deadline' member (written by sf_create_run) fails its
 -- run into the dead-letter queue with "deadline exceeded" if the run has not
--- ended, whatever it is doing: its token goes (a retry, start or sleep timer,
+-- ended, whatever it is doing: its token goes (a retry, start, sleep or
+-- signal timer, a signal wait's name,
 -- or its stream entry, acknowledged and deleted even while a worker runs the
 -- step: that worker's renewal then answers lost, it stops the step, and its
 -- outcome is refused). An ended run's member is just removed.
@@ -27,7 +28,7 @@ for i = 1, (#ARGV - 1) / 3 do
   else
     local step, entry, workflow = f[3], f[4] or '', f[5] or ''
     redis.call('ZREM', timers, member, sf_timer(run_id, step, 'retry'), sf_timer(run_id, step, 'start'),
-               sf_timer(run_id, step, 'sleep'))
+               sf_timer(run_id, step, 'sleep'), sf_timer(run_id, step, 'signal'))
     -- The entry goes whether or not a worker holds it (every transition to an
     -- ended status removes the run's token in the same script: complete.lua
     -- relies on it): a worker running the step finds its token gone at its

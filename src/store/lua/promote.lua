@@ -1,7 +1,9 @@
 #!lua
 -- The second phase of promotion: due timers go to their queue — a retry (the
 -- same step, with the attempts so far), a scheduled run's start (its first
--- step) or a durable wait's end (the same step: its next claim completes it). The caller read them with due.lua and each run's queue, so every key
+-- step) or a durable wait's end, a sleep or a signal wait's timeout (the
+-- same step: its next claim completes it, or ends it as timed out). The
+-- caller read them with due.lua and each run's queue, so every key
 -- is declared; each member is checked again here (still in its set, still
 -- due, the run still on that queue, still retrying, scheduled or waiting).
 -- KEYS[1] timer set, KEYS[2] schema 1's delayed set; then per member: run
@@ -25,7 +27,7 @@ for i = 1, #ARGV / 3 do
       -- the caller named another stream than the run's: the next pass reads it again
     else
       local wanted = (kind == 'retry' and 'retrying') or (kind == 'start' and 'scheduled') or
-                     (kind == 'sleep' and 'waiting')
+                     ((kind == 'sleep' or kind == 'signal') and 'waiting')
       if wanted and f[1] == wanted and (node == nil or node == f[2]) then
         local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', f[2], 'a', f[4] or '0')
         redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'updated_at', now,

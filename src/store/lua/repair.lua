@@ -2,7 +2,8 @@
 -- Doctor's repair for a batch of runs of one partition: gives each live run
 -- that holds no deliverable token one new token at its current step (a
 -- scheduled run: its start timer again, at its run_at; a durable wait: its
--- sleep timer again, at its due time),
+-- sleep or signal timer again, at its due time; a signal wait without
+-- timeout holds its token by waiting on its name),
 -- re-checking that condition here, per run, so two repairs at once (or a
 -- worker acting between the doctor's look and this call) never give a run a
 -- second token. A token is deliverable when it is in the timer sets, in the
@@ -13,7 +14,7 @@
 --   then per item 2 keys: run hash, its queue stream (as read before the call)
 -- ARGV: group; then per item 2 values: run id, queue name (as read before the call)
 -- Returns per item 'repaired:<step>', 'rescheduled:<step>' (a scheduled run
--- or a durable wait),
+-- or a durable wait), 'timeout:<step>' (a signal wait's timeout timer),
 -- or 'skipped:<why>' (gone, finished,
 -- has_token, moved: the run's queue is no longer the one named).
 local timers, legacy, dlq, group = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
@@ -50,8 +51,17 @@ for i = 1, (#ARGV - 1) / 2 do
     local held = false
     if step and (redis.call('ZSCORE', timers, sf_timer(run_id, step, 'retry')) or
                  redis.call('ZSCORE', timers, sf_timer(run_id, step, 'start')) or
-                 redis.call('ZSCORE', timers, sf_timer(run_id, step, 'sleep'))) then
+                 redis.call('ZSCORE', timers, sf_timer(run_id, step, 'sleep')) or
+                 redis.call('ZSCORE', timers, sf_timer(run_id, step, 'signal'))) then
       held = true
+    end
+    local signal, due = nil, nil
+    if step and status == 'waiting' then
+      local w = redis.call('HMGET', run, 's.' .. step .. '.signal', 's.' .. step .. '.wake_at')
+      if w[1] and w[1] ~= '' then signal = w[1] end
+      due = w[2]
+      -- a signal wait without timeout waits on its name alone: that is its token
+      if signal and not due then held = true end
     end
     if redis.call('ZSCORE', legacy, run_id) then held = true end
     if dlq_entry ~= '' and #redis.call('XRANGE', dlq, dlq_entry, dlq_entry) > 0 then held = true end
@@ -71,10 +81,10 @@ for i = 1, (#ARGV - 1) / 2 do
       redis.call('ZADD', timers, tonumber(f[7]) or now, sf_timer(run_id, step, 'start'))
       out[i] = 'rescheduled:' .. step
     elseif status == 'waiting' then
-      -- a durable wait's sleep timer was lost: back at its due time (promoted at once if past)
-      local due = redis.call('HGET', run, 's.' .. step .. '.wake_at')
-      redis.call('ZADD', timers, tonumber(due) or now, sf_timer(run_id, step, 'sleep'))
-      out[i] = 'rescheduled:' .. step
+      -- a durable wait's sleep (or signal timeout) timer was lost: back at its
+      -- due time (promoted at once if past)
+      redis.call('ZADD', timers, tonumber(due) or now, sf_timer(run_id, step, signal and 'signal' or 'sleep'))
+      out[i] = (signal and 'timeout:' or 'rescheduled:') .. step
     else
       if stale_entry then redis.call('XDEL', stream, stale_entry) end
       local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', f[6] or '0')

@@ -2,7 +2,8 @@
 -- Replays a dead-lettered run from its failed step, keeping earlier outputs and
 -- giving the step a fresh budget of max_attempts. Attempt numbers go on (the
 -- history stays readable: 1, 2, then 3, 4); `budget_from` marks where the new
--- budget starts.
+-- budget starts. A durable wait starts afresh: its due time (a sleep's, a
+-- signal wait's timeout) is forgotten.
 -- KEYS[1] dead-letter stream, KEYS[2] run hash, KEYS[3] the failed step's queue stream,
 -- KEYS[4] status index 'failed', KEYS[5] status index 'live'
 -- ARGV: dead-letter entry id, run id
@@ -27,7 +28,7 @@ redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'base', spent, 'update
            's.' .. step .. '.status', 'queued', 's.' .. step .. '.budget_from', spent)
 redis.call('HDEL', run, 'dlq_entry', 'cancel', 's.' .. step .. '.rate_limited',
            's.' .. step .. '.waited_ms', 's.' .. step .. '.no_worker',
-           's.' .. step .. '.unhandled_since')
+           's.' .. step .. '.unhandled_since', 's.' .. step .. '.wake_at')
 redis.call('PERSIST', run)
 sf_reindex(failed, live, run_id)
 redis.call('XDEL', dlq, did)

@@ -1,23 +1,31 @@
 #!lua
--- Parks durable waits (the `wait` kind) of one stream until they are due:
--- each step becomes 'waiting' with its due time (s.<step>.wake_at, kept so
--- that the next claim completes it), a 'sleep' member goes in the timer set,
--- and the entry is acknowledged and deleted — the wait holds no worker and no
--- entry. The claim is refunded (attempts as given: the count before it).
--- promote.lua queues the step again when due. Fenced like every transition.
+-- Parks durable waits (the `wait` kind) of one stream: each step becomes
+-- 'waiting', its entry is acknowledged and deleted, and the claim is refunded
+-- (attempts as given: the count before it) — the wait holds no worker and no
+-- entry. Fenced like every transition.
+-- A timed wait: its due time is kept (s.<step>.wake_at, so that the next
+-- claim completes it) and a 'sleep' member goes in the timer set; promote.lua
+-- queues the step again when due.
+-- A signal wait: the name is recorded (s.<step>.signal) and, with a timeout,
+-- its due time as s.<step>.wake_at with a 'signal' member in the timer set.
+-- A signal of that name already kept in the run (sig.<name>, signal.lua)
+-- queues the step again at once instead — registering the wait and taking a
+-- kept signal are this one script, so no signal is missed.
 -- KEYS[1] stream, KEYS[2] timer set; then per item: run hash
--- ARGV: group, consumer; then per item 6 values: entry id, deliveries, run
---       id, step, attempts to record, due time (Redis Unix ms)
--- Returns per item 'ok', 'stale' or 'discarded'.
+-- ARGV: group, consumer; then per item 7 values: entry id, deliveries, run
+--       id, step, attempts to record, due time (Redis Unix ms; 0 = none: a
+--       signal wait without timeout), signal name ('' = a timed wait)
+-- Returns per item 'ok', 'signalled' (queued again for a kept signal), 'stale'
+-- or 'discarded'.
 local stream, timers, group, consumer = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
 local now = sf_now()
 local out = {}
-local per = 6
+local per = 7
 for i = 1, (#ARGV - 2) / per do
   local run = KEYS[2 + i]
   local a = 2 + (i - 1) * per
   local id, deliveries, run_id, step = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-  local attempts, due = ARGV[a + 5], tonumber(ARGV[a + 6])
+  local attempts, due, signal = ARGV[a + 5], tonumber(ARGV[a + 6]), ARGV[a + 7]
   if not sf_owns(stream, group, id, consumer, deliveries) then
     out[i] = 'stale'
   elseif sf_gone_or_terminal(run) then
@@ -25,11 +33,26 @@ for i = 1, (#ARGV - 2) / per do
     out[i] = 'discarded'
   else
     local p = 's.' .. step .. '.'
-    redis.call('ZADD', timers, due, sf_timer(run_id, step, 'sleep'))
-    redis.call('HSET', run, 'status', 'waiting', 'entry', '', 'updated_at', now, 'base', attempts,
-               p .. 'status', 'waiting', p .. 'attempts', attempts, p .. 'wake_at', due)
+    if signal ~= '' and redis.call('HGET', run, 'sig.' .. signal) then
+      -- the signal came while the step was claimed: its next claim takes it
+      local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', attempts)
+      redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'updated_at', now, 'base', attempts,
+                 p .. 'status', 'queued', p .. 'attempts', attempts, p .. 'signal', signal)
+      if due > 0 then redis.call('HSET', run, p .. 'wake_at', due) end
+      out[i] = 'signalled'
+    else
+      if signal == '' then
+        redis.call('ZADD', timers, due, sf_timer(run_id, step, 'sleep'))
+      else
+        redis.call('HSET', run, p .. 'signal', signal)
+        if due > 0 then redis.call('ZADD', timers, due, sf_timer(run_id, step, 'signal')) end
+      end
+      redis.call('HSET', run, 'status', 'waiting', 'entry', '', 'updated_at', now, 'base', attempts,
+                 p .. 'status', 'waiting', p .. 'attempts', attempts)
+      if due > 0 then redis.call('HSET', run, p .. 'wake_at', due) end
+      out[i] = 'ok'
+    end
     sf_drop_entry(stream, group, id)
-    out[i] = 'ok'
   end
 end
 return out
