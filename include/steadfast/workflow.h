@@ -127,6 +127,26 @@ struct WaitSpec {
   // (zero = never; at most kMaxWait), and what it does then.
   std::chrono::milliseconds timeout{0};
   OnTimeout on_timeout = OnTimeout::fail;
+
+  // The three forms, by name (Workflow::wait checks the values).
+  static WaitSpec sleep_for(std::chrono::milliseconds duration) {
+    WaitSpec w;
+    w.duration = duration;
+    return w;
+  }
+  static WaitSpec sleep_until(std::string until_template) {
+    WaitSpec w;
+    w.until = std::move(until_template);
+    return w;
+  }
+  static WaitSpec for_signal(std::string name, std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
+                             OnTimeout on_timeout = OnTimeout::fail) {
+    WaitSpec w;
+    w.signal = std::move(name);
+    w.timeout = timeout;
+    w.on_timeout = on_timeout;
+    return w;
+  }
 };
 
 // The longest `for` of a wait step, and how far ahead an `until` may lie.

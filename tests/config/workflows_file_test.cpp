@@ -992,6 +992,23 @@ TEST(WaitSteps, ForOrUntilBuildAWaitStepWithoutAHandler) {
   EXPECT_EQ(steps[1].wait->until, "{{input.at}}");
 }
 
+TEST(WaitSteps, SignalWithTimeoutAndOnTimeoutBuildsASignalWait) {
+  const WorkflowsFile file = parse_workflows(
+      kHead +
+          "      - {name: approve, kind: wait, with: {signal: approved, timeout: 24h, on_timeout: continue}}\n"
+          "      - {name: ping, kind: wait, with: {signal: ping}}\n",
+      kPath);
+  const std::vector<Workflow> built = build_workflows(file, steps::builtin_kinds());
+  const auto& steps = built.at(0).steps();
+  ASSERT_TRUE(steps.at(0).wait.has_value());
+  EXPECT_EQ(steps[0].wait->signal, "approved");
+  EXPECT_EQ(steps[0].wait->timeout, std::chrono::hours(24));
+  EXPECT_EQ(steps[0].wait->on_timeout, OnTimeout::continue_);
+  EXPECT_EQ(steps.at(1).wait->signal, "ping");
+  EXPECT_EQ(steps[1].wait->timeout.count(), 0) << "no timeout: it waits until the signal comes";
+  EXPECT_EQ(steps[1].wait->on_timeout, OnTimeout::fail);
+}
+
 TEST(WaitSteps, EveryBadWaitIsRefusedNamingTheLineAndWhat) {
   EXPECT_EQ(config_error(step("{name: nap, kind: wait, with: {for: 2h}, timeout: 5s}")),
             prefix(4, "timeout") +
@@ -1002,13 +1019,28 @@ TEST(WaitSteps, EveryBadWaitIsRefusedNamingTheLineAndWhat) {
                     "a wait step holds no worker while it waits");
   }
   EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {}}")),
-                  "give exactly one of `for` (a duration) and `until` (a time)");
+                  "give exactly one of `for` (a duration), `until` (a time) and `signal` (a name)");
   EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {for: 2h, until: \"{{input.at}}\"}}")),
-                  "give exactly one of `for` (a duration) and `until` (a time)");
+                  "give exactly one of `for` (a duration), `until` (a time) and `signal` (a name)");
+  EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {for: 2h, signal: approved}}")),
+                  "give exactly one of `for` (a duration), `until` (a time) and `signal` (a name)");
   EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {for: soon}}")), "`for`: ");
   EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {for: 9000h}}")), "at most 8760h");
   EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {until: \"{{input.at\"}}")), "`until`: ");
-  EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {signal: approved}}")), "not available yet");
+  EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {signal: approved, timeout: 0s}}")),
+                  "`timeout` must be more than 0");
+  EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {signal: approved, timeout: 9000h}}")),
+                  "at most 8760h");
+  EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {signal: approved, timeout: soon}}")),
+                  "`timeout`: ");
+  EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {signal: approved, on_timeout: retry}}")),
+                  "`on_timeout` must be fail or continue, got \"retry\"");
+  EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {signal: \"not ok\"}}")),
+                  "signal name 'not ok' is invalid");
+  EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {signal: 3}}")),
+                  "`signal` must be a name like approved, got 3");
+  EXPECT_CONTAINS(build_error(step("{name: nap, kind: wait, with: {for: 2h, timeout: 5s}}")),
+                  "`timeout` and `on_timeout` belong to a signal wait");
   const std::string unknown = build_error(step("{name: nap, kind: wait, with: {for: 1s, ms: 3}}"));
   EXPECT_STARTS_WITH(unknown, prefix(4, "with"));
   EXPECT_CONTAINS(unknown, "unknown parameter 'ms' of a wait step");

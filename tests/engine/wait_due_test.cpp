@@ -35,23 +35,23 @@ TEST(WaitDue, ForCountsFromTheClaimUntilFromTheRunAndAStoredTimeIsKept) {
     std::string expected;
   };
   const std::vector<Case> cases = {
-      {"for: from the claim", {milliseconds(7'200'000), ""}, Json::object(), std::nullopt,
+      {"for: from the claim", WaitSpec::sleep_for(milliseconds(7'200'000)), Json::object(), std::nullopt,
        std::to_string(kClaim + 7'200'000)},
-      {"a stored due time wins (claimed again later)", {milliseconds(7'200'000), ""}, Json::object(), kClaim - 5,
+      {"a stored due time wins (claimed again later)", WaitSpec::sleep_for(milliseconds(7'200'000)), Json::object(), kClaim - 5,
        std::to_string(kClaim - 5)},
-      {"until: RFC 3339 UTC", {milliseconds(0), "{{input.at}}"}, Json{{"at", "2026-12-24T08:00:00Z"}}, std::nullopt,
+      {"until: RFC 3339 UTC", WaitSpec::sleep_until("{{input.at}}"), Json{{"at", "2026-12-24T08:00:00Z"}}, std::nullopt,
        "1798099200000"},
-      {"until: with an offset and a fraction", {milliseconds(0), "{{input.at}}"},
+      {"until: with an offset and a fraction", WaitSpec::sleep_until("{{input.at}}"),
        Json{{"at", "2026-12-24T09:00:00.250+01:00"}}, std::nullopt, "1798099200250"},
-      {"until: Unix ms", {milliseconds(0), "{{input.at}}"}, Json{{"at", 1798099200000}}, std::nullopt,
+      {"until: Unix ms", WaitSpec::sleep_until("{{input.at}}"), Json{{"at", 1798099200000}}, std::nullopt,
        "1798099200000"},
-      {"until: in the past is due at once (the caller completes it)", {milliseconds(0), "{{input.at}}"},
+      {"until: in the past is due at once (the caller completes it)", WaitSpec::sleep_until("{{input.at}}"),
        Json{{"at", "2020-01-01T00:00:00Z"}}, std::nullopt, "1577836800000"},
-      {"until: not a time", {milliseconds(0), "{{input.at}}"}, Json{{"at", "tomorrow"}}, std::nullopt,
+      {"until: not a time", WaitSpec::sleep_until("{{input.at}}"), Json{{"at", "tomorrow"}}, std::nullopt,
        "error: `until` gave 'tomorrow', which is neither an RFC 3339 time (2026-12-24T08:00:00Z) nor Unix "
        "milliseconds"},
-      {"until: a missing value", {milliseconds(0), "{{input.at}}"}, Json::object(), std::nullopt, "error: `until`: "},
-      {"until: more than a year ahead", {milliseconds(0), "{{input.at}}"}, Json{{"at", "2030-01-01T00:00:00Z"}},
+      {"until: a missing value", WaitSpec::sleep_until("{{input.at}}"), Json::object(), std::nullopt, "error: `until`: "},
+      {"until: more than a year ahead", WaitSpec::sleep_until("{{input.at}}"), Json{{"at", "2030-01-01T00:00:00Z"}},
        std::nullopt, "error: `until` gave '2030-01-01T00:00:00Z', more than 365 days ahead"},
   };
   for (const Case& c : cases) {
@@ -107,16 +107,38 @@ TEST(WorkflowWait, RefusesNoneOrBothFormsAndBadValues) {
     }
     return "accepted";
   };
-  EXPECT_EQ(refusal({milliseconds(1000), ""}), "accepted");
-  EXPECT_EQ(refusal({milliseconds(0), "{{input.at}}"}), "accepted");
-  EXPECT_EQ(refusal({milliseconds(0), ""}),
-            "wait step 'nap': give exactly one of `for` (a duration) and `until` (a time)");
-  EXPECT_EQ(refusal({milliseconds(1000), "{{input.at}}"}),
-            "wait step 'nap': give exactly one of `for` (a duration) and `until` (a time)");
-  EXPECT_EQ(refusal({kMaxWait + milliseconds(1), ""}), "wait step 'nap': `for` must be more than 0 and at most 8760h");
-  EXPECT_EQ(refusal({milliseconds(-5), ""}), "wait step 'nap': `for` must be more than 0 and at most 8760h");
-  EXPECT_TRUE(refusal({milliseconds(0), "{{input.at"}).starts_with("wait step 'nap': `until`: ")) << refusal({milliseconds(0), "{{input.at"});
-  const Workflow w = Workflow("w").wait("nap", {milliseconds(1000), ""}, "slow");
+  EXPECT_EQ(refusal(WaitSpec::sleep_for(milliseconds(1000))), "accepted");
+  EXPECT_EQ(refusal(WaitSpec::sleep_until("{{input.at}}")), "accepted");
+  WaitSpec both_timed = WaitSpec::sleep_for(milliseconds(1000));
+  both_timed.until = "{{input.at}}";
+  const std::string one_form =
+      "wait step 'nap': give exactly one of `for` (a duration), `until` (a time) and `signal` (a name)";
+  EXPECT_EQ(refusal(WaitSpec{}), one_form);
+  EXPECT_EQ(refusal(both_timed), one_form);
+  EXPECT_EQ(refusal(WaitSpec::sleep_for(kMaxWait + milliseconds(1))), "wait step 'nap': `for` must be more than 0 and at most 8760h");
+  EXPECT_EQ(refusal(WaitSpec::sleep_for(milliseconds(-5))), "wait step 'nap': `for` must be more than 0 and at most 8760h");
+  EXPECT_TRUE(refusal(WaitSpec::sleep_until("{{input.at")).starts_with("wait step 'nap': `until`: ")) << refusal(WaitSpec::sleep_until("{{input.at"));
+  const auto signal_wait = [](std::string name, milliseconds timeout, OnTimeout on_timeout = OnTimeout::fail) {
+    return WaitSpec::for_signal(std::move(name), timeout, on_timeout);
+  };
+  EXPECT_EQ(refusal(signal_wait("approved", milliseconds(0))), "accepted") << "no timeout: it waits for good";
+  EXPECT_EQ(refusal(signal_wait("approved", kMaxWait, OnTimeout::continue_)), "accepted");
+  EXPECT_EQ(refusal(signal_wait("approved", kMaxWait + milliseconds(1))),
+            "wait step 'nap': `timeout` must be more than 0 and at most 8760h");
+  EXPECT_EQ(refusal(signal_wait("approved", milliseconds(-1))),
+            "wait step 'nap': `timeout` must be more than 0 and at most 8760h");
+  EXPECT_EQ(refusal(signal_wait("not ok", milliseconds(0))),
+            "wait step 'nap': signal name 'not ok' is invalid: it must match ^[A-Za-z0-9_-]{1,64}$");
+  EXPECT_EQ(refusal(signal_wait(std::string(65, 'a'), milliseconds(0))).substr(0, 34),
+            "wait step 'nap': signal name 'aaaa");
+  WaitSpec both = signal_wait("approved", milliseconds(0));
+  both.duration = milliseconds(1000);
+  EXPECT_EQ(refusal(both), one_form);
+  WaitSpec timed_with_timeout = WaitSpec::sleep_for(milliseconds(1000));
+  timed_with_timeout.timeout = milliseconds(5000);
+  EXPECT_EQ(refusal(timed_with_timeout),
+            "wait step 'nap': `timeout` and `on_timeout` belong to a signal wait (`signal`)");
+  const Workflow w = Workflow("w").wait("nap", WaitSpec::sleep_for(milliseconds(1000)), "slow");
   ASSERT_TRUE(w.steps()[0].wait.has_value());
   EXPECT_FALSE(static_cast<bool>(w.steps()[0].handler));
   EXPECT_EQ(w.steps()[0].options.queue, "slow");

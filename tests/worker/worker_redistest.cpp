@@ -218,7 +218,7 @@ TEST_F(InProcess, DelayedRunsStartOnTime) {
 TEST_F(InProcess, ADurableWaitFreesItsSlotAndCompletesWhenDue) {
   Workflow napper("napper");
   napper.step("a", [](StepContext&) -> StepResult { return Json::object(); });
-  napper.wait("nap", {800ms, ""});
+  napper.wait("nap", WaitSpec::sleep_for(800ms));
   napper.step("b", [](StepContext&) -> StepResult { return Json{{"after", true}}; });
   Workflow quick("quick");
   quick.step("go", [](StepContext&) -> StepResult { return Json{{"ok", true}}; });
@@ -251,6 +251,89 @@ TEST_F(InProcess, ADurableWaitFreesItsSlotAndCompletesWhenDue) {
   EXPECT_LE(late, 100) << "b started " << late << " ms after the wait was due";
 }
 
+// Signals end a signal wait with their body as its output, whether sent
+// before the run reaches the wait (kept, then taken by its claim) or while it
+// waits (delivered); the wait holds no slot meanwhile, and the next step sees
+// the body.
+TEST_F(InProcess, ASignalSentBeforeOrDuringTheWaitBecomesItsOutput) {
+  std::atomic<bool> release{false};
+  Workflow approval("approval");
+  approval.step("draft", [&](StepContext&) -> StepResult {
+    const auto until = Clock::now() + 10s;
+    while (!release && Clock::now() < until) std::this_thread::sleep_for(2ms);
+    return Json{{"text", "hello"}};
+  });
+  approval.wait("approve", WaitSpec::for_signal("approved"));
+  approval.step("send", [](StepContext& ctx) -> StepResult {
+    return Json{{"sent", ctx.outputs().at("approve").at("by")}};
+  });
+  start(std::vector<Workflow>{approval}, 1);
+
+  // Before: the run is still drafting.
+  const std::string early = client().submit("approval", Json::object()).run_id;
+  EXPECT_EQ(client().signal(early, "approved", Json{{"by", "ann"}}), "kept");
+  release = true;
+  const RunInfo first = client().wait(early, 10s);
+  ASSERT_EQ(first.status, "completed");
+  EXPECT_EQ(first.steps.at(1).output, (Json{{"by", "ann"}}));
+  EXPECT_EQ(first.steps.at(2).output, (Json{{"sent", "ann"}}));
+
+  // During: the run waits (and holds no slot: concurrency is 1).
+  const std::string waiting = client().submit("approval", Json::object()).run_id;
+  std::optional<RunInfo> seen;
+  const auto until = Clock::now() + 10s;
+  while (Clock::now() < until) {
+    seen = client().get_run(waiting);
+    if (seen && seen->status == "waiting") break;
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_TRUE(seen && seen->status == "waiting") << (seen ? seen->status : "no run");
+  EXPECT_EQ(to_json(*seen)["waiting_for"], (Json{{"kind", "signal"}, {"signal", "approved"}, {"until", nullptr}}));
+  const std::string other = client().submit("approval", Json::object()).run_id;
+  ASSERT_EQ(client().signal(other, "approved", Json{{"by", "cy"}}), "kept");
+  EXPECT_EQ(client().wait(other, 10s).status, "completed") << "the waiting run held the only slot";
+  EXPECT_EQ(client().signal(waiting, "approved", Json{{"by", "bo"}}, "click-1"), "delivered");
+  EXPECT_EQ(client().signal(waiting, "approved", Json{{"by", "eve"}}, "click-1"), "repeat");
+  const RunInfo second = client().wait(waiting, 10s);
+  ASSERT_EQ(second.status, "completed");
+  EXPECT_EQ(second.steps.at(2).output, (Json{{"sent", "bo"}}));
+  EXPECT_EQ(second.steps.at(1).attempts, 1) << "parking spent no attempt";
+
+  // After: the run has ended.
+  EXPECT_EQ(client().signal(waiting, "approved", Json()), "ended:completed");
+  EXPECT_TRUE(client().signal(waiting, "rejected", Json()).starts_with("unknown:"));
+}
+
+// A signal wait's timeout: `fail` dead-letters the run naming the signal,
+// `continue` completes the wait with null and goes on — within a second of
+// the timeout (Redis time).
+TEST_F(InProcess, ATimeoutFailsOrContinuesAsOnTimeoutSays) {
+  Workflow failing("failing");
+  failing.wait("approve", WaitSpec::for_signal("approved", 400ms));
+  failing.step("send", [](StepContext&) -> StepResult { return Json::object(); });
+  Workflow going_on("going_on");
+  going_on.wait("approve", WaitSpec::for_signal("approved", 400ms, OnTimeout::continue_));
+  going_on.step("send", [](StepContext& ctx) -> StepResult {
+    return Json{{"approved", !ctx.outputs().at("approve").is_null()}};
+  });
+  start(std::vector<Workflow>{failing, going_on}, 2);
+  const std::string f = client().submit("failing", Json::object()).run_id;
+  const std::string c = client().submit("going_on", Json::object()).run_id;
+  const RunInfo failed = client().wait(f, 10s);
+  ASSERT_EQ(failed.status, "failed");
+  EXPECT_EQ(failed.steps.at(0).error, "fatal error: timed out: no signal 'approved' came within 400ms");
+  EXPECT_EQ(failed.steps.at(1).status, "pending");
+  const RunInfo continued = client().wait(c, 10s);
+  ASSERT_EQ(continued.status, "completed");
+  EXPECT_TRUE(continued.steps.at(0).output.is_null());
+  EXPECT_EQ(continued.steps.at(1).output, (Json{{"approved", false}}));
+  for (const RunInfo& r : {failed, continued}) {
+    const std::int64_t took = r.steps.at(0).finished_at_ms - r.created_at_ms;  // its first claim is about at creation
+    EXPECT_GE(took, 400) << r.id << " timed out early";
+    EXPECT_LE(took, 1400) << r.id << " timed out " << took - 400 << " ms late";
+  }
+}
+
 // Run deadlines: a run still running its step, and one waiting (a durable
 // wait), both fail into the dead-letter queue with "deadline exceeded" about
 // when their deadline passes; the running handler is told to stop.
@@ -268,7 +351,7 @@ TEST_F(InProcess, ADeadlineFailsARunningAndAWaitingRunIntoTheDeadLetterQueue) {
   }, short_lease);
   Workflow napper("napper");
   napper.deadline(600ms);
-  napper.wait("nap", {1h, ""});
+  napper.wait("nap", WaitSpec::sleep_for(1h));
   start(std::vector<Workflow>{slow, napper}, 4);
   const std::string running = client().submit("slow", Json::object()).run_id;
   const std::string waiting = client().submit("napper", Json::object()).run_id;
