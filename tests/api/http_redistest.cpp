@@ -562,6 +562,9 @@ TEST_F(ApiTest, BearerTokensAndRoles) {
   EXPECT_EQ(http(port, "GET", "/v1/dlq", {}, submit).status, 200);
   EXPECT_EQ(http(port, "GET", "/metrics", {}, submit).status, 200);
   expect_problem(http(port, "POST", "/v1/runs/" + id + "/cancel", {}, submit), 403);
+  expect_problem(http(port, "POST", "/v1/runs/" + id + "/signals/approved", {}), 401);
+  // a submit token may signal: refused only because analyze has no signal wait
+  expect_problem(http(port, "POST", "/v1/runs/" + id + "/signals/approved", {}, submit), 404);
   expect_problem(http(port, "POST", "/v1/dlq/purge", {}, submit), 403);
   expect_problem(http(port, "POST", "/v1/dlq/" + id + "/replay", {}, submit), 403);
 
@@ -988,6 +991,78 @@ TEST_F(ApiTest, APausedQueueKeepsItsRunsUntilResumed) {
   EXPECT_EQ(entries[0]["action"], "queue_resume");
   EXPECT_EQ(entries[1]["action"], "queue_pause");
   EXPECT_EQ(entries[1]["target"], "default");
+}
+
+// Signals over HTTP: 202 when kept (before the wait) or delivered (while it
+// waits), 200 for a repeated Idempotency-Key, 404 for an unknown run or a
+// name no wait step uses, 409 once the run ended, 413 over 64 KiB, 415/400
+// for a body that is not JSON; the waiting step's output is the body.
+TEST_F(ApiTest, SignalsAreKeptDeliveredRepeatedAndRefused) {
+  const std::string yaml = R"(
+workflows:
+  approval:
+    steps:
+      - {name: approve, kind: wait, with: {signal: approved, timeout: 1h}}
+      - {name: done, kind: noop}
+)";
+  const auto port = start(options(), yaml);
+  const std::string early = post_json(port, "/v1/workflows/approval/runs", Json{{"input", {}}}).json()["run_id"];
+  auto r = post_json(port, "/v1/runs/" + early + "/signals/approved", Json{{"ok", true}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(r.json()["result"], "kept") << "no worker yet: nobody waits";
+  EXPECT_EQ(r.json()["signal"], "approved");
+
+  start_worker(yaml);
+  const std::string id = post_json(port, "/v1/workflows/approval/runs", Json{{"input", {}}}).json()["run_id"];
+  Json run;
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < until) {
+    run = http(port, "GET", "/v1/runs/" + id).json();
+    if (run["status"] == "waiting") break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(run["status"], "waiting") << run;
+  EXPECT_EQ(run["waiting_for"]["kind"], "signal");
+  EXPECT_EQ(run["waiting_for"]["signal"], "approved");
+  EXPECT_TRUE(run["waiting_for"]["until"].is_string()) << "its timeout";
+
+  expect_problem(post_json(port, "/v1/runs/" + id + "/signals/rejected", Json(1)), 404);
+  expect_problem(post_json(port, "/v1/runs/01ARZ3NDEKTSV4RRFFQ69G5FAV/signals/approved", Json(1)), 404);
+  expect_problem(post_json(port, "/v1/runs/" + id + "/signals/a%2Ab", Json(1)), 404);
+  expect_problem(post_json(port, "/v1/runs/" + id + "/signals/approved", Json(std::string(65536, 'x'))), 413);
+  expect_problem(http(port, "POST", "/v1/runs/" + id + "/signals/approved", "{", {{"Content-Type", "application/json"}}),
+                 400);
+  expect_problem(http(port, "POST", "/v1/runs/" + id + "/signals/approved", "yes", {{"Content-Type", "text/plain"}}),
+                 415);
+  expect_problem(post_json(port, "/v1/runs/" + id + "/signals/approved", Json(1), {{"Idempotency-Key", "a b"}}), 400);
+  expect_problem(http(port, "GET", "/v1/runs/" + id + "/signals/approved"), 405);
+  EXPECT_EQ(http(port, "GET", "/v1/runs/" + id).json()["status"], "waiting") << "refusals changed nothing";
+
+  r = post_json(port, "/v1/runs/" + id + "/signals/approved", Json{{"by", "ann"}}, {{"Idempotency-Key", "click-7"}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(r.json()["result"], "delivered");
+  r = post_json(port, "/v1/runs/" + id + "/signals/approved", Json{{"by", "eve"}}, {{"Idempotency-Key", "click-7"}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["result"], "repeat");
+  for (const std::string& each : {early, id}) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      run = http(port, "GET", "/v1/runs/" + each).json();
+      if (run["status"] == "completed") break;
+      std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_EQ(run["status"], "completed") << run;
+    const Json expected = each == id ? Json{{"by", "ann"}} : Json{{"ok", true}};
+    EXPECT_EQ(run["steps"][0]["output"], expected);
+  }
+  r = http(port, "POST", "/v1/runs/" + id + "/signals/approved");
+  expect_problem(r, 409);
+  EXPECT_NE(r.json()["detail"].get<std::string>().find("already ended: completed"), std::string::npos) << r.body;
+  const Json entries = http(port, "GET", "/v1/audit").json()["entries"];
+  ASSERT_GE(entries.size(), 2u) << entries;
+  EXPECT_EQ(entries[0]["action"], "signal");
+  EXPECT_EQ(entries[0]["target"], id);
+  EXPECT_EQ(entries[0]["detail"], (Json{{"signal", "approved"}, {"result", "delivered"}}));
 }
 
 // Cron schedules: the file's schedules are listed with their next ticks

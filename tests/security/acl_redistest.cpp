@@ -2,7 +2,7 @@
 // written (comments stripped, passwords filled in) into a redis-server whose
 // `default` user is off: a `steadfast worker` as steadfast-worker and
 // `steadfast serve` and the CLI as steadfast-api run every flow (submit,
-// status, long poll, retry, limiter, cancel, dead letter, alert, replay,
+// status, long poll, retry, limiter, cancel, signal, dead letter, alert, replay,
 // purge, bulk jobs, idempotency, runs, stats, doctor, drain) with no command refused
 // (ACL LOG stays empty); and neither user can administer Redis, touch keys
 // outside the prefix or destroy the queues, from a command or from a script.
@@ -35,6 +35,10 @@ workflows:
   doomed:
     steps:
       - {name: a, kind: fail, with: {times: 1}, retry: {max_attempts: 1}}
+  approval:
+    steps:
+      - {name: approve, kind: wait, with: {signal: approved, timeout: 1h}}
+      - {name: b, kind: noop}
 schedules:
   ticker: {workflow: good, cron: "* * * * * *"}
 )";
@@ -152,6 +156,25 @@ TEST_F(AclUsers, WorkerAndApiUsersRunEveryFlowWithNoCommandRefused) {
       http(serve.port, "POST", "/v1/runs/" + slow + "/cancel", {}, bearer(admin)).json()["result"],
       "cancelling");
   EXPECT_EQ(wait_for(slow), "cancelled");
+  // Parked on a signal by the worker, which the API (a submit token) and the CLI send.
+  for (const bool by_http : {true, false}) {
+    const std::string approval = submit_run("approval");
+    ASSERT_TRUE(eventually(
+        [&] {
+          return http(serve.port, "GET", "/v1/runs/" + approval, {}, bearer(submit)).json().value("status", "") ==
+                 "waiting";
+        },
+        10s));
+    if (by_http) {
+      EXPECT_EQ(http(serve.port, "POST", "/v1/runs/" + approval + "/signals/approved", {}, bearer(submit)).status,
+                202);
+    } else {
+      const CommandResult r = cli({"signal", approval, "approved", "--data", R"({"ok": true})"});
+      EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+      EXPECT_EQ(r.out, "delivered\n");
+    }
+    EXPECT_EQ(wait_for(approval), "completed");
+  }
   // Dead-lettered, alerted, replayed (it then succeeds); another one purged.
   const std::string doomed = submit_run("doomed");
   EXPECT_EQ(wait_for(doomed), "failed");
