@@ -129,7 +129,18 @@ class StepContext {
   // Logs a line tagged with the run, step and attempt.
   void log(std::string_view message) const;
 
+  // The signed URL that sends the signal of `wait_step` (a signal wait of
+  // this workflow) to this run: a POST of a JSON body to it, with no token,
+  // completes that wait with the body (see README, "Signals and
+  // approvals"). nullopt when the worker has no public URL and signing key
+  // (WorkerOptions::public_url, signing_key_file). The workflow is not
+  // checked here: a URL for a step that is no signal wait is answered 404.
+  [[nodiscard]] std::optional<std::string> callback_url(std::string_view wait_step) const;
+
   // --- for the worker runtime ---
+  // How callback_url() makes URLs: (run id, step) -> URL. Set before the handler runs.
+  using CallbackMaker = std::function<std::string(std::string_view run_id, std::string_view step)>;
+  void set_callback_maker(CallbackMaker maker) { callback_maker_ = std::move(maker); }
   void request_cancel() noexcept;
   // The latest report since the last call, or nullopt if none came since
   // (each report is handed out once).
@@ -147,6 +158,7 @@ class StepContext {
   mutable std::condition_variable cancel_cv_;
   std::mutex progress_mu_;  // guards progress_
   std::optional<StepProgress> progress_;  // reported, not taken yet
+  CallbackMaker callback_maker_;          // empty = no callback URLs
 };
 
 // A step's code. Runs on the worker's executor pool; may block (network calls,

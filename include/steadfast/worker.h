@@ -53,6 +53,13 @@ struct WorkerOptions {
   // Run the cron scheduler: fire the due ticks of every published schedule
   // (any number of workers and servers may; each tick makes one run).
   bool run_scheduler = true;
+  // Callback URLs of signal waits ({{steps.<wait>.callback_url}},
+  // StepContext::callback_url): how third parties reach a `serve`
+  // ("https://sf.example.com") and the signing key file every `serve`
+  // verifies with (engine/callback_signing.h has its format). Both or
+  // neither; without them a template reading a callback URL fails its attempt.
+  std::string public_url;
+  std::string signing_key_file;
 };
 
 struct WorkerStats {

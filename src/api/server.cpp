@@ -36,6 +36,7 @@
 
 #include "api/problem.h"
 #include "api/service.h"
+#include "engine/callback_signing.h"
 #include "engine/bulk.h"
 #include "engine/outage_log.h"
 #include "redis/client.h"
@@ -228,6 +229,14 @@ class Server::Impl {
     s.max_wait = o.max_wait;
     s.retention = o.retention;
     s.max_body = o.max_body;
+    if (!o.signing_key_file.empty()) {
+      // Verifying needs only the keys; a URL to check, when given, is checked.
+      s.callbacks = std::make_shared<const engine::CallbackSigner>(
+          o.public_url.empty() ? std::string("http://localhost") : o.public_url,
+          engine::load_signing_keys(o.signing_key_file));
+    } else if (!o.public_url.empty()) {
+      throw std::invalid_argument("--public-url needs --signing-key-file (callback URLs are signed)");
+    }
     return s;
   }
 

@@ -57,6 +57,12 @@ struct ServerOptions {
   // How long this server holds a bulk job (POST /v1/runs:bulk) without
   // recording a page: if it dies, another `serve` goes on after this long.
   std::chrono::milliseconds bulk_lease{std::chrono::seconds(30)};
+  // Callback URLs of signal waits: POST /v1/callbacks/{run}/{step}/{token}
+  // is answered only with a signing key file (engine/callback_signing.h),
+  // the one the workers sign with; public_url is what the workers put in
+  // the URLs (not needed here, checked when given). Empty = no callbacks (404).
+  std::string public_url;
+  std::string signing_key_file;
   // Run the cron scheduler (store/scheduler.h) beside the API, as workers do.
   bool run_scheduler = true;
   // Serve even when Redis' maxmemory-policy may evict keys (runs may be lost).

@@ -153,6 +153,18 @@ std::variant<Json, Response> small_json_body(const Request& request, int max_dep
   }
 }
 
+// A signal's (or callback's) body: at most store::kMaxSignalBytes of JSON;
+// empty = null.
+std::variant<Json, Response> signal_body(const Request& request, int max_depth) {
+  if (request.body.size() > store::kMaxSignalBytes) {
+    return problem(413, "payload-too-large",
+                   "a signal's body may be at most " + std::to_string(store::kMaxSignalBytes >> 10) +
+                       " KiB; this one is " + std::to_string(request.body.size()) + " bytes");
+  }
+  if (request.body.empty()) return Json();
+  return small_json_body(request, max_depth);
+}
+
 // Who did an operator action, for the audit log: the token's name (or id), or
 // "anonymous" when serve runs without tokens.
 std::string actor(const std::optional<Principal>& who) {
@@ -208,7 +220,7 @@ struct Service::Route {
   enum class Action {
     healthz, readyz, metrics, ui, ui_redirect, me, workflows, submit, runs, run, cancel, dlq, dlq_purge, dlq_replay,
     workers, limiters, audit, queues, queue_pause, queue_resume, stats_series, rerun, bulk_create, bulk_list, bulk_get,
-    bulk_stop, submit_batch, schedules, schedule_pause, schedule_resume, schedule_trigger, signal
+    bulk_stop, submit_batch, schedules, schedule_pause, schedule_resume, schedule_trigger, signal, callback
   };
   Action action{};
   std::string label;               // the route template, for metrics
@@ -217,6 +229,7 @@ struct Service::Route {
   bool public_route = false;        // no token needed
   std::string param;                // {name} or {id}, undecoded
   std::string param2;               // a second one ({name} after {id}), undecoded
+  std::string param3;               // a third one (a callback's {token}), undecoded
   std::map<std::string, std::string> query;
   std::optional<Principal> who;     // the token's, when tokens are on
 };
@@ -321,6 +334,12 @@ std::variant<Service::Route, Response> Service::resolve(const Request& request) 
       set(A::run, "/v1/runs/{id}", "GET", Access::read, std::string(seg[2]));
     } else if (n == 4 && s1 == "runs" && seg[3] == "cancel" && !seg[2].empty()) {
       set(A::cancel, "/v1/runs/{id}/cancel", "POST", Access::admin, std::string(seg[2]));
+    } else if (n == 5 && s1 == "callbacks" && !seg[2].empty() && !seg[3].empty() && !seg[4].empty()) {
+      // Public: the URL's signature is its credential (a third party has no token).
+      set(A::callback, "/v1/callbacks/{id}/{step}/{token}", "POST", Access::read, std::string(seg[2]));
+      route.param2 = std::string(seg[3]);
+      route.param3 = std::string(seg[4]);
+      route.public_route = true;
     } else if (n == 5 && s1 == "runs" && seg[3] == "signals" && !seg[2].empty() && !seg[4].empty()) {
       set(A::signal, "/v1/runs/{id}/signals/{name}", "POST", Access::submit, std::string(seg[2]));
       route.param2 = std::string(seg[4]);
@@ -450,6 +469,7 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
       case A::cancel: co_return co_await cancel(route.param, route.who);
       case A::rerun: co_return co_await rerun(request, route.param, route.who);
       case A::signal: co_return co_await signal(request, route.param, route.param2, route.who);
+      case A::callback: co_return co_await callback(request, route.param, route.param2, route.param3);
       case A::dlq: co_return co_await dlq_list(route.query);
       case A::dlq_purge: co_return co_await dlq_purge(request, route.who);
       case A::dlq_replay: co_return co_await dlq_replay(route.param, route.who);
@@ -846,19 +866,12 @@ asio::awaitable<Response> Service::signal(const Request& request, const std::str
     co_return problem(404, "unknown-signal",
                       "signal name '" + name.substr(0, 64) + "' is invalid: it must match ^[A-Za-z0-9_-]{1,64}$");
   }
-  if (request.body.size() > store::kMaxSignalBytes) {
-    co_return problem(413, "payload-too-large",
-                      "a signal's body may be at most " + std::to_string(store::kMaxSignalBytes >> 10) +
-                          " KiB; this one is " + std::to_string(request.body.size()) + " bytes");
-  }
+  auto body = signal_body(request, options_.max_json_depth);
+  if (auto* refused = std::get_if<Response>(&body)) co_return std::move(*refused);
   store::SignalRequest req;
   req.run_id = id;
   req.name = name;
-  if (!request.body.empty()) {
-    auto body = small_json_body(request, options_.max_json_depth);
-    if (auto* refused = std::get_if<Response>(&body)) co_return std::move(*refused);
-    req.body = std::move(std::get<Json>(body));
-  }
+  req.body = std::move(std::get<Json>(body));
   if (auto key = request.header("Idempotency-Key")) {
     if (!store::is_valid_idempotency_key(*key)) {
       co_return problem(400, "bad-idempotency-key",
@@ -886,6 +899,51 @@ asio::awaitable<Response> Service::signal(const Request& request, const std::str
   detail["result"] = what;
   co_await store_.audit(actor(who), "signal", id, std::move(detail));
   co_return json_response(202, {{"run_id", id}, {"signal", name}, {"result", what}, {"status_url", status_url(id)}});
+}
+
+// POST /v1/callbacks/{id}/{step}/{token}: the callback URL of a signal wait
+// ({{steps.<wait>.callback_url}}), no bearer token: 403 unless the token
+// signs (id, step) with a key of --signing-key-file; the body (as a signal's)
+// is sent as the wait's signal with the idempotency key "callback.<step>",
+// so a replayed callback changes nothing (200); 410 once the run ended.
+asio::awaitable<Response> Service::callback(const Request& request, const std::string& raw_id,
+                                            const std::string& step, const std::string& token) {
+  if (!options_.callbacks) {
+    co_return problem(404, "not-found", "this server takes no callbacks (serve --signing-key-file)");
+  }
+  const std::string id = store::canonical_run_id(raw_id);
+  if (!store::is_valid_run_id(id) || !is_valid_name(step) || !options_.callbacks->verify(id, step, token)) {
+    co_return problem(403, "bad-signature",
+                      "this callback URL is not signed by this server's keys: use the URL exactly as the run gave it");
+  }
+  auto body = signal_body(request, options_.max_json_depth);
+  if (auto* refused = std::get_if<Response>(&body)) co_return std::move(*refused);
+  store::SignalRequest req;
+  req.run_id = id;
+  req.idempotency_key = "callback." + step;
+  req.body = std::move(std::get<Json>(body));
+  const std::optional<std::string> name = co_await store::signal_of_step(store_, id, step);
+  if (!name) co_return problem(410, "run-ended", "run " + id + " is gone (expired after it ended)");
+  req.name = *name;
+  const store::SignalResult result = co_await store::send_signal(store_, req);
+  using O = store::SignalResult::Outcome;
+  switch (result.outcome) {
+    case O::missing: co_return problem(410, "run-ended", "run " + id + " is gone (expired after it ended)");
+    case O::ended: co_return problem(410, "run-ended", "run " + id + " already ended: " + result.detail);
+    case O::unknown_signal: co_return problem(404, "unknown-signal", result.detail);
+    case O::full: co_return problem(409, "too-many-signals", result.detail);
+    case O::repeat:
+      co_return json_response(200, {{"run_id", id}, {"step", step}, {"result", "repeat"}});
+    case O::delivered:
+    case O::kept: break;
+  }
+  const std::string what = result.outcome == O::delivered ? "delivered" : "kept";
+  Json detail = Json::object();
+  detail["signal"] = *name;
+  detail["step"] = step;
+  detail["result"] = what;
+  co_await store_.audit("callback", "signal", id, std::move(detail));
+  co_return json_response(202, {{"run_id", id}, {"step", step}, {"result", what}});
 }
 
 // POST /v1/runs/{id}/rerun {"from_step": S, "input": ...}: a new run keeping

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -19,6 +20,7 @@
 #include "api/metrics.h"
 #include "api/problem.h"
 #include "api/quotas.h"
+#include "engine/callback_signing.h"
 #include "engine/json_schema.h"
 #include "api/tokens.h"
 #include "config/workflows_file.h"
@@ -56,6 +58,8 @@ struct ServiceOptions {
   int max_json_depth = 64;
   // Retry-After of 429 and 503 answers.
   std::chrono::seconds retry_after{1};
+  // Verifies callback URLs (POST /v1/callbacks/...); null = no callbacks (404).
+  std::shared_ptr<const engine::CallbackSigner> callbacks;
 };
 
 // Runs one POST /v1/workflows/{name}/runs:batch may submit.
@@ -115,6 +119,8 @@ class Service {
                                          const std::optional<Principal>& who);
   boost::asio::awaitable<Response> signal(const Request& request, const std::string& id, const std::string& name,
                                           const std::optional<Principal>& who);
+  boost::asio::awaitable<Response> callback(const Request& request, const std::string& id, const std::string& step,
+                                            const std::string& token);
   boost::asio::awaitable<Response> dlq_list(const std::map<std::string, std::string>& query);
   boost::asio::awaitable<Response> dlq_replay(const std::string& id, const std::optional<Principal>& who);
   boost::asio::awaitable<Response> dlq_purge(const Request& request, const std::optional<Principal>& who);

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <sstream>
@@ -28,6 +29,7 @@
 
 #include "cli/children.h"
 #include "cli/common.h"
+#include "engine/callback_signing.h"
 #include "proc/async_wait.h"
 
 namespace steadfast::cli {
@@ -124,6 +126,35 @@ asio::awaitable<void> supervise(Slot& s, const bool& stopping, std::function<voi
   }
 }
 
+
+// The signing key of this data folder's callback URLs (<data>/signing.key,
+// owner-only), made on first use so URLs stay valid across dev restarts.
+std::string ensure_signing_key(const std::string& data) {
+  const std::string path = data + "/signing.key";
+  if (!std::filesystem::exists(path)) {
+    const engine::SigningKey key = engine::generate_signing_key("dev");
+    const std::string tmp = path + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << "# steadfast dev: signs callback URLs (serve and workers --signing-key-file)\n"
+          << key.id << " " << key.secret << "\n";
+      if (!out) throw std::runtime_error("cannot write " + tmp);
+    }
+    std::filesystem::permissions(tmp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    std::filesystem::rename(tmp, path);
+  }
+  return path;
+}
+
+// HOST:PORT as a client reaches it: every-interface listens become loopback.
+std::string reachable(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  const std::string host = colon == std::string::npos ? std::string() : listen.substr(0, colon);
+  if (host.empty() || host == "0.0.0.0") return "127.0.0.1" + listen.substr(colon == std::string::npos ? 0 : colon);
+  if (host == "[::]") return "[::1]" + listen.substr(colon);
+  return listen;
+}
+
 }  // namespace
 
 void register_dev(CLI::App& app) {
@@ -180,13 +211,20 @@ void register_dev(CLI::App& app) {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    slots.push_back(make_slot("api", {self, "serve", "--workflows", a->workflows, "--listen", a->listen, "--redis", url},
+    // Callback URLs work out of the box: a key made once per data folder,
+    // and the API's own address as the public URL.
+    const std::string key_file = ensure_signing_key(data);
+    const std::string public_url = "http://" + reachable(a->listen);
+    slots.push_back(make_slot("api",
+                              {self, "serve", "--workflows", a->workflows, "--listen", a->listen, "--redis", url,
+                               "--signing-key-file", key_file, "--public-url", public_url},
                               data + "/api.log"));
     for (int i = 1; i <= a->workers; ++i) {
       const std::string n = std::to_string(i);
       slots.push_back(make_slot("worker-" + n,
                        {self, "worker", "--workflows", a->workflows, "--redis", url, "--id", "dev-" + n,
-                        "--concurrency", std::to_string(a->concurrency)},
+                        "--concurrency", std::to_string(a->concurrency), "--signing-key-file", key_file,
+                        "--public-url", public_url},
                        data + "/worker-" + n + ".log"));
     }
     std::string pids = "redis-server " + std::to_string(redis.child.process.pid());

@@ -75,6 +75,8 @@ void register_serve(CLI::App& app) {
     std::string retention = "168h";
     std::string bulk_lease = "30s";
     bool allow_eviction = false;
+    std::string signing_key_file;
+    std::string public_url;
   };
   auto a = std::make_shared<Args>();
   add_connection_options(*cmd, a->conn);
@@ -103,6 +105,11 @@ void register_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--allow-eviction", a->allow_eviction,
                 "Serve even if Redis' maxmemory-policy is not noeviction (runs may be lost)");
+  cmd->add_option("--signing-key-file", a->signing_key_file,
+                  "Keys that verify callback URLs (POST /v1/callbacks/...), one \"<key id> <secret>\" per line, "
+                  "as the workers'; without it callbacks are 404");
+  cmd->add_option("--public-url", a->public_url,
+                  "How third parties reach this API; checked here, used by the workers (their --public-url)");
   cmd->final_callback([a] {
     api::ServerOptions o;
     std::tie(o.host, o.port) = parse_listen(a->listen);
@@ -120,6 +127,8 @@ void register_serve(CLI::App& app) {
     o.retention = config::parse_duration(a->retention);
     o.bulk_lease = config::parse_duration(a->bulk_lease);
     o.allow_eviction = a->allow_eviction;
+    o.public_url = a->public_url;
+    o.signing_key_file = a->signing_key_file;
     std::unique_ptr<api::Server> server;
     try {
       server = std::make_unique<api::Server>(o, config::load_workflows_file(a->workflows));

@@ -33,6 +33,8 @@ void register_worker(CLI::App& app) {
     std::string log_level = "info";
     bool allow_eviction = false;
     std::string allow_hosts;
+    std::string public_url;
+    std::string signing_key_file;
   };
   auto args = std::make_shared<Args>();
   add_connection_options(*cmd, args->conn);
@@ -63,6 +65,11 @@ void register_worker(CLI::App& app) {
                   "from run input may reach although private or loopback (as a step's allow_hosts)");
   cmd->add_flag("--allow-eviction", args->allow_eviction,
                 "Run even if Redis' maxmemory-policy is not noeviction (evictions lose runs)");
+  cmd->add_option("--public-url", args->public_url,
+                  "How third parties reach the API (https://sf.example.com): the base of signal waits' callback "
+                  "URLs ({{steps.<wait>.callback_url}}); needs --signing-key-file");
+  cmd->add_option("--signing-key-file", args->signing_key_file,
+                  "Keys that sign callback URLs, one \"<key id> <secret>\" per line, the first signs (as serve's)");
   cmd->final_callback([args] {
     // A worker runs up to --concurrency pool threads; glibc would give them
     // up to 8 malloc arenas per core, each holding freed memory of its own.
@@ -138,6 +145,8 @@ void register_worker(CLI::App& app) {
     o.no_handler_grace = config::parse_duration(args->no_handler_grace);
     o.queues = std::move(queues);
     o.schedules = config::build_schedules(file);
+    o.public_url = args->public_url;
+    o.signing_key_file = args->signing_key_file;
     std::unique_ptr<worker::Notifier> notifier;
     std::thread notifier_thread;
     if (!args->alert_webhook.empty()) {

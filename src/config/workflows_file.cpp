@@ -548,10 +548,32 @@ class Parser {
     const auto check = [&](const std::string& text, int line, std::string_view key) {
       if (text.find("{{") == std::string::npos) return;
       std::vector<std::string> names;
+      std::vector<std::string> callbacks;
       try {
-        names = engine::Template::parse(text).step_references();
+        const engine::Template parsed = engine::Template::parse(text);
+        names = parsed.step_references();
+        callbacks = parsed.callback_references();
       } catch (const engine::TemplateSyntaxError&) {
         return;  // the step's kind reports the syntax, with its own context
+      }
+      // A callback URL may name any signal wait of the workflow, later ones included.
+      for (const std::string& name : callbacks) {
+        bool signal_wait = false;
+        for (const YAML::Node& node : all_steps) {
+          if (node.IsMap() && node["name"] && node["name"].IsScalar() && node["name"].Scalar() == name &&
+              node["kind"] && node["kind"].IsScalar() && node["kind"].Scalar() == "wait" && node["with"] &&
+              node["with"].IsMap() && node["with"]["signal"]) {
+            signal_wait = true;
+          }
+        }
+        if (!signal_wait) {
+          YAML::Mark at;
+          at.line = line - 1;
+          fail(at, key,
+               "template " + quote(text, 120) + " reads the callback URL of step " + quote(name) +
+                   ", which is no signal wait of workflow " + quote(workflow) +
+                   " (a step {kind: wait, with: {signal: <name>}})");
+        }
       }
       for (const std::string& name : names) {
         const bool is_earlier = std::any_of(earlier.begin(), earlier.end(),

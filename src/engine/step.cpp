@@ -46,4 +46,9 @@ void StepContext::log(std::string_view message) const {
                message);
 }
 
+std::optional<std::string> StepContext::callback_url(std::string_view wait_step) const {
+  if (!callback_maker_) return std::nullopt;
+  return callback_maker_(run_id_, wait_step);
+}
+
 }  // namespace steadfast

@@ -256,8 +256,11 @@ class ExprParser {
     if (segments[0] == "input") {
       // input.<key or index>...
     } else if (segments[0] == "steps") {
-      if (segments.size() < 3 || segments[2] != "output") {
-        fail("bad path " + quote(text) + ": expected steps.<name>.output[.<key>...]" + hint, start);
+      const bool callback = segments.size() == 3 && segments[2] == "callback_url";
+      if (!callback && (segments.size() < 3 || segments[2] != "output")) {
+        fail("bad path " + quote(text) + ": expected steps.<name>.output[.<key>...] or steps.<name>.callback_url" +
+                 hint,
+             start);
       }
       if (!is_valid_name(segments[1])) {
         fail("bad path " + quote(text) + ": " + quote(segments[1]) + " is not a step name", start);
@@ -322,6 +325,13 @@ const Json& resolve(const Expr& path, const TemplateContext& context) {
   if (seg[0] == "input") {
     current = &context.input();
     i = 1;
+  } else if (seg[2] == "callback_url") {
+    const Json* url = context.callback_url(seg[1]);
+    if (url == nullptr) {
+      render_error("no value at " + quote(path.text) +
+                   ": this worker makes no callback URLs (it needs --public-url and --signing-key-file)");
+    }
+    return *url;
   } else {
     const auto it = context.outputs().find(seg[1]);
     if (it == context.outputs().end()) {
@@ -651,11 +661,20 @@ Json Redactor::redact_json(const Json& value) const {
 // ---------------------------------------------------------------- TemplateContext
 
 TemplateContext::TemplateContext(const Json& input, const std::map<std::string, Json>& outputs,
-                                 EnvLookup env)
-    : input_(input), outputs_(outputs), env_(std::move(env)) {}
+                                 EnvLookup env, CallbackLookup callbacks)
+    : input_(input), outputs_(outputs), env_(std::move(env)), callbacks_(std::move(callbacks)) {}
 
 TemplateContext::TemplateContext(const StepContext& ctx)
-    : TemplateContext(ctx.input(), ctx.outputs()) {}
+    : TemplateContext(ctx.input(), ctx.outputs(), {},
+                      [&ctx](const std::string& step) { return ctx.callback_url(step); }) {}
+
+const Json* TemplateContext::callback_url(const std::string& step) const {
+  if (auto it = callback_urls_.find(step); it != callback_urls_.end()) return &it->second;
+  if (!callbacks_) return nullptr;
+  std::optional<std::string> url = callbacks_(step);
+  if (!url) return nullptr;
+  return &callback_urls_.emplace(step, Json(std::move(*url))).first->second;
+}
 
 std::optional<std::string> TemplateContext::env(const std::string& name) const {
   if (env_) return env_(name);
@@ -780,20 +799,31 @@ bool Template::uses_env() const noexcept { return parsed_->uses_env; }
 const std::string& Template::source() const noexcept { return parsed_->source; }
 
 namespace {
-void collect_step_references(const Expr& e, std::vector<std::string>& out) {
-  if (e.kind == Expr::Kind::path && e.segments.size() > 1 && e.segments[0] == "steps" &&
+// The step names of steps.<name>.<what> paths, each once: `callback` picks
+// the callback_url paths, else the output paths.
+void collect_step_references(const Expr& e, bool callback, std::vector<std::string>& out) {
+  if (e.kind == Expr::Kind::path && e.segments.size() > 2 && e.segments[0] == "steps" &&
+      (e.segments[2] == "callback_url") == callback &&
       std::find(out.begin(), out.end(), e.segments[1]) == out.end()) {
     out.push_back(e.segments[1]);
   }
-  if (e.lhs) collect_step_references(*e.lhs, out);
-  if (e.rhs) collect_step_references(*e.rhs, out);
+  if (e.lhs) collect_step_references(*e.lhs, callback, out);
+  if (e.rhs) collect_step_references(*e.rhs, callback, out);
 }
 }  // namespace
 
 std::vector<std::string> Template::step_references() const {
   std::vector<std::string> out;
   for (const Segment& s : parsed_->segments) {
-    if (s.kind == Segment::Kind::expr) collect_step_references(*s.expr, out);
+    if (s.kind == Segment::Kind::expr) collect_step_references(*s.expr, false, out);
+  }
+  return out;
+}
+
+std::vector<std::string> Template::callback_references() const {
+  std::vector<std::string> out;
+  for (const Segment& s : parsed_->segments) {
+    if (s.kind == Segment::Kind::expr) collect_step_references(*s.expr, true, out);
   }
   return out;
 }

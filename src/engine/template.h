@@ -5,6 +5,10 @@
 //   {{input.document_url}}          a value of the run's input
 //   {{steps.fetch.output.text}}     a value of an earlier step's output
 //   {{steps.a.output.items.0.id}}   array elements by index
+//   {{steps.approve.callback_url}}  the signed URL that sends the signal of a
+//                                   signal wait of this workflow to this run
+//                                   (engine/callback_signing.h); the one
+//                                   reference to a step that need not be earlier
 //   {{len(input.text) / 4 + 10}}    integers: len(), + - * / and parentheses;
 //                                   '/' rounds up (ceil), so estimates never undercount
 //   {{urlencode(input.query)}}      percent-encoding (RFC 3986 unreserved kept)
@@ -103,25 +107,34 @@ class Redactor {
 };
 
 // What templates read. Holds references: `input` and `outputs` must outlive it.
+// Not thread-safe (it caches callback URLs): one per attempt.
 class TemplateContext {
  public:
   // Returns the variable's value, or nullopt when it is not set.
   using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+  // Returns a wait step's callback URL, or nullopt when none can be made.
+  using CallbackLookup = std::function<std::optional<std::string>(const std::string& step)>;
 
-  // `env` empty = the process environment (getenv).
+  // `env` empty = the process environment (getenv); `callbacks` empty = no
+  // callback URLs (a template reading one fails to render, saying why).
   TemplateContext(const Json& input, const std::map<std::string, Json>& outputs,
-                  EnvLookup env = {});
-  // The run's input and earlier outputs of `ctx`, and the process environment.
+                  EnvLookup env = {}, CallbackLookup callbacks = {});
+  // The run's input and earlier outputs of `ctx`, the process environment,
+  // and ctx.callback_url(). `ctx` must outlive this.
   explicit TemplateContext(const StepContext& ctx);
 
   [[nodiscard]] const Json& input() const noexcept { return input_; }
   [[nodiscard]] const std::map<std::string, Json>& outputs() const noexcept { return outputs_; }
   [[nodiscard]] std::optional<std::string> env(const std::string& name) const;
+  // The step's callback URL as a JSON string, or nullptr when none can be made.
+  [[nodiscard]] const Json* callback_url(const std::string& step) const;
 
  private:
   const Json& input_;
   const std::map<std::string, Json>& outputs_;
   EnvLookup env_;
+  CallbackLookup callbacks_;
+  mutable std::map<std::string, Json> callback_urls_;  // made once per step
 };
 
 // One parsed template string. Copies share the parsed form.
@@ -166,6 +179,8 @@ class Template {
   // The step names it reads (`steps.<name>.output...`), each once, in order of
   // first use; empty when it reads only the input and the environment.
   [[nodiscard]] std::vector<std::string> step_references() const;
+  // The step names whose callback URL it reads (`steps.<name>.callback_url`).
+  [[nodiscard]] std::vector<std::string> callback_references() const;
 
   struct Parsed;
 

@@ -25,6 +25,20 @@ std::vector<std::string> signals_of(const Json& definition) {
   return out;
 }
 
+asio::awaitable<std::optional<std::string>> signal_of_step(Store& store, const std::string& run_id,
+                                                           const std::string& step) {
+  const redis::Reply w = redis::checked(co_await store.client().command("HGET", store.keys().run(run_id), "workflow"));
+  if (w.is_nil()) co_return std::nullopt;
+  const std::optional<Json> def = co_await store.workflow_definition(std::string(w.str()));
+  if (!def || !def->contains("steps") || !(*def)["steps"].is_array()) co_return std::nullopt;
+  for (const Json& s : (*def)["steps"]) {
+    if (s.is_object() && s.value("name", "") == step && s.contains("signal") && s["signal"].is_string()) {
+      co_return s["signal"].get<std::string>();
+    }
+  }
+  co_return std::nullopt;
+}
+
 asio::awaitable<SignalResult> send_signal(Store& store, const SignalRequest& request) {
   if (!is_valid_name(request.name)) {
     throw std::invalid_argument("signal name " + engine::quote(request.name) +

@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,11 @@ struct SignalResult {
 
 // The signal names a registered definition's wait steps wait on (store/definition.h).
 [[nodiscard]] std::vector<std::string> signals_of(const Json& definition);
+
+// The signal a wait step of the run's workflow (as registered) waits on;
+// nullopt when the run is gone or the step is no signal wait of it.
+asio::awaitable<std::optional<std::string>> signal_of_step(Store& store, const std::string& run_id,
+                                                           const std::string& step);
 
 // Sends one signal. Throws std::invalid_argument for a bad name, a body over
 // kMaxSignalBytes or a bad idempotency key (nothing written);

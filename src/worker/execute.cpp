@@ -62,6 +62,11 @@ void Worker::Impl::launch(const std::string& key) {
   slot.run.clear();  // the context holds what the handler needs
   slot.ctx = std::make_shared<StepContext>(slot.item.run_id, wf.name(), step.name, slot.machine.attempt(),
                                            std::move(input), std::move(outputs));
+  if (callbacks_) {
+    slot.ctx->set_callback_maker([signer = callbacks_](std::string_view run_id, std::string_view wait_step) {
+      return signer->url(run_id, wait_step);
+    });
+  }
   if (step.options.timeout.count() > 0) {
     slot.timeout = std::make_unique<asio::steady_timer>(*io_, step.options.timeout);
     slot.timeout->async_wait([this, key](boost::system::error_code ec) {

@@ -16,6 +16,7 @@
 #include <random>
 #include <set>
 
+#include "engine/callback_signing.h"
 #include "engine/quote.h"
 #include "store/config.h"
 #include "store/definition.h"
@@ -75,6 +76,13 @@ Worker::Impl::Impl(WorkerOptions options, std::vector<Workflow> workflows)
     throw std::invalid_argument("concurrency must be in 1..10000");
   }
   if (workflows_.empty()) throw std::invalid_argument("a worker needs at least one workflow");
+  if (options_.public_url.empty() != options_.signing_key_file.empty()) {
+    throw std::invalid_argument("callback URLs need both a public URL and a signing key file, or neither");
+  }
+  if (!options_.public_url.empty()) {
+    callbacks_ = std::make_shared<const engine::CallbackSigner>(options_.public_url,
+                                                               engine::load_signing_keys(options_.signing_key_file));
+  }
   if (options_.no_handler_grace.count() < 0) {
     throw std::invalid_argument("no_handler_grace must not be negative");
   }

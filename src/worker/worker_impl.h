@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/callback_signing.h"
 #include "engine/step_machine.h"
 #include "engine/template.h"
 #include "redis/client.h"
@@ -207,6 +208,8 @@ class Worker::Impl {
   asio::awaitable<void> drain_done();
 
   WorkerOptions options_;
+  // Makes the callback URLs of signal waits; null without a public URL and key.
+  std::shared_ptr<const engine::CallbackSigner> callbacks_;
   std::vector<Workflow> workflows_;
   std::shared_ptr<asio::io_context> io_;
   redis::Config redis_config_;

@@ -122,9 +122,13 @@ class ApiTest : public test::RedisTest {
   }
   std::uint16_t start() { return start(options()); }
 
-  void start_worker(const std::string& yaml = kWorkflows) {
+  // public_url and signing_key_file: callback URLs (both or neither).
+  void start_worker(const std::string& yaml = kWorkflows, const std::string& public_url = {},
+                    const std::string& signing_key_file = {}) {
     const auto file = config::parse_workflows(yaml, "test.yaml");
     WorkerOptions o;
+    o.public_url = public_url;
+    o.signing_key_file = signing_key_file;
     o.redis_url = server().url();
     o.handle_signals = false;
     o.concurrency = 4;
@@ -152,6 +156,18 @@ class ApiTest : public test::RedisTest {
     const redis::Reply r = server().call({"KEYS", "*"});
     for (const auto& k : r.elements()) out.emplace(k.str());
     return out;
+  }
+
+  // GET /v1/runs/{id} until the run's status is `status` (at most 10 s): the last answer.
+  static Json run_reaching(std::uint16_t port, const std::string& id, const std::string& status) {
+    Json run;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < until) {
+      run = test::http(port, "GET", "/v1/runs/" + id).json();
+      if (run["status"] == status) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return run;
   }
 
   static void expect_problem(const test::HttpResponse& r, int status) {
@@ -1014,13 +1030,7 @@ workflows:
 
   start_worker(yaml);
   const std::string id = post_json(port, "/v1/workflows/approval/runs", Json{{"input", {}}}).json()["run_id"];
-  Json run;
-  const auto until = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < until) {
-    run = http(port, "GET", "/v1/runs/" + id).json();
-    if (run["status"] == "waiting") break;
-    std::this_thread::sleep_for(10ms);
-  }
+  Json run = run_reaching(port, id, "waiting");
   ASSERT_EQ(run["status"], "waiting") << run;
   EXPECT_EQ(run["waiting_for"]["kind"], "signal");
   EXPECT_EQ(run["waiting_for"]["signal"], "approved");
@@ -1045,12 +1055,7 @@ workflows:
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json()["result"], "repeat");
   for (const std::string& each : {early, id}) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      run = http(port, "GET", "/v1/runs/" + each).json();
-      if (run["status"] == "completed") break;
-      std::this_thread::sleep_for(10ms);
-    }
+    run = run_reaching(port, each, "completed");
     ASSERT_EQ(run["status"], "completed") << run;
     const Json expected = each == id ? Json{{"by", "ann"}} : Json{{"ok", true}};
     EXPECT_EQ(run["steps"][0]["output"], expected);
@@ -1063,6 +1068,77 @@ workflows:
   EXPECT_EQ(entries[0]["action"], "signal");
   EXPECT_EQ(entries[0]["target"], id);
   EXPECT_EQ(entries[0]["detail"], (Json{{"signal", "approved"}, {"result", "delivered"}}));
+}
+
+// Callback URLs: a step gives a third party {{steps.<wait>.callback_url}};
+// a POST to it (no token) completes the wait with its body; a replay changes
+// nothing (200, even after the run ended); a wrong signature, run or step is
+// 403; a first call after the run ended 410; a serve without
+// --signing-key-file answers 404.
+TEST_F(ApiTest, ACallbackUrlCompletesItsWaitOnceAndIsRefusedOtherwise) {
+  const std::string dir = test::make_temp_dir("steadfast-callback-");
+  const std::string key_file = dir + "/signing.key";
+  {
+    std::ofstream f(key_file);
+    f << "k1 " << std::string(40, 's') << "\n";
+  }
+  const std::string yaml = R"yaml(
+workflows:
+  batch:
+    steps:
+      - name: hand_out
+        kind: exec
+        with: {command: [python3, -c, "import json,sys; print(json.dumps({'url': sys.argv[1]}))", "{{steps.done.callback_url}}"]}
+      - {name: done, kind: wait, with: {signal: batch_done, timeout: 1h}}
+      - {name: after, kind: sleep, with: {ms: 1500}}
+)yaml";
+  auto o = options();
+  o.signing_key_file = key_file;
+  const auto port = start(o, yaml);
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  start_worker(yaml, base, key_file);
+  const std::string id = post_json(port, "/v1/workflows/batch/runs", Json{{"input", {}}}).json()["run_id"];
+  Json run = run_reaching(port, id, "waiting");
+  ASSERT_EQ(run["status"], "waiting") << run;
+  const std::string url = run["steps"][0]["output"]["url"];
+  ASSERT_TRUE(url.starts_with(base + "/v1/callbacks/" + id + "/done/k1.")) << url;
+  const std::string path = url.substr(base.size());
+
+  std::string forged = path;
+  forged.back() = forged.back() == 'a' ? 'b' : 'a';
+  expect_problem(post_json(port, forged, Json{{"rows", 1}}), 403);
+  const std::string other_step = "/v1/callbacks/" + id + "/hand_out/" + path.substr(path.rfind('/') + 1);
+  expect_problem(post_json(port, other_step, Json{{"rows", 1}}), 403);
+  expect_problem(post_json(port, "/v1/callbacks/01ARZ3NDEKTSV4RRFFQ69G5FAV/done/" + path.substr(path.rfind('/') + 1),
+                           Json{{"rows", 1}}),
+                 403);
+  EXPECT_EQ(http(port, "GET", "/v1/runs/" + id).json()["status"], "waiting") << "refusals changed nothing";
+
+  auto r = post_json(port, path, Json{{"rows", 42}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(r.json()["result"], "delivered");
+  r = post_json(port, path, Json{{"rows", 0}});  // the run lives on (step `after`)
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["result"], "repeat");
+  r = http(port, "GET", "/v1/runs/" + id + "?wait=10s");
+  ASSERT_EQ(r.json()["status"], "completed") << r.body;
+  EXPECT_EQ(r.json()["steps"][1]["output"], (Json{{"rows", 42}})) << "the replay changed nothing";
+  r = post_json(port, path, Json{{"rows", 7}});
+  EXPECT_EQ(r.status, 200) << "a replay after the end is still a no-op: " << r.body;
+  EXPECT_EQ(http(port, "GET", "/v1/audit").json()["entries"][0]["who"], "callback");
+
+  // A callback that never came before its run ended: 410.
+  const std::string cancelled = post_json(port, "/v1/workflows/batch/runs", Json{{"input", {}}}).json()["run_id"];
+  run = run_reaching(port, cancelled, "waiting");
+  ASSERT_EQ(run["status"], "waiting") << run;
+  const std::string late_url = run["steps"][0]["output"]["url"];
+  ASSERT_EQ(http(port, "POST", "/v1/runs/" + cancelled + "/cancel").status, 200);
+  expect_problem(post_json(port, late_url.substr(base.size()), Json{{"rows", 1}}), 410);
+
+  api_.reset();
+  const auto plain = start(options(), yaml);
+  expect_problem(post_json(plain, path, Json{{"rows", 1}}), 404);
+  std::filesystem::remove_all(dir);
 }
 
 // Cron schedules: the file's schedules are listed with their next ticks

@@ -1009,6 +1009,19 @@ TEST(WaitSteps, SignalWithTimeoutAndOnTimeoutBuildsASignalWait) {
   EXPECT_EQ(steps[1].wait->on_timeout, OnTimeout::fail);
 }
 
+// {{steps.<wait>.callback_url}} may name a later step, but only a signal wait.
+TEST(WaitSteps, ACallbackUrlNamesASignalWaitOfTheWorkflowEvenALaterOne) {
+  const std::string notify =
+      "      - {name: notify, kind: exec, with: {command: [echo, \"{{steps.approve.callback_url}}\"]}}\n";
+  EXPECT_NO_THROW((void)build_workflows(
+      parse_workflows(kHead + notify + "      - {name: approve, kind: wait, with: {signal: approved}}\n", kPath),
+      steps::builtin_kinds()));
+  const std::string timed = config_error(kHead + notify + "      - {name: approve, kind: wait, with: {for: 1h}}\n");
+  EXPECT_STARTS_WITH(timed, prefix(4, "with"));
+  EXPECT_CONTAINS(timed, "reads the callback URL of step 'approve', which is no signal wait of workflow 'w'");
+  EXPECT_CONTAINS(config_error(kHead + notify), "which is no signal wait of workflow 'w'");
+}
+
 TEST(WaitSteps, EveryBadWaitIsRefusedNamingTheLineAndWhat) {
   EXPECT_EQ(config_error(step("{name: nap, kind: wait, with: {for: 2h}, timeout: 5s}")),
             prefix(4, "timeout") +

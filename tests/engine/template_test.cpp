@@ -226,6 +226,33 @@ TEST_F(TemplateTest, StepContextGivesInputAndOutputs) {
             "10/fetched body");
 }
 
+// --- callback URLs
+
+TEST_F(TemplateTest, CallbackUrlsComeFromTheStepContextAndAreNoDataReference) {
+  const Template t = Template::parse("{\"notify\": \"{{steps.approve.callback_url}}\", \"n\": {{steps.fetch.output.status}}}");
+  EXPECT_EQ(t.step_references(), std::vector<std::string>{"fetch"}) << "a callback URL reads no output";
+  EXPECT_EQ(t.callback_references(), std::vector<std::string>{"approve"});
+  StepContext ctx("run-1", "wf", "call", 1, input, outputs);
+  ctx.set_callback_maker([](std::string_view run, std::string_view step) {
+    return "https://sf.example.com/v1/callbacks/" + std::string(run) + "/" + std::string(step) + "/k.abc";
+  });
+  const TemplateContext from_ctx(ctx);
+  EXPECT_EQ(t.render(from_ctx, secrets),
+            "{\"notify\": \"https://sf.example.com/v1/callbacks/run-1/approve/k.abc\", \"n\": 200}");
+  EXPECT_EQ(Template::parse("{{steps.approve.callback_url}}").render_value(from_ctx, secrets),
+            Json("https://sf.example.com/v1/callbacks/run-1/approve/k.abc"));
+  EXPECT_EQ(ctx.callback_url("approve"), "https://sf.example.com/v1/callbacks/run-1/approve/k.abc");
+}
+
+TEST_F(TemplateTest, ACallbackUrlWithoutSigningFailsNamingWhatIsMissing) {
+  EXPECT_EQ(render_error("{{steps.approve.callback_url}}"),
+            "no value at 'steps.approve.callback_url': this worker makes no callback URLs (it needs --public-url "
+            "and --signing-key-file)");
+  StepContext ctx("run-1", "wf", "call", 1, input, outputs);
+  EXPECT_EQ(ctx.callback_url("approve"), std::nullopt);
+  EXPECT_NE(syntax_error("{{steps.approve.callback_url.x}}").find("steps.<name>.callback_url"), std::string::npos);
+}
+
 // --- escaping
 
 TEST_F(TemplateTest, BackslashEscapesLiteralBraces) {

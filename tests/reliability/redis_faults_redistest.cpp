@@ -205,6 +205,51 @@ workflows:
   figures("durable_wait_end_late_ms=" + std::to_string(late));
 }
 
+// 1d. Signal waits survive the SIGKILL of every worker and a Redis SIGKILL +
+// restart from its AOF: a signal sent while no worker runs is taken when one
+// comes back, and a timeout set before the crash ends its wait (continue)
+// within a second of its time, Redis time.
+TEST_F(RedisFaults, SignalWaitsSurviveEveryWorkerAndRedisKilled) {
+  RedisServerOptions options;
+  options.appendonly = true;
+  options.appendfsync = "always";
+  RedisServer& redis = own_redis(options);
+  const std::string file = write_workflows(R"(
+workflows:
+  approval:
+    steps:
+      - {name: approve, kind: wait, with: {signal: approved}}
+      - {name: b, kind: noop}
+  expiring:
+    steps:
+      - {name: approve, kind: wait, with: {signal: approved, timeout: 4s, on_timeout: continue}}
+      - {name: b, kind: noop}
+)");
+  ChildProcess& w1 = start_worker("k1", file);
+  const std::string signalled = submit("approval", "{}");
+  const std::string expiring = submit("expiring", "{}");
+  for (const std::string& id : {signalled, expiring}) {
+    ASSERT_TRUE(eventually([&] { return hget(id, "status") == "waiting"; }, 10s)) << hget(id, "status");
+  }
+  w1.kill_and_reap();
+  redis.kill();
+  redis.start();
+  EXPECT_EQ(hget(signalled, "s.approve.status"), "waiting") << "the wait was lost with Redis";
+  EXPECT_EQ(hget(signalled, "s.approve.signal"), "approved");
+  const CommandResult sent = cli({"signal", signalled, "approved", "--data", R"({"by": "ann"})"});
+  EXPECT_EQ(sent.exit_code, 0) << sent.out << sent.err;
+  EXPECT_EQ(sent.out, "delivered\n");
+  start_worker("k2", file);
+  ASSERT_TRUE(wait_status(signalled, "completed", 30s)) << hget(signalled, "status");
+  EXPECT_EQ(hget(signalled, "s.approve.output"), R"({"by":"ann"})");
+  ASSERT_TRUE(wait_status(expiring, "completed", 30s)) << hget(expiring, "status");
+  EXPECT_EQ(hget(expiring, "s.approve.output"), "null") << "on_timeout: continue";
+  const std::int64_t late = hget_int(expiring, "s.b.started_at") - hget_int(expiring, "s.approve.wake_at");
+  EXPECT_GE(late, 0) << "the timeout fired early";
+  EXPECT_LE(late, 1000) << "the timeout fired " << late << " ms late";
+  figures("signal_timeout_late_ms=" + std::to_string(late));
+}
+
 // 2. Redis not there when a worker and the API start: both wait and retry with
 // a clear log line, the API listens and answers 503 meanwhile; once Redis
 // starts (same port) everything works, without a restart.

@@ -197,6 +197,10 @@ TEST_F(Signals, TheTimeoutQueuesTheStepAgainWithItsDueTimeKept) {
 TEST_F(Signals, ARepeatedIdempotencyKeyChangesNothing) {
   EXPECT_EQ(send(Json(1), "k-1").outcome, O::kept);
   EXPECT_EQ(send(Json(2), "k-1").outcome, O::repeat);
+  call({"HSET", keys.run(run_id), "status", "completed"});
+  EXPECT_EQ(send(Json(2), "k-1").outcome, O::repeat) << "a retry hears it was taken even once the run ended";
+  EXPECT_EQ(send(Json(2), "k-2").outcome, O::ended);
+  call({"HSET", keys.run(run_id), "status", "queued"});
   EXPECT_EQ(hget("sig.approved"), "1");
   EXPECT_EQ(send(Json(3)).outcome, O::kept) << "without a key a signal replaces the kept one of its name";
   EXPECT_EQ(hget("sig.approved"), "3");

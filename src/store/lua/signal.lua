@@ -5,7 +5,7 @@
 -- again (its timeout timer removed): its claim completes it with the body and
 -- deletes it (complete.lua). A signal nobody waits for yet stays kept until a
 -- wait on its name takes it. An Idempotency-Key is recorded in the run
--- (sigkey.<key>): a repeat changes nothing.
+-- (sigkey.<key>): a repeat changes nothing, even once the run ended.
 -- KEYS[1] run hash, KEYS[2] the run's queue stream (as the caller read it),
 -- KEYS[3] timer set
 -- ARGV: run id, signal name, body JSON, idempotency key ('' = none), queue
@@ -20,8 +20,10 @@ local max_kept, max_keys = tonumber(ARGV[6]), tonumber(ARGV[7])
 local f = redis.call('HMGET', run, 'status', 'step', 'queue', 'base')
 local status, step = f[1], f[2]
 if not status then return 'missing' end
-if sf_terminal[status] then return 'ended:' .. status end
+-- a repeat first: a client retrying a signal that was taken hears so even if
+-- the run ended since
 if key ~= '' and redis.call('HGET', run, 'sigkey.' .. key) then return 'repeat' end
+if sf_terminal[status] then return 'ended:' .. status end
 if f[3] ~= queue then return 'moved' end
 local field = 'sig.' .. name
 local is_new = not redis.call('HGET', run, field)
