@@ -52,6 +52,9 @@ struct RunInfo {
   // When a run submitted with a delay or run_at starts (or started), Unix ms
   // (Redis time); 0 = it started at once.
   std::int64_t run_at_ms = 0;
+  // When the run fails with "deadline exceeded" unless it ended before
+  // (Workflow::deadline), Unix ms (Redis time); 0 = no deadline.
+  std::int64_t deadline_at_ms = 0;
   Json input;
   // The submitter's metadata pairs (SubmitOptions::metadata); empty = none.
   std::map<std::string, std::string> metadata;
@@ -67,7 +70,8 @@ struct RunInfo {
   std::string rerun_from;
 };
 
-// {"id","workflow","status","created_at","updated_at","run_at" (null unless delayed),"input","metadata","current_steps","waiting_for",
+// {"id","workflow","status","created_at","updated_at","run_at" (null unless delayed),
+//  "deadline_at" (null without a deadline),"input","metadata","current_steps","waiting_for",
 //  "rerun_of","rerun_from" (null unless a rerun),
 //  "steps":[{"name","status","attempts","started_at","finished_at","worker","output","error",
 //  "errors","progress","message","attempt_history","waiting_for"}]} (started_at, finished_at,

@@ -112,6 +112,7 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
   run.created_at_ms = to_int(f, "created_at");
   run.updated_at_ms = to_int(f, "updated_at");
   run.run_at_ms = to_int(f, "run_at");
+  run.deadline_at_ms = to_int(f, "deadline_at");
   run.input = parse_or_string(get(f, "input"));
   run.metadata = engine::stored_metadata(get(f, "metadata"));
   run.rerun_of = get(f, "rerun_of");
@@ -225,6 +226,7 @@ Json to_json(const RunInfo& run) {
           {"created_at", store::iso8601_ms(run.created_at_ms)},
           {"updated_at", store::iso8601_ms(run.updated_at_ms)},
           {"run_at", time_or_null(run.run_at_ms)},
+          {"deadline_at", time_or_null(run.deadline_at_ms)},
           {"input", run.input},
           {"metadata", run.metadata},
           {"current_steps", run.current_steps},

@@ -359,6 +359,8 @@ TEST_F(InProcess, ADeadlineFailsARunningAndAWaitingRunIntoTheDeadLetterQueue) {
     const RunInfo run = client().wait(id, 10s);
     ASSERT_EQ(run.status, "failed") << id;
     EXPECT_EQ(run.steps.at(0).error, "deadline exceeded: the run had not ended by its deadline");
+    EXPECT_EQ(run.deadline_at_ms - run.created_at_ms, 600) << "deadline_at: creation + deadline";
+    EXPECT_TRUE(to_json(run)["deadline_at"].is_string());
     const std::int64_t took = run.updated_at_ms - run.created_at_ms;
     EXPECT_GE(took, 600) << "failed before its deadline";
     EXPECT_LE(took, 800) << "failed " << took - 600 << " ms after its deadline";
