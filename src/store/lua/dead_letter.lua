@@ -25,17 +25,7 @@ for i = 1, n do
     sf_drop_entry(stream, group, id)
     out[i] = 'discarded'
   else
-    sf_push_error(run, step, attempts, err, now, 'failed')
-    redis.call('HSET', run, 'status', 'failed', 'entry', '', 'updated_at', now,
-               's.' .. step .. '.status', 'failed', 's.' .. step .. '.error', err,
-               's.' .. step .. '.attempts', attempts, 's.' .. step .. '.finished_at', now)
-    local errors = redis.call('HGET', run, 's.' .. step .. '.errors') or '[]'
-    local workflow = redis.call('HGET', run, 'workflow') or ''
-    local did = redis.call('XADD', dlq, '*', 'run', run_id, 'workflow', workflow, 'step', step,
-                           'attempts', attempts, 'error', err, 'errors', errors, 'at', now)
-    redis.call('HSET', run, 'dlq_entry', did)
-    sf_reindex(live, failed, run_id)
-    redis.call('HINCRBY', stats, 'failed:' .. workflow, 1)
+    sf_fail_run(run, run_id, step, attempts, err, now, dlq, stats, live, failed)
     sf_drop_entry(stream, group, id)
     out[i] = 'ok'
   end

@@ -18,7 +18,7 @@ for i = 1, (#ARGV - 1) / 3 do
   local member, run_id, queue = ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1]
   local run, stream = KEYS[4 + 2 * i], KEYS[5 + 2 * i]
   local score = redis.call('ZSCORE', timers, member)
-  local f = redis.call('HMGET', run, 'status', 'queue', 'step', 'entry', 'workflow')
+  local f = redis.call('HMGET', run, 'status', 'queue', 'step', 'entry')
   if not score or tonumber(score) > now then
     -- gone meanwhile, or not due
   elseif not f[1] or sf_terminal[f[1]] then
@@ -26,7 +26,7 @@ for i = 1, (#ARGV - 1) / 3 do
   elseif f[2] ~= queue then
     -- the run moved to another queue since the caller read it: the next pass reads it again
   else
-    local step, entry, workflow = f[3], f[4] or '', f[5] or ''
+    local step, entry = f[3], f[4] or ''
     redis.call('ZREM', timers, member, sf_timer(run_id, step, 'retry'), sf_timer(run_id, step, 'start'),
                sf_timer(run_id, step, 'sleep'), sf_timer(run_id, step, 'signal'))
     -- The entry goes whether or not a worker holds it (every transition to an
@@ -36,16 +36,7 @@ for i = 1, (#ARGV - 1) / 3 do
     if entry ~= '' then sf_drop_entry(stream, group, entry) end
     local err = 'deadline exceeded: the run had not ended by its deadline'
     local attempts = redis.call('HGET', run, 's.' .. step .. '.attempts') or '0'
-    sf_push_error(run, step, attempts, err, now, 'failed')
-    redis.call('HSET', run, 'status', 'failed', 'entry', '', 'updated_at', now,
-               's.' .. step .. '.status', 'failed', 's.' .. step .. '.error', err,
-               's.' .. step .. '.finished_at', now)
-    local errors = redis.call('HGET', run, 's.' .. step .. '.errors') or '[]'
-    local did = redis.call('XADD', dlq, '*', 'run', run_id, 'workflow', workflow, 'step', step,
-                           'attempts', attempts, 'error', err, 'errors', errors, 'at', now)
-    redis.call('HSET', run, 'dlq_entry', did)
-    sf_reindex(live, failed, run_id)
-    redis.call('HINCRBY', stats, 'failed:' .. workflow, 1)
+    sf_fail_run(run, run_id, step, attempts, err, now, dlq, stats, live, failed)
     n = n + 1
   end
 end

@@ -112,6 +112,24 @@ local function sf_retain(run, retention_set, run_id, now, retention)
   end
 end
 
+-- Fails a live run into the dead-letter queue at `step` with `err` after
+-- `attempts` (dead_letter.lua, deadline.lua): the step's error history, the
+-- run and step statuses, a dead-letter entry (dlq_entry), the status indexes
+-- and the failed:<workflow> counter. The caller has removed the run's token.
+local function sf_fail_run(run, run_id, step, attempts, err, now, dlq, stats, live, failed)
+  sf_push_error(run, step, attempts, err, now, 'failed')
+  redis.call('HSET', run, 'status', 'failed', 'entry', '', 'updated_at', now,
+             's.' .. step .. '.status', 'failed', 's.' .. step .. '.error', err,
+             's.' .. step .. '.attempts', attempts, 's.' .. step .. '.finished_at', now)
+  local errors = redis.call('HGET', run, 's.' .. step .. '.errors') or '[]'
+  local workflow = redis.call('HGET', run, 'workflow') or ''
+  local did = redis.call('XADD', dlq, '*', 'run', run_id, 'workflow', workflow, 'step', step,
+                         'attempts', attempts, 'error', err, 'errors', errors, 'at', now)
+  redis.call('HSET', run, 'dlq_entry', did)
+  sf_reindex(live, failed, run_id)
+  redis.call('HINCRBY', stats, 'failed:' .. workflow, 1)
+end
+
 -- Writes a new run (submit.lua, schedule_tick.lua): its hash and the token of
 -- its first step, a stream entry or, when it starts later (start > now), a
 -- 'start' member of the timer set (status 'scheduled'). r: run (key), run_id,
