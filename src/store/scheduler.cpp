@@ -74,8 +74,7 @@ asio::awaitable<milliseconds> Scheduler::pass() {
   milliseconds wait = kSchedulerPoll;
   if (schedules.empty()) co_return wait;
   const std::vector<ScheduleState> states = co_await read_schedule_states(store_, names);
-  const redis::Reply& time = redis::checked(r[1]);
-  const std::int64_t now_ms = std::stoll(std::string(time[0].str())) * 1000 + std::stoll(std::string(time[1].str())) / 1000;
+  const std::int64_t now_ms = time_reply_ms(redis::checked(r[1]));
   const engine::CronInstant now = instant(now_ms);
 
   for (std::size_t i = 0; i < schedules.size(); ++i) {

@@ -74,9 +74,13 @@ std::optional<ScheduleDefinition> parse_published(const std::string& name, std::
 
 }  // namespace
 
+std::int64_t time_reply_ms(const Reply& time) {
+  return integer_or_zero(time[0]) * 1000 + integer_or_zero(time[1]) / 1000;
+}
+
 asio::awaitable<std::int64_t> redis_now_ms(Store& store) {
   const Reply time = checked(co_await store.client().command("TIME"));
-  co_return integer_or_zero(time[0]) * 1000 + integer_or_zero(time[1]) / 1000;
+  co_return time_reply_ms(time);
 }
 
 ScheduleDefinition schedule_definition_of(const steadfast::Schedule& schedule) {

@@ -129,6 +129,8 @@ inline constexpr int kShownTicks = 5;
 
 // Redis TIME in Unix ms: the schedulers' clock.
 boost::asio::awaitable<std::int64_t> redis_now_ms(Store& store);
+// A TIME reply as Unix ms (0 for a malformed one): for a TIME sent in a pipeline.
+[[nodiscard]] std::int64_t time_reply_ms(const redis::Reply& time);
 
 // The metadata of a tick's run: {"schedule": name, "tick": RFC 3339 of tick_ms}
 // (a trigger's: "trigger" instead of "tick").
