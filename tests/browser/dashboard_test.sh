@@ -40,6 +40,11 @@ workflows:
   doomed:
     steps:
       - {name: never, kind: fail, with: {times: 1000}, queue: work, retry: {max_attempts: 1}}
+  approval:
+    deadline: 2h
+    steps:
+      - {name: approve, kind: wait, with: {signal: approved, timeout: 1h}, queue: work}
+      - {name: send, kind: noop, queue: work}
 schedules:
   nightly: {workflow: steady, cron: "0 3 * * *", timezone: Europe/Berlin}
 YAML
@@ -85,6 +90,8 @@ dlq2=$(submit orders initech)
 doomed=$(submit doomed initech)
 # Cancelled from its page in the browser before it ever starts.
 later=$(submit steady umbrella '"delay": "1h"')
+# Approved from its page in the browser, with a submit token.
+approval=$(submit approval wayne)
 wait_status "$failed" failed
 wait_status "$ok1" completed
 wait_status "$ok2" completed
@@ -93,6 +100,11 @@ wait_status "$dlq2" failed
 wait_status "$doomed" failed
 [[ $(curl -sf -H "Authorization: Bearer $admin" "$api/v1/runs/$later" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])') == scheduled ]] || fail "run $later is not scheduled"
+for _ in $(seq 100); do
+  [[ $(curl -sf -H "Authorization: Bearer $admin" "$api/v1/runs/$approval" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])') == waiting ]] && break
+  sleep 0.1
+done
 
 node --test "$root/web/test/format.test.mjs" >"$dir/format-test.log" 2>&1 ||
   fail "web/test/format.test.mjs: $(cat "$dir/format-test.log")"
@@ -101,6 +113,6 @@ shots=${STEADFAST_SCREENSHOTS:-}
 [[ -z $shots ]] || mkdir -p "$shots"
 start=$SECONDS
 BASE_URL=$api ADMIN_TOKEN=$admin SUBMIT_TOKEN=$submitter FAILED_RUN=$failed SCREENSHOTS=$shots \
-  COMPLETED_RUN=$ok1 DLQ_RUNS="$dlq1 $dlq2" DOOMED_RUN=$doomed SCHEDULED_RUN=$later \
+  COMPLETED_RUN=$ok1 DLQ_RUNS="$dlq1 $dlq2" DOOMED_RUN=$doomed SCHEDULED_RUN=$later WAITING_RUN=$approval \
   node "$root/web/test/dashboard.test.mjs" || fail "the browser test failed (serve log: $(tail -3 "$dir/serve.log"))"
 echo "ok: the dashboard in Chromium ($((SECONDS - start)) s in the browser)"

@@ -9,6 +9,8 @@
 //   DLQ_RUNS      two more dead-lettered runs of workflow orders (a bulk replay completes them)
 //   DOOMED_RUN    a dead-lettered run of workflow doomed (it always fails: purged)
 //   SCHEDULED_RUN a run submitted with {"delay": "1h"}: scheduled, cancelled here
+//   WAITING_RUN   a run of workflow approval (deadline 2h) waiting for the signal
+//                 "approved": the submit token sends it from the run's page
 //   SCREENSHOTS   optional: a folder to write one PNG per page into (docs/ui/)
 // Any console error or uncaught page error fails the test.
 import puppeteer from 'puppeteer-core';
@@ -16,7 +18,7 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 
 const { BASE_URL, ADMIN_TOKEN, SUBMIT_TOKEN, FAILED_RUN, COMPLETED_RUN, DLQ_RUNS, DOOMED_RUN, SCHEDULED_RUN,
-  SCREENSHOTS } = process.env;
+  WAITING_RUN, SCREENSHOTS } = process.env;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const consoleErrors = [];
 const started = Date.now();
@@ -285,6 +287,20 @@ async function main() {
     await viewer.goto(`${BASE_URL}/ui/#/runs/${FAILED_RUN}`);
     await viewer.waitForSelector('[data-testid=timeline]');
     assert.equal(await viewer.$('[data-testid=run-actions]'), null, 'no run actions');
+
+    step('a submit token approves a run waiting for a signal from its page');
+    await viewer.goto(`${BASE_URL}/ui/#/runs/${WAITING_RUN}`);
+    await viewer.waitForSelector('[data-testid=signal-form]');
+    assert.match(await textOf(viewer, '[data-testid=waiting-for]'), /^waiting for the signal “approved” \(until .+\)$/);
+    assert.ok(await viewer.$('[data-testid=deadline-at]'), 'its deadline is shown');
+    await viewer.$eval('[data-testid=signal-body]', (e) => { e.value = ''; });
+    await viewer.type('[data-testid=signal-body]', '{"approved": true, "by": "viewer"}');
+    await viewer.click('[data-testid=send-signal]');
+    await waitRunStatus(viewer, 'completed');
+    const approved = await apiGet(viewer, `/v1/runs/${WAITING_RUN}`);
+    assert.deepEqual(approved.steps[0].output, { approved: true, by: 'viewer' });
+    assert.equal(await viewer.$('[data-testid=signal-form]'), null, 'a run that waits no more offers no signal');
+
     await viewer.goto(`${BASE_URL}/ui/#/queues`);
     await viewer.waitForSelector('tr[data-queue=work]');
     assert.equal(await viewer.$('[data-testid=pause]'), null, 'no pause button');

@@ -1,7 +1,9 @@
 // One run: its steps as a timeline (each bar spans the step's first start to
 // its finish, on the run's own time axis), every attempt, the input and
 // outputs (secrets were redacted by the worker before they were stored), what
-// it waits for, and — for admin tokens — cancel, rerun from a step, replay.
+// it waits for, and — for admin tokens — cancel, rerun from a step, replay;
+// a run waiting for a signal (an approval) can be sent it from here by any
+// token that may submit.
 import { useEffect, useState } from 'preact/hooks';
 import { get, post } from '../api.js';
 import { html } from '../html.js';
@@ -77,6 +79,31 @@ function Actions({ run, reload }) {
     </div>`;
 }
 
+// A run waiting for a signal: send it, with a JSON body that becomes the
+// waiting step's output (POST /v1/runs/{id}/signals/{name}).
+function SignalForm({ run, signal, reload }) {
+  const [body, setBody] = useState('{"approved": true}');
+  return html`
+    <div class="actions signal-form" data-testid="signal-form">
+      <label>Body of the signal “${signal}” (JSON; the step's output)
+        <textarea rows="3" spellcheck="false" data-testid="signal-body" value=${body}
+          onInput=${(e) => setBody(e.currentTarget.value)}></textarea>
+      </label>
+      <${Action} label=${`Send “${signal}”`} testid="send-signal"
+        run=${async () => {
+          let parsed;
+          try {
+            parsed = body.trim() === '' ? null : JSON.parse(body);
+          } catch (e) {
+            throw new Error(`the body is not JSON: ${e.message}`);
+          }
+          const r = await post(`/v1/runs/${run.id}/signals/${encodeURIComponent(signal)}`, parsed);
+          reload();
+          return r.result === 'delivered' ? 'sent: the step takes it now' : `signal ${r.result}`;
+        }} />
+    </div>`;
+}
+
 export function Run({ id, me }) {
   // Polled while it can still change; an action's reload wakes it up again.
   const [ended, setEnded] = useState(false);
@@ -103,11 +130,14 @@ export function Run({ id, me }) {
         <dt>Workflow</dt><dd>${run.workflow}</dd>
         <dt>Created</dt><dd>${clock(run.created_at)}</dd>
         ${run.run_at && html`<dt>Scheduled</dt><dd data-testid="run-at" title=${run.run_at}>${startsAt(run.run_at, now)}</dd>`}
+        ${run.deadline_at && html`<dt>Deadline</dt><dd data-testid="deadline-at" title=${run.deadline_at}>${clock(run.deadline_at)}</dd>`}
         <dt>Updated</dt><dd>${clock(run.updated_at)}</dd>
         ${run.rerun_of && html`<dt>Rerun of</dt><dd><a class="mono" href=${runLink(run.rerun_of)}>${run.rerun_of}</a> from ${run.rerun_from}</dd>`}
         <dt>Metadata</dt><dd>${Object.entries(run.metadata || {}).map(([k, v]) => html`<span class="tag">${k}=${v}</span>`)}</dd>
       </dl>
       ${run.waiting_for && html`<p class="waiting" data-testid="waiting-for">${waitingInWords(run.waiting_for, now)}</p>`}
+      ${run.waiting_for?.kind === 'signal' && (me.role === 'admin' || me.role === 'submit') &&
+        html`<${SignalForm} run=${run} signal=${run.waiting_for.signal} reload=${reload} />`}
       ${me.role === 'admin' && html`<${Actions} run=${run} reload=${reload} />`}
     </header>
     <h3>Timeline</h3>
