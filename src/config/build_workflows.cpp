@@ -37,16 +37,24 @@ std::vector<Workflow> build_workflows(const WorkflowsFile& file, const steps::Ki
           in_workflow + ", step #" + std::to_string(i + 1) + " " + quote(step.name);
       if (step.kind == "wait") {
         const int line = step.with_line > 0 ? step.with_line : step.kind_line;
+        // A duration parameter of the wait, more than 0, or a refusal naming it.
+        const auto positive_duration = [&](const std::string& key, const char* example, const Json& value) {
+          if (!value.is_string()) {
+            fail(file, line, "with", "`" + key + "` must be a duration like " + example + ", got " + value.dump(), where);
+          }
+          std::chrono::milliseconds d{0};
+          try {
+            d = parse_duration(value.get<std::string>());
+          } catch (const std::exception& e) {
+            fail(file, line, "with", "`" + key + "`: " + e.what(), where);
+          }
+          if (d.count() <= 0) fail(file, line, "with", "`" + key + "` must be more than 0", where);
+          return d;
+        };
         WaitSpec wait;
         for (const auto& [key, value] : step.with.items()) {
           if (key == "for") {
-            if (!value.is_string()) fail(file, line, "with", "`for` must be a duration like 2h, got " + value.dump(), where);
-            try {
-              wait.duration = parse_duration(value.get<std::string>());
-            } catch (const std::exception& e) {
-              fail(file, line, "with", std::string("`for`: ") + e.what(), where);
-            }
-            if (wait.duration.count() <= 0) fail(file, line, "with", "`for` must be more than 0", where);
+            wait.duration = positive_duration("for", "2h", value);
           } else if (key == "until") {
             if (!value.is_string() && !value.is_number_integer()) {
               fail(file, line, "with", "`until` must be a template or a time, got " + value.dump(), where);
@@ -58,15 +66,7 @@ std::vector<Workflow> build_workflows(const WorkflowsFile& file, const steps::Ki
             }
             wait.signal = value.get<std::string>();
           } else if (key == "timeout") {
-            if (!value.is_string()) {
-              fail(file, line, "with", "`timeout` must be a duration like 24h, got " + value.dump(), where);
-            }
-            try {
-              wait.timeout = parse_duration(value.get<std::string>());
-            } catch (const std::exception& e) {
-              fail(file, line, "with", std::string("`timeout`: ") + e.what(), where);
-            }
-            if (wait.timeout.count() <= 0) fail(file, line, "with", "`timeout` must be more than 0", where);
+            wait.timeout = positive_duration("timeout", "24h", value);
           } else if (key == "on_timeout") {
             if (value == "fail") {
               wait.on_timeout = OnTimeout::fail;
