@@ -924,6 +924,9 @@ asio::awaitable<Response> Service::callback(const Request& request, const std::s
   req.body = std::move(std::get<Json>(body));
   const std::optional<std::string> name = co_await store::signal_of_step(store_, id, step);
   if (!name) co_return problem(410, "run-ended", "run " + id + " is gone (expired after it ended)");
+  if (name->empty()) {
+    co_return problem(404, "unknown-signal", "step '" + step + "' of run " + id + " is no signal wait");
+  }
   req.name = *name;
   const store::SignalResult result = co_await store::send_signal(store_, req);
   using O = store::SignalResult::Outcome;

@@ -30,13 +30,13 @@ asio::awaitable<std::optional<std::string>> signal_of_step(Store& store, const s
   const redis::Reply w = redis::checked(co_await store.client().command("HGET", store.keys().run(run_id), "workflow"));
   if (w.is_nil()) co_return std::nullopt;
   const std::optional<Json> def = co_await store.workflow_definition(std::string(w.str()));
-  if (!def || !def->contains("steps") || !(*def)["steps"].is_array()) co_return std::nullopt;
+  if (!def || !def->contains("steps") || !(*def)["steps"].is_array()) co_return std::string();
   for (const Json& s : (*def)["steps"]) {
     if (s.is_object() && s.value("name", "") == step && s.contains("signal") && s["signal"].is_string()) {
       co_return s["signal"].get<std::string>();
     }
   }
-  co_return std::nullopt;
+  co_return std::string();
 }
 
 asio::awaitable<SignalResult> send_signal(Store& store, const SignalRequest& request) {

@@ -49,7 +49,7 @@ struct SignalResult {
 [[nodiscard]] std::vector<std::string> signals_of(const Json& definition);
 
 // The signal a wait step of the run's workflow (as registered) waits on;
-// nullopt when the run is gone or the step is no signal wait of it.
+// "" when the step is no signal wait of it, nullopt when the run is gone.
 asio::awaitable<std::optional<std::string>> signal_of_step(Store& store, const std::string& run_id,
                                                            const std::string& step);
 

@@ -24,6 +24,7 @@
 #include "store/store.h"
 #include "steadfast/worker.h"
 #include "steps/kind_registry.h"
+#include "engine/callback_signing.h"
 #include "support/redis_test.h"
 
 namespace steadfast {
@@ -1112,6 +1113,9 @@ workflows:
   expect_problem(post_json(port, "/v1/callbacks/01ARZ3NDEKTSV4RRFFQ69G5FAV/done/" + path.substr(path.rfind('/') + 1),
                            Json{{"rows", 1}}),
                  403);
+  // Signed right (as StepContext::callback_url would for any name) but for a step that is no signal wait.
+  const engine::CallbackSigner signer(base, engine::load_signing_keys(key_file));
+  expect_problem(post_json(port, signer.url(id, "hand_out").substr(base.size()), Json{{"rows", 1}}), 404);
   EXPECT_EQ(http(port, "GET", "/v1/runs/" + id).json()["status"], "waiting") << "refusals changed nothing";
 
   auto r = post_json(port, path, Json{{"rows", 42}});
