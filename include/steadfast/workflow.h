@@ -157,6 +157,12 @@ struct StepDefinition {
   StepHandler handler;  // empty for a wait step
   StepOptions options;
   std::optional<WaitSpec> wait;  // set for a wait step
+  // The steps that must finish before this one starts (Workflow::needs);
+  // nullopt = the step before it in the list (none for the first).
+  std::optional<std::vector<std::string>> needs = std::nullopt;
+  // A template evaluated when the step is claimed (Workflow::only_if); empty
+  // = always run.
+  std::string condition = {};
 };
 
 // The largest input a run may have, as compact JSON (the store's payload
@@ -182,6 +188,25 @@ class Workflow {
   // timeout without a signal, a bad signal name, or an `until` template that
   // does not parse.
   Workflow& wait(std::string name, WaitSpec wait, std::string queue = "default");
+
+  // The steps `step` needs finished before it starts; {} = it starts with
+  // the run. Without a call, a step needs the step before it in the list.
+  // Names may name later steps; the whole graph (unknown names, cycles) is
+  // checked when a worker takes the workflow. This version runs steps one
+  // after another: a worker refuses a workflow whose needs are not that
+  // chain (parallel branches and fan-in are not supported yet). Throws
+  // std::invalid_argument for an unknown `step` or a bad name in `names`.
+  Workflow& needs(std::string_view step, std::vector<std::string> names);
+
+  // Runs `step` only if `condition`, a template on the run's input and
+  // earlier outputs (e.g. "{{len(steps.search.output.hits)}}"), evaluated
+  // when the step is claimed, is true: false, 0, "", null and [] skip it
+  // (status `skipped`, output null, no attempt spent, no limiter asked) and
+  // the run goes on with the next step. A condition that cannot be evaluated
+  // (it reads a missing field) fails the step as fatal, naming it. Throws
+  // std::invalid_argument for an unknown `step` or a template that does not
+  // parse.
+  Workflow& only_if(std::string_view step, std::string condition);
 
   // The JSON Schema (draft-04) every run's input must match: checked at submit
   // by Client::submit, `steadfast submit` and the HTTP API (workers register it
@@ -211,6 +236,8 @@ class Workflow {
   [[nodiscard]] int index_of(std::string_view name) const noexcept;
 
  private:
+  StepDefinition& step_named(std::string_view step);  // throws std::invalid_argument
+
   std::string name_;
   std::vector<StepDefinition> steps_;
   Json input_schema_;

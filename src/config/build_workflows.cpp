@@ -35,6 +35,15 @@ std::vector<Workflow> build_workflows(const WorkflowsFile& file, const steps::Ki
       const StepSpec& step = spec.steps[i];
       const std::string where =
           in_workflow + ", step #" + std::to_string(i + 1) + " " + quote(step.name);
+      // `needs` and `if`, once the step exists (both checked when parsed).
+      const auto apply_graph = [&](const StepSpec& s) {
+        try {
+          if (s.needs) workflow->needs(s.name, *s.needs);
+          if (!s.condition.empty()) workflow->only_if(s.name, s.condition);
+        } catch (const std::invalid_argument& e) {
+          fail(file, s.needs ? s.needs_line : s.if_line, s.needs ? "needs" : "if", e.what(), where);
+        }
+      };
       if (step.kind == "wait") {
         const int line = step.with_line > 0 ? step.with_line : step.kind_line;
         // A duration parameter of the wait, more than 0, or a refusal naming it.
@@ -87,6 +96,7 @@ std::vector<Workflow> build_workflows(const WorkflowsFile& file, const steps::Ki
         } catch (const std::invalid_argument& e) {
           fail(file, line, "with", e.what(), where);
         }
+        apply_graph(step);
         continue;
       }
       const steps::Factory* factory = kinds.find(step.kind);
@@ -109,6 +119,7 @@ std::vector<Workflow> build_workflows(const WorkflowsFile& file, const steps::Ki
       } catch (const std::invalid_argument& e) {
         fail(file, step.line, "name", e.what(), where);
       }
+      apply_graph(step);
     }
     try {
       workflow->input_schema(spec.input_schema);  // checked when parsed: cannot fail here
@@ -125,6 +136,9 @@ Json to_json(const WorkflowSpec& spec) {
   for (const StepSpec& step : spec.steps) {
     const StepOptions& options = step.options;
     const Backoff& backoff = options.retry.backoff;
+    Json graph = Json::object();  // only when written: earlier registrations keep their JSON
+    if (step.needs) graph["needs"] = *step.needs;
+    if (!step.condition.empty()) graph["if"] = step.condition;
     steps.push_back({
         {"name", step.name},
         {"kind", step.kind},
@@ -141,6 +155,7 @@ Json to_json(const WorkflowSpec& spec) {
               {"max_ms", backoff.max.count()},
               {"full_jitter", backoff.full_jitter}}}}}}},
     });
+    steps.back().update(graph);
   }
   return Json{{"name", spec.name}, {"input_schema", spec.input_schema}, {"steps", steps}};
 }

@@ -20,6 +20,7 @@
 #include "engine/quote.h"
 #include "engine/json_schema.h"
 #include "engine/template.h"
+#include "engine/workflow_graph.h"
 #include "engine/time_zone.h"
 
 namespace steadfast::config {
@@ -496,11 +497,42 @@ class Parser {
                    std::to_string(earlier.line) + ")");
         }
       }
-      check_step_references(spec, specs, steps.value, workflow);
       specs.push_back(std::move(spec));
+    }
+    const engine::WorkflowGraph graph = checked_graph(specs, steps.value, where, workflow);
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      context_ = "workflow " + quote(workflow) + ", step #" + std::to_string(i + 1) + " " + quote(specs[i].name);
+      check_step_references(i, specs, graph, steps.value, workflow);
     }
     context_ = "workflow " + quote(workflow);
     return specs;
+  }
+
+  // The steps' graph (`needs`), refused at the `needs` key of the step at
+  // fault (or the step itself) when a need is unknown, repeated or cyclic,
+  // or when this version cannot run it (not a chain).
+  engine::WorkflowGraph checked_graph(const std::vector<StepSpec>& specs, const YAML::Node& all_steps,
+                                      const YAML::Mark& where, const std::string& workflow) {
+    std::vector<engine::StepNeeds> needs;
+    for (const StepSpec& s : specs) needs.push_back(engine::StepNeeds{s.name, s.needs});
+    const auto refuse = [&](const engine::GraphError& e) {
+      const StepSpec& at_fault = specs.at(e.step());
+      context_ = "workflow " + quote(workflow) + ", step #" + std::to_string(e.step() + 1) + " " +
+                 quote(at_fault.name);
+      YAML::Mark at = mark_of(all_steps[e.step()], where);
+      if (at_fault.needs_line > 0) at.line = at_fault.needs_line - 1;
+      fail(at, "needs", e.what());
+    };
+    try {
+      engine::WorkflowGraph graph = engine::WorkflowGraph::build(needs);
+      std::vector<std::string> names;
+      for (const StepSpec& s : specs) names.push_back(s.name);
+      engine::check_runnable(graph, names);
+      return graph;
+    } catch (const engine::GraphError& e) {
+      refuse(e);
+    }
+    return engine::WorkflowGraph::build({});  // not reached: refuse() throws
   }
 
   // An input_schema must be a JSON Schema draft-04 the API can compile; the
@@ -541,10 +573,18 @@ class Parser {
              (problem->pointer.empty() ? std::string() : "at " + quote(problem->pointer) + ": ") + problem->detail);
   }
 
-  // A step's templates may read only the outputs of earlier steps: a missing,
-  // later or its own step would fail every run at that step, so it fails here.
-  void check_step_references(const StepSpec& step, const std::vector<StepSpec>& earlier,
-                             const YAML::Node& all_steps, const std::string& workflow) {
+  // A step's templates may read only the outputs of the steps it needs,
+  // directly or through others (`graph`): any other step may not have
+  // finished when it starts, so reading it would fail runs at random; a
+  // missing or its own step would fail every run. Both fail here.
+  void check_step_references(std::size_t index, const std::vector<StepSpec>& specs,
+                             const engine::WorkflowGraph& graph, const YAML::Node& all_steps,
+                             const std::string& workflow) {
+    const StepSpec& step = specs[index];
+    std::vector<std::string> before;  // the steps it may read, in list order
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      if (graph.precedes(i, index)) before.push_back(specs[i].name);
+    }
     const auto check = [&](const std::string& text, int line, std::string_view key) {
       if (text.find("{{") == std::string::npos) return;
       std::vector<std::string> names;
@@ -576,26 +616,24 @@ class Parser {
         }
       }
       for (const std::string& name : names) {
-        const bool is_earlier = std::any_of(earlier.begin(), earlier.end(),
-                                            [&](const StepSpec& s) { return s.name == name; });
-        if (is_earlier) continue;
+        if (std::find(before.begin(), before.end(), name) != before.end()) continue;
         std::string why = "is not a step of workflow " + quote(workflow);
         if (name == step.name) {
           why = "is this step itself";
         } else {
-          for (const YAML::Node& node : all_steps) {
-            if (node.IsMap() && node["name"] && node["name"].IsScalar() && node["name"].Scalar() == name) {
-              why = "comes later in workflow " + quote(workflow);
-            }
+          for (std::size_t i = 0; i < specs.size(); ++i) {
+            if (specs[i].name != name) continue;
+            why = i > index ? "comes later in workflow " + quote(workflow)
+                            : "is not among the steps it needs (directly or through others)";
           }
         }
         std::string names_before;
-        for (const StepSpec& s : earlier) names_before += (names_before.empty() ? "" : ", ") + s.name;
+        for (const std::string& s : before) names_before += (names_before.empty() ? "" : ", ") + s;
         YAML::Mark at;
         at.line = line - 1;
         fail(at, key,
              "template " + quote(text, 120) + " reads step " + quote(name) + ", which " + why +
-                 "; a template may read only earlier steps' outputs (" +
+                 "; a template may read only the outputs of the steps that finish before it (" +
                  (names_before.empty() ? std::string("none before this one") : "earlier: " + names_before) + ")");
       }
     };
@@ -610,6 +648,7 @@ class Parser {
     if (!step.options.limit.tokens_template.empty()) {
       check(step.options.limit.tokens_template, step.limit_line, "limit");
     }
+    if (!step.condition.empty()) check(step.condition, step.if_line, "if");
   }
 
   StepSpec parse_step(const YAML::Node& node, const YAML::Mark& where) {
@@ -628,7 +667,7 @@ class Parser {
         context_ += " " + quote(spec.name);
       }
     }
-    only_known(items, {"name", "kind", "with", "lease", "timeout", "queue", "retry", "limit"});
+    only_known(items, {"name", "kind", "with", "lease", "timeout", "queue", "retry", "limit", "needs", "if"});
     for (const Entry& entry : items) {
       const YAML::Mark at = entry.key_node.Mark();
       if (entry.key == "kind") {
@@ -657,6 +696,12 @@ class Parser {
       } else if (entry.key == "limit") {
         spec.options.limit = parse_limit_use(entry);
         spec.limit_line = at.line + 1;
+      } else if (entry.key == "needs") {
+        spec.needs = parse_needs(entry);
+        spec.needs_line = at.line + 1;
+      } else if (entry.key == "if") {
+        spec.condition = parse_condition(entry);
+        spec.if_line = at.line + 1;
       }
     }
     if (spec.name.empty()) fail(where, "name", "missing: every step needs a name");
@@ -670,6 +715,43 @@ class Parser {
       }
     }
     return spec;
+  }
+
+  // `needs: [a, b]` or `needs: []`: step names, each a valid name.
+  std::vector<std::string> parse_needs(const Entry& entry) {
+    const YAML::Mark at = entry.key_node.Mark();
+    if (!entry.value.IsSequence()) {
+      fail(at, entry.key, "expected a list of step names like [split, fetch] (or [] to start with the run), got " +
+                              describe(entry.value));
+    }
+    std::vector<std::string> names;
+    for (const YAML::Node& item : entry.value) {
+      if (!item.IsScalar() || !is_valid_name(item.Scalar())) {
+        fail(mark_of(item, at), entry.key,
+             "expected a step name (^[A-Za-z0-9_-]{1,64}$), got " +
+                 (item.IsScalar() ? quote(item.Scalar()) : describe(item)));
+      }
+      names.push_back(item.Scalar());
+    }
+    return names;
+  }
+
+  // `if: "{{...}}"`: a template that parses (what it reads is checked with
+  // the step's other templates, check_step_references).
+  std::string parse_condition(const Entry& entry) {
+    const YAML::Mark at = entry.key_node.Mark();
+    if (!entry.value.IsScalar() || entry.value.Scalar().empty()) {
+      fail(at, entry.key,
+           "expected a template like \"{{len(steps.search.output.hits)}}\" (false, 0, \"\", null or [] skip "
+           "the step), got " + describe(entry.value));
+    }
+    const std::string condition = entry.value.Scalar();
+    try {
+      (void)engine::Template::parse(condition);
+    } catch (const engine::TemplateSyntaxError& e) {
+      fail(at, entry.key, e.what());
+    }
+    return condition;
   }
 
   // A positive whole number (limits are counts).

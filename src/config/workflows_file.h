@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -50,6 +51,12 @@ struct StepSpec {
   int kind_line = 0;  // of its `kind:` key
   int with_line = 0;  // of its `with:` key; 0 when absent
   int limit_line = 0; // of its `limit:` key; 0 when absent
+  // `needs: [a, b]` (nullopt when absent: the step before it); its line.
+  std::optional<std::vector<std::string>> needs;
+  int needs_line = 0;
+  // `if: "{{...}}"` (Workflow::only_if; empty when absent); its line.
+  std::string condition;
+  int if_line = 0;
 };
 
 struct WorkflowSpec {

@@ -934,4 +934,13 @@ Json JsonTemplate::render(const TemplateContext& context, Redactor& secrets) con
   return render_node(*root_, context, secrets);
 }
 
+bool condition_holds(const Json& value) noexcept {
+  if (value.is_null()) return false;
+  if (value.is_boolean()) return value.get<bool>();
+  if (value.is_number()) return value.get<double>() != 0.0;
+  if (value.is_string()) return !value.get_ref<const std::string&>().empty();
+  if (value.is_array()) return !value.empty();
+  return true;  // an object, even {}
+}
+
 }  // namespace steadfast::engine

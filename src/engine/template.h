@@ -189,6 +189,10 @@ class Template {
   std::shared_ptr<const Parsed> parsed_;
 };
 
+// Whether a step's `if` holds for `value`, what its template evaluated to:
+// false, 0, "", null and [] do not (the step is skipped); anything else does.
+[[nodiscard]] bool condition_holds(const Json& value) noexcept;
+
 // A JSON value whose strings (at any depth, not object keys) are templates.
 class JsonTemplate {
  public:

@@ -102,7 +102,11 @@ Workflow& Workflow::step(std::string name, StepHandler handler, StepOptions opti
     throw std::invalid_argument("step " + quote(name) + ": the handler is empty");
   }
   check_options(name, options);
-  steps_.push_back(StepDefinition{std::move(name), std::move(handler), std::move(options), std::nullopt});
+  StepDefinition def;
+  def.name = std::move(name);
+  def.handler = std::move(handler);
+  def.options = std::move(options);
+  steps_.push_back(std::move(def));
   return *this;
 }
 
@@ -146,7 +150,36 @@ Workflow& Workflow::wait(std::string name, WaitSpec wait, std::string queue) {
   options.queue = std::move(queue);
   options.retry.max_attempts = 1;  // a wait spends no attempt: nothing to retry
   check_options(name, options);
-  steps_.push_back(StepDefinition{std::move(name), StepHandler{}, std::move(options), std::move(wait)});
+  StepDefinition def;
+  def.name = std::move(name);
+  def.options = std::move(options);
+  def.wait = std::move(wait);
+  steps_.push_back(std::move(def));
+  return *this;
+}
+
+StepDefinition& Workflow::step_named(std::string_view step) {
+  const int i = index_of(step);
+  if (i < 0) throw std::invalid_argument("workflow " + quote(name_) + " has no step named " + quote(step));
+  return steps_[static_cast<std::size_t>(i)];
+}
+
+Workflow& Workflow::needs(std::string_view step, std::vector<std::string> names) {
+  StepDefinition& def = step_named(step);
+  for (const std::string& n : names) check_name("needed step", n);
+  def.needs = std::move(names);
+  return *this;
+}
+
+Workflow& Workflow::only_if(std::string_view step, std::string condition) {
+  StepDefinition& def = step_named(step);
+  if (condition.empty()) throw std::invalid_argument("step " + quote(step) + ": `if` is empty");
+  try {
+    (void)engine::Template::parse(condition);
+  } catch (const engine::TemplateSyntaxError& e) {
+    throw std::invalid_argument("step " + quote(step) + ": `if`: " + e.what());
+  }
+  def.condition = std::move(condition);
   return *this;
 }
 

@@ -12,6 +12,9 @@ Json definition_of(const Workflow& w, const std::map<std::string, std::int64_t>&
                      {"timeout_ms", s.options.timeout.count()}});
     // Only on signal waits: the signals a run of the workflow can take.
     if (s.wait && !s.wait->signal.empty()) steps.back()["signal"] = s.wait->signal;
+    // Only when set: the run view shows what a step waits for and why it was skipped.
+    if (s.needs) steps.back()["needs"] = *s.needs;
+    if (!s.condition.empty()) steps.back()["if"] = s.condition;
   }
   Json def = {{"name", w.name()}, {"steps", steps}};
   if (!w.input_schema().is_null()) def["input_schema"] = w.input_schema();

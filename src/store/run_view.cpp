@@ -127,7 +127,7 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
     if (auto st = get(f, p + "status"); !st.empty()) s.status = st;
     s.attempts = static_cast<int>(to_int(f, p + "attempts"));
     if (auto o = f.find(p + "output"); o != f.end()) s.output = parse_or_string(o->second);
-    if (s.status != "completed") s.error = get(f, p + "error");
+    if (s.status != "completed" && s.status != "skipped") s.error = get(f, p + "error");
     s.worker = get(f, p + "worker");
     if (auto e = f.find(p + "errors"); e != f.end()) s.errors = parse_or_string(e->second);
     if (auto pr = get(f, p + "progress"); !pr.empty()) {
@@ -137,7 +137,7 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
     s.message = get(f, p + "message");
     s.attempt_history = attempt_history(f, p, s.status, s.attempts);
     s.started_at_ms = first_started_at(f, p);
-    if (s.status == "completed" || s.status == "failed") {
+    if (s.status == "completed" || s.status == "skipped" || s.status == "failed") {
       s.finished_at_ms = to_int(f, p + "finished_at");
     } else if (s.status == "cancelled") {
       s.finished_at_ms = run.updated_at_ms;  // the cancel wrote the run's last update

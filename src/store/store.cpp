@@ -555,7 +555,8 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
           args.insert(args.end(), {t.token.entry_id, std::to_string(t.token.deliveries), t.run_id,
                                    t.step, t.output, std::to_string(t.attempts),
                                    last ? std::string() : t.next_step,
-                                   last ? std::string() : t.next_queue, t.workflow, t.signal});
+                                   last ? std::string() : t.next_queue, t.workflow, t.signal,
+                                   t.skipped ? "1" : ""});
         }
         break;
       case ScriptKind::retry:

@@ -174,6 +174,9 @@ struct Transition {
   // sleep: the signal a signal wait parks on ('' = a timed wait);
   // advance / complete_run: the kept signal this completion took ('' = none).
   std::string signal;
+  // advance / complete_run: the step's `if` was false (status 'skipped',
+  // attempts 0; the output is null).
+  bool skipped = false;
   std::string workflow;    // advance / complete_run: for the worker's counters
   std::chrono::milliseconds duration{0};  // advance / complete_run: the attempt's wall time
 };

@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/json_size.h"
+#include "engine/quote.h"
+#include "engine/template.h"
 #include "worker/worker_impl.h"
 
 namespace steadfast {
@@ -26,6 +28,23 @@ std::optional<std::string> Worker::Impl::parse_budget_problem(const Workflow& wf
   return "the run's input and earlier outputs would take about " + std::to_string(bytes >> 20) + " MiB parsed (" +
          std::to_string(values) + " JSON values), over the " + std::to_string(engine::kMaxParsedBytesPerStep >> 20) +
          " MiB a step may be handed: fewer, larger values (one string rather than many small objects) are cheaper";
+}
+
+bool Worker::Impl::decide_condition(Inflight& slot) {
+  const StepDefinition& step = slot.workflow->steps()[static_cast<std::size_t>(slot.step_index)];
+  if (step.condition.empty()) return true;
+  // Too large to parse: launch() fails the attempt and says why.
+  if (parse_budget_problem(*slot.workflow, slot.step_index, slot.run)) return true;
+  auto [input, outputs] = run_data(*slot.workflow, slot.step_index, slot.run);
+  try {
+    engine::Redactor unused;
+    const engine::TemplateContext context(input, outputs);
+    slot.skip = !engine::condition_holds(engine::Template::parse(step.condition).render_value(context, unused));
+  } catch (const std::exception& e) {  // TemplateRenderError; a syntax error was refused at load
+    slot.admission_error = "`if` " + engine::quote(step.condition, 120) + " could not be evaluated: " + e.what();
+    return false;
+  }
+  return !slot.skip;
 }
 
 // The run's input and the outputs of the steps before `step_index`.
@@ -52,6 +71,12 @@ void Worker::Impl::launch(const std::string& key) {
     // Refused by admission for good: the attempt fails without its handler.
     slot.run.clear();
     asio::post(*io_, [this, key, error = slot.admission_error] { on_finished(key, StepError::fatal(error)); });
+    return;
+  }
+  if (slot.skip) {
+    slot.run.clear();
+    spdlog::info("worker {}: run {} step {} skipped: its `if` is false", options_.id, slot.item.run_id, step.name);
+    asio::post(*io_, [this, key] { on_finished(key, StepResult(Json(nullptr))); });
     return;
   }
   auto [input, outputs] = run_data(wf, slot.step_index, slot.run);

@@ -262,6 +262,7 @@ asio::awaitable<void> Worker::Impl::handle_claims(const Stream& s, std::vector<s
     }
     found->second.run = std::move(started[i].run);
     found->second.claimed_at_ms = started[i].now_ms;
+    if (facts.handler_known && !decide_condition(found->second)) facts.limited = false;
     feed(key, engine::step_event::ClaimStarted{std::move(facts)});
   }
 }

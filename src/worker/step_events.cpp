@@ -76,6 +76,7 @@ void Worker::Impl::write_transition(const std::string& key, const Inflight& s,
   t.no_worker_queue = d.no_worker_queue;
   t.wake_at_ms = d.wake_at_ms;
   t.signal = s.signal;
+  t.skipped = s.skip;
   if (d.action == engine::Action::advance || d.action == engine::Action::complete_run) {
     t.output = std::move(output);
   }

@@ -18,6 +18,7 @@
 
 #include "engine/callback_signing.h"
 #include "engine/quote.h"
+#include "engine/workflow_graph.h"
 #include "store/config.h"
 #include "store/definition.h"
 #include "store/redis_settings.h"
@@ -90,6 +91,11 @@ Worker::Impl::Impl(WorkerOptions options, std::vector<Workflow> workflows)
   for (const Workflow& w : workflows_) {
     if (!names.insert(w.name()).second) {
       throw std::invalid_argument("workflow '" + w.name() + "' is defined twice");
+    }
+    try {
+      engine::check_runnable(w);
+    } catch (const engine::GraphError& e) {
+      throw std::invalid_argument("workflow '" + w.name() + "': " + e.what());
     }
   }
   std::set<std::string> queues(options_.queues.begin(), options_.queues.end());

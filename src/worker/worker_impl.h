@@ -103,6 +103,9 @@ class Worker::Impl {
     // the run's kept signals by this completion (complete.lua deletes it).
     // Empty for every other step.
     std::string signal;
+    // The step's `if` was false at claim (skip_by_condition): launch()
+    // completes it with null, status 'skipped', without its handler.
+    bool skip = false;
 
     const StepOptions& options() const {
       return workflow->steps()[static_cast<std::size_t>(step_index)].options;
@@ -124,6 +127,11 @@ class Worker::Impl {
   asio::awaitable<void> heartbeat_loop();
   std::vector<std::string> queue_names() const;
   const Workflow* find_workflow(const std::string& name) const;
+  // Decides a claimed step's `if` (StepDefinition::condition) from the run
+  // hash in `slot.run`: sets slot.skip when it is false, or
+  // slot.admission_error (a fatal failure) when it cannot be evaluated.
+  // Returns whether the step still runs (and asks its limiter first).
+  bool decide_condition(Inflight& slot);
   void log_background_error(const char* what, std::exception_ptr e);
   // The rate-limited warnings of a loop retrying Redis ("fetch", "heartbeat", ...).
   worker::OutageLog& outage(const std::string& what);

@@ -469,13 +469,42 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"template_reads_its_own_step",
                   kHead + "      - {name: a, kind: noop}\n      - name: b\n        kind: exec\n"
                           "        with: {command: [echo, \"{{len(steps.b.output) + 1}}\"]}\n",
-                  7, "with", "step 'b', which is this step itself; a template may read only earlier steps' outputs (earlier: a)"},
+                  7, "with", "step 'b', which is this step itself; a template may read only the outputs of the steps that finish before it (earlier: a)"},
         ErrorCase{"limit_tokens_read_a_later_step",
                   "limits: {l: {tokens_per_minute: 100}}\n" + kHead +
                       "      - name: a\n        kind: noop\n"
                       "        limit: {name: l, tokens: \"{{len(steps.b.output)}}\"}\n"
                       "      - {name: b, kind: noop}\n",
                   7, "limit", "comes later"},
+        // `needs` (the steps' graph) and `if`.
+        ErrorCase{"needs_not_a_list", kHead + "      - {name: a, kind: noop}\n      - {name: b, kind: noop, needs: a}\n",
+                  5, "needs", "expected a list of step names like [split, fetch]"},
+        ErrorCase{"needs_bad_name", kHead + "      - {name: a, kind: noop}\n      - name: b\n        kind: noop\n"
+                                           "        needs: [a, \"b c\"]\n",
+                  7, "needs", "expected a step name (^[A-Za-z0-9_-]{1,64}$), got 'b c'"},
+        ErrorCase{"needs_unknown_step", kHead + "      - {name: a, kind: noop}\n      - name: b\n        kind: noop\n"
+                                               "        needs: [nope]\n",
+                  7, "needs", "step 'b' needs 'nope', which is no step of the workflow"},
+        ErrorCase{"needs_a_cycle", kHead + "      - name: a\n        kind: noop\n        needs: [b]\n"
+                                          "      - {name: b, kind: noop}\n",
+                  6, "needs", "the steps' needs form a cycle (a -> b -> a)"},
+        ErrorCase{"needs_twice", kHead + "      - {name: a, kind: noop}\n      - {name: b, kind: noop, needs: [a, a]}\n",
+                  5, "needs", "step 'b' needs 'a' twice"},
+        ErrorCase{"needs_a_branch_this_version_cannot_run",
+                  kHead + "      - {name: fetch, kind: noop}\n      - {name: split, kind: noop}\n"
+                          "      - name: keywords\n        kind: noop\n        needs: [fetch]\n",
+                  8, "needs",
+                  "step 'keywords' needs 'fetch': this version runs a workflow's steps one after another "
+                  "(parallel branches and fan-in are not supported yet), so a step may need only the step "
+                  "listed before it ('split')"},
+        ErrorCase{"if_empty", kHead + "      - {name: a, kind: noop, if: \"\"}\n", 4, "if",
+                  "expected a template like \"{{len(steps.search.output.hits)}}\""},
+        ErrorCase{"if_bad_syntax", kHead + "      - name: a\n        kind: noop\n        if: \"{{input.x\"\n", 6, "if",
+                  "{{"},
+        ErrorCase{"if_reads_a_later_step",
+                  kHead + "      - name: a\n        kind: noop\n        if: \"{{steps.b.output}}\"\n"
+                          "      - {name: b, kind: noop}\n",
+                  6, "if", "step 'b', which comes later in workflow 'w'"},
         // input_schema must be a valid JSON Schema draft-04 (the line of the bad keyword).
         ErrorCase{"input_schema_unknown_type",
                   "workflows:\n  w:\n    input_schema:\n      type: objekt\n    steps: [{name: a, kind: noop}]\n",
@@ -506,6 +535,33 @@ TEST(ParseWorkflows, TemplatesMayReadEarlierStepsAndTheInput) {
               "        with: {url: \"http://x/{{steps.a.output.id}}/{{input.q}}\", headers: {X: \"${HOME}\"}}\n",
       kPath);
   ASSERT_EQ(file.workflows.at(0).steps.size(), 2u);
+}
+
+// `needs` that spell out the chain and `if` conditions load, reach the built
+// Workflow and the canonical JSON (only when written: a file without them
+// registers the same JSON as before).
+TEST(ParseWorkflows, NeedsAndIfReachTheWorkflowAndItsJson) {
+  const WorkflowsFile file = parse_workflows(
+      kHead + "      - {name: search, kind: noop, needs: []}\n"
+              "      - name: summarize\n        kind: noop\n        needs: [search]\n"
+              "        if: \"{{len(steps.search.output.hits)}}\"\n"
+              "      - {name: report, kind: noop}\n",
+      kPath);
+  const std::vector<StepSpec>& steps = file.workflows.at(0).steps;
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].needs, std::vector<std::string>{});
+  EXPECT_EQ(steps[1].needs, std::vector<std::string>{"search"});
+  EXPECT_EQ(steps[1].condition, "{{len(steps.search.output.hits)}}");
+  EXPECT_EQ(steps[1].if_line, 8);
+  EXPECT_FALSE(steps[2].needs.has_value());
+  const std::vector<Workflow> built = build_workflows(file, steps::builtin_kinds());
+  EXPECT_EQ(built.at(0).steps()[1].condition, "{{len(steps.search.output.hits)}}");
+  EXPECT_EQ(built.at(0).steps()[1].needs, std::vector<std::string>{"search"});
+  const Json json = to_json(file.workflows.at(0));
+  EXPECT_EQ(json["steps"][1]["needs"], Json::array({"search"}));
+  EXPECT_EQ(json["steps"][1]["if"], "{{len(steps.search.output.hits)}}");
+  EXPECT_FALSE(json["steps"][2].contains("needs"));
+  EXPECT_FALSE(json["steps"][2].contains("if"));
 }
 
 TEST(ParseWorkflowsErrors, SyntaxErrorNamesFileAndLine) {

@@ -488,5 +488,17 @@ TEST(Redactor, EmptyRedactorChangesNothing) {
   EXPECT_EQ(r.redact_json(Json{{"a", "b"}}), (Json{{"a", "b"}}));
 }
 
+// A step's `if`: false, 0, "", null and [] skip it; everything else runs it
+// (an object, even {}, and the strings "false" and "0" included).
+TEST(ConditionHolds, FalseZeroEmptyStringNullAndEmptyArraySkip) {
+  for (const Json& no : {Json(false), Json(0), Json(0.0), Json(""), Json(nullptr), Json::array()}) {
+    EXPECT_FALSE(condition_holds(no)) << no.dump();
+  }
+  for (const Json& yes : {Json(true), Json(1), Json(-1), Json(0.5), Json("false"), Json("0"), Json::array({0}),
+                          Json::object(), Json{{"a", 1}}}) {
+    EXPECT_TRUE(condition_holds(yes)) << yes.dump();
+  }
+}
+
 }  // namespace
 }  // namespace steadfast::engine

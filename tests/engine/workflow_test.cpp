@@ -129,6 +129,26 @@ TEST(Workflow, RefusesBadStepNames) {
   EXPECT_EQ(w.steps().size(), 1u);
 }
 
+TEST(Workflow, NeedsAndOnlyIfSetAStepAndRefuseWhatCannotWork) {
+  Workflow w("w");
+  w.step("a", ok).step("b", ok).needs("b", {"a"}).only_if("b", "{{steps.a.output.go}}");
+  EXPECT_FALSE(w.steps()[0].needs.has_value()) << "untouched: the step before it (none)";
+  EXPECT_TRUE(w.steps()[0].condition.empty());
+  EXPECT_EQ(w.steps()[1].needs, std::vector<std::string>{"a"});
+  EXPECT_EQ(w.steps()[1].condition, "{{steps.a.output.go}}");
+  w.needs("a", {});
+  EXPECT_EQ(w.steps()[0].needs, std::vector<std::string>{}) << "[] = starts with the run";
+  EXPECT_EQ(invalid_argument_message([&] { w.needs("zz", {"a"}); }), "workflow 'w' has no step named 'zz'");
+  EXPECT_EQ(invalid_argument_message([&] { w.only_if("zz", "{{input.x}}"); }), "workflow 'w' has no step named 'zz'");
+  EXPECT_NE(invalid_argument_message([&] { w.needs("b", {"a:b"}); }).find("needed step name 'a:b' is invalid"),
+            std::string::npos);
+  EXPECT_EQ(invalid_argument_message([&] { w.only_if("b", ""); }), "step 'b': `if` is empty");
+  EXPECT_NE(invalid_argument_message([&] { w.only_if("b", "{{input.x"); }).find("step 'b': `if`: "),
+            std::string::npos);
+  EXPECT_EQ(w.steps()[1].needs, std::vector<std::string>{"a"}) << "a refusal changes nothing";
+  EXPECT_EQ(w.steps()[1].condition, "{{steps.a.output.go}}");
+}
+
 TEST(Workflow, RefusesAnEmptyHandler) {
   Workflow w("w");
   EXPECT_NE(invalid_argument_message([&] { w.step("a", StepHandler{}); }).find("handler"),

@@ -47,6 +47,25 @@ TEST_F(StoreOutcome, AdvanceRecordsTheOutputAndQueuesTheNextStep) {
   EXPECT_EQ(entry(stream("q2"), h.at("entry")), (Fields{{"r", it.run_id}, {"s", "b"}, {"a", "0"}}));
 }
 
+// A step whose `if` was false: recorded as skipped, attempts 0, its output
+// null; the run goes on (or, for the last step, completes) as for a completion.
+TEST_F(StoreOutcome, ASkippedStepIsRecordedAsSkippedAndTheRunGoesOn) {
+  for (const Action a : {Action::advance, Action::complete_run}) {
+    SCOPED_TRACE(engine::to_string(a));
+    const StartItem it = running_run();
+    Transition t = transition(it, a);
+    t.output = "null";
+    t.skipped = true;
+    EXPECT_EQ(apply({t}), only(Applied::ok));
+    const Fields h = hash(it.run_id);
+    EXPECT_EQ(h.at("s.a.status"), "skipped");
+    EXPECT_EQ(h.at("s.a.output"), "null");
+    EXPECT_EQ(h.at("s.a.attempts"), "0");
+    EXPECT_EQ(h.at("status"), a == Action::advance ? "queued" : "completed");
+    expect_entry_gone(it);
+  }
+}
+
 TEST_F(StoreOutcome, LastStepCompletesTheRunWithItsRetention) {
   const StartItem it = running_run();
   const long long before = redis_now_ms();
@@ -144,7 +163,7 @@ TEST_F(StoreOutcome, CompleteOfAMixedBatchWritesOnlyTheTokensItOwns) {
     ks.push_back(last ? stream() : stream("q2"));
     args.insert(args.end(), {items[i].token.entry_id, "1", items[i].run_id, "a",
                              R"({"i":)" + std::to_string(i) + "}", "1", last ? "" : "b",
-                             last ? "" : "q2", "wf", ""});
+                             last ? "" : "q2", "wf", "", ""});
   }
   EXPECT_EQ(eval(scripts::complete(), ks, args),
             A({S("ok"), S("ok"), S("stale"), S("stale"), S("stale")}));

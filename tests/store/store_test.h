@@ -306,7 +306,7 @@ class StoreTest : public test::RedisTest {
             {s, keys_.stats(kPartition), keys_.retention(kPartition), keys_.index_status(kPartition, "live"),
              run_key(t.run_id), last ? s : stream(t.next_queue)},
             {g, consumer, "3600000", t.token.entry_id, d, t.run_id, t.step, t.output, attempts,
-             last ? "" : t.next_step, last ? "" : t.next_queue, t.workflow, t.signal});
+             last ? "" : t.next_step, last ? "" : t.next_queue, t.workflow, t.signal, t.skipped ? "1" : ""});
       }
       case engine::Action::retry_later:
       case engine::Action::release: {

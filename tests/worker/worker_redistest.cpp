@@ -251,6 +251,88 @@ TEST_F(InProcess, ADurableWaitFreesItsSlotAndCompletesWhenDue) {
   EXPECT_LE(late, 100) << "b started " << late << " ms after the wait was due";
 }
 
+// A step's `if` decides at its claim: false, 0, "", null or [] skip it
+// (status skipped, output null, attempts 0, its handler never called) and
+// the run goes on, the next step seeing null; true runs it; a last step can
+// be skipped too; a condition that cannot be evaluated fails the run as
+// fatal, naming the condition.
+TEST_F(InProcess, AStepWhoseIfIsFalseIsSkippedAndTheRunGoesOn) {
+  std::atomic<int> summarized{0};
+  Workflow triage("triage");
+  triage.step("search", [](StepContext& ctx) -> StepResult { return Json{{"hits", ctx.input().at("hits")}}; });
+  triage.step("summarize", [&](StepContext&) -> StepResult {
+    ++summarized;
+    return Json{{"summary", "text"}};
+  });
+  triage.only_if("summarize", "{{len(steps.search.output.hits)}}");
+  triage.step("report", [](StepContext& ctx) -> StepResult { return Json{{"got", ctx.outputs().at("summarize")}}; });
+  triage.step("notify", [](StepContext&) -> StepResult { return Json{{"sent", true}}; });
+  triage.only_if("notify", "{{input.notify}}");
+  Workflow broken("broken");
+  broken.step("a", [](StepContext&) -> StepResult { return Json::object(); });
+  broken.step("b", [](StepContext&) -> StepResult { return Json::object(); });
+  broken.only_if("b", "{{steps.a.output.flag}}");
+  start(std::vector<Workflow>{triage, broken}, 2);
+
+  const RunInfo none = client().wait(client().submit("triage", Json{{"hits", Json::array()}, {"notify", false}}).run_id, 10s);
+  ASSERT_EQ(none.status, "completed");
+  ASSERT_EQ(none.steps.size(), 4u);
+  EXPECT_EQ(none.steps[1].status, "skipped");
+  EXPECT_EQ(none.steps[1].output, Json(nullptr));
+  EXPECT_EQ(none.steps[1].attempts, 0);
+  EXPECT_TRUE(none.steps[1].error.empty());
+  EXPECT_EQ(none.steps[2].output, (Json{{"got", nullptr}})) << "the next step sees null";
+  EXPECT_EQ(none.steps[3].status, "skipped") << "the last step, skipped, still completes the run";
+  EXPECT_EQ(summarized.load(), 0);
+  const Json view = to_json(none);
+  EXPECT_EQ(view["steps"][1]["status"], "skipped");
+  EXPECT_FALSE(view["steps"][1].contains("error") && !view["steps"][1]["error"].is_null());
+
+  const RunInfo some = client().wait(client().submit("triage", Json{{"hits", {1, 2}}, {"notify", true}}).run_id, 10s);
+  ASSERT_EQ(some.status, "completed");
+  EXPECT_EQ(some.steps[1].status, "completed");
+  EXPECT_EQ(some.steps[2].output, (Json{{"got", {{"summary", "text"}}}}));
+  EXPECT_EQ(some.steps[3].status, "completed");
+  EXPECT_EQ(summarized.load(), 1);
+
+  const RunInfo failed = client().wait(client().submit("broken", Json::object()).run_id, 10s);
+  ASSERT_EQ(failed.status, "failed");
+  EXPECT_EQ(failed.steps[1].status, "failed");
+  EXPECT_EQ(failed.steps[1].attempts, 1) << "fatal: not retried";
+  EXPECT_NE(failed.steps[1].error.find("`if` '{{steps.a.output.flag}}' could not be evaluated: no value at"),
+            std::string::npos)
+      << failed.steps[1].error;
+}
+
+// This version runs a workflow's steps one after another: a worker refuses
+// a workflow whose needs branch or fan in, and one whose needs are broken.
+TEST_F(InProcess, AWorkerRefusesNeedsThatAreNotAChain) {
+  const auto refusal = [&](const Workflow& w) -> std::string {
+    try {
+      Worker worker(options("graph"), {w});
+      return "accepted";
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+  };
+  const StepHandler noop = [](StepContext&) -> StepResult { return Json::object(); };
+  Workflow chain("chain");
+  chain.step("a", noop).step("b", noop).needs("b", {"a"});
+  EXPECT_EQ(refusal(chain), "accepted");
+  Workflow fan("fan");
+  fan.step("a", noop).step("b", noop).step("c", noop).needs("c", {"a"});
+  EXPECT_EQ(refusal(fan),
+            "workflow 'fan': step 'c' needs 'a': this version runs a workflow's steps one after another (parallel "
+            "branches and fan-in are not supported yet), so a step may need only the step listed before it ('b')");
+  Workflow cycle("cycle");
+  cycle.step("a", noop).step("b", noop).needs("a", {"b"});
+  EXPECT_EQ(refusal(cycle),
+            "workflow 'cycle': the steps' needs form a cycle (a -> b -> a): none of them could ever start");
+  Workflow unknown("unknown");
+  unknown.step("a", noop).needs("a", {"zz"});
+  EXPECT_EQ(refusal(unknown), "workflow 'unknown': step 'a' needs 'zz', which is no step of the workflow");
+}
+
 // Signals end a signal wait with their body as its output, whether sent
 // before the run reaches the wait (kept, then taken by its claim) or while it
 // waits (delivered); the wait holds no slot meanwhile, and the next step sees

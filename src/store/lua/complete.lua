@@ -20,13 +20,14 @@
 -- ARGV: group, consumer, retention ms; then per item 10 values: entry id,
 --       deliveries, run id, step, output JSON, attempts, next step ('' = last),
 --       next queue name, workflow name, the kept signal a signal wait took
---       ('' = none: deleted from the run with the completion, sleep.lua)
+--       ('' = none: deleted from the run with the completion, sleep.lua),
+--       skipped ('1': the step's `if` was false; status 'skipped', attempts 0)
 -- Returns per item 'ok', 'stale' (token refused: nothing written) or
 -- 'discarded' (the run hash is gone: the entry is dropped, nothing recreated).
 local stream, stats, group, consumer, retention = KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3])
 local retention_set, live = KEYS[3], KEYS[4]
 local now = string.format('%d', sf_now())
-local per = 10
+local per = 11
 local n = (#ARGV - 3) / per
 local ids = {}
 for i = 1, n do ids[i] = ARGV[3 + (i - 1) * per + 1] end
@@ -46,17 +47,19 @@ for i = 1, n do
   else
     local s = 's.' .. step .. '.'
     local took = ARGV[a + 10]
+    local done = 'completed'
+    if ARGV[a + 11] == '1' then done, attempts = 'skipped', '0' end
     if took ~= '' and redis.call('HDEL', run, 'sig.' .. took) == 1 then
       redis.call('HINCRBY', run, 'sigs_kept', -1)
     end
     if next_step ~= '' then
       local nid = redis.call('XADD', next_stream, '*', 'r', run_id, 's', next_step, 'a', '0')
-      redis.call('HSET', run, s .. 'status', 'completed', s .. 'output', output, s .. 'attempts', attempts,
+      redis.call('HSET', run, s .. 'status', done, s .. 'output', output, s .. 'attempts', attempts,
                  s .. 'finished_at', now, 'updated_at', now,
                  'status', 'queued', 'step', next_step, 'queue', next_queue, 'entry', nid, 'base', '0',
                  's.' .. next_step .. '.status', 'queued')
     else
-      redis.call('HSET', run, s .. 'status', 'completed', s .. 'output', output, s .. 'attempts', attempts,
+      redis.call('HSET', run, s .. 'status', done, s .. 'output', output, s .. 'attempts', attempts,
                  s .. 'finished_at', now, 'updated_at', now, 'status', 'completed', 'entry', '')
       redis.call('ZREM', live, run_id)
       sf_retain(run, retention_set, run_id, now, retention)
