@@ -68,6 +68,7 @@ std::string KeySpace::queue(int partition, std::string_view q) const {
 }
 std::string KeySpace::timers(int partition) const { return partition_base(partition) + "timers"; }
 std::string KeySpace::retention(int partition) const { return partition_base(partition) + "retention"; }
+std::string KeySpace::deadlines(int partition) const { return partition_base(partition) + "deadlines"; }
 std::string KeySpace::legacy_delayed(int partition) const { return partition_base(partition) + "delayed"; }
 std::string KeySpace::dlq(int partition) const { return partition_base(partition) + "dlq"; }
 namespace {

@@ -39,14 +39,18 @@ class KeySpace {
 
   [[nodiscard]] std::string run(std::string_view run_id) const;
   [[nodiscard]] std::string queue(int partition, std::string_view queue) const;
-  // ZSET of everything due at a time (retries now; sleeps, signal timeouts,
-  // deadlines, scheduled runs later): members "<run>\t<node>\t<kind>" scored
+  // ZSET of every token due at a time (retries, scheduled runs' starts,
+  // durable sleeps, signal timeouts): members "<run>\t<node>\t<kind>" scored
   // by Redis ms, so the caller can name every key a due member touches.
   [[nodiscard]] std::string timers(int partition) const;
   // ZSET of ended runs' retention ends: members "<run>\t\texpire" scored by
   // Redis ms. Kept apart from the timer set so that the promoter's hot set and
   // the retrying count stay the size of what is due soon, not of what is kept.
   [[nodiscard]] std::string retention(int partition) const;
+  // ZSET of run deadlines: members "<run>\t\tdeadline" scored by Redis ms
+  // (deadline.lua). Apart from the timer set for the same reason: a deadline
+  // is no retry, and the retrying count (the timer set's size) must not count it.
+  [[nodiscard]] std::string deadlines(int partition) const;
   // The delayed set of schema 1 (members: run ids, all retries). Read and
   // drained by promote, check_run and cancel, never written.
   [[nodiscard]] std::string legacy_delayed(int partition) const;

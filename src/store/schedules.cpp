@@ -272,7 +272,8 @@ asio::awaitable<TickResult> apply_tick(Store& store, const TickRequest& request)
                              keys.index_workflow(partition, d.workflow),
                              keys.index_status(partition, "live"),
                              keys.index_meta(partition, "schedule", d.name),
-                             read.last_run.empty() ? state_key : keys.run(read.last_run)};
+                             read.last_run.empty() ? state_key : keys.run(read.last_run),
+                             keys.deadlines(partition)};
   const char* mode = request.mode == Mode::tick ? "tick" : request.mode == Mode::init ? "init" : "trigger";
   std::vector<std::string> args{mode,
                                 read.last ? std::to_string(*read.last) : std::string(),

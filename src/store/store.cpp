@@ -702,7 +702,7 @@ std::string duration_bucket(std::chrono::milliseconds d) {
 // re-checks each member and moves it. One round trip when nothing is due.
 asio::awaitable<long long> Store::promote(int partition, int limit) {
   const std::vector<std::string> sets{keys_.timers(partition), keys_.legacy_delayed(partition)};
-  const std::vector<std::string> due_keys{sets[0], sets[1], keys_.retention(partition)};
+  const std::vector<std::string> due_keys{sets[0], sets[1], keys_.retention(partition), keys_.deadlines(partition)};
   const std::vector<std::string> limit_arg{std::to_string(limit)};
   const Reply due = co_await client_.eval(scripts::due(), due_keys, limit_arg);
   struct Member {
@@ -720,6 +720,10 @@ asio::awaitable<long long> Store::promote(int partition, int limit) {
     const std::string member(m.str());
     members.push_back({member, "r", member.substr(0, member.find('\t'))});
   }
+  for (const Reply& m : due[4].elements()) {
+    const std::string member(m.str());
+    members.push_back({member, "d", member.substr(0, member.find('\t'))});
+  }
   if (members.empty()) co_return due[2].as_integer();
 
   Pipeline reads;
@@ -734,12 +738,13 @@ asio::awaitable<long long> Store::promote(int partition, int limit) {
   // is over go with their index entries (expire.lua).
   std::vector<std::string> promote_keys = sets;
   std::vector<std::string> promote_args;
-  std::vector<std::string> expire_keys{keys_.retention(partition), keys_.timers(partition)};
+  std::vector<std::string> expire_keys{keys_.retention(partition), keys_.timers(partition),
+                                      keys_.deadlines(partition)};
   std::vector<std::string> expire_args;
   // Run deadlines (deadline.lua): the run fails into the dead-letter queue.
   std::vector<std::string> deadline_keys{keys_.timers(partition), keys_.dlq(partition), keys_.stats(partition),
                                          keys_.index_status(partition, "live"),
-                                         keys_.index_status(partition, "failed")};
+                                         keys_.index_status(partition, "failed"), keys_.deadlines(partition)};
   std::vector<std::string> deadline_args{std::string(kGroup)};
   for (std::size_t i = 0; i < members.size(); ++i) {
     const Member& m = members[i];
@@ -758,7 +763,8 @@ asio::awaitable<long long> Store::promote(int partition, int limit) {
       continue;
     }
     const std::string queue = field(i, 0);
-    if (m.set[0] == 't' && m.member.ends_with("\tdeadline")) {
+    // "t": written by versions before the deadline set had its own key.
+    if (m.set[0] == 'd' || (m.set[0] == 't' && m.member.ends_with("\tdeadline"))) {
       deadline_keys.push_back(keys_.run(m.run_id));
       deadline_keys.push_back(keys_.queue(partition, queue));
       deadline_args.insert(deadline_args.end(), {m.member, m.run_id, queue});
@@ -775,7 +781,7 @@ asio::awaitable<long long> Store::promote(int partition, int limit) {
   for (const Reply& r : co_await client_.exec(std::move(writes))) checked(r);
   // A full page: more may be due already.
   const auto page_full = [&](const Reply& r) { return r.size() >= static_cast<std::size_t>(limit); };
-  const bool full = page_full(due[0]) || page_full(due[1]) || page_full(due[3]);
+  const bool full = page_full(due[0]) || page_full(due[1]) || page_full(due[3]) || page_full(due[4]);
   co_return full ? 0 : due[2].as_integer();
 }
 

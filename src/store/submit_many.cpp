@@ -56,7 +56,7 @@ Call start_call(const KeySpace& keys, int partition, const SubmitRequest& req) {
   Call c;
   c.keys = {keys.queue(partition, req.first_queue), keys.stats(partition), keys.timers(partition),
             keys.index_all(partition), keys.index_workflow(partition, req.workflow),
-            keys.index_status(partition, "live")};
+            keys.index_status(partition, "live"), keys.deadlines(partition)};
   c.args = {req.workflow,
             req.steps.front(),
             req.first_queue,

@@ -1,5 +1,5 @@
 // Run deadlines (issue 15, item 5) in the store: submit.lua writes a
-// 'deadline' member of the timer set at start + deadline; when it is due the
+// 'deadline' member of the deadline set at start + deadline; when it is due the
 // promoter's deadline.lua fails a run that has not ended into the dead-letter
 // queue, whatever it does (queued, running, retrying, waiting), and removes
 // an ended run's member. Due times are set by score, never waited for.
@@ -46,10 +46,10 @@ class Deadline : public RedisTest {
   }
   std::string member(const std::string& id) { return id + "\t\tdeadline"; }
   std::string score(const std::string& id) {
-    const redis::Reply r = call({"ZSCORE", keys.timers(0), member(id)});
+    const redis::Reply r = call({"ZSCORE", keys.deadlines(0), member(id)});
     return r.is_nil() ? std::string() : std::string(r.str());
   }
-  void make_due(const std::string& id) { call({"ZADD", keys.timers(0), "XX", "1", member(id)}); }
+  void make_due(const std::string& id) { call({"ZADD", keys.deadlines(0), "XX", "1", member(id)}); }
   // Reads the run's entry as w1 and claims it: the step runs on w1.
   Token claim(const std::string& id) {
     const redis::Reply r = call({"XREADGROUP", "GROUP", "steadfast", "w1", "COUNT", "1", "STREAMS",
@@ -82,6 +82,26 @@ TEST_F(Deadline, ASubmitWritesTheDeadlineFromCreationOrFromRunAt) {
   EXPECT_EQ(std::stoll(score(later)) - std::stoll(hget(later, "run_at")), 7'200'000);
   EXPECT_GT(run(st.promote(0, 100)), 0) << "nothing due yet";
   EXPECT_EQ(hget(now_run, "status"), "queued");
+}
+
+// A deadline is no retry: the retrying count (stats' `delayed`, the timer
+// set's size) does not count it.
+TEST_F(Deadline, ADeadlineIsNotCountedAsADelayedRun) {
+  const std::string id = submit();
+  EXPECT_NE(score(id), "");
+  EXPECT_EQ(run(st.delayed_count()), 0);
+  EXPECT_EQ(call({"ZCARD", keys.timers(0)}).as_integer(), 0);
+}
+
+// Versions before the deadline set kept the member in the timer set: such a
+// member still fails its run when due, and leaves that set.
+TEST_F(Deadline, AMemberAnOlderVersionLeftInTheTimerSetStillFailsItsRun) {
+  const std::string id = submit();
+  call({"ZREM", keys.deadlines(0), member(id)});
+  call({"ZADD", keys.timers(0), "1", member(id)});
+  run(st.promote(0, 100));
+  expect_failed_by_deadline(id);
+  EXPECT_EQ(call({"ZCARD", keys.timers(0)}).as_integer(), 0);
 }
 
 TEST_F(Deadline, AQueuedRunFailsIntoTheDeadLetterQueueAndLeavesItsQueue) {

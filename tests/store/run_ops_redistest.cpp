@@ -40,7 +40,8 @@ class StoreRunOps : public StoreTest {
   // until the next due member or -1}.
   Reply promote_raw(int limit = 100) {
     const std::vector<std::string> sets{keys_.timers(kPartition), keys_.legacy_delayed(kPartition)};
-    const Reply due = eval(scripts::due(), {sets[0], sets[1], keys_.retention(kPartition)}, {std::to_string(limit)});
+    const Reply due = eval(scripts::due(), {sets[0], sets[1], keys_.retention(kPartition), keys_.deadlines(kPartition)},
+                           {std::to_string(limit)});
     std::vector<std::string> ks = sets;
     std::vector<std::string> args;
     for (const Reply& m : due[0].elements()) {
@@ -72,8 +73,8 @@ class StoreRunOps : public StoreTest {
   Reply submit_raw(const std::string& run_id, long long max_backlog = 0) {
     return eval(scripts::submit(),
                 {stream(), keys_.stats(kPartition), keys_.timers(kPartition), keys_.index_all(kPartition),
-                 keys_.index_workflow(kPartition, "wf"), keys_.index_status(kPartition, "live"), run_key(run_id),
-                 run_key(run_id)},
+                 keys_.index_workflow(kPartition, "wf"), keys_.index_status(kPartition, "live"),
+                 keys_.deadlines(kPartition), run_key(run_id), run_key(run_id)},
                 {"wf", "a", "q", "1000", std::to_string(max_backlog), R"(["a","b"])", "31536000000", "1000", "0",
                  run_id, "{}", "fp", "", "0", "0", "0", "0"});
   }

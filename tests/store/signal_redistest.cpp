@@ -256,7 +256,7 @@ TEST_F(Signals, ADeadlinePassingWhileTheRunWaitsForASignalFailsIt) {
   run_id = submit(2h);
   auto [token, fields] = claim();
   ASSERT_EQ(run(st.apply({park(token, redis_ms() + 3'600'000)}, 0ms)).at(0), Applied::ok);
-  call({"ZADD", keys.timers(0), "XX", "1", run_id + "\t\tdeadline"});
+  call({"ZADD", keys.deadlines(0), "XX", "1", run_id + "\t\tdeadline"});
   run(st.promote(0, 100));
   EXPECT_EQ(hget("status"), "failed");
   EXPECT_EQ(hget("s.approve.error"), "deadline exceeded: the run had not ended by its deadline");

@@ -135,7 +135,8 @@ end
 -- 'start' member of the timer set (status 'scheduled'). r: run (key), run_id,
 -- workflow, step, queue, steps (JSON), input (JSON), metadata (JSON, '' =
 -- none), start (Unix ms, 0 = now), stream, timers, now, deadline (ms after
--- the start, 0 = none: a 'deadline' member of the timer set, deadline.lua).
+-- the start, 0 = none: a 'deadline' member of `deadlines`, the partition's
+-- deadline set, deadline.lua).
 -- The caller adds the run to the indexes and counts it. Returns whether it
 -- was queued at once.
 local function sf_create_run(r)
@@ -155,7 +156,7 @@ local function sf_create_run(r)
   if r.metadata ~= '' then redis.call('HSET', run, 'metadata', r.metadata) end
   if r.deadline and r.deadline > 0 then
     local at = math.max(r.start, r.now) + r.deadline
-    redis.call('ZADD', r.timers, at, sf_timer(r.run_id, '', 'deadline'))
+    redis.call('ZADD', r.deadlines, at, sf_timer(r.run_id, '', 'deadline'))
     redis.call('HSET', run, 'deadline_at', at)
   end
   return r.start <= r.now

@@ -9,8 +9,8 @@
 -- KEYS[3] partition stats, KEYS[4] timer set, KEYS[5] index of every run,
 -- KEYS[6] the workflow's index, KEYS[7] status index 'live', KEYS[8] the
 -- metadata index schedule=<name>, KEYS[9] the previous tick's run hash (the
--- state hash again when there is none); then per run: its hash, its metadata
--- index tick=<tick>
+-- state hash again when there is none), KEYS[10] the partition's deadline
+-- set; then per run: its hash, its metadata index tick=<tick>
 -- ARGV[1] mode: 'tick' (the due ticks; fenced by the expected last), 'init'
 --   (a schedule seen for the first time: last = ARGV[3], nothing fires) or
 --   'trigger' (an operator's extra run: last unchanged, paused or not);
@@ -27,6 +27,7 @@
 -- (another scheduler fired these ticks, or an operator acted): nothing written.
 local state, stream, stats, timers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local ix_all, ix_wf, live, ix_schedule, previous = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local deadlines = KEYS[10]
 local mode, expected_last, new_last, expected_previous = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local overlap, workflow, step, queue, steps, input = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local name, deadline = ARGV[11], tonumber(ARGV[12])
@@ -51,16 +52,16 @@ end
 
 -- Fresh ULIDs never collide; checked before anything is written all the same.
 for a = 13, #ARGV, 3 do
-  if redis.call('EXISTS', KEYS[10 + (a - 13) / 3 * 2]) == 1 then return redis.error_reply('EXISTS run ' .. ARGV[a]) end
+  if redis.call('EXISTS', KEYS[11 + (a - 13) / 3 * 2]) == 1 then return redis.error_reply('EXISTS run ' .. ARGV[a]) end
 end
 local out = {'fired'}
 local newest_run, newest_tick = nil, nil
 for a = 13, #ARGV, 3 do
-  local k = 10 + (a - 13) / 3 * 2
+  local k = 11 + (a - 13) / 3 * 2
   local run_id, tick, metadata = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   sf_create_run({run = KEYS[k], run_id = run_id, workflow = workflow, step = step, queue = queue, steps = steps,
                  input = input, metadata = metadata, start = 0, stream = stream, timers = timers, now = now,
-                 deadline = deadline})
+                 deadline = deadline, deadlines = deadlines})
   for _, key in ipairs({ix_all, ix_wf, live, ix_schedule, KEYS[k + 1]}) do redis.call('ZADD', key, 0, run_id) end
   newest_run, newest_tick = run_id, tick
   out[#out + 1] = run_id

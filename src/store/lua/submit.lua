@@ -7,7 +7,8 @@
 -- or not at all; the index ZADDs and the submitted counter are shared.
 -- KEYS[1] first step's queue stream, KEYS[2] partition stats hash, KEYS[3] the
 -- partition's timer set, KEYS[4] index of every run, KEYS[5] the workflow's
--- index, KEYS[6] status index 'live'; then per run: its hash, its idempotency
+-- index, KEYS[6] status index 'live', KEYS[7] the partition's deadline set;
+-- then per run: its hash, its idempotency
 -- key ("<run id>\t<fingerprint>"; the run hash again when it has none), one
 -- index key per metadata pair
 -- ARGV: workflow, first step, queue, idempotency TTL ms, max backlog of the
@@ -25,6 +26,7 @@
 -- run_at too far in the past or the future (by Redis time), {5, 'EXISTS'} for
 -- a run id already taken.
 local stream, stats, timers, ix_all, ix_wf, live = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local deadlines = KEYS[7]
 local workflow, step, queue, idem_ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local max_backlog, steps, max_ahead, past_grace = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
 local deadline = tonumber(ARGV[9])
@@ -32,7 +34,7 @@ local now = sf_now()
 local backlog = -1  -- XLEN once, when a bound is set and a run is queued at once
 local created = {}
 local out = {}
-local k, a = 7, 9
+local k, a = 8, 9
 while a < #ARGV do
   local run_id, input, fingerprint, metadata = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local has_idem, n_meta = ARGV[a + 5] == '1', tonumber(ARGV[a + 6])
@@ -76,7 +78,7 @@ while a < #ARGV do
   if not answer then
     sf_create_run({run = run, run_id = run_id, workflow = workflow, step = step, queue = queue, steps = steps,
                    input = input, metadata = metadata, start = start, stream = stream, timers = timers, now = now,
-                   deadline = deadline})
+                   deadline = deadline, deadlines = deadlines})
     if not scheduled and backlog >= 0 then backlog = backlog + 1 end
     for _, key in ipairs(meta_keys) do redis.call('ZADD', key, 0, run_id) end
     if has_idem then redis.call('SET', idem, run_id .. '\t' .. fingerprint, 'PX', idem_ttl) end
