@@ -48,6 +48,7 @@ struct BenchArgs {
   int connections = 32;   // http
   double rate = 5000;     // http: the fixed offered rate, req/s
   double seconds = 5;     // http: length of each phase
+  int batch = 1;          // http: runs per request (1: POST .../runs; more: POST .../runs:batch)
 };
 
 struct Workload {
@@ -450,6 +451,7 @@ asio::awaitable<Json> latency(const BenchArgs& a, const Workload& w, BenchEnv& e
 Json load_phase_json(LoadResult r) {
   Json j;
   j["requests"] = r.requests;
+  j["ok"] = r.ok;
   j["errors"] = r.errors;
   j["req_per_s"] = round_to(static_cast<double>(r.ok) / r.seconds, 0);
   j["p50_ms"] = round_to(quantile(r.latencies_ms, 0.50), 3);
@@ -458,8 +460,29 @@ Json load_phase_json(LoadResult r) {
   return j;
 }
 
+// Redis' own CPU time so far (INFO cpu), seconds, over a connection of its own.
+double redis_cpu_seconds(const std::string& url) {
+  asio::io_context io(1);
+  redis::Client client(io.get_executor(), redis::Config::from_url(url));
+  return run_sync(io, [&]() -> asio::awaitable<double> {
+    co_await client.wait_connected(milliseconds(10000));
+    const double seconds = co_await store::server_cpu_seconds(client);
+    client.close();
+    co_return seconds;
+  }());
+}
+
+// The body of one submit request: one run, or `batch` runs for runs:batch.
+std::string submit_body(int batch) {
+  const Json run = {{"input", {{"document_id", "d-1"}}}};
+  if (batch <= 1) return run.dump();
+  Json runs = Json::array();
+  for (int i = 0; i < batch; ++i) runs.push_back(run);
+  return Json{{"runs", runs}}.dump();
+}
+
 // http: keep-alive submit load against `steadfast serve`, at saturation and
-// at the fixed offered rate.
+// at the fixed offered rate; single submits, or `--batch` runs per request.
 Json http(const BenchArgs& a, const Workload& w, BenchEnv& env) {
   const int port = free_port();
   env.start_serve(env.write_workflows(w), port);
@@ -476,15 +499,17 @@ Json http(const BenchArgs& a, const Workload& w, BenchEnv& env) {
   }
   LoadSpec spec;
   spec.port = port;
-  spec.target = "/v1/workflows/bench-" + w.name + "/runs";
-  spec.body = R"({"input":{"document_id":"d-1"}})";
+  spec.target = "/v1/workflows/bench-" + w.name + (a.batch > 1 ? "/runs:batch" : "/runs");
+  spec.body = submit_body(a.batch);
   spec.connections = a.connections;
   spec.duration = milliseconds(static_cast<long long>(a.seconds * 1000));
   // A short warm-up so connections, scripts and allocators are in place.
   spec.duration = milliseconds(500);
   (void)run_http_load(spec);
   spec.duration = milliseconds(static_cast<long long>(a.seconds * 1000));
+  const double cpu0 = redis_cpu_seconds(env.url());
   Json sat = load_phase_json(run_http_load(spec));
+  const double sat_cpu = redis_cpu_seconds(env.url()) - cpu0;
   spec.rate_per_s = a.rate;
   Json fixed = load_phase_json(run_http_load(spec));
   env.check_children();
@@ -492,8 +517,12 @@ Json http(const BenchArgs& a, const Workload& w, BenchEnv& env) {
   Json j;
   j["workload"] = w.name;
   j["connections"] = a.connections;
-  j["runs"] = sat["requests"].get<std::int64_t>() + fixed["requests"].get<std::int64_t>();
+  j["batch"] = a.batch;
+  j["runs"] = (sat["requests"].get<std::int64_t>() + fixed["requests"].get<std::int64_t>()) * a.batch;
   j["req_per_s"] = sat["req_per_s"];
+  j["runs_per_s"] = round_to(sat["req_per_s"].get<double>() * a.batch, 0);
+  const auto sat_runs = static_cast<double>(sat["ok"].get<std::int64_t>() * a.batch);
+  j["redis_us_per_run"] = sat_runs > 0 ? Json(round_to(sat_cpu * 1e6 / sat_runs, 2)) : Json(nullptr);
   j["p50_ms"] = sat["p50_ms"];
   j["p99_ms"] = sat["p99_ms"];
   j["saturation"] = sat;
@@ -600,6 +629,9 @@ void register_bench(CLI::App& app) {
       ->check(CLI::Range(1, 10000));
   cmd->add_option("--rate", a->rate, "http: fixed offered rate, requests/s")->capture_default_str()->check(CLI::Range(1.0, 1e7));
   cmd->add_option("--seconds", a->seconds, "http: length of each phase")->capture_default_str()->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--batch", a->batch, "http: runs per request (more than 1: POST .../runs:batch)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   cmd->final_callback([a] {
     const Workload& w = *find_workload(a->workload);
     BenchEnv env(*a);

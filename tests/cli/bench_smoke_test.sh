@@ -28,6 +28,8 @@ check io "$bulk and 0 < d['of_ideal'] <= 1.05" --runs 400 --step-ms 5 --concurre
 check latency "0 < d['p50_ms'] <= d['p99_ms'] <= d['p999_ms'] <= d['max_ms']" --runs 50 --interval-us 2000
 check http "d['saturation']['errors'] == 0 and d['fixed_rate']['errors'] == 0 and d['req_per_s'] > 0 and d['fixed_rate']['requests'] > 0" \
   --seconds 0.5 --rate 400 --connections 4
+check http "d['batch'] == 10 and d['saturation']['errors'] == 0 and d['runs_per_s'] == d['req_per_s'] * 10 and d['redis_us_per_run'] > 0" \
+  --seconds 0.5 --rate 40 --connections 2 --batch 10
 check submit "d['runs'] == 2000 and d['single_per_s'] > 0 and d['batch_per_s'] > 0 and d['batch_redis_us_per_run'] > 0" --runs 2000
 # Bad usage is refused with a clear error, exit 2.
 if "$bin" bench nope 2>/dev/null; then echo "unknown workload accepted"; exit 1; fi
