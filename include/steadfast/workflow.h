@@ -74,8 +74,16 @@ struct LimitUse {
   std::string usage_pointer;
 };
 
+// What a step's failure for good (attempts exhausted, a fatal error) does.
+enum class OnFailure {
+  fail_run,   // the run fails into the dead-letter queue (the default)
+  continue_,  // the step is recorded as failed, with its error, and the run
+              // goes on with its output null (no dead-letter entry, no alert)
+};
+
 struct StepOptions {
   RetryPolicy retry;
+  OnFailure on_failure = OnFailure::fail_run;
   // Admission through a global limiter before each attempt; waiting for it
   // keeps the step's lease and costs no attempt. Empty name = no limiter.
   LimitUse limit;

@@ -139,6 +139,7 @@ Json to_json(const WorkflowSpec& spec) {
     Json graph = Json::object();  // only when written: earlier registrations keep their JSON
     if (step.needs) graph["needs"] = *step.needs;
     if (!step.condition.empty()) graph["if"] = step.condition;
+    if (step.options.on_failure == OnFailure::continue_) graph["on_failure"] = "continue";
     steps.push_back({
         {"name", step.name},
         {"kind", step.kind},

@@ -667,7 +667,8 @@ class Parser {
         context_ += " " + quote(spec.name);
       }
     }
-    only_known(items, {"name", "kind", "with", "lease", "timeout", "queue", "retry", "limit", "needs", "if"});
+    only_known(items,
+               {"name", "kind", "with", "lease", "timeout", "queue", "retry", "limit", "needs", "if", "on_failure"});
     for (const Entry& entry : items) {
       const YAML::Mark at = entry.key_node.Mark();
       if (entry.key == "kind") {
@@ -702,6 +703,18 @@ class Parser {
       } else if (entry.key == "if") {
         spec.condition = parse_condition(entry);
         spec.if_line = at.line + 1;
+      } else if (entry.key == "on_failure") {
+        const std::string value = entry.value.IsScalar() ? entry.value.Scalar() : std::string();
+        if (value == "fail_run") {
+          spec.options.on_failure = OnFailure::fail_run;
+        } else if (value == "continue") {
+          spec.options.on_failure = OnFailure::continue_;
+        } else {
+          fail(at, entry.key,
+               "expected fail_run (the run fails into the dead-letter queue) or continue (the run goes on "
+               "with the step's output null), got " +
+                   (entry.value.IsScalar() ? quote(value) : describe(entry.value)));
+        }
       }
     }
     if (spec.name.empty()) fail(where, "name", "missing: every step needs a name");
@@ -711,6 +724,10 @@ class Parser {
         if (entry.key == "lease" || entry.key == "timeout" || entry.key == "retry" || entry.key == "limit") {
           fail(entry.key_node.Mark(), entry.key,
                "a wait step holds no worker while it waits: it takes no lease, timeout, retry or limit");
+        }
+        if (entry.key == "on_failure") {
+          fail(entry.key_node.Mark(), entry.key,
+               "a wait step fails only at a signal's timeout: say what happens then with `on_timeout` in `with`");
         }
       }
     }

@@ -229,4 +229,11 @@ Decision decide_no_handler(const NoHandler& n) {
   return d;
 }
 
+Decision continue_past_failure(Decision d, bool is_last_step) {
+  if (d.action != Action::dead_letter) return d;
+  d.action = is_last_step ? Action::complete_run : Action::advance;
+  d.continued = true;
+  return d;
+}
+
 }  // namespace steadfast::engine

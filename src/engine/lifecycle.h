@@ -88,9 +88,18 @@ struct Decision {
   bool unhandled = false;
   std::string no_worker_queue;
   std::int64_t wake_at_ms = 0;  // sleep only: when the wait is due (Redis Unix ms)
+  // advance / complete_run only: the step failed for good (`reason` says
+  // why) and its on_failure is continue: it is recorded as failed and the
+  // run goes on with its output null (continue_past_failure).
+  bool continued = false;
 
   friend bool operator==(const Decision&, const Decision&) = default;
 };
+
+// A dead_letter decision for a step whose on_failure is continue: the run
+// goes on instead (advance, or complete_run for the last step), `continued`
+// set, the reason and attempts kept. Any other decision is returned as is.
+[[nodiscard]] Decision continue_past_failure(Decision d, bool is_last_step);
 
 // Delay before the attempt after failed attempt `failed_attempt` (>= 1):
 // d = min(max, initial * multiplier^(failed_attempt-1)); with full jitter the

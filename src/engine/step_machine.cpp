@@ -92,6 +92,13 @@ Decision StepMachine::decide(AttemptEnd end, std::chrono::milliseconds retry_aft
 }
 
 StepActions StepMachine::on(const StepEvent& event) {
+  StepActions a = dispatch(event);
+  // One place for every dead-letter decision (claim, outcome, timeout).
+  if (a.write && continue_on_failure_) a.write = continue_past_failure(std::move(*a.write), is_last_step_);
+  return a;
+}
+
+StepActions StepMachine::dispatch(const StepEvent& event) {
   namespace ev = step_event;
   if (state_ == StepState::done) return illegal();
   return std::visit(
@@ -158,6 +165,7 @@ StepActions StepMachine::on_claim_started(const ClaimFacts& f) {
   attempt_ = f.attempt;
   budget_from_ = f.budget_from;
   is_last_step_ = f.is_last_step;
+  continue_on_failure_ = f.continue_on_failure;
   retry_ = f.retry;
   rate_limited_ = f.rate_limited;
   waited_ = f.waited;

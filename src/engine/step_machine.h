@@ -71,6 +71,9 @@ struct ClaimFacts {
   bool limited = false;           // the step names a limiter: admission comes first
   bool is_last_step = false;
   RetryPolicy retry;
+  // The step's on_failure is continue: a dead-letter decision becomes
+  // continue_past_failure()'s.
+  bool continue_on_failure = false;
 };
 
 // A handler's result, reduced to what the decision needs.
@@ -168,6 +171,7 @@ class StepMachine {
   [[nodiscard]] bool writable() const noexcept;
 
  private:
+  StepActions dispatch(const StepEvent& event);  // on(), before on_failure
   StepActions on_claim_started(const ClaimFacts& facts);
   StepActions on_handler_returned(const step_event::HandlerReturned& e);
   StepActions on_timed_out(const step_event::TimedOut& e);
@@ -193,6 +197,7 @@ class StepMachine {
   int attempt_ = 0;
   int budget_from_ = 0;
   bool is_last_step_ = false;
+  bool continue_on_failure_ = false;
   bool admitted_by_limiter_ = false;
   bool handler_running_ = false;  // launched and not returned (it may be abandoned: applying)
   bool cancel_requested_ = false;

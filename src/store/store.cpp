@@ -556,7 +556,8 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
                                    t.step, t.output, std::to_string(t.attempts),
                                    last ? std::string() : t.next_step,
                                    last ? std::string() : t.next_queue, t.workflow, t.signal,
-                                   t.skipped ? "1" : ""});
+                                   t.skipped ? "skipped" : t.failed ? "failed" : "",
+                                   t.failed ? t.error : std::string()});
         }
         break;
       case ScriptKind::retry:

@@ -177,6 +177,9 @@ struct Transition {
   // advance / complete_run: the step's `if` was false (status 'skipped',
   // attempts 0; the output is null).
   bool skipped = false;
+  // advance / complete_run: the step failed for good and its on_failure is
+  // continue (status 'failed', `error` recorded; the output is null).
+  bool failed = false;
   std::string workflow;    // advance / complete_run: for the worker's counters
   std::chrono::milliseconds duration{0};  // advance / complete_run: the attempt's wall time
 };

@@ -302,6 +302,7 @@ engine::ClaimFacts Worker::Impl::claim_facts(Inflight& slot, const store::Starte
   c.limited = !o.limit.name.empty();
   c.is_last_step = index + 1 == static_cast<int>(wf->steps().size());
   c.retry = o.retry;
+  c.continue_on_failure = o.on_failure == OnFailure::continue_;
   return c;
 }
 

@@ -78,7 +78,8 @@ void Worker::Impl::write_transition(const std::string& key, const Inflight& s,
   t.signal = s.signal;
   t.skipped = s.skip;
   if (d.action == engine::Action::advance || d.action == engine::Action::complete_run) {
-    t.output = std::move(output);
+    t.output = d.continued ? std::string("null") : std::move(output);
+    t.failed = d.continued;
   }
   if (s.workflow != nullptr) {
     t.workflow = s.workflow->name();
@@ -123,6 +124,13 @@ void Worker::Impl::log_outcome(const std::string& key, const store::Transition& 
     case engine::Action::dead_letter:
       spdlog::warn("worker {}: run {} step {} attempt {} dead-lettered: {}", options_.id, t.run_id,
                    t.step, attempt, t.error);
+      break;
+    case engine::Action::advance:
+    case engine::Action::complete_run:
+      if (t.failed) {
+        spdlog::warn("worker {}: run {} step {} attempt {} failed for good; on_failure continue, the run goes on: {}",
+                     options_.id, t.run_id, t.step, attempt, t.error);
+      }
       break;
     case engine::Action::release:
       if (t.unhandled) {

@@ -497,6 +497,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "step 'keywords' needs 'fetch': this version runs a workflow's steps one after another "
                   "(parallel branches and fan-in are not supported yet), so a step may need only the step "
                   "listed before it ('split')"},
+        ErrorCase{"on_failure_unknown", step("{name: a, kind: noop, on_failure: ignore}"), 4, "on_failure",
+                  "expected fail_run (the run fails into the dead-letter queue) or continue"},
+        ErrorCase{"on_failure_on_a_wait", step("{name: a, kind: wait, with: {for: 1s}, on_failure: continue}"), 4,
+                  "on_failure", "a wait step fails only at a signal's timeout"},
         ErrorCase{"if_empty", kHead + "      - {name: a, kind: noop, if: \"\"}\n", 4, "if",
                   "expected a template like \"{{len(steps.search.output.hits)}}\""},
         ErrorCase{"if_bad_syntax", kHead + "      - name: a\n        kind: noop\n        if: \"{{input.x\"\n", 6, "if",
@@ -537,12 +541,12 @@ TEST(ParseWorkflows, TemplatesMayReadEarlierStepsAndTheInput) {
   ASSERT_EQ(file.workflows.at(0).steps.size(), 2u);
 }
 
-// `needs` that spell out the chain and `if` conditions load, reach the built
+// `needs` that spell out the chain, `if` conditions and `on_failure` load, reach the built
 // Workflow and the canonical JSON (only when written: a file without them
 // registers the same JSON as before).
-TEST(ParseWorkflows, NeedsAndIfReachTheWorkflowAndItsJson) {
+TEST(ParseWorkflows, NeedsIfAndOnFailureReachTheWorkflowAndItsJson) {
   const WorkflowsFile file = parse_workflows(
-      kHead + "      - {name: search, kind: noop, needs: []}\n"
+      kHead + "      - {name: search, kind: noop, needs: [], on_failure: continue}\n"
               "      - name: summarize\n        kind: noop\n        needs: [search]\n"
               "        if: \"{{len(steps.search.output.hits)}}\"\n"
               "      - {name: report, kind: noop}\n",
@@ -554,6 +558,8 @@ TEST(ParseWorkflows, NeedsAndIfReachTheWorkflowAndItsJson) {
   EXPECT_EQ(steps[1].condition, "{{len(steps.search.output.hits)}}");
   EXPECT_EQ(steps[1].if_line, 8);
   EXPECT_FALSE(steps[2].needs.has_value());
+  EXPECT_EQ(steps[0].options.on_failure, OnFailure::continue_);
+  EXPECT_EQ(steps[2].options.on_failure, OnFailure::fail_run);
   const std::vector<Workflow> built = build_workflows(file, steps::builtin_kinds());
   EXPECT_EQ(built.at(0).steps()[1].condition, "{{len(steps.search.output.hits)}}");
   EXPECT_EQ(built.at(0).steps()[1].needs, std::vector<std::string>{"search"});
@@ -562,6 +568,8 @@ TEST(ParseWorkflows, NeedsAndIfReachTheWorkflowAndItsJson) {
   EXPECT_EQ(json["steps"][1]["if"], "{{len(steps.search.output.hits)}}");
   EXPECT_FALSE(json["steps"][2].contains("needs"));
   EXPECT_FALSE(json["steps"][2].contains("if"));
+  EXPECT_EQ(json["steps"][0]["on_failure"], "continue");
+  EXPECT_FALSE(json["steps"][2].contains("on_failure"));
 }
 
 TEST(ParseWorkflowsErrors, SyntaxErrorNamesFileAndLine) {

@@ -410,6 +410,62 @@ TEST(OnAdmission, WaitingAtTheLimiterPastMaxWaitFailsTheAttempt) {
   EXPECT_EQ(m.state(), S::applying);
 }
 
+// on_failure: continue turns every dead-letter decision into the run going
+// on (the failure recorded), and leaves every other decision alone.
+TEST(OnFailureContinue, AFailureForGoodLetsTheRunGoOnAndNothingElseChanges) {
+  const auto fatal = [] {
+    HandlerResult r;
+    r.kind = HandlerResult::Kind::fatal;
+    r.message = "bad input";
+    return r;
+  };
+  for (const bool last : {false, true}) {
+    SCOPED_TRACE(last ? "the last step" : "a middle step");
+    ClaimFacts f = facts();
+    f.continue_on_failure = true;
+    f.is_last_step = last;
+    StepMachine m(kMaxOutput, 1);
+    EXPECT_EQ(describe(claim(m, f)), "launch");
+    const StepActions a = m.on(ev::HandlerReturned{fatal(), 0.0});
+    ASSERT_TRUE(a.write);
+    Decision expected{last ? Action::complete_run : Action::advance, 0ms, 1, "fatal error: bad input"};
+    expected.continued = true;
+    EXPECT_EQ(*a.write, expected);
+  }
+  // Exhausted at the claim (the worker crashed on every attempt): the same.
+  ClaimFacts crashed = facts();
+  crashed.continue_on_failure = true;
+  crashed.attempt = 4;
+  StepMachine m(kMaxOutput, 4);
+  const StepActions a = claim(m, crashed);
+  ASSERT_TRUE(a.write);
+  EXPECT_EQ(a.write->action, Action::advance);
+  EXPECT_TRUE(a.write->continued);
+  // A retryable failure with attempts left still retries.
+  ClaimFacts f = facts();
+  f.continue_on_failure = true;
+  StepMachine retrying(kMaxOutput, 1);
+  (void)claim(retrying, f);
+  HandlerResult r;
+  r.kind = HandlerResult::Kind::retryable;
+  r.message = "503";
+  const StepActions b = retrying.on(ev::HandlerReturned{r, 0.0});
+  ASSERT_TRUE(b.write);
+  EXPECT_EQ(b.write->action, Action::retry_later);
+  EXPECT_FALSE(b.write->continued);
+}
+
+TEST(ContinuePastFailure, OnlyADeadLetterBecomesTheRunGoingOn) {
+  for (const Action a : {Action::execute, Action::advance, Action::complete_run, Action::retry_later, Action::release,
+                         Action::cancel_run, Action::discard, Action::abandon, Action::sleep}) {
+    const Decision d{a, 5ms, 2, "why"};
+    EXPECT_EQ(continue_past_failure(d, false), d) << to_string(a);
+  }
+  Decision expected{Action::complete_run, 0ms, 3, "attempts exhausted"};
+  expected.continued = true;
+  EXPECT_EQ(continue_past_failure(Decision{Action::dead_letter, 0ms, 3, "attempts exhausted"}, true), expected);
+}
+
 TEST(OnClaim, TerminalRunIsDiscarded) {
   StepMachine m(kMaxOutput, 1);
   ClaimFacts f = facts();

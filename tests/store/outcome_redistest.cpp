@@ -66,6 +66,30 @@ TEST_F(StoreOutcome, ASkippedStepIsRecordedAsSkippedAndTheRunGoesOn) {
   }
 }
 
+// A step that failed for good under on_failure: continue: recorded as
+// failed with its error and history, output null; the run goes on (or, for
+// the last step, completes) with no dead-letter entry.
+TEST_F(StoreOutcome, AFailureWithOnFailureContinueIsRecordedAndTheRunGoesOn) {
+  for (const Action a : {Action::advance, Action::complete_run}) {
+    SCOPED_TRACE(engine::to_string(a));
+    const StartItem it = running_run();
+    Transition t = transition(it, a);
+    t.output = "null";
+    t.failed = true;
+    t.error = "fatal error: bad input";
+    EXPECT_EQ(apply({t}), only(Applied::ok));
+    const Fields h = hash(it.run_id);
+    EXPECT_EQ(h.at("s.a.status"), "failed");
+    EXPECT_EQ(h.at("s.a.error"), "fatal error: bad input");
+    EXPECT_NE(h.at("s.a.errors").find(R"("outcome":"failed")"), std::string::npos) << h.at("s.a.errors");
+    EXPECT_EQ(h.at("s.a.output"), "null");
+    EXPECT_EQ(h.at("status"), a == Action::advance ? "queued" : "completed");
+    EXPECT_EQ(h.count("dlq_entry"), 0u);
+    expect_entry_gone(it);
+  }
+  EXPECT_EQ(cmd({"XLEN", keys_.dlq(kPartition)}).as_integer(), 0);
+}
+
 TEST_F(StoreOutcome, LastStepCompletesTheRunWithItsRetention) {
   const StartItem it = running_run();
   const long long before = redis_now_ms();
@@ -163,7 +187,7 @@ TEST_F(StoreOutcome, CompleteOfAMixedBatchWritesOnlyTheTokensItOwns) {
     ks.push_back(last ? stream() : stream("q2"));
     args.insert(args.end(), {items[i].token.entry_id, "1", items[i].run_id, "a",
                              R"({"i":)" + std::to_string(i) + "}", "1", last ? "" : "b",
-                             last ? "" : "q2", "wf", "", ""});
+                             last ? "" : "q2", "wf", "", "", ""});
   }
   EXPECT_EQ(eval(scripts::complete(), ks, args),
             A({S("ok"), S("ok"), S("stale"), S("stale"), S("stale")}));

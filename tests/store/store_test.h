@@ -306,7 +306,8 @@ class StoreTest : public test::RedisTest {
             {s, keys_.stats(kPartition), keys_.retention(kPartition), keys_.index_status(kPartition, "live"),
              run_key(t.run_id), last ? s : stream(t.next_queue)},
             {g, consumer, "3600000", t.token.entry_id, d, t.run_id, t.step, t.output, attempts,
-             last ? "" : t.next_step, last ? "" : t.next_queue, t.workflow, t.signal, t.skipped ? "1" : ""});
+             last ? "" : t.next_step, last ? "" : t.next_queue, t.workflow, t.signal,
+             t.skipped ? "skipped" : t.failed ? "failed" : "", t.failed ? t.error : ""});
       }
       case engine::Action::retry_later:
       case engine::Action::release: {

@@ -304,6 +304,28 @@ TEST_F(InProcess, AStepWhoseIfIsFalseIsSkippedAndTheRunGoesOn) {
       << failed.steps[1].error;
 }
 
+// on_failure: continue: a step that fails for good (a fatal error, or its
+// attempts exhausted) is recorded as failed with its error, the next step
+// sees null, and the run completes without a dead-letter entry.
+TEST_F(InProcess, AStepWithOnFailureContinueFailsAndTheRunGoesOn) {
+  StepOptions best_effort = quick_retries(2);
+  best_effort.on_failure = OnFailure::continue_;
+  Workflow enrich("enrich");
+  enrich.step("fetch", [](StepContext&) -> StepResult { return Json{{"text", "t"}}; });
+  enrich.step("tags", [](StepContext&) -> StepResult { return StepError::retryable("503 from the tagger"); },
+              best_effort);
+  enrich.step("store", [](StepContext& ctx) -> StepResult { return Json{{"tags", ctx.outputs().at("tags")}}; });
+  start(enrich);
+  const RunInfo run = client().wait(client().submit("enrich", Json::object()).run_id, 10s);
+  ASSERT_EQ(run.status, "completed");
+  EXPECT_EQ(run.steps[1].status, "failed");
+  EXPECT_EQ(run.steps[1].attempts, 2);
+  EXPECT_NE(run.steps[1].error.find("503 from the tagger"), std::string::npos) << run.steps[1].error;
+  EXPECT_EQ(run.steps[1].output, Json(nullptr));
+  EXPECT_EQ(run.steps[2].output, (Json{{"tags", nullptr}}));
+  EXPECT_TRUE(client().dead_letters(10).empty()) << "no dead-letter entry";
+}
+
 // This version runs a workflow's steps one after another: a worker refuses
 // a workflow whose needs branch or fan in, and one whose needs are broken.
 TEST_F(InProcess, AWorkerRefusesNeedsThatAreNotAChain) {

@@ -21,13 +21,15 @@
 --       deliveries, run id, step, output JSON, attempts, next step ('' = last),
 --       next queue name, workflow name, the kept signal a signal wait took
 --       ('' = none: deleted from the run with the completion, sleep.lua),
---       skipped ('1': the step's `if` was false; status 'skipped', attempts 0)
+--       how it ended ('' completed; 'skipped': its `if` was false, attempts
+--       0; 'failed': it failed for good and its on_failure is continue, the
+--       run goes on), the error ('failed' only: kept with the step's history)
 -- Returns per item 'ok', 'stale' (token refused: nothing written) or
 -- 'discarded' (the run hash is gone: the entry is dropped, nothing recreated).
 local stream, stats, group, consumer, retention = KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3])
 local retention_set, live = KEYS[3], KEYS[4]
 local now = string.format('%d', sf_now())
-local per = 11
+local per = 12
 local n = (#ARGV - 3) / per
 local ids = {}
 for i = 1, n do ids[i] = ARGV[3 + (i - 1) * per + 1] end
@@ -48,7 +50,13 @@ for i = 1, n do
     local s = 's.' .. step .. '.'
     local took = ARGV[a + 10]
     local done = 'completed'
-    if ARGV[a + 11] == '1' then done, attempts = 'skipped', '0' end
+    if ARGV[a + 11] == 'skipped' then
+      done, attempts = 'skipped', '0'
+    elseif ARGV[a + 11] == 'failed' then
+      done = 'failed'
+      sf_push_error(run, step, attempts, ARGV[a + 12], tonumber(now), 'failed')
+      redis.call('HSET', run, s .. 'error', ARGV[a + 12])
+    end
     if took ~= '' and redis.call('HDEL', run, 'sig.' .. took) == 1 then
       redis.call('HINCRBY', run, 'sigs_kept', -1)
     end
