@@ -15,6 +15,9 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <optional>
 #include <deque>
 #include <random>
 #include <variant>
@@ -326,6 +329,12 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
 
   void on_reply(Reply reply) {
     if (pending_.size() == unwritten_) throw ProtocolError("Redis sent a reply to no command");
+    // Through Sentinels, a READONLY answer means the primary was demoted
+    // under us: the connection goes (after this reply), so the next one asks
+    // the Sentinels again. (The command itself fails transiently.)
+    if (!config_.sentinels.empty() && reply.is_error() && reply.str().starts_with("READONLY") && link_) {
+      link_->close();
+    }
     Request& front = pending_.front();
     front.replies.push_back(std::move(reply));
     if (front.replies.size() < front.expected) return;
@@ -404,7 +413,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
       link_.reset();
       parser_.reset();
       last_error_ = why;
-      fail_written("connection to " + config_.redacted_url() + " lost: " + why);
+      fail_written("connection to " + where() + " lost: " + why);
       if (closed_) break;
       backoff_timer_.expires_after(backoff_delay(0));
       co_await backoff_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -425,7 +434,15 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
 
   // Connects and runs the handshake (AUTH, SELECT, CLIENT SETNAME, PING) under
   // connect_timeout. Throws ServerError when Redis refuses the handshake.
+  // With Sentinels, first asks them for the primary (each under its own
+  // connect_timeout).
   asio::awaitable<std::shared_ptr<Link>> connect() {
+    if (config_.sentinels.empty()) {
+      host_ = config_.host;
+      port_ = config_.port;
+    } else {
+      co_await discover_primary();
+    }
     auto link = std::make_shared<Link>(make_stream());
     connecting_ = link;
     struct Forget {
@@ -455,10 +472,10 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
       const auto* sys = dynamic_cast<const boost::system::system_error*>(&e);
       const std::string reason = sys != nullptr ? sys->code().message() : e.what();
       if (*timed_out) {
-        throw IoError("connect to " + config_.redacted_url() + " timed out after " +
-                      std::to_string(config_.connect_timeout.count()) + " ms");
+        throw IoError("connect to " + where() + " timed out after " + std::to_string(config_.connect_timeout.count()) +
+                      " ms");
       }
-      throw IoError("connect to " + config_.redacted_url() + ": " + reason);
+      throw IoError("connect to " + where() + ": " + reason);
     }
     guard.cancel();
     co_return link;
@@ -476,15 +493,88 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     return std::variant<tcp::socket, TlsStream, UnixSocket>(std::in_place_type<tcp::socket>, ex_);
   }
 
-  asio::awaitable<void> open(Link& link) {
+  // The server this client connects to, for messages: the URL, and with
+  // Sentinels the primary they named.
+  std::string where() const {
+    if (config_.sentinels.empty()) return config_.redacted_url();
+    return config_.redacted_url() + " (primary " + host_ + ":" + std::to_string(port_) + ")";
+  }
+
+  // Asks the Sentinels in order for the primary of config_.master_name
+  // (host_, port_); throws IoError naming what each answered.
+  asio::awaitable<void> discover_primary() {
+    std::string answers;
+    for (const SentinelAddress& s : config_.sentinels) {
+      const std::string name = s.host + ":" + std::to_string(s.port);
+      try {
+        auto primary = co_await ask_sentinel(s);
+        if (primary) {
+          host_ = primary->first;
+          port_ = primary->second;
+          co_return;
+        }
+        answers += "; " + name + " knows no master '" + config_.master_name + "'";
+      } catch (const std::exception& e) {
+        answers += "; " + name + ": " + e.what();
+      }
+      if (closed_) throw ClosedError("Redis client closed");
+    }
+    throw IoError("no Sentinel of " + config_.redacted_url() + " named the primary" + answers);
+  }
+
+  // SENTINEL get-master-addr-by-name on one Sentinel, under connect_timeout:
+  // the primary's host and port, or nullopt when it does not know the master.
+  asio::awaitable<std::optional<std::pair<std::string, std::uint16_t>>> ask_sentinel(const SentinelAddress& s) {
+    auto link = std::make_shared<Link>(make_stream());
+    asio::steady_timer guard(ex_);
+    if (config_.connect_timeout.count() > 0) {
+      guard.expires_after(config_.connect_timeout);
+      guard.async_wait([link](boost::system::error_code ec) {
+        if (!ec) link->close();
+      });
+    }
+    struct Close {
+      std::shared_ptr<Link> link;
+      asio::steady_timer& guard;
+      ~Close() {
+        guard.cancel();
+        link->close();
+      }
+    } close{link, guard};
+    co_await open(*link, s.host, s.port);
+    Pipeline ask;
+    ask.add("SENTINEL", "get-master-addr-by-name", config_.master_name);
+    co_await link->write(ask.bytes(), asio::use_awaitable);
+    ReplyParser parser;
+    std::array<char, 1024> buf;
+    for (;;) {
+      const std::size_t n = co_await link->read_some(asio::buffer(buf), asio::use_awaitable);
+      parser.feed(buf.data(), n);
+      if (auto r = parser.next()) {
+        if (r->is_nil()) co_return std::nullopt;
+        if (r->is_error()) throw IoError(std::string(r->str()));
+        if (!r->is_array() || r->size() != 2) throw IoError("unexpected answer " + r->debug_string());
+        const std::string port((*r)[1].str());
+        int p = 0;
+        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+        if (ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535) {
+          throw IoError("unexpected port '" + port + "'");
+        }
+        co_return std::make_pair(std::string((*r)[0].str()), static_cast<std::uint16_t>(p));
+      }
+    }
+  }
+
+  asio::awaitable<void> open(Link& link) { co_await open(link, host_, port_); }
+
+  asio::awaitable<void> open(Link& link, const std::string& host, std::uint16_t port) {
     if (auto* unix_socket = std::get_if<UnixSocket>(&link.stream)) {
       co_await unix_socket->async_connect(asio::local::stream_protocol::endpoint(config_.path),
                                           asio::use_awaitable);
       co_return;
     }
     tcp::resolver resolver(ex_);
-    auto endpoints = co_await resolver.async_resolve(config_.host, std::to_string(config_.port),
-                                                     asio::use_awaitable);
+    auto endpoints = co_await resolver.async_resolve(host, std::to_string(port), asio::use_awaitable);
     if (closed_) throw ClosedError("Redis client closed");  // async_connect would reopen the socket
     tcp::socket& socket = std::holds_alternative<TlsStream>(link.stream)
                               ? std::get<TlsStream>(link.stream).next_layer()
@@ -492,7 +582,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     co_await asio::async_connect(socket, endpoints, asio::use_awaitable);
     socket.set_option(tcp::no_delay(true));
     if (auto* tls = std::get_if<TlsStream>(&link.stream)) {
-      const std::string& name = config_.tls.server_name.empty() ? config_.host : config_.tls.server_name;
+      const std::string& name = config_.tls.server_name.empty() ? host : config_.tls.server_name;
       if (SSL_ctrl(tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                    const_cast<char*>(name.c_str())) != 1) {
         throw IoError("cannot set TLS server name '" + name + "'");
@@ -513,6 +603,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     }
     if (config_.db != 0) hello.add("SELECT", config_.db);
     if (!config_.client_name.empty()) hello.add("CLIENT", "SETNAME", config_.client_name);
+    if (!config_.sentinels.empty()) hello.add("ROLE");  // the Sentinels' answer may be stale
     hello.add("PING");
     co_await link.write(hello.bytes(), asio::use_awaitable);
 
@@ -534,11 +625,20 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
       }
       throw ServerError(msg + " (during connect to " + config_.redacted_url() + ")");
     }
+    if (!config_.sentinels.empty()) {
+      const Reply& role = replies[replies.size() - 2];
+      const std::string what = role.is_array() && role.size() > 0 ? std::string(role[0].str()) : role.debug_string();
+      if (what != "master") {
+        throw IoError(where() + " is no primary (ROLE " + what + "): the Sentinels' answer is stale, a failover may be under way");
+      }
+    }
   }
 
   asio::any_io_executor ex_;
   Config config_;
   std::unique_ptr<asio::ssl::context> tls_;
+  std::string host_;        // where connections go: config_'s, or the primary the Sentinels named
+  std::uint16_t port_ = 0;
   std::shared_ptr<Link> link_;
   std::shared_ptr<Link> connecting_;  // the connection attempt in progress, for close()
   std::deque<Request> pending_;  // in reply order

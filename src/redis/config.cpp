@@ -79,10 +79,83 @@ class UrlErrors {
   bool may_hold_secret_;
 };
 
+// redis+sentinel://[userinfo@]h1[:p1],h2[:p2]/MASTER[?query]: the host list
+// and the master name are taken out, and the rest (scheme, userinfo, query)
+// is parsed as a redis:// or rediss:// URL.
+Config from_sentinel_url(std::string_view text, const UrlErrors& errors) {
+  const bool tls = text.starts_with("rediss+");
+  std::string_view rest = text.substr(text.find("://") + 3);
+  const std::size_t at = rest.rfind('@');
+  const std::string_view userinfo = at == std::string_view::npos ? std::string_view() : rest.substr(0, at + 1);
+  rest = at == std::string_view::npos ? rest : rest.substr(at + 1);
+  const std::size_t hosts_end = std::min(rest.find('/'), rest.find('?'));
+  const std::string_view hosts = rest.substr(0, hosts_end);
+  std::string_view tail = hosts_end == std::string_view::npos ? std::string_view() : rest.substr(hosts_end);
+  std::string master;
+  if (tail.starts_with('/')) {
+    const std::size_t q = tail.find('?');
+    master = std::string(tail.substr(1, q == std::string_view::npos ? std::string_view::npos : q - 1));
+    tail = q == std::string_view::npos ? std::string_view() : tail.substr(q);
+  }
+  if (master.empty()) errors.fail("a redis+sentinel:// URL needs the master's name after the hosts (.../mymaster)");
+  for (const char ch : master) {
+    const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                    ch == '-' || ch == '.';
+    if (!ok) errors.fail("invalid master name", master, " (use A-Z a-z 0-9 _ - .)");
+  }
+  std::vector<SentinelAddress> sentinels;
+  std::size_t start = 0;
+  while (start <= hosts.size()) {
+    const std::size_t comma = std::min(hosts.find(',', start), hosts.size());
+    const std::string_view one = hosts.substr(start, comma - start);
+    if (one.empty()) errors.fail("an empty Sentinel address in the host list");
+    SentinelAddress s;
+    std::string_view port;
+    if (one.front() == '[') {  // [IPv6]:port
+      const std::size_t close = one.find(']');
+      if (close == std::string_view::npos) errors.fail("invalid Sentinel address", one);
+      s.host = std::string(one.substr(1, close - 1));
+      if (close + 1 < one.size()) {
+        if (one[close + 1] != ':') errors.fail("invalid Sentinel address", one);
+        port = one.substr(close + 2);
+      }
+    } else {
+      const std::size_t colon = one.rfind(':');
+      s.host = std::string(one.substr(0, colon));
+      if (colon != std::string_view::npos) port = one.substr(colon + 1);
+    }
+    if (s.host.empty()) errors.fail("invalid Sentinel address", one);
+    if (!port.empty() || one.back() == ':') {
+      s.port = static_cast<std::uint16_t>(errors.parse_int(port, "Sentinel port", 1, 65535));
+    }
+    sentinels.push_back(std::move(s));
+    start = comma + 1;
+  }
+  // The rest parses as a plain URL with a stand-in host (the primary is found later).
+  Config c = Config::from_url(std::string(tls ? "rediss://" : "redis://") + std::string(userinfo) + "sentinel" +
+                              std::string(tail));
+  c.host.clear();
+  c.port = 0;
+  c.sentinels = std::move(sentinels);
+  c.master_name = std::move(master);
+  return c;
+}
+
 }  // namespace
 
 Config Config::from_url(std::string_view text) {
   const UrlErrors errors(text);
+  if (text.starts_with("redis+sentinel://") || text.starts_with("rediss+sentinel://")) {
+    try {
+      return from_sentinel_url(text, errors);
+    } catch (const std::invalid_argument& e) {
+      // An error of the rebuilt plain URL: say it of the one given.
+      const std::string what = e.what();
+      if (what.find(shown_url(text)) != std::string::npos) throw;
+      const std::size_t colon = what.find("': ");
+      errors.fail(colon == std::string::npos ? what : what.substr(colon + 3));
+    }
+  }
   auto parsed = boost::urls::parse_uri(text);
   if (!parsed) errors.fail(parsed.error().message());
   const boost::urls::url_view& u = *parsed;
@@ -95,7 +168,7 @@ Config Config::from_url(std::string_view text) {
   } else if (scheme == "unix") {
     c.scheme = Scheme::unix_socket;
   } else {
-    errors.fail("unsupported scheme", scheme, " (use redis://, rediss:// or unix://)");
+    errors.fail("unsupported scheme", scheme, " (use redis://, rediss://, unix:// or redis+sentinel://)");
   }
 
   if (u.has_userinfo()) {
@@ -155,8 +228,8 @@ Config Config::from_url(std::string_view text) {
 std::string Config::redacted_url() const {
   std::string out;
   switch (scheme) {
-    case Scheme::tcp: out = "redis://"; break;
-    case Scheme::tls: out = "rediss://"; break;
+    case Scheme::tcp: out = sentinels.empty() ? "redis://" : "redis+sentinel://"; break;
+    case Scheme::tls: out = sentinels.empty() ? "rediss://" : "rediss+sentinel://"; break;
     case Scheme::unix_socket: out = "unix://"; break;
   }
   if (!user.empty() || !password.empty()) {
@@ -164,7 +237,14 @@ std::string Config::redacted_url() const {
     if (!password.empty()) out += ":***";
     out += '@';
   }
-  if (scheme == Scheme::unix_socket) {
+  const auto host_port = [](const std::string& h, std::uint16_t p) {
+    return (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ':' + std::to_string(p);
+  };
+  if (!sentinels.empty()) {
+    for (std::size_t i = 0; i < sentinels.size(); ++i) out += (i ? "," : "") + host_port(sentinels[i].host, sentinels[i].port);
+    out += '/' + master_name;
+    if (db != 0) out += "?db=" + std::to_string(db);
+  } else if (scheme == Scheme::unix_socket) {
     out += path;
     if (db != 0) out += "?db=" + std::to_string(db);
   } else {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace steadfast::redis {
 
@@ -15,6 +16,13 @@ struct TlsOptions {
   std::string key_file;     // the client certificate's private key (PEM)
   bool verify_peer = true;  // false skips certificate verification (tests only)
   std::string server_name;  // SNI and the name checked in the certificate; empty = host
+};
+
+// A Redis Sentinel to ask for the current primary.
+struct SentinelAddress {
+  std::string host;
+  std::uint16_t port = 26379;
+  friend bool operator==(const SentinelAddress&, const SentinelAddress&) = default;
 };
 
 struct Config {
@@ -29,6 +37,14 @@ struct Config {
   std::string password;  // empty = no AUTH
   TlsOptions tls;        // used with Scheme::tls
   std::string client_name;  // CLIENT SETNAME after connecting; empty = none
+  // Non-empty: host and port are not used; every connection first asks these
+  // Sentinels, in order, for the primary of `master_name` (SENTINEL
+  // get-master-addr-by-name), and a server whose ROLE is not master is not
+  // used. A READONLY answer (the primary was demoted under us) closes the
+  // connection, so the next one asks again. The Sentinels are asked in
+  // plain TCP or TLS like the data connection, without AUTH.
+  std::vector<SentinelAddress> sentinels;
+  std::string master_name;
 
   // Time to establish TCP/TLS and finish the handshake (AUTH, SELECT). Zero = no limit.
   std::chrono::milliseconds connect_timeout{2000};
@@ -40,9 +56,12 @@ struct Config {
   std::chrono::milliseconds reconnect_initial{50};
   std::chrono::milliseconds reconnect_max{2000};
 
-  // Parses redis://[user:password@]host[:port][/db], rediss://... (TLS) and
-  // unix:///path/to/socket[?db=N]. Query options: db, ca, cert, key,
-  // insecure=1 (rediss only: skip verification), sni, name.
+  // Parses redis://[user:password@]host[:port][/db], rediss://... (TLS),
+  // unix:///path/to/socket[?db=N] and
+  // redis+sentinel://[user:password@]host[:port][,host[:port]...]/MASTER_NAME[?db=N]
+  // (rediss+sentinel://... with TLS; a Sentinel's port defaults to 26379).
+  // Query options: db, ca, cert, key, insecure=1 (TLS only: skip
+  // verification), sni, name.
   // Throws std::invalid_argument naming what is wrong, with the URL quoted
   // and never any part of its password (everything between "://" and the
   // last '@' shows as "***"; with userinfo, no part of the URL is echoed).

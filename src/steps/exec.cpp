@@ -72,8 +72,11 @@ bool starts_with_ignoring_case(std::string_view s, std::string_view prefix) {
 // The worker's own settings and secrets: the Redis URL and its password, the
 // API tokens, ... A program gets them only through inherit_env or env.
 bool is_worker_setting(std::string_view name, std::string_view value) {
-  return name.starts_with("STEADFAST_") || name.starts_with("REDIS_") ||
-         starts_with_ignoring_case(value, "redis://") || starts_with_ignoring_case(value, "rediss://");
+  if (name.starts_with("STEADFAST_") || name.starts_with("REDIS_")) return true;
+  for (const std::string_view scheme : {"redis://", "rediss://", "redis+sentinel://", "rediss+sentinel://"}) {
+    if (starts_with_ignoring_case(value, scheme)) return true;
+  }
+  return false;
 }
 
 // The number of ".." segments of a path.

@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "redis/config.h"
 
@@ -108,6 +109,36 @@ TEST(ConfigUrl, UnixSocketWithPassword) {
   EXPECT_EQ(c.path, "/tmp/r.sock");
   EXPECT_EQ(c.password, "secret");
   EXPECT_EQ(c.redacted_url(), "unix://:***@/tmp/r.sock");
+}
+
+TEST(ConfigUrl, SentinelHostsMasterNameAndOptions) {
+  const Config c = Config::from_url("redis+sentinel://alice:s3cret@s1.example:26380,s2.example,[::1]:26381/mymaster?db=2");
+  EXPECT_EQ(c.scheme, Config::Scheme::tcp);
+  EXPECT_EQ(c.sentinels, (std::vector<SentinelAddress>{{"s1.example", 26380}, {"s2.example", 26379}, {"::1", 26381}}));
+  EXPECT_EQ(c.master_name, "mymaster");
+  EXPECT_EQ(c.user, "alice");
+  EXPECT_EQ(c.password, "s3cret");
+  EXPECT_EQ(c.db, 2);
+  EXPECT_EQ(c.redacted_url(), "redis+sentinel://alice:***@s1.example:26380,s2.example:26379,[::1]:26381/mymaster?db=2");
+  const Config tls = Config::from_url("rediss+sentinel://127.0.0.1:26379/m.1?ca=/tmp/ca.pem");
+  EXPECT_EQ(tls.scheme, Config::Scheme::tls);
+  EXPECT_EQ(tls.tls.ca_file, "/tmp/ca.pem");
+  EXPECT_EQ(tls.master_name, "m.1");
+  EXPECT_TRUE(Config::from_url("redis://h").sentinels.empty());
+}
+
+TEST(ConfigUrl, RejectsBadSentinelUrlsSayingWhat) {
+  EXPECT_NE(parse_error("redis+sentinel://h1,h2").find("needs the master's name after the hosts"), std::string::npos);
+  EXPECT_NE(parse_error("redis+sentinel://h1,h2/").find("needs the master's name"), std::string::npos);
+  EXPECT_NE(parse_error("redis+sentinel://h1,,h2/m").find("an empty Sentinel address"), std::string::npos);
+  EXPECT_NE(parse_error("redis+sentinel://h1:0/m").find("invalid Sentinel port '0'"), std::string::npos);
+  EXPECT_NE(parse_error("redis+sentinel://h1:x/m").find("invalid Sentinel port 'x'"), std::string::npos);
+  EXPECT_NE(parse_error("redis+sentinel://h1/m a").find("invalid master name 'm a'"), std::string::npos);
+  const std::string unknown = parse_error("redis+sentinel://h1/m?nope=1");
+  EXPECT_NE(unknown.find("'redis+sentinel://h1/m?nope=1': unknown option 'nope'"), std::string::npos) << unknown;
+  const std::string secret = parse_error("redis+sentinel://u:hunter2@h1:99999/m");
+  EXPECT_EQ(secret.find("hunter2"), std::string::npos) << secret;
+  EXPECT_NE(secret.find("invalid Sentinel port"), std::string::npos) << secret;
 }
 
 TEST(ConfigUrl, RejectsUnknownScheme) {

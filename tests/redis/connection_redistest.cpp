@@ -11,8 +11,10 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "proc/child.h"
 #include "support/redis_test.h"
 
 namespace steadfast::redis {
@@ -578,6 +580,153 @@ TEST_F(FailoverTest, DemotionErrorsAreTransientAndTheClientCarriesOn) {
       30s);
   EXPECT_EQ(client.stats().connects, 1u) << "a connection that was not blocked is kept";
   EXPECT_EQ(reader.stats().connects, 2u) << "the unblocked one is closed by Redis, then made again";
+}
+
+// ---------------------------------------------------------------------------
+// Through Redis Sentinel (redis+sentinel://): the primary is asked for, and
+// followed through a failover.
+
+// A Sentinel (redis-server --sentinel) watching `primary` as "mymaster"
+// with quorum 1 and a 1 s down-after, on a free port; SIGKILLed by PID and
+// its folder removed on destruction.
+class Sentinel {
+ public:
+  explicit Sentinel(std::uint16_t primary_port) : dir_(test::make_temp_dir("steadfast-sentinel-")), port_(test::free_port()) {
+    {
+      std::ofstream conf(dir_ + "/sentinel.conf");
+      conf << "port " << port_ << "\nbind 127.0.0.1\ndir " << dir_ << "\n"
+           << "sentinel monitor mymaster 127.0.0.1 " << primary_port << " 1\n"
+           << "sentinel down-after-milliseconds mymaster 1000\n"
+           << "sentinel failover-timeout mymaster 10000\n";
+    }
+    proc::SpawnOptions o;
+    o.argv = {"redis-server", dir_ + "/sentinel.conf", "--sentinel"};
+    o.out = proc::Stdio::append_to(dir_ + "/sentinel.log");
+    o.err = proc::Stdio::append_to(dir_ + "/sentinel.log");
+    child_ = proc::Child(o);
+    const auto until = Clock::now() + 10s;
+    while (cli({"PING"}) != "PONG") {
+      if (Clock::now() > until) throw std::runtime_error("the Sentinel did not start: " + log());
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  ~Sentinel() {
+    child_.kill();
+    std::filesystem::remove_all(dir_);
+  }
+  Sentinel(const Sentinel&) = delete;
+  Sentinel& operator=(const Sentinel&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  // redis-cli against the Sentinel; its output, trimmed.
+  std::string cli(std::vector<std::string> args) const {
+    std::vector<std::string> argv{"redis-cli", "-h", "127.0.0.1", "-p", std::to_string(port_)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string out = test::run_process(argv, 5s).output;
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    return out;
+  }
+  // The port of the primary the Sentinel names now.
+  std::string primary_port() const {
+    const std::string out = cli({"SENTINEL", "get-master-addr-by-name", "mymaster"});
+    return out.substr(out.find('\n') + 1);
+  }
+  std::string log() const {
+    std::ifstream in(dir_ + "/sentinel.log");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+ private:
+  std::string dir_;
+  std::uint16_t port_;
+  proc::Child child_;
+};
+
+class SentinelTest : public AsyncTest {};
+
+// The client finds the primary through the Sentinels (a dead Sentinel listed
+// first is skipped), writes to it, and after a failover (SENTINEL FAILOVER:
+// the old primary demoted, so its writes answer READONLY) writes reach the
+// new primary without a new client; a failover after a SIGKILL of the
+// primary is followed too.
+TEST_F(SentinelTest, FindsThePrimaryAndFollowsFailovers) {
+  RedisServerOptions o;
+  o.extra_args = {"--repl-diskless-sync-delay", "0"};
+  RedisServer a(o);
+  RedisServer b(o);
+  ASSERT_EQ(b.call({"REPLICAOF", "127.0.0.1", std::to_string(a.port())}).str(), "OK");
+  Sentinel sentinel(a.port());
+  const std::uint16_t nobody = test::free_port();
+  Config config = config_for("redis+sentinel://127.0.0.1:" + std::to_string(nobody) + ",127.0.0.1:" +
+                             std::to_string(sentinel.port()) + "/mymaster");
+  config.reconnect_max = 200ms;
+  Client& client = make_client(config);
+  // A write that fails transiently (READONLY, a lost connection) is tried
+  // again, as every caller of the store does; anything else fails the test.
+  const auto write = [&](std::string key) -> asio::awaitable<void> {
+    const auto deadline = Clock::now() + 20s;
+    for (;;) {
+      try {
+        co_await client.command("SET", key, "v");
+        co_return;
+      } catch (const ServerError& e) {
+        if (!e.transient() || Clock::now() > deadline) throw;
+      } catch (const IoError&) {
+        if (Clock::now() > deadline) throw;
+      }
+      co_await test::sleep(50ms);
+    }
+  };
+  run(
+      [&]() -> asio::awaitable<void> {
+        co_await until([&] { return has_role(b, "slave"); }, "the replica to sync");
+        co_await write("one");
+        EXPECT_EQ(a.call({"GET", "one"}).str(), "v") << "written to the primary";
+
+        // (NOGOODSLAVE until the Sentinel has seen the replica in the primary's INFO.)
+        co_await until([&] { return sentinel.cli({"SENTINEL", "FAILOVER", "mymaster"}) == "OK"; },
+                       "the Sentinel to accept a failover", 20s);
+        co_await until([&] { return sentinel.primary_port() == std::to_string(b.port()); }, "the Sentinel's failover",
+                       20s);
+        // Until the Sentinel demotes a, a still takes writes (Sentinel's window:
+        // replication is asynchronous); after, they answer READONLY and the
+        // client asks the Sentinels again.
+        co_await until([&] { return has_role(b, "master") && has_role(a, "slave"); }, "b to be the primary", 20s);
+        co_await write("two");
+        EXPECT_EQ(b.call({"GET", "two"}).str(), "v") << "written to the new primary";
+
+        // b dies: the Sentinel fails over back to a (its replica by now).
+        b.kill();
+        co_await until([&] { return sentinel.primary_port() == std::to_string(a.port()); },
+                       "the failover after b was killed", 30s);
+        co_await write("three");
+        EXPECT_EQ(a.call({"GET", "three"}).str(), "v") << "written to a, the primary again";
+      }(),
+      60s);
+  EXPECT_GE(client.stats().connects, 3u);
+}
+
+// No Sentinel reachable, or none knowing the master: the error says so and
+// names each Sentinel's answer.
+TEST_F(SentinelTest, NoSentinelKnowingTheMasterIsAClearError) {
+  RedisServer a;
+  Sentinel sentinel(a.port());
+  Config config = config_for("redis+sentinel://127.0.0.1:" + std::to_string(sentinel.port()) + "/othermaster");
+  config.connect_timeout = 500ms;
+  Client& client = make_client(config);
+  const std::string error = run([&]() -> asio::awaitable<std::string> {
+    try {
+      co_await client.wait_connected(1500ms);
+      co_return std::string("connected");
+    } catch (const IoError& e) {
+      co_return std::string(e.what());
+    }
+  }());
+  EXPECT_NE(error.find("no Sentinel of redis+sentinel://127.0.0.1:" + std::to_string(sentinel.port()) +
+                       "/othermaster named the primary"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("knows no master 'othermaster'"), std::string::npos) << error;
 }
 
 }  // namespace

@@ -443,6 +443,7 @@ TEST_F(ExecKindTest, TheWorkersOwnSettingsAreNotInherited) {
   ::setenv("STEADFAST_REDIS", "redis://default:FAKE-REDIS-PASSWORD@127.0.0.1:1", 1);
   ::setenv("REDIS_PASSWORD", "FAKE-REDIS-PASSWORD", 1);
   ::setenv("CACHE_URL", "rediss://u:FAKE-REDIS-PASSWORD@cache:6380", 1);
+  ::setenv("HA_URL", "Redis+Sentinel://u:FAKE-REDIS-PASSWORD@s1,s2/mymaster", 1);
   ::setenv("STEADFAST_EXEC_TEST_PLAIN", "kept", 1);
   ::setenv("APP_SETTING", "kept", 1);
   const std::string code = "import json, os; print(json.dumps(dict(os.environ)))";
@@ -464,7 +465,9 @@ TEST_F(ExecKindTest, TheWorkersOwnSettingsAreNotInherited) {
   EXPECT_EQ(with_inherit.output().value("REDIS_PASSWORD", ""), "FAKE-REDIS-PASSWORD");
   EXPECT_EQ(with_inherit.output().value("STEADFAST_EXEC_TEST_PLAIN", ""), "set-by-step");
   EXPECT_FALSE(with_inherit.output().contains("STEADFAST_REDIS"));
-  for (const char* name : {"STEADFAST_REDIS", "REDIS_PASSWORD", "CACHE_URL", "STEADFAST_EXEC_TEST_PLAIN", "APP_SETTING"}) {
+  EXPECT_FALSE(with_inherit.output().contains("HA_URL"));
+  for (const char* name : {"STEADFAST_REDIS", "REDIS_PASSWORD", "CACHE_URL", "HA_URL", "STEADFAST_EXEC_TEST_PLAIN",
+                           "APP_SETTING"}) {
     ::unsetenv(name);
   }
   EXPECT_CONTAINS(rejection({{"command", {"x"}}, {"inherit_env", {"A B"}}}), "key 'inherit_env.0': not a variable name");
