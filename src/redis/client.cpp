@@ -133,6 +133,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
   Impl(asio::any_io_executor ex, Config config)
       : ex_(std::move(ex)),
         config_(std::move(config)),
+        sentinel_timer_(ex_),
         deadline_timer_(ex_),
         backoff_timer_(ex_),
         read_buffer_(kReadChunk),
@@ -144,6 +145,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     if (started_ || closed_) return;
     started_ = true;
     asio::co_spawn(ex_, run(shared_from_this()), asio::detached);
+    if (!config_.sentinels.empty()) asio::co_spawn(ex_, watch_sentinels(shared_from_this()), asio::detached);
   }
 
   template <typename Token>
@@ -160,6 +162,8 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     closed_ = true;
     if (link_) link_->close();
     if (connecting_) connecting_->close();  // a handshake may never end on its own
+    if (sentinel_link_) sentinel_link_->close();
+    sentinel_timer_.cancel();
     backoff_timer_.cancel();
     deadline_timer_.cancel();
     fail_all(std::make_exception_ptr(ClosedError("Redis client closed")));
@@ -522,6 +526,71 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     throw IoError("no Sentinel of " + config_.redacted_url() + " named the primary" + answers);
   }
 
+  // Listens for +switch-master on one Sentinel at a time (the next one when
+  // it fails): when the Sentinels move this client's master elsewhere, the
+  // connection to the old primary is closed at once, so the next one asks
+  // for the new primary — rather than waiting for the old one to answer
+  // READONLY, which a primary cut off from the Sentinels (or stopped) never
+  // does.
+  asio::awaitable<void> watch_sentinels(std::shared_ptr<Impl> self) {
+    int failures = 0;
+    for (std::size_t next = 0; !closed_; next = (next + 1) % config_.sentinels.size()) {
+      try {
+        co_await listen_for_switches(config_.sentinels[next]);
+      } catch (const std::exception&) {
+        // Unreachable or gone: the next Sentinel, after a pause.
+      }
+      sentinel_link_.reset();
+      if (closed_) break;
+      sentinel_timer_.expires_after(backoff_delay(failures++));
+      co_await sentinel_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    (void)self;
+  }
+
+  asio::awaitable<void> listen_for_switches(const SentinelAddress& s) {
+    auto link = std::make_shared<Link>(make_stream());
+    sentinel_link_ = link;
+    {
+      asio::steady_timer guard(ex_);
+      if (config_.connect_timeout.count() > 0) {
+        guard.expires_after(config_.connect_timeout);
+        guard.async_wait([link](boost::system::error_code ec) {
+          if (!ec) link->close();
+        });
+      }
+      co_await open(*link, s.host, s.port);
+      Pipeline subscribe;
+      subscribe.add("SUBSCRIBE", "+switch-master");
+      co_await link->write(subscribe.bytes(), asio::use_awaitable);
+      guard.cancel();
+    }
+    ReplyParser parser;
+    std::array<char, 4096> buf;
+    for (;;) {
+      auto [ec, n] = co_await link->read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+      if (ec) throw IoError(ec.message());
+      parser.feed(buf.data(), n);
+      while (auto r = parser.next()) {
+        // ["message", "+switch-master", "<name> <old ip> <old port> <new ip> <new port>"]
+        if (!r->is_array() || r->size() != 3 || (*r)[0].str() != "message") continue;
+        const std::string text((*r)[2].str());
+        std::vector<std::string> words;
+        for (std::size_t at = 0; at <= text.size();) {
+          const std::size_t space = std::min(text.find(' ', at), text.size());
+          words.emplace_back(text.substr(at, space - at));
+          at = space + 1;
+        }
+        if (words.size() != 5 || words[0] != config_.master_name) continue;
+        const bool moved = words[3] != host_ || words[4] != std::to_string(port_);
+        if (moved && link_) {
+          ++stats_.switches;
+          link_->close();  // the reader fails next and runs the reconnect path
+        }
+      }
+    }
+  }
+
   // SENTINEL get-master-addr-by-name on one Sentinel, under connect_timeout:
   // the primary's host and port, or nullopt when it does not know the master.
   asio::awaitable<std::optional<std::pair<std::string, std::uint16_t>>> ask_sentinel(const SentinelAddress& s) {
@@ -641,6 +710,8 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
   std::uint16_t port_ = 0;
   std::shared_ptr<Link> link_;
   std::shared_ptr<Link> connecting_;  // the connection attempt in progress, for close()
+  std::shared_ptr<Link> sentinel_link_;  // watch_sentinels' subscription
+  asio::steady_timer sentinel_timer_;
   std::deque<Request> pending_;  // in reply order
   std::size_t unwritten_ = 0;    // requests at the back of pending_ whose bytes are still in out_
   std::string out_;              // formatted commands not yet handed to the socket

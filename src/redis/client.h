@@ -47,6 +47,9 @@ struct ClientStats {
   std::uint64_t writes = 0;      // socket writes (commands / writes = pipelining depth)
   std::uint64_t connects = 0;    // successful connections, the first one included
   std::uint64_t timeouts = 0;    // commands failed with TimeoutError
+  // Through Sentinels: connections closed because a +switch-master moved the
+  // primary elsewhere.
+  std::uint64_t switches = 0;
 };
 
 class Client {

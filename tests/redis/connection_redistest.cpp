@@ -706,6 +706,50 @@ TEST_F(SentinelTest, FindsThePrimaryAndFollowsFailovers) {
   EXPECT_GE(client.stats().connects, 3u);
 }
 
+// A primary that stops answering (SIGSTOP: cut off, never demoted, never
+// answering READONLY) is left as soon as the Sentinels announce the new one
+// (+switch-master), not after command timeouts on a connection that would
+// never close by itself.
+TEST_F(SentinelTest, APrimaryThatStopsAnsweringIsLeftWhenTheSentinelsSwitch) {
+  RedisServerOptions o;
+  o.extra_args = {"--repl-diskless-sync-delay", "0"};
+  RedisServer a(o);
+  RedisServer b(o);
+  ASSERT_EQ(b.call({"REPLICAOF", "127.0.0.1", std::to_string(a.port())}).str(), "OK");
+  Sentinel sentinel(a.port());
+  Config config = config_for("redis+sentinel://127.0.0.1:" + std::to_string(sentinel.port()) + "/mymaster");
+  config.reconnect_max = 200ms;
+  config.command_timeout = 30s;  // longer than the test: only the switch can free the client
+  Client& client = make_client(config);
+  run(
+      [&]() -> asio::awaitable<void> {
+        co_await until([&] { return has_role(b, "slave"); }, "the replica to sync");
+        // The Sentinel must know the replica before a failover can pick it.
+        co_await until([&] { return sentinel.cli({"SENTINEL", "REPLICAS", "mymaster"}).find(std::to_string(b.port())) !=
+                                    std::string::npos; },
+                       "the Sentinel to see the replica", 20s);
+        co_await client.command("SET", "one", "v");
+        a.pause();
+        const auto paused_at = Clock::now();
+        std::optional<std::string> result;
+        for (int i = 0; !result; ++i) {
+          try {
+            co_await client.command("SET", "two", "v");
+            result = "ok";
+          } catch (const IoError&) {
+            // the switch closed the connection this SET was written to: unknown outcome, try again
+          }
+          if (since(paused_at) > 25s) result = "timed out";
+        }
+        EXPECT_EQ(*result, "ok");
+        EXPECT_EQ(b.call({"GET", "two"}).str(), "v");
+        EXPECT_LT(since(paused_at), 20s);
+        a.resume();
+      }(),
+      45s);
+  EXPECT_GE(client.stats().switches, 1u) << "moved by the announcement";
+}
+
 // No Sentinel reachable, or none knowing the master: the error says so and
 // names each Sentinel's answer.
 TEST_F(SentinelTest, NoSentinelKnowingTheMasterIsAClearError) {
