@@ -642,6 +642,27 @@ class Sentinel {
   proc::Child child_;
 };
 
+// A primary `a`, its replica `b` (syncing at once) and a Sentinel watching `a`.
+struct WatchedPair {
+  static RedisServerOptions options() {
+    RedisServerOptions o;
+    o.extra_args = {"--repl-diskless-sync-delay", "0"};
+    return o;
+  }
+  // Before the Sentinel starts, so that its first look at `a` finds the
+  // replica (it looks again only every 10 s).
+  bool replicate() const {
+    if (b.call({"REPLICAOF", "127.0.0.1", std::to_string(a.port())}).str() != "OK") {
+      throw std::runtime_error("REPLICAOF refused");
+    }
+    return true;
+  }
+  RedisServer a{options()};
+  RedisServer b{options()};
+  bool replicating = replicate();
+  Sentinel sentinel{a.port()};
+};
+
 class SentinelTest : public AsyncTest {};
 
 // The client finds the primary through the Sentinels (a dead Sentinel listed
@@ -650,12 +671,10 @@ class SentinelTest : public AsyncTest {};
 // new primary without a new client; a failover after a SIGKILL of the
 // primary is followed too.
 TEST_F(SentinelTest, FindsThePrimaryAndFollowsFailovers) {
-  RedisServerOptions o;
-  o.extra_args = {"--repl-diskless-sync-delay", "0"};
-  RedisServer a(o);
-  RedisServer b(o);
-  ASSERT_EQ(b.call({"REPLICAOF", "127.0.0.1", std::to_string(a.port())}).str(), "OK");
-  Sentinel sentinel(a.port());
+  WatchedPair pair;
+  RedisServer& a = pair.a;
+  RedisServer& b = pair.b;
+  Sentinel& sentinel = pair.sentinel;
   const std::uint16_t nobody = test::free_port();
   Config config = config_for("redis+sentinel://127.0.0.1:" + std::to_string(nobody) + ",127.0.0.1:" +
                              std::to_string(sentinel.port()) + "/mymaster");
@@ -711,12 +730,10 @@ TEST_F(SentinelTest, FindsThePrimaryAndFollowsFailovers) {
 // (+switch-master), not after command timeouts on a connection that would
 // never close by itself.
 TEST_F(SentinelTest, APrimaryThatStopsAnsweringIsLeftWhenTheSentinelsSwitch) {
-  RedisServerOptions o;
-  o.extra_args = {"--repl-diskless-sync-delay", "0"};
-  RedisServer a(o);
-  RedisServer b(o);
-  ASSERT_EQ(b.call({"REPLICAOF", "127.0.0.1", std::to_string(a.port())}).str(), "OK");
-  Sentinel sentinel(a.port());
+  WatchedPair pair;
+  RedisServer& a = pair.a;
+  RedisServer& b = pair.b;
+  Sentinel& sentinel = pair.sentinel;
   Config config = config_for("redis+sentinel://127.0.0.1:" + std::to_string(sentinel.port()) + "/mymaster");
   config.reconnect_max = 200ms;
   config.command_timeout = 30s;  // longer than the test: only the switch can free the client
