@@ -31,6 +31,12 @@ struct ClientOptions {
   std::string actor;
   // Time one call may take, including waiting for Redis to come back. Zero = no limit.
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};
+  // Acknowledged means replicated: submit and submit_many return only once
+  // this many replicas have the new runs (Redis WAIT on the same
+  // connection), or throw NotReplicatedError after wait_replicas_timeout
+  // (at least 1 ms). 0 = return once the primary has them.
+  int wait_replicas = 0;
+  std::chrono::milliseconds wait_replicas_timeout{std::chrono::seconds(1)};
 };
 
 struct SubmitOptions {
@@ -133,6 +139,23 @@ class BacklogFullError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// ClientOptions::wait_replicas: fewer replicas than asked acknowledged a
+// submit's writes in time. The runs were written to the primary — runs()
+// holds every item's answer as submit_many would have returned it (one item
+// for submit) — but a failover now could lose them: submit again with the
+// same idempotency key(s) to be sure, which never makes a second run.
+class NotReplicatedError : public std::runtime_error {
+ public:
+  NotReplicatedError(const std::string& what, std::vector<BatchSubmitted> runs)
+      : std::runtime_error(what), runs_(std::move(runs)) {}
+  [[nodiscard]] const std::vector<BatchSubmitted>& runs() const noexcept { return runs_; }
+  // The first item's run id (submit's run).
+  [[nodiscard]] std::string run_id() const { return runs_.empty() ? std::string() : runs_.front().run_id; }
+
+ private:
+  std::vector<BatchSubmitted> runs_;
+};
+
 class Client {
  public:
   // Connects lazily; throws std::invalid_argument for a bad URL.
@@ -148,15 +171,16 @@ class Client {
   // Creates a run. Throws UnknownWorkflowError, InvalidInputError (the input
   // does not match the workflow's input_schema), std::invalid_argument (bad
   // input: over 1 MiB, bad idempotency key), IdempotencyConflictError,
-  // BacklogFullError, or a Redis error (std::runtime_error) when Redis is
-  // unreachable past the timeout.
+  // BacklogFullError, NotReplicatedError (with wait_replicas), or a Redis
+  // error (std::runtime_error) when Redis is unreachable past the timeout.
   Submitted submit(const std::string& workflow, const Json& input, const SubmitOptions& options = {});
   // Submits many runs of one workflow in one round trip (one script call per
   // partition and 200 runs): the answers in item order, each on its own — an
   // item refused (see BatchSubmitted::error) writes nothing and never stops
   // the others. Throws only what stops every item: a bad or unknown workflow
   // name (UnknownWorkflowError), Redis unreachable (then some runs may
-  // exist: items with an idempotency key can be submitted again safely).
+  // exist: items with an idempotency key can be submitted again safely),
+  // too few replicas in time (NotReplicatedError, with every item's answer).
   std::vector<BatchSubmitted> submit_many(const std::string& workflow, const std::vector<SubmitItem>& items);
 
   // nullopt when no such run (never existed, or expired after its retention).

@@ -162,6 +162,7 @@ class Server::Impl {
         shutdown_timer_(io_),
         schedules_(schedules_of(file)) {
     for (const config::WorkflowSpec& w : file.workflows) file_workflows_.push_back(w.name);
+    store_.set_replica_wait({options_.wait_replicas, options_.wait_replicas_timeout});
   }
 
   void run() {

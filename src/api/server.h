@@ -63,6 +63,13 @@ struct ServerOptions {
   // the URLs (not needed here, checked when given). Empty = no callbacks (404).
   std::string public_url;
   std::string signing_key_file;
+  // Acknowledged means replicated: a submit (single or batch) is answered
+  // only once this many replicas have its runs (WAIT on the API's one Redis
+  // connection, which holds the connection's later commands meanwhile), or
+  // with 503 not-replicated naming the run(s) after wait_replicas_timeout
+  // (at least 1 ms). 0 = answer once the primary has them.
+  int wait_replicas = 0;
+  std::chrono::milliseconds wait_replicas_timeout{std::chrono::seconds(1)};
   // Run the cron scheduler (store/scheduler.h) beside the API, as workers do.
   bool run_scheduler = true;
   // Serve even when Redis' maxmemory-policy may evict keys (runs may be lost).

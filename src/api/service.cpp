@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 #include <variant>
 
 #include "api/dashboard.h"
@@ -66,6 +67,13 @@ Response unavailable(std::chrono::seconds retry_after, std::string detail) {
   Response r = problem(503, "unavailable", std::move(detail));
   r.headers.emplace_back("Retry-After", std::to_string(retry_after.count()));
   return r;
+}
+
+// A problem's body with one more member (RFC 9457 extensions: "run_id").
+std::string with_member(const std::string& problem_body, const std::string& name, const Json& value) {
+  Json p = Json::parse(problem_body);
+  p[name] = value;
+  return p.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 std::string_view trim(std::string_view s) {
@@ -645,8 +653,19 @@ asio::awaitable<Response> Service::submit(const Request& request, const std::str
     }
   }
   store::SubmitResult result;
+  std::optional<Response> not_replicated;
   try {
     result = co_await store_.submit(req);
+  } catch (const store::NotReplicated& e) {
+    const store::SubmitOutcome& o = e.outcomes().at(0);
+    result = {o.run_id, o.state == store::SubmitOutcome::State::created, o.run_at_ms};
+    Response r = problem(503, "not-replicated",
+                         "run " + o.run_id + " may exist: it was written to the primary, but only " +
+                             std::to_string(e.acked()) + " of " + std::to_string(e.wanted()) +
+                             " replicas acknowledged it in time; retry with the same Idempotency-Key");
+    r.body = with_member(r.body, "run_id", o.run_id);
+    r.headers.emplace_back("Retry-After", std::to_string(options_.retry_after.count()));
+    not_replicated = std::move(r);
   } catch (const store::BacklogFull& e) {
     Response r = problem(429, "backlog-full",
                          "queue '" + wf->first_queue + "' holds " + std::to_string(wf->max_backlog) +
@@ -662,6 +681,7 @@ asio::awaitable<Response> Service::submit(const Request& request, const std::str
                       "Idempotency key reused with a different body");
   }
   if (quota && result.created) co_await quotas_.record(*who, result.run_id);
+  if (not_replicated) co_return std::move(*not_replicated);
   Json answer{{"run_id", result.run_id}, {"status_url", status_url(result.run_id)}};
   if (result.run_at_ms > 0) answer["run_at"] = store::iso8601_ms(result.run_at_ms);
   Response r = json_response(result.created ? 202 : 200, answer);
@@ -736,7 +756,18 @@ asio::awaitable<Response> Service::submit_batch(const Request& request, const st
     requests.push_back(std::move(std::get<store::SubmitRequest>(checked)));
     sent.push_back(i);
   }
-  const std::vector<store::SubmitOutcome> outcomes = co_await store::submit_many(store_, requests);
+  std::vector<store::SubmitOutcome> outcomes;
+  std::optional<Response> not_replicated;
+  try {
+    outcomes = co_await store::submit_many(store_, requests);
+  } catch (const store::NotReplicated& e) {
+    outcomes = e.outcomes();
+    not_replicated = problem(503, "not-replicated",
+                             "the batch's runs may exist: they were written to the primary, but only " +
+                                 std::to_string(e.acked()) + " of " + std::to_string(e.wanted()) +
+                                 " replicas acknowledged them in time; \"runs\" has each item's answer: "
+                                 "retry with the same idempotency keys");
+  }
   std::size_t created = 0;
   for (std::size_t j = 0; j < outcomes.size(); ++j) {
     const store::SubmitOutcome& o = outcomes[j];
@@ -769,6 +800,12 @@ asio::awaitable<Response> Service::submit_batch(const Request& request, const st
     }
   }
   const auto refused = std::count_if(results.begin(), results.end(), [](const Json& r) { return r.contains("error"); });
+  if (not_replicated) {
+    Response r = std::move(*not_replicated);
+    r.body = with_member(r.body, "runs", results);
+    r.headers.emplace_back("Retry-After", std::to_string(options_.retry_after.count()));
+    co_return r;
+  }
   Json answer{{"created", created}, {"refused", refused}};
   answer["runs"] = std::move(results);
   co_return json_response(200, answer);

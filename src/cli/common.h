@@ -32,6 +32,14 @@ struct Connection {
 // --key-prefix and --partitions to a subcommand.
 void add_connection_options(CLI::App& cmd, Connection& c);
 
+// --wait-replicas N and --wait-replicas-timeout DURATION (serve, submit):
+// acknowledged means replicated.
+struct ReplicaWaitArgs {
+  int replicas = 0;
+  std::string timeout = "1s";
+};
+void add_replica_wait_options(CLI::App& cmd, ReplicaWaitArgs& w);
+
 // A public Client's options for a connection; its operator actions are
 // "cli:<user>@<host>" in the audit log.
 ClientOptions client_options(const Connection& c);

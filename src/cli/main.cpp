@@ -34,6 +34,17 @@ void add_connection_options(CLI::App& cmd, Connection& c) {
       ->check(CLI::Range(1, 16384));
 }
 
+void add_replica_wait_options(CLI::App& cmd, ReplicaWaitArgs& w) {
+  cmd.add_option("--wait-replicas", w.replicas,
+                 "Answer a submit only once this many Redis replicas have the run (WAIT); if they do not "
+                 "within --wait-replicas-timeout, the run may exist but is not known to be replicated: "
+                 "retry with the same idempotency key (0 = once the primary has it)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
+  cmd.add_option("--wait-replicas-timeout", w.timeout, "How long a submit waits for the replicas (at least 1ms)")
+      ->capture_default_str();
+}
+
 }  // namespace steadfast::cli
 
 int main(int argc, char** argv) {

@@ -55,7 +55,16 @@ void print_human(const RunInfo& run) {
 
 // `submit W --batch FILE`: the file read and checked whole first (a bad line
 // submits nothing), then Client::submit_many per 1,000 lines.
-void submit_batch(const Connection& conn, const std::string& workflow, const std::string& path) {
+// The client's options with the submit's replica wait.
+ClientOptions submit_options(const Connection& conn, const ReplicaWaitArgs& wait) {
+  ClientOptions o = client_options(conn);
+  o.wait_replicas = wait.replicas;
+  o.wait_replicas_timeout = config::parse_duration(wait.timeout);
+  return o;
+}
+
+void submit_batch(const Connection& conn, const ReplicaWaitArgs& wait, const std::string& workflow,
+                  const std::string& path) {
   std::vector<BatchLine> lines;
   if (path == "-") {
     lines = read_batch(std::cin, "stdin");
@@ -64,14 +73,21 @@ void submit_batch(const Connection& conn, const std::string& workflow, const std
     if (!file) throw std::invalid_argument("--batch file " + engine::quote(path, 200) + ": cannot open");
     lines = read_batch(file, engine::quote(path, 200));
   }
-  Client client(client_options(conn));
+  Client client(submit_options(conn, wait));
   std::size_t created = 0, repeated = 0, refused = 0;
+  std::string not_replicated;  // the first such error; the batch goes on, the exit status says it
   constexpr std::size_t kPerCall = 1000;
   for (std::size_t first = 0; first < lines.size(); first += kPerCall) {
     const std::size_t end = std::min(lines.size(), first + kPerCall);
     std::vector<SubmitItem> items;
     for (std::size_t i = first; i < end; ++i) items.push_back(lines[i].item);
-    const std::vector<BatchSubmitted> out = client.submit_many(workflow, items);
+    std::vector<BatchSubmitted> out;
+    try {
+      out = client.submit_many(workflow, items);
+    } catch (const NotReplicatedError& e) {
+      out = e.runs();
+      if (not_replicated.empty()) not_replicated = e.what();
+    }
     for (std::size_t i = first; i < end; ++i) {
       const BatchSubmitted& r = out[i - first];
       if (!r.error.empty()) {
@@ -87,7 +103,8 @@ void submit_batch(const Connection& conn, const std::string& workflow, const std
   std::cout.flush();
   std::cerr << "steadfast: " << created << " runs created, " << repeated << " repeats of earlier submits, " << refused
             << " refused\n";
-  if (refused > 0) std::exit(kExitFailed);
+  if (!not_replicated.empty()) std::cerr << "steadfast: not replicated in time: " << not_replicated << "\n";
+  if (refused > 0 || !not_replicated.empty()) std::exit(kExitFailed);
 }
 
 }  // namespace
@@ -106,9 +123,11 @@ void register_runs(CLI::App& app) {
       std::string batch;
       bool wait = false;
       std::string timeout = "10m";
+      ReplicaWaitArgs replica_wait;
     };
     auto a = std::make_shared<Args>();
     add_connection_options(*cmd, a->conn);
+    add_replica_wait_options(*cmd, a->replica_wait);
     cmd->add_option("workflow", a->workflow, "Workflow name")->required();
     cmd->add_option("--input", a->input,
                     "The run's input: JSON, or @FILE to read it from a file, or - to read it from stdin")
@@ -139,7 +158,7 @@ void register_runs(CLI::App& app) {
             throw std::invalid_argument(std::string("--batch takes every run from its file: not with ") + flag);
           }
         }
-        submit_batch(a->conn, a->workflow, a->batch);
+        submit_batch(a->conn, a->replica_wait, a->workflow, a->batch);
         return;
       }
       // Read and checked before connecting: bad input submits nothing.
@@ -154,14 +173,21 @@ void register_runs(CLI::App& app) {
         throw std::invalid_argument((e.field == "/delay" ? "--delay: " : "--at: ") +
                                     std::string(e.what()));
       }
-      Client client(client_options(a->conn));
+      Client client(submit_options(a->conn, a->replica_wait));
       o.idempotency_key = a->idempotency_key;
       for (const std::string& m : a->meta) {
         auto [k, v] = engine::parse_metadata_pair(m);
         if (o.metadata.contains(k)) throw std::invalid_argument("--meta " + k + " given twice");
         o.metadata[k] = v;
       }
-      Submitted s = client.submit(a->workflow, input, o);
+      Submitted s;
+      try {
+        s = client.submit(a->workflow, input, o);
+      } catch (const NotReplicatedError& e) {
+        std::cout << e.run_id() << "\n";  // it may exist: a script can retry with the same key
+        std::cerr << "steadfast: " << e.what() << "\n";
+        std::exit(kExitFailed);
+      }
       if (!s.created) {
         std::cerr << "steadfast: a repeat: idempotency key " << engine::quote(a->idempotency_key, 80)
                   << " was used before for workflow '" << a->workflow << "' with this input; no new run, "

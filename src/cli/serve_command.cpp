@@ -77,6 +77,7 @@ void register_serve(CLI::App& app) {
     bool allow_eviction = false;
     std::string signing_key_file;
     std::string public_url;
+    ReplicaWaitArgs replica_wait;
   };
   auto a = std::make_shared<Args>();
   add_connection_options(*cmd, a->conn);
@@ -110,6 +111,7 @@ void register_serve(CLI::App& app) {
                   "as the workers'; without it callbacks are 404");
   cmd->add_option("--public-url", a->public_url,
                   "How third parties reach this API; checked here, used by the workers (their --public-url)");
+  add_replica_wait_options(*cmd, a->replica_wait);
   cmd->final_callback([a] {
     api::ServerOptions o;
     std::tie(o.host, o.port) = parse_listen(a->listen);
@@ -129,6 +131,8 @@ void register_serve(CLI::App& app) {
     o.allow_eviction = a->allow_eviction;
     o.public_url = a->public_url;
     o.signing_key_file = a->signing_key_file;
+    o.wait_replicas = a->replica_wait.replicas;
+    o.wait_replicas_timeout = config::parse_duration(a->replica_wait.timeout);
     std::unique_ptr<api::Server> server;
     try {
       server = std::make_unique<api::Server>(o, config::load_workflows_file(a->workflows));

@@ -82,6 +82,7 @@ class Client::Impl {
         work_(io_.get_executor()),
         redis_(io_.get_executor(), config_for(options_)),
         store_(redis_, store::KeySpace(options_.key_prefix, options_.partitions)) {
+    store_.set_replica_wait({options_.wait_replicas, options_.wait_replicas_timeout});
     thread_ = std::thread([this] { io_.run(); });
   }
 
@@ -259,6 +260,11 @@ Submitted Client::submit(const std::string& workflow, const Json& input, const S
     try {
       auto r = co_await impl_->store_.submit(req);
       co_return Submitted{r.run_id, r.created, r.run_at_ms};
+    } catch (const store::NotReplicated& e) {
+      const store::SubmitOutcome& written = e.outcomes().at(0);
+      throw NotReplicatedError(
+          "run " + written.run_id + ": " + e.what() + "; submit again with the same idempotency key to be sure",
+          {BatchSubmitted{written.run_id, written.state == store::SubmitOutcome::State::created, written.run_at_ms, {}}});
     } catch (const store::BacklogFull& e) {
       throw BacklogFullError(e.what());
     } catch (const store::IdempotencyConflict& e) {
@@ -284,18 +290,27 @@ std::vector<BatchSubmitted> Client::submit_many(const std::string& workflow, con
         out[i].error = e.what();
       }
     }
-    const std::vector<store::SubmitOutcome> outcomes = co_await store::submit_many(impl_->store_, requests);
-    for (std::size_t j = 0; j < outcomes.size(); ++j) {
-      const store::SubmitOutcome& o = outcomes[j];
-      BatchSubmitted& b = out[sent[j]];
-      using State = store::SubmitOutcome::State;
-      switch (o.state) {
-        case State::created: b = {o.run_id, true, o.run_at_ms, {}}; break;
-        case State::repeated: b = {o.run_id, false, 0, {}}; break;
-        case State::conflict: b.error = conflict_message(requests[j], o.run_id); break;
-        case State::backlog_full: b.error = o.detail; break;
-        case State::run_at_out_of_range: b.error = o.detail; break;
+    auto answer = [&](const std::vector<store::SubmitOutcome>& outcomes) {
+      for (std::size_t j = 0; j < outcomes.size(); ++j) {
+        const store::SubmitOutcome& o = outcomes[j];
+        BatchSubmitted& b = out[sent[j]];
+        using State = store::SubmitOutcome::State;
+        switch (o.state) {
+          case State::created: b = {o.run_id, true, o.run_at_ms, {}}; break;
+          case State::repeated: b = {o.run_id, false, 0, {}}; break;
+          case State::conflict: b.error = conflict_message(requests[j], o.run_id); break;
+          case State::backlog_full: b.error = o.detail; break;
+          case State::run_at_out_of_range: b.error = o.detail; break;
+        }
       }
+    };
+    try {
+      answer(co_await store::submit_many(impl_->store_, requests));
+    } catch (const store::NotReplicated& e) {
+      answer(e.outcomes());
+      throw NotReplicatedError(std::string("the batch: ") + e.what() +
+                                   "; submit it again with the same idempotency keys to be sure",
+                               std::move(out));
     }
     co_return out;
   }());

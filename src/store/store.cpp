@@ -69,8 +69,24 @@ ScriptKind kind_of(engine::Action a) {
 Store::Store(redis::Client& client, KeySpace keys, std::string consumer)
     : client_(client), keys_(std::move(keys)), consumer_(std::move(consumer)) {}
 
+void Store::set_replica_wait(ReplicaWait wait) {
+  if (wait.replicas < 0) throw std::invalid_argument("wait for replicas: the count must be 0 or more");
+  if (wait.replicas > 0 && wait.timeout < std::chrono::milliseconds(1)) {
+    throw std::invalid_argument("wait for replicas: the timeout must be at least 1 ms");
+  }
+  replica_wait_ = wait;
+}
+
 asio::awaitable<SubmitResult> Store::submit(const SubmitRequest& req) {
-  const std::vector<SubmitOutcome> out = co_await submit_many(*this, std::span<const SubmitRequest>(&req, 1));
+  std::vector<SubmitOutcome> out;
+  try {
+    out = co_await submit_many(*this, std::span<const SubmitRequest>(&req, 1));
+  } catch (const NotReplicated& e) {
+    // A refusal wrote nothing: it is answered as such, whatever the replicas said.
+    const SubmitOutcome::State state = e.outcomes().at(0).state;
+    if (state == SubmitOutcome::State::created || state == SubmitOutcome::State::repeated) throw;
+    out = e.outcomes();
+  }
   const SubmitOutcome& o = out.at(0);
   switch (o.state) {
     case SubmitOutcome::State::created: co_return SubmitResult{o.run_id, true, o.run_at_ms};

@@ -208,9 +208,24 @@ struct RunTokens {
   bool pending = false;
 };
 
+// Acknowledged means replicated (`--wait-replicas`): after a submit's
+// writes, `WAIT replicas timeout` on the same connection, so the answer
+// waits until that many replicas have the runs (or the timeout passes:
+// NotReplicated). replicas 0 = answer once the primary has them.
+struct ReplicaWait {
+  int replicas = 0;
+  // How long WAIT may take; at least 1 ms (WAIT's 0 would wait forever).
+  std::chrono::milliseconds timeout{1000};
+};
+
 class Store {
  public:
   Store(redis::Client& client, KeySpace keys, std::string consumer = {});
+
+  // Submits (submit, submit_many) wait for replicas from now on. Throws
+  // std::invalid_argument for replicas < 0 or a timeout under 1 ms.
+  void set_replica_wait(ReplicaWait wait);
+  [[nodiscard]] const ReplicaWait& replica_wait() const noexcept { return replica_wait_; }
 
   [[nodiscard]] const KeySpace& keys() const noexcept { return keys_; }
   [[nodiscard]] redis::Client& client() noexcept { return client_; }
@@ -343,6 +358,7 @@ class Store {
   redis::Client& client_;
   KeySpace keys_;
   std::string consumer_;
+  ReplicaWait replica_wait_;
 };
 
 }  // namespace steadfast::store

@@ -135,13 +135,24 @@ asio::awaitable<std::vector<SubmitOutcome>> submit_many(Store& store, std::span<
   }
   std::vector<SubmitOutcome> out(requests.size());
   if (order.empty()) co_return out;
-  const std::vector<redis::Reply> replies = co_await store.client().exec(std::move(p));
+  const ReplicaWait& wait = store.replica_wait();
+  redis::CommandOptions options;
+  if (wait.replicas > 0) {
+    p.add("WAIT", wait.replicas, wait.timeout.count());
+    // WAIT holds its reply up to its timeout: the command timeout must not cut it short.
+    options.timeout = wait.timeout + std::chrono::seconds(5);
+  }
+  const std::vector<redis::Reply> replies = co_await store.client().exec(std::move(p), options);
   for (std::size_t c = 0; c < order.size(); ++c) {
     const redis::Reply& r = checked(replies.at(c));
     for (std::size_t j = 0; j < order[c]->requests.size(); ++j) {
       const std::size_t i = order[c]->requests[j];
       out[i] = outcome_of(r[j], run_ids[i]);
     }
+  }
+  if (wait.replicas > 0) {
+    const long long acked = checked(replies.at(order.size())).as_integer();
+    if (acked < wait.replicas) throw NotReplicated(std::move(out), static_cast<int>(acked), wait.replicas);
   }
   co_return out;
 }

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -35,11 +36,36 @@ struct SubmitOutcome {
   std::string detail;
 };
 
+// Thrown by submit_many (and Store::submit, for a created or repeated run)
+// when the store waits for replicas (Store::set_replica_wait) and fewer
+// acknowledged the batch's writes within the timeout. The runs are on the
+// primary — outcomes() says which, as submit_many would have returned them —
+// but a failover now could lose them: retry with the same idempotency keys.
+class NotReplicated : public std::runtime_error {
+ public:
+  NotReplicated(std::vector<SubmitOutcome> outcomes, int acked, int wanted)
+      : std::runtime_error("the runs were written, but only " + std::to_string(acked) + " of " +
+                           std::to_string(wanted) + " replicas acknowledged them in time"),
+        outcomes_(std::move(outcomes)),
+        acked_(acked),
+        wanted_(wanted) {}
+  [[nodiscard]] const std::vector<SubmitOutcome>& outcomes() const noexcept { return outcomes_; }
+  [[nodiscard]] int acked() const noexcept { return acked_; }
+  [[nodiscard]] int wanted() const noexcept { return wanted_; }
+
+ private:
+  std::vector<SubmitOutcome> outcomes_;
+  int acked_;
+  int wanted_;
+};
+
 // Submits every request (each checked by its caller as for Store::submit;
 // any workflows, in any mix). Outcomes in request order. The calls of
 // different partitions and chunks go out in one pipeline: a connection lost
 // mid-way throws, and then some runs may exist (a request with an
-// idempotency key can be repeated safely).
+// idempotency key can be repeated safely). With a replica wait, the
+// pipeline ends with WAIT (the same connection, so it covers these writes)
+// and NotReplicated is thrown when too few replicas answered in time.
 boost::asio::awaitable<std::vector<SubmitOutcome>> submit_many(Store& store, std::span<const SubmitRequest> requests);
 
 }  // namespace steadfast::store
