@@ -59,9 +59,23 @@ struct LimitSpec {
   std::chrono::milliseconds max_pause{60000};
 };
 
+// What an upstream's "429, retry after N" pauses: the step's instance of a
+// keyed limiter (that key only), or the whole limiter (every key).
+enum class PauseScope { key, limiter };
+
 // How a step uses a limiter.
 struct LimitUse {
   std::string name;  // a LimitSpec's name
+  // A keyed limiter: a template evaluated on the run ("{{input.tenant}}")
+  // whose value picks the limiter's instance this step goes through. Every
+  // value gets its own instance of the limiter's bounds, kept in Redis under
+  // the value's hash and expired once idle. A template that yields no value
+  // (missing, null, "", an empty array or object) fails the attempt as
+  // fatal, naming the limiter. Empty = the limiter itself (one instance).
+  std::string key_template;
+  // For a keyed limiter: what a 429 with Retry-After pauses (an unkeyed one
+  // always pauses the limiter).
+  PauseScope pause_on_429 = PauseScope::key;
   // Estimated tokens of one attempt: a number, or a template evaluated on the
   // run (e.g. "{{len(input.text) / 4}}") when tokens_template is set. An
   // estimate above the limiter's token bucket (token_burst, or a tenth of
@@ -84,9 +98,12 @@ enum class OnFailure {
 struct StepOptions {
   RetryPolicy retry;
   OnFailure on_failure = OnFailure::fail_run;
-  // Admission through a global limiter before each attempt; waiting for it
-  // keeps the step's lease and costs no attempt. Empty name = no limiter.
+  // Admission through limiters before each attempt: `limit` (empty name =
+  // none) and every entry of `limits`, all at once — one script takes from
+  // all of them or from none. Waiting for them keeps the step's lease and
+  // costs no attempt. A limiter may appear once per step.
   LimitUse limit;
+  std::vector<LimitUse> limits;
   // Wall time one attempt may run; the handler is then cancelled and the
   // attempt fails as retryable. Zero = no limit.
   std::chrono::milliseconds timeout{0};
@@ -102,6 +119,14 @@ struct StepOptions {
   // so stalls every step of the worker: leave it false when unsure.
   bool nonblocking = false;
 };
+
+// Every limiter a step goes through: `limit` (when named), then `limits`.
+[[nodiscard]] inline std::vector<const LimitUse*> limit_uses(const StepOptions& o) {
+  std::vector<const LimitUse*> out;
+  if (!o.limit.name.empty()) out.push_back(&o.limit);
+  for (const LimitUse& l : o.limits) out.push_back(&l);
+  return out;
+}
 
 // The shortest lease a step may have: renewals every lease/3 must have time
 // to reach Redis.

@@ -46,7 +46,10 @@ asio::awaitable<std::optional<Quotas::Refusal>> Quotas::admit(const Principal& w
     }
   }
   if (who.quota.per_minute > 0) {
-    const store::Limiter::Admission a = co_await limiter(who).try_acquire(0, who.id, std::chrono::milliseconds(0));
+    const store::Limiter& rate = limiter(who);
+    const store::LimitRequest request{&rate, rate.instance({}), 0};
+    const store::Limiter::Admission a = co_await store::acquire_all(
+        redis_, std::span<const store::LimitRequest>(&request, 1), who.id, std::chrono::milliseconds(0));
     if (!a.admitted) {
       const auto seconds = std::max<std::int64_t>(1, (a.wait.count() + 999) / 1000);
       co_return Refusal{"rate-limited",

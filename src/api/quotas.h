@@ -2,7 +2,7 @@
 // `max_live=`), checked before a submit and kept in Redis so every `serve`
 // shares them:
 //
-//  * rate: a GCRA limiter per token (store::Limiter, `<prefix>:limit:{token-<id>}`),
+//  * rate: a GCRA limiter per token (store::Limiter, `<prefix>:{<prefix>:limits}:limit:token-<id>`),
 //    bursts of one second's worth;
 //  * max_live: a sorted set of the runs the token submitted that may still be
 //    live (store::KeySpace::token_live_runs). A run is added after its submit

@@ -289,15 +289,15 @@ class Parser {
     // A step may only use a declared limiter.
     for (const WorkflowSpec& w : file.workflows) {
       for (const StepSpec& st : w.steps) {
-        if (st.options.limit.name.empty()) continue;
-        const bool declared = std::any_of(file.limiters.begin(), file.limiters.end(),
-                                          [&](const LimitSpec& l) { return l.name == st.options.limit.name; });
-        if (!declared) {
-          context_ = "workflow " + quote(w.name) + ", step " + quote(st.name);
-          YAML::Mark at;
-          at.line = st.limit_line - 1;
-          fail(at, "limit", "unknown limiter " + quote(st.options.limit.name) +
-                                " (declare it under the top-level 'limits:')");
+        for (const LimitUse* use : limit_uses(st.options)) {
+          const bool declared = std::any_of(file.limiters.begin(), file.limiters.end(),
+                                            [&](const LimitSpec& l) { return l.name == use->name; });
+          if (!declared) {
+            context_ = "workflow " + quote(w.name) + ", step " + quote(st.name);
+            YAML::Mark at;
+            at.line = st.limit_line - 1;
+            fail(at, "limit", "unknown limiter " + quote(use->name) + " (declare it under the top-level 'limits:')");
+          }
         }
       }
     }
@@ -645,8 +645,9 @@ class Parser {
       }
     };
     walk(walk, step.with);
-    if (!step.options.limit.tokens_template.empty()) {
-      check(step.options.limit.tokens_template, step.limit_line, "limit");
+    for (const LimitUse* use : limit_uses(step.options)) {
+      if (!use->tokens_template.empty()) check(use->tokens_template, step.limit_line, "limit");
+      if (!use->key_template.empty()) check(use->key_template, step.limit_line, "limit");
     }
     if (!step.condition.empty()) check(step.condition, step.if_line, "if");
   }
@@ -695,7 +696,20 @@ class Parser {
       } else if (entry.key == "retry") {
         spec.options.retry = parse_retry(entry);
       } else if (entry.key == "limit") {
-        spec.options.limit = parse_limit_use(entry);
+        // One limiter as a map, or several as a list of such maps (admitted all at once).
+        if (entry.value.IsSequence()) {
+          if (entry.value.size() == 0) fail(at, entry.key, "expected at least one limiter, got an empty list");
+          std::set<std::string> named;
+          for (const YAML::Node& item : entry.value) {
+            LimitUse use = parse_limit_use(Entry{entry.key, item, item});
+            if (!named.insert(use.name).second) {
+              fail(mark_of(item, at), entry.key, "limiter " + quote(use.name) + " is listed twice");
+            }
+            spec.options.limits.push_back(std::move(use));
+          }
+        } else {
+          spec.options.limit = parse_limit_use(entry);
+        }
         spec.limit_line = at.line + 1;
       } else if (entry.key == "needs") {
         spec.needs = parse_needs(entry);
@@ -817,10 +831,30 @@ class Parser {
   LimitUse parse_limit_use(const Entry& limit) {
     LimitUse use;
     const YAML::Mark where = limit.key_node.Mark();
-    for (const Entry& entry : entries(limit.value, where, limit.key, {"name", "tokens", "usage"})) {
+    for (const Entry& entry :
+         entries(limit.value, where, limit.key, {"name", "tokens", "usage", "key", "pause_on_429"})) {
       const YAML::Mark at = entry.key_node.Mark();
       if (entry.key == "name") {
         use.name = name(entry, "limiter");
+      } else if (entry.key == "key") {
+        const std::string tmpl = entry.value.IsScalar() ? entry.value.Scalar() : std::string();
+        if (tmpl.find("{{") == std::string::npos) {
+          fail(at, entry.key,
+               "expected a template naming the run's key, like \"{{input.tenant}}\", got " +
+                   (entry.value.IsScalar() ? quote(tmpl) : describe(entry.value)));
+        }
+        use.key_template = tmpl;
+      } else if (entry.key == "pause_on_429") {
+        const std::string value = entry.value.IsScalar() ? entry.value.Scalar() : std::string();
+        if (value == "key") {
+          use.pause_on_429 = PauseScope::key;
+        } else if (value == "limiter") {
+          use.pause_on_429 = PauseScope::limiter;
+        } else {
+          fail(at, entry.key,
+               "expected key (a 429 pauses this run's key only) or limiter (every key), got " +
+                   (entry.value.IsScalar() ? quote(value) : describe(entry.value)));
+        }
       } else if (entry.key == "tokens") {
         const Json value = scalar(entry);
         if (value.is_number_integer() && value.get<std::int64_t>() >= 0) {
@@ -841,6 +875,9 @@ class Parser {
       }
     }
     if (use.name.empty()) fail(where, "limit", "missing 'name': which limiter the step uses");
+    if (use.pause_on_429 == PauseScope::limiter && use.key_template.empty()) {
+      fail(where, "limit", "pause_on_429 chooses between a key and its whole limiter: give it with a 'key'");
+    }
     return use;
   }
 

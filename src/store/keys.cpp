@@ -129,10 +129,16 @@ std::string KeySpace::schedule(std::string_view name) const {
 std::string KeySpace::legacy_workflows() const { return prefix_ + ":workflows"; }
 std::string KeySpace::legacy_queues() const { return prefix_ + ":queues"; }
 std::string KeySpace::limit(std::string_view name) const {
-  return prefix_ + ":limit:{" + std::string(name) + "}";
+  return prefix_ + ":{" + prefix_ + ":limits}:limit:" + std::string(name);
 }
 std::string KeySpace::limit_holders(std::string_view name) const {
   return limit(name) + ":holders";
+}
+std::string KeySpace::limit_instance(std::string_view name, std::string_view key) const {
+  return limit(name) + ":k:" + redis::sha1_hex(key);
+}
+std::string KeySpace::limit_instance_holders(std::string_view name, std::string_view key) const {
+  return limit_instance(name, key) + ":holders";
 }
 
 }  // namespace steadfast::store

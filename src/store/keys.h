@@ -120,9 +120,15 @@ class KeySpace {
   // process of schema 2 (store/config.cpp).
   [[nodiscard]] std::string legacy_workflows() const;
   [[nodiscard]] std::string legacy_queues() const;
-  // A limiter's state (HASH) and its concurrency holders (ZSET), one hash tag per limiter.
+  // A limiter's state (HASH) and its concurrency holders (ZSET). Every
+  // limiter key shares the tag {<prefix>:limits}, so that admission through
+  // several limiters is one script (also on a cluster).
   [[nodiscard]] std::string limit(std::string_view name) const;
   [[nodiscard]] std::string limit_holders(std::string_view name) const;
+  // One key's instance of a keyed limiter (its own state and holders). The
+  // key's value comes from run input: only its SHA-1 is part of the name.
+  [[nodiscard]] std::string limit_instance(std::string_view name, std::string_view key) const;
+  [[nodiscard]] std::string limit_instance_holders(std::string_view name, std::string_view key) const;
 
  private:
   std::string prefix_;

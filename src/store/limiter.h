@@ -1,5 +1,8 @@
-// A global limiter in Redis (see lua/limit_*.lua): admission, release with
-// token reconciliation, pause, and renewal of concurrency slots.
+// A limiter in Redis (see lua/limit_*.lua): admission through one or several
+// limiters at once, release with token reconciliation, pause, and renewal of
+// concurrency slots. A keyed limiter (LimitUse::key_template) has one
+// instance per key value — its own bounds' state under its own keys, which
+// expire once idle — and shares the limiter's pause.
 //
 // Thread-safety: as redis::Client — call from the client's executor.
 #pragma once
@@ -7,6 +10,8 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <cstddef>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -20,38 +25,62 @@ class Limiter {
  public:
   Limiter(redis::Client& client, const KeySpace& keys, LimitSpec spec);
 
+  // The limiter itself (key empty) or one key's instance of it.
+  struct Instance {
+    std::string key;      // the key's value ("acme"); empty = the limiter itself
+    std::string state;    // its hash
+    std::string holders;  // its concurrency holders
+  };
+  [[nodiscard]] Instance instance(const std::string& key) const;
+
   struct Admission {
     bool admitted = false;
     std::chrono::milliseconds wait{0};  // when refused: ask again after this
     std::string reason;                 // paused | requests | tokens | concurrency
+    std::size_t which = 0;              // when refused: the request that asked for `wait`
   };
 
-  // Takes one request, `cost` tokens and a concurrency slot held by `holder`
-  // for `hold` — all or nothing.
-  boost::asio::awaitable<Admission> try_acquire(std::int64_t cost, const std::string& holder,
-                                                std::chrono::milliseconds hold);
   // Frees the holder's slot; adjust = estimated - actual tokens (0 = no reconciliation).
-  boost::asio::awaitable<void> release(const std::string& holder, std::int64_t adjust);
-  // No admission for anyone until `for_ms` from now (Redis time), cut to the
-  // spec's max_pause: an upstream (perhaps reached through run input) cannot
-  // stop a shared limiter for longer.
-  boost::asio::awaitable<void> pause(std::chrono::milliseconds for_ms);
+  boost::asio::awaitable<void> release(const Instance& at, const std::string& holder, std::int64_t adjust) const;
+  // No admission through `at` until `for_ms` from now (Redis time), cut to
+  // the spec's max_pause: an upstream (perhaps reached through run input)
+  // cannot stop a shared limiter for longer. Pausing the limiter itself
+  // pauses every key's instance.
+  boost::asio::awaitable<void> pause(const Instance& at, std::chrono::milliseconds for_ms) const;
   // What pause(for_ms) really pauses for: for_ms within [0, max_pause].
   [[nodiscard]] std::chrono::milliseconds capped_pause(std::chrono::milliseconds for_ms) const noexcept;
-  boost::asio::awaitable<void> renew(const std::vector<std::string>& holders,
-                                     std::chrono::milliseconds hold);
+  boost::asio::awaitable<void> renew(const Instance& at, const std::vector<std::string>& holders,
+                                     std::chrono::milliseconds hold) const;
 
   [[nodiscard]] const LimitSpec& spec() const noexcept { return spec_; }
   // The token bucket's size: token_burst, or a tenth of a minute's tokens.
   // The most one attempt may be estimated at (a larger estimate fails it), and
   // the deepest debt a reconciliation may leave (see limit_release.lua).
   [[nodiscard]] std::int64_t token_capacity() const noexcept;
+  // How long a key's instance lives after its last use: long enough that
+  // whatever it remembers (a bucket in debt, the request spacing, a pause,
+  // held slots) is back to a fresh instance's by then, so expiring it
+  // changes no admission. Zero for the limiter itself (never expires).
+  [[nodiscard]] std::chrono::milliseconds idle_expiry(const Instance& at, std::chrono::milliseconds hold) const;
 
  private:
   redis::Client& client_;
-  std::string key_;
-  std::string holders_key_;
+  KeySpace keys_;
   LimitSpec spec_;
 };
+
+// One limiter a step goes through, at one instance, for `cost` tokens.
+struct LimitRequest {
+  const Limiter* limiter = nullptr;
+  Limiter::Instance instance;
+  std::int64_t cost = 0;
+};
+
+// Takes, from every request's instance, one request, its cost in tokens and
+// a concurrency slot held by `holder` for `hold` — all or nothing, in one
+// script (limit_acquire.lua). When refused, Admission::which names the
+// request that asked for the longest wait.
+boost::asio::awaitable<Limiter::Admission> acquire_all(redis::Client& client, std::span<const LimitRequest> requests,
+                                                       const std::string& holder, std::chrono::milliseconds hold);
 
 }  // namespace steadfast::store

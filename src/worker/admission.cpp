@@ -31,7 +31,6 @@ asio::awaitable<void> Worker::Impl::admit_then_launch(std::string key) {
       co_return;
     }
     const StepOptions& o = s.options();
-    store::Limiter& limiter = *limiters_.at(o.limit.name);
     const std::string holder = options_.id + ":" + s.item.token.entry_id;
     if (auto problem = parse_budget_problem(*s.workflow, s.step_index, s.run)) {
       // launch() fails the attempt without parsing the run: nothing to take.
@@ -39,25 +38,35 @@ asio::awaitable<void> Worker::Impl::admit_then_launch(std::string key) {
       feed(key, engine::step_event::Admitted{});
       co_return;
     }
-    const std::int64_t cost = token_cost(s);
-    if (limiter.spec().tokens_per_minute > 0 && cost > limiter.token_capacity()) {
-      // Admitting it would put the shared bucket in debt for everyone (a run's
-      // input can make the estimate as large as it likes): fail the attempt.
-      spdlog::warn("worker {}: run {} step {}: token estimate {} is over limiter {}'s bucket of {}",
-                   options_.id, s.item.run_id, s.item.step, cost, o.limit.name, limiter.token_capacity());
-      s.admission_error = "the attempt's token estimate (" + std::to_string(cost) + " tokens) exceeds limiter '" +
-                          o.limit.name + "' bucket of " + std::to_string(limiter.token_capacity()) +
-                          " tokens (token_burst, or a tenth of tokens_per_minute): it could never run without "
-                          "starving every other run; send a smaller input or raise token_burst";
-      feed(key, engine::step_event::Admitted{});
-      co_return;
+    std::vector<store::LimitRequest> requests;
+    for (const LimitUse* use : limit_uses(o)) {
+      const store::Limiter& limiter = *limiters_.at(use->name);
+      const std::optional<std::string> instance_key = limit_key(s, *use, &s.admission_error);
+      if (!instance_key) {  // fatal: admission_error says why
+        feed(key, engine::step_event::Admitted{});
+        co_return;
+      }
+      const std::int64_t cost = token_cost(s, *use);
+      if (limiter.spec().tokens_per_minute > 0 && cost > limiter.token_capacity()) {
+        // Admitting it would put the shared bucket in debt for everyone (a run's
+        // input can make the estimate as large as it likes): fail the attempt.
+        spdlog::warn("worker {}: run {} step {}: token estimate {} is over limiter {}'s bucket of {}",
+                     options_.id, s.item.run_id, s.item.step, cost, use->name, limiter.token_capacity());
+        s.admission_error = "the attempt's token estimate (" + std::to_string(cost) + " tokens) exceeds limiter '" +
+                            use->name + "' bucket of " + std::to_string(limiter.token_capacity()) +
+                            " tokens (token_burst, or a tenth of tokens_per_minute): it could never run without "
+                            "starving every other run; send a smaller input or raise token_burst";
+        feed(key, engine::step_event::Admitted{});
+        co_return;
+      }
+      requests.push_back(store::LimitRequest{&limiter, limiter.instance(*instance_key), cost});
     }
     store::Limiter::Admission a;
     bool asked = true;
     try {
-      a = co_await limiter.try_acquire(cost, holder, limiter_hold_);
+      a = co_await store::acquire_all(main_, requests, holder, limiter_hold_);
     } catch (const redis::Error& e) {
-      spdlog::warn("worker {}: limiter {} unreachable: {}", options_.id, o.limit.name, e.what());
+      spdlog::warn("worker {}: limiters unreachable: {}", options_.id, e.what());
       asked = false;
     }
     it = inflight_.find(key);
@@ -65,14 +74,15 @@ asio::awaitable<void> Worker::Impl::admit_then_launch(std::string key) {
         it != inflight_.end() && it->second.machine.state() == engine::StepState::admitting;
     if (asked && a.admitted) {
       if (!still_admitting) {
-        asio::co_spawn(*io_, limiter.release(holder, 0), [this](std::exception_ptr e) {
-          if (e) log_background_error("limiter release", e);
-        });
+        for (const store::LimitRequest& r : requests) {
+          asio::co_spawn(*io_, r.limiter->release(r.instance, holder, 0), [this](std::exception_ptr e) {
+            if (e) log_background_error("limiter release", e);
+          });
+        }
         co_return;
       }
-      it->second.limiter = &limiter;
+      it->second.held_limits = std::move(requests);
       it->second.limit_holder = holder;
-      it->second.limit_cost = cost;
       feed(key, engine::step_event::Admitted{
                     std::chrono::duration_cast<milliseconds>(Clock::now() - it->second.admitting_since)});
       co_return;
@@ -84,48 +94,58 @@ asio::awaitable<void> Worker::Impl::admit_then_launch(std::string key) {
   }
 }
 
-// Frees the step's limiter slot once its handler is really done, reconciling
-// the token estimate with the usage the output reports.
+// Frees the step's limiter slots once its handler is really done, reconciling
+// each limiter's token estimate with the usage the output reports.
 void Worker::Impl::release_limit(Inflight& s, const Json* output) {
-  if (s.limiter == nullptr) return;
-  const StepOptions& o = s.options();
-  std::int64_t adjust = 0;
-  if (output != nullptr && !o.limit.usage_pointer.empty()) {
-    try {
-      const Json& used = output->at(Json::json_pointer(o.limit.usage_pointer));
-      if (used.is_number()) adjust = s.limit_cost - used.get<std::int64_t>();
-    } catch (const Json::exception&) {
-      spdlog::warn("worker {}: run {} step {}: no usage at {} in the output; not reconciled",
-                   options_.id, s.item.run_id, s.item.step, o.limit.usage_pointer);
+  if (s.held_limits.empty()) return;
+  const std::vector<const LimitUse*> uses = limit_uses(s.options());
+  std::vector<store::LimitRequest> held = std::move(s.held_limits);
+  s.held_limits.clear();
+  for (std::size_t i = 0; i < held.size(); ++i) {
+    const store::LimitRequest& r = held[i];
+    std::int64_t adjust = 0;
+    const std::string& usage = i < uses.size() ? uses[i]->usage_pointer : std::string();
+    if (output != nullptr && !usage.empty()) {
+      try {
+        const Json& used = output->at(Json::json_pointer(usage));
+        if (used.is_number()) adjust = r.cost - used.get<std::int64_t>();
+      } catch (const Json::exception&) {
+        spdlog::warn("worker {}: run {} step {}: no usage at {} in the output; limiter {} not reconciled",
+                     options_.id, s.item.run_id, s.item.step, usage, r.limiter->spec().name);
+      }
     }
+    asio::co_spawn(*io_, r.limiter->release(r.instance, s.limit_holder, adjust), [this](std::exception_ptr e) {
+      if (e) log_background_error("limiter release", e);
+    });
   }
-  store::Limiter* limiter = s.limiter;
-  s.limiter = nullptr;
-  asio::co_spawn(*io_, limiter->release(s.limit_holder, adjust), [this](std::exception_ptr e) {
-    if (e) log_background_error("limiter release", e);
-  });
 }
 
-// Adaptive backpressure: the upstream's Retry-After pauses the step's limiter
-// for every worker.
+// Adaptive backpressure: the upstream's Retry-After pauses the step's
+// limiters for every worker — a keyed one at this run's key (or, with
+// pause_on_429: limiter, every key).
 void Worker::Impl::pause_limit(const Inflight& s, milliseconds retry_after) {
-  const StepOptions& o = s.options();
-  if (o.limit.name.empty()) return;
-  bump(&WorkerStats::limiter_pauses);
-  store::Limiter& limiter = *limiters_.at(o.limit.name);
-  spdlog::info("worker {}: limiter {} paused for {} ms (upstream asked to retry after {} ms; max_pause {} ms)",
-               options_.id, o.limit.name, limiter.capped_pause(retry_after).count(), retry_after.count(),
-               limiter.spec().max_pause.count());
-  asio::co_spawn(*io_, limiter.pause(retry_after), [this](std::exception_ptr e) {
-    if (e) log_background_error("limiter pause", e);
-  });
+  for (const LimitUse* use : limit_uses(s.options())) {
+    const store::Limiter& limiter = *limiters_.at(use->name);
+    store::Limiter::Instance at = limiter.instance({});
+    if (!use->key_template.empty() && use->pause_on_429 == PauseScope::key) {
+      const std::optional<std::string> k = limit_key(s, *use, nullptr);
+      if (!k) continue;  // a run without a key was never admitted through it
+      at = limiter.instance(*k);
+    }
+    bump(&WorkerStats::limiter_pauses);
+    spdlog::info("worker {}: limiter {}{} paused for {} ms (upstream asked to retry after {} ms; max_pause {} ms)",
+                 options_.id, use->name, at.key.empty() ? "" : " (one key)", limiter.capped_pause(retry_after).count(),
+                 retry_after.count(), limiter.spec().max_pause.count());
+    asio::co_spawn(*io_, limiter.pause(at, retry_after), [this](std::exception_ptr e) {
+      if (e) log_background_error("limiter pause", e);
+    });
+  }
 }
 
 // The attempt's token cost: the fixed number, or the template evaluated on the run.
-std::int64_t Worker::Impl::token_cost(const Inflight& s) const {
-  const StepDefinition& step = s.workflow->steps()[static_cast<std::size_t>(s.step_index)];
-  auto t = token_estimates_.find(&step);
-  if (t == token_estimates_.end()) return step.options.limit.tokens;
+std::int64_t Worker::Impl::token_cost(const Inflight& s, const LimitUse& use) const {
+  auto t = token_estimates_.find(&use);
+  if (t == token_estimates_.end()) return use.tokens;
   // Too large to parse: launch() fails the attempt; its estimate does not matter.
   if (parse_budget_problem(*s.workflow, s.step_index, s.run)) return 0;
   auto [input, outputs] = run_data(*s.workflow, s.step_index, s.run);
@@ -136,9 +156,30 @@ std::int64_t Worker::Impl::token_cost(const Inflight& s) const {
     if (v.is_string()) return std::max<std::int64_t>(0, std::atoll(v.get<std::string>().c_str()));
   } catch (const std::exception& e) {
     spdlog::warn("worker {}: run {} step {}: token estimate failed ({}); using {}", options_.id,
-                 s.item.run_id, s.item.step, e.what(), step.options.limit.tokens);
+                 s.item.run_id, s.item.step, e.what(), use.tokens);
   }
-  return step.options.limit.tokens;
+  return use.tokens;
+}
+
+std::optional<std::string> Worker::Impl::limit_key(const Inflight& s, const LimitUse& use, std::string* error) const {
+  auto t = limit_keys_.find(&use);
+  if (t == limit_keys_.end()) return std::string();
+  auto [input, outputs] = run_data(*s.workflow, s.step_index, s.run);
+  engine::Redactor unused;
+  std::string why;
+  try {
+    const Json v = t->second.render_value(engine::TemplateContext(input, outputs), unused);
+    if (v.is_string() && !v.get<std::string>().empty()) return v.get<std::string>();
+    if (v.is_number() || v.is_boolean()) return v.dump();
+    if ((v.is_array() || v.is_object()) && !v.empty()) return v.dump();
+    why = "it yielded " + (v.is_null() ? std::string("null") : v.is_string() ? std::string("\"\"") : v.dump());
+  } catch (const std::exception& e) {
+    why = e.what();
+  }
+  if (error != nullptr) {
+    *error = "limit key of limiter '" + use.name + "' (" + use.key_template + ") has no value for this run: " + why;
+  }
+  return std::nullopt;
 }
 
 }  // namespace steadfast

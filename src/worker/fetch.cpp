@@ -299,7 +299,7 @@ engine::ClaimFacts Worker::Impl::claim_facts(Inflight& slot, const store::Starte
   slot.workflow = wf;
   slot.step_index = index;
   const StepOptions& o = slot.options();
-  c.limited = !o.limit.name.empty();
+  c.limited = !limit_uses(o).empty();
   c.is_last_step = index + 1 == static_cast<int>(wf->steps().size());
   c.retry = o.retry;
   c.continue_on_failure = o.on_failure == OnFailure::continue_;

@@ -20,7 +20,8 @@ asio::awaitable<void> Worker::Impl::renew_loop() {
     co_await worker_detail::sleep_for(renew_interval_);
     std::vector<store::StartItem> items;
     std::vector<std::string> keys;
-    std::map<store::Limiter*, std::vector<std::string>> holders;
+    // Holders per limiter instance (by its state key).
+    std::map<std::string, std::pair<store::LimitRequest, std::vector<std::string>>> holders;
     const auto taken_at = Clock::now();
     for (auto& [key, s] : inflight_) {
       if (!s.machine.renews() || s.item.token.deliveries == 0) continue;
@@ -31,12 +32,16 @@ asio::awaitable<void> Worker::Impl::renew_loop() {
       }
       items.push_back(std::move(item));
       keys.push_back(key);
-      if (s.limiter != nullptr) holders[s.limiter].push_back(s.limit_holder);
+      for (const store::LimitRequest& held : s.held_limits) {
+        auto& [at, ids] = holders[held.instance.state];
+        at = held;
+        ids.push_back(s.limit_holder);
+      }
     }
     if (items.empty()) continue;
-    for (auto& [limiter, ids] : holders) {
+    for (auto& [state_key, held] : holders) {
       try {
-        co_await limiter->renew(ids, limiter_hold_);
+        co_await held.first.limiter->renew(held.first.instance, held.second, limiter_hold_);
       } catch (const redis::Error& e) {
         outage("renewing limiter slots").failed(e.what());
       }

@@ -129,7 +129,7 @@ Worker::Impl::Impl(WorkerOptions options, std::vector<Workflow> workflows)
   limiter_hold_ = milliseconds(1000);
   for (const Workflow& w : workflows_) {
     for (const StepDefinition& st : w.steps()) {
-      if (!st.options.limit.name.empty()) limiter_hold_ = std::max(limiter_hold_, st.options.lease);
+      if (!limit_uses(st.options).empty()) limiter_hold_ = std::max(limiter_hold_, st.options.lease);
     }
   }
   reclaim_interval_ = std::clamp(shortest / 2, milliseconds(50), milliseconds(1000));
@@ -155,17 +155,24 @@ Worker::Impl::Impl(WorkerOptions options, std::vector<Workflow> workflows)
   }
   for (const Workflow& w : workflows_) {
     for (const StepDefinition& st : w.steps()) {
-      const std::string& lim = st.options.limit.name;
-      if (!lim.empty() && limiters_.count(lim) == 0) {
-        throw std::invalid_argument("workflow '" + w.name() + "' step '" + st.name +
-                                    "' uses the undeclared limiter " + engine::quote(lim, 80));
-      }
-      if (!st.options.limit.tokens_template.empty()) {
+      std::set<std::string> used;
+      for (const LimitUse* use : limit_uses(st.options)) {
+        const std::string where = "workflow '" + w.name() + "' step '" + st.name + "'";
+        if (limiters_.count(use->name) == 0) {
+          throw std::invalid_argument(where + " uses the undeclared limiter " + engine::quote(use->name, 80));
+        }
+        if (!used.insert(use->name).second) {
+          throw std::invalid_argument(where + " goes through limiter " + engine::quote(use->name, 80) + " twice");
+        }
         try {
-          token_estimates_[&st] = engine::Template::parse(st.options.limit.tokens_template);
+          if (!use->tokens_template.empty()) token_estimates_[use] = engine::Template::parse(use->tokens_template);
         } catch (const engine::TemplateSyntaxError& e) {
-          throw std::invalid_argument("workflow '" + w.name() + "' step '" + st.name +
-                                      "': limit tokens: " + e.what());
+          throw std::invalid_argument(where + ": limit tokens: " + e.what());
+        }
+        try {
+          if (!use->key_template.empty()) limit_keys_[use] = engine::Template::parse(use->key_template);
+        } catch (const engine::TemplateSyntaxError& e) {
+          throw std::invalid_argument(where + ": limit key: " + e.what());
         }
       }
     }

@@ -93,9 +93,10 @@ class Worker::Impl {
     Clock::time_point started_at;        // when the handler was handed to the pool
     Clock::time_point progress_sent_at;  // the last heartbeat handed to renew (once a second at most)
     Clock::time_point admitting_since;   // when admission began (its wait counts toward retry.max_wait)
-    store::Limiter* limiter = nullptr;   // set once admitted: the slot to release
+    // Set once admitted: the limiter instances to release (one per limiter
+    // the step goes through, in limit_uses() order), all held as limit_holder.
+    std::vector<store::LimitRequest> held_limits;
     std::string limit_holder;
-    std::int64_t limit_cost = 0;
     // Set instead of an admission when the attempt can never be admitted (its
     // token estimate is over the bucket): launch() fails it with this, fatal.
     std::string admission_error;
@@ -153,7 +154,11 @@ class Worker::Impl {
   asio::awaitable<void> admit_then_launch(std::string key);
   void release_limit(Inflight& s, const Json* output);
   void pause_limit(const Inflight& s, milliseconds retry_after);
-  std::int64_t token_cost(const Inflight& s) const;
+  // The attempt's token cost for the step's limit `use`.
+  std::int64_t token_cost(const Inflight& s, const LimitUse& use) const;
+  // The instance key of `use` for this run: "" for an unkeyed limiter; nullopt
+  // when the key template yields no value (*error, if given, says so).
+  std::optional<std::string> limit_key(const Inflight& s, const LimitUse& use, std::string* error) const;
 
   // execute.cpp
   static std::pair<Json, std::map<std::string, Json>> run_data(const Workflow& wf, int step_index,
@@ -236,7 +241,9 @@ class Worker::Impl {
   std::unique_ptr<asio::steady_timer> drained_signal_;
   std::unique_ptr<asio::steady_timer> drain_waiter_;
   std::map<std::string, std::unique_ptr<store::Limiter>> limiters_;
-  std::map<const StepDefinition*, engine::Template> token_estimates_;
+  // The parsed token estimate and key templates of each LimitUse.
+  std::map<const LimitUse*, engine::Template> token_estimates_;
+  std::map<const LimitUse*, engine::Template> limit_keys_;
   // options_.schedules checked (nullopt: this worker publishes none).
   std::optional<std::vector<store::ScheduleDefinition>> schedules_;
   // Concurrency slots expire this long after their last renewal: the longest

@@ -233,6 +233,38 @@ workflows:
                                     "concurrency": 8}})"));
 }
 
+TEST(ParseWorkflows, AStepGoesThroughSeveralLimitersKeyedOrNot) {
+  const WorkflowsFile file = parse_workflows(R"(limits:
+  llm: {tokens_per_minute: 90000}
+  llm-tenant: {concurrency: 4}
+workflows:
+  w:
+    steps:
+      - name: call
+        kind: noop
+        limit:
+          - {name: llm, tokens: "{{len(input.text) / 4 + 500}}", usage: /usage/total_tokens}
+          - {name: llm-tenant, key: "{{input.tenant}}", pause_on_429: limiter}
+      - {name: single, kind: noop, limit: {name: llm, tokens: 5}}
+)",
+                                             kPath);
+  const StepOptions& call = file.workflows[0].steps[0].options;
+  EXPECT_TRUE(call.limit.name.empty());
+  ASSERT_EQ(call.limits.size(), 2u);
+  EXPECT_EQ(call.limits[0].name, "llm");
+  EXPECT_EQ(call.limits[0].tokens_template, "{{len(input.text) / 4 + 500}}");
+  EXPECT_EQ(call.limits[0].usage_pointer, "/usage/total_tokens");
+  EXPECT_TRUE(call.limits[0].key_template.empty());
+  EXPECT_EQ(call.limits[1].key_template, "{{input.tenant}}");
+  EXPECT_EQ(call.limits[1].pause_on_429, PauseScope::limiter);
+  const StepOptions& single = file.workflows[0].steps[1].options;
+  EXPECT_EQ(single.limit.name, "llm");
+  EXPECT_EQ(single.limit.tokens, 5);
+  EXPECT_TRUE(single.limits.empty());
+  ASSERT_EQ(limit_uses(call).size(), 2u);
+  EXPECT_EQ(limit_uses(single).size(), 1u);
+}
+
 TEST(ParseWorkflows, ScalarsKeepTheirYamlTypes) {
   const WorkflowsFile file = parse_workflows(kHead + R"(      - name: a
         kind: noop
@@ -324,6 +356,36 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"undeclared_limiter",
                   kHead + "      - name: a\n        kind: noop\n        limit: {name: llm}\n", 6,
                   "limit", "unknown limiter 'llm'"},
+        // Several limiters, keyed ones (issue 16).
+        ErrorCase{"undeclared_limiter_in_a_list",
+                  "limits:\n  llm: {concurrency: 1}\n" + kHead +
+                      "      - name: a\n        kind: noop\n        limit: [{name: llm}, {name: nope}]\n",
+                  8, "limit", "unknown limiter 'nope'"},
+        ErrorCase{"limiter_listed_twice",
+                  "limits:\n  llm: {concurrency: 1}\n" + kHead +
+                      "      - name: a\n        kind: noop\n        limit:\n          - {name: llm}\n"
+                      "          - {name: llm, key: \"{{input.t}}\"}\n",
+                  10, "limit", "limiter 'llm' is listed twice"},
+        ErrorCase{"limit_empty_list",
+                  "limits:\n  llm: {concurrency: 1}\n" + kHead + "      - {name: a, kind: noop, limit: []}\n", 6,
+                  "limit", "at least one limiter"},
+        ErrorCase{"limit_key_not_a_template",
+                  "limits:\n  llm: {concurrency: 1}\n" + kHead +
+                      "      - {name: a, kind: noop, limit: {name: llm, key: acme}}\n",
+                  6, "key", "a template naming the run's key, like \"{{input.tenant}}\", got 'acme'"},
+        ErrorCase{"limit_key_reads_a_later_step",
+                  "limits:\n  llm: {concurrency: 1}\n" + kHead +
+                      "      - name: a\n        kind: noop\n        limit: {name: llm, key: \"{{steps.b.output.t}}\"}\n"
+                      "      - {name: b, kind: noop}\n",
+                  8, "limit", "step 'b', which comes later"},
+        ErrorCase{"pause_on_429_unknown",
+                  "limits:\n  llm: {concurrency: 1}\n" + kHead +
+                      "      - {name: a, kind: noop, limit: {name: llm, key: \"{{input.t}}\", pause_on_429: all}}\n",
+                  6, "pause_on_429", "expected key (a 429 pauses this run's key only) or limiter (every key), got 'all'"},
+        ErrorCase{"pause_on_429_without_key",
+                  "limits:\n  llm: {concurrency: 1}\n" + kHead +
+                      "      - {name: a, kind: noop, limit: {name: llm, pause_on_429: limiter}}\n",
+                  6, "limit", "give it with a 'key'"},
         ErrorCase{"unknown_retry_key", step("{name: a, kind: noop, retry: {attempts: 3}}"), 4,
                   "attempts", "max_attempts, backoff"},
         ErrorCase{"unknown_backoff_key",

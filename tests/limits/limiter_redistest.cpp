@@ -8,6 +8,7 @@
 // Each test prints its measured figures on one line starting with its topic
 // ("429 storm:", "rpm:", "tpm:", "concurrency:", "idempotency:", "admission:").
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "limits/limits_fixture.h"
@@ -293,6 +294,47 @@ TEST_F(Limiter, WaitingForAdmissionKeepsTheLeaseAndSpendsNoAttempt) {
   std::cout << "admission: " << kRuns << " runs at 20/min, lease 1 s, max_attempts 1: requests over "
             << fixed(span, 1) << " s (the last waited ~" << fixed(span, 0)
             << " leases), all completed with 1 attempt, 0 reclaimed, 0 dead-lettered\n";
+}
+
+// A step through two limiters at once: the provider's (concurrency 3) and a
+// keyed one (concurrency 1 per tenant). 3 tenants x 4 runs, 2 workers x 6:
+// each tenant's calls never overlap, all three tenants run side by side (so
+// the provider's 3 are used, never more), and a run without a tenant fails
+// at once (fatal), naming the limiter — not charged to anyone.
+TEST_F(Limiter, AKeyedLimiterCapsEachTenantWhileTheSharedOneCapsThemAll) {
+  Json route = {{"responses", Json::array({{{"status", 200}, {"body", {{"ok", true}}}, {"delay_ms", 300}}})}};
+  start_http(Json{{"routes", {{"/llm", route}}}});
+  const std::string file = write_workflows(
+      "limits:\n  llm: {concurrency: 3}\n  llm-tenant: {concurrency: 1}\n"
+      "workflows:\n  tenants:\n    steps:\n      - name: call\n        kind: http\n"
+      "        with: {method: POST, url: \"" + http().url("/llm") + "\", body: {tenant: \"{{input.tenant}}\"}, timeout: 10s}\n"
+      "        retry: {max_attempts: 3, backoff: {initial: 50ms}}\n"
+      "        limit:\n          - {name: llm}\n          - {name: llm-tenant, key: \"{{input.tenant}}\"}\n");
+  start_worker("ten-a", file, WorkerArgs{}.with_concurrency(6));
+  start_worker("ten-b", file, WorkerArgs{}.with_concurrency(6));
+  const std::vector<std::string> tenants{"acme", "globex", "initech"};
+  const std::vector<std::string> runs =
+      submit_many("tenants", 12, [&](int i) { return Json{{"tenant", tenants[static_cast<std::size_t>(i) % 3]}}; });
+  const std::string keyless = client().submit("tenants", Json{{"other", 1}}).run_id;
+  ASSERT_TRUE(wait_all(runs, "completed", 60s)) << describe(runs);
+  ASSERT_TRUE(wait_status(keyless, "failed", 10s));
+
+  const std::vector<Request> all = requests("/llm");
+  ASSERT_EQ(all.size(), runs.size()) << "the keyless run sent nothing";
+  std::map<std::string, std::vector<Request>> by_tenant;
+  for (const Request& r : all) by_tenant[r.body.value("tenant", "")].push_back(r);
+  ASSERT_EQ(by_tenant.size(), 3u);
+  for (const auto& [tenant, reqs] : by_tenant) EXPECT_EQ(max_overlap(reqs), 1) << tenant;
+  EXPECT_EQ(max_overlap(all), 3) << "three tenants side by side, within the provider's 3";
+  EXPECT_EQ(hget_int(keyless, "s.call.attempts"), 1) << "fatal: no retry";
+  const std::string error = hget(keyless, "s.call.error");
+  EXPECT_NE(error.find("limit key of limiter 'llm-tenant' ({{input.tenant}}) has no value for this run"),
+            std::string::npos)
+      << error;
+  std::cout << "keyed: 3 tenants x 4 runs through llm (concurrency 3) and llm-tenant (1 per tenant): per-tenant overlap "
+            << max_overlap(by_tenant["acme"]) << "/" << max_overlap(by_tenant["globex"]) << "/"
+            << max_overlap(by_tenant["initech"]) << ", overall " << max_overlap(all)
+            << "; a run without a tenant failed at once: " << error << "\n";
 }
 
 }  // namespace

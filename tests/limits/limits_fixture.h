@@ -155,9 +155,10 @@ class LimitsTest : public FaultTest {
     return out;
   }
 
-  // "sf:limit:{name}" and its holders zset, under the test's prefix.
+  // A limiter's hash and its holders zset, under the test's prefix
+  // (store::KeySpace::limit: every limiter under one tag).
   [[nodiscard]] std::string limit_key(const std::string& name) const {
-    return prefix() + ":limit:{" + name + "}";
+    return prefix() + ":{" + prefix() + ":limits}:limit:" + name;
   }
   [[nodiscard]] std::string holders_key(const std::string& name) const {
     return limit_key(name) + ":holders";

@@ -18,6 +18,7 @@ namespace {
 constexpr const char* kWorkflows = R"(
 limits:
   gate: {concurrency: 1, tokens_per_minute: 60000}
+  tenant: {concurrency: 2, tokens_per_minute: 6000}
 workflows:
   good:
     steps:
@@ -29,6 +30,7 @@ workflows:
   limited:
     steps:
       - {name: a, kind: noop, limit: {name: gate, tokens: 10}}
+      - {name: b, kind: noop, limit: [{name: gate, tokens: 10}, {name: tenant, key: "{{input.x}}", tokens: 10}]}
   slow:
     steps:
       - {name: a, kind: sleep, with: {ms: 20000}, lease: 2s}

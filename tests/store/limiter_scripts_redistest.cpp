@@ -2,6 +2,9 @@
 // store::Limiter on a real Redis (and a one-node cluster): a reconciliation
 // never leaves the bucket deeper than one bucket in debt, and a pause is cut
 // to the limiter's max_pause; admissions and waits are counted per minute.
+// Several limiters at once (issue 16 item 1): all admit or nothing is taken
+// from any; a keyed limiter's instances are independent, named by the key's
+// hash, expire once idle, and share the limiter's pause.
 #include "store/limiter.h"
 
 #include "store/store_test.h"
@@ -15,6 +18,12 @@ class StoreLimiter : public StoreTest {
     const Reply r = cmd({"HGET", keys_.limit(l.spec().name), name});
     return r.is_nil() ? 0.0 : std::stod(std::string(r.str()));
   }
+  // Admission through `l` alone (its own instance, or key's).
+  Limiter::Admission acquire(const Limiter& l, std::int64_t cost, const std::string& holder,
+                             std::chrono::milliseconds hold, const std::string& key = {}) {
+    const LimitRequest r{&l, l.instance(key), cost};
+    return run(acquire_all(*client_, std::span<const LimitRequest>(&r, 1), holder, hold));
+  }
   double redis_now_ms() {
     const Reply t = cmd({"TIME"});
     return std::stod(std::string(t[0].str())) * 1000 + std::stod(std::string(t[1].str())) / 1000;
@@ -27,14 +36,14 @@ TEST_F(StoreLimiter, ReconciledDebtStopsAtOneBucket) {
   spec.tokens_per_minute = 60000;
   spec.token_burst = 1000;
   Limiter l(*client_, keys_, spec);
-  const Limiter::Admission a = run(l.try_acquire(100, "h1", std::chrono::milliseconds(0)));
+  const Limiter::Admission a = acquire(l, 100, "h1", std::chrono::milliseconds(0));
   ASSERT_TRUE(a.admitted);
   // The output claims a million tokens used (an estimate of 100).
-  run(l.release("h1", 100 - 1000000));
+  run(l.release(l.instance({}), "h1", 100 - 1000000));
   EXPECT_GE(field(l, "tokens"), -1000.0);
   EXPECT_LT(field(l, "tokens"), -990.0);  // in debt by one bucket (refilled by a few ms at most)
   // The next admission of 100 waits for 1100 tokens at 1000 per second: about 1.1 s, not 16 minutes.
-  const Limiter::Admission next = run(l.try_acquire(100, "h2", std::chrono::milliseconds(0)));
+  const Limiter::Admission next = acquire(l, 100, "h2", std::chrono::milliseconds(0));
   EXPECT_FALSE(next.admitted);
   EXPECT_EQ(next.reason, "tokens");
   EXPECT_LE(next.wait.count(), 1100);
@@ -48,11 +57,11 @@ TEST_F(StoreLimiter, PauseIsCutToMaxPause) {
   Limiter l(*client_, keys_, spec);
   EXPECT_EQ(l.capped_pause(std::chrono::hours(24)), std::chrono::milliseconds(2000));
   EXPECT_EQ(l.capped_pause(std::chrono::milliseconds(500)), std::chrono::milliseconds(500));
-  run(l.pause(std::chrono::hours(24)));
+  run(l.pause(l.instance({}), std::chrono::hours(24)));
   const double left = field(l, "paused_until") - redis_now_ms();
   EXPECT_GT(left, 1000.0);
   EXPECT_LE(left, 2000.0);
-  const Limiter::Admission a = run(l.try_acquire(0, "h", std::chrono::milliseconds(0)));
+  const Limiter::Admission a = acquire(l, 0, "h", std::chrono::milliseconds(0));
   EXPECT_FALSE(a.admitted);
   EXPECT_EQ(a.reason, "paused");
   EXPECT_LE(a.wait.count(), 2000);
@@ -68,9 +77,9 @@ TEST_F(StoreLimiter, AdmissionsAndWaitsAreCountedInTotalAndPerMinute) {
   spec.concurrency = 1;
   Limiter l(*client_, keys_, spec);
   const std::string key = keys_.limit("llm");
-  ASSERT_TRUE(run(l.try_acquire(0, "h1", std::chrono::milliseconds(60000))).admitted);
-  EXPECT_FALSE(run(l.try_acquire(0, "h2", std::chrono::milliseconds(60000))).admitted);  // the slot is held
-  EXPECT_FALSE(run(l.try_acquire(0, "h3", std::chrono::milliseconds(60000))).admitted);
+  ASSERT_TRUE(acquire(l, 0, "h1", std::chrono::milliseconds(60000)).admitted);
+  EXPECT_FALSE(acquire(l, 0, "h2", std::chrono::milliseconds(60000)).admitted);  // the slot is held
+  EXPECT_FALSE(acquire(l, 0, "h3", std::chrono::milliseconds(60000)).admitted);
   EXPECT_EQ(field(l, "admitted"), 1.0);
   EXPECT_EQ(field(l, "waits"), 2.0);
   const auto minute = static_cast<long long>(field(l, "recent_minute"));
@@ -83,7 +92,7 @@ TEST_F(StoreLimiter, AdmissionsAndWaitsAreCountedInTotalAndPerMinute) {
   // As if those were counted in the minute before this one: the next call rolls them over.
   const long long now_minute = static_cast<long long>(redis_now_ms()) / 60000;
   expect_ok(cmd({"HSET", key, "recent_minute", std::to_string(now_minute - 1), "recent_admitted", "7", "recent_waits", "3"}));
-  EXPECT_FALSE(run(l.try_acquire(0, "h4", std::chrono::milliseconds(60000))).admitted);
+  EXPECT_FALSE(acquire(l, 0, "h4", std::chrono::milliseconds(60000)).admitted);
   const auto rolled = static_cast<long long>(field(l, "recent_minute"));
   if (rolled == now_minute) {
     EXPECT_EQ(field(l, "recent_admitted"), 0.0);
@@ -95,12 +104,89 @@ TEST_F(StoreLimiter, AdmissionsAndWaitsAreCountedInTotalAndPerMinute) {
   }
   // Counted long ago: nothing is carried over.
   expect_ok(cmd({"HSET", key, "recent_minute", std::to_string(now_minute - 5), "recent_admitted", "7", "recent_waits", "3"}));
-  EXPECT_FALSE(run(l.try_acquire(0, "h5", std::chrono::milliseconds(60000))).admitted);
+  EXPECT_FALSE(acquire(l, 0, "h5", std::chrono::milliseconds(60000)).admitted);
   EXPECT_EQ(field(l, "previous_admitted"), 0.0);
   EXPECT_EQ(field(l, "previous_waits"), 0.0);
   EXPECT_EQ(field(l, "recent_waits"), 1.0);
   EXPECT_EQ(field(l, "waits"), 4.0);  // totals are never rolled
   EXPECT_EQ(field(l, "admitted"), 1.0);
+}
+
+TEST_F(StoreLimiter, SeveralLimitersAdmitTogetherOrNothingIsTakenFromAny) {
+  LimitSpec provider;
+  provider.name = "llm";
+  provider.requests_per_minute = 600;
+  provider.burst = 10;
+  provider.tokens_per_minute = 60000;
+  LimitSpec tenant;
+  tenant.name = "llm-tenant";
+  tenant.concurrency = 1;
+  const Limiter global(*client_, keys_, provider);
+  const Limiter per_tenant(*client_, keys_, tenant);
+  const std::vector<LimitRequest> both{{&global, global.instance({}), 500}, {&per_tenant, per_tenant.instance("acme"), 0}};
+  ASSERT_TRUE(run(acquire_all(*client_, both, "h1", std::chrono::milliseconds(60000))).admitted);
+  const double tokens = field(global, "tokens");
+  const double tat = field(global, "tat");
+  EXPECT_EQ(field(global, "admitted"), 1.0);
+
+  // acme's one slot is held: the provider's limiter would admit, but gives nothing.
+  const Limiter::Admission refused = run(acquire_all(*client_, both, "h2", std::chrono::milliseconds(60000)));
+  EXPECT_FALSE(refused.admitted);
+  EXPECT_EQ(refused.reason, "concurrency");
+  EXPECT_EQ(refused.which, 1u) << "the tenant's limiter refused";
+  EXPECT_EQ(field(global, "tokens"), tokens) << "no tokens taken";
+  EXPECT_EQ(field(global, "tat"), tat) << "no request taken";
+  EXPECT_EQ(field(global, "admitted"), 1.0);
+  EXPECT_EQ(field(global, "waits"), 0.0) << "a wait is counted where it comes from";
+  EXPECT_EQ(cmd({"ZCARD", keys_.limit_instance_holders("llm-tenant", "acme")}).as_integer(), 1);
+
+  // Another tenant goes through at once: its own instance.
+  const std::vector<LimitRequest> other{{&global, global.instance({}), 500},
+                                        {&per_tenant, per_tenant.instance("globex"), 0}};
+  EXPECT_TRUE(run(acquire_all(*client_, other, "h3", std::chrono::milliseconds(60000))).admitted);
+  EXPECT_EQ(field(global, "admitted"), 2.0);
+}
+
+TEST_F(StoreLimiter, AKeysInstanceIsNamedByItsHashAndExpiresOnceIdle) {
+  LimitSpec spec;
+  spec.name = "tenant";
+  spec.concurrency = 2;
+  spec.tokens_per_minute = 6000;
+  const Limiter l(*client_, keys_, spec);
+  const std::string hostile = "acme}:{evil\nkey";
+  const Limiter::Instance at = l.instance(hostile);
+  EXPECT_EQ(at.state.find("acme"), std::string::npos) << at.state;
+  EXPECT_EQ(at.state.rfind(keys_.limit("tenant") + ":k:", 0), 0u) << "under the limiter's own tag: " << at.state;
+  ASSERT_TRUE(acquire(l, 10, "h1", std::chrono::milliseconds(5000), hostile).admitted);
+  const std::chrono::milliseconds idle = l.idle_expiry(at, std::chrono::milliseconds(5000));
+  EXPECT_GE(idle, std::chrono::milliseconds(60000));
+  for (const std::string& k : {at.state, at.holders}) {
+    const long long ttl = cmd({"PTTL", k}).as_integer();
+    EXPECT_GT(ttl, 0) << k << " must expire once idle";
+    EXPECT_LE(ttl, idle.count()) << k;
+  }
+  EXPECT_EQ(cmd({"PTTL", keys_.limit("tenant")}).as_integer(), -2) << "the limiter itself was not touched";
+  EXPECT_EQ(l.idle_expiry(l.instance({}), std::chrono::milliseconds(5000)).count(), 0) << "the limiter never expires";
+  run(l.release(at, "h1", 0));
+  EXPECT_EQ(cmd({"ZCARD", at.holders}).as_integer(), 0);
+}
+
+TEST_F(StoreLimiter, PausingTheLimiterPausesEveryKeyAndAKeysPauseOnlyThatKey) {
+  LimitSpec spec;
+  spec.name = "tenant";
+  spec.requests_per_minute = 6000;
+  spec.burst = 100;
+  spec.max_pause = std::chrono::milliseconds(30000);
+  const Limiter l(*client_, keys_, spec);
+  run(l.pause(l.instance("acme"), std::chrono::milliseconds(20000)));
+  EXPECT_EQ(acquire(l, 0, "h1", std::chrono::milliseconds(0), "acme").reason, "paused");
+  EXPECT_TRUE(acquire(l, 0, "h2", std::chrono::milliseconds(0), "globex").admitted);
+  EXPECT_GT(cmd({"PTTL", l.instance("acme").state}).as_integer(), 20000) << "the paused instance outlives its pause";
+  run(l.pause(l.instance({}), std::chrono::milliseconds(20000)));
+  const Limiter::Admission everyone = acquire(l, 0, "h3", std::chrono::milliseconds(0), "globex");
+  EXPECT_FALSE(everyone.admitted);
+  EXPECT_EQ(everyone.reason, "paused");
+  EXPECT_GT(everyone.wait.count(), 10000);
 }
 
 }  // namespace

@@ -5,10 +5,12 @@
 -- The usage comes from a step's output, which a run's input may shape: the
 -- debt stops at one bucket (-capacity), so one attempt delays the others by at
 -- most two buckets' refill time, never minutes.
--- KEYS[1] limiter hash, KEYS[2] holders zset
--- ARGV: holder id, tokens per minute, token capacity, adjust
+-- KEYS[1] limiter (instance) hash, KEYS[2] holders zset
+-- ARGV: holder id, tokens per minute, token capacity, adjust, idle ms (a
+--       keyed instance's expiry after its last use; 0 = never expires)
 local lim, holders = KEYS[1], KEYS[2]
 local holder, tpm, capacity, adjust = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local idle = tonumber(ARGV[5] or 0)
 redis.call('ZREM', holders, holder)
 if tpm > 0 and adjust ~= 0 then
   local now = sf_now()
@@ -18,5 +20,6 @@ if tpm > 0 and adjust ~= 0 then
   tokens = math.min(capacity, tokens + (now - at) * tpm / 60000)
   tokens = math.max(-capacity, math.min(capacity, tokens + adjust))
   redis.call('HSET', lim, 'tokens', string.format('%.3f', tokens), 'tokens_at', now)
+  if idle > 0 then redis.call('PEXPIRE', lim, idle) end
 end
 return 1
