@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,17 @@ struct RetryPolicy {
   std::chrono::milliseconds max_wait{std::chrono::hours(1)};
 };
 
+// One key's bounds of a keyed limiter where they differ from the declared
+// ones (a tenant with a larger quota): each field given replaces the
+// limiter's. Whole numbers >= 1 (token_burst: 0 = a tenth of a minute's tokens).
+struct LimitOverride {
+  std::optional<std::int64_t> requests_per_minute;
+  std::optional<std::int64_t> burst;
+  std::optional<std::int64_t> tokens_per_minute;
+  std::optional<std::int64_t> token_burst;
+  std::optional<std::int64_t> concurrency;
+};
+
 // A global limiter, shared by every worker through Redis (Redis time). Each
 // bound is off when zero. Declared once (a workflows file's `limits:`),
 // referenced by steps (StepOptions::limit).
@@ -57,7 +69,14 @@ struct LimitSpec {
   // The longest pause an upstream's Retry-After may put on this limiter (for
   // every worker); a longer Retry-After pauses it this long. Must be > 0.
   std::chrono::milliseconds max_pause{60000};
+  // For a keyed limiter: the bounds of some keys (by the key's value) where
+  // they differ. An override set at run time (PUT
+  // /v1/limiters/{name}/overrides/{key}, kept in Redis) comes before these.
+  std::map<std::string, LimitOverride> overrides;
 };
+
+// `spec` with `o`'s fields laid over it.
+[[nodiscard]] LimitSpec with_override(const LimitSpec& spec, const LimitOverride& o);
 
 // What an upstream's "429, retry after N" pauses: the step's instance of a
 // keyed limiter (that key only), or the whole limiter (every key).

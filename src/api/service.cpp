@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <optional>
 #include <variant>
@@ -21,6 +22,7 @@
 #include "engine/run_filter.h"
 #include "engine/series.h"
 #include "store/bulk.h"
+#include "store/limiter.h"
 #include "store/schedules.h"
 #include "store/definition.h"
 #include "store/signals.h"
@@ -227,7 +229,7 @@ std::vector<ServedWorkflow> serve_workflows(const config::WorkflowsFile& file) {
 struct Service::Route {
   enum class Action {
     healthz, readyz, metrics, ui, ui_redirect, me, workflows, submit, runs, run, cancel, dlq, dlq_purge, dlq_replay,
-    workers, limiters, audit, queues, queue_pause, queue_resume, stats_series, rerun, bulk_create, bulk_list, bulk_get,
+    workers, limiters, limiter_overrides, limiter_override, audit, queues, queue_pause, queue_resume, stats_series, rerun, bulk_create, bulk_list, bulk_get,
     bulk_stop, submit_batch, schedules, schedule_pause, schedule_resume, schedule_trigger, signal, callback
   };
   Action action{};
@@ -379,6 +381,12 @@ std::variant<Service::Route, Response> Service::resolve(const Request& request) 
       set(A::workers, "/v1/workers", "GET", Access::read);
     } else if (n == 2 && s1 == "limiters") {
       set(A::limiters, "/v1/limiters", "GET", Access::read);
+    } else if (n == 4 && s1 == "limiters" && seg[3] == "overrides" && !seg[2].empty()) {
+      set(A::limiter_overrides, "/v1/limiters/{name}/overrides", "GET", Access::read, std::string(seg[2]));
+    } else if (n == 5 && s1 == "limiters" && seg[3] == "overrides" && !seg[2].empty() && !seg[4].empty()) {
+      set(A::limiter_override, "/v1/limiters/{name}/overrides/{key}", "PUT", Access::admin, std::string(seg[2]));
+      route.methods.push_back("DELETE");
+      route.param2 = std::string(seg[4]);
     } else if (n == 3 && s1 == "stats" && seg[2] == "series") {
       set(A::stats_series, "/v1/stats/series", "GET", Access::read);
     } else if (n == 2 && s1 == "audit") {
@@ -490,6 +498,9 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
       case A::schedule_resume: co_return co_await change_schedule(route.param, "resume", route.who);
       case A::schedule_trigger: co_return co_await change_schedule(route.param, "trigger", route.who);
       case A::limiters: co_return co_await list_limiters();
+      case A::limiter_overrides: co_return co_await list_limiter_overrides(route.param);
+      case A::limiter_override:
+        co_return co_await change_limiter_override(request, route.param, route.param2, route.who);
       case A::audit: co_return co_await audit_log(route.query);
       case A::stats_series: co_return co_await stats_series(route.query);
       case A::bulk_create: co_return co_await create_bulk(request, route.who);
@@ -1267,6 +1278,89 @@ asio::awaitable<Response> Service::change_schedule(const std::string& name, std:
   detail["changed"] = change == store::ScheduleChange::changed;
   co_await store_.audit(actor(who), audit_action, name, std::move(detail));
   co_return json_response(200, {{"schedule", name}, {"paused", pause}});
+}
+
+namespace {
+
+// A path segment with its %XX escapes decoded; nullopt for a bad escape.
+std::optional<std::string> percent_decoded(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
+        !std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      return std::nullopt;
+    }
+    out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+    i += 2;
+  }
+  return out;
+}
+
+}  // namespace
+
+// A limiter named by a route, if it is registered (by a worker or a server).
+asio::awaitable<bool> Service::limiter_known(const std::string& name) {
+  if (!is_valid_name(name)) co_return false;
+  const redis::Reply r = co_await redis_.command("HGET", store_.keys().limiters(), name);
+  co_return !r.is_nil();
+}
+
+asio::awaitable<Response> Service::list_limiter_overrides(const std::string& name) {
+  const bool known = co_await limiter_known(name);
+  if (!known) {
+    co_return problem(404, "unknown-limiter", "no limiter '" + name.substr(0, 64) + "' (GET /v1/limiters)");
+  }
+  Json list = Json::array();
+  for (const auto& [key, o] : co_await store::limit_overrides(redis_, store_.keys(), name)) {
+    list.push_back({{"key", key}, {"bounds", store::to_json(o)}});
+  }
+  co_return json_response(200, {{"limiter", name}, {"overrides", std::move(list)}});
+}
+
+// PUT /v1/limiters/{name}/overrides/{key} {"tokens_per_minute": 50000, ...}:
+// the key's instance gets these bounds (the others as declared) from its
+// next admission on; DELETE goes back to the declared ones (or the file's
+// override). Audited.
+asio::awaitable<Response> Service::change_limiter_override(const Request& request, const std::string& name,
+                                                           const std::string& raw_key,
+                                                           const std::optional<Principal>& who) {
+  const bool known = co_await limiter_known(name);
+  if (!known) {
+    co_return problem(404, "unknown-limiter", "no limiter '" + name.substr(0, 64) + "' (GET /v1/limiters)");
+  }
+  const std::optional<std::string> key = percent_decoded(raw_key);
+  if (!key || key->empty() || key->size() > 256) {
+    co_return problem(400, "bad-key", "the key is 1 to 256 bytes, percent-encoded in the path");
+  }
+  if (request.method == "DELETE") {
+    const bool removed = co_await store::remove_limit_override(redis_, store_.keys(), name, *key);
+    Json detail = Json::object();
+    detail["key"] = *key;
+    detail["removed"] = removed;
+    co_await store_.audit(actor(who), "limiter_override_removed", name, std::move(detail));
+    co_return json_response(200, {{"limiter", name}, {"key", *key}, {"removed", removed}});
+  }
+  auto body = json_body(request, options_);
+  if (auto* refused = std::get_if<Response>(&body)) co_return std::move(*refused);
+  LimitOverride o;
+  try {
+    o = store::limit_override_from_json(std::get<Json>(body));
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    const std::string pointer = what.starts_with("/") ? what.substr(0, what.find(':')) : std::string();
+    co_return validation_problem(what, {{pointer, what, ""}});
+  }
+  co_await store::set_limit_override(redis_, store_.keys(), name, *key, o);
+  const Json bounds = store::to_json(o);
+  Json detail = Json::object();
+  detail["key"] = *key;
+  detail["bounds"] = bounds;
+  co_await store_.audit(actor(who), "limiter_override", name, std::move(detail));
+  co_return json_response(200, {{"limiter", name}, {"key", *key}, {"bounds", bounds}});
 }
 
 asio::awaitable<Response> Service::list_limiters() {

@@ -137,6 +137,11 @@ class Service {
   boost::asio::awaitable<Response> change_schedule(const std::string& name, std::string_view action,
                                                    const std::optional<Principal>& who);
   boost::asio::awaitable<Response> list_limiters();
+  boost::asio::awaitable<bool> limiter_known(const std::string& name);
+  boost::asio::awaitable<Response> list_limiter_overrides(const std::string& name);
+  boost::asio::awaitable<Response> change_limiter_override(const Request& request, const std::string& name,
+                                                           const std::string& raw_key,
+                                                           const std::optional<Principal>& who);
   boost::asio::awaitable<Response> audit_log(const std::map<std::string, std::string>& query);
   // GET /v1/stats/series?from&to&workflow: per-minute counts and queue depths.
   boost::asio::awaitable<Response> stats_series(const std::map<std::string, std::string>& query);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -804,7 +805,11 @@ class Parser {
       for (const Entry& entry :
            entries(item.value, item.key_node.Mark(), item.key,
                    {"requests_per_minute", "burst", "tokens_per_minute", "token_burst", "concurrency",
-                    "max_pause"})) {
+                    "max_pause", "overrides"})) {
+        if (entry.key == "overrides") {
+          spec.overrides = parse_overrides(entry);
+          continue;
+        }
         if (entry.key == "max_pause") {
           spec.max_pause = duration(entry);
           if (spec.max_pause.count() <= 0) {
@@ -824,6 +829,32 @@ class Parser {
              "a limiter needs requests_per_minute, tokens_per_minute or concurrency");
       }
       out.push_back(std::move(spec));
+    }
+    return out;
+  }
+
+  // `overrides: {<key value>: {tokens_per_minute: 50000, ...}}`: some keys'
+  // bounds of a keyed limiter.
+  std::map<std::string, LimitOverride> parse_overrides(const Entry& overrides) {
+    std::map<std::string, LimitOverride> out;
+    for (const Entry& item : entries(overrides.value, overrides.key_node.Mark(), overrides.key, {})) {
+      if (item.key.empty() || item.key.size() > 256) {
+        fail(item.key_node.Mark(), overrides.key, "a key's value is 1 to 256 bytes, got " + std::to_string(item.key.size()));
+      }
+      LimitOverride o;
+      const std::vector<Entry> fields =
+          entries(item.value, item.key_node.Mark(), item.key,
+                  {"requests_per_minute", "burst", "tokens_per_minute", "token_burst", "concurrency"});
+      if (fields.empty()) fail(item.key_node.Mark(), item.key, "an override sets at least one bound");
+      for (const Entry& entry : fields) {
+        const std::int64_t v = positive(entry);
+        if (entry.key == "requests_per_minute") o.requests_per_minute = v;
+        if (entry.key == "burst") o.burst = v;
+        if (entry.key == "tokens_per_minute") o.tokens_per_minute = v;
+        if (entry.key == "token_burst") o.token_burst = v;
+        if (entry.key == "concurrency") o.concurrency = v;
+      }
+      out[item.key] = o;
     }
     return out;
   }

@@ -9,6 +9,21 @@
 #include "engine/template.h"
 
 namespace steadfast {
+
+LimitSpec with_override(const LimitSpec& spec, const LimitOverride& o) {
+  LimitSpec out = spec;
+  out.overrides.clear();
+  if (o.requests_per_minute) out.requests_per_minute = *o.requests_per_minute;
+  if (o.burst) out.burst = *o.burst;
+  if (o.tokens_per_minute) {
+    out.tokens_per_minute = *o.tokens_per_minute;
+    out.token_burst = o.token_burst.value_or(0);  // the declared bucket was sized for the declared rate
+  } else if (o.token_burst) {
+    out.token_burst = *o.token_burst;
+  }
+  if (o.concurrency) out.concurrency = *o.concurrency;
+  return out;
+}
 namespace {
 
 using engine::quote;

@@ -140,5 +140,6 @@ std::string KeySpace::limit_instance(std::string_view name, std::string_view key
 std::string KeySpace::limit_instance_holders(std::string_view name, std::string_view key) const {
   return limit_instance(name, key) + ":holders";
 }
+std::string KeySpace::limit_overrides(std::string_view name) const { return limit(name) + ":overrides"; }
 
 }  // namespace steadfast::store

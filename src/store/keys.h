@@ -129,6 +129,9 @@ class KeySpace {
   // key's value comes from run input: only its SHA-1 is part of the name.
   [[nodiscard]] std::string limit_instance(std::string_view name, std::string_view key) const;
   [[nodiscard]] std::string limit_instance_holders(std::string_view name, std::string_view key) const;
+  // HASH key value -> JSON of a LimitOverride: a keyed limiter's bounds for
+  // some keys, set at run time (PUT /v1/limiters/{name}/overrides/{key}).
+  [[nodiscard]] std::string limit_overrides(std::string_view name) const;
 
  private:
   std::string prefix_;

@@ -11,11 +11,13 @@
 
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "redis/client.h"
+#include "steadfast/json.h"
 #include "steadfast/workflow.h"
 #include "store/keys.h"
 
@@ -32,12 +34,17 @@ class Limiter {
     std::string holders;  // its concurrency holders
   };
   [[nodiscard]] Instance instance(const std::string& key) const;
+  // Where its keys' runtime overrides are kept (KeySpace::limit_overrides).
+  [[nodiscard]] std::string overrides_key() const { return keys_.limit_overrides(spec_.name); }
 
   struct Admission {
     bool admitted = false;
     std::chrono::milliseconds wait{0};  // when refused: ask again after this
     std::string reason;                 // paused | requests | tokens | concurrency
     std::size_t which = 0;              // when refused: the request that asked for `wait`
+    // reason "capacity": the cost is over that instance's bucket (this
+    // size), so it could never be admitted; wait is 0.
+    std::int64_t capacity = 0;
   };
 
   // Frees the holder's slot; adjust = estimated - actual tokens (0 = no reconciliation).
@@ -53,10 +60,15 @@ class Limiter {
                                      std::chrono::milliseconds hold) const;
 
   [[nodiscard]] const LimitSpec& spec() const noexcept { return spec_; }
+  // The bounds of an instance as the workflows file sets them: the spec,
+  // with the key's file override laid over it. (An override set at run time
+  // is applied by the scripts, over these.)
+  [[nodiscard]] const LimitSpec& bounds(const Instance& at) const;
   // The token bucket's size: token_burst, or a tenth of a minute's tokens.
   // The most one attempt may be estimated at (a larger estimate fails it), and
   // the deepest debt a reconciliation may leave (see limit_release.lua).
-  [[nodiscard]] std::int64_t token_capacity() const noexcept;
+  [[nodiscard]] std::int64_t token_capacity() const noexcept { return token_capacity(spec_); }
+  [[nodiscard]] static std::int64_t token_capacity(const LimitSpec& bounds) noexcept;
   // How long a key's instance lives after its last use: long enough that
   // whatever it remembers (a bucket in debt, the request spacing, a pause,
   // held slots) is back to a fresh instance's by then, so expiring it
@@ -67,7 +79,27 @@ class Limiter {
   redis::Client& client_;
   KeySpace keys_;
   LimitSpec spec_;
+  std::map<std::string, LimitSpec> overridden_;  // bounds() of the keys the file overrides
 };
+
+// A LimitOverride as stored (and answered by the API): its set fields only.
+[[nodiscard]] Json to_json(const LimitOverride& o);
+// The override `value` describes: an object of the LimitOverride fields,
+// whole numbers 1 to 10^12, at least one. Throws std::invalid_argument
+// naming the field at fault.
+[[nodiscard]] LimitOverride limit_override_from_json(const Json& value);
+
+// Runtime overrides of a limiter's keys (PUT /v1/limiters/{name}/overrides/{key}):
+// kept in Redis, read by the limiter scripts at every admission, before the
+// workflows file's. The key is the value a step's key template yields.
+boost::asio::awaitable<void> set_limit_override(redis::Client& client, const KeySpace& keys, const std::string& name,
+                                                const std::string& key, const LimitOverride& o);
+// Whether there was one.
+boost::asio::awaitable<bool> remove_limit_override(redis::Client& client, const KeySpace& keys,
+                                                   const std::string& name, const std::string& key);
+boost::asio::awaitable<std::map<std::string, LimitOverride>> limit_overrides(redis::Client& client,
+                                                                             const KeySpace& keys,
+                                                                             const std::string& name);
 
 // One limiter a step goes through, at one instance, for `cost` tokens.
 struct LimitRequest {

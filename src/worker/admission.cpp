@@ -47,19 +47,15 @@ asio::awaitable<void> Worker::Impl::admit_then_launch(std::string key) {
         co_return;
       }
       const std::int64_t cost = token_cost(s, *use);
-      if (limiter.spec().tokens_per_minute > 0 && cost > limiter.token_capacity()) {
-        // Admitting it would put the shared bucket in debt for everyone (a run's
-        // input can make the estimate as large as it likes): fail the attempt.
-        spdlog::warn("worker {}: run {} step {}: token estimate {} is over limiter {}'s bucket of {}",
-                     options_.id, s.item.run_id, s.item.step, cost, use->name, limiter.token_capacity());
-        s.admission_error = "the attempt's token estimate (" + std::to_string(cost) + " tokens) exceeds limiter '" +
-                            use->name + "' bucket of " + std::to_string(limiter.token_capacity()) +
-                            " tokens (token_burst, or a tenth of tokens_per_minute): it could never run without "
-                            "starving every other run; send a smaller input or raise token_burst";
+      store::Limiter::Instance at = limiter.instance(*instance_key);
+      const LimitSpec& bounds = limiter.bounds(at);
+      if (bounds.tokens_per_minute > 0 && cost > store::Limiter::token_capacity(bounds)) {
+        // (A runtime override of a key's bucket is checked by the script: reason "capacity".)
+        s.admission_error = over_capacity(s, *use, cost, store::Limiter::token_capacity(bounds));
         feed(key, engine::step_event::Admitted{});
         co_return;
       }
-      requests.push_back(store::LimitRequest{&limiter, limiter.instance(*instance_key), cost});
+      requests.push_back(store::LimitRequest{&limiter, std::move(at), cost});
     }
     store::Limiter::Admission a;
     bool asked = true;
@@ -88,10 +84,28 @@ asio::awaitable<void> Worker::Impl::admit_then_launch(std::string key) {
       co_return;
     }
     if (!still_admitting) co_return;
+    if (asked && a.reason == "capacity") {
+      const store::LimitRequest& r = requests.at(a.which);
+      it->second.admission_error = over_capacity(it->second, *limit_uses(o).at(a.which), r.cost, a.capacity);
+      feed(key, engine::step_event::Admitted{});
+      co_return;
+    }
     if (asked) bump(&WorkerStats::limiter_waits);
     co_await sleep_for(asked ? std::clamp(a.wait, milliseconds(1), milliseconds(1000))
                              : milliseconds(200));
   }
+}
+
+// Admitting an estimate over the bucket would put it in debt for everyone (a
+// run's input can make the estimate as large as it likes): the attempt fails.
+std::string Worker::Impl::over_capacity(const Inflight& s, const LimitUse& use, std::int64_t cost,
+                                        std::int64_t capacity) const {
+  spdlog::warn("worker {}: run {} step {}: token estimate {} is over limiter {}'s bucket of {}", options_.id,
+               s.item.run_id, s.item.step, cost, use.name, capacity);
+  return "the attempt's token estimate (" + std::to_string(cost) + " tokens) exceeds limiter '" + use.name +
+         "' bucket of " + std::to_string(capacity) +
+         " tokens (token_burst, or a tenth of tokens_per_minute): it could never run without "
+         "starving every other run; send a smaller input or raise token_burst";
 }
 
 // Frees the step's limiter slots once its handler is really done, reconciling

@@ -154,6 +154,8 @@ class Worker::Impl {
   asio::awaitable<void> admit_then_launch(std::string key);
   void release_limit(Inflight& s, const Json* output);
   void pause_limit(const Inflight& s, milliseconds retry_after);
+  // The fatal error of an estimate over a bucket (logged).
+  std::string over_capacity(const Inflight& s, const LimitUse& use, std::int64_t cost, std::int64_t capacity) const;
   // The attempt's token cost for the step's limit `use`.
   std::int64_t token_cost(const Inflight& s, const LimitUse& use) const;
   // The instance key of `use` for this run: "" for an unkeyed limiter; nullopt

@@ -968,6 +968,64 @@ workflows:
   EXPECT_EQ(http(port, "GET", "/v1/audit?before=" + entries[0]["id"].get<std::string>()).json()["entries"].size(), 0u);
 }
 
+// A keyed limiter's per-key override at run time (issue 16): set by an
+// admin with PUT, listed, refused with the field named when malformed,
+// removed with DELETE, each action in the audit log; an unknown limiter is
+// 404. (That the scripts apply it: StoreLimiter.*Override*.)
+TEST_F(ApiTest, ALimiterKeysOverrideIsSetListedRemovedAndAudited) {
+  constexpr const char* kKeyed = R"(
+limits:
+  llm: {concurrency: 8}
+workflows:
+  anything:
+    steps:
+      - {name: only, kind: noop, limit: {name: llm, key: "{{input.tenant}}"}}
+)";
+  const auto port = start(options(), kKeyed);
+  start_worker(kKeyed);
+  bool registered = false;  // the worker registers its limiter once it has started
+  for (int i = 0; i < 500 && !registered; ++i) {
+    registered = http(port, "GET", "/v1/limiters").json()["limiters"].size() == 1;
+    if (!registered) std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(registered);
+  const test::Headers json_type{{"Content-Type", "application/json"}};
+  auto r = http(port, "PUT", "/v1/limiters/llm/overrides/acme%20corp", R"({"tokens_per_minute": 50000, "concurrency": 2})",
+                json_type);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["key"], "acme corp");
+  EXPECT_EQ(r.json()["bounds"], (Json{{"tokens_per_minute", 50000}, {"concurrency", 2}}));
+  const store::KeySpace keys("sf", 1);
+  EXPECT_EQ(Json::parse(server().call({"HGET", keys.limit_overrides("llm"), "acme corp"}).str()),
+            (Json{{"tokens_per_minute", 50000}, {"concurrency", 2}}));
+  const Json listed = http(port, "GET", "/v1/limiters/llm/overrides").json();
+  ASSERT_EQ(listed["overrides"].size(), 1u) << listed;
+  EXPECT_EQ(listed["overrides"][0]["key"], "acme corp");
+
+  r = http(port, "PUT", "/v1/limiters/llm/overrides/acme", R"({"tokens_per_minute": 0})", json_type);
+  expect_problem(r, 422);
+  EXPECT_EQ(r.json()["errors"][0]["pointer"], "/tokens_per_minute") << r.body;
+  expect_problem(http(port, "PUT", "/v1/limiters/llm/overrides/acme", R"({"colour": 1})", json_type), 422);
+  expect_problem(http(port, "PUT", "/v1/limiters/llm/overrides/acme", "{}", json_type), 422);
+  expect_problem(http(port, "PUT", "/v1/limiters/llm/overrides/bad%zz", R"({"burst": 2})", json_type), 400);
+  expect_problem(http(port, "PUT", "/v1/limiters/nope/overrides/acme", R"({"burst": 2})", json_type), 404);
+  expect_problem(http(port, "GET", "/v1/limiters/nope/overrides"), 404);
+  expect_problem(http(port, "POST", "/v1/limiters/llm/overrides/acme", R"({"burst": 2})", json_type), 405);
+  EXPECT_EQ(server().call({"HLEN", keys.limit_overrides("llm")}).as_integer(), 1) << "refusals wrote nothing";
+
+  r = http(port, "DELETE", "/v1/limiters/llm/overrides/acme%20corp");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["removed"], true);
+  EXPECT_EQ(http(port, "DELETE", "/v1/limiters/llm/overrides/acme%20corp").json()["removed"], false);
+  EXPECT_EQ(http(port, "GET", "/v1/limiters/llm/overrides").json()["overrides"].size(), 0u);
+  const Json entries = http(port, "GET", "/v1/audit").json()["entries"];
+  std::vector<std::string> actions;
+  for (const Json& e : entries) actions.push_back(e["action"]);
+  EXPECT_EQ(actions, (std::vector<std::string>{"limiter_override_removed", "limiter_override_removed", "limiter_override"}))
+      << entries;
+  EXPECT_EQ(entries.back()["detail"]["key"], "acme corp");
+}
+
 // A paused queue: submits still go in; a worker takes nothing from it once
 // the pause is a second old (its promise); the run says why it waits; resumed,
 // the run completes. Unknown queues are 404; both actions are audited.

@@ -236,7 +236,7 @@ workflows:
 TEST(ParseWorkflows, AStepGoesThroughSeveralLimitersKeyedOrNot) {
   const WorkflowsFile file = parse_workflows(R"(limits:
   llm: {tokens_per_minute: 90000}
-  llm-tenant: {concurrency: 4}
+  llm-tenant: {concurrency: 4, overrides: {acme: {tokens_per_minute: 50000, concurrency: 8}}}
 workflows:
   w:
     steps:
@@ -261,6 +261,12 @@ workflows:
   EXPECT_EQ(single.limit.name, "llm");
   EXPECT_EQ(single.limit.tokens, 5);
   EXPECT_TRUE(single.limits.empty());
+  ASSERT_EQ(file.limiters.size(), 2u);
+  ASSERT_EQ(file.limiters[1].overrides.size(), 1u);
+  const LimitOverride& acme = file.limiters[1].overrides.at("acme");
+  EXPECT_EQ(acme.tokens_per_minute, 50000);
+  EXPECT_EQ(acme.concurrency, 8);
+  EXPECT_FALSE(acme.burst);
   ASSERT_EQ(limit_uses(call).size(), 2u);
   EXPECT_EQ(limit_uses(single).size(), 1u);
 }
@@ -382,6 +388,17 @@ INSTANTIATE_TEST_SUITE_P(
                   "limits:\n  llm: {concurrency: 1}\n" + kHead +
                       "      - {name: a, kind: noop, limit: {name: llm, key: \"{{input.t}}\", pause_on_429: all}}\n",
                   6, "pause_on_429", "expected key (a 429 pauses this run's key only) or limiter (every key), got 'all'"},
+        ErrorCase{"override_unknown_bound",
+                  "limits:\n  llm: {concurrency: 1, overrides: {acme: {speed: 3}}}\n" + kHead +
+                      "      - {name: a, kind: noop}\n",
+                  2, "speed", "unknown key"},
+        ErrorCase{"override_empty",
+                  "limits:\n  llm: {concurrency: 1, overrides: {acme: {}}}\n" + kHead + "      - {name: a, kind: noop}\n",
+                  2, "acme", "at least one bound"},
+        ErrorCase{"override_zero",
+                  "limits:\n  llm: {concurrency: 1, overrides: {acme: {concurrency: 0}}}\n" + kHead +
+                      "      - {name: a, kind: noop}\n",
+                  2, "concurrency", ""},
         ErrorCase{"pause_on_429_without_key",
                   "limits:\n  llm: {concurrency: 1}\n" + kHead +
                       "      - {name: a, kind: noop, limit: {name: llm, pause_on_429: limiter}}\n",

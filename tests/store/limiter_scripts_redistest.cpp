@@ -189,5 +189,91 @@ TEST_F(StoreLimiter, PausingTheLimiterPausesEveryKeyAndAKeysPauseOnlyThatKey) {
   EXPECT_GT(everyone.wait.count(), 10000);
 }
 
+// A key's bounds: a runtime override (Redis) before the file's override
+// before the declared ones; removing the runtime one goes back to the
+// file's. A bucket an override enlarges admits a cost the declared one would
+// refuse, and a cost over the overridden bucket is refused as "capacity".
+TEST_F(StoreLimiter, AKeysRuntimeOverrideComesBeforeTheFilesWhichComesBeforeTheDeclaredBounds) {
+  LimitSpec spec;
+  spec.name = "tenant";
+  spec.concurrency = 1;
+  spec.tokens_per_minute = 6000;  // a bucket of 600
+  LimitOverride gold;
+  gold.concurrency = 2;
+  spec.overrides["gold"] = gold;
+  const Limiter l(*client_, keys_, spec);
+  // How many holders a key admits in a row (each holding its slot).
+  int serial = 0;
+  const auto slots = [&](const std::string& key) {
+    int n = 0;
+    while (n < 10 && acquire(l, 0, key + std::to_string(++serial), std::chrono::milliseconds(60000), key).admitted) ++n;
+    return n;
+  };
+  EXPECT_EQ(slots("acme"), 1) << "declared";
+  EXPECT_EQ(slots("gold"), 2) << "the file's override";
+  LimitOverride platinum;
+  platinum.concurrency = 4;
+  run(set_limit_override(*client_, keys_, "tenant", "platinum", platinum));
+  EXPECT_EQ(slots("platinum"), 4) << "set at run time";
+  LimitOverride more_gold;
+  more_gold.concurrency = 3;
+  run(set_limit_override(*client_, keys_, "tenant", "gold", more_gold));
+  EXPECT_EQ(slots("gold"), 1) << "3 now, 2 of them already held";
+  EXPECT_TRUE(run(remove_limit_override(*client_, keys_, "tenant", "gold")));
+  EXPECT_FALSE(run(remove_limit_override(*client_, keys_, "tenant", "gold")));
+  EXPECT_EQ(slots("gold"), 0) << "back to the file's 2, 3 held";
+
+  // The bucket: 600 declared; 5000 for "big" at run time.
+  EXPECT_EQ(acquire(l, 3000, "c1", std::chrono::milliseconds(0), "acme").reason, "capacity");
+  LimitOverride big;
+  big.tokens_per_minute = 60000;
+  big.token_burst = 5000;
+  run(set_limit_override(*client_, keys_, "tenant", "big", big));
+  EXPECT_TRUE(acquire(l, 3000, "c2", std::chrono::milliseconds(0), "big").admitted);
+  const Limiter::Admission over = acquire(l, 6000, "c3", std::chrono::milliseconds(0), "big");
+  EXPECT_FALSE(over.admitted);
+  EXPECT_EQ(over.reason, "capacity");
+  EXPECT_EQ(over.capacity, 5000);
+  const auto overrides = run(limit_overrides(*client_, keys_, "tenant"));
+  ASSERT_EQ(overrides.size(), 2u);
+  EXPECT_EQ(overrides.at("big").token_burst, 5000);
+}
+
+TEST(LimitOverride, IsReadFromJsonNamingWhatIsWrong) {
+  const LimitOverride o = limit_override_from_json(Json{{"tokens_per_minute", 50000}, {"burst", 3}});
+  EXPECT_EQ(o.tokens_per_minute, 50000);
+  EXPECT_EQ(o.burst, 3);
+  EXPECT_FALSE(o.concurrency);
+  EXPECT_EQ(to_json(o), (Json{{"burst", 3}, {"tokens_per_minute", 50000}}));
+  for (const auto& [bad, says] : std::vector<std::pair<Json, std::string>>{
+           {Json::object(), "at least one"},
+           {Json::array(), "at least one"},
+           {Json{{"colour", 1}}, "/colour: unknown"},
+           {Json{{"burst", 0}}, "/burst: a whole number from 1 to 10^12, got 0"},
+           {Json{{"burst", 1.5}}, "/burst: a whole number"},
+           {Json{{"concurrency", "4"}}, "/concurrency: a whole number"},
+           {Json{{"tokens_per_minute", 1'000'000'000'001}}, "/tokens_per_minute: a whole number from 1 to 10^12"}}) {
+    try {
+      (void)limit_override_from_json(bad);
+      ADD_FAILURE() << bad << " was taken";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(LimitOverride, ALaterTokenRateWithoutABucketGetsATenthOfAMinute) {
+  LimitSpec spec;
+  spec.tokens_per_minute = 6000;
+  spec.token_burst = 100;
+  LimitOverride o;
+  o.tokens_per_minute = 60000;
+  const LimitSpec b = with_override(spec, o);
+  EXPECT_EQ(b.tokens_per_minute, 60000);
+  EXPECT_EQ(Limiter::token_capacity(b), 6000) << "the declared bucket was sized for the declared rate";
+  o.token_burst = 700;
+  EXPECT_EQ(Limiter::token_capacity(with_override(spec, o)), 700);
+}
+
 }  // namespace
 }  // namespace steadfast::store::testing

@@ -161,3 +161,26 @@ local function sf_create_run(r)
   end
   return r.start <= r.now
 end
+
+-- A keyed limiter instance's bounds with its runtime override (PUT
+-- /v1/limiters/{name}/overrides/{key}, a JSON object in the limiter's
+-- overrides hash under the key's value) laid over the ones the caller sent.
+-- b: {rpm=, burst=, tpm=, capacity=, conc=}; changed in place. A token_burst
+-- of 0, or a tokens_per_minute override without one, makes the bucket a
+-- tenth of a minute's tokens, as for a declared limiter.
+local function sf_limit_override(overrides, key, b)
+  if overrides == '' or key == '' then return end
+  local raw = redis.call('HGET', overrides, key)
+  if not raw then return end
+  local ok, o = pcall(cjson.decode, raw)
+  if not ok or type(o) ~= 'table' then return end  -- written by hand, unreadable: the declared bounds hold
+  if o.requests_per_minute then b.rpm = tonumber(o.requests_per_minute) end
+  if o.burst then b.burst = math.max(1, tonumber(o.burst)) end
+  if o.concurrency then b.conc = tonumber(o.concurrency) end
+  if o.tokens_per_minute or o.token_burst then
+    if o.tokens_per_minute then b.tpm = tonumber(o.tokens_per_minute) end
+    local burst = tonumber(o.token_burst or 0)
+    if burst > 0 then b.capacity = burst
+    elseif o.tokens_per_minute then b.capacity = math.max(1, math.floor(b.tpm / 10)) end
+  end
+end

@@ -9,32 +9,40 @@
 -- A limiter instance is the limiter itself or one key's instance of it (its
 -- own keys, which expire after `idle` ms without use: a million idle keys
 -- cost nothing).
+-- A key's instance may have a runtime override of its bounds (the
+-- limiter's overrides hash, under the key's value; sf_limit_override): it
+-- replaces the bounds the worker sent, which already hold the file's.
 -- KEYS, per limiter: instance hash, instance holders zset, the limiter's
 --       own hash (its pause applies to every instance; = the instance hash
---       for an unkeyed limiter)
--- ARGV: holder id, hold ms, then per limiter 7 values: requests per minute,
+--       for an unkeyed limiter), the limiter's overrides hash
+-- ARGV: holder id, hold ms, then per limiter 8 values: requests per minute,
 --       burst, tokens per minute, token capacity, concurrency, cost (tokens),
---       idle ms (0 = never expires)
+--       idle ms (0 = never expires), the key's value ('' = unkeyed)
 -- Counts per instance, for GET /v1/limiters: `admitted` and `waits`
 -- (totals), and this minute's and the previous minute's admissions and
 -- waits (`recent_minute`, Redis ms / 60000; `recent_admitted`,
 -- `recent_waits`, `previous_admitted`, `previous_waits`), rolled by the
 -- first call of a minute.
 -- Returns {1, 0, '', 0} when admitted, or {0, ms to wait before asking
--- again, reason, which limiter (1-based) asked for that wait}.
+-- again, reason, which limiter (1-based) asked for that wait}; reason
+-- 'capacity' (wait 0, a 5th value: the bucket's size) when the cost is over
+-- the instance's bucket: it could never be admitted.
 local holder, hold_ms = ARGV[1], tonumber(ARGV[2])
-local n = #KEYS / 3
+local n = #KEYS / 4
 local now = sf_now()
-local per = 7
+local per = 8
 
 local wait, reason, which = 0, '', 0
 local plans = {}
 for i = 1, n do
-  local lim, holders, base = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
+  local lim, holders, base = KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1]
   local a = 2 + (i - 1) * per
-  local rpm, burst, tpm = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-  local capacity, conc, cost = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
-  local idle = tonumber(ARGV[a + 7])
+  local b = {rpm = tonumber(ARGV[a + 1]), burst = tonumber(ARGV[a + 2]), tpm = tonumber(ARGV[a + 3]),
+             capacity = tonumber(ARGV[a + 4]), conc = tonumber(ARGV[a + 5])}
+  sf_limit_override(KEYS[4 * i], ARGV[a + 8], b)
+  local rpm, burst, tpm, capacity, conc = b.rpm, b.burst, b.tpm, b.capacity, b.conc
+  local cost, idle = tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7])
+  if tpm > 0 and cost > capacity then return {0, 0, 'capacity', i, capacity} end
   local h = redis.call('HMGET', lim, 'tat', 'tokens', 'tokens_at', 'paused_until', 'recent_minute',
                        'recent_admitted', 'recent_waits')
   local p = {lim = lim, holders = holders, h = h, rpm = rpm, tpm = tpm, conc = conc, cost = cost,

@@ -5,11 +5,16 @@
 -- The usage comes from a step's output, which a run's input may shape: the
 -- debt stops at one bucket (-capacity), so one attempt delays the others by at
 -- most two buckets' refill time, never minutes.
--- KEYS[1] limiter (instance) hash, KEYS[2] holders zset
+-- KEYS[1] limiter (instance) hash, KEYS[2] holders zset, KEYS[3] the
+--       limiter's overrides hash (a key's runtime override changes its bucket)
 -- ARGV: holder id, tokens per minute, token capacity, adjust, idle ms (a
---       keyed instance's expiry after its last use; 0 = never expires)
+--       keyed instance's expiry after its last use; 0 = never expires), the
+--       key's value ('' = unkeyed)
 local lim, holders = KEYS[1], KEYS[2]
-local holder, tpm, capacity, adjust = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local holder, adjust = ARGV[1], tonumber(ARGV[4])
+local b = {rpm = 0, burst = 1, tpm = tonumber(ARGV[2]), capacity = tonumber(ARGV[3]), conc = 0}
+sf_limit_override(KEYS[3], ARGV[6], b)
+local tpm, capacity = b.tpm, b.capacity
 local idle = tonumber(ARGV[5] or 0)
 redis.call('ZREM', holders, holder)
 if tpm > 0 and adjust ~= 0 then
