@@ -142,6 +142,15 @@ LimitOverride limit_override_from_json(const Json& value) {
   return o;
 }
 
+asio::awaitable<bool> note_limiter_wait(redis::Client& client, const KeySpace& keys, const std::string& run_id,
+                                        const std::string& step, const std::string& consumer, std::int64_t attempt,
+                                        const std::string& limiter, const std::string& key) {
+  std::vector<std::string> k{keys.run(run_id)};
+  std::vector<std::string> args{step, consumer, std::to_string(attempt), limiter, key};
+  const redis::Reply r = co_await client.eval(scripts::limit_wait(), k, args);
+  co_return r.as_integer() == 1;
+}
+
 asio::awaitable<void> set_limit_override(redis::Client& client, const KeySpace& keys, const std::string& name,
                                          const std::string& key, const LimitOverride& o) {
   co_await client.command("HSET", keys.limit_overrides(name), key, to_json(o).dump());

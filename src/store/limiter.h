@@ -101,6 +101,15 @@ boost::asio::awaitable<std::map<std::string, LimitOverride>> limit_overrides(red
                                                                              const KeySpace& keys,
                                                                              const std::string& name);
 
+// Writes in the run that its step waits for `limiter` (at `key`; '' for
+// an unkeyed one) since its attempt `attempt` was refused, or clears that
+// (limiter empty): limit_wait.lua, fenced on the step being `consumer`'s.
+// Returns whether it was written.
+boost::asio::awaitable<bool> note_limiter_wait(redis::Client& client, const KeySpace& keys, const std::string& run_id,
+                                               const std::string& step, const std::string& consumer,
+                                               std::int64_t attempt, const std::string& limiter,
+                                               const std::string& key);
+
 // One limiter a step goes through, at one instance, for `cost` tokens.
 struct LimitRequest {
   const Limiter* limiter = nullptr;

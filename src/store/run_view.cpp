@@ -26,6 +26,16 @@ std::string get(const Fields& f, const std::string& key) {
   return it == f.end() ? std::string() : it->second;
 }
 
+// A limit_wait.lua note ("<worker>\t<attempt>\t<limiter>\t<key>") is the
+// step's current attempt's: one left by a crashed worker or an earlier
+// attempt is not shown.
+bool limiter_wait_is_current(const std::string& note, const StepInfo& s) {
+  const auto tab1 = note.find('\t');
+  const auto tab2 = tab1 == std::string::npos ? std::string::npos : note.find('\t', tab1 + 1);
+  if (tab2 == std::string::npos || note.find('\t', tab2 + 1) == std::string::npos) return false;
+  return note.substr(0, tab1) == s.worker && note.substr(tab1 + 1, tab2 - tab1 - 1) == std::to_string(s.attempts);
+}
+
 Json parse_or_string(const std::string& text) {
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   return j.is_discarded() ? Json(text) : j;
@@ -170,6 +180,16 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
       w = engine::WaitingFor{};
       w->kind = engine::WaitKind::sleep;
       w->until = wake;
+    } else if (const std::string limited = get(f, "s." + s.name + ".limiter_wait");
+               s.status == "running" && !limited.empty() && limiter_wait_is_current(limited, s)) {
+      // "<worker>\t<attempt>\t<limiter>\t<key>" (limit_wait.lua), of this attempt and worker.
+      const auto tab1 = limited.find('\t');
+      const auto tab2 = limited.find('\t', tab1 + 1);
+      const auto tab3 = limited.find('\t', tab2 + 1);
+      w = engine::WaitingFor{};
+      w->kind = engine::WaitKind::limiter;
+      w->limiter = limited.substr(tab2 + 1, tab3 - tab2 - 1);
+      if (const std::string key = limited.substr(tab3 + 1); !key.empty()) w->key = key;
     } else if (s.status == "retrying" && !no_worker.empty()) {
       w = engine::WaitingFor{};
       w->kind = engine::WaitKind::no_worker;

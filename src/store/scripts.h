@@ -25,6 +25,7 @@ const redis::Script& limit_acquire();
 const redis::Script& limit_release();
 const redis::Script& limit_pause();
 const redis::Script& limit_renew();
+const redis::Script& limit_wait();
 const redis::Script& repair();
 const redis::Script& purge();
 const redis::Script& expire();

@@ -77,6 +77,10 @@ asio::awaitable<void> Worker::Impl::admit_then_launch(std::string key) {
         }
         co_return;
       }
+      if (it->second.limiter_wait_noted) {
+        note_limiter_wait(it->second, {}, {});
+        it->second.limiter_wait_noted = false;
+      }
       it->second.held_limits = std::move(requests);
       it->second.limit_holder = holder;
       feed(key, engine::step_event::Admitted{
@@ -91,9 +95,24 @@ asio::awaitable<void> Worker::Impl::admit_then_launch(std::string key) {
       co_return;
     }
     if (asked) bump(&WorkerStats::limiter_waits);
+    if (asked && !it->second.limiter_wait_noted && a.which < requests.size()) {
+      const store::LimitRequest& r = requests[a.which];
+      note_limiter_wait(it->second, r.limiter->spec().name, r.instance.key);
+      it->second.limiter_wait_noted = true;
+    }
     co_await sleep_for(asked ? std::clamp(a.wait, milliseconds(1), milliseconds(1000))
                              : milliseconds(200));
   }
+}
+
+void Worker::Impl::note_limiter_wait(const Inflight& s, const std::string& limiter, const std::string& key) {
+  const std::int64_t attempt = std::atoll(s.run.count("base") ? s.run.at("base").c_str() : "0") +
+                               static_cast<std::int64_t>(s.item.token.deliveries);
+  asio::co_spawn(*io_,
+                 store::note_limiter_wait(main_, keys_, s.item.run_id, s.item.step, options_.id, attempt, limiter, key),
+                 [this](std::exception_ptr e, bool) {
+                   if (e) log_background_error("limiter wait note", e);
+                 });
 }
 
 // Admitting an estimate over the bucket would put it in debt for everyone (a

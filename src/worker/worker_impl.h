@@ -97,6 +97,8 @@ class Worker::Impl {
     // the step goes through, in limit_uses() order), all held as limit_holder.
     std::vector<store::LimitRequest> held_limits;
     std::string limit_holder;
+    // The run says this attempt waits for a limiter (limit_wait.lua): cleared at admission.
+    bool limiter_wait_noted = false;
     // Set instead of an admission when the attempt can never be admitted (its
     // token estimate is over the bucket): launch() fails it with this, fatal.
     std::string admission_error;
@@ -153,6 +155,8 @@ class Worker::Impl {
   // admission.cpp
   asio::awaitable<void> admit_then_launch(std::string key);
   void release_limit(Inflight& s, const Json* output);
+  // Writes (limiter non-empty) or clears the run's note that the step waits for a limiter; in the background.
+  void note_limiter_wait(const Inflight& s, const std::string& limiter, const std::string& key);
   void pause_limit(const Inflight& s, milliseconds retry_after);
   // The fatal error of an estimate over a bucket (logged).
   std::string over_capacity(const Inflight& s, const LimitUse& use, std::int64_t cost, std::int64_t capacity) const;

@@ -337,5 +337,36 @@ TEST_F(Limiter, AKeyedLimiterCapsEachTenantWhileTheSharedOneCapsThemAll) {
             << "; a run without a tenant failed at once: " << error << "\n";
 }
 
+// A step waiting for its tenant's one slot says so in its status (what an
+// operator asks first: "why does this run not move?"), and stops saying so
+// once admitted.
+TEST_F(Limiter, AStepWaitingForItsTenantsSlotSaysSoInItsStatus) {
+  const std::string file = write_workflows(
+      "limits:\n  tenant: {concurrency: 1}\n"
+      "workflows:\n  nap:\n    steps:\n      - name: call\n        kind: sleep\n        with: {ms: 1500}\n"
+      "        limit: {name: tenant, key: \"{{input.tenant}}\"}\n");
+  start_worker("wait-a", file, WorkerArgs{}.with_concurrency(4));
+  const std::vector<std::string> runs = submit_many("nap", 2, [](int) { return Json{{"tenant", "acme"}}; });
+  const Json expected{{"kind", "limiter"}, {"until", nullptr}, {"limiter", "tenant"}, {"key", "acme"}};
+  std::string waiting;
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (const std::string& r : runs) {
+          const Json st = status_json(r);
+          if (st.value("waiting_for", Json()) == expected) {
+            waiting = r;
+            return st["steps"][0]["waiting_for"] == expected && st["status"] == "running";
+          }
+        }
+        return false;
+      },
+      5s, 20ms));
+  ASSERT_TRUE(wait_all(runs, "completed", 20s)) << describe(runs);
+  for (const std::string& r : runs) {
+    EXPECT_TRUE(status_json(r)["waiting_for"].is_null()) << r;
+    EXPECT_EQ(hget(r, "s.call.limiter_wait"), "") << "cleared at admission";
+  }
+}
+
 }  // namespace
 }  // namespace steadfast::test

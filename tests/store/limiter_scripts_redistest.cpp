@@ -239,6 +239,27 @@ TEST_F(StoreLimiter, AKeysRuntimeOverrideComesBeforeTheFilesWhichComesBeforeTheD
   EXPECT_EQ(overrides.at("big").token_burst, 5000);
 }
 
+// limit_wait.lua writes only for the worker that holds the step now, and
+// the run view shows a note only of the step's current attempt and worker.
+TEST_F(StoreLimiter, AWaitNoteIsWrittenOnlyByTheStepsWorkerAndShownOnlyForItsAttempt) {
+  const std::string run_id = "01JZ0000000000000000000001";
+  const std::string hash = keys_.run(run_id);
+  expect_ok(cmd({"HSET", hash, "status", "running", "workflow", "w", "steps", "a", "s.a.status", "running",
+                 "s.a.worker", "w1", "s.a.attempts", "2"}));
+  EXPECT_FALSE(run(note_limiter_wait(*client_, keys_, run_id, "a", "w2", 2, "tenant", "acme")))
+      << "another worker's (a zombie's) note";
+  EXPECT_TRUE(cmd({"HGET", hash, "s.a.limiter_wait"}).is_nil());
+  EXPECT_FALSE(run(note_limiter_wait(*client_, keys_, "01JZ0000000000000000000002", "a", "w1", 2, "tenant", "acme")))
+      << "no such run: nothing created";
+  EXPECT_EQ(cmd({"EXISTS", keys_.run("01JZ0000000000000000000002")}).as_integer(), 0);
+  ASSERT_TRUE(run(note_limiter_wait(*client_, keys_, run_id, "a", "w1", 2, "tenant", "acme")));
+  EXPECT_EQ(cmd({"HGET", hash, "s.a.limiter_wait"}).str(), "w1\t2\ttenant\tacme");
+  ASSERT_TRUE(run(note_limiter_wait(*client_, keys_, run_id, "a", "w1", 2, "", "")));
+  EXPECT_TRUE(cmd({"HGET", hash, "s.a.limiter_wait"}).is_nil()) << "cleared at admission";
+  expect_ok(cmd({"HSET", hash, "s.a.status", "completed"}));
+  EXPECT_FALSE(run(note_limiter_wait(*client_, keys_, run_id, "a", "w1", 2, "tenant", "acme"))) << "not running";
+}
+
 TEST(LimitOverride, IsReadFromJsonNamingWhatIsWrong) {
   const LimitOverride o = limit_override_from_json(Json{{"tokens_per_minute", 50000}, {"burst", 3}});
   EXPECT_EQ(o.tokens_per_minute, 50000);
