@@ -165,7 +165,8 @@ TEST_F(StoreLimiter, AKeysInstanceIsNamedByItsHashAndExpiresOnceIdle) {
     EXPECT_GT(ttl, 0) << k << " must expire once idle";
     EXPECT_LE(ttl, idle.count()) << k;
   }
-  EXPECT_EQ(cmd({"PTTL", keys_.limit("tenant")}).as_integer(), -2) << "the limiter itself was not touched";
+  EXPECT_EQ(cmd({"PTTL", keys_.limit("tenant")}).as_integer(), -1) << "the limiter's own hash never expires";
+  EXPECT_EQ(field(l, "admitted"), 1.0) << "a key's admissions count into its limiter's totals";
   EXPECT_EQ(l.idle_expiry(l.instance({}), std::chrono::milliseconds(5000)).count(), 0) << "the limiter never expires";
   run(l.release(at, "h1", 0));
   EXPECT_EQ(cmd({"ZCARD", at.holders}).as_integer(), 0);

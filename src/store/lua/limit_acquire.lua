@@ -18,7 +18,8 @@
 -- ARGV: holder id, hold ms, then per limiter 8 values: requests per minute,
 --       burst, tokens per minute, token capacity, concurrency, cost (tokens),
 --       idle ms (0 = never expires), the key's value ('' = unkeyed)
--- Counts per instance, for GET /v1/limiters: `admitted` and `waits`
+-- Counts per limiter (a keyed one's instances count into the limiter's own
+-- hash), for GET /v1/limiters and the metrics: `admitted` and `waits`
 -- (totals), and this minute's and the previous minute's admissions and
 -- waits (`recent_minute`, Redis ms / 60000; `recent_admitted`,
 -- `recent_waits`, `previous_admitted`, `previous_waits`), rolled by the
@@ -52,7 +53,12 @@ for i = 1, n do
     if ms > wait then wait, reason, which = ms, why, i end
   end
   local paused = tonumber(h[4] or 0)
-  if base ~= lim then paused = math.max(paused, tonumber(redis.call('HGET', base, 'paused_until') or 0)) end
+  p.base, p.counts = base, {h[5], h[6], h[7]}
+  if base ~= lim then
+    local bh = redis.call('HMGET', base, 'paused_until', 'recent_minute', 'recent_admitted', 'recent_waits')
+    paused = math.max(paused, tonumber(bh[1] or 0))
+    p.counts = {bh[2], bh[3], bh[4]}
+  end
   if paused > now then need(paused - now, 'paused') end
   if rpm > 0 then
     local interval = 60000 / rpm
@@ -83,20 +89,19 @@ for i = 1, n do
   plans[i] = p
 end
 
--- One more admission or wait (`what`: 'admitted' | 'waits') in the instance's
+-- One more admission or wait (`what`: 'admitted' | 'waits') in the limiter's
 -- totals and this minute's count.
 local function count(p, what)
   local minute = math.floor(now / 60000)
-  local counted = tonumber(p.h[5] or -1)
+  local counted = tonumber(p.counts[1] or -1)
   if counted ~= minute then
     local pa, pw = 0, 0
-    if counted == minute - 1 then pa, pw = tonumber(p.h[6] or 0), tonumber(p.h[7] or 0) end
-    redis.call('HSET', p.lim, 'recent_minute', minute, 'recent_admitted', 0, 'recent_waits', 0,
+    if counted == minute - 1 then pa, pw = tonumber(p.counts[2] or 0), tonumber(p.counts[3] or 0) end
+    redis.call('HSET', p.base, 'recent_minute', minute, 'recent_admitted', 0, 'recent_waits', 0,
                'previous_admitted', pa, 'previous_waits', pw)
   end
-  redis.call('HINCRBY', p.lim, 'recent_' .. what, 1)
-  redis.call('HINCRBY', p.lim, what, 1)
-  if p.idle > 0 then redis.call('PEXPIRE', p.lim, p.idle) end
+  redis.call('HINCRBY', p.base, 'recent_' .. what, 1)
+  redis.call('HINCRBY', p.base, what, 1)
 end
 
 if wait > 0 then
@@ -113,6 +118,7 @@ for i = 1, n do
   if p.tpm > 0 then
     redis.call('HSET', p.lim, 'tokens', string.format('%.3f', p.tokens - p.cost), 'tokens_at', now)
   end
+  if p.idle > 0 and (p.rpm > 0 or p.tpm > 0) then redis.call('PEXPIRE', p.lim, p.idle) end
   if p.conc > 0 then
     redis.call('ZADD', p.holders, now + hold_ms, holder)
     if p.idle > 0 then redis.call('PEXPIRE', p.holders, math.max(p.idle, hold_ms)) end
