@@ -48,7 +48,7 @@ command -v npm >/dev/null || die "npm is missing (needed for 'npm ci' of the Bul
 command -v redis-server >/dev/null || die "redis-server is missing (apt-get install redis-server)"
 command -v redis-cli >/dev/null || die "redis-cli is missing (apt-get install redis-tools)"
 [[ -x $py ]] || die "$py is missing (the peers' harness runs with Debian's python3)"
-"$py" -c 'import redis' 2>/dev/null || die "$py has no 'redis' module (apt-get install python3-redis)"
+"$py" -c 'import redis' 2>/dev/null || die "$py has no 'redis' module (bash scripts/install-deps.sh installs python3-redis)"
 [[ -x $bin ]] || die "$bin is missing (cmake --build build -j2 --target steadfast_cli)"
 [[ -f $src/harness/bench.py && -f $src/bullmq/package-lock.json ]] ||
   die "the peers harness is not at $src (set PEERS_SRC=/path/to/shared/peers)"

@@ -20,6 +20,7 @@ packages=(
   redis-server redis-tools
   clang-14 libclang-rt-14-dev llvm  # libFuzzer (scripts/fuzz.sh); llvm-symbolizer for sanitizer traces
   openssl python3 procps curl
+  python3-redis  # the BullMQ peer harness of scripts/bench_peers.sh (benchmarks only)
   chromium  # headless, for the dashboard's browser test (tests/browser)
 )
 # Node and npm build the dashboard (web/) and drive the browser test; a newer
