@@ -73,7 +73,7 @@ asio::awaitable<Limiter::Admission> acquire_all(redis::Client& client, std::span
   co_return a;
 }
 
-asio::awaitable<void> Limiter::release(const Instance& at, const std::string& holder, std::int64_t adjust) const {
+asio::awaitable<void> Limiter::release(Instance at, std::string holder, std::int64_t adjust) const {
   const LimitSpec& b = bounds(at);
   std::vector<std::string> keys{at.state, at.holders, overrides_key()};
   std::vector<std::string> args{holder, std::to_string(b.tokens_per_minute), std::to_string(token_capacity(b)),
@@ -85,7 +85,7 @@ milliseconds Limiter::capped_pause(milliseconds for_ms) const noexcept {
   return std::clamp(for_ms, milliseconds(0), spec_.max_pause);
 }
 
-asio::awaitable<void> Limiter::pause(const Instance& at, milliseconds for_ms) const {
+asio::awaitable<void> Limiter::pause(Instance at, milliseconds for_ms) const {
   std::vector<std::string> keys{at.state};
   std::vector<std::string> args{std::to_string(capped_pause(for_ms).count()),
                                 std::to_string(idle_expiry(at, milliseconds(0)).count())};
@@ -93,7 +93,8 @@ asio::awaitable<void> Limiter::pause(const Instance& at, milliseconds for_ms) co
 }
 
 asio::awaitable<void> Limiter::renew(const Instance& at, const std::vector<std::string>& holders, milliseconds hold) const {
-  if (holders.empty() || spec_.concurrency == 0) co_return;
+  // (Not only when the spec has a concurrency bound: an override may give a key one.)
+  if (holders.empty()) co_return;
   std::vector<std::string> keys{at.holders, at.state};
   std::vector<std::string> args{std::to_string(hold.count()), std::to_string(idle_expiry(at, hold).count())};
   args.insert(args.end(), holders.begin(), holders.end());
@@ -142,9 +143,9 @@ LimitOverride limit_override_from_json(const Json& value) {
   return o;
 }
 
-asio::awaitable<bool> note_limiter_wait(redis::Client& client, const KeySpace& keys, const std::string& run_id,
-                                        const std::string& step, const std::string& consumer, std::int64_t attempt,
-                                        const std::string& limiter, const std::string& key) {
+asio::awaitable<bool> note_limiter_wait(redis::Client& client, KeySpace keys, std::string run_id, std::string step,
+                                        std::string consumer, std::int64_t attempt, std::string limiter,
+                                        std::string key) {
   std::vector<std::string> k{keys.run(run_id)};
   std::vector<std::string> args{step, consumer, std::to_string(attempt), limiter, key};
   const redis::Reply r = co_await client.eval(scripts::limit_wait(), k, args);

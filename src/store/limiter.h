@@ -48,12 +48,13 @@ class Limiter {
   };
 
   // Frees the holder's slot; adjust = estimated - actual tokens (0 = no reconciliation).
-  boost::asio::awaitable<void> release(const Instance& at, const std::string& holder, std::int64_t adjust) const;
+  // (Arguments by value: callers spawn it and let go of theirs.)
+  boost::asio::awaitable<void> release(Instance at, std::string holder, std::int64_t adjust) const;
   // No admission through `at` until `for_ms` from now (Redis time), cut to
   // the spec's max_pause: an upstream (perhaps reached through run input)
   // cannot stop a shared limiter for longer. Pausing the limiter itself
   // pauses every key's instance.
-  boost::asio::awaitable<void> pause(const Instance& at, std::chrono::milliseconds for_ms) const;
+  boost::asio::awaitable<void> pause(Instance at, std::chrono::milliseconds for_ms) const;
   // What pause(for_ms) really pauses for: for_ms within [0, max_pause].
   [[nodiscard]] std::chrono::milliseconds capped_pause(std::chrono::milliseconds for_ms) const noexcept;
   boost::asio::awaitable<void> renew(const Instance& at, const std::vector<std::string>& holders,
@@ -105,10 +106,9 @@ boost::asio::awaitable<std::map<std::string, LimitOverride>> limit_overrides(red
 // an unkeyed one) since its attempt `attempt` was refused, or clears that
 // (limiter empty): limit_wait.lua, fenced on the step being `consumer`'s.
 // Returns whether it was written.
-boost::asio::awaitable<bool> note_limiter_wait(redis::Client& client, const KeySpace& keys, const std::string& run_id,
-                                               const std::string& step, const std::string& consumer,
-                                               std::int64_t attempt, const std::string& limiter,
-                                               const std::string& key);
+boost::asio::awaitable<bool> note_limiter_wait(redis::Client& client, KeySpace keys, std::string run_id,
+                                               std::string step, std::string consumer, std::int64_t attempt,
+                                               std::string limiter, std::string key);
 
 // One limiter a step goes through, at one instance, for `cost` tokens.
 struct LimitRequest {

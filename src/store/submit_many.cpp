@@ -138,6 +138,9 @@ asio::awaitable<std::vector<SubmitOutcome>> submit_many(Store& store, std::span<
   const ReplicaWait& wait = store.replica_wait();
   redis::CommandOptions options;
   if (wait.replicas > 0) {
+    // Redis 7.0 takes WAIT's offset from the connection's latest command,
+    // written or not: a batch of repeats (the scripts wrote nothing) waits
+    // for the runs another connection wrote too (ReplicaWait.* checks it).
     p.add("WAIT", wait.replicas, wait.timeout.count());
     // WAIT holds its reply up to its timeout: the command timeout must not cut it short.
     options.timeout = wait.timeout + std::chrono::seconds(5);

@@ -49,8 +49,9 @@ asio::awaitable<void> Worker::Impl::admit_then_launch(std::string key) {
       const std::int64_t cost = token_cost(s, *use);
       store::Limiter::Instance at = limiter.instance(*instance_key);
       const LimitSpec& bounds = limiter.bounds(at);
-      if (bounds.tokens_per_minute > 0 && cost > store::Limiter::token_capacity(bounds)) {
-        // (A runtime override of a key's bucket is checked by the script: reason "capacity".)
+      // A key's bucket may be changed at run time (an override in Redis): the
+      // script checks a keyed instance's (reason "capacity"), this the others.
+      if (at.key.empty() && bounds.tokens_per_minute > 0 && cost > store::Limiter::token_capacity(bounds)) {
         s.admission_error = over_capacity(s, *use, cost, store::Limiter::token_capacity(bounds));
         feed(key, engine::step_event::Admitted{});
         co_return;
@@ -71,7 +72,8 @@ asio::awaitable<void> Worker::Impl::admit_then_launch(std::string key) {
     if (asked && a.admitted) {
       if (!still_admitting) {
         for (const store::LimitRequest& r : requests) {
-          asio::co_spawn(*io_, r.limiter->release(r.instance, holder, 0), [this](std::exception_ptr e) {
+          // Given back whole: the tokens just taken too.
+          asio::co_spawn(*io_, r.limiter->release(r.instance, holder, r.cost), [this](std::exception_ptr e) {
             if (e) log_background_error("limiter release", e);
           });
         }

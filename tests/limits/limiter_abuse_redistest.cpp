@@ -82,5 +82,27 @@ TEST_F(LimiterAbuse, RetryAfterPauseOfASharedLimiterIsCutToMaxPause) {
   std::cout << "max_pause: Retry-After 86400 s paused the limiter for 1000 ms; a later run completed\n";
 }
 
+// A keyed limiter's bucket (600 tokens: a tenth of 6000 per minute) refuses
+// an estimate of 1000 for good — until the key's bucket is enlarged at run
+// time (the override the API writes), when the same estimate is admitted:
+// the worker leaves a keyed instance's bucket to the script, which knows the
+// override.
+TEST_F(LimiterAbuse, AKeysBucketEnlargedAtRunTimeAdmitsWhatTheDeclaredOneRefused) {
+  const std::string file = write_workflows(
+      "limits:\n  tenant: {tokens_per_minute: 6000}\n"
+      "workflows:\n  w:\n    steps:\n      - name: call\n        kind: noop\n"
+      "        limit: {name: tenant, key: \"{{input.tenant}}\", tokens: \"{{input.cost}}\"}\n");
+  start_worker("abuse-key", file, WorkerArgs{}.with_concurrency(2));
+  const std::string refused = client().submit("w", Json{{"tenant", "acme"}, {"cost", 1000}}).run_id;
+  ASSERT_TRUE(wait_all({refused}, "failed", 10s)) << describe({refused}, "failed");
+  EXPECT_NE(hget(refused, "s.call.error").find("exceeds limiter 'tenant' bucket of 600 tokens"), std::string::npos)
+      << hget(refused, "s.call.error");
+  server().call({"HSET", limit_key("tenant") + ":overrides", "acme", R"({"tokens_per_minute": 60000})"});
+  const std::string admitted = client().submit("w", Json{{"tenant", "acme"}, {"cost", 1000}}).run_id;
+  ASSERT_TRUE(wait_all({admitted}, "completed", 10s)) << describe({admitted});
+  const std::string other = client().submit("w", Json{{"tenant", "globex"}, {"cost", 1000}}).run_id;
+  ASSERT_TRUE(wait_all({other}, "failed", 10s)) << "another key keeps the declared bucket";
+}
+
 }  // namespace
 }  // namespace steadfast::test

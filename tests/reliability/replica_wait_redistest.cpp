@@ -86,6 +86,14 @@ TEST_F(ReplicaWait, TheClientReturnsOnceTheReplicaHasTheRunAndSaysSoWhenItCannot
   ASSERT_EQ(written.size(), 26u);
   EXPECT_EQ(status_on(primary, written), "queued");
 
+  // The same key again from a fresh connection (another process, another
+  // serve): the repeat writes nothing itself, and must still not be called
+  // replicated while the replica has not got the run.
+  {
+    Client fresh(waiting_client(300ms));
+    EXPECT_THROW(fresh.submit("w", Json{{"n", 2}}, keyed), NotReplicatedError);
+  }
+
   // A batch: every item's answer comes with the error.
   std::vector<SubmitItem> items(2);
   items[0].input = Json{{"n", 3}};

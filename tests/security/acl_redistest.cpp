@@ -205,6 +205,10 @@ TEST_F(AclUsers, WorkerAndApiUsersRunEveryFlowWithNoCommandRefused) {
     return Json::parse(r.out, nullptr, false).value("id", "");
   }();
   EXPECT_EQ(cli({"status", by_cli, "--json"}).exit_code, 0);
+  // --wait-replicas as steadfast-api: WAIT is allowed (no replica here: "0 of 1", not NOPERM).
+  const CommandResult waited = cli({"submit", "good", "--wait-replicas", "1", "--wait-replicas-timeout", "20ms"});
+  EXPECT_EQ(waited.exit_code, 1) << waited.err;
+  EXPECT_NE(waited.err.find("0 of 1 replicas"), std::string::npos) << waited.err;
   const std::string to_cancel = submit_run("slow");
   EXPECT_EQ(cli({"cancel", to_cancel}).exit_code, 0);
   EXPECT_EQ(wait_for(to_cancel), "cancelled");

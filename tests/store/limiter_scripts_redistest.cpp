@@ -261,6 +261,39 @@ TEST_F(StoreLimiter, AWaitNoteIsWrittenOnlyByTheStepsWorkerAndShownOnlyForItsAtt
   EXPECT_FALSE(run(note_limiter_wait(*client_, keys_, run_id, "a", "w1", 2, "tenant", "acme"))) << "not running";
 }
 
+// A concurrency cap that only an override gives (the limiter declares
+// none) holds slots that renewals keep alive like any other.
+TEST_F(StoreLimiter, SlotsOfAConcurrencyCapOnlyAnOverrideGivesAreRenewed) {
+  LimitSpec spec;
+  spec.name = "tenant";
+  spec.tokens_per_minute = 6000;
+  const Limiter l(*client_, keys_, spec);
+  LimitOverride capped;
+  capped.concurrency = 1;
+  run(set_limit_override(*client_, keys_, "tenant", "acme", capped));
+  const Limiter::Instance at = l.instance("acme");
+  ASSERT_TRUE(acquire(l, 0, "h1", std::chrono::milliseconds(1000), "acme").admitted);
+  EXPECT_EQ(acquire(l, 0, "h2", std::chrono::milliseconds(1000), "acme").reason, "concurrency");
+  const double before = std::stod(std::string(cmd({"ZSCORE", at.holders, "h1"}).str()));
+  run(l.renew(at, {"h1"}, std::chrono::milliseconds(60000)));
+  const double after = std::stod(std::string(cmd({"ZSCORE", at.holders, "h1"}).str()));
+  EXPECT_GT(after - before, 50000.0) << "renewed for a minute";
+}
+
+// Hand-written override fields that are not whole numbers >= 1 are left out:
+// admission goes on with the declared bounds for them.
+TEST_F(StoreLimiter, AnUnreadableOverrideFieldIsLeftOutNotAnError) {
+  LimitSpec spec;
+  spec.name = "tenant";
+  spec.concurrency = 1;
+  const Limiter l(*client_, keys_, spec);
+  expect_ok(cmd({"HSET", keys_.limit_overrides("tenant"), "acme", R"({"concurrency": "x", "burst": null})",
+                 "globex", "not json"}));
+  EXPECT_TRUE(acquire(l, 0, "h1", std::chrono::milliseconds(60000), "acme").admitted);
+  EXPECT_EQ(acquire(l, 0, "h2", std::chrono::milliseconds(60000), "acme").reason, "concurrency");
+  EXPECT_TRUE(acquire(l, 0, "h3", std::chrono::milliseconds(60000), "globex").admitted);
+}
+
 TEST(LimitOverride, IsReadFromJsonNamingWhatIsWrong) {
   const LimitOverride o = limit_override_from_json(Json{{"tokens_per_minute", 50000}, {"burst", 3}});
   EXPECT_EQ(o.tokens_per_minute, 50000);

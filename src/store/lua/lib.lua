@@ -172,15 +172,20 @@ local function sf_limit_override(overrides, key, b)
   if overrides == '' or key == '' then return end
   local raw = redis.call('HGET', overrides, key)
   if not raw then return end
-  local ok, o = pcall(cjson.decode, raw)
-  if not ok or type(o) ~= 'table' then return end  -- written by hand, unreadable: the declared bounds hold
-  if o.requests_per_minute then b.rpm = tonumber(o.requests_per_minute) end
-  if o.burst then b.burst = math.max(1, tonumber(o.burst)) end
-  if o.concurrency then b.conc = tonumber(o.concurrency) end
+  local ok, decoded = pcall(cjson.decode, raw)
+  if not ok or type(decoded) ~= 'table' then return end  -- written by hand, unreadable: the declared bounds hold
+  -- Only whole numbers >= 1 count (as the API writes them); anything else is left out.
+  local o = {}
+  for _, f in ipairs({'requests_per_minute', 'burst', 'tokens_per_minute', 'token_burst', 'concurrency'}) do
+    local v = decoded[f]
+    if type(v) == 'number' and v >= 1 then o[f] = math.floor(v) end
+  end
+  if o.requests_per_minute then b.rpm = o.requests_per_minute end
+  if o.burst then b.burst = o.burst end
+  if o.concurrency then b.conc = o.concurrency end
   if o.tokens_per_minute or o.token_burst then
-    if o.tokens_per_minute then b.tpm = tonumber(o.tokens_per_minute) end
-    local burst = tonumber(o.token_burst or 0)
-    if burst > 0 then b.capacity = burst
-    elseif o.tokens_per_minute then b.capacity = math.max(1, math.floor(b.tpm / 10)) end
+    if o.tokens_per_minute then b.tpm = o.tokens_per_minute end
+    if o.token_burst then b.capacity = o.token_burst
+    else b.capacity = math.max(1, math.floor(b.tpm / 10)) end
   end
 end
