@@ -128,7 +128,9 @@ LimitOverride limit_override_from_json(const Json& value) {
         "(at least one)");
   }
   LimitOverride o;
-  for (const auto& [member, v] : value.items()) {
+  for (const auto& item : value.items()) {
+    const std::string& member = item.key();
+    const Json& v = item.value();
     const auto* it = std::find_if(kOverrideFields.begin(), kOverrideFields.end(),
                                   [&](const auto& f) { return f.first == member; });
     if (it == kOverrideFields.end()) {
