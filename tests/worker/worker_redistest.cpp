@@ -394,7 +394,9 @@ TEST_F(InProcess, ASignalSentBeforeOrDuringTheWaitBecomesItsOutput) {
   ASSERT_TRUE(seen && seen->status == "waiting") << (seen ? seen->status : "no run");
   EXPECT_EQ(to_json(*seen)["waiting_for"], (Json{{"kind", "signal"}, {"signal", "approved"}, {"until", nullptr}}));
   const std::string other = client().submit("approval", Json::object()).run_id;
-  ASSERT_EQ(client().signal(other, "approved", Json{{"by", "cy"}}), "kept");
+  // Kept if it comes before this run reaches its wait, delivered if after: either way it is the wait's output.
+  const std::string sent = client().signal(other, "approved", Json{{"by", "cy"}});
+  ASSERT_TRUE(sent == "kept" || sent == "delivered") << sent;
   EXPECT_EQ(client().wait(other, 10s).status, "completed") << "the waiting run held the only slot";
   EXPECT_EQ(client().signal(waiting, "approved", Json{{"by", "bo"}}, "click-1"), "delivered");
   EXPECT_EQ(client().signal(waiting, "approved", Json{{"by", "eve"}}, "click-1"), "repeat");
