@@ -81,9 +81,13 @@ workflows:
   ASSERT_TRUE(eventually([&] { return stat("reclaims") > reclaims_before; }, 5s)) << tail_of(direct.log());
   const auto reclaimed_after = since(cut);
   // The cut-off worker cannot tell Redis that it fenced itself: its log is the
-  // only witness (and the line an operator sees).
-  ASSERT_TRUE(behind.wait_for_log("renewal failing", 8s)) << tail_of(behind.log());
-  std::this_thread::sleep_for(7s - since(cut));
+  // only witness (and the line an operator sees). It is there when a renewal
+  // that failed (after the 5 s command timeout) still covered a step in
+  // flight; when every step behind the proxy had moved on to writing its
+  // outcome by then (CI saw it once, under load), nothing is fenced and the
+  // outcomes are refused by their tokens after the heal instead (stale, below).
+  behind.wait_for_log("renewal failing", std::max<milliseconds>(milliseconds(1), 7s - since(cut)));
+  if (since(cut) < 7s) std::this_thread::sleep_for(7s - since(cut));
 
   // Phase 3: heal; what the cut-off worker sent meanwhile reaches Redis now.
   proxy.heal();
@@ -122,8 +126,9 @@ workflows:
   EXPECT_EQ(*code, 0) << tail_of(behind.log());
   const auto stats = stopped_stats(behind.log());
   ASSERT_TRUE(stats.contains("stale")) << tail_of(behind.log());
-  EXPECT_GE(stats.at("stale"), 1) << tail_of(behind.log());
   const int self_fenced = behind.count_in_log("renewal failing");
+  // Every step it held at the cut was either fenced by itself or refused by its token.
+  EXPECT_GE(stats.at("stale") + self_fenced, 1) << tail_of(behind.log());
   const long long reclaimed_entries = stat("reclaims") - reclaims_before;
 
   expect_clean_end(runs, t);
