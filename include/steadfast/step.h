@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -164,5 +165,19 @@ class StepContext {
 // A step's code. Runs on the worker's executor pool; may block (network calls,
 // subprocesses). Exceptions it throws are taken as retryable errors.
 using StepHandler = std::function<StepResult(StepContext&)>;
+
+// How an asynchronous step hands back its result: call it exactly once, from
+// any thread (later calls are ignored).
+using StepDone = std::function<void(StepResult)>;
+
+// A step's code that holds no thread while it waits (Workflow::async_step):
+// it starts its work and returns at once, on the worker's event loop, so it
+// must never block; the work calls `done` when it ends. It keeps `ctx` for as
+// long as it needs it and should end soon after ctx->cancelled() (the
+// worker's timeout and cancellation set it, as for a StepHandler). An
+// exception thrown before it returns is a retryable error, and `done` is not
+// to be called then. Thousands may be in flight on one worker: the `http`
+// kind is one (one event-loop thread drives every transfer of the process).
+using AsyncStepHandler = std::function<void(std::shared_ptr<StepContext> ctx, StepDone done)>;
 
 }  // namespace steadfast

@@ -206,7 +206,8 @@ inline constexpr std::chrono::milliseconds kMaxWait{std::chrono::hours(24 * 365)
 
 struct StepDefinition {
   std::string name;
-  StepHandler handler;  // empty for a wait step
+  StepHandler handler;  // empty for a wait step and an asynchronous step
+  AsyncStepHandler async_handler;  // set for an asynchronous step (Workflow::async_step)
   StepOptions options;
   std::optional<WaitSpec> wait;  // set for a wait step
   // The steps that must finish before this one starts (Workflow::needs);
@@ -232,6 +233,11 @@ class Workflow {
   // an empty handler, max_attempts < 1, a negative max_rate_limited or duration, a lease under
   // kMinLease, a backoff multiplier under 1 (or not finite) or a bad queue name.
   Workflow& step(std::string name, StepHandler handler, StepOptions options = {});
+
+  // Appends a step whose handler holds no thread while it waits
+  // (AsyncStepHandler); the same checks as step(). StepOptions::nonblocking
+  // does not apply: the handler always starts on the event loop.
+  Workflow& async_step(std::string name, AsyncStepHandler handler, StepOptions options = {});
 
   // Appends a durable wait (WaitSpec). A timed wait completes with the output
   // {"until": "<RFC 3339>"} once due; a signal wait with the signal's body.
@@ -289,6 +295,8 @@ class Workflow {
 
  private:
   StepDefinition& step_named(std::string_view step);  // throws std::invalid_argument
+  // step() and async_step(): checks the name and options, then appends.
+  Workflow& add_step(StepDefinition def, bool empty_handler);
 
   std::string name_;
   std::vector<StepDefinition> steps_;

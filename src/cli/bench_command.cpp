@@ -16,10 +16,12 @@
 #include <iostream>
 #include <thread>
 
+#include "cli/bench_delay_server.h"
 #include "cli/bench_stats.h"
 #include "cli/children.h"
 #include "cli/common.h"
 #include "cli/http_load.h"
+#include "cli/open_files.h"
 #include "redis/client.h"
 #include "store/key_space_cleanup.h"
 #include "store/keys.h"
@@ -43,7 +45,8 @@ struct BenchArgs {
   int workers = 1;
   int submitters = 64;    // enqueue coroutines (pipelined on one connection)
   bool aof = false;       // private Redis: appendonly yes, appendfsync everysec
-  int step_ms = 50;       // io: the sleep of each step
+  int step_ms = 50;       // io: the sleep of each step (kind sleep) or the upstream's delay (kind http)
+  std::string kind = "sleep";  // io: sleep (blocks a pool thread) or http (the event loop)
   int interval_us = 5000; // latency: gap between two submits
   int connections = 32;   // http
   double rate = 5000;     // http: the fixed offered rate, req/s
@@ -127,8 +130,13 @@ class BenchEnv {
   const std::string& dir() const { return dir_; }
   bool private_redis() const { return redis_.process.pid() > 0; }
 
-  std::string write_workflows(const Workload& w) const {
+  // upstream_port: for `io --kind http`, the local server the step calls.
+  std::string write_workflows(const Workload& w, int upstream_port = 0) const {
     std::string steps = w.yaml_steps;
+    if (w.name == "io" && args_.kind == "http") {
+      steps = "[{name: a, kind: http, with: {url: \"http://127.0.0.1:" + std::to_string(upstream_port) +
+              "/\", timeout: 120s}}]";
+    }
     if (auto p = steps.find("STEP_MS"); p != std::string::npos) steps.replace(p, 7, std::to_string(args_.step_ms));
     const std::string path = dir_ + "/workflows.yaml";
     std::ofstream(path) << "workflows:\n  bench-" << w.name << ":\n    steps: " << steps << "\n";
@@ -317,7 +325,14 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
   const int runs = a.runs > 0 ? a.runs : w.default_runs;
   const int conc = a.concurrency > 0 ? a.concurrency : w.default_concurrency;
   const std::string wf = "bench-" + w.name;
-  const std::string yaml = env.write_workflows(w);
+  // io --kind http: every step is a GET the local upstream answers step_ms
+  // after it came; the workers hold them all on their event loops.
+  std::unique_ptr<DelayServer> upstream;
+  if (w.name == "io" && a.kind == "http") {
+    raise_open_files_limit();  // the upstream's side of every connection
+    upstream = std::make_unique<DelayServer>(milliseconds(a.step_ms));
+  }
+  const std::string yaml = env.write_workflows(w, upstream ? upstream->port() : 0);
   const std::int64_t steps = static_cast<std::int64_t>(runs) * w.steps_per_run;
 
   co_await probe.reset_stats();
@@ -363,8 +378,14 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
   j["p99_ms"] = nullptr;
   if (w.name == "io") {
     const double ideal = a.workers * conc * 1000.0 / a.step_ms;
+    j["kind"] = a.kind;
     j["ideal_per_s"] = ideal;
     j["of_ideal"] = round_to(runs / drain_s / ideal, 3);
+    if (upstream) {
+      // The most requests the upstream held at once: the calls in flight together.
+      j["upstream_most_in_flight"] = upstream->most_waiting();
+      j["upstream_answered"] = upstream->answered();
+    }
   }
   j["failed"] = failed;
   // CPU per step, whatever else the machine does: the ceiling on N cores is
@@ -620,7 +641,13 @@ void register_bench(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
   cmd->add_flag("--aof", a->aof, "Private Redis with appendonly yes, appendfsync everysec");
-  cmd->add_option("--step-ms", a->step_ms, "io: each step's sleep")->capture_default_str()->check(CLI::Range(0, 60000));
+  cmd->add_option("--step-ms", a->step_ms, "io: each step's sleep, or the local upstream's delay with --kind http")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 60000));
+  cmd->add_option("--kind", a->kind, "io: the step kind, sleep (a handler thread per step) or http (a GET of a local "
+                                     "upstream, on the event loop)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sleep", "http"}));
   cmd->add_option("--interval-us", a->interval_us, "latency: gap between submits")
       ->capture_default_str()
       ->check(CLI::Range(0, 10000000));

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli/common.h"
+#include "cli/open_files.h"
 #include "config/workflows_file.h"
 #include "engine/quote.h"
 #include "redis/config.h"
@@ -75,6 +76,9 @@ void register_worker(CLI::App& app) {
     // up to 8 malloc arenas per core, each holding freed memory of its own.
     // Two arenas keep a 200-thread worker's RSS flat (handlers allocate little).
     ::mallopt(M_ARENA_MAX, 2);
+    // Every http step in flight holds a connection: --concurrency 5000 needs
+    // more descriptors than the usual soft limit of 1,024.
+    raise_open_files_limit();
     spdlog::set_level(spdlog::level::from_str(args->log_level));
     // Checked before the file is read, with the name quoted (escaped, cut):
     // the error is one line whatever the name holds.

@@ -106,16 +106,26 @@ std::vector<Workflow> build_workflows(const WorkflowsFile& file, const steps::Ki
         fail(file, step.kind_line, "kind",
              "unknown step kind " + quote(step.kind) + " (known: " + known + ")", where);
       }
+      const steps::AsyncFactory* async_factory = kinds.find_async(step.kind);
       StepHandler handler;
+      AsyncStepHandler async_handler;
       try {
-        handler = (*factory)(step.with);
+        if (async_factory != nullptr) {
+          async_handler = (*async_factory)(step.with);
+        } else {
+          handler = (*factory)(step.with);
+        }
       } catch (const std::exception& e) {
         fail(file, step.with_line > 0 ? step.with_line : step.kind_line, "with", e.what(), where);
       }
       try {
         StepOptions options = step.options;
         options.nonblocking = kinds.nonblocking(step.kind);
-        workflow->step(step.name, std::move(handler), options);
+        if (async_handler) {
+          workflow->async_step(step.name, std::move(async_handler), options);
+        } else {
+          workflow->step(step.name, std::move(handler), options);
+        }
       } catch (const std::invalid_argument& e) {
         fail(file, step.line, "name", e.what(), where);
       }

@@ -108,19 +108,33 @@ Workflow& Workflow::deadline(std::chrono::milliseconds deadline) {
 }
 
 Workflow& Workflow::step(std::string name, StepHandler handler, StepOptions options) {
-  check_name("step", name);
-  if (index_of(name) >= 0) {
-    throw std::invalid_argument("workflow " + quote(name_) + " already has a step named " +
-                                quote(name));
-  }
-  if (!handler) {
-    throw std::invalid_argument("step " + quote(name) + ": the handler is empty");
-  }
-  check_options(name, options);
+  const bool empty = !handler;
   StepDefinition def;
   def.name = std::move(name);
   def.handler = std::move(handler);
   def.options = std::move(options);
+  return add_step(std::move(def), empty);
+}
+
+Workflow& Workflow::async_step(std::string name, AsyncStepHandler handler, StepOptions options) {
+  const bool empty = !handler;
+  StepDefinition def;
+  def.name = std::move(name);
+  def.async_handler = std::move(handler);
+  def.options = std::move(options);
+  return add_step(std::move(def), empty);
+}
+
+Workflow& Workflow::add_step(StepDefinition def, bool empty_handler) {
+  check_name("step", def.name);
+  if (index_of(def.name) >= 0) {
+    throw std::invalid_argument("workflow " + quote(name_) + " already has a step named " +
+                                quote(def.name));
+  }
+  if (empty_handler) {
+    throw std::invalid_argument("step " + quote(def.name) + ": the handler is empty");
+  }
+  check_options(def.name, def.options);
   steps_.push_back(std::move(def));
   return *this;
 }

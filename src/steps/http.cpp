@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cstdint>
 #include <ctime>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "engine/quote.h"
 #include "engine/template.h"
 #include "steps/address_policy.h"
+#include "steps/curl_loop.h"
 #include "steps/params.h"
 #include "steps/text.h"
 #include "steps/url_template.h"
@@ -37,8 +39,6 @@ constexpr std::int64_t kDefaultMaxResponseBytes = std::int64_t{1} << 20;
 constexpr std::int64_t kMaxMaxResponseBytes = std::int64_t{64} << 20;
 // Longest body excerpt in an error message, in bytes.
 constexpr std::size_t kExcerptBytes = 512;
-// How late a cancellation is noticed, at most (curl_multi_poll's timeout).
-constexpr int kPollSliceMs = 50;
 constexpr milliseconds kMaxRetryAfter = 24h;
 
 constexpr std::array<std::string_view, 7> kMethods{"GET",    "POST", "PUT",    "PATCH",
@@ -202,17 +202,13 @@ HttpSpec parse_spec(const Json& with) {
 struct CurlEasyDeleter {
   void operator()(CURL* h) const noexcept { curl_easy_cleanup(h); }
 };
-struct CurlMultiDeleter {
-  void operator()(CURLM* h) const noexcept { curl_multi_cleanup(h); }
-};
 struct CurlSlistDeleter {
   void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
 };
 using EasyHandle = std::unique_ptr<CURL, CurlEasyDeleter>;
-using MultiHandle = std::unique_ptr<CURLM, CurlMultiDeleter>;
 using Slist = std::unique_ptr<curl_slist, CurlSlistDeleter>;
 
-// What the callbacks collect; lives on the handler's stack for one transfer.
+// What the callbacks collect during one transfer.
 struct Transfer {
   const StepContext* ctx = nullptr;
   // Set when the host came from the run: every address connected to is checked.
@@ -327,18 +323,23 @@ AddressPolicy http_address_policy() {
   return worker_policy;
 }
 
-class Attempt {
+// One attempt of an http step: renders the request, hands the transfer to
+// the process's CurlLoop, and turns its end into the step's result. Owned by
+// shared_ptr: the loop's completion keeps it alive until `done` is called.
+class Attempt : public std::enable_shared_from_this<Attempt> {
  public:
-  Attempt(const HttpSpec& spec, StepContext& ctx) : spec_(spec), ctx_(ctx), tctx_(ctx) {}
+  Attempt(std::shared_ptr<const HttpSpec> spec, std::shared_ptr<StepContext> ctx, StepDone done)
+      : spec_(std::move(spec)), ctx_(std::move(ctx)), tctx_(*ctx_), done_(std::move(done)) {}
 
-  StepResult run() {
+  // Calls `done` exactly once: at once for a request that cannot be made,
+  // else from the loop's thread when the transfer ends.
+  void start() {
     std::string url;
     std::vector<std::string> header_lines;
-    std::string body;
     try {
       RenderedUrl rendered;
       try {
-        rendered = spec_.url.render(tctx_, secrets_);
+        rendered = spec_->url.render(tctx_, secrets_);
       } catch (const engine::TemplateRenderError& e) {
         throw engine::TemplateRenderError(std::string(e.what()).starts_with("url: ") ? e.what()
                                                                                      : "url: " + std::string(e.what()));
@@ -346,29 +347,36 @@ class Attempt {
       url = std::move(rendered.url);
       if (!rendered.trusted_origin) {
         policy_ = http_address_policy();
-        policy_.allow.insert(policy_.allow.end(), spec_.allow_hosts.begin(), spec_.allow_hosts.end());
+        policy_.allow.insert(policy_.allow.end(), spec_->allow_hosts.begin(), spec_->allow_hosts.end());
         check_addresses_ = !policy_.allows_host(url_host(url));
       }
-      for (const Header& h : spec_.headers) {
+      for (const Header& h : spec_->headers) {
         std::string value = render("headers." + h.name, h.value);
         if (has_line_break(value)) {
-          return fatal("http: header " + engine::quote(h.name) + ": the rendered value holds a line break");
+          return done_(fatal("http: header " + engine::quote(h.name) + ": the rendered value holds a line break"));
         }
         header_lines.push_back(h.name + ": " + value);
       }
-      if (spec_.body) {
+      if (spec_->body) {
         try {
-          body = spec_.body->render(tctx_, secrets_).dump(-1, ' ', false, Json::error_handler_t::replace);
+          body_ = spec_->body->render(tctx_, secrets_).dump(-1, ' ', false, Json::error_handler_t::replace);
         } catch (const engine::TemplateRenderError& e) {
           throw engine::TemplateRenderError("body: " + std::string(e.what()));
         }
       }
     } catch (const engine::TemplateRenderError& e) {
-      return fatal("http: " + std::string(e.what()));
+      return done_(fatal("http: " + std::string(e.what())));
     }
     // Quoted, control characters escaped: the URL may come from a run's input.
-    where_ = "http " + spec_.method + " " + engine::quote(display_url(url), 300);
-    return transfer(url, header_lines, body);
+    where_ = "http " + spec_->method + " " + engine::quote(display_url(url), 300);
+    url_ = std::move(url);
+    if (auto refused = prepare(std::move(header_lines))) return done_(std::move(*refused));
+    CurlLoop::shared().start(
+        easy_.get(), [self = shared_from_this()] { return self->ctx_->cancelled(); },
+        [self = shared_from_this()](CURLcode code) {
+          StepResult result = self->finish(code);
+          self->done_(std::move(result));
+        });
   }
 
  private:
@@ -388,41 +396,37 @@ class Attempt {
 
   bool user_sets(std::string_view name) const {
     const std::string lname = lower(name);
-    return std::any_of(spec_.headers.begin(), spec_.headers.end(),
+    return std::any_of(spec_->headers.begin(), spec_->headers.end(),
                        [&](const Header& h) { return lower(h.name) == lname; });
   }
 
-  StepResult transfer(const std::string& url, std::vector<std::string> header_lines,
-                      const std::string& body) {
-    EasyHandle easy(curl_easy_init());
-    MultiHandle multi(curl_multi_init());
-    if (!easy || !multi) return retryable(where_ + ": could not create a curl handle");
-    CURL* h = easy.get();
+  // Sets up the easy handle; the error when the request cannot be made.
+  std::optional<StepError> prepare(std::vector<std::string> header_lines) {
+    easy_.reset(curl_easy_init());
+    if (!easy_) return retryable(where_ + ": could not create a curl handle");
+    CURL* h = easy_.get();
 
-    const bool has_body = spec_.body.has_value();
-    const bool sends_fields = has_body || spec_.method == "POST" || spec_.method == "PUT" ||
-                              spec_.method == "PATCH";
-    if (!user_sets("Idempotency-Key")) header_lines.push_back("Idempotency-Key: " + ctx_.idempotency_key());
+    const bool has_body = spec_->body.has_value();
+    const bool sends_fields = has_body || spec_->method == "POST" || spec_->method == "PUT" ||
+                              spec_->method == "PATCH";
+    if (!user_sets("Idempotency-Key")) header_lines.push_back("Idempotency-Key: " + ctx_->idempotency_key());
     if (!user_sets("Accept")) header_lines.emplace_back("Accept: application/json");
     if (!user_sets("Content-Type") && sends_fields) {
       // Without a body, "Content-Type:" stops curl's form-urlencoded default.
       header_lines.emplace_back(has_body ? "Content-Type: application/json" : "Content-Type:");
     }
     header_lines.emplace_back("Expect:");  // no 100-continue round trip
-    Slist headers;
     for (const std::string& line : header_lines) {
-      curl_slist* next = curl_slist_append(headers.get(), line.c_str());
+      curl_slist* next = curl_slist_append(headers_.get(), line.c_str());
       if (next == nullptr) return retryable(where_ + ": out of memory");
-      (void)headers.release();
-      headers.reset(next);
+      (void)headers_.release();
+      headers_.reset(next);
     }
 
-    Transfer t;
-    t.ctx = &ctx_;
-    t.max_bytes = spec_.max_response_bytes;
-    std::array<char, CURL_ERROR_SIZE> error{};
+    t_.ctx = ctx_.get();
+    t_.max_bytes = spec_->max_response_bytes;
 
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
     // Fail closed: a libcurl that cannot restrict the protocols (older than
     // 7.85) would let a URL from the run reach file://, gopher://, ...
     if (curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
@@ -431,68 +435,52 @@ class Attempt {
       return fatal(where_ + ": this libcurl cannot restrict requests to http and https (needs 7.85 or later)");
     }
     if (check_addresses_) {
-      t.policy = &policy_;
-      // Straight to the host: through a proxy, the address checked would be the proxy's.
+      t_.policy = &policy_;
+      // Straight to the host: through a proxy, the address checked would be
+      // the proxy's. A connection of its own, closed after: a pooled one was
+      // opened by another transfer, whose address was not checked.
       if (curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, &on_open_socket) != CURLE_OK ||
-          curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &t) != CURLE_OK ||
-          curl_easy_setopt(h, CURLOPT_NOPROXY, "*") != CURLE_OK) {
+          curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &t_) != CURLE_OK ||
+          curl_easy_setopt(h, CURLOPT_NOPROXY, "*") != CURLE_OK ||
+          curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK ||
+          curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK) {
         return fatal(where_ + ": cannot check the addresses this request connects to");
       }
     }
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(spec_.timeout.count()));
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(spec_->timeout.count()));
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_.get());
     curl_easy_setopt(h, CURLOPT_USERAGENT, "steadfast");
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error.data());
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_.data());
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t_);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &t_);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t_);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    if (spec_.method == "HEAD") {
+    if (spec_->method == "HEAD") {
       curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else if (spec_.method == "GET" && !has_body) {
+    } else if (spec_->method == "GET" && !has_body) {
       curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else {
       if (sends_fields) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_.size()));
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body_.c_str());
       }
-      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, spec_.method.c_str());
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, spec_->method.c_str());
     }
+    return std::nullopt;
+  }
 
-    // The multi interface, so that a cancellation is seen within a poll slice
-    // even while resolving or connecting.
-    curl_multi_add_handle(multi.get(), h);
-    bool cancelled = false;
-    int running = 1;
-    while (running > 0) {
-      const CURLMcode mc = curl_multi_perform(multi.get(), &running);
-      if (mc != CURLM_OK) {
-        curl_multi_remove_handle(multi.get(), h);
-        return retryable(where_ + ": " + curl_multi_strerror(mc));
-      }
-      if (running == 0) break;
-      if (ctx_.cancelled()) {
-        cancelled = true;
-        break;
-      }
-      curl_multi_poll(multi.get(), nullptr, 0, kPollSliceMs, nullptr);
-    }
-    CURLcode code = CURLE_OK;
-    int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi.get(), &queued)) {
-      if (msg->msg == CURLMSG_DONE && msg->easy_handle == h) code = msg->data.result;
-    }
-    curl_multi_remove_handle(multi.get(), h);
-
-    if (cancelled || code == CURLE_ABORTED_BY_CALLBACK) return retryable(where_ + ": cancelled");
+  // The step's result once the loop is done with the transfer.
+  StepResult finish(CURLcode code) {
+    const Transfer& t = t_;
+    if (code == CURLE_ABORTED_BY_CALLBACK) return retryable(where_ + ": cancelled");
     if (t.too_large) {
       return fatal(where_ + ": the response is larger than max_response_bytes (" +
-                   std::to_string(spec_.max_response_bytes) + ")");
+                   std::to_string(spec_->max_response_bytes) + ")");
     }
     if (code != CURLE_OK && !t.refused.empty()) {
       return fatal(where_ + ": refused to connect to " + t.refused +
@@ -502,16 +490,16 @@ class Attempt {
     if (code != CURLE_OK) {
       std::string message = where_ + ": ";
       if (code == CURLE_OPERATION_TIMEDOUT) {
-        message += "timed out after " + std::to_string(spec_.timeout.count()) + " ms";
+        message += "timed out after " + std::to_string(spec_->timeout.count()) + " ms";
       } else {
         message += curl_easy_strerror(code);
-        if (error[0] != '\0') message += " (" + printable(std::string_view(error.data())) + ")";
+        if (error_[0] != '\0') message += " (" + printable(std::string_view(error_.data())) + ")";
       }
       return is_permanent(code) ? StepResult(fatal(message)) : StepResult(retryable(message));
     }
 
     long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &status);
     return outcome(status, t);
   }
 
@@ -544,37 +532,45 @@ class Attempt {
       if (!value.is_discarded()) parsed = std::move(value);
     }
     if (!parsed) {
-      if (spec_.extract) {
-        return fatal(where_ + ": extract " + engine::quote(spec_.extract_text) +
+      if (spec_->extract) {
+        return fatal(where_ + ": extract " + engine::quote(spec_->extract_text) +
                      ": the response is not JSON (content type " + engine::quote(t.content_type) + ")");
       }
       return secrets_.redact_json(Json{{"text", valid_utf8(t.body)},
                                   {"status", status},
                                   {"content_type", valid_utf8(t.content_type)}});
     }
-    if (spec_.extract) {
+    if (spec_->extract) {
       bool found = false;
       try {
-        found = parsed->contains(*spec_.extract);
+        found = parsed->contains(*spec_->extract);
       } catch (const Json::exception&) {
         found = false;
       }
       if (!found) {
-        return fatal(where_ + ": extract: no value at " + engine::quote(spec_.extract_text) +
+        return fatal(where_ + ": extract: no value at " + engine::quote(spec_->extract_text) +
                      " in the response");
       }
-      return secrets_.redact_json(parsed->at(*spec_.extract));
+      return secrets_.redact_json(parsed->at(*spec_->extract));
     }
     return secrets_.redact_json(*parsed);
   }
 
-  const HttpSpec& spec_;
-  StepContext& ctx_;
+  std::shared_ptr<const HttpSpec> spec_;
+  std::shared_ptr<StepContext> ctx_;
   engine::TemplateContext tctx_;
+  StepDone done_;
   engine::Redactor secrets_;
   std::string where_ = "http";
   AddressPolicy policy_;
   bool check_addresses_ = false;
+  // What curl reads and writes until the transfer ends.
+  std::string url_;
+  std::string body_;
+  Slist headers_;
+  Transfer t_;
+  std::array<char, CURL_ERROR_SIZE> error_{};
+  EasyHandle easy_;  // last: cleaned up before the buffers it points at
 };
 
 void global_init() {
@@ -633,10 +629,24 @@ void set_http_network_policy(const std::vector<std::string>& allow_hosts, const 
   worker_policy = std::move(policy);
 }
 
-StepHandler http_kind(const Json& with) {
+AsyncStepHandler http_async_kind(const Json& with) {
   auto spec = std::make_shared<const HttpSpec>(parse_spec(with));
   global_init();
-  return [spec](StepContext& ctx) -> StepResult { return Attempt(*spec, ctx).run(); };
+  return [spec](std::shared_ptr<StepContext> ctx, StepDone done) {
+    std::make_shared<Attempt>(spec, std::move(ctx), std::move(done))->start();
+  };
+}
+
+StepHandler http_kind(const Json& with) {
+  return [async = http_async_kind(with)](StepContext& ctx) -> StepResult {
+    // Shared with `done`, which may still be inside set_value when get() returns.
+    auto result = std::make_shared<std::promise<StepResult>>();
+    std::future<StepResult> ready = result->get_future();
+    // Not owned: this call outlives the attempt's use of ctx.
+    async(std::shared_ptr<StepContext>(std::shared_ptr<void>(), &ctx),
+          [result](StepResult r) { result->set_value(std::move(r)); });
+    return ready.get();
+  };
 }
 
 }  // namespace steadfast::steps

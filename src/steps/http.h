@@ -43,6 +43,13 @@ namespace steadfast::steps {
 // Values read through ${...} are secrets: they are replaced by *** in every
 // error message and in the output. Redirects are not followed (3xx is fatal).
 // The transfer stops within about 50 ms of ctx.cancelled().
+//
+// Every attempt of the process runs on one event loop (steps/curl_loop.h):
+// no thread per call, and connections to a host the template names are kept
+// and reused (a URL whose host came from the run gets a connection of its own).
+[[nodiscard]] AsyncStepHandler http_async_kind(const Json& with);
+
+// The same, blocking the calling thread until the attempt ends.
 [[nodiscard]] StepHandler http_kind(const Json& with);
 
 // The worker's part of the request-forgery checks, for every http step of the

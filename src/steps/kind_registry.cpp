@@ -15,7 +15,19 @@ void KindRegistry::add(std::string kind, Factory f, bool nonblocking) {
   if (factories_.contains(kind)) {
     throw std::invalid_argument("step kind '" + kind + "' is already registered");
   }
-  factories_.emplace(std::move(kind), Kind{std::move(f), nonblocking});
+  factories_.emplace(std::move(kind), Kind{std::move(f), nonblocking, {}});
+}
+
+void KindRegistry::add_async(std::string kind, Factory f, AsyncFactory async) {
+  if (!async) throw std::invalid_argument("step kind '" + kind + "' has an empty asynchronous factory");
+  const std::string name = kind;
+  add(std::move(kind), std::move(f));
+  factories_.find(name)->second.async = std::move(async);
+}
+
+const AsyncFactory* KindRegistry::find_async(std::string_view kind) const {
+  const auto it = factories_.find(kind);
+  return it == factories_.end() || !it->second.async ? nullptr : &it->second.async;
 }
 
 const Factory* KindRegistry::find(std::string_view kind) const {
@@ -42,7 +54,7 @@ KindRegistry builtin_kinds() {
   registry.add("stamp", stamp_kind, /*nonblocking=*/true);
   registry.add("fail", fail_kind);
   registry.add("crash", crash_kind);
-  registry.add("http", http_kind);
+  registry.add_async("http", http_kind, http_async_kind);
   registry.add("exec", exec_kind);
   return registry;
 }

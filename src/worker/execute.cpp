@@ -100,6 +100,10 @@ void Worker::Impl::launch(const std::string& key) {
   }
   bump(&WorkerStats::started);
   slot.started_at = Clock::now();
+  if (step.async_handler) {
+    start_async(key, step.async_handler);
+    return;
+  }
   if (step.options.nonblocking) {
     // On the event loop, after the claims being handled now: the outcomes of
     // one batch still reach Redis together.
@@ -114,6 +118,25 @@ void Worker::Impl::launch(const std::string& key) {
     StepResult result = run_handler(handler, *ctx);
     asio::post(*io, [this, key, r = std::move(result)]() mutable { on_finished(key, std::move(r)); });
   });
+}
+
+void Worker::Impl::start_async(const std::string& key, const AsyncStepHandler& handler) {
+  // `done` may come from any thread, after the step timed out or the worker
+  // began to stop: it only posts, and on_finished() ignores a step no longer
+  // running. Only its first call counts.
+  auto called = std::make_shared<std::atomic<bool>>(false);
+  auto io = io_;
+  StepDone done = [this, io, key, called](StepResult result) {
+    if (called->exchange(true)) return;
+    asio::post(*io, [this, key, r = std::move(result)]() mutable { on_finished(key, std::move(r)); });
+  };
+  try {
+    handler(inflight_.at(key).ctx, done);
+  } catch (const std::exception& e) {
+    done(StepError::retryable(std::string("handler threw: ") + e.what()));
+  } catch (...) {
+    done(StepError::retryable("handler threw a non-std exception"));
+  }
 }
 
 // A handler's exception is a retryable failure, never the worker's end.

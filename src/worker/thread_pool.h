@@ -1,5 +1,6 @@
-// A fixed pool of threads for step handlers (which may block). Tasks run in
-// submission order. The destructor stops taking tasks, waits up to the given
+// A pool of at most N threads for step handlers (which may block). Tasks run
+// in submission order. Threads are started when a task finds none idle, and
+// then kept: a worker whose steps never block (noop, http, waits) has none. The destructor stops taking tasks, waits up to the given
 // grace for running ones, and detaches threads still stuck in a handler (a
 // handler that ignores cancellation must not hang the process's exit).
 #pragma once
@@ -17,6 +18,7 @@ namespace steadfast::worker {
 
 class ThreadPool {
  public:
+  // threads: the most it starts, >= 1.
   explicit ThreadPool(int threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -25,13 +27,16 @@ class ThreadPool {
   // Thread-safe.
   void post(std::function<void()> task);
 
+  // Threads started so far. Thread-safe.
+  [[nodiscard]] int threads() const;
+
   // Stops accepting work and waits up to `grace` for the threads to finish;
   // the ones still busy are detached. Idempotent.
   void shutdown(std::chrono::milliseconds grace);
 
  private:
   struct State {
-    std::mutex mu;
+    mutable std::mutex mu;
     std::condition_variable cv;
     std::condition_variable idle_cv;
     std::deque<std::function<void()>> tasks;
@@ -39,8 +44,11 @@ class ThreadPool {
     int alive = 0;
     bool stopping = false;
   };
+  void spawn_locked();  // state_->mu held
+
   std::shared_ptr<State> state_;  // shared with detached threads
-  std::vector<std::thread> threads_;
+  int max_threads_;
+  std::vector<std::thread> threads_;  // guarded by state_->mu
 };
 
 }  // namespace steadfast::worker

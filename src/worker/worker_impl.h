@@ -174,6 +174,9 @@ class Worker::Impl {
   static std::optional<std::string> parse_budget_problem(const Workflow& wf, int step_index, const store::Fields& f);
   void launch(const std::string& key);
   static StepResult run_handler(const StepHandler& handler, StepContext& ctx);
+  // Starts an AsyncStepHandler on the event loop; its first `done` reaches
+  // on_finished() through the loop.
+  void start_async(const std::string& key, const AsyncStepHandler& handler);
   // wait_step.cpp: a durable wait (StepDefinition::wait) at its claim:
   // completed when due, else parked until then (HandlerResult::Kind::parked).
   void finish_wait(const std::string& key, Inflight& slot, const StepDefinition& step, const Json& input,

@@ -25,6 +25,10 @@ bulk='d["failed"] == 0 and d["drain_per_s"] > 0 and d["enqueue_per_s"] > 0 and 0
 check noop "$bulk and d['steps'] == 3000 and d['redis_commands_per_step'] <= 9" --runs 3000
 check three-step "$bulk and d['steps'] == 3000 and d['redis_commands_per_step'] <= 8" --runs 1000
 check io "$bulk and 0 < d['of_ideal'] <= 1.05" --runs 400 --step-ms 5 --concurrency 50
+# 300 http calls held by the upstream for 1 s each, 300 at a time: all in
+# flight together on the worker's event loop (no thread per call).
+check io "$bulk and d['kind'] == 'http' and d['upstream_answered'] == 300 and d['upstream_most_in_flight'] == 300" \
+  --kind http --runs 300 --step-ms 1000 --concurrency 300
 check latency "0 < d['p50_ms'] <= d['p99_ms'] <= d['p999_ms'] <= d['max_ms']" --runs 50 --interval-us 2000
 check http "d['saturation']['errors'] == 0 and d['fixed_rate']['errors'] == 0 and d['req_per_s'] > 0 and d['fixed_rate']['requests'] > 0" \
   --seconds 0.5 --rate 400 --connections 4

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <set>
 #include <sstream>
 #include <exception>
 #include <mutex>
@@ -575,6 +576,88 @@ TEST_F(InProcess, StepTimeoutFailsTheAttempt) {
   EXPECT_NE(run.steps[0].errors[0]["error"].get<std::string>().find("timed out after 200 ms"),
             std::string::npos)
       << run.steps[0].errors.dump();
+}
+
+TEST_F(InProcess, AsyncStepsStartOnTheEventLoopAndTheirFirstAnswerCounts) {
+  // 32 steps answered only once all 32 have started, from another thread, each
+  // twice: a worker of concurrency 32 ends them all, each with its first answer.
+  constexpr int kRuns = 32;
+  std::mutex mu;
+  std::vector<std::pair<std::shared_ptr<StepContext>, StepDone>> started;
+  std::set<std::thread::id> start_threads;
+  std::vector<std::thread> answerers;
+  // Whatever the test's end: the worker stops (cancelling what still runs),
+  // then the answering threads are joined.
+  struct JoinAfterWorker {
+    std::unique_ptr<WorkerThread>& worker;
+    std::mutex& mu;
+    std::vector<std::thread>& threads;
+    ~JoinAfterWorker() {
+      worker.reset();
+      std::vector<std::thread> all;
+      {
+        const std::lock_guard lock(mu);
+        all.swap(threads);
+      }
+      for (std::thread& t : all) t.join();
+    }
+  } join_after_worker{worker_, mu, answerers};
+  Workflow wf("fanout");
+  wf.async_step("call", [&](std::shared_ptr<StepContext> ctx, StepDone done) {
+    const std::lock_guard lock(mu);
+    start_threads.insert(std::this_thread::get_id());
+    started.emplace_back(std::move(ctx), std::move(done));
+    if (started.size() < kRuns) return;
+    answerers.emplace_back([all = started] {
+      for (const auto& [c, d] : all) {
+        d(Json{{"i", c->input().at("i")}, {"attempt", c->attempt()}});
+        d(StepError::fatal("a second answer, to be ignored"));
+      }
+    });
+  });
+  Workflow flaky("flaky");
+  flaky.async_step("call", [](std::shared_ptr<StepContext> ctx, StepDone done) {
+    if (ctx->attempt() == 1) throw std::runtime_error("no connection yet");
+    done(Json{{"attempt", ctx->attempt()}});
+  }, quick_retries(2));
+  Workflow slow("slow");
+  StepOptions o = quick_retries(1);
+  o.timeout = 200ms;
+  slow.async_step("call", [&](std::shared_ptr<StepContext> ctx, StepDone done) {
+    // Ends only when told to stop: the worker's timeout must reach it.
+    const std::lock_guard lock(mu);
+    answerers.emplace_back([ctx, done] {
+      while (!ctx->cancelled()) std::this_thread::sleep_for(5ms);
+      done(Json{{"late", true}});
+    });
+  }, o);
+  start(std::vector<Workflow>{wf, flaky, slow}, kRuns);
+
+  std::vector<std::string> ids;
+  for (int i = 0; i < kRuns; ++i) ids.push_back(client().submit("fanout", Json{{"i", i}}).run_id);
+  for (int i = 0; i < kRuns; ++i) {
+    const RunInfo run = client().wait(ids[static_cast<std::size_t>(i)], 20s);
+    ASSERT_EQ(run.status, "completed") << i;
+    EXPECT_EQ(run.steps[0].output, (Json{{"i", i}, {"attempt", 1}}));
+    EXPECT_EQ(run.steps[0].attempts, 1);
+  }
+  {
+    const std::lock_guard lock(mu);
+    EXPECT_EQ(start_threads.size(), 1u) << "async handlers start on the worker's one event-loop thread";
+  }
+
+  const RunInfo retried = client().wait(client().submit("flaky", Json::object()).run_id, 10s);
+  ASSERT_EQ(retried.status, "completed");
+  EXPECT_EQ(retried.steps[0].output, (Json{{"attempt", 2}}));
+  ASSERT_EQ(retried.steps[0].errors.size(), 1u);
+  EXPECT_NE(retried.steps[0].errors[0]["error"].get<std::string>().find("handler threw: no connection yet"),
+            std::string::npos)
+      << retried.steps[0].errors.dump();
+
+  const RunInfo timed_out = client().wait(client().submit("slow", Json::object()).run_id, 10s);
+  EXPECT_EQ(timed_out.status, "failed");
+  EXPECT_NE(timed_out.steps[0].error.find("timed out after 200 ms"), std::string::npos) << timed_out.steps[0].error;
+
 }
 
 TEST_F(InProcess, IdempotencyKeyIsStableAcrossRetries) {
