@@ -6,7 +6,9 @@
 
 #include <array>
 #include <atomic>
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -27,6 +29,18 @@ using std::chrono::milliseconds;
 // How often running transfers are asked whether they were cancelled.
 constexpr milliseconds kCancelSweep{50};
 
+// Transfers are spread over this many multi handles, each with its own
+// connection pool: libcurl looks for an idle connection to a host by walking
+// every pooled connection to it, so with 5,000 calls to one host in flight a
+// single pool costs thousands of steps per transfer started.
+constexpr int kShards = 16;
+
+// epoll_event.data: the descriptor in the low 32 bits, its shard above.
+std::uint64_t pack(int fd, int shard) {
+  return static_cast<std::uint64_t>(static_cast<std::uint32_t>(fd)) | (static_cast<std::uint64_t>(shard) << 32);
+}
+constexpr std::uint64_t kWake = ~std::uint64_t{0};
+
 }  // namespace
 
 struct CurlLoop::State {
@@ -38,8 +52,17 @@ struct CurlLoop::State {
     CURL* easy;
     Transfer transfer;
   };
+  // One multi handle, its connection pool and its one timer.
+  struct Shard {
+    State* state = nullptr;
+    int index = 0;
+    CURLM* multi = nullptr;
+    bool timer_set = false;  // CURLMOPT_TIMERFUNCTION
+    Clock::time_point timer_due;
+    int running = 0;  // transfers added and not ended
+  };
 
-  CURLM* multi = nullptr;
+  std::array<Shard, kShards> shards;
   int epoll_fd = -1;
   int wake_fd = -1;  // eventfd: start() has queued transfers
 
@@ -49,42 +72,45 @@ struct CurlLoop::State {
   std::atomic<int> count{0};
 
   // The rest belongs to the loop's thread.
-  std::unordered_map<CURL*, Transfer> running;
-  bool timer_set = false;  // curl's one timer (CURLMOPT_TIMERFUNCTION)
-  Clock::time_point timer_due;
+  struct Running {
+    Transfer transfer;
+    Shard* shard;
+  };
+  std::unordered_map<CURL*, Running> running;
   Clock::time_point next_sweep;
 
   static int on_socket(CURL*, curl_socket_t s, int what, void* user, void* socket_data) {
-    auto* self = static_cast<State*>(user);
+    auto* shard = static_cast<Shard*>(user);
+    const int epoll_fd = shard->state->epoll_fd;
     if (what == CURL_POLL_REMOVE) {
       // The descriptor may be closed already (curl says REMOVE first, but
       // not on every path): then the kernel dropped it from the set.
-      ::epoll_ctl(self->epoll_fd, EPOLL_CTL_DEL, s, nullptr);
+      ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, s, nullptr);
       return 0;
     }
     epoll_event ev{};
-    ev.data.fd = s;
+    ev.data.u64 = pack(s, shard->index);
     if ((what & CURL_POLL_IN) != 0) ev.events |= EPOLLIN;
     if ((what & CURL_POLL_OUT) != 0) ev.events |= EPOLLOUT;
     const bool known = socket_data != nullptr;
-    if (::epoll_ctl(self->epoll_fd, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev) != 0) {
-      // A descriptor number curl reused after a close the loop did not see.
+    if (::epoll_ctl(epoll_fd, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev) != 0) {
+      // A descriptor number reused after a close the loop did not see.
       if (errno == EEXIST) {
-        if (::epoll_ctl(self->epoll_fd, EPOLL_CTL_MOD, s, &ev) != 0) return -1;
+        if (::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, s, &ev) != 0) return -1;
       } else if (errno == ENOENT) {
-        if (::epoll_ctl(self->epoll_fd, EPOLL_CTL_ADD, s, &ev) != 0) return -1;
+        if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, s, &ev) != 0) return -1;
       } else {
         return -1;  // curl fails the transfer on this socket
       }
     }
-    if (!known) curl_multi_assign(self->multi, s, self);  // any non-null mark
+    if (!known) curl_multi_assign(shard->multi, s, shard);  // any non-null mark
     return 0;
   }
 
   static int on_timer(CURLM*, long timeout_ms, void* user) {
-    auto* self = static_cast<State*>(user);
-    self->timer_set = timeout_ms >= 0;
-    if (self->timer_set) self->timer_due = Clock::now() + milliseconds(timeout_ms);
+    auto* shard = static_cast<Shard*>(user);
+    shard->timer_set = timeout_ms >= 0;
+    if (shard->timer_set) shard->timer_due = Clock::now() + milliseconds(timeout_ms);
     return 0;
   }
 
@@ -97,12 +123,17 @@ struct CurlLoop::State {
       starts.swap(queued);
     }
     for (Start& s : starts) {
-      const CURLMcode mc = curl_multi_add_handle(multi, s.easy);
+      Shard* shard = &shards[0];  // the least busy
+      for (Shard& candidate : shards) {
+        if (candidate.running < shard->running) shard = &candidate;
+      }
+      const CURLMcode mc = curl_multi_add_handle(shard->multi, s.easy);
       if (mc != CURLM_OK) {
         finish(s.transfer, mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT);
         continue;
       }
-      running.emplace(s.easy, std::move(s.transfer));
+      ++shard->running;
+      running.emplace(s.easy, Running{std::move(s.transfer), shard});
     }
   }
 
@@ -113,17 +144,18 @@ struct CurlLoop::State {
   }
 
   void end(CURL* easy, CURLcode code) {
-    curl_multi_remove_handle(multi, easy);
     auto it = running.find(easy);
     if (it == running.end()) return;
-    Transfer t = std::move(it->second);
+    Running r = std::move(it->second);
     running.erase(it);
-    finish(t, code);
+    curl_multi_remove_handle(r.shard->multi, easy);
+    --r.shard->running;
+    finish(r.transfer, code);
   }
 
-  void collect_done() {
+  void collect_done(Shard& shard) {
     int left = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+    while (CURLMsg* msg = curl_multi_info_read(shard.multi, &left)) {
       if (msg->msg != CURLMSG_DONE) continue;
       CURL* easy = msg->easy_handle;
       const CURLcode code = msg->data.result;
@@ -133,50 +165,58 @@ struct CurlLoop::State {
 
   void sweep_cancelled() {
     std::vector<CURL*> stop;
-    for (const auto& [easy, t] : running) {
-      if (t.cancelled && t.cancelled()) stop.push_back(easy);
+    for (const auto& [easy, r] : running) {
+      if (r.transfer.cancelled && r.transfer.cancelled()) stop.push_back(easy);
     }
     for (CURL* easy : stop) end(easy, CURLE_ABORTED_BY_CALLBACK);
   }
 
-  void action(curl_socket_t s, int flags) {
-    int still_running = 0;
-    curl_multi_socket_action(multi, s, flags, &still_running);
-  }
-
   [[noreturn]] void run() {
     std::array<epoll_event, 256> events{};
+    std::array<bool, kShards> touched{};
     for (;;) {
       const Clock::time_point now = Clock::now();
-      int wait_ms = -1;
-      if (!running.empty()) {
-        wait_ms = static_cast<int>(std::max<Clock::duration::rep>(
-            0, std::chrono::duration_cast<milliseconds>(next_sweep - now).count()));
+      Clock::time_point wake = Clock::time_point::max();
+      if (!running.empty()) wake = next_sweep;
+      for (const Shard& shard : shards) {
+        if (shard.timer_set) wake = std::min(wake, shard.timer_due);
       }
-      if (timer_set) {
-        const auto until_timer = std::max<Clock::duration::rep>(
-            0, std::chrono::duration_cast<milliseconds>(timer_due - now).count() + 1);
-        wait_ms = wait_ms < 0 ? static_cast<int>(until_timer)
-                              : std::min(wait_ms, static_cast<int>(until_timer));
+      int wait_ms = -1;
+      if (wake != Clock::time_point::max()) {
+        // Rounded up: waking before a timer is due would spin.
+        const auto left = std::chrono::ceil<milliseconds>(wake - now).count();
+        wait_ms = static_cast<int>(std::max<std::int64_t>(0, left));
       }
       const int n = ::epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), wait_ms);
+      touched.fill(false);
       for (int i = 0; i < n; ++i) {
         const epoll_event& ev = events[static_cast<std::size_t>(i)];
-        if (ev.data.fd == wake_fd) {
+        if (ev.data.u64 == kWake) {
           take_queued();
           continue;
         }
+        const int fd = static_cast<int>(ev.data.u64 & 0xffffffffu);
+        const auto index = static_cast<std::size_t>(ev.data.u64 >> 32);
         int flags = 0;
         if ((ev.events & EPOLLIN) != 0) flags |= CURL_CSELECT_IN;
         if ((ev.events & EPOLLOUT) != 0) flags |= CURL_CSELECT_OUT;
         if ((ev.events & (EPOLLERR | EPOLLHUP)) != 0) flags |= CURL_CSELECT_ERR;
-        action(ev.data.fd, flags);
+        int still_running = 0;
+        curl_multi_socket_action(shards[index].multi, fd, flags, &still_running);
+        touched[index] = true;
       }
-      if (timer_set && Clock::now() >= timer_due) {
-        timer_set = false;
-        action(CURL_SOCKET_TIMEOUT, 0);
+      const Clock::time_point after = Clock::now();
+      for (Shard& shard : shards) {
+        if (shard.timer_set && after >= shard.timer_due) {
+          shard.timer_set = false;
+          int still_running = 0;
+          curl_multi_socket_action(shard.multi, CURL_SOCKET_TIMEOUT, 0, &still_running);
+          touched[static_cast<std::size_t>(shard.index)] = true;
+        }
       }
-      collect_done();
+      for (Shard& shard : shards) {
+        if (touched[static_cast<std::size_t>(shard.index)]) collect_done(shard);
+      }
       if (Clock::now() >= next_sweep) {
         sweep_cancelled();
         next_sweep = Clock::now() + kCancelSweep;
@@ -188,23 +228,27 @@ struct CurlLoop::State {
 CurlLoop& CurlLoop::shared() {
   static CurlLoop* const loop = [] {
     auto* s = new State;  // never freed: see ~CurlLoop
-    s->multi = curl_multi_init();
+    const auto cannot = [](const std::string& why) {
+      return std::runtime_error("http: cannot start the transfer loop: " + why);
+    };
     s->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
     s->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (s->multi == nullptr || s->epoll_fd < 0 || s->wake_fd < 0) {
-      throw std::runtime_error(std::string("http: cannot start the transfer loop: ") +
-                               (s->multi == nullptr ? "no curl multi handle" : std::strerror(errno)));
-    }
+    if (s->epoll_fd < 0 || s->wake_fd < 0) throw cannot(std::strerror(errno));
     epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.fd = s->wake_fd;
-    if (::epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->wake_fd, &ev) != 0) {
-      throw std::runtime_error(std::string("http: cannot start the transfer loop: ") + std::strerror(errno));
+    ev.data.u64 = kWake;
+    if (::epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->wake_fd, &ev) != 0) throw cannot(std::strerror(errno));
+    for (int i = 0; i < kShards; ++i) {
+      State::Shard& shard = s->shards[static_cast<std::size_t>(i)];
+      shard.state = s;
+      shard.index = i;
+      shard.multi = curl_multi_init();
+      if (shard.multi == nullptr) throw cannot("no curl multi handle");
+      curl_multi_setopt(shard.multi, CURLMOPT_SOCKETFUNCTION, &State::on_socket);
+      curl_multi_setopt(shard.multi, CURLMOPT_SOCKETDATA, &shard);
+      curl_multi_setopt(shard.multi, CURLMOPT_TIMERFUNCTION, &State::on_timer);
+      curl_multi_setopt(shard.multi, CURLMOPT_TIMERDATA, &shard);
     }
-    curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, &State::on_socket);
-    curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
-    curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, &State::on_timer);
-    curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
     std::thread([s] { s->run(); }).detach();
     return new CurlLoop(s);
   }();

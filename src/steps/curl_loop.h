@@ -3,7 +3,9 @@
 // own. A transfer holds a curl easy handle and two callbacks, never a thread,
 // so a worker keeps thousands in flight; connections to the same host are
 // reused across transfers (a transfer opts out with CURLOPT_FRESH_CONNECT and
-// CURLOPT_FORBID_REUSE).
+// CURLOPT_FORBID_REUSE). Transfers are spread over 16 multi handles, each
+// with a pool of its own: libcurl finds an idle connection by walking the
+// host's pooled ones, which one pool of 5,000 made the loop's main cost.
 //
 // Why epoll and not the worker's Asio reactor: Asio registers descriptors
 // edge-triggered and completes a wait only on an edge that comes while the

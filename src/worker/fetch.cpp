@@ -223,7 +223,9 @@ asio::awaitable<void> Worker::Impl::handle_claims(const Stream& s, std::vector<s
   const auto delivered_at = Clock::now();
   for (const auto& it : items) {
     auto [slot, inserted] = inflight_.emplace(key_of(it.token), Inflight(it));
-    if (inserted) slot->second.renewed_at = delivered_at;
+    if (!inserted) continue;
+    slot->second.renewed_at = delivered_at;
+    holding_slots_ += slot->second.machine.holds_slot() ? 1 : 0;
   }
   std::optional<std::vector<store::Started>> started_or = co_await start_claims(s, items);
   if (!started_or) {

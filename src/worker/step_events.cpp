@@ -15,7 +15,9 @@ void Worker::Impl::feed(const std::string& key, const engine::StepEvent& event,
   if (it == inflight_.end()) return;
   Inflight& s = it->second;
   const engine::StepState before = s.machine.state();
+  const bool held_slot = s.machine.holds_slot();
   const engine::StepActions a = s.machine.on(event);
+  holding_slots_ += int{s.machine.holds_slot()} - int{held_slot};
   if (a.illegal) {
     spdlog::error("worker {}: run {} step {}: event {} is not possible in state {}; ignored (a bug)",
                   options_.id, s.item.run_id, s.item.step, engine::event_name(event),
@@ -52,6 +54,7 @@ void Worker::Impl::feed(const std::string& key, const engine::StepEvent& event,
   if (a.launch_handler) launch(key);
   if (a.free_slot) slot_signal_.cancel();
   if (a.forget) {
+    holding_slots_ -= s.machine.holds_slot() ? 1 : 0;
     inflight_.erase(it);
     slot_signal_.cancel();
     if (draining_ && inflight_.empty() && drained_signal_) drained_signal_->cancel();

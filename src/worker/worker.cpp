@@ -220,9 +220,7 @@ WorkerStats Worker::Impl::stats() const {
 // 9x%); at most `concurrency` outcomes may wait so, so a Redis slow to take
 // writes also stops the fetching.
 int Worker::Impl::free_slots() const {
-  int unfinished = 0;
-  for (const auto& [key, s] : inflight_) unfinished += s.machine.holds_slot() ? 1 : 0;
-  const int by_running = options_.concurrency - unfinished - reserved_;
+  const int by_running = options_.concurrency - holding_slots_ - reserved_;
   const int by_total = 2 * options_.concurrency - static_cast<int>(inflight_.size()) - reserved_;
   return std::min(by_running, by_total);
 }

@@ -272,6 +272,9 @@ class Worker::Impl {
   // ("fetch", "lease renewal", ...): see outage().
   std::map<std::string, worker::OutageLog> outages_;
   int reserved_ = 0;  // slots promised to a read in flight
+  // The entries of inflight_ whose machine holds_slot(): kept by the one
+  // insert (fetch) and by feed(), so free_slots() is O(1) with thousands in flight.
+  int holding_slots_ = 0;
   bool flush_scheduled_ = false;
   bool draining_ = false;
   bool stopping_ = false;
