@@ -228,13 +228,25 @@ class Probe {
     ++own_["hget"];  // one partition: one HGET
     co_return co_await store_.counter(field);
   }
-  // Waits until `field` reaches `target`; throws after `limit` or if a child died.
+  // When a counter first reached a value (wait_counter's marks).
+  struct Mark {
+    std::int64_t value = 0;
+    std::optional<Clock::time_point> at;
+  };
+  // Waits until `field` reaches `target`; throws after `limit` or if a child
+  // died. Each of `marks` gets the time its value was first seen reached
+  // (polled every 2 ms).
   asio::awaitable<void> wait_counter(const std::string& field, std::int64_t target, milliseconds limit,
-                                     BenchEnv& env) {
+                                     BenchEnv& env, std::vector<Mark>* marks = nullptr) {
     const auto deadline = Clock::now() + limit;
     for (;;) {
-    const std::int64_t now_at = co_await counter(field);
-    if (now_at >= target) break;
+      const std::int64_t now_at = co_await counter(field);
+      if (marks != nullptr) {
+        for (Mark& m : *marks) {
+          if (!m.at && now_at >= m.value) m.at = Clock::now();
+        }
+      }
+      if (now_at >= target) break;
       env.check_children();
       if (Clock::now() > deadline) {
         throw std::runtime_error("timed out waiting for " + field + " to reach " + std::to_string(target));
@@ -351,7 +363,11 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
   co_await probe.reset_stats();
   const double redis_cpu0 = co_await probe.redis_cpu_seconds();
   const auto t1 = Clock::now();
-  co_await probe.wait_counter("completed:" + wf, runs, milliseconds(std::max<std::int64_t>(120000, steps)), env);
+  // The middle 80% of the drain: a finite run's first and last cycles (slots
+  // filling, the last steps finishing one by one) are not its steady rate.
+  std::vector<Probe::Mark> marks{{runs / 10, {}}, {runs - runs / 10, {}}};
+  co_await probe.wait_counter("completed:" + wf, runs, milliseconds(std::max<std::int64_t>(120000, steps)), env,
+                              &marks);
   const double drain_s = seconds_since(t1);
   const double redis_cpu = co_await probe.redis_cpu_seconds() - redis_cpu0;
   const double worker_cpu = env.workers_cpu_seconds();
@@ -381,10 +397,18 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
     j["kind"] = a.kind;
     j["ideal_per_s"] = ideal;
     j["of_ideal"] = round_to(runs / drain_s / ideal, 3);
+    if (marks[0].at && marks[1].at && *marks[1].at > *marks[0].at) {
+      const double middle_s = std::chrono::duration<double>(*marks[1].at - *marks[0].at).count();
+      const double middle_per_s = static_cast<double>(marks[1].value - marks[0].value) / middle_s;
+      j["steady_runs_per_s"] = round_to(middle_per_s, 0);
+      j["steady_of_ideal"] = round_to(middle_per_s / ideal, 3);
+    }
     if (upstream) {
       // The most requests the upstream held at once: the calls in flight together.
       j["upstream_most_in_flight"] = upstream->most_waiting();
       j["upstream_answered"] = upstream->answered();
+      j["upstream_connections"] = upstream->connections();
+      j["upstream_mean_reuse_gap_ms"] = round_to(upstream->mean_reuse_gap_ms(), 2);
     }
   }
   j["failed"] = failed;

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -70,7 +71,11 @@ void DelayServer::serve() {
     Clock::time_point at;
     int fd;
   };
-  std::unordered_map<int, std::string> conns;  // fd -> bytes of a request not complete yet
+  struct Conn {
+    std::string pending;  // bytes of a request not complete yet
+    std::optional<Clock::time_point> answered_at;  // the last answer written
+  };
+  std::unordered_map<int, Conn> conns;
   std::deque<Due> due;                          // in arrival order = in due order (one delay)
   std::array<epoll_event, 512> events{};
   for (;;) {
@@ -83,7 +88,7 @@ void DelayServer::serve() {
     for (int i = 0; i < n; ++i) {
       const int fd = events[static_cast<std::size_t>(i)].data.fd;
       if (fd == stop_fd_) {
-        for (const auto& [c, pending] : conns) ::close(c);
+        for (const auto& [c, conn] : conns) ::close(c);
         return;
       }
       if (fd == listen_fd_) {
@@ -94,7 +99,8 @@ void DelayServer::serve() {
           ev.events = EPOLLIN;
           ev.data.fd = c;
           ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c, &ev);
-          conns.emplace(c, std::string());
+          conns.emplace(c, Conn{});
+          ++connections_;
         }
         continue;
       }
@@ -106,18 +112,25 @@ void DelayServer::serve() {
         conns.erase(fd);
         continue;
       }
-      std::string& pending = conns[fd];
-      pending.append(buf, static_cast<std::size_t>(got));
-      for (std::size_t end; (end = pending.find("\r\n\r\n")) != std::string::npos;) {
-        pending.erase(0, end + 4);  // requests without a body (GET)
-        due.push_back({Clock::now() + delay_, fd});
+      Conn& conn = conns[fd];
+      conn.pending.append(buf, static_cast<std::size_t>(got));
+      for (std::size_t end; (end = conn.pending.find("\r\n\r\n")) != std::string::npos;) {
+        conn.pending.erase(0, end + 4);  // requests without a body (GET)
+        const auto now = Clock::now();
+        if (conn.answered_at) {
+          gap_sum_us_ += std::chrono::duration_cast<std::chrono::microseconds>(now - *conn.answered_at).count();
+          ++gaps_;
+          conn.answered_at.reset();
+        }
+        due.push_back({now + delay_, fd});
       }
     }
     most_waiting_ = std::max<int>(most_waiting_.load(), static_cast<int>(due.size()));
     const auto now = Clock::now();
     while (!due.empty() && due.front().at <= now) {
-      if (conns.contains(due.front().fd)) {
+      if (auto c = conns.find(due.front().fd); c != conns.end()) {
         (void)!::write(due.front().fd, kAnswer.data(), kAnswer.size());
+        c->second.answered_at = now;
         ++answered_;
       }
       due.pop_front();
