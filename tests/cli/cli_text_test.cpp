@@ -1,7 +1,11 @@
 // The CLI's human text: aligned, escaped tables; elapsed times; --input sources.
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -71,10 +75,16 @@ TEST(DescribeWaitingFor, KindUntilThenFields) {
 
 class RunInput : public ::testing::Test {
  protected:
-  std::filesystem::path dir_ = std::filesystem::temp_directory_path() /
-                               ("steadfast-cli-text-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-                                "-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-  void SetUp() override { std::filesystem::create_directories(dir_); }
+  // A folder of this process's own (mkdtemp): ctest runs each test in a
+  // process of its own, two at once, and under ASan two processes may get the
+  // same heap addresses and the same gtest seed, so a name made of those
+  // collided and one test removed the other's files.
+  std::filesystem::path dir_;
+  void SetUp() override {
+    std::string name = (std::filesystem::temp_directory_path() / "steadfast-cli-text-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(name.data()), nullptr) << std::strerror(errno);
+    dir_ = name;
+  }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string write(const std::string& name, const std::string& text) {
     const auto p = dir_ / name;
