@@ -122,8 +122,9 @@ void Worker::Impl::launch(const std::string& key) {
 
 void Worker::Impl::start_async(const std::string& key, const AsyncStepHandler& handler) {
   // `done` may come from any thread, after the step timed out or the worker
-  // began to stop: it only posts, and on_finished() ignores a step no longer
-  // running. Only its first call counts.
+  // began to stop: it only posts; on_finished() drops a step already
+  // forgotten, and the step machine takes a late result as it does from a
+  // pool thread (not a success). Only its first call counts.
   auto called = std::make_shared<std::atomic<bool>>(false);
   auto io = io_;
   StepDone done = [this, io, key, called](StepResult result) {
