@@ -4,6 +4,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -376,6 +377,7 @@ class ShapeCheck {
       todo_.pop_back();
       check(*schema, where);
     }
+    no_endless_reapplication();
   }
 
  private:
@@ -436,6 +438,9 @@ class ShapeCheck {
       }
       if (!value->IsObject()) continue;
       for (const auto& m : value->GetObject()) values.push_back({&m.value, member_path(where, m.name)});
+      if (const auto it = value->FindMember("$ref"); it != value->MemberEnd() && it->value.IsString()) {
+        follows_references(it->value, where + "/$ref");
+      }
       if (const auto it = value->FindMember("pattern"); it != value->MemberEnd() && it->value.IsString()) {
         regex_parses(it->value.GetString(), where + "/pattern");
       }
@@ -454,6 +459,33 @@ class ShapeCheck {
     }
   }
 
+  // RapidJSON follows a local "$ref" whose target is itself a "$ref" by
+  // recursion, for every object it compiles (reachable or not): a cycle never
+  // ends, a long chain overflows the stack, and a target that is not an object
+  // trips an assertion. A target that does not exist is left to `resolve`.
+  void follows_references(const Value& ref, const std::string& where) const {
+    constexpr std::size_t kMaxChain = 32;
+    std::vector<std::string> seen;
+    const Value* next = &ref;
+    for (;;) {
+      const std::string text(next->GetString(), next->GetStringLength());
+      if (text.empty() || text.front() != '#') return;
+      const rapidjson::Pointer pointer(text.c_str(), text.size());
+      if (!pointer.IsValid()) return;
+      if (std::find(seen.begin(), seen.end(), text) != seen.end()) {
+        fail(where, "\"$ref\" \"" + text + "\" is a cycle of references");
+      }
+      if (seen.size() == kMaxChain) fail(where, "more than 32 \"$ref\"s in a row refer to each other");
+      seen.push_back(text);
+      const Value* target = pointer.Get(document_);
+      if (target == nullptr) return;
+      if (!target->IsObject()) fail(where, "\"$ref\" \"" + text + "\" does not point to a schema (an object)");
+      const auto it = target->FindMember("$ref");
+      if (it == target->MemberEnd() || !it->value.IsString()) return;
+      next = &it->value;
+    }
+  }
+
   static void regex_parses(const char* pattern, const std::string& where) {
     const PatternShape shape(pattern);
     if (shape.states() > kMaxPatternStates) fail(where, "the pattern repeats too much");
@@ -466,12 +498,55 @@ class ShapeCheck {
     }
   }
 
+  // Validation applies allOf, anyOf, oneOf, not, a dependency's schema and
+  // a $ref's target to the same value; RapidJSON does so by recursion, so a
+  // cycle of these edges (`{"not": {"$ref": "#"}}`) never ends. Iterative
+  // depth-first search over the edges check() recorded.
+  void no_endless_reapplication() const {
+    enum class Mark { fresh, open, done };
+    std::unordered_map<const Value*, Mark> mark;
+    for (const auto& [start, ignored] : where_of_) {
+      if (mark[start] != Mark::fresh) continue;
+      std::vector<std::pair<const Value*, std::size_t>> path{{start, 0}};
+      mark[start] = Mark::open;
+      while (!path.empty()) {
+        auto& [node, next] = path.back();
+        const auto edges = same_value_.find(node);
+        if (edges == same_value_.end() || next == edges->second.size()) {
+          mark[node] = Mark::done;
+          path.pop_back();
+          continue;
+        }
+        const Value* to = edges->second[next++];
+        const Mark m = mark[to];
+        if (m == Mark::open) {
+          const auto at = where_of_.find(to);
+          fail(at == where_of_.end() ? std::string() : at->second,
+               "validation would apply this schema to the same value again and again (through "
+               "allOf/anyOf/oneOf/not/dependencies/$ref), without end");
+        }
+        if (m == Mark::fresh) {
+          mark[to] = Mark::open;
+          path.push_back({to, 0});
+        }
+      }
+    }
+  }
+
+  // `to` is applied to the same value as `from`, and checked.
+  void add_same(const Value& from, const Value& to, std::string where) {
+    if (!to.IsObject()) fail(where, "a schema must be an object");
+    same_value_[&from].push_back(&to);
+    todo_.push_back({&to, std::move(where)});
+  }
+
   void check(const Value& schema, const std::string& where) {
     if (!visited_.insert(&schema).second) return;
+    where_of_.emplace(&schema, where.empty() ? "/" : where);
     if (const auto ref = schema.FindMember("$ref"); ref != schema.MemberEnd() && ref->value.IsString()) {
       if (const Value* target = resolve(ref->value, where + "/$ref")) {
         // RapidJSON uses the target in place of this object.
-        todo_.push_back({target, std::string(ref->value.GetString(), ref->value.GetStringLength())});
+        add_same(schema, *target, std::string(ref->value.GetString(), ref->value.GetStringLength()));
         return;
       }
     }
@@ -479,7 +554,7 @@ class ShapeCheck {
       if (const auto it = schema.FindMember(list); it != schema.MemberEnd()) {
         if (!it->value.IsArray() || it->value.Empty()) fail(where + "/" + list, "must be a non-empty array of schemas");
         for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
-          add(it->value[i], where + "/" + list + "/" + std::to_string(i));
+          add_same(schema, it->value[i], where + "/" + list + "/" + std::to_string(i));
         }
       }
     }
@@ -497,7 +572,7 @@ class ShapeCheck {
         add(it->value, where + "/" + one);
       }
     }
-    if (const auto it = schema.FindMember("not"); it != schema.MemberEnd()) add(it->value, where + "/not");
+    if (const auto it = schema.FindMember("not"); it != schema.MemberEnd()) add_same(schema, it->value, where + "/not");
     for (const char* map : {"properties", "patternProperties", "definitions"}) {
       if (const auto it = schema.FindMember(map); it != schema.MemberEnd()) {
         if (!it->value.IsObject()) fail(where + "/" + map, "must be an object of schemas");
@@ -507,7 +582,7 @@ class ShapeCheck {
     if (const auto it = schema.FindMember("dependencies"); it != schema.MemberEnd()) {
       if (!it->value.IsObject()) fail(where + "/dependencies", "must be an object");
       for (const auto& m : it->value.GetObject()) {
-        if (!m.value.IsArray()) add(m.value, member_path(where + "/dependencies", m.name));
+        if (!m.value.IsArray()) add_same(schema, m.value, member_path(where + "/dependencies", m.name));
       }
     }
   }
@@ -515,6 +590,8 @@ class ShapeCheck {
   const rapidjson::Document& document_;
   std::vector<std::pair<const Value*, std::string>> todo_;
   std::set<const Value*> visited_;
+  std::unordered_map<const Value*, std::string> where_of_;  // every schema checked: its path
+  std::unordered_map<const Value*, std::vector<const Value*>> same_value_;  // see no_endless_reapplication
 };
 
 }  // namespace

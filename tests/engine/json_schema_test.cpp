@@ -141,6 +141,17 @@ TEST(JsonSchemaTest, SchemasRapidJsonCannotRunAreRefused) {
       {R"({"definitions": {"a": {"$ref": "#/definitions/b"}, "b": {"$ref": "#/definitions/a"}}, "not": {"$ref": "#/definitions/a"}})",
        "cycle"},
       {R"({"x": {"anyOf": [7]}, "properties": {"y": {"$ref": "#/x"}}})", "#/x/anyOf/0"},
+      // Found by the schema fuzzer: a cycle where validation never goes still
+      // recursed forever, since RapidJSON compiles every object.
+      {R"({"tilda~field": {"$ref": "#/tilda~0field"}})", "/tilda~0field/$ref: \"$ref\" \"#/tilda~0field\" is a cycle"},
+      {R"({"enum": [{"$ref": "#/a"}], "a": {"$ref": "#/enum/0"}})", "cycle"},
+      {R"({"enum": [{"$ref": "#/a"}], "a": 5})", "/enum/0/$ref: \"$ref\" \"#/a\" does not point to a schema"},
+      // Found by the schema fuzzer: validation applied the root to the same
+      // value through "not" again and again until the stack overflowed.
+      {R"({"not": {"$ref": "#"}})", "validation would apply this schema to the same value again"},
+      {R"({"definitions": {"a": {"anyOf": [{"$ref": "#/definitions/b"}]}, "b": {"allOf": [{"$ref": "#/definitions/a"}]}},
+          "properties": {"p": {"not": {"$ref": "#/definitions/a"}}}})", "without end"},
+      {R"({"dependencies": {"x": {"$ref": "#"}}})", "without end"},
       // RapidJSON compiles every object as a schema; these tripped its
       // assertions halfway, leaking what it had built.
       {R"({"rtieS": {"name": {"pattern": "^[2]att(=ttt(}$"}}})", "/rtieS/name/pattern: the pattern"},
@@ -161,6 +172,21 @@ TEST(JsonSchemaTest, SchemasRapidJsonCannotRunAreRefused) {
       {R"({"pattern": "+a"})", "nothing before it to repeat"},
       {R"({"y": {"pattern": "(x*)*"}})", "/y/pattern: the pattern repeats something"},
   };
+  // A chain of references to references: RapidJSON follows it by recursion.
+  const auto chain = [](int length) {
+    Json defs = Json::object();
+    for (int i = 0; i < length; ++i) defs["d" + std::to_string(i)] = {{"$ref", "#/definitions/d" + std::to_string(i + 1)}};
+    defs["d" + std::to_string(length)] = {{"type", "integer"}};
+    return Json{{"definitions", defs}, {"not", {{"$ref", "#/definitions/d0"}}}};
+  };
+  EXPECT_NO_THROW(JsonSchema(chain(31)));
+  EXPECT_FALSE(JsonSchema(chain(31)).validate(Json(1)).empty());  // "not" an integer
+  try {
+    const JsonSchema s(chain(32));
+    ADD_FAILURE() << "a chain of 33 references compiled";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("more than 32"), std::string::npos) << e.what();
+  }
   for (const auto& [schema, expected] : cases) {
     try {
       const JsonSchema s(Json::parse(schema));
