@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -45,8 +46,10 @@ struct BenchArgs {
   int workers = 1;
   int submitters = 64;    // enqueue coroutines (pipelined on one connection)
   bool aof = false;       // private Redis: appendonly yes, appendfsync everysec
-  int step_ms = 50;       // io: the sleep of each step (kind sleep) or the upstream's delay (kind http)
-  std::string kind = "sleep";  // io: sleep (blocks a pool thread) or http (the event loop)
+  int step_ms = 50;       // io: the sleep of each step (sleep, exec) or the upstream's delay (http)
+  // io: sleep (blocks a pool thread), http (the event loop) or exec (a
+  // program per step, supervised by the process loop)
+  std::string kind = "sleep";
   int interval_us = 5000; // latency: gap between two submits
   int connections = 32;   // http
   double rate = 5000;     // http: the fixed offered rate, req/s
@@ -136,6 +139,11 @@ class BenchEnv {
     if (w.name == "io" && args_.kind == "http") {
       steps = "[{name: a, kind: http, with: {url: \"http://127.0.0.1:" + std::to_string(upstream_port) +
               "/\", timeout: 120s}}]";
+    } else if (w.name == "io" && args_.kind == "exec") {
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%.3f", args_.step_ms / 1000.0);
+      steps = std::string("[{name: a, kind: exec, with: {command: [sh, -c, \"sleep ") + seconds +
+              "; echo null\"], timeout: 120s}}]";
     }
     if (auto p = steps.find("STEP_MS"); p != std::string::npos) steps.replace(p, 7, std::to_string(args_.step_ms));
     const std::string path = dir_ + "/workflows.yaml";
@@ -178,6 +186,11 @@ class BenchEnv {
     long long most = 0;
     for (pid_t p : workers_) most = std::max(most, anon_rss_bytes(p));
     return static_cast<double>(most) / (1024.0 * 1024.0);
+  }
+  int workers_most_threads() const {
+    int most = 0;
+    for (pid_t p : workers_) most = std::max(most, thread_count(p));
+    return most;
   }
   double workers_peak_rss_mb() const {
     long long peak = 0;
@@ -377,6 +390,7 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
   const auto drain_usec = co_await probe.engine_usec();
   const double rss = env.workers_peak_rss_mb();
   const double anon = env.workers_anon_rss_mb();
+  const int threads = env.workers_most_threads();
   const std::int64_t failed = co_await probe.counter("failed:" + wf);
   env.stop_children();
 
@@ -436,6 +450,8 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
   j["worker_rss_mb"] = round_to(rss, 1);
   // Of which the worker's own (heap, stacks); the rest is shared library pages.
   j["worker_anon_rss_mb"] = round_to(anon, 1);
+  // At the end of the drain (the pool's threads, once started, stay).
+  j["worker_threads"] = threads;
   co_return j;
 }
 
@@ -665,13 +681,13 @@ void register_bench(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
   cmd->add_flag("--aof", a->aof, "Private Redis with appendonly yes, appendfsync everysec");
-  cmd->add_option("--step-ms", a->step_ms, "io: each step's sleep, or the local upstream's delay with --kind http")
+  cmd->add_option("--step-ms", a->step_ms, "io: each step's sleep (sleep, exec), or the local upstream's delay (http)")
       ->capture_default_str()
       ->check(CLI::Range(0, 60000));
-  cmd->add_option("--kind", a->kind, "io: the step kind, sleep (a handler thread per step) or http (a GET of a local "
-                                     "upstream, on the event loop)")
+  cmd->add_option("--kind", a->kind, "io: the step kind, sleep (a handler thread per step), http (a GET of a local "
+                                     "upstream, on the event loop) or exec (sh -c \"sleep; echo null\" per step)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"sleep", "http"}));
+      ->check(CLI::IsMember({"sleep", "http", "exec"}));
   cmd->add_option("--interval-us", a->interval_us, "latency: gap between submits")
       ->capture_default_str()
       ->check(CLI::Range(0, 10000000));

@@ -133,6 +133,8 @@ long long peak_rss_bytes(pid_t pid) { return status_kb_field(pid, "VmHWM:"); }
 
 long long anon_rss_bytes(pid_t pid) { return status_kb_field(pid, "RssAnon:"); }
 
+int thread_count(pid_t pid) { return static_cast<int>(status_kb_field(pid, "Threads:") / 1024); }
+
 double cpu_seconds(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat((std::istreambuf_iterator<char>(in)), {});

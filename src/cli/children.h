@@ -64,6 +64,9 @@ long long peak_rss_bytes(pid_t pid);
 // not pages of shared libraries; bytes, 0 if unknown.
 long long anon_rss_bytes(pid_t pid);
 
+// Threads of a live process now (Threads: of /proc/PID/status); 0 if unknown.
+int thread_count(pid_t pid);
+
 // CPU time (user + system) a live process has used so far, in seconds; 0 if unknown.
 double cpu_seconds(pid_t pid);
 

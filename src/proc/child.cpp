@@ -14,12 +14,14 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <set>
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <unordered_set>
 
 extern char** environ;  // NOLINT(readability-redundant-declaration)
 
@@ -419,12 +421,30 @@ bool Child::signal_group(int sig) const noexcept {
 
 bool Child::group_has_live_members() const {
   if (!own_group_ || pid_ <= 0 || status_) return false;
+  const pid_t group = pid_;
+  return !groups_with_live_members({&group, 1}).empty();
+}
+
+std::vector<pid_t> groups_with_live_members(std::span<const pid_t> groups) {
+  std::vector<pid_t> live;
+  if (groups.empty()) return live;
   DIR* dir = ::opendir("/proc");
-  if (dir == nullptr) return ::kill(-pid_, 0) == 0;  // no /proc: zombies count too
-  bool found = false;
+  if (dir == nullptr) {  // no /proc: zombies count too
+    for (const pid_t g : groups) {
+      if (::kill(-g, 0) == 0) live.push_back(g);
+    }
+    return live;
+  }
+  const std::unordered_set<pid_t> asked(groups.begin(), groups.end());
+  std::unordered_set<pid_t> known;
   while (dirent* entry = ::readdir(dir)) {
     const char* name = entry->d_name;
     if (name[0] < '0' || name[0] > '9') continue;
+    // One system call per process rules out nearly all of them; only a
+    // member's stat is read (to leave zombies out). A process gone in
+    // between fails getpgid (ESRCH) or its read below.
+    const pid_t group = ::getpgid(static_cast<pid_t>(std::atol(name)));
+    if (group <= 0 || !asked.contains(group) || known.contains(group)) continue;
     std::ifstream stat(std::string("/proc/") + name + "/stat");
     std::string line;
     if (!std::getline(stat, line)) continue;
@@ -435,13 +455,10 @@ bool Child::group_has_live_members() const {
     long ppid = 0;
     long pgrp = 0;
     if (std::sscanf(line.c_str() + close + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3) continue;
-    if (pgrp == pid_ && state != 'Z' && state != 'X') {
-      found = true;
-      break;
-    }
+    if (pgrp == group && state != 'Z' && state != 'X' && known.insert(group).second) live.push_back(group);
   }
   ::closedir(dir);
-  return found;
+  return live;
 }
 
 std::optional<ExitStatus> Child::try_wait() {

@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -154,5 +155,12 @@ class Child {
   bool own_group_ = false;
   std::optional<ExitStatus> status_;
 };
+
+// Of `groups` (process group ids), those with a live member (zombies
+// excepted), from one walk of /proc: a system call per process, and a read
+// of the stat of each member found. Without /proc, a group holding only
+// zombies counts as live. The caller keeps each group id from being reused
+// meanwhile (an unreaped leader).
+std::vector<pid_t> groups_with_live_members(std::span<const pid_t> groups);
 
 }  // namespace steadfast::proc

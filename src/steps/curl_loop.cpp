@@ -1,8 +1,6 @@
 #include "steps/curl_loop.h"
 
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <array>
 #include <atomic>
@@ -18,6 +16,8 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "steps/wakeable_epoll.h"
 
 namespace steadfast::steps {
 
@@ -63,8 +63,8 @@ struct CurlLoop::State {
   };
 
   std::array<Shard, kShards> shards;
-  int epoll_fd = -1;
-  int wake_fd = -1;  // eventfd: start() has queued transfers
+  WakeableEpoll epoll;  // woken: start() has queued transfers
+  int epoll_fd = -1;    // epoll.epoll_fd
 
   std::mutex mu;
   std::vector<Start> queued;  // guarded by mu
@@ -115,8 +115,7 @@ struct CurlLoop::State {
   }
 
   void take_queued() {
-    std::uint64_t ignored = 0;
-    (void)!::read(wake_fd, &ignored, sizeof ignored);
+    epoll.woken();
     std::vector<Start> starts;
     {
       const std::lock_guard lock(mu);
@@ -231,13 +230,8 @@ CurlLoop& CurlLoop::shared() {
     const auto cannot = [](const std::string& why) {
       return std::runtime_error("http: cannot start the transfer loop: " + why);
     };
-    s->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
-    s->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (s->epoll_fd < 0 || s->wake_fd < 0) throw cannot(std::strerror(errno));
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = kWake;
-    if (::epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->wake_fd, &ev) != 0) throw cannot(std::strerror(errno));
+    s->epoll = WakeableEpoll::make(kWake, "http: cannot start the transfer loop");
+    s->epoll_fd = s->epoll.epoll_fd;
     for (int i = 0; i < kShards; ++i) {
       State::Shard& shard = s->shards[static_cast<std::size_t>(i)];
       shard.state = s;
@@ -261,8 +255,7 @@ void CurlLoop::start(CURL* easy, Cancelled cancelled, Done done) {
     const std::lock_guard lock(state_->mu);
     state_->queued.push_back({easy, {std::move(cancelled), std::move(done)}});
   }
-  const std::uint64_t one = 1;
-  (void)!::write(state_->wake_fd, &one, sizeof one);
+  state_->epoll.wake();
 }
 
 int CurlLoop::active() const noexcept { return state_->count.load(std::memory_order_relaxed); }

@@ -1,7 +1,6 @@
 #include "steps/exec.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -23,7 +22,10 @@
 #include "engine/quote.h"
 #include "engine/template.h"
 #include "proc/child.h"
+#include "steps/blocking.h"
+#include "steps/group_census.h"
 #include "steps/params.h"
+#include "steps/process_loop.h"
 #include "steps/text.h"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration)
@@ -207,59 +209,72 @@ void set_nonblocking(int fd) {
   if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-// Blocks SIGPIPE in this thread while it writes to the program's stdin, so a
-// program that exits without reading gives EPIPE instead of killing the worker.
-class SigpipeBlock {
+enum class Stop { none, timeout, cancelled, stdout_too_large };
+
+using Interest = ProcessLoop::Interest;
+
+// The census of the process loop's thread, the only thread that runs attempts.
+GroupCensus& census() {
+  thread_local GroupCensus instance;
+  return instance;
+}
+
+// One run of the program as a task of the process loop: render and check
+// the command, spawn, feed stdin, collect stdout and the stderr tail, stop
+// the group, reap, and call `done` once with the result. Every call runs on
+// the loop's thread.
+class Attempt final : public ProcessLoop::Task {
  public:
-  SigpipeBlock() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    blocked_ = ::pthread_sigmask(SIG_BLOCK, &pipe_, &old_) == 0;
+  Attempt(std::shared_ptr<const ExecSpec> spec, std::shared_ptr<StepContext> ctx, StepDone done)
+      : spec_(std::move(spec)), ctx_(std::move(ctx)), tctx_(*ctx_), done_(std::move(done)) {}
+
+  ~Attempt() override {
+    // Its leader is reaped (or about to be, by ~Child): the id may be reused.
+    if (child_) census().forget(child_->pid());
   }
-  SigpipeBlock(const SigpipeBlock&) = delete;
-  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
-  ~SigpipeBlock() {
-    if (!blocked_) return;
-    // Consume a SIGPIPE our writes raised before unblocking it.
-    const timespec zero{};
-    while (::sigtimedwait(&pipe_, nullptr, &zero) == SIGPIPE) {
+
+  Interest advance(bool ready) override {
+    try {
+      if (!child_) {
+        if (auto early = launch()) return finish(std::move(*early));
+        return supervise(false);
+      }
+      return supervise(ready);
+    } catch (const std::exception& e) {
+      // The Child's destructor kills and reaps what is still running.
+      return finish(retryable(where_ + ": " + e.what()));
     }
-    ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
   }
 
  private:
-  sigset_t pipe_{};
-  sigset_t old_{};
-  bool blocked_ = false;
-};
+  Interest finish(StepResult result) {
+    done_(std::move(result));
+    Interest ended;
+    ended.done = true;
+    return ended;
+  }
 
-enum class Stop { none, timeout, cancelled, stdout_too_large };
-
-// One run of the program: spawn, feed stdin, collect stdout and the stderr
-// tail, stop the group, reap.
-class Attempt {
- public:
-  Attempt(const ExecSpec& spec, StepContext& ctx) : spec_(spec), ctx_(ctx), tctx_(ctx) {}
-
-  StepResult run() {
+  // Renders and checks the command and spawns it: a result when the attempt
+  // ends before the program runs, nullopt once it runs.
+  std::optional<StepResult> launch() {
     std::vector<std::string> argv;
     std::vector<std::pair<std::string, std::string>> env;
     std::optional<std::string> cwd;
     std::optional<std::size_t> option_arg;  // the first argument a value turned into an option
     std::string cwd_root;                   // the directory the cwd template fixes
     try {
-      for (std::size_t i = 0; i < spec_.command.size(); ++i) {
+      for (std::size_t i = 0; i < spec_->command.size(); ++i) {
         bool option = false;
-        argv.push_back(render("command." + std::to_string(i), spec_.command[i],
+        argv.push_back(render("command." + std::to_string(i), spec_->command[i],
                               [&](std::string_view so_far, const std::string& value) {
                                 if (so_far.empty() && value.starts_with('-')) option = true;
                               }));
         if (option && !option_arg) option_arg = i;
       }
-      for (const EnvVar& v : spec_.env) env.emplace_back(v.name, render("env." + v.name, v.value));
-      if (spec_.cwd) {
+      for (const EnvVar& v : spec_->env) env.emplace_back(v.name, render("env." + v.name, v.value));
+      if (spec_->cwd) {
         bool first = true;
-        cwd = render("cwd", *spec_.cwd, [&](std::string_view so_far, const std::string&) {
+        cwd = render("cwd", *spec_->cwd, [&](std::string_view so_far, const std::string&) {
           if (!first) return;
           first = false;
           cwd_root = std::string(so_far.substr(0, so_far.rfind('/') + 1));
@@ -271,7 +286,7 @@ class Attempt {
     }
     if (argv[0].empty()) return fatal("exec: command.0: the program is empty");
     where_ = "exec " + engine::quote(argv[0], 100);
-    if (option_arg && !spec_.allow_option_args) {
+    if (option_arg && !spec_->allow_option_args) {
       return fatal(where_ + ": command." + std::to_string(*option_arg) + ": the value from the run starts with '-' (" +
                    engine::quote(argv[*option_arg], 40) +
                    ") and the program would read it as an option; set allow_option_args: true if the step "
@@ -288,10 +303,9 @@ class Attempt {
       if (value.find('\0') != std::string::npos) return fatal(where_ + ": env." + name + " holds a NUL byte");
     }
     if (cwd && cwd->find('\0') != std::string::npos) return fatal(where_ + ": cwd holds a NUL byte");
-    return spawn_and_wait(argv, env, cwd);
+    return spawn(argv, env, cwd);
   }
 
- private:
   // `seen` is told of each {{...}} value with what was rendered before it.
   using Seen = std::function<void(std::string_view so_far, const std::string& value)>;
   std::string render(const std::string& what, const engine::Template& t, const Seen& seen = {}) {
@@ -318,7 +332,7 @@ class Attempt {
       if (eq == std::string_view::npos) continue;
       const std::string name(entry.substr(0, eq));
       const std::string_view value = entry.substr(eq + 1);
-      const bool inherited = std::find(spec_.inherit_env.begin(), spec_.inherit_env.end(), name) != spec_.inherit_env.end();
+      const bool inherited = std::find(spec_->inherit_env.begin(), spec_->inherit_env.end(), name) != spec_->inherit_env.end();
       if (!inherited && is_worker_setting(name, value)) continue;
       if (std::any_of(step_env.begin(), step_env.end(), [&](const auto& v) { return v.first == name; })) continue;
       out.emplace_back(name, std::string(value));
@@ -335,20 +349,20 @@ class Attempt {
 
   std::string stdin_payload() const {
     Json outputs = Json::object();
-    for (const auto& [name, output] : ctx_.outputs()) outputs[name] = output;
-    const Json payload{{"run_id", ctx_.run_id()},
-                       {"workflow", ctx_.workflow()},
-                       {"step", ctx_.step()},
-                       {"attempt", ctx_.attempt()},
-                       {"idempotency_key", ctx_.idempotency_key()},
-                       {"input", ctx_.input()},
+    for (const auto& [name, output] : ctx_->outputs()) outputs[name] = output;
+    const Json payload{{"run_id", ctx_->run_id()},
+                       {"workflow", ctx_->workflow()},
+                       {"step", ctx_->step()},
+                       {"attempt", ctx_->attempt()},
+                       {"idempotency_key", ctx_->idempotency_key()},
+                       {"input", ctx_->input()},
                        {"outputs", std::move(outputs)}};
     return payload.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
   }
 
-  StepResult spawn_and_wait(const std::vector<std::string>& argv,
-                            const std::vector<std::pair<std::string, std::string>>& env,
-                            const std::optional<std::string>& cwd) {
+  std::optional<StepResult> spawn(const std::vector<std::string>& argv,
+                                  const std::vector<std::pair<std::string, std::string>>& env,
+                                  const std::optional<std::string>& cwd) {
     auto in = make_pipe();
     auto out = make_pipe();
     auto err = make_pipe();
@@ -364,9 +378,8 @@ class Attempt {
     options.err = proc::Stdio::from_fd(err->write.get());
     // Its own process group: a timeout or a cancellation stops all it started.
     options.own_process_group = true;
-    std::optional<proc::Child> child;
     try {
-      child.emplace(options);
+      child_.emplace(options);
     } catch (const std::system_error& e) {
       const int rc = e.code().value();
       std::string message = where_ + ": cannot start it";
@@ -375,128 +388,115 @@ class Attempt {
       if (rc == EAGAIN || rc == ENOMEM || rc == EMFILE || rc == ENFILE) return retryable(message);
       return fatal(message);
     }
-    in->read.reset();
-    out->write.reset();
-    err->write.reset();
-    return supervise(*child, std::move(in->write), std::move(out->read), std::move(err->read));
+    stdin_fd_ = std::move(in->write);
+    stdout_fd_ = std::move(out->read);
+    stderr_fd_ = std::move(err->read);
+    set_nonblocking(stdin_fd_.get());
+    set_nonblocking(stdout_fd_.get());
+    set_nonblocking(stderr_fd_.get());
+    payload_ = stdin_payload();
+    keep_ = kStderrTailBytes + 2 * secrets_.longest() + 16;
+    deadline_ = Clock::now() + spec_->timeout;
+    return std::nullopt;
   }
 
-  // Runs until the program has exited and its group is empty (or killed);
-  // reaps it on every path. The leader is reaped last: while it is a zombie
-  // its PID, and so its group id, cannot be reused, so the group signals
-  // never reach a stranger.
-  StepResult supervise(proc::Child& child, Fd stdin_fd, Fd stdout_fd, Fd stderr_fd) {
-    const SigpipeBlock no_sigpipe;
-    const std::string payload = stdin_payload();
-    std::size_t written = 0;
-    set_nonblocking(stdin_fd.get());
-    set_nonblocking(stdout_fd.get());
-    set_nonblocking(stderr_fd.get());
+  // Writes stdin and reads stdout and stderr as far as they go without
+  // blocking (the descriptors are non-blocking).
+  void transfer() {
+    if (stdin_fd_.open() && written_ < payload_.size()) {
+      const ssize_t w = ::write(stdin_fd_.get(), payload_.data() + written_, payload_.size() - written_);
+      if (w > 0) written_ += static_cast<std::size_t>(w);
+      if ((w < 0 && errno != EAGAIN && errno != EINTR) || written_ == payload_.size()) {
+        stdin_fd_.reset();  // EOF for the program; EPIPE: it did not want it
+      }
+    }
+    if (stdout_fd_.open() && !drain(stdout_fd_, [&](std::string_view chunk) {
+          if (stdout_text_.size() <= kMaxStdoutBytes) stdout_text_.append(chunk);
+        })) {
+      stdout_fd_.reset();
+    }
+    if (stderr_fd_.open() && !drain(stderr_fd_, [&](std::string_view chunk) {
+          stderr_tail_.append(chunk);
+          if (stderr_tail_.size() > 2 * keep_) stderr_tail_.erase(0, stderr_tail_.size() - keep_);
+        })) {
+      stderr_fd_.reset();
+    }
+  }
 
-    std::string stdout_text;
-    std::string stderr_tail;  // the last bytes, enough for the tail after redaction
-    const std::size_t keep = kStderrTailBytes + 2 * secrets_.longest() + 16;
-
-    const auto started = Clock::now();
-    const auto deadline = started + spec_.timeout;
-    Stop stop = Stop::none;
-    bool exited = false;    // the program (group leader) has exited, not yet reaped
-    bool stopping = false;  // SIGTERM sent to the group
-    bool killed = false;    // SIGKILL sent to the group
-    Clock::time_point term_at{};
-
-    for (;;) {
-      if (!exited) exited = !child.running();
-      const auto now = Clock::now();
-      if (!stopping) {
-        if (exited) {
-          // Done; whatever it left running in its group is stopped too.
-          if (child.group_has_live_members()) child.signal_group(SIGTERM);
-          stopping = true;
-          term_at = now;
+  // One step of the supervision: runs until the program has exited and its
+  // group is empty (or killed), then reaps it. The leader is reaped last:
+  // while it is a zombie its PID, and so its group id, cannot be reused, so
+  // the group signals never reach a stranger.
+  Interest supervise(bool ready) {
+    proc::Child& child = *child_;
+    if (ready) transfer();
+    // Its exit turns the watched pidfd readable; without one, look each slice.
+    if (!exited_ && (ready || child.pidfd() < 0 || stopping_)) exited_ = !child.running();
+    const auto now = Clock::now();
+    if (!stopping_) {
+      if (exited_) {
+        // Done; whatever it left running in its group is stopped too (a
+        // group of only the zombie leader receives nothing).
+        child.signal_group(SIGTERM);
+        stopping_ = true;
+        term_at_ = now;
+      } else {
+        if (ctx_->cancelled()) {
+          stop_ = Stop::cancelled;
+        } else if (now >= deadline_) {
+          stop_ = Stop::timeout;
+        } else if (stdout_text_.size() > kMaxStdoutBytes) {
+          stop_ = Stop::stdout_too_large;
+        }
+        if (stop_ != Stop::none) {
+          child.signal_group(SIGTERM);
+          stopping_ = true;
+          term_at_ = now;
+        }
+      }
+    }
+    std::optional<Clock::time_point> census_at;  // when the census may answer
+    if (stopping_) {
+      if (exited_ && !group_gone_) {
+        const std::optional<bool> live = census().live(child.pid());
+        if (live) {
+          group_gone_ = !*live;
         } else {
-          if (ctx_.cancelled()) {
-            stop = Stop::cancelled;
-          } else if (now >= deadline) {
-            stop = Stop::timeout;
-          } else if (stdout_text.size() > kMaxStdoutBytes) {
-            stop = Stop::stdout_too_large;
-          }
-          if (stop != Stop::none) {
-            child.signal_group(SIGTERM);
-            stopping = true;
-            term_at = now;
-          }
+          census_at = census().next_walk();
         }
       }
-      if (stopping) {
-        const bool group_gone = exited && !child.group_has_live_members();
-        if (group_gone && !stdout_fd.open() && !stderr_fd.open()) break;
-        if (!killed && now - term_at >= kKillGrace) {
-          child.signal_group(SIGKILL);
-          killed = true;
-        }
-        // A descriptor kept open by a process that left the group is not waited for.
-        if (killed && exited) break;
-      }
-      if (stopping || exited) stdin_fd.reset();
-
-      // Wait for output, room on stdin or the program's exit (its pidfd turns
-      // readable) for at most one slice: the slice bounds how late a
-      // cancellation or the group's end is noticed.
-      std::array<pollfd, 4> fds{};
-      nfds_t n = 0;
-      const bool want_stdin = stdin_fd.open() && written < payload.size();
-      if (want_stdin) fds[n++] = {stdin_fd.get(), POLLOUT, 0};
-      if (stdout_fd.open()) fds[n++] = {stdout_fd.get(), POLLIN, 0};
-      if (stderr_fd.open()) fds[n++] = {stderr_fd.get(), POLLIN, 0};
-      if (!exited && child.pidfd() >= 0) fds[n++] = {child.pidfd(), POLLIN, 0};
-      int wait_ms = static_cast<int>(kPollSlice.count());
-      if (!stopping && !exited) {
-        const auto left = std::chrono::ceil<milliseconds>(deadline - now).count();
-        wait_ms = static_cast<int>(std::clamp<long long>(left, 0, wait_ms));
-      }
-      if (n == 0) {
-        ::usleep(static_cast<useconds_t>(std::max(wait_ms, 1)) * 1000);
-        continue;
-      }
-      if (::poll(fds.data(), n, wait_ms) < 0 && errno != EINTR) {
+      if (group_gone_ && !stdout_fd_.open() && !stderr_fd_.open()) return reap();
+      if (!killed_ && now - term_at_ >= kKillGrace) {
         child.signal_group(SIGKILL);
-        killed = stopping = true;
-        continue;
+        killed_ = true;
       }
-      for (nfds_t i = 0; i < n; ++i) {
-        if (fds[i].revents == 0) continue;
-        if (fds[i].fd == stdin_fd.get()) {
-          const ssize_t w = ::write(stdin_fd.get(), payload.data() + written, payload.size() - written);
-          if (w > 0) written += static_cast<std::size_t>(w);
-          if ((w < 0 && errno != EAGAIN && errno != EINTR) || written == payload.size()) {
-            stdin_fd.reset();  // EOF for the program; EPIPE: it did not want it
-          }
-        } else if (fds[i].fd == stdout_fd.get()) {
-          if (!drain(stdout_fd, [&](std::string_view chunk) {
-                if (stdout_text.size() <= kMaxStdoutBytes) stdout_text.append(chunk);
-              })) {
-            stdout_fd.reset();
-          }
-        } else if (fds[i].fd == stderr_fd.get()) {
-          if (!drain(stderr_fd, [&](std::string_view chunk) {
-                stderr_tail.append(chunk);
-                if (stderr_tail.size() > 2 * keep) stderr_tail.erase(0, stderr_tail.size() - keep);
-              })) {
-            stderr_fd.reset();
-          }
-        }
-      }
+      // A descriptor kept open by a process that left the group is not waited for.
+      if (killed_ && exited_) return reap();
     }
+    if (stopping_ || exited_) stdin_fd_.reset();
 
-    // The group is gone (or SIGKILLed); the leader is a zombie now or soon.
-    const proc::ExitStatus status = child.wait();
-    if (stop == Stop::none && stdout_text.size() > kMaxStdoutBytes) stop = Stop::stdout_too_large;
-    if (stop == Stop::none && status.how == proc::ExitStatus::How::unknown) {
-      return fatal(where_ + ": its exit status was collected by another part of the process");
+    // Wait for output, room on stdin or the program's exit for at most one
+    // slice: the slice bounds how late a cancellation or the group's end is
+    // noticed.
+    Interest next;
+    if (stdin_fd_.open() && written_ < payload_.size()) next.add(stdin_fd_.get(), true);
+    if (stdout_fd_.open()) next.add(stdout_fd_.get(), false);
+    if (stderr_fd_.open()) next.add(stderr_fd_.get(), false);
+    if (!exited_ && child.pidfd() >= 0) next.add(child.pidfd(), false);
+    next.wake = now + kPollSlice;
+    if (!stopping_) next.wake = std::min(next.wake, deadline_);
+    if (census_at) next.wake = std::min(next.wake, *census_at);
+    return next;
+  }
+
+  // The group is gone (or SIGKILLed); the leader is a zombie now or soon.
+  Interest reap() {
+    const proc::ExitStatus status = child_->wait();
+    if (stop_ == Stop::none && stdout_text_.size() > kMaxStdoutBytes) stop_ = Stop::stdout_too_large;
+    if (stop_ == Stop::none && status.how == proc::ExitStatus::How::unknown) {
+      return finish(fatal(where_ + ": its exit status was collected by another part of the process"));
     }
-    return outcome(stop, status, stdout_text, stderr_tail);
+    return finish(outcome(stop_, status, stdout_text_, stderr_tail_));
   }
 
   // Reads what is available; false at EOF or on an error.
@@ -525,7 +525,7 @@ class Attempt {
     switch (stop) {
       case Stop::cancelled: return retryable(where_ + ": cancelled");
       case Stop::timeout:
-        return retryable(where_ + ": timed out after " + std::to_string(spec_.timeout.count()) +
+        return retryable(where_ + ": timed out after " + std::to_string(spec_->timeout.count()) +
                          " ms; its process group was stopped" + stderr_suffix(err));
       case Stop::stdout_too_large:
         return fatal(where_ + ": stdout is larger than " + std::to_string(kMaxStdoutBytes) + " bytes" +
@@ -560,18 +560,41 @@ class Attempt {
     return secrets_.redact_json(output);
   }
 
-  const ExecSpec& spec_;
-  StepContext& ctx_;
+  std::shared_ptr<const ExecSpec> spec_;
+  std::shared_ptr<StepContext> ctx_;
   engine::TemplateContext tctx_;
+  StepDone done_;
   engine::Redactor secrets_;
   std::string where_ = "exec";
+
+  // The running program: set by spawn().
+  std::optional<proc::Child> child_;
+  Fd stdin_fd_;
+  Fd stdout_fd_;
+  Fd stderr_fd_;
+  std::string payload_;       // stdin
+  std::size_t written_ = 0;   // of payload_
+  std::string stdout_text_;
+  std::string stderr_tail_;   // the last bytes, enough for the tail after redaction
+  std::size_t keep_ = 0;      // how many of them
+  Clock::time_point deadline_{};
+  Stop stop_ = Stop::none;
+  bool exited_ = false;       // the program (group leader) has exited, not yet reaped
+  bool group_gone_ = false;   // after the exit, no live process was left in its group (final)
+  bool stopping_ = false;     // SIGTERM sent to the group (or it exited)
+  bool killed_ = false;       // SIGKILL sent to the group
+  Clock::time_point term_at_{};
 };
 
 }  // namespace
 
-StepHandler exec_kind(const Json& with) {
+AsyncStepHandler exec_async_kind(const Json& with) {
   auto spec = std::make_shared<const ExecSpec>(parse_spec(with));
-  return [spec](StepContext& ctx) -> StepResult { return Attempt(*spec, ctx).run(); };
+  return [spec](std::shared_ptr<StepContext> ctx, StepDone done) {
+    ProcessLoop::shared().start(std::make_unique<Attempt>(spec, std::move(ctx), std::move(done)));
+  };
 }
+
+StepHandler exec_kind(const Json& with) { return blocking(exec_async_kind(with)); }
 
 }  // namespace steadfast::steps

@@ -40,6 +40,12 @@ namespace steadfast::steps {
 // the whole group gets SIGTERM, then SIGKILL 2 s later; when the program
 // exits, whatever it left running in its group is stopped the same way. The
 // program is always reaped. Inherited descriptors other than 0-2 are closed.
+//
+// Every program is supervised by the process's one ProcessLoop thread
+// (steps/process_loop.h): no thread waits per program. `done` runs on that
+// thread.
+[[nodiscard]] AsyncStepHandler exec_async_kind(const Json& with);
+// The same, blocking the calling thread until the attempt ends.
 [[nodiscard]] StepHandler exec_kind(const Json& with);
 
 }  // namespace steadfast::steps

@@ -9,7 +9,6 @@
 #include <cctype>
 #include <cstdint>
 #include <ctime>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -22,6 +21,7 @@
 #include "engine/quote.h"
 #include "engine/template.h"
 #include "steps/address_policy.h"
+#include "steps/blocking.h"
 #include "steps/curl_loop.h"
 #include "steps/params.h"
 #include "steps/text.h"
@@ -642,16 +642,6 @@ AsyncStepHandler http_async_kind(const Json& with) {
   };
 }
 
-StepHandler http_kind(const Json& with) {
-  return [async = http_async_kind(with)](StepContext& ctx) -> StepResult {
-    // Shared with `done`, which may still be inside set_value when get() returns.
-    auto result = std::make_shared<std::promise<StepResult>>();
-    std::future<StepResult> ready = result->get_future();
-    // Not owned: this call outlives the attempt's use of ctx.
-    async(std::shared_ptr<StepContext>(std::shared_ptr<void>(), &ctx),
-          [result](StepResult r) { result->set_value(std::move(r)); });
-    return ready.get();
-  };
-}
+StepHandler http_kind(const Json& with) { return blocking(http_async_kind(with)); }
 
 }  // namespace steadfast::steps

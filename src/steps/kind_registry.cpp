@@ -55,7 +55,7 @@ KindRegistry builtin_kinds() {
   registry.add("fail", fail_kind);
   registry.add("crash", crash_kind);
   registry.add_async("http", http_kind, http_async_kind);
-  registry.add("exec", exec_kind);
+  registry.add_async("exec", exec_kind, exec_async_kind);
   return registry;
 }
 

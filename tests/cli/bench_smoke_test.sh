@@ -29,6 +29,10 @@ check io "$bulk and 0 < d['of_ideal'] <= 1.05" --runs 400 --step-ms 5 --concurre
 # flight together on the worker's event loop (no thread per call).
 check io "$bulk and d['kind'] == 'http' and d['upstream_answered'] == 300 and d['upstream_most_in_flight'] == 300" \
   --kind http --runs 300 --step-ms 1000 --concurrency 300
+# 100 programs of 0.5 s, 100 at a time, supervised by the worker's process
+# loop: far fewer threads than programs (a thread each would be 100+).
+check io "$bulk and d['kind'] == 'exec' and d['worker_threads'] < 20" \
+  --kind exec --runs 100 --step-ms 500 --concurrency 100
 check latency "0 < d['p50_ms'] <= d['p99_ms'] <= d['p999_ms'] <= d['max_ms']" --runs 50 --interval-us 2000
 check http "d['saturation']['errors'] == 0 and d['fixed_rate']['errors'] == 0 and d['req_per_s'] > 0 and d['fixed_rate']['requests'] > 0" \
   --seconds 0.5 --rate 400 --connections 4

@@ -9,15 +9,19 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "config/workflows_file.h"
 #include "steps/kind_registry.h"
@@ -489,6 +493,70 @@ TEST(ExecLoadTime, UntrustedProgramIsRefusedWithFileAndLine) {
     ADD_FAILURE() << "accepted";
   } catch (const config::ConfigError& e) {
     EXPECT_CONTAINS(e.what(), "wf.yaml:6: key 'with': exec: key 'command.0': the program cannot come from");
+  }
+}
+
+// --- many programs, one thread
+
+int thread_count() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  }
+  return -1;
+}
+
+// 64 programs that end only when all 64 run at the same time: each opens a
+// FIFO (the test holds its writing end), then says so in a file, then reads
+// the FIFO until the test closes it. While all 64 wait, the process has no
+// more threads than before: the process loop supervises them all.
+TEST_F(ExecKindTest, ManyProgramsRunTogetherWithoutAThreadEach) {
+  constexpr int kPrograms = 64;
+  const std::string fifo = dir_ + "/gate";
+  const std::string arrived = dir_ + "/arrived";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int gate = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // never blocks on Linux
+  ASSERT_GE(gate, 0);
+  const KindRegistry registry = builtin_kinds();
+  const AsyncStepHandler handler = (*registry.find_async("exec"))(
+      {{"command", {"sh", "-c", R"(exec 3<"$GATE"; echo x >> "$ARRIVED"; cat <&3 >/dev/null; echo '{"ok": true}')"}},
+       {"env", {{"GATE", fifo}, {"ARRIVED", arrived}}},
+       {"timeout", "60s"}});
+  // The loop's thread exists from the first exec on.
+  EXPECT_FALSE(run({{"command", {"true"}}}).ok());  // stdout empty: fatal, but it ran
+  const int threads_before = thread_count();
+
+  std::mutex mu;
+  std::condition_variable changed;
+  std::vector<StepResult> results;
+  for (int i = 0; i < kPrograms; ++i) {
+    auto ctx = std::make_shared<StepContext>("run-" + std::to_string(i), "wf", "s", 1, input(), outputs());
+    handler(ctx, [&](StepResult r) {
+      const std::lock_guard lock(mu);
+      results.push_back(std::move(r));
+      changed.notify_all();
+    });
+  }
+  const auto lines = [&] {
+    std::ifstream f(arrived);
+    int n = 0;
+    for (std::string line; std::getline(f, line);) ++n;
+    return n;
+  };
+  const auto deadline = Clock::now() + 30s;
+  while (lines() < kPrograms && Clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(lines(), kPrograms) << "not every program ran at once";
+  EXPECT_EQ(thread_count(), threads_before);
+  {
+    const std::lock_guard lock(mu);
+    EXPECT_TRUE(results.empty()) << "a program ended before the gate opened";
+  }
+  ::close(gate);  // EOF for every program
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(changed.wait_for(lock, 30s, [&] { return results.size() == kPrograms; })) << results.size();
+  for (const StepResult& r : results) {
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(r.output(), (Json{{"ok", true}}));
   }
 }
 
