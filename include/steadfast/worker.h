@@ -70,6 +70,9 @@ struct WorkerStats {
   std::uint64_t reclaimed = 0;   // entries taken over from other (dead) workers
   std::uint64_t handed_back = 0; // entries released: at shutdown, or for want of a handler here
   std::uint64_t limiter_waits = 0;  // admissions refused (the step waited, keeping its lease)
+  // Steps parked while their limiter refused them (handed back for later,
+  // holding no slot; also counted in handed_back)
+  std::uint64_t limiter_parked = 0;
   std::uint64_t limiter_pauses = 0; // 429s with Retry-After that paused a limiter for all workers
   // Entries delivered again while in flight here (a reclaim, a read rolled
   // back by a failover): never run twice; see the worker's handle_claims.

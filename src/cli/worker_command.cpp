@@ -188,10 +188,10 @@ void register_worker(CLI::App& app) {
     }
     auto st = worker.stats();
     spdlog::info("worker {} stopped: {} attempts, {} succeeded, {} failed, {} stale, {} reclaimed, "
-                 "{} handed back, {} limiter waits, {} limiter pauses, {} redelivered, "
+                 "{} handed back, {} limiter waits, {} parked at a limiter, {} limiter pauses, {} redelivered, "
                  "{} reclaim errors, {} promote errors",
                  worker.id(), st.started, st.succeeded, st.failed, st.stale, st.reclaimed,
-                 st.handed_back, st.limiter_waits, st.limiter_pauses, st.redelivered,
+                 st.handed_back, st.limiter_waits, st.limiter_parked, st.limiter_pauses, st.redelivered,
                  st.reclaim_errors, st.promote_errors);
   });
 }

@@ -88,6 +88,10 @@ struct Decision {
   bool unhandled = false;
   std::string no_worker_queue;
   std::int64_t wake_at_ms = 0;  // sleep only: when the wait is due (Redis Unix ms)
+  // release only: parked while the step's limiter refuses it (the run shows
+  // waiting_for limiter); the limiter's name, and the key of a keyed one.
+  std::string parked_limiter;
+  std::string parked_key;
   // advance / complete_run only: the step failed for good (`reason` says
   // why) and its on_failure is continue: it is recorded as failed and the
   // run goes on with its output null (continue_past_failure).

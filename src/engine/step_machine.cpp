@@ -33,7 +33,7 @@ std::string_view event_name(const StepEvent& event) noexcept {
       "claim_started", "claim_failed",     "admitted",      "handler_returned",
       "timed_out",     "lease_lost",       "renewal_failed", "cancel_requested",
       "drain_started", "drain_expired",    "applied",       "redelivered",
-      "admission_expired"};
+      "admission_expired", "admission_parked"};
   static_assert(std::size(kNames) == std::variant_size_v<StepEvent>);
   return kNames[event.index()];
 }
@@ -151,6 +151,9 @@ StepActions StepMachine::dispatch(const StepEvent& event) {
         } else if constexpr (std::is_same_v<E, ev::AdmissionExpired>) {
           if (state_ != StepState::admitting) return illegal();
           return on_admission_expired(e);
+        } else if constexpr (std::is_same_v<E, ev::AdmissionParked>) {
+          if (state_ != StepState::admitting) return illegal();
+          return on_admission_parked(e);
         } else {
           static_assert(std::is_same_v<E, ev::Redelivered>);
           return on_redelivered(e.deliveries);
@@ -327,6 +330,23 @@ StepActions StepMachine::on_admission_expired(const step_event::AdmissionExpired
       "waited " + std::to_string(waited_.count()) + " ms for admission (retry.max_wait)");
   a.write = decide(AttemptEnd::retryable_error, std::chrono::milliseconds{0}, e.jitter_unit, message);
   a.attempt_ended = AttemptEnd::retryable_error;
+  a.free_slot = true;
+  state_ = StepState::applying;
+  return a;
+}
+
+StepActions StepMachine::on_admission_parked(const step_event::AdmissionParked& e) {
+  // No handler ran: no attempt spent; the admission counters go on in the
+  // run, the time parked counted as waited (retry.max_wait bounds it all).
+  const std::chrono::milliseconds delay = std::max(e.delay, std::chrono::milliseconds{1});
+  waited_ = e.waited;
+  Decision d(Action::release, delay, std::max(attempt_ - 1, 0), "");
+  d.rate_limited = rate_limited_;
+  d.waited = waited_ + delay;
+  d.parked_limiter = e.limiter;
+  d.parked_key = e.key;
+  StepActions a;
+  a.write = std::move(d);
   a.free_slot = true;
   state_ = StepState::applying;
   return a;

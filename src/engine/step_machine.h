@@ -8,7 +8,7 @@
 //      │  └──claim_started(limited)──▶ admitting ──admitted──┘  │                    ▲
 //      │                                    │                   ├─timed_out─▶ overrun ─handler_returned─┘
 //      │  claim_started(no execute) ────────┴──▶ applying       │               │applied
-//      │              (admission_expired ───┘)                  │               │
+//      │              (admission_expired ───┘, admission_parked ─┘)│               │
 //      │                                                        │               ▼
 //      │                                                        │       awaiting_handler ─handler_returned─▶ done
 //      └─lease_lost─▶ lost ◀──────────lease_lost (running, overrun)┘   applying ─lease_lost─▶ done
@@ -96,6 +96,16 @@ struct Admitted { std::chrono::milliseconds waited{0}; };
 // The step waited at its limiter past retry.max_wait (`waited`: this
 // attempt's waiting in all, as admission_wait_exceeded() was given it).
 struct AdmissionExpired { std::chrono::milliseconds waited{0}; double jitter_unit = 0.0; };
+// The step's limiter refuses it for a while: it is handed back, parked
+// outside the worker for `delay` (status waiting, waiting_for the limiter and
+// key), spending no attempt and holding no slot meanwhile. `waited`: this
+// attempt's waiting in all, which goes on counting toward retry.max_wait.
+struct AdmissionParked {
+  std::chrono::milliseconds waited{0};
+  std::chrono::milliseconds delay{0};
+  std::string limiter;
+  std::string key;  // the keyed limiter's key ('' for a plain one)
+};
 struct HandlerReturned { HandlerResult result; double jitter_unit = 0.0; };
 struct TimedOut { std::chrono::milliseconds timeout{0}; double jitter_unit = 0.0; };
 struct LeaseLost {};  // renew.lua said 'lost'
@@ -117,7 +127,7 @@ using StepEvent =
                  step_event::HandlerReturned, step_event::TimedOut, step_event::LeaseLost,
                  step_event::RenewalFailed, step_event::CancelRequested, step_event::DrainStarted,
                  step_event::DrainExpired, step_event::Applied, step_event::Redelivered,
-                 step_event::AdmissionExpired>;
+                 step_event::AdmissionExpired, step_event::AdmissionParked>;
 
 [[nodiscard]] std::string_view event_name(const StepEvent& event) noexcept;
 
@@ -181,6 +191,7 @@ class StepMachine {
   StepActions on_applied(bool stale);
   StepActions on_redelivered(long long deliveries);
   StepActions on_admission_expired(const step_event::AdmissionExpired& e);
+  StepActions on_admission_parked(const step_event::AdmissionParked& e);
   StepActions hand_back(bool handler_runs);
   StepActions finish_lost();
 

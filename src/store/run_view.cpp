@@ -167,6 +167,16 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
       w = engine::WaitingFor{};
       w->kind = engine::WaitKind::scheduled;
       w->until = run.run_at_ms;
+    } else if (const std::string parked = get(f, "s." + s.name + ".parked");
+               s.status == "waiting" && !parked.empty()) {
+      // "<limiter>\t<key>" (retry.lua): parked outside every worker while
+      // its limiter refuses it, asked again at due_at.
+      const auto tab = parked.find('\t');
+      w = engine::WaitingFor{};
+      w->kind = engine::WaitKind::limiter;
+      w->limiter = parked.substr(0, tab);
+      if (tab != std::string::npos && tab + 1 < parked.size()) w->key = parked.substr(tab + 1);
+      if (const std::int64_t due = to_int(f, "due_at"); !iso8601_ms(due).empty()) w->until = due;
     } else if (const std::string signal = get(f, "s." + s.name + ".signal");
                s.status == "waiting" && !signal.empty()) {
       w = engine::WaitingFor{};

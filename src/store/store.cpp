@@ -588,7 +588,9 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
                                    t.step, std::to_string(t.attempts), ms(t.delay),
                                    release ? std::string() : t.error,
                                    std::to_string(t.rate_limited), ms(t.waited),
-                                   t.unhandled ? "1" : "0", t.no_worker_queue});
+                                   t.unhandled ? "1" : "0", t.no_worker_queue,
+                                   t.parked_limiter.empty() ? std::string()
+                                                            : t.parked_limiter + "\t" + t.parked_key});
         }
         break;
       case ScriptKind::dead_letter:

@@ -170,6 +170,10 @@ struct Transition {
   std::chrono::milliseconds waited{0};
   bool unhandled = false;       // release: handed back for want of a handler
   std::string no_worker_queue;  // release: ... and no live worker on this queue has it
+  // release: parked while this limiter (and key, '' for a plain limiter)
+  // refuses the step: status waiting, waiting_for limiter
+  std::string parked_limiter;
+  std::string parked_key;
   std::int64_t wake_at_ms = 0;  // sleep: when the durable wait is due (Redis Unix ms); 0 = never (a signal wait)
   // sleep: the signal a signal wait parks on ('' = a timed wait);
   // advance / complete_run: the kept signal this completion took ('' = none).

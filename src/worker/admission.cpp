@@ -13,11 +13,27 @@ namespace steadfast {
 
 using worker_detail::sleep_for;
 
+namespace {
+
+// A refusal expected to last this long (the limiter's own answer) parks the
+// step at once: a slot held that long is a slot other work could use.
+constexpr std::chrono::milliseconds kParkWhenRefusedFor{2000};
+// A step refused again and again for this long is parked too (a concurrency
+// cap answers short waits: its slots free up at no known time).
+constexpr std::chrono::milliseconds kParkAfterWaiting{5000};
+// A parked step asks again after the limiter's wait, and not sooner than this.
+constexpr std::chrono::milliseconds kParkedAtLeast{1000};
+
+}  // namespace
+
 // Waits for the step's limiter to admit it. The step keeps its lease (it is
 // in flight and renewed) and no attempt is spent while it waits. Ends when
 // the step leaves `admitting` (cancelled, handed back, lease lost) — an
 // admission granted meanwhile is given back.
 // The wait counts toward the step's retry.max_wait: past it the attempt fails.
+// A wait that will be long is not held: the step is parked (handed back
+// under a 'limiter' timer, status waiting, no attempt spent, its waiting
+// counted on) and the worker takes other work.
 asio::awaitable<void> Worker::Impl::admit_then_launch(std::string key) {
   if (auto it = inflight_.find(key); it != inflight_.end()) it->second.admitting_since = Clock::now();
   for (;;) {
@@ -97,6 +113,21 @@ asio::awaitable<void> Worker::Impl::admit_then_launch(std::string key) {
       co_return;
     }
     if (asked) bump(&WorkerStats::limiter_waits);
+    if (asked && a.which < requests.size()) {
+      const auto so_far = std::chrono::duration_cast<milliseconds>(Clock::now() - it->second.admitting_since);
+      const milliseconds waited = it->second.machine.waited() + so_far;
+      const milliseconds delay = std::max(a.wait, kParkedAtLeast);
+      // Not past retry.max_wait: a step that would wait longer than it may
+      // stays here and fails when the bound comes (the check above).
+      const milliseconds max_wait = it->second.machine.retry().max_wait;
+      const bool within_bound = max_wait.count() <= 0 || waited + delay < max_wait;
+      if (within_bound && (a.wait >= kParkWhenRefusedFor || so_far >= kParkAfterWaiting)) {
+        const store::LimitRequest& r = requests[a.which];
+        bump(&WorkerStats::limiter_parked);
+        feed(key, engine::step_event::AdmissionParked{waited, delay, r.limiter->spec().name, r.instance.key});
+        co_return;
+      }
+    }
     if (asked && !it->second.limiter_wait_noted && a.which < requests.size()) {
       const store::LimitRequest& r = requests[a.which];
       note_limiter_wait(it->second, r.limiter->spec().name, r.instance.key);

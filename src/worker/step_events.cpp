@@ -77,6 +77,8 @@ void Worker::Impl::write_transition(const std::string& key, const Inflight& s,
   t.waited = d.waited;
   t.unhandled = d.unhandled;
   t.no_worker_queue = d.no_worker_queue;
+  t.parked_limiter = d.parked_limiter;
+  t.parked_key = d.parked_key;
   t.wake_at_ms = d.wake_at_ms;
   t.signal = s.signal;
   t.skipped = s.skip;
@@ -141,6 +143,10 @@ void Worker::Impl::log_outcome(const std::string& key, const store::Transition& 
                       options_.id, t.run_id, t.step,
                       t.no_worker_queue.empty() ? "" : ", nor on any live worker of queue " + t.no_worker_queue,
                       next_at());
+      } else if (!t.parked_limiter.empty()) {
+        spdlog::debug("worker {}: run {} step {} parked while limiter {}{} refuses it; offered again at {}",
+                      options_.id, t.run_id, t.step, t.parked_limiter,
+                      t.parked_key.empty() ? "" : " (key " + t.parked_key + ")", next_at());
       }
       break;
     default: break;

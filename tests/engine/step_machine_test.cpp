@@ -116,7 +116,7 @@ StepMachine machine_in(Start setup) {
 enum class Ev {
   claim_started, claim_failed, admitted, handler_returned, timed_out, lease_lost,
   renewal_failed, cancel_requested, drain_started, drain_expired, applied, redelivered,
-  admission_expired,
+  admission_expired, admission_parked,
 };
 
 StepEvent make_event(Ev e) {
@@ -134,6 +134,7 @@ StepEvent make_event(Ev e) {
     case Ev::applied: return ev::Applied{false};
     case Ev::redelivered: return ev::Redelivered{5};
     case Ev::admission_expired: return ev::AdmissionExpired{2h, 0.0};
+    case Ev::admission_parked: return ev::AdmissionParked{3s, 2s, "llm", "acme"};
   }
   return ev::ClaimFailed{};
 }
@@ -167,6 +168,7 @@ const std::vector<Row> kRows = {
     {Start::claimed, E::applied,          S::claimed, kIllegal},
     {Start::claimed, E::redelivered,      S::claimed, "deliveries"},
     {Start::claimed, E::admission_expired, S::claimed, kIllegal},
+    {Start::claimed, E::admission_parked, S::claimed, kIllegal},
 
     {Start::admitting, E::claim_started,    S::admitting, kIllegal},
     {Start::admitting, E::claim_failed,     S::admitting, kIllegal},
@@ -181,6 +183,7 @@ const std::vector<Row> kRows = {
     {Start::admitting, E::applied,          S::admitting, kIllegal},
     {Start::admitting, E::redelivered,      S::admitting, "deliveries"},
     {Start::admitting, E::admission_expired, S::applying, "write:retry_later free ended:retryable_error"},
+    {Start::admitting, E::admission_parked, S::applying, "write:release free"},
 
     {Start::running, E::claim_started,    S::running, kIllegal},
     {Start::running, E::claim_failed,     S::running, kIllegal},
@@ -195,6 +198,7 @@ const std::vector<Row> kRows = {
     {Start::running, E::applied,          S::running, kIllegal},
     {Start::running, E::redelivered,      S::running, "deliveries"},
     {Start::running, E::admission_expired, S::running, kIllegal},
+    {Start::running, E::admission_parked, S::running, kIllegal},
 
     {Start::overrun, E::claim_started,    S::overrun, kIllegal},
     {Start::overrun, E::claim_failed,     S::overrun, kIllegal},
@@ -209,6 +213,7 @@ const std::vector<Row> kRows = {
     {Start::overrun, E::applied,          S::awaiting_handler, ""},
     {Start::overrun, E::redelivered,      S::overrun, "deliveries"},
     {Start::overrun, E::admission_expired, S::overrun, kIllegal},
+    {Start::overrun, E::admission_parked, S::overrun, kIllegal},
 
     {Start::awaiting_handler, E::claim_started,    S::awaiting_handler, kIllegal},
     {Start::awaiting_handler, E::claim_failed,     S::awaiting_handler, kIllegal},
@@ -223,6 +228,7 @@ const std::vector<Row> kRows = {
     {Start::awaiting_handler, E::applied,          S::awaiting_handler, kIllegal},
     {Start::awaiting_handler, E::redelivered,      S::awaiting_handler, "deliveries"},
     {Start::awaiting_handler, E::admission_expired, S::awaiting_handler, kIllegal},
+    {Start::awaiting_handler, E::admission_parked, S::awaiting_handler, kIllegal},
 
     {Start::applying, E::claim_started,    S::applying, kIllegal},
     {Start::applying, E::claim_failed,     S::applying, kIllegal},
@@ -237,6 +243,7 @@ const std::vector<Row> kRows = {
     {Start::applying, E::applied,          S::done, "forget"},
     {Start::applying, E::redelivered,      S::applying, "deliveries"},
     {Start::applying, E::admission_expired, S::applying, kIllegal},
+    {Start::applying, E::admission_parked, S::applying, kIllegal},
 
     {Start::applying_abandoned, E::claim_started,    S::applying, kIllegal},
     {Start::applying_abandoned, E::claim_failed,     S::applying, kIllegal},
@@ -251,6 +258,7 @@ const std::vector<Row> kRows = {
     {Start::applying_abandoned, E::applied,          S::done, "forget"},
     {Start::applying_abandoned, E::redelivered,      S::applying, "deliveries"},
     {Start::applying_abandoned, E::admission_expired, S::applying, kIllegal},
+    {Start::applying_abandoned, E::admission_parked, S::applying, kIllegal},
 
     {Start::lost_handler, E::claim_started,    S::lost, kIllegal},
     {Start::lost_handler, E::claim_failed,     S::lost, kIllegal},
@@ -265,6 +273,7 @@ const std::vector<Row> kRows = {
     {Start::lost_handler, E::applied,          S::lost, ""},
     {Start::lost_handler, E::redelivered,      S::lost, "deliveries"},
     {Start::lost_handler, E::admission_expired, S::lost, kIllegal},
+    {Start::lost_handler, E::admission_parked, S::lost, kIllegal},
 
     {Start::lost_claim, E::claim_started,    S::done, "free forget stale"},
     {Start::lost_claim, E::claim_failed,     S::done, "free forget stale"},
@@ -279,6 +288,7 @@ const std::vector<Row> kRows = {
     {Start::lost_claim, E::applied,          S::lost, ""},
     {Start::lost_claim, E::redelivered,      S::lost, "deliveries"},
     {Start::lost_claim, E::admission_expired, S::lost, kIllegal},
+    {Start::lost_claim, E::admission_parked, S::lost, kIllegal},
 
     {Start::done, E::claim_started,    S::done, kIllegal},
     {Start::done, E::claim_failed,     S::done, kIllegal},
@@ -293,6 +303,7 @@ const std::vector<Row> kRows = {
     {Start::done, E::applied,          S::done, kIllegal},
     {Start::done, E::redelivered,      S::done, kIllegal},
     {Start::done, E::admission_expired, S::done, kIllegal},
+    {Start::done, E::admission_parked, S::done, kIllegal},
     // clang-format on
 };
 
@@ -408,6 +419,26 @@ TEST(OnAdmission, WaitingAtTheLimiterPastMaxWaitFailsTheAttempt) {
   EXPECT_EQ(*a.write, (Decision{Action::retry_later, 100ms, 1,
                                 "attempt 1 of 3 failed: waited 10s for admission (retry.max_wait 10s)"}));
   EXPECT_EQ(m.state(), S::applying);
+}
+
+TEST(OnAdmission, ALimiterThatRefusesForAWhileParksTheStepWithoutSpendingAnAttempt) {
+  ClaimFacts f = facts(true);
+  f.attempt = 2;  // the second attempt's claim
+  f.rate_limited = 1;
+  StepMachine m(kMaxOutput, 1);
+  EXPECT_EQ(describe(claim(m, f)), "admit");
+  const StepActions a = m.on(ev::AdmissionParked{4s, 20s, "llm-tenant", "acme"});
+  ASSERT_TRUE(a.write);
+  Decision expected{Action::release, 20s, 1, ""};  // one attempt spent before, none now
+  expected.rate_limited = 1;                         // the attempt's counters go on
+  expected.waited = 24s;                             // waited so far, and parked
+  expected.parked_limiter = "llm-tenant";
+  expected.parked_key = "acme";
+  EXPECT_EQ(*a.write, expected);
+  EXPECT_TRUE(a.free_slot);
+  EXPECT_FALSE(a.attempt_ended);
+  EXPECT_EQ(m.state(), S::applying);
+  EXPECT_FALSE(m.holds_slot());
 }
 
 // on_failure: continue turns every dead-letter decision into the run going

@@ -368,5 +368,37 @@ TEST_F(Limiter, AStepWaitingForItsTenantsSlotSaysSoInItsStatus) {
   }
 }
 
+// A step its limiter refuses for a long while does not sit on a worker slot:
+// it is parked (status waiting, waiting_for the limiter, no attempt spent)
+// and the worker, with its one slot, runs other work meanwhile.
+TEST_F(Limiter, AStepRefusedForLongIsParkedAndTheWorkerTakesOtherWork) {
+  const std::string file = write_workflows(
+      "limits:\n  once: {requests_per_minute: 1}\n"
+      "workflows:\n"
+      "  limited:\n    steps:\n      - {name: call, kind: noop, limit: {name: once}}\n"
+      "  free:\n    steps:\n      - {name: call, kind: noop}\n");
+  ChildProcess& w = start_worker("park-1", file, WorkerArgs{}.with_concurrency(1));
+  const std::string first = client().submit("limited", Json::object()).run_id;
+  ASSERT_TRUE(wait_status(first, "completed", 10s));
+  const std::string second = client().submit("limited", Json::object()).run_id;
+  ASSERT_TRUE(wait_status(second, "waiting", 10s)) << describe({second});
+  const Json st = status_json(second);
+  EXPECT_EQ(st["waiting_for"]["kind"], "limiter") << st.dump();
+  EXPECT_EQ(st["waiting_for"]["limiter"], "once");
+  EXPECT_FALSE(st["waiting_for"]["until"].is_null()) << "it says when it asks again";
+  EXPECT_EQ(st["steps"][0]["status"], "waiting");
+  EXPECT_EQ(hget_int(second, "s.call.attempts"), 0) << "parking spends no attempt";
+
+  // The one slot is free: another run goes through while the limited one waits.
+  const std::string other = client().submit("free", Json::object()).run_id;
+  ASSERT_TRUE(wait_status(other, "completed", 10s)) << describe({other, second});
+  EXPECT_EQ(status_json(second)["status"], "waiting");
+  const auto stats = stopped_stats(stop_and_log(w));
+  EXPECT_GE(stats.at("parked at a limiter"), 1);
+  EXPECT_EQ(stats.at("failed"), 0);
+  std::cout << "parked: a step refused for ~60 s by its limiter waited outside the worker (" << st["waiting_for"].dump()
+            << ") while another run used the worker's one slot\n";
+}
+
 }  // namespace
 }  // namespace steadfast::test

@@ -2,6 +2,7 @@
 // complete.lua (advance, complete_run), retry.lua (retry_later, release),
 // dead_letter.lua and drop.lua (cancel_run, discard). A stale token writes
 // nothing, byte for byte; a terminal or deleted run loses only the entry.
+#include "store/doctor.h"
 #include "store/store_test.h"
 
 namespace steadfast::store::testing {
@@ -339,6 +340,66 @@ TEST_F(StoreOutcome, AHandBackForWantOfAHandlerShowsNoWorkerAndKeepsWhenItBegan)
   EXPECT_EQ(h.count("s.a.unhandled_since"), 0u);
   const auto retrying = run(w1_->get_run(it.run_id));
   EXPECT_EQ(retrying->steps[0].waiting_for["kind"], "retry");
+}
+
+// A step whose limiter refuses it for a while is parked: waiting (not
+// retrying), no attempt spent, waiting_for the limiter and key until its
+// due time, one token (the 'limiter' timer) that doctor accepts; promoted,
+// it is queued again with the note gone; a cancel removes the timer.
+TEST_F(StoreOutcome, AStepParkedAtItsLimiterWaitsWithOneTokenAndComesBack) {
+  const StartItem it = running_run();
+  Transition t = transition(it, Action::release);
+  t.attempts = 0;
+  t.delay = std::chrono::milliseconds(60000);
+  t.rate_limited = 1;
+  t.waited = std::chrono::milliseconds(2500);
+  t.parked_limiter = "llm-tenant";
+  t.parked_key = "acme";
+  const long long before = redis_now_ms();
+  EXPECT_EQ(apply({t}), only(Applied::ok));
+  Fields h = hash(it.run_id);
+  EXPECT_EQ(h.at("status"), "waiting");
+  EXPECT_EQ(h.at("s.a.status"), "waiting");
+  EXPECT_EQ(h.at("s.a.attempts"), "0");
+  EXPECT_EQ(h.at("s.a.waited_ms"), "2500") << "counted on toward retry.max_wait";
+  EXPECT_EQ(h.at("s.a.parked"), "llm-tenant\tacme");
+  EXPECT_EQ(h.count("s.a.error"), 0u);
+  EXPECT_EQ(entries(), std::vector<std::string>{}) << "no entry: the timer is its token";
+  const auto due = cmd({"ZSCORE", keys_.timers(kPartition), it.run_id + "\ta\tlimiter"});
+  ASSERT_TRUE(due.is_string()) << "a 'limiter' timer";
+  EXPECT_GE(std::stoll(std::string(due.str())), before + 60000);
+  EXPECT_EQ(run(w1_->counters()).count("retries"), 0u) << "a parked step is not a retry";
+  const auto info = run(w1_->get_run(it.run_id));
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->status, "waiting");
+  EXPECT_EQ(info->steps[0].waiting_for["kind"], "limiter");
+  EXPECT_EQ(info->steps[0].waiting_for["limiter"], "llm-tenant");
+  EXPECT_EQ(info->steps[0].waiting_for["key"], "acme");
+  EXPECT_FALSE(info->steps[0].waiting_for["until"].is_null());
+  const DoctorReport parked = run(examine(*w1_, false));
+  EXPECT_TRUE(parked.offenders.empty()) << parked.offenders.front().problem;
+
+  // Due: queued again, asking its limiter anew; the note is gone.
+  cmd({"ZADD", keys_.timers(kPartition), "0", it.run_id + "\ta\tlimiter"});
+  EXPECT_EQ(run(w1_->promote(kPartition, 10)), -1) << "nothing else due";
+  h = hash(it.run_id);
+  EXPECT_EQ(h.at("status"), "queued");
+  EXPECT_EQ(h.count("s.a.parked"), 0u);
+  const StartItem again = claim();
+  const auto started = run(w1_->start(kPartition, "q", {again}));
+  ASSERT_EQ(started.at(0).state, Started::State::ok);
+  EXPECT_EQ(started.at(0).run.at("s.a.waited_ms"), "2500");
+
+  // Parked again, then cancelled: no timer is left behind.
+  Transition t2 = transition(again, Action::release);
+  t2.attempts = 0;
+  t2.delay = std::chrono::milliseconds(60000);
+  t2.parked_limiter = "llm";
+  EXPECT_EQ(apply({t2}), only(Applied::ok));
+  EXPECT_EQ(hash(it.run_id).at("s.a.parked"), "llm\t");
+  EXPECT_EQ(run(w1_->get_run(it.run_id))->steps[0].waiting_for.count("key"), 0u) << "a plain limiter has no key";
+  EXPECT_EQ(run(w1_->cancel(it.run_id, std::chrono::hours(1))), "cancelled");
+  EXPECT_EQ(cmd({"ZCARD", keys_.timers(kPartition)}), I(0));
 }
 
 TEST_P(StaleTokenTest, RetryOfAStaleTokenIsStaleAndWritesNothing) {

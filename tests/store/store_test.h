@@ -317,7 +317,8 @@ class StoreTest : public test::RedisTest {
                     {g, consumer, t.token.entry_id, d, t.run_id, t.step, attempts,
                      std::to_string(t.delay.count()), release ? "" : t.error,
                      std::to_string(t.rate_limited), std::to_string(t.waited.count()),
-                     t.unhandled ? "1" : "0", t.no_worker_queue});
+                     t.unhandled ? "1" : "0", t.no_worker_queue,
+                     t.parked_limiter.empty() ? "" : t.parked_limiter + "\t" + t.parked_key});
       }
       case engine::Action::dead_letter:
         return eval(scripts::dead_letter(),

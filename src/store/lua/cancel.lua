@@ -1,7 +1,7 @@
 #!lua flags=allow-oom
 -- Cancels a run on a user's request. A run whose token waits (an undelivered
 -- stream entry, a retry timer, a scheduled run's start timer, a durable
--- wait's sleep or signal timer, or a signal wait without timeout) is cancelled
+-- wait's sleep or signal timer, a limiter-parked step's timer, or a signal wait without timeout) is cancelled
 -- at once and its token removed;
 -- a run whose step is running gets a cancel flag that its worker sees on its
 -- next lease renewal, and the worker finishes it as cancelled.
@@ -28,7 +28,8 @@ local function finish()
   return 'cancelled'
 end
 if redis.call('ZREM', timers, sf_timer(run_id, step, 'retry'), sf_timer(run_id, step, 'start'),
-              sf_timer(run_id, step, 'sleep'), sf_timer(run_id, step, 'signal')) +
+              sf_timer(run_id, step, 'sleep'), sf_timer(run_id, step, 'signal'),
+              sf_timer(run_id, step, 'limiter')) +
    redis.call('ZREM', legacy, run_id) > 0 then
   return finish()
 end

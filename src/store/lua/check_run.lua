@@ -4,7 +4,7 @@
 -- KEYS[4] dead-letter stream, KEYS[5] schema 1's delayed set
 -- ARGV: run id, group
 -- Returns {status, tokens in the stream, in the timer sets (a retry, start,
--- sleep or signal timer of its step, a schema 1 delayed member, or a signal
+-- sleep, signal or limiter timer of its step, a schema 1 delayed member, or a signal
 -- wait without timeout, which waits on its name alone), in the DLQ, pending(0/1)}.
 local run, stream, timers, dlq, legacy = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local run_id, group = ARGV[1], ARGV[2]
@@ -20,7 +20,7 @@ if f[2] and f[2] ~= '' and redis.call('EXISTS', stream) == 1 then
 end
 local in_delayed = 0
 if f[4] then
-  for _, kind in ipairs({'retry', 'start', 'sleep', 'signal'}) do
+  for _, kind in ipairs({'retry', 'start', 'sleep', 'signal', 'limiter'}) do
     if redis.call('ZSCORE', timers, sf_timer(run_id, f[4], kind)) then in_delayed = in_delayed + 1 end
   end
   -- a signal wait without timeout is its own token: the signal queues it

@@ -34,7 +34,8 @@ for i = 1, (#ARGV - 1) / 3 do
     local step, entry = f[3], f[4] or ''
     redis.call('ZREM', deadlines, member)
     redis.call('ZREM', timers, member, sf_timer(run_id, step, 'retry'), sf_timer(run_id, step, 'start'),
-               sf_timer(run_id, step, 'sleep'), sf_timer(run_id, step, 'signal'))
+               sf_timer(run_id, step, 'sleep'), sf_timer(run_id, step, 'signal'),
+               sf_timer(run_id, step, 'limiter'))
     -- The entry goes whether or not a worker holds it (every transition to an
     -- ended status removes the run's token in the same script: complete.lua
     -- relies on it): a worker running the step finds its token gone at its

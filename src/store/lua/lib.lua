@@ -85,8 +85,10 @@ local function sf_push_error(run, step, attempt, err, now, outcome)
 end
 
 -- A member of the partition's timer set: "<run>\t<node>\t<kind>" (kind:
--- 'retry', or 'expire' with no node: the run's retention ended). The set is
--- scored by the due time in Redis ms.
+-- 'retry', 'start' (a delayed run), 'sleep' and 'signal' (durable waits),
+-- 'limiter' (a step parked while its limiter refuses it); schema 2's
+-- 'expire', with no node, is in the retention set now). The set is scored by
+-- the due time in Redis ms.
 local function sf_timer(run_id, node, kind)
   return run_id .. '\t' .. node .. '\t' .. kind
 end

@@ -2,7 +2,8 @@
 -- The second phase of promotion: due timers go to their queue — a retry (the
 -- same step, with the attempts so far), a scheduled run's start (its first
 -- step) or a durable wait's end, a sleep or a signal wait's timeout (the
--- same step: its next claim completes it, or ends it as timed out). The
+-- same step: its next claim completes it, or ends it as timed out), or a step
+-- parked while its limiter refused it (the same step, asking again). The
 -- caller read them with due.lua and each run's queue, so every key
 -- is declared; each member is checked again here (still in its set, still
 -- due, the run still on that queue, still retrying, scheduled or waiting).
@@ -27,12 +28,13 @@ for i = 1, #ARGV / 3 do
       -- the caller named another stream than the run's: the next pass reads it again
     else
       local wanted = (kind == 'retry' and 'retrying') or (kind == 'start' and 'scheduled') or
-                     ((kind == 'sleep' or kind == 'signal') and 'waiting')
+                     ((kind == 'sleep' or kind == 'signal' or kind == 'limiter') and 'waiting')
       if wanted and f[1] == wanted and (node == nil or node == f[2]) then
         local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', f[2], 'a', f[4] or '0')
         redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'updated_at', now,
                    's.' .. f[2] .. '.status', 'queued')
         redis.call('HDEL', run, 'due_at')
+        if kind == 'limiter' then redis.call('HDEL', run, 's.' .. f[2] .. '.parked') end
         moved = moved + 1
       end
       redis.call('ZREM', zset, member)

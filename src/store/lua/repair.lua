@@ -52,14 +52,17 @@ for i = 1, (#ARGV - 1) / 2 do
     if step and (redis.call('ZSCORE', timers, sf_timer(run_id, step, 'retry')) or
                  redis.call('ZSCORE', timers, sf_timer(run_id, step, 'start')) or
                  redis.call('ZSCORE', timers, sf_timer(run_id, step, 'sleep')) or
-                 redis.call('ZSCORE', timers, sf_timer(run_id, step, 'signal'))) then
+                 redis.call('ZSCORE', timers, sf_timer(run_id, step, 'signal')) or
+                 redis.call('ZSCORE', timers, sf_timer(run_id, step, 'limiter'))) then
       held = true
     end
-    local signal, due = nil, nil
+    local signal, due, parked = nil, nil, false
     if step and status == 'waiting' then
-      local w = redis.call('HMGET', run, 's.' .. step .. '.signal', 's.' .. step .. '.wake_at')
+      local w = redis.call('HMGET', run, 's.' .. step .. '.signal', 's.' .. step .. '.wake_at',
+                           's.' .. step .. '.parked', 'due_at')
       if w[1] and w[1] ~= '' then signal = w[1] end
       due = w[2]
+      if w[3] and w[3] ~= '' then parked, due = true, w[4] end
       -- a signal wait without timeout waits on its name alone: that is its token
       if signal and not due then held = true end
     end
@@ -83,8 +86,10 @@ for i = 1, (#ARGV - 1) / 2 do
     elseif status == 'waiting' then
       -- a durable wait's sleep (or signal timeout) timer was lost: back at its
       -- due time (promoted at once if past)
-      redis.call('ZADD', timers, tonumber(due) or now, sf_timer(run_id, step, signal and 'signal' or 'sleep'))
-      out[i] = (signal and 'timeout:' or 'rescheduled:') .. step
+      -- (or a step parked at its limiter: it asks again at its due time)
+      local kind = (parked and 'limiter') or (signal and 'signal') or 'sleep'
+      redis.call('ZADD', timers, tonumber(due) or now, sf_timer(run_id, step, kind))
+      out[i] = (signal and not parked and 'timeout:' or 'rescheduled:') .. step
     else
       if stale_entry then redis.call('XDEL', stream, stale_entry) end
       local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', f[6] or '0')

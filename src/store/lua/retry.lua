@@ -4,19 +4,22 @@
 -- its due time or, with delay 0, enqueues the same step again at once; then
 -- acknowledges and deletes the entry, atomically.
 -- KEYS[1] stream, KEYS[2] timer set, KEYS[3] partition stats hash; then per item: run hash
--- ARGV: group, consumer; then per item 11 values: entry id, deliveries, run id,
+-- ARGV: group, consumer; then per item 12 values: entry id, deliveries, run id,
 --       step, attempts so far, delay ms, error ('' = a hand-off, not a failure),
 --       the attempt's rate-limited answers and ms waited for admission (kept
 --       in the run as s.<step>.rate_limited / .waited_ms for the next claim),
 --       unhandled ('1': handed back by a worker without the step's handler),
 --       no-worker queue ('' unless no live worker on that queue has the
 --       handler either: then s.<step>.no_worker names it and
---       s.<step>.unhandled_since keeps when that began, Redis ms)
+--       s.<step>.unhandled_since keeps when that began, Redis ms),
+--       parked ('' unless a hand-off while a limiter refuses the step:
+--       "<limiter>\t<key>"; with a delay the step is then 'waiting', kept as
+--       s.<step>.parked, under a 'limiter' timer)
 -- Returns per item 'ok', 'stale' or 'discarded'.
 local stream, timers, stats, group, consumer = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
 local now = sf_now()
 local out = {}
-local per = 11
+local per = 12
 local n = (#ARGV - 2) / per
 for i = 1, n do
   local run = KEYS[3 + i]
@@ -24,6 +27,7 @@ for i = 1, n do
   local id, deliveries, run_id, step = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local attempts, delay, err = ARGV[a + 5], tonumber(ARGV[a + 6]), ARGV[a + 7]
   local rate_limited, waited, unhandled, no_worker = ARGV[a + 8], ARGV[a + 9], ARGV[a + 10], ARGV[a + 11]
+  local parked = ARGV[a + 12]
   if not sf_owns(stream, group, id, consumer, deliveries) then
     out[i] = 'stale'
   elseif sf_gone_or_terminal(run) then
@@ -46,7 +50,11 @@ for i = 1, n do
       -- a worker with the handler wrote this, or one serving the queue is live
       redis.call('HDEL', run, p .. 'no_worker', p .. 'unhandled_since')
     end
-    if delay > 0 then
+    if delay > 0 and parked ~= '' then
+      redis.call('ZADD', timers, now + delay, sf_timer(run_id, step, 'limiter'))
+      redis.call('HSET', run, 'status', 'waiting', 'entry', '', p .. 'status', 'waiting', p .. 'parked', parked,
+                 'due_at', now + delay)
+    elseif delay > 0 then
       redis.call('ZADD', timers, now + delay, sf_timer(run_id, step, 'retry'))
       redis.call('HSET', run, 'status', 'retrying', 'entry', '',
                  's.' .. step .. '.status', 'retrying', 'due_at', now + delay)
