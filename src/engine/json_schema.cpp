@@ -61,6 +61,13 @@ std::string short_dump(const Json& j) {
   return s;
 }
 
+// A boolean member of `schema`; false when absent or not a boolean (as
+// RapidJSON reads exclusiveMinimum/exclusiveMaximum).
+bool flag(const Json& schema, const char* name) {
+  const auto it = schema.find(name);
+  return it != schema.end() && it->is_boolean() && it->get<bool>();
+}
+
 std::string describe(std::string_view keyword, const Json* schema) {
   const Json* v = schema != nullptr && schema->is_object() && schema->contains(keyword)
                       ? &schema->at(std::string(keyword))
@@ -72,11 +79,11 @@ std::string describe(std::string_view keyword, const Json* schema) {
   }
   if (keyword == "enum") return "must be one of " + value;
   if (keyword == "minimum") {
-    const bool exclusive = schema->value("exclusiveMinimum", false);
+    const bool exclusive = flag(*schema, "exclusiveMinimum");
     return std::string("must be ") + (exclusive ? "> " : ">= ") + value;
   }
   if (keyword == "maximum") {
-    const bool exclusive = schema->value("exclusiveMaximum", false);
+    const bool exclusive = flag(*schema, "exclusiveMaximum");
     return std::string("must be ") + (exclusive ? "< " : "<= ") + value;
   }
   if (keyword == "multipleOf") return "must be a multiple of " + value;

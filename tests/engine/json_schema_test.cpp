@@ -207,6 +207,20 @@ TEST(JsonSchemaTest, SchemasRapidJsonCannotRunAreRefused) {
   EXPECT_FALSE(tree.validate(Json::parse(R"({"kids": [{"n": "x"}]})")).empty());
 }
 
+// Found by the schema fuzzer: a non-boolean exclusiveMaximum (not draft-04,
+// which the workflows file's meta-schema check refuses, but JsonSchema takes
+// any object) made the error message throw. RapidJSON ignores it, so does
+// the message.
+TEST(JsonSchemaTest, ANonBooleanExclusiveBoundIsIgnoredInTheMessage) {
+  const JsonSchema s(Json::parse(R"({"maximum": 1, "exclusiveMaximum": 1, "minimum": 0, "exclusiveMinimum": "x"})"));
+  const auto high = s.validate(Json(2), "/input");
+  ASSERT_EQ(high.size(), 1u);
+  EXPECT_NE(high[0].detail.find("must be <= 1"), std::string::npos) << high[0].detail;
+  const auto low = s.validate(Json(-1), "/input");
+  ASSERT_EQ(low.size(), 1u);
+  EXPECT_NE(low[0].detail.find("must be >= 0"), std::string::npos) << low[0].detail;
+}
+
 TEST(JsonDepthTest, CountsOnlyOutsideStrings) {
   EXPECT_TRUE(json_text_depth_within(R"({"a": [1, {"b": 2}]})", 3));
   EXPECT_FALSE(json_text_depth_within(R"({"a": [1, {"b": 2}]})", 2));
