@@ -25,6 +25,7 @@
 
 #include "config/workflows_file.h"
 #include "steps/kind_registry.h"
+#include "support/thread_count.h"
 
 namespace steadfast::steps {
 namespace {
@@ -498,13 +499,7 @@ TEST(ExecLoadTime, UntrustedProgramIsRefusedWithFileAndLine) {
 
 // --- many programs, one thread
 
-int thread_count() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
-  }
-  return -1;
-}
+using test::thread_count;
 
 // 64 programs that end only when all 64 run at the same time: each opens a
 // FIFO (the test holds its writing end), then says so in a file, then reads

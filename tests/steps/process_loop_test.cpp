@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/thread_count.h"
+
 namespace steadfast::steps {
 namespace {
 
@@ -124,13 +126,7 @@ std::array<int, 2> make_pipe() {
   return fds;
 }
 
-int thread_count() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
-  }
-  return -1;
-}
+using test::thread_count;
 
 TEST(ProcessLoop, AdvancesOnStartOnReadinessAndDestroysADoneTask) {
   Log log;
