@@ -355,6 +355,8 @@ TEST_F(StoreOutcome, AStepParkedAtItsLimiterWaitsWithOneTokenAndComesBack) {
   t.waited = std::chrono::milliseconds(2500);
   t.parked_limiter = "llm-tenant";
   t.parked_key = "acme";
+  // The claim's note of its wait at the limiter (limit_wait.lua) goes with it.
+  cmd({"HSET", run_key(it.run_id), "s.a.limiter_wait", "w1\t1\tllm-tenant\tacme"});
   const long long before = redis_now_ms();
   EXPECT_EQ(apply({t}), only(Applied::ok));
   Fields h = hash(it.run_id);
@@ -363,6 +365,7 @@ TEST_F(StoreOutcome, AStepParkedAtItsLimiterWaitsWithOneTokenAndComesBack) {
   EXPECT_EQ(h.at("s.a.attempts"), "0");
   EXPECT_EQ(h.at("s.a.waited_ms"), "2500") << "counted on toward retry.max_wait";
   EXPECT_EQ(h.at("s.a.parked"), "llm-tenant\tacme");
+  EXPECT_EQ(h.count("s.a.limiter_wait"), 0u);
   EXPECT_EQ(h.count("s.a.error"), 0u);
   EXPECT_EQ(entries(), std::vector<std::string>{}) << "no entry: the timer is its token";
   const auto due = cmd({"ZSCORE", keys_.timers(kPartition), it.run_id + "\ta\tlimiter"});

@@ -43,6 +43,10 @@ for i = 1, n do
     local p = 's.' .. step .. '.'
     redis.call('HSET', run, p .. 'attempts', attempts, 'base', attempts, 'updated_at', now,
                p .. 'rate_limited', rate_limited, p .. 'waited_ms', waited)
+    -- The claim ends here: a note of its wait at a limiter (limit_wait.lua)
+    -- goes with it (a hand-back spends no attempt, so the next claim by the
+    -- same worker would carry the same attempt number and show it again).
+    redis.call('HDEL', run, p .. 'limiter_wait')
     if no_worker ~= '' then
       redis.call('HSET', run, p .. 'no_worker', no_worker)
       redis.call('HSETNX', run, p .. 'unhandled_since', now)
