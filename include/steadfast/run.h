@@ -13,6 +13,9 @@ namespace steadfast {
 
 struct StepInfo {
   std::string name;
+  // The steps that must finish before it starts: for a run whose steps run
+  // one after another, the step before it ({} for the first).
+  std::vector<std::string> needs;
   // pending (not reached yet), waiting (its run is scheduled: waiting_for), queued,
   // running, retrying, completed, failed, cancelled
   std::string status = "pending";

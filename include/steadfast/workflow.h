@@ -250,9 +250,12 @@ class Workflow {
   // The steps `step` needs finished before it starts; {} = it starts with
   // the run. Without a call, a step needs the step before it in the list.
   // Names may name later steps; the whole graph (unknown names, cycles) is
-  // checked when a worker takes the workflow. This version runs steps one
-  // after another: a worker refuses a workflow whose needs are not that
-  // chain (parallel branches and fan-in are not supported yet). Throws
+  // checked when a worker takes the workflow. A step starts once all its
+  // needs have finished (completed, skipped, or failed with on_failure:
+  // continue); steps whose needs are done run in parallel, and a handler sees
+  // the outputs of the steps that precede it in the graph. This version runs
+  // a graph (anything but the chain) only when all its steps name one queue
+  // and none is a wait: a worker refuses others. Throws
   // std::invalid_argument for an unknown `step` or a bad name in `names`.
   Workflow& needs(std::string_view step, std::vector<std::string> names);
 

@@ -213,8 +213,10 @@ std::vector<ServedWorkflow> serve_workflows(const config::WorkflowsFile& file) {
                        {"max_attempts", step.options.retry.max_attempts},
                        {"lease_ms", step.options.lease.count()},
                        {"timeout_ms", step.options.timeout.count()}});
+      if (step.needs) steps.back()["needs"] = *step.needs;
     }
     s.first_queue = w.steps().front().options.queue;
+    s.graph = store::run_graph_of(s.definition);
     s.max_input_bytes = w.max_input_bytes();
     if (s.definition.contains("max_backlog")) s.max_backlog = s.definition["max_backlog"].get<std::int64_t>();
     s.description = {{"name", s.name}, {"steps", steps}, {"input_schema", s.input_schema}};
@@ -617,6 +619,7 @@ std::variant<store::SubmitRequest, Response> run_request(Json body, const Served
   req.metadata = std::move(metadata);
   req.steps = wf.steps;
   req.first_queue = wf.first_queue;
+  req.graph = wf.graph;
   req.max_backlog = wf.max_backlog;
   req.deadline = std::chrono::milliseconds(wf.definition.value("deadline_ms", std::int64_t{0}));
   req.start = start;
@@ -1036,6 +1039,7 @@ asio::awaitable<Response> Service::rerun(const Request& request, const std::stri
   const std::string from_step = body["from_step"].get<std::string>();
   const auto source = co_await store_.rerun_source(id);
   if (!source) co_return problem(404, "unknown-run", "no run '" + id + "' (never submitted, or expired)");
+  if (source->graph) co_return problem(409, "graph-rerun", store::graph_rerun_refusal(id));
   try {
     (void)engine::plan_rerun(source->steps, from_step);
   } catch (const std::invalid_argument& e) {

@@ -39,6 +39,7 @@ struct ServedWorkflow {
   Json description;  // GET /v1/workflows entry
   std::vector<std::string> steps;
   std::string first_queue;
+  std::string graph;  // store::run_graph_of: '' for a chain
   std::int64_t max_backlog = 0;  // 0 = no bound
   std::size_t max_input_bytes = kMaxInputBytes;  // longer inputs (compact JSON) are refused with 413
 };

@@ -23,7 +23,7 @@ Json detail_of(const store::Offender& o) {
   if (o.kind == store::Offender::Kind::run) {
     detail = {{"status", o.tokens.status}, {"in_stream", o.tokens.in_stream},
               {"in_delayed", o.tokens.in_delayed}, {"in_dlq", o.tokens.in_dlq},
-              {"pending", o.tokens.pending}};
+              {"pending", o.tokens.pending > 0}};
   } else if (o.kind == store::Offender::Kind::undeliverable) {
     detail = {{"status", o.tokens.status}, {"stream", o.stream}, {"entry", o.entry}};
   } else {

@@ -526,9 +526,9 @@ class Parser {
     };
     try {
       engine::WorkflowGraph graph = engine::WorkflowGraph::build(needs);
-      std::vector<std::string> names;
-      for (const StepSpec& s : specs) names.push_back(s.name);
-      engine::check_runnable(graph, names);
+      std::vector<engine::RunnableStep> steps;
+      for (const StepSpec& s : specs) steps.push_back({s.name, s.options.queue, s.kind == "wait"});
+      engine::check_runnable(graph, steps);
       return graph;
     } catch (const engine::GraphError& e) {
       refuse(e);

@@ -141,22 +141,27 @@ WorkflowGraph graph_of(const Workflow& workflow) {
 }
 
 void check_runnable(const Workflow& workflow) {
-  std::vector<std::string> names;
-  for (const StepDefinition& s : workflow.steps()) names.push_back(s.name);
-  check_runnable(graph_of(workflow), names);
+  std::vector<RunnableStep> steps;
+  for (const StepDefinition& s : workflow.steps()) {
+    steps.push_back(RunnableStep{s.name, s.options.queue, s.wait.has_value()});
+  }
+  check_runnable(graph_of(workflow), steps);
 }
 
-void check_runnable(const WorkflowGraph& g, const std::vector<std::string>& steps) {
+void check_runnable(const WorkflowGraph& g, const std::vector<RunnableStep>& steps) {
   if (g.is_chain()) return;
   for (std::size_t s = 0; s < g.size(); ++s) {
-    const std::vector<std::size_t>& needs = g.needs(s);
-    if (s == 0 ? needs.empty() : needs.size() == 1 && needs[0] == s - 1) continue;
-    std::string names;
-    for (const std::size_t n : needs) names += (names.empty() ? "" : ", ") + quote(steps[n]);
-    throw GraphError(s, "step " + quote(steps[s]) + " needs " + (names.empty() ? "nothing" : names) +
-                            ": this version runs a workflow's steps one after another (parallel branches "
-                            "and fan-in are not supported yet), so a step may need only the step listed "
-                            "before it" + (s == 0 ? " (the first: nothing)" : " (" + quote(steps[s - 1]) + ")"));
+    if (steps[s].waits) {
+      throw GraphError(s, "step " + quote(steps[s].name) +
+                              " is a wait: this version runs wait steps only in a workflow whose steps "
+                              "run one after another (no `needs` other than the step before)");
+    }
+    if (steps[s].queue != steps[0].queue) {
+      throw GraphError(s, "step " + quote(steps[s].name) + " runs on queue " + quote(steps[s].queue) +
+                              " and step " + quote(steps[0].name) + " on " + quote(steps[0].queue) +
+                              ": this version runs every step of a workflow with parallel branches or "
+                              "fan-in on one queue");
+    }
   }
 }
 

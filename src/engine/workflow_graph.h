@@ -64,10 +64,19 @@ class WorkflowGraph {
 // The graph of `workflow`'s steps (StepDefinition::needs). Throws GraphError.
 [[nodiscard]] WorkflowGraph graph_of(const Workflow& workflow);
 
-// Refuses what this version cannot run yet: a graph that is not a chain
-// (parallel branches, fan-in). Throws GraphError naming the first step whose
-// needs break the chain. `names`: the steps' names, in list order.
-void check_runnable(const WorkflowGraph& graph, const std::vector<std::string>& names);
+// A step as the runtime check sees it.
+struct RunnableStep {
+  std::string name;
+  std::string queue;
+  bool waits = false;  // a `wait` step (durable sleep or signal)
+};
+
+// Refuses what this version cannot run yet. A chain runs as it always did;
+// a graph (parallel branches, fan-in, several roots) runs with one token per
+// ready node, all in one queue's stream: every step of it must name the same
+// queue, and it may not hold a `wait` step (the waits keep their state at run
+// level). Throws GraphError naming the first step at fault.
+void check_runnable(const WorkflowGraph& graph, const std::vector<RunnableStep>& steps);
 // graph_of(), then the above.
 void check_runnable(const Workflow& workflow);
 

@@ -244,6 +244,7 @@ void Client::Impl::complete(const Json& def, store::SubmitRequest& req) {
   for (const Json& s : def.at("steps")) req.steps.push_back(s.at("name").get<std::string>());
   if (req.steps.empty()) throw std::invalid_argument("workflow '" + req.workflow + "' has no steps");
   req.first_queue = def.at("steps").at(0).at("queue").get<std::string>();
+  req.graph = store::run_graph_of(def);
   check_max_input_bytes(req.workflow, def, req.input);
   req.deadline = std::chrono::milliseconds(def.value("deadline_ms", std::int64_t{0}));
   if (req.max_backlog == 0 && def.contains("max_backlog")) {
@@ -388,6 +389,7 @@ std::string Client::rerun(const std::string& raw_run_id, const std::string& from
   return impl_->call([&]() -> asio::awaitable<std::string> {
     auto source = co_await impl_->store_.rerun_source(run_id);
     if (!source) throw std::invalid_argument("no run " + run_id + " (never submitted, or expired)");
+    if (source->graph) throw std::invalid_argument(store::graph_rerun_refusal(run_id));
     const Json def = co_await impl_->definition(source->workflow);
     if (input) {
       check_max_input_bytes(source->workflow, def, *input);

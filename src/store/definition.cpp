@@ -1,5 +1,9 @@
 #include "store/definition.h"
 
+#include <vector>
+
+#include "engine/workflow_graph.h"
+
 namespace steadfast::store {
 
 Json definition_of(const Workflow& w, const std::map<std::string, std::int64_t>& max_backlog) {
@@ -26,6 +30,24 @@ Json definition_of(const Workflow& w, const std::map<std::string, std::int64_t>&
     if (bound != max_backlog.end()) def["max_backlog"] = bound->second;
   }
   return def;
+}
+
+std::string run_graph_of(const Json& definition) {
+  std::vector<engine::StepNeeds> steps;
+  for (const Json& s : definition.at("steps")) {
+    engine::StepNeeds n{s.at("name").get<std::string>(), std::nullopt};
+    if (s.contains("needs")) n.needs = s["needs"].get<std::vector<std::string>>();
+    steps.push_back(std::move(n));
+  }
+  const engine::WorkflowGraph graph = engine::WorkflowGraph::build(steps);
+  if (graph.is_chain()) return "";
+  Json needs = Json::object();
+  for (std::size_t s = 0; s < graph.size(); ++s) {
+    Json names = Json::array();
+    for (const std::size_t n : graph.needs(s)) names.push_back(steps[n].name);
+    needs[steps[s].name] = std::move(names);
+  }
+  return needs.dump();
 }
 
 }  // namespace steadfast::store

@@ -18,4 +18,11 @@ namespace steadfast::store {
 [[nodiscard]] Json definition_of(const Workflow& workflow,
                                  const std::map<std::string, std::int64_t>& max_backlog = {});
 
+// What a run of a registered workflow keeps of its graph (the `graph` field,
+// lib.lua's "Graph runs"): the needs of every step, {"step": ["need", ...]},
+// as compact JSON; empty when the steps run one after another (a chain).
+// Throws std::invalid_argument for a definition whose needs do not form a
+// graph (engine::WorkflowGraph::build).
+[[nodiscard]] std::string run_graph_of(const Json& definition);
+
 }  // namespace steadfast::store

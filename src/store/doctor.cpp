@@ -25,6 +25,21 @@ using redis::Reply;
 // The problem with a run's tokens, or empty when it holds the right ones.
 std::string token_problem(const RunTokens& t) {
   const int live = t.in_stream + t.in_delayed;
+  if (t.graph_live >= 0) {
+    // A graph run: a token per live node. Once it ended, only entries that
+    // workers still run (they finish their attempt) may remain.
+    const int waiting = live - t.pending;
+    if (t.status == "completed" || t.status == "cancelled") {
+      return waiting + t.in_dlq != 0 ? "finished run still holds a token" : "";
+    }
+    if (t.status == "failed") {
+      return t.in_dlq != 1 || waiting != 0 ? "failed run must be in the dead-letter queue only" : "";
+    }
+    if (live == 0) return "live run has no token (it would never finish)";
+    return live == t.graph_live && t.in_dlq == 0
+               ? ""
+               : "run holds " + std::to_string(live) + " tokens for " + std::to_string(t.graph_live) + " live steps";
+  }
   if (t.status == "completed" || t.status == "cancelled") {
     return live + t.in_dlq != 0 ? "finished run still holds a token" : "";
   }
@@ -80,27 +95,38 @@ asio::awaitable<void> examine_stream(Store& st, const std::string& stream, bool 
     if (page.size() == 0) break;
     Pipeline look;
     std::vector<std::pair<std::string, std::string>> entries;  // entry id, run id
+    std::vector<std::string> steps;                            // each entry's step
     for (const Reply& e : page.elements()) {
       std::string run;
+      std::string step;
       for (std::size_t k = 0; k + 1 < e[1].size(); k += 2) {
         if (e[1][k].str() == "r") run = std::string(e[1][k + 1].str());
+        if (e[1][k].str() == "s") step = std::string(e[1][k + 1].str());
       }
       entries.emplace_back(std::string(e[0].str()), run);
-      look.add("HGET", st.keys().run(run), "entry");
+      steps.push_back(step);
+      look.add("HMGET", st.keys().run(run), "entry", "s." + step + ".entry");
     }
+    // The entry a run points back at: its own (a chain run), or its node's (a graph run).
+    const auto holder = [](const Reply& fields, const std::string& entry) {
+      for (const Reply& f : fields.elements()) {
+        if (!f.is_nil() && f.str() == entry) return true;
+      }
+      return false;
+    };
     auto owners = co_await c.exec(std::move(look));
     // Held entries at or below the last-delivered id: deliverable only if claimed.
     std::vector<std::size_t> behind;
     Pipeline claimed;
     for (std::size_t i = 0; i < entries.size(); ++i) {
-      if (owners[i].is_nil() || owners[i].str() != entries[i].first || last.empty()) continue;
+      if (!holder(owners[i], entries[i].first) || last.empty()) continue;
       if (stream_id(last) < stream_id(entries[i].first)) continue;
       behind.push_back(i);
       // Not claimed, and still there and still the run's (a worker may have
       // finished it between the reads: then it is not stuck).
       claimed.add("XPENDING", stream, kGroup, entries[i].first, entries[i].first, 1);
       claimed.add("XRANGE", stream, entries[i].first, entries[i].first);
-      claimed.add("HGET", st.keys().run(entries[i].second), "entry");
+      claimed.add("HMGET", st.keys().run(entries[i].second), "entry", "s." + steps[i] + ".entry");
     }
     if (!behind.empty()) {
       auto pel = co_await c.exec(std::move(claimed));
@@ -110,7 +136,7 @@ asio::awaitable<void> examine_stream(Store& st, const std::string& stream, bool 
         const Reply& still = pel[3 * k + 1];
         const Reply& held_by = pel[3 * k + 2];
         if ((pending.is_array() && pending.size() > 0) || !still.is_array() || still.size() == 0 ||
-            held_by.is_nil() || held_by.str() != entry) {
+            !holder(held_by, entry)) {
           continue;
         }
         Offender o;
@@ -125,7 +151,7 @@ asio::awaitable<void> examine_stream(Store& st, const std::string& stream, bool 
       }
     }
     for (std::size_t i = 0; i < entries.size(); ++i) {
-      if (!owners[i].is_nil() && owners[i].str() == entries[i].first) continue;
+      if (holder(owners[i], entries[i].first)) continue;
       Offender o;
       o.kind = Offender::Kind::orphan_entry;
       o.run_id = entries[i].second;
@@ -204,7 +230,11 @@ asio::awaitable<DoctorReport> examine(Store& st, bool repair) {
     for (Offender& o : report.offenders) {
       const bool tokenless = o.kind == Offender::Kind::run && o.tokens.in_stream + o.tokens.in_delayed == 0 &&
                              o.tokens.in_dlq == 0 && is_live(o.tokens.status);
-      if (tokenless || o.kind == Offender::Kind::undeliverable) {
+      // A graph run short of tokens: repair.lua gives each node its own back.
+      const bool graph_short = o.kind == Offender::Kind::run && o.tokens.graph_live >= 0 &&
+                               is_live(o.tokens.status) &&
+                               o.tokens.in_stream + o.tokens.in_delayed < o.tokens.graph_live;
+      if (tokenless || graph_short || o.kind == Offender::Kind::undeliverable) {
         by_partition[st.keys().partition_of(o.run_id)].push_back(&o);
       }
     }

@@ -15,8 +15,9 @@
 namespace steadfast::store {
 
 asio::awaitable<std::optional<RerunSource>> Store::rerun_source(std::string_view run_id) {
-  const redis::Reply r = co_await client_.command("HMGET", keys_.run(run_id), "workflow", "steps", "metadata");
-  if (r.size() != 3 || r[0].is_nil()) co_return std::nullopt;
+  const redis::Reply r =
+      co_await client_.command("HMGET", keys_.run(run_id), "workflow", "steps", "metadata", "graph");
+  if (r.size() != 4 || r[0].is_nil()) co_return std::nullopt;
   RerunSource s;
   s.run_id = std::string(run_id);
   s.workflow = std::string(r[0].str());
@@ -27,7 +28,14 @@ asio::awaitable<std::optional<RerunSource>> Store::rerun_source(std::string_view
     }
   }
   if (!r[2].is_nil()) s.metadata = engine::stored_metadata(r[2].str());
+  s.graph = !r[3].is_nil() && !r[3].str().empty();
   co_return s;
+}
+
+std::string graph_rerun_refusal(std::string_view run_id) {
+  return "run " + std::string(run_id) +
+         " runs its steps in parallel branches; this version reruns only runs whose steps run one after "
+         "another (replay a failed one instead: it runs again exactly the steps that did not finish)";
 }
 
 asio::awaitable<RerunResult> Store::rerun(const RerunRequest& req) {

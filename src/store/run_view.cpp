@@ -129,10 +129,22 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
   run.rerun_from = get(f, "rerun_from");
   Json names = Json::parse(get(f, "steps"), nullptr, false);
   if (!names.is_array()) names = Json::array({get(f, "step")});
+  // A graph run keeps every step's needs (lib.lua's "Graph runs"); a chain's
+  // step needs the one before it.
+  const Json graph = Json::parse(get(f, "graph"), nullptr, false);
   for (const auto& n : names) {
     if (!n.is_string()) continue;
     StepInfo s;
     s.name = n.get<std::string>();
+    if (graph.is_object()) {
+      if (const auto g = graph.find(s.name); g != graph.end() && g->is_array()) {
+        for (const Json& need : *g) {
+          if (need.is_string()) s.needs.push_back(need.get<std::string>());
+        }
+      }
+    } else if (!run.steps.empty()) {
+      s.needs.push_back(run.steps.back().name);
+    }
     const std::string p = "s." + s.name + ".";
     if (auto st = get(f, p + "status"); !st.empty()) s.status = st;
     s.attempts = static_cast<int>(to_int(f, p + "attempts"));
@@ -163,6 +175,10 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
     // worker on its queue has it (retry.lua's s.<step>.no_worker): it waits
     // for a worker, not for a time.
     const std::string no_worker = get(f, "s." + s.name + ".no_worker");
+    // A retry's or parked step's due time: a graph run's node keeps its own
+    // (retry.lua), a chain run keeps it at run level.
+    const std::int64_t node_due = to_int(f, "s." + s.name + ".due_at");
+    const std::int64_t due_at = node_due > 0 ? node_due : to_int(f, "due_at");
     if (s.status == "waiting" && run.status == "scheduled" && !iso8601_ms(run.run_at_ms).empty()) {
       w = engine::WaitingFor{};
       w->kind = engine::WaitKind::scheduled;
@@ -176,7 +192,7 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
       w->kind = engine::WaitKind::limiter;
       w->limiter = parked.substr(0, tab);
       if (tab != std::string::npos && tab + 1 < parked.size()) w->key = parked.substr(tab + 1);
-      if (const std::int64_t due = to_int(f, "due_at"); !iso8601_ms(due).empty()) w->until = due;
+      if (!iso8601_ms(due_at).empty()) w->until = due_at;
     } else if (const std::string signal = get(f, "s." + s.name + ".signal");
                s.status == "waiting" && !signal.empty()) {
       w = engine::WaitingFor{};
@@ -204,11 +220,10 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
       w = engine::WaitingFor{};
       w->kind = engine::WaitKind::no_worker;
       w->queue = no_worker;
-    } else if (const std::int64_t due = to_int(f, "due_at");
-               s.status == "retrying" && !iso8601_ms(due).empty()) {
+    } else if (s.status == "retrying" && !iso8601_ms(due_at).empty()) {
       w = engine::WaitingFor{};
       w->kind = engine::WaitKind::retry;
-      w->until = due;
+      w->until = due_at;
     }
     s.waiting_for = engine::waiting_for_json(w);
     waits.push_back(std::move(w));
@@ -237,6 +252,7 @@ Json to_json(const RunInfo& run) {
   Json steps = Json::array();
   for (const StepInfo& s : run.steps) {
     steps.push_back({{"name", s.name},
+                     {"needs", s.needs},
                      {"status", s.status},
                      {"attempts", s.attempts},
                      {"started_at", time_or_null(s.started_at_ms)},

@@ -11,6 +11,7 @@
 #include "engine/time_zone.h"
 #include "steadfast/workflow.h"
 #include "redis/checked.h"
+#include "store/definition.h"
 #include "redis/pipeline.h"
 #include "store/run_id.h"
 #include "store/scripts.h"
@@ -252,6 +253,7 @@ asio::awaitable<TickResult> apply_tick(Store& store, const TickRequest& request)
   std::string first_step;
   std::string first_queue;
   std::int64_t deadline_ms = 0;
+  std::string graph;  // run_graph_of: '' for a chain
   Json steps = Json::array();
   if (request.mode != Mode::init) {
     const std::optional<Json> definition = co_await store.workflow_definition(d.workflow);
@@ -262,6 +264,7 @@ asio::awaitable<TickResult> apply_tick(Store& store, const TickRequest& request)
     first_step = (*definition)["steps"][0].at("name").get<std::string>();
     first_queue = (*definition)["steps"][0].at("queue").get<std::string>();
     deadline_ms = definition->value("deadline_ms", std::int64_t{0});
+    graph = run_graph_of(*definition);
   }
 
   std::vector<std::string> k{state_key,
@@ -286,7 +289,8 @@ asio::awaitable<TickResult> apply_tick(Store& store, const TickRequest& request)
                                 steps.dump(),
                                 d.input.dump(),
                                 d.name,
-                                std::to_string(deadline_ms)};
+                                std::to_string(deadline_ms),
+                                graph};
   const bool trigger = request.mode == Mode::trigger;
   for (std::int64_t tick : request.ticks) {
     const std::string run_id = run_id_in(keys, partition);

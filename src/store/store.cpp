@@ -194,7 +194,7 @@ asio::awaitable<std::string> Store::dlq_replay(std::string_view id) {
   if (q.is_nil()) throw std::invalid_argument("run " + run_id + " no longer exists");
   std::vector<std::string> keys{keys_.dlq(partition), keys_.run(run_id), keys_.queue(partition, q.str()),
                                 keys_.index_status(partition, "failed"), keys_.index_status(partition, "live")};
-  std::vector<std::string> args{entry, run_id};
+  std::vector<std::string> args{entry, run_id, std::string(kGroup)};
   co_await client_.eval(scripts::replay(), keys, args);
   co_return run_id;
 }
@@ -426,7 +426,7 @@ asio::awaitable<RunTokens> Store::run_tokens(std::string_view run_id) {
   Reply r = co_await client_.eval(scripts::check_run(), keys, args);
   co_return RunTokens{std::string(r[0].str()), static_cast<int>(r[1].as_integer()),
                       static_cast<int>(r[2].as_integer()), static_cast<int>(r[3].as_integer()),
-                      r[4].as_integer() == 1};
+                      static_cast<int>(r[4].as_integer()), static_cast<int>(r[5].as_integer())};
 }
 
 asio::awaitable<std::map<std::string, std::int64_t>> Store::counters() {
@@ -561,7 +561,8 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
       case ScriptKind::complete:
         script = &scripts::complete();
         keys.insert(keys.end(),
-                    {keys_.stats(partition), keys_.retention(partition), keys_.index_status(partition, "live")});
+                    {keys_.stats(partition), keys_.retention(partition), keys_.index_status(partition, "live"),
+                     keys_.index_status(partition, "cancelled")});
         args.push_back(ms(retention));
         for (std::size_t i : indexes) {
           const Transition& t = batch[i];
@@ -596,7 +597,8 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
       case ScriptKind::dead_letter:
         script = &scripts::dead_letter();
         keys.insert(keys.end(), {keys_.dlq(partition), keys_.stats(partition),
-                                 keys_.index_status(partition, "live"), keys_.index_status(partition, "failed")});
+                                 keys_.index_status(partition, "live"), keys_.index_status(partition, "failed"),
+                                 keys_.timers(partition)});
         for (std::size_t i : indexes) {
           const Transition& t = batch[i];
           keys.push_back(keys_.run(t.run_id));

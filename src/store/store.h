@@ -55,6 +55,9 @@ struct SubmitRequest {
   Json input;
   std::vector<std::string> steps;  // step names in order; the first is enqueued
   std::string first_queue;
+  // The needs of every step (JSON object) when the workflow is not a chain
+  // (store::run_graph_of); empty = a chain, whose first step is enqueued.
+  std::string graph;
   engine::RunMetadata metadata;    // checked by the caller (engine::check_run_metadata)
   std::string idempotency_key;     // empty = none
   std::chrono::milliseconds idempotency_ttl{std::chrono::hours(24)};
@@ -109,7 +112,13 @@ struct RerunSource {
   std::string workflow;
   std::vector<std::string> steps;  // in order (the run hash's `steps`)
   engine::RunMetadata metadata;
+  // A graph run (its steps run in parallel branches): this version does not
+  // rerun one (graph_rerun_refusal says so); the callers refuse it.
+  bool graph = false;
 };
+
+// Why a graph run is not rerun from a step, naming the run.
+[[nodiscard]] std::string graph_rerun_refusal(std::string_view run_id);
 
 struct RerunRequest {
   RerunSource source;
@@ -161,7 +170,7 @@ struct Transition {
   engine::Action action = engine::Action::advance;
   int attempts = 0;
   std::string output;      // advance / complete_run: the output JSON
-  std::string next_step;   // advance
+  std::string next_step;   // advance ("*": a node of a graph run; complete.lua finds what follows)
   std::string next_queue;  // advance
   std::chrono::milliseconds delay{0};  // retry_later, release
   std::string error;       // retry_later / dead_letter
@@ -209,7 +218,10 @@ struct RunTokens {
   int in_stream = 0;
   int in_delayed = 0;
   int in_dlq = 0;
-  bool pending = false;
+  int pending = 0;  // stream entries a worker has claimed (0/1 for a chain run)
+  // A graph run's (its steps run in parallel branches): the tokens it should
+  // hold, its `live` count; -1 for a chain run, which holds exactly one.
+  int graph_live = -1;
 };
 
 // Acknowledged means replicated (`--wait-replicas`): after a submit's

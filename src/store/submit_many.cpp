@@ -65,7 +65,8 @@ Call start_call(const KeySpace& keys, int partition, const SubmitRequest& req) {
             Json(req.steps).dump(),
             ms(engine::kMaxScheduleAhead),
             ms(engine::kRunAtPastGrace),
-            ms(req.deadline)};
+            ms(req.deadline),
+            req.graph};
   return c;
 }
 

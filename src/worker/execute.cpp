@@ -11,8 +11,12 @@
 
 namespace steadfast {
 
+bool Worker::Impl::precedes(const Workflow& wf, int a, int s) const {
+  return graphs_.at(&wf).precedes(static_cast<std::size_t>(a), static_cast<std::size_t>(s));
+}
+
 std::optional<std::string> Worker::Impl::parse_budget_problem(const Workflow& wf, int step_index,
-                                                              const store::Fields& f) {
+                                                              const store::Fields& f) const {
   std::size_t bytes = 0;
   std::size_t values = 0;
   const auto add = [&](const std::string& field) {
@@ -23,7 +27,9 @@ std::optional<std::string> Worker::Impl::parse_budget_problem(const Workflow& wf
     values += size.values;
   };
   add("input");
-  for (int i = 0; i < step_index; ++i) add("s." + wf.steps()[static_cast<std::size_t>(i)].name + ".output");
+  for (int i = 0; i < static_cast<int>(wf.steps().size()); ++i) {
+    if (precedes(wf, i, step_index)) add("s." + wf.steps()[static_cast<std::size_t>(i)].name + ".output");
+  }
   if (bytes <= engine::kMaxParsedBytesPerStep) return std::nullopt;
   return "the run's input and earlier outputs would take about " + std::to_string(bytes >> 20) + " MiB parsed (" +
          std::to_string(values) + " JSON values), over the " + std::to_string(engine::kMaxParsedBytesPerStep >> 20) +
@@ -47,11 +53,11 @@ bool Worker::Impl::decide_condition(Inflight& slot) {
   return !slot.skip;
 }
 
-// The run's input and the outputs of the steps before `step_index`.
 std::pair<Json, std::map<std::string, Json>> Worker::Impl::run_data(const Workflow& wf, int step_index,
-                                                                    const store::Fields& f) {
+                                                                    const store::Fields& f) const {
   std::map<std::string, Json> outputs;
-  for (int i = 0; i < step_index; ++i) {
+  for (int i = 0; i < static_cast<int>(wf.steps().size()); ++i) {
+    if (!precedes(wf, i, step_index)) continue;
     const std::string& name = wf.steps()[static_cast<std::size_t>(i)].name;
     auto it = f.find("s." + name + ".output");
     if (it != f.end()) outputs.emplace(name, worker_detail::parse_json(it->second));

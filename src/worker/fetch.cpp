@@ -302,7 +302,8 @@ engine::ClaimFacts Worker::Impl::claim_facts(Inflight& slot, const store::Starte
   slot.step_index = index;
   const StepOptions& o = slot.options();
   c.limited = !limit_uses(o).empty();
-  c.is_last_step = index + 1 == static_cast<int>(wf->steps().size());
+  slot.graph = !field("graph").empty();
+  c.is_last_step = !slot.graph && index + 1 == static_cast<int>(wf->steps().size());
   c.retry = o.retry;
   c.continue_on_failure = o.on_failure == OnFailure::continue_;
   return c;

@@ -91,7 +91,10 @@ void Worker::Impl::write_transition(const std::string& key, const Inflight& s,
     if (s.started_at != Clock::time_point{}) {
       t.duration = std::chrono::duration_cast<milliseconds>(Clock::now() - s.started_at);
     }
-    if (d.action == engine::Action::advance) {
+    if (d.action == engine::Action::advance && s.graph) {
+      t.next_step = "*";  // complete.lua finds the ready dependents
+      t.next_queue = s.options().queue;
+    } else if (d.action == engine::Action::advance) {
       const StepDefinition& next = s.workflow->steps()[static_cast<std::size_t>(s.step_index) + 1];
       t.next_step = next.name;
       t.next_queue = next.options.queue;

@@ -94,6 +94,7 @@ Worker::Impl::Impl(WorkerOptions options, std::vector<Workflow> workflows)
     }
     try {
       engine::check_runnable(w);
+      graphs_.emplace(&w, engine::graph_of(w));
     } catch (const engine::GraphError& e) {
       throw std::invalid_argument("workflow '" + w.name() + "': " + e.what());
     }

@@ -31,6 +31,7 @@
 #include "engine/callback_signing.h"
 #include "engine/step_machine.h"
 #include "engine/template.h"
+#include "engine/workflow_graph.h"
 #include "redis/client.h"
 #include "steadfast/worker.h"
 #include "store/limiter.h"
@@ -87,6 +88,10 @@ class Worker::Impl {
     std::int64_t claimed_at_ms = 0;  // Redis time of the claim (start.lua's)
     const Workflow* workflow = nullptr;
     int step_index = -1;
+    // The run is a graph run (its hash has `graph`): a completion goes to
+    // complete.lua as a node's ('*'), which starts the ready dependents or
+    // ends the run; never as the end of a chain.
+    bool graph = false;
     std::shared_ptr<StepContext> ctx;
     std::unique_ptr<asio::steady_timer> timeout;
     Clock::time_point renewed_at;
@@ -167,11 +172,15 @@ class Worker::Impl {
   std::optional<std::string> limit_key(const Inflight& s, const LimitUse& use, std::string* error) const;
 
   // execute.cpp
-  static std::pair<Json, std::map<std::string, Json>> run_data(const Workflow& wf, int step_index,
-                                                               const store::Fields& f);
+  // The run's input and the outputs of the steps that precede `step_index`
+  // in its workflow's graph (for a chain: the steps before it).
+  std::pair<Json, std::map<std::string, Json>> run_data(const Workflow& wf, int step_index,
+                                                        const store::Fields& f) const;
   // Why run_data() must not parse the run for this step (its parsed size would
   // be over engine::kMaxParsedBytesPerStep), or nullopt.
-  static std::optional<std::string> parse_budget_problem(const Workflow& wf, int step_index, const store::Fields& f);
+  std::optional<std::string> parse_budget_problem(const Workflow& wf, int step_index, const store::Fields& f) const;
+  // Whether step `a` of `wf` finishes before step `s` starts (its graph's precedes).
+  bool precedes(const Workflow& wf, int a, int s) const;
   void launch(const std::string& key);
   static StepResult run_handler(const StepHandler& handler, StepContext& ctx);
   // Starts an AsyncStepHandler on the event loop; its first `done` reaches
@@ -233,6 +242,8 @@ class Worker::Impl {
   // Makes the callback URLs of signal waits; null without a public URL and key.
   std::shared_ptr<const engine::CallbackSigner> callbacks_;
   std::vector<Workflow> workflows_;
+  // The steps' graph of each of workflows_ (built once in the constructor).
+  std::map<const Workflow*, engine::WorkflowGraph> graphs_;
   std::shared_ptr<asio::io_context> io_;
   redis::Config redis_config_;
   redis::Client main_;

@@ -569,13 +569,18 @@ INSTANTIATE_TEST_SUITE_P(
                   6, "needs", "the steps' needs form a cycle (a -> b -> a)"},
         ErrorCase{"needs_twice", kHead + "      - {name: a, kind: noop}\n      - {name: b, kind: noop, needs: [a, a]}\n",
                   5, "needs", "step 'b' needs 'a' twice"},
-        ErrorCase{"needs_a_branch_this_version_cannot_run",
-                  kHead + "      - {name: fetch, kind: noop}\n      - {name: split, kind: noop}\n"
-                          "      - name: keywords\n        kind: noop\n        needs: [fetch]\n",
+        ErrorCase{"needs_branches_on_two_queues",
+                  kHead + "      - {name: fetch, kind: noop}\n      - name: split\n        kind: noop\n"
+                          "        queue: other\n        needs: []\n",
                   8, "needs",
-                  "step 'keywords' needs 'fetch': this version runs a workflow's steps one after another "
-                  "(parallel branches and fan-in are not supported yet), so a step may need only the step "
-                  "listed before it ('split')"},
+                  "step 'split' runs on queue 'other' and step 'fetch' on 'default': this version runs every "
+                  "step of a workflow with parallel branches or fan-in on one queue"},
+        ErrorCase{"needs_a_wait_in_a_graph",
+                  kHead + "      - {name: fetch, kind: noop}\n      - name: nap\n        kind: wait\n"
+                          "        with: {for: 1s}\n        needs: []\n",
+                  8, "needs",
+                  "step 'nap' is a wait: this version runs wait steps only in a workflow whose steps run one "
+                  "after another (no `needs` other than the step before)"},
         ErrorCase{"on_failure_unknown", step("{name: a, kind: noop, on_failure: ignore}"), 4, "on_failure",
                   "expected fail_run (the run fails into the dead-letter queue) or continue"},
         ErrorCase{"on_failure_on_a_wait", step("{name: a, kind: wait, with: {for: 1s}, on_failure: continue}"), 4,

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <random>
 #include <stdexcept>
 
@@ -53,17 +54,109 @@ end
 return {completed, failed}
 )lua";
 
-class Chaos : public FaultTest {};
+class Chaos : public FaultTest {
+ protected:
+  // Submits `n_runs` runs of workflow `workflow` of the workflows file `yaml`
+  // to kWorkers worker processes, kills one at random every 1-2 s until all
+  // have ended, then checks each run with `run_ok` (its index, the run),
+  // the doctor and the dead-letter queue. Prints the figures under `label`.
+  void survive_kills(const std::string& label, const std::string& yaml, const std::string& workflow, int n_runs,
+                     const std::function<bool(std::size_t, const RunInfo&)>& run_ok) {
+    const std::uint32_t seed = chaos_seed();
+    // Printed first (a hung or crashed run still shows it) and in every failure.
+    std::printf("%s: seed %u (replay with STEADFAST_CHAOS_SEED=%u)\n", label.c_str(), seed, seed);
+    std::fflush(stdout);
+    SCOPED_TRACE("STEADFAST_CHAOS_SEED=" + std::to_string(seed));
+    const std::string file = write_workflows(yaml);
+    std::vector<ChildProcess*> workers;
+    for (int i = 0; i < kWorkers; ++i) {
+      workers.push_back(&start_worker("chaos" + std::to_string(i), file, WorkerArgs().with_concurrency(16)));
+    }
+
+    // Submit fast: one client, several threads (their calls are pipelined).
+    const auto t0 = Clock::now();
+    std::vector<std::string> runs(static_cast<std::size_t>(n_runs));
+    {
+      Client& c = client();
+      std::vector<std::thread> threads;
+      constexpr int kThreads = 8;
+      for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+          for (int i = t; i < n_runs; i += kThreads) {
+            runs[static_cast<std::size_t>(i)] = c.submit(workflow, Json{{"i", i}}).run_id;
+          }
+        });
+      }
+      for (auto& th : threads) th.join();
+    }
+    const auto submitted_in = since(t0);
+
+    std::vector<std::string> count_args{"EVAL", std::string(kCountScript), std::to_string(n_runs)};
+    for (const std::string& r : runs) count_args.push_back(run_key(r));
+    auto counts = [&] {
+      redis::Reply r = server().call(count_args, 10s);
+      return std::pair<long long, long long>(r[0].as_integer(), r[1].as_integer());
+    };
+
+    std::mt19937 rng(seed);
+    int kills = 0;
+    auto next_kill = Clock::now() + milliseconds(std::uniform_int_distribution<int>(1000, 2000)(rng));
+    std::pair<long long, long long> done{0, 0};
+    while (Clock::now() - t0 < kBound) {
+      done = counts();
+      if (done.first + done.second == n_runs || done.second > 0) break;
+      if (Clock::now() >= next_kill) {
+        const int victim = std::uniform_int_distribution<int>(0, kWorkers - 1)(rng);
+        workers[static_cast<std::size_t>(victim)]->kill_and_reap();
+        ++kills;
+        workers[static_cast<std::size_t>(victim)] =
+            &start_worker("chaos" + std::to_string(victim), file, WorkerArgs().with_concurrency(16));
+        next_kill = Clock::now() + milliseconds(std::uniform_int_distribution<int>(1000, 2000)(rng));
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    const auto took = since(t0);
+    ASSERT_EQ(done.second, 0) << "runs dead-lettered: " << done.second;
+    ASSERT_EQ(done.first, n_runs) << "only " << done.first << " of " << n_runs << " runs completed in "
+                                 << took.count() << " ms";
+
+    // Stop the workers cleanly; then check every run, the doctor and the DLQ.
+    for (ChildProcess* w : workers) w->sigterm();
+    for (ChildProcess* w : workers) {
+      const auto code = w->wait(15s);
+      EXPECT_TRUE(code.has_value() && *code == 0) << tail_of(w->log());
+    }
+
+    long re_executed = 0;
+    int bad = 0;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      const auto run = client().get_run(runs[i]);
+      ASSERT_TRUE(run.has_value()) << runs[i];
+      bool ok = run->status == "completed" && run->input == Json{{"i", i}};
+      for (const StepInfo& s : run->steps) {
+        ok = ok && s.status == "completed" && !s.output.is_null() && s.attempts >= 1;
+        re_executed += std::max(0, s.attempts - 1);
+      }
+      ok = ok && run_ok(i, *run);
+      if (!ok && ++bad <= 5) ADD_FAILURE() << "run " << runs[i] << ": " << to_json(*run).dump();
+    }
+    EXPECT_EQ(bad, 0);
+    CommandResult doc = doctor();
+    EXPECT_EQ(doc.exit_code, 0) << doc.out << doc.err;
+    EXPECT_TRUE(dlq_list().empty());
+    EXPECT_GE(kills, 1);
+
+    std::printf("%s: runs=%d kills=%d re-executed steps=%ld time=%.1fs (submit %.2fs) seed=%u\n", label.c_str(),
+                n_runs, kills, re_executed, static_cast<double>(took.count()) / 1000.0,
+                static_cast<double>(submitted_in.count()) / 1000.0, seed);
+    std::fflush(stdout);
+  }
+};
 
 // The middle step sleeps long enough that the runs take ~20 s with 48 slots:
 // with a 5 ms sleep all 2,000 runs finish in about a second, before the first
 // kill, and the test would prove nothing.
 TEST_F(Chaos, RunsSurviveWorkersKilledAtRandom) {
-  const std::uint32_t seed = chaos_seed();
-  // Printed first (a hung or crashed run still shows it) and in every failure.
-  std::printf("chaos: seed %u (replay with STEADFAST_CHAOS_SEED=%u)\n", seed, seed);
-  std::fflush(stdout);
-  SCOPED_TRACE("STEADFAST_CHAOS_SEED=" + std::to_string(seed));
   const int n_runs = env_or("STEADFAST_CHAOS_RUNS", 2000);
   const int sleep_ms = env_or("STEADFAST_CHAOS_SLEEP_MS", 400);
   std::string yaml = R"(
@@ -75,86 +168,35 @@ workflows:
       - {name: c, kind: noop, lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
 )";
   yaml.replace(yaml.find("SLEEP"), 5, std::to_string(sleep_ms));
-  const std::string file = write_workflows(yaml);
-  std::vector<ChildProcess*> workers;
-  for (int i = 0; i < kWorkers; ++i) {
-    workers.push_back(&start_worker("chaos" + std::to_string(i), file, WorkerArgs().with_concurrency(16)));
-  }
+  survive_kills("chaos", yaml, "chaos", n_runs, [&](std::size_t, const RunInfo& run) {
+    return run.steps.size() == 3 && run.steps[1].output == Json{{"slept_ms", sleep_ms}};
+  });
+}
 
-  // Submit fast: one client, several threads (their calls are pipelined).
-  const auto t0 = Clock::now();
-  std::vector<std::string> runs(n_runs);
-  {
-    Client& c = client();
-    std::vector<std::thread> threads;
-    constexpr int kThreads = 8;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&, t] {
-        for (int i = t; i < n_runs; i += kThreads) runs[i] = c.submit("chaos", Json{{"i", i}}).run_id;
-      });
+// The same with a graph: a root, two branches that sleep side by side, a
+// fan-in, and a second root the fan-in also needs. No branch may be
+// stranded: every node of every run completes once the kills stop.
+TEST_F(Chaos, GraphRunsSurviveWorkersKilledAtRandom) {
+  const int n_runs = env_or("STEADFAST_CHAOS_GRAPH_RUNS", 600);
+  const std::string yaml = R"(
+workflows:
+  diamond:
+    steps:
+      - {name: a, kind: noop, lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
+      - {name: b, kind: sleep, with: {ms: 300}, needs: [a], lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
+      - {name: c, kind: sleep, with: {ms: 300}, needs: [a], lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
+      - {name: d, kind: noop, needs: [b, c, e], lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
+      - {name: e, kind: noop, needs: [], lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
+)";
+  survive_kills("chaos-graph", yaml, "diamond", n_runs, [](std::size_t, const RunInfo& run) {
+    if (run.steps.size() != 5) return false;
+    // d started after all its needs finished.
+    const StepInfo& d = run.steps[3];
+    for (const std::size_t need : {1U, 2U, 4U}) {
+      if (run.steps[need].finished_at_ms > d.started_at_ms) return false;
     }
-    for (auto& th : threads) th.join();
-  }
-  const auto submitted_in = since(t0);
-
-  std::vector<std::string> count_args{"EVAL", std::string(kCountScript), std::to_string(n_runs)};
-  for (const std::string& r : runs) count_args.push_back(run_key(r));
-  auto counts = [&] {
-    redis::Reply r = server().call(count_args, 10s);
-    return std::pair<long long, long long>(r[0].as_integer(), r[1].as_integer());
-  };
-
-  std::mt19937 rng(seed);
-  int kills = 0;
-  auto next_kill = Clock::now() + milliseconds(std::uniform_int_distribution<int>(1000, 2000)(rng));
-  std::pair<long long, long long> done{0, 0};
-  while (Clock::now() - t0 < kBound) {
-    done = counts();
-    if (done.first + done.second == n_runs || done.second > 0) break;
-    if (Clock::now() >= next_kill) {
-      const int victim = std::uniform_int_distribution<int>(0, kWorkers - 1)(rng);
-      workers[victim]->kill_and_reap();
-      ++kills;
-      workers[victim] = &start_worker("chaos" + std::to_string(victim), file, WorkerArgs().with_concurrency(16));
-      next_kill = Clock::now() + milliseconds(std::uniform_int_distribution<int>(1000, 2000)(rng));
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  const auto took = since(t0);
-  ASSERT_EQ(done.second, 0) << "runs dead-lettered: " << done.second;
-  ASSERT_EQ(done.first, n_runs) << "only " << done.first << " of " << n_runs << " runs completed in "
-                               << took.count() << " ms";
-
-  // Stop the workers cleanly; then check every run, the doctor and the DLQ.
-  for (ChildProcess* w : workers) w->sigterm();
-  for (ChildProcess* w : workers) {
-    const auto code = w->wait(15s);
-    EXPECT_TRUE(code.has_value() && *code == 0) << tail_of(w->log());
-  }
-
-  long re_executed = 0;
-  int bad = 0;
-  for (const std::string& id : runs) {
-    const auto run = client().get_run(id);
-    ASSERT_TRUE(run.has_value()) << id;
-    bool ok = run->status == "completed" && run->steps.size() == 3;
-    for (const StepInfo& s : run->steps) {
-      ok = ok && s.status == "completed" && !s.output.is_null() && s.attempts >= 1;
-      re_executed += std::max(0, s.attempts - 1);
-    }
-    ok = ok && run->steps[1].output == Json{{"slept_ms", sleep_ms}} && run->input == Json{{"i", &id - runs.data()}};
-    if (!ok && ++bad <= 5) ADD_FAILURE() << "run " << id << ": " << to_json(*run).dump();
-  }
-  EXPECT_EQ(bad, 0);
-  CommandResult doc = doctor();
-  EXPECT_EQ(doc.exit_code, 0) << doc.out << doc.err;
-  EXPECT_TRUE(dlq_list().empty());
-  EXPECT_GE(kills, 1);
-
-  std::printf("chaos: runs=%d kills=%d re-executed steps=%ld time=%.1fs (submit %.2fs, step b sleeps %d ms) seed=%u\n",
-              n_runs, kills, re_executed, static_cast<double>(took.count()) / 1000.0,
-              static_cast<double>(submitted_in.count()) / 1000.0, sleep_ms, seed);
-  std::fflush(stdout);
+    return run.steps[1].output == Json{{"slept_ms", 300}};
+  });
 }
 
 }  // namespace

@@ -180,7 +180,7 @@ TEST_F(StoreOutcome, CompleteOfAMixedBatchWritesOnlyTheTokensItOwns) {
 
   // Raw, to pin the exact reply: one complete.lua call for the whole batch.
   std::vector<std::string> ks{stream(), keys_.stats(kPartition), keys_.retention(kPartition),
-                              keys_.index_status(kPartition, "live")};
+                              keys_.index_status(kPartition, "live"), keys_.index_status(kPartition, "cancelled")};
   std::vector<std::string> args{std::string(kGroup), "w1", "3600000"};
   for (std::size_t i = 0; i < items.size(); ++i) {
     const bool last = i == 1;

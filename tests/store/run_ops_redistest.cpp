@@ -67,7 +67,7 @@ class StoreRunOps : public StoreTest {
     return eval(scripts::replay(),
                 {keys_.dlq(kPartition), run_key(run_id), stream(), keys_.index_status(kPartition, "failed"),
                  keys_.index_status(kPartition, "live")},
-                {dlq_entry, run_id});
+                {dlq_entry, run_id, std::string(kGroup)});
   }
   // submit.lua for one run (a batch of one), raw: its reply is the list of the runs' answers.
   Reply submit_raw(const std::string& run_id, long long max_backlog = 0) {
@@ -75,7 +75,7 @@ class StoreRunOps : public StoreTest {
                 {stream(), keys_.stats(kPartition), keys_.timers(kPartition), keys_.index_all(kPartition),
                  keys_.index_workflow(kPartition, "wf"), keys_.index_status(kPartition, "live"),
                  keys_.deadlines(kPartition), run_key(run_id), run_key(run_id)},
-                {"wf", "a", "q", "1000", std::to_string(max_backlog), R"(["a","b"])", "31536000000", "1000", "0",
+                {"wf", "a", "q", "1000", std::to_string(max_backlog), R"(["a","b"])", "31536000000", "1000", "0", "",
                  run_id, "{}", "fp", "", "0", "0", "0", "0"});
   }
 };

@@ -304,7 +304,7 @@ class StoreTest : public test::RedisTest {
         return eval(
             scripts::complete(),
             {s, keys_.stats(kPartition), keys_.retention(kPartition), keys_.index_status(kPartition, "live"),
-             run_key(t.run_id), last ? s : stream(t.next_queue)},
+             keys_.index_status(kPartition, "cancelled"), run_key(t.run_id), last ? s : stream(t.next_queue)},
             {g, consumer, "3600000", t.token.entry_id, d, t.run_id, t.step, t.output, attempts,
              last ? "" : t.next_step, last ? "" : t.next_queue, t.workflow, t.signal,
              t.skipped ? "skipped" : t.failed ? "failed" : "", t.failed ? t.error : ""});
@@ -323,7 +323,7 @@ class StoreTest : public test::RedisTest {
       case engine::Action::dead_letter:
         return eval(scripts::dead_letter(),
                     {s, keys_.dlq(kPartition), keys_.stats(kPartition), keys_.index_status(kPartition, "live"),
-                     keys_.index_status(kPartition, "failed"), run_key(t.run_id)},
+                     keys_.index_status(kPartition, "failed"), keys_.timers(kPartition), run_key(t.run_id)},
                     {g, consumer, t.token.entry_id, d, t.run_id, t.step, attempts, t.error});
       case engine::Action::cancel_run:
       case engine::Action::discard:

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <set>
 #include <sstream>
 #include <exception>
@@ -327,9 +328,9 @@ TEST_F(InProcess, AStepWithOnFailureContinueFailsAndTheRunGoesOn) {
   EXPECT_TRUE(client().dead_letters(10).empty()) << "no dead-letter entry";
 }
 
-// This version runs a workflow's steps one after another: a worker refuses
-// a workflow whose needs branch or fan in, and one whose needs are broken.
-TEST_F(InProcess, AWorkerRefusesNeedsThatAreNotAChain) {
+// A worker takes a workflow whose needs branch and fan in, refuses what this
+// version cannot run in one (two queues, a wait step), and needs that are broken.
+TEST_F(InProcess, AWorkerTakesGraphsAndRefusesWhatItCannotRunInOne) {
   const auto refusal = [&](const Workflow& w) -> std::string {
     try {
       Worker worker(options("graph"), {w});
@@ -344,9 +345,19 @@ TEST_F(InProcess, AWorkerRefusesNeedsThatAreNotAChain) {
   EXPECT_EQ(refusal(chain), "accepted");
   Workflow fan("fan");
   fan.step("a", noop).step("b", noop).step("c", noop).needs("c", {"a"});
-  EXPECT_EQ(refusal(fan),
-            "workflow 'fan': step 'c' needs 'a': this version runs a workflow's steps one after another (parallel "
-            "branches and fan-in are not supported yet), so a step may need only the step listed before it ('b')");
+  EXPECT_EQ(refusal(fan), "accepted");
+  Workflow queues("queues");
+  StepOptions elsewhere;
+  elsewhere.queue = "gpu";
+  queues.step("a", noop).step("b", noop, elsewhere).needs("b", {});
+  EXPECT_EQ(refusal(queues),
+            "workflow 'queues': step 'b' runs on queue 'gpu' and step 'a' on 'default': this version runs every "
+            "step of a workflow with parallel branches or fan-in on one queue");
+  Workflow waits("waits");
+  waits.step("a", noop).wait("nap", WaitSpec::sleep_for(1s)).needs("nap", {});
+  EXPECT_EQ(refusal(waits),
+            "workflow 'waits': step 'nap' is a wait: this version runs wait steps only in a workflow whose steps "
+            "run one after another (no `needs` other than the step before)");
   Workflow cycle("cycle");
   cycle.step("a", noop).step("b", noop).needs("a", {"b"});
   EXPECT_EQ(refusal(cycle),
@@ -354,6 +365,47 @@ TEST_F(InProcess, AWorkerRefusesNeedsThatAreNotAChain) {
   Workflow unknown("unknown");
   unknown.step("a", noop).needs("a", {"zz"});
   EXPECT_EQ(refusal(unknown), "workflow 'unknown': step 'a' needs 'zz', which is no step of the workflow");
+}
+
+// A graph run end to end: two branches that can only finish if they run at
+// the same time (each waits for the other to start), a root listed after the
+// fan-in, and a fan-in that sees exactly its ancestors' outputs.
+TEST_F(InProcess, ParallelBranchesRunTogetherAndTheFanInSeesEveryAncestor) {
+  std::mutex m;
+  std::condition_variable cv;
+  int started = 0;
+  const auto branch = [&](const std::string& name) {
+    return [&, name](StepContext& ctx) -> StepResult {
+      std::unique_lock lock(m);
+      ++started;
+      cv.notify_all();
+      if (!cv.wait_for(lock, 10s, [&] { return started >= 2; })) throw std::runtime_error("ran alone");
+      return Json{{"branch", name}, {"chunks", ctx.outputs().at("split").at("chunks")}};
+    };
+  };
+  Workflow doc("doc");
+  doc.step("split", [](StepContext&) -> StepResult { return Json{{"chunks", 2}}; })
+      .step("left", branch("left"))
+      .step("right", branch("right"))
+      .step("merge",
+            [](StepContext& ctx) -> StepResult {
+              std::vector<std::string> seen;
+              for (const auto& [name, out] : ctx.outputs()) seen.push_back(name);
+              return Json{{"seen", seen}, {"side", ctx.outputs().at("side")}};
+            })
+      .step("side", [](StepContext&) -> StepResult { return Json{{"side", true}}; })
+      .needs("left", {"split"})
+      .needs("right", {"split"})
+      .needs("merge", {"left", "right", "side"})
+      .needs("side", {});
+  start(doc, 4);
+  const RunInfo run = client().wait(client().submit("doc", Json::object()).run_id, 20s);
+  ASSERT_EQ(run.status, "completed");
+  for (const auto& s : run.steps) EXPECT_EQ(s.status, "completed") << s.name;
+  EXPECT_EQ(run.steps[1].output, (Json{{"branch", "left"}, {"chunks", 2}}));
+  EXPECT_EQ(run.steps[3].output,
+            (Json{{"seen", {"left", "right", "side", "split"}}, {"side", {{"side", true}}}}));
+  EXPECT_TRUE(client().dead_letters(10).empty());
 }
 
 // Signals end a signal wait with their body as its output, whether sent

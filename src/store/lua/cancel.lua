@@ -27,6 +27,21 @@ local function finish()
   sf_retain(run, retention_set, run_id, now, retention)
   return 'cancelled'
 end
+local g = sf_graph_of(run)
+if g then
+  -- A graph run (lib.lua's "Graph runs"): every token no worker holds goes;
+  -- nodes a worker runs see the flag and end as cancelled (drop.lua), or
+  -- finish, and the last one's complete.lua ends the run.
+  local held = sf_graph_drop_tokens(run, run_id, g, stream, group, timers, false)
+  if held == 0 then
+    redis.call('HSET', run, 'status', 'cancelled', 'cancel', '1', 'live', 0, 'updated_at', now)
+    sf_reindex(live, cancelled, run_id)
+    sf_retain(run, retention_set, run_id, now, retention)
+    return 'cancelled'
+  end
+  redis.call('HSET', run, 'cancel', '1', 'live', held, 'updated_at', now)
+  return 'cancelling'
+end
 if redis.call('ZREM', timers, sf_timer(run_id, step, 'retry'), sf_timer(run_id, step, 'start'),
               sf_timer(run_id, step, 'sleep'), sf_timer(run_id, step, 'signal'),
               sf_timer(run_id, step, 'limiter')) +

@@ -6,9 +6,32 @@
 -- Returns {status, tokens in the stream, in the timer sets (a retry, start,
 -- sleep, signal or limiter timer of its step, a schema 1 delayed member, or a signal
 -- wait without timeout, which waits on its name alone), in the DLQ, pending(0/1)}.
+-- For a graph run (lib.lua's "Graph runs") the counts are over all its
+-- nodes, pending counts the claimed entries, and a 6th value is the number
+-- of tokens it should hold (`live`).
 local run, stream, timers, dlq, legacy = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local run_id, group = ARGV[1], ARGV[2]
-local f = redis.call('HMGET', run, 'status', 'entry', 'dlq_entry', 'step')
+local f = redis.call('HMGET', run, 'status', 'entry', 'dlq_entry', 'step', 'live')
+local g = sf_graph_of(run)
+if g then
+  -- A graph run (lib.lua's "Graph runs"): the tokens of all its nodes, and
+  -- how many it should hold (`live`).
+  local in_stream, pending, in_delayed = 0, 0, 0
+  for _, n in ipairs(g.order) do
+    local entry = redis.call('HGET', run, 's.' .. n .. '.entry')
+    if entry and entry ~= '' and redis.call('EXISTS', stream) == 1 and
+        #redis.call('XRANGE', stream, entry, entry) > 0 then
+      in_stream = in_stream + 1
+      if redis.call('XPENDING', stream, group, entry, entry, 1)[1] then pending = pending + 1 end
+    end
+    for _, kind in ipairs(sf_graph_timer_kinds) do
+      if redis.call('ZSCORE', timers, sf_timer(run_id, n, kind)) then in_delayed = in_delayed + 1 end
+    end
+  end
+  local in_dlq = 0
+  if f[3] and f[3] ~= '' then in_dlq = #redis.call('XRANGE', dlq, f[3], f[3]) end
+  return {f[1] or '', in_stream, in_delayed, in_dlq, pending, tonumber(f[5] or '0')}
+end
 local signal_wait = nil
 if f[1] == 'waiting' and f[4] then
   signal_wait = redis.call('HMGET', run, 's.' .. f[4] .. '.signal', 's.' .. f[4] .. '.wake_at')
@@ -31,4 +54,4 @@ end
 if redis.call('ZSCORE', legacy, run_id) then in_delayed = in_delayed + 1 end
 local in_dlq = 0
 if f[3] and f[3] ~= '' then in_dlq = #redis.call('XRANGE', dlq, f[3], f[3]) end
-return {f[1] or '', in_stream, in_delayed, in_dlq, pending}
+return {f[1] or '', in_stream, in_delayed, in_dlq, pending, -1}

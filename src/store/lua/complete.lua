@@ -15,19 +15,27 @@
 -- an HSET never recreates part of it. The step
 -- duration histogram is the worker's to add (store::Store::add_counters).
 -- KEYS[1] stream, KEYS[2] partition stats hash, KEYS[3] retention set, KEYS[4]
--- status index 'live'; then per item: run hash, next step's stream (or the
--- same stream)
+-- status index 'live', KEYS[5] status index 'cancelled'; then per item: run
+-- hash, next step's stream (or the same stream)
 -- ARGV: group, consumer, retention ms; then per item 10 values: entry id,
---       deliveries, run id, step, output JSON, attempts, next step ('' = last),
+--       deliveries, run id, step, output JSON, attempts, next step ('' = last;
+--       '*' = a node of a graph run: this script finds the dependents that
+--       became ready, see below),
 --       next queue name, workflow name, the kept signal a signal wait took
 --       ('' = none: deleted from the run with the completion, sleep.lua),
 --       how it ended ('' completed; 'skipped': its `if` was false, attempts
 --       0; 'failed': it failed for good and its on_failure is continue, the
 --       run goes on), the error ('failed' only: kept with the step's history)
+-- A graph run's node (lib.lua's "Graph runs") reads the run: the node's
+-- dependents whose needs have all finished get a token (in the same
+-- stream), unless the run has ended or is being cancelled; `live` goes down
+-- by one and up by one per token made, and at zero the run is completed (or
+-- cancelled, if a cancel came while this node ran). A node of a run that
+-- failed meanwhile keeps its output (a replay will not run it again).
 -- Returns per item 'ok', 'stale' (token refused: nothing written) or
 -- 'discarded' (the run hash is gone: the entry is dropped, nothing recreated).
 local stream, stats, group, consumer, retention = KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3])
-local retention_set, live = KEYS[3], KEYS[4]
+local retention_set, live, cancelled = KEYS[3], KEYS[4], KEYS[5]
 local now = string.format('%d', sf_now())
 local per = 12
 local n = (#ARGV - 3) / per
@@ -37,7 +45,7 @@ local held = sf_held(stream, group, consumer, ids)
 local out = {}
 local applied = {}
 for i = 1, n do
-  local run, next_stream = KEYS[2 * i + 3], KEYS[2 * i + 4]
+  local run, next_stream = KEYS[2 * i + 4], KEYS[2 * i + 5]
   local a = 3 + (i - 1) * per
   local id, deliveries, run_id, step = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local output, attempts, next_step, next_queue = ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8]
@@ -60,7 +68,43 @@ for i = 1, n do
     if took ~= '' and redis.call('HDEL', run, 'sig.' .. took) == 1 then
       redis.call('HINCRBY', run, 'sigs_kept', -1)
     end
-    if next_step ~= '' then
+    if next_step == '*' then
+      redis.call('HSET', run, s .. 'status', done, s .. 'output', output, s .. 'attempts', attempts,
+                 s .. 'finished_at', now, s .. 'entry', '', 'updated_at', now)
+      local f = redis.call('HMGET', run, 'status', 'cancel', 'live')
+      local left = tonumber(f[3] or '1') - 1
+      if not sf_terminal[f[1]] then
+        local g = sf_graph_of(run)
+        if f[2] ~= '1' then
+          for _, d in ipairs(g.order) do
+            local needs, waits_on_this = g.needs[d], false
+            for _, x in ipairs(needs) do if x == step then waits_on_this = true end end
+            if waits_on_this and not redis.call('HGET', run, 's.' .. d .. '.status') then
+              local ready = true
+              for _, x in ipairs(needs) do
+                if not sf_node_finished(run, x, nil) then ready = false; break end
+              end
+              if ready then
+                sf_node_enqueue(run, run_id, next_stream, d, '0', now)
+                left = left + 1
+              end
+            end
+          end
+        end
+        if left > 0 then
+          redis.call('HSET', run, 'live', left)
+        elseif f[2] == '1' then
+          redis.call('HSET', run, 'live', 0, 'status', 'cancelled')
+          sf_reindex(live, cancelled, run_id)
+          sf_retain(run, retention_set, run_id, now, retention)
+        else
+          redis.call('HSET', run, 'live', 0, 'status', 'completed', 'entry', '')
+          redis.call('ZREM', live, run_id)
+          sf_retain(run, retention_set, run_id, now, retention)
+          redis.call('HINCRBY', stats, 'completed:' .. ARGV[a + 9], 1)
+        end
+      end
+    elseif next_step ~= '' then
       local nid = redis.call('XADD', next_stream, '*', 'r', run_id, 's', next_step, 'a', '0')
       redis.call('HSET', run, s .. 'status', done, s .. 'output', output, s .. 'attempts', attempts,
                  s .. 'finished_at', now, 'updated_at', now,

@@ -30,6 +30,18 @@ for i = 1, (#ARGV - 1) / 3 do
     redis.call('ZREM', timers, member)
   elseif f[2] ~= queue then
     -- the run moved to another queue since the caller read it: the next pass reads it again
+  elseif sf_is_graph(run) then
+    -- A graph run (lib.lua's "Graph runs"): every node's token goes, held or
+    -- not; the run fails at the first node that held one.
+    redis.call('ZREM', deadlines, member)
+    redis.call('ZREM', timers, member)
+    local _, first = sf_graph_drop_tokens(run, run_id, sf_graph_of(run), stream, group, timers, true)
+    local step = first or f[3]
+    local err = 'deadline exceeded: the run had not ended by its deadline'
+    local attempts = redis.call('HGET', run, 's.' .. step .. '.attempts') or '0'
+    redis.call('HSET', run, 'step', step)
+    sf_fail_run(run, run_id, step, attempts, err, now, dlq, stats, live, failed)
+    n = n + 1
   else
     local step, entry = f[3], f[4] or ''
     redis.call('ZREM', deadlines, member)

@@ -132,18 +132,117 @@ local function sf_fail_run(run, run_id, step, attempts, err, now, dlq, stats, li
   redis.call('HINCRBY', stats, 'failed:' .. workflow, 1)
 end
 
+-- Graph runs (a workflow whose steps are not one chain: parallel branches,
+-- fan-in, several roots). The run hash holds `graph`, the needs of every
+-- step as JSON ({"step": ["need", ...]}); `steps` (JSON array) is the list
+-- order. Every node holding a token has its own s.<node>.entry (a stream
+-- entry, '' when its token is a timer) and s.<node>.base (the attempts
+-- before its current token); `live` counts the nodes holding a token (an
+-- entry or a timer) and the run completes when a node finishes and it
+-- reaches zero. All nodes of a graph run share one queue (the run's `queue`:
+-- engine::check_runnable), so one stream holds all its entries. A chain run
+-- has no `graph` field and keeps its one token at run level (step, entry,
+-- base), as before.
+
+-- The timer kinds a graph node's token may be (no wait steps in graphs).
+local sf_graph_timer_kinds = {'retry', 'start', 'limiter'}
+
+-- Whether the run is a graph run (HGET rather than HEXISTS: the ACL users
+-- of examples/redis-acl.conf have it).
+local function sf_is_graph(run)
+  local g = redis.call('HGET', run, 'graph')
+  return g ~= false and g ~= nil and g ~= ''
+end
+
+-- {needs = {step -> {need, ...}}, order = {step, ...}}, or nil for a chain run.
+local function sf_graph_of(run)
+  local f = redis.call('HMGET', run, 'graph', 'steps')
+  if not f[1] or f[1] == '' then return nil end
+  return {needs = cjson.decode(f[1]), order = cjson.decode(f[2])}
+end
+
+-- Whether node `n` of a live graph run has finished (its dependents may
+-- start): completed, skipped, or failed with on_failure: continue. `dead`:
+-- the node the run failed at (its 'failed' is not a continuation), or nil.
+local function sf_node_finished(run, n, dead)
+  local st = redis.call('HGET', run, 's.' .. n .. '.status')
+  return st == 'completed' or st == 'skipped' or (st == 'failed' and n ~= dead)
+end
+
+-- Gives node `n` a token in `stream` (attempts so far `base`). Returns the entry id.
+local function sf_node_enqueue(run, run_id, stream, n, base, now)
+  local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', n, 'a', base)
+  local p = 's.' .. n .. '.'
+  redis.call('HSET', run, p .. 'status', 'queued', p .. 'entry', nid, p .. 'base', base, 'updated_at', now)
+  return nid
+end
+
+-- Removes the tokens of a graph run's nodes: their timers, and their stream
+-- entries that no worker holds (with `with_claimed`, the held ones too: a
+-- worker renewing one then finds it lost). A node whose token went is marked
+-- `cancelled` (it never ran to its end; a replay gives it a token again).
+-- Returns the number of nodes whose entry a worker still holds, and the
+-- first node that held any token (nil if none).
+local function sf_graph_drop_tokens(run, run_id, g, stream, group, timers, with_claimed)
+  local held, first = 0, nil
+  for _, n in ipairs(g.order) do
+    local p = 's.' .. n .. '.'
+    local had = false
+    for _, kind in ipairs(sf_graph_timer_kinds) do
+      if redis.call('ZREM', timers, sf_timer(run_id, n, kind)) == 1 then had = true end
+    end
+    local entry = redis.call('HGET', run, p .. 'entry')
+    if entry and entry ~= '' then
+      had = true
+      local claimed = redis.call('XPENDING', stream, group, entry, entry, 1)[1] ~= nil
+      if claimed and not with_claimed then
+        held = held + 1
+      else
+        -- (an unclaimed entry needs no XACK: cancel.lua runs as the API's
+        -- user, which has none)
+        if claimed then sf_drop_entry(stream, group, entry) else redis.call('XDEL', stream, entry) end
+        redis.call('HSET', run, p .. 'entry', '', p .. 'status', 'cancelled')
+      end
+    elseif had then
+      redis.call('HSET', run, p .. 'status', 'cancelled')
+    end
+    if had and not first then first = n end
+  end
+  return held, first
+end
+
 -- Writes a new run (submit.lua, schedule_tick.lua): its hash and the token of
 -- its first step, a stream entry or, when it starts later (start > now), a
 -- 'start' member of the timer set (status 'scheduled'). r: run (key), run_id,
 -- workflow, step, queue, steps (JSON), input (JSON), metadata (JSON, '' =
 -- none), start (Unix ms, 0 = now), stream, timers, now, deadline (ms after
 -- the start, 0 = none: a 'deadline' member of `deadlines`, the partition's
--- deadline set, deadline.lua).
+-- deadline set, deadline.lua), graph (the needs JSON of a graph run, '' =
+-- a chain: see "Graph runs" above; then `step` is ignored and every root
+-- gets a token).
 -- The caller adds the run to the indexes and counts it. Returns whether it
 -- was queued at once.
 local function sf_create_run(r)
   local run = r.run
-  if r.start > r.now then
+  if r.graph and r.graph ~= '' then
+    -- A graph run: a token per root, all in the run's one queue.
+    local needs, roots = cjson.decode(r.graph), {}
+    for _, n in ipairs(cjson.decode(r.steps)) do
+      if #needs[n] == 0 then roots[#roots + 1] = n end
+    end
+    redis.call('HSET', run, 'workflow', r.workflow, 'status', r.start > r.now and 'scheduled' or 'queued',
+               'input', r.input, 'created_at', r.now, 'updated_at', r.now, 'step', roots[1], 'queue', r.queue,
+               'entry', '', 'base', '0', 'steps', r.steps, 'graph', r.graph, 'live', #roots)
+    if r.start > 0 then redis.call('HSET', run, 'run_at', r.start) end
+    for _, n in ipairs(roots) do
+      if r.start > r.now then
+        redis.call('ZADD', r.timers, r.start, sf_timer(r.run_id, n, 'start'))
+        redis.call('HSET', run, 's.' .. n .. '.status', 'waiting', 's.' .. n .. '.entry', '', 's.' .. n .. '.base', '0')
+      else
+        sf_node_enqueue(run, r.run_id, r.stream, n, '0', r.now)
+      end
+    end
+  elseif r.start > r.now then
     redis.call('ZADD', r.timers, r.start, sf_timer(r.run_id, r.step, 'start'))
     redis.call('HSET', run, 'workflow', r.workflow, 'status', 'scheduled', 'input', r.input,
                'created_at', r.now, 'updated_at', r.now, 'step', r.step, 'queue', r.queue, 'run_at', r.start,

@@ -23,8 +23,22 @@ for i = 1, #ARGV / 3 do
   if score and tonumber(score) <= now then
     local run_id, node, kind = member, nil, 'retry'
     if set == 't' then run_id, node, kind = string.match(member, '^([^\t]*)\t([^\t]*)\t([^\t]*)$') end
-    local f = redis.call('HMGET', run, 'status', 'step', 'queue', 'base')
-    if (f[1] == 'retrying' or f[1] == 'scheduled' or f[1] == 'waiting') and f[3] ~= queue then
+    local f = redis.call('HMGET', run, 'status', 'step', 'queue', 'base', 'graph')
+    if f[5] and f[5] ~= '' then
+      -- A graph run's node: its own status says whether this timer is its token.
+      if f[3] == queue or sf_terminal[f[1]] or not f[1] then
+        local p = 's.' .. (node or '') .. '.'
+        local g = redis.call('HMGET', run, p .. 'status', p .. 'base')
+        local wanted = (kind == 'retry' and 'retrying') or ((kind == 'start' or kind == 'limiter') and 'waiting')
+        if wanted and g[1] == wanted and f[1] and not sf_terminal[f[1]] then
+          sf_node_enqueue(run, run_id, stream, node, g[2] or '0', now)
+          redis.call('HDEL', run, p .. 'due_at', p .. 'parked')
+          if f[1] == 'scheduled' then redis.call('HSET', run, 'status', 'queued') end
+          moved = moved + 1
+        end
+        redis.call('ZREM', zset, member)
+      end
+    elseif (f[1] == 'retrying' or f[1] == 'scheduled' or f[1] == 'waiting') and f[3] ~= queue then
       -- the caller named another stream than the run's: the next pass reads it again
     else
       local wanted = (kind == 'retry' and 'retrying') or (kind == 'start' and 'scheduled') or

@@ -13,6 +13,7 @@
 -- KEYS[1] timer set, KEYS[2] schema 1's delayed set, KEYS[3] dead-letter stream;
 --   then per item 2 keys: run hash, its queue stream (as read before the call)
 -- ARGV: group; then per item 2 values: run id, queue name (as read before the call)
+-- A graph run's nodes are repaired each (repaired:<node>,<node>...).
 -- Returns per item 'repaired:<step>', 'rescheduled:<step>' (a scheduled run
 -- or a durable wait), 'timeout:<step>' (a signal wait's timeout timer),
 -- or 'skipped:<why>' (gone, finished,
@@ -47,6 +48,39 @@ for i = 1, (#ARGV - 1) / 2 do
     out[i] = 'skipped:finished'
   elseif f[5] ~= queue then
     out[i] = 'skipped:moved'
+  elseif sf_is_graph(run) then
+    -- A graph run (lib.lua's "Graph runs"): every node whose status says it
+    -- holds a token and holds none deliverable gets one again; `live` is
+    -- then the count of nodes holding one.
+    local g = sf_graph_of(run)
+    local last, fixed, held = last_delivered(stream), {}, 0
+    for _, n in ipairs(g.order) do
+      local p = 's.' .. n .. '.'
+      local h = redis.call('HMGET', run, p .. 'status', p .. 'entry', p .. 'due_at', p .. 'base', p .. 'parked')
+      local st, e = h[1], h[2] or ''
+      local timer = nil
+      for _, kind in ipairs(sf_graph_timer_kinds) do
+        if redis.call('ZSCORE', timers, sf_timer(run_id, n, kind)) then timer = kind end
+      end
+      local deliverable = e ~= '' and #redis.call('XRANGE', stream, e, e) > 0 and
+          (redis.call('XPENDING', stream, group, e, e, 1)[1] ~= nil or not last or sf_id_less(last, e))
+      if timer or deliverable then
+        held = held + 1
+      elseif st == 'queued' or st == 'running' then
+        if e ~= '' then redis.call('XDEL', stream, e) end
+        sf_node_enqueue(run, run_id, stream, n, h[4] or '0', now)
+        fixed[#fixed + 1] = n
+        held = held + 1
+      elseif st == 'retrying' or st == 'waiting' then
+        local kind = (st == 'retrying' and 'retry') or ((h[5] and h[5] ~= '') and 'limiter') or 'start'
+        local at = tonumber(h[3]) or (kind == 'start' and tonumber(f[7])) or now
+        redis.call('ZADD', timers, at, sf_timer(run_id, n, kind))
+        fixed[#fixed + 1] = n
+        held = held + 1
+      end
+    end
+    redis.call('HSET', run, 'live', held)
+    if #fixed == 0 then out[i] = 'skipped:has_token' else out[i] = 'repaired:' .. table.concat(fixed, ',') end
   else
     local held = false
     if step and (redis.call('ZSCORE', timers, sf_timer(run_id, step, 'retry')) or

@@ -6,9 +6,11 @@
 -- signal wait's timeout) is forgotten.
 -- KEYS[1] dead-letter stream, KEYS[2] run hash, KEYS[3] the failed step's queue stream,
 -- KEYS[4] status index 'failed', KEYS[5] status index 'live'
--- ARGV: dead-letter entry id, run id
+-- ARGV: dead-letter entry id, run id, consumer group (a graph run's replay
+-- leaves alone the nodes a worker still runs)
 -- Returns the new entry id, or an error naming why the replay is refused.
 local dlq, run, stream, failed, live = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local live_index = live
 local did, run_id = ARGV[1], ARGV[2]
 if #redis.call('XRANGE', dlq, did, did) == 0 then
   return redis.error_reply('ERR no dead-letter entry ' .. did)
@@ -22,6 +24,47 @@ if redis.call('HGET', run, 'status') ~= 'failed' then
 end
 local now = sf_now()
 local step = redis.call('HGET', run, 'step')
+local g = sf_graph_of(run)
+if g then
+  -- A graph run (lib.lua's "Graph runs"; `step` is the node it failed at):
+  -- every node that has not finished and whose needs have gets a token again,
+  -- with a fresh budget; one a worker still runs keeps its claim; finished
+  -- nodes keep their outputs. The first new entry id is returned.
+  local group = ARGV[3]
+  local first, live = nil, 0
+  for _, n in ipairs(g.order) do
+    local p = 's.' .. n .. '.'
+    if not sf_node_finished(run, n, step) then
+      local entry = redis.call('HGET', run, p .. 'entry')
+      local held = entry and entry ~= '' and redis.call('XPENDING', stream, group, entry, entry, 1)[1] ~= nil
+      if held then
+        live = live + 1
+      else
+        -- (a node with no status may be ready too: its last need finished
+        -- while the run was failed, which makes no token)
+        local ready = true
+        for _, x in ipairs(g.needs[n]) do
+          if not sf_node_finished(run, x, step) then ready = false; break end
+        end
+        if ready then
+          local spent = redis.call('HGET', run, p .. 'attempts') or '0'
+          local nid = sf_node_enqueue(run, run_id, stream, n, spent, now)
+          redis.call('HSET', run, p .. 'budget_from', spent)
+          redis.call('HDEL', run, p .. 'rate_limited', p .. 'waited_ms', p .. 'no_worker', p .. 'unhandled_since',
+                     p .. 'due_at', p .. 'parked')
+          first = first or nid
+          live = live + 1
+        end
+      end
+    end
+  end
+  redis.call('HSET', run, 'status', 'queued', 'live', live, 'updated_at', now)
+  redis.call('HDEL', run, 'dlq_entry', 'cancel')
+  redis.call('PERSIST', run)
+  sf_reindex(failed, live_index, run_id)
+  redis.call('XDEL', dlq, did)
+  return first or ''
+end
 local spent = redis.call('HGET', run, 's.' .. step .. '.attempts') or '0'
 local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', spent)
 redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'base', spent, 'updated_at', now,

@@ -15,6 +15,8 @@
 --       parked ('' unless a hand-off while a limiter refuses the step:
 --       "<limiter>\t<key>"; with a delay the step is then 'waiting', kept as
 --       s.<step>.parked, under a 'limiter' timer)
+-- A graph run's node (lib.lua's "Graph runs") keeps all of this at node
+-- level (s.<step>.base, .entry, .due_at); the run's status is left alone.
 -- Returns per item 'ok', 'stale' or 'discarded'.
 local stream, timers, stats, group, consumer = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
 local now = sf_now()
@@ -41,7 +43,10 @@ for i = 1, n do
       redis.call('HSET', run, 's.' .. step .. '.error', err)
     end
     local p = 's.' .. step .. '.'
-    redis.call('HSET', run, p .. 'attempts', attempts, 'base', attempts, 'updated_at', now,
+    -- A graph run's node keeps its token at node level, and the run's own
+    -- status stays what it is (other nodes run on): lib.lua's "Graph runs".
+    local graph = sf_is_graph(run)
+    redis.call('HSET', run, p .. 'attempts', attempts, graph and p .. 'base' or 'base', attempts, 'updated_at', now,
                p .. 'rate_limited', rate_limited, p .. 'waited_ms', waited)
     -- The claim ends here: a note of its wait at a limiter (limit_wait.lua)
     -- goes with it (a hand-back spends no attempt, so the next claim by the
@@ -54,7 +59,17 @@ for i = 1, n do
       -- a worker with the handler wrote this, or one serving the queue is live
       redis.call('HDEL', run, p .. 'no_worker', p .. 'unhandled_since')
     end
-    if delay > 0 and parked ~= '' then
+    if graph then
+      local kind = (parked ~= '' and 'limiter') or 'retry'
+      if delay > 0 then
+        redis.call('ZADD', timers, now + delay, sf_timer(run_id, step, kind))
+        redis.call('HSET', run, p .. 'entry', '', p .. 'status', kind == 'limiter' and 'waiting' or 'retrying',
+                   p .. 'due_at', now + delay)
+        if kind == 'limiter' then redis.call('HSET', run, p .. 'parked', parked) end
+      else
+        sf_node_enqueue(run, run_id, stream, step, attempts, now)
+      end
+    elseif delay > 0 and parked ~= '' then
       redis.call('ZADD', timers, now + delay, sf_timer(run_id, step, 'limiter'))
       redis.call('HSET', run, 'status', 'waiting', 'entry', '', p .. 'status', 'waiting', p .. 'parked', parked,
                  'due_at', now + delay)

@@ -14,7 +14,9 @@
 -- ARGV: workflow, first step, queue, idempotency TTL ms, max backlog of the
 --       queue (0 = unbounded), step names (JSON array, in order), the furthest
 --       ahead a run may start (ms), how far in the past a run_at may lie (ms),
---       the workflow's deadline (ms after the run starts; 0 = none);
+--       the workflow's deadline (ms after the run starts; 0 = none), the
+--       graph (the needs of every step, JSON, for a workflow that is not a
+--       chain; '' = a chain: lib.lua's "Graph runs");
 --       then per run 8 values: run id, input (JSON), fingerprint of the request
 --       (what a repeat must match), metadata (JSON object, '' = none), has an
 --       idempotency key ('1'/'0'), number of metadata index keys, delay ms (0 =
@@ -29,12 +31,12 @@ local stream, stats, timers, ix_all, ix_wf, live = KEYS[1], KEYS[2], KEYS[3], KE
 local deadlines = KEYS[7]
 local workflow, step, queue, idem_ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local max_backlog, steps, max_ahead, past_grace = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
-local deadline = tonumber(ARGV[9])
+local deadline, graph = tonumber(ARGV[9]), ARGV[10]
 local now = sf_now()
 local backlog = -1  -- XLEN once, when a bound is set and a run is queued at once
 local created = {}
 local out = {}
-local k, a = 8, 9
+local k, a = 8, 10
 while a < #ARGV do
   local run_id, input, fingerprint, metadata = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local has_idem, n_meta = ARGV[a + 5] == '1', tonumber(ARGV[a + 6])
@@ -78,7 +80,7 @@ while a < #ARGV do
   if not answer then
     sf_create_run({run = run, run_id = run_id, workflow = workflow, step = step, queue = queue, steps = steps,
                    input = input, metadata = metadata, start = start, stream = stream, timers = timers, now = now,
-                   deadline = deadline, deadlines = deadlines})
+                   deadline = deadline, deadlines = deadlines, graph = graph})
     if not scheduled and backlog >= 0 then backlog = backlog + 1 end
     for _, key in ipairs(meta_keys) do redis.call('ZADD', key, 0, run_id) end
     if has_idem then redis.call('SET', idem, run_id .. '\t' .. fingerprint, 'PX', idem_ttl) end
