@@ -1039,7 +1039,6 @@ asio::awaitable<Response> Service::rerun(const Request& request, const std::stri
   const std::string from_step = body["from_step"].get<std::string>();
   const auto source = co_await store_.rerun_source(id);
   if (!source) co_return problem(404, "unknown-run", "no run '" + id + "' (never submitted, or expired)");
-  if (source->graph) co_return problem(409, "graph-rerun", store::graph_rerun_refusal(id));
   try {
     (void)engine::plan_rerun(source->steps, from_step);
   } catch (const std::invalid_argument& e) {

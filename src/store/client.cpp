@@ -389,7 +389,6 @@ std::string Client::rerun(const std::string& raw_run_id, const std::string& from
   return impl_->call([&]() -> asio::awaitable<std::string> {
     auto source = co_await impl_->store_.rerun_source(run_id);
     if (!source) throw std::invalid_argument("no run " + run_id + " (never submitted, or expired)");
-    if (source->graph) throw std::invalid_argument(store::graph_rerun_refusal(run_id));
     const Json def = co_await impl_->definition(source->workflow);
     if (input) {
       check_max_input_bytes(source->workflow, def, *input);

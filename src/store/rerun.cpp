@@ -1,6 +1,8 @@
 // Store::rerun_source and Store::rerun (rerun.lua): a new run from a step of
 // an existing one.
+#include <optional>
 #include <stdexcept>
+#include <vector>
 
 #include "engine/rerun_plan.h"
 #include "store/run_id.h"
@@ -28,18 +30,34 @@ asio::awaitable<std::optional<RerunSource>> Store::rerun_source(std::string_view
     }
   }
   if (!r[2].is_nil()) s.metadata = engine::stored_metadata(r[2].str());
-  s.graph = !r[3].is_nil() && !r[3].str().empty();
+  if (!r[3].is_nil()) s.graph = std::string(r[3].str());
   co_return s;
 }
 
-std::string graph_rerun_refusal(std::string_view run_id) {
-  return "run " + std::string(run_id) +
-         " runs its steps in parallel branches; this version reruns only runs whose steps run one after "
-         "another (replay a failed one instead: it runs again exactly the steps that did not finish)";
+namespace {
+
+// The graph a graph run keeps (its needs, over its steps in order); nullopt
+// for a chain. Throws std::invalid_argument for a `graph` field that is not
+// the needs of those steps (written by hand).
+std::optional<engine::WorkflowGraph> graph_of(const RerunSource& s) {
+  if (s.graph.empty()) return std::nullopt;
+  const Json needs = Json::parse(s.graph, nullptr, false);
+  std::vector<engine::StepNeeds> steps;
+  for (const std::string& name : s.steps) {
+    const auto it = needs.is_object() ? needs.find(name) : needs.end();
+    if (it == needs.end() || !it->is_array()) {
+      throw std::invalid_argument("run " + s.run_id + " keeps no needs of step '" + name + "'");
+    }
+    steps.push_back({name, it->get<std::vector<std::string>>()});
+  }
+  return engine::WorkflowGraph::build(steps);
 }
 
+}  // namespace
+
 asio::awaitable<RerunResult> Store::rerun(const RerunRequest& req) {
-  const engine::RerunPlan plan = engine::plan_rerun(req.source.steps, req.from_step);
+  const std::optional<engine::WorkflowGraph> graph = graph_of(req.source);
+  const engine::RerunPlan plan = engine::plan_rerun(req.source.steps, req.from_step, graph ? &*graph : nullptr);
   // The new run shares the source's partition: one script reads one and writes the other.
   const int partition = keys_.partition_of(req.source.run_id);
   std::string run_id = new_run_id();

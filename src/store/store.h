@@ -112,13 +112,11 @@ struct RerunSource {
   std::string workflow;
   std::vector<std::string> steps;  // in order (the run hash's `steps`)
   engine::RunMetadata metadata;
-  // A graph run (its steps run in parallel branches): this version does not
-  // rerun one (graph_rerun_refusal says so); the callers refuse it.
-  bool graph = false;
+  // A graph run's needs of every step (its `graph` field, JSON); empty for a
+  // chain. A rerun from a step of a graph keeps every step that does not
+  // need it (engine::plan_rerun).
+  std::string graph;
 };
-
-// Why a graph run is not rerun from a step, naming the run.
-[[nodiscard]] std::string graph_rerun_refusal(std::string_view run_id);
 
 struct RerunRequest {
   RerunSource source;

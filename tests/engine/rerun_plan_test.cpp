@@ -33,6 +33,35 @@ TEST(RerunPlan, KeepsTheStepsBeforeFromStep) {
   }
 }
 
+// a -> b -> d, a -> c -> d, e -> d (e a second root): a rerun from a node
+// runs it and what needs it, directly or not, and keeps the rest.
+TEST(RerunPlan, InAGraphKeepsEveryStepThatDoesNotNeedFromStep) {
+  const Names steps{"a", "b", "c", "d", "e"};
+  const WorkflowGraph graph = WorkflowGraph::build({{"a", Names{}},
+                                                    {"b", Names{"a"}},
+                                                    {"c", Names{"a"}},
+                                                    {"d", Names{"b", "c", "e"}},
+                                                    {"e", Names{}}});
+  struct Case {
+    std::string from;
+    Names keep;
+    Names rerun;
+  };
+  const std::vector<Case> cases = {
+      {"a", {"e"}, {"a", "b", "c", "d"}},
+      {"b", {"a", "c", "e"}, {"b", "d"}},
+      {"c", {"a", "b", "e"}, {"c", "d"}},
+      {"d", {"a", "b", "c", "e"}, {"d"}},
+      {"e", {"a", "b", "c"}, {"e", "d"}},
+  };
+  for (const Case& c : cases) {
+    const RerunPlan plan = plan_rerun(steps, c.from, &graph);
+    EXPECT_EQ(plan.keep, c.keep) << c.from;
+    EXPECT_EQ(plan.rerun, c.rerun) << c.from;
+  }
+  EXPECT_THROW((void)plan_rerun(steps, "z", &graph), std::invalid_argument);
+}
+
 TEST(RerunPlan, AnUnknownStepIsRefusedNamingTheSteps) {
   struct Case {
     Names steps;

@@ -429,6 +429,38 @@ TEST_F(GraphRuns, DoctorDoesNotCallANodesEntryAnOrphan) {
   EXPECT_EQ(queued_nodes(id), (std::vector<std::string>{"a", "e"}));
 }
 
+// The source run is driven to its end node by node (each round claims and
+// completes what is ready), then rerun from b.
+TEST_F(GraphRuns, ARerunFromABranchKeepsEveryStepThatDoesNotNeedItAndRunsTheRest) {
+  const std::string source = submit_graph();
+  for (int round = 0; round < 4; ++round) {
+    for (auto& [node, it] : claim_all()) EXPECT_EQ(apply_one(done(it)), Applied::ok) << node;
+  }
+  ASSERT_EQ(field(source, "status"), "completed");
+
+  const RerunSource from = run(w1_->rerun_source(source)).value();
+  const RerunResult made = run(w1_->rerun(RerunRequest{from, "b", "q", std::nullopt}));
+  ASSERT_EQ(made.outcome, RerunResult::Outcome::created);
+  const std::string id = made.run_id;
+  for (const std::string kept : {"a", "c", "e"}) {
+    EXPECT_EQ(status_of(id, kept), "completed") << kept;
+    EXPECT_EQ(field(id, "s." + kept + ".output"), field(source, "s." + kept + ".output")) << kept;
+  }
+  EXPECT_EQ(status_of(id, "b"), "queued");
+  EXPECT_EQ(status_of(id, "d"), "") << "d needs b: it runs again, after it";
+  EXPECT_EQ(queued_nodes(id), (std::vector<std::string>{"b"}));
+  EXPECT_EQ(field(id, "live"), "1");
+  EXPECT_EQ(token_problem_of(id), "");
+
+  auto b = claim_all();
+  apply_one(done(b["b"]));
+  EXPECT_EQ(queued_nodes(id), (std::vector<std::string>{"d"}));
+  auto d = claim_all();
+  apply_one(done(d["d"]));
+  EXPECT_EQ(field(id, "status"), "completed");
+  EXPECT_EQ(field(source, "status"), "completed") << "the source is only read";
+}
+
 TEST_F(GraphRuns, ARunOfAChainKeepsItsOneRunLevelToken) {
   EXPECT_EQ(run_graph_of({{"steps", Json::array({{{"name", "a"}, {"queue", "q"}}, {{"name", "b"}, {"queue", "q"}}})}}),
             "");

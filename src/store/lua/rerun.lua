@@ -4,7 +4,9 @@
 -- metadata, the fields of every kept step (status, output, attempts, times,
 -- worker, history) copied byte for byte, and the token of the first step to
 -- run again; that step and every later one have no field but the first's
--- status. The source run is only read. Its own script, so submit.lua's hot
+-- status (a graph run's: its node token, lib.lua's "Graph runs"; the kept
+-- steps are every one that does not need the rerun step, engine::plan_rerun).
+-- The source run is only read. Its own script, so submit.lua's hot
 -- path stays as it is.
 -- KEYS[1] source run hash, KEYS[2] new run hash (same partition: the caller
 -- draws the new id there), KEYS[3] the rerun step's queue stream, KEYS[4]
@@ -33,13 +35,14 @@ end
 
 local src = redis.call('HGETALL', source)
 local fields = {}
-local workflow, steps, metadata, source_input = '', '', '', ''
+local workflow, steps, metadata, source_input, graph = '', '', '', '', ''
 for i = 1, #src, 2 do
   local f, v = src[i], src[i + 1]
   if f == 'workflow' then workflow = v
   elseif f == 'steps' then steps = v
   elseif f == 'metadata' then metadata = v
   elseif f == 'input' then source_input = v
+  elseif f == 'graph' then graph = v
   else
     -- Step names are [A-Za-z0-9_-] (no dot): "s.<step>.<field>".
     local name = string.match(f, '^s%.([^.]+)%.')
@@ -58,6 +61,12 @@ redis.call('HSET', run, 'workflow', workflow, 'status', 'queued', 'input', input
            'entry', id, 'base', '0', 'steps', steps, 's.' .. step .. '.status', 'queued',
            'rerun_of', source_id, 'rerun_from', step)
 if metadata ~= '' then redis.call('HSET', run, 'metadata', metadata) end
+if graph ~= '' then
+  -- A graph run (lib.lua's "Graph runs"): the token is the node's. The
+  -- other steps run again need the rerun step, so they start after it.
+  redis.call('HSET', run, 'graph', graph, 'live', 1, 'entry', '', 's.' .. step .. '.entry', id,
+             's.' .. step .. '.base', '0')
+end
 for i = 1, #fields, 1000 do
   redis.call('HSET', run, unpack(fields, i, math.min(i + 999, #fields)))
 end
