@@ -254,8 +254,8 @@ class Workflow {
   // needs have finished (completed, skipped, or failed with on_failure:
   // continue); steps whose needs are done run in parallel, and a handler sees
   // the outputs of the steps that precede it in the graph. This version runs
-  // a graph (anything but the chain) only when all its steps name one queue
-  // and none is a wait: a worker refuses others. Throws
+  // a graph (anything but the chain) only when all its steps name one queue:
+  // a worker refuses others. Throws
   // std::invalid_argument for an unknown `step` or a bad name in `names`.
   Workflow& needs(std::string_view step, std::vector<std::string> names);
 

@@ -527,7 +527,7 @@ class Parser {
     try {
       engine::WorkflowGraph graph = engine::WorkflowGraph::build(needs);
       std::vector<engine::RunnableStep> steps;
-      for (const StepSpec& s : specs) steps.push_back({s.name, s.options.queue, s.kind == "wait"});
+      for (const StepSpec& s : specs) steps.push_back({s.name, s.options.queue});
       engine::check_runnable(graph, steps);
       return graph;
     } catch (const engine::GraphError& e) {

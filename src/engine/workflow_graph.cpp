@@ -143,7 +143,7 @@ WorkflowGraph graph_of(const Workflow& workflow) {
 void check_runnable(const Workflow& workflow) {
   std::vector<RunnableStep> steps;
   for (const StepDefinition& s : workflow.steps()) {
-    steps.push_back(RunnableStep{s.name, s.options.queue, s.wait.has_value()});
+    steps.push_back(RunnableStep{s.name, s.options.queue});
   }
   check_runnable(graph_of(workflow), steps);
 }
@@ -151,11 +151,6 @@ void check_runnable(const Workflow& workflow) {
 void check_runnable(const WorkflowGraph& g, const std::vector<RunnableStep>& steps) {
   if (g.is_chain()) return;
   for (std::size_t s = 0; s < g.size(); ++s) {
-    if (steps[s].waits) {
-      throw GraphError(s, "step " + quote(steps[s].name) +
-                              " is a wait: this version runs wait steps only in a workflow whose steps "
-                              "run one after another (no `needs` other than the step before)");
-    }
     if (steps[s].queue != steps[0].queue) {
       throw GraphError(s, "step " + quote(steps[s].name) + " runs on queue " + quote(steps[s].queue) +
                               " and step " + quote(steps[0].name) + " on " + quote(steps[0].queue) +

@@ -68,14 +68,12 @@ class WorkflowGraph {
 struct RunnableStep {
   std::string name;
   std::string queue;
-  bool waits = false;  // a `wait` step (durable sleep or signal)
 };
 
 // Refuses what this version cannot run yet. A chain runs as it always did;
 // a graph (parallel branches, fan-in, several roots) runs with one token per
 // ready node, all in one queue's stream: every step of it must name the same
-// queue, and it may not hold a `wait` step (the waits keep their state at run
-// level). Throws GraphError naming the first step at fault.
+// queue. Throws GraphError naming the first step at fault.
 void check_runnable(const WorkflowGraph& graph, const std::vector<RunnableStep>& steps);
 // graph_of(), then the above.
 void check_runnable(const Workflow& workflow);

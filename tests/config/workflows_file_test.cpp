@@ -575,12 +575,6 @@ INSTANTIATE_TEST_SUITE_P(
                   8, "needs",
                   "step 'split' runs on queue 'other' and step 'fetch' on 'default': this version runs every "
                   "step of a workflow with parallel branches or fan-in on one queue"},
-        ErrorCase{"needs_a_wait_in_a_graph",
-                  kHead + "      - {name: fetch, kind: noop}\n      - name: nap\n        kind: wait\n"
-                          "        with: {for: 1s}\n        needs: []\n",
-                  8, "needs",
-                  "step 'nap' is a wait: this version runs wait steps only in a workflow whose steps run one "
-                  "after another (no `needs` other than the step before)"},
         ErrorCase{"on_failure_unknown", step("{name: a, kind: noop, on_failure: ignore}"), 4, "on_failure",
                   "expected fail_run (the run fails into the dead-letter queue) or continue"},
         ErrorCase{"on_failure_on_a_wait", step("{name: a, kind: wait, with: {for: 1s}, on_failure: continue}"), 4,

@@ -23,6 +23,7 @@
 #include "engine/workflow_graph.h"
 #include "store/definition.h"
 #include "store/doctor.h"
+#include "store/signals.h"
 #include "store_test.h"
 
 namespace steadfast::store::testing {
@@ -459,6 +460,69 @@ TEST_F(GraphRuns, ARerunFromABranchKeepsEveryStepThatDoesNotNeedItAndRunsTheRest
   apply_one(done(d["d"]));
   EXPECT_EQ(field(id, "status"), "completed");
   EXPECT_EQ(field(source, "status"), "completed") << "the source is only read";
+}
+
+// A wait at a node (sleep.lua) parks that node only: the other branches run
+// on, and the run's status is theirs.
+TEST_F(GraphRuns, ASleepingBranchHoldsNoEntryAndComesBackWhenDue) {
+  const std::string id = submit_graph();
+  auto claimed = claim_all();
+  Transition t = transition(claimed["e"], engine::Action::sleep);
+  t.attempts = 0;
+  t.wake_at_ms = redis_now_ms() + 3600000;
+  EXPECT_EQ(apply_one(t), Applied::ok);
+  EXPECT_EQ(status_of(id, "e"), "waiting");
+  EXPECT_EQ(value(id, "s.e.entry"), "");
+  EXPECT_EQ(field(id, "status"), "running") << "a still runs";
+  EXPECT_FALSE(cmd({"ZSCORE", keys_.timers(kPartition), id + "	e	sleep"}).is_nil());
+  EXPECT_EQ(queued_nodes(id), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(token_problem_of(id), "");
+  const RunInfo view = run(w1_->get_run(id)).value();
+  EXPECT_EQ(view.steps.at(4).waiting_for.value("kind", ""), "sleep");
+
+  expect_ok(cmd({"ZADD", keys_.timers(kPartition), "XX", "1", id + "	e	sleep"}));
+  run(w1_->promote(kPartition, 100));
+  EXPECT_EQ(status_of(id, "e"), "queued");
+  EXPECT_EQ(queued_nodes(id), (std::vector<std::string>{"a", "e"}));
+  EXPECT_EQ(token_problem_of(id), "");
+}
+
+TEST_F(GraphRuns, ASignalQueuesTheBranchParkedOnItsName) {
+  const std::string id = submit_graph();
+  auto claimed = claim_all();
+  Transition t = transition(claimed["e"], engine::Action::sleep);
+  t.attempts = 0;
+  t.wake_at_ms = 0;  // no timeout: the name is the token
+  t.signal = "approve";
+  EXPECT_EQ(apply_one(t), Applied::ok);
+  EXPECT_EQ(value(id, "s.e.signal"), "approve");
+  EXPECT_EQ(cmd({"ZCARD", keys_.timers(kPartition)}).as_integer(), 0);
+  EXPECT_EQ(token_problem_of(id), "") << "e's name and a's entry: 2 tokens for 2 live nodes";
+
+  const SignalResult sent = run(send_signal(*w1_, SignalRequest{id, "approve", Json{{"ok", true}}, ""}));
+  EXPECT_EQ(sent.outcome, SignalResult::Outcome::delivered);
+  EXPECT_EQ(status_of(id, "e"), "queued");
+  EXPECT_EQ(queued_nodes(id), (std::vector<std::string>{"a", "e"}));
+  EXPECT_EQ(token_problem_of(id), "");
+}
+
+TEST_F(GraphRuns, CancelEndsARunWhoseOnlyTokensAreQueuedEntriesAndANameAtOnce) {
+  const std::string id = submit_graph();
+  auto claimed = claim_all();
+  Transition t = transition(claimed["e"], engine::Action::sleep);
+  t.attempts = 0;
+  t.wake_at_ms = 0;
+  t.signal = "approve";
+  apply_one(t);
+  apply_one(done(claimed["a"]));  // b and c queued
+  EXPECT_EQ(run(w1_->cancel(id, std::chrono::hours(1))), "cancelled");
+  EXPECT_EQ(field(id, "status"), "cancelled");
+  EXPECT_EQ(status_of(id, "e"), "cancelled");
+  EXPECT_EQ(status_of(id, "b"), "cancelled");
+  EXPECT_TRUE(entries().empty());
+  EXPECT_EQ(token_problem_of(id), "");
+  const SignalResult late = run(send_signal(*w1_, SignalRequest{id, "approve", Json::object(), ""}));
+  EXPECT_EQ(late.outcome, SignalResult::Outcome::ended);
 }
 
 TEST_F(GraphRuns, ARunOfAChainKeepsItsOneRunLevelToken) {

@@ -328,8 +328,9 @@ TEST_F(InProcess, AStepWithOnFailureContinueFailsAndTheRunGoesOn) {
   EXPECT_TRUE(client().dead_letters(10).empty()) << "no dead-letter entry";
 }
 
-// A worker takes a workflow whose needs branch and fan in, refuses what this
-// version cannot run in one (two queues, a wait step), and needs that are broken.
+// A worker takes a workflow whose needs branch and fan in (waits too),
+// refuses what this version cannot run in one (two queues), and needs that
+// are broken.
 TEST_F(InProcess, AWorkerTakesGraphsAndRefusesWhatItCannotRunInOne) {
   const auto refusal = [&](const Workflow& w) -> std::string {
     try {
@@ -355,9 +356,7 @@ TEST_F(InProcess, AWorkerTakesGraphsAndRefusesWhatItCannotRunInOne) {
             "step of a workflow with parallel branches or fan-in on one queue");
   Workflow waits("waits");
   waits.step("a", noop).wait("nap", WaitSpec::sleep_for(1s)).needs("nap", {});
-  EXPECT_EQ(refusal(waits),
-            "workflow 'waits': step 'nap' is a wait: this version runs wait steps only in a workflow whose steps "
-            "run one after another (no `needs` other than the step before)");
+  EXPECT_EQ(refusal(waits), "accepted");
   Workflow cycle("cycle");
   cycle.step("a", noop).step("b", noop).needs("a", {"b"});
   EXPECT_EQ(refusal(cycle),
@@ -406,6 +405,42 @@ TEST_F(InProcess, ParallelBranchesRunTogetherAndTheFanInSeesEveryAncestor) {
   EXPECT_EQ(run.steps[3].output,
             (Json{{"seen", {"left", "right", "side", "split"}}, {"side", {{"side", true}}}}));
   EXPECT_TRUE(client().dead_letters(10).empty());
+}
+
+// An approval as one branch of a graph: the other branch runs to its end
+// while the approval waits (holding no slot: concurrency 1), and the fan-in
+// starts once both are done, with the approver's body as the wait's output.
+TEST_F(InProcess, AnApprovalWaitsInOneBranchWhileTheOtherRuns) {
+  Workflow review("review");
+  review.step("draft", [](StepContext&) -> StepResult { return Json{{"text", "hello"}}; })
+      .wait("approve", WaitSpec::for_signal("approved"))
+      .step("enrich", [](StepContext& ctx) -> StepResult {
+        return Json{{"words", ctx.outputs().at("draft").at("text")}};
+      })
+      .step("publish",
+            [](StepContext& ctx) -> StepResult {
+              return Json{{"by", ctx.outputs().at("approve").at("by")},
+                          {"words", ctx.outputs().at("enrich").at("words")}};
+            })
+      .needs("enrich", {"draft"})
+      .needs("publish", {"approve", "enrich"});
+  start(review, 1);
+  const std::string id = client().submit("review", Json::object()).run_id;
+  std::optional<RunInfo> seen;
+  const auto until = Clock::now() + 10s;
+  while (Clock::now() < until) {
+    seen = client().get_run(id);
+    if (seen && seen->steps[1].status == "waiting" && seen->steps[2].status == "completed") break;
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(seen.has_value());
+  ASSERT_EQ(seen->steps[1].status, "waiting") << to_json(*seen).dump();
+  ASSERT_EQ(seen->steps[2].status, "completed") << "enrich ran while the approval waited";
+  EXPECT_EQ(seen->steps[3].status, "pending");
+  EXPECT_EQ(client().signal(id, "approved", Json{{"by", "ann"}}), "delivered");
+  const RunInfo done = client().wait(id, 10s);
+  ASSERT_EQ(done.status, "completed");
+  EXPECT_EQ(done.steps[3].output, (Json{{"by", "ann"}, {"words", "hello"}}));
 }
 
 // Signals end a signal wait with their body as its output, whether sent

@@ -27,6 +27,7 @@ if g then
     for _, kind in ipairs(sf_graph_timer_kinds) do
       if redis.call('ZSCORE', timers, sf_timer(run_id, n, kind)) then in_delayed = in_delayed + 1 end
     end
+    if sf_waits_on_name(run, n) then in_delayed = in_delayed + 1 end
   end
   local in_dlq = 0
   if f[3] and f[3] ~= '' then in_dlq = #redis.call('XRANGE', dlq, f[3], f[3]) end

@@ -144,8 +144,15 @@ end
 -- has no `graph` field and keeps its one token at run level (step, entry,
 -- base), as before.
 
--- The timer kinds a graph node's token may be (no wait steps in graphs).
-local sf_graph_timer_kinds = {'retry', 'start', 'limiter'}
+-- The timer kinds a graph node's token may be. (A signal wait without
+-- timeout holds no timer: its token is its name, s.<node>.signal.)
+local sf_graph_timer_kinds = {'retry', 'start', 'limiter', 'sleep', 'signal'}
+
+-- Whether node `n` waits for a signal with no timeout: its token is its name.
+local function sf_waits_on_name(run, n)
+  local w = redis.call('HMGET', run, 's.' .. n .. '.status', 's.' .. n .. '.signal', 's.' .. n .. '.wake_at')
+  return w[1] == 'waiting' and w[2] ~= false and w[2] ~= '' and not w[3]
+end
 
 -- Whether the run is a graph run (HGET rather than HEXISTS: the ACL users
 -- of examples/redis-acl.conf have it).
@@ -191,6 +198,7 @@ local function sf_graph_drop_tokens(run, run_id, g, stream, group, timers, with_
     for _, kind in ipairs(sf_graph_timer_kinds) do
       if redis.call('ZREM', timers, sf_timer(run_id, n, kind)) == 1 then had = true end
     end
+    if sf_waits_on_name(run, n) then had = true end
     local entry = redis.call('HGET', run, p .. 'entry')
     if entry and entry ~= '' then
       had = true

@@ -29,7 +29,8 @@ for i = 1, #ARGV / 3 do
       if f[3] == queue or sf_terminal[f[1]] or not f[1] then
         local p = 's.' .. (node or '') .. '.'
         local g = redis.call('HMGET', run, p .. 'status', p .. 'base')
-        local wanted = (kind == 'retry' and 'retrying') or ((kind == 'start' or kind == 'limiter') and 'waiting')
+        local wanted = (kind == 'retry' and 'retrying') or
+                       ((kind == 'start' or kind == 'limiter' or kind == 'sleep' or kind == 'signal') and 'waiting')
         if wanted and g[1] == wanted and f[1] and not sf_terminal[f[1]] then
           sf_node_enqueue(run, run_id, stream, node, g[2] or '0', now)
           redis.call('HDEL', run, p .. 'due_at', p .. 'parked')

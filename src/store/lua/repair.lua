@@ -56,7 +56,8 @@ for i = 1, (#ARGV - 1) / 2 do
     local last, fixed, held = last_delivered(stream), {}, 0
     for _, n in ipairs(g.order) do
       local p = 's.' .. n .. '.'
-      local h = redis.call('HMGET', run, p .. 'status', p .. 'entry', p .. 'due_at', p .. 'base', p .. 'parked')
+      local h = redis.call('HMGET', run, p .. 'status', p .. 'entry', p .. 'due_at', p .. 'base', p .. 'parked',
+                           p .. 'signal', p .. 'wake_at')
       local st, e = h[1], h[2] or ''
       local timer = nil
       for _, kind in ipairs(sf_graph_timer_kinds) do
@@ -64,7 +65,7 @@ for i = 1, (#ARGV - 1) / 2 do
       end
       local deliverable = e ~= '' and #redis.call('XRANGE', stream, e, e) > 0 and
           (redis.call('XPENDING', stream, group, e, e, 1)[1] ~= nil or not last or sf_id_less(last, e))
-      if timer or deliverable then
+      if timer or deliverable or sf_waits_on_name(run, n) then
         held = held + 1
       elseif st == 'queued' or st == 'running' then
         if e ~= '' then redis.call('XDEL', stream, e) end
@@ -72,8 +73,9 @@ for i = 1, (#ARGV - 1) / 2 do
         fixed[#fixed + 1] = n
         held = held + 1
       elseif st == 'retrying' or st == 'waiting' then
-        local kind = (st == 'retrying' and 'retry') or ((h[5] and h[5] ~= '') and 'limiter') or 'start'
-        local at = tonumber(h[3]) or (kind == 'start' and tonumber(f[7])) or now
+        local kind = (st == 'retrying' and 'retry') or ((h[5] and h[5] ~= '') and 'limiter') or
+                     ((h[6] and h[6] ~= '') and 'signal') or (h[7] and 'sleep') or 'start'
+        local at = tonumber(h[3]) or tonumber(h[7]) or (kind == 'start' and tonumber(f[7])) or now
         redis.call('ZADD', timers, at, sf_timer(run_id, n, kind))
         fixed[#fixed + 1] = n
         held = held + 1

@@ -51,7 +51,7 @@ if g then
           local nid = sf_node_enqueue(run, run_id, stream, n, spent, now)
           redis.call('HSET', run, p .. 'budget_from', spent)
           redis.call('HDEL', run, p .. 'rate_limited', p .. 'waited_ms', p .. 'no_worker', p .. 'unhandled_since',
-                     p .. 'due_at', p .. 'parked')
+                     p .. 'due_at', p .. 'parked', p .. 'wake_at')
           first = first or nid
           live = live + 1
         end

@@ -36,6 +36,23 @@ end
 redis.call('HSET', run, field, body)
 if is_new then redis.call('HINCRBY', run, 'sigs_kept', 1) end
 local now = sf_now()
+local g = sf_graph_of(run)
+if g then
+  -- A graph run (lib.lua's "Graph runs"): the first node, in list order,
+  -- parked on that name is queued; a kept signal is taken once, so any other
+  -- waits on it stay parked.
+  for _, n in ipairs(g.order) do
+    local p = 's.' .. n .. '.'
+    local w = redis.call('HMGET', run, p .. 'status', p .. 'signal', p .. 'base')
+    if w[1] == 'waiting' and w[2] == name then
+      redis.call('ZREM', timers, sf_timer(run_id, n, 'signal'))
+      sf_node_enqueue(run, run_id, stream, n, w[3] or '0', now)
+      return 'delivered'
+    end
+  end
+  redis.call('HSET', run, 'updated_at', now)
+  return 'kept'
+end
 local p = 's.' .. (step or '') .. '.'
 if status == 'waiting' and step and redis.call('HGET', run, p .. 'status') == 'waiting' and
    redis.call('HGET', run, p .. 'signal') == name then

@@ -15,6 +15,7 @@
 -- ARGV: group, consumer; then per item 7 values: entry id, deliveries, run
 --       id, step, attempts to record, due time (Redis Unix ms; 0 = none: a
 --       signal wait without timeout), signal name ('' = a timed wait)
+-- A graph run's node keeps its token at node level (lib.lua's "Graph runs").
 -- Returns per item 'ok', 'signalled' (queued again for a kept signal), 'stale'
 -- or 'discarded'.
 local stream, timers, group, consumer = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
@@ -33,7 +34,26 @@ for i = 1, (#ARGV - 2) / per do
     out[i] = 'discarded'
   else
     local p = 's.' .. step .. '.'
-    if signal ~= '' and redis.call('HGET', run, 'sig.' .. signal) then
+    if sf_is_graph(run) then
+      -- A graph run's node (lib.lua's "Graph runs"): the same, at node level;
+      -- the run's status stays (other nodes run on).
+      if signal ~= '' and redis.call('HGET', run, 'sig.' .. signal) then
+        sf_node_enqueue(run, run_id, stream, step, attempts, now)
+        redis.call('HSET', run, p .. 'attempts', attempts, p .. 'signal', signal)
+        out[i] = 'signalled'
+      else
+        if signal == '' then
+          redis.call('ZADD', timers, due, sf_timer(run_id, step, 'sleep'))
+        else
+          redis.call('HSET', run, p .. 'signal', signal)
+          if due > 0 then redis.call('ZADD', timers, due, sf_timer(run_id, step, 'signal')) end
+        end
+        redis.call('HSET', run, 'updated_at', now, p .. 'status', 'waiting', p .. 'attempts', attempts,
+                   p .. 'entry', '', p .. 'base', attempts)
+        out[i] = 'ok'
+      end
+      if due > 0 then redis.call('HSET', run, p .. 'wake_at', due) end
+    elseif signal ~= '' and redis.call('HGET', run, 'sig.' .. signal) then
       -- the signal came while the step was claimed: its next claim takes it
       local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', attempts)
       redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'updated_at', now, 'base', attempts,
