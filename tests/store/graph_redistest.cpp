@@ -93,6 +93,14 @@ class GraphRuns : public StoreTest {
     return t;
   }
   Applied apply_one(const Transition& t, Store* by = nullptr) { return apply({t}, by).at(0); }
+  // The node waits for the signal "approve" with no timeout: its name is its token.
+  void park_on_signal(const StartItem& it) {
+    Transition t = transition(it, engine::Action::sleep);
+    t.attempts = 0;
+    t.wake_at_ms = 0;
+    t.signal = "approve";
+    EXPECT_EQ(apply_one(t), Applied::ok);
+  }
   // A field of the run, "" when absent.
   std::string value(const std::string& run_id, const std::string& f) {
     const std::string v = field(run_id, f);
@@ -474,13 +482,13 @@ TEST_F(GraphRuns, ASleepingBranchHoldsNoEntryAndComesBackWhenDue) {
   EXPECT_EQ(status_of(id, "e"), "waiting");
   EXPECT_EQ(value(id, "s.e.entry"), "");
   EXPECT_EQ(field(id, "status"), "running") << "a still runs";
-  EXPECT_FALSE(cmd({"ZSCORE", keys_.timers(kPartition), id + "	e	sleep"}).is_nil());
+  EXPECT_FALSE(cmd({"ZSCORE", keys_.timers(kPartition), id + "\te\tsleep"}).is_nil());
   EXPECT_EQ(queued_nodes(id), (std::vector<std::string>{"a"}));
   EXPECT_EQ(token_problem_of(id), "");
   const RunInfo view = run(w1_->get_run(id)).value();
   EXPECT_EQ(view.steps.at(4).waiting_for.value("kind", ""), "sleep");
 
-  expect_ok(cmd({"ZADD", keys_.timers(kPartition), "XX", "1", id + "	e	sleep"}));
+  expect_ok(cmd({"ZADD", keys_.timers(kPartition), "XX", "1", id + "\te\tsleep"}));
   run(w1_->promote(kPartition, 100));
   EXPECT_EQ(status_of(id, "e"), "queued");
   EXPECT_EQ(queued_nodes(id), (std::vector<std::string>{"a", "e"}));
@@ -490,11 +498,7 @@ TEST_F(GraphRuns, ASleepingBranchHoldsNoEntryAndComesBackWhenDue) {
 TEST_F(GraphRuns, ASignalQueuesTheBranchParkedOnItsName) {
   const std::string id = submit_graph();
   auto claimed = claim_all();
-  Transition t = transition(claimed["e"], engine::Action::sleep);
-  t.attempts = 0;
-  t.wake_at_ms = 0;  // no timeout: the name is the token
-  t.signal = "approve";
-  EXPECT_EQ(apply_one(t), Applied::ok);
+  park_on_signal(claimed["e"]);
   EXPECT_EQ(value(id, "s.e.signal"), "approve");
   EXPECT_EQ(cmd({"ZCARD", keys_.timers(kPartition)}).as_integer(), 0);
   EXPECT_EQ(token_problem_of(id), "") << "e's name and a's entry: 2 tokens for 2 live nodes";
@@ -509,11 +513,7 @@ TEST_F(GraphRuns, ASignalQueuesTheBranchParkedOnItsName) {
 TEST_F(GraphRuns, CancelEndsARunWhoseOnlyTokensAreQueuedEntriesAndANameAtOnce) {
   const std::string id = submit_graph();
   auto claimed = claim_all();
-  Transition t = transition(claimed["e"], engine::Action::sleep);
-  t.attempts = 0;
-  t.wake_at_ms = 0;
-  t.signal = "approve";
-  apply_one(t);
+  park_on_signal(claimed["e"]);
   apply_one(done(claimed["a"]));  // b and c queued
   EXPECT_EQ(run(w1_->cancel(id, std::chrono::hours(1))), "cancelled");
   EXPECT_EQ(field(id, "status"), "cancelled");

@@ -22,6 +22,18 @@ local stream, timers, group, consumer = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
 local now = sf_now()
 local out = {}
 local per = 7
+
+-- The wait's token outside the stream: a 'sleep' timer, or the signal's
+-- name (and, with a timeout, a 'signal' timer).
+local function park(run, run_id, step, due, signal)
+  if signal == '' then
+    redis.call('ZADD', timers, due, sf_timer(run_id, step, 'sleep'))
+  else
+    redis.call('HSET', run, 's.' .. step .. '.signal', signal)
+    if due > 0 then redis.call('ZADD', timers, due, sf_timer(run_id, step, 'signal')) end
+  end
+end
+
 for i = 1, (#ARGV - 2) / per do
   local run = KEYS[2 + i]
   local a = 2 + (i - 1) * per
@@ -42,12 +54,7 @@ for i = 1, (#ARGV - 2) / per do
         redis.call('HSET', run, p .. 'attempts', attempts, p .. 'signal', signal)
         out[i] = 'signalled'
       else
-        if signal == '' then
-          redis.call('ZADD', timers, due, sf_timer(run_id, step, 'sleep'))
-        else
-          redis.call('HSET', run, p .. 'signal', signal)
-          if due > 0 then redis.call('ZADD', timers, due, sf_timer(run_id, step, 'signal')) end
-        end
+        park(run, run_id, step, due, signal)
         redis.call('HSET', run, 'updated_at', now, p .. 'status', 'waiting', p .. 'attempts', attempts,
                    p .. 'entry', '', p .. 'base', attempts)
         out[i] = 'ok'
@@ -61,12 +68,7 @@ for i = 1, (#ARGV - 2) / per do
       if due > 0 then redis.call('HSET', run, p .. 'wake_at', due) end
       out[i] = 'signalled'
     else
-      if signal == '' then
-        redis.call('ZADD', timers, due, sf_timer(run_id, step, 'sleep'))
-      else
-        redis.call('HSET', run, p .. 'signal', signal)
-        if due > 0 then redis.call('ZADD', timers, due, sf_timer(run_id, step, 'signal')) end
-      end
+      park(run, run_id, step, due, signal)
       redis.call('HSET', run, 'status', 'waiting', 'entry', '', 'updated_at', now, 'base', attempts,
                  p .. 'status', 'waiting', p .. 'attempts', attempts)
       if due > 0 then redis.call('HSET', run, p .. 'wake_at', due) end
