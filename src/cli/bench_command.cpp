@@ -63,12 +63,18 @@ struct Workload {
   int steps_per_run = 1;
   int default_runs = 0;
   int default_concurrency = 0;
+  std::string graph = {};  // the needs of every step (store::run_graph_of) for a graph; "" = a chain
 };
 
 const Workload* find_workload(std::string_view name) {
   static const std::vector<Workload> all = {
       {"noop", "[{name: a, kind: noop}]", 1, 200000, 64},
       {"three-step", "[{name: a, kind: noop}, {name: b, kind: noop}, {name: c, kind: noop}]", 3, 60000, 64},
+      // a fans out to b and c, which run side by side; d waits for both
+      {"diamond",
+       "[{name: a, kind: noop}, {name: b, kind: noop, needs: [a]}, {name: c, kind: noop, needs: [a]}, "
+       "{name: d, kind: noop, needs: [b, c]}]",
+       4, 50000, 64, R"({"a":[],"b":["a"],"c":["a"],"d":["b","c"]})"},
       {"io", "[{name: a, kind: sleep, with: {ms: STEP_MS}}]", 1, 20000, 200},
       {"latency", "[{name: a, kind: stamp}]", 1, 1000, 16},
       {"http", "[{name: a, kind: noop}]", 1, 0, 16},
@@ -300,6 +306,7 @@ Json calls_per(const std::map<std::string, std::int64_t>& calls, double n, doubl
 struct EnqueuePlan {
   std::string workflow;
   std::vector<std::string> steps;
+  std::string graph;  // SubmitRequest::graph
   std::vector<std::string> ids;  // one per run, filled in as submitted
   std::size_t next = 0;
   std::exception_ptr failure;
@@ -312,6 +319,7 @@ asio::awaitable<void> submitter(store::Store& store, EnqueuePlan& plan) {
     req.workflow = plan.workflow;
     req.input = Json{{"i", i}};
     req.steps = plan.steps;
+    req.graph = plan.graph;
     req.first_queue = "default";
     const store::SubmitResult submitted = co_await store.submit(req);
     plan.ids[i] = submitted.run_id;
@@ -322,8 +330,8 @@ asio::awaitable<void> submitter(store::Store& store, EnqueuePlan& plan) {
 // connection (the client pipelines what they send in the same turn).
 asio::awaitable<std::vector<std::string>> enqueue(store::Store& store, const std::string& workflow,
                                                   const std::vector<std::string>& steps, int runs,
-                                                  int submitters) {
-  EnqueuePlan plan{workflow, steps, std::vector<std::string>(static_cast<std::size_t>(runs)), 0, nullptr};
+                                                  int submitters, const std::string& graph = {}) {
+  EnqueuePlan plan{workflow, steps, graph, std::vector<std::string>(static_cast<std::size_t>(runs)), 0, nullptr};
   int finished = 0;
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer all_done(ex, Clock::time_point::max());
@@ -362,7 +370,7 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
 
   co_await probe.reset_stats();
   const auto t0 = Clock::now();
-  co_await enqueue(store, wf, step_names(w), runs, a.submitters);
+  co_await enqueue(store, wf, step_names(w), runs, a.submitters, w.graph);
   const double enqueue_s = seconds_since(t0);
   double enqueue_cmds = 0;
   const auto enqueue_calls = co_await probe.engine_calls();
@@ -668,9 +676,9 @@ asio::awaitable<Json> submit_rates(const BenchArgs& a, const Workload& w, store:
 void register_bench(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench", "Measure a workload; prints one JSON line (docs/benchmarks.md)");
   auto a = std::make_shared<BenchArgs>();
-  cmd->add_option("workload", a->workload, "noop | three-step | io | latency | http | submit")
+  cmd->add_option("workload", a->workload, "noop | three-step | diamond | io | latency | http | submit")
       ->required()
-      ->check(CLI::IsMember({"noop", "three-step", "io", "latency", "http", "submit"}));
+      ->check(CLI::IsMember({"noop", "three-step", "diamond", "io", "latency", "http", "submit"}));
   cmd->add_option("--redis", a->redis_url,
                   "Redis URL to use (keys under a prefix of the bench's own); default: a private redis-server");
   cmd->add_option("--runs", a->runs, "Runs to submit (default: per workload)")->check(CLI::Range(1, 100000000));

@@ -22,8 +22,9 @@ namespace steadfast::cli {
 
 namespace {
 
-// The run, then its timeline: one aligned line per step (name, status,
-// attempts, started, duration, worker, error), then what it waits for.
+// The run, then its timeline: one aligned line per step (name, what it
+// needs when the run's steps branch, status, attempts, started, duration,
+// worker, error), then what it waits for.
 void print_human(const RunInfo& run) {
   const Json j = to_json(run);
   TextTable head;
@@ -36,14 +37,29 @@ void print_human(const RunInfo& run) {
     head.add({"  metadata " + meta});
   }
   head.print(std::cout);
+  // A run whose steps branch shows what each step needs; a chain does not.
+  bool graph = false;
+  for (std::size_t i = 0; i < run.steps.size(); ++i) {
+    const std::vector<std::string> chain = i == 0 ? std::vector<std::string>{}
+                                                  : std::vector<std::string>{run.steps[i - 1].name};
+    graph = graph || run.steps[i].needs != chain;
+  }
   TextTable steps(2);
-  steps.add({"STEP", "STATUS", "ATTEMPTS", "STARTED", "DURATION", "WORKER", "ERROR"});
+  std::vector<std::string> header{"STEP", "STATUS", "ATTEMPTS", "STARTED", "DURATION", "WORKER", "ERROR"};
+  if (graph) header.insert(header.begin() + 1, "NEEDS");
+  steps.add(header);
   for (const StepInfo& s : run.steps) {
     const bool finished = s.started_at_ms > 0 && s.finished_at_ms >= s.started_at_ms;
-    steps.add({s.name, s.status, std::to_string(s.attempts),
-               s.started_at_ms > 0 ? engine::rfc3339_ms(s.started_at_ms) : "-",
-               finished ? format_elapsed_ms(s.finished_at_ms - s.started_at_ms) : "-",
-               s.worker.empty() ? "-" : s.worker, s.error});  // the error may echo run input: escaped
+    std::vector<std::string> row{s.name, s.status, std::to_string(s.attempts),
+                                 s.started_at_ms > 0 ? engine::rfc3339_ms(s.started_at_ms) : "-",
+                                 finished ? format_elapsed_ms(s.finished_at_ms - s.started_at_ms) : "-",
+                                 s.worker.empty() ? "-" : s.worker, s.error};  // the error may echo run input: escaped
+    if (graph) {
+      std::string needs;
+      for (const std::string& n : s.needs) needs += (needs.empty() ? "" : ",") + n;
+      row.insert(row.begin() + 1, needs.empty() ? "-" : needs);
+    }
+    steps.add(row);
   }
   steps.print(std::cout);
   if (!run.waiting_for.is_null()) {

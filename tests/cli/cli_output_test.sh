@@ -53,6 +53,12 @@ workflows:
         with: {times: 1}
         retry: {max_attempts: 2, backoff: {initial: 10m}}
       - {name: after, kind: noop}
+  fork:
+    steps:
+      - {name: a, kind: noop}
+      - {name: b, kind: noop, needs: [a]}
+      - {name: c, kind: noop, needs: [a]}
+      - {name: join, kind: noop, needs: [b, c]}
 YAML
 "$SF" worker --workflows "$dir/wf.yaml" --id clitest --concurrency 4 >"$dir/worker.log" 2>&1 &
 worker_pid=$!
@@ -139,6 +145,14 @@ grep -qE '^  flaky +retrying +1 +[0-9T:.-]+Z +- +clitest +attempt 1 of 2 failed:
   [[ $(tail -1 "$dir/waiting.txt") =~ ^\ \ waiting_for:\ retry\ until\ [0-9-]+T[0-9:.]+Z$ ]] ||
   fail "status of a retrying run: $(cat "$dir/waiting.txt")"
 echo "ok: status shows one aligned timeline line per step, '-' for what has not happened, then waiting_for"
+
+# A run whose steps branch: the timeline says what each step needs.
+forked=$("$SF" submit fork --wait | json 'd["id"]')
+"$SF" status "$forked" >"$dir/fork.txt"
+grep -qE '^  STEP +NEEDS +STATUS ' "$dir/fork.txt" && grep -qE '^  a +- +completed ' "$dir/fork.txt" &&
+  grep -qE '^  join +b,c +completed +1 ' "$dir/fork.txt" || fail "status of a graph run: $(cat "$dir/fork.txt")"
+! grep -q NEEDS "$dir/status.txt" || fail "a chain's timeline has no NEEDS column: $(cat "$dir/status.txt")"
+echo "ok: a run whose steps branch shows each step's needs"
 
 # 5. Control characters stay escaped: an ESC sequence and a newline in a
 #    metadata value, a newline in a step's error (exec's stderr).
