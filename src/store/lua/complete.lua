@@ -69,41 +69,51 @@ for i = 1, n do
       redis.call('HINCRBY', run, 'sigs_kept', -1)
     end
     if next_step == '*' then
-      redis.call('HSET', run, s .. 'status', done, s .. 'output', output, s .. 'attempts', attempts,
-                 s .. 'finished_at', now, s .. 'entry', '', 'updated_at', now)
-      local f = redis.call('HMGET', run, 'status', 'cancel', 'live')
-      local left = tonumber(f[3] or '1') - 1
-      if not sf_terminal[f[1]] then
-        local g = sf_graph_of(run)
-        if f[2] ~= '1' then
-          for _, d in ipairs(g.order) do
-            local needs, waits_on_this = g.needs[d], false
-            for _, x in ipairs(needs) do if x == step then waits_on_this = true end end
-            if waits_on_this and not redis.call('HGET', run, 's.' .. d .. '.status') then
-              local ready = true
-              for _, x in ipairs(needs) do
-                if not sf_node_finished(run, x, nil) then ready = false; break end
-              end
-              if ready then
-                sf_node_enqueue(run, run_id, next_stream, d, '0', now)
-                left = left + 1
-              end
+      -- One HMGET reads the run and every node's status; one HSET writes the
+      -- node's outcome, the dependents' tokens and the run's count.
+      local h = redis.call('HMGET', run, 'status', 'cancel', 'live', 'graph', 'steps')
+      local needs, order = cjson.decode(h[4]), cjson.decode(h[5])
+      local names = {}
+      for k, n in ipairs(order) do names[k] = 's.' .. n .. '.status' end
+      local read = redis.call('HMGET', run, unpack(names))
+      local node = {}
+      for k, n in ipairs(order) do node[n] = read[k] end
+      node[step] = done
+      local set = {s .. 'status', done, s .. 'output', output, s .. 'attempts', attempts,
+                   s .. 'finished_at', now, s .. 'entry', '', 'updated_at', now}
+      local left = tonumber(h[3] or '1') - 1
+      if not sf_terminal[h[1]] then
+        if h[2] ~= '1' then
+          for _, d in ipairs(order) do
+            local waits_on_this, ready = false, not node[d]
+            for _, x in ipairs(needs[d]) do
+              if x == step then waits_on_this = true end
+              -- finished: completed, skipped, or failed with on_failure:
+              -- continue (a dead node would have failed the run)
+              local st = node[x]
+              if st ~= 'completed' and st ~= 'skipped' and st ~= 'failed' then ready = false end
+            end
+            if waits_on_this and ready then
+              local nid = redis.call('XADD', next_stream, '*', 'r', run_id, 's', d, 'a', '0')
+              local p = 's.' .. d .. '.'
+              for _, v in ipairs({p .. 'status', 'queued', p .. 'entry', nid, p .. 'base', '0'}) do set[#set + 1] = v end
+              left = left + 1
             end
           end
         end
-        if left > 0 then
-          redis.call('HSET', run, 'live', left)
-        elseif f[2] == '1' then
-          redis.call('HSET', run, 'live', 0, 'status', 'cancelled')
+        for _, v in ipairs({'live', left}) do set[#set + 1] = v end
+        if left == 0 and h[2] == '1' then
+          for _, v in ipairs({'status', 'cancelled'}) do set[#set + 1] = v end
           sf_reindex(live, cancelled, run_id)
           sf_retain(run, retention_set, run_id, now, retention)
-        else
-          redis.call('HSET', run, 'live', 0, 'status', 'completed', 'entry', '')
+        elseif left == 0 then
+          for _, v in ipairs({'status', 'completed', 'entry', ''}) do set[#set + 1] = v end
           redis.call('ZREM', live, run_id)
           sf_retain(run, retention_set, run_id, now, retention)
           redis.call('HINCRBY', stats, 'completed:' .. ARGV[a + 9], 1)
         end
       end
+      redis.call('HSET', run, unpack(set))
     elseif next_step ~= '' then
       local nid = redis.call('XADD', next_stream, '*', 'r', run_id, 's', next_step, 'a', '0')
       redis.call('HSET', run, s .. 'status', done, s .. 'output', output, s .. 'attempts', attempts,
