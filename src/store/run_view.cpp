@@ -228,6 +228,14 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
     s.waiting_for = engine::waiting_for_json(w);
     waits.push_back(std::move(w));
   }
+  // A graph run's status field says only whether it ended or is scheduled
+  // (its scripts leave it while other nodes run on): a live one's status is
+  // derived from its nodes, by CONTRACTS §1's precedence.
+  if (graph.is_object() && !is_terminal_status(run.status) && run.status != "scheduled") {
+    std::vector<engine::StepStatus> statuses;
+    for (const engine::NodeStatus& n : nodes) statuses.push_back(n.status);
+    run.status = std::string(engine::to_string(engine::derive_run_status(statuses, engine::RunEnd::not_ended, false)));
+  }
   if (!is_terminal_status(run.status)) run.current_steps = engine::current_steps(nodes);
   run.waiting_for = engine::waiting_for_json(engine::soonest(waits));
   return run;

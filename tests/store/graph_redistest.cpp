@@ -234,6 +234,7 @@ TEST_F(GraphRuns, ARetryKeepsTheTokenAtTheNodeAndThePromoterQueuesItWithItsAttem
   EXPECT_EQ(field(id, "s.e.entry"), "");
   EXPECT_EQ(field(id, "s.e.base"), "1");
   EXPECT_EQ(field(id, "status"), "running") << "a runs on: the run's status is not the node's";
+  EXPECT_EQ(run(w1_->get_run(id)).value().status, "running");
   EXPECT_FALSE(cmd({"ZSCORE", keys_.timers(kPartition), id + "\te\tretry"}).is_nil());
   EXPECT_FALSE(field(id, "s.e.due_at").empty());
   EXPECT_EQ(token_problem_of(id), "");
@@ -523,6 +524,24 @@ TEST_F(GraphRuns, CancelEndsARunWhoseOnlyTokensAreQueuedEntriesAndANameAtOnce) {
   EXPECT_EQ(token_problem_of(id), "");
   const SignalResult late = run(send_signal(*w1_, SignalRequest{id, "approve", Json::object(), ""}));
   EXPECT_EQ(late.outcome, SignalResult::Outcome::ended);
+}
+
+// The status a graph run shows is derived from its nodes (CONTRACTS §1):
+// running while any runs, then queued, then retrying, then waiting.
+TEST_F(GraphRuns, TheRunsStatusIsDerivedFromItsNodes) {
+  const std::string id = submit_graph();
+  EXPECT_EQ(run(w1_->get_run(id)).value().status, "queued");
+  auto claimed = claim_all();
+  EXPECT_EQ(run(w1_->get_run(id)).value().status, "running");
+  Transition t = transition(claimed["a"], engine::Action::retry_later);
+  apply_one(t);
+  park_on_signal(claimed["e"]);
+  const RunInfo retrying = run(w1_->get_run(id)).value();
+  EXPECT_EQ(retrying.status, "retrying") << "a retries, e waits: nothing runs or is queued";
+  EXPECT_EQ(retrying.current_steps, (std::vector<std::string>{"a", "e"}));
+  expect_ok(cmd({"ZADD", keys_.timers(kPartition), "XX", "1", id + "\ta\tretry"}));
+  run(w1_->promote(kPartition, 100));
+  EXPECT_EQ(run(w1_->get_run(id)).value().status, "queued");
 }
 
 TEST_F(GraphRuns, ARunOfAChainKeepsItsOneRunLevelToken) {
