@@ -169,7 +169,8 @@ class Client::Impl {
     throw InvalidInputError(what, std::move(violations));
   }
 
-  void complete(const Json& def, store::SubmitRequest& req);
+  // `graph`: store::run_graph_of(def) when the caller has it (a batch reads it once).
+  void complete(const Json& def, store::SubmitRequest& req, const std::string* graph = nullptr);
 
   ClientOptions options_;
   asio::io_context io_;
@@ -239,12 +240,12 @@ std::string conflict_message(const store::SubmitRequest& req, const std::string&
 }  // namespace
 
 // The checks that need the workflow's definition, and what it adds to the request.
-void Client::Impl::complete(const Json& def, store::SubmitRequest& req) {
+void Client::Impl::complete(const Json& def, store::SubmitRequest& req, const std::string* graph) {
   check_input(req.workflow, def, req.input);
   for (const Json& s : def.at("steps")) req.steps.push_back(s.at("name").get<std::string>());
   if (req.steps.empty()) throw std::invalid_argument("workflow '" + req.workflow + "' has no steps");
   req.first_queue = def.at("steps").at(0).at("queue").get<std::string>();
-  req.graph = store::run_graph_of(def);
+  req.graph = graph != nullptr ? *graph : store::run_graph_of(def);
   check_max_input_bytes(req.workflow, def, req.input);
   req.deadline = std::chrono::milliseconds(def.value("deadline_ms", std::int64_t{0}));
   if (req.max_backlog == 0 && def.contains("max_backlog")) {
@@ -278,13 +279,14 @@ std::vector<BatchSubmitted> Client::submit_many(const std::string& workflow, con
   check_workflow_name(workflow);
   return impl_->call([&]() -> asio::awaitable<std::vector<BatchSubmitted>> {
     const Json def = co_await impl_->definition(workflow);
+    const std::string graph = store::run_graph_of(def);
     std::vector<BatchSubmitted> out(items.size());
     std::vector<store::SubmitRequest> requests;
     std::vector<std::size_t> sent;  // the item of each request
     for (std::size_t i = 0; i < items.size(); ++i) {
       try {
         store::SubmitRequest req = request_of(workflow, items[i].input, items[i].options);
-        impl_->complete(def, req);
+        impl_->complete(def, req, &graph);
         requests.push_back(std::move(req));
         sent.push_back(i);
       } catch (const std::invalid_argument& e) {

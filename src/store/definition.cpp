@@ -33,8 +33,9 @@ Json definition_of(const Workflow& w, const std::map<std::string, std::int64_t>&
 }
 
 std::string run_graph_of(const Json& definition) {
+  if (!definition.is_object() || !definition.contains("steps") || !definition["steps"].is_array()) return "";
   std::vector<engine::StepNeeds> steps;
-  for (const Json& s : definition.at("steps")) {
+  for (const Json& s : definition["steps"]) {
     engine::StepNeeds n{s.at("name").get<std::string>(), std::nullopt};
     if (s.contains("needs")) n.needs = s["needs"].get<std::vector<std::string>>();
     steps.push_back(std::move(n));

@@ -22,7 +22,7 @@ namespace steadfast::store {
 // lib.lua's "Graph runs"): the needs of every step, {"step": ["need", ...]},
 // as compact JSON; empty when the steps run one after another (a chain).
 // Throws std::invalid_argument for a definition whose needs do not form a
-// graph (engine::WorkflowGraph::build).
+// graph (engine::WorkflowGraph::build). A definition without steps has none ("").
 [[nodiscard]] std::string run_graph_of(const Json& definition);
 
 }  // namespace steadfast::store
