@@ -196,6 +196,7 @@ Json convert(const YAML::Node& node, const std::string& key, JsonBudget& budget,
         const YAML::Node& k = entry.first;
         if (!k.IsScalar()) fail(k, key, "a map key must be a plain string");
         const std::string& name = k.Scalar();
+        if (!engine::is_utf8(name)) fail(k, key, "a map key that is not UTF-8 once its escapes are read");
         if (out.contains(name)) fail(k, name, "duplicate key");
         out[name] = convert(entry.second, name, budget, depth + 1);
       }
@@ -208,6 +209,13 @@ Json convert(const YAML::Node& node, const std::string& key, JsonBudget& budget,
 }  // namespace
 
 Json yaml_scalar_to_json(const YAML::Node& node, const std::string& key) {
+  // The file is checked to be UTF-8, but yaml-cpp writes some escapes of
+  // double-quoted strings (\_ and \N: U+00A0, U+0085) as one raw byte, which
+  // no JSON string can hold.
+  if (node.IsDefined() && node.IsScalar() && !engine::is_utf8(node.Scalar())) {
+    fail(node, key,
+         "a string that is not UTF-8 once its escapes are read (write the character itself, not \\_ or \\N)");
+  }
   if (!node.IsDefined() || node.IsNull()) {
     if (node.IsDefined() && node.Tag() == std::string(kTagPrefix) + "str") return "";
     return nullptr;

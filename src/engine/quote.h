@@ -20,4 +20,8 @@ namespace steadfast::engine {
 // run's input can neither forge a line nor drive the terminal.
 [[nodiscard]] std::string printable(std::string_view text);
 
+// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or code
+// points past U+10FFFF): what a JSON string may hold.
+[[nodiscard]] bool is_utf8(std::string_view text);
+
 }  // namespace steadfast::engine

@@ -587,6 +587,11 @@ INSTANTIATE_TEST_SUITE_P(
                   kHead + "      - name: a\n        kind: noop\n        if: \"{{steps.b.output}}\"\n"
                           "      - {name: b, kind: noop}\n",
                   6, "if", "step 'b', which comes later in workflow 'w'"},
+        // yaml-cpp writes the escapes \_ and \N of a double-quoted string as one raw byte.
+        ErrorCase{"escape_not_utf8",
+                  "workflows:\n  w:\n    input_schema:\n      type: object\n      description: \"a\\_b\"\n"
+                  "    steps: [{name: a, kind: noop}]\n",
+                  5, "description", "a string that is not UTF-8 once its escapes are read"},
         // input_schema must be a valid JSON Schema draft-04 (the line of the bad keyword).
         ErrorCase{"input_schema_unknown_type",
                   "workflows:\n  w:\n    input_schema:\n      type: objekt\n    steps: [{name: a, kind: noop}]\n",
