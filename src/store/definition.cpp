@@ -1,8 +1,7 @@
 #include "store/definition.h"
 
+#include <stdexcept>
 #include <vector>
-
-#include "engine/workflow_graph.h"
 
 namespace steadfast::store {
 
@@ -49,6 +48,21 @@ std::string run_graph_of(const Json& definition) {
     needs[steps[s].name] = std::move(names);
   }
   return needs.dump();
+}
+
+std::optional<engine::WorkflowGraph> parse_run_graph(const std::string& run_id, const std::vector<std::string>& steps,
+                                                     const std::string& graph) {
+  if (graph.empty()) return std::nullopt;
+  const Json needs = Json::parse(graph, nullptr, false);
+  std::vector<engine::StepNeeds> nodes;
+  for (const std::string& name : steps) {
+    const auto it = needs.is_object() ? needs.find(name) : needs.end();
+    if (it == needs.end() || !it->is_array()) {
+      throw std::invalid_argument("run " + run_id + " keeps no needs of step '" + name + "'");
+    }
+    nodes.push_back({name, it->get<std::vector<std::string>>()});
+  }
+  return engine::WorkflowGraph::build(nodes);
 }
 
 }  // namespace steadfast::store

@@ -5,8 +5,11 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "engine/workflow_graph.h"
 #include "steadfast/json.h"
 #include "steadfast/workflow.h"
 
@@ -24,5 +27,13 @@ namespace steadfast::store {
 // Throws std::invalid_argument for a definition whose needs do not form a
 // graph (engine::WorkflowGraph::build). A definition without steps has none ("").
 [[nodiscard]] std::string run_graph_of(const Json& definition);
+
+// The inverse of run_graph_of: the graph a run keeps in `graph` over its
+// `steps` (in order); nullopt for a chain (`graph` empty). Throws
+// std::invalid_argument naming run `run_id` for a field that is not the
+// needs of those steps (written by hand).
+[[nodiscard]] std::optional<engine::WorkflowGraph> parse_run_graph(const std::string& run_id,
+                                                                   const std::vector<std::string>& steps,
+                                                                   const std::string& graph);
 
 }  // namespace steadfast::store

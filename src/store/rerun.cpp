@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/rerun_plan.h"
+#include "store/definition.h"
 #include "store/run_id.h"
 #include "store/scripts.h"
 #include "store/store.h"
@@ -34,29 +35,8 @@ asio::awaitable<std::optional<RerunSource>> Store::rerun_source(std::string_view
   co_return s;
 }
 
-namespace {
-
-// The graph a graph run keeps (its needs, over its steps in order); nullopt
-// for a chain. Throws std::invalid_argument for a `graph` field that is not
-// the needs of those steps (written by hand).
-std::optional<engine::WorkflowGraph> graph_of(const RerunSource& s) {
-  if (s.graph.empty()) return std::nullopt;
-  const Json needs = Json::parse(s.graph, nullptr, false);
-  std::vector<engine::StepNeeds> steps;
-  for (const std::string& name : s.steps) {
-    const auto it = needs.is_object() ? needs.find(name) : needs.end();
-    if (it == needs.end() || !it->is_array()) {
-      throw std::invalid_argument("run " + s.run_id + " keeps no needs of step '" + name + "'");
-    }
-    steps.push_back({name, it->get<std::vector<std::string>>()});
-  }
-  return engine::WorkflowGraph::build(steps);
-}
-
-}  // namespace
-
 asio::awaitable<RerunResult> Store::rerun(const RerunRequest& req) {
-  const std::optional<engine::WorkflowGraph> graph = graph_of(req.source);
+  const std::optional<engine::WorkflowGraph> graph = parse_run_graph(req.source.run_id, req.source.steps, req.source.graph);
   const engine::RerunPlan plan = engine::plan_rerun(req.source.steps, req.from_step, graph ? &*graph : nullptr);
   // The new run shares the source's partition: one script reads one and writes the other.
   const int partition = keys_.partition_of(req.source.run_id);

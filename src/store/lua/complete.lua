@@ -88,10 +88,8 @@ for i = 1, n do
             local waits_on_this, ready = false, not node[d]
             for _, x in ipairs(needs[d]) do
               if x == step then waits_on_this = true end
-              -- finished: completed, skipped, or failed with on_failure:
-              -- continue (a dead node would have failed the run)
-              local st = node[x]
-              if st ~= 'completed' and st ~= 'skipped' and st ~= 'failed' then ready = false end
+              -- (a dead node would have failed the run: no node here is one)
+              if not sf_status_finished(node[x], false) then ready = false end
             end
             if waits_on_this and ready then
               local nid = redis.call('XADD', next_stream, '*', 'r', run_id, 's', d, 'a', '0')

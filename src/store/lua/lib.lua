@@ -168,12 +168,18 @@ local function sf_graph_of(run)
   return {needs = cjson.decode(f[1]), order = cjson.decode(f[2])}
 end
 
--- Whether node `n` of a live graph run has finished (its dependents may
--- start): completed, skipped, or failed with on_failure: continue. `dead`:
--- the node the run failed at (its 'failed' is not a continuation), or nil.
+-- Whether a graph node whose status is `st` has finished (its dependents
+-- may start): completed, skipped, or failed with on_failure: continue.
+-- `dead`: true for the node the run failed at (its 'failed' ended the run,
+-- it is not a continuation).
+local function sf_status_finished(st, dead)
+  return st == 'completed' or st == 'skipped' or (st == 'failed' and not dead)
+end
+
+-- sf_status_finished for node `n` of `run`, read from the hash; `dead`: the
+-- node the run failed at, or nil.
 local function sf_node_finished(run, n, dead)
-  local st = redis.call('HGET', run, 's.' .. n .. '.status')
-  return st == 'completed' or st == 'skipped' or (st == 'failed' and n ~= dead)
+  return sf_status_finished(redis.call('HGET', run, 's.' .. n .. '.status'), n == dead)
 end
 
 -- Gives node `n` a token in `stream` (attempts so far `base`). Returns the entry id.

@@ -39,18 +39,23 @@ for i = 1, n do
       sf_drop_entry(stream, group, id)
       out[i] = {'missing', deliveries, {}, now_ms}
     else
-      local status, cancel, base, graph, node_base
-      local node_base_field = 's.' .. step .. '.base'
+      local status, cancel, base, graph
       for k = 1, #h, 2 do
         local f = h[k]
         if f == 'status' then status = h[k + 1]
         elseif f == 'cancel' then cancel = h[k + 1]
         elseif f == 'base' then base = h[k + 1]
-        elseif f == 'graph' then graph = h[k + 1]
-        elseif f == node_base_field then node_base = h[k + 1] end
+        elseif f == 'graph' then graph = h[k + 1] end
       end
-      -- a graph run's node counts its own attempts (lib.lua's "Graph runs")
-      if graph and graph ~= '' then base = node_base end
+      -- a graph run's node counts its own attempts (lib.lua's "Graph runs");
+      -- a second pass, so that a chain's claim builds no field name for it
+      if graph and graph ~= '' then
+        local node_base_field = 's.' .. step .. '.base'
+        base = nil
+        for k = 1, #h, 2 do
+          if h[k] == node_base_field then base = h[k + 1]; break end
+        end
+      end
       if not sf_terminal[status] and cancel ~= '1' then
         redis.call('HSET', run, 'status', 'running', 'updated_at', now,
                    's.' .. step .. '.status', 'running',
