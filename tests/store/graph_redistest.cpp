@@ -249,6 +249,48 @@ TEST_F(GraphRuns, ARetryKeepsTheTokenAtTheNodeAndThePromoterQueuesItWithItsAttem
   (void)again;
 }
 
+// A node handed back while its limiter refuses it (release with a delay and
+// parked_limiter) waits outside every worker under a 'limiter' timer of its
+// own; the run and the other branch run on; the promoter queues it again.
+TEST_F(GraphRuns, ANodeParkedAtALimiterWaitsAloneAndThePromoterQueuesIt) {
+  const std::string id = submit_graph();
+  auto claimed = claim_all();
+  Transition t = transition(claimed["e"], engine::Action::release);
+  t.attempts = 0;
+  t.delay = std::chrono::milliseconds(60'000);
+  t.parked_limiter = "openai";
+  t.parked_key = "acme";
+  EXPECT_EQ(apply_one(t), Applied::ok);
+  EXPECT_EQ(status_of(id, "e"), "waiting");
+  EXPECT_EQ(field(id, "s.e.entry"), "");
+  EXPECT_EQ(value(id, "s.e.parked"), "openai\tacme");
+  EXPECT_FALSE(cmd({"ZSCORE", keys_.timers(kPartition), id + "\te\tlimiter"}).is_nil());
+  EXPECT_TRUE(cmd({"ZSCORE", keys_.timers(kPartition), id + "\te\tretry"}).is_nil());
+  EXPECT_EQ(queued_nodes(id), (std::vector<std::string>{"a"})) << "e holds no entry while it waits";
+  EXPECT_EQ(field(id, "live"), "2") << "the timer is e's token";
+  EXPECT_EQ(token_problem_of(id), "");
+
+  const RunInfo info = run(w1_->get_run(id)).value();
+  EXPECT_EQ(info.status, "running") << "a runs on: the run's status is not the node's";
+  const StepInfo& e = info.steps.at(index_of("e"));
+  ASSERT_TRUE(e.waiting_for.is_object()) << e.waiting_for.dump();
+  EXPECT_EQ(e.waiting_for["kind"], "limiter");
+  EXPECT_EQ(e.waiting_for["limiter"], "openai");
+  EXPECT_EQ(e.waiting_for["key"], "acme");
+  EXPECT_FALSE(e.waiting_for["until"].is_null());
+
+  expect_ok(cmd({"ZADD", keys_.timers(kPartition), "XX", "1", id + "\te\tlimiter"}));
+  run(w1_->promote(kPartition, 100));
+  EXPECT_EQ(status_of(id, "e"), "queued");
+  EXPECT_EQ(value(id, "s.e.parked"), "") << "asked again: no longer parked";
+  EXPECT_EQ(queued_nodes(id), (std::vector<std::string>{"a", "e"}));
+  EXPECT_EQ(field(id, "s.e.entry"), entries().back());
+  auto again = claim_all();
+  EXPECT_EQ(field(id, "s.e.attempts"), "1") << "a hand-back spends no attempt";
+  EXPECT_EQ(token_problem_of(id), "");
+  (void)again;
+}
+
 TEST_F(GraphRuns, AHandBackRequeuesTheNodeAtOnce) {
   const std::string id = submit_graph();
   auto claimed = claim_all();
