@@ -1,6 +1,12 @@
 // The Redis client against servers of its own: restarts and outages, ACL
 // users, TLS, unix sockets, a failover. Every test starts (and kills) its own
 // redis-server.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -9,7 +15,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -586,18 +594,24 @@ TEST_F(FailoverTest, DemotionErrorsAreTransientAndTheClientCarriesOn) {
 // Through Redis Sentinel (redis+sentinel://): the primary is asked for, and
 // followed through a failover.
 
-// A Sentinel (redis-server --sentinel) watching `primary` as "mymaster"
-// with quorum 1 and a 1 s down-after, on a free port; SIGKILLed by PID and
-// its folder removed on destruction.
+// A Sentinel (redis-server --sentinel) watching `primary` as name() with
+// quorum 1 and a 1 s down-after, on a free port; SIGKILLed by PID and its
+// folder removed on destruction (its log printed first if the test failed).
+// The master's name is made of the primary's port: a Sentinel of a test
+// running at the same time, on a port this test once took as free, must not
+// answer for this test's master.
 class Sentinel {
  public:
-  explicit Sentinel(std::uint16_t primary_port) : dir_(test::make_temp_dir("steadfast-sentinel-")), port_(test::free_port()) {
+  explicit Sentinel(std::uint16_t primary_port)
+      : dir_(test::make_temp_dir("steadfast-sentinel-")),
+        port_(test::free_port()),
+        name_("m" + std::to_string(primary_port)) {
     {
       std::ofstream conf(dir_ + "/sentinel.conf");
       conf << "port " << port_ << "\nbind 127.0.0.1\ndir " << dir_ << "\n"
-           << "sentinel monitor mymaster 127.0.0.1 " << primary_port << " 1\n"
-           << "sentinel down-after-milliseconds mymaster 1000\n"
-           << "sentinel failover-timeout mymaster 10000\n";
+           << "sentinel monitor " << name_ << " 127.0.0.1 " << primary_port << " 1\n"
+           << "sentinel down-after-milliseconds " << name_ << " 1000\n"
+           << "sentinel failover-timeout " << name_ << " 10000\n";
     }
     proc::SpawnOptions o;
     o.argv = {"redis-server", dir_ + "/sentinel.conf", "--sentinel"};
@@ -612,12 +626,14 @@ class Sentinel {
   }
   ~Sentinel() {
     child_.kill();
+    if (::testing::Test::HasFailure()) std::cerr << "---- the Sentinel's log\n" << log() << "----\n";
     std::filesystem::remove_all(dir_);
   }
   Sentinel(const Sentinel&) = delete;
   Sentinel& operator=(const Sentinel&) = delete;
 
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
   // redis-cli against the Sentinel; its output, trimmed.
   std::string cli(std::vector<std::string> args) const {
     std::vector<std::string> argv{"redis-cli", "-h", "127.0.0.1", "-p", std::to_string(port_)};
@@ -628,7 +644,7 @@ class Sentinel {
   }
   // The port of the primary the Sentinel names now.
   std::string primary_port() const {
-    const std::string out = cli({"SENTINEL", "get-master-addr-by-name", "mymaster"});
+    const std::string out = cli({"SENTINEL", "get-master-addr-by-name", name_});
     return out.substr(out.find('\n') + 1);
   }
   std::string log() const {
@@ -639,7 +655,33 @@ class Sentinel {
  private:
   std::string dir_;
   std::uint16_t port_;
+  std::string name_;
   proc::Child child_;
+};
+
+// A loopback port bound and never listened on, for as long as it lives: a
+// connect to it is refused, and no other test's server can take it.
+class RefusingPort {
+ public:
+  RefusingPort() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      throw std::runtime_error("cannot reserve a loopback port");
+    }
+    port_ = ntohs(addr.sin_port);
+  }
+  ~RefusingPort() { ::close(fd_); }
+  RefusingPort(const RefusingPort&) = delete;
+  RefusingPort& operator=(const RefusingPort&) = delete;
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+
+ private:
+  int fd_;
+  std::uint16_t port_ = 0;
 };
 
 // A primary `a`, its replica `b` (syncing at once) and a Sentinel watching `a`.
@@ -675,9 +717,9 @@ TEST_F(SentinelTest, FindsThePrimaryAndFollowsFailovers) {
   RedisServer& a = pair.a;
   RedisServer& b = pair.b;
   Sentinel& sentinel = pair.sentinel;
-  const std::uint16_t nobody = test::free_port();
-  Config config = config_for("redis+sentinel://127.0.0.1:" + std::to_string(nobody) + ",127.0.0.1:" +
-                             std::to_string(sentinel.port()) + "/mymaster");
+  const RefusingPort nobody;
+  Config config = config_for("redis+sentinel://127.0.0.1:" + std::to_string(nobody.port()) + ",127.0.0.1:" +
+                             std::to_string(sentinel.port()) + "/" + sentinel.name());
   config.reconnect_max = 200ms;
   Client& client = make_client(config);
   // A write that fails transiently (READONLY, a lost connection) is tried
@@ -703,7 +745,7 @@ TEST_F(SentinelTest, FindsThePrimaryAndFollowsFailovers) {
         EXPECT_EQ(a.call({"GET", "one"}).str(), "v") << "written to the primary";
 
         // (NOGOODSLAVE until the Sentinel has seen the replica in the primary's INFO.)
-        co_await until([&] { return sentinel.cli({"SENTINEL", "FAILOVER", "mymaster"}) == "OK"; },
+        co_await until([&] { return sentinel.cli({"SENTINEL", "FAILOVER", sentinel.name()}) == "OK"; },
                        "the Sentinel to accept a failover", 20s);
         co_await until([&] { return sentinel.primary_port() == std::to_string(b.port()); }, "the Sentinel's failover",
                        20s);
@@ -734,7 +776,7 @@ TEST_F(SentinelTest, APrimaryThatStopsAnsweringIsLeftWhenTheSentinelsSwitch) {
   RedisServer& a = pair.a;
   RedisServer& b = pair.b;
   Sentinel& sentinel = pair.sentinel;
-  Config config = config_for("redis+sentinel://127.0.0.1:" + std::to_string(sentinel.port()) + "/mymaster");
+  Config config = config_for("redis+sentinel://127.0.0.1:" + std::to_string(sentinel.port()) + "/" + sentinel.name());
   config.reconnect_max = 200ms;
   config.command_timeout = 30s;  // longer than the test: only the switch can free the client
   Client& client = make_client(config);
@@ -742,7 +784,7 @@ TEST_F(SentinelTest, APrimaryThatStopsAnsweringIsLeftWhenTheSentinelsSwitch) {
       [&]() -> asio::awaitable<void> {
         co_await until([&] { return has_role(b, "slave"); }, "the replica to sync");
         // The Sentinel must know the replica before a failover can pick it.
-        co_await until([&] { return sentinel.cli({"SENTINEL", "REPLICAS", "mymaster"}).find(std::to_string(b.port())) !=
+        co_await until([&] { return sentinel.cli({"SENTINEL", "REPLICAS", sentinel.name()}).find(std::to_string(b.port())) !=
                                     std::string::npos; },
                        "the Sentinel to see the replica", 20s);
         co_await client.command("SET", "one", "v");
