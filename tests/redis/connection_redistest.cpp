@@ -751,8 +751,10 @@ TEST_F(SentinelTest, FindsThePrimaryAndFollowsFailovers) {
                        20s);
         // Until the Sentinel demotes a, a still takes writes (Sentinel's window:
         // replication is asynchronous); after, they answer READONLY and the
-        // client asks the Sentinels again.
-        co_await until([&] { return has_role(b, "master") && has_role(a, "slave"); }, "b to be the primary", 20s);
+        // client asks the Sentinels again. The demotion takes ~10 s here: the
+        // Sentinel reconfigures an old primary once it has reported "master"
+        // for 8 s, and asks a replica's INFO every 10 s.
+        co_await until([&] { return has_role(b, "master") && has_role(a, "slave"); }, "b to be the primary", 30s);
         co_await write("two");
         EXPECT_EQ(b.call({"GET", "two"}).str(), "v") << "written to the new primary";
 
@@ -763,7 +765,7 @@ TEST_F(SentinelTest, FindsThePrimaryAndFollowsFailovers) {
         co_await write("three");
         EXPECT_EQ(a.call({"GET", "three"}).str(), "v") << "written to a, the primary again";
       }(),
-      60s);
+      90s);
   EXPECT_GE(client.stats().connects, 3u);
 }
 
