@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <map>
@@ -103,9 +104,16 @@ class StepContext {
   [[nodiscard]] const Json& input() const noexcept { return input_; }
   // The outputs of the steps that completed before this one, by step name.
   [[nodiscard]] const std::map<std::string, Json>& outputs() const noexcept { return outputs_; }
-  // "<run id>:<step>": the same on every attempt of this step of this run, so
-  // an upstream can deduplicate the side effects of retries.
-  [[nodiscard]] std::string idempotency_key() const { return run_id_ + ":" + step_; }
+  // "<run id>:<step>" ("<run id>:<step>:<item index>" for an item of a map
+  // step): the same on every attempt of this step of this run, so an
+  // upstream can deduplicate the side effects of retries.
+  [[nodiscard]] std::string idempotency_key() const {
+    return run_id_ + ":" + step_ + (item_index_ >= 0 ? ":" + std::to_string(item_index_) : std::string());
+  }
+  // A map step's item (MapSpec): its element of the `over` array, and its
+  // index there (from 0). null and -1 for any other step.
+  [[nodiscard]] const Json& item() const noexcept { return item_; }
+  [[nodiscard]] std::int64_t item_index() const noexcept { return item_index_; }
 
   // True once the run was cancelled, the step timed out, the worker is
   // shutting down past its drain timeout, or the worker lost this step's
@@ -142,6 +150,11 @@ class StepContext {
   // How callback_url() makes URLs: (run id, step) -> URL. Set before the handler runs.
   using CallbackMaker = std::function<std::string(std::string_view run_id, std::string_view step)>;
   void set_callback_maker(CallbackMaker maker) { callback_maker_ = std::move(maker); }
+  // Makes this the context of item `index` of a map step. Before the handler runs.
+  void set_item(Json item, std::int64_t index) {
+    item_ = std::move(item);
+    item_index_ = index;
+  }
   void request_cancel() noexcept;
   // The latest report since the last call, or nullopt if none came since
   // (each report is handed out once).
@@ -154,6 +167,8 @@ class StepContext {
   int attempt_;
   Json input_;
   std::map<std::string, Json> outputs_;
+  Json item_;
+  std::int64_t item_index_ = -1;
   std::atomic<bool> cancelled_{false};
   mutable std::mutex cancel_mu_;  // with cancel_cv_: wakes wait_cancelled_for()
   mutable std::condition_variable cancel_cv_;

@@ -201,6 +201,30 @@ struct WaitSpec {
   }
 };
 
+// What an item of a map step that fails for good does.
+enum class OnItemFailure {
+  fail_run,   // the run fails into the dead-letter queue, naming the item; a
+              // replay runs the failed items again (the default)
+  continue_,  // the item's output is null and its error is kept in the step's
+              // `failed` list; the other items go on
+};
+
+// A map step (`map:`): the step runs once per element of the JSON array
+// `over` evaluates to when the step becomes ready, each element an item
+// with its own attempts, lease, retries and idempotency key
+// ("<run>:<step>:<index>"); its handler and templates see it as `item` and
+// `item_index` (StepContext::item()). The step's output is the array of the
+// items' outputs in input order.
+struct MapSpec {
+  std::string over;                 // a template giving an array ("{{steps.split.output.chunks}}")
+  int max_parallel = 100;           // items of one run in flight at once, >= 1
+  OnItemFailure on_item_failure = OnItemFailure::fail_run;
+  int max_items = 10'000;           // a longer array fails the step (fatal), naming its length
+};
+
+// The largest max_items and max_parallel a map step may set.
+inline constexpr int kMaxMapItems = 100'000;
+
 // The longest `for` of a wait step, and how far ahead an `until` may lie.
 inline constexpr std::chrono::milliseconds kMaxWait{std::chrono::hours(24 * 365)};
 
@@ -216,6 +240,8 @@ struct StepDefinition {
   // A template evaluated when the step is claimed (Workflow::only_if); empty
   // = always run.
   std::string condition = {};
+  // Set for a map step (Workflow::map).
+  std::optional<MapSpec> map = std::nullopt;
 };
 
 // The largest input a run may have, as compact JSON (the store's payload
@@ -268,6 +294,13 @@ class Workflow {
   // std::invalid_argument for an unknown `step` or a template that does not
   // parse.
   Workflow& only_if(std::string_view step, std::string condition);
+
+  // Makes `step` a map step (MapSpec): it runs once per element of the
+  // array `spec.over` gives when the step becomes ready. A workflow with a
+  // map step runs as a graph (all its steps on one queue). Throws
+  // std::invalid_argument for an unknown or wait `step`, an `over` that does
+  // not parse, or max_parallel / max_items outside [1, kMaxMapItems].
+  Workflow& map(std::string_view step, MapSpec spec);
 
   // The JSON Schema (draft-04) every run's input must match: checked at submit
   // by Client::submit, `steadfast submit` and the HTTP API (workers register it

@@ -43,6 +43,11 @@ std::vector<Workflow> build_workflows(const WorkflowsFile& file, const steps::Ki
         } catch (const std::invalid_argument& e) {
           fail(file, s.needs ? s.needs_line : s.if_line, s.needs ? "needs" : "if", e.what(), where);
         }
+        try {
+          if (s.map) workflow->map(s.name, *s.map);
+        } catch (const std::invalid_argument& e) {
+          fail(file, s.map_line, "map", e.what(), where);
+        }
       };
       if (step.kind == "wait") {
         const int line = step.with_line > 0 ? step.with_line : step.kind_line;
@@ -150,6 +155,12 @@ Json to_json(const WorkflowSpec& spec) {
     if (step.needs) graph["needs"] = *step.needs;
     if (!step.condition.empty()) graph["if"] = step.condition;
     if (step.options.on_failure == OnFailure::continue_) graph["on_failure"] = "continue";
+    if (step.map) {
+      graph["map"] = {{"over", step.map->over},
+                      {"max_parallel", step.map->max_parallel},
+                      {"on_item_failure", step.map->on_item_failure == OnItemFailure::continue_ ? "continue" : "fail_run"},
+                      {"max_items", step.map->max_items}};
+    }
     steps.push_back({
         {"name", step.name},
         {"kind", step.kind},

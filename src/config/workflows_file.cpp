@@ -504,6 +504,7 @@ class Parser {
     for (std::size_t i = 0; i < specs.size(); ++i) {
       context_ = "workflow " + quote(workflow) + ", step #" + std::to_string(i + 1) + " " + quote(specs[i].name);
       check_step_references(i, specs, graph, steps.value, workflow);
+      check_item_references(specs[i]);
     }
     context_ = "workflow " + quote(workflow);
     return specs;
@@ -527,7 +528,7 @@ class Parser {
     try {
       engine::WorkflowGraph graph = engine::WorkflowGraph::build(needs);
       std::vector<engine::RunnableStep> steps;
-      for (const StepSpec& s : specs) steps.push_back({s.name, s.options.queue});
+      for (const StepSpec& s : specs) steps.push_back({s.name, s.options.queue, s.map.has_value()});
       engine::check_runnable(graph, steps);
       return graph;
     } catch (const engine::GraphError& e) {
@@ -651,6 +652,42 @@ class Parser {
       if (!use->key_template.empty()) check(use->key_template, step.limit_line, "limit");
     }
     if (!step.condition.empty()) check(step.condition, step.if_line, "if");
+    if (step.map) check(step.map->over, step.map_line, "map");
+  }
+
+  // `item` and `item_index` exist in a map step's `with` and limits only: a
+  // step's `if` and a map's `over` are evaluated once for the whole step.
+  void check_item_references(const StepSpec& step) {
+    const auto check = [&](const std::string& text, int line, std::string_view key, bool allowed) {
+      if (text.find("{{") == std::string::npos) return;
+      bool reads = false;
+      try {
+        reads = engine::Template::parse(text).reads_item();
+      } catch (const engine::TemplateSyntaxError&) {
+        return;  // reported with its own context
+      }
+      if (!reads || allowed) return;
+      YAML::Mark at;
+      at.line = line - 1;
+      fail(at, key,
+           "template " + quote(text, 120) + " reads `item` or `item_index`, which " +
+               (step.map ? std::string("a map step's `if` cannot: it is evaluated once for the whole step")
+                         : std::string("only a map step has (`map: {over: ...}`)")));
+    };
+    const bool map = step.map.has_value();
+    const auto walk = [&](const auto& self, const Json& value) -> void {
+      if (value.is_string()) {
+        check(value.get_ref<const std::string&>(), step.with_line, "with", map);
+      } else if (value.is_structured()) {
+        for (const Json& item : value) self(self, item);
+      }
+    };
+    walk(walk, step.with);
+    for (const LimitUse* use : limit_uses(step.options)) {
+      if (!use->tokens_template.empty()) check(use->tokens_template, step.limit_line, "limit", map);
+      if (!use->key_template.empty()) check(use->key_template, step.limit_line, "limit", map);
+    }
+    if (!step.condition.empty()) check(step.condition, step.if_line, "if", false);
   }
 
   StepSpec parse_step(const YAML::Node& node, const YAML::Mark& where) {
@@ -670,7 +707,8 @@ class Parser {
       }
     }
     only_known(items,
-               {"name", "kind", "with", "lease", "timeout", "queue", "retry", "limit", "needs", "if", "on_failure"});
+               {"name", "kind", "with", "lease", "timeout", "queue", "retry", "limit", "needs", "if", "on_failure",
+                "map"});
     for (const Entry& entry : items) {
       const YAML::Mark at = entry.key_node.Mark();
       if (entry.key == "kind") {
@@ -718,6 +756,9 @@ class Parser {
       } else if (entry.key == "if") {
         spec.condition = parse_condition(entry);
         spec.if_line = at.line + 1;
+      } else if (entry.key == "map") {
+        spec.map = parse_map(entry);
+        spec.map_line = at.line + 1;
       } else if (entry.key == "on_failure") {
         const std::string value = entry.value.IsScalar() ? entry.value.Scalar() : std::string();
         if (value == "fail_run") {
@@ -736,6 +777,9 @@ class Parser {
     if (spec.kind.empty()) fail(where, "kind", "missing: every step needs a kind");
     if (spec.kind == "wait") {
       for (const Entry& entry : items) {
+        if (entry.key == "map") {
+          fail(entry.key_node.Mark(), entry.key, "a wait step cannot be a map step");
+        }
         if (entry.key == "lease" || entry.key == "timeout" || entry.key == "retry" || entry.key == "limit") {
           fail(entry.key_node.Mark(), entry.key,
                "a wait step holds no worker while it waits: it takes no lease, timeout, retry or limit");
@@ -784,6 +828,61 @@ class Parser {
       fail(at, entry.key, e.what());
     }
     return condition;
+  }
+
+  // `map: {over: "{{...}}", max_parallel, on_item_failure, max_items}`:
+  // `over` is required, the rest default as in MapSpec.
+  MapSpec parse_map(const Entry& map) {
+    MapSpec spec;
+    const YAML::Mark where = map.key_node.Mark();
+    if (!map.value.IsMap()) {
+      fail(where, map.key,
+           "expected a map like {over: \"{{steps.split.output.chunks}}\", max_parallel: 20}, got " +
+               describe(map.value));
+    }
+    bool have_over = false;
+    for (const Entry& entry :
+         entries(map.value, where, map.key, {"over", "max_parallel", "on_item_failure", "max_items"})) {
+      const YAML::Mark at = entry.key_node.Mark();
+      if (entry.key == "over") {
+        if (!entry.value.IsScalar() || entry.value.Scalar().find("{{") == std::string::npos) {
+          fail(at, entry.key,
+               "expected a template giving an array, like \"{{steps.split.output.chunks}}\", got " +
+                   describe(entry.value));
+        }
+        spec.over = entry.value.Scalar();
+        try {
+          if (engine::Template::parse(spec.over).reads_item()) {
+            fail(at, entry.key, "the list to map over cannot read `item` or `item_index`: they are its elements");
+          }
+        } catch (const engine::TemplateSyntaxError& e) {
+          fail(at, entry.key, e.what());
+        }
+        have_over = true;
+      } else if (entry.key == "on_item_failure") {
+        const std::string value = entry.value.IsScalar() ? entry.value.Scalar() : std::string();
+        if (value == "fail_run") {
+          spec.on_item_failure = OnItemFailure::fail_run;
+        } else if (value == "continue") {
+          spec.on_item_failure = OnItemFailure::continue_;
+        } else {
+          fail(at, entry.key,
+               "expected fail_run (an item that fails for good fails the run; a replay runs the failed items "
+               "again) or continue (its output is null and the step lists it as failed), got " +
+                   (entry.value.IsScalar() ? quote(value) : describe(entry.value)));
+        }
+      } else {
+        const Json value = scalar(entry);
+        if (!value.is_number_integer() || value.get<std::int64_t>() < 1 ||
+            value.get<std::int64_t>() > kMaxMapItems) {
+          fail(at, entry.key,
+               "expected a whole number from 1 to " + std::to_string(kMaxMapItems) + ", got " + value.dump());
+        }
+        (entry.key == "max_parallel" ? spec.max_parallel : spec.max_items) = static_cast<int>(value.get<std::int64_t>());
+      }
+    }
+    if (!have_over) fail(where, map.key, "missing `over`: the template giving the array to map over");
+    return spec;
   }
 
   // A positive whole number (limits are counts).

@@ -253,8 +253,10 @@ class ExprParser {
     const std::string hint = text.find('-') == std::string::npos
                                  ? ""
                                  : " (for a subtraction, put spaces around '-')";
-    if (segments[0] == "input") {
-      // input.<key or index>...
+    if (segments[0] == "input" || segments[0] == "item") {
+      // input.<key or index>..., item.<key or index>... (a map step's item)
+    } else if (segments[0] == "item_index") {
+      if (segments.size() > 1) fail("bad path " + quote(text) + ": item_index is a number, it has no keys", start);
     } else if (segments[0] == "steps") {
       const bool callback = segments.size() == 3 && segments[2] == "callback_url";
       if (!callback && (segments.size() < 3 || segments[2] != "output")) {
@@ -266,7 +268,7 @@ class ExprParser {
         fail("bad path " + quote(text) + ": " + quote(segments[1]) + " is not a step name", start);
       }
     } else {
-      fail("bad path " + quote(text) + ": it must start with 'input' or 'steps'" + hint, start);
+      fail("bad path " + quote(text) + ": it must start with 'input', 'steps', 'item' or 'item_index'" + hint, start);
     }
     auto e = std::make_unique<Expr>();
     e->kind = Expr::Kind::path;
@@ -324,6 +326,10 @@ const Json& resolve(const Expr& path, const TemplateContext& context) {
   std::size_t i = 0;
   if (seg[0] == "input") {
     current = &context.input();
+    i = 1;
+  } else if (seg[0] == "item" || seg[0] == "item_index") {
+    current = seg[0] == "item" ? context.item() : context.item_index();
+    if (current == nullptr) render_error("no value at " + quote(path.text) + ": only a map step has an item");
     i = 1;
   } else if (seg[2] == "callback_url") {
     const Json* url = context.callback_url(seg[1]);
@@ -666,7 +672,17 @@ TemplateContext::TemplateContext(const Json& input, const std::map<std::string, 
 
 TemplateContext::TemplateContext(const StepContext& ctx)
     : TemplateContext(ctx.input(), ctx.outputs(), {},
-                      [&ctx](const std::string& step) { return ctx.callback_url(step); }) {}
+                      [&ctx](const std::string& step) { return ctx.callback_url(step); }) {
+  if (ctx.item_index() >= 0) with_item(ctx.item(), ctx.item_index());
+}
+
+TemplateContext& TemplateContext::with_item(const Json& item, std::int64_t index) {
+  item_ = &item;
+  item_index_ = Json(index);
+  return *this;
+}
+
+const Json* TemplateContext::item_index() const noexcept { return item_ ? &item_index_ : nullptr; }
 
 const Json* TemplateContext::callback_url(const std::string& step) const {
   if (auto it = callback_urls_.find(step); it != callback_urls_.end()) return &it->second;
@@ -818,6 +834,20 @@ std::vector<std::string> Template::step_references() const {
     if (s.kind == Segment::Kind::expr) collect_step_references(*s.expr, false, out);
   }
   return out;
+}
+
+namespace {
+bool expr_reads_item(const Expr& e) {
+  if (e.kind == Expr::Kind::path && (e.segments[0] == "item" || e.segments[0] == "item_index")) return true;
+  return (e.lhs && expr_reads_item(*e.lhs)) || (e.rhs && expr_reads_item(*e.rhs));
+}
+}  // namespace
+
+bool Template::reads_item() const {
+  for (const Segment& s : parsed_->segments) {
+    if (s.kind == Segment::Kind::expr && expr_reads_item(*s.expr)) return true;
+  }
+  return false;
 }
 
 std::vector<std::string> Template::callback_references() const {

@@ -125,6 +125,11 @@ class TemplateContext {
 
   [[nodiscard]] const Json& input() const noexcept { return input_; }
   [[nodiscard]] const std::map<std::string, Json>& outputs() const noexcept { return outputs_; }
+  // A map step's item (`item`, `item_index`); `item` must outlive this.
+  TemplateContext& with_item(const Json& item, std::int64_t index);
+  // nullptr when the step is no map step's item.
+  [[nodiscard]] const Json* item() const noexcept { return item_; }
+  [[nodiscard]] const Json* item_index() const noexcept;
   [[nodiscard]] std::optional<std::string> env(const std::string& name) const;
   // The step's callback URL as a JSON string, or nullptr when none can be made.
   [[nodiscard]] const Json* callback_url(const std::string& step) const;
@@ -135,6 +140,8 @@ class TemplateContext {
   EnvLookup env_;
   CallbackLookup callbacks_;
   mutable std::map<std::string, Json> callback_urls_;  // made once per step
+  const Json* item_ = nullptr;
+  Json item_index_;
 };
 
 // One parsed template string. Copies share the parsed form.
@@ -179,6 +186,8 @@ class Template {
   // The step names it reads (`steps.<name>.output...`), each once, in order of
   // first use; empty when it reads only the input and the environment.
   [[nodiscard]] std::vector<std::string> step_references() const;
+  // True when it reads `item` or `item_index` (valid in map steps only).
+  [[nodiscard]] bool reads_item() const;
   // The step names whose callback URL it reads (`steps.<name>.callback_url`).
   [[nodiscard]] std::vector<std::string> callback_references() const;
 

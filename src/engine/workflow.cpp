@@ -212,6 +212,27 @@ Workflow& Workflow::only_if(std::string_view step, std::string condition) {
   return *this;
 }
 
+Workflow& Workflow::map(std::string_view step, MapSpec spec) {
+  StepDefinition& def = step_named(step);
+  const std::string what = "step " + quote(step) + ": `map`";
+  if (def.wait) throw std::invalid_argument(what + ": a wait step cannot be a map step");
+  if (spec.over.empty()) throw std::invalid_argument(what + ": `over` is empty");
+  try {
+    (void)engine::Template::parse(spec.over);
+  } catch (const engine::TemplateSyntaxError& e) {
+    throw std::invalid_argument(what + ": `over`: " + e.what());
+  }
+  const std::string range = " must be from 1 to " + std::to_string(kMaxMapItems);
+  if (spec.max_parallel < 1 || spec.max_parallel > kMaxMapItems) {
+    throw std::invalid_argument(what + ": `max_parallel`" + range + ", got " + std::to_string(spec.max_parallel));
+  }
+  if (spec.max_items < 1 || spec.max_items > kMaxMapItems) {
+    throw std::invalid_argument(what + ": `max_items`" + range + ", got " + std::to_string(spec.max_items));
+  }
+  def.map = std::move(spec);
+  return *this;
+}
+
 Workflow& Workflow::input_schema(Json schema) {
   if (!schema.is_null()) {
     if (const auto problem = engine::JsonSchema::problem_in(schema)) {

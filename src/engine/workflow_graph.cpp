@@ -143,19 +143,24 @@ WorkflowGraph graph_of(const Workflow& workflow) {
 void check_runnable(const Workflow& workflow) {
   std::vector<RunnableStep> steps;
   for (const StepDefinition& s : workflow.steps()) {
-    steps.push_back(RunnableStep{s.name, s.options.queue});
+    steps.push_back(RunnableStep{s.name, s.options.queue, s.map.has_value()});
   }
   check_runnable(graph_of(workflow), steps);
 }
 
+bool runs_as_graph(const WorkflowGraph& g, const std::vector<RunnableStep>& steps) {
+  if (!g.is_chain()) return true;
+  return std::any_of(steps.begin(), steps.end(), [](const RunnableStep& s) { return s.map; });
+}
+
 void check_runnable(const WorkflowGraph& g, const std::vector<RunnableStep>& steps) {
-  if (g.is_chain()) return;
+  if (!runs_as_graph(g, steps)) return;
   for (std::size_t s = 0; s < g.size(); ++s) {
     if (steps[s].queue != steps[0].queue) {
       throw GraphError(s, "step " + quote(steps[s].name) + " runs on queue " + quote(steps[s].queue) +
                               " and step " + quote(steps[0].name) + " on " + quote(steps[0].queue) +
-                              ": this version runs every step of a workflow with parallel branches or "
-                              "fan-in on one queue");
+                              ": this version runs every step of a workflow with parallel branches, "
+                              "fan-in or a map step on one queue");
     }
   }
 }

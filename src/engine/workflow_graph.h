@@ -68,12 +68,18 @@ class WorkflowGraph {
 struct RunnableStep {
   std::string name;
   std::string queue;
+  bool map = false;  // a map step (StepDefinition::map)
 };
 
+// Whether runs of these steps are graph runs (a token per ready node, and
+// per item in flight of a map step): anything but a chain, or a chain with
+// a map step.
+[[nodiscard]] bool runs_as_graph(const WorkflowGraph& graph, const std::vector<RunnableStep>& steps);
+
 // Refuses what this version cannot run yet. A chain runs as it always did;
-// a graph (parallel branches, fan-in, several roots) runs with one token per
-// ready node, all in one queue's stream: every step of it must name the same
-// queue. Throws GraphError naming the first step at fault.
+// a graph run (runs_as_graph) keeps all its tokens in one queue's stream:
+// every step of it must name the same queue. Throws GraphError naming the
+// first step at fault.
 void check_runnable(const WorkflowGraph& graph, const std::vector<RunnableStep>& steps);
 // graph_of(), then the above.
 void check_runnable(const Workflow& workflow);

@@ -18,6 +18,8 @@ Json definition_of(const Workflow& w, const std::map<std::string, std::int64_t>&
     // Only when set: the run view shows what a step waits for and why it was skipped.
     if (s.needs) steps.back()["needs"] = *s.needs;
     if (!s.condition.empty()) steps.back()["if"] = s.condition;
+    // Only on map steps: their runs are graph runs, and the view counts their items.
+    if (s.map) steps.back()["map"] = {{"max_parallel", s.map->max_parallel}, {"max_items", s.map->max_items}};
   }
   Json def = {{"name", w.name()}, {"steps", steps}};
   if (!w.input_schema().is_null()) def["input_schema"] = w.input_schema();
@@ -34,13 +36,15 @@ Json definition_of(const Workflow& w, const std::map<std::string, std::int64_t>&
 std::string run_graph_of(const Json& definition) {
   if (!definition.is_object() || !definition.contains("steps") || !definition["steps"].is_array()) return "";
   std::vector<engine::StepNeeds> steps;
+  std::vector<engine::RunnableStep> runnable;
   for (const Json& s : definition["steps"]) {
     engine::StepNeeds n{s.at("name").get<std::string>(), std::nullopt};
     if (s.contains("needs")) n.needs = s["needs"].get<std::vector<std::string>>();
+    runnable.push_back({n.name, "", s.contains("map")});
     steps.push_back(std::move(n));
   }
   const engine::WorkflowGraph graph = engine::WorkflowGraph::build(steps);
-  if (graph.is_chain()) return "";
+  if (!engine::runs_as_graph(graph, runnable)) return "";
   Json needs = Json::object();
   for (std::size_t s = 0; s < graph.size(); ++s) {
     Json names = Json::array();

@@ -139,8 +139,7 @@ asio::awaitable<void> Worker::Impl::admit_then_launch(std::string key) {
 }
 
 void Worker::Impl::note_limiter_wait(const Inflight& s, const std::string& limiter, const std::string& key) {
-  const std::int64_t attempt = std::atoll(s.run.count("base") ? s.run.at("base").c_str() : "0") +
-                               static_cast<std::int64_t>(s.item.token.deliveries);
+  const std::int64_t attempt = s.machine.attempt();
   asio::co_spawn(*io_,
                  store::note_limiter_wait(main_, keys_, s.item.run_id, s.item.step, options_.id, attempt, limiter, key),
                  [this](std::exception_ptr e, bool) {

@@ -277,7 +277,10 @@ engine::ClaimFacts Worker::Impl::claim_facts(Inflight& slot, const store::Starte
   };
   engine::ClaimFacts c;
   c.deliveries = st.deliveries;
-  c.attempt = std::atoi(field("base").c_str()) + static_cast<int>(st.deliveries);
+  // The attempts before this token: a graph run's node keeps its own
+  // (s.<step>.base: retry.lua), a chain run its one at run level.
+  const std::string base = field("graph").empty() ? field("base") : field("s." + slot.item.step + ".base");
+  c.attempt = std::atoi(base.c_str()) + static_cast<int>(st.deliveries);
   c.budget_from = std::atoi(field("s." + slot.item.step + ".budget_from").c_str());
   c.status = engine::parse_run_status(field("status")).value_or(engine::RunStatus::queued);
   c.cancel_requested = field("cancel") == "1";

@@ -407,6 +407,30 @@ TEST_F(InProcess, ParallelBranchesRunTogetherAndTheFanInSeesEveryAncestor) {
   EXPECT_TRUE(client().dead_letters(10).empty());
 }
 
+// A node of a graph run counts its attempts as a step of a chain does: a
+// branch that keeps failing is retried up to its max_attempts and then fails
+// the run, while the other branch's output is kept.
+TEST_F(InProcess, AGraphNodeThatKeepsFailingSpendsItsAttemptsAndFailsTheRun) {
+  std::atomic<int> tries{0};
+  Workflow fork("fork");
+  fork.step("ok", [](StepContext&) -> StepResult { return Json{{"fine", true}}; })
+      .step("flaky",
+            [&](StepContext&) -> StepResult {
+              ++tries;
+              return StepError::retryable("503");
+            },
+            quick_retries(3))
+      .needs("flaky", {});
+  start(fork);
+  const RunInfo run = client().wait(client().submit("fork", Json::object()).run_id, 10s);
+  ASSERT_EQ(run.status, "failed");
+  EXPECT_EQ(run.steps[0].status, "completed");
+  EXPECT_EQ(run.steps[1].status, "failed");
+  EXPECT_EQ(run.steps[1].attempts, 3);
+  EXPECT_EQ(tries.load(), 3);
+  ASSERT_EQ(client().dead_letters(10).size(), 1u);
+}
+
 // An approval as one branch of a graph: the other branch runs to its end
 // while the approval waits (holding no slot: concurrency 1), and the fan-in
 // starts once both are done, with the approver's body as the wait's output.
