@@ -573,8 +573,13 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
                                    t.step, t.output, std::to_string(t.attempts),
                                    last ? std::string() : t.next_step,
                                    last ? std::string() : t.next_queue, t.workflow, t.signal,
-                                   t.skipped ? "skipped" : t.failed ? "failed" : "",
-                                   t.failed ? t.error : std::string()});
+                                   t.expand_max_parallel > 0 ? "expand"
+                                   : t.skipped               ? "skipped"
+                                   : t.failed                ? "failed"
+                                                             : "",
+                                   t.expand_max_parallel > 0 ? std::to_string(t.expand_max_parallel)
+                                   : t.failed                ? t.error
+                                                             : std::string()});
         }
         break;
       case ScriptKind::retry:

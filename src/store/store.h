@@ -191,6 +191,10 @@ struct Transition {
   // advance / complete_run: the step failed for good and its on_failure is
   // continue (status 'failed', `error` recorded; the output is null).
   bool failed = false;
+  // advance of a map step's own token (next step '*'): it expands into its
+  // items instead of completing; `output` holds them, compact JSON one per
+  // line, and this is the map's max_parallel (>= 1). 0 = no expansion.
+  int expand_max_parallel = 0;
   std::string workflow;    // advance / complete_run: for the worker's counters
   std::chrono::milliseconds duration{0};  // advance / complete_run: the attempt's wall time
 };

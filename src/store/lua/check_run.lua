@@ -7,7 +7,7 @@
 -- sleep, signal or limiter timer of its step, a schema 1 delayed member, or a signal
 -- wait without timeout, which waits on its name alone), in the DLQ, pending(0/1)}.
 -- For a graph run (lib.lua's "Graph runs") the counts are over all its
--- nodes, pending counts the claimed entries, and a 6th value is the number
+-- nodes (and map items: sf_graph_holders), pending counts the claimed entries, and a 6th value is the number
 -- of tokens it should hold (`live`).
 local run, stream, timers, dlq, legacy = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local run_id, group = ARGV[1], ARGV[2]
@@ -17,7 +17,7 @@ if g then
   -- A graph run (lib.lua's "Graph runs"): the tokens of all its nodes, and
   -- how many it should hold (`live`).
   local in_stream, pending, in_delayed = 0, 0, 0
-  for _, n in ipairs(g.order) do
+  for _, n in ipairs(sf_graph_holders(run, g)) do
     local entry = redis.call('HGET', run, 's.' .. n .. '.entry')
     if entry and entry ~= '' and redis.call('EXISTS', stream) == 1 and
         #redis.call('XRANGE', stream, entry, entry) > 0 then

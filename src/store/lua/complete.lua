@@ -25,7 +25,9 @@
 --       ('' = none: deleted from the run with the completion, sleep.lua),
 --       how it ended ('' completed; 'skipped': its `if` was false, attempts
 --       0; 'failed': it failed for good and its on_failure is continue, the
---       run goes on), the error ('failed' only: kept with the step's history)
+--       run goes on; 'expand': a map node's own token, whose output is its
+--       items, compact JSON one per line), the error ('failed' only: kept
+--       with the step's history; 'expand': the map's max_parallel)
 -- A graph run's node (lib.lua's "Graph runs") reads the run: the node's
 -- dependents whose needs have all finished get a token (in the same
 -- stream), unless the run has ended or is being cancelled; `live` goes down
@@ -70,48 +72,137 @@ for i = 1, n do
     end
     if next_step == '*' then
       -- One HMGET reads the run and every node's status; one HSET writes the
-      -- node's outcome, the dependents' tokens and the run's count.
+      -- outcome, the new tokens and the run's count. Map steps: lib.lua's
+      -- "Map steps" (an expansion, an item's completion).
       local h = redis.call('HMGET', run, 'status', 'cancel', 'live', 'graph', 'steps')
-      local needs, order = cjson.decode(h[4]), cjson.decode(h[5])
-      local names = {}
-      for k, n in ipairs(order) do names[k] = 's.' .. n .. '.status' end
-      local read = redis.call('HMGET', run, unpack(names))
-      local node = {}
-      for k, n in ipairs(order) do node[n] = read[k] end
-      node[step] = done
-      local set = {s .. 'status', done, s .. 'output', output, s .. 'attempts', attempts,
-                   s .. 'finished_at', now, s .. 'entry', '', 'updated_at', now}
+      local going = not sf_terminal[h[1]] and h[2] ~= '1'  -- new tokens may start
       local left = tonumber(h[3] or '1') - 1
-      if not sf_terminal[h[1]] then
-        if h[2] ~= '1' then
-          for _, d in ipairs(order) do
-            local waits_on_this, ready = false, not node[d]
-            for _, x in ipairs(needs[d]) do
-              if x == step then waits_on_this = true end
-              -- (a dead node would have failed the run: no node here is one)
-              if not sf_status_finished(node[x], false) then ready = false end
+      local set = {'updated_at', now}
+      local function add(...) for _, v in ipairs({...}) do set[#set + 1] = v end end
+      -- The item `k` of map node `node` gets a token (a new entry, base 0).
+      local function start_item(node, k)
+        local it = node .. '[' .. k .. ']'
+        local nid = redis.call('XADD', next_stream, '*', 'r', run_id, 's', it, 'a', '0')
+        add('s.' .. it .. '.status', 'queued', 's.' .. it .. '.entry', nid, 's.' .. it .. '.base', '0')
+      end
+      local finished, finished_as = nil, nil  -- the node this completion finishes, and how
+      local emptied = nil                     -- a map node whose items' outputs moved into its own
+      if ARGV[a + 11] == 'expand' then
+        -- A map node's own token: `output` is its items (compact JSON, one
+        -- per line), ARGV[a + 12] its max_parallel.
+        local items = {}
+        for line in string.gmatch(output, '[^\n]+') do items[#items + 1] = line end
+        local mp = tonumber(ARGV[a + 12])
+        for k = 1, #items, 500 do
+          local chunk = {}
+          for j = k, math.min(#items, k + 499) do
+            chunk[#chunk + 1] = 's.' .. step .. '[' .. (j - 1) .. '].item'
+            chunk[#chunk + 1] = items[j]
+          end
+          redis.call('HSET', run, unpack(chunk))
+        end
+        local started = 0
+        if going then started = math.min(#items, mp) end
+        for k = 0, started - 1 do start_item(step, k) end
+        add(s .. 'status', 'running', s .. 'entry', '', s .. 'attempts', attempts, s .. 'started_at', now,
+            s .. 'n', #items, s .. 'next', started, s .. 'done', 0, s .. 'mp', mp)
+        left = left + started
+        if #items == 0 then
+          add(s .. 'output', '[]', s .. 'status', 'completed', s .. 'finished_at', now)
+          finished, finished_as = step, 'completed'
+        end
+      else
+        add(s .. 'status', done, s .. 'output', output, s .. 'attempts', attempts, s .. 'finished_at', now,
+            s .. 'entry', '')
+        local node = sf_item_of(step)
+        if node then
+          local q = 's.' .. node
+          local p = q .. '.'
+          local m = redis.call('HMGET', run, p .. 'n', p .. 'next', p .. 'done')
+          local count, nxt, fin = tonumber(m[1]), tonumber(m[2]), tonumber(m[3]) + 1
+          add(p .. 'done', fin)
+          if going and nxt < count then
+            start_item(node, nxt)
+            add(p .. 'next', nxt + 1)
+            left = left + 1
+          end
+          if fin == count then
+            -- The last item: the node's output is the items' in order (read
+            -- once, after this item's own is written).
+            redis.call('HSET', run, unpack(set))
+            set = {}
+            local parts, failed = {}, {}
+            for k = 0, count - 1, 500 do
+              local names = {}
+              for j = k, math.min(count, k + 500) - 1 do
+                names[#names + 1] = q .. '[' .. j .. '].output'
+                names[#names + 1] = q .. '[' .. j .. '].status'
+              end
+              local v = redis.call('HMGET', run, unpack(names))
+              for j = 1, #v, 2 do
+                parts[#parts + 1] = v[j] or 'null'
+                if v[j + 1] == 'failed' then failed[#failed + 1] = k + (j - 1) / 2 end
+              end
             end
-            if waits_on_this and ready then
-              local nid = redis.call('XADD', next_stream, '*', 'r', run_id, 's', d, 'a', '0')
-              local p = 's.' .. d .. '.'
-              for _, v in ipairs({p .. 'status', 'queued', p .. 'entry', nid, p .. 'base', '0'}) do set[#set + 1] = v end
-              left = left + 1
+            add(p .. 'output', '[' .. table.concat(parts, ',') .. ']', p .. 'status', 'completed',
+                p .. 'finished_at', now, 'updated_at', now)
+            if #failed > 0 then
+              local list = {}
+              for _, k in ipairs(failed) do
+                list[#list + 1] = cjson.encode({index = k, error = redis.call('HGET', run, q .. '[' .. k .. '].error') or ''})
+              end
+              add(p .. 'failed', '[' .. table.concat(list, ',') .. ']')
             end
+            finished, finished_as, emptied = node, 'completed', {node, count}
+          end
+        else
+          finished, finished_as = step, done
+        end
+      end
+      if finished and going then
+        local needs, order = cjson.decode(h[4]), cjson.decode(h[5])
+        local names = {}
+        for k, n in ipairs(order) do names[k] = 's.' .. n .. '.status' end
+        local read = redis.call('HMGET', run, unpack(names))
+        local node = {}
+        for k, n in ipairs(order) do node[n] = read[k] end
+        node[finished] = finished_as
+        for _, d in ipairs(order) do
+          local waits_on_this, ready = false, not node[d]
+          for _, x in ipairs(needs[d]) do
+            if x == finished then waits_on_this = true end
+            -- (a dead node would have failed the run: no node here is one)
+            if not sf_status_finished(node[x], false) then ready = false end
+          end
+          if waits_on_this and ready then
+            local nid = redis.call('XADD', next_stream, '*', 'r', run_id, 's', d, 'a', '0')
+            local p = 's.' .. d .. '.'
+            add(p .. 'status', 'queued', p .. 'entry', nid, p .. 'base', '0')
+            left = left + 1
           end
         end
-        for _, v in ipairs({'live', left}) do set[#set + 1] = v end
+      end
+      if not sf_terminal[h[1]] then
+        add('live', left)
         if left == 0 and h[2] == '1' then
-          for _, v in ipairs({'status', 'cancelled'}) do set[#set + 1] = v end
+          add('status', 'cancelled')
           sf_reindex(live, cancelled, run_id)
           sf_retain(run, retention_set, run_id, now, retention)
         elseif left == 0 then
-          for _, v in ipairs({'status', 'completed', 'entry', ''}) do set[#set + 1] = v end
+          add('status', 'completed', 'entry', '')
           redis.call('ZREM', live, run_id)
           sf_retain(run, retention_set, run_id, now, retention)
           redis.call('HINCRBY', stats, 'completed:' .. ARGV[a + 9], 1)
         end
       end
       redis.call('HSET', run, unpack(set))
+      if emptied then
+        for k = 0, emptied[2] - 1, 500 do
+          local names = {}
+          for j = k, math.min(emptied[2], k + 500) - 1 do names[#names + 1] = 's.' .. emptied[1] .. '[' .. j .. '].output' end
+          redis.call('HDEL', run, unpack(names))
+        end
+      end
     elseif next_step ~= '' then
       local nid = redis.call('XADD', next_stream, '*', 'r', run_id, 's', next_step, 'a', '0')
       redis.call('HSET', run, s .. 'status', done, s .. 'output', output, s .. 'attempts', attempts,

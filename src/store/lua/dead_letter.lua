@@ -34,7 +34,11 @@ for i = 1, n do
     sf_drop_entry(stream, group, id)
     local g = sf_graph_of(run)
     if g then
-      redis.call('HSET', run, 'step', step, 's.' .. step .. '.entry', '')
+      -- An item of a map step fails its node: the run's `step` is the node
+      -- (replay's dead node), the dead-letter entry names the item.
+      local node = sf_item_of(step)
+      redis.call('HSET', run, 'step', node or step, 's.' .. step .. '.entry', '')
+      if node then redis.call('HSET', run, 's.' .. node .. '.status', 'failed') end
       sf_graph_drop_tokens(run, run_id, g, stream, group, timers, false)
     end
     out[i] = 'ok'

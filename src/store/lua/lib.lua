@@ -144,6 +144,41 @@ end
 -- has no `graph` field and keeps its one token at run level (step, entry,
 -- base), as before.
 
+-- Map steps (MapSpec) run in graph runs. A map node's own token expands it
+-- (complete.lua, 'expand'): s.<node>.n items, each JSON value kept as
+-- s.<node>[k].item; s.<node>.next is the next index to start and
+-- s.<node>.done the items finished; at most s.<node>.mp (max_parallel)
+-- items hold a token at once, each completion starting the next. Item k is
+-- a token holder named "<node>[k]" (engine/map_item.h): it has every
+-- per-step field (s.<node>[k].status, .entry, .base, .attempts, .output,
+-- ...), its own timers and stream entries, and counts in `live` like a node
+-- (an expanded node holds no token itself). When the last item finishes,
+-- the node's output, the array of the items' outputs in order, is written
+-- once to s.<node>.output (the items' own outputs are then deleted) and its
+-- dependents start as after any node.
+
+-- The map node and item index a token's step names ("summarize[3]"), or nil.
+local function sf_item_of(step)
+  local node, k = string.match(step, '^(.+)%[(%d+)%]$')
+  if node then return node, tonumber(k) end
+  return nil
+end
+
+-- Every name that may hold a token in graph run `run` (g: sf_graph_of):
+-- its nodes in order, an expanded map node replaced by the items it started.
+local function sf_graph_holders(run, g)
+  local out = {}
+  for _, n in ipairs(g.order) do
+    local started = redis.call('HGET', run, 's.' .. n .. '.next')
+    if started then
+      for k = 0, tonumber(started) - 1 do out[#out + 1] = n .. '[' .. k .. ']' end
+    else
+      out[#out + 1] = n
+    end
+  end
+  return out
+end
+
 -- The timer kinds a graph node's token may be. (A signal wait without
 -- timeout holds no timer: its token is its name, s.<node>.signal.)
 local sf_graph_timer_kinds = {'retry', 'start', 'limiter', 'sleep', 'signal'}
@@ -194,11 +229,11 @@ end
 -- entries that no worker holds (with `with_claimed`, the held ones too: a
 -- worker renewing one then finds it lost). A node whose token went is marked
 -- `cancelled` (it never ran to its end; a replay gives it a token again).
--- Returns the number of nodes whose entry a worker still holds, and the
--- first node that held any token (nil if none).
+-- Returns the number of nodes (and map items: sf_graph_holders) whose entry
+-- a worker still holds, and the first node that held any token (nil if none).
 local function sf_graph_drop_tokens(run, run_id, g, stream, group, timers, with_claimed)
   local held, first = 0, nil
-  for _, n in ipairs(g.order) do
+  for _, n in ipairs(sf_graph_holders(run, g)) do
     local p = 's.' .. n .. '.'
     local had = false
     for _, kind in ipairs(sf_graph_timer_kinds) do
@@ -220,7 +255,7 @@ local function sf_graph_drop_tokens(run, run_id, g, stream, group, timers, with_
     elseif had then
       redis.call('HSET', run, p .. 'status', 'cancelled')
     end
-    if had and not first then first = n end
+    if had and not first then first = sf_item_of(n) or n end
   end
   return held, first
 end

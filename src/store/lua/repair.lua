@@ -13,7 +13,7 @@
 -- KEYS[1] timer set, KEYS[2] schema 1's delayed set, KEYS[3] dead-letter stream;
 --   then per item 2 keys: run hash, its queue stream (as read before the call)
 -- ARGV: group; then per item 2 values: run id, queue name (as read before the call)
--- A graph run's nodes are repaired each (repaired:<node>,<node>...).
+-- A graph run's nodes (and map items) are repaired each (repaired:<node>,<node>...).
 -- Returns per item 'repaired:<step>', 'rescheduled:<step>' (a scheduled run
 -- or a durable wait), 'timeout:<step>' (a signal wait's timeout timer),
 -- or 'skipped:<why>' (gone, finished,
@@ -54,7 +54,7 @@ for i = 1, (#ARGV - 1) / 2 do
     -- then the count of nodes holding one.
     local g = sf_graph_of(run)
     local last, fixed, held = last_delivered(stream), {}, 0
-    for _, n in ipairs(g.order) do
+    for _, n in ipairs(sf_graph_holders(run, g)) do
       local p = 's.' .. n .. '.'
       local h = redis.call('HMGET', run, p .. 'status', p .. 'entry', p .. 'due_at', p .. 'base', p .. 'parked',
                            p .. 'signal', p .. 'wake_at')

@@ -32,12 +32,51 @@ if g then
   -- nodes keep their outputs. The first new entry id is returned.
   local group = ARGV[3]
   local first, live = nil, 0
+  -- Whether the token of the node or item whose fields start with `p` is a
+  -- stream entry a worker holds.
+  local function held_by_worker(p)
+    local entry = redis.call('HGET', run, p .. 'entry')
+    return entry and entry ~= '' and redis.call('XPENDING', stream, group, entry, entry, 1)[1] ~= nil
+  end
+  -- `name` (a node or a map item) gets a token again, its budget counted
+  -- from the attempts it has spent.
+  local function again(name)
+    local p = 's.' .. name .. '.'
+    local spent = redis.call('HGET', run, p .. 'attempts') or '0'
+    local nid = sf_node_enqueue(run, run_id, stream, name, spent, now)
+    redis.call('HSET', run, p .. 'budget_from', spent)
+    redis.call('HDEL', run, p .. 'rate_limited', p .. 'waited_ms', p .. 'no_worker', p .. 'unhandled_since',
+               p .. 'due_at', p .. 'parked', p .. 'wake_at')
+    first = first or nid
+    live = live + 1
+  end
   for _, n in ipairs(g.order) do
     local p = 's.' .. n .. '.'
-    if not sf_node_finished(run, n, step) then
-      local entry = redis.call('HGET', run, p .. 'entry')
-      local held = entry and entry ~= '' and redis.call('XPENDING', stream, group, entry, entry, 1)[1] ~= nil
-      if held then
+    local m = redis.call('HMGET', run, p .. 'n', p .. 'next', p .. 'mp')
+    if m[1] and not sf_node_finished(run, n, step) then
+      -- An expanded map node (lib.lua's "Map steps"): its items that did not
+      -- finish (a finished one has an output, null for a continued failure)
+      -- get a token again, those a worker runs keep theirs, and more start
+      -- from `next` up to max_parallel in flight.
+      local count, nxt, mp = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
+      local in_flight = 0
+      for k = 0, nxt - 1 do
+        local it = n .. '[' .. k .. ']'
+        local q = 's.' .. it .. '.'
+        if not redis.call('HGET', run, q .. 'output') then
+          if held_by_worker(q) then live = live + 1 else again(it) end
+          in_flight = in_flight + 1
+        end
+      end
+      while in_flight < mp and nxt < count do
+        first = first or sf_node_enqueue(run, run_id, stream, n .. '[' .. nxt .. ']', '0', now)
+        live = live + 1
+        nxt = nxt + 1
+        in_flight = in_flight + 1
+      end
+      redis.call('HSET', run, p .. 'next', nxt, p .. 'status', 'running')
+    elseif not sf_node_finished(run, n, step) then
+      if held_by_worker(p) then
         live = live + 1
       else
         -- (a node with no status may be ready too: its last need finished
@@ -46,15 +85,7 @@ if g then
         for _, x in ipairs(g.needs[n]) do
           if not sf_node_finished(run, x, step) then ready = false; break end
         end
-        if ready then
-          local spent = redis.call('HGET', run, p .. 'attempts') or '0'
-          local nid = sf_node_enqueue(run, run_id, stream, n, spent, now)
-          redis.call('HSET', run, p .. 'budget_from', spent)
-          redis.call('HDEL', run, p .. 'rate_limited', p .. 'waited_ms', p .. 'no_worker', p .. 'unhandled_since',
-                     p .. 'due_at', p .. 'parked', p .. 'wake_at')
-          first = first or nid
-          live = live + 1
-        end
+        if ready then again(n) end
       end
     end
   end

@@ -9,7 +9,8 @@
 -- another worker, re-delivered, or already acknowledged; then it must write
 -- nothing, or it would mark a step another worker owns (or has finished) as
 -- running under its own name. One XPENDING over the batch's range checks all.
--- Hot path: per batch TIME and XPENDING; per entry HGETALL and HSET. The hash
+-- Hot path: per batch TIME and XPENDING; per entry HGETALL (for an item of a
+-- map step, HMGET of what it needs: item_fields) and HSET. The hash
 -- returned is the one read before the HSET (the worker decides from status,
 -- cancel and base).
 -- KEYS[1] stream, KEYS[2..] run hashes (one per item)
@@ -20,6 +21,39 @@
 -- ours, or no longer with that count: nothing written), 'missing' (the run
 -- hash is gone; entry dropped).
 local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
+
+-- What the claim of item `step` of map node `node` returns instead of the
+-- whole run hash (which holds every item: reading it per item would cost
+-- O(items) each): the run's own fields a worker reads, the item's, and the
+-- outputs of the node's ancestors (its needs, transitively), as
+-- HGETALL-shaped pairs.
+local function item_fields(run, step, node)
+  local names = {'workflow', 'status', 'cancel', 'graph', 'steps', 'input', 'queue'}
+  for _, f in ipairs({'base', 'budget_from', 'rate_limited', 'waited_ms', 'unhandled_since', 'item'}) do
+    names[#names + 1] = 's.' .. step .. '.' .. f
+  end
+  local needs = cjson.decode(redis.call('HGET', run, 'graph') or '{}')
+  local seen, todo = {}, {node}
+  while #todo > 0 do
+    local n = table.remove(todo)
+    for _, x in ipairs(needs[n] or {}) do
+      if not seen[x] then
+        seen[x] = true
+        todo[#todo + 1] = x
+        names[#names + 1] = 's.' .. x .. '.output'
+      end
+    end
+  end
+  local values = redis.call('HMGET', run, unpack(names))
+  local h = {}
+  for k, name in ipairs(names) do
+    if values[k] then
+      h[#h + 1] = name
+      h[#h + 1] = values[k]
+    end
+  end
+  return h
+end
 local now_ms = sf_now()
 local now = string.format('%d', now_ms)
 local n = #KEYS - 1
@@ -34,7 +68,8 @@ for i = 1, n do
   if deliveries == nil or (asked ~= 0 and asked ~= deliveries) then
     out[i] = {'lost', 0, {}, now_ms}
   else
-    local h = redis.call('HGETALL', run)
+    local node = sf_item_of(step)
+    local h = node and item_fields(run, step, node) or redis.call('HGETALL', run)
     if #h == 0 then
       sf_drop_entry(stream, group, id)
       out[i] = {'missing', deliveries, {}, now_ms}
