@@ -41,6 +41,12 @@ struct StepInfo {
   // or {"kind": "no_worker", "until": null, "queue": "<queue>"} (no live
   // worker serving its queue has its handler).
   Json waiting_for;
+  // A map step once its list is known, else null: {"total": items,
+  // "started": items given a token so far, "finished": items done (completed
+  // or failed with on_item_failure continue), "max_parallel",
+  // "by_status": {"<status>": count} over the started items, "failed":
+  // [{"index", "error"}] (the first 100 failed items)}.
+  Json items;
 };
 
 struct RunInfo {

@@ -775,6 +775,14 @@ class Parser {
     }
     if (spec.name.empty()) fail(where, "name", "missing: every step needs a name");
     if (spec.kind.empty()) fail(where, "kind", "missing: every step needs a kind");
+    if (spec.map) {
+      for (const Entry& entry : items) {
+        if (entry.key == "on_failure") {
+          fail(entry.key_node.Mark(), entry.key,
+               "a map step says what a failing item does with `on_item_failure` in `map` (fail_run or continue)");
+        }
+      }
+    }
     if (spec.kind == "wait") {
       for (const Entry& entry : items) {
         if (entry.key == "map") {

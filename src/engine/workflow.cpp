@@ -216,6 +216,10 @@ Workflow& Workflow::map(std::string_view step, MapSpec spec) {
   StepDefinition& def = step_named(step);
   const std::string what = "step " + quote(step) + ": `map`";
   if (def.wait) throw std::invalid_argument(what + ": a wait step cannot be a map step");
+  if (def.options.on_failure == OnFailure::continue_) {
+    throw std::invalid_argument(what + ": a map step says what a failing item does with on_item_failure (fail_run "
+                                       "or continue), not on_failure");
+  }
   if (spec.over.empty()) throw std::invalid_argument(what + ": `over` is empty");
   try {
     (void)engine::Template::parse(spec.over);

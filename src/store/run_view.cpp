@@ -45,6 +45,27 @@ Json parse_or_string(const std::string& text) {
 // write on the hot path): the error history (each failed attempt, with its
 // worker and outcome since schema 2) and, for a completed step, its last
 // attempt's start, finish and worker.
+// StepInfo::items of expanded map step `step` (lib.lua's "Map steps").
+Json map_items(const Fields& f, const std::string& step) {
+  const std::string p = "s." + step + ".";
+  const std::int64_t started = to_int(f, p + "next");
+  Json by_status = Json::object();
+  Json failed = Json::array();
+  for (std::int64_t k = 0; k < started; ++k) {
+    const std::string q = "s." + step + "[" + std::to_string(k) + "].";
+    std::string st = get(f, q + "status");
+    if (st.empty()) st = "pending";
+    by_status[st] = by_status.value(st, 0) + 1;
+    if (st == "failed" && failed.size() < 100) failed.push_back({{"index", k}, {"error", get(f, q + "error")}});
+  }
+  return {{"total", to_int(f, p + "n")},
+          {"started", started},
+          {"finished", to_int(f, p + "done")},
+          {"max_parallel", to_int(f, p + "mp")},
+          {"by_status", by_status},
+          {"failed", failed}};
+}
+
 Json attempt_history(const Fields& f, const std::string& p, const std::string& step_status, int attempts) {
   Json history = Json::array();
   const Json errors = Json::parse(get(f, p + "errors"), nullptr, false);
@@ -164,6 +185,7 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
     } else if (s.status == "cancelled") {
       s.finished_at_ms = run.updated_at_ms;  // the cancel wrote the run's last update
     }
+    if (f.count(p + "n") != 0) s.items = map_items(f, s.name);
     run.steps.push_back(std::move(s));
   }
   std::vector<engine::NodeStatus> nodes;
@@ -272,7 +294,8 @@ Json to_json(const RunInfo& run) {
                      {"message", s.message.empty() ? Json(nullptr) : Json(s.message)},
                      {"errors", s.errors},
                      {"attempt_history", s.attempt_history},
-                     {"waiting_for", s.waiting_for}});
+                     {"waiting_for", s.waiting_for},
+                     {"items", s.items}});
   }
   return {{"id", run.id},
           {"workflow", run.workflow},

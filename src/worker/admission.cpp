@@ -214,9 +214,12 @@ std::int64_t Worker::Impl::token_cost(const Inflight& s, const LimitUse& use) co
   // Too large to parse: launch() fails the attempt; its estimate does not matter.
   if (parse_budget_problem(*s.workflow, s.step_index, s.run)) return 0;
   auto [input, outputs] = run_data(*s.workflow, s.step_index, s.run);
+  const Json item = item_value(s);
+  engine::TemplateContext context(input, outputs);
+  if (s.item_index >= 0) context.with_item(item, s.item_index);
   engine::Redactor unused;
   try {
-    Json v = t->second.render_value(engine::TemplateContext(input, outputs), unused);
+    Json v = t->second.render_value(context, unused);
     if (v.is_number()) return std::max<std::int64_t>(0, static_cast<std::int64_t>(v.get<double>()));
     if (v.is_string()) return std::max<std::int64_t>(0, std::atoll(v.get<std::string>().c_str()));
   } catch (const std::exception& e) {
@@ -230,10 +233,13 @@ std::optional<std::string> Worker::Impl::limit_key(const Inflight& s, const Limi
   auto t = limit_keys_.find(&use);
   if (t == limit_keys_.end()) return std::string();
   auto [input, outputs] = run_data(*s.workflow, s.step_index, s.run);
+  const Json item = item_value(s);
+  engine::TemplateContext context(input, outputs);
+  if (s.item_index >= 0) context.with_item(item, s.item_index);
   engine::Redactor unused;
   std::string why;
   try {
-    const Json v = t->second.render_value(engine::TemplateContext(input, outputs), unused);
+    const Json v = t->second.render_value(context, unused);
     if (v.is_string() && !v.get<std::string>().empty()) return v.get<std::string>();
     if (v.is_number() || v.is_boolean()) return v.dump();
     if ((v.is_array() || v.is_object()) && !v.empty()) return v.dump();

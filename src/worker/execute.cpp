@@ -36,9 +36,16 @@ std::optional<std::string> Worker::Impl::parse_budget_problem(const Workflow& wf
          " MiB a step may be handed: fewer, larger values (one string rather than many small objects) are cheaper";
 }
 
+Json Worker::Impl::item_value(const Inflight& slot) const {
+  if (slot.item_index < 0) return Json();
+  auto it = slot.run.find("s." + slot.item.step + ".item");
+  return it == slot.run.end() ? Json() : worker_detail::parse_json(it->second);
+}
+
 bool Worker::Impl::decide_condition(Inflight& slot) {
   const StepDefinition& step = slot.workflow->steps()[static_cast<std::size_t>(slot.step_index)];
-  if (step.condition.empty()) return true;
+  // A map step's `if` was decided once, at its own token's claim.
+  if (step.condition.empty() || slot.item_index >= 0) return true;
   // Too large to parse: launch() fails the attempt and says why.
   if (parse_budget_problem(*slot.workflow, slot.step_index, slot.run)) return true;
   auto [input, outputs] = run_data(*slot.workflow, slot.step_index, slot.run);
@@ -90,9 +97,15 @@ void Worker::Impl::launch(const std::string& key) {
     finish_wait(key, slot, step, input, outputs);
     return;
   }
+  if (slot.expands) {
+    expand_map(key, slot, step, input, outputs);
+    return;
+  }
+  Json item = item_value(slot);
   slot.run.clear();  // the context holds what the handler needs
   slot.ctx = std::make_shared<StepContext>(slot.item.run_id, wf.name(), step.name, slot.machine.attempt(),
                                            std::move(input), std::move(outputs));
+  if (slot.item_index >= 0) slot.ctx->set_item(std::move(item), slot.item_index);
   if (callbacks_) {
     slot.ctx->set_callback_maker([signer = callbacks_](std::string_view run_id, std::string_view wait_step) {
       return signer->url(run_id, wait_step);
@@ -175,7 +188,16 @@ void Worker::Impl::on_finished(const std::string& key, StepResult result) {
   engine::HandlerResult r;
   std::string output;  // the output as written to Redis, serialized once
   if (result.ok()) {
-    output = result.output().dump();
+    // A map's expansion hands complete.lua its items one per line (lib.lua's
+    // "Map steps"; compact JSON never holds a raw newline).
+    if (s.expands && !s.skip && result.output().is_array()) {
+      for (const Json& item : result.output()) {
+        if (!output.empty()) output += '\n';
+        output += item.dump();
+      }
+    } else {
+      output = result.output().dump();
+    }
     r.output_bytes = output.size();
   } else {
     const StepError& e = result.error();

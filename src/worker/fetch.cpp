@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <span>
 
+#include "engine/map_item.h"
 #include "worker/worker_impl.h"
 
 namespace steadfast {
@@ -295,7 +296,10 @@ engine::ClaimFacts Worker::Impl::claim_facts(Inflight& slot, const store::Starte
   }
   slot.renewed_at = Clock::now();
   const Workflow* wf = find_workflow(field("workflow"));
-  const int index = wf != nullptr ? wf->index_of(slot.item.step) : -1;
+  // An item of a map step names "step[k]" (engine/map_item.h).
+  const std::optional<engine::MapItem> map_item = engine::parse_item_step(slot.item.step);
+  int index = wf != nullptr ? wf->index_of(map_item ? map_item->step : slot.item.step) : -1;
+  if (map_item && index >= 0 && !wf->steps()[static_cast<std::size_t>(index)].map) index = -1;
   if (index < 0) {
     c.handler_known = false;
     c.unknown_what = "workflow '" + field("workflow") + "' step '" + slot.item.step + "'";
@@ -303,12 +307,17 @@ engine::ClaimFacts Worker::Impl::claim_facts(Inflight& slot, const store::Starte
   }
   slot.workflow = wf;
   slot.step_index = index;
-  const StepOptions& o = slot.options();
-  c.limited = !limit_uses(o).empty();
+  const StepDefinition& step = wf->steps()[static_cast<std::size_t>(index)];
+  const StepOptions& o = step.options;
+  slot.item_index = map_item ? map_item->index : -1;
+  slot.expands = step.map && !map_item;
+  // (expanding a map asks no limiter: its items do)
+  c.limited = !limit_uses(o).empty() && !slot.expands;
   slot.graph = !field("graph").empty();
   c.is_last_step = !slot.graph && index + 1 == static_cast<int>(wf->steps().size());
   c.retry = o.retry;
-  c.continue_on_failure = o.on_failure == OnFailure::continue_;
+  c.continue_on_failure = map_item ? step.map->on_item_failure == OnItemFailure::continue_
+                                   : o.on_failure == OnFailure::continue_;
   return c;
 }
 

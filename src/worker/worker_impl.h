@@ -114,6 +114,11 @@ class Worker::Impl {
     // The step's `if` was false at claim (skip_by_condition): launch()
     // completes it with null, status 'skipped', without its handler.
     bool skip = false;
+    // A map step (MapSpec): the token of item `item_index` ("step[k]"), or
+    // (item_index -1) the step's own token, whose claim evaluates `over`
+    // and expands it into its items (expand_map) instead of a handler.
+    std::int64_t item_index = -1;
+    bool expands = false;
 
     const StepOptions& options() const {
       return workflow->steps()[static_cast<std::size_t>(step_index)].options;
@@ -181,6 +186,14 @@ class Worker::Impl {
   std::optional<std::string> parse_budget_problem(const Workflow& wf, int step_index, const store::Fields& f) const;
   // Whether step `a` of `wf` finishes before step `s` starts (its graph's precedes).
   bool precedes(const Workflow& wf, int a, int s) const;
+  // A map item's element of `over` (s.<step>[k].item, as start.lua returned
+  // it); null for any other step.
+  Json item_value(const Inflight& slot) const;
+  // map.cpp: a map step's own token at its claim: `over` evaluated to the
+  // items it expands into (handed to on_finished as its output), or a fatal
+  // failure naming why (not an array, longer than max_items).
+  void expand_map(const std::string& key, Inflight& slot, const StepDefinition& step, const Json& input,
+                  const std::map<std::string, Json>& outputs);
   void launch(const std::string& key);
   static StepResult run_handler(const StepHandler& handler, StepContext& ctx);
   // Starts an AsyncStepHandler on the event loop; its first `done` reaches

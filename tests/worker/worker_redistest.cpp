@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -429,6 +430,105 @@ TEST_F(InProcess, AGraphNodeThatKeepsFailingSpendsItsAttemptsAndFailsTheRun) {
   EXPECT_EQ(run.steps[1].attempts, 3);
   EXPECT_EQ(tries.load(), 3);
   ASSERT_EQ(client().dead_letters(10).size(), 1u);
+}
+
+// A map step end to end: split's chunks mapped by `summarize`, at most 2
+// items at once, each seeing its item, index and own idempotency key; the
+// step's output is the items' outputs in input order, and the fan-in after
+// it sees that array.
+TEST_F(InProcess, AMapStepRunsOncePerItemAtMostMaxParallelAtOnceAndKeepsTheOrder) {
+  std::mutex m;
+  int running = 0;
+  int most = 0;
+  std::set<std::string> keys;
+  Workflow doc("mapdoc");
+  doc.step("split", [](StepContext& ctx) -> StepResult { return Json{{"chunks", ctx.input().at("chunks")}}; })
+      .step("summarize",
+            [&](StepContext& ctx) -> StepResult {
+              {
+                std::lock_guard lock(m);
+                most = std::max(most, ++running);
+                keys.insert(ctx.idempotency_key());
+              }
+              std::this_thread::sleep_for(20ms);  // let the others start, if they may
+              {
+                std::lock_guard lock(m);
+                --running;
+              }
+              return Json{{"upper", ctx.item().get<std::string>() + "!"}, {"at", ctx.item_index()}};
+            })
+      .step("merge", [](StepContext& ctx) -> StepResult { return Json{{"n", ctx.outputs().at("summarize").size()}}; })
+      .map("summarize", MapSpec{"{{steps.split.output.chunks}}", 2});
+  start(doc, 6);
+  const Json chunks = {"a", "b", "c", "d", "e"};
+  const std::string id = client().submit("mapdoc", Json{{"chunks", chunks}}).run_id;
+  const RunInfo run = client().wait(id, 20s);
+  ASSERT_EQ(run.status, "completed");
+  Json want = Json::array();
+  for (int i = 0; i < 5; ++i) want.push_back({{"upper", chunks[i].get<std::string>() + "!"}, {"at", i}});
+  EXPECT_EQ(run.steps[1].output, want);
+  EXPECT_EQ(run.steps[2].output, (Json{{"n", 5}}));
+  EXPECT_EQ(most, 2) << "max_parallel bounds the items in flight, with 6 slots free";
+  EXPECT_EQ(keys.size(), 5u);
+  EXPECT_EQ(keys.count(id + ":summarize:4"), 1u);
+  EXPECT_EQ(run.steps[1].items["total"], 5);
+  EXPECT_EQ(run.steps[1].items["by_status"]["completed"], 5);
+
+  // An empty list: the step completes with [] and the run goes on.
+  const RunInfo empty = client().wait(client().submit("mapdoc", Json{{"chunks", Json::array()}}).run_id, 10s);
+  ASSERT_EQ(empty.status, "completed");
+  EXPECT_EQ(empty.steps[1].output, Json::array());
+  // Not an array: the step fails for good, naming what it got.
+  const RunInfo bad = client().wait(client().submit("mapdoc", Json{{"chunks", "abc"}}).run_id, 10s);
+  ASSERT_EQ(bad.status, "failed");
+  EXPECT_NE(bad.steps[1].error.find("not an array"), std::string::npos) << bad.steps[1].error;
+}
+
+// An item that fails for good: under fail_run the run fails at the map, the
+// other items' outputs kept, and a replay runs the failed item alone; under
+// continue its output is null and the step lists it as failed.
+TEST_F(InProcess, AFailingItemFailsTheRunOrIsNullDependingOnOnItemFailure) {
+  std::atomic<bool> healed{false};
+  std::mutex m;
+  std::map<std::int64_t, int> calls;
+  const auto handler = [&](StepContext& ctx) -> StepResult {
+    {
+      std::lock_guard lock(m);
+      ++calls[ctx.item_index()];
+    }
+    if (ctx.item_index() == 1 && !healed) return StepError::fatal("item 1 is poison");
+    return Json(ctx.item().get<int>() * 10);
+  };
+  Workflow strict("strict");
+  strict.step("each", handler).map("each", MapSpec{"{{input.xs}}", 3});
+  Workflow lenient("lenient");
+  lenient.step("each", handler).map("each", MapSpec{"{{input.xs}}", 3, OnItemFailure::continue_});
+  start({strict, lenient}, 4);
+  const std::string id = client().submit("strict", Json{{"xs", {1, 2, 3}}}).run_id;
+  const RunInfo failed = client().wait(id, 10s);
+  ASSERT_EQ(failed.status, "failed");
+  EXPECT_EQ(failed.steps[0].status, "failed");
+  const std::vector<DeadLetter> dead = client().dead_letters(10);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].step, "each[1]");
+  healed = true;
+  client().replay(id);
+  const RunInfo replayed = client().wait(id, 10s);
+  ASSERT_EQ(replayed.status, "completed");
+  EXPECT_EQ(replayed.steps[0].output, (Json{10, 20, 30}));
+  {
+    std::lock_guard lock(m);
+    EXPECT_EQ(calls[0], 1) << "a finished item is not run again";
+    EXPECT_EQ(calls[1], 2);
+    EXPECT_EQ(calls[2], 1);
+  }
+
+  healed = false;
+  const RunInfo lax = client().wait(client().submit("lenient", Json{{"xs", {1, 2, 3}}}).run_id, 10s);
+  ASSERT_EQ(lax.status, "completed");
+  EXPECT_EQ(lax.steps[0].output, (Json{10, nullptr, 30}));
+  ASSERT_EQ(lax.steps[0].items["failed"].size(), 1u);
+  EXPECT_EQ(lax.steps[0].items["failed"][0]["index"], 1);
 }
 
 // An approval as one branch of a graph: the other branch runs to its end
