@@ -574,7 +574,42 @@ INSTANTIATE_TEST_SUITE_P(
                           "        queue: other\n        needs: []\n",
                   8, "needs",
                   "step 'split' runs on queue 'other' and step 'fetch' on 'default': this version runs every "
-                  "step of a workflow with parallel branches or fan-in on one queue"},
+                  "step of a workflow with parallel branches, fan-in or a map step on one queue"},
+        ErrorCase{"map_on_another_queue",
+                  kHead + "      - {name: split, kind: noop}\n      - name: each\n        kind: noop\n"
+                          "        queue: other\n        map: {over: \"{{steps.split.output}}\"}\n",
+                  5, "needs", "a map step on one queue"},
+        ErrorCase{"map_not_a_map", step("{name: a, kind: noop, map: \"{{input.xs}}\"}"), 4, "map",
+                  "expected a map like {over: \"{{steps.split.output.chunks}}\", max_parallel: 20}"},
+        ErrorCase{"map_without_over", step("{name: a, kind: noop, map: {max_parallel: 2}}"), 4, "map",
+                  "missing `over`"},
+        ErrorCase{"map_over_not_a_template", step("{name: a, kind: noop, map: {over: [1, 2]}}"), 4, "over",
+                  "expected a template giving an array"},
+        ErrorCase{"map_over_reads_item", step("{name: a, kind: noop, map: {over: \"{{item}}\"}}"), 4, "over",
+                  "cannot read `item` or `item_index`"},
+        ErrorCase{"map_max_parallel_zero", step("{name: a, kind: noop, map: {over: \"{{input.xs}}\", max_parallel: 0}}"),
+                  4, "max_parallel", "expected a whole number from 1 to 100000, got 0"},
+        ErrorCase{"map_max_items_over", step("{name: a, kind: noop, map: {over: \"{{input.xs}}\", max_items: 100001}}"),
+                  4, "max_items", "expected a whole number from 1 to 100000, got 100001"},
+        ErrorCase{"map_on_item_failure_unknown",
+                  step("{name: a, kind: noop, map: {over: \"{{input.xs}}\", on_item_failure: skip}}"), 4,
+                  "on_item_failure", "expected fail_run"},
+        ErrorCase{"map_unknown_key", step("{name: a, kind: noop, map: {over: \"{{input.xs}}\", paralel: 2}}"), 4,
+                  "paralel", "unknown key"},
+        ErrorCase{"map_with_on_failure",
+                  step("{name: a, kind: noop, on_failure: continue, map: {over: \"{{input.xs}}\"}}"), 4,
+                  "on_failure", "says what a failing item does with `on_item_failure`"},
+        ErrorCase{"map_on_a_wait", step("{name: a, kind: wait, with: {for: 1s}, map: {over: \"{{input.xs}}\"}}"), 4,
+                  "map", "a wait step cannot be a map step"},
+        ErrorCase{"map_over_reads_a_later_step",
+                  kHead + "      - {name: a, kind: noop, map: {over: \"{{steps.b.output}}\"}}\n"
+                          "      - {name: b, kind: noop}\n",
+                  4, "map", "reads step 'b', which comes later"},
+        ErrorCase{"item_outside_a_map", step("{name: a, kind: http, with: {url: \"http://x/{{item}}\"}}"), 4, "with",
+                  "only a map step has"},
+        ErrorCase{"item_in_a_maps_if",
+                  step("{name: a, kind: noop, if: \"{{item}}\", map: {over: \"{{input.xs}}\"}}"), 4, "if",
+                  "a map step's `if` cannot"},
         ErrorCase{"on_failure_unknown", step("{name: a, kind: noop, on_failure: ignore}"), 4, "on_failure",
                   "expected fail_run (the run fails into the dead-letter queue) or continue"},
         ErrorCase{"on_failure_on_a_wait", step("{name: a, kind: wait, with: {for: 1s}, on_failure: continue}"), 4,
@@ -655,7 +690,35 @@ TEST(ParseWorkflows, NeedsIfAndOnFailureReachTheWorkflowAndItsJson) {
   EXPECT_FALSE(json["steps"][2].contains("on_failure"));
 }
 
-TEST(ParseWorkflowsErrors, SyntaxErrorNamesFileAndLine) {
+// The map step: `over` reads an earlier output, `item` is read in
+// `with`, the defaults fill what is not written, and the built workflow and
+// its JSON carry it.
+TEST(ParseWorkflows, AMapStepReachesTheWorkflowAndItsJson) {
+  const WorkflowsFile file = parse_workflows(
+      kHead + "      - {name: split, kind: noop}\n"
+              "      - name: summarize\n        kind: http\n"
+              "        map: {over: \"{{steps.split.output.chunks}}\", max_parallel: 20, on_item_failure: continue}\n"
+              "        with: {method: POST, url: \"http://127.0.0.1:9/{{item_index}}\", body: {prompt: \"{{item}}\"}}\n"
+              "      - {name: merge, kind: noop, needs: [summarize]}\n",
+      kPath);
+  const std::vector<StepSpec>& steps = file.workflows.at(0).steps;
+  ASSERT_TRUE(steps[1].map.has_value());
+  EXPECT_EQ(steps[1].map->over, "{{steps.split.output.chunks}}");
+  EXPECT_EQ(steps[1].map->max_parallel, 20);
+  EXPECT_EQ(steps[1].map->on_item_failure, OnItemFailure::continue_);
+  EXPECT_EQ(steps[1].map->max_items, 10'000) << "the default";
+  EXPECT_EQ(steps[1].map_line, 7);
+  EXPECT_FALSE(steps[0].map.has_value());
+  const std::vector<Workflow> built = build_workflows(file, steps::builtin_kinds());
+  ASSERT_TRUE(built.at(0).steps()[1].map.has_value());
+  EXPECT_EQ(built.at(0).steps()[1].map->max_parallel, 20);
+  const Json json = to_json(file.workflows.at(0));
+  EXPECT_EQ(json["steps"][1]["map"]["over"], "{{steps.split.output.chunks}}");
+  EXPECT_EQ(json["steps"][1]["map"]["on_item_failure"], "continue");
+  EXPECT_FALSE(json["steps"][0].contains("map"));
+}
+
+TEST(ParseWorkflowsErrors, SyntaxErrorNamesFileAndLine) {TEST(ParseWorkflowsErrors, SyntaxErrorNamesFileAndLine) {
   const std::string message = config_error(kHead + "      - {name: a, kind: noop\n      - b\n");
   EXPECT_STARTS_WITH(message, std::string(kPath) + ":");
   EXPECT_CONTAINS(message, "invalid YAML");

@@ -226,7 +226,28 @@ TEST_F(TemplateTest, StepContextGivesInputAndOutputs) {
             "10/fetched body");
 }
 
-// --- callback URLs
+// --- a map step's item
+
+TEST_F(TemplateTest, AMapItemIsItemAndItsIndexIsItemIndex) {
+  const Json item = {{"text", "chunk two"}, {"n", 2}};
+  TemplateContext c = context();
+  c.with_item(item, 1);
+  EXPECT_EQ(Template::parse("{{item.text}} #{{item_index}}").render(c, secrets), "chunk two #1");
+  EXPECT_EQ(Template::parse("{{item}}").render_value(c, secrets), item);
+  EXPECT_EQ(Template::parse("{{item_index + 1}}").render_value(c, secrets), Json(2));
+  EXPECT_TRUE(Template::parse("a {{len(item.text)}}").reads_item());
+  EXPECT_TRUE(Template::parse("{{item_index}}").reads_item());
+  EXPECT_FALSE(Template::parse("{{input.n}} {{steps.fetch.output.text}}").reads_item());
+  EXPECT_CONTAINS(render_error("{{item.text}}"), "no value at 'item.text': only a map step has an item");
+  EXPECT_CONTAINS(render_error("{{item_index}}"), "only a map step has an item");
+
+  StepContext ctx("run-1", "wf", "each", 1, input, outputs);
+  ctx.set_item(item, 7);
+  EXPECT_EQ(Template::parse("{{item.n}}-{{item_index}}").render(TemplateContext(ctx), secrets), "2-7");
+  EXPECT_EQ(ctx.idempotency_key(), "run-1:each:7");
+}
+
+// --- callback URLs// --- callback URLs
 
 TEST_F(TemplateTest, CallbackUrlsComeFromTheStepContextAndAreNoDataReference) {
   const Template t = Template::parse("{\"notify\": \"{{steps.approve.callback_url}}\", \"n\": {{steps.fetch.output.status}}}");
@@ -280,7 +301,9 @@ TEST_F(TemplateTest, UnknownFunction) {
 }
 
 TEST_F(TemplateTest, BadPaths) {
-  EXPECT_CONTAINS(syntax_error("{{inputs.x}}"), "bad path 'inputs.x': it must start with 'input' or 'steps'");
+  EXPECT_CONTAINS(syntax_error("{{inputs.x}}"),
+                  "bad path 'inputs.x': it must start with 'input', 'steps', 'item' or 'item_index'");
+  EXPECT_CONTAINS(syntax_error("{{item_index.x}}"), "item_index is a number, it has no keys");
   EXPECT_CONTAINS(syntax_error("{{steps.fetch}}"), "bad path 'steps.fetch': expected steps.<name>.output");
   EXPECT_CONTAINS(syntax_error("{{steps.fetch.result.x}}"), "expected steps.<name>.output");
   EXPECT_CONTAINS(syntax_error("{{input..x}}"), "expected a key or index after '.'");

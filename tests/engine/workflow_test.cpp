@@ -149,7 +149,39 @@ TEST(Workflow, NeedsAndOnlyIfSetAStepAndRefuseWhatCannotWork) {
   EXPECT_EQ(w.steps()[1].condition, "{{steps.a.output.go}}");
 }
 
-TEST(Workflow, RefusesAnEmptyHandler) {
+TEST(Workflow, MapMakesAMapStepAndRefusesWhatCannotWork) {
+  Workflow w("w");
+  w.step("a", ok).step("b", ok).wait("nap", WaitSpec::sleep_for(std::chrono::seconds(1)));
+  w.map("b", MapSpec{"{{steps.a.output.xs}}", 5});
+  ASSERT_TRUE(w.steps()[1].map.has_value());
+  EXPECT_EQ(w.steps()[1].map->max_parallel, 5);
+  EXPECT_EQ(w.steps()[1].map->max_items, 10'000);
+  EXPECT_FALSE(w.steps()[0].map.has_value());
+  EXPECT_EQ(invalid_argument_message([&] { w.map("zz", MapSpec{"{{input.x}}"}); }),
+            "workflow 'w' has no step named 'zz'");
+  EXPECT_EQ(invalid_argument_message([&] { w.map("nap", MapSpec{"{{input.x}}"}); }),
+            "step 'nap': `map`: a wait step cannot be a map step");
+  EXPECT_EQ(invalid_argument_message([&] { w.map("a", MapSpec{""}); }), "step 'a': `map`: `over` is empty");
+  EXPECT_NE(invalid_argument_message([&] { w.map("a", MapSpec{"{{input.x"}); }).find("step 'a': `map`: `over`: "),
+            std::string::npos);
+  for (const int bad : {0, kMaxMapItems + 1}) {
+    EXPECT_NE(invalid_argument_message([&] { w.map("a", MapSpec{"{{input.x}}", bad}); }).find("`max_parallel` must be"),
+              std::string::npos);
+    EXPECT_NE(invalid_argument_message([&] {
+                w.map("a", MapSpec{"{{input.x}}", 1, OnItemFailure::fail_run, bad});
+              }).find("`max_items` must be"),
+              std::string::npos);
+  }
+  EXPECT_NO_THROW(w.map("a", MapSpec{"{{input.x}}", kMaxMapItems, OnItemFailure::continue_, kMaxMapItems}));
+  StepOptions lenient;
+  lenient.on_failure = OnFailure::continue_;
+  w.step("c", ok, lenient);
+  EXPECT_NE(invalid_argument_message([&] { w.map("c", MapSpec{"{{input.x}}"}); }).find("on_item_failure"),
+            std::string::npos);
+  EXPECT_FALSE(w.steps()[3].map.has_value()) << "a refusal changes nothing";
+}
+
+TEST(Workflow, RefusesAnEmptyHandler) {TEST(Workflow, RefusesAnEmptyHandler) {
   Workflow w("w");
   EXPECT_NE(invalid_argument_message([&] { w.step("a", StepHandler{}); }).find("handler"),
             std::string::npos);
