@@ -50,7 +50,13 @@ void print_human(const RunInfo& run) {
   steps.add(header);
   for (const StepInfo& s : run.steps) {
     const bool finished = s.started_at_ms > 0 && s.finished_at_ms >= s.started_at_ms;
-    std::vector<std::string> row{s.name, s.status, std::to_string(s.attempts),
+    // A map step shows its items: "running (3/20 items)".
+    std::string status = s.status;
+    if (s.items.is_object()) {
+      status += " (" + std::to_string(s.items.value("finished", 0)) + "/" + std::to_string(s.items.value("total", 0)) +
+                " items)";
+    }
+    std::vector<std::string> row{s.name, status, std::to_string(s.attempts),
                                  s.started_at_ms > 0 ? engine::rfc3339_ms(s.started_at_ms) : "-",
                                  finished ? format_elapsed_ms(s.finished_at_ms - s.started_at_ms) : "-",
                                  s.worker.empty() ? "-" : s.worker, s.error};  // the error may echo run input: escaped
