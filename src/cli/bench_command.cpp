@@ -64,6 +64,9 @@ struct Workload {
   int default_runs = 0;
   int default_concurrency = 0;
   std::string graph = {};  // the needs of every step (store::run_graph_of) for a graph; "" = a chain
+  // A map workload: each run's input holds this many items (`input.items`)
+  // and its steps are a (the map over them) and b; 0 = none.
+  int items = 0;
 };
 
 const Workload* find_workload(std::string_view name) {
@@ -75,6 +78,10 @@ const Workload* find_workload(std::string_view name) {
        "[{name: a, kind: noop}, {name: b, kind: noop, needs: [a]}, {name: c, kind: noop, needs: [a]}, "
        "{name: d, kind: noop, needs: [b, c]}]",
        4, 50000, 64, R"({"a":[],"b":["a"],"c":["a"],"d":["b","c"]})"},
+      // a maps over the run's 20 items, 10 at a time; b waits for all of them
+      {"fanout",
+       "[{name: a, kind: noop, map: {over: \"{{input.items}}\", max_parallel: 10}}, {name: b, kind: noop}]", 21,
+       5000, 64, R"({"a":[],"b":["a"]})", 20},
       {"io", "[{name: a, kind: sleep, with: {ms: STEP_MS}}]", 1, 20000, 200},
       {"latency", "[{name: a, kind: stamp}]", 1, 1000, 16},
       {"http", "[{name: a, kind: noop}]", 1, 0, 16},
@@ -307,6 +314,7 @@ struct EnqueuePlan {
   std::string workflow;
   std::vector<std::string> steps;
   std::string graph;  // SubmitRequest::graph
+  int items = 0;      // Workload::items
   std::vector<std::string> ids;  // one per run, filled in as submitted
   std::size_t next = 0;
   std::exception_ptr failure;
@@ -318,6 +326,10 @@ asio::awaitable<void> submitter(store::Store& store, EnqueuePlan& plan) {
     store::SubmitRequest req;
     req.workflow = plan.workflow;
     req.input = Json{{"i", i}};
+    if (plan.items > 0) {
+      req.input["items"] = Json::array();
+      for (int k = 0; k < plan.items; ++k) req.input["items"].push_back(k);
+    }
     req.steps = plan.steps;
     req.graph = plan.graph;
     req.first_queue = "default";
@@ -330,8 +342,8 @@ asio::awaitable<void> submitter(store::Store& store, EnqueuePlan& plan) {
 // connection (the client pipelines what they send in the same turn).
 asio::awaitable<std::vector<std::string>> enqueue(store::Store& store, const std::string& workflow,
                                                   const std::vector<std::string>& steps, int runs,
-                                                  int submitters, const std::string& graph = {}) {
-  EnqueuePlan plan{workflow, steps, graph, std::vector<std::string>(static_cast<std::size_t>(runs)), 0, nullptr};
+                                                  int submitters, const std::string& graph = {}, int items = 0) {
+  EnqueuePlan plan{workflow, steps, graph, items, std::vector<std::string>(static_cast<std::size_t>(runs)), 0, nullptr};
   int finished = 0;
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer all_done(ex, Clock::time_point::max());
@@ -348,6 +360,7 @@ asio::awaitable<std::vector<std::string>> enqueue(store::Store& store, const std
 
 std::vector<std::string> step_names(const Workload& w) {
   std::vector<std::string> names;
+  if (w.items > 0) return {"a", "b"};  // a's items are steps of their own, not names of the workflow
   for (int i = 0; i < w.steps_per_run; ++i) names.emplace_back(1, static_cast<char>('a' + i));
   return names;
 }
@@ -370,7 +383,7 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
 
   co_await probe.reset_stats();
   const auto t0 = Clock::now();
-  co_await enqueue(store, wf, step_names(w), runs, a.submitters, w.graph);
+  co_await enqueue(store, wf, step_names(w), runs, a.submitters, w.graph, w.items);
   const double enqueue_s = seconds_since(t0);
   double enqueue_cmds = 0;
   const auto enqueue_calls = co_await probe.engine_calls();
@@ -676,9 +689,9 @@ asio::awaitable<Json> submit_rates(const BenchArgs& a, const Workload& w, store:
 void register_bench(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench", "Measure a workload; prints one JSON line (docs/benchmarks.md)");
   auto a = std::make_shared<BenchArgs>();
-  cmd->add_option("workload", a->workload, "noop | three-step | diamond | io | latency | http | submit")
+  cmd->add_option("workload", a->workload, "noop | three-step | diamond | fanout | io | latency | http | submit")
       ->required()
-      ->check(CLI::IsMember({"noop", "three-step", "diamond", "io", "latency", "http", "submit"}));
+      ->check(CLI::IsMember({"noop", "three-step", "diamond", "fanout", "io", "latency", "http", "submit"}));
   cmd->add_option("--redis", a->redis_url,
                   "Redis URL to use (keys under a prefix of the bench's own); default: a private redis-server");
   cmd->add_option("--runs", a->runs, "Runs to submit (default: per workload)")->check(CLI::Range(1, 100000000));

@@ -26,6 +26,8 @@ check noop "$bulk and d['steps'] == 3000 and d['redis_commands_per_step'] <= 9" 
 check three-step "$bulk and d['steps'] == 3000 and d['redis_commands_per_step'] <= 8" --runs 1000
 # Graph runs (a fan-out to two branches and a fan-in): every step of every run completes.
 check diamond "$bulk and d['steps'] == 4000 and d['runs'] == 1000" --runs 1000
+# Map steps: 200 runs of 20 items each (10 at a time) and the step after them.
+check fanout "$bulk and d['steps'] == 4200 and d['runs'] == 200" --runs 200
 check io "$bulk and 0 < d['of_ideal'] <= 1.05" --runs 400 --step-ms 5 --concurrency 50
 # 300 http calls held by the upstream for 1 s each, 300 at a time: all in
 # flight together on the worker's event loop (no thread per call).
