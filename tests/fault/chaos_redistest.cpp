@@ -60,8 +60,10 @@ class Chaos : public FaultTest {
   // to kWorkers worker processes, kills one at random every 1-2 s until all
   // have ended, then checks each run with `run_ok` (its index, the run),
   // the doctor and the dead-letter queue. Prints the figures under `label`.
+  // `input_of` gives run i's input ({"i": i} by default).
   void survive_kills(const std::string& label, const std::string& yaml, const std::string& workflow, int n_runs,
-                     const std::function<bool(std::size_t, const RunInfo&)>& run_ok) {
+                     const std::function<bool(std::size_t, const RunInfo&)>& run_ok,
+                     const std::function<Json(int)>& input_of = [](int i) { return Json{{"i", i}}; }) {
     const std::uint32_t seed = chaos_seed();
     // Printed first (a hung or crashed run still shows it) and in every failure.
     std::printf("%s: seed %u (replay with STEADFAST_CHAOS_SEED=%u)\n", label.c_str(), seed, seed);
@@ -83,7 +85,7 @@ class Chaos : public FaultTest {
       for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&, t] {
           for (int i = t; i < n_runs; i += kThreads) {
-            runs[static_cast<std::size_t>(i)] = c.submit(workflow, Json{{"i", i}}).run_id;
+            runs[static_cast<std::size_t>(i)] = c.submit(workflow, input_of(i)).run_id;
           }
         });
       }
@@ -132,7 +134,7 @@ class Chaos : public FaultTest {
     for (std::size_t i = 0; i < runs.size(); ++i) {
       const auto run = client().get_run(runs[i]);
       ASSERT_TRUE(run.has_value()) << runs[i];
-      bool ok = run->status == "completed" && run->input == Json{{"i", i}};
+      bool ok = run->status == "completed" && run->input == input_of(static_cast<int>(i));
       for (const StepInfo& s : run->steps) {
         ok = ok && s.status == "completed" && !s.output.is_null() && s.attempts >= 1;
         re_executed += std::max(0, s.attempts - 1);
@@ -197,6 +199,42 @@ workflows:
     }
     return run.steps[1].output == Json{{"slept_ms", 300}};
   });
+}
+
+// Map steps: runs of 1,000 items each, 40 in flight per run, every item a
+// 100 ms sleep. Workers die under items; their items are reclaimed and run
+// again; every run ends with exactly 1,000 outputs in order, none stranded.
+TEST_F(Chaos, MapItemsSurviveWorkersKilledAtRandom) {
+  const int n_runs = env_or("STEADFAST_CHAOS_MAP_RUNS", 3);
+  const int n_items = env_or("STEADFAST_CHAOS_MAP_ITEMS", 1000);
+  const std::string yaml = R"(
+workflows:
+  fanout:
+    steps:
+      - name: each
+        kind: sleep
+        with: {ms: 100}
+        map: {over: "{{input.items}}", max_parallel: 40}
+        lease: 1s
+        retry: {max_attempts: 10, backoff: {initial: 50ms}}
+      - {name: merge, kind: noop, lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
+)";
+  const auto input_of = [n_items](int i) {
+    Json items = Json::array();
+    for (int k = 0; k < n_items; ++k) items.push_back(k);
+    return Json{{"i", i}, {"items", items}};
+  };
+  survive_kills(
+      "chaos-map", yaml, "fanout", n_runs,
+      [&](std::size_t, const RunInfo& run) {
+        if (run.steps.size() != 2 || !run.steps[0].output.is_array()) return false;
+        if (run.steps[0].output.size() != static_cast<std::size_t>(n_items)) return false;
+        for (const Json& out : run.steps[0].output) {
+          if (out != Json{{"slept_ms", 100}}) return false;
+        }
+        return run.steps[0].items["finished"] == n_items && run.steps[1].started_at_ms >= run.steps[0].finished_at_ms;
+      },
+      input_of);
 }
 
 }  // namespace
