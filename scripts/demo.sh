@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: `steadfast dev` (a private Redis with AOF, the HTTP API, 2 workers)
-# runs examples/document-analysis.yaml — fetch a document, two LLM calls under a
+# runs examples/document-analysis.yaml — fetch a document, split it, summarize
+# every chunk (a map step) and extract keywords beside it, LLM calls under a
 # tokens-per-minute limiter, store the result with a Python step — against
 # examples/fake_llm.py, which is slow and answers 429s and 500s at random.
 # Every run completes anyway. Watch it in the dashboard: dev prints its URL.

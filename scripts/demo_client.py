@@ -55,7 +55,9 @@ def main():
     print()
     print("one run, as GET /v1/runs/{id} shows it:")
     for s in example["steps"]:
-        print(f"  {s['name']:10} {s['status']:10} attempts {s['attempts']}")
+        items = s.get("items")
+        each = f"  ({items['finished']} of {items['total']} items)" if items else ""
+        print(f"  {s['name']:10} {s['status']:10} attempts {s['attempts']}{each}")
     print()
     print(f"summary: {runs} runs, {completed} completed, {runs - completed} not completed; "
           f"{retried} retried attempts; the LLM answered {llm_stats['rate_limited']} x 429 "
