@@ -252,7 +252,9 @@ asio::awaitable<void> Worker::Impl::handle_claims(const Stream& s, std::vector<s
       std::string workflow;
       if (auto wf = started[i].run.find("workflow"); wf != started[i].run.end()) workflow = wf->second;
       const std::string queue = items[i].token.queue;
-      const std::string step = items[i].step;
+      // (an item of a map step is handled by whoever has its step)
+      const std::optional<engine::MapItem> map_item = engine::parse_item_step(items[i].step);
+      const std::string step = map_item ? map_item->step : items[i].step;
       try {
         facts.another_worker_has_it = co_await registration_->another_handles(queue, workflow, step);
       } catch (const std::exception& e) {

@@ -104,7 +104,9 @@ for i = 1, n do
         local started = 0
         if going then started = math.min(#items, mp) end
         for k = 0, started - 1 do start_item(step, k) end
-        add(s .. 'status', 'running', s .. 'entry', '', s .. 'attempts', attempts, s .. 'started_at', now,
+        -- (expanded while the run ends or is cancelled: no item starts, and a
+        -- replay starts them)
+        add(s .. 'status', going and 'running' or 'cancelled', s .. 'entry', '', s .. 'attempts', attempts,
             s .. 'n', #items, s .. 'next', started, s .. 'done', 0, s .. 'mp', mp)
         left = left + started
         if #items == 0 then
