@@ -56,7 +56,7 @@ def main():
     print("one run, as GET /v1/runs/{id} shows it:")
     for s in example["steps"]:
         items = s.get("items")
-        each = f"  ({items['finished']} of {items['total']} items)" if items else ""
+        each = f"  ({items['completed']} of {items['total']} items)" if items else ""
         print(f"  {s['name']:10} {s['status']:10} attempts {s['attempts']}{each}")
     print()
     print(f"summary: {runs} runs, {completed} completed, {runs - completed} not completed; "

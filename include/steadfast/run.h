@@ -41,11 +41,10 @@ struct StepInfo {
   // or {"kind": "no_worker", "until": null, "queue": "<queue>"} (no live
   // worker serving its queue has its handler).
   Json waiting_for;
-  // A map step once its list is known, else null: {"total": items,
-  // "started": items given a token so far, "finished": items done (completed
-  // or failed with on_item_failure continue), "max_parallel",
-  // "by_status": {"<status>": count} over the started items, "failed":
-  // [{"index", "error"}] (the first 100 failed items)}.
+  // A map step once its list is known, else null: {"total", "completed",
+  // "failed", "running", "waiting" (the rest: not started yet, queued,
+  // retrying, parked, cancelled), "max_parallel"}. The items themselves:
+  // Client::map_items, GET /v1/runs/{id}/steps/{step}/items.
   Json items;
 };
 

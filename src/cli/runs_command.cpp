@@ -53,8 +53,8 @@ void print_human(const RunInfo& run) {
     // A map step shows its items: "running (3/20 items)".
     std::string status = s.status;
     if (s.items.is_object()) {
-      status += " (" + std::to_string(s.items.value("finished", 0)) + "/" + std::to_string(s.items.value("total", 0)) +
-                " items)";
+      const std::int64_t done = s.items.value("completed", std::int64_t{0}) + s.items.value("failed", std::int64_t{0});
+      status += " (" + std::to_string(done) + "/" + std::to_string(s.items.value("total", std::int64_t{0})) + " items)";
     }
     std::vector<std::string> row{s.name, status, std::to_string(s.attempts),
                                  s.started_at_ms > 0 ? engine::rfc3339_ms(s.started_at_ms) : "-",

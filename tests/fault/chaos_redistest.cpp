@@ -232,7 +232,7 @@ workflows:
         for (const Json& out : run.steps[0].output) {
           if (out != Json{{"slept_ms", 100}}) return false;
         }
-        return run.steps[0].items["finished"] == n_items && run.steps[1].started_at_ms >= run.steps[0].finished_at_ms;
+        return run.steps[0].items["completed"] == n_items && run.steps[1].started_at_ms >= run.steps[0].finished_at_ms;
       },
       input_of);
 }

@@ -133,8 +133,8 @@ TEST_F(MapSteps, TheMapExpandsIntoItemsAtMostMaxParallelAtOnceAndItsOutputKeepsT
   const StepInfo& m = info.steps.at(1);
   EXPECT_EQ(m.output, Json::parse(R"(["A","B","C"])"));
   EXPECT_EQ(m.items["total"], 3);
-  EXPECT_EQ(m.items["finished"], 3);
-  EXPECT_EQ(m.items["by_status"]["completed"], 3);
+  EXPECT_EQ(m.items["completed"], 3);
+  EXPECT_EQ(m.items["running"], 0);
 
   auto last = claim_all();
   EXPECT_EQ(apply_one(done(last.at("merge"), "{}")), Applied::ok);
