@@ -186,6 +186,13 @@ class Client {
   // nullopt when no such run (never existed, or expired after its retention).
   std::optional<RunInfo> get_run(const std::string& run_id);
 
+  // Items [offset, offset + limit) of map step `step` of the run, limit at
+  // most kMaxItemsPage; nullopt when no such run. Throws
+  // std::invalid_argument when `step` is no map step of the run whose list
+  // is known yet.
+  std::optional<MapItemsPage> map_items(const std::string& run_id, const std::string& step, std::int64_t offset = 0,
+                                        std::int64_t limit = 100);
+
   // Polls until the run is completed, failed or cancelled; throws
   // WaitTimeoutError after `timeout`, std::runtime_error if the run does not exist.
   RunInfo wait(const std::string& run_id, std::chrono::milliseconds timeout);

@@ -101,4 +101,28 @@ struct DeadLetter {
 
 [[nodiscard]] Json to_json(const DeadLetter& entry);
 
+// One item of a map step (Client::map_items).
+struct MapItemInfo {
+  std::int64_t index = 0;
+  // pending (not started yet), queued, running, retrying, waiting,
+  // completed, failed, cancelled
+  std::string status = "pending";
+  int attempts = 0;
+  Json output;        // null until completed (and for a failed item)
+  std::string error;  // the latest failure's; empty once completed
+};
+
+// A page of a map step's items, in index order.
+struct MapItemsPage {
+  std::int64_t total = 0;   // the step's items
+  std::int64_t offset = 0;  // the first index asked for
+  std::vector<MapItemInfo> items;
+};
+
+// {"total", "offset", "items": [{"index", "status", "attempts", "output", "error" (null if none)}]}
+[[nodiscard]] Json to_json(const MapItemsPage& page);
+
+// The most items one page holds.
+inline constexpr std::int64_t kMaxItemsPage = 1000;
+
 }  // namespace steadfast

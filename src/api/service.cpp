@@ -232,7 +232,8 @@ struct Service::Route {
   enum class Action {
     healthz, readyz, metrics, ui, ui_redirect, me, workflows, submit, runs, run, cancel, dlq, dlq_purge, dlq_replay,
     workers, limiters, limiter_overrides, limiter_override, audit, queues, queue_pause, queue_resume, stats_series, rerun, bulk_create, bulk_list, bulk_get,
-    bulk_stop, submit_batch, schedules, schedule_pause, schedule_resume, schedule_trigger, signal, callback
+    bulk_stop, submit_batch, schedules, schedule_pause, schedule_resume, schedule_trigger, signal, callback,
+    map_items
   };
   Action action{};
   std::string label;               // the route template, for metrics
@@ -354,6 +355,10 @@ std::variant<Service::Route, Response> Service::resolve(const Request& request) 
       route.public_route = true;
     } else if (n == 5 && s1 == "runs" && seg[3] == "signals" && !seg[2].empty() && !seg[4].empty()) {
       set(A::signal, "/v1/runs/{id}/signals/{name}", "POST", Access::submit, std::string(seg[2]));
+      route.param2 = std::string(seg[4]);
+    } else if (n == 6 && s1 == "runs" && seg[3] == "steps" && seg[5] == "items" && !seg[2].empty() &&
+               !seg[4].empty()) {
+      set(A::map_items, "/v1/runs/{id}/steps/{step}/items", "GET", Access::read, std::string(seg[2]));
       route.param2 = std::string(seg[4]);
     } else if (n == 4 && s1 == "runs" && seg[3] == "rerun" && !seg[2].empty()) {
       set(A::rerun, "/v1/runs/{id}/rerun", "POST", Access::admin, std::string(seg[2]));
@@ -484,6 +489,7 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
       case A::submit_batch: co_return co_await submit_batch(request, route.param, route.who);
       case A::runs: co_return co_await list_runs(route.query);
       case A::run: co_return co_await get_run(route.param, route.query);
+      case A::map_items: co_return co_await map_items(route.param, route.param2, route.query);
       case A::cancel: co_return co_await cancel(route.param, route.who);
       case A::rerun: co_return co_await rerun(request, route.param, route.who);
       case A::signal: co_return co_await signal(request, route.param, route.param2, route.who);
@@ -1086,6 +1092,32 @@ asio::awaitable<Response> Service::rerun(const Request& request, const std::stri
                                    {"status_url", status_url(result.run_id)}});
   r.headers.emplace_back("Location", status_url(result.run_id));
   co_return r;
+}
+
+// GET /v1/runs/{id}/steps/{step}/items?offset=&limit=: a page of a map
+// step's items (offset default 0; limit default 100, at most 1,000).
+asio::awaitable<Response> Service::map_items(const std::string& raw_id, const std::string& step,
+                                             const std::map<std::string, std::string>& query) {
+  const std::string id = store::canonical_run_id(raw_id);
+  if (!store::is_valid_run_id(id)) co_return problem(404, "unknown-run", "no run '" + id.substr(0, 64) + "'");
+  if (!is_valid_name(step)) co_return problem(404, "unknown-step", "no step '" + step.substr(0, 64) + "'");
+  const auto limit = parse_limit(query);
+  if (!limit) co_return problem(400, "bad-parameter", "limit must be a number in 1.." + std::to_string(kMaxListLimit));
+  std::int64_t offset = 0;
+  if (auto it = query.find("offset"); it != query.end() && !it->second.empty()) {
+    const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), offset);
+    if (ec != std::errc() || end != it->second.data() + it->second.size() || offset < 0 || offset > kMaxMapItems) {
+      co_return problem(400, "bad-parameter", "offset must be a number in 0.." + std::to_string(kMaxMapItems));
+    }
+  }
+  std::optional<MapItemsPage> page;
+  try {
+    page = co_await store_.map_items(id, step, offset, static_cast<std::int64_t>(*limit));
+  } catch (const std::invalid_argument& e) {
+    co_return problem(404, "unknown-step", e.what());
+  }
+  if (!page) co_return problem(404, "unknown-run", "no run '" + id + "' (never submitted, or expired)");
+  co_return json_response(200, to_json(*page));
 }
 
 asio::awaitable<Response> Service::dlq_list(const std::map<std::string, std::string>& query) {

@@ -114,6 +114,8 @@ class Service {
   boost::asio::awaitable<Response> submit_batch(const Request& request, const std::string& workflow,
                                                 const std::optional<Principal>& who);
   boost::asio::awaitable<Response> get_run(const std::string& id, const std::map<std::string, std::string>& query);
+  boost::asio::awaitable<Response> map_items(const std::string& id, const std::string& step,
+                                             const std::map<std::string, std::string>& query);
   boost::asio::awaitable<Response> list_runs(const std::map<std::string, std::string>& query);
   boost::asio::awaitable<Response> cancel(const std::string& id, const std::optional<Principal>& who);
   boost::asio::awaitable<Response> rerun(const Request& request, const std::string& id,

@@ -242,14 +242,51 @@ void register_runs(CLI::App& app) {
       Connection conn;
       std::string run;
       bool json = false;
+      std::string items;  // a map step: page through its items instead
+      std::int64_t offset = 0;
+      std::int64_t limit = 100;
     };
     auto a = std::make_shared<Args>();
     add_connection_options(*cmd, a->conn);
     cmd->add_option("run", a->run, "Run id (any case)")->required();
     cmd->add_flag("--json", a->json, "Print JSON");
+    cmd->add_option("--items", a->items, "A map step of the run: list its items (index, status, attempts, output, error)");
+    cmd->add_option("--offset", a->offset, "With --items: the first item's index")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{kMaxMapItems}));
+    cmd->add_option("--limit", a->limit, "With --items: how many items")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{1}, kMaxItemsPage));
     cmd->final_callback([a] {
       const std::string id = run_id_arg(a->run);
       Client client(client_options(a->conn));
+      if (!a->items.empty()) {
+        std::optional<MapItemsPage> page;
+        try {
+          page = client.map_items(id, a->items, a->offset, a->limit);
+        } catch (const std::invalid_argument& e) {
+          std::cerr << "steadfast: " << engine::printable(e.what()) << "\n";
+          std::exit(kExitFailed);
+        }
+        if (!page) {
+          std::cerr << "steadfast: no run " << id << " (never submitted, or expired)\n";
+          std::exit(kExitFailed);
+        }
+        if (a->json) {
+          std::cout << to_json(*page).dump() << "\n";
+          return;
+        }
+        TextTable t;
+        t.add({"INDEX", "STATUS", "ATTEMPTS", "OUTPUT", "ERROR"});
+        for (const MapItemInfo& i : page->items) {
+          t.add({std::to_string(i.index), i.status, std::to_string(i.attempts),
+                 i.output.is_null() ? "-" : engine::quote(i.output.dump(), 60), i.error.empty() ? "-" : i.error});
+        }
+        t.print(std::cout);
+        std::cout << "items " << page->offset << ".." << page->offset + static_cast<std::int64_t>(page->items.size())
+                  << " of " << page->total << "\n";
+        return;
+      }
       auto run = client.get_run(id);
       if (!run) {
         std::cerr << "steadfast: no run " << id << " (never submitted, or expired)\n";

@@ -324,6 +324,15 @@ std::optional<RunInfo> Client::get_run(const std::string& run_id) {
   return impl_->call(impl_->store_.get_run(run_id));
 }
 
+std::optional<MapItemsPage> Client::map_items(const std::string& run_id, const std::string& step, std::int64_t offset,
+                                              std::int64_t limit) {
+  check_run_id(run_id);
+  if (offset < 0 || limit < 1 || limit > kMaxItemsPage) {
+    throw std::invalid_argument("map_items: offset must be >= 0 and limit from 1 to " + std::to_string(kMaxItemsPage));
+  }
+  return impl_->call(impl_->store_.map_items(run_id, step, offset, limit));
+}
+
 RunInfo Client::wait(const std::string& run_id, std::chrono::milliseconds timeout) {
   check_run_id(run_id);
   return impl_->call([&]() -> asio::awaitable<RunInfo> {

@@ -311,6 +311,18 @@ Json to_json(const RunInfo& run) {
           {"steps", steps}};
 }
 
+Json to_json(const MapItemsPage& page) {
+  Json items = Json::array();
+  for (const MapItemInfo& i : page.items) {
+    items.push_back({{"index", i.index},
+                     {"status", i.status},
+                     {"attempts", i.attempts},
+                     {"output", i.output},
+                     {"error", i.error.empty() ? Json(nullptr) : Json(i.error)}});
+  }
+  return {{"total", page.total}, {"offset", page.offset}, {"items", std::move(items)}};
+}
+
 Json to_json(const DeadLetter& e) {
   return {{"id", e.id},         {"run_id", e.run_id}, {"workflow", e.workflow},
           {"step", e.step},     {"attempts", e.attempts}, {"error", e.error},

@@ -123,6 +123,53 @@ asio::awaitable<std::optional<RunInfo>> Store::get_run(std::string_view run_id) 
   co_return run;
 }
 
+asio::awaitable<std::optional<MapItemsPage>> Store::map_items(std::string_view run_id, const std::string& step,
+                                                              std::int64_t offset, std::int64_t limit) {
+  const std::string run = keys_.run(run_id);
+  const std::string p = "s." + step + ".";
+  const Reply head = co_await client_.command("HMGET", run, "status", p + "n", p + "next", p + "status");
+  if (head[0].is_nil()) co_return std::nullopt;
+  if (head[1].is_nil()) {
+    throw std::invalid_argument("step '" + step + "' of run " + std::string(run_id) +
+                                " is no map step whose list is known (not a map step, or not started)");
+  }
+  MapItemsPage page;
+  page.total = std::atoll(std::string(head[1].str()).c_str());
+  page.offset = offset;
+  const std::int64_t started = std::atoll(std::string(head[2].str()).c_str());
+  const std::int64_t end = std::min(page.total, offset + std::min(limit, kMaxItemsPage));
+  if (offset >= end) co_return page;
+  // Once the step completed, its items' outputs live in its own output.
+  Json outputs;
+  if (!head[3].is_nil() && head[3].str() == "completed") {
+    const Reply o = co_await client_.command("HGET", run, p + "output");
+    if (!o.is_nil()) outputs = Json::parse(o.str(), nullptr, false);
+  }
+  std::vector<std::string> args{"HMGET", run};
+  for (std::int64_t k = offset; k < end; ++k) {
+    const std::string q = "s." + step + "[" + std::to_string(k) + "].";
+    for (const char* f : {"status", "attempts", "output", "error"}) args.push_back(q + f);
+  }
+  redis::Pipeline hmget;
+  hmget.add_argv(std::span<const std::string>(args));
+  const Reply r = co_await client_.exec_one(std::move(hmget));
+  for (std::int64_t k = offset; k < end; ++k) {
+    const std::size_t at = static_cast<std::size_t>(k - offset) * 4;
+    MapItemInfo item;
+    item.index = k;
+    if (k < started && !r[at].is_nil()) item.status = std::string(r[at].str());
+    if (!r[at + 1].is_nil()) item.attempts = std::atoi(std::string(r[at + 1].str()).c_str());
+    if (!r[at + 2].is_nil()) {
+      item.output = Json::parse(r[at + 2].str(), nullptr, false);
+    } else if (outputs.is_array() && static_cast<std::size_t>(k) < outputs.size()) {
+      item.output = outputs[static_cast<std::size_t>(k)];
+    }
+    if (item.status != "completed" && !r[at + 3].is_nil()) item.error = std::string(r[at + 3].str());
+    page.items.push_back(std::move(item));
+  }
+  co_return page;
+}
+
 asio::awaitable<std::string> Store::cancel(std::string_view run_id,
                                            std::chrono::milliseconds retention) {
   const int p = keys_.partition_of(run_id);

@@ -251,6 +251,12 @@ class Store {
   // --- clients ---
   asio::awaitable<SubmitResult> submit(const SubmitRequest& request);
   asio::awaitable<std::optional<RunInfo>> get_run(std::string_view run_id);
+  // Items [offset, offset + limit) of map step `step` of the run (limit at
+  // most kMaxItemsPage); nullopt when the run does not exist. Throws
+  // std::invalid_argument when `step` is no map step of the run whose list
+  // is known yet.
+  asio::awaitable<std::optional<MapItemsPage>> map_items(std::string_view run_id, const std::string& step,
+                                                         std::int64_t offset, std::int64_t limit);
   // The source of a rerun; nullopt when no such run.
   asio::awaitable<std::optional<RerunSource>> rerun_source(std::string_view run_id);
   // A new run of the source's workflow, in the source's partition, keeping
