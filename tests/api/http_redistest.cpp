@@ -211,6 +211,47 @@ TEST_F(ApiTest, SubmitAnswers202ThenStatus) {
   EXPECT_EQ(e.status, 202) << e.body;
 }
 
+// A map step's items through the API: the run's step shows their counts,
+// and /v1/runs/{id}/steps/{step}/items pages through them; a step that is no
+// map step, a bad offset or limit are problems naming what is wrong.
+TEST_F(ApiTest, AMapStepsItemsArePagedThrough) {
+  const std::string yaml = R"(
+workflows:
+  each:
+    steps:
+      - {name: split, kind: noop}
+      - {name: m, kind: noop, map: {over: "{{input.xs}}", max_parallel: 3}}
+)";
+  const auto port = start(options(), yaml);
+  start_worker(yaml);
+  const auto r = post_json(port, "/v1/workflows/each/runs", {{"input", {{"xs", {10, 20, 30, 40, 50}}}}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string id = r.json().at("run_id").get<std::string>();
+  const Json run = run_reaching(port, id, "completed");
+  ASSERT_EQ(run["status"], "completed") << run.dump();
+  EXPECT_EQ(run["steps"][1]["items"]["total"], 5);
+  EXPECT_EQ(run["steps"][1]["items"]["completed"], 5);
+  EXPECT_EQ(run["steps"][1]["output"].size(), 5u);
+  EXPECT_EQ(run["steps"][0]["items"], nullptr);
+
+  const auto page = http(port, "GET", "/v1/runs/" + id + "/steps/m/items?offset=1&limit=2");
+  ASSERT_EQ(page.status, 200) << page.body;
+  const Json p = page.json();
+  EXPECT_EQ(p["total"], 5);
+  EXPECT_EQ(p["offset"], 1);
+  ASSERT_EQ(p["items"].size(), 2u);
+  EXPECT_EQ(p["items"][0]["index"], 1);
+  EXPECT_EQ(p["items"][0]["status"], "completed");
+  EXPECT_EQ(p["items"][0]["attempts"], 1);
+  EXPECT_EQ(p["items"][0]["output"], Json::object()) << "noop's output";
+  EXPECT_EQ(http(port, "GET", "/v1/runs/" + id + "/steps/m/items?offset=5").json()["items"].size(), 0u);
+
+  expect_problem(http(port, "GET", "/v1/runs/" + id + "/steps/split/items"), 404);
+  expect_problem(http(port, "GET", "/v1/runs/" + id + "/steps/m/items?offset=-1"), 400);
+  expect_problem(http(port, "GET", "/v1/runs/" + id + "/steps/m/items?limit=1001"), 400);
+  expect_problem(http(port, "GET", "/v1/runs/01ARZ3NDEKTSV4RRFFQ69G5FAV/steps/m/items"), 404);
+}
+
 // Delayed runs (issue 15): "delay" or "run_at" in the body; scheduled until
 // then, cancellable; every bad value a 422 naming its member.
 TEST_F(ApiTest, SubmitWithADelayIsScheduledAndCanBeCancelled) {

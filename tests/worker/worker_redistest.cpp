@@ -474,6 +474,18 @@ TEST_F(InProcess, AMapStepRunsOncePerItemAtMostMaxParallelAtOnceAndKeepsTheOrder
   EXPECT_EQ(run.steps[1].items["total"], 5);
   EXPECT_EQ(run.steps[1].items["completed"], 5);
   EXPECT_EQ(run.steps[1].items["waiting"], 0);
+  // A page of its items, their outputs out of the step's.
+  const std::optional<MapItemsPage> page = client().map_items(id, "summarize", 3, 10);
+  ASSERT_TRUE(page.has_value());
+  EXPECT_EQ(page->total, 5);
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_EQ(page->items[0].index, 3);
+  EXPECT_EQ(page->items[0].status, "completed");
+  EXPECT_EQ(page->items[0].attempts, 1);
+  EXPECT_EQ(page->items[1].output, want[4]);
+  EXPECT_EQ(to_json(*page)["items"][1]["error"], nullptr);
+  EXPECT_THROW((void)client().map_items(id, "merge"), std::invalid_argument) << "merge is no map step";
+  EXPECT_THROW((void)client().map_items(id, "summarize", 0, kMaxItemsPage + 1), std::invalid_argument);
 
   // An empty list: the step completes with [] and the run goes on.
   const RunInfo empty = client().wait(client().submit("mapdoc", Json{{"chunks", Json::array()}}).run_id, 10s);

@@ -29,6 +29,7 @@ function Timeline({ run, now }) {
           <div class="step-head">
             <b>${s.name}</b> <${Status} status=${s.status} />
             <span class="muted">${s.attempts} attempt${s.attempts === 1 ? '' : 's'}</span>
+            ${s.items && html`<span class="muted" data-testid="items">${s.items.completed + s.items.failed} of ${s.items.total} items${s.items.failed ? ` (${s.items.failed} failed)` : ''}</span>`}
             ${s.started_at && html`<span class="muted">${duration(between(s.started_at, s.finished_at || new Date(now).toISOString()))}</span>`}
           </div>
           <div class="track">
