@@ -718,7 +718,7 @@ TEST(ParseWorkflows, AMapStepReachesTheWorkflowAndItsJson) {
   EXPECT_FALSE(json["steps"][0].contains("map"));
 }
 
-TEST(ParseWorkflowsErrors, SyntaxErrorNamesFileAndLine) {TEST(ParseWorkflowsErrors, SyntaxErrorNamesFileAndLine) {
+TEST(ParseWorkflowsErrors, SyntaxErrorNamesFileAndLine) {
   const std::string message = config_error(kHead + "      - {name: a, kind: noop\n      - b\n");
   EXPECT_STARTS_WITH(message, std::string(kPath) + ":");
   EXPECT_CONTAINS(message, "invalid YAML");

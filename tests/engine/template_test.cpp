@@ -247,7 +247,7 @@ TEST_F(TemplateTest, AMapItemIsItemAndItsIndexIsItemIndex) {
   EXPECT_EQ(ctx.idempotency_key(), "run-1:each:7");
 }
 
-// --- callback URLs// --- callback URLs
+// --- callback URLs
 
 TEST_F(TemplateTest, CallbackUrlsComeFromTheStepContextAndAreNoDataReference) {
   const Template t = Template::parse("{\"notify\": \"{{steps.approve.callback_url}}\", \"n\": {{steps.fetch.output.status}}}");

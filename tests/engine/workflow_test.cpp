@@ -181,7 +181,7 @@ TEST(Workflow, MapMakesAMapStepAndRefusesWhatCannotWork) {
   EXPECT_FALSE(w.steps()[3].map.has_value()) << "a refusal changes nothing";
 }
 
-TEST(Workflow, RefusesAnEmptyHandler) {TEST(Workflow, RefusesAnEmptyHandler) {
+TEST(Workflow, RefusesAnEmptyHandler) {
   Workflow w("w");
   EXPECT_NE(invalid_argument_message([&] { w.step("a", StepHandler{}); }).find("handler"),
             std::string::npos);

@@ -201,7 +201,7 @@ workflows:
   });
 }
 
-// Map steps: runs of 1,000 items each, 40 in flight per run, every item a
+// Map steps: runs of 1,000 items each, 50 in flight per run, every item a
 // 100 ms sleep. Workers die under items; their items are reclaimed and run
 // again; every run ends with exactly 1,000 outputs in order, none stranded.
 TEST_F(Chaos, MapItemsSurviveWorkersKilledAtRandom) {
@@ -214,7 +214,7 @@ workflows:
       - name: each
         kind: sleep
         with: {ms: 100}
-        map: {over: "{{input.items}}", max_parallel: 40}
+        map: {over: "{{input.items}}", max_parallel: 50}
         lease: 1s
         retry: {max_attempts: 10, backoff: {initial: 50ms}}
       - {name: merge, kind: noop, lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
