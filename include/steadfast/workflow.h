@@ -220,10 +220,16 @@ struct MapSpec {
   int max_parallel = 100;           // items of one run in flight at once, >= 1
   OnItemFailure on_item_failure = OnItemFailure::fail_run;
   int max_items = 10'000;           // a longer array fails the step (fatal), naming its length
+  // The items' outputs together, in bytes (as compact JSON): an item whose
+  // output would take them past it fails for good, naming the bound (a
+  // continued failure under on_item_failure: continue).
+  std::int64_t max_output_bytes = std::int64_t{64} << 20;
 };
 
 // The largest max_items and max_parallel a map step may set.
 inline constexpr int kMaxMapItems = 100'000;
+// The largest max_output_bytes a map step may set (256 MiB).
+inline constexpr std::int64_t kMaxMapOutputBytes = std::int64_t{256} << 20;
 
 // The longest `for` of a wait step, and how far ahead an `until` may lie.
 inline constexpr std::chrono::milliseconds kMaxWait{std::chrono::hours(24 * 365)};
@@ -299,7 +305,8 @@ class Workflow {
   // array `spec.over` gives when the step becomes ready. A workflow with a
   // map step runs as a graph (all its steps on one queue). Throws
   // std::invalid_argument for an unknown or wait `step`, an `over` that does
-  // not parse, or max_parallel / max_items outside [1, kMaxMapItems].
+  // not parse, max_parallel / max_items outside [1, kMaxMapItems], or
+  // max_output_bytes outside [1, kMaxMapOutputBytes].
   Workflow& map(std::string_view step, MapSpec spec);
 
   // The JSON Schema (draft-04) every run's input must match: checked at submit

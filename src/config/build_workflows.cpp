@@ -159,7 +159,8 @@ Json to_json(const WorkflowSpec& spec) {
       graph["map"] = {{"over", step.map->over},
                       {"max_parallel", step.map->max_parallel},
                       {"on_item_failure", step.map->on_item_failure == OnItemFailure::continue_ ? "continue" : "fail_run"},
-                      {"max_items", step.map->max_items}};
+                      {"max_items", step.map->max_items},
+                      {"max_output_bytes", step.map->max_output_bytes}};
     }
     steps.push_back({
         {"name", step.name},

@@ -850,7 +850,7 @@ class Parser {
     }
     bool have_over = false;
     for (const Entry& entry :
-         entries(map.value, where, map.key, {"over", "max_parallel", "on_item_failure", "max_items"})) {
+         entries(map.value, where, map.key, {"over", "max_parallel", "on_item_failure", "max_items", "max_output_bytes"})) {
       const YAML::Mark at = entry.key_node.Mark();
       if (entry.key == "over") {
         if (!entry.value.IsScalar() || entry.value.Scalar().find("{{") == std::string::npos) {
@@ -879,6 +879,14 @@ class Parser {
                "again) or continue (its output is null and the step lists it as failed), got " +
                    (entry.value.IsScalar() ? quote(value) : describe(entry.value)));
         }
+      } else if (entry.key == "max_output_bytes") {
+        const Json value = scalar(entry);
+        if (!value.is_number_integer() || value.get<std::int64_t>() < 1 ||
+            value.get<std::int64_t>() > kMaxMapOutputBytes) {
+          fail(at, entry.key,
+               "expected a number of bytes from 1 to " + std::to_string(kMaxMapOutputBytes) + ", got " + value.dump());
+        }
+        spec.max_output_bytes = value.get<std::int64_t>();
       } else {
         const Json value = scalar(entry);
         if (!value.is_number_integer() || value.get<std::int64_t>() < 1 ||

@@ -57,7 +57,7 @@ struct StepSpec {
   // `if: "{{...}}"` (Workflow::only_if; empty when absent); its line.
   std::string condition;
   int if_line = 0;
-  // `map: {over, max_parallel, on_item_failure, max_items}` (Workflow::map;
+  // `map: {over, max_parallel, on_item_failure, max_items, max_output_bytes}` (Workflow::map;
   // nullopt when absent); its line.
   std::optional<MapSpec> map;
   int map_line = 0;

@@ -233,6 +233,10 @@ Workflow& Workflow::map(std::string_view step, MapSpec spec) {
   if (spec.max_items < 1 || spec.max_items > kMaxMapItems) {
     throw std::invalid_argument(what + ": `max_items`" + range + ", got " + std::to_string(spec.max_items));
   }
+  if (spec.max_output_bytes < 1 || spec.max_output_bytes > kMaxMapOutputBytes) {
+    throw std::invalid_argument(what + ": `max_output_bytes` must be from 1 to " + std::to_string(kMaxMapOutputBytes) +
+                                ", got " + std::to_string(spec.max_output_bytes));
+  }
   def.map = std::move(spec);
   return *this;
 }

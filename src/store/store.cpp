@@ -609,7 +609,8 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
         script = &scripts::complete();
         keys.insert(keys.end(),
                     {keys_.stats(partition), keys_.retention(partition), keys_.index_status(partition, "live"),
-                     keys_.index_status(partition, "cancelled")});
+                     keys_.index_status(partition, "cancelled"), keys_.dlq(partition),
+                     keys_.index_status(partition, "failed"), keys_.timers(partition)});
         args.push_back(ms(retention));
         for (std::size_t i : indexes) {
           const Transition& t = batch[i];
@@ -624,8 +625,10 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
                                    : t.skipped               ? "skipped"
                                    : t.failed                ? "failed"
                                                              : "",
-                                   t.expand_max_parallel > 0 ? std::to_string(t.expand_max_parallel)
+                                   t.expand_max_parallel > 0 ? std::to_string(t.expand_max_parallel) + " " +
+                                                                   std::to_string(t.expand_max_output_bytes)
                                    : t.failed                ? t.error
+                                   : t.item_continues        ? "continue"
                                                              : std::string()});
         }
         break;

@@ -195,6 +195,11 @@ struct Transition {
   // items instead of completing; `output` holds them, compact JSON one per
   // line, and this is the map's max_parallel (>= 1). 0 = no expansion.
   int expand_max_parallel = 0;
+  std::int64_t expand_max_output_bytes = 0;  // ... and its max_output_bytes
+  // advance of a map item: its step's on_item_failure is continue (an
+  // output over the map's max_output_bytes is then a continued failure;
+  // otherwise it fails the run).
+  bool item_continues = false;
   std::string workflow;    // advance / complete_run: for the worker's counters
   std::chrono::milliseconds duration{0};  // advance / complete_run: the attempt's wall time
 };

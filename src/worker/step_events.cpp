@@ -94,9 +94,12 @@ void Worker::Impl::write_transition(const std::string& key, const Inflight& s,
     if (d.action == engine::Action::advance && s.graph) {
       t.next_step = "*";  // complete.lua finds the ready dependents
       t.next_queue = s.options().queue;
+      const std::optional<MapSpec>& map = s.workflow->steps()[static_cast<std::size_t>(s.step_index)].map;
       if (s.expands && !s.skip && !d.continued) {
-        t.expand_max_parallel = s.workflow->steps()[static_cast<std::size_t>(s.step_index)].map->max_parallel;
+        t.expand_max_parallel = map->max_parallel;
+        t.expand_max_output_bytes = map->max_output_bytes;
       }
+      if (s.item_index >= 0) t.item_continues = map->on_item_failure == OnItemFailure::continue_;
     } else if (d.action == engine::Action::advance) {
       const StepDefinition& next = s.workflow->steps()[static_cast<std::size_t>(s.step_index) + 1];
       t.next_step = next.name;

@@ -591,6 +591,9 @@ INSTANTIATE_TEST_SUITE_P(
                   4, "max_parallel", "expected a whole number from 1 to 100000, got 0"},
         ErrorCase{"map_max_items_over", step("{name: a, kind: noop, map: {over: \"{{input.xs}}\", max_items: 100001}}"),
                   4, "max_items", "expected a whole number from 1 to 100000, got 100001"},
+        ErrorCase{"map_max_output_bytes_zero",
+                  step("{name: a, kind: noop, map: {over: \"{{input.xs}}\", max_output_bytes: 0}}"), 4,
+                  "max_output_bytes", "expected a number of bytes from 1 to 268435456, got 0"},
         ErrorCase{"map_on_item_failure_unknown",
                   step("{name: a, kind: noop, map: {over: \"{{input.xs}}\", on_item_failure: skip}}"), 4,
                   "on_item_failure", "expected fail_run"},
@@ -707,6 +710,7 @@ TEST(ParseWorkflows, AMapStepReachesTheWorkflowAndItsJson) {
   EXPECT_EQ(steps[1].map->max_parallel, 20);
   EXPECT_EQ(steps[1].map->on_item_failure, OnItemFailure::continue_);
   EXPECT_EQ(steps[1].map->max_items, 10'000) << "the default";
+  EXPECT_EQ(steps[1].map->max_output_bytes, std::int64_t{64} << 20) << "the default";
   EXPECT_EQ(steps[1].map_line, 7);
   EXPECT_FALSE(steps[0].map.has_value());
   const std::vector<Workflow> built = build_workflows(file, steps::builtin_kinds());

@@ -172,7 +172,14 @@ TEST(Workflow, MapMakesAMapStepAndRefusesWhatCannotWork) {
               }).find("`max_items` must be"),
               std::string::npos);
   }
-  EXPECT_NO_THROW(w.map("a", MapSpec{"{{input.x}}", kMaxMapItems, OnItemFailure::continue_, kMaxMapItems}));
+  for (const std::int64_t bad : {std::int64_t{0}, kMaxMapOutputBytes + 1}) {
+    EXPECT_NE(invalid_argument_message([&] {
+                w.map("a", MapSpec{"{{input.x}}", 1, OnItemFailure::fail_run, 1, bad});
+              }).find("`max_output_bytes` must be"),
+              std::string::npos);
+  }
+  EXPECT_NO_THROW(w.map("a", MapSpec{"{{input.x}}", kMaxMapItems, OnItemFailure::continue_, kMaxMapItems,
+                                     kMaxMapOutputBytes}));
   StepOptions lenient;
   lenient.on_failure = OnFailure::continue_;
   w.step("c", ok, lenient);

@@ -63,9 +63,11 @@ class MapSteps : public StoreTest {
     return t;
   }
   // The map node's own token, expanded into `items` (compact JSON, one per line).
-  Transition expand(const StartItem& it, const std::string& items, int max_parallel = 2) {
+  Transition expand(const StartItem& it, const std::string& items, int max_parallel = 2,
+                    std::int64_t max_output_bytes = std::int64_t{64} << 20) {
     Transition t = done(it, items);
     t.expand_max_parallel = max_parallel;
+    t.expand_max_output_bytes = max_output_bytes;
     return t;
   }
   Applied apply_one(const Transition& t) { return apply({t}).at(0); }
@@ -229,6 +231,45 @@ TEST_F(MapSteps, ADeadItemFailsTheRunAtTheMapAndReplayRunsOnlyTheItemsThatDidNot
   EXPECT_EQ(apply_one(done(again.at("m[3]"), "\"four\"")), Applied::ok);
   EXPECT_EQ(value(id, "s.m.output"), R"(["one","two","three","four"])");
   EXPECT_EQ(value(id, "s.merge.status"), "queued");
+}
+
+// max_output_bytes bounds the items' outputs together: exactly at it is
+// fine; one byte past it fails the item for good — the run at the map under
+// fail_run, a null output and a listed failure under continue.
+TEST_F(MapSteps, AnOutputPastMaxOutputBytesFailsTheItemForGood) {
+  {
+    auto [id, node] = at_the_map();
+    ASSERT_EQ(apply_one(expand(node, "1\n2\n3", 3, 10)), Applied::ok);
+    auto items = claim_all();
+    EXPECT_EQ(apply_one(done(items.at("m[0]"), R"("1234")")), Applied::ok);  // 6 bytes
+    EXPECT_EQ(apply_one(done(items.at("m[1]"), R"("12")")), Applied::ok);    // 10: at the bound
+    EXPECT_EQ(value(id, "s.m.bytes"), "10");
+    EXPECT_EQ(value(id, "status"), "running");
+    EXPECT_EQ(apply_one(done(items.at("m[2]"), "1")), Applied::ok);  // 11: past it
+    EXPECT_EQ(value(id, "status"), "failed");
+    EXPECT_EQ(value(id, "step"), "m");
+    EXPECT_EQ(value(id, "s.m.status"), "failed");
+    EXPECT_EQ(value(id, "s.m[2].status"), "failed");
+    EXPECT_NE(value(id, "s.m[2].error").find("over its max_output_bytes of 10"), std::string::npos)
+        << value(id, "s.m[2].error");
+    EXPECT_EQ(cmd({"XLEN", keys_.dlq(kPartition)}).as_integer(), 1);
+    EXPECT_EQ(problem_of(id), "");
+  }
+  {
+    auto [id, node] = at_the_map();
+    ASSERT_EQ(apply_one(expand(node, "1\n2", 3, 4)), Applied::ok);
+    auto items = claim_all();
+    Transition big = done(items.at("m[0]"), R"("12345")");
+    big.item_continues = true;
+    EXPECT_EQ(apply_one(big), Applied::ok);
+    Transition small = done(items.at("m[1]"), "2");
+    small.item_continues = true;
+    EXPECT_EQ(apply_one(small), Applied::ok);
+    EXPECT_EQ(value(id, "s.m.status"), "completed");
+    EXPECT_EQ(value(id, "s.m.output"), "[null,2]");
+    EXPECT_NE(value(id, "s.m.failed").find("max_output_bytes"), std::string::npos);
+    EXPECT_EQ(value(id, "s.merge.status"), "queued");
+  }
 }
 
 TEST_F(MapSteps, CancelDropsTheQueuedItemsAndTheLastRunningOneEndsTheRun) {

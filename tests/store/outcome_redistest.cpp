@@ -179,8 +179,14 @@ TEST_F(StoreOutcome, CompleteOfAMixedBatchWritesOnlyTheTokensItOwns) {
   const Snapshot untouched = snapshot({items[2].run_id, items[3].run_id, items[4].run_id}, false);
 
   // Raw, to pin the exact reply: one complete.lua call for the whole batch.
-  std::vector<std::string> ks{stream(), keys_.stats(kPartition), keys_.retention(kPartition),
-                              keys_.index_status(kPartition, "live"), keys_.index_status(kPartition, "cancelled")};
+  std::vector<std::string> ks{stream(),
+                              keys_.stats(kPartition),
+                              keys_.retention(kPartition),
+                              keys_.index_status(kPartition, "live"),
+                              keys_.index_status(kPartition, "cancelled"),
+                              keys_.dlq(kPartition),
+                              keys_.index_status(kPartition, "failed"),
+                              keys_.timers(kPartition)};
   std::vector<std::string> args{std::string(kGroup), "w1", "3600000"};
   for (std::size_t i = 0; i < items.size(); ++i) {
     const bool last = i == 1;

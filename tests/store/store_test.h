@@ -304,7 +304,9 @@ class StoreTest : public test::RedisTest {
         return eval(
             scripts::complete(),
             {s, keys_.stats(kPartition), keys_.retention(kPartition), keys_.index_status(kPartition, "live"),
-             keys_.index_status(kPartition, "cancelled"), run_key(t.run_id), last ? s : stream(t.next_queue)},
+             keys_.index_status(kPartition, "cancelled"), keys_.dlq(kPartition),
+             keys_.index_status(kPartition, "failed"), keys_.timers(kPartition), run_key(t.run_id),
+             last ? s : stream(t.next_queue)},
             {g, consumer, "3600000", t.token.entry_id, d, t.run_id, t.step, t.output, attempts,
              last ? "" : t.next_step, last ? "" : t.next_queue, t.workflow, t.signal,
              t.skipped ? "skipped" : t.failed ? "failed" : "", t.failed ? t.error : ""});

@@ -15,9 +15,11 @@
 -- an HSET never recreates part of it. The step
 -- duration histogram is the worker's to add (store::Store::add_counters).
 -- KEYS[1] stream, KEYS[2] partition stats hash, KEYS[3] retention set, KEYS[4]
--- status index 'live', KEYS[5] status index 'cancelled'; then per item: run
+-- status index 'live', KEYS[5] status index 'cancelled', KEYS[6] dead-letter
+-- stream, KEYS[7] status index 'failed', KEYS[8] timer set (the last three
+-- for a map item whose output fails its run: see below); then per item: run
 -- hash, next step's stream (or the same stream)
--- ARGV: group, consumer, retention ms; then per item 10 values: entry id,
+-- ARGV: group, consumer, retention ms; then per item 12 values: entry id,
 --       deliveries, run id, step, output JSON, attempts, next step ('' = last;
 --       '*' = a node of a graph run: this script finds the dependents that
 --       became ready, see below),
@@ -27,17 +29,24 @@
 --       0; 'failed': it failed for good and its on_failure is continue, the
 --       run goes on; 'expand': a map node's own token, whose output is its
 --       items, compact JSON one per line), the error ('failed' only: kept
---       with the step's history; 'expand': the map's max_parallel)
+--       with the step's history; 'expand': the map's max_parallel and
+--       max_output_bytes, space-separated; a completed map item: 'continue'
+--       when its on_item_failure is continue, else '')
 -- A graph run's node (lib.lua's "Graph runs") reads the run: the node's
 -- dependents whose needs have all finished get a token (in the same
 -- stream), unless the run has ended or is being cancelled; `live` goes down
 -- by one and up by one per token made, and at zero the run is completed (or
 -- cancelled, if a cancel came while this node ran). A node of a run that
 -- failed meanwhile keeps its output (a replay will not run it again).
+-- A map item (lib.lua's "Map steps") counts its output toward the map's
+-- max_output_bytes (s.<node>.bytes, .cap): one that would pass it fails for
+-- good instead — its output null and its error kept under on_item_failure
+-- continue, else the run fails at the map as dead_letter.lua fails it.
 -- Returns per item 'ok', 'stale' (token refused: nothing written) or
 -- 'discarded' (the run hash is gone: the entry is dropped, nothing recreated).
 local stream, stats, group, consumer, retention = KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3])
 local retention_set, live, cancelled = KEYS[3], KEYS[4], KEYS[5]
+local dlq, failed_index, timers = KEYS[6], KEYS[7], KEYS[8]
 local now = string.format('%d', sf_now())
 local per = 12
 local n = (#ARGV - 3) / per
@@ -47,7 +56,7 @@ local held = sf_held(stream, group, consumer, ids)
 local out = {}
 local applied = {}
 for i = 1, n do
-  local run, next_stream = KEYS[2 * i + 4], KEYS[2 * i + 5]
+  local run, next_stream = KEYS[2 * i + 7], KEYS[2 * i + 8]
   local a = 3 + (i - 1) * per
   local id, deliveries, run_id, step = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local output, attempts, next_step, next_queue = ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8]
@@ -86,13 +95,15 @@ for i = 1, n do
         add('s.' .. it .. '.status', 'queued', 's.' .. it .. '.entry', nid, 's.' .. it .. '.base', '0')
       end
       local finished, finished_as = nil, nil  -- the node this completion finishes, and how
+      local run_failed = false                -- a map item's output failed the run (below)
       local emptied = nil                     -- a map node whose items' outputs moved into its own
       if ARGV[a + 11] == 'expand' then
         -- A map node's own token: `output` is its items (compact JSON, one
         -- per line), ARGV[a + 12] its max_parallel.
         local items = {}
         for line in string.gmatch(output, '[^\n]+') do items[#items + 1] = line end
-        local mp = tonumber(ARGV[a + 12])
+        local mp, cap = string.match(ARGV[a + 12], '^(%d+) (%d+)$')
+        mp = tonumber(mp)
         for k = 1, #items, 500 do
           local chunk = {}
           for j = k, math.min(#items, k + 499) do
@@ -107,20 +118,46 @@ for i = 1, n do
         -- (expanded while the run ends or is cancelled: no item starts, and a
         -- replay starts them)
         add(s .. 'status', going and 'running' or 'cancelled', s .. 'entry', '', s .. 'attempts', attempts,
-            s .. 'n', #items, s .. 'next', started, s .. 'done', 0, s .. 'mp', mp)
+            s .. 'n', #items, s .. 'next', started, s .. 'done', 0, s .. 'mp', mp, s .. 'cap', cap, s .. 'bytes', 0)
         left = left + started
         if #items == 0 then
           add(s .. 'output', '[]', s .. 'status', 'completed', s .. 'finished_at', now)
           finished, finished_as = step, 'completed'
         end
       else
-        add(s .. 'status', done, s .. 'output', output, s .. 'attempts', attempts, s .. 'finished_at', now,
-            s .. 'entry', '')
         local node = sf_item_of(step)
-        if node then
-          local q = 's.' .. node
-          local p = q .. '.'
-          local m = redis.call('HMGET', run, p .. 'n', p .. 'next', p .. 'done')
+        local q = node and ('s.' .. node) or ''
+        local p = q .. '.'
+        local m = node and redis.call('HMGET', run, p .. 'n', p .. 'next', p .. 'done', p .. 'cap', p .. 'bytes')
+        if node and done == 'completed' then
+          -- The items' outputs together stay within the map's max_output_bytes:
+          -- one that would pass it fails for good (a continued failure, or the run).
+          local bytes = tonumber(m[5] or '0') + #output
+          if bytes > tonumber(m[4] or bytes) then
+            local err = 'fatal error: the outputs of map step ' .. node .. ' would take ' .. bytes ..
+                        ' bytes with this item, over its max_output_bytes of ' .. m[4]
+            sf_push_error(run, step, attempts, err, tonumber(now), 'failed')
+            redis.call('HSET', run, s .. 'error', err)
+            if ARGV[a + 12] ~= 'continue' and not sf_terminal[h[1]] then
+              -- under fail_run, as dead_letter.lua does for an item (a run
+              -- that has ended already just keeps the item as failed)
+              sf_fail_run(run, run_id, step, attempts, err, now, dlq, stats, live, failed_index)
+              redis.call('HSET', run, 'step', node, p .. 'status', 'failed', s .. 'entry', '')
+              sf_graph_drop_tokens(run, run_id, sf_graph_of(run), stream, group, timers, false)
+              run_failed = true
+            end
+            done, output = 'failed', 'null'
+          else
+            add(p .. 'bytes', bytes)
+          end
+        end
+        if not run_failed then
+          add(s .. 'status', done, s .. 'output', output, s .. 'attempts', attempts, s .. 'finished_at', now,
+              s .. 'entry', '')
+        end
+        if run_failed then
+          -- sf_fail_run wrote the item and the run: nothing more
+        elseif node then
           local count, nxt, fin = tonumber(m[1]), tonumber(m[2]), tonumber(m[3]) + 1
           add(p .. 'done', fin)
           if going and nxt < count then
@@ -161,7 +198,7 @@ for i = 1, n do
           finished, finished_as = step, done
         end
       end
-      if finished and going then
+      if finished and going and not run_failed then
         local needs, order = cjson.decode(h[4]), cjson.decode(h[5])
         local names = {}
         for k, n in ipairs(order) do names[k] = 's.' .. n .. '.status' end
@@ -184,7 +221,7 @@ for i = 1, n do
           end
         end
       end
-      if not sf_terminal[h[1]] then
+      if not sf_terminal[h[1]] and not run_failed then
         add('live', left)
         if left == 0 and h[2] == '1' then
           add('status', 'cancelled')
