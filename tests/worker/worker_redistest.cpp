@@ -354,7 +354,7 @@ TEST_F(InProcess, AWorkerTakesGraphsAndRefusesWhatItCannotRunInOne) {
   queues.step("a", noop).step("b", noop, elsewhere).needs("b", {});
   EXPECT_EQ(refusal(queues),
             "workflow 'queues': step 'b' runs on queue 'gpu' and step 'a' on 'default': this version runs every "
-            "step of a workflow with parallel branches or fan-in on one queue");
+            "step of a workflow with parallel branches, fan-in or a map step on one queue");
   Workflow waits("waits");
   waits.step("a", noop).wait("nap", WaitSpec::sleep_for(1s)).needs("nap", {});
   EXPECT_EQ(refusal(waits), "accepted");
