@@ -60,9 +60,25 @@ for i = 1, n do
   local a = 3 + (i - 1) * per
   local id, deliveries, run_id, step = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local output, attempts, next_step, next_queue = ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8]
+  -- A graph run's node reads the run in one HMGET (an item: its map's
+  -- counters instead of the graph, read only if its node finishes), which
+  -- also says whether the run is gone; a chain's step asks EXISTS.
+  local item_of = next_step == '*' and sf_item_of(step) or nil
+  local h = nil
+  local gone = false
+  if held[id] == tonumber(deliveries) then
+    if item_of then
+      local p = 's.' .. item_of .. '.'
+      h = redis.call('HMGET', run, 'status', 'cancel', 'live', p .. 'n', p .. 'next', p .. 'done', p .. 'cap',
+                     p .. 'bytes')
+    elseif next_step == '*' then
+      h = redis.call('HMGET', run, 'status', 'cancel', 'live', 'graph', 'steps')
+    end
+    if h then gone = not h[1] else gone = redis.call('EXISTS', run) == 0 end
+  end
   if held[id] ~= tonumber(deliveries) then
     out[i] = 'stale'
-  elseif redis.call('EXISTS', run) == 0 then
+  elseif gone then
     applied[#applied + 1] = id
     out[i] = 'discarded'
   else
@@ -80,10 +96,9 @@ for i = 1, n do
       redis.call('HINCRBY', run, 'sigs_kept', -1)
     end
     if next_step == '*' then
-      -- One HMGET reads the run and every node's status; one HSET writes the
-      -- outcome, the new tokens and the run's count. Map steps: lib.lua's
-      -- "Map steps" (an expansion, an item's completion).
-      local h = redis.call('HMGET', run, 'status', 'cancel', 'live', 'graph', 'steps')
+      -- `h` read the run; one HMGET reads every node's status; one HSET
+      -- writes the outcome, the new tokens and the run's count. Map steps:
+      -- lib.lua's "Map steps" (an expansion, an item's completion).
       local going = not sf_terminal[h[1]] and h[2] ~= '1'  -- new tokens may start
       local left = tonumber(h[3] or '1') - 1
       local set = {'updated_at', now}
@@ -125,10 +140,10 @@ for i = 1, n do
           finished, finished_as = step, 'completed'
         end
       else
-        local node = sf_item_of(step)
+        local node = item_of
         local q = node and ('s.' .. node) or ''
         local p = q .. '.'
-        local m = node and redis.call('HMGET', run, p .. 'n', p .. 'next', p .. 'done', p .. 'cap', p .. 'bytes')
+        local m = node and {h[4], h[5], h[6], h[7], h[8]}  -- n, next, done, cap, bytes
         if node and done == 'completed' then
           -- The items' outputs together stay within the map's max_output_bytes:
           -- one that would pass it fails for good (a continued failure, or the run).
@@ -199,7 +214,8 @@ for i = 1, n do
         end
       end
       if finished and going and not run_failed then
-        local needs, order = cjson.decode(h[4]), cjson.decode(h[5])
+        local graph = item_of and redis.call('HMGET', run, 'graph', 'steps') or {h[4], h[5]}
+        local needs, order = cjson.decode(graph[1]), cjson.decode(graph[2])
         local names = {}
         for k, n in ipairs(order) do names[k] = 's.' .. n .. '.status' end
         local read = redis.call('HMGET', run, unpack(names))

@@ -26,34 +26,63 @@ local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
 -- whole run hash (which holds every item: reading it per item would cost
 -- O(items) each): the run's own fields a worker reads, the item's, and the
 -- outputs of the node's ancestors (its needs, transitively), as
--- HGETALL-shaped pairs.
+-- HGETALL-shaped pairs. What does not change while the node runs (the
+-- run's workflow, graph, input, its ancestors' outputs) is read once per
+-- run and node in this batch.
+local unchanging = {}  -- run key .. '\t' .. node -> HGETALL-shaped pairs
 local function item_fields(run, step, node)
-  local names = {'workflow', 'status', 'cancel', 'graph', 'steps', 'input', 'queue'}
-  for _, f in ipairs({'base', 'budget_from', 'rate_limited', 'waited_ms', 'unhandled_since', 'item'}) do
-    names[#names + 1] = 's.' .. step .. '.' .. f
-  end
-  local needs = cjson.decode(redis.call('HGET', run, 'graph') or '{}')
-  local seen, todo = {}, {node}
-  while #todo > 0 do
-    local n = table.remove(todo)
-    for _, x in ipairs(needs[n] or {}) do
-      if not seen[x] then
-        seen[x] = true
-        todo[#todo + 1] = x
-        names[#names + 1] = 's.' .. x .. '.output'
-      end
-    end
+  local p = 's.' .. step .. '.'
+  local names = {'status', 'cancel', p .. 'base', p .. 'budget_from', p .. 'rate_limited', p .. 'waited_ms',
+                 p .. 'unhandled_since', p .. 'item'}
+  local key = run .. '\t' .. node
+  local first = unchanging[key] == nil
+  if first then
+    for _, f in ipairs({'workflow', 'graph', 'steps', 'input', 'queue'}) do names[#names + 1] = f end
   end
   local values = redis.call('HMGET', run, unpack(names))
+  if not values[1] then return {} end  -- the run is gone
   local h = {}
-  for k, name in ipairs(names) do
+  for k = 1, 8 do
     if values[k] then
-      h[#h + 1] = name
+      h[#h + 1] = names[k]
       h[#h + 1] = values[k]
     end
   end
+  if first then
+    local kept = {}
+    for k = 9, #names do
+      if values[k] then
+        kept[#kept + 1] = names[k]
+        kept[#kept + 1] = values[k]
+      end
+    end
+    local outputs = {}
+    local needs = cjson.decode(values[10] or '{}')
+    local seen, todo = {}, {node}
+    while #todo > 0 do
+      for _, x in ipairs(needs[table.remove(todo)] or {}) do
+        if not seen[x] then
+          seen[x] = true
+          todo[#todo + 1] = x
+          outputs[#outputs + 1] = 's.' .. x .. '.output'
+        end
+      end
+    end
+    if #outputs > 0 then
+      local got = redis.call('HMGET', run, unpack(outputs))
+      for k, name in ipairs(outputs) do
+        if got[k] then
+          kept[#kept + 1] = name
+          kept[#kept + 1] = got[k]
+        end
+      end
+    end
+    unchanging[key] = kept
+  end
+  for _, v in ipairs(unchanging[key]) do h[#h + 1] = v end
   return h
 end
+
 local now_ms = sf_now()
 local now = string.format('%d', now_ms)
 local n = #KEYS - 1
