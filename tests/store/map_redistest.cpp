@@ -272,6 +272,30 @@ TEST_F(MapSteps, AnOutputPastMaxOutputBytesFailsTheItemForGood) {
   }
 }
 
+// After a replay the items that never started start too, from `next`, up to
+// max_parallel in flight with the ones given a token again.
+TEST_F(MapSteps, AReplayAlsoStartsTheItemsThatHadNotStarted) {
+  auto [id, node] = at_the_map();
+  ASSERT_EQ(apply_one(expand(node, "1\n2\n3\n4", 2)), Applied::ok);
+  auto items = claim_all();  // m[0], m[1]
+  EXPECT_EQ(apply_one(transition(items.at("m[0]"), engine::Action::dead_letter)), Applied::ok);
+  EXPECT_EQ(apply_one(done(items.at("m[1]"), "\"b\"")), Applied::ok);  // the run has failed: starts nothing
+  EXPECT_EQ(value(id, "s.m.next"), "2");
+  EXPECT_EQ(queued(id), std::vector<std::string>{});
+  run(w1_->dlq_replay(value(id, "dlq_entry")));
+  EXPECT_EQ(queued(id), (std::vector<std::string>{"m[0]", "m[2]"}));
+  EXPECT_EQ(value(id, "s.m[2].status"), "queued");
+  EXPECT_EQ(value(id, "s.m.next"), "3");
+  EXPECT_EQ(value(id, "live"), "2");
+  EXPECT_EQ(problem_of(id), "");
+  auto again = claim_all();
+  EXPECT_EQ(apply_one(done(again.at("m[0]"), "\"a\"")), Applied::ok);  // m[3] starts
+  EXPECT_EQ(apply_one(done(again.at("m[2]"), "\"c\"")), Applied::ok);
+  auto last = claim_all();
+  EXPECT_EQ(apply_one(done(last.at("m[3]"), "\"d\"")), Applied::ok);
+  EXPECT_EQ(value(id, "s.m.output"), R"(["a","b","c","d"])");
+}
+
 TEST_F(MapSteps, CancelDropsTheQueuedItemsAndTheLastRunningOneEndsTheRun) {
   auto [id, node] = at_the_map();
   ASSERT_EQ(apply_one(expand(node, "1\n2\n3")), Applied::ok);

@@ -498,8 +498,9 @@ TEST_F(InProcess, AMapStepRunsOncePerItemAtMostMaxParallelAtOnceAndKeepsTheOrder
 }
 
 // An item that fails for good: under fail_run the run fails at the map, the
-// other items' outputs kept, and a replay runs the failed item alone; under
-// continue its output is null and the step lists it as failed.
+// other items' outputs kept, and a replay runs the failed item (17 of 200)
+// and the items that had not started, each once; under continue its output
+// is null and the step counts it as failed.
 TEST_F(InProcess, AFailingItemFailsTheRunOrIsNullDependingOnOnItemFailure) {
   std::atomic<bool> healed{false};
   std::mutex m;
@@ -509,7 +510,7 @@ TEST_F(InProcess, AFailingItemFailsTheRunOrIsNullDependingOnOnItemFailure) {
       std::lock_guard lock(m);
       ++calls[ctx.item_index()];
     }
-    if (ctx.item_index() == 1 && !healed) return StepError::fatal("item 1 is poison");
+    if (ctx.item_index() == 17 && !healed) return StepError::fatal("item 17 is poison");
     return Json(ctx.item().get<int>() * 10);
   };
   Workflow strict("strict");
@@ -517,31 +518,39 @@ TEST_F(InProcess, AFailingItemFailsTheRunOrIsNullDependingOnOnItemFailure) {
   Workflow lenient("lenient");
   lenient.step("each", handler).map("each", MapSpec{"{{input.xs}}", 3, OnItemFailure::continue_});
   start({strict, lenient}, 4);
-  const std::string id = client().submit("strict", Json{{"xs", {1, 2, 3}}}).run_id;
+  Json xs = Json::array();
+  Json want = Json::array();
+  for (int i = 0; i < 200; ++i) {
+    xs.push_back(i);
+    want.push_back(i * 10);
+  }
+  const std::string id = client().submit("strict", Json{{"xs", xs}}).run_id;
   const RunInfo failed = client().wait(id, 10s);
   ASSERT_EQ(failed.status, "failed");
   EXPECT_EQ(failed.steps[0].status, "failed");
   const std::vector<DeadLetter> dead = client().dead_letters(10);
   ASSERT_EQ(dead.size(), 1u);
-  EXPECT_EQ(dead[0].step, "each[1]");
+  EXPECT_EQ(dead[0].step, "each[17]");
   healed = true;
   client().replay(id);
   const RunInfo replayed = client().wait(id, 10s);
   ASSERT_EQ(replayed.status, "completed");
-  EXPECT_EQ(replayed.steps[0].output, (Json{10, 20, 30}));
+  EXPECT_EQ(replayed.steps[0].output, want);
   {
     std::lock_guard lock(m);
-    EXPECT_EQ(calls[0], 1) << "a finished item is not run again";
-    EXPECT_EQ(calls[1], 2);
-    EXPECT_EQ(calls[2], 1);
+    EXPECT_EQ(calls.size(), 200u);
+    for (const auto& [index, n] : calls) EXPECT_EQ(n, index == 17 ? 2 : 1) << "item " << index;
   }
 
   healed = false;
-  const RunInfo lax = client().wait(client().submit("lenient", Json{{"xs", {1, 2, 3}}}).run_id, 10s);
+  calls.clear();
+  const RunInfo lax = client().wait(client().submit("lenient", Json{{"xs", xs}}).run_id, 10s);
   ASSERT_EQ(lax.status, "completed");
-  EXPECT_EQ(lax.steps[0].output, (Json{10, nullptr, 30}));
+  Json with_null = want;
+  with_null[17] = nullptr;
+  EXPECT_EQ(lax.steps[0].output, with_null);
   EXPECT_EQ(lax.steps[0].items["failed"], 1);
-  EXPECT_EQ(lax.steps[0].items["completed"], 2);
+  EXPECT_EQ(lax.steps[0].items["completed"], 199);
 }
 
 // An approval as one branch of a graph: the other branch runs to its end

@@ -69,7 +69,8 @@ if g then
         end
       end
       while in_flight < mp and nxt < count do
-        first = first or sf_node_enqueue(run, run_id, stream, n .. '[' .. nxt .. ']', '0', now)
+        local nid = sf_node_enqueue(run, run_id, stream, n .. '[' .. nxt .. ']', '0', now)
+        first = first or nid
         live = live + 1
         nxt = nxt + 1
         in_flight = in_flight + 1
