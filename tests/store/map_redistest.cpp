@@ -32,13 +32,15 @@ Json map_definition() {
 
 class MapSteps : public StoreTest {
  protected:
-  std::string submit_map() {
+  // `deadline`: the run's (0 = none).
+  std::string submit_map(std::chrono::milliseconds deadline = std::chrono::milliseconds(0)) {
     SubmitRequest r;
     r.workflow = "g";
     r.input = Json::object();
     r.steps = kSteps;
     r.first_queue = "q";
     r.graph = run_graph_of(map_definition());
+    r.deadline = deadline;
     return run(w1_->submit(r)).run_id;
   }
   // Claims every undelivered entry of q as w1 and starts them, by step.
@@ -311,14 +313,7 @@ TEST_F(MapSteps, CancelDropsTheQueuedItemsAndTheLastRunningOneEndsTheRun) {
 }
 
 TEST_F(MapSteps, TheDeadlineTakesEveryItemsTokenAndFailsTheRunAtTheMap) {
-  SubmitRequest r;
-  r.workflow = "g";
-  r.input = Json::object();
-  r.steps = kSteps;
-  r.first_queue = "q";
-  r.graph = run_graph_of(map_definition());
-  r.deadline = std::chrono::hours(2);
-  const std::string id = run(w1_->submit(r)).run_id;
+  const std::string id = submit_map(std::chrono::hours(2));
   auto first = claim_all();
   ASSERT_EQ(apply_one(done(first.at("split"), "{}")), Applied::ok);
   auto node = claim_all();
