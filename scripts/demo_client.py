@@ -49,7 +49,17 @@ def main():
     elapsed = time.monotonic() - start
 
     completed = sum(1 for r in done if r["status"] == "completed")
+    def item_retries(run):
+        # A map step's items retry on their own: their attempts are on its items page.
+        n = 0
+        for s in run["steps"]:
+            if s.get("items"):
+                _, page = call("GET", f"{api}/v1/runs/{run['id']}/steps/{s['name']}/items?limit=1000")
+                n += sum(max(0, i["attempts"] - 1) for i in page["items"])
+        return n
+
     retried = sum(max(0, s["attempts"] - 1) for r in done for s in r["steps"])
+    retried += sum(item_retries(r) for r in done)
     _, llm_stats = call("GET", f"{llm}/_stats")
     example = next((r for r in done if r["status"] == "completed"), done[0])
     print()
