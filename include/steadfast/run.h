@@ -46,6 +46,10 @@ struct StepInfo {
   // retrying, parked, cancelled), "max_parallel"}. The items themselves:
   // Client::map_items, GET /v1/runs/{id}/steps/{step}/items.
   Json items;
+  // A child workflow step (ChildSpec): the id of the child run it started;
+  // "" = none (yet, or another kind of step). A map of child workflows
+  // lists its items' children in Client::map_items.
+  std::string child;
 };
 
 struct RunInfo {
@@ -76,13 +80,18 @@ struct RunInfo {
   // ran again; both empty for a submitted run.
   std::string rerun_of;
   std::string rerun_from;
+  // A child run (ChildSpec): the run whose step started it, and that step
+  // ("step", or "step[k]" for item k of a map step); both empty otherwise.
+  std::string parent;
+  std::string parent_step;
 };
 
 // {"id","workflow","status","created_at","updated_at","run_at" (null unless delayed),
 //  "deadline_at" (null without a deadline),"input","metadata","current_steps","waiting_for",
-//  "rerun_of","rerun_from" (null unless a rerun),
+//  "rerun_of","rerun_from" (null unless a rerun), "parent": null or {"run_id","step"} (a child run),
 //  "steps":[{"name","status","attempts","started_at","finished_at","worker","output","error",
-//  "errors","progress","message","attempt_history","waiting_for"}]} (started_at, finished_at,
+//  "errors","progress","message","attempt_history","waiting_for","items","child" (null unless a
+//  child workflow step started one)}]} (started_at, finished_at,
 //  worker: null when not yet) with times as RFC 3339 UTC ("2026-11-27T22:40:01.123Z").
 [[nodiscard]] Json to_json(const RunInfo& run);
 
@@ -110,6 +119,7 @@ struct MapItemInfo {
   int attempts = 0;
   Json output;        // null until completed (and for a failed item)
   std::string error;  // the latest failure's; empty once completed
+  std::string child;  // a map of child workflows: the item's child run id ("" = none)
 };
 
 // A page of a map step's items, in index order.
@@ -119,7 +129,8 @@ struct MapItemsPage {
   std::vector<MapItemInfo> items;
 };
 
-// {"total", "offset", "items": [{"index", "status", "attempts", "output", "error" (null if none)}]}
+// {"total", "offset", "items": [{"index", "status", "attempts", "output", "error" (null if none),
+//  "child" (null unless the item started a child run)}]}
 [[nodiscard]] Json to_json(const MapItemsPage& page);
 
 // The most items one page holds.

@@ -226,6 +226,24 @@ struct MapSpec {
   std::int64_t max_output_bytes = std::int64_t{64} << 20;
 };
 
+// A child workflow step (`kind: workflow`): the step starts a run of
+// `workflow` (the child) and completes with the child's output — the output
+// of the child's last step in list order — once the child completes; it
+// fails for good when the child fails or is cancelled (the step's
+// on_failure says what the run does then). The child's id is derived from
+// "<run>:<step>[:<item index>]", so a step claimed again after a crash
+// finds the child it started instead of starting a second one. While the
+// child runs the step holds no worker: it is `waiting`, waiting_for
+// {"kind": "child", "run_id"}. Cancelling the run cancels its live
+// children; replaying it replays its failed children.
+struct ChildSpec {
+  std::string workflow;  // the child's workflow: a workflow the same worker runs
+  // The child's input: a JSON value whose strings are templates on the run
+  // ("{{steps.split.output.chunks}}", "{{item}}" in a map step), rendered
+  // when the step starts. null = the child's input is {}.
+  Json input;
+};
+
 // The largest max_items and max_parallel a map step may set.
 inline constexpr int kMaxMapItems = 100'000;
 // The largest max_output_bytes a map step may set (256 MiB).
@@ -248,6 +266,8 @@ struct StepDefinition {
   std::string condition = {};
   // Set for a map step (Workflow::map).
   std::optional<MapSpec> map = std::nullopt;
+  // Set for a child workflow step (Workflow::child).
+  std::optional<ChildSpec> child = std::nullopt;
 };
 
 // The largest input a run may have, as compact JSON (the store's payload
@@ -279,6 +299,13 @@ class Workflow {
   // does not parse.
   Workflow& wait(std::string name, WaitSpec wait, std::string queue = "default");
 
+  // Appends a child workflow step (ChildSpec). Of `options` only queue and
+  // on_failure apply: starting a child is one fenced write, and the child's
+  // own steps retry. A workflow with a child step runs as a graph (all its
+  // steps on one queue). Throws std::invalid_argument for a bad or
+  // duplicate name, a bad child workflow name, an input template that does
+  // not parse, or a bad queue.
+  Workflow& child(std::string name, ChildSpec spec, StepOptions options = {});
   // The steps `step` needs finished before it starts; {} = it starts with
   // the run. Without a call, a step needs the step before it in the list.
   // Names may name later steps; the whole graph (unknown names, cycles) is

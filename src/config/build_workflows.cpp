@@ -104,6 +104,17 @@ std::vector<Workflow> build_workflows(const WorkflowsFile& file, const steps::Ki
         apply_graph(step);
         continue;
       }
+      if (step.kind == "workflow") {
+        const int line = step.with_line > 0 ? step.with_line : step.kind_line;
+        try {
+          ChildSpec child{step.with.at("workflow").get<std::string>(), step.with.value("input", Json::object())};
+          workflow->child(step.name, std::move(child), step.options);
+        } catch (const std::invalid_argument& e) {
+          fail(file, line, "with", e.what(), where);
+        }
+        apply_graph(step);
+        continue;
+      }
       const steps::Factory* factory = kinds.find(step.kind);
       if (factory == nullptr) {
         std::string known;

@@ -302,8 +302,58 @@ class Parser {
         }
       }
     }
+    check_child_workflows(file.workflows);
     if (schedules != nullptr) file.schedules = parse_schedules(*schedules, file.workflows);
     return file;
+  }
+
+  // A child workflow step names a workflow of the file, and no workflow
+  // starts itself, directly or through others: its runs would nest for ever.
+  void check_child_workflows(const std::vector<WorkflowSpec>& workflows) {
+    const auto find = [&](const std::string& name) -> const WorkflowSpec* {
+      for (const WorkflowSpec& w : workflows) {
+        if (w.name == name) return &w;
+      }
+      return nullptr;
+    };
+    const auto children = [](const WorkflowSpec& w) {
+      std::vector<std::pair<const StepSpec*, std::string>> out;
+      for (const StepSpec& st : w.steps) {
+        if (st.kind == "workflow") out.emplace_back(&st, st.with.at("workflow").get<std::string>());
+      }
+      return out;
+    };
+    for (const WorkflowSpec& w : workflows) {
+      for (const auto& [step, child] : children(w)) {
+        context_ = "workflow " + quote(w.name) + ", step " + quote(step->name);
+        YAML::Mark at;
+        at.line = (step->with_line > 0 ? step->with_line : step->kind_line) - 1;
+        if (find(child) == nullptr) {
+          fail(at, "with", "unknown workflow " + quote(child) + " (declare it under 'workflows:')");
+        }
+        // Depth-first from the child: reaching w again is a cycle; the path names it.
+        std::vector<std::string> path{w.name, child};
+        std::vector<std::string> seen;
+        const auto reaches = [&](const auto& self, const std::string& at_name) -> bool {
+          if (at_name == w.name) return true;
+          if (std::find(seen.begin(), seen.end(), at_name) != seen.end()) return false;
+          seen.push_back(at_name);
+          const WorkflowSpec* spec = find(at_name);
+          if (spec == nullptr) return false;
+          for (const auto& [unused, next] : children(*spec)) {
+            path.push_back(next);
+            if (self(self, next)) return true;
+            path.pop_back();
+          }
+          return false;
+        };
+        if (reaches(reaches, child)) {
+          std::string cycle;
+          for (const std::string& n : path) cycle += (cycle.empty() ? "" : " -> ") + n;
+          fail(at, "with", "workflow " + quote(w.name) + " would start itself: " + cycle);
+        }
+      }
+    }
   }
 
   std::vector<ScheduleSpec> parse_schedules(const Entry& schedules, const std::vector<WorkflowSpec>& workflows) {
@@ -796,6 +846,28 @@ class Parser {
           fail(entry.key_node.Mark(), entry.key,
                "a wait step fails only at a signal's timeout: say what happens then with `on_timeout` in `with`");
         }
+      }
+    }
+    if (spec.kind == "workflow") {
+      for (const Entry& entry : items) {
+        if (entry.key == "lease" || entry.key == "timeout" || entry.key == "retry" || entry.key == "limit") {
+          fail(entry.key_node.Mark(), entry.key,
+               "a child workflow step holds no worker while its child runs: it takes no lease, timeout, retry or "
+               "limit (the child's steps do)");
+        }
+      }
+      YAML::Mark at = where;
+      at.line = (spec.with_line > 0 ? spec.with_line : spec.kind_line) - 1;
+      for (const auto& [key, value] : spec.with.items()) {
+        if (key != "workflow" && key != "input") {
+          fail(at, "with", "unknown parameter " + quote(key) + " of a child workflow step (expected workflow, input)");
+        }
+      }
+      const auto name = spec.with.find("workflow");
+      if (name == spec.with.end() || !name->is_string() || !is_valid_name(name->get_ref<const std::string&>())) {
+        fail(at, "with",
+             "a child workflow step names its workflow: {workflow: <name>, input: {...}}, got " +
+                 (name == spec.with.end() ? std::string("no workflow") : name->dump()));
       }
     }
     return spec;

@@ -187,6 +187,32 @@ Workflow& Workflow::wait(std::string name, WaitSpec wait, std::string queue) {
   return *this;
 }
 
+Workflow& Workflow::child(std::string name, ChildSpec spec, StepOptions options) {
+  check_name("step", name);
+  if (index_of(name) >= 0) {
+    throw std::invalid_argument("workflow " + quote(name_) + " already has a step named " + quote(name));
+  }
+  const std::string what = "child workflow step " + quote(name);
+  try {
+    check_name("child workflow", spec.workflow);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(what + ": " + e.what());
+  }
+  try {
+    (void)engine::JsonTemplate::parse(spec.input);
+  } catch (const engine::TemplateSyntaxError& e) {
+    throw std::invalid_argument(what + ": `input`: " + e.what());
+  }
+  options.retry.max_attempts = 1;  // starting a child is one fenced write; the child's steps retry
+  check_options(name, options);
+  StepDefinition def;
+  def.name = std::move(name);
+  def.options = std::move(options);
+  def.child = std::move(spec);
+  steps_.push_back(std::move(def));
+  return *this;
+}
+
 StepDefinition& Workflow::step_named(std::string_view step) {
   const int i = index_of(step);
   if (i < 0) throw std::invalid_argument("workflow " + quote(name_) + " has no step named " + quote(step));

@@ -143,14 +143,14 @@ WorkflowGraph graph_of(const Workflow& workflow) {
 void check_runnable(const Workflow& workflow) {
   std::vector<RunnableStep> steps;
   for (const StepDefinition& s : workflow.steps()) {
-    steps.push_back(RunnableStep{s.name, s.options.queue, s.map.has_value()});
+    steps.push_back(RunnableStep{s.name, s.options.queue, s.map.has_value(), s.child.has_value()});
   }
   check_runnable(graph_of(workflow), steps);
 }
 
 bool runs_as_graph(const WorkflowGraph& g, const std::vector<RunnableStep>& steps) {
   if (!g.is_chain()) return true;
-  return std::any_of(steps.begin(), steps.end(), [](const RunnableStep& s) { return s.map; });
+  return std::any_of(steps.begin(), steps.end(), [](const RunnableStep& s) { return s.map || s.child; });
 }
 
 void check_runnable(const WorkflowGraph& g, const std::vector<RunnableStep>& steps) {
@@ -160,7 +160,7 @@ void check_runnable(const WorkflowGraph& g, const std::vector<RunnableStep>& ste
       throw GraphError(s, "step " + quote(steps[s].name) + " runs on queue " + quote(steps[s].queue) +
                               " and step " + quote(steps[0].name) + " on " + quote(steps[0].queue) +
                               ": this version runs every step of a workflow with parallel branches, "
-                              "fan-in or a map step on one queue");
+                              "fan-in, a map step or a child workflow step on one queue");
     }
   }
 }

@@ -69,11 +69,12 @@ struct RunnableStep {
   std::string name;
   std::string queue;
   bool map = false;  // a map step (StepDefinition::map)
+  bool child = false;  // a child workflow step (StepDefinition::child)
 };
 
 // Whether runs of these steps are graph runs (a token per ready node, and
 // per item in flight of a map step): anything but a chain, or a chain with
-// a map step.
+// a map step or a child workflow step.
 [[nodiscard]] bool runs_as_graph(const WorkflowGraph& graph, const std::vector<RunnableStep>& steps);
 
 // Refuses what this version cannot run yet. A chain runs as it always did;

@@ -20,6 +20,8 @@ Json definition_of(const Workflow& w, const std::map<std::string, std::int64_t>&
     if (!s.condition.empty()) steps.back()["if"] = s.condition;
     // Only on map steps: their runs are graph runs, and the view counts their items.
     if (s.map) steps.back()["map"] = {{"max_parallel", s.map->max_parallel}, {"max_items", s.map->max_items}};
+    // Only on child workflow steps: their runs are graph runs too.
+    if (s.child) steps.back()["child_workflow"] = s.child->workflow;
   }
   Json def = {{"name", w.name()}, {"steps", steps}};
   if (!w.input_schema().is_null()) def["input_schema"] = w.input_schema();
@@ -40,7 +42,7 @@ std::string run_graph_of(const Json& definition) {
   for (const Json& s : definition["steps"]) {
     engine::StepNeeds n{s.at("name").get<std::string>(), std::nullopt};
     if (s.contains("needs")) n.needs = s["needs"].get<std::vector<std::string>>();
-    runnable.push_back({n.name, "", s.contains("map")});
+    runnable.push_back({n.name, "", s.contains("map"), s.contains("child_workflow")});
     steps.push_back(std::move(n));
   }
   const engine::WorkflowGraph graph = engine::WorkflowGraph::build(steps);

@@ -7,6 +7,9 @@
 #include <random>
 #include <string_view>
 
+#include "redis/script.h"
+#include "store/keys.h"
+
 namespace steadfast::store {
 
 namespace {
@@ -74,6 +77,31 @@ bool is_valid_run_id(std::string_view id) noexcept {
     if (kAlphabet.find(c) == std::string_view::npos) return false;
   }
   return true;
+}
+
+std::string child_run_id(const KeySpace& keys, std::string_view parent_id, std::string_view holder) {
+  // "step[k]" reads "step:k" in the seed, as the idempotency key of an item does.
+  std::string seed(parent_id);
+  seed += ':';
+  const std::size_t open = holder.find('[');
+  if (open == std::string_view::npos) {
+    seed += holder;
+  } else {
+    seed += holder.substr(0, open);
+    seed += ':';
+    seed += holder.substr(open + 1, holder.size() - open - 2);
+  }
+  const int partition = keys.partition_of(parent_id);
+  for (int n = 0;; ++n) {
+    const std::string hex = redis::sha1_hex(seed + ":" + std::to_string(n));
+    std::string id(parent_id.substr(0, 10));
+    // 16 characters of 5 bits from the first 20 hex digits (80 bits).
+    for (std::size_t i = 0; i < 20; i += 5) {
+      const std::uint64_t v = std::stoull(hex.substr(i, 5), nullptr, 16);  // 20 bits
+      for (int c = 3; c >= 0; --c) id += kAlphabet[(v >> (5 * c)) & 31];
+    }
+    if (keys.partition_of(id) == partition) return id;
+  }
 }
 
 }  // namespace steadfast::store

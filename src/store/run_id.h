@@ -10,6 +10,16 @@ namespace steadfast::store {
 
 [[nodiscard]] std::string new_run_id();
 
+// The run id of the child a child workflow step starts (ChildSpec): a
+// function of the parent's id and the token holder ("step", or "step[k]"
+// for item k of a map step), so a step claimed again finds the child it
+// started. It keeps the parent's time part (children sort beside their
+// parent) and its random part comes from the SHA-1 of
+// "<parent>:<step>[:<k>]:<n>", n counting up from 0 until the id falls in
+// the parent's partition of `keys` (one script writes both runs).
+class KeySpace;
+[[nodiscard]] std::string child_run_id(const KeySpace& keys, std::string_view parent_id, std::string_view holder);
+
 // True for a well-formed run id (what new_run_id makes). Checked before an id
 // from a user reaches a key.
 [[nodiscard]] bool is_valid_run_id(std::string_view id) noexcept;

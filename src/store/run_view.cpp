@@ -146,6 +146,8 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
   run.metadata = engine::stored_metadata(get(f, "metadata"));
   run.rerun_of = get(f, "rerun_of");
   run.rerun_from = get(f, "rerun_from");
+  run.parent = get(f, "parent");
+  run.parent_step = get(f, "parent_node");
   Json names = Json::parse(get(f, "steps"), nullptr, false);
   if (!names.is_array()) names = Json::array({get(f, "step")});
   // A graph run keeps every step's needs (lib.lua's "Graph runs"); a chain's
@@ -184,6 +186,7 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
       s.finished_at_ms = run.updated_at_ms;  // the cancel wrote the run's last update
     }
     if (f.count(p + "n") != 0) s.items = map_items(f, s.name);
+    s.child = get(f, p + "child");
     run.steps.push_back(std::move(s));
   }
   std::vector<engine::NodeStatus> nodes;
@@ -213,6 +216,10 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
       w->limiter = parked.substr(0, tab);
       if (tab != std::string::npos && tab + 1 < parked.size()) w->key = parked.substr(tab + 1);
       if (!iso8601_ms(due_at).empty()) w->until = due_at;
+    } else if (s.status == "waiting" && !s.child.empty()) {
+      w = engine::WaitingFor{};
+      w->kind = engine::WaitKind::child;
+      w->run_id = s.child;
     } else if (const std::string signal = get(f, "s." + s.name + ".signal");
                s.status == "waiting" && !signal.empty()) {
       w = engine::WaitingFor{};
@@ -293,7 +300,8 @@ Json to_json(const RunInfo& run) {
                      {"errors", s.errors},
                      {"attempt_history", s.attempt_history},
                      {"waiting_for", s.waiting_for},
-                     {"items", s.items}});
+                     {"items", s.items},
+                     {"child", s.child.empty() ? Json(nullptr) : Json(s.child)}});
   }
   return {{"id", run.id},
           {"workflow", run.workflow},
@@ -308,6 +316,7 @@ Json to_json(const RunInfo& run) {
           {"waiting_for", run.waiting_for},
           {"rerun_of", run.rerun_of.empty() ? Json(nullptr) : Json(run.rerun_of)},
           {"rerun_from", run.rerun_from.empty() ? Json(nullptr) : Json(run.rerun_from)},
+          {"parent", run.parent.empty() ? Json(nullptr) : Json{{"run_id", run.parent}, {"step", run.parent_step}}},
           {"steps", steps}};
 }
 
@@ -318,7 +327,8 @@ Json to_json(const MapItemsPage& page) {
                      {"status", i.status},
                      {"attempts", i.attempts},
                      {"output", i.output},
-                     {"error", i.error.empty() ? Json(nullptr) : Json(i.error)}});
+                     {"error", i.error.empty() ? Json(nullptr) : Json(i.error)},
+                     {"child", i.child.empty() ? Json(nullptr) : Json(i.child)}});
   }
   return {{"total", page.total}, {"offset", page.offset}, {"items", std::move(items)}};
 }

@@ -41,5 +41,6 @@ const redis::Script& schedule_tick();
 const redis::Script& schedule_pause();
 const redis::Script& schedule_publish();
 const redis::Script& signal();
+const redis::Script& spawn();
 
 }  // namespace steadfast::store::scripts

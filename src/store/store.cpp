@@ -46,7 +46,7 @@ std::int64_t integer_of(const Reply& r) {
   return end && *end == '\0' ? v : 0;
 }
 
-enum class ScriptKind { complete, retry, dead_letter, drop, sleep, none };
+enum class ScriptKind { complete, retry, dead_letter, drop, sleep, spawn, none };
 
 ScriptKind kind_of(engine::Action a) {
   switch (a) {
@@ -148,13 +148,13 @@ asio::awaitable<std::optional<MapItemsPage>> Store::map_items(std::string_view r
   std::vector<std::string> args{"HMGET", run};
   for (std::int64_t k = offset; k < end; ++k) {
     const std::string q = "s." + step + "[" + std::to_string(k) + "].";
-    for (const char* f : {"status", "attempts", "output", "error"}) args.push_back(q + f);
+    for (const char* f : {"status", "attempts", "output", "error", "child"}) args.push_back(q + f);
   }
   redis::Pipeline hmget;
   hmget.add_argv(std::span<const std::string>(args));
   const Reply r = co_await client_.exec_one(std::move(hmget));
   for (std::int64_t k = offset; k < end; ++k) {
-    const std::size_t at = static_cast<std::size_t>(k - offset) * 4;
+    const std::size_t at = static_cast<std::size_t>(k - offset) * 5;
     MapItemInfo item;
     item.index = k;
     if (k < started && !r[at].is_nil()) item.status = std::string(r[at].str());
@@ -165,6 +165,7 @@ asio::awaitable<std::optional<MapItemsPage>> Store::map_items(std::string_view r
       item.output = outputs[static_cast<std::size_t>(k)];
     }
     if (item.status != "completed" && !r[at + 3].is_nil()) item.error = std::string(r[at + 3].str());
+    if (!r[at + 4].is_nil()) item.child = std::string(r[at + 4].str());
     page.items.push_back(std::move(item));
   }
   co_return page;
@@ -182,7 +183,12 @@ asio::awaitable<std::string> Store::cancel(std::string_view run_id,
                                   keys_.index_status(p, "cancelled"), keys_.retention(p)};
     std::vector<std::string> args{std::string(run_id), std::string(kGroup), queue, ms(retention)};
     Reply r = co_await client_.eval(scripts::cancel(), keys, args);
-    if (r.str() != "moved") co_return std::string(r.str());
+    if (r.str() == "moved") continue;
+    const std::string result(r.str());
+    if (result == "cancelled" || result == "cancelling") {
+      for (const std::string& child : co_await children_of(run_id)) (void)co_await cancel(child, retention);
+    }
+    co_return result;
   }
   co_return "cancelling";
 }
@@ -235,6 +241,15 @@ asio::awaitable<std::string> Store::dlq_replay(std::string_view id) {
     if (run_id.empty()) {
       throw std::invalid_argument("dead-letter entry " + std::string(id) +
                                   " lost its payload (no run to replay); purge it");
+    }
+  }
+  for (const std::string& child : co_await children_of(run_id)) {
+    Reply st = co_await client_.command("HGET", keys_.run(child), "status");
+    if (st.is_nil() || st.str() != "failed") continue;
+    try {
+      (void)co_await dlq_replay(child);
+    } catch (const std::invalid_argument&) {
+      // purged from the dead-letter queue: the parent's step fails again, naming it
     }
   }
   Reply q = co_await client_.command("HGET", keys_.run(run_id), "queue");
@@ -591,6 +606,7 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
   std::vector<Applied> results(batch.size(), Applied::ok);
   for (std::size_t i = 0; i < batch.size(); ++i) {
     ScriptKind k = kind_of(batch[i].action);
+    if (k == ScriptKind::sleep && batch[i].child) k = ScriptKind::spawn;
     if (k == ScriptKind::none) continue;
     groups[{batch[i].token.partition, batch[i].token.queue, k}].push_back(i);
   }
@@ -664,7 +680,7 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
       case ScriptKind::drop:
         script = &scripts::drop();
         keys.insert(keys.end(), {keys_.retention(partition), keys_.index_status(partition, "live"),
-                                 keys_.index_status(partition, "cancelled")});
+                                 keys_.index_status(partition, "cancelled"), keys_.timers(partition)});
         args.push_back(ms(retention));
         for (std::size_t i : indexes) {
           const Transition& t = batch[i];
@@ -683,6 +699,22 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
                                    std::to_string(t.attempts), std::to_string(t.wake_at_ms), t.signal});
         }
         break;
+      case ScriptKind::spawn:
+        script = &scripts::spawn();
+        keys.insert(keys.end(), {keys_.timers(partition), keys_.stats(partition), keys_.index_all(partition),
+                                 keys_.index_status(partition, "live"), keys_.index_status(partition, "cancelled"),
+                                 keys_.retention(partition), keys_.deadlines(partition)});
+        args.push_back(ms(retention));
+        for (std::size_t i : indexes) {
+          const Transition& t = batch[i];
+          const ChildStart& c = *t.child;
+          keys.insert(keys.end(), {keys_.run(t.run_id), keys_.run(c.run_id), keys_.queue(partition, c.queue),
+                                   keys_.index_workflow(partition, c.workflow)});
+          args.insert(args.end(), {t.token.entry_id, std::to_string(t.token.deliveries), t.run_id, t.step,
+                                   std::to_string(t.attempts), c.run_id, c.workflow, c.first_step, c.queue, c.steps,
+                                   c.graph, c.input, std::to_string(c.deadline_ms)});
+        }
+        break;
       case ScriptKind::none: break;
     }
     p.add_eval(*script, keys, args);
@@ -695,7 +727,9 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
     for (std::size_t k = 0; k < indexes.size(); ++k) {
       const std::string_view s = r[k].str();
       // 'signalled': sleep.lua queued a signal wait again for a kept signal
-      results[indexes[k]] = s == "ok" || s == "signalled" ? Applied::ok
+      // 'started', 'attached', 'cancelled': spawn.lua wrote the transition
+      results[indexes[k]] = s == "ok" || s == "signalled" || s == "started" || s == "attached" || s == "cancelled"
+                                ? Applied::ok
                             : s == "stale"                 ? Applied::stale
                                                            : Applied::discarded;
     }

@@ -160,6 +160,19 @@ struct Started {
   std::int64_t now_ms = 0;  // Redis time of the claim (Unix ms)
 };
 
+// The child run a child workflow step starts (ChildSpec; spawn.lua), as
+// submit would create it.
+struct ChildStart {
+  std::string run_id;      // store::child_run_id of the parent and the token holder
+  std::string workflow;
+  std::string first_step;  // a chain's first step (a graph child: every root starts)
+  std::string queue;       // the queue of its first step
+  std::string steps;       // its step names, a JSON array in list order
+  std::string graph;       // store::run_graph_of its definition; "" = a chain
+  std::string input;       // JSON
+  std::int64_t deadline_ms = 0;  // Workflow::deadline; 0 = none
+};
+
 // One decided transition, applied by the script matching its action.
 struct Transition {
   Token token;
@@ -200,6 +213,9 @@ struct Transition {
   // output over the map's max_output_bytes is then a continued failure;
   // otherwise it fails the run).
   bool item_continues = false;
+  // sleep of a child workflow step: the child to start, or to wait for if it
+  // exists (spawn.lua instead of sleep.lua).
+  std::optional<ChildStart> child;
   std::string workflow;    // advance / complete_run: for the worker's counters
   std::chrono::milliseconds duration{0};  // advance / complete_run: the attempt's wall time
 };
@@ -271,10 +287,29 @@ class Store {
   // std::invalid_argument naming the steps for a from_step not among them.
   asio::awaitable<RerunResult> rerun(const RerunRequest& request);
   // "cancelled", "cancelling" (a worker will stop it), "terminal:<status>", "missing".
+  // Then cancels the live child runs its steps started (children_of), and
+  // theirs: the run first, so that a child's end finds it no longer waiting.
   asio::awaitable<std::string> cancel(std::string_view run_id, std::chrono::milliseconds retention);
   asio::awaitable<std::vector<DeadLetter>> dlq_list(std::size_t limit);
-  // Replays by dead-letter entry id or by run id; returns the run id.
+  // Replays by dead-letter entry id or by run id; returns the run id. A
+  // failed child run its steps started is replayed first (and its own
+  // failed children): the parent's step, claimed again, then waits for it.
   asio::awaitable<std::string> dlq_replay(std::string_view id);
+
+  // --- child runs (ChildSpec; child_runs.cpp) ---
+  // The ids of the child runs a run's steps (and map items) started, in
+  // step order; {} for a run without any.
+  asio::awaitable<std::vector<std::string>> children_of(std::string_view run_id);
+  // A child run's outcome as its parent's step takes it: nullopt when the
+  // run no longer exists.
+  struct ChildOutcome {
+    std::string status;    // the child's stored status
+    std::string workflow;
+    std::string step;      // failed: the step it failed at
+    std::string error;     // failed: that step's error
+    std::string output;    // completed: its last step's output (JSON; "null" if none)
+  };
+  asio::awaitable<std::optional<ChildOutcome>> child_outcome(std::string_view run_id);
   // Deletes the dead-letter entries whose failed runs match `filter` (all when
   // empty), with those runs; returns how many. purge.lua re-checks each entry
   // (still there, its run still failed and still pointing at it, matching), so

@@ -82,6 +82,7 @@ void Worker::Impl::write_transition(const std::string& key, const Inflight& s,
   t.wake_at_ms = d.wake_at_ms;
   t.signal = s.signal;
   t.skipped = s.skip;
+  if (d.action == engine::Action::sleep) t.child = s.child;
   if (d.action == engine::Action::advance || d.action == engine::Action::complete_run) {
     t.output = d.continued ? std::string("null") : std::move(output);
     t.failed = d.continued;

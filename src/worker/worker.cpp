@@ -99,6 +99,15 @@ Worker::Impl::Impl(WorkerOptions options, std::vector<Workflow> workflows)
       throw std::invalid_argument("workflow '" + w.name() + "': " + e.what());
     }
   }
+  // A child workflow step starts its child from the worker's own definition.
+  for (const Workflow& w : workflows_) {
+    for (const StepDefinition& s : w.steps()) {
+      if (s.child && names.count(s.child->workflow) == 0) {
+        throw std::invalid_argument("workflow '" + w.name() + "' step '" + s.name + "' starts workflow '" +
+                                    s.child->workflow + "', which this worker was not given");
+      }
+    }
+  }
   std::set<std::string> queues(options_.queues.begin(), options_.queues.end());
   if (queues.empty()) {
     for (const Workflow& w : workflows_) {

@@ -119,6 +119,9 @@ class Worker::Impl {
     // and expands it into its items (expand_map) instead of a handler.
     std::int64_t item_index = -1;
     bool expands = false;
+    // A child workflow step parking on its child (run_child_step): the child
+    // spawn.lua starts, or waits for if it exists. Written with the `sleep`.
+    std::optional<store::ChildStart> child;
 
     const StepOptions& options() const {
       return workflow->steps()[static_cast<std::size_t>(step_index)].options;
@@ -194,6 +197,10 @@ class Worker::Impl {
   // failure naming why (not an array, longer than max_items).
   void expand_map(const std::string& key, Inflight& slot, const StepDefinition& step, const Json& input,
                   const std::map<std::string, Json>& outputs);
+  // child_step.cpp: a child workflow step's claim: parks on the child it
+  // starts (or still runs), or finishes with how the child ended.
+  void run_child_step(const std::string& key, Inflight& slot, const StepDefinition& step, const Json& input,
+                      const std::map<std::string, Json>& outputs);
   void launch(const std::string& key);
   static StepResult run_handler(const StepHandler& handler, StepContext& ctx);
   // Starts an AsyncStepHandler on the event loop; its first `done` reaches

@@ -574,7 +574,7 @@ INSTANTIATE_TEST_SUITE_P(
                           "        queue: other\n        needs: []\n",
                   8, "needs",
                   "step 'split' runs on queue 'other' and step 'fetch' on 'default': this version runs every "
-                  "step of a workflow with parallel branches, fan-in or a map step on one queue"},
+                  "step of a workflow with parallel branches, fan-in, a map step or a child workflow step on one queue"},
         ErrorCase{"map_on_another_queue",
                   kHead + "      - {name: split, kind: noop}\n      - name: each\n        kind: noop\n"
                           "        queue: other\n        map: {over: \"{{steps.split.output}}\"}\n",

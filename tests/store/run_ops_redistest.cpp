@@ -433,7 +433,7 @@ TEST(StoreScripts, EachStartsWithItsFlagsSoTheClusterChecksItsKeys) {
         &scripts::dead_letter(), &scripts::drop(), &scripts::cancel(), &scripts::renew(),
         &scripts::reclaim(), &scripts::promote(), &scripts::replay(), &scripts::check_run(),
         &scripts::config(), &scripts::due(), &scripts::limit_acquire(), &scripts::limit_release(), &scripts::limit_pause(),
-        &scripts::limit_renew(), &scripts::limit_wait()}) {
+        &scripts::limit_renew(), &scripts::limit_wait(), &scripts::spawn(), &scripts::sleep(), &scripts::signal()}) {
     EXPECT_TRUE(s->source().starts_with("#!lua")) << s->name() << ".lua does not start with #!lua";
   }
 }

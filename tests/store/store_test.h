@@ -331,7 +331,7 @@ class StoreTest : public test::RedisTest {
       case engine::Action::discard:
         return eval(scripts::drop(),
                     {s, keys_.retention(kPartition), keys_.index_status(kPartition, "live"),
-                     keys_.index_status(kPartition, "cancelled"), run_key(t.run_id)},
+                     keys_.index_status(kPartition, "cancelled"), keys_.timers(kPartition), run_key(t.run_id)},
                     {g, consumer, "3600000", t.token.entry_id, d, t.step,
                      t.action == engine::Action::cancel_run ? "cancel" : "discard", t.run_id});
       case engine::Action::sleep:

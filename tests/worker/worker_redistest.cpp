@@ -354,7 +354,7 @@ TEST_F(InProcess, AWorkerTakesGraphsAndRefusesWhatItCannotRunInOne) {
   queues.step("a", noop).step("b", noop, elsewhere).needs("b", {});
   EXPECT_EQ(refusal(queues),
             "workflow 'queues': step 'b' runs on queue 'gpu' and step 'a' on 'default': this version runs every "
-            "step of a workflow with parallel branches, fan-in or a map step on one queue");
+            "step of a workflow with parallel branches, fan-in, a map step or a child workflow step on one queue");
   Workflow waits("waits");
   waits.step("a", noop).wait("nap", WaitSpec::sleep_for(1s)).needs("nap", {});
   EXPECT_EQ(refusal(waits), "accepted");
@@ -551,6 +551,121 @@ TEST_F(InProcess, AFailingItemFailsTheRunOrIsNullDependingOnOnItemFailure) {
   EXPECT_EQ(lax.steps[0].output, with_null);
   EXPECT_EQ(lax.steps[0].items["failed"], 1);
   EXPECT_EQ(lax.steps[0].items["completed"], 199);
+}
+
+// A child workflow step end to end: the child starts with the rendered
+// input, shows its parent, and the parent's step completes with the child's
+// output (its last step's); a failing child fails the parent's step, naming
+// the child, and replaying the parent replays the child's failed step only;
+// a map of child workflows starts one child per item.
+TEST_F(InProcess, AChildWorkflowStepCompletesWithTheChildsOutputOrFailsWithIt) {
+  std::atomic<bool> healed{false};
+  std::mutex m;
+  std::map<std::string, int> calls;  // per text, the child's `shout` calls
+  Workflow shout("shout");
+  shout.step("prepare", [](StepContext& ctx) -> StepResult { return Json{{"t", ctx.input().at("text")}}; })
+      .step("shout", [&](StepContext& ctx) -> StepResult {
+        const std::string t = ctx.outputs().at("prepare").at("t").get<std::string>();
+        {
+          std::lock_guard lock(m);
+          ++calls[t];
+        }
+        if (t == "poison" && !healed) return StepError::fatal("poison is poison");
+        return Json{{"loud", t + "!"}};
+      });
+  Workflow parent("parent");
+  parent.step("fetch", [](StepContext& ctx) -> StepResult { return Json{{"text", ctx.input().at("text")}}; })
+      .child("child", ChildSpec{"shout", Json{{"text", "{{steps.fetch.output.text}}"}}})
+      .step("after", [](StepContext& ctx) -> StepResult { return Json{{"got", ctx.outputs().at("child")}}; });
+  Workflow many("many");
+  many.child("each", ChildSpec{"shout", Json{{"text", "{{item}}"}}}).map("each", MapSpec{"{{input.texts}}", 2});
+  start({shout, parent, many}, 4);
+
+  const std::string id = client().submit("parent", Json{{"text", "hi"}}).run_id;
+  const RunInfo done = client().wait(id, 20s);
+  ASSERT_EQ(done.status, "completed");
+  EXPECT_EQ(done.steps[2].output, (Json{{"got", {{"loud", "hi!"}}}}));
+  ASSERT_FALSE(done.steps[1].child.empty());
+  const std::optional<RunInfo> child = client().get_run(done.steps[1].child);
+  ASSERT_TRUE(child.has_value());
+  EXPECT_EQ(child->workflow, "shout");
+  EXPECT_EQ(child->status, "completed");
+  EXPECT_EQ(child->input, (Json{{"text", "hi"}}));
+  EXPECT_EQ(child->parent, id);
+  EXPECT_EQ(child->parent_step, "child");
+  EXPECT_EQ(to_json(*child)["parent"], (Json{{"run_id", id}, {"step", "child"}}));
+
+  const std::string bad = client().submit("parent", Json{{"text", "poison"}}).run_id;
+  const RunInfo failed = client().wait(bad, 20s);
+  ASSERT_EQ(failed.status, "failed");
+  EXPECT_EQ(failed.steps[1].status, "failed");
+  const std::string bad_child = failed.steps[1].child;
+  EXPECT_NE(failed.steps[1].error.find("child run " + bad_child), std::string::npos) << failed.steps[1].error;
+  EXPECT_NE(failed.steps[1].error.find("failed at step 'shout': fatal error: poison is poison"), std::string::npos)
+      << failed.steps[1].error;
+  EXPECT_EQ(client().get_run(bad_child)->status, "failed");
+  EXPECT_EQ(failed.steps[2].status, "pending");
+  healed = true;
+  client().replay(bad);
+  const RunInfo replayed = client().wait(bad, 20s);
+  ASSERT_EQ(replayed.status, "completed");
+  EXPECT_EQ(replayed.steps[1].child, bad_child) << "the same child, replayed";
+  EXPECT_EQ(replayed.steps[2].output, (Json{{"got", {{"loud", "poison!"}}}}));
+  {
+    std::lock_guard lock(m);
+    EXPECT_EQ(calls["poison"], 2) << "the child's failed step ran again, once";
+  }
+  EXPECT_EQ(client().get_run(bad_child)->status, "completed");
+
+  const RunInfo fanned = client().wait(client().submit("many", Json{{"texts", {"a", "b", "c"}}}).run_id, 20s);
+  ASSERT_EQ(fanned.status, "completed");
+  EXPECT_EQ(fanned.steps[0].output, (Json{{{"loud", "a!"}}, {{"loud", "b!"}}, {{"loud", "c!"}}}));
+  const std::optional<MapItemsPage> items = client().map_items(fanned.id, "each");
+  ASSERT_TRUE(items.has_value());
+  ASSERT_EQ(items->items.size(), 3u);
+  EXPECT_EQ(client().get_run(items->items[2].child)->parent_step, "each[2]");
+}
+
+// Cancelling a parent cancels the child its step waits for, and a child
+// cancelled on its own fails its parent's step (or lets the run go on under
+// on_failure: continue).
+TEST_F(InProcess, AChildIsCancelledWithItsParentAndACancelledChildFailsItsStep) {
+  Workflow approval("approval");
+  approval.wait("approve", WaitSpec::for_signal("approved"));
+  Workflow parent("holder");
+  parent.child("ask", ChildSpec{"approval", Json()});
+  Workflow lenient("lenient");
+  StepOptions go_on;
+  go_on.on_failure = OnFailure::continue_;
+  lenient.child("ask", ChildSpec{"approval", Json()}, go_on)
+      .step("after", [](StepContext& ctx) -> StepResult { return Json{{"asked", ctx.outputs().at("ask")}}; });
+  start({approval, parent, lenient}, 2);
+  const auto child_of = [&](const std::string& id) {
+    return poll(id, [](const RunInfo& r) { return r.steps[0].status == "waiting"; }).steps[0].child;
+  };
+
+  const std::string id = client().submit("holder", Json::object()).run_id;
+  const std::string child = child_of(id);
+  ASSERT_FALSE(child.empty());
+  EXPECT_EQ(client().get_run(id)->steps[0].waiting_for, (Json{{"kind", "child"}, {"until", nullptr}, {"run_id", child}}));
+  EXPECT_EQ(client().get_run(child)->status, "waiting");
+  EXPECT_EQ(client().cancel(id), "cancelled");
+  EXPECT_EQ(client().get_run(id)->status, "cancelled");
+  EXPECT_EQ(client().get_run(child)->status, "cancelled") << "cancelled with its parent";
+
+  const std::string alone = client().submit("holder", Json::object()).run_id;
+  const std::string its_child = child_of(alone);
+  EXPECT_EQ(client().cancel(its_child), "cancelled");
+  const RunInfo failed = client().wait(alone, 10s);
+  EXPECT_EQ(failed.status, "failed");
+  EXPECT_NE(failed.steps[0].error.find("was cancelled"), std::string::npos) << failed.steps[0].error;
+
+  const std::string lax = client().submit("lenient", Json::object()).run_id;
+  EXPECT_EQ(client().cancel(child_of(lax)), "cancelled");
+  const RunInfo went_on = client().wait(lax, 10s);
+  EXPECT_EQ(went_on.status, "completed");
+  EXPECT_EQ(went_on.steps[0].status, "failed");
+  EXPECT_EQ(went_on.steps[1].output, (Json{{"asked", nullptr}}));
 }
 
 // An approval as one branch of a graph: the other branch runs to its end

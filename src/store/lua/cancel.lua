@@ -25,6 +25,7 @@ local function finish()
              's.' .. step .. '.status', 'cancelled')
   sf_reindex(live, cancelled, run_id)
   sf_retain(run, retention_set, run_id, now, retention)
+  sf_notify_parent(run, timers, now)
   return 'cancelled'
 end
 local g = sf_graph_of(run)
@@ -37,6 +38,7 @@ if g then
     redis.call('HSET', run, 'status', 'cancelled', 'cancel', '1', 'live', 0, 'updated_at', now)
     sf_reindex(live, cancelled, run_id)
     sf_retain(run, retention_set, run_id, now, retention)
+    sf_notify_parent(run, timers, now)
     return 'cancelled'
   end
   redis.call('HSET', run, 'cancel', '1', 'live', held, 'updated_at', now)

@@ -17,7 +17,8 @@
 -- KEYS[1] stream, KEYS[2] partition stats hash, KEYS[3] retention set, KEYS[4]
 -- status index 'live', KEYS[5] status index 'cancelled', KEYS[6] dead-letter
 -- stream, KEYS[7] status index 'failed', KEYS[8] timer set (the last three
--- for a map item whose output fails its run: see below); then per item: run
+-- for a map item whose output fails its run: see below; the timer set also
+-- for a child run's end, lib.lua's "Child runs"); then per item: run
 -- hash, next step's stream (or the same stream)
 -- ARGV: group, consumer, retention ms; then per item 12 values: entry id,
 --       deliveries, run id, step, output JSON, attempts, next step ('' = last;
@@ -156,7 +157,7 @@ for i = 1, n do
             if ARGV[a + 12] ~= 'continue' and not sf_terminal[h[1]] then
               -- under fail_run, as dead_letter.lua does for an item (a run
               -- that has ended already just keeps the item as failed)
-              sf_fail_run(run, run_id, step, attempts, err, now, dlq, stats, live, failed_index)
+              sf_fail_run(run, run_id, step, attempts, err, now, dlq, stats, live, failed_index, timers)
               redis.call('HSET', run, 'step', node, p .. 'status', 'failed', s .. 'entry', '')
               sf_graph_drop_tokens(run, run_id, sf_graph_of(run), stream, group, timers, false)
               run_failed = true
@@ -243,11 +244,13 @@ for i = 1, n do
           add('status', 'cancelled')
           sf_reindex(live, cancelled, run_id)
           sf_retain(run, retention_set, run_id, now, retention)
+          sf_notify_parent(run, timers, now)
         elseif left == 0 then
           add('status', 'completed', 'entry', '')
           redis.call('ZREM', live, run_id)
           sf_retain(run, retention_set, run_id, now, retention)
           redis.call('HINCRBY', stats, 'completed:' .. ARGV[a + 9], 1)
+          sf_notify_parent(run, timers, now)
         end
       end
       redis.call('HSET', run, unpack(set))
@@ -270,6 +273,7 @@ for i = 1, n do
       redis.call('ZREM', live, run_id)
       sf_retain(run, retention_set, run_id, now, retention)
       redis.call('HINCRBY', stats, 'completed:' .. ARGV[a + 9], 1)
+      sf_notify_parent(run, timers, now)
     end
     applied[#applied + 1] = id
     out[i] = 'ok'

@@ -30,7 +30,7 @@ for i = 1, n do
     sf_drop_entry(stream, group, id)
     out[i] = 'discarded'
   else
-    sf_fail_run(run, run_id, step, attempts, err, now, dlq, stats, live, failed)
+    sf_fail_run(run, run_id, step, attempts, err, now, dlq, stats, live, failed, timers)
     sf_drop_entry(stream, group, id)
     local g = sf_graph_of(run)
     if g then

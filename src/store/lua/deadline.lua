@@ -40,7 +40,7 @@ for i = 1, (#ARGV - 1) / 3 do
     local err = 'deadline exceeded: the run had not ended by its deadline'
     local attempts = redis.call('HGET', run, 's.' .. step .. '.attempts') or '0'
     redis.call('HSET', run, 'step', step)
-    sf_fail_run(run, run_id, step, attempts, err, now, dlq, stats, live, failed)
+    sf_fail_run(run, run_id, step, attempts, err, now, dlq, stats, live, failed, timers)
     n = n + 1
   else
     local step, entry = f[3], f[4] or ''
@@ -55,7 +55,7 @@ for i = 1, (#ARGV - 1) / 3 do
     if entry ~= '' then sf_drop_entry(stream, group, entry) end
     local err = 'deadline exceeded: the run had not ended by its deadline'
     local attempts = redis.call('HGET', run, 's.' .. step .. '.attempts') or '0'
-    sf_fail_run(run, run_id, step, attempts, err, now, dlq, stats, live, failed)
+    sf_fail_run(run, run_id, step, attempts, err, now, dlq, stats, live, failed, timers)
     n = n + 1
   end
 end

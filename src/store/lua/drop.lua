@@ -4,18 +4,19 @@
 --                   becomes cancelled (and expires after the retention period);
 --   mode 'discard': the run is already terminal; only the entry goes.
 -- KEYS[1] stream, KEYS[2] retention set, KEYS[3] status index 'live', KEYS[4]
--- status index 'cancelled'; then per item: run hash
+-- status index 'cancelled', KEYS[5] timer set (a child run's end tells its
+-- parent: lib.lua's "Child runs"); then per item: run hash
 -- ARGV: group, consumer, retention ms; then per item 5 values: entry id,
 --       deliveries, step, mode, run id
 -- Returns per item 'ok' or 'stale'.
 local stream, group, consumer, retention = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
-local retention_set, live, cancelled = KEYS[2], KEYS[3], KEYS[4]
+local retention_set, live, cancelled, timers = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now = sf_now()
 local out = {}
 local per = 5
 local n = (#ARGV - 3) / per
 for i = 1, n do
-  local run = KEYS[4 + i]
+  local run = KEYS[5 + i]
   local a = 3 + (i - 1) * per
   local id, deliveries, step, mode, run_id = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
   if not sf_owns(stream, group, id, consumer, deliveries) then
@@ -27,6 +28,7 @@ for i = 1, n do
                  's.' .. step .. '.status', 'cancelled')
       sf_reindex(live, cancelled, run_id)
       sf_retain(run, retention_set, run_id, now, retention)
+      sf_notify_parent(run, timers, now)
     end
     sf_drop_entry(stream, group, id)
     out[i] = 'ok'

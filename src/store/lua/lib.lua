@@ -114,11 +114,25 @@ local function sf_retain(run, retention_set, run_id, now, retention)
   end
 end
 
+-- Child runs (ChildSpec, spawn.lua). A child run's hash names its parent
+-- (`parent`: run id; `parent_node`: the token holder that waits for it,
+-- "step" or "step[k]"), which lies in the same partition. That holder is
+-- `waiting` with s.<holder>.child = the child's id: the live child is its
+-- token. Every script that ends a run calls sf_notify_parent, which puts a
+-- 'child' member for the holder, due at once, in the timer set; promote.lua
+-- queues the holder again if it still waits, and its claim reads the
+-- child's outcome (Worker::Impl::finish_child).
+local function sf_notify_parent(run, timers, now)
+  local p = redis.call('HMGET', run, 'parent', 'parent_node')
+  if p[1] and p[2] then redis.call('ZADD', timers, now, sf_timer(p[1], p[2], 'child')) end
+end
+
 -- Fails a live run into the dead-letter queue at `step` with `err` after
 -- `attempts` (dead_letter.lua, deadline.lua): the step's error history, the
 -- run and step statuses, a dead-letter entry (dlq_entry), the status indexes
--- and the failed:<workflow> counter. The caller has removed the run's token.
-local function sf_fail_run(run, run_id, step, attempts, err, now, dlq, stats, live, failed)
+-- and the failed:<workflow> counter, and tells a parent (sf_notify_parent:
+-- `timers`, the partition's timer set). The caller has removed the run's token.
+local function sf_fail_run(run, run_id, step, attempts, err, now, dlq, stats, live, failed, timers)
   sf_push_error(run, step, attempts, err, now, 'failed')
   redis.call('HSET', run, 'status', 'failed', 'entry', '', 'updated_at', now,
              's.' .. step .. '.status', 'failed', 's.' .. step .. '.error', err,
@@ -130,6 +144,7 @@ local function sf_fail_run(run, run_id, step, attempts, err, now, dlq, stats, li
   redis.call('HSET', run, 'dlq_entry', did)
   sf_reindex(live, failed, run_id)
   redis.call('HINCRBY', stats, 'failed:' .. workflow, 1)
+  sf_notify_parent(run, timers, now)
 end
 
 -- Graph runs (a workflow whose steps are not one chain: parallel branches,
@@ -183,10 +198,16 @@ end
 -- timeout holds no timer: its token is its name, s.<node>.signal.)
 local sf_graph_timer_kinds = {'retry', 'start', 'limiter', 'sleep', 'signal'}
 
--- Whether node `n` waits for a signal with no timeout: its token is its name.
+-- Whether node `n` holds a token outside the stream and the timer set: a
+-- signal wait with no timeout (its token is its name), or a holder waiting
+-- for its child run (the child is its token: "Child runs" above; the
+-- 'child' timer the child's end sets is a wake-up, not a second token).
 local function sf_waits_on_name(run, n)
-  local w = redis.call('HMGET', run, 's.' .. n .. '.status', 's.' .. n .. '.signal', 's.' .. n .. '.wake_at')
-  return w[1] == 'waiting' and w[2] ~= false and w[2] ~= '' and not w[3]
+  local p = 's.' .. n .. '.'
+  local w = redis.call('HMGET', run, p .. 'status', p .. 'signal', p .. 'wake_at', p .. 'child')
+  if w[1] ~= 'waiting' then return false end
+  if w[4] and w[4] ~= '' then return true end
+  return w[2] ~= false and w[2] ~= '' and not w[3]
 end
 
 -- Whether the run is a graph run (HGET rather than HEXISTS: the ACL users
@@ -240,6 +261,7 @@ local function sf_graph_drop_tokens(run, run_id, g, stream, group, timers, with_
       if redis.call('ZREM', timers, sf_timer(run_id, n, kind)) == 1 then had = true end
     end
     if sf_waits_on_name(run, n) then had = true end
+    redis.call('ZREM', timers, sf_timer(run_id, n, 'child'))
     local entry = redis.call('HGET', run, p .. 'entry')
     if entry and entry ~= '' then
       had = true

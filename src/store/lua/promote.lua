@@ -3,7 +3,9 @@
 -- same step, with the attempts so far), a scheduled run's start (its first
 -- step) or a durable wait's end, a sleep or a signal wait's timeout (the
 -- same step: its next claim completes it, or ends it as timed out), or a step
--- parked while its limiter refused it (the same step, asking again). The
+-- parked while its limiter refused it (the same step, asking again), or a
+-- graph node whose child run ended (a 'child' member: lib.lua's "Child
+-- runs"; its claim reads the child's outcome). The
 -- caller read them with due.lua and each run's queue, so every key
 -- is declared; each member is checked again here (still in its set, still
 -- due, the run still on that queue, still retrying, scheduled or waiting).
@@ -30,7 +32,8 @@ for i = 1, #ARGV / 3 do
         local p = 's.' .. (node or '') .. '.'
         local g = redis.call('HMGET', run, p .. 'status', p .. 'base')
         local wanted = (kind == 'retry' and 'retrying') or
-                       ((kind == 'start' or kind == 'limiter' or kind == 'sleep' or kind == 'signal') and 'waiting')
+                       ((kind == 'start' or kind == 'limiter' or kind == 'sleep' or kind == 'signal' or
+                         kind == 'child') and 'waiting')
         if wanted and g[1] == wanted and f[1] and not sf_terminal[f[1]] then
           sf_node_enqueue(run, run_id, stream, node, g[2] or '0', now)
           redis.call('HDEL', run, p .. 'due_at', p .. 'parked')

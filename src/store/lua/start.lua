@@ -33,7 +33,7 @@ local unchanging = {}  -- run key .. '\t' .. node -> HGETALL-shaped pairs
 local function item_fields(run, step, node)
   local p = 's.' .. step .. '.'
   local names = {'status', 'cancel', p .. 'base', p .. 'budget_from', p .. 'rate_limited', p .. 'waited_ms',
-                 p .. 'unhandled_since', p .. 'item'}
+                 p .. 'unhandled_since', p .. 'item', p .. 'child'}
   local key = run .. '\t' .. node
   local first = unchanging[key] == nil
   if first then
@@ -42,7 +42,7 @@ local function item_fields(run, step, node)
   local values = redis.call('HMGET', run, unpack(names))
   if not values[1] then return {} end  -- the run is gone
   local h = {}
-  for k = 1, 8 do
+  for k = 1, 9 do
     if values[k] then
       h[#h + 1] = names[k]
       h[#h + 1] = values[k]
@@ -50,14 +50,14 @@ local function item_fields(run, step, node)
   end
   if first then
     local kept = {}
-    for k = 9, #names do
+    for k = 10, #names do
       if values[k] then
         kept[#kept + 1] = names[k]
         kept[#kept + 1] = values[k]
       end
     end
     local outputs = {}
-    local needs = cjson.decode(values[10] or '{}')
+    local needs = cjson.decode(values[11] or '{}')
     local seen, todo = {}, {node}
     while #todo > 0 do
       for _, x in ipairs(needs[table.remove(todo)] or {}) do
