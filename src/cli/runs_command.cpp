@@ -36,6 +36,7 @@ void print_human(const RunInfo& run) {
     for (const auto& [k, v] : run.metadata) meta += (meta.empty() ? "" : " ") + k + "=" + v;
     head.add({"  metadata " + meta});
   }
+  if (!run.parent.empty()) head.add({"  child of run " + run.parent + " (step " + run.parent_step + ")"});
   head.print(std::cout);
   // A run whose steps branch shows what each step needs; a chain does not.
   bool graph = false;
@@ -56,6 +57,8 @@ void print_human(const RunInfo& run) {
       const std::int64_t done = s.items.value("completed", std::int64_t{0}) + s.items.value("failed", std::int64_t{0});
       status += " (" + std::to_string(done) + "/" + std::to_string(s.items.value("total", std::int64_t{0})) + " items)";
     }
+    // A child workflow step names its child: "waiting (child 01M...)".
+    if (!s.child.empty()) status += " (child " + s.child + ")";
     std::vector<std::string> row{s.name, status, std::to_string(s.attempts),
                                  s.started_at_ms > 0 ? engine::rfc3339_ms(s.started_at_ms) : "-",
                                  finished ? format_elapsed_ms(s.finished_at_ms - s.started_at_ms) : "-",

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "engine/time_zone.h"
+#include "engine/workflow_graph.h"
 
 namespace steadfast::config {
 namespace {
@@ -578,7 +579,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"map_on_another_queue",
                   kHead + "      - {name: split, kind: noop}\n      - name: each\n        kind: noop\n"
                           "        queue: other\n        map: {over: \"{{steps.split.output}}\"}\n",
-                  5, "needs", "a map step on one queue"},
+                  5, "needs", "a map step or a child workflow step on one queue"},
         ErrorCase{"map_not_a_map", step("{name: a, kind: noop, map: \"{{input.xs}}\"}"), 4, "map",
                   "expected a map like {over: \"{{steps.split.output.chunks}}\", max_parallel: 20}"},
         ErrorCase{"map_without_over", step("{name: a, kind: noop, map: {max_parallel: 2}}"), 4, "map",
@@ -608,6 +609,32 @@ INSTANTIATE_TEST_SUITE_P(
                   kHead + "      - {name: a, kind: noop, map: {over: \"{{steps.b.output}}\"}}\n"
                           "      - {name: b, kind: noop}\n",
                   4, "map", "reads step 'b', which comes later"},
+        ErrorCase{"child_unknown_workflow", step("{name: a, kind: workflow, with: {workflow: nope}}"), 4, "with",
+                  "unknown workflow 'nope'"},
+        ErrorCase{"child_without_workflow", step("{name: a, kind: workflow, with: {input: {}}}"), 4, "with",
+                  "a child workflow step names its workflow"},
+        ErrorCase{"child_bad_workflow_name", step("{name: a, kind: workflow, with: {workflow: [v]}}"), 4, "with",
+                  "a child workflow step names its workflow"},
+        ErrorCase{"child_unknown_parameter", step("{name: a, kind: workflow, with: {workflow: w, inputs: {}}}"), 4,
+                  "with", "unknown parameter 'inputs' of a child workflow step"},
+        ErrorCase{"child_with_retry",
+                  step("{name: a, kind: workflow, with: {workflow: w}, retry: {max_attempts: 2}}"), 4, "retry",
+                  "a child workflow step holds no worker while its child runs"},
+        ErrorCase{"child_of_itself", step("{name: a, kind: workflow, with: {workflow: w}}"), 4, "with",
+                  "workflow 'w' would start itself: w -> w"},
+        ErrorCase{"child_cycle",
+                  kHead + "      - {name: a, kind: workflow, with: {workflow: v}}\n"
+                          "  v:\n    steps:\n      - {name: b, kind: workflow, with: {workflow: w}}\n",
+                  4, "with", "workflow 'w' would start itself: w -> v -> w"},
+        ErrorCase{"child_input_reads_a_later_step",
+                  kHead + "      - {name: a, kind: workflow, with: {workflow: v, input: {x: \"{{steps.b.output}}\"}}}\n"
+                          "      - {name: b, kind: noop}\n"
+                          "  v:\n    steps:\n      - {name: c, kind: noop}\n",
+                  4, "with", "reads step 'b', which comes later"},
+        ErrorCase{"child_input_reads_item_outside_a_map",
+                  kHead + "      - {name: a, kind: workflow, with: {workflow: v, input: {x: \"{{item}}\"}}}\n"
+                          "  v:\n    steps:\n      - {name: c, kind: noop}\n",
+                  4, "with", "only a map step has"},
         ErrorCase{"item_outside_a_map", step("{name: a, kind: http, with: {url: \"http://x/{{item}}\"}}"), 4, "with",
                   "only a map step has"},
         ErrorCase{"item_in_a_maps_if",
@@ -720,6 +747,40 @@ TEST(ParseWorkflows, AMapStepReachesTheWorkflowAndItsJson) {
   EXPECT_EQ(json["steps"][1]["map"]["over"], "{{steps.split.output.chunks}}");
   EXPECT_EQ(json["steps"][1]["map"]["on_item_failure"], "continue");
   EXPECT_FALSE(json["steps"][0].contains("map"));
+}
+
+TEST(ParseWorkflows, AChildWorkflowStepReachesTheWorkflowAsAGraph) {
+  const WorkflowsFile file = parse_workflows(
+      kHead + "      - {name: split, kind: noop}\n"
+              "      - name: each\n        kind: workflow\n"
+              "        map: {over: \"{{steps.split.output.chunks}}\", max_parallel: 5}\n"
+              "        with: {workflow: v, input: {chunk: \"{{item}}\", from: \"{{steps.split.output.id}}\"}}\n"
+              "  v:\n    steps:\n      - {name: c, kind: noop}\n",
+      kPath);
+  const std::vector<Workflow> built = build_workflows(file, steps::builtin_kinds());
+  const StepDefinition& each = built.at(0).steps().at(1);
+  ASSERT_TRUE(each.child.has_value());
+  EXPECT_EQ(each.child->workflow, "v");
+  EXPECT_EQ(each.child->input, (Json{{"chunk", "{{item}}"}, {"from", "{{steps.split.output.id}}"}}));
+  EXPECT_EQ(each.map->max_parallel, 5);
+  EXPECT_EQ(each.options.retry.max_attempts, 1) << "starting a child is one fenced write";
+  EXPECT_FALSE(built.at(0).steps().at(0).child.has_value());
+  EXPECT_TRUE(engine::runs_as_graph(engine::graph_of(built.at(0)),
+                                    {{"split", "default", false, false}, {"each", "default", true, true}}));
+}
+
+TEST(Workflow, ChildMakesAChildWorkflowStepAndRefusesWhatCannotWork) {
+  Workflow w("w");
+  w.child("c", ChildSpec{"other", Json{{"x", "{{input.x}}"}}});
+  EXPECT_EQ(w.steps()[0].child->workflow, "other");
+  EXPECT_THROW(w.child("c", ChildSpec{"other", Json()}), std::invalid_argument) << "a duplicate name";
+  EXPECT_THROW(w.child("d", ChildSpec{"no such", Json()}), std::invalid_argument) << "a bad workflow name";
+  EXPECT_THROW(w.child("e", ChildSpec{"other", Json{{"x", "{{input.x"}}}), std::invalid_argument)
+      << "an input template that does not parse";
+  Workflow chain("chain");
+  chain.step("a", [](StepContext&) -> StepResult { return Json(); }).child("b", ChildSpec{"w", Json()});
+  EXPECT_TRUE(engine::runs_as_graph(engine::graph_of(chain), {{"a", "default", false, false}, {"b", "default", false, true}}))
+      << "a chain with a child workflow step runs as a graph";
 }
 
 TEST(ParseWorkflowsErrors, SyntaxErrorNamesFileAndLine) {

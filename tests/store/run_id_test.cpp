@@ -1,5 +1,6 @@
 // Run ids: ULIDs whose order is creation order — what the run indexes page by.
 #include "store/run_id.h"
+#include "store/keys.h"
 
 #include <gtest/gtest.h>
 
@@ -49,6 +50,33 @@ TEST(RunId, ValidIdsAndTheirCanonicalCase) {
   EXPECT_FALSE(is_valid_run_id("01M8W36PF7CYXM036AKRVGBQ72U"));  // 27
   EXPECT_FALSE(is_valid_run_id("01M8W36PF7CYXM036AKRVGBQ7U"));   // U is not Crockford
   EXPECT_FALSE(is_valid_run_id(""));
+}
+
+}  // namespace
+}  // namespace steadfast::store
+
+namespace steadfast::store {
+namespace {
+
+// A child run's id is a function of its parent and the step (and item) that
+// starts it, a valid run id sorting beside its parent, in its partition.
+TEST(ChildRunId, IsStableValidAndInTheParentsPartition) {
+  const KeySpace keys("sf", 8);
+  const std::string parent = "01M9506DR8TNNDR3V85XH1FG32";
+  const std::string a = child_run_id(keys, parent, "summarize");
+  EXPECT_EQ(a, child_run_id(keys, parent, "summarize")) << "the same step, the same child";
+  EXPECT_TRUE(is_valid_run_id(a)) << a;
+  EXPECT_EQ(a.substr(0, 10), parent.substr(0, 10)) << "the parent's time part";
+  std::set<std::string> ids{a};
+  for (int k = 0; k < 50; ++k) {
+    const std::string item = child_run_id(keys, parent, "summarize[" + std::to_string(k) + "]");
+    EXPECT_TRUE(is_valid_run_id(item)) << item;
+    EXPECT_EQ(keys.partition_of(item), keys.partition_of(parent)) << item;
+    ids.insert(item);
+  }
+  ids.insert(child_run_id(keys, parent, "other"));
+  ids.insert(child_run_id(keys, "01M9506DR8TNNDR3V85XH1FG33", "summarize"));
+  EXPECT_EQ(ids.size(), 53u) << "every step, item and parent has its own child";
 }
 
 }  // namespace

@@ -2,10 +2,10 @@
 -- Complete-and-advance for a batch of finished steps of one stream: records
 -- each output and makes the next token (the next step's entry) or finishes the
 -- run, then acknowledges and deletes the entries — all in one atomic step.
--- Hot path: three commands per entry (EXISTS, HSET, and XADD; for a run's
--- last step the completed:<workflow> HINCRBY, its leaving the 'live' status
--- index (ZREM; completed runs have no status index) and the retention (ZADD
--- expire member, PEXPIRE)) and four per
+-- Hot path: three commands per entry (HMGET of workflow and parent, HSET,
+-- and XADD; for a run's last step the completed:<workflow> HINCRBY, its
+-- leaving the 'live' status index (ZREM; completed runs have no status
+-- index) and the retention (ZADD expire member, PEXPIRE)) and four per
 -- batch (TIME, XPENDING over the batch's range for the fencing check, XACK and
 -- XDEL of every applied entry). No status read: a token that passes the
 -- fencing check belongs to a live run, because every transition to a terminal
@@ -63,19 +63,30 @@ for i = 1, n do
   local output, attempts, next_step, next_queue = ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8]
   -- A graph run's node reads the run in one HMGET (an item: its map's
   -- counters instead of the graph, read only if its node finishes), which
-  -- also says whether the run is gone; a chain's step asks EXISTS.
+  -- also says whether the run is gone; a chain's step reads its workflow.
+  -- Each read also takes the run's parent (lib.lua's "Child runs"), woken
+  -- if this completion ends the run.
   local item_of = next_step == '*' and sf_item_of(step) or nil
   local h = nil
   local gone = false
+  local parent = {}  -- {parent run id, its node}, or nils
   if held[id] == tonumber(deliveries) then
     if item_of then
       local p = 's.' .. item_of .. '.'
       h = redis.call('HMGET', run, 'status', 'cancel', 'live', p .. 'n', p .. 'next', p .. 'done', p .. 'cap',
-                     p .. 'bytes')
+                     p .. 'bytes', 'parent', 'parent_node')
+      parent = {h[9], h[10]}
     elseif next_step == '*' then
-      h = redis.call('HMGET', run, 'status', 'cancel', 'live', 'graph', 'steps')
+      h = redis.call('HMGET', run, 'status', 'cancel', 'live', 'graph', 'steps', 'parent', 'parent_node')
+      parent = {h[6], h[7]}
     end
-    if h then gone = not h[1] else gone = redis.call('EXISTS', run) == 0 end
+    if h then
+      gone = not h[1]
+    else
+      -- (every run hash holds `workflow`: without it the hash is gone, or a remnant)
+      local c = redis.call('HMGET', run, 'workflow', 'parent', 'parent_node')
+      gone, parent = not c[1], {c[2], c[3]}
+    end
   end
   if held[id] ~= tonumber(deliveries) then
     out[i] = 'stale'
@@ -244,13 +255,13 @@ for i = 1, n do
           add('status', 'cancelled')
           sf_reindex(live, cancelled, run_id)
           sf_retain(run, retention_set, run_id, now, retention)
-          sf_notify_parent(run, timers, now)
+          sf_wake_parent(timers, now, parent[1], parent[2])
         elseif left == 0 then
           add('status', 'completed', 'entry', '')
           redis.call('ZREM', live, run_id)
           sf_retain(run, retention_set, run_id, now, retention)
           redis.call('HINCRBY', stats, 'completed:' .. ARGV[a + 9], 1)
-          sf_notify_parent(run, timers, now)
+          sf_wake_parent(timers, now, parent[1], parent[2])
         end
       end
       redis.call('HSET', run, unpack(set))
@@ -273,7 +284,7 @@ for i = 1, n do
       redis.call('ZREM', live, run_id)
       sf_retain(run, retention_set, run_id, now, retention)
       redis.call('HINCRBY', stats, 'completed:' .. ARGV[a + 9], 1)
-      sf_notify_parent(run, timers, now)
+      sf_wake_parent(timers, now, parent[1], parent[2])
     end
     applied[#applied + 1] = id
     out[i] = 'ok'

@@ -122,9 +122,14 @@ end
 -- 'child' member for the holder, due at once, in the timer set; promote.lua
 -- queues the holder again if it still waits, and its claim reads the
 -- child's outcome (Worker::Impl::finish_child).
+-- sf_wake_parent: the run's `parent` and `parent_node` as the caller read
+-- them (false/nil for a run without a parent: nothing to do).
+local function sf_wake_parent(timers, now, parent, node)
+  if parent and node then redis.call('ZADD', timers, now, sf_timer(parent, node, 'child')) end
+end
 local function sf_notify_parent(run, timers, now)
   local p = redis.call('HMGET', run, 'parent', 'parent_node')
-  if p[1] and p[2] then redis.call('ZADD', timers, now, sf_timer(p[1], p[2], 'child')) end
+  sf_wake_parent(timers, now, p[1], p[2])
 end
 
 -- Fails a live run into the dead-letter queue at `step` with `err` after

@@ -29,6 +29,7 @@ function Timeline({ run, now }) {
           <div class="step-head">
             <b>${s.name}</b> <${Status} status=${s.status} />
             <span class="muted">${s.attempts} attempt${s.attempts === 1 ? '' : 's'}</span>
+            ${s.child && html`<a class="mono" data-testid="child" href=${runLink(s.child)}>child ${s.child}</a>`}
             ${s.items && html`<span class="muted" data-testid="items">${s.items.completed + s.items.failed} of ${s.items.total} items${s.items.failed ? ` (${s.items.failed} failed)` : ''}</span>`}
             ${s.started_at && html`<span class="muted">${duration(between(s.started_at, s.finished_at || new Date(now).toISOString()))}</span>`}
           </div>
@@ -133,6 +134,7 @@ export function Run({ id, me }) {
         ${run.run_at && html`<dt>Scheduled</dt><dd data-testid="run-at" title=${run.run_at}>${startsAt(run.run_at, now)}</dd>`}
         ${run.deadline_at && html`<dt>Deadline</dt><dd data-testid="deadline-at" title=${run.deadline_at}>${clock(run.deadline_at)}</dd>`}
         <dt>Updated</dt><dd>${clock(run.updated_at)}</dd>
+        ${run.parent && html`<dt>Parent</dt><dd data-testid="parent"><a class="mono" href=${runLink(run.parent.run_id)}>${run.parent.run_id}</a> step ${run.parent.step}</dd>`}
         ${run.rerun_of && html`<dt>Rerun of</dt><dd><a class="mono" href=${runLink(run.rerun_of)}>${run.rerun_of}</a> from ${run.rerun_from}</dd>`}
         <dt>Metadata</dt><dd>${Object.entries(run.metadata || {}).map(([k, v]) => html`<span class="tag">${k}=${v}</span>`)}</dd>
       </dl>
