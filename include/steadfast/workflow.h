@@ -249,6 +249,11 @@ inline constexpr int kMaxMapItems = 100'000;
 // The largest max_output_bytes a map step may set (256 MiB).
 inline constexpr std::int64_t kMaxMapOutputBytes = std::int64_t{256} << 20;
 
+// The attempts of a wait step and of a child workflow step: neither
+// retries its own failure (a timeout, a failed child: fatal), but a worker
+// that dies holding its token costs a delivery, and so an attempt.
+inline constexpr int kClaimsBeforeGivingUp = 10;
+
 // The longest `for` of a wait step, and how far ahead an `until` may lie.
 inline constexpr std::chrono::milliseconds kMaxWait{std::chrono::hours(24 * 365)};
 
@@ -299,9 +304,9 @@ class Workflow {
   // does not parse.
   Workflow& wait(std::string name, WaitSpec wait, std::string queue = "default");
 
-  // Appends a child workflow step (ChildSpec). Of `options` only queue and
-  // on_failure apply: starting a child is one fenced write, and the child's
-  // own steps retry. A workflow with a child step runs as a graph (all its
+  // Appends a child workflow step (ChildSpec). Of `options` only queue,
+  // lease and on_failure apply: its own failure (the child's) is fatal, and
+  // the child's steps retry (its max_attempts is kClaimsBeforeGivingUp). A workflow with a child step runs as a graph (all its
   // steps on one queue). Throws std::invalid_argument for a bad or
   // duplicate name, a bad child workflow name, an input template that does
   // not parse, or a bad queue.

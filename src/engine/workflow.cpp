@@ -177,7 +177,9 @@ Workflow& Workflow::wait(std::string name, WaitSpec wait, std::string queue) {
   }
   StepOptions options;
   options.queue = std::move(queue);
-  options.retry.max_attempts = 1;  // a wait spends no attempt: nothing to retry
+  // A wait's own failure (a signal's timeout) is fatal, never retried; its
+  // attempts are for claims lost to a crashed worker (each delivery counts).
+  options.retry.max_attempts = kClaimsBeforeGivingUp;
   check_options(name, options);
   StepDefinition def;
   def.name = std::move(name);
@@ -203,7 +205,9 @@ Workflow& Workflow::child(std::string name, ChildSpec spec, StepOptions options)
   } catch (const engine::TemplateSyntaxError& e) {
     throw std::invalid_argument(what + ": `input`: " + e.what());
   }
-  options.retry.max_attempts = 1;  // starting a child is one fenced write; the child's steps retry
+  // Its failures (the child's) are fatal, never retried; its attempts are for
+  // claims lost to a crashed worker (each delivery counts).
+  options.retry.max_attempts = kClaimsBeforeGivingUp;
   check_options(name, options);
   StepDefinition def;
   def.name = std::move(name);

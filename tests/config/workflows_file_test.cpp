@@ -763,7 +763,7 @@ TEST(ParseWorkflows, AChildWorkflowStepReachesTheWorkflowAsAGraph) {
   EXPECT_EQ(each.child->workflow, "v");
   EXPECT_EQ(each.child->input, (Json{{"chunk", "{{item}}"}, {"from", "{{steps.split.output.id}}"}}));
   EXPECT_EQ(each.map->max_parallel, 5);
-  EXPECT_EQ(each.options.retry.max_attempts, 1) << "starting a child is one fenced write";
+  EXPECT_EQ(each.options.retry.max_attempts, kClaimsBeforeGivingUp) << "its failures are fatal; attempts are for lost claims";
   EXPECT_FALSE(built.at(0).steps().at(0).child.has_value());
   EXPECT_TRUE(engine::runs_as_graph(engine::graph_of(built.at(0)),
                                     {{"split", "default", false, false}, {"each", "default", true, true}}));

@@ -118,6 +118,9 @@ class Chaos : public FaultTest {
       std::this_thread::sleep_for(50ms);
     }
     const auto took = since(t0);
+    if (done.second > 0) {
+      for (const Json& d : dlq_list()) std::printf("dead letter: %s\n", d.dump().c_str());
+    }
     ASSERT_EQ(done.second, 0) << "runs dead-lettered: " << done.second;
     ASSERT_EQ(done.first, n_runs) << "only " << done.first << " of " << n_runs << " runs completed in "
                                  << took.count() << " ms";
@@ -233,6 +236,55 @@ workflows:
           if (out != Json{{"slept_ms", 100}}) return false;
         }
         return run.steps[0].items["completed"] == n_items && run.steps[1].started_at_ms >= run.steps[0].finished_at_ms;
+      },
+      input_of);
+}
+
+// Child workflows: runs mapping 200 items to a child run each (30 in
+// flight per run), every child two 100 ms sleeps. Workers die while holding
+// parents' steps and children's: no child is started twice for one item
+// (its id is derived), none is stranded, and every parent ends with the
+// children's outputs in order.
+TEST_F(Chaos, ChildRunsSurviveWorkersKilledAtRandom) {
+  const int n_runs = env_or("STEADFAST_CHAOS_CHILD_RUNS", 6);
+  const int n_items = 200;
+  const std::string yaml = R"(
+workflows:
+  parent:
+    steps:
+      - name: each
+        kind: workflow
+        map: {over: "{{input.items}}", max_parallel: 30}
+        with: {workflow: child, input: {k: "{{item}}"}}
+  child:
+    steps:
+      - {name: one, kind: sleep, with: {ms: 100}, lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
+      - {name: two, kind: sleep, with: {ms: 100}, lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
+)";
+  const auto input_of = [n_items](int i) {
+    Json items = Json::array();
+    for (int k = 0; k < n_items; ++k) items.push_back(k);
+    return Json{{"i", i}, {"items", items}};
+  };
+  survive_kills(
+      "chaos-child", yaml, "parent", n_runs,
+      [&](std::size_t, const RunInfo& run) {
+        if (run.steps.size() != 1 || !run.steps[0].output.is_array()) return false;
+        if (run.steps[0].output.size() != static_cast<std::size_t>(n_items)) return false;
+        for (const Json& out : run.steps[0].output) {
+          if (out != Json{{"slept_ms", 100}}) return false;
+        }
+        // One child per item, each a completed run of its own naming its item.
+        const std::optional<MapItemsPage> page = client().map_items(run.id, "each", 0, n_items);
+        if (!page || page->items.size() != static_cast<std::size_t>(n_items)) return false;
+        for (const MapItemInfo& item : page->items) {
+          const std::optional<RunInfo> child = item.child.empty() ? std::nullopt : client().get_run(item.child);
+          if (!child || child->status != "completed" || child->input != Json{{"k", item.index}} ||
+              child->parent_step != "each[" + std::to_string(item.index) + "]") {
+            return false;
+          }
+        }
+        return true;
       },
       input_of);
 }
