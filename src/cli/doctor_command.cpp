@@ -26,6 +26,8 @@ Json detail_of(const store::Offender& o) {
               {"pending", o.tokens.pending > 0}};
   } else if (o.kind == store::Offender::Kind::undeliverable) {
     detail = {{"status", o.tokens.status}, {"stream", o.stream}, {"entry", o.entry}};
+  } else if (o.kind == store::Offender::Kind::child_wait) {
+    detail = {{"step", o.entry}, {"child", o.stream}};
   } else {
     detail = {{"stream", o.stream}, {"entry", o.entry}};
   }
@@ -46,7 +48,8 @@ void register_doctor(CLI::App& app) {
   auto a = std::make_shared<Args>();
   add_connection_options(*cmd, a->conn);
   cmd->add_flag("--repair", a->repair,
-                "Apply safe fixes: re-enqueue live runs with no (deliverable) token, delete unclaimed orphan entries");
+                "Apply safe fixes: re-enqueue live runs with no (deliverable) token, delete unclaimed orphan entries, "
+                "wake steps waiting for a child run that ended");
   cmd->add_flag("--json", a->json, "Print a JSON report");
   cmd->final_callback([a] {
     asio::io_context io;

@@ -22,37 +22,49 @@ asio::awaitable<Reply> run_argv(redis::Client& client, const std::vector<std::st
 
 }  // namespace
 
-asio::awaitable<std::vector<std::string>> Store::children_of(std::string_view run_id) {
+asio::awaitable<std::vector<Store::ChildLink>> Store::child_links(std::string_view run_id) {
   const std::string run = keys_.run(run_id);
   Reply g = co_await client_.command("HMGET", run, "graph", "steps");
-  std::vector<std::string> out;
+  std::vector<ChildLink> out;
   if (g[0].is_nil() || g[0].str().empty() || g[1].is_nil()) co_return out;
   const Json steps = Json::parse(g[1].str(), nullptr, false);
   if (!steps.is_array()) co_return out;
-  // Each node's own child and, for a map node, how many items it started.
+  // Each node's own child and status, and for a map node how many items it started.
   std::vector<std::string> fields{"HMGET", run};
   for (const Json& s : steps) {
     const std::string name = s.get<std::string>();
-    fields.push_back("s." + name + ".child");
-    fields.push_back("s." + name + ".next");
+    for (const char* f : {".child", ".status", ".next"}) fields.push_back("s." + name + f);
   }
   Reply r = co_await run_argv(client_, fields);
+  const auto text = [](const Reply& v) { return v.is_nil() ? std::string() : std::string(v.str()); };
   for (std::size_t i = 0; i < steps.size(); ++i) {
-    if (!r[2 * i].is_nil() && !r[2 * i].str().empty()) out.emplace_back(r[2 * i].str());
-    if (r[2 * i + 1].is_nil()) continue;
-    const long long started = std::atoll(std::string(r[2 * i + 1].str()).c_str());
     const std::string node = steps[i].get<std::string>();
+    if (const std::string child = text(r[3 * i]); !child.empty()) out.push_back({node, child, text(r[3 * i + 1])});
+    if (r[3 * i + 2].is_nil()) continue;
+    const long long started = std::atoll(text(r[3 * i + 2]).c_str());
     for (long long first = 0; first < started; first += 500) {
       std::vector<std::string> items{"HMGET", run};
-      for (long long k = first; k < std::min(started, first + 500); ++k) {
-        items.push_back("s." + node + "[" + std::to_string(k) + "].child");
+      const long long last = std::min(started, first + 500);
+      for (long long k = first; k < last; ++k) {
+        const std::string p = "s." + node + "[" + std::to_string(k) + "]";
+        items.push_back(p + ".child");
+        items.push_back(p + ".status");
       }
       Reply c = co_await run_argv(client_, items);
-      for (const Reply& id : c.elements()) {
-        if (!id.is_nil() && !id.str().empty()) out.emplace_back(id.str());
+      for (long long k = first; k < last; ++k) {
+        const std::size_t at = static_cast<std::size_t>(k - first) * 2;
+        if (const std::string child = text(c[at]); !child.empty()) {
+          out.push_back({node + "[" + std::to_string(k) + "]", child, text(c[at + 1])});
+        }
       }
     }
   }
+  co_return out;
+}
+
+asio::awaitable<std::vector<std::string>> Store::children_of(std::string_view run_id) {
+  std::vector<std::string> out;
+  for (const ChildLink& link : co_await child_links(run_id)) out.push_back(link.child);
   co_return out;
 }
 

@@ -174,6 +174,41 @@ asio::awaitable<void> examine_stream(Store& st, const std::string& stream, bool 
   }
 }
 
+// A live graph run's steps waiting for a child run: each child still runs,
+// or its end's wake-up is due (the 'child' timer). A child that ended (or
+// whose hash is gone) without one would leave its step waiting for ever;
+// repair puts the wake-up back, and the step's claim reads the child's
+// outcome (a gone child fails the step, naming it).
+asio::awaitable<void> examine_child_waits(Store& st, const std::string& run_id, bool repair,
+                                          std::vector<Offender>& found) {
+  redis::Client& c = st.client();
+  const KeySpace& keys = st.keys();
+  const std::string timers = keys.timers(keys.partition_of(run_id));
+  for (const Store::ChildLink& link : co_await st.child_links(run_id)) {
+    if (link.holder_status != "waiting") continue;
+    Pipeline look;
+    look.add("HGET", keys.run(link.child), "status");
+    look.add("ZSCORE", timers, run_id + "\t" + link.holder + "\tchild");
+    auto r = co_await c.exec(std::move(look));
+    const std::string status = r[0].is_nil() ? std::string() : std::string(r[0].str());
+    const bool ended = status.empty() || status == "completed" || status == "failed" || status == "cancelled";
+    if (!ended || !r[1].is_nil()) continue;
+    Offender o;
+    o.kind = Offender::Kind::child_wait;
+    o.run_id = run_id;
+    o.stream = link.child;
+    o.entry = link.holder;
+    o.problem = "step " + link.holder + " waits for child run " + link.child + ", which " +
+                (status.empty() ? std::string("no longer exists") : "has ended (" + status + ")") +
+                " without waking it";
+    if (repair) {
+      co_await c.command("ZADD", timers, "NX", "0", run_id + "\t" + link.holder + "\tchild");
+      o.repaired = "woke step " + link.holder + " (its claim takes the child's outcome)";
+    }
+    found.push_back(std::move(o));
+  }
+}
+
 }  // namespace
 
 asio::awaitable<std::vector<std::string>> re_enqueue(Store& st, int partition,
@@ -211,6 +246,9 @@ asio::awaitable<DoctorReport> examine(Store& st, bool repair) {
     if (t.status.empty()) continue;  // expired between SCAN and now
     ++report.runs;
     std::string problem = token_problem(t);
+    if (problem.empty() && t.graph_live >= 0 && is_live(t.status)) {
+      co_await examine_child_waits(st, id, repair, report.offenders);
+    }
     if (problem.empty()) continue;
     Offender o;
     o.run_id = id;

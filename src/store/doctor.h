@@ -25,7 +25,11 @@ struct Offender {
     // a live run whose token is a stream entry (`stream`, `entry`) at or below
     // the group's last-delivered id and claimed by no worker: XREADGROUP never
     // returns it again (a second Redis on the same AOF, an XGROUP SETID)
-    undeliverable
+    undeliverable,
+    // a step (`entry`: its name, or "step[k]") waiting for its child run
+    // (`stream`: the child's id) that has ended or is gone, with no wake-up
+    // due (lib.lua's "Child runs"): it would wait for ever
+    child_wait
   };
   Kind kind = Kind::run;
   // The run (for an orphan entry, the run the entry names; empty if it names none).
@@ -33,8 +37,8 @@ struct Offender {
   // What is wrong, one sentence ("live run has no token (it would never finish)").
   std::string problem;
   RunTokens tokens;    // Kind::run, Kind::undeliverable
-  std::string stream;  // Kind::orphan_entry, Kind::undeliverable: the stream key
-  std::string entry;   // Kind::orphan_entry, Kind::undeliverable: the entry id
+  std::string stream;  // Kind::orphan_entry, Kind::undeliverable: the stream key; Kind::child_wait: the child
+  std::string entry;   // Kind::orphan_entry, Kind::undeliverable: the entry id; Kind::child_wait: the step
   // What repair did, one sentence; empty when nothing was repaired.
   std::string repaired;
 };

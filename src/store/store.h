@@ -297,6 +297,14 @@ class Store {
   asio::awaitable<std::string> dlq_replay(std::string_view id);
 
   // --- child runs (ChildSpec; child_runs.cpp) ---
+  // A token holder of a run (a step, or "step[k]") that started a child run.
+  struct ChildLink {
+    std::string holder;
+    std::string child;          // the child's run id
+    std::string holder_status;  // the holder's status ("waiting" while it waits for the child)
+  };
+  // Every such holder of a run, in step (and item) order; {} for a run without any.
+  asio::awaitable<std::vector<ChildLink>> child_links(std::string_view run_id);
   // The ids of the child runs a run's steps (and map items) started, in
   // step order; {} for a run without any.
   asio::awaitable<std::vector<std::string>> children_of(std::string_view run_id);

@@ -232,5 +232,37 @@ TEST_F(ChildRuns, AStepClaimedAgainWaitsForTheChildItStartedInsteadOfAnother) {
   EXPECT_EQ(value(child, "status"), "completed");
 }
 
+// The doctor finds a step waiting for a child that ended without waking it
+// (or whose hash is gone), and --repair wakes it; a running child, or one
+// whose wake-up is due, is no offence.
+TEST_F(ChildRuns, TheDoctorWakesAStepWhoseChildEndedWithoutWakingIt) {
+  const std::string parent = submit_parent();
+  ASSERT_EQ(apply_one(spawn(claimed_step())), Applied::ok);
+  const std::string child = child_run_id(keys_, parent, "c");
+  EXPECT_EQ(problem_of(parent), "") << "the child runs";
+  set_field(child, "status", "completed");  // ended by hand: no wake-up
+  EXPECT_EQ(problem_of(parent), "step c waits for child run " + child + ", which has ended (completed) without waking it");
+  cmd({"ZADD", keys_.timers(kPartition), "0", parent + "\tc\tchild"});
+  EXPECT_EQ(problem_of(parent), "") << "its wake-up is due";
+  cmd({"ZREM", keys_.timers(kPartition), parent + "\tc\tchild"});
+  cmd({"DEL", run_key(child)});
+  EXPECT_EQ(problem_of(parent), "step c waits for child run " + child + ", which no longer exists without waking it");
+  const DoctorReport fixed = run(examine(*w1_, true));
+  bool repaired = false;
+  for (const Offender& o : fixed.offenders) {
+    if (o.run_id == parent && o.kind == Offender::Kind::child_wait) {
+      EXPECT_EQ(o.entry, "c");
+      EXPECT_EQ(o.stream, child);
+      EXPECT_EQ(o.repaired, "woke step c (its claim takes the child's outcome)");
+      repaired = true;
+    }
+  }
+  EXPECT_TRUE(repaired);
+  EXPECT_TRUE(has_child_timer(parent));
+  run(w1_->promote(kPartition, 100));
+  EXPECT_EQ(value(parent, "s.c.status"), "queued") << "its claim will fail the step, naming the gone child";
+  EXPECT_EQ(problem_of(parent), "");
+}
+
 }  // namespace
 }  // namespace steadfast::store::testing
