@@ -54,6 +54,22 @@ end
 return {completed, failed}
 )lua";
 
+// [0, 1, ..., n - 1]: a map step's list.
+Json indexes(int n) {
+  Json items = Json::array();
+  for (int k = 0; k < n; ++k) items.push_back(k);
+  return items;
+}
+
+// Whether a map step's output is `n` outputs of a 100 ms sleep step.
+bool all_slept_100ms(const Json& output, int n) {
+  if (!output.is_array() || output.size() != static_cast<std::size_t>(n)) return false;
+  for (const Json& out : output) {
+    if (out != Json{{"slept_ms", 100}}) return false;
+  }
+  return true;
+}
+
 class Chaos : public FaultTest {
  protected:
   // Submits `n_runs` runs of workflow `workflow` of the workflows file `yaml`
@@ -222,19 +238,12 @@ workflows:
         retry: {max_attempts: 10, backoff: {initial: 50ms}}
       - {name: merge, kind: noop, lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
 )";
-  const auto input_of = [n_items](int i) {
-    Json items = Json::array();
-    for (int k = 0; k < n_items; ++k) items.push_back(k);
-    return Json{{"i", i}, {"items", items}};
-  };
+  const auto input_of = [n_items](int i) { return Json{{"i", i}, {"items", indexes(n_items)}}; };
   survive_kills(
       "chaos-map", yaml, "fanout", n_runs,
       [&](std::size_t, const RunInfo& run) {
         if (run.steps.size() != 2 || !run.steps[0].output.is_array()) return false;
-        if (run.steps[0].output.size() != static_cast<std::size_t>(n_items)) return false;
-        for (const Json& out : run.steps[0].output) {
-          if (out != Json{{"slept_ms", 100}}) return false;
-        }
+        if (!all_slept_100ms(run.steps[0].output, n_items)) return false;
         return run.steps[0].items["completed"] == n_items && run.steps[1].started_at_ms >= run.steps[0].finished_at_ms;
       },
       input_of);
@@ -261,19 +270,12 @@ workflows:
       - {name: one, kind: sleep, with: {ms: 100}, lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
       - {name: two, kind: sleep, with: {ms: 100}, lease: 1s, retry: {max_attempts: 10, backoff: {initial: 50ms}}}
 )";
-  const auto input_of = [n_items](int i) {
-    Json items = Json::array();
-    for (int k = 0; k < n_items; ++k) items.push_back(k);
-    return Json{{"i", i}, {"items", items}};
-  };
+  const auto input_of = [n_items](int i) { return Json{{"i", i}, {"items", indexes(n_items)}}; };
   survive_kills(
       "chaos-child", yaml, "parent", n_runs,
       [&](std::size_t, const RunInfo& run) {
         if (run.steps.size() != 1 || !run.steps[0].output.is_array()) return false;
-        if (run.steps[0].output.size() != static_cast<std::size_t>(n_items)) return false;
-        for (const Json& out : run.steps[0].output) {
-          if (out != Json{{"slept_ms", 100}}) return false;
-        }
+        if (!all_slept_100ms(run.steps[0].output, n_items)) return false;
         // One child per item, each a completed run of its own naming its item.
         const std::optional<MapItemsPage> page = client().map_items(run.id, "each", 0, n_items);
         if (!page || page->items.size() != static_cast<std::size_t>(n_items)) return false;
