@@ -691,7 +691,9 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
         break;
       case ScriptKind::sleep:
         script = &scripts::sleep();
-        keys.push_back(keys_.timers(partition));
+        keys.insert(keys.end(), {keys_.timers(partition), keys_.index_status(partition, "live"),
+                                 keys_.index_status(partition, "cancelled"), keys_.retention(partition)});
+        args.push_back(ms(retention));
         for (std::size_t i : indexes) {
           const Transition& t = batch[i];
           keys.push_back(keys_.run(t.run_id));

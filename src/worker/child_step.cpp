@@ -20,12 +20,9 @@
 
 namespace steadfast {
 
-namespace {
-
-// The child run as submit would create it, but for its id and input.
-store::ChildStart child_start(const Workflow& child, std::string run_id, std::string input) {
-  store::ChildStart c;
-  c.run_id = std::move(run_id);
+Worker::Impl::ChildPlan Worker::Impl::child_plan(const Workflow& child) {
+  ChildPlan plan;
+  store::ChildStart& c = plan.shape;
   c.workflow = child.name();
   c.first_step = child.steps().front().name;
   c.queue = child.steps().front().options.queue;
@@ -33,17 +30,16 @@ store::ChildStart child_start(const Workflow& child, std::string run_id, std::st
   for (const StepDefinition& s : child.steps()) names.push_back(s.name);
   c.steps = names.dump();
   c.graph = store::run_graph_of(store::definition_of(child, {}));
-  c.input = std::move(input);
   c.deadline_ms = child.deadline().count();
-  return c;
+  if (!child.input_schema().is_null()) plan.schema = std::make_shared<const engine::JsonSchema>(child.input_schema());
+  plan.max_input_bytes = child.max_input_bytes();
+  return plan;
 }
-
-}  // namespace
 
 void Worker::Impl::run_child_step(const std::string& key, Inflight& slot, const StepDefinition& step,
                                   const Json& input, const std::map<std::string, Json>& outputs) {
   const ChildSpec& spec = *step.child;
-  const Workflow* child = find_workflow(spec.workflow);  // the constructor checked it is there
+  const ChildPlan& plan = child_plans_.at(spec.workflow);  // the constructor made one for every child
   const std::string holder = slot.item.step;
   const std::string child_id = store::child_run_id(store_->keys(), slot.item.run_id, holder);
   const auto link = slot.run.find("s." + holder + ".child");
@@ -68,20 +64,22 @@ void Worker::Impl::run_child_step(const std::string& key, Inflight& slot, const 
     }
     if (rendered.is_null()) rendered = Json::object();
     std::string text = rendered.dump();
-    if (text.size() > child->max_input_bytes()) {
+    if (text.size() > plan.max_input_bytes) {
       fail("the input of child workflow " + engine::quote(spec.workflow) + " takes " + std::to_string(text.size()) +
-           " bytes, over its max_input_bytes of " + std::to_string(child->max_input_bytes()));
+           " bytes, over its max_input_bytes of " + std::to_string(plan.max_input_bytes));
       return;
     }
-    if (!child->input_schema().is_null()) {
-      const std::vector<engine::FieldError> errors = engine::JsonSchema(child->input_schema()).validate(rendered, "/input");
+    if (plan.schema) {
+      const std::vector<engine::FieldError> errors = plan.schema->validate(rendered, "/input");
       if (!errors.empty()) {
         fail("the input of child workflow " + engine::quote(spec.workflow) + " does not match its input_schema: " +
              (errors.front().pointer.empty() ? std::string() : errors.front().pointer + ": ") + errors.front().detail);
         return;
       }
     }
-    slot.child = child_start(*child, child_id, std::move(text));
+    slot.child = plan.shape;
+    slot.child->run_id = child_id;
+    slot.child->input = std::move(text);
     spdlog::info("worker {}: run {} step {} starts child run {} of workflow {}", options_.id, slot.item.run_id,
                  holder, child_id, spec.workflow);
     park(key, 0);
@@ -89,7 +87,7 @@ void Worker::Impl::run_child_step(const std::string& key, Inflight& slot, const 
   }
   asio::co_spawn(
       *io_,
-      [this, key, child_id, workflow = spec.workflow, child]() -> asio::awaitable<void> {
+      [this, key, child_id, workflow = spec.workflow, &plan]() -> asio::awaitable<void> {
         std::optional<store::Store::ChildOutcome> o;
         // Redis unreachable: read again while the step is held (renew_loop
         // keeps its lease, or finds it lost and forgets it).
@@ -124,7 +122,9 @@ void Worker::Impl::run_child_step(const std::string& key, Inflight& slot, const 
           on_finished(key, StepError::fatal("child run " + child_id + " of workflow " + engine::quote(workflow) +
                                             " was cancelled"));
         } else {
-          s.child = child_start(*child, child_id, "{}");  // it exists: spawn.lua waits for it again
+          s.child = plan.shape;  // it exists: spawn.lua waits for it again
+          s.child->run_id = child_id;
+          s.child->input = "{}";
           park(key, 0);
         }
       },

@@ -102,10 +102,13 @@ Worker::Impl::Impl(WorkerOptions options, std::vector<Workflow> workflows)
   // A child workflow step starts its child from the worker's own definition.
   for (const Workflow& w : workflows_) {
     for (const StepDefinition& s : w.steps()) {
-      if (s.child && names.count(s.child->workflow) == 0) {
+      if (!s.child) continue;
+      const Workflow* child = find_workflow(s.child->workflow);
+      if (child == nullptr) {
         throw std::invalid_argument("workflow '" + w.name() + "' step '" + s.name + "' starts workflow '" +
                                     s.child->workflow + "', which this worker was not given");
       }
+      child_plans_.try_emplace(child->name(), child_plan(*child));
     }
   }
   std::set<std::string> queues(options_.queues.begin(), options_.queues.end());

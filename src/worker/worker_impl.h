@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "engine/callback_signing.h"
+#include "engine/json_schema.h"
 #include "engine/step_machine.h"
 #include "engine/template.h"
 #include "engine/workflow_graph.h"
@@ -197,8 +198,19 @@ class Worker::Impl {
   // failure naming why (not an array, longer than max_items).
   void expand_map(const std::string& key, Inflight& slot, const StepDefinition& step, const Json& input,
                   const std::map<std::string, Json>& outputs);
-  // child_step.cpp: a child workflow step's claim: parks on the child it
-  // starts (or still runs), or finishes with how the child ended.
+  // What a child workflow step needs of its child's workflow, by name (built
+  // once in the constructor, for every workflow some step starts): the run
+  // as submit would create it but for its id and input, and its
+  // input_schema compiled (null without one).
+  struct ChildPlan {
+    store::ChildStart shape;
+    std::shared_ptr<const engine::JsonSchema> schema;
+    std::size_t max_input_bytes = 0;
+  };
+  // child_step.cpp: what a step starting `child` needs of it (child_plans_).
+  static ChildPlan child_plan(const Workflow& child);
+  // A child workflow step's claim: parks on the child it starts (or still
+  // runs), or finishes with how the child ended.
   void run_child_step(const std::string& key, Inflight& slot, const StepDefinition& step, const Json& input,
                       const std::map<std::string, Json>& outputs);
   void launch(const std::string& key);
@@ -264,6 +276,8 @@ class Worker::Impl {
   std::vector<Workflow> workflows_;
   // The steps' graph of each of workflows_ (built once in the constructor).
   std::map<const Workflow*, engine::WorkflowGraph> graphs_;
+  // ChildPlan of every workflow some step starts, by name (built once in the constructor).
+  std::map<std::string, ChildPlan> child_plans_;
   std::shared_ptr<asio::io_context> io_;
   redis::Config redis_config_;
   redis::Client main_;

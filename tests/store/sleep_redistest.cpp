@@ -113,6 +113,22 @@ TEST_F(Sleep, AWaitOfACancelledRunIsDiscarded) {
   EXPECT_EQ(score(), "");
 }
 
+// A cancel that came while the wait was claimed: the park ends the run as
+// cancelled instead of leaving a signal wait `cancelling` until a signal
+// comes (maybe never).
+TEST_F(Sleep, AParkOfARunCancelledWhileClaimedEndsItCancelled) {
+  EXPECT_EQ(run(st.cancel(run_id, 0ms)), "cancelling");
+  Transition wait_for_signal = park(0, token);
+  wait_for_signal.signal = "approved";
+  EXPECT_EQ(run(st.apply({wait_for_signal}, 0ms)).at(0), Applied::ok);
+  EXPECT_EQ(hget("status"), "cancelled");
+  EXPECT_EQ(hget("s.nap.status"), "cancelled");
+  EXPECT_EQ(hget("s.nap.signal"), "") << "parked on nothing";
+  EXPECT_EQ(call({"XLEN", keys.queue(0, "default")}).as_integer(), 0);
+  EXPECT_FALSE(call({"ZSCORE", keys.index_status(0, "cancelled"), run_id}).is_nil());
+  EXPECT_EQ(run(examine(st, false)).offenders.size(), 0u);
+}
+
 TEST_F(Sleep, WhenDueTheStepIsQueuedAgainWithItsDueTimeKept) {
   const long long due = redis_ms() + 3'600'000;
   ASSERT_EQ(run(st.apply({park(due, token)}, 0ms)).at(0), Applied::ok);

@@ -335,9 +335,11 @@ class StoreTest : public test::RedisTest {
                     {g, consumer, "3600000", t.token.entry_id, d, t.step,
                      t.action == engine::Action::cancel_run ? "cancel" : "discard", t.run_id});
       case engine::Action::sleep:
-        return eval(scripts::sleep(), {s, keys_.timers(kPartition), run_key(t.run_id)},
-                    {g, consumer, t.token.entry_id, d, t.run_id, t.step, attempts, std::to_string(t.wake_at_ms),
-                     t.signal});
+        return eval(scripts::sleep(),
+                    {s, keys_.timers(kPartition), keys_.index_status(kPartition, "live"),
+                     keys_.index_status(kPartition, "cancelled"), keys_.retention(kPartition), run_key(t.run_id)},
+                    {g, consumer, "3600000", t.token.entry_id, d, t.run_id, t.step, attempts,
+                     std::to_string(t.wake_at_ms), t.signal});
       case engine::Action::execute:
       case engine::Action::abandon:
         break;

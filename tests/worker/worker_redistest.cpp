@@ -640,8 +640,13 @@ TEST_F(InProcess, AChildIsCancelledWithItsParentAndACancelledChildFailsItsStep) 
   lenient.child("ask", ChildSpec{"approval", Json()}, go_on)
       .step("after", [](StepContext& ctx) -> StepResult { return Json{{"asked", ctx.outputs().at("ask")}}; });
   start({approval, parent, lenient}, 2);
+  // The child of run `id`, once it waits for its approval (a cancel of a
+  // child still being claimed ends it a moment later: Sleep.AParkOf...).
   const auto child_of = [&](const std::string& id) {
-    return poll(id, [](const RunInfo& r) { return r.steps[0].status == "waiting"; }).steps[0].child;
+    const std::string child =
+        poll(id, [](const RunInfo& r) { return r.steps[0].status == "waiting"; }).steps[0].child;
+    if (!child.empty()) poll(child, [](const RunInfo& r) { return r.status == "waiting"; });
+    return child;
   };
 
   const std::string id = client().submit("holder", Json::object()).run_id;

@@ -11,14 +11,20 @@
 -- A signal of that name already kept in the run (sig.<name>, signal.lua)
 -- queues the step again at once instead — registering the wait and taking a
 -- kept signal are this one script, so no signal is missed.
--- KEYS[1] stream, KEYS[2] timer set; then per item: run hash
--- ARGV: group, consumer; then per item 7 values: entry id, deliveries, run
---       id, step, attempts to record, due time (Redis Unix ms; 0 = none: a
---       signal wait without timeout), signal name ('' = a timed wait)
+-- A run cancelled while the step was claimed (its `cancel` flag) parks
+-- nothing: it ends as cancelled, as drop.lua ends it — else a signal wait
+-- would hold the run `cancelling` until a signal came, maybe never.
+-- KEYS[1] stream, KEYS[2] timer set, KEYS[3] status index 'live', KEYS[4]
+-- status index 'cancelled', KEYS[5] retention set; then per item: run hash
+-- ARGV: group, consumer, retention ms; then per item 7 values: entry id,
+--       deliveries, run id, step, attempts to record, due time (Redis Unix
+--       ms; 0 = none: a signal wait without timeout), signal name ('' = a
+--       timed wait)
 -- A graph run's node keeps its token at node level (lib.lua's "Graph runs").
--- Returns per item 'ok', 'signalled' (queued again for a kept signal), 'stale'
--- or 'discarded'.
+-- Returns per item 'ok', 'signalled' (queued again for a kept signal),
+-- 'cancelled', 'stale' or 'discarded'.
 local stream, timers, group, consumer = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local live, cancelled, retention_set, retention = KEYS[3], KEYS[4], KEYS[5], tonumber(ARGV[3])
 local now = sf_now()
 local out = {}
 local per = 7
@@ -34,9 +40,9 @@ local function park(run, run_id, step, due, signal)
   end
 end
 
-for i = 1, (#ARGV - 2) / per do
-  local run = KEYS[2 + i]
-  local a = 2 + (i - 1) * per
+for i = 1, (#ARGV - 3) / per do
+  local run = KEYS[5 + i]
+  local a = 3 + (i - 1) * per
   local id, deliveries, run_id, step = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local attempts, due, signal = ARGV[a + 5], tonumber(ARGV[a + 6]), ARGV[a + 7]
   if not sf_owns(stream, group, id, consumer, deliveries) then
@@ -44,6 +50,13 @@ for i = 1, (#ARGV - 2) / per do
   elseif sf_gone_or_terminal(run) then
     sf_drop_entry(stream, group, id)
     out[i] = 'discarded'
+  elseif redis.call('HGET', run, 'cancel') == '1' then
+    redis.call('HSET', run, 'status', 'cancelled', 'entry', '', 'updated_at', now, 's.' .. step .. '.status', 'cancelled')
+    sf_reindex(live, cancelled, run_id)
+    sf_retain(run, retention_set, run_id, now, retention)
+    sf_notify_parent(run, timers, now)
+    sf_drop_entry(stream, group, id)
+    out[i] = 'cancelled'
   else
     local p = 's.' .. step .. '.'
     if sf_is_graph(run) then
