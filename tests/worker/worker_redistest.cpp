@@ -626,6 +626,37 @@ TEST_F(InProcess, AChildWorkflowStepCompletesWithTheChildsOutputOrFailsWithIt) {
   EXPECT_EQ(client().get_run(items->items[2].child)->parent_step, "each[2]");
 }
 
+// A child's input past its workflow's max_input_bytes, or not matching its
+// input_schema, fails the step for good, naming the bound or the field; an
+// input at the bound starts the child.
+TEST_F(InProcess, AChildInputOverItsBoundsOrSchemaFailsTheStepNamingIt) {
+  Workflow echo("echo");
+  echo.step("only", [](StepContext& ctx) -> StepResult { return ctx.input(); })
+      .max_input_bytes(20)
+      .input_schema(Json{{"type", "object"}, {"required", {"text"}}});
+  Workflow parent("asks");
+  parent.child("call", ChildSpec{"echo", Json{{"text", "{{input.text}}"}}});
+  start({echo, parent}, 2);
+  // {"text":"..."} is 11 bytes around the text: 9 characters make 20.
+  const RunInfo at_bound = client().wait(client().submit("asks", Json{{"text", "123456789"}}).run_id, 10s);
+  ASSERT_EQ(at_bound.status, "completed");
+  EXPECT_EQ(at_bound.steps[0].output, (Json{{"text", "123456789"}}));
+  const RunInfo over = client().wait(client().submit("asks", Json{{"text", "1234567890"}}).run_id, 10s);
+  ASSERT_EQ(over.status, "failed");
+  EXPECT_NE(over.steps[0].error.find("takes 21 bytes, over its max_input_bytes of 20"), std::string::npos)
+      << over.steps[0].error;
+  EXPECT_TRUE(over.steps[0].child.empty()) << "no child was started";
+
+  Workflow bad("asks_badly");
+  bad.child("call", ChildSpec{"echo", Json{{"txt", "x"}}});
+  worker_.reset();
+  start({echo, bad}, 2);
+  const RunInfo wrong = client().wait(client().submit("asks_badly", Json::object()).run_id, 10s);
+  ASSERT_EQ(wrong.status, "failed");
+  EXPECT_NE(wrong.steps[0].error.find("does not match its input_schema"), std::string::npos) << wrong.steps[0].error;
+  EXPECT_NE(wrong.steps[0].error.find("text"), std::string::npos) << wrong.steps[0].error;
+}
+
 // Cancelling a parent cancels the child its step waits for, and a child
 // cancelled on its own fails its parent's step (or lets the run go on under
 // on_failure: continue).
