@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "steadfast/json.h"
+#include "steadfast/queue_order.h"
 #include "steadfast/run.h"
 #include "steadfast/workflow.h"
 
@@ -63,6 +64,11 @@ struct SubmitOptions {
   // (or `serve`) runs. Part of what an idempotent repeat must match.
   std::chrono::milliseconds delay{0};
   std::optional<std::chrono::system_clock::time_point> run_at;
+  // 0 (lowest) to 9 (highest; std::invalid_argument otherwise). On a queue
+  // declared with priorities or fairness (QueueOrder) a higher priority is
+  // handed out first; elsewhere it is only recorded. Part of what an
+  // idempotent repeat must match.
+  int priority = kDefaultPriority;
 };
 
 struct Submitted {

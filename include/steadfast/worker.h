@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "steadfast/queue_order.h"
 #include "steadfast/schedule.h"
 #include "steadfast/workflow.h"
 
@@ -36,6 +37,12 @@ struct WorkerOptions {
   // Load shedding: queue -> the backlog at which submits are refused. Recorded
   // with the workflows' definitions, so submits from anywhere enforce it.
   std::map<std::string, std::int64_t> max_backlog;
+  // Ordered queues: queue -> how it hands out steps (priorities, fairness;
+  // include/steadfast/queue_order.h). Recorded with the workflows'
+  // definitions, so that submits from anywhere give runs their place; the
+  // worker moves an ordered queue's steps from its backlog into the stream
+  // as it has free slots. Queues not named are FIFO.
+  std::map<std::string, QueueOrder> queue_order;
   // Start even if Redis' maxmemory-policy is not noeviction (evicting a run's
   // keys loses the run). Off: such a Redis is refused.
   bool allow_eviction = false;

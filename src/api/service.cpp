@@ -29,6 +29,7 @@
 #include "store/explorer_view.h"
 #include "store/redis_settings.h"
 #include "store/run_id.h"
+#include "store/run_order.h"
 #include "store/run_view.h"
 #include "store/scripts.h"
 #include "store/series.h"
@@ -193,7 +194,7 @@ std::vector<ServedWorkflow> serve_workflows(const config::WorkflowsFile& file) {
     const config::WorkflowSpec& spec = file.workflows.at(i);
     ServedWorkflow s;
     s.name = w.name();
-    s.definition = store::definition_of(w, file.max_backlog);
+    s.definition = store::definition_of(w, file.max_backlog, file.queue_order);
     s.input_schema = spec.input_schema;
     if (!spec.input_schema.is_null()) {
       try {
@@ -577,12 +578,12 @@ std::variant<store::SubmitRequest, Response> run_request(Json body, const Served
   std::vector<FieldError> unknown;
   for (const auto& [key, value] : body.items()) {
     const bool known = key == "input" || key == "metadata" || key == "delay" || key == "run_at" ||
-                       (batch_item && key == "idempotency_key");
+                       key == "priority" || (batch_item && key == "idempotency_key");
     if (!known) unknown.push_back({"/" + escape_pointer_token(key), "unknown member", ""});
   }
   if (!unknown.empty()) {
     return validation_problem(std::string("the ") + (batch_item ? "item" : "body") +
-                                  " may hold only \"input\", \"metadata\", one of \"delay\" and \"run_at\"" +
+                                  " may hold only \"input\", \"metadata\", \"priority\", one of \"delay\" and \"run_at\"" +
                                   (batch_item ? " and \"idempotency_key\"" : ""),
                               unknown);
   }
@@ -590,6 +591,15 @@ std::variant<store::SubmitRequest, Response> run_request(Json body, const Served
     start = engine::start_time_from_json(body);
   } catch (const engine::StartTimeError& e) {
     return validation_problem(e.what(), {{e.field, e.what(), e.field.substr(1)}});
+  }
+  int priority = kDefaultPriority;
+  if (body.contains("priority")) {
+    const Json& p = body["priority"];
+    if (!p.is_number_integer() || p.get<std::int64_t>() < kMinPriority || p.get<std::int64_t>() > kMaxPriority) {
+      const char* what = "priority must be a whole number from 0 (lowest) to 9 (highest)";
+      return validation_problem(what, {{"/priority", what, "priority"}});
+    }
+    priority = p.get<int>();
   }
   if (body.contains("input")) input = std::move(body["input"]);
   if (body.contains("metadata")) {
@@ -630,6 +640,8 @@ std::variant<store::SubmitRequest, Response> run_request(Json body, const Served
   req.deadline = std::chrono::milliseconds(wf.definition.value("deadline_ms", std::int64_t{0}));
   req.start = start;
   req.idempotency_key = std::move(idempotency_key);
+  req.priority = priority;
+  req.sched = store::run_sched(wf.definition, req.input, priority);
   return req;
 }
 

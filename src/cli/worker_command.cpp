@@ -145,6 +145,7 @@ void register_worker(CLI::App& app) {
     o.retention = config::parse_duration(args->retention);
     o.limits = file.limiters;
     o.max_backlog = file.max_backlog;
+    o.queue_order = file.queue_order;
     o.allow_eviction = args->allow_eviction;
     o.no_handler_grace = config::parse_duration(args->no_handler_grace);
     o.queues = std::move(queues);

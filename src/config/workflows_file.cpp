@@ -273,9 +273,32 @@ class Parser {
       } else if (entry.key == "queues") {
         for (const Entry& q : entries(entry.value, entry.key_node.Mark(), entry.key, {})) {
           const std::string queue = name(Entry{q.key, q.key_node, YAML::Node(q.key)}, "queue");
-          for (const Entry& opt : entries(q.value, q.key_node.Mark(), q.key, {"max_backlog"})) {
-            file.max_backlog[queue] = positive(opt);
+          std::optional<QueueOrder> order;
+          bool priorities = false;
+          const Entry* aging = nullptr;
+          const std::vector<Entry> opts =
+              entries(q.value, q.key_node.Mark(), q.key, {"max_backlog", "fairness", "priorities", "aging"});
+          for (const Entry& opt : opts) {
+            if (opt.key == "max_backlog") {
+              file.max_backlog[queue] = positive(opt);
+            } else if (opt.key == "priorities") {
+              priorities = boolean(opt);
+            } else if (opt.key == "aging") {
+              aging = &opt;
+            } else {
+              order = fairness(opt);
+            }
           }
+          if (priorities && !order) order = QueueOrder{};
+          if (aging != nullptr) {
+            if (!order) {
+              fail(aging->key_node.Mark(), aging->key,
+                   "aging applies to an ordered queue: declare `priorities: true` or `fairness` on queue '" + queue +
+                       "' too");
+            }
+            order->aging = aging_of(*aging);
+          }
+          if (order) file.queue_order[queue] = *order;
         }
       } else {
         if (!entry.value.IsMap()) {
@@ -971,6 +994,56 @@ class Parser {
     }
     if (!have_over) fail(where, map.key, "missing `over`: the template giving the array to map over");
     return spec;
+  }
+
+  bool boolean(const Entry& entry) const {
+    const Json value = scalar(entry);
+    if (!value.is_boolean()) fail(entry.key_node.Mark(), entry.key, "expected true or false, got " + value.dump());
+    return value.get<bool>();
+  }
+
+  // A queue's `fairness: {key: TEMPLATE, weights: {value: N}}`.
+  QueueOrder fairness(const Entry& entry) const {
+    QueueOrder order;
+    bool have_key = false;
+    for (const Entry& f : entries(entry.value, entry.key_node.Mark(), entry.key, {"key", "weights"})) {
+      if (f.key == "key") {
+        order.fairness_key = text(f);
+        have_key = true;
+        try {
+          (void)engine::Template::parse(order.fairness_key);
+        } catch (const engine::TemplateSyntaxError& e) {
+          fail(f.key_node.Mark(), f.key, e.what());
+        }
+        if (order.fairness_key.find("{{") == std::string::npos) {
+          fail(f.key_node.Mark(), f.key,
+               "the fairness key " + quote(order.fairness_key) +
+                   " is the same for every run; give a template over the input, like \"{{input.tenant}}\"");
+        }
+      } else {
+        for (const Entry& w : entries(f.value, f.key_node.Mark(), f.key, {})) {
+          const Json value = scalar(w);
+          if (!value.is_number_integer() || value.get<std::int64_t>() < 1 ||
+              value.get<std::int64_t>() > kMaxFairnessWeight) {
+            fail(w.key_node.Mark(), w.key,
+                 "expected a weight from 1 to " + std::to_string(kMaxFairnessWeight) + ", got " + value.dump());
+          }
+          order.weights[w.key] = static_cast<int>(value.get<std::int64_t>());
+        }
+      }
+    }
+    if (!have_key) fail(entry.key_node.Mark(), entry.key, "missing `key`: the template giving a run's fairness key");
+    return order;
+  }
+
+  // A queue's `aging`: a duration, or 0 = never.
+  std::chrono::milliseconds aging_of(const Entry& entry) const {
+    if (text(entry) == "0") return std::chrono::milliseconds(0);
+    const std::chrono::milliseconds d = duration(entry);
+    if (d < std::chrono::seconds(1)) {
+      fail(entry.key_node.Mark(), entry.key, "aging must be at least 1s (or 0: never)");
+    }
+    return d;
   }
 
   // A positive whole number (limits are counts).

@@ -14,6 +14,7 @@
 #include "engine/cron.h"
 #include "engine/schedule_policy.h"
 #include "steadfast/json.h"
+#include "steadfast/queue_order.h"
 #include "steadfast/schedule.h"
 #include "steadfast/workflow.h"
 #include "steps/kind_registry.h"
@@ -98,6 +99,11 @@ struct WorkflowsFile {
   // `queues: {name: {max_backlog: N}}`: submits to a queue holding N entries
   // are refused (load shedding). Absent = no bound.
   std::map<std::string, std::int64_t> max_backlog;
+  // `queues: {name: {priorities: true}}` or `{fairness: {key: TEMPLATE,
+  // weights: {value: N}}}`, with an optional `aging: DURATION` (default 5m;
+  // 0 = never): the queue hands out steps by priority, then fairly among
+  // the key's values (include/steadfast/queue_order.h). Absent = FIFO.
+  std::map<std::string, QueueOrder> queue_order;
   std::vector<ScheduleSpec> schedules;  // `schedules:`, in file order; empty if absent
 };
 

@@ -23,6 +23,7 @@
 #include "store/definition.h"
 #include "store/keys.h"
 #include "store/run_id.h"
+#include "store/run_order.h"
 #include "store/signals.h"
 #include "store/store.h"
 #include "store/submit_many.h"
@@ -219,6 +220,10 @@ store::SubmitRequest request_of(const std::string& workflow, const Json& input, 
   req.idempotency_key = o.idempotency_key;
   req.idempotency_ttl = o.idempotency_ttl;
   req.max_backlog = o.max_backlog;
+  if (o.priority < kMinPriority || o.priority > kMaxPriority) {
+    throw std::invalid_argument("priority must be a whole number from 0 to 9, got " + std::to_string(o.priority));
+  }
+  req.priority = o.priority;
   if (o.delay.count() != 0 && o.run_at) throw std::invalid_argument("give delay or run_at, not both");
   engine::check_delay(o.delay);
   req.start.delay = o.delay;
@@ -251,6 +256,7 @@ void Client::Impl::complete(const Json& def, store::SubmitRequest& req, const st
   if (req.max_backlog == 0 && def.contains("max_backlog")) {
     req.max_backlog = def["max_backlog"].get<std::int64_t>();
   }
+  req.sched = store::run_sched(def, req.input, req.priority);
 }
 
 Submitted Client::submit(const std::string& workflow, const Json& input, const SubmitOptions& o) {

@@ -3,9 +3,12 @@
 #include <stdexcept>
 #include <vector>
 
+#include "store/run_order.h"
+
 namespace steadfast::store {
 
-Json definition_of(const Workflow& w, const std::map<std::string, std::int64_t>& max_backlog) {
+Json definition_of(const Workflow& w, const std::map<std::string, std::int64_t>& max_backlog,
+                   const std::map<std::string, QueueOrder>& order) {
   Json steps = Json::array();
   for (const StepDefinition& s : w.steps()) {
     steps.push_back({{"name", s.name},
@@ -32,6 +35,13 @@ Json definition_of(const Workflow& w, const std::map<std::string, std::int64_t>&
     auto bound = max_backlog.find(w.steps().front().options.queue);
     if (bound != max_backlog.end()) def["max_backlog"] = bound->second;
   }
+  // Only when set, as above.
+  Json ordered = Json::object();
+  for (const StepDefinition& s : w.steps()) {
+    auto o = order.find(s.options.queue);
+    if (o != order.end()) ordered[o->first] = queue_order_json(o->second);
+  }
+  if (!ordered.empty()) def["order"] = std::move(ordered);
   return def;
 }
 

@@ -11,15 +11,20 @@
 
 #include "engine/workflow_graph.h"
 #include "steadfast/json.h"
+#include "steadfast/queue_order.h"
 #include "steadfast/workflow.h"
 
 namespace steadfast::store {
 
 // {"name", "steps": [{"name", "queue", "max_attempts", "lease_ms", "timeout_ms",
-//  "signal"? (a signal wait's name)}], "max_backlog"?}. max_backlog maps a queue to its bound (load shedding); the
+//  "signal"? (a signal wait's name)}], "max_backlog"?, "order"?}. max_backlog maps a queue to its bound (load shedding); the
 // entry of the first step's queue, if any, is recorded. Empty = no bound.
+// `order` maps a queue to its QueueOrder: those of the workflow's queues are
+// recorded ({queue: store::queue_order_json}), so that every submitter
+// gives a run its place in line (store::run_sched).
 [[nodiscard]] Json definition_of(const Workflow& workflow,
-                                 const std::map<std::string, std::int64_t>& max_backlog = {});
+                                 const std::map<std::string, std::int64_t>& max_backlog = {},
+                                 const std::map<std::string, QueueOrder>& order = {});
 
 // What a run of a registered workflow keeps of its graph (the `graph` field,
 // lib.lua's "Graph runs"): the needs of every step, {"step": ["need", ...]},

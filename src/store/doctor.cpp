@@ -96,21 +96,29 @@ asio::awaitable<void> examine_stream(Store& st, const std::string& stream, bool 
     Pipeline look;
     std::vector<std::pair<std::string, std::string>> entries;  // entry id, run id
     std::vector<std::string> steps;                            // each entry's step
+    std::vector<std::string> tickets;  // each entry's backlog ticket ("" = none: lua/lib.lua "Ordered queues")
     for (const Reply& e : page.elements()) {
       std::string run;
       std::string step;
+      std::string ticket;
       for (std::size_t k = 0; k + 1 < e[1].size(); k += 2) {
         if (e[1][k].str() == "r") run = std::string(e[1][k + 1].str());
         if (e[1][k].str() == "s") step = std::string(e[1][k + 1].str());
+        if (e[1][k].str() == "b") ticket = std::string(e[1][k + 1].str());
       }
       entries.emplace_back(std::string(e[0].str()), run);
       steps.push_back(step);
+      tickets.push_back(ticket);
       look.add("HMGET", st.keys().run(run), "entry", "s." + step + ".entry");
     }
-    // The entry a run points back at: its own (a chain run), or its node's (a graph run).
-    const auto holder = [](const Reply& fields, const std::string& entry) {
+    // The entry a run points back at: its own (a chain run), or its node's (a
+    // graph run); an entry fed from an ordered queue's backlog and not claimed
+    // yet, by its ticket ("b:<ticket>\t...").
+    const auto holder = [&tickets, &entries](const Reply& fields, std::size_t i) {
+      const std::string fed = tickets[i].empty() ? std::string() : "b:" + tickets[i] + "\t";
       for (const Reply& f : fields.elements()) {
-        if (!f.is_nil() && f.str() == entry) return true;
+        if (f.is_nil()) continue;
+        if (f.str() == entries[i].first || (!fed.empty() && f.str().starts_with(fed))) return true;
       }
       return false;
     };
@@ -119,7 +127,7 @@ asio::awaitable<void> examine_stream(Store& st, const std::string& stream, bool 
     std::vector<std::size_t> behind;
     Pipeline claimed;
     for (std::size_t i = 0; i < entries.size(); ++i) {
-      if (!holder(owners[i], entries[i].first) || last.empty()) continue;
+      if (!holder(owners[i], i) || last.empty()) continue;
       if (stream_id(last) < stream_id(entries[i].first)) continue;
       behind.push_back(i);
       // Not claimed, and still there and still the run's (a worker may have
@@ -132,11 +140,12 @@ asio::awaitable<void> examine_stream(Store& st, const std::string& stream, bool 
       auto pel = co_await c.exec(std::move(claimed));
       for (std::size_t k = 0; k < behind.size(); ++k) {
         const auto& [entry, run] = entries[behind[k]];
+        const std::size_t i = behind[k];
         const Reply& pending = pel[3 * k];
         const Reply& still = pel[3 * k + 1];
         const Reply& held_by = pel[3 * k + 2];
         if ((pending.is_array() && pending.size() > 0) || !still.is_array() || still.size() == 0 ||
-            !holder(held_by, entry)) {
+            !holder(held_by, i)) {
           continue;
         }
         Offender o;
@@ -151,7 +160,7 @@ asio::awaitable<void> examine_stream(Store& st, const std::string& stream, bool 
       }
     }
     for (std::size_t i = 0; i < entries.size(); ++i) {
-      if (holder(owners[i], entries[i].first)) continue;
+      if (holder(owners[i], i)) continue;
       Offender o;
       o.kind = Offender::Kind::orphan_entry;
       o.run_id = entries[i].second;

@@ -14,6 +14,7 @@
 #include "store/definition.h"
 #include "redis/pipeline.h"
 #include "store/run_id.h"
+#include "store/run_order.h"
 #include "store/scripts.h"
 
 namespace steadfast::store {
@@ -254,6 +255,7 @@ asio::awaitable<TickResult> apply_tick(Store& store, const TickRequest& request)
   std::string first_queue;
   std::int64_t deadline_ms = 0;
   std::string graph;  // run_graph_of: '' for a chain
+  std::string sched;  // run_sched: '' when the workflow uses no ordered queue
   Json steps = Json::array();
   if (request.mode != Mode::init) {
     const std::optional<Json> definition = co_await store.workflow_definition(d.workflow);
@@ -265,6 +267,7 @@ asio::awaitable<TickResult> apply_tick(Store& store, const TickRequest& request)
     first_queue = (*definition)["steps"][0].at("queue").get<std::string>();
     deadline_ms = definition->value("deadline_ms", std::int64_t{0});
     graph = run_graph_of(*definition);
+    sched = run_sched(*definition, d.input, kDefaultPriority);
   }
 
   std::vector<std::string> k{state_key,
@@ -290,7 +293,8 @@ asio::awaitable<TickResult> apply_tick(Store& store, const TickRequest& request)
                                 d.input.dump(),
                                 d.name,
                                 std::to_string(deadline_ms),
-                                graph};
+                                graph,
+                                sched};
   const bool trigger = request.mode == Mode::trigger;
   for (std::int64_t tick : request.ticks) {
     const std::string run_id = run_id_in(keys, partition);

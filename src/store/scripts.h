@@ -42,5 +42,6 @@ const redis::Script& schedule_pause();
 const redis::Script& schedule_publish();
 const redis::Script& signal();
 const redis::Script& spawn();
+const redis::Script& feed();
 
 }  // namespace steadfast::store::scripts

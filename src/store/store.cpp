@@ -564,6 +564,18 @@ asio::awaitable<std::map<std::string, std::int64_t>> Store::limiter_waits() {
   co_return out;
 }
 
+asio::awaitable<std::set<std::string>> Store::backlogged(const std::vector<std::string>& stream_keys) {
+  std::set<std::string> out;
+  if (stream_keys.empty()) co_return out;
+  Pipeline p;
+  for (const std::string& k : stream_keys) p.add("HGET", k + ":o", "n");
+  const std::vector<Reply> replies = co_await client_.exec(std::move(p));
+  for (std::size_t i = 0; i < stream_keys.size(); ++i) {
+    if (replies[i].is_string() && replies[i].str() != "0") out.insert(stream_keys[i]);
+  }
+  co_return out;
+}
+
 asio::awaitable<void> Store::ensure_group(int partition, const std::string& queue) {
   Pipeline p;
   p.add("XGROUP", "CREATE", keys_.queue(partition, queue), kGroup, "0", "MKSTREAM");
@@ -580,6 +592,7 @@ asio::awaitable<std::vector<Started>> Store::start(int partition, const std::str
     args.push_back(it.token.entry_id);
     args.push_back(it.step);
     args.push_back(std::to_string(it.token.deliveries));
+    args.push_back(it.ticket);
   }
   Reply r = co_await client_.eval(scripts::start(), keys, args);
   std::vector<Started> out;
@@ -788,6 +801,7 @@ asio::awaitable<Reclaimed> Store::reclaim(int partition, const std::string& queu
     it.token = Token{partition, queue, std::string(e[0].str()), e[3].as_integer()};
     it.run_id = std::string(e[1].str());
     it.step = std::string(e[2].str());
+    if (e.size() > 4) it.ticket = std::string(e[4].str());
     out.items.push_back(std::move(it));
   }
   out.payload_lost = r[2].as_integer();

@@ -18,6 +18,7 @@
 #include "engine/lifecycle.h"
 #include "engine/run_filter.h"
 #include "engine/run_metadata.h"
+#include "steadfast/queue_order.h"
 #include "engine/start_time.h"
 #include "redis/client.h"
 #include "steadfast/run.h"
@@ -70,6 +71,12 @@ struct SubmitRequest {
   // The workflow's deadline (Workflow::deadline), from when the run starts
   // (its run_at, or its creation); 0 = none.
   std::chrono::milliseconds deadline{0};
+  // 0..9 (checked by the caller); part of what an idempotent repeat must
+  // match when not the default.
+  int priority = kDefaultPriority;
+  // The run's place on ordered queues (store::run_sched of the workflow's
+  // definition, the input and `priority`); "" = none.
+  std::string sched;
 };
 
 struct SubmitResult {
@@ -148,6 +155,9 @@ struct StartItem {
   Token token;
   std::string run_id;
   std::string step;
+  // The entry's backlog ticket (its field `b`: it came through an ordered
+  // queue's backlog, lua/lib.lua "Ordered queues"); empty = none.
+  std::string ticket;
   // renew only: the handler's latest heartbeat not sent yet (the worker sets
   // it at most once a second per step); nullopt = nothing new to write.
   std::optional<StepProgress> progress;
@@ -407,6 +417,10 @@ class Store {
 
   // --- workers (consumer = this worker's id) ---
   // Creates the consumer group at the stream's beginning if missing (never at $).
+  // Of these queue streams, those whose ordered backlog holds tokens
+  // (lua/lib.lua "Ordered queues"): a worker feeds them even when it does not
+  // know the queue as ordered.
+  asio::awaitable<std::set<std::string>> backlogged(const std::vector<std::string>& stream_keys);
   asio::awaitable<void> ensure_group(int partition, const std::string& queue);
   asio::awaitable<std::vector<Started>> start(int partition, const std::string& queue,
                                               const std::vector<StartItem>& items);

@@ -28,6 +28,7 @@ using redis::checked;
 std::string fingerprint(const std::string& input, const SubmitRequest& req) {
   std::string text = req.metadata.empty() ? input : input + '\n' + Json(req.metadata).dump();
   if (req.start.deferred()) text += '\n' + req.start.fingerprint();
+  if (req.priority != kDefaultPriority) text += "\npriority " + std::to_string(req.priority);
   return redis::sha1_hex(text);
 }
 
@@ -80,7 +81,7 @@ void add_run(const KeySpace& keys, int partition, const std::string& run_id, con
   c.args.insert(c.args.end(), {run_id, input, fingerprint(input, req),
                                req.metadata.empty() ? std::string() : Json(req.metadata).dump(),
                                req.idempotency_key.empty() ? "0" : "1", std::to_string(req.metadata.size()),
-                               ms(req.start.delay), std::to_string(req.start.run_at_ms)});
+                               ms(req.start.delay), std::to_string(req.start.run_at_ms), req.sched});
 }
 
 SubmitOutcome outcome_of(const redis::Reply& r, const std::string& run_id) {

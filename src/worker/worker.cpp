@@ -133,7 +133,7 @@ Worker::Impl::Impl(WorkerOptions options, std::vector<Workflow> workflows)
     if (q_lease == milliseconds::max()) q_lease = milliseconds(30000);
     shortest = std::min(shortest, q_lease);
     for (int p = 0; p < keys_.partitions(); ++p) {
-      streams_.push_back(Stream{p, q, keys_.queue(p, q), q_lease});
+      streams_.push_back(Stream{p, q, keys_.queue(p, q), q_lease, options_.queue_order.contains(q)});
     }
   }
   // Renewals also bring the runs' cancel flags: at least once a second, so a
@@ -276,7 +276,7 @@ asio::awaitable<bool> Worker::Impl::start_up() {
       }
       co_await registration_->acquire(options_.concurrency, queue_names(), handles);
       for (const Workflow& w : workflows_) {
-        co_await store_->register_workflow(w.name(), store::definition_of(w, options_.max_backlog));
+        co_await store_->register_workflow(w.name(), store::definition_of(w, options_.max_backlog, options_.queue_order));
       }
       std::vector<LimitSpec> limiter_specs;
       for (const auto& [name, limiter] : limiters_) limiter_specs.push_back(limiter->spec());

@@ -76,6 +76,10 @@ class Worker::Impl {
     std::string queue;
     std::string key;
     milliseconds min_lease;
+    // An ordered queue (WorkerOptions::queue_order): every read is preceded
+    // by feed.lua. A queue not declared so is fed too while its backlog
+    // holds tokens (backlogged_: runs submitted by processes that declare it).
+    bool ordered = false;
   };
 
   // A claimed step from its claim until its StepMachine says done. The
@@ -257,6 +261,7 @@ class Worker::Impl {
   // On a Redis error the last known set stays.
   asio::awaitable<void> refresh_paused();
   bool paused(const Stream& s) const { return paused_.contains(s.queue); }
+  bool fed(const Stream& s) const { return s.ordered || backlogged_.contains(s.key); }
   asio::awaitable<void> promote_loop();
   // schedule_loop.cpp: fires the published cron schedules' due ticks.
   asio::awaitable<void> schedule_loop();
@@ -308,6 +313,9 @@ class Worker::Impl {
   // Paused queues as last read (fetch_loop, every kPauseCheck): nothing new
   // is read or reclaimed from their streams.
   std::set<std::string> paused_;
+  // Streams of queues this worker does not know as ordered whose backlog held
+  // tokens at the last check (refresh_paused, every kPauseCheck).
+  std::set<std::string> backlogged_;
   // sample_series_if_due: the first minute not sampled yet, and Redis's clock
   // minus ours (ms) as its last reply showed.
   std::int64_t series_next_minute_ = 0;

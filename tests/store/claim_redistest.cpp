@@ -27,7 +27,7 @@ class StoreStart : public StoreTest {
     std::vector<std::string> args{std::string(kGroup), consumer};
     for (const StartItem& it : items) {
       ks.push_back(run_key(it.run_id));
-      args.insert(args.end(), {it.token.entry_id, it.step, std::to_string(it.token.deliveries)});
+      args.insert(args.end(), {it.token.entry_id, it.step, std::to_string(it.token.deliveries), it.ticket});
     }
     Reply r = eval(scripts::start(), ks, args);
     return without_now(r, redis_now_ms());

@@ -433,7 +433,8 @@ TEST(StoreScripts, EachStartsWithItsFlagsSoTheClusterChecksItsKeys) {
         &scripts::dead_letter(), &scripts::drop(), &scripts::cancel(), &scripts::renew(),
         &scripts::reclaim(), &scripts::promote(), &scripts::replay(), &scripts::check_run(),
         &scripts::config(), &scripts::due(), &scripts::limit_acquire(), &scripts::limit_release(), &scripts::limit_pause(),
-        &scripts::limit_renew(), &scripts::limit_wait(), &scripts::spawn(), &scripts::sleep(), &scripts::signal()}) {
+        &scripts::limit_renew(), &scripts::limit_wait(), &scripts::spawn(), &scripts::sleep(), &scripts::signal(),
+        &scripts::feed()}) {
     EXPECT_TRUE(s->source().starts_with("#!lua")) << s->name() << ".lua does not start with #!lua";
   }
 }

@@ -112,6 +112,7 @@ class StoreTest : public test::RedisTest {
       for (std::size_t k = 0; k + 1 < f.size(); k += 2) {
         if (f[k].str() == "r") it.run_id = std::string(f[k + 1].str());
         if (f[k].str() == "s") it.step = std::string(f[k + 1].str());
+        if (f[k].str() == "b") it.ticket = std::string(f[k + 1].str());
       }
       out.push_back(std::move(it));
     }

@@ -53,6 +53,8 @@ end
 local entry = redis.call('HGET', run, 'entry')
 -- no entry and no timer: a signal wait without timeout, parked on its name alone
 if status == 'waiting' and (not entry or entry == '') then return finish() end
+-- a backlog token (lib.lua's "Ordered queues"): left in place, its claim drops it
+if sf_is_ticket(entry) then return finish() end
 if entry and entry ~= '' then
   local p = redis.call('XPENDING', stream, group, entry, entry, 1)
   if p[1] == nil then

@@ -3,7 +3,8 @@
 -- KEYS[1] run hash, KEYS[2] its queue stream (or any key if none), KEYS[3] timer set,
 -- KEYS[4] dead-letter stream, KEYS[5] schema 1's delayed set
 -- ARGV: run id, group
--- Returns {status, tokens in the stream, in the timer sets (a retry, start,
+-- Returns {status, tokens in the stream (or in its ordered queue's backlog:
+-- lib.lua's "Ordered queues"), in the timer sets (a retry, start,
 -- sleep, signal or limiter timer of its step, a schema 1 delayed member, or a signal
 -- wait without timeout, which waits on its name alone), in the DLQ, pending(0/1)}.
 -- For a graph run (lib.lua's "Graph runs") the counts are over all its
@@ -19,7 +20,11 @@ if g then
   local in_stream, pending, in_delayed = 0, 0, 0
   for _, n in ipairs(sf_graph_holders(run, g)) do
     local entry = redis.call('HGET', run, 's.' .. n .. '.entry')
-    if entry and entry ~= '' and redis.call('EXISTS', stream) == 1 and
+    if sf_is_ticket(entry) then
+      local held, claimed = sf_ticket_held(stream, group, entry)
+      if held then in_stream = in_stream + 1 end
+      if claimed then pending = pending + 1 end
+    elseif entry and entry ~= '' and redis.call('EXISTS', stream) == 1 and
         #redis.call('XRANGE', stream, entry, entry) > 0 then
       in_stream = in_stream + 1
       if redis.call('XPENDING', stream, group, entry, entry, 1)[1] then pending = pending + 1 end
@@ -38,7 +43,10 @@ if f[1] == 'waiting' and f[4] then
   signal_wait = redis.call('HMGET', run, 's.' .. f[4] .. '.signal', 's.' .. f[4] .. '.wake_at')
 end
 local in_stream, pending = 0, 0
-if f[2] and f[2] ~= '' and redis.call('EXISTS', stream) == 1 then
+if sf_is_ticket(f[2]) then
+  local held, claimed = sf_ticket_held(stream, group, f[2])
+  in_stream, pending = held and 1 or 0, claimed and 1 or 0
+elseif f[2] and f[2] ~= '' and redis.call('EXISTS', stream) == 1 then
   in_stream = #redis.call('XRANGE', stream, f[2], f[2])
   if in_stream > 0 and redis.call('XPENDING', stream, group, f[2], f[2], 1)[1] then pending = 1 end
 end

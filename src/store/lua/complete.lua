@@ -70,22 +70,23 @@ for i = 1, n do
   local h = nil
   local gone = false
   local parent = {}  -- {parent run id, its node}, or nils
+  local sched = false  -- the run's ordering (lib.lua's "Ordered queues"), for sf_enqueue
   if held[id] == tonumber(deliveries) then
     if item_of then
       local p = 's.' .. item_of .. '.'
       h = redis.call('HMGET', run, 'status', 'cancel', 'live', p .. 'n', p .. 'next', p .. 'done', p .. 'cap',
-                     p .. 'bytes', 'parent', 'parent_node')
-      parent = {h[9], h[10]}
+                     p .. 'bytes', 'parent', 'parent_node', 'sched')
+      parent, sched = {h[9], h[10]}, h[11]
     elseif next_step == '*' then
-      h = redis.call('HMGET', run, 'status', 'cancel', 'live', 'graph', 'steps', 'parent', 'parent_node')
-      parent = {h[6], h[7]}
+      h = redis.call('HMGET', run, 'status', 'cancel', 'live', 'graph', 'steps', 'parent', 'parent_node', 'sched')
+      parent, sched = {h[6], h[7]}, h[8]
     end
     if h then
       gone = not h[1]
     else
       -- (every run hash holds `workflow`: without it the hash is gone, or a remnant)
-      local c = redis.call('HMGET', run, 'workflow', 'parent', 'parent_node')
-      gone, parent = not c[1], {c[2], c[3]}
+      local c = redis.call('HMGET', run, 'workflow', 'parent', 'parent_node', 'sched')
+      gone, parent, sched = not c[1], {c[2], c[3]}, c[4]
     end
   end
   if held[id] ~= tonumber(deliveries) then
@@ -118,7 +119,7 @@ for i = 1, n do
       -- The item `k` of map node `node` gets a token (a new entry, base 0).
       local function start_item(node, k)
         local it = node .. '[' .. k .. ']'
-        local nid = redis.call('XADD', next_stream, '*', 'r', run_id, 's', it, 'a', '0')
+        local nid = sf_enqueue(run, run_id, next_stream, it, '0', now, sched)
         add('s.' .. it .. '.status', 'queued', 's.' .. it .. '.entry', nid, 's.' .. it .. '.base', '0')
       end
       local finished, finished_as = nil, nil  -- the node this completion finishes, and how
@@ -242,7 +243,7 @@ for i = 1, n do
             if not sf_status_finished(node[x], false) then ready = false end
           end
           if waits_on_this and ready then
-            local nid = redis.call('XADD', next_stream, '*', 'r', run_id, 's', d, 'a', '0')
+            local nid = sf_enqueue(run, run_id, next_stream, d, '0', now, sched)
             local p = 's.' .. d .. '.'
             add(p .. 'status', 'queued', p .. 'entry', nid, p .. 'base', '0')
             left = left + 1
@@ -273,7 +274,7 @@ for i = 1, n do
         end
       end
     elseif next_step ~= '' then
-      local nid = redis.call('XADD', next_stream, '*', 'r', run_id, 's', next_step, 'a', '0')
+      local nid = sf_enqueue(run, run_id, next_stream, next_step, '0', now, sched)
       redis.call('HSET', run, s .. 'status', done, s .. 'output', output, s .. 'attempts', attempts,
                  s .. 'finished_at', now, 'updated_at', now,
                  'status', 'queued', 'step', next_step, 'queue', next_queue, 'entry', nid, 'base', '0',

@@ -17,7 +17,10 @@ local function sf_now()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- (A backlog ticket "b:<n>", lib.lua's "Ordered queues", is no stream id:
+-- its claim finds it stale and drops it.)
 local function sf_drop_entry(stream, group, id)
+  if string.sub(id, 1, 2) == 'b:' then return end
   redis.call('XACK', stream, group, id)
   redis.call('XDEL', stream, id)
 end
@@ -243,9 +246,140 @@ local function sf_node_finished(run, n, dead)
   return sf_status_finished(redis.call('HGET', run, 's.' .. n .. '.status'), n == dead)
 end
 
--- Gives node `n` a token in `stream` (attempts so far `base`). Returns the entry id.
-local function sf_node_enqueue(run, run_id, stream, n, base, now)
-  local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', n, 'a', base)
+-- Ordered queues (fair dequeue and priorities; docs/architecture.md
+-- "Ordered queues"). A queue declared with `fairness` or `priorities` keeps
+-- the tokens of the runs submitted for it in a backlog beside its stream,
+-- and workers move them into the stream (feed.lua) just before they read, at
+-- most as many as they have free slots: the stream stays short, the PEL
+-- stays the lease table, and the order of the backlog decides what runs
+-- next. Which runs go through the backlog is the run's own `sched` field
+-- (written at submit, JSON {"p": priority 0-9, "q": {queue: [key hash,
+-- weight, key value (at most 128 bytes), aging ms]}}): a run without it, or
+-- a queue its `sched` does not name, goes straight to the stream as before.
+-- Every key below derives from the stream's own name, so it shares its hash
+-- tag (its slot on a cluster); the scripts that touch them declare the stream.
+--   <stream>:o          HASH  seq (last backlog ticket), n (tokens waiting),
+--                             n.<p> (per level), v.<p> (the level's virtual time)
+--   <stream>:ow         HASH  consumer -> free slots it found no work for (feed.lua)
+--   <stream>:o:<p>:<k>  LIST  key k's tokens at level p, oldest first:
+--                             "<ticket>\t<enqueued ms>\t<priority>\t<weight>\t<aging ms>\t<k>\t<run>\t<node>\t<attempts>"
+--   <stream>:or:<p>     ZSET  keys with tokens at level p, by virtual start time
+--   <stream>:oa:<p>     ZSET  the same keys, by when their head token is due to
+--                             count one level higher (aging)
+-- A token in the backlog is the run's (or node's) `entry` "b:<member>" (the
+-- whole member, so the doctor can find it with LPOS); its stream entry
+-- carries the ticket as field `b`, and start.lua swaps in the real entry id
+-- when it claims it. A backlog token is never removed in
+-- place (that would be O(backlog)): cancel and the like just stop pointing
+-- at it, and its claim finds it stale and drops it.
+local function sf_is_ticket(entry)
+  return entry ~= nil and entry ~= false and string.sub(entry, 1, 2) == 'b:'
+end
+
+-- The level a backlog token counts at `now`: its priority, plus one per
+-- aging interval waited (aging 0 = never), at most 9.
+local function sf_order_level(enqueued, priority, aging, now)
+  if aging <= 0 then return priority end
+  return math.min(9, priority + math.floor((now - enqueued) / aging))
+end
+
+-- When a token at `level` is due to count one higher (nil: never).
+local function sf_order_due(enqueued, priority, aging, level)
+  if aging <= 0 or level >= 9 then return nil end
+  return enqueued + (level - priority + 1) * aging
+end
+
+-- The fields of a backlog member.
+local function sf_order_parse(m)
+  local t, enq, p, w, aging, k, run_id, node, attempts =
+      string.match(m, '^(%d+)\t(%d+)\t(%d)\t([^\t]+)\t(%d+)\t([^\t]+)\t([^\t]*)\t([^\t]*)\t([^\t]*)$')
+  if not t then return nil end
+  return {ticket = t, enqueued = tonumber(enq), priority = tonumber(p), weight = tonumber(w),
+          aging = tonumber(aging), key = k, run_id = run_id, node = node, attempts = attempts}
+end
+
+-- Whether the backlog token `entry` ("b:<member>") is still somewhere a
+-- worker will get it: in its key's list at its level or any higher one
+-- (aging), or fed into the stream (field `b`; the stream of an ordered queue
+-- is short). Returns held, and whether a worker has the fed entry (PEL).
+-- For the doctor (check_run.lua, repair.lua): O(the key's backlog).
+local function sf_ticket_held(stream, group, entry)
+  local m = string.sub(entry, 3)
+  local t = sf_order_parse(m)
+  if not t then return false, false end
+  for level = t.priority, 9 do
+    if redis.call('LPOS', stream .. ':o:' .. level .. ':' .. t.key, m) then return true, false end
+  end
+  if redis.call('EXISTS', stream) == 0 then return false, false end
+  local from = '-'
+  while true do
+    local page = redis.call('XRANGE', stream, from, '+', 'COUNT', 1000)
+    for _, e in ipairs(page) do
+      local f = e[2]
+      for j = 1, #f, 2 do
+        if f[j] == 'b' and f[j + 1] == t.ticket then
+          return true, redis.call('XPENDING', stream, group, e[1], e[1], 1)[1] ~= nil
+        end
+      end
+    end
+    if #page < 1000 then return false, false end
+    from = '(' .. page[#page][1]
+  end
+end
+
+-- Appends member `m` (parsed: `t`) to key k's list at `level`; a key new to
+-- the level starts at the level's virtual time.
+local function sf_order_append(stream, o, level, k, m, t)
+  if redis.call('RPUSH', stream .. ':o:' .. level .. ':' .. k, m) == 1 then
+    local v = redis.call('HGET', o, 'v.' .. level) or '0'
+    redis.call('ZADD', stream .. ':or:' .. level, v, k)
+    local due = sf_order_due(t.enqueued, t.priority, t.aging, level)
+    if due then redis.call('ZADD', stream .. ':oa:' .. level, due, k) end
+  end
+  redis.call('HINCRBY', o, 'n.' .. level, 1)
+end
+
+-- A token for `node` of run `run_id` (attempts so far `attempts`) in the
+-- queue of `stream`: a stream entry, or, for a run whose `sched` names this
+-- queue, a backlog member. `sched`: the run's field as the caller read it
+-- (false or '' = none; nil = read it here). Returns what the run (or node)
+-- keeps as its `entry`: the stream entry id, or "b:<ticket>".
+local function sf_enqueue(run, run_id, stream, node, attempts, now, sched)
+  if sched == nil then sched = redis.call('HGET', run, 'sched') end
+  if sched and sched ~= '' then
+    local queue = string.match(stream, ':q:([%w_%-]+)$')
+    local s = cjson.decode(sched)
+    local q = queue and s.q and s.q[queue]
+    if q then
+      local o = stream .. ':o'
+      local f = redis.call('HMGET', o, 'n')
+      if tonumber(f[1] or '0') <= 0 then
+        -- Nothing waits and a worker asked for work it did not find: the
+        -- token goes straight to the stream (its blocked read wakes).
+        local want = redis.call('HGETALL', stream .. ':ow')
+        if #want > 0 then
+          if tonumber(want[2]) <= 1 then redis.call('HDEL', stream .. ':ow', want[1])
+          else redis.call('HINCRBY', stream .. ':ow', want[1], -1) end
+          return redis.call('XADD', stream, '*', 'r', run_id, 's', node, 'a', attempts)
+        end
+      end
+      local ticket = redis.call('HINCRBY', o, 'seq', 1)
+      local t = {enqueued = now, priority = tonumber(s.p or 5), weight = tonumber(q[2] or 1), aging = tonumber(q[4] or 0)}
+      local k = (q[1] ~= nil and q[1] ~= '') and q[1] or '-'
+      local m = ticket .. '\t' .. now .. '\t' .. t.priority .. '\t' .. t.weight .. '\t' .. t.aging .. '\t' ..
+                k .. '\t' .. run_id .. '\t' .. node .. '\t' .. attempts
+      sf_order_append(stream, o, sf_order_level(now, t.priority, t.aging, now), k, m, t)
+      redis.call('HINCRBY', o, 'n', 1)
+      return 'b:' .. m
+    end
+  end
+  return redis.call('XADD', stream, '*', 'r', run_id, 's', node, 'a', attempts)
+end
+
+-- Gives node `n` a token in `stream` (attempts so far `base`). Returns the
+-- entry (sf_enqueue). `sched`: as sf_enqueue takes it.
+local function sf_node_enqueue(run, run_id, stream, n, base, now, sched)
+  local nid = sf_enqueue(run, run_id, stream, n, base, now, sched)
   local p = 's.' .. n .. '.'
   redis.call('HSET', run, p .. 'status', 'queued', p .. 'entry', nid, p .. 'base', base, 'updated_at', now)
   return nid
@@ -268,7 +402,11 @@ local function sf_graph_drop_tokens(run, run_id, g, stream, group, timers, with_
     if sf_waits_on_name(run, n) then had = true end
     redis.call('ZREM', timers, sf_timer(run_id, n, 'child'))
     local entry = redis.call('HGET', run, p .. 'entry')
-    if entry and entry ~= '' then
+    if sf_is_ticket(entry) then
+      -- still in the backlog (or fed, not yet claimed): its claim drops it
+      had = true
+      redis.call('HSET', run, p .. 'entry', '', p .. 'status', 'cancelled')
+    elseif entry and entry ~= '' then
       had = true
       local claimed = redis.call('XPENDING', stream, group, entry, entry, 1)[1] ~= nil
       if claimed and not with_claimed then
@@ -295,7 +433,7 @@ end
 -- the start, 0 = none: a 'deadline' member of `deadlines`, the partition's
 -- deadline set, deadline.lua), graph (the needs JSON of a graph run, '' =
 -- a chain: see "Graph runs" above; then `step` is ignored and every root
--- gets a token).
+-- gets a token), sched (the run's ordering, '' = none: "Ordered queues" above).
 -- The caller adds the run to the indexes and counts it. Returns whether it
 -- was queued at once.
 local function sf_create_run(r)
@@ -309,13 +447,14 @@ local function sf_create_run(r)
     redis.call('HSET', run, 'workflow', r.workflow, 'status', r.start > r.now and 'scheduled' or 'queued',
                'input', r.input, 'created_at', r.now, 'updated_at', r.now, 'step', roots[1], 'queue', r.queue,
                'entry', '', 'base', '0', 'steps', r.steps, 'graph', r.graph, 'live', #roots)
+    if r.sched and r.sched ~= '' then redis.call('HSET', run, 'sched', r.sched) end
     if r.start > 0 then redis.call('HSET', run, 'run_at', r.start) end
     for _, n in ipairs(roots) do
       if r.start > r.now then
         redis.call('ZADD', r.timers, r.start, sf_timer(r.run_id, n, 'start'))
         redis.call('HSET', run, 's.' .. n .. '.status', 'waiting', 's.' .. n .. '.entry', '', 's.' .. n .. '.base', '0')
       else
-        sf_node_enqueue(run, r.run_id, r.stream, n, '0', r.now)
+        sf_node_enqueue(run, r.run_id, r.stream, n, '0', r.now, r.sched or false)
       end
     end
   elseif r.start > r.now then
@@ -324,13 +463,14 @@ local function sf_create_run(r)
                'created_at', r.now, 'updated_at', r.now, 'step', r.step, 'queue', r.queue, 'run_at', r.start,
                'entry', '', 'base', '0', 'steps', r.steps, 's.' .. r.step .. '.status', 'waiting')
   else
-    local id = redis.call('XADD', r.stream, '*', 'r', r.run_id, 's', r.step, 'a', '0')
+    local id = sf_enqueue(run, r.run_id, r.stream, r.step, '0', r.now, r.sched or false)
     redis.call('HSET', run, 'workflow', r.workflow, 'status', 'queued', 'input', r.input,
                'created_at', r.now, 'updated_at', r.now, 'step', r.step, 'queue', r.queue,
                'entry', id, 'base', '0', 'steps', r.steps, 's.' .. r.step .. '.status', 'queued')
     if r.start > 0 then redis.call('HSET', run, 'run_at', r.start) end
   end
   if r.metadata ~= '' then redis.call('HSET', run, 'metadata', r.metadata) end
+  if r.sched and r.sched ~= '' and (not r.graph or r.graph == '') then redis.call('HSET', run, 'sched', r.sched) end
   if r.deadline and r.deadline > 0 then
     local at = math.max(r.start, r.now) + r.deadline
     redis.call('ZADD', r.deadlines, at, sf_timer(r.run_id, '', 'deadline'))

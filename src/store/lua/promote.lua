@@ -48,7 +48,7 @@ for i = 1, #ARGV / 3 do
       local wanted = (kind == 'retry' and 'retrying') or (kind == 'start' and 'scheduled') or
                      ((kind == 'sleep' or kind == 'signal' or kind == 'limiter') and 'waiting')
       if wanted and f[1] == wanted and (node == nil or node == f[2]) then
-        local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', f[2], 'a', f[4] or '0')
+        local nid = sf_enqueue(run, run_id, stream, f[2], f[4] or '0', now)
         redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'updated_at', now,
                    's.' .. f[2] .. '.status', 'queued')
         redis.call('HDEL', run, 'due_at')

@@ -7,8 +7,9 @@
 -- re-checking that condition here, per run, so two repairs at once (or a
 -- worker acting between the doctor's look and this call) never give a run a
 -- second token. A token is deliverable when it is in the timer sets, in the
--- dead-letter queue, claimed (in the PEL), or in its stream above the group's
--- last-delivered id; an entry at or below it and not claimed is never read by
+-- dead-letter queue, claimed (in the PEL), in its stream above the group's
+-- last-delivered id, or in its ordered queue's backlog (lib.lua's "Ordered
+-- queues": still in a list, or fed into the stream); an entry at or below it and not claimed is never read by
 -- XREADGROUP again, so it is deleted and replaced.
 -- KEYS[1] timer set, KEYS[2] schema 1's delayed set, KEYS[3] dead-letter stream;
 --   then per item 2 keys: run hash, its queue stream (as read before the call)
@@ -63,12 +64,17 @@ for i = 1, (#ARGV - 1) / 2 do
       for _, kind in ipairs(sf_graph_timer_kinds) do
         if redis.call('ZSCORE', timers, sf_timer(run_id, n, kind)) then timer = kind end
       end
-      local deliverable = e ~= '' and #redis.call('XRANGE', stream, e, e) > 0 and
-          (redis.call('XPENDING', stream, group, e, e, 1)[1] ~= nil or not last or sf_id_less(last, e))
+      local deliverable
+      if sf_is_ticket(e) then
+        deliverable = sf_ticket_held(stream, group, e)
+      else
+        deliverable = e ~= '' and #redis.call('XRANGE', stream, e, e) > 0 and
+            (redis.call('XPENDING', stream, group, e, e, 1)[1] ~= nil or not last or sf_id_less(last, e))
+      end
       if timer or deliverable or sf_waits_on_name(run, n) then
         held = held + 1
       elseif st == 'queued' or st == 'running' then
-        if e ~= '' then redis.call('XDEL', stream, e) end
+        if e ~= '' and not sf_is_ticket(e) then redis.call('XDEL', stream, e) end
         sf_node_enqueue(run, run_id, stream, n, h[4] or '0', now)
         fixed[#fixed + 1] = n
         held = held + 1
@@ -105,7 +111,9 @@ for i = 1, (#ARGV - 1) / 2 do
     if redis.call('ZSCORE', legacy, run_id) then held = true end
     if dlq_entry ~= '' and #redis.call('XRANGE', dlq, dlq_entry, dlq_entry) > 0 then held = true end
     local stale_entry = nil
-    if not held and entry ~= '' and #redis.call('XRANGE', stream, entry, entry) > 0 then
+    if not held and sf_is_ticket(entry) then
+      held = sf_ticket_held(stream, group, entry)
+    elseif not held and entry ~= '' and #redis.call('XRANGE', stream, entry, entry) > 0 then
       local last = last_delivered(stream)
       if redis.call('XPENDING', stream, group, entry, entry, 1)[1] or not last or sf_id_less(last, entry) then
         held = true
@@ -128,7 +136,7 @@ for i = 1, (#ARGV - 1) / 2 do
       out[i] = (signal and not parked and 'timeout:' or 'rescheduled:') .. step
     else
       if stale_entry then redis.call('XDEL', stream, stale_entry) end
-      local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', f[6] or '0')
+      local nid = sf_enqueue(run, run_id, stream, step, f[6] or '0', now)
       redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'updated_at', now,
                  's.' .. step .. '.status', 'queued')
       out[i] = 'repaired:' .. step

@@ -36,7 +36,8 @@ if g then
   -- stream entry a worker holds.
   local function held_by_worker(p)
     local entry = redis.call('HGET', run, p .. 'entry')
-    return entry and entry ~= '' and redis.call('XPENDING', stream, group, entry, entry, 1)[1] ~= nil
+    return entry and entry ~= '' and not sf_is_ticket(entry) and
+           redis.call('XPENDING', stream, group, entry, entry, 1)[1] ~= nil
   end
   -- `name` (a node or a map item) gets a token again, its budget counted
   -- from the attempts it has spent.
@@ -98,7 +99,7 @@ if g then
   return first or ''
 end
 local spent = redis.call('HGET', run, 's.' .. step .. '.attempts') or '0'
-local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', spent)
+local nid = sf_enqueue(run, run_id, stream, step, spent, now)
 redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'base', spent, 'updated_at', now,
            's.' .. step .. '.status', 'queued', 's.' .. step .. '.budget_from', spent)
 redis.call('HDEL', run, 'dlq_entry', 'cancel', 's.' .. step .. '.rate_limited',

@@ -35,7 +35,7 @@ end
 
 local src = redis.call('HGETALL', source)
 local fields = {}
-local workflow, steps, metadata, source_input, graph = '', '', '', '', ''
+local workflow, steps, metadata, source_input, graph, sched = '', '', '', '', '', ''
 for i = 1, #src, 2 do
   local f, v = src[i], src[i + 1]
   if f == 'workflow' then workflow = v
@@ -43,6 +43,7 @@ for i = 1, #src, 2 do
   elseif f == 'metadata' then metadata = v
   elseif f == 'input' then source_input = v
   elseif f == 'graph' then graph = v
+  elseif f == 'sched' then sched = v
   else
     -- Step names are [A-Za-z0-9_-] (no dot): "s.<step>.<field>".
     local name = string.match(f, '^s%.([^.]+)%.')
@@ -55,12 +56,13 @@ end
 if input == '' then input = source_input end
 
 local now = sf_now()
-local id = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', '0')
+local id = sf_enqueue(run, run_id, stream, step, '0', now, sched)
 redis.call('HSET', run, 'workflow', workflow, 'status', 'queued', 'input', input,
            'created_at', now, 'updated_at', now, 'step', step, 'queue', queue,
            'entry', id, 'base', '0', 'steps', steps, 's.' .. step .. '.status', 'queued',
            'rerun_of', source_id, 'rerun_from', step)
 if metadata ~= '' then redis.call('HSET', run, 'metadata', metadata) end
+if sched ~= '' then redis.call('HSET', run, 'sched', sched) end
 if graph ~= '' then
   -- A graph run (lib.lua's "Graph runs"): the token is the node's. The
   -- other steps run again need the rerun step, so they start after it.

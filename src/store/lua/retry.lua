@@ -78,7 +78,7 @@ for i = 1, n do
       redis.call('HSET', run, 'status', 'retrying', 'entry', '',
                  's.' .. step .. '.status', 'retrying', 'due_at', now + delay)
     else
-      local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', attempts)
+      local nid = sf_enqueue(run, run_id, stream, step, attempts, now)
       redis.call('HSET', run, 'status', 'queued', 'entry', nid,
                  's.' .. step .. '.status', 'queued')
     end

@@ -21,7 +21,8 @@
 -- queue, ARGV[9] step names (JSON array), ARGV[10] input (JSON), ARGV[11]
 -- schedule name, ARGV[12] the workflow's deadline (ms; 0 = none), ARGV[13]
 -- the graph of a workflow that is not a chain ('' = a chain; lib.lua's
--- "Graph runs"); then per
+-- "Graph runs"), ARGV[14] the runs' place on ordered queues ('' = none:
+-- lib.lua's "Ordered queues"); then per
 -- run 3 values: run id, tick (Unix ms), metadata (JSON).
 -- Returns {'fired', run ids...}, {'initialized'}, {'skipped'} (overlap skip:
 -- the previous run is live; last moves on), {'paused'} (tick mode only:
@@ -32,7 +33,7 @@ local ix_all, ix_wf, live, ix_schedule, previous = KEYS[5], KEYS[6], KEYS[7], KE
 local deadlines = KEYS[10]
 local mode, expected_last, new_last, expected_previous = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local overlap, workflow, step, queue, steps, input = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
-local name, deadline, graph = ARGV[11], tonumber(ARGV[12]), ARGV[13]
+local name, deadline, graph, sched = ARGV[11], tonumber(ARGV[12]), ARGV[13], ARGV[14]
 
 local s = redis.call('HMGET', state, 'last', 'last_run', 'paused')
 local last, last_run, paused = s[1] or '', s[2] or '', s[3] == '1'
@@ -46,24 +47,24 @@ end
 if mode == 'tick' and paused then return {'paused'} end
 
 -- (Only when a run would start: a call that just moves past missed ticks skips nothing.)
-if overlap == 'skip' and #ARGV >= 14 and last_run ~= '' and not sf_gone_or_terminal(previous) then
+if overlap == 'skip' and #ARGV >= 15 and last_run ~= '' and not sf_gone_or_terminal(previous) then
   if mode == 'tick' then redis.call('HSET', state, 'last', new_last) end
   redis.call('HINCRBY', state, 'overlap_skipped', 1)
   return {'skipped'}
 end
 
 -- Fresh ULIDs never collide; checked before anything is written all the same.
-for a = 14, #ARGV, 3 do
-  if redis.call('EXISTS', KEYS[11 + (a - 14) / 3 * 2]) == 1 then return redis.error_reply('EXISTS run ' .. ARGV[a]) end
+for a = 15, #ARGV, 3 do
+  if redis.call('EXISTS', KEYS[11 + (a - 15) / 3 * 2]) == 1 then return redis.error_reply('EXISTS run ' .. ARGV[a]) end
 end
 local out = {'fired'}
 local newest_run, newest_tick = nil, nil
-for a = 14, #ARGV, 3 do
-  local k = 11 + (a - 14) / 3 * 2
+for a = 15, #ARGV, 3 do
+  local k = 11 + (a - 15) / 3 * 2
   local run_id, tick, metadata = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   sf_create_run({run = KEYS[k], run_id = run_id, workflow = workflow, step = step, queue = queue, steps = steps,
                  input = input, metadata = metadata, start = 0, stream = stream, timers = timers, now = now,
-                 deadline = deadline, deadlines = deadlines, graph = graph})
+                 deadline = deadline, deadlines = deadlines, graph = graph, sched = sched})
   for _, key in ipairs({ix_all, ix_wf, live, ix_schedule, KEYS[k + 1]}) do redis.call('ZADD', key, 0, run_id) end
   newest_run, newest_tick = run_id, tick
   out[#out + 1] = run_id

@@ -57,7 +57,7 @@ local p = 's.' .. (step or '') .. '.'
 if status == 'waiting' and step and redis.call('HGET', run, p .. 'status') == 'waiting' and
    redis.call('HGET', run, p .. 'signal') == name then
   redis.call('ZREM', timers, sf_timer(run_id, step, 'signal'))
-  local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', f[4] or '0')
+  local nid = sf_enqueue(run, run_id, stream, step, f[4] or '0', now)
   redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'updated_at', now, p .. 'status', 'queued')
   return 'delivered'
 end

@@ -75,7 +75,7 @@ for i = 1, (#ARGV - 3) / per do
       if due > 0 then redis.call('HSET', run, p .. 'wake_at', due) end
     elseif signal ~= '' and redis.call('HGET', run, 'sig.' .. signal) then
       -- the signal came while the step was claimed: its next claim takes it
-      local nid = redis.call('XADD', stream, '*', 'r', run_id, 's', step, 'a', attempts)
+      local nid = sf_enqueue(run, run_id, stream, step, attempts, now)
       redis.call('HSET', run, 'status', 'queued', 'entry', nid, 'updated_at', now, 'base', attempts,
                  p .. 'status', 'queued', p .. 'attempts', attempts, p .. 'signal', signal)
       if due > 0 then redis.call('HSET', run, p .. 'wake_at', due) end

@@ -11,7 +11,9 @@
 -- waited for instead of started twice, and one that has ended gets its
 -- 'child' timer at once, as its end would have set it (lib.lua's "Child
 -- runs"). A parent being cancelled starts no child: the holder ends as
--- cancelled, as drop.lua ends it.
+-- cancelled, as drop.lua ends it. The child takes its parent's place on
+-- ordered queues (`sched`: its priority and fairness keys; lib.lua's
+-- "Ordered queues").
 -- KEYS[1] stream, KEYS[2] timer set, KEYS[3] partition stats, KEYS[4] index
 -- of every run, KEYS[5] status index 'live', KEYS[6] status index
 -- 'cancelled', KEYS[7] retention set, KEYS[8] deadline set; then per item:
@@ -58,7 +60,7 @@ for i = 1, (#ARGV - 3) / per do
       sf_create_run({run = child, run_id = child_id, workflow = workflow, step = ARGV[a + 8], queue = ARGV[a + 9],
                      steps = ARGV[a + 10], input = ARGV[a + 12], metadata = '', start = 0, stream = child_stream,
                      timers = timers, now = now, deadline = tonumber(ARGV[a + 13]), deadlines = deadlines,
-                     graph = ARGV[a + 11]})
+                     graph = ARGV[a + 11], sched = redis.call('HGET', parent, 'sched') or ''})
       redis.call('HSET', child, 'parent', parent_id, 'parent_node', holder)
       for _, key in ipairs({ix_all, child_index, live}) do redis.call('ZADD', key, 0, child_id) end
       redis.call('HINCRBY', stats, 'submitted:' .. workflow, 1)

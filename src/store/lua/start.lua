@@ -16,10 +16,15 @@
 -- KEYS[1] stream, KEYS[2..] run hashes (one per item)
 -- ARGV: group, consumer, then per item: entry id, step, deliveries (the count
 --       the worker was delivered the entry with: 1 for a fresh XREADGROUP '>'
---       delivery; 0 = unknown, accept whatever count this consumer holds)
+--       delivery; 0 = unknown, accept whatever count this consumer holds),
+--       the entry's backlog ticket (its field `b`: it came from an ordered
+--       queue's backlog, lib.lua's "Ordered queues"; '' = none)
 -- Returns per item {state, deliveries, flat hash, Redis now ms}; state: 'ok', 'lost' (not
 -- ours, or no longer with that count: nothing written), 'missing' (the run
--- hash is gone; entry dropped).
+-- hash is gone; entry dropped), 'stale' (a backlog token the run no longer
+-- points at — cancelled, replayed, repaired meanwhile; entry dropped).
+-- A backlog token's first claim writes the stream entry id over the ticket
+-- in the run's (or node's) `entry`, so that cancel and the doctor see it.
 local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
 
 -- What the claim of item `step` of map node `node` returns instead of the
@@ -87,15 +92,30 @@ local now_ms = sf_now()
 local now = string.format('%d', now_ms)
 local n = #KEYS - 1
 local ids = {}
-for i = 1, n do ids[i] = ARGV[3 * i] end
+for i = 1, n do ids[i] = ARGV[4 * i - 1] end
 local held = sf_held(stream, group, consumer, ids)
 local out = {}
 for i = 1, n do
   local run = KEYS[i + 1]
-  local id, step, asked = ARGV[3 * i], ARGV[3 * i + 1], tonumber(ARGV[3 * i + 2])
+  local id, step, asked, ticket = ARGV[4 * i - 1], ARGV[4 * i], tonumber(ARGV[4 * i + 1]), ARGV[4 * i + 2]
   local deliveries = held[id]
+  local entry_field = nil  -- with a ticket: the field that points at this token
+  local points = true
+  if deliveries ~= nil and ticket ~= '' then
+    local g = redis.call('HGET', run, 'graph')
+    entry_field = (g and g ~= '') and ('s.' .. step .. '.entry') or 'entry'
+    local e = redis.call('HGET', run, entry_field)
+    if e and string.sub(e, 1, #ticket + 3) == 'b:' .. ticket .. '\t' then
+      redis.call('HSET', run, entry_field, id)
+    elseif e ~= id and redis.call('EXISTS', run) == 1 then
+      points = false
+    end
+  end
   if deliveries == nil or (asked ~= 0 and asked ~= deliveries) then
     out[i] = {'lost', 0, {}, now_ms}
+  elseif not points then
+    sf_drop_entry(stream, group, id)
+    out[i] = {'stale', deliveries, {}, now_ms}
   else
     local node = sf_item_of(step)
     local h = node and item_fields(run, step, node) or redis.call('HGETALL', run)

@@ -17,10 +17,11 @@
 --       the workflow's deadline (ms after the run starts; 0 = none), the
 --       graph (the needs of every step, JSON, for a workflow that is not a
 --       chain; '' = a chain: lib.lua's "Graph runs");
---       then per run 8 values: run id, input (JSON), fingerprint of the request
+--       then per run 9 values: run id, input (JSON), fingerprint of the request
 --       (what a repeat must match), metadata (JSON object, '' = none), has an
 --       idempotency key ('1'/'0'), number of metadata index keys, delay ms (0 =
---       none), run_at Unix ms (0 = none; at most one of the two is set)
+--       none), run_at Unix ms (0 = none; at most one of the two is set), the
+--       run's place on ordered queues ('' = none: lib.lua's "Ordered queues")
 -- Returns per run: {1, run_id, run_at} when created (run_at 0: queued at once),
 -- {0, existing_run_id} for a repeated idempotency key with the same
 -- fingerprint, {2, existing_run_id} for one with a different fingerprint,
@@ -40,10 +41,10 @@ local k, a = 8, 10
 while a < #ARGV do
   local run_id, input, fingerprint, metadata = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local has_idem, n_meta = ARGV[a + 5] == '1', tonumber(ARGV[a + 6])
-  local delay, run_at = tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8])
+  local delay, run_at, sched = tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8]), ARGV[a + 9]
   local run, idem = KEYS[k], KEYS[k + 1]
   local meta_keys = {unpack(KEYS, k + 2, k + 1 + n_meta)}
-  a, k = a + 8, k + 2 + n_meta
+  a, k = a + 9, k + 2 + n_meta
 
   local answer = nil
   if has_idem then
@@ -71,7 +72,10 @@ while a < #ARGV do
   end
   local scheduled = start > now
   if not answer and not scheduled and max_backlog > 0 then
-    if backlog < 0 then backlog = redis.call('XLEN', stream) end
+    if backlog < 0 then
+      -- the stream, and an ordered queue's backlog (lib.lua's "Ordered queues")
+      backlog = redis.call('XLEN', stream) + tonumber(redis.call('HGET', stream .. ':o', 'n') or '0')
+    end
     if backlog >= max_backlog then
       answer = {3, 'BACKLOG queue ' .. queue .. ' holds ' .. max_backlog .. ' or more entries; try again later'}
     end
@@ -80,7 +84,7 @@ while a < #ARGV do
   if not answer then
     sf_create_run({run = run, run_id = run_id, workflow = workflow, step = step, queue = queue, steps = steps,
                    input = input, metadata = metadata, start = start, stream = stream, timers = timers, now = now,
-                   deadline = deadline, deadlines = deadlines, graph = graph})
+                   deadline = deadline, deadlines = deadlines, graph = graph, sched = sched})
     if not scheduled and backlog >= 0 then backlog = backlog + 1 end
     for _, key in ipairs(meta_keys) do redis.call('ZADD', key, 0, run_id) end
     if has_idem then redis.call('SET', idem, run_id .. '\t' .. fingerprint, 'PX', idem_ttl) end

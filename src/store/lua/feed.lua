@@ -1,0 +1,141 @@
+#!lua
+-- Moves tokens of an ordered queue's backlog into its stream (lib.lua's
+-- "Ordered queues"), called by a worker just before it reads the stream, for
+-- as many tokens as it has free slots: so the stream never holds much more
+-- than the fleet can take, and what it takes next is decided here.
+-- Order: the highest level first (a run's priority, one higher per aging
+-- interval its token waited); within a level, start-time fair queuing over
+-- the keys (fairness values) with tokens: each key is scored by the virtual
+-- start time of its head token, the lowest goes first, and the key's next
+-- token starts 1/weight later; a key that had no tokens starts at the
+-- level's current virtual time. So every key with work gets its weight's
+-- share, a key's own backlog length costs nothing, and one move is O(log
+-- keys). Before moving, up to 64 head tokens whose aging is due move up to
+-- the level they now count at (only heads: a key's tokens leave in order).
+-- When the backlog runs dry before the free slots are filled, the rest is
+-- noted under the consumer (`<stream>:ow`): new tokens then go straight to
+-- the stream (sf_enqueue), so a blocked read wakes for them. A worker that
+-- stops noting (busy, stopped) leaves its note until its next feed or the
+-- hash's expiry (`ttl`): at most that many tokens skip the backlog.
+-- KEYS[1] the queue's stream (every backlog key derives from it)
+-- ARGV: consumer, free slots (0 = only age and clear the note), ttl ms of the
+--       consumer's note
+-- Returns {tokens moved, tokens still waiting}.
+local stream = KEYS[1]
+local consumer, free, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local o, ow = stream .. ':o', stream .. ':ow'
+local now = sf_now()
+
+local fields = {'n'}
+for p = 0, 9 do
+  fields[#fields + 1] = 'n.' .. p
+  fields[#fields + 1] = 'v.' .. p
+end
+local f = redis.call('HMGET', o, unpack(fields))
+local total = tonumber(f[1] or '0')
+local n, v = {}, {}
+for p = 0, 9 do
+  n[p] = tonumber(f[2 + 2 * p] or '0')
+  v[p] = f[3 + 2 * p] or '0'
+end
+local changed = {}  -- levels whose n or v changed
+
+local function list(p, k) return stream .. ':o:' .. p .. ':' .. k end
+
+-- After key k's head left level p: its next head's scores, or the key leaves.
+local function next_head(p, k, start, weight)
+  local head = redis.call('LINDEX', list(p, k), 0)
+  if head then
+    local t = sf_order_parse(head)
+    if start then redis.call('ZADD', stream .. ':or:' .. p, start + 1 / (weight or 1), k) end
+    local due = sf_order_due(t.enqueued, t.priority, t.aging, p)
+    if due then redis.call('ZADD', stream .. ':oa:' .. p, due, k) else redis.call('ZREM', stream .. ':oa:' .. p, k) end
+  else
+    redis.call('ZREM', stream .. ':or:' .. p, k)
+    redis.call('ZREM', stream .. ':oa:' .. p, k)
+  end
+end
+
+-- Aging: head tokens due to count higher move up.
+if total > 0 then
+  local budget = 64
+  for p = 0, 8 do
+    while budget > 0 and n[p] > 0 do
+      local due = redis.call('ZRANGE', stream .. ':oa:' .. p, 0, 0, 'WITHSCORES')
+      if #due == 0 or tonumber(due[2]) > now then break end
+      budget = budget - 1
+      local k = due[1]
+      local m = redis.call('LPOP', list(p, k))
+      local t = m and sf_order_parse(m)
+      if t then
+        local to = math.max(p + 1, sf_order_level(t.enqueued, t.priority, t.aging, now))
+        n[p], n[to] = n[p] - 1, n[to] + 1
+        changed[p], changed[to] = true, true
+        -- sf_order_append, with the counts kept here
+        if redis.call('RPUSH', list(to, k), m) == 1 then
+          redis.call('ZADD', stream .. ':or:' .. to, v[to], k)
+          local d = sf_order_due(t.enqueued, t.priority, t.aging, to)
+          if d then redis.call('ZADD', stream .. ':oa:' .. to, d, k) end
+        end
+        -- (the key keeps its place among the level's keys: its score stays)
+        next_head(p, k, nil, nil)
+      else
+        redis.call('ZREM', stream .. ':oa:' .. p, k)
+      end
+    end
+  end
+end
+
+-- The moves.
+local moved = 0
+local p = 9
+while moved < free and total > 0 and p >= 0 do
+  if n[p] <= 0 then
+    p = p - 1
+  else
+    local top = redis.call('ZPOPMIN', stream .. ':or:' .. p)
+    if #top == 0 then
+      -- the counts said more than the lists hold (a list lost by hand):
+      -- believe the lists
+      total = total - n[p]
+      n[p], changed[p] = 0, true
+    else
+      local k, start = top[1], tonumber(top[2])
+      local m = redis.call('LPOP', list(p, k))
+      if m then
+        local t = sf_order_parse(m)
+        if t then
+          redis.call('XADD', stream, '*', 'r', t.run_id, 's', t.node, 'a', t.attempts, 'b', t.ticket)
+          moved = moved + 1
+        end
+        total, n[p] = total - 1, n[p] - 1
+        v[p], changed[p] = string.format('%.17g', start), true
+        next_head(p, k, start, t and t.weight)
+      else
+        redis.call('ZREM', stream .. ':oa:' .. p, k)
+      end
+    end
+  end
+end
+
+local set = {}
+for q = 0, 9 do
+  if changed[q] then
+    set[#set + 1] = 'n.' .. q
+    set[#set + 1] = math.max(n[q], 0)
+    set[#set + 1] = 'v.' .. q
+    set[#set + 1] = v[q]
+  end
+end
+if #set > 0 or moved > 0 then
+  set[#set + 1] = 'n'
+  set[#set + 1] = math.max(total, 0)
+  redis.call('HSET', o, unpack(set))
+end
+if moved < free and total <= 0 then
+  redis.call('HSET', ow, consumer, free - moved)
+  redis.call('PEXPIRE', ow, ttl)
+else
+  redis.call('HDEL', ow, consumer)
+end
+return {moved, math.max(total, 0)}
