@@ -84,11 +84,14 @@ struct RunInfo {
   // ("step", or "step[k]" for item k of a map step); both empty otherwise.
   std::string parent;
   std::string parent_step;
+  // 0 (lowest) to 9 (highest): SubmitOptions::priority.
+  int priority = 5;
 };
 
 // {"id","workflow","status","created_at","updated_at","run_at" (null unless delayed),
 //  "deadline_at" (null without a deadline),"input","metadata","current_steps","waiting_for",
 //  "rerun_of","rerun_from" (null unless a rerun), "parent": null or {"run_id","step"} (a child run),
+//  "priority" (0-9),
 //  "steps":[{"name","status","attempts","started_at","finished_at","worker","output","error",
 //  "errors","progress","message","attempt_history","waiting_for","items","child" (null unless a
 //  child workflow step started one)}]} (started_at, finished_at,

@@ -13,9 +13,10 @@ namespace {
 SubmitItem item_of(const Json& j) {
   if (!j.is_object()) throw std::invalid_argument("is not a JSON object {\"input\": ...}");
   for (const auto& [key, value] : j.items()) {
-    if (key != "input" && key != "metadata" && key != "delay" && key != "run_at" && key != "idempotency_key") {
+    if (key != "input" && key != "metadata" && key != "delay" && key != "run_at" && key != "idempotency_key" &&
+        key != "priority") {
       throw std::invalid_argument("unknown member " + engine::quote(key, 64) +
-                                  " (known: input, metadata, delay, run_at, idempotency_key)");
+                                  " (known: input, metadata, priority, delay, run_at, idempotency_key)");
     }
   }
   SubmitItem item;
@@ -25,6 +26,13 @@ SubmitItem item_of(const Json& j) {
   item.options.delay = start.delay;
   if (start.run_at_ms > 0) {
     item.options.run_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(start.run_at_ms));
+  }
+  if (j.contains("priority")) {
+    const Json& p = j["priority"];
+    if (!p.is_number_integer() || p.get<std::int64_t>() < kMinPriority || p.get<std::int64_t>() > kMaxPriority) {
+      throw std::invalid_argument("priority must be a whole number from 0 (lowest) to 9 (highest), got " + p.dump());
+    }
+    item.options.priority = p.get<int>();
   }
   if (j.contains("idempotency_key")) {
     if (!j["idempotency_key"].is_string()) throw std::invalid_argument("idempotency_key must be a string");

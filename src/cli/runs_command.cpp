@@ -146,6 +146,7 @@ void register_runs(CLI::App& app) {
       std::string delay;
       std::string at;
       std::string batch;
+      int priority = kDefaultPriority;
       bool wait = false;
       std::string timeout = "10m";
       ReplicaWaitArgs replica_wait;
@@ -168,9 +169,14 @@ void register_runs(CLI::App& app) {
     cmd->add_option("--at", a->at,
                     "Start the run at this time (RFC 3339, e.g. 2026-12-24T08:00:00Z; by Redis' clock; "
                     "at most 365 days ahead); not with --delay");
+    cmd->add_option("--priority", a->priority,
+                    "0 (lowest) to 9 (highest): on a queue declared with priorities or fairness, a higher one "
+                    "is handed out first (elsewhere only recorded)")
+        ->check(CLI::Range(kMinPriority, kMaxPriority))
+        ->capture_default_str();
     cmd->add_option("--batch", a->batch,
                     "Submit many runs at once from FILE.jsonl (- = stdin): one JSON object per line, "
-                    "{\"input\", \"metadata\", \"delay\" or \"run_at\", \"idempotency_key\"} (all optional); "
+                    "{\"input\", \"metadata\", \"priority\", \"delay\" or \"run_at\", \"idempotency_key\"} (all optional); "
                     "prints one run id per line (- for a refused one, named on stderr); exit 1 if any was refused");
     cmd->add_flag("--wait", a->wait,
                   "Wait for the run to end; print its status JSON; exit 0 if completed, 1 if failed or "
@@ -178,7 +184,7 @@ void register_runs(CLI::App& app) {
     cmd->add_option("--timeout", a->timeout, "With --wait: how long to wait")->capture_default_str();
     cmd->final_callback([a, cmd] {
       if (!a->batch.empty()) {
-        for (const char* flag : {"--input", "--meta", "--delay", "--at", "--idempotency-key", "--wait"}) {
+        for (const char* flag : {"--input", "--meta", "--delay", "--at", "--idempotency-key", "--wait", "--priority"}) {
           if (cmd->count(flag) > 0) {
             throw std::invalid_argument(std::string("--batch takes every run from its file: not with ") + flag);
           }
@@ -200,6 +206,7 @@ void register_runs(CLI::App& app) {
       }
       Client client(submit_options(a->conn, a->replica_wait));
       o.idempotency_key = a->idempotency_key;
+      o.priority = a->priority;
       for (const std::string& m : a->meta) {
         auto [k, v] = engine::parse_metadata_pair(m);
         if (o.metadata.contains(k)) throw std::invalid_argument("--meta " + k + " given twice");

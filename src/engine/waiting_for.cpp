@@ -48,7 +48,7 @@ Shape shape_of(WaitKind kind) {
       s.key = Use::optional;
       break;
     case WaitKind::fairness:
-      s.key = Use::required;
+      s.key = Use::optional;  // none on a queue with priorities only, or for the shared key ""
       s.queue = Use::required;
       break;
     case WaitKind::queue_paused:

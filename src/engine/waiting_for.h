@@ -19,7 +19,7 @@ enum class WaitKind {
   signal,        // a named signal (optionally with a timeout)    signal, until
   child,         // a child run to finish                         run_id, until (null)
   limiter,       // a limiter refused admission                   limiter, key (keyed limiters only), until
-  fairness,      // a fairness backlog                            key, queue, until (null)
+  fairness,      // an ordered queue's backlog                   key (fairness only), queue, until (null)
   max_parallel,  // the step's max_parallel is reached            until (null)
   queue_paused,  // its queue is paused                           queue, until
   no_worker,     // no live worker serves its queue               queue, until (null)

@@ -148,6 +148,23 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
   run.rerun_from = get(f, "rerun_from");
   run.parent = get(f, "parent");
   run.parent_step = get(f, "parent_node");
+  // The run's place on ordered queues (lua/lib.lua "Ordered queues"):
+  // {"p": priority, "q": {queue: [key hash, weight, key value, aging ms]}}.
+  const Json sched = Json::parse(get(f, "sched"), nullptr, false);
+  if (sched.is_object() && sched.contains("p") && sched["p"].is_number_integer()) run.priority = sched["p"].get<int>();
+  // A queued step whose token is still in its ordered queue's backlog
+  // ("b:<member>"): it waits for its turn among the queue's keys.
+  const auto backlog_wait = [&](const std::string& entry, const std::string& queue) -> std::optional<engine::WaitingFor> {
+    if (!entry.starts_with("b:")) return std::nullopt;
+    engine::WaitingFor w;
+    w.kind = engine::WaitKind::fairness;
+    w.queue = queue;
+    if (sched.is_object() && sched.contains("q") && sched["q"].contains(queue) && sched["q"][queue].is_array() &&
+        sched["q"][queue].size() > 2 && sched["q"][queue][2].is_string()) {
+      w.key = sched["q"][queue][2].get<std::string>();
+    }
+    return w;
+  };
   Json names = Json::parse(get(f, "steps"), nullptr, false);
   if (!names.is_array()) names = Json::array({get(f, "step")});
   // A graph run keeps every step's needs (lib.lua's "Graph runs"); a chain's
@@ -202,7 +219,14 @@ RunInfo to_run_info(std::string_view run_id, const Fields& f) {
     // (retry.lua), a chain run keeps it at run level.
     const std::int64_t node_due = to_int(f, "s." + s.name + ".due_at");
     const std::int64_t due_at = node_due > 0 ? node_due : to_int(f, "due_at");
-    if (s.status == "waiting" && run.status == "scheduled" && !iso8601_ms(run.run_at_ms).empty()) {
+    const std::string entry = graph.is_object() ? get(f, "s." + s.name + ".entry")
+                              : (get(f, "step") == s.name ? get(f, "entry") : std::string());
+    if (auto in_backlog = backlog_wait(entry, get(f, "queue")); s.status == "queued" && in_backlog) {
+      // Not in a stream yet: `waiting` (CONTRACTS §1) until a worker's feed moves it there.
+      s.status = "waiting";
+      if (!graph.is_object() && run.status == "queued") run.status = "waiting";
+      w = std::move(in_backlog);
+    } else if (s.status == "waiting" && run.status == "scheduled" && !iso8601_ms(run.run_at_ms).empty()) {
       w = engine::WaitingFor{};
       w->kind = engine::WaitKind::scheduled;
       w->until = run.run_at_ms;
@@ -317,6 +341,7 @@ Json to_json(const RunInfo& run) {
           {"rerun_of", run.rerun_of.empty() ? Json(nullptr) : Json(run.rerun_of)},
           {"rerun_from", run.rerun_from.empty() ? Json(nullptr) : Json(run.rerun_from)},
           {"parent", run.parent.empty() ? Json(nullptr) : Json{{"run_id", run.parent}, {"step", run.parent_step}}},
+          {"priority", run.priority},
           {"steps", steps}};
 }
 

@@ -99,6 +99,11 @@ TEST_F(OrderedQueue, ASubmittedRunWaitsInTheBacklogUntilAWorkerFeedsItThenItsCla
   EXPECT_EQ(xlen(), 0) << "nothing in the stream before a worker asks";
   EXPECT_EQ(field(id, "status"), "queued");
   EXPECT_TRUE(field(id, "entry").starts_with("b:")) << field(id, "entry");
+  const Json view = to_json(*run(w1_->get_run(id)));
+  EXPECT_EQ(view["status"], "waiting") << "not in a stream yet (CONTRACTS §1)";
+  EXPECT_EQ(view["priority"], 5);
+  EXPECT_EQ(view["waiting_for"], (Json{{"kind", "fairness"}, {"until", nullptr}, {"key", "acme"}, {"queue", "q"}}));
+  EXPECT_EQ(view["steps"][0]["status"], "waiting");
   const RunTokens t = run(w1_->run_tokens(id));
   EXPECT_EQ(t.in_stream, 1) << "the backlog token counts as the run's one token";
   EXPECT_EQ(t.pending, 0);
@@ -112,6 +117,7 @@ TEST_F(OrderedQueue, ASubmittedRunWaitsInTheBacklogUntilAWorkerFeedsItThenItsCla
   ASSERT_EQ(started.at(0).state, Started::State::ok);
   EXPECT_EQ(field(id, "status"), "running");
   EXPECT_EQ(field(id, "entry"), it.token.entry_id) << "the claim swaps the ticket for the stream entry";
+  EXPECT_EQ(to_json(*run(w1_->get_run(id)))["waiting_for"], nullptr);
   EXPECT_TRUE(run(examine(*w1_, false)).offenders.empty());
 }
 
@@ -151,7 +157,7 @@ TEST_F(OrderedQueue, WeightsGiveEachKeyItsShare) {
 }
 
 TEST_F(OrderedQueue, AHigherPriorityIsHandedOutFirstThenFairAmongKeys) {
-  submit_for("low", 0);
+  EXPECT_EQ(to_json(*run(w1_->get_run(submit_for("low", 0))))["priority"], 0);
   for (int i = 0; i < 3; ++i) submit_for("mid", kDefaultPriority);
   submit_for("high", 9);
   submit_for("high2", 9);
