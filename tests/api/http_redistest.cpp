@@ -281,6 +281,23 @@ TEST_F(ApiTest, SubmitWithADelayIsScheduledAndCanBeCancelled) {
   EXPECT_EQ(at.json().at("run_at"), utc);
 }
 
+TEST_F(ApiTest, APriorityIsKeptAndShownAtAndInsideItsBounds) {
+  const auto port = start();
+  for (const int p : {0, 9}) {
+    const auto r = post_json(port, "/v1/workflows/anything/runs", {{"priority", p}});
+    ASSERT_EQ(r.status, 202) << r.body;
+    const std::string id = r.json().at("run_id");
+    EXPECT_EQ(http(port, "GET", "/v1/runs/" + id).json().at("priority"), p);
+  }
+  const auto plain = post_json(port, "/v1/workflows/anything/runs", Json::object());
+  EXPECT_EQ(http(port, "GET", "/v1/runs/" + plain.json().at("run_id").get<std::string>()).json().at("priority"), 5)
+      << "the default";
+  // The same idempotency key with another priority is another request.
+  ASSERT_EQ(post_json(port, "/v1/workflows/anything/runs", {{"priority", 2}}, {{"Idempotency-Key", "p"}}).status, 202);
+  EXPECT_EQ(post_json(port, "/v1/workflows/anything/runs", {{"priority", 2}}, {{"Idempotency-Key", "p"}}).status, 200);
+  expect_problem(post_json(port, "/v1/workflows/anything/runs", {{"priority", 3}}, {{"Idempotency-Key", "p"}}), 409);
+}
+
 TEST_F(ApiTest, SubmitRefusesABadDelayOrRunAtNamingTheMember) {
   const auto port = start();
   const struct {
@@ -294,6 +311,10 @@ TEST_F(ApiTest, SubmitRefusesABadDelayOrRunAtNamingTheMember) {
       {{{"run_at", "tomorrow"}}, "/run_at"},
       {{{"run_at", "2020-01-01T00:00:00Z"}}, "/run_at"},  // in the past
       {{{"delay", "1m"}, {"run_at", "2099-01-01T00:00:00Z"}}, "/run_at"},
+      {{{"priority", 10}}, "/priority"},
+      {{{"priority", -1}}, "/priority"},
+      {{{"priority", 5.5}}, "/priority"},
+      {{{"priority", "high"}}, "/priority"},
   };
   for (const auto& c : cases) {
     const auto r = post_json(port, "/v1/workflows/anything/runs", c.body);

@@ -13,6 +13,7 @@
 
 #include "engine/time_zone.h"
 #include "engine/workflow_graph.h"
+#include "store/definition.h"
 
 namespace steadfast::config {
 namespace {
@@ -677,9 +678,76 @@ INSTANTIATE_TEST_SUITE_P(
                   "workflows:\n  w:\n    input_schema:\n      type: string\n      pattern: \"(?<=a)b\"\n"
                   "    steps: [{name: a, kind: noop}]\n",
                   3, "input_schema", "pattern"},
+        // Ordered queues.
+        ErrorCase{"queue_unknown_option", "queues:\n  q: {fifo: true}\n" + kHead + "      - {name: a, kind: noop}\n",
+                  2, "fifo", "expected one of: max_backlog, fairness, priorities, aging"},
+        ErrorCase{"queue_fairness_without_key", "queues:\n  q: {fairness: {weights: {a: 2}}}\n" + kHead +
+                      "      - {name: a, kind: noop}\n",
+                  2, "fairness", "missing `key`"},
+        ErrorCase{"queue_fairness_key_not_a_template", "queues:\n  q: {fairness: {key: tenant}}\n" + kHead +
+                      "      - {name: a, kind: noop}\n",
+                  2, "key", "the same for every run"},
+        ErrorCase{"queue_fairness_key_bad_template", "queues:\n  q: {fairness: {key: \"{{input.}}\"}}\n" + kHead +
+                      "      - {name: a, kind: noop}\n",
+                  2, "key", "input."},
+        ErrorCase{"queue_weight_zero", "queues:\n  q: {fairness: {key: \"{{input.t}}\", weights: {a: 0}}}\n" +
+                      kHead + "      - {name: a, kind: noop}\n",
+                  2, "a", "from 1 to 1000, got 0"},
+        ErrorCase{"queue_weight_over_the_bound",
+                  "queues:\n  q: {fairness: {key: \"{{input.t}}\", weights: {a: 1001}}}\n" + kHead +
+                      "      - {name: a, kind: noop}\n",
+                  2, "a", "got 1001"},
+        ErrorCase{"queue_weight_not_a_number",
+                  "queues:\n  q: {fairness: {key: \"{{input.t}}\", weights: {a: lots}}}\n" + kHead +
+                      "      - {name: a, kind: noop}\n",
+                  2, "a", "\"lots\""},
+        ErrorCase{"queue_priorities_not_a_boolean", "queues:\n  q: {priorities: yes please}\n" + kHead +
+                      "      - {name: a, kind: noop}\n",
+                  2, "priorities", "expected true or false"},
+        ErrorCase{"queue_aging_on_a_fifo_queue", "queues:\n  q: {aging: 1m}\n" + kHead +
+                      "      - {name: a, kind: noop}\n",
+                  2, "aging", "declare `priorities: true` or `fairness`"},
+        ErrorCase{"queue_aging_too_short", "queues:\n  q: {priorities: true, aging: 10ms}\n" + kHead +
+                      "      - {name: a, kind: noop}\n",
+                  2, "aging", "at least 1s"},
+        ErrorCase{"queue_aging_not_a_duration", "queues:\n  q: {priorities: true, aging: soon}\n" + kHead +
+                      "      - {name: a, kind: noop}\n",
+                  2, "aging", "soon"},
         ErrorCase{"empty_file", "", 1, "workflows", "empty"},
         ErrorCase{"only_comments", "# nothing here\n", 1, "workflows", "empty"}),
     [](const ::testing::TestParamInfo<ErrorCase>& param_info) { return param_info.param.name; });
+
+TEST(ParseWorkflows, OrderedQueuesReachTheFileAndTheDefinitions) {
+  const WorkflowsFile f = parse_workflows(
+      "queues:\n"
+      "  fair: {fairness: {key: \"{{input.tenant}}\", weights: {gold: 3, \"a b\": 1000}}, aging: 10m, max_backlog: 9}\n"
+      "  urgent: {priorities: true}\n"
+      "  never: {priorities: true, aging: 0}\n"
+      "  plain: {max_backlog: 5}\n"
+      "  off: {priorities: false}\n"
+      "workflows:\n"
+      "  w:\n"
+      "    steps:\n"
+      "      - {name: a, kind: noop, queue: fair}\n"
+      "      - {name: b, kind: noop, queue: plain}\n",
+      "f.yaml");
+  ASSERT_EQ(f.queue_order.size(), 3u) << "plain and off are FIFO";
+  const QueueOrder& fair = f.queue_order.at("fair");
+  EXPECT_EQ(fair.fairness_key, "{{input.tenant}}");
+  EXPECT_EQ(fair.weights, (std::map<std::string, int>{{"gold", 3}, {"a b", 1000}}));
+  EXPECT_EQ(fair.aging, std::chrono::minutes(10));
+  EXPECT_EQ(f.max_backlog.at("fair"), 9);
+  EXPECT_TRUE(f.queue_order.at("urgent").fairness_key.empty());
+  EXPECT_EQ(f.queue_order.at("urgent").aging, std::chrono::minutes(5)) << "the default";
+  EXPECT_EQ(f.queue_order.at("never").aging, std::chrono::milliseconds(0));
+  const std::vector<Workflow> built = build_workflows(f, steps::builtin_kinds());
+  const Json def = store::definition_of(built.at(0), f.max_backlog, f.queue_order);
+  EXPECT_EQ(def["order"], (Json{{"fair", {{"fairness_key", "{{input.tenant}}"},
+                                          {"weights", {{"a b", 1000}, {"gold", 3}}},
+                                          {"aging_ms", 600000}}}}))
+      << "only the queues the workflow uses";
+  EXPECT_FALSE(store::definition_of(built.at(0)).contains("order")) << "definitions without it stay equal";
+}
 
 TEST(ParseWorkflows, TemplatesMayReadEarlierStepsAndTheInput) {
   const WorkflowsFile file = parse_workflows(
