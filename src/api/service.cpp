@@ -1643,6 +1643,21 @@ asio::awaitable<Response> Service::metrics() {
     for (const auto& d : depths) out.sample("steadfast_queue_entries", {{"queue", d.queue}}, static_cast<double>(d.entries));
     out.family("steadfast_queue_pending", "gauge", "Entries of a queue claimed by a worker");
     for (const auto& d : depths) out.sample("steadfast_queue_pending", {{"queue", d.queue}}, static_cast<double>(d.pending));
+    out.family("steadfast_queue_backlog", "gauge",
+               "Steps in an ordered queue's backlog (not in its stream yet), by the priority they count at");
+    for (const auto& d : depths) {
+      for (const auto& [level, n] : d.backlog_by_priority) {
+        out.sample("steadfast_queue_backlog", {{"queue", d.queue}, {"priority", std::to_string(level)}},
+                   static_cast<double>(n));
+      }
+    }
+    out.family("steadfast_queue_active_keys", "gauge",
+               "Fairness keys with steps waiting in an ordered queue's backlog (per priority level, summed)");
+    for (const auto& d : depths) {
+      if (d.backlog > 0 || d.active_keys > 0) {
+        out.sample("steadfast_queue_active_keys", {{"queue", d.queue}}, static_cast<double>(d.active_keys));
+      }
+    }
     out.family("steadfast_delayed_runs", "gauge", "Runs waiting for a timer: a retry, or a delayed start");
     out.sample("steadfast_delayed_runs", static_cast<double>(delayed));
     out.family("steadfast_dead_letter_runs", "gauge", "Entries in the dead-letter queue");

@@ -87,7 +87,15 @@ void register_stats(CLI::App& app) {
       for (const auto& q : second.queues) {
         entries += q.entries;
         pending += q.pending;
-        queues.push_back({{"queue", q.queue}, {"depth", q.entries - q.pending}, {"in_flight", q.pending}});
+        entries += q.backlog;
+        Json by_priority = Json::object();
+        for (const auto& [level, n] : q.backlog_by_priority) by_priority[std::to_string(level)] = n;
+        queues.push_back({{"queue", q.queue},
+                          {"depth", q.entries - q.pending + q.backlog},
+                          {"in_flight", q.pending},
+                          {"backlog", q.backlog},
+                          {"backlog_by_priority", by_priority},
+                          {"active_keys", q.active_keys}});
       }
       // One object a script reads with `jq .totals.depth`: the queues' rows,
       // their totals, and the cumulative counters ("completed:<workflow>", ...).
@@ -105,11 +113,17 @@ void register_stats(CLI::App& app) {
         return;
       }
       TextTable table;
-      table.add({"QUEUE", "DEPTH", "IN-FLIGHT"});
+      table.add({"QUEUE", "DEPTH", "IN-FLIGHT", "BACKLOG BY PRIORITY", "KEYS"});
       for (const auto& q : second.queues) {
-        table.add({q.queue, std::to_string(q.entries - q.pending), std::to_string(q.pending)});
+        // An ordered queue's backlog (part of DEPTH) by level, highest first: "9:3 5:120".
+        std::string levels;
+        for (auto it = q.backlog_by_priority.rbegin(); it != q.backlog_by_priority.rend(); ++it) {
+          levels += (levels.empty() ? "" : " ") + std::to_string(it->first) + ":" + std::to_string(it->second);
+        }
+        table.add({q.queue, std::to_string(q.entries - q.pending + q.backlog), std::to_string(q.pending),
+                   levels.empty() ? "-" : levels, q.active_keys > 0 ? std::to_string(q.active_keys) : "-"});
       }
-      table.add({"(total)", std::to_string(entries - pending), std::to_string(pending)});
+      table.add({"(total)", std::to_string(entries - pending), std::to_string(pending), "", ""});
       table.print(std::cout);
       std::cout << "delayed (retrying): " << second.delayed << "\ndead-letter: " << second.dead
                 << "\nthroughput: " << std::fixed << std::setprecision(1) << completed_per_s

@@ -36,9 +36,13 @@ Json queue_record(const Store::QueueDepth& d, bool paused, const std::vector<Jso
     const Json queues = w.value("queues", Json::array());
     if (std::find(queues.begin(), queues.end(), Json(d.queue)) != queues.end()) ++serving;
   }
+  Json by_priority = Json::object();
+  for (const auto& [level, n] : d.backlog_by_priority) by_priority[std::to_string(level)] = n;
   return {{"name", d.queue},         {"paused", paused},
           {"entries", d.entries},     {"in_flight", d.pending},
-          {"waiting", d.entries - d.pending}, {"workers", serving},
+          {"waiting", d.entries - d.pending + d.backlog}, {"workers", serving},
+          {"backlog", d.backlog},     {"backlog_by_priority", by_priority},
+          {"active_keys", d.active_keys},
           {"throughput_per_minute", throughput_per_minute ? Json(*throughput_per_minute) : Json(nullptr)}};
 }
 

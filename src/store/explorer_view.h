@@ -19,8 +19,10 @@ namespace steadfast::store {
 // worker registered (Store::workers()).
 [[nodiscard]] Json worker_record(const Json& registered);
 
-// {"name", "paused", "entries", "in_flight", "waiting" (entries not claimed),
-//  "workers" (registered workers reading it), "throughput_per_minute"
+// {"name", "paused", "entries", "in_flight", "waiting" (entries not claimed,
+//  and an ordered queue's backlog), "workers" (registered workers reading it),
+//  "backlog", "backlog_by_priority" ({"<level>": n} for the levels with
+//  tokens), "active_keys" (Store::QueueDepth), "throughput_per_minute"
 //  (entries delivered in the newest sampled minute: recent_queue_throughput;
 //  null when not sampled)}
 [[nodiscard]] Json queue_record(const Store::QueueDepth& depth, bool paused, const std::vector<Json>& workers,

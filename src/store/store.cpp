@@ -520,11 +520,33 @@ asio::awaitable<std::vector<Store::QueueDepth>> Store::queue_depths() {
     d.queue = q;
     for (int p = 0; p < keys_.partitions(); ++p) {
       Pipeline batch;
-      batch.add("XLEN", keys_.queue(p, q));
-      batch.add("XPENDING", keys_.queue(p, q), kGroup);
+      const std::string stream = keys_.queue(p, q);
+      batch.add("XLEN", stream);
+      batch.add("XPENDING", stream, kGroup);
+      std::vector<std::string> levels{"HMGET", stream + ":o", "n"};
+      for (int level = kMinPriority; level <= kMaxPriority; ++level) levels.push_back("n." + std::to_string(level));
+      batch.add_argv(std::span<const std::string>(levels));
+      for (int level = kMinPriority; level <= kMaxPriority; ++level) {
+        batch.add("ZCARD", stream + ":or:" + std::to_string(level));
+      }
       auto r = co_await client_.exec(std::move(batch));
       if (r[0].is_integer()) d.entries += r[0].as_integer();
       if (r[1].is_array() && r[1].size() > 0) d.pending += r[1][0].as_integer();
+      const auto number = [](const Reply& v) -> std::int64_t {
+        return v.is_string() ? std::strtoll(std::string(v.str()).c_str(), nullptr, 10) : 0;
+      };
+      if (r[2].is_array()) {
+        d.backlog += number(r[2][0]);
+        for (int level = kMinPriority; level <= kMaxPriority; ++level) {
+          if (const std::int64_t n = number(r[2][static_cast<std::size_t>(level + 1)]); n > 0) {
+            d.backlog_by_priority[level] += n;
+          }
+        }
+      }
+      for (int level = kMinPriority; level <= kMaxPriority; ++level) {
+        const Reply& keys = r[3 + static_cast<std::size_t>(level)];
+        if (keys.is_integer()) d.active_keys += keys.as_integer();
+      }
     }
     out.push_back(std::move(d));
   }

@@ -407,6 +407,13 @@ class Store {
     std::string queue;
     std::int64_t entries = 0;  // undelivered + pending (entries are deleted when done)
     std::int64_t pending = 0;  // claimed by a worker (running or waiting for admission)
+    // An ordered queue's backlog (lua/lib.lua "Ordered queues"): tokens not
+    // in the stream yet, in all, and by the level they count at (priority,
+    // aged); and its keys with tokens waiting (a key waiting at two levels
+    // counts twice). All 0 for a FIFO queue.
+    std::int64_t backlog = 0;
+    std::map<int, std::int64_t> backlog_by_priority;  // only levels with tokens
+    std::int64_t active_keys = 0;
   };
   asio::awaitable<std::vector<QueueDepth>> queue_depths();
   asio::awaitable<std::int64_t> delayed_count();

@@ -1771,5 +1771,38 @@ TEST_F(ApiTest, BulkCancelAndReplayAreJobsTheServerWalksToTheirEnd) {
   expect_problem(http(port, "GET", "/v1/bulk/not-an-id"), 404);
 }
 
+
+// An ordered queue: runs submitted while no worker feeds it wait in its
+// backlog, shown by priority in GET /v1/queues and /metrics, and each run's
+// view says it waits for its turn among the fairness keys.
+TEST_F(ApiTest, AnOrderedQueuesBacklogIsShownByPriorityWithItsActiveKeys) {
+  const auto port = start(options(), R"(
+queues:
+  default: {fairness: {key: "{{input.tenant}}"}}
+workflows:
+  fair:
+    steps:
+      - {name: call, kind: noop}
+)");
+  for (const char* tenant : {"acme", "acme", "globex"}) {
+    ASSERT_EQ(post_json(port, "/v1/workflows/fair/runs", {{"input", {{"tenant", tenant}}}}).status, 202);
+  }
+  const auto urgent = post_json(port, "/v1/workflows/fair/runs", {{"input", {{"tenant", "acme"}}}, {"priority", 8}});
+  ASSERT_EQ(urgent.status, 202) << urgent.body;
+  const Json queues = http(port, "GET", "/v1/queues").json()["queues"];
+  ASSERT_EQ(queues.size(), 1u) << queues;
+  EXPECT_EQ(queues[0]["backlog"], 4) << queues;
+  EXPECT_EQ(queues[0]["waiting"], 4) << queues;
+  EXPECT_EQ(queues[0]["backlog_by_priority"], (Json{{"5", 3}, {"8", 1}})) << queues;
+  EXPECT_EQ(queues[0]["active_keys"], 3) << "acme and globex at 5, acme at 8";
+  const std::string metrics = http(port, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("steadfast_queue_backlog{queue=\"default\",priority=\"5\"} 3"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("steadfast_queue_backlog{queue=\"default\",priority=\"8\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("steadfast_queue_active_keys{queue=\"default\"} 3"), std::string::npos);
+  const Json run = http(port, "GET", "/v1/runs/" + urgent.json().at("run_id").get<std::string>()).json();
+  EXPECT_EQ(run["status"], "waiting");
+  EXPECT_EQ(run["priority"], 8);
+  EXPECT_EQ(run["waiting_for"], (Json{{"kind", "fairness"}, {"until", nullptr}, {"key", "acme"}, {"queue", "default"}}));
+}
 }  // namespace
 }  // namespace steadfast

@@ -190,6 +190,22 @@ TEST_F(OrderedQueue, WithoutAgingALowPriorityWaitsBehindEveryHigherOne) {
   EXPECT_EQ(hand_out(2), (std::vector<std::string>{"high", "low"}));
 }
 
+TEST_F(OrderedQueue, TheQueuesDepthCountsItsBacklogByPriorityAndItsActiveKeys) {
+  run(w1_->register_workflow("wf", definition(fair())));  // the queues become known
+  for (int i = 0; i < 3; ++i) submit_for("a");
+  submit_for("b");
+  submit_for("c", 9);
+  feed(1);  // c's, the highest: into the stream
+  Store::QueueDepth q;
+  for (const Store::QueueDepth& d : run(w1_->queue_depths())) {
+    if (d.queue == "q") q = d;
+  }
+  EXPECT_EQ(q.entries, 1);
+  EXPECT_EQ(q.backlog, 4);
+  EXPECT_EQ(q.backlog_by_priority, (std::map<int, std::int64_t>{{5, 4}}));
+  EXPECT_EQ(q.active_keys, 2) << "a and b";
+}
+
 TEST_F(OrderedQueue, FeedMovesNoMoreThanTheFreeSlots) {
   for (int i = 0; i < 10; ++i) submit_for("t" + std::to_string(i % 3));
   EXPECT_EQ(feed(4), (std::pair<long long, long long>{4, 6}));
