@@ -28,6 +28,7 @@
 #include "store/keys.h"
 #include "store/server_stats.h"
 #include "store/store.h"
+#include "store/run_order.h"
 #include "store/submit_many.h"
 
 namespace steadfast::cli {
@@ -55,6 +56,9 @@ struct BenchArgs {
   double rate = 5000;     // http: the fixed offered rate, req/s
   double seconds = 5;     // http: length of each phase
   int batch = 1;          // http: runs per request (1: POST .../runs; more: POST .../runs:batch)
+  // noop, three-step: the queue is ordered with a fairness key and run i's
+  // tenant is i mod fair_keys (docs/architecture.md "Ordered queues"); 0 = FIFO.
+  int fair_keys = 0;
 };
 
 struct Workload {
@@ -160,7 +164,9 @@ class BenchEnv {
     }
     if (auto p = steps.find("STEP_MS"); p != std::string::npos) steps.replace(p, 7, std::to_string(args_.step_ms));
     const std::string path = dir_ + "/workflows.yaml";
-    std::ofstream(path) << "workflows:\n  bench-" << w.name << ":\n    steps: " << steps << "\n";
+    std::ofstream out(path);
+    if (args_.fair_keys > 0) out << "queues:\n  default: {fairness: {key: \"{{input.tenant}}\"}}\n";
+    out << "workflows:\n  bench-" << w.name << ":\n    steps: " << steps << "\n";
     return path;
   }
 
@@ -315,6 +321,7 @@ struct EnqueuePlan {
   std::vector<std::string> steps;
   std::string graph;  // SubmitRequest::graph
   int items = 0;      // Workload::items
+  int fair_keys = 0;  // BenchArgs::fair_keys
   std::vector<std::string> ids;  // one per run, filled in as submitted
   std::size_t next = 0;
   std::exception_ptr failure;
@@ -333,6 +340,13 @@ asio::awaitable<void> submitter(store::Store& store, EnqueuePlan& plan) {
     req.steps = plan.steps;
     req.graph = plan.graph;
     req.first_queue = "default";
+    if (plan.fair_keys > 0) {
+      // As a submitter that read the workers' definition would (store::run_sched).
+      static const Json ordered = {
+          {"order", {{"default", store::queue_order_json(QueueOrder{"{{input.tenant}}", {}, std::chrono::minutes(5)})}}}};
+      req.input["tenant"] = "t" + std::to_string(i % static_cast<std::size_t>(plan.fair_keys));
+      req.sched = store::run_sched(ordered, req.input, kDefaultPriority);
+    }
     const store::SubmitResult submitted = co_await store.submit(req);
     plan.ids[i] = submitted.run_id;
   }
@@ -342,8 +356,10 @@ asio::awaitable<void> submitter(store::Store& store, EnqueuePlan& plan) {
 // connection (the client pipelines what they send in the same turn).
 asio::awaitable<std::vector<std::string>> enqueue(store::Store& store, const std::string& workflow,
                                                   const std::vector<std::string>& steps, int runs,
-                                                  int submitters, const std::string& graph = {}, int items = 0) {
-  EnqueuePlan plan{workflow, steps, graph, items, std::vector<std::string>(static_cast<std::size_t>(runs)), 0, nullptr};
+                                                  int submitters, const std::string& graph = {}, int items = 0,
+                                                  int fair_keys = 0) {
+  EnqueuePlan plan{workflow, steps, graph, items, fair_keys, std::vector<std::string>(static_cast<std::size_t>(runs)), 0,
+                   nullptr};
   int finished = 0;
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer all_done(ex, Clock::time_point::max());
@@ -383,7 +399,7 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
 
   co_await probe.reset_stats();
   const auto t0 = Clock::now();
-  co_await enqueue(store, wf, step_names(w), runs, a.submitters, w.graph, w.items);
+  co_await enqueue(store, wf, step_names(w), runs, a.submitters, w.graph, w.items, a.fair_keys);
   const double enqueue_s = seconds_since(t0);
   double enqueue_cmds = 0;
   const auto enqueue_calls = co_await probe.engine_calls();
@@ -421,6 +437,7 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
   j["steps"] = steps;
   j["workers"] = a.workers;
   j["concurrency"] = conc;
+  if (a.fair_keys > 0) j["fair_keys"] = a.fair_keys;
   j["enqueue_per_s"] = round_to(runs / enqueue_s, 0);
   j["drain_per_s"] = round_to(static_cast<double>(steps) / drain_s, 0);
   j["runs_per_s"] = round_to(runs / drain_s, 0);
@@ -717,11 +734,19 @@ void register_bench(CLI::App& app) {
       ->check(CLI::Range(1, 10000));
   cmd->add_option("--rate", a->rate, "http: fixed offered rate, requests/s")->capture_default_str()->check(CLI::Range(1.0, 1e7));
   cmd->add_option("--seconds", a->seconds, "http: length of each phase")->capture_default_str()->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--fair-keys", a->fair_keys,
+                  "noop, three-step: an ordered queue with a fairness key, run i's tenant i mod K (0 = FIFO)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000000));
   cmd->add_option("--batch", a->batch, "http: runs per request (more than 1: POST .../runs:batch)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
   cmd->final_callback([a] {
     const Workload& w = *find_workload(a->workload);
+    if (a->fair_keys > 0 && (w.name == "http" || w.name == "latency" || w.name == "submit")) {
+      throw std::invalid_argument("--fair-keys applies to the drain workloads (noop, three-step, diamond, fanout, io), "
+                                  "not to " + w.name);
+    }
     BenchEnv env(*a);
     Json result;
     if (w.name == "http") {

@@ -523,7 +523,7 @@ asio::awaitable<std::vector<Store::QueueDepth>> Store::queue_depths() {
       const std::string stream = keys_.queue(p, q);
       batch.add("XLEN", stream);
       batch.add("XPENDING", stream, kGroup);
-      std::vector<std::string> levels{"HMGET", stream + ":o", "n"};
+      std::vector<std::string> levels{"HMGET", stream + ":o"};
       for (int level = kMinPriority; level <= kMaxPriority; ++level) levels.push_back("n." + std::to_string(level));
       batch.add_argv(std::span<const std::string>(levels));
       for (int level = kMinPriority; level <= kMaxPriority; ++level) {
@@ -535,15 +535,11 @@ asio::awaitable<std::vector<Store::QueueDepth>> Store::queue_depths() {
       const auto number = [](const Reply& v) -> std::int64_t {
         return v.is_string() ? std::strtoll(std::string(v.str()).c_str(), nullptr, 10) : 0;
       };
-      if (r[2].is_array()) {
-        d.backlog += number(r[2][0]);
-        for (int level = kMinPriority; level <= kMaxPriority; ++level) {
-          if (const std::int64_t n = number(r[2][static_cast<std::size_t>(level + 1)]); n > 0) {
-            d.backlog_by_priority[level] += n;
-          }
-        }
-      }
       for (int level = kMinPriority; level <= kMaxPriority; ++level) {
+        const std::int64_t n = r[2].is_array() ? number(r[2][static_cast<std::size_t>(level)]) : 0;
+        if (n <= 0) continue;  // (its key set may still hold keys that ran dry: lua/feed.lua)
+        d.backlog += n;
+        d.backlog_by_priority[level] += n;
         const Reply& keys = r[3 + static_cast<std::size_t>(level)];
         if (keys.is_integer()) d.active_keys += keys.as_integer();
       }
@@ -590,10 +586,17 @@ asio::awaitable<std::set<std::string>> Store::backlogged(const std::vector<std::
   std::set<std::string> out;
   if (stream_keys.empty()) co_return out;
   Pipeline p;
-  for (const std::string& k : stream_keys) p.add("HGET", k + ":o", "n");
+  for (const std::string& k : stream_keys) {
+    std::vector<std::string> levels{"HMGET", k + ":o"};
+    for (int level = kMinPriority; level <= kMaxPriority; ++level) levels.push_back("n." + std::to_string(level));
+    p.add_argv(std::span<const std::string>(levels));
+  }
   const std::vector<Reply> replies = co_await client_.exec(std::move(p));
   for (std::size_t i = 0; i < stream_keys.size(); ++i) {
-    if (replies[i].is_string() && replies[i].str() != "0") out.insert(stream_keys[i]);
+    if (!replies[i].is_array()) continue;
+    for (const Reply& n : replies[i].elements()) {
+      if (n.is_string() && n.str() != "0") out.insert(stream_keys[i]);
+    }
   }
   co_return out;
 }

@@ -410,7 +410,8 @@ class Store {
     // An ordered queue's backlog (lua/lib.lua "Ordered queues"): tokens not
     // in the stream yet, in all, and by the level they count at (priority,
     // aged); and its keys with tokens waiting (a key waiting at two levels
-    // counts twice). All 0 for a FIFO queue.
+    // counts twice; a key that ran dry may count until the next feed meets
+    // it). All 0 for a FIFO queue.
     std::int64_t backlog = 0;
     std::map<int, std::int64_t> backlog_by_priority;  // only levels with tokens
     std::int64_t active_keys = 0;

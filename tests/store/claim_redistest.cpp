@@ -314,7 +314,7 @@ TEST_F(StoreReclaim, IdleEntryIsTakenOverWithItsCountBumped) {
   set_idle(it, "w1", 120000);
 
   EXPECT_EQ(reclaim_raw("w2", 60000),
-            A({S("0-0"), A({A({S(it.token.entry_id), S(it.run_id), S("a"), I(2)})}), I(0)}));
+            A({S("0-0"), A({A({S(it.token.entry_id), S(it.run_id), S("a"), I(2), S("")})}), I(0)}));
   EXPECT_EQ(pending(it), (std::pair<std::string, long long>{"w2", 2}));
   EXPECT_EQ(run(w1_->counters()).at("reclaims"), 1);
 }
@@ -399,7 +399,7 @@ TEST_F(StoreReclaim, OnePassTakesTheIdleLeavesTheBusyAndDeadLettersTheDeleted) {
   const Snapshot busy_run = snapshot({busy.run_id}, false);
 
   EXPECT_EQ(reclaim_raw("w2", 60000),
-            A({S("0-0"), A({A({S(idle.token.entry_id), S(idle.run_id), S("a"), I(2)})}), I(1)}));
+            A({S("0-0"), A({A({S(idle.token.entry_id), S(idle.run_id), S("a"), I(2), S("")})}), I(1)}));
   EXPECT_EQ(pending(idle), (std::pair<std::string, long long>{"w2", 2}));
   EXPECT_EQ(pending(busy), (std::pair<std::string, long long>{"w1", 1}));
   EXPECT_EQ(pending(deleted), std::nullopt);

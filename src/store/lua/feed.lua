@@ -10,8 +10,10 @@
 -- token starts 1/weight later; a key that had no tokens starts at the
 -- level's current virtual time. So every key with work gets its weight's
 -- share, a key's own backlog length costs nothing, and one move is O(log
--- keys). Before moving, up to 64 head tokens whose aging is due move up to
--- the level they now count at (only heads: a key's tokens leave in order).
+-- keys): per key's turn ZPOPMIN, LPOP of up to `quantum` tokens, an XADD
+-- each and a ZADD (the key back at its next start time). Before
+-- moving, up to 64 head tokens whose aging is due move up to the level they
+-- now count at (only heads: a key's tokens leave in order).
 -- When the backlog runs dry before the free slots are filled, the rest is
 -- noted under the consumer (`<stream>:ow`): new tokens then go straight to
 -- the stream (sf_enqueue), so a blocked read wakes for them. A worker that
@@ -26,37 +28,25 @@ local consumer, free, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local o, ow = stream .. ':o', stream .. ':ow'
 local now = sf_now()
 
-local fields = {'n'}
+local fields = {}
 for p = 0, 9 do
   fields[#fields + 1] = 'n.' .. p
   fields[#fields + 1] = 'v.' .. p
 end
 local f = redis.call('HMGET', o, unpack(fields))
-local total = tonumber(f[1] or '0')
+local total = 0
 local n, v = {}, {}
 for p = 0, 9 do
-  n[p] = tonumber(f[2 + 2 * p] or '0')
-  v[p] = f[3 + 2 * p] or '0'
+  n[p] = tonumber(f[1 + 2 * p] or '0')
+  v[p] = f[2 + 2 * p] or '0'
+  total = total + n[p]
 end
 local changed = {}  -- levels whose n or v changed
 
 local function list(p, k) return stream .. ':o:' .. p .. ':' .. k end
 
--- After key k's head left level p: its next head's scores, or the key leaves.
-local function next_head(p, k, start, weight)
-  local head = redis.call('LINDEX', list(p, k), 0)
-  if head then
-    local t = sf_order_parse(head)
-    if start then redis.call('ZADD', stream .. ':or:' .. p, start + 1 / (weight or 1), k) end
-    local due = sf_order_due(t.enqueued, t.priority, t.aging, p)
-    if due then redis.call('ZADD', stream .. ':oa:' .. p, due, k) else redis.call('ZREM', stream .. ':oa:' .. p, k) end
-  else
-    redis.call('ZREM', stream .. ':or:' .. p, k)
-    redis.call('ZREM', stream .. ':oa:' .. p, k)
-  end
-end
-
--- Aging: head tokens due to count higher move up.
+-- Aging: head tokens due to count higher move up. A key's `oa` score may be
+-- early (lazy: lib.lua's "Ordered queues"); then it is put right here.
 if total > 0 then
   local budget = 64
   for p = 0, 8 do
@@ -65,22 +55,26 @@ if total > 0 then
       if #due == 0 or tonumber(due[2]) > now then break end
       budget = budget - 1
       local k = due[1]
-      local m = redis.call('LPOP', list(p, k))
-      local t = m and sf_order_parse(m)
-      if t then
+      local head = redis.call('LINDEX', list(p, k), 0)
+      local t = head and sf_order_parse(head)
+      local real = t and sf_order_due(t.enqueued, t.priority, t.aging, p)
+      if not real then
+        redis.call('ZREM', stream .. ':oa:' .. p, k)  -- ran dry, or never ages
+      elseif real > now then
+        redis.call('ZADD', stream .. ':oa:' .. p, real, k)
+      else
+        redis.call('LPOP', list(p, k))
         local to = math.max(p + 1, sf_order_level(t.enqueued, t.priority, t.aging, now))
         n[p], n[to] = n[p] - 1, n[to] + 1
         changed[p], changed[to] = true, true
         -- sf_order_append, with the counts kept here
-        if redis.call('RPUSH', list(to, k), m) == 1 then
+        if redis.call('RPUSH', list(to, k), head) == 1 then
           redis.call('ZADD', stream .. ':or:' .. to, v[to], k)
           local d = sf_order_due(t.enqueued, t.priority, t.aging, to)
           if d then redis.call('ZADD', stream .. ':oa:' .. to, d, k) end
         end
-        -- (the key keeps its place among the level's keys: its score stays)
-        next_head(p, k, nil, nil)
-      else
-        redis.call('ZREM', stream .. ':oa:' .. p, k)
+        -- (the key keeps its place among the level's keys; its next head's
+        -- `oa` score is put right when it comes up)
       end
     end
   end
@@ -95,24 +89,38 @@ while moved < free and total > 0 and p >= 0 do
   else
     local top = redis.call('ZPOPMIN', stream .. ':or:' .. p)
     if #top == 0 then
-      -- the counts said more than the lists hold (a list lost by hand):
+      -- the count said more than the lists hold (a list lost by hand):
       -- believe the lists
       total = total - n[p]
       n[p], changed[p] = 0, true
     else
       local k, start = top[1], tonumber(top[2])
-      local m = redis.call('LPOP', list(p, k))
-      if m then
-        local t = sf_order_parse(m)
-        if t then
-          redis.call('XADD', stream, '*', 'r', t.run_id, 's', t.node, 'a', t.attempts, 'b', t.ticket)
-          moved = moved + 1
+      -- A key's turn moves up to `quantum` of its tokens at once: the fewer
+      -- slots are left to fill, the closer to one at a time (a feed for one
+      -- slot moves exactly the next token in fair order), while a big feed
+      -- costs fewer set operations per token. Shares are unchanged: the key's
+      -- next start is later by tokens / weight.
+      local quantum = math.min(8, math.max(1, math.floor((free - moved) / 8)))
+      local ms = redis.call('LPOP', list(p, k), quantum)
+      if ms then
+        local weight, taken = 1, 0
+        for _, m in ipairs(ms) do
+          local t = sf_order_parse(m)
+          if t then
+            redis.call('XADD', stream, '*', 'r', t.run_id, 's', t.node, 'a', t.attempts, 'b', t.ticket)
+            weight, taken = t.weight, taken + 1
+          end
         end
-        total, n[p] = total - 1, n[p] - 1
-        v[p], changed[p] = string.format('%.17g', start), true
-        next_head(p, k, start, t and t.weight)
+        moved, total, n[p], changed[p] = moved + taken, total - #ms, n[p] - #ms, true
+        if #ms == quantum then
+          -- back with its next start time, even if it ran dry now (lazy)
+          redis.call('ZADD', stream .. ':or:' .. p, start + taken / weight, k)
+        else
+          redis.call('ZREM', stream .. ':oa:' .. p, k)  -- ran dry: it leaves the level
+        end
+        v[p] = string.format('%.17g', start)
       else
-        redis.call('ZREM', stream .. ':oa:' .. p, k)
+        redis.call('ZREM', stream .. ':oa:' .. p, k)  -- a key that ran dry earlier leaves
       end
     end
   end
@@ -121,17 +129,16 @@ end
 local set = {}
 for q = 0, 9 do
   if changed[q] then
+    n[q] = math.max(n[q], 0)
     set[#set + 1] = 'n.' .. q
-    set[#set + 1] = math.max(n[q], 0)
+    set[#set + 1] = n[q]
     set[#set + 1] = 'v.' .. q
     set[#set + 1] = v[q]
+    -- a level with nothing waiting: its (lazily kept) key sets go whole
+    if n[q] == 0 then redis.call('DEL', stream .. ':or:' .. q, stream .. ':oa:' .. q) end
   end
 end
-if #set > 0 or moved > 0 then
-  set[#set + 1] = 'n'
-  set[#set + 1] = math.max(total, 0)
-  redis.call('HSET', o, unpack(set))
-end
+if #set > 0 then redis.call('HSET', o, unpack(set)) end
 if moved < free and total <= 0 then
   redis.call('HSET', ow, consumer, free - moved)
   redis.call('PEXPIRE', ow, ttl)

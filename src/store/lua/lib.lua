@@ -258,14 +258,18 @@ end
 -- a queue its `sched` does not name, goes straight to the stream as before.
 -- Every key below derives from the stream's own name, so it shares its hash
 -- tag (its slot on a cluster); the scripts that touch them declare the stream.
---   <stream>:o          HASH  seq (last backlog ticket), n (tokens waiting),
---                             n.<p> (per level), v.<p> (the level's virtual time)
+--   <stream>:o          HASH  seq (last backlog ticket), n.<p> (tokens waiting at
+--                             level p), v.<p> (the level's virtual time)
 --   <stream>:ow         HASH  consumer -> free slots it found no work for (feed.lua)
 --   <stream>:o:<p>:<k>  LIST  key k's tokens at level p, oldest first:
 --                             "<ticket>\t<enqueued ms>\t<priority>\t<weight>\t<aging ms>\t<k>\t<run>\t<node>\t<attempts>"
 --   <stream>:or:<p>     ZSET  keys with tokens at level p, by virtual start time
 --   <stream>:oa:<p>     ZSET  the same keys, by when their head token is due to
 --                             count one level higher (aging)
+-- Both sets are kept lazily, to keep a move at four commands: a key whose
+-- list ran dry stays in them until feed.lua next meets it (and both go
+-- when the level's count reaches 0), and an `oa` score may be earlier than
+-- its head's due time (feed.lua puts it right when it comes up).
 -- A token in the backlog is the run's (or node's) `entry` "b:<member>" (the
 -- whole member, so the doctor can find it with LPOS); its stream entry
 -- carries the ticket as field `b`, and start.lua swaps in the real entry id
@@ -327,6 +331,14 @@ local function sf_ticket_held(stream, group, entry)
   end
 end
 
+-- Tokens waiting in the backlog of `stream`'s queue (o: its `:o` hash).
+local function sf_order_waiting(o)
+  local f = redis.call('HMGET', o, 'n.0', 'n.1', 'n.2', 'n.3', 'n.4', 'n.5', 'n.6', 'n.7', 'n.8', 'n.9')
+  local total = 0
+  for i = 1, 10 do total = total + tonumber(f[i] or '0') end
+  return total
+end
+
 -- Appends member `m` (parsed: `t`) to key k's list at `level`; a key new to
 -- the level starts at the level's virtual time.
 local function sf_order_append(stream, o, level, k, m, t)
@@ -352,8 +364,7 @@ local function sf_enqueue(run, run_id, stream, node, attempts, now, sched)
     local q = queue and s.q and s.q[queue]
     if q then
       local o = stream .. ':o'
-      local f = redis.call('HMGET', o, 'n')
-      if tonumber(f[1] or '0') <= 0 then
+      if sf_order_waiting(o) <= 0 then
         -- Nothing waits and a worker asked for work it did not find: the
         -- token goes straight to the stream (its blocked read wakes).
         local want = redis.call('HGETALL', stream .. ':ow')
@@ -369,7 +380,6 @@ local function sf_enqueue(run, run_id, stream, node, attempts, now, sched)
       local m = ticket .. '\t' .. now .. '\t' .. t.priority .. '\t' .. t.weight .. '\t' .. t.aging .. '\t' ..
                 k .. '\t' .. run_id .. '\t' .. node .. '\t' .. attempts
       sf_order_append(stream, o, sf_order_level(now, t.priority, t.aging, now), k, m, t)
-      redis.call('HINCRBY', o, 'n', 1)
       return 'b:' .. m
     end
   end

@@ -38,7 +38,7 @@ local unchanging = {}  -- run key .. '\t' .. node -> HGETALL-shaped pairs
 local function item_fields(run, step, node)
   local p = 's.' .. step .. '.'
   local names = {'status', 'cancel', p .. 'base', p .. 'budget_from', p .. 'rate_limited', p .. 'waited_ms',
-                 p .. 'unhandled_since', p .. 'item', p .. 'child'}
+                 p .. 'unhandled_since', p .. 'item', p .. 'child', p .. 'entry'}
   local key = run .. '\t' .. node
   local first = unchanging[key] == nil
   if first then
@@ -47,7 +47,7 @@ local function item_fields(run, step, node)
   local values = redis.call('HMGET', run, unpack(names))
   if not values[1] then return {} end  -- the run is gone
   local h = {}
-  for k = 1, 9 do
+  for k = 1, 10 do
     if values[k] then
       h[#h + 1] = names[k]
       h[#h + 1] = values[k]
@@ -55,14 +55,14 @@ local function item_fields(run, step, node)
   end
   if first then
     local kept = {}
-    for k = 10, #names do
+    for k = 11, #names do
       if values[k] then
         kept[#kept + 1] = names[k]
         kept[#kept + 1] = values[k]
       end
     end
     local outputs = {}
-    local needs = cjson.decode(values[11] or '{}')
+    local needs = cjson.decode(values[12] or '{}')
     local seen, todo = {}, {node}
     while #todo > 0 do
       for _, x in ipairs(needs[table.remove(todo)] or {}) do
@@ -99,23 +99,8 @@ for i = 1, n do
   local run = KEYS[i + 1]
   local id, step, asked, ticket = ARGV[4 * i - 1], ARGV[4 * i], tonumber(ARGV[4 * i + 1]), ARGV[4 * i + 2]
   local deliveries = held[id]
-  local entry_field = nil  -- with a ticket: the field that points at this token
-  local points = true
-  if deliveries ~= nil and ticket ~= '' then
-    local g = redis.call('HGET', run, 'graph')
-    entry_field = (g and g ~= '') and ('s.' .. step .. '.entry') or 'entry'
-    local e = redis.call('HGET', run, entry_field)
-    if e and string.sub(e, 1, #ticket + 3) == 'b:' .. ticket .. '\t' then
-      redis.call('HSET', run, entry_field, id)
-    elseif e ~= id and redis.call('EXISTS', run) == 1 then
-      points = false
-    end
-  end
   if deliveries == nil or (asked ~= 0 and asked ~= deliveries) then
     out[i] = {'lost', 0, {}, now_ms}
-  elseif not points then
-    sf_drop_entry(stream, group, id)
-    out[i] = {'stale', deliveries, {}, now_ms}
   else
     local node = sf_item_of(step)
     local h = node and item_fields(run, step, node) or redis.call('HGETALL', run)
@@ -123,31 +108,46 @@ for i = 1, n do
       sf_drop_entry(stream, group, id)
       out[i] = {'missing', deliveries, {}, now_ms}
     else
-      local status, cancel, base, graph
+      local status, cancel, base, graph, entry
       for k = 1, #h, 2 do
         local f = h[k]
         if f == 'status' then status = h[k + 1]
         elseif f == 'cancel' then cancel = h[k + 1]
         elseif f == 'base' then base = h[k + 1]
-        elseif f == 'graph' then graph = h[k + 1] end
+        elseif f == 'graph' then graph = h[k + 1]
+        elseif f == 'entry' then entry = h[k + 1] end
       end
-      -- a graph run's node counts its own attempts (lib.lua's "Graph runs");
-      -- a second pass, so that a chain's claim builds no field name for it
+      -- a graph run's node counts its own attempts and keeps its own entry
+      -- (lib.lua's "Graph runs"); a second pass, so that a chain's claim
+      -- builds no field name for it
+      local entry_field = 'entry'
       if graph and graph ~= '' then
         local node_base_field = 's.' .. step .. '.base'
-        base = nil
+        entry_field = 's.' .. step .. '.entry'
+        base, entry = nil, nil
         for k = 1, #h, 2 do
-          if h[k] == node_base_field then base = h[k + 1]; break end
+          if h[k] == node_base_field then base = h[k + 1]
+          elseif h[k] == entry_field then entry = h[k + 1] end
         end
       end
-      if not sf_terminal[status] and cancel ~= '1' then
-        redis.call('HSET', run, 'status', 'running', 'updated_at', now,
-                   's.' .. step .. '.status', 'running',
-                   's.' .. step .. '.attempts', tonumber(base or 0) + deliveries,
-                   's.' .. step .. '.started_at', now,
-                   's.' .. step .. '.worker', consumer)
+      -- A backlog token's claim (lib.lua's "Ordered queues"): the run must
+      -- still point at its ticket (or, claimed before, at this entry).
+      local swap = ticket ~= '' and entry ~= id and entry and
+                   string.sub(entry, 1, #ticket + 3) == 'b:' .. ticket .. '\t'
+      if ticket ~= '' and entry ~= id and not swap then
+        sf_drop_entry(stream, group, id)
+        out[i] = {'stale', deliveries, {}, now_ms}
+      else
+        if not sf_terminal[status] and cancel ~= '1' then
+          redis.call('HSET', run, 'status', 'running', 'updated_at', now,
+                     's.' .. step .. '.status', 'running',
+                     's.' .. step .. '.attempts', tonumber(base or 0) + deliveries,
+                     's.' .. step .. '.started_at', now,
+                     's.' .. step .. '.worker', consumer,
+                     entry_field, swap and id or (entry or ''))
+        end
+        out[i] = {'ok', deliveries, h, now_ms}
       end
-      out[i] = {'ok', deliveries, h, now_ms}
     end
   end
 end

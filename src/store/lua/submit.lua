@@ -74,7 +74,7 @@ while a < #ARGV do
   if not answer and not scheduled and max_backlog > 0 then
     if backlog < 0 then
       -- the stream, and an ordered queue's backlog (lib.lua's "Ordered queues")
-      backlog = redis.call('XLEN', stream) + tonumber(redis.call('HGET', stream .. ':o', 'n') or '0')
+      backlog = redis.call('XLEN', stream) + sf_order_waiting(stream .. ':o')
     end
     if backlog >= max_backlog then
       answer = {3, 'BACKLOG queue ' .. queue .. ' holds ' .. max_backlog .. ' or more entries; try again later'}
