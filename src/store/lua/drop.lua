@@ -24,11 +24,7 @@ for i = 1, n do
   else
     if mode == 'cancel' and redis.call('EXISTS', run) == 1 and
         not sf_terminal[redis.call('HGET', run, 'status')] then
-      redis.call('HSET', run, 'status', 'cancelled', 'entry', '', 'updated_at', now,
-                 's.' .. step .. '.status', 'cancelled')
-      sf_reindex(live, cancelled, run_id)
-      sf_retain(run, retention_set, run_id, now, retention)
-      sf_notify_parent(run, timers, now)
+      sf_end_cancelled(run, run_id, step, now, live, cancelled, retention_set, retention, timers)
     end
     sf_drop_entry(stream, group, id)
     out[i] = 'ok'

@@ -135,6 +135,17 @@ local function sf_notify_parent(run, timers, now)
   sf_wake_parent(timers, now, p[1], p[2])
 end
 
+-- Ends a run whose cancel came while its step `step` was claimed, as the
+-- claim ends (drop.lua's 'cancel', sleep.lua, spawn.lua): cancelled, no
+-- entry, out of the live index, kept for `retention`, its parent woken.
+-- The caller drops the claimed entry.
+local function sf_end_cancelled(run, run_id, step, now, live, cancelled, retention_set, retention, timers)
+  redis.call('HSET', run, 'status', 'cancelled', 'entry', '', 'updated_at', now, 's.' .. step .. '.status', 'cancelled')
+  sf_reindex(live, cancelled, run_id)
+  sf_retain(run, retention_set, run_id, now, retention)
+  sf_notify_parent(run, timers, now)
+end
+
 -- Fails a live run into the dead-letter queue at `step` with `err` after
 -- `attempts` (dead_letter.lua, deadline.lua): the step's error history, the
 -- run and step statuses, a dead-letter entry (dlq_entry), the status indexes

@@ -51,10 +51,7 @@ for i = 1, (#ARGV - 3) / per do
     sf_drop_entry(stream, group, id)
     out[i] = 'discarded'
   elseif redis.call('HGET', run, 'cancel') == '1' then
-    redis.call('HSET', run, 'status', 'cancelled', 'entry', '', 'updated_at', now, 's.' .. step .. '.status', 'cancelled')
-    sf_reindex(live, cancelled, run_id)
-    sf_retain(run, retention_set, run_id, now, retention)
-    sf_notify_parent(run, timers, now)
+    sf_end_cancelled(run, run_id, step, now, live, cancelled, retention_set, retention, timers)
     sf_drop_entry(stream, group, id)
     out[i] = 'cancelled'
   else

@@ -45,10 +45,7 @@ for i = 1, (#ARGV - 3) / per do
     sf_drop_entry(stream, group, id)
     out[i] = 'discarded'
   elseif redis.call('HGET', parent, 'cancel') == '1' then
-    redis.call('HSET', parent, 'status', 'cancelled', 'entry', '', 'updated_at', now, p .. 'status', 'cancelled')
-    sf_reindex(live, cancelled, parent_id)
-    sf_retain(parent, retention_set, parent_id, now, retention)
-    sf_notify_parent(parent, timers, now)
+    sf_end_cancelled(parent, parent_id, holder, now, live, cancelled, retention_set, retention, timers)
     sf_drop_entry(stream, group, id)
     out[i] = 'cancelled'
   else
