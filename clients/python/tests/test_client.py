@@ -99,6 +99,16 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(r["headers"]["Idempotency-Key"], "doc-42")
         self.assertEqual(r["headers"]["Content-Type"], "application/json")
 
+    def test_submit_sends_a_priority_and_refuses_one_out_of_bounds(self) -> None:
+        fake = self.serve(lambda m, p, b: json_answer(202, {"run_id": "01ABC"}))
+        c = self.client(fake.url)
+        c.submit("w", {"tenant": "acme"}, priority=9)
+        self.assertEqual(fake.requests[0]["body"], {"input": {"tenant": "acme"}, "priority": 9})
+        for bad in (10, -1, 5.0, True, "9"):
+            with self.assertRaises(ValueError, msg=repr(bad)):
+                c.submit("w", priority=bad)  # type: ignore[arg-type]
+        self.assertEqual(len(fake.requests), 1, "a refused priority sent nothing")
+
     def test_submit_without_input_sends_an_empty_object_and_no_key(self) -> None:
         fake = self.serve(lambda m, p, b: json_answer(202, {"run_id": "01ABC"}))
         self.client(fake.url).submit("w")

@@ -107,21 +107,24 @@ class Client:
         metadata: Mapping[str, str] | None = None,
         delay: dt.timedelta | str | None = None,
         run_at: dt.datetime | str | None = None,
+        priority: int | None = None,
     ) -> dict[str, Any]:
         """Starts a run of ``workflow``: ``{"run_id", "status_url"}`` (and ``"run_at"``
         for a delayed one). ``input`` None sends none (an empty object for the
         workflow); a repeat of ``idempotency_key`` with the same input answers
         the first run, with another input raises ``idempotency-conflict`` (409).
         ``delay`` (``timedelta`` or ``"10m"``) or ``run_at`` (an aware
-        ``datetime`` or RFC 3339 text) starts it later."""
-        body = self._submit_body(input, metadata, delay, run_at)
+        ``datetime`` or RFC 3339 text) starts it later. ``priority`` 0 (lowest)
+        to 9 (highest; None: the default, 5): an ordered queue hands out a
+        higher one first."""
+        body = self._submit_body(input, metadata, delay, run_at, priority)
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else {}
         return self._call("POST", f"/v1/workflows/{_segment(workflow)}/runs", body, headers,
                           repeatable=idempotency_key is not None)
 
     def submit_many(self, workflow: str, runs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         """Submits 1 to 1,000 runs in one request: each item a submit's body
-        (``input``, ``metadata``, ``delay``/``run_at``) plus an optional
+        (``input``, ``metadata``, ``priority``, ``delay``/``run_at``) plus an optional
         ``idempotency_key``. Answers ``{"created", "refused", "runs": [...]}``,
         per item in order a run or ``{"error": problem}``: a refused item
         writes nothing and never stops the others."""
@@ -210,9 +213,13 @@ class Client:
 
     @staticmethod
     def _submit_body(input: Any, metadata: Mapping[str, str] | None,  # noqa: A002
-                     delay: dt.timedelta | str | None, run_at: dt.datetime | str | None) -> dict[str, Any]:
+                     delay: dt.timedelta | str | None, run_at: dt.datetime | str | None,
+                     priority: int | None = None) -> dict[str, Any]:
         if delay is not None and run_at is not None:
             raise ValueError("give delay or run_at, not both")
+        if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)
+                                     or not 0 <= priority <= 9):
+            raise ValueError(f"priority must be a whole number from 0 to 9, got {priority!r}")
         body: dict[str, Any] = {}
         if input is not None:
             body["input"] = input
@@ -222,6 +229,8 @@ class Client:
             body["delay"] = _duration(delay)
         if run_at is not None:
             body["run_at"] = _instant(run_at)
+        if priority is not None:
+            body["priority"] = priority
         return body
 
     def _call(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None, *,
