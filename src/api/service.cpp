@@ -1544,11 +1544,11 @@ asio::awaitable<Response> Service::metrics() {
   std::vector<store::Store::QueueDepth> depths;
   std::int64_t delayed = 0;
   std::int64_t dead = 0;
-  std::map<std::string, std::int64_t> limiter_waits;
+  std::vector<store::Store::LimiterState> limiters;
   if (up) {
     try {
       counters = co_await store_.counters();
-      limiter_waits = co_await store_.limiter_waits();
+      limiters = co_await store_.limiters();
       depths = co_await store_.queue_depths();
       delayed = co_await store_.delayed_count();
       dead = co_await store_.dlq_count();
@@ -1636,9 +1636,40 @@ asio::awaitable<Response> Service::metrics() {
     }
     out.family("steadfast_limiter_waits_total", "counter",
                "Admissions a limiter refused (the step waited, keeping its lease), by limiter");
-    for (const auto& [name, n] : limiter_waits) {
-      out.sample("steadfast_limiter_waits_total", {{"limiter", name}}, static_cast<double>(n));
+    for (const auto& l : limiters) {
+      out.sample("steadfast_limiter_waits_total", {{"limiter", l.name}}, static_cast<double>(l.waits));
     }
+    out.family("steadfast_limiter_admitted_total", "counter", "Admissions a limiter granted, by limiter");
+    for (const auto& l : limiters) {
+      out.sample("steadfast_limiter_admitted_total", {{"limiter", l.name}}, static_cast<double>(l.admitted));
+    }
+    out.family("steadfast_limiter_tokens", "gauge",
+               "Tokens in a limiter's bucket now (below zero: in debt), for limiters with a token rate");
+    for (const auto& l : limiters) {
+      if (l.bounds.is_object() && l.bounds.value("tokens_per_minute", 0) > 0) {
+        out.sample("steadfast_limiter_tokens", {{"limiter", l.name}}, static_cast<double>(l.tokens));
+      }
+    }
+    // A keyed limiter's busiest keys (at most ten each: bounded label values),
+    // this minute and the last.
+    const auto per_key = [&](const char* name, const char* help, auto value) {
+      out.family(name, "gauge", help);
+      for (const auto& l : limiters) {
+        for (const auto& b : l.busiest_keys) {
+          if (const std::optional<std::int64_t> v = value(b)) {
+            out.sample(name, {{"limiter", l.name}, {"key", b.key}}, static_cast<double>(*v));
+          }
+        }
+      }
+    };
+    using BusyKey = store::Store::LimiterState::BusyKey;
+    per_key("steadfast_limiter_key_admitted", "Admissions this minute and the last, for a keyed limiter's busiest keys",
+            [](const BusyKey& b) { return std::optional(b.admitted_this_minute + b.admitted_last_minute); });
+    per_key("steadfast_limiter_key_waits",
+            "Admissions refused this minute and the last, for a keyed limiter's busiest keys",
+            [](const BusyKey& b) { return std::optional(b.waits_this_minute + b.waits_last_minute); });
+    per_key("steadfast_limiter_key_tokens", "Tokens in a busiest key's bucket now, for keyed limiters with a token rate",
+            [](const BusyKey& b) { return b.tokens; });
     out.family("steadfast_queue_entries", "gauge", "Entries in a queue stream (waiting and claimed)");
     for (const auto& d : depths) out.sample("steadfast_queue_entries", {{"queue", d.queue}}, static_cast<double>(d.entries));
     out.family("steadfast_queue_pending", "gauge", "Entries of a queue claimed by a worker");

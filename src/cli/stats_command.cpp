@@ -226,6 +226,18 @@ void register_stats(CLI::App& app) {
   }
   {
     auto* cmd = app.add_subcommand("limiters", "List the limiters with their bounds and state (GET /v1/limiters)");
+    // A keyed limiter's three busiest keys this minute and the last:
+    // "acme 120/3" = 120 admitted, 3 waits ("-" for none; --json has ten).
+    const auto busiest = [](const store::Store::LimiterState& l) {
+      std::string out;
+      for (std::size_t i = 0; i < l.busiest_keys.size() && i < 3; ++i) {
+        const auto& b = l.busiest_keys[i];
+        if (!out.empty()) out += ", ";
+        out += Json(b.key).dump() + " " + std::to_string(b.admitted_this_minute + b.admitted_last_minute) + "/" +
+               std::to_string(b.waits_this_minute + b.waits_last_minute);
+      }
+      return out.empty() ? std::string("-") : out;
+    };
     struct Args {
       Connection conn;
       bool json = false;
@@ -233,12 +245,13 @@ void register_stats(CLI::App& app) {
     auto a = std::make_shared<Args>();
     add_connection_options(*cmd, a->conn);
     cmd->add_flag("--json", a->json, "One JSON object per line");
-    cmd->final_callback([a] {
+    cmd->final_callback([a, busiest] {
       const auto limiters = with_store<std::vector<store::Store::LimiterState>>(
           a->conn, [](store::Store& st) { return st.limiters(); });
       TextTable table;
       if (!a->json) {
-        table.add({"LIMITER", "BOUNDS", "TOKENS", "HOLDERS", "ADMITTED", "WAITS", "LAST-MINUTE", "PAUSED-UNTIL"});
+        table.add({"LIMITER", "BOUNDS", "TOKENS", "HOLDERS", "ADMITTED", "WAITS", "LAST-MINUTE", "PAUSED-UNTIL",
+                   "BUSIEST-KEYS"});
       }
       for (const auto& l : limiters) {
         const Json r = store::to_json(l);
@@ -250,7 +263,7 @@ void register_stats(CLI::App& app) {
         table.add({l.name, r["bounds"].dump(), r["tokens"].dump(), std::to_string(l.holders), std::to_string(l.admitted),
                    std::to_string(l.waits),
                    recent["admitted_last_minute"].dump() + " admitted, " + recent["waits_last_minute"].dump() + " waits",
-                   r["paused_until"].is_null() ? "-" : r["paused_until"].get<std::string>()});
+                   r["paused_until"].is_null() ? "-" : r["paused_until"].get<std::string>(), busiest(l)});
       }
       if (!a->json && !limiters.empty()) table.print(std::cout);
     });

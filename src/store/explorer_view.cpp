@@ -86,6 +86,18 @@ Json to_json(const Store::LimiterState& l) {
                          {"waits_this_minute", r.waits_this_minute},
                          {"admitted_last_minute", r.admitted_last_minute},
                          {"waits_last_minute", r.waits_last_minute}};
+           }()},
+          {"busiest_keys", [&] {
+             Json keys = Json::array();
+             for (const Store::LimiterState::BusyKey& b : l.busiest_keys) {
+               keys.push_back({{"key", b.key},
+                               {"admitted_this_minute", b.admitted_this_minute},
+                               {"waits_this_minute", b.waits_this_minute},
+                               {"admitted_last_minute", b.admitted_last_minute},
+                               {"waits_last_minute", b.waits_last_minute},
+                               {"tokens", b.tokens ? Json(*b.tokens) : Json(nullptr)}});
+             }
+             return keys;
            }()}};
 }
 

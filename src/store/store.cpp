@@ -4,10 +4,13 @@
 #include <charconv>
 #include <cstdlib>
 #include <map>
+#include <optional>
+#include <set>
 #include <tuple>
 
 #include "engine/waiting_for.h"
 #include "redis/checked.h"
+#include "store/limiter.h"
 #include "store/run_id.h"
 #include "store/scripts.h"
 #include "store/submit_many.h"
@@ -340,53 +343,177 @@ asio::awaitable<void> Store::register_limiters(const std::vector<LimitSpec>& spe
                         {"concurrency", l.concurrency},
                         {"max_pause_ms", l.max_pause.count()}}
                        .dump());
+    if (!l.overrides.empty()) {
+      Json bounds = Json::parse(argv.back());
+      for (const auto& [key, o] : l.overrides) bounds["overrides"][key] = to_json(o);
+      argv.back() = bounds.dump();
+    }
   }
   Pipeline p;
   p.add_argv(argv);
   for (const Reply& r : co_await client_.exec(std::move(p))) checked(r);
 }
 
+namespace {
+
+// The token level limit_acquire.lua would see now: the stored level (written
+// with decimals, "%.3f"; below zero in debt; nil = a full bucket) refilled
+// since `at` at `tpm` per minute, at most `burst`.
+std::int64_t tokens_now(const Reply& level, const Reply& at, std::int64_t tpm, std::int64_t burst, std::int64_t now) {
+  const double stored =
+      level.is_nil() ? static_cast<double>(burst) : std::strtod(std::string(level.str()).c_str(), nullptr);
+  const std::int64_t since = at.is_nil() ? now : integer_of(at);
+  return static_cast<std::int64_t>(std::min(
+      static_cast<double>(burst), stored + static_cast<double>(now - since) * static_cast<double>(tpm) / 60000.0));
+}
+
+// A member of a busiest-keys ZSET: "<the key's SHA-1>:<its value>".
+struct BusyMember {
+  std::string hash;
+  std::string value;
+};
+std::optional<BusyMember> busy_member(std::string_view m) {
+  if (m.size() < 41 || m[40] != ':') return std::nullopt;
+  return BusyMember{std::string(m.substr(0, 40)), std::string(m.substr(41))};
+}
+
+}  // namespace
+
 asio::awaitable<std::vector<Store::LimiterState>> Store::limiters() {
-  const Reply all = checked(co_await client_.command("HGETALL", keys_.limiters()));
+  Pipeline first;
+  first.add("HGETALL", keys_.limiters());
+  first.add("TIME");
+  const std::vector<Reply> head = co_await client_.exec(std::move(first));
+  const Reply& all = checked(head[0]);
   std::vector<LimiterState> out;
   if (all.size() == 0) co_return out;
+  const std::int64_t now = integer_of(head[1][0]) * 1000 + integer_of(head[1][1]) / 1000;
+  const std::int64_t now_minute = now / 60000;
+  const std::size_t n = all.size() / 2;
+  const std::string top = std::to_string(kBusiestLimiterKeys - 1);
   Pipeline p;
-  p.add("TIME");
-  for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
-    const std::string name(all[i].str());
-    p.add("HMGET", keys_.limit(name), "tokens", "tokens_at", "paused_until", "waits", "admitted", "recent_minute",
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::string name(all[2 * k].str());
+    const std::string base = keys_.limit(name);
+    p.add("HMGET", base, "tokens", "tokens_at", "paused_until", "waits", "admitted", "recent_minute",
           "recent_admitted", "recent_waits", "previous_admitted", "previous_waits");
     p.add("ZRANGE", keys_.limit_holders(name), "0", "-1", "WITHSCORES");
+    // limit_acquire.lua's ranks of this minute and the last (a keyed limiter only).
+    p.add("ZREVRANGE", base + ":busy:" + std::to_string(now_minute), "0", top);
+    p.add("ZREVRANGE", base + ":busy:" + std::to_string(now_minute - 1), "0", top);
   }
   const std::vector<Reply> r = co_await client_.exec(std::move(p));
-  const std::int64_t now = integer_of(r[0][0]) * 1000 + integer_of(r[0][1]) / 1000;
-  for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
+  std::vector<std::vector<BusyMember>> candidates(n);
+  for (std::size_t k = 0; k < n; ++k) {
     LimiterState l;
-    l.name = std::string(all[i].str());
-    l.bounds = Json::parse(all[i + 1].str(), nullptr, false);
+    l.name = std::string(all[2 * k].str());
+    l.bounds = Json::parse(all[2 * k + 1].str(), nullptr, false);
     l.now_ms = now;
-    const Reply& h = checked(r[1 + i]);
-    const Reply& holders = checked(r[2 + i]);
+    const Reply& h = checked(r[4 * k]);
+    const Reply& holders = checked(r[4 * k + 1]);
     const std::int64_t tpm = l.bounds.value("tokens_per_minute", std::int64_t{0});
     if (tpm > 0) {
       std::int64_t burst = l.bounds.value("token_burst", std::int64_t{0});
       if (burst <= 0) burst = std::max<std::int64_t>(1, tpm / 10);
-      // What limit_acquire.lua would see now: the stored level refilled since it was written.
-      // (The level is written with decimals, "%.3f"; it may be below zero: debt.)
-      const double level = h[0].is_nil() ? static_cast<double>(burst) : std::strtod(std::string(h[0].str()).c_str(), nullptr);
-      const std::int64_t at = h[1].is_nil() ? now : integer_of(h[1]);
-      l.tokens = static_cast<std::int64_t>(
-          std::min(static_cast<double>(burst), level + static_cast<double>(now - at) * static_cast<double>(tpm) / 60000.0));
+      l.tokens = tokens_now(h[0], h[1], tpm, burst, now);
     }
     l.paused_until_ms = h[2].is_nil() ? 0 : integer_of(h[2]);
-    const auto at = [&](std::size_t k) { return h[k].is_nil() ? std::int64_t{0} : integer_of(h[k]); };
+    const auto at = [&](std::size_t i) { return h[i].is_nil() ? std::int64_t{0} : integer_of(h[i]); };
     l.waits = at(3);
     l.admitted = at(4);
     l.minutes = {h[5].is_nil() ? -1 : at(5), at(6), at(7), at(8), at(9)};
-    for (std::size_t k = 1; k < holders.size(); k += 2) {
-      if (integer_of(holders[k]) > now) ++l.holders;
+    for (std::size_t i = 1; i < holders.size(); i += 2) {
+      if (integer_of(holders[i]) > now) ++l.holders;
+    }
+    std::set<std::string> seen;
+    for (std::size_t z : {std::size_t{2}, std::size_t{3}}) {
+      for (const Reply& m : checked(r[4 * k + z]).elements()) {
+        auto b = busy_member(m.str());
+        if (b && seen.insert(b->hash).second) candidates[k].push_back(std::move(*b));
+      }
     }
     out.push_back(std::move(l));
+  }
+  // The candidates' counts in both minutes and their buckets, in one more round trip.
+  Pipeline q;
+  for (std::size_t k = 0; k < n; ++k) {
+    if (candidates[k].empty()) continue;
+    const std::string base = keys_.limit(out[k].name);
+    for (const std::int64_t minute : {now_minute, now_minute - 1}) {
+      for (const char* zset : {":busy:", ":waited:"}) {
+        std::vector<std::string> argv{"ZMSCORE", base + zset + std::to_string(minute)};
+        for (const BusyMember& b : candidates[k]) argv.push_back(b.hash + ":" + b.value);
+        q.add_argv(argv);
+      }
+    }
+    for (const BusyMember& b : candidates[k]) q.add("HMGET", base + ":k:" + b.hash, "tokens", "tokens_at");
+    std::vector<std::string> argv{"HMGET", keys_.limit_overrides(out[k].name)};
+    for (const BusyMember& b : candidates[k]) argv.push_back(b.value);
+    q.add_argv(argv);
+  }
+  if (q.empty()) co_return out;
+  const std::vector<Reply> s = co_await client_.exec(std::move(q));
+  std::size_t at = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::vector<BusyMember>& cands = candidates[k];
+    if (cands.empty()) continue;
+    LimiterState& l = out[k];
+    const Reply& busy_now = checked(s[at]);
+    const Reply& waited_now = checked(s[at + 1]);
+    const Reply& busy_last = checked(s[at + 2]);
+    const Reply& waited_last = checked(s[at + 3]);
+    at += 4;
+    const Reply& runtime = checked(s[at + cands.size()]);
+    // A key's bucket: its runtime override, else the file's, else the declared bounds (as limit_acquire.lua).
+    const auto bucket = [&](std::size_t i) {
+      LimitSpec b;
+      b.tokens_per_minute = l.bounds.value("tokens_per_minute", std::int64_t{0});
+      b.token_burst = l.bounds.value("token_burst", std::int64_t{0});
+      const std::string& value = cands[i].value;
+      Json o;
+      if (!runtime[i].is_nil()) o = Json::parse(runtime[i].str(), nullptr, false);
+      if (!o.is_object() && l.bounds.contains("overrides") && l.bounds["overrides"].contains(value)) {
+        o = l.bounds["overrides"][value];
+      }
+      if (o.is_object()) {
+        try {
+          const LimitOverride over = limit_override_from_json(o);
+          if (over.tokens_per_minute || over.token_burst) {
+            b = with_override(b, over);
+            if (!over.token_burst) b.token_burst = 0;
+          }
+        } catch (const std::invalid_argument&) {
+          // Written by hand, unreadable: the declared bounds hold (as in the scripts).
+        }
+      }
+      return std::pair{b.tokens_per_minute,
+                       b.token_burst > 0 ? b.token_burst : std::max<std::int64_t>(1, b.tokens_per_minute / 10)};
+    };
+    const auto score = [](const Reply& z, std::size_t i) {
+      return z[i].is_nil() ? std::int64_t{0}
+                           : static_cast<std::int64_t>(std::strtod(std::string(z[i].str()).c_str(), nullptr));
+    };
+    std::vector<std::pair<std::int64_t, LimiterState::BusyKey>> keys;
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+      LimiterState::BusyKey b;
+      b.key = cands[i].value;
+      const std::int64_t asks_now = score(busy_now, i);
+      const std::int64_t asks_last = score(busy_last, i);
+      b.waits_this_minute = score(waited_now, i);
+      b.admitted_this_minute = asks_now - b.waits_this_minute;
+      b.waits_last_minute = score(waited_last, i);
+      b.admitted_last_minute = asks_last - b.waits_last_minute;
+      const Reply& h = checked(s[at + i]);
+      const auto [tpm, burst] = bucket(i);
+      if (tpm > 0) b.tokens = tokens_now(h[0], h[1], tpm, burst, now);
+      keys.emplace_back(asks_now + asks_last, std::move(b));
+    }
+    at += cands.size() + 1;
+    std::sort(keys.begin(), keys.end(), [](const auto& x, const auto& y) {
+      return x.first != y.first ? x.first > y.first : x.second.key < y.second.key;  // ties by value: a stable order
+    });
+    if (keys.size() > kBusiestLimiterKeys) keys.resize(kBusiestLimiterKeys);
+    for (auto& [asks, b] : keys) l.busiest_keys.push_back(std::move(b));
   }
   co_return out;
 }

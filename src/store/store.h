@@ -369,7 +369,20 @@ class Store {
       std::int64_t previous_waits = 0;
     } minutes;
     std::int64_t now_ms = 0;         // Redis time of the read
+    // A keyed limiter's busiest keys: most asks (admissions + waits) this
+    // minute and the last (limit_acquire.lua ranks them), most first, at most
+    // kBusiestLimiterKeys. Empty for a limiter without a key.
+    struct BusyKey {
+      std::string key;     // its value (at most 128 bytes of it)
+      std::int64_t admitted_this_minute = 0;
+      std::int64_t waits_this_minute = 0;
+      std::int64_t admitted_last_minute = 0;
+      std::int64_t waits_last_minute = 0;
+      std::optional<std::int64_t> tokens;  // in its bucket now, at the declared rate; none without a token rate
+    };
+    std::vector<BusyKey> busiest_keys;
   };
+  static constexpr std::size_t kBusiestLimiterKeys = 10;
   asio::awaitable<std::vector<LimiterState>> limiters();
   // The audit log of operator actions. `who`: the token's name (API) or
   // cli:<user>@<host>; `action`: cancel, dlq_replay, dlq_purge, rerun; `target`: a

@@ -1086,6 +1086,25 @@ workflows:
   EXPECT_EQ(actions, (std::vector<std::string>{"limiter_override_removed", "limiter_override_removed", "limiter_override"}))
       << entries;
   EXPECT_EQ(entries.back()["detail"]["key"], "acme corp");
+
+  // The busiest keys (issue 16 item 4): in GET /v1/limiters and /metrics.
+  std::vector<std::string> runs;
+  for (const char* tenant : {"acme corp", "globex", "acme corp"}) {
+    runs.push_back(post_json(port, "/v1/workflows/anything/runs", {{"input", {{"tenant", tenant}}}}).json()["run_id"]);
+  }
+  for (const std::string& id : runs) {
+    EXPECT_EQ(http(port, "GET", "/v1/runs/" + id + "?wait=10s", {}, {}, 15s).json()["status"], "completed");
+  }
+  const Json busiest = http(port, "GET", "/v1/limiters").json()["limiters"][0]["busiest_keys"];
+  ASSERT_EQ(busiest.size(), 2u) << busiest;
+  EXPECT_EQ(busiest[0]["key"], "acme corp");
+  EXPECT_EQ(busiest[0]["admitted_this_minute"].get<int>() + busiest[0]["admitted_last_minute"].get<int>(), 2) << busiest;
+  EXPECT_EQ(busiest[1]["key"], "globex");
+  EXPECT_TRUE(busiest[0]["tokens"].is_null()) << "no token rate";
+  const std::string metrics = http(port, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("steadfast_limiter_key_admitted{limiter=\"llm\",key=\"acme corp\"} 2"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("steadfast_limiter_admitted_total{limiter=\"llm\"} 3"), std::string::npos) << metrics;
 }
 
 // A paused queue: submits still go in; a worker takes nothing from it once

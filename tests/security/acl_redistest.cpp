@@ -15,7 +15,11 @@
 namespace steadfast::test {
 namespace {
 
+// The default queue is ordered (fairness and priorities), so the flows go
+// through the backlog's scripts too.
 constexpr const char* kWorkflows = R"(
+queues:
+  default: {fairness: {key: "{{input.x}}"}, priorities: true}
 limits:
   gate: {concurrency: 1, tokens_per_minute: 60000}
   tenant: {concurrency: 2, tokens_per_minute: 6000}

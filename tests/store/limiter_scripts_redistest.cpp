@@ -7,6 +7,7 @@
 // hash, expire once idle, and share the limiter's pause.
 #include "store/limiter.h"
 
+#include "store/explorer_view.h"
 #include "store/store_test.h"
 
 namespace steadfast::store::testing {
@@ -188,6 +189,91 @@ TEST_F(StoreLimiter, PausingTheLimiterPausesEveryKeyAndAKeysPauseOnlyThatKey) {
   EXPECT_FALSE(everyone.admitted);
   EXPECT_EQ(everyone.reason, "paused");
   EXPECT_GT(everyone.wait.count(), 10000);
+}
+
+// GET /v1/limiters' busiest keys (issue 16 item 4): a keyed limiter ranks its
+// keys by asks this minute and the last; each key shows its admissions, waits
+// and bucket (at its override's rate). A long value is cut to 128 bytes on a
+// UTF-8 boundary; an unkeyed limiter has none. The minute before is made by
+// renaming this minute's ranks (no sleeps).
+TEST_F(StoreLimiter, AKeyedLimiterShowsItsBusiestKeysWithAdmissionsWaitsAndTokens) {
+  LimitSpec spec;
+  spec.name = "tenant";
+  spec.requests_per_minute = 6000;
+  spec.burst = 3;
+  spec.tokens_per_minute = 60000;  // a bucket of 6000
+  LimitSpec global;
+  global.name = "llm";
+  global.requests_per_minute = 6000;
+  run(w1_->register_limiters({spec, global}));
+  const Limiter l(*client_, keys_, spec);
+  const Limiter g(*client_, keys_, global);
+  LimitOverride big;
+  big.tokens_per_minute = 600000;  // a bucket of 60000
+  run(set_limit_override(*client_, keys_, "tenant", "globex", big));
+  // acme: 3 admitted (the burst), 2 refused; globex: 1 admitted; a long key: 2 admitted.
+  for (int i = 0; i < 5; ++i) acquire(l, 100, "a" + std::to_string(i), std::chrono::milliseconds(0), "acme");
+  ASSERT_TRUE(acquire(l, 30000, "g", std::chrono::milliseconds(0), "globex").admitted);
+  const std::string long_key = std::string(127, 'x') + "\xc3\xa9" + std::string(10000, 'y');  // é across byte 128
+  ASSERT_TRUE(acquire(l, 0, "l1", std::chrono::milliseconds(0), long_key).admitted);
+  ASSERT_TRUE(acquire(l, 0, "l2", std::chrono::milliseconds(0), long_key).admitted);
+  ASSERT_TRUE(acquire(g, 0, "u", std::chrono::milliseconds(0)).admitted);
+
+  const auto state = [&](const std::string& name) {
+    for (const Store::LimiterState& s : run(w1_->limiters())) {
+      if (s.name == name) return s;
+    }
+    throw std::runtime_error("no limiter " + name);
+  };
+  const Store::LimiterState t = state("tenant");
+  const long long minute = t.minutes.minute;
+  if (minute != t.now_ms / 60000) GTEST_SKIP() << "a minute boundary fell between the calls";
+  ASSERT_EQ(t.busiest_keys.size(), 3u);
+  EXPECT_EQ(t.busiest_keys[0].key, "acme");
+  EXPECT_EQ(t.busiest_keys[0].admitted_this_minute, 3);
+  EXPECT_EQ(t.busiest_keys[0].waits_this_minute, 2);
+  ASSERT_TRUE(t.busiest_keys[0].tokens);
+  EXPECT_GE(*t.busiest_keys[0].tokens, 6000 - 300);
+  EXPECT_LE(*t.busiest_keys[0].tokens, 6000);
+  EXPECT_EQ(t.busiest_keys[1].key, std::string(127, 'x')) << "cut before the two-byte sequence";
+  EXPECT_EQ(t.busiest_keys[1].admitted_this_minute, 2);
+  EXPECT_EQ(t.busiest_keys[2].key, "globex");
+  ASSERT_TRUE(t.busiest_keys[2].tokens);
+  EXPECT_GE(*t.busiest_keys[2].tokens, 60000 - 30000) << "globex's bucket is its override's";
+  EXPECT_LT(*t.busiest_keys[2].tokens, 60000);
+  EXPECT_TRUE(state("llm").busiest_keys.empty()) << "an unkeyed limiter has no keys";
+  EXPECT_EQ(to_json(t)["busiest_keys"][0]["waits_this_minute"], 2);
+
+  // As if this minute's asks were the last minute's (the ranks are kept per minute).
+  const std::string base = keys_.limit("tenant");
+  const auto move_minute = [&](long long to) {
+    for (const char* zset : {":busy:", ":waited:"}) {
+      expect_ok(cmd({"RENAME", base + zset + std::to_string(minute), base + zset + std::to_string(to)}));
+    }
+  };
+  EXPECT_GT(cmd({"PTTL", base + ":busy:" + std::to_string(minute)}).as_integer(), 60000)
+      << "a minute's rank expires once no key asks";
+  move_minute(minute - 1);
+  ASSERT_TRUE(acquire(l, 0, "g2", std::chrono::milliseconds(0), "globex").admitted);
+  const Store::LimiterState rolled = state("tenant");
+  if (rolled.now_ms / 60000 != minute) GTEST_SKIP() << "a minute boundary fell";
+  ASSERT_EQ(rolled.busiest_keys.size(), 3u);
+  EXPECT_EQ(rolled.busiest_keys[0].key, "acme");
+  EXPECT_EQ(rolled.busiest_keys[0].admitted_this_minute, 0);
+  EXPECT_EQ(rolled.busiest_keys[0].admitted_last_minute, 3);
+  EXPECT_EQ(rolled.busiest_keys[0].waits_last_minute, 2);
+  EXPECT_EQ(rolled.busiest_keys[1].key, "globex") << "2 asks as the long key: ties go by value";
+  EXPECT_EQ(rolled.busiest_keys[1].admitted_this_minute, 1);
+  EXPECT_EQ(rolled.busiest_keys[1].admitted_last_minute, 1);
+
+  // Counted long ago: neither minute shows it.
+  expect_ok(cmd({"RENAME", base + ":busy:" + std::to_string(minute - 1), base + ":busy:" + std::to_string(minute - 5)}));
+  const Store::LimiterState fresh = state("tenant");
+  if (fresh.now_ms / 60000 != minute) GTEST_SKIP() << "a minute boundary fell";
+  ASSERT_EQ(fresh.busiest_keys.size(), 1u);
+  EXPECT_EQ(fresh.busiest_keys[0].key, "globex");
+  EXPECT_EQ(fresh.busiest_keys[0].admitted_this_minute, 1);
+  EXPECT_EQ(fresh.busiest_keys[0].admitted_last_minute, 0);
 }
 
 // A key's bounds: a runtime override (Redis) before the file's override

@@ -137,7 +137,11 @@ for q = 0, 9 do
     set[#set + 1] = 'v.' .. q
     set[#set + 1] = v[q]
     -- a level with nothing waiting: its (lazily kept) key sets go whole
-    if n[q] == 0 then redis.call('DEL', stream .. ':or:' .. q, stream .. ':oa:' .. q) end
+    -- (emptied rather than DEL: the worker's ACL user may not delete keys)
+    if n[q] == 0 then
+      redis.call('ZREMRANGEBYRANK', stream .. ':or:' .. q, 0, -1)
+      redis.call('ZREMRANGEBYRANK', stream .. ':oa:' .. q, 0, -1)
+    end
   end
 end
 if #set > 0 then redis.call('HSET', o, unpack(set)) end

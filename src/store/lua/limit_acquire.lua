@@ -24,6 +24,12 @@
 -- waits (`recent_minute`, Redis ms / 60000; `recent_admitted`,
 -- `recent_waits`, `previous_admitted`, `previous_waits`), rolled by the
 -- first call of a minute.
+-- A keyed limiter also ranks its keys by asks (admissions + waits) per
+-- minute, for its busiest keys (GET /v1/limiters): ZSETs
+-- `<limiter>:busy:<minute>` (asks) and `<limiter>:waited:<minute>` (waits),
+-- member `<the key's SHA-1>:<its value, cut to 128 bytes>`, expiring two
+-- minutes after the last ask (no roll, no delete: keys derived from the
+-- limiter's, so in its slot).
 -- Returns {1, 0, '', 0} when admitted, or {0, ms to wait before asking
 -- again, reason, which limiter (1-based) asked for that wait}; reason
 -- 'capacity' (wait 0, a 5th value: the bucket's size) when the cost is over
@@ -47,7 +53,7 @@ for i = 1, n do
   local h = redis.call('HMGET', lim, 'tat', 'tokens', 'tokens_at', 'paused_until', 'recent_minute',
                        'recent_admitted', 'recent_waits')
   local p = {lim = lim, holders = holders, h = h, rpm = rpm, tpm = tpm, conc = conc, cost = cost,
-             idle = idle, wait = 0}
+             idle = idle, wait = 0, value = ARGV[a + 8]}
   local function need(ms, why)
     if ms > p.wait then p.wait = ms end
     if ms > wait then wait, reason, which = ms, why, i end
@@ -89,8 +95,23 @@ for i = 1, n do
   plans[i] = p
 end
 
+local kBusyTtlMs = 120000
+local kBusyValueBytes = 128
+
+-- At most kBusyValueBytes of a key's value, not cutting a UTF-8 sequence.
+local function shown(v)
+  if #v <= kBusyValueBytes then return v end
+  local n = kBusyValueBytes
+  while n > 0 do
+    local c = string.byte(v, n + 1)
+    if c < 0x80 or c >= 0xC0 then break end
+    n = n - 1
+  end
+  return string.sub(v, 1, n)
+end
+
 -- One more admission or wait (`what`: 'admitted' | 'waits') in the limiter's
--- totals and this minute's count.
+-- totals and this minute's count, and for a keyed limiter in its key's rank.
 local function count(p, what)
   local minute = math.floor(now / 60000)
   local counted = tonumber(p.counts[1] or -1)
@@ -102,6 +123,17 @@ local function count(p, what)
   end
   redis.call('HINCRBY', p.base, 'recent_' .. what, 1)
   redis.call('HINCRBY', p.base, what, 1)
+  if p.base ~= p.lim then  -- a key's instance
+    local member = string.sub(p.lim, -40) .. ':' .. shown(p.value)
+    local busy = p.base .. ':busy:' .. minute
+    redis.call('ZINCRBY', busy, 1, member)
+    redis.call('PEXPIRE', busy, kBusyTtlMs)
+    if what == 'waits' then
+      local waited = p.base .. ':waited:' .. minute
+      redis.call('ZINCRBY', waited, 1, member)
+      redis.call('PEXPIRE', waited, kBusyTtlMs)
+    end
+  end
 end
 
 if wait > 0 then
