@@ -1067,7 +1067,7 @@ asio::awaitable<Response> Service::rerun(const Request& request, const std::stri
     co_return problem(404, "unknown-workflow", "run " + id + " is of workflow '" + source->workflow +
                                                    "', which is not served here (GET /v1/workflows)");
   }
-  store::RerunRequest req{*source, from_step, {}, std::nullopt};
+  store::RerunRequest req{*source, from_step, {}, std::nullopt, std::nullopt};
   for (const Json& step : wf->definition.at("steps")) {
     if (step.at("name") == from_step) req.from_queue = step.at("queue").get<std::string>();
   }
@@ -1084,6 +1084,7 @@ asio::awaitable<Response> Service::rerun(const Request& request, const std::stri
     auto checked = submit_request(as_submit, *wf, options_);
     if (auto* refused = std::get_if<Response>(&checked)) co_return std::move(*refused);
     req.input = std::move(std::get<store::SubmitRequest>(checked).input);
+    req.sched = store::run_sched(wf->definition, *req.input, source->priority);  // its own tenant's place
   }
   const store::RerunResult result = co_await store_.rerun(req);
   if (result.outcome == store::RerunResult::Outcome::missing) {

@@ -411,7 +411,8 @@ std::string Client::rerun(const std::string& raw_run_id, const std::string& from
       check_max_input_bytes(source->workflow, def, *input);
       impl_->check_input(source->workflow, def, *input);
     }
-    store::RerunRequest req{*source, from_step, {}, input};
+    store::RerunRequest req{*source, from_step, {}, input, std::nullopt};
+    if (input) req.sched = store::run_sched(def, *input, source->priority);  // its own tenant's place
     for (const Json& s : def.at("steps")) {
       if (s.at("name") == from_step) req.from_queue = s.at("queue").get<std::string>();
     }

@@ -1,5 +1,6 @@
 // Store::rerun_source and Store::rerun (rerun.lua): a new run from a step of
 // an existing one.
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <vector>
@@ -19,8 +20,8 @@ namespace steadfast::store {
 
 asio::awaitable<std::optional<RerunSource>> Store::rerun_source(std::string_view run_id) {
   const redis::Reply r =
-      co_await client_.command("HMGET", keys_.run(run_id), "workflow", "steps", "metadata", "graph");
-  if (r.size() != 4 || r[0].is_nil()) co_return std::nullopt;
+      co_await client_.command("HMGET", keys_.run(run_id), "workflow", "steps", "metadata", "graph", "sched");
+  if (r.size() != 5 || r[0].is_nil()) co_return std::nullopt;
   RerunSource s;
   s.run_id = std::string(run_id);
   s.workflow = std::string(r[0].str());
@@ -32,6 +33,12 @@ asio::awaitable<std::optional<RerunSource>> Store::rerun_source(std::string_view
   }
   if (!r[2].is_nil()) s.metadata = engine::stored_metadata(r[2].str());
   if (!r[3].is_nil()) s.graph = std::string(r[3].str());
+  if (!r[4].is_nil()) {
+    const Json sched = Json::parse(r[4].str(), nullptr, false);
+    if (sched.is_object() && sched.contains("p") && sched["p"].is_number_integer()) {
+      s.priority = std::clamp(sched["p"].get<int>(), kMinPriority, kMaxPriority);
+    }
+  }
   co_return s;
 }
 
@@ -53,7 +60,8 @@ asio::awaitable<RerunResult> Store::rerun(const RerunRequest& req) {
                                       req.from_queue,
                                       req.input ? req.input->dump() : std::string(),
                                       Json(plan.keep).dump(),
-                                      std::to_string(indexes.size())};
+                                      std::to_string(indexes.size()),
+                                      req.sched ? *req.sched : std::string("-")};
   const redis::Reply r = co_await client_.eval(scripts::rerun(), keys, args);
   if (r.is_error()) throw redis::ServerError(std::string(r.str()));
   RerunResult out;

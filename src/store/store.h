@@ -123,6 +123,9 @@ struct RerunSource {
   // chain. A rerun from a step of a graph keeps every step that does not
   // need it (engine::plan_rerun).
   std::string graph;
+  // Its priority (the `sched` field's "p"; kDefaultPriority without one): a
+  // rerun with an edited input keeps it (store::run_sched).
+  int priority = kDefaultPriority;
 };
 
 struct RerunRequest {
@@ -130,6 +133,10 @@ struct RerunRequest {
   std::string from_step;   // the first step to run again (engine::plan_rerun)
   std::string from_queue;  // its queue, from the workflow's definition
   std::optional<Json> input;  // checked by the caller; nullopt = the source's input, byte for byte
+  // The new run's place in ordered queues (store::run_sched of the edited
+  // input, the source's priority): its fairness key comes from its own
+  // input. nullopt = the source's `sched`, byte for byte.
+  std::optional<std::string> sched;
 };
 
 struct RerunResult {

@@ -1822,6 +1822,14 @@ workflows:
   EXPECT_EQ(run["status"], "waiting");
   EXPECT_EQ(run["priority"], 8);
   EXPECT_EQ(run["waiting_for"], (Json{{"kind", "fairness"}, {"until", nullptr}, {"key", "acme"}, {"queue", "default"}}));
+
+  // A rerun with an edited input waits under its own tenant, at the source's priority.
+  const auto rerun = post_json(port, "/v1/runs/" + urgent.json().at("run_id").get<std::string>() + "/rerun",
+                               {{"from_step", "call"}, {"input", {{"tenant", "globex"}}}});
+  ASSERT_EQ(rerun.status, 201) << rerun.body;
+  const Json again = http(port, "GET", "/v1/runs/" + rerun.json().at("run_id").get<std::string>()).json();
+  EXPECT_EQ(again["priority"], 8);
+  EXPECT_EQ(again["waiting_for"]["key"], "globex") << again;
 }
 }  // namespace
 }  // namespace steadfast

@@ -491,7 +491,7 @@ TEST_F(GraphRuns, ARerunFromABranchKeepsEveryStepThatDoesNotNeedItAndRunsTheRest
   ASSERT_EQ(field(source, "status"), "completed");
 
   const RerunSource from = run(w1_->rerun_source(source)).value();
-  const RerunResult made = run(w1_->rerun(RerunRequest{from, "b", "q", std::nullopt}));
+  const RerunResult made = run(w1_->rerun(RerunRequest{from, "b", "q", std::nullopt, std::nullopt}));
   ASSERT_EQ(made.outcome, RerunResult::Outcome::created);
   const std::string id = made.run_id;
   for (const std::string kept : {"a", "c", "e"}) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "store/run_id.h"
+#include "store/run_order.h"
 #include "store_test.h"
 
 namespace steadfast::store::testing {
@@ -29,7 +30,7 @@ class Rerun : public StoreTest {
                          std::optional<Json> input = std::nullopt) {
     const auto source = run(w1_->rerun_source(source_id));
     if (!source) throw std::runtime_error("no source run " + source_id);
-    return run(w1_->rerun(RerunRequest{*source, step, queue, std::move(input)}));
+    return run(w1_->rerun(RerunRequest{*source, step, queue, std::move(input), std::nullopt}));
   }
   // The run's fields of one step ("s.<step>.*").
   Fields step_fields(const std::string& run_id, const std::string& step) {
@@ -112,6 +113,38 @@ TEST_F(Rerun, WithoutAnInputTheSourcesInputIsKeptByteForByte) {
   EXPECT_EQ(claim("w1", "q").run_id, r.run_id);
 }
 
+// On an ordered queue (issue 16): a rerun with an edited input waits under
+// its own input's fairness key, at the source's priority; without one it
+// keeps the source's place, byte for byte.
+TEST_F(Rerun, AnEditedInputTakesItsOwnFairnessKeyAndTheSourcesPriority) {
+  const std::string source = completed_run();
+  QueueOrder order;
+  order.fairness_key = "{{input.tenant}}";
+  const Json def = {{"order", {{"q2", queue_order_json(order)}}}};
+  set_field(source, "sched", run_sched(def, Json{{"tenant", "acme"}}, 7));
+  const auto src = run(w1_->rerun_source(source));
+  ASSERT_TRUE(src);
+  EXPECT_EQ(src->priority, 7);
+
+  RerunRequest edited{*src, "b", "q2", Json{{"tenant", "globex"}}, std::nullopt};
+  edited.sched = run_sched(def, *edited.input, src->priority);
+  const RerunResult r = run(w1_->rerun(edited));
+  ASSERT_EQ(r.outcome, RerunResult::Outcome::created);
+  const Json sched = Json::parse(field(r.run_id, "sched"));
+  EXPECT_EQ(sched["p"], 7);
+  EXPECT_EQ(sched["q"]["q2"][2], "globex");
+  EXPECT_TRUE(field(r.run_id, "entry").starts_with("b:")) << "in the backlog, not the stream";
+  const std::string globex_key = sched["q"]["q2"][0].get<std::string>();
+  EXPECT_NE(field(r.run_id, "entry").find("\t" + globex_key + "\t" + r.run_id), std::string::npos)
+      << "under globex's key: " << field(r.run_id, "entry");
+  EXPECT_EQ(cmd({"LLEN", stream("q2") + ":o:7:" + globex_key}).as_integer(), 1) << "at level 7";
+  EXPECT_EQ(run(w1_->get_run(r.run_id))->priority, 7);
+
+  const RerunResult kept = rerun_from(source, "b", "q2");
+  ASSERT_EQ(kept.outcome, RerunResult::Outcome::created);
+  EXPECT_EQ(field(kept.run_id, "sched"), field(source, "sched"));
+}
+
 TEST_F(Rerun, AMissingSourceRunWritesNothing) {
   const std::string source = new_run_id();
   const std::string id = new_run_id();
@@ -172,7 +205,7 @@ TEST_F(Rerun, TheNewRunIsInTheSourcesPartition) {
     const std::string source = run(st.submit(s)).run_id;
     const auto src = run(st.rerun_source(source));
     ASSERT_TRUE(src.has_value());
-    const RerunResult r = run(st.rerun(RerunRequest{*src, "a", "q", std::nullopt}));
+    const RerunResult r = run(st.rerun(RerunRequest{*src, "a", "q", std::nullopt, std::nullopt}));
     ASSERT_EQ(r.outcome, RerunResult::Outcome::created);
     EXPECT_EQ(keys4.partition_of(r.run_id), keys4.partition_of(source));
   }

@@ -13,7 +13,9 @@
 -- partition stats hash, then the new run's indexes (store/run_index.h: every
 -- run, its workflow, 'live', one per metadata pair of the source)
 -- ARGV: source run id, new run id, rerun step, its queue, input JSON ('' =
---       the source's), kept steps (JSON array, in order), number of index keys
+--       the source's), kept steps (JSON array, in order), number of index
+--       keys, the new run's `sched` (lib.lua's "Ordered queues": that of an
+--       edited input; '-' = the source's)
 -- Returns {1, new run id}; {0, 'missing'} when the source run does not exist;
 -- {2, step, status} when a kept step has not finished in the source (status
 -- 'pending' when it never started). Nothing is written unless 1.
@@ -54,6 +56,7 @@ for i = 1, #src, 2 do
   end
 end
 if input == '' then input = source_input end
+if ARGV[8] and ARGV[8] ~= '-' then sched = ARGV[8] end
 
 local now = sf_now()
 local id = sf_enqueue(run, run_id, stream, step, '0', now, sched)
