@@ -171,7 +171,9 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   // Makes a workflow's shape (steps, queues) known in Redis, for submits from
-  // anywhere. Workers do this for their workflows when they start.
+  // anywhere. Workers do this for their workflows when they start. The queue
+  // settings a worker recorded (max_backlog, ordered queues) are kept for the
+  // queues the workflow still uses: they are the workers' to set.
   void register_workflow(const Workflow& workflow);
 
   // Creates a run. Throws UnknownWorkflowError, InvalidInputError (the input

@@ -190,8 +190,12 @@ Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(o
 Client::~Client() = default;
 
 void Client::register_workflow(const Workflow& w) {
-  const Json def = store::definition_of(w);
-  impl_->call(impl_->store_.register_workflow(w.name(), def));
+  const Json def = impl_->call([&]() -> asio::awaitable<Json> {
+    const std::optional<Json> recorded = co_await impl_->store_.workflow_definition(w.name());
+    Json d = store::with_recorded_queue_settings(store::definition_of(w), recorded ? *recorded : Json());
+    co_await impl_->store_.register_workflow(w.name(), d);
+    co_return d;
+  }());
   std::lock_guard lock(impl_->mu_);
   impl_->definitions_[w.name()] = def;
 }

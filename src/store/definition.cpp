@@ -45,6 +45,29 @@ Json definition_of(const Workflow& w, const std::map<std::string, std::int64_t>&
   return def;
 }
 
+Json with_recorded_queue_settings(Json definition, const Json& recorded) {
+  if (!recorded.is_object() || !definition.is_object() || !definition.contains("steps")) return definition;
+  const auto queue_of = [](const Json& step) {
+    return step.is_object() && step.contains("queue") && step["queue"].is_string() ? step["queue"].get<std::string>()
+                                                                                      : std::string();
+  };
+  const Json& steps = definition["steps"];
+  const Json none = Json::array();
+  const Json& before = recorded.contains("steps") && recorded["steps"].is_array() ? recorded["steps"] : none;
+  if (!definition.contains("max_backlog") && recorded.contains("max_backlog") && !steps.empty() && !before.empty() &&
+      queue_of(steps.front()) == queue_of(before.front())) {
+    definition["max_backlog"] = recorded["max_backlog"];
+  }
+  if (recorded.contains("order") && recorded["order"].is_object()) {
+    for (const Json& step : steps) {
+      const std::string q = queue_of(step);
+      const bool missing = !definition.contains("order") || !definition["order"].contains(q);
+      if (missing && recorded["order"].contains(q)) definition["order"][q] = recorded["order"][q];
+    }
+  }
+  return definition;
+}
+
 std::string run_graph_of(const Json& definition) {
   if (!definition.is_object() || !definition.contains("steps") || !definition["steps"].is_array()) return "";
   std::vector<engine::StepNeeds> steps;

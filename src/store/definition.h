@@ -26,6 +26,13 @@ namespace steadfast::store {
                                  const std::map<std::string, std::int64_t>& max_backlog = {},
                                  const std::map<std::string, QueueOrder>& order = {});
 
+// `definition` with the queue settings `recorded` (the definition registered
+// before it) holds for the queues `definition` still uses: its "max_backlog"
+// when its first queue is the same, and "order" entries. Those settings are
+// the workers' (their workflows file, WorkerOptions); a definition made
+// without them (Client::register_workflow) must not erase them.
+[[nodiscard]] Json with_recorded_queue_settings(Json definition, const Json& recorded);
+
 // What a run of a registered workflow keeps of its graph (the `graph` field,
 // lib.lua's "Graph runs"): the needs of every step, {"step": ["need", ...]},
 // as compact JSON; empty when the steps run one after another (a chain).

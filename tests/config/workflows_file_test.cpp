@@ -749,6 +749,46 @@ TEST(ParseWorkflows, OrderedQueuesReachTheFileAndTheDefinitions) {
   EXPECT_FALSE(store::definition_of(built.at(0)).contains("order")) << "definitions without it stay equal";
 }
 
+// Client::register_workflow makes a definition without the queue settings
+// (they are the workers'): it keeps those recorded for the queues it still uses.
+TEST(RecordedQueueSettings, AreKeptForTheQueuesTheDefinitionStillUses) {
+  const Json order = {{"fairness_key", "{{input.tenant}}"}, {"aging_ms", 300000}};
+  const Json recorded = {{"steps", {{{"name", "a"}, {"queue", "fair"}}, {{"name", "b"}, {"queue", "gone"}}}},
+                         {"max_backlog", 9},
+                         {"order", {{"fair", order}, {"gone", order}}}};
+  const auto def = [](std::vector<std::string> queues) {
+    Json steps = Json::array();
+    for (const std::string& q : queues) steps.push_back({{"name", "s" + q}, {"queue", q}});
+    return Json{{"name", "w"}, {"steps", steps}};
+  };
+  struct Row {
+    const char* name;
+    Json definition;
+    Json recorded;
+    Json want_order;  // null = none
+    Json want_max_backlog;
+  };
+  const Row rows[] = {
+      {"both kept", def({"fair"}), recorded, {{"fair", order}}, 9},
+      {"a queue no longer used is dropped", def({"fair", "other"}), recorded, {{"fair", order}}, 9},
+      {"another first queue: no backlog bound", def({"other", "fair"}), recorded, {{"fair", order}}, nullptr},
+      {"nothing recorded", def({"fair"}), nullptr, nullptr, nullptr},
+      {"recorded without settings", def({"fair"}), Json{{"steps", Json::array()}}, nullptr, nullptr},
+  };
+  for (const Row& r : rows) {
+    const Json got = store::with_recorded_queue_settings(r.definition, r.recorded);
+    EXPECT_EQ(got.contains("order") ? got["order"] : Json(nullptr), r.want_order) << r.name;
+    EXPECT_EQ(got.contains("max_backlog") ? got["max_backlog"] : Json(nullptr), r.want_max_backlog) << r.name;
+    EXPECT_EQ(got["steps"], r.definition["steps"]) << r.name;
+  }
+  Json own = def({"fair"});
+  own["order"] = {{"fair", {{"aging_ms", 0}}}};
+  own["max_backlog"] = 3;
+  const Json kept = store::with_recorded_queue_settings(own, recorded);
+  EXPECT_EQ(kept["order"]["fair"], (Json{{"aging_ms", 0}})) << "a definition's own settings win";
+  EXPECT_EQ(kept["max_backlog"], 3);
+}
+
 TEST(ParseWorkflows, TemplatesMayReadEarlierStepsAndTheInput) {
   const WorkflowsFile file = parse_workflows(
       kHead + "      - {name: a, kind: noop}\n      - name: b\n        kind: http\n"

@@ -20,6 +20,7 @@
 #include "engine/run_filter.h"
 #include "steadfast/client.h"
 #include "steadfast/worker.h"
+#include "store/definition.h"
 #include "store/keys.h"
 #include "store/store.h"
 #include "support/redis_test.h"
@@ -1277,6 +1278,28 @@ TEST_F(InProcess, WaitingAtALimiterCountsTowardMaxWait) {
   EXPECT_EQ(refused.steps[0].attempts, 1);
   EXPECT_NE(refused.steps[0].error.find("for admission (retry.max_wait 300ms)"), std::string::npos)
       << refused.steps[0].error;
+}
+
+// The queue settings workers record (an ordered queue, a backlog bound) stay
+// when a client registers the same workflow without them: its submits keep
+// giving runs their place in line.
+TEST_F(InProcess, AClientsRegistrationKeepsTheQueueSettingsWorkersRecorded) {
+  Workflow wf("ordered");
+  wf.step("a", [](StepContext&) -> StepResult { return Json::object(); });
+  QueueOrder order;
+  order.fairness_key = "{{input.tenant}}";
+  redis::Client& redis = make_client();
+  store::Store st(redis, store::KeySpace(prefix_, 1), "test");
+  run(st.register_workflow("ordered", store::definition_of(wf, {{"default", 50}}, {{"default", order}})));
+  client().register_workflow(wf);
+  const std::optional<Json> def = run(st.workflow_definition("ordered"));
+  ASSERT_TRUE(def);
+  EXPECT_EQ((*def)["max_backlog"], 50) << def->dump();
+  EXPECT_EQ((*def)["order"]["default"]["fairness_key"], "{{input.tenant}}") << def->dump();
+  const std::string id = client().submit("ordered", Json{{"tenant", "acme"}}).run_id;
+  const std::optional<RunInfo> queued = client().get_run(id);
+  ASSERT_TRUE(queued);
+  EXPECT_EQ(queued->status, "waiting") << "in the ordered backlog: " << to_json(*queued).dump();
 }
 
 // --- fleets that differ during a rolling deploy (issue 12, item 7) ---
