@@ -879,7 +879,7 @@ asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>
                                    keys_.index_workflow(partition, c.workflow)});
           args.insert(args.end(), {t.token.entry_id, std::to_string(t.token.deliveries), t.run_id, t.step,
                                    std::to_string(t.attempts), c.run_id, c.workflow, c.first_step, c.queue, c.steps,
-                                   c.graph, c.input, std::to_string(c.deadline_ms)});
+                                   c.graph, c.input, std::to_string(c.deadline_ms), c.sched});
         }
         break;
       case ScriptKind::none: break;

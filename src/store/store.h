@@ -188,6 +188,10 @@ struct ChildStart {
   std::string graph;       // store::run_graph_of its definition; "" = a chain
   std::string input;       // JSON
   std::int64_t deadline_ms = 0;  // Workflow::deadline; 0 = none
+  // Its place in ordered queues: store::run_sched of its definition and
+  // input at the default priority (spawn.lua lays the parent's priority
+  // over it). "-" = the parent's `sched` as it is.
+  std::string sched = "-";
 };
 
 // One decided transition, applied by the script matching its action.

@@ -16,11 +16,13 @@
 #include "engine/template.h"
 #include "store/definition.h"
 #include "store/run_id.h"
+#include "store/run_order.h"
 #include "worker/worker_impl.h"
 
 namespace steadfast {
 
-Worker::Impl::ChildPlan Worker::Impl::child_plan(const Workflow& child) {
+Worker::Impl::ChildPlan Worker::Impl::child_plan(const Workflow& child,
+                                                const std::map<std::string, QueueOrder>& queue_order) {
   ChildPlan plan;
   store::ChildStart& c = plan.shape;
   c.workflow = child.name();
@@ -29,7 +31,8 @@ Worker::Impl::ChildPlan Worker::Impl::child_plan(const Workflow& child) {
   Json names = Json::array();
   for (const StepDefinition& s : child.steps()) names.push_back(s.name);
   c.steps = names.dump();
-  c.graph = store::run_graph_of(store::definition_of(child, {}));
+  plan.definition = store::definition_of(child, {}, queue_order);
+  c.graph = store::run_graph_of(plan.definition);
   c.deadline_ms = child.deadline().count();
   if (!child.input_schema().is_null()) plan.schema = std::make_shared<const engine::JsonSchema>(child.input_schema());
   plan.max_input_bytes = child.max_input_bytes();
@@ -79,6 +82,8 @@ void Worker::Impl::run_child_step(const std::string& key, Inflight& slot, const 
     }
     slot.child = plan.shape;
     slot.child->run_id = child_id;
+    // Its own fairness keys from its own input; the parent's priority (spawn.lua).
+    slot.child->sched = store::run_sched(plan.definition, rendered, kDefaultPriority);
     slot.child->input = std::move(text);
     spdlog::info("worker {}: run {} step {} starts child run {} of workflow {}", options_.id, slot.item.run_id,
                  holder, child_id, spec.workflow);

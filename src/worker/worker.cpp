@@ -108,7 +108,7 @@ Worker::Impl::Impl(WorkerOptions options, std::vector<Workflow> workflows)
         throw std::invalid_argument("workflow '" + w.name() + "' step '" + s.name + "' starts workflow '" +
                                     s.child->workflow + "', which this worker was not given");
       }
-      child_plans_.try_emplace(child->name(), child_plan(*child));
+      child_plans_.try_emplace(child->name(), child_plan(*child, options_.queue_order));
     }
   }
   std::set<std::string> queues(options_.queues.begin(), options_.queues.end());

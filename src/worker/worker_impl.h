@@ -208,11 +208,12 @@ class Worker::Impl {
   // input_schema compiled (null without one).
   struct ChildPlan {
     store::ChildStart shape;
+    Json definition;  // the child's, with this worker's queue settings (store::run_sched)
     std::shared_ptr<const engine::JsonSchema> schema;
     std::size_t max_input_bytes = 0;
   };
   // child_step.cpp: what a step starting `child` needs of it (child_plans_).
-  static ChildPlan child_plan(const Workflow& child);
+  static ChildPlan child_plan(const Workflow& child, const std::map<std::string, QueueOrder>& queue_order);
   // A child workflow step's claim: parks on the child it starts (or still
   // runs), or finishes with how the child ended.
   void run_child_step(const std::string& key, Inflight& slot, const StepDefinition& step, const Json& input,

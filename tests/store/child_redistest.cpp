@@ -15,6 +15,7 @@
 #include "store/definition.h"
 #include "store/doctor.h"
 #include "store/run_id.h"
+#include "store/run_order.h"
 #include "store_test.h"
 
 namespace steadfast::store::testing {
@@ -104,6 +105,38 @@ TEST_F(ChildRuns, TheStepStartsItsChildAndWaitsForItHoldingNoEntry) {
   EXPECT_EQ(view.steps[0].waiting_for, (Json{{"kind", "child"}, {"until", nullptr}, {"run_id", child}}));
   EXPECT_EQ(run(w1_->get_run(child)).value().parent, parent);
   EXPECT_EQ(run(w1_->children_of(parent)), std::vector<std::string>{child});
+}
+
+// On ordered queues (issue 16): the child waits under the fairness key of its
+// own input on its own queue, at its parent's priority; a child whose queues
+// are not ordered keeps only the priority.
+TEST_F(ChildRuns, AChildTakesItsParentsPriorityAndItsOwnFairnessKey) {
+  QueueOrder order;
+  order.fairness_key = "{{input.x}}";
+  const Json parent_def = {{"order", {{"q", queue_order_json(order)}}}};
+  const Json child_def = {{"order", {{"q2", queue_order_json(order)}}}};
+  for (const bool ordered_child : {true, false}) {
+    SCOPED_TRACE(ordered_child ? "ordered child queue" : "FIFO child queue");
+    const std::string parent = submit_parent();
+    const StartItem it = claimed_step();
+    set_field(parent, "sched", run_sched(parent_def, Json{{"x", "parent-tenant"}}, 8));
+    Transition t = spawn(it);
+    t.child->sched = run_sched(ordered_child ? child_def : Json::object(), Json{{"x", 1}}, kDefaultPriority);
+    ASSERT_EQ(apply_one(t), Applied::ok);
+    const std::string child = child_run_id(keys_, parent, "c");
+    const Json sched = Json::parse(value(child, "sched"));
+    EXPECT_EQ(sched["p"], 8) << sched;
+    EXPECT_EQ(run(w1_->get_run(child)).value().priority, 8);
+    if (ordered_child) {
+      EXPECT_EQ(sched["q"]["q2"][2], "1") << "its own input's key: " << sched;
+      EXPECT_FALSE(sched["q"].contains("q")) << "not the parent's queues";
+      EXPECT_TRUE(value(child, "entry").starts_with("b:")) << "in q2's backlog";
+      EXPECT_EQ(cmd({"LLEN", stream("q2") + ":o:8:" + sched["q"]["q2"][0].get<std::string>()}).as_integer(), 1);
+    } else {
+      EXPECT_FALSE(sched.contains("q")) << sched;
+      EXPECT_FALSE(value(child, "entry").starts_with("b:")) << "straight to q2's stream";
+    }
+  }
 }
 
 TEST_F(ChildRuns, TheChildsEndQueuesTheStepAgainAndItsClaimReadsTheOutcome) {

@@ -11,9 +11,9 @@
 -- waited for instead of started twice, and one that has ended gets its
 -- 'child' timer at once, as its end would have set it (lib.lua's "Child
 -- runs"). A parent being cancelled starts no child: the holder ends as
--- cancelled, as drop.lua ends it. The child takes its parent's place on
--- ordered queues (`sched`: its priority and fairness keys; lib.lua's
--- "Ordered queues").
+-- cancelled, as drop.lua ends it. On ordered queues (`sched`, lib.lua's
+-- "Ordered queues") the child has its parent's priority and the fairness
+-- keys of its own input and queues.
 -- KEYS[1] stream, KEYS[2] timer set, KEYS[3] partition stats, KEYS[4] index
 -- of every run, KEYS[5] status index 'live', KEYS[6] status index
 -- 'cancelled', KEYS[7] retention set, KEYS[8] deadline set; then per item:
@@ -23,14 +23,35 @@
 --       deliveries, parent run id, holder (step, or "step[k]"), attempts to
 --       record (the count before this claim), child run id, child workflow,
 --       its first step, its queue, its steps (JSON), its graph ('' = a
---       chain), its input (JSON), its deadline ms (0 = none)
+--       chain), its input (JSON), its deadline ms (0 = none), its `sched` at
+--       the default priority (store::run_sched; '-' = the parent's as it is)
 -- Returns per item 'started', 'attached' (the child existed), 'cancelled',
 -- 'stale' or 'discarded'.
 local stream, timers, stats, ix_all, live = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local cancelled, retention_set, deadlines = KEYS[6], KEYS[7], KEYS[8]
 local group, consumer, retention = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local now = sf_now()
-local per = 13
+local per = 14
+
+-- The child's `sched`: its own (fairness keys of its input and queues) with
+-- the parent's priority.
+local function child_sched(parent_sched, own)
+  if own == '-' then return parent_sched end
+  local p = 5
+  if parent_sched ~= '' then
+    local ok, d = pcall(cjson.decode, parent_sched)
+    if ok and type(d) == 'table' and type(d.p) == 'number' then p = d.p end
+  end
+  local q
+  if own ~= '' then
+    local ok, d = pcall(cjson.decode, own)
+    if ok and type(d) == 'table' and type(d.q) == 'table' then q = d.q end
+  end
+  if p == 5 and q == nil then return '' end
+  local s = '{"p":' .. string.format('%d', p)
+  if q then s = s .. ',"q":' .. cjson.encode(q) end
+  return s .. '}'
+end
 local out = {}
 for i = 1, (#ARGV - 3) / per do
   local a = 3 + (i - 1) * per
@@ -57,7 +78,8 @@ for i = 1, (#ARGV - 3) / per do
       sf_create_run({run = child, run_id = child_id, workflow = workflow, step = ARGV[a + 8], queue = ARGV[a + 9],
                      steps = ARGV[a + 10], input = ARGV[a + 12], metadata = '', start = 0, stream = child_stream,
                      timers = timers, now = now, deadline = tonumber(ARGV[a + 13]), deadlines = deadlines,
-                     graph = ARGV[a + 11], sched = redis.call('HGET', parent, 'sched') or ''})
+                     graph = ARGV[a + 11],
+                     sched = child_sched(redis.call('HGET', parent, 'sched') or '', ARGV[a + 14])})
       redis.call('HSET', child, 'parent', parent_id, 'parent_node', holder)
       for _, key in ipairs({ix_all, child_index, live}) do redis.call('ZADD', key, 0, child_id) end
       redis.call('HINCRBY', stats, 'submitted:' .. workflow, 1)
