@@ -695,20 +695,6 @@ asio::awaitable<std::int64_t> Store::dlq_count() {
   co_return n;
 }
 
-asio::awaitable<std::map<std::string, std::int64_t>> Store::limiter_waits() {
-  std::map<std::string, std::int64_t> out;
-  const Reply all = checked(co_await client_.command("HGETALL", keys_.limiters()));  // name, bounds, ...
-  if (all.size() == 0) co_return out;
-  Pipeline p;
-  for (std::size_t i = 0; i + 1 < all.size(); i += 2) p.add("HGET", keys_.limit(all[i].str()), "waits");
-  const std::vector<Reply> waits = co_await client_.exec(std::move(p));
-  for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
-    const Reply& w = waits[i / 2];
-    out[std::string(all[i].str())] = w.is_nil() || w.is_error() ? 0 : integer_of(w);
-  }
-  co_return out;
-}
-
 asio::awaitable<std::set<std::string>> Store::backlogged(const std::vector<std::string>& stream_keys) {
   std::set<std::string> out;
   if (stream_keys.empty()) co_return out;

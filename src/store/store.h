@@ -443,9 +443,6 @@ class Store {
   asio::awaitable<std::vector<QueueDepth>> queue_depths();
   asio::awaitable<std::int64_t> delayed_count();
   asio::awaitable<std::int64_t> dlq_count();
-  // Admissions refused so far, by limiter name (the `waits` of every
-  // registered limiter's hash; 0 for one never used).
-  asio::awaitable<std::map<std::string, std::int64_t>> limiter_waits();
 
   // --- workers (consumer = this worker's id) ---
   // Creates the consumer group at the stream's beginning if missing (never at $).
