@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of fuzz/ with clang-14 (ASan + UBSan, build-fuzz/)
-# and runs each for a bounded time, starting from its committed corpus.
+# Builds the libFuzzer targets of fuzz/ in the instrumented build-asan/ that
+# scripts/sanitize.sh also uses (scripts/sanitized-build.sh: clang-14, ASan +
+# UBSan, coverage; after sanitize.sh only the six fuzz targets are left to
+# link) and runs each for a bounded time, starting from its committed corpus.
 #
 #   scripts/fuzz.sh [--seconds N] [target...]     targets: http schema workflows template url_template cron
 #
 # Each target runs N seconds (default 30) on a copy of fuzz/corpus/<target>/
-# in build-fuzz/corpus/<target>/ (kept between local runs; the repository's
+# in build-asan/corpus/<target>/ (kept between local runs; the repository's
 # corpus is never written), with fuzz/dict/<target>.dict. Any crash, leak,
 # timeout (-timeout=5 s per input) or RSS over 2 GiB fails the script; the
-# input is saved as build-fuzz/artifacts/<target>/crash-<sha1> (or leak-,
-# timeout-, oom-). Reproduce with: build-fuzz/fuzz/fuzz_<target> <that file>
+# input is saved as build-asan/artifacts/<target>/crash-<sha1> (or leak-,
+# timeout-, oom-). Reproduce with: build-asan/fuzz/fuzz_<target> <that file>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,13 +27,9 @@ while (($#)); do
 done
 ((${#targets[@]})) || targets=(http schema workflows template url_template cron)
 
-build=build-fuzz
+build=build-asan
 started=$SECONDS
-cmake -S . -B "$build" -DSTEADFAST_FUZZ=ON -DSTEADFAST_BUILD_TESTS=OFF -DSTEADFAST_BUILD_BENCHMARKS=OFF \
-  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
-  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" \
-  -DCMAKE_C_FLAGS_DEBUG="-O1 -gline-tables-only" >/dev/null
-cmake --build "$build" -j2 --target $(printf 'fuzz_%s ' "${targets[@]}")
+bash scripts/sanitized-build.sh $(printf 'fuzz_%s ' "${targets[@]}")
 echo "fuzz: build took $((SECONDS - started)) s"
 
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"

@@ -18,7 +18,7 @@ packages=(
   libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools
-  clang-14 libclang-rt-14-dev llvm  # libFuzzer (scripts/fuzz.sh); llvm-symbolizer for sanitizer traces
+  clang-14 libclang-rt-14-dev llvm lld  # the sanitized and fuzz build (scripts/sanitized-build.sh); llvm-symbolizer for sanitizer traces
   openssl python3 procps curl
   python3-venv  # installing the Python client (clients/python) into a venv, as the README does
   python3-redis  # the BullMQ peer harness of scripts/bench_peers.sh (benchmarks only)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # AddressSanitizer (leaks included) + UndefinedBehaviorSanitizer: builds
-# everything with gcc in build-asan/ (-O0 -g1: line tables for the
-# reports, half the compile time of -O1 -g; asserts on) and runs every ctest
-# test (unit, redis, fault, limits, reliability, security, api, cli, demo,
-# bench smoke, browser).
+# everything in build-asan/ (scripts/sanitized-build.sh: clang-14, -O1 and
+# the tests -O0, line tables for the reports, asserts on; the build fuzz.sh
+# uses too) and
+# runs every ctest test (unit, redis, fault, limits, reliability, security,
+# api, cli, demo, bench smoke, browser).
 #
 #   scripts/sanitize.sh [ctest arguments...]     e.g. -R Takeover, -L unit
 #
@@ -21,10 +22,7 @@ cd "$(dirname "$0")/.."
 build=build-asan
 started=$SECONDS
 
-cmake -S . -B "$build" -DSTEADFAST_SANITIZE=address,undefined \
-  -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ \
-  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" -DCMAKE_C_FLAGS_DEBUG="-O0 -g1" >/dev/null
-cmake --build "$build" -j2
+bash scripts/sanitized-build.sh
 echo "sanitize: build took $((SECONDS - started)) s"
 
 logs="$PWD/$build/sanitizer-logs"
@@ -32,14 +30,13 @@ rm -rf "$logs"
 mkdir -p "$logs"
 # handle_abort: an abort (an uncaught exception, a failed assert, UBSan's
 # halt, below) is reported with its stack like any other error.
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:handle_abort=1:check_initialization_order=1:log_path=$logs/asan"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:handle_abort=1:check_initialization_order=1:log_path=$logs/report"
 export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:print_suppressions=0"
-# With gcc, libubsan is a library of its own whose log_path setter binds to
-# libasan's: UBSan's message always goes to stderr (so ctest shows it for the
-# test's own process), and once UBSan has reported, ASan's reports go to this
-# log_path. abort_on_error makes UBSan abort, so ASan logs that abort here,
-# with the __ubsan_handle_* frame that names the check and the line.
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:abort_on_error=1:log_path=$logs/ubsan"
+# clang's UBSan writes its report, with the stack, to log_path (not to
+# stderr), then halts: every UBSan finding is a file here and fails this
+# script. One log_path for both: the sanitizers share it in clang's runtime
+# (the last one set wins).
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:abort_on_error=1:log_path=$logs/report"
 
 tests_started=$SECONDS
 status=0

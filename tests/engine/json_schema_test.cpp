@@ -122,7 +122,7 @@ TEST(JsonSchemaTest, UnsupportedPatternIsRefusedNotIgnored) {
 
 TEST(JsonSchemaTest, NonObjectSchemaIsRefused) {
   EXPECT_THROW(JsonSchema(Json("string")), std::invalid_argument);
-  EXPECT_THROW(JsonSchema(Json::array()), std::invalid_argument);
+  EXPECT_THROW(JsonSchema{Json::array()}, std::invalid_argument);
 }
 
 // Found by fuzz/schema_fuzzer: RapidJSON compiled these, then validation
