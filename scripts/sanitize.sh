@@ -2,9 +2,8 @@
 # AddressSanitizer (leaks included) + UndefinedBehaviorSanitizer: builds
 # everything in build-asan/ (scripts/sanitized-build.sh: clang-14, -O1 and
 # the tests -O0, line tables for the reports, asserts on; the build fuzz.sh
-# uses too) and
-# runs every ctest test (unit, redis, fault, limits, reliability, security,
-# api, cli, demo, bench smoke, browser).
+# uses too) and runs every ctest test (unit, redis, fault, limits,
+# reliability, security, api, cli, demo, bench smoke, browser).
 #
 #   scripts/sanitize.sh [ctest arguments...]     e.g. -R Takeover, -L unit
 #
