@@ -16,6 +16,8 @@
 
 namespace steadfast {
 
+class TaskBroker;  // src/worker/task_broker.h
+
 struct WorkerOptions {
   std::string redis_url = "redis://127.0.0.1:6379";
   // Consumer name in the queues' group; one live process per id. Empty =
@@ -67,6 +69,12 @@ struct WorkerOptions {
   // neither; without them a template reading a callback URL fails its attempt.
   std::string public_url;
   std::string signing_key_file;
+  // `serve`'s task worker: serves the task queues (steps of kind task,
+  // StepDefinition::task) only, claiming no more of them than external
+  // workers ask for and handing them over through this broker
+  // (docs/worker-protocol.md). Null (any other worker): task queues are
+  // left out of the queues served, and naming one is refused.
+  std::shared_ptr<TaskBroker> tasks;
 };
 
 struct WorkerStats {
@@ -86,6 +94,8 @@ struct WorkerStats {
   std::uint64_t redelivered = 0;
   std::uint64_t reclaim_errors = 0;  // reclaim passes that failed (logged at most once per 10 s)
   std::uint64_t promote_errors = 0;  // promote calls that failed (logged at most once per 10 s)
+  // Task steps handed over to external workers (a task worker's, inside `serve`).
+  std::uint64_t handed_over = 0;
 };
 
 class Worker {

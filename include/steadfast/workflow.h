@@ -273,6 +273,9 @@ struct StepDefinition {
   std::optional<MapSpec> map = std::nullopt;
   // Set for a child workflow step (Workflow::child).
   std::optional<ChildSpec> child = std::nullopt;
+  // The task name of a step external workers carry out (Workflow::task,
+  // `kind: task`; docs/worker-protocol.md); empty for every other step.
+  std::string task = {};
 };
 
 // The largest input a run may have, as compact JSON (the store's payload
@@ -311,6 +314,16 @@ class Workflow {
   // duplicate name, a bad child workflow name, an input template that does
   // not parse, or a bad queue.
   Workflow& child(std::string name, ChildSpec spec, StepOptions options = {});
+
+  // Appends a step carried out by an external worker (any language, over
+  // `steadfast serve`'s worker protocol: docs/worker-protocol.md) that
+  // registered the task name `task`. Retries, timeouts, limits and the rest
+  // of `options` apply as for any step; `options.queue` must name a queue
+  // holding task steps only (a C++ worker never serves it: `serve` hands its
+  // steps to the external workers). Throws std::invalid_argument for a bad
+  // or duplicate name, a task name not matching ^[A-Za-z0-9_.-]{1,64}$, or
+  // bad options.
+  Workflow& task(std::string name, std::string task, StepOptions options);
   // The steps `step` needs finished before it starts; {} = it starts with
   // the run. Without a call, a step needs the step before it in the list.
   // Names may name later steps; the whole graph (unknown names, cycles) is

@@ -24,18 +24,24 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <cctype>
 #include <condition_variable>
 #include <csignal>
 #include <limits>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 #include <type_traits>
 
 #include <unistd.h>
 
 #include "api/problem.h"
 #include "api/service.h"
+#include "api/task_protocol.h"
+#include "steadfast/worker.h"
+#include "steps/kind_registry.h"
+#include "worker/task_broker.h"
 #include "engine/callback_signing.h"
 #include "engine/bulk.h"
 #include "engine/outage_log.h"
@@ -155,7 +161,8 @@ class Server::Impl {
       : options_(checked(options)),
         redis_(io_.get_executor(), redis_config(options_)),
         store_(redis_, store::KeySpace(options_.key_prefix, options_.partitions)),
-        service_(redis_, store_, serve_workflows(file), load_tokens(options_), service_options(options_)),
+        tasks_(task_setup(options_, file, redis_)),
+        service_(redis_, store_, serve_workflows(file), load_tokens(options_), service_options(options_, tasks_)),
         tls_(tls_context(options_)),
         acceptor_(io_),
         signals_(io_),
@@ -183,7 +190,23 @@ class Server::Impl {
         begin_stop();
       });
     }
+    std::thread task_thread;
+    if (tasks_.protocol) {
+      task_worker_ = std::make_unique<Worker>(tasks_.worker, tasks_.workflows);
+      task_thread = std::thread([this] {
+        try {
+          task_worker_->run();
+        } catch (const std::exception& e) {
+          spdlog::error("api: the task worker stopped: {}; stopping", e.what());
+          asio::post(io_, [this] { begin_stop(); });
+        }
+      });
+    }
     io_.run();
+    if (task_worker_) {
+      task_worker_->stop();
+      task_thread.join();
+    }
     set_listen_state(State::failed, 0);  // wakes waiters if it never listened
     if (failure) {
       try {
@@ -225,8 +248,70 @@ class Server::Impl {
     bool busy = false;  // a request is being read, handled or answered
   };
 
-  static ServiceOptions service_options(const ServerOptions& o) {
+  // The worker protocol and the task worker behind it, when some step is a
+  // task (docs/worker-protocol.md); empty otherwise.
+  struct TaskSetup {
+    std::shared_ptr<TaskBroker> broker;
+    std::shared_ptr<TaskProtocol> protocol;
+    WorkerOptions worker;
+    std::vector<Workflow> workflows;  // the task worker's
+  };
+
+  static TaskSetup task_setup(const ServerOptions& o, const config::WorkflowsFile& file, redis::Client& redis) {
+    TaskSetup t;
+    bool any = false;
+    for (const config::WorkflowSpec& w : file.workflows) {
+      for (const config::StepSpec& st : w.steps) any = any || st.kind == "task";
+    }
+    if (!any) return t;
+    std::vector<engine::SigningKey> keys;
+    if (!o.signing_key_file.empty()) {
+      keys = engine::load_signing_keys(o.signing_key_file);
+    } else {
+      // Tokens this process alone verifies: an external worker must then
+      // finish its steps through this serve (or lose them after the lease).
+      keys.push_back(engine::generate_signing_key("local"));
+      spdlog::info("api: task tokens are signed with a key of this process only; give every serve the same "
+                   "--signing-key-file so that any of them takes an external worker's calls");
+    }
+    const steps::KindRegistry kinds = steps::builtin_kinds();
+    t.broker = std::make_shared<TaskBroker>();
+    t.protocol = std::make_shared<TaskProtocol>(
+        redis, store::KeySpace(o.key_prefix, o.partitions), t.broker,
+        std::make_shared<const engine::TaskTokenSigner>(std::move(keys)), config::build_workflows(file, kinds),
+        file.limiters, o.max_wait, o.retention);
+    t.workflows = config::build_workflows(file, kinds);
+    WorkerOptions& w = t.worker;
+    w.redis_url = o.redis_url;
+    w.key_prefix = o.key_prefix;
+    w.partitions = o.partitions;
+    std::string host = "serve";
+    {
+      char name[256] = {};
+      if (gethostname(name, sizeof name - 1) == 0) host = name;
+    }
+    std::string id = "tasks-" + host + "-" + std::to_string(::getpid());
+    for (char& c : id) {
+      if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '-' && c != '_') c = '-';
+    }
+    w.id = id.substr(0, 64);
+    // Claimed steps wait only for their handover: a few hundred at once is plenty.
+    w.concurrency = 1024;
+    w.limits = file.limiters;
+    w.max_backlog = file.max_backlog;
+    w.queue_order = file.queue_order;
+    w.retention = o.retention;
+    w.allow_eviction = o.allow_eviction;
+    w.drain_timeout = std::chrono::milliseconds(200);
+    w.handle_signals = false;
+    w.run_scheduler = false;  // serve runs its own
+    w.tasks = t.broker;
+    return t;
+  }
+
+  static ServiceOptions service_options(const ServerOptions& o, const TaskSetup& tasks) {
     ServiceOptions s;
+    s.tasks = tasks.protocol;
     s.max_wait = o.max_wait;
     s.retention = o.retention;
     s.max_body = o.max_body;
@@ -685,6 +770,7 @@ class Server::Impl {
     bulk_timer_.cancel();
     schedule_timer_.cancel();
     service_.begin_shutdown();
+    if (task_worker_) task_worker_->stop();
     // Idle connections (waiting for a request) close now; busy ones finish
     // their request and close after answering it.
     for (Connection* c : connections_) {
@@ -715,7 +801,9 @@ class Server::Impl {
   asio::io_context io_{1};
   redis::Client redis_;
   store::Store store_;
+  TaskSetup tasks_;
   Service service_;
+  std::unique_ptr<Worker> task_worker_;  // set while run() runs, when tasks_ is
   std::unique_ptr<asio::ssl::context> tls_;  // null = plain HTTP
   tcp::acceptor acceptor_;
   asio::signal_set signals_;

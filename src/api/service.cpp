@@ -234,7 +234,7 @@ struct Service::Route {
     healthz, readyz, metrics, ui, ui_redirect, me, workflows, submit, runs, run, cancel, dlq, dlq_purge, dlq_replay,
     workers, limiters, limiter_overrides, limiter_override, audit, queues, queue_pause, queue_resume, stats_series, rerun, bulk_create, bulk_list, bulk_get,
     bulk_stop, submit_batch, schedules, schedule_pause, schedule_resume, schedule_trigger, signal, callback,
-    map_items
+    map_items, worker_call
   };
   Action action{};
   std::string label;               // the route template, for metrics
@@ -387,6 +387,10 @@ std::variant<Service::Route, Response> Service::resolve(const Request& request) 
       set(A::schedule_trigger, "/v1/schedules/{name}/trigger", "POST", Access::admin, std::string(seg[2]));
     } else if (n == 2 && s1 == "workers") {
       set(A::workers, "/v1/workers", "GET", Access::read);
+    } else if (n == 3 && s1 == "worker" &&
+               (seg[2] == "claim" || seg[2] == "heartbeat" || seg[2] == "complete" || seg[2] == "fail" ||
+                seg[2] == "release")) {
+      set(A::worker_call, "/v1/worker/" + std::string(seg[2]), "POST", Access::worker, std::string(seg[2]));
     } else if (n == 2 && s1 == "limiters") {
       set(A::limiters, "/v1/limiters", "GET", Access::read);
     } else if (n == 4 && s1 == "limiters" && seg[3] == "overrides" && !seg[2].empty()) {
@@ -448,7 +452,8 @@ std::variant<Service::Route, Response> Service::resolve(const Request& request) 
     } else if (!allows(who->role, route.access)) {
       response = problem(403, "forbidden",
                          "the token's role '" + std::string(to_string(who->role)) + "' may not use " +
-                             route.label + " (needs admin)");
+                             route.label + " (needs " +
+                             (route.access == Access::worker ? "worker or admin" : route.access == Access::admin ? "admin" : "submit or admin") + ")");
     }
     route.who = who;
   }
@@ -516,6 +521,7 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
       case A::bulk_list: co_return co_await list_bulk(route.query);
       case A::bulk_get: co_return co_await get_bulk(route.param);
       case A::bulk_stop: co_return co_await stop_bulk(route.param, route.who);
+      case A::worker_call: co_return co_await worker_call(request, route.param);
       default: break;
     }
     co_return problem(404, "not-found", "no such route");
@@ -1256,9 +1262,40 @@ asio::awaitable<Response> Service::list_bulk(const std::map<std::string, std::st
   co_return json_response(200, {{"jobs", std::move(list)}});
 }
 
+asio::awaitable<Response> Service::worker_call(const Request& request, const std::string& call) {
+  if (!options_.tasks) {
+    co_return problem(404, "not-found", "this server's workflows have no task steps (kind: task): no worker protocol");
+  }
+  auto parsed = small_json_body(request, options_.max_json_depth);
+  if (auto* refusal = std::get_if<Response>(&parsed)) co_return std::move(*refusal);
+  const Json& body = std::get<Json>(parsed);
+  if (call == "claim") {
+    // (A named local: GCC 12 mishandles a conditional's temporary across a co_await.)
+    std::string host;
+    if (body.is_object() && body.contains("host") && body["host"].is_string()) host = body["host"].get<std::string>();
+    co_return co_await options_.tasks->claim(body, host);
+  }
+  if (call == "heartbeat") co_return co_await options_.tasks->heartbeat(body);
+  if (call == "complete") co_return co_await options_.tasks->complete(body);
+  if (call == "fail") co_return co_await options_.tasks->fail(body);
+  co_return co_await options_.tasks->release(body);
+}
+
 asio::awaitable<Response> Service::list_workers() {
   Json list = Json::array();
-  for (const Json& w : co_await store_.workers()) list.push_back(store::worker_record(w));
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  for (const Json& w : co_await store_.workers()) {
+    // An external worker has no lock: it is listed while it claimed within a
+    // minute (a long poll is at most --max-wait), and forgotten after an hour.
+    if (w.value("kind", "") == "remote") {
+      const std::int64_t age = now_ms - w.value("beat_at_ms", std::int64_t{0});
+      if (age > 3600 * 1000) co_await redis_.command("HDEL", store_.keys().workers(), w.value("id", ""));
+      if (age > std::max<std::int64_t>(60 * 1000, 2 * options_.max_wait.count())) continue;
+    }
+    list.push_back(store::worker_record(w));
+  }
   co_return json_response(200, {{"workers", std::move(list)}});
 }
 

@@ -20,6 +20,7 @@
 #include "api/metrics.h"
 #include "api/problem.h"
 #include "api/quotas.h"
+#include "api/task_protocol.h"
 #include "engine/callback_signing.h"
 #include "engine/json_schema.h"
 #include "api/tokens.h"
@@ -61,6 +62,9 @@ struct ServiceOptions {
   std::chrono::seconds retry_after{1};
   // Verifies callback URLs (POST /v1/callbacks/...); null = no callbacks (404).
   std::shared_ptr<const engine::CallbackSigner> callbacks;
+  // The worker protocol (POST /v1/worker/...; api/task_protocol.h); null =
+  // no task steps served (404).
+  std::shared_ptr<TaskProtocol> tasks;
 };
 
 // Runs one POST /v1/workflows/{name}/runs:batch may submit.
@@ -94,7 +98,10 @@ class Service {
   void mark_ready() noexcept { ready_ = true; }
 
   // Long polls return their current state at once from now on.
-  void begin_shutdown() noexcept { shutting_down_ = true; }
+  void begin_shutdown() {
+    shutting_down_ = true;
+    if (options_.tasks) options_.tasks->begin_shutdown();
+  }
 
   // Counts an answered request (the server calls this for every response it
   // writes, including its own 400/413/431).
@@ -132,6 +139,8 @@ class Service {
   boost::asio::awaitable<Response> stop_bulk(const std::string& id, const std::optional<Principal>& who);
   boost::asio::awaitable<Response> list_bulk(const std::map<std::string, std::string>& query);
   boost::asio::awaitable<Response> list_workers();
+  // POST /v1/worker/{claim|heartbeat|complete|fail|release}.
+  boost::asio::awaitable<Response> worker_call(const Request& request, const std::string& call);
   boost::asio::awaitable<Response> list_queues();
   boost::asio::awaitable<Response> pause_queue(const std::string& queue, bool pause,
                                                const std::optional<Principal>& who);

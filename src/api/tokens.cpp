@@ -62,15 +62,26 @@ bool iequals(std::string_view a, std::string_view b) {
 }  // namespace
 
 bool allows(Role role, Access access) noexcept {
+  // A worker token reaches the worker protocol only; the protocol is the
+  // admin's too (an operator may drive it by hand), not a submitter's.
+  if (role == Role::worker) return access == Access::worker;
   switch (access) {
     case Access::read:
     case Access::submit: return true;
-    case Access::admin: return role == Role::admin;
+    case Access::admin:
+    case Access::worker: return role == Role::admin;
   }
   return false;
 }
 
-std::string_view to_string(Role role) noexcept { return role == Role::admin ? "admin" : "submit"; }
+std::string_view to_string(Role role) noexcept {
+  switch (role) {
+    case Role::admin: return "admin";
+    case Role::worker: return "worker";
+    case Role::submit: break;
+  }
+  return "submit";
+}
 
 Tokens Tokens::parse(std::string_view text, std::string_view path) {
   Tokens t;
@@ -99,8 +110,10 @@ Tokens Tokens::parse(std::string_view text, std::string_view path) {
       e.principal.role = Role::submit;
     } else if (w[1] == "admin") {
       e.principal.role = Role::admin;
+    } else if (w[1] == "worker") {
+      e.principal.role = Role::worker;
     } else {
-      fail("unknown role '" + std::string(w[1]) + "' (submit or admin)");
+      fail("unknown role '" + std::string(w[1]) + "' (submit, admin or worker)");
     }
     e.principal.id = std::string(hex.substr(0, 16));
     for (auto& c : e.principal.id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

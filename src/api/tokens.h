@@ -4,7 +4,8 @@
 //   sha256:<64 hex digits> <role> [name] [rate=<n>/s|<n>/m] [max_live=<n>]
 //
 // where the hex is SHA-256 of the token's bytes, role is `submit` (submit runs,
-// read everything) or `admin` (also cancel, dead-letter replay and purge), and
+// read everything), `admin` (also cancel, dead-letter replay and purge) or
+// `worker` (the worker protocol of external workers, and nothing else), and
 // name labels the token in logs. The quotas (api/quotas.h) bound what the
 // token may submit: `rate` submits per second or minute (bursts of one
 // second's worth), `max_live` runs not finished yet; absent = no bound. Blank
@@ -25,10 +26,11 @@
 
 namespace steadfast::api {
 
-enum class Role { submit, admin };
+enum class Role { submit, admin, worker };
 
-// What a route needs.
-enum class Access { read, submit, admin };
+// What a route needs. `worker`: the worker protocol (docs/worker-protocol.md),
+// for worker tokens (which may use nothing else) and admin tokens.
+enum class Access { read, submit, admin, worker };
 
 [[nodiscard]] bool allows(Role role, Access access) noexcept;
 [[nodiscard]] std::string_view to_string(Role role) noexcept;

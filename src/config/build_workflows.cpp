@@ -115,6 +115,25 @@ std::vector<Workflow> build_workflows(const WorkflowsFile& file, const steps::Ki
         apply_graph(step);
         continue;
       }
+      if (step.kind == "task") {
+        const int line = step.with_line > 0 ? step.with_line : step.kind_line;
+        const Json* task = step.with.contains("task") ? &step.with.at("task") : nullptr;
+        if (task == nullptr || !task->is_string()) {
+          fail(file, line, "with",
+               "a task step needs `task`: the name its external workers register, like `with: {task: summarize}`",
+               where);
+        }
+        for (const auto& [key, value] : step.with.items()) {
+          if (key != "task") fail(file, line, "with", "unknown parameter " + quote(key) + " of a task step (expected task)", where);
+        }
+        try {
+          workflow->task(step.name, task->get<std::string>(), step.options);
+        } catch (const std::invalid_argument& e) {
+          fail(file, line, "with", e.what(), where);
+        }
+        apply_graph(step);
+        continue;
+      }
       const steps::Factory* factory = kinds.find(step.kind);
       if (factory == nullptr) {
         std::string known;

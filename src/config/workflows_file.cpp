@@ -326,8 +326,41 @@ class Parser {
       }
     }
     check_child_workflows(file.workflows);
+    check_task_queues(file.workflows);
     if (schedules != nullptr) file.schedules = parse_schedules(*schedules, file.workflows);
     return file;
+  }
+
+  // A task step (external workers: docs/worker-protocol.md) names its queue,
+  // and a queue holds task steps only or none: a C++ worker never serves a
+  // task queue, and external workers only take task steps.
+  void check_task_queues(const std::vector<WorkflowSpec>& workflows) {
+    struct First {
+      bool task = false;
+      std::string where;  // "workflow 'w' step 's'"
+    };
+    std::map<std::string, First> first;
+    for (const WorkflowSpec& w : workflows) {
+      for (const StepSpec& st : w.steps) {
+        const bool task = st.kind == "task";
+        context_ = "workflow " + quote(w.name) + ", step " + quote(st.name);
+        YAML::Mark at;
+        if (task && st.queue_line == 0) {
+          at.line = st.kind_line - 1;
+          fail(at, "queue",
+               "a task step must name its queue (a queue of task steps only, served by external workers), "
+               "e.g. `queue: py`");
+        }
+        const std::string here = "workflow " + quote(w.name) + " step " + quote(st.name);
+        auto [it, inserted] = first.try_emplace(st.options.queue, First{task, here});
+        if (inserted || it->second.task == task) continue;
+        at.line = (st.queue_line > 0 ? st.queue_line : st.kind_line) - 1;
+        fail(at, "queue",
+             "queue " + quote(st.options.queue) + " would hold " + (task ? "a task step" : "a step of kind " + quote(st.kind)) +
+                 " and, from " + it->second.where + ", " + (it->second.task ? "task steps" : "steps of other kinds") +
+                 ": a queue holds task steps (run by external workers) only or none");
+      }
+    }
   }
 
   // A child workflow step names a workflow of the file, and no workflow
@@ -805,6 +838,7 @@ class Parser {
         spec.options.timeout = duration(entry);
       } else if (entry.key == "queue") {
         spec.options.queue = name(entry, "queue");
+        spec.queue_line = at.line + 1;
       } else if (entry.key == "retry") {
         spec.options.retry = parse_retry(entry);
       } else if (entry.key == "limit") {

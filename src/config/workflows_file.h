@@ -52,6 +52,7 @@ struct StepSpec {
   int kind_line = 0;  // of its `kind:` key
   int with_line = 0;  // of its `with:` key; 0 when absent
   int limit_line = 0; // of its `limit:` key; 0 when absent
+  int queue_line = 0; // of its `queue:` key; 0 when absent (the default queue)
   // `needs: [a, b]` (nullopt when absent: the step before it); its line.
   std::optional<std::vector<std::string>> needs;
   int needs_line = 0;

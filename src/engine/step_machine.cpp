@@ -33,7 +33,7 @@ std::string_view event_name(const StepEvent& event) noexcept {
       "claim_started", "claim_failed",     "admitted",      "handler_returned",
       "timed_out",     "lease_lost",       "renewal_failed", "cancel_requested",
       "drain_started", "drain_expired",    "applied",       "redelivered",
-      "admission_expired", "admission_parked"};
+      "admission_expired", "admission_parked", "handed_off", "not_taken"};
   static_assert(std::size(kNames) == std::variant_size_v<StepEvent>);
   return kNames[event.index()];
 }
@@ -154,6 +154,10 @@ StepActions StepMachine::dispatch(const StepEvent& event) {
         } else if constexpr (std::is_same_v<E, ev::AdmissionParked>) {
           if (state_ != StepState::admitting) return illegal();
           return on_admission_parked(e);
+        } else if constexpr (std::is_same_v<E, ev::HandedOff>) {
+          return on_handed_off();
+        } else if constexpr (std::is_same_v<E, ev::NotTaken>) {
+          return on_not_taken(e.delay);
         } else {
           static_assert(std::is_same_v<E, ev::Redelivered>);
           return on_redelivered(e.deliveries);
@@ -429,6 +433,33 @@ StepActions StepMachine::on_redelivered(long long deliveries) {
     deliveries_ = deliveries;
     a.update_deliveries = true;
   }
+  return a;
+}
+
+StepActions StepMachine::on_handed_off() {
+  // running: the offer was taken; lost: a renewal here saw the claim already
+  // moved to the external worker (not a stale outcome: it is theirs now).
+  if (state_ != StepState::running && state_ != StepState::lost) return illegal();
+  handler_running_ = false;
+  state_ = StepState::done;
+  StepActions a;
+  a.free_slot = true;
+  a.forget = true;
+  return a;
+}
+
+StepActions StepMachine::on_not_taken(std::chrono::milliseconds delay) {
+  if (state_ != StepState::running) return illegal();
+  // Nothing ran: no attempt spent, the admission counters go on.
+  handler_running_ = false;
+  Decision d(Action::release, std::max(delay, std::chrono::milliseconds{1}), std::max(attempt_ - 1, 0), "");
+  d.rate_limited = rate_limited_;
+  d.waited = waited_;
+  StepActions a;
+  a.write = std::move(d);
+  a.release_limit = admitted_by_limiter_;
+  a.free_slot = true;
+  state_ = StepState::applying;
   return a;
 }
 

@@ -120,6 +120,15 @@ struct Applied { bool stale = false; };  // the outcome's script answered (stale
 // The same entry (partition, queue, id) delivered again while in flight: by a
 // reclaim (XAUTOCLAIM bumped its count) or a read rolled back by a failover.
 struct Redelivered { long long deliveries = 0; };
+// A task step (StepDefinition::task) offered to external workers: `serve`
+// moved its claim to an external worker (the worker protocol's claim;
+// docs/worker-protocol.md), which writes its outcome from now on. This
+// worker forgets it, writing nothing and keeping its limiter slots held (the
+// external worker's outcome releases them).
+struct HandedOff {};
+// ... no external worker took it in time (none asks for its task): it is
+// handed back after `delay`, spending no attempt.
+struct NotTaken { std::chrono::milliseconds delay{0}; };
 }  // namespace step_event
 
 using StepEvent =
@@ -127,7 +136,8 @@ using StepEvent =
                  step_event::HandlerReturned, step_event::TimedOut, step_event::LeaseLost,
                  step_event::RenewalFailed, step_event::CancelRequested, step_event::DrainStarted,
                  step_event::DrainExpired, step_event::Applied, step_event::Redelivered,
-                 step_event::AdmissionExpired, step_event::AdmissionParked>;
+                 step_event::AdmissionExpired, step_event::AdmissionParked, step_event::HandedOff,
+                 step_event::NotTaken>;
 
 [[nodiscard]] std::string_view event_name(const StepEvent& event) noexcept;
 
@@ -193,6 +203,8 @@ class StepMachine {
   StepActions on_admission_expired(const step_event::AdmissionExpired& e);
   StepActions on_admission_parked(const step_event::AdmissionParked& e);
   StepActions hand_back(bool handler_runs);
+  StepActions on_handed_off();
+  StepActions on_not_taken(std::chrono::milliseconds delay);
   StepActions finish_lost();
 
   // The one place an AttemptReport is made.

@@ -1,5 +1,7 @@
 #include "steadfast/workflow.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <stdexcept>
 #include <utility>
@@ -123,6 +125,22 @@ Workflow& Workflow::async_step(std::string name, AsyncStepHandler handler, StepO
   def.async_handler = std::move(handler);
   def.options = std::move(options);
   return add_step(std::move(def), empty);
+}
+
+Workflow& Workflow::task(std::string name, std::string task, StepOptions options) {
+  const bool valid = !task.empty() && task.size() <= 64 &&
+                     std::all_of(task.begin(), task.end(), [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
+                     });
+  if (!valid) {
+    throw std::invalid_argument("step " + quote(name) + ": task name " + quote(task) +
+                                " must match ^[A-Za-z0-9_.-]{1,64}$");
+  }
+  StepDefinition def;
+  def.name = std::move(name);
+  def.options = std::move(options);
+  def.task = std::move(task);
+  return add_step(std::move(def), false);
 }
 
 Workflow& Workflow::add_step(StepDefinition def, bool empty_handler) {

@@ -7,6 +7,20 @@
 namespace steadfast::store {
 
 Json worker_record(const Json& w) {
+  if (w.value("kind", "") == "remote") {
+    // An external worker (docs/worker-protocol.md): its last claim's record.
+    return {{"id", w.value("id", "")},
+            {"kind", "remote"},
+            {"host", w.value("host", "")},
+            {"pid", nullptr},
+            {"queues", w.value("queues", Json::array())},
+            {"tasks", w.value("tasks", Json::array())},
+            {"concurrency", w.value("concurrency", 0)},
+            {"in_flight", nullptr},
+            {"started_at", nullptr},
+            {"beat_at", iso8601_ms(w.value("beat_at_ms", std::int64_t{0}))},
+            {"version", nullptr}};
+  }
   Json tasks = Json::array();
   if (w.contains("workflows") && w["workflows"].is_object()) {
     for (const auto& [wf, steps] : w["workflows"].items()) {

@@ -113,6 +113,9 @@ std::string KeySpace::queues() const { return meta_base() + "queues"; }
 std::string KeySpace::limiters() const { return meta_base() + "limiters"; }
 std::string KeySpace::paused_queues() const { return meta_base() + "paused-queues"; }
 std::string KeySpace::audit() const { return meta_base() + "audit"; }
+std::string KeySpace::task_claim(std::string_view worker, std::string_view request_id) const {
+  return meta_base() + "task-claim:" + std::string(worker) + ":" + std::string(request_id);
+}
 std::string KeySpace::bulk_job(std::string_view id) const { return meta_base() + "bulk:" + std::string(id); }
 std::string KeySpace::bulk_jobs() const { return meta_base() + "bulk:jobs"; }
 std::string KeySpace::bulk_active() const { return meta_base() + "bulk:active"; }

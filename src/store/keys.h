@@ -94,6 +94,9 @@ class KeySpace {
   // STREAM of operator actions (cancel, replay, purge): at, who, action, target,
   // detail; trimmed to about 10,000 entries.
   [[nodiscard]] std::string audit() const;
+  // STRING, expiring: the answer of an external worker's claim, kept for its
+  // lease so that the same request_id gets the same steps (docs/worker-protocol.md).
+  [[nodiscard]] std::string task_claim(std::string_view worker, std::string_view request_id) const;
   // Bulk jobs (store/bulk.h): HASH of one job (id: a run-id-shaped ULID);
   // ZSET of every job kept (score: creation, Redis ms), for the list; ZSET of
   // the jobs not yet done (score: Redis ms its holder's lease ends; 0 = never

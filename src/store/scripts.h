@@ -43,5 +43,6 @@ const redis::Script& schedule_publish();
 const redis::Script& signal();
 const redis::Script& spawn();
 const redis::Script& feed();
+const redis::Script& handover();
 
 }  // namespace steadfast::store::scripts

@@ -105,6 +105,10 @@ void Worker::Impl::launch(const std::string& key) {
     run_child_step(key, slot, step, input, outputs);
     return;
   }
+  if (!step.task.empty()) {
+    offer_task(key, slot, step, std::move(input), std::move(outputs));
+    return;
+  }
   Json item = item_value(slot);
   slot.run.clear();  // the context holds what the handler needs
   slot.ctx = std::make_shared<StepContext>(slot.item.run_id, wf.name(), step.name, slot.machine.attempt(),

@@ -108,12 +108,15 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
       co_await slot_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
-    std::vector<const Stream*> open;  // the streams of queues not paused
+    std::vector<const Stream*> open;  // the streams of queues not paused (a task worker's: with claims waiting)
     for (const Stream& s : streams_) {
-      if (!paused(s)) open.push_back(&s);
+      if (!paused(s) && free_slots(s) > 0) open.push_back(&s);
     }
     if (open.empty()) {
-      co_await sleep_for(std::chrono::duration_cast<milliseconds>(next_pause_check - Clock::now()));
+      // A task worker with no claim waiting: woken by the next (on_room).
+      const auto until = options_.tasks ? std::min(next_pause_check, next_reclaim) : next_pause_check;
+      slot_signal_.expires_at(until);
+      co_await slot_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
     // COUNT applies per stream: split the free slots so the total never exceeds them.
@@ -122,7 +125,8 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
     const std::size_t take = std::min<std::size_t>(n, static_cast<std::size_t>(free));
     for (std::size_t i = 0; i < take; ++i) chosen.push_back(open[(rotate + i) % n]);
     rotate += take;
-    const int count = free / static_cast<int>(take);
+    int count = free / static_cast<int>(take);
+    for (const Stream* s : chosen) count = std::min(count, free_slots(*s));
     // Block no longer than until the next reclaim pass is due. (Not until the
     // next pause check: a read that blocks on a paused queue takes at most what
     // arrives within this block, so a pause holds within block + kPauseCheck
@@ -314,6 +318,8 @@ asio::awaitable<void> Worker::Impl::handle_claims(const Stream& s, std::vector<s
     found->second.run = std::move(started[i].run);
     found->second.claimed_at_ms = started[i].now_ms;
     if (facts.handler_known && !decide_condition(found->second)) facts.limited = false;
+    found->second.budget_from = facts.budget_from;
+    found->second.rate_limited_at_claim = facts.rate_limited;
     feed(key, engine::step_event::ClaimStarted{std::move(facts)});
   }
 }

@@ -1,10 +1,12 @@
 // The one place the worker acts on a step's StepMachine: feed it an event,
 // then do what it answers, in a fixed order (see engine::StepActions).
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include "engine/duration.h"
 #include "engine/rfc3339.h"
+#include "worker/transition.h"
 #include "worker/worker_impl.h"
 
 namespace steadfast {
@@ -33,6 +35,11 @@ void Worker::Impl::feed(const std::string& key, const engine::StepEvent& event,
                  options_.id, s.item.run_id, s.item.step);
   }
   if (a.cancel_handler && s.ctx) s.ctx->request_cancel();
+  if (a.cancel_handler && s.offered && options_.tasks && options_.tasks->withdraw(key)) {
+    // Never handed over: the offer "returns" now (a claim that took it
+    // meanwhile reports through on_offer_resolved instead).
+    asio::post(*io_, [this, key] { on_finished(key, StepError::retryable("withdrawn before an external worker took it")); });
+  }
   if (a.attempt_ended) {
     bump(*a.attempt_ended == engine::AttemptEnd::succeeded ? &WorkerStats::succeeded
                                                            : &WorkerStats::failed);
@@ -65,47 +72,18 @@ void Worker::Impl::feed(const std::string& key, const engine::StepEvent& event,
 // only with advance and complete_run.
 void Worker::Impl::write_transition(const std::string& key, const Inflight& s,
                                     const engine::Decision& d, std::string output) {
-  store::Transition t;
-  t.token = s.item.token;
-  t.run_id = s.item.run_id;
-  t.step = s.item.step;
-  t.action = d.action;
-  t.attempts = d.attempts;
-  t.delay = d.delay;
-  t.error = d.reason;
-  t.rate_limited = d.rate_limited;
-  t.waited = d.waited;
-  t.unhandled = d.unhandled;
-  t.no_worker_queue = d.no_worker_queue;
-  t.parked_limiter = d.parked_limiter;
-  t.parked_key = d.parked_key;
-  t.wake_at_ms = d.wake_at_ms;
-  t.signal = s.signal;
-  t.skipped = s.skip;
+  worker::StepShape shape;
+  shape.workflow = s.workflow;
+  shape.step_index = s.step_index;
+  shape.graph = s.graph;
+  shape.expands = s.expands;
+  shape.item_index = s.item_index;
+  shape.skip = s.skip;
+  shape.signal = s.signal;
+  store::Transition t = worker::make_transition(s.item.token, s.item.run_id, s.item.step, d, std::move(output), shape);
   if (d.action == engine::Action::sleep) t.child = s.child;
-  if (d.action == engine::Action::advance || d.action == engine::Action::complete_run) {
-    t.output = d.continued ? std::string("null") : std::move(output);
-    t.failed = d.continued;
-  }
-  if (s.workflow != nullptr) {
-    t.workflow = s.workflow->name();
-    if (s.started_at != Clock::time_point{}) {
-      t.duration = std::chrono::duration_cast<milliseconds>(Clock::now() - s.started_at);
-    }
-    if (d.action == engine::Action::advance && s.graph) {
-      t.next_step = "*";  // complete.lua finds the ready dependents
-      t.next_queue = s.options().queue;
-      const std::optional<MapSpec>& map = s.workflow->steps()[static_cast<std::size_t>(s.step_index)].map;
-      if (s.expands && !s.skip && !d.continued) {
-        t.expand_max_parallel = map->max_parallel;
-        t.expand_max_output_bytes = map->max_output_bytes;
-      }
-      if (s.item_index >= 0) t.item_continues = map->on_item_failure == OnItemFailure::continue_;
-    } else if (d.action == engine::Action::advance) {
-      const StepDefinition& next = s.workflow->steps()[static_cast<std::size_t>(s.step_index) + 1];
-      t.next_step = next.name;
-      t.next_queue = next.options.queue;
-    }
+  if (s.workflow != nullptr && s.started_at != Clock::time_point{}) {
+    t.duration = std::chrono::duration_cast<milliseconds>(Clock::now() - s.started_at);
   }
   if (d.action == engine::Action::release) bump(&WorkerStats::handed_back);
   queue_transition(key, std::move(t));

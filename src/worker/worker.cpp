@@ -111,11 +111,36 @@ Worker::Impl::Impl(WorkerOptions options, std::vector<Workflow> workflows)
       child_plans_.try_emplace(child->name(), child_plan(*child, options_.queue_order));
     }
   }
+  // Task queues (steps of kind task) are served by `serve`'s task worker
+  // only, and it serves nothing else.
+  std::set<std::string> task_queues;
+  for (const Workflow& w : workflows_) {
+    for (const StepDefinition& s : w.steps()) {
+      if (!s.task.empty()) task_queues.insert(s.options.queue);
+    }
+  }
+  const bool for_tasks = options_.tasks != nullptr;
   std::set<std::string> queues(options_.queues.begin(), options_.queues.end());
+  for (const std::string& q : queues) {
+    if (task_queues.contains(q) != for_tasks) {
+      throw std::invalid_argument(
+          for_tasks ? "queue " + engine::quote(q, 80) + " holds no task steps: a task worker serves task queues only"
+                    : "queue " + engine::quote(q, 80) +
+                          " holds task steps: external workers serve it through `steadfast serve` "
+                          "(docs/worker-protocol.md), never a C++ worker");
+    }
+  }
   if (queues.empty()) {
     for (const Workflow& w : workflows_) {
-      for (const StepDefinition& s : w.steps()) queues.insert(s.options.queue);
+      for (const StepDefinition& s : w.steps()) {
+        if (task_queues.contains(s.options.queue) == for_tasks) queues.insert(s.options.queue);
+      }
     }
+  }
+  if (queues.empty()) {
+    throw std::invalid_argument(for_tasks ? "no task queue to serve: no workflow has a step of kind task"
+                                          : "every queue of these workflows holds task steps, which external workers "
+                                            "serve through `steadfast serve`: nothing for this worker to do");
   }
   for (const std::string& q : queues) {
     if (!is_valid_name(q)) throw std::invalid_argument("invalid queue name " + engine::quote(q, 80));
@@ -205,11 +230,18 @@ int Worker::Impl::run() {
       begin_drain();
     });
   }
+  if (options_.tasks) {
+    options_.tasks->attach([io = io_, this] { asio::post(*io, [this] { slot_signal_.cancel(); }); },
+                           [io = io_, this](const std::string& key, TaskBroker::Resolution r) {
+                             asio::post(*io, [this, key, r] { on_offer_resolved(key, r); });
+                           });
+  }
   asio::co_spawn(*io_, main_loop(), [this](std::exception_ptr e) {
     if (e) fatal_ = e;
     io_->stop();
   });
   io_->run();
+  if (options_.tasks) options_.tasks->detach();
   if (signals) signals->cancel();
   pool_->shutdown(milliseconds(200));
   if (fatal_) std::rethrow_exception(fatal_);
@@ -236,6 +268,13 @@ int Worker::Impl::free_slots() const {
   const int by_running = options_.concurrency - holding_slots_ - reserved_;
   const int by_total = 2 * options_.concurrency - static_cast<int>(inflight_.size()) - reserved_;
   return std::min(by_running, by_total);
+}
+
+int Worker::Impl::free_slots(const Stream& s) const {
+  const int free = free_slots();
+  if (!options_.tasks) return free;
+  // A task worker claims only what the external workers' claims ask for.
+  return std::min(free, options_.tasks->room(s.queue));
 }
 
 const Workflow* Worker::Impl::find_workflow(const std::string& name) const {
@@ -340,6 +379,7 @@ asio::awaitable<void> Worker::Impl::main_loop() {
   if (options_.run_scheduler) asio::co_spawn(ex, schedule_loop(), on_loop_end);
   asio::co_spawn(ex, heartbeat_loop(), on_loop_end);
   asio::co_spawn(ex, counters_loop(), on_loop_end);
+  if (options_.tasks) asio::co_spawn(ex, offer_patience_loop(), on_loop_end);
   co_await drain_done();
 }
 

@@ -40,6 +40,7 @@
 #include "store/store.h"
 #include "worker/outage_log.h"
 #include "worker/registration.h"
+#include "worker/task_broker.h"
 #include "worker/thread_pool.h"
 
 namespace steadfast {
@@ -127,6 +128,11 @@ class Worker::Impl {
     // A child workflow step parking on its child (run_child_step): the child
     // spawn.lua starts, or waits for if it exists. Written with the `sleep`.
     std::optional<store::ChildStart> child;
+    // A task step: offered to external workers (TaskBroker) instead of a
+    // handler; and the claim's facts its outcome's decision needs there.
+    bool offered = false;
+    int budget_from = 0;
+    int rate_limited_at_claim = 0;
 
     const StepOptions& options() const {
       return workflow->steps()[static_cast<std::size_t>(step_index)].options;
@@ -157,6 +163,9 @@ class Worker::Impl {
   // The rate-limited warnings of a loop retrying Redis ("fetch", "heartbeat", ...).
   worker::OutageLog& outage(const std::string& what);
   int free_slots() const;
+  // ... for a read of this stream: a task worker's are bounded by the
+  // external workers' claims waiting for its queue (TaskBroker::room).
+  int free_slots(const Stream& s) const;
 
   // fetch.cpp
   asio::awaitable<void> fetch_loop();
@@ -219,6 +228,12 @@ class Worker::Impl {
   void run_child_step(const std::string& key, Inflight& slot, const StepDefinition& step, const Json& input,
                       const std::map<std::string, Json>& outputs);
   void launch(const std::string& key);
+  // task_offer.cpp: a task step (StepDefinition::task) offered to the
+  // external workers (options_.tasks); what became of the offer.
+  void offer_task(const std::string& key, Inflight& slot, const StepDefinition& step, Json input,
+                  std::map<std::string, Json> outputs);
+  void on_offer_resolved(const std::string& key, TaskBroker::Resolution r);
+  asio::awaitable<void> offer_patience_loop();
   static StepResult run_handler(const StepHandler& handler, StepContext& ctx);
   // Starts an AsyncStepHandler on the event loop; its first `done` reaches
   // on_finished() through the loop.

@@ -116,7 +116,7 @@ StepMachine machine_in(Start setup) {
 enum class Ev {
   claim_started, claim_failed, admitted, handler_returned, timed_out, lease_lost,
   renewal_failed, cancel_requested, drain_started, drain_expired, applied, redelivered,
-  admission_expired, admission_parked,
+  admission_expired, admission_parked, handed_off, not_taken,
 };
 
 StepEvent make_event(Ev e) {
@@ -135,6 +135,8 @@ StepEvent make_event(Ev e) {
     case Ev::redelivered: return ev::Redelivered{5};
     case Ev::admission_expired: return ev::AdmissionExpired{2h, 0.0};
     case Ev::admission_parked: return ev::AdmissionParked{3s, 2s, "llm", "acme"};
+    case Ev::handed_off: return ev::HandedOff{};
+    case Ev::not_taken: return ev::NotTaken{500ms};
   }
   return ev::ClaimFailed{};
 }
@@ -169,6 +171,8 @@ const std::vector<Row> kRows = {
     {Start::claimed, E::redelivered,      S::claimed, "deliveries"},
     {Start::claimed, E::admission_expired, S::claimed, kIllegal},
     {Start::claimed, E::admission_parked, S::claimed, kIllegal},
+    {Start::claimed, E::handed_off, S::claimed, kIllegal},
+    {Start::claimed, E::not_taken, S::claimed, kIllegal},
 
     {Start::admitting, E::claim_started,    S::admitting, kIllegal},
     {Start::admitting, E::claim_failed,     S::admitting, kIllegal},
@@ -184,6 +188,8 @@ const std::vector<Row> kRows = {
     {Start::admitting, E::redelivered,      S::admitting, "deliveries"},
     {Start::admitting, E::admission_expired, S::applying, "write:retry_later free ended:retryable_error"},
     {Start::admitting, E::admission_parked, S::applying, "write:release free"},
+    {Start::admitting, E::handed_off, S::admitting, kIllegal},
+    {Start::admitting, E::not_taken, S::admitting, kIllegal},
 
     {Start::running, E::claim_started,    S::running, kIllegal},
     {Start::running, E::claim_failed,     S::running, kIllegal},
@@ -199,6 +205,8 @@ const std::vector<Row> kRows = {
     {Start::running, E::redelivered,      S::running, "deliveries"},
     {Start::running, E::admission_expired, S::running, kIllegal},
     {Start::running, E::admission_parked, S::running, kIllegal},
+    {Start::running, E::handed_off, S::done, "free forget"},
+    {Start::running, E::not_taken, S::applying, "write:release free"},
 
     {Start::overrun, E::claim_started,    S::overrun, kIllegal},
     {Start::overrun, E::claim_failed,     S::overrun, kIllegal},
@@ -214,6 +222,8 @@ const std::vector<Row> kRows = {
     {Start::overrun, E::redelivered,      S::overrun, "deliveries"},
     {Start::overrun, E::admission_expired, S::overrun, kIllegal},
     {Start::overrun, E::admission_parked, S::overrun, kIllegal},
+    {Start::overrun, E::handed_off, S::overrun, kIllegal},
+    {Start::overrun, E::not_taken, S::overrun, kIllegal},
 
     {Start::awaiting_handler, E::claim_started,    S::awaiting_handler, kIllegal},
     {Start::awaiting_handler, E::claim_failed,     S::awaiting_handler, kIllegal},
@@ -229,6 +239,8 @@ const std::vector<Row> kRows = {
     {Start::awaiting_handler, E::redelivered,      S::awaiting_handler, "deliveries"},
     {Start::awaiting_handler, E::admission_expired, S::awaiting_handler, kIllegal},
     {Start::awaiting_handler, E::admission_parked, S::awaiting_handler, kIllegal},
+    {Start::awaiting_handler, E::handed_off, S::awaiting_handler, kIllegal},
+    {Start::awaiting_handler, E::not_taken, S::awaiting_handler, kIllegal},
 
     {Start::applying, E::claim_started,    S::applying, kIllegal},
     {Start::applying, E::claim_failed,     S::applying, kIllegal},
@@ -244,6 +256,8 @@ const std::vector<Row> kRows = {
     {Start::applying, E::redelivered,      S::applying, "deliveries"},
     {Start::applying, E::admission_expired, S::applying, kIllegal},
     {Start::applying, E::admission_parked, S::applying, kIllegal},
+    {Start::applying, E::handed_off, S::applying, kIllegal},
+    {Start::applying, E::not_taken, S::applying, kIllegal},
 
     {Start::applying_abandoned, E::claim_started,    S::applying, kIllegal},
     {Start::applying_abandoned, E::claim_failed,     S::applying, kIllegal},
@@ -259,6 +273,8 @@ const std::vector<Row> kRows = {
     {Start::applying_abandoned, E::redelivered,      S::applying, "deliveries"},
     {Start::applying_abandoned, E::admission_expired, S::applying, kIllegal},
     {Start::applying_abandoned, E::admission_parked, S::applying, kIllegal},
+    {Start::applying_abandoned, E::handed_off, S::applying, kIllegal},
+    {Start::applying_abandoned, E::not_taken, S::applying, kIllegal},
 
     {Start::lost_handler, E::claim_started,    S::lost, kIllegal},
     {Start::lost_handler, E::claim_failed,     S::lost, kIllegal},
@@ -274,6 +290,8 @@ const std::vector<Row> kRows = {
     {Start::lost_handler, E::redelivered,      S::lost, "deliveries"},
     {Start::lost_handler, E::admission_expired, S::lost, kIllegal},
     {Start::lost_handler, E::admission_parked, S::lost, kIllegal},
+    {Start::lost_handler, E::handed_off, S::done, "free forget"},
+    {Start::lost_handler, E::not_taken, S::lost, kIllegal},
 
     {Start::lost_claim, E::claim_started,    S::done, "free forget stale"},
     {Start::lost_claim, E::claim_failed,     S::done, "free forget stale"},
@@ -289,6 +307,8 @@ const std::vector<Row> kRows = {
     {Start::lost_claim, E::redelivered,      S::lost, "deliveries"},
     {Start::lost_claim, E::admission_expired, S::lost, kIllegal},
     {Start::lost_claim, E::admission_parked, S::lost, kIllegal},
+    {Start::lost_claim, E::handed_off, S::done, "free forget"},
+    {Start::lost_claim, E::not_taken, S::lost, kIllegal},
 
     {Start::done, E::claim_started,    S::done, kIllegal},
     {Start::done, E::claim_failed,     S::done, kIllegal},
@@ -304,6 +324,8 @@ const std::vector<Row> kRows = {
     {Start::done, E::redelivered,      S::done, kIllegal},
     {Start::done, E::admission_expired, S::done, kIllegal},
     {Start::done, E::admission_parked, S::done, kIllegal},
+    {Start::done, E::handed_off, S::done, kIllegal},
+    {Start::done, E::not_taken, S::done, kIllegal},
     // clang-format on
 };
 
