@@ -2,7 +2,8 @@
 # The demo: `steadfast dev` (a private Redis with AOF, the HTTP API, 2 workers)
 # runs examples/document-analysis.yaml — fetch a document, split it, summarize
 # every chunk (a map step) and extract keywords beside it, LLM calls under a
-# tokens-per-minute limiter, store the result with a Python step — against
+# tokens-per-minute limiter, store the result with a Python task served by a
+# long-lived Python worker (examples/store_worker.py) — against
 # examples/fake_llm.py, which is slow and answers 429s and 500s at random.
 # Every run completes anyway. Watch it in the dashboard: dev prints its URL.
 # Usage: demo.sh [--runs N] [--no-build] [--keep]
@@ -48,7 +49,8 @@ redis_port=$(free_port)
 export LLM_URL="http://127.0.0.1:$llm_port" DOCS_URL="http://127.0.0.1:$llm_port"
 export LLM_API_KEY="demo-secret-not-logged" STORE_DIR="$dir/results"
 "$SF" dev --workflows examples/document-analysis.yaml --listen "127.0.0.1:$api_port" \
-  --data "$dir/data" --workers 2 --redis-port "$redis_port" &
+  --data "$dir/data" --workers 2 --redis-port "$redis_port" \
+  --exec "env PYTHONPATH=clients/python/src python3 examples/store_worker.py" &
 dev=$!
 pids=("$dev" "${pids[@]}")
 for _ in $(seq 200); do

@@ -120,7 +120,7 @@ TaskProtocol::TaskProtocol(redis::Client& redis, store::KeySpace keys, std::shar
 
 void TaskProtocol::begin_shutdown() {
   shutting_down_ = true;
-  for (const auto& t : waiting_) t->cancel();
+  for (const auto& [key, w] : waiting_) w->timer->cancel();
 }
 
 TaskProtocol::Located TaskProtocol::locate(const engine::TaskToken& t) const {
@@ -202,9 +202,17 @@ asio::awaitable<Response> TaskProtocol::claim(const Json& body, const std::strin
 
   // Wait for offers: the task worker claims as many steps as waiting claims
   // ask for (TaskBroker::room) and offers them once admitted.
-  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
-  const auto deadline = std::chrono::steady_clock::now() + *wait;
   auto ex = co_await asio::this_coro::executor;
+  auto me = std::make_shared<Waiting>();
+  me->timer = std::make_shared<asio::steady_timer>(ex);
+  const std::shared_ptr<asio::steady_timer>& timer = me->timer;
+  const std::string waiting_key = worker + ":" + request_id;
+  if (auto earlier_wait = waiting_.find(waiting_key); earlier_wait != waiting_.end()) {
+    earlier_wait->second->superseded = true;
+    earlier_wait->second->timer->cancel();
+  }
+  waiting_[waiting_key] = me;
+  const auto deadline = std::chrono::steady_clock::now() + *wait;
   std::weak_ptr<asio::steady_timer> weak = timer;
   TaskBroker::WaiterHandle handle = broker_->wait(TaskBroker::Waiter{
       queues, tasks, static_cast<int>(max.get<std::int64_t>()), [ex, weak] {
@@ -212,16 +220,16 @@ asio::awaitable<Response> TaskProtocol::claim(const Json& body, const std::strin
           if (auto t = weak.lock()) t->cancel();
         });
       }});
-  waiting_.insert(timer);
   std::vector<TaskOffer> offers;
   for (;;) {
+    if (me->superseded) break;
     offers = broker_->take(handle);
     if (!offers.empty() || shutting_down_ || std::chrono::steady_clock::now() >= deadline) break;
     timer->expires_at(deadline);
     co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
   }
   broker_->stop_waiting(handle);
-  waiting_.erase(timer);
+  if (auto mine = waiting_.find(waiting_key); mine != waiting_.end() && mine->second == me) waiting_.erase(mine);
   if (offers.empty()) {
     Json none = Json::object();
     none["steps"] = Json::array();
@@ -397,6 +405,15 @@ asio::awaitable<Response> TaskProtocol::release(const Json& body) {
 
 asio::awaitable<Response> TaskProtocol::finish(const engine::TaskToken& t, const Json& outcome_kind, Json output,
                                                const std::string& error, milliseconds retry_after) {
+  // A repeat of an outcome this token already wrote (its reply was lost on
+  // the way) gets the same answer, not a 409.
+  const std::string done_key = keys_.task_done(t.partition, t.queue, t.entry_id, t.deliveries);
+  const redis::Reply earlier = co_await redis_.command("GET", done_key);
+  if (earlier.is_string()) {
+    Response r;
+    r.body = std::string(earlier.str());
+    co_return r;
+  }
   const Located at = locate(t);
   if (at.workflow == nullptr) {
     co_return problem(409, "stale-token",
@@ -475,7 +492,10 @@ asio::awaitable<Response> TaskProtocol::finish(const engine::TaskToken& t, const
   Json answer = Json::object();
   answer["state"] = applied.front() == store::Applied::ok ? "ok" : "discarded";
   answer["action"] = std::string(engine::to_string(d.action));
-  co_return json_ok(answer);
+  Response r = json_ok(answer);
+  redis::checked(co_await redis_.command("SET", done_key, r.body, "PX",
+                                         std::to_string(std::max<std::int64_t>(60000, t.lease_ms))));
+  co_return r;
 }
 
 asio::awaitable<void> TaskProtocol::release_limits(const engine::TaskToken& t, const Json* output, const Located& at) {

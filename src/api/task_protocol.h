@@ -82,8 +82,14 @@ class TaskProtocol {
   std::chrono::milliseconds max_wait_;
   std::chrono::milliseconds retention_;
   bool shutting_down_ = false;
-  // Timers of the claims waiting now (woken by an offer, or at shutdown).
-  std::set<std::shared_ptr<boost::asio::steady_timer>> waiting_;
+  // The claims waiting now, by "<worker>:<request_id>": woken by an offer,
+  // at shutdown, or superseded by a repeat of the same request (its client
+  // gave up on it: it answers no steps, so none go to a reply nobody reads).
+  struct Waiting {
+    std::shared_ptr<boost::asio::steady_timer> timer;
+    bool superseded = false;
+  };
+  std::map<std::string, std::shared_ptr<Waiting>> waiting_;
 };
 
 }  // namespace steadfast::api

@@ -167,6 +167,7 @@ void register_dev(CLI::App& app) {
     int workers = 2;
     int concurrency = 16;
     int redis_port = 0;
+    std::vector<std::string> exec;  // external worker commands
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("--workflows", a->workflows, "The YAML workflows file")->capture_default_str();
@@ -178,6 +179,9 @@ void register_dev(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
   cmd->add_option("--redis-port", a->redis_port, "Port of the private Redis (0 = a free one)");
+  cmd->add_option("--exec", a->exec,
+                  "An external worker to run beside the API (task steps: docs/worker-protocol.md), as /bin/sh "
+                  "`exec COMMAND` with STEADFAST_URL set to the API's URL; restarted if it dies (repeatable)");
   cmd->final_callback([a] {
     if (!std::filesystem::exists(a->workflows)) {
       throw std::invalid_argument("no workflows file '" + a->workflows + "' (use --workflows FILE)");
@@ -196,7 +200,7 @@ void register_dev(CLI::App& app) {
     asio::signal_set signals(io, SIGINT, SIGTERM);
 
     std::vector<Slot> slots;
-    slots.reserve(2 + static_cast<std::size_t>(a->workers));  // supervised by reference: never moved
+    slots.reserve(2 + static_cast<std::size_t>(a->workers) + a->exec.size());  // supervised by reference: never moved
     slots.push_back(make_slot("redis-server",
                      {"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--dir", data,
                       "--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction",
@@ -227,6 +231,12 @@ void register_dev(CLI::App& app) {
                         "--public-url", public_url},
                        data + "/worker-" + n + ".log"));
     }
+    for (std::size_t i = 0; i < a->exec.size(); ++i) {
+      const std::string n = std::to_string(i + 1);
+      slots.push_back(make_slot("exec-" + n,
+                                {"/usr/bin/env", "STEADFAST_URL=" + public_url, "/bin/sh", "-c", "exec " + a->exec[i]},
+                                data + "/exec-" + n + ".log"));
+    }
     std::string pids = "redis-server " + std::to_string(redis.child.process.pid());
     for (std::size_t i = 1; i < slots.size(); ++i) {
       start(slots[i]);
@@ -235,7 +245,9 @@ void register_dev(CLI::App& app) {
     std::cout << "steadfast dev: API on http://" << a->listen << "  (Redis " << url << ", AOF in " << data
               << ")\n"
               << "  dashboard: http://" << a->listen << "/ui/\n"
-              << "  " << a->workers << " worker(s), restarted if they die; logs in " << data
+              << "  " << a->workers << " worker(s)"
+              << (a->exec.empty() ? "" : " and " + std::to_string(a->exec.size()) + " external worker(s)")
+              << ", restarted if they die; logs in " << data
               << "/*.log; Ctrl-C stops everything\n"
               << "  pids: " << pids << std::endl;
 

@@ -116,6 +116,11 @@ std::string KeySpace::audit() const { return meta_base() + "audit"; }
 std::string KeySpace::task_claim(std::string_view worker, std::string_view request_id) const {
   return meta_base() + "task-claim:" + std::string(worker) + ":" + std::string(request_id);
 }
+std::string KeySpace::task_done(int partition, std::string_view queue, std::string_view entry_id,
+                                long long deliveries) const {
+  return meta_base() + "task-done:" + std::to_string(partition) + ":" + std::string(queue) + ":" +
+         std::string(entry_id) + ":" + std::to_string(deliveries);
+}
 std::string KeySpace::bulk_job(std::string_view id) const { return meta_base() + "bulk:" + std::string(id); }
 std::string KeySpace::bulk_jobs() const { return meta_base() + "bulk:jobs"; }
 std::string KeySpace::bulk_active() const { return meta_base() + "bulk:active"; }

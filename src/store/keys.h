@@ -97,6 +97,10 @@ class KeySpace {
   // STRING, expiring: the answer of an external worker's claim, kept for its
   // lease so that the same request_id gets the same steps (docs/worker-protocol.md).
   [[nodiscard]] std::string task_claim(std::string_view worker, std::string_view request_id) const;
+  // STRING, expiring: the answer of an outcome an external worker's token
+  // wrote, so that a repeat (its reply lost) gets it again instead of a 409.
+  [[nodiscard]] std::string task_done(int partition, std::string_view queue, std::string_view entry_id,
+                                      long long deliveries) const;
   // Bulk jobs (store/bulk.h): HASH of one job (id: a run-id-shaped ULID);
   // ZSET of every job kept (score: creation, Redis ms), for the list; ZSET of
   // the jobs not yet done (score: Redis ms its holder's lease ends; 0 = never
