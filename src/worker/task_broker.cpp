@@ -50,12 +50,11 @@ bool TaskBroker::withdraw(const std::string& key) {
   return true;
 }
 
-void TaskBroker::expire_stale() {
+void TaskBroker::expire_stale(std::chrono::steady_clock::time_point now) {
   std::vector<std::string> expired;
   std::function<void(const std::string&, Resolution)> report;
   {
     std::lock_guard lock(mu_);
-    const auto now = std::chrono::steady_clock::now();
     for (auto it = offers_.begin(); it != offers_.end();) {
       if (now - it->offered_at >= kOfferPatience) {
         expired.push_back(it->key);

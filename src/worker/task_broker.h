@@ -81,8 +81,8 @@ class TaskBroker {
   // Takes an offer back before a claim took it (its step was cancelled, its
   // lease lost, the drain ended): true when it was still here.
   bool withdraw(const std::string& key);
-  // Offers older than kOfferPatience, withdrawn and reported not_taken.
-  void expire_stale();
+  // Offers older than kOfferPatience at `now`, withdrawn and reported not_taken.
+  void expire_stale(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
   // The claims' side. A waiter lists what it takes; `wake` is called when
   // an offer it may take arrives (or the broker closes).

@@ -638,6 +638,12 @@ INSTANTIATE_TEST_SUITE_P(
                   4, "with", "only a map step has"},
         ErrorCase{"item_outside_a_map", step("{name: a, kind: http, with: {url: \"http://x/{{item}}\"}}"), 4, "with",
                   "only a map step has"},
+        // Task steps (external workers): their own queue, a task name.
+        ErrorCase{"task_without_queue", step("{name: a, kind: task, with: {task: t}}"), 4, "queue",
+                  "a task step must name its queue"},
+        ErrorCase{"task_queue_shared_with_other_kinds",
+                  kHead + "      - {name: a, kind: noop}\n      - {name: b, kind: task, queue: default, with: {task: t}}\n", 5,
+                  "queue", "queue 'default' would hold a task step and, from workflow 'w' step 'a', steps of other kinds"},
         ErrorCase{"item_in_a_maps_if",
                   step("{name: a, kind: noop, if: \"{{item}}\", map: {over: \"{{input.xs}}\"}}"), 4, "if",
                   "a map step's `if` cannot"},
@@ -875,6 +881,43 @@ TEST(ParseWorkflows, AChildWorkflowStepReachesTheWorkflowAsAGraph) {
   EXPECT_FALSE(built.at(0).steps().at(0).child.has_value());
   EXPECT_TRUE(engine::runs_as_graph(engine::graph_of(built.at(0)),
                                     {{"split", "default", false, false}, {"each", "default", true, true}}));
+}
+
+TEST(ParseWorkflows, ATaskStepReachesTheWorkflowWithItsTaskAndOptions) {
+  const WorkflowsFile file = parse_workflows(
+      kHead + "      - {name: prep, kind: noop}\n"
+              "      - name: summarize\n        kind: task\n        queue: py\n        timeout: 2m\n"
+              "        retry: {max_attempts: 5}\n        with: {task: summarize.v2}\n",
+      kPath);
+  const std::vector<Workflow> built = build_workflows(file, steps::builtin_kinds());
+  const StepDefinition& task = built.at(0).steps().at(1);
+  EXPECT_EQ(task.task, "summarize.v2");
+  EXPECT_EQ(task.options.queue, "py");
+  EXPECT_EQ(task.options.timeout, std::chrono::minutes(2));
+  EXPECT_EQ(task.options.retry.max_attempts, 5);
+  EXPECT_FALSE(task.handler) << "no handler here: an external worker runs it";
+  EXPECT_TRUE(built.at(0).steps().at(0).task.empty());
+  EXPECT_EQ(to_json(file.workflows.at(0))["steps"][1]["kind"], "task") << "the registered definition says so";
+}
+
+TEST(BuildWorkflows, ATaskStepNeedsAValidTaskNameAndNothingElse) {
+  EXPECT_STARTS_WITH(build_error(step("{name: a, kind: task, queue: py}")), prefix(4, "with"));
+  EXPECT_CONTAINS(build_error(step("{name: a, kind: task, queue: py}")), "a task step needs `task`");
+  EXPECT_CONTAINS(build_error(step("{name: a, kind: task, queue: py, with: {task: \"a b\"}}")),
+                  "task name 'a b' must match ^[A-Za-z0-9_.-]{1,64}$");
+  EXPECT_CONTAINS(build_error(step("{name: a, kind: task, queue: py, with: {task: t, tsk: u}}")),
+                  "unknown parameter 'tsk' of a task step (expected task)");
+}
+
+TEST(Workflow, TaskRefusesABadTaskName) {
+  Workflow w("w");
+  StepOptions o;
+  o.queue = "py";
+  EXPECT_THROW(w.task("a", "", o), std::invalid_argument);
+  EXPECT_THROW(w.task("a", "a/b", o), std::invalid_argument);
+  EXPECT_THROW(w.task("a", std::string(65, 'x'), o), std::invalid_argument);
+  EXPECT_NO_THROW(w.task("a", std::string(64, 'x'), o));
+  EXPECT_THROW(w.task("a", "t", o), std::invalid_argument) << "a duplicate step name";
 }
 
 TEST(Workflow, ChildMakesAChildWorkflowStepAndRefusesWhatCannotWork) {
