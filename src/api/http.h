@@ -3,6 +3,8 @@
 // stay in server.cpp).
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,12 +13,23 @@
 
 namespace steadfast::api {
 
+// Whether the client of a request hung up while the request is handled (a
+// long poll's answer would go nowhere). The server sets `gone` on its I/O
+// thread and then calls `notify`, which a handler may set meanwhile.
+struct ClientWatch {
+  bool gone = false;
+  std::function<void()> notify;
+};
+
 struct Request {
   std::string method;  // as received, e.g. "GET"
   std::string target;  // origin form as received: "/v1/runs?status=failed"
   // Header fields as received (names compared case-insensitively by header()).
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Set by the server for the routes whose answer may wait (a claim's long
+  // poll); null otherwise.
+  std::shared_ptr<ClientWatch> client;
 
   // The first field named `name` (case-insensitive), or nullopt.
   [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;

@@ -34,7 +34,10 @@
 #include <thread>
 #include <type_traits>
 
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include "api/problem.h"
 #include "api/service.h"
@@ -661,7 +664,29 @@ class Server::Impl {
       Request request = request_of(message);
       request.body = std::move(message.body());
       const std::string method(method_label(message.method_string()));
+      // A claim's long poll watches its client: one that hangs up must not
+      // be handed steps (api/task_protocol.h). Plain TCP only: a TLS
+      // client's close_notify is data, so a TLS hang-up is not seen.
+      const bool watch = !c.tls && request.method == "POST" && request.target.starts_with("/v1/worker/claim");
+      if (watch) {
+        request.client = std::make_shared<ClientWatch>();
+        tcp::socket& socket = c.transport().socket();
+        socket.async_wait(tcp::socket::wait_read, [client = request.client, fd = socket.native_handle()](
+                                                      boost::system::error_code wec) {
+          if (wec) return;  // cancelled: the answer is ready
+          char byte = 0;
+          const ssize_t got = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+          if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            client->gone = true;
+            if (client->notify) client->notify();
+          }
+        });
+      }
       Response response = co_await service_.handle(request);
+      if (watch) {
+        boost::system::error_code ignored;
+        c.transport().socket().cancel(ignored);
+      }
       const bool keep = keep_alive && !stopping_;
       const std::string route = response.route;
       const int status = response.status;

@@ -1269,12 +1269,7 @@ asio::awaitable<Response> Service::worker_call(const Request& request, const std
   auto parsed = small_json_body(request, options_.max_json_depth);
   if (auto* refusal = std::get_if<Response>(&parsed)) co_return std::move(*refusal);
   const Json& body = std::get<Json>(parsed);
-  if (call == "claim") {
-    // (A named local: GCC 12 mishandles a conditional's temporary across a co_await.)
-    std::string host;
-    if (body.is_object() && body.contains("host") && body["host"].is_string()) host = body["host"].get<std::string>();
-    co_return co_await options_.tasks->claim(body, host);
-  }
+  if (call == "claim") co_return co_await options_.tasks->claim(body, request.client);
   if (call == "heartbeat") co_return co_await options_.tasks->heartbeat(body);
   if (call == "complete") co_return co_await options_.tasks->complete(body);
   if (call == "fail") co_return co_await options_.tasks->fail(body);

@@ -134,7 +134,7 @@ TaskProtocol::Located TaskProtocol::locate(const engine::TaskToken& t) const {
   return {};
 }
 
-asio::awaitable<Response> TaskProtocol::claim(const Json& body, const std::string& peer) {
+asio::awaitable<Response> TaskProtocol::claim(const Json& body, std::shared_ptr<ClientWatch> client) {
   if (!body.is_object()) co_return bad("the body must be a JSON object");
   if (body.value("protocol", Json()) != Json(1)) {
     co_return bad("`protocol` must be 1 (the version of the worker protocol this server speaks)");
@@ -147,6 +147,14 @@ asio::awaitable<Response> TaskProtocol::claim(const Json& body, const std::strin
   }
   const std::string worker = body["worker"].get<std::string>();
   const std::string request_id = body["request_id"].get<std::string>();
+  std::string host;
+  if (body.contains("host")) {
+    if (!body["host"].is_string() || body["host"].get_ref<const std::string&>().size() > 255 ||
+        (!body["host"].get_ref<const std::string&>().empty() && !is_id(body["host"], 255))) {
+      co_return bad("`host` must be the worker's host name: up to 255 of A-Z a-z 0-9 _ . : -");
+    }
+    host = body["host"].get<std::string>();
+  }
   std::set<std::string> queues;
   const Json q = body.value("queues", Json());
   if (!q.is_array() || q.empty() || q.size() > kMaxClaimQueues) {
@@ -191,7 +199,7 @@ asio::awaitable<Response> TaskProtocol::claim(const Json& body, const std::strin
   {
     Json record = Json::object();
     record["kind"] = "remote";
-    record["host"] = peer;
+    record["host"] = host;
     record["queues"] = queues;
     record["tasks"] = tasks;
     record["concurrency"] = max;
@@ -214,6 +222,16 @@ asio::awaitable<Response> TaskProtocol::claim(const Json& body, const std::strin
   waiting_[waiting_key] = me;
   const auto deadline = std::chrono::steady_clock::now() + *wait;
   std::weak_ptr<asio::steady_timer> weak = timer;
+  if (client) {
+    // A client that hangs up while waiting gets no steps (they would go to
+    // a reply nobody reads, and cost an attempt and a lease each).
+    client->notify = [ex, weak] {
+      asio::post(ex, [weak] {
+        if (auto t = weak.lock()) t->cancel();
+      });
+    };
+  }
+  const auto gone = [&client] { return client && client->gone; };
   TaskBroker::WaiterHandle handle = broker_->wait(TaskBroker::Waiter{
       queues, tasks, static_cast<int>(max.get<std::int64_t>()), [ex, weak] {
         asio::post(ex, [weak] {
@@ -222,7 +240,7 @@ asio::awaitable<Response> TaskProtocol::claim(const Json& body, const std::strin
       }});
   std::vector<TaskOffer> offers;
   for (;;) {
-    if (me->superseded) break;
+    if (me->superseded || gone()) break;
     offers = broker_->take(handle);
     if (!offers.empty() || shutting_down_ || std::chrono::steady_clock::now() >= deadline) break;
     timer->expires_at(deadline);
@@ -230,6 +248,12 @@ asio::awaitable<Response> TaskProtocol::claim(const Json& body, const std::strin
   }
   broker_->stop_waiting(handle);
   if (auto mine = waiting_.find(waiting_key); mine != waiting_.end() && mine->second == me) waiting_.erase(mine);
+  if (client) client->notify = nullptr;
+  if (!offers.empty() && gone()) {
+    // Taken just as the client hung up: handed back, no attempt spent.
+    for (const TaskOffer& o : offers) broker_->resolve(o.key, TaskBroker::Resolution::not_taken);
+    offers.clear();
+  }
   if (offers.empty()) {
     Json none = Json::object();
     none["steps"] = Json::array();
@@ -242,9 +266,9 @@ asio::awaitable<Response> TaskProtocol::claim(const Json& body, const std::strin
     redis::Pipeline p;
     for (const TaskOffer& o : offers) {
       const std::string stream = keys_.queue(o.token.partition, o.token.queue);
-      p.add_eval(store::scripts::handover(), std::vector<std::string>{stream},
+      p.add_eval(store::scripts::handover(), std::vector<std::string>{stream, keys_.run(o.run_id)},
                  std::vector<std::string>{std::string(store::kGroup), o.consumer, remote, o.token.entry_id,
-                                          std::to_string(o.token.deliveries)});
+                                          std::to_string(o.token.deliveries), o.step});
     }
     replies = co_await redis_.exec(std::move(p));
   } catch (...) {
@@ -407,7 +431,9 @@ asio::awaitable<Response> TaskProtocol::finish(const engine::TaskToken& t, const
                                                const std::string& error, milliseconds retry_after) {
   // A repeat of an outcome this token already wrote (its reply was lost on
   // the way) gets the same answer, not a 409.
-  const std::string done_key = keys_.task_done(t.partition, t.queue, t.entry_id, t.deliveries);
+  // (Per call: a `fail` after a `complete` is refused, not answered as the complete.)
+  const std::string call = outcome_kind == "ok" ? "complete" : outcome_kind == "release" ? "release" : "fail";
+  const std::string done_key = keys_.task_done(t.partition, t.queue, t.entry_id, t.deliveries) + ":" + call;
   const redis::Reply earlier = co_await redis_.command("GET", done_key);
   if (earlier.is_string()) {
     Response r;

@@ -50,7 +50,8 @@ class TaskProtocol {
   [[nodiscard]] const std::set<std::string>& task_queues() const noexcept { return task_queues_; }
 
   // Each takes the parsed JSON body; answers 200, or problem+json.
-  boost::asio::awaitable<Response> claim(const Json& body, const std::string& peer);
+  // `client`: the claim's connection, watched while it waits (null = not watched).
+  boost::asio::awaitable<Response> claim(const Json& body, std::shared_ptr<ClientWatch> client);
   boost::asio::awaitable<Response> heartbeat(const Json& body);
   boost::asio::awaitable<Response> complete(const Json& body);
   boost::asio::awaitable<Response> fail(const Json& body);

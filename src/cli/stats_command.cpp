@@ -218,7 +218,8 @@ void register_stats(CLI::App& app) {
         std::string queues;
         for (const Json& q : r["queues"]) queues += (queues.empty() ? "" : ",") + q.get<std::string>();
         table.add({r["id"].get<std::string>(), r["host"].get<std::string>(), r["pid"].dump(),
-                   std::to_string(r["in_flight"].get<int>()) + "/" + std::to_string(r["concurrency"].get<int>()),
+                   (r["in_flight"].is_number() ? std::to_string(r["in_flight"].get<int>()) : std::string("-")) + "/" +
+                       std::to_string(r["concurrency"].get<int>()),
                    queues, r["beat_at"].get<std::string>()});
       }
       if (!a->json && !workers.empty()) table.print(std::cout);

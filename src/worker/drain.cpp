@@ -21,6 +21,16 @@ void Worker::Impl::begin_drain() {
   for (const auto& [key, s] : inflight_) keys.push_back(key);
   // Steps waiting for admission are handed back now; running ones get the drain timeout.
   for (const std::string& key : keys) feed(key, engine::step_event::DrainStarted{});
+  // Task steps offered to external workers and not taken yet ran nothing:
+  // handed back now, spending no attempt (one taken meanwhile reports through
+  // on_offer_resolved).
+  for (const std::string& key : keys) {
+    auto it = inflight_.find(key);
+    if (it == inflight_.end() || !it->second.offered || !options_.tasks) continue;
+    if (it->second.machine.state() == engine::StepState::running && options_.tasks->withdraw(key)) {
+      feed(key, engine::step_event::NotTaken{milliseconds(1)});
+    }
+  }
   asio::co_spawn(*io_, drain(), asio::detached);
 }
 

@@ -12,8 +12,8 @@ class StoreHandover : public StoreTest {
  protected:
   Reply handover(const StartItem& it, const std::string& from, const std::string& to,
                  long long deliveries) {
-    return eval(scripts::handover(), {stream(it.token.queue)},
-                {std::string(kGroup), from, to, it.token.entry_id, std::to_string(deliveries)});
+    return eval(scripts::handover(), {stream(it.token.queue), run_key(it.run_id)},
+                {std::string(kGroup), from, to, it.token.entry_id, std::to_string(deliveries), it.step});
   }
   // An outcome of the run's step `a` written as `consumer` (complete.lua's advance).
   std::vector<Applied> complete_as(const std::string& consumer, const StartItem& it) {
@@ -40,6 +40,7 @@ TEST_F(StoreHandover, MovesTheClaimToTheRemoteConsumerKeepingItsDeliveryCountAnd
 
   EXPECT_EQ(pending(it), (std::pair<std::string, long long>{"remote:py-1", 1}));
   EXPECT_LT(idle_ms(it), 20000) << "the external worker's lease starts at the handover";
+  EXPECT_EQ(field(it.run_id, "s.a.worker"), "remote:py-1") << "the attempt is the external worker's";
 }
 
 TEST_F(StoreHandover, AStaleClaimIsReportedLostAndNothingIsWritten) {
@@ -59,12 +60,19 @@ TEST_F(StoreHandover, ABatchAnswersPerItem) {
   std::vector<StartItem> items = claim_n(2);
   ASSERT_EQ(items.size(), 2u);
   redeliver(items[1]);  // the second is stale (count 2)
-  const Reply r = eval(scripts::handover(), {stream(), stream()},
-                       {std::string(kGroup), "w1", "remote:py-1", items[0].token.entry_id, "1",
-                        items[1].token.entry_id, "1"});
+  const Reply r = eval(scripts::handover(), {stream(), run_key(items[0].run_id), stream(), run_key(items[1].run_id)},
+                       {std::string(kGroup), "w1", "remote:py-1", items[0].token.entry_id, "1", "a",
+                        items[1].token.entry_id, "1", "a"});
   EXPECT_EQ(r, A({S("ok"), S("lost")}));
   EXPECT_EQ(pending(items[0])->first, "remote:py-1");
   EXPECT_EQ(pending(items[1])->first, "w1");
+}
+
+TEST_F(StoreHandover, ARunDeletedMeanwhileIsNotWrittenAgain) {
+  const StartItem it = running_run();
+  delete_run(it.run_id);
+  EXPECT_EQ(handover(it, "w1", "remote:py-1", 1), A({S("ok")})) << "the claim moves; its outcome will find no run";
+  EXPECT_FALSE(exists(run_key(it.run_id)));
 }
 
 TEST_F(StoreHandover, AfterItOnlyTheRemoteConsumersTokenRenewsAndWrites) {

@@ -322,9 +322,10 @@ class WorkerTest(unittest.TestCase):
         running = self.start({"a": lambda ctx: None, "b": lambda ctx: None}, queues=["py", "py2"], concurrency=3,
                              wait=5.0)
         first = self.fake.wait_request("claim")
-        self.assertEqual({k: v for k, v in first.items() if k != "request_id"},
+        self.assertEqual({k: v for k, v in first.items() if k not in ("request_id", "host")},
                          {"protocol": 1, "worker": "py-test-1", "queues": ["py", "py2"], "tasks": ["a", "b"],
                           "max": 3, "wait": "5000ms"})
+        self.assertRegex(first["host"], r"^[A-Za-z0-9_.:-]{1,255}$")
         self.assertRegex(first["request_id"], r"^[0-9a-f]{32}$")
         began = time.monotonic()
         self.finish(running)  # the claim is held by the fake: stop cuts it ...

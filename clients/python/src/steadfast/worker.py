@@ -78,6 +78,8 @@ _BACKOFF_FIRST = 0.05    # seconds; doubled after each failure
 _BACKOFF_MAX = 1.0
 _BEAT_MIN = 0.1          # heartbeat interval bounds (seconds)
 _BEAT_MAX = 10.0
+#: This machine's name as the claims send it (shown in GET /v1/workers).
+_HOST = (re.sub(r"[^A-Za-z0-9_.:-]+", "-", socket.gethostname()).strip("-") or "unknown")[:255]
 _DEFAULT_LEASE = 30.0    # when a step names no lease_ms
 _RELEASE_BUDGET = 10.0   # seconds at most spent handing back one step
 _POLL = 0.05             # run()'s look at the signals it caught, when it installed handlers
@@ -625,7 +627,7 @@ class Worker:
                     free = min(self._concurrency - len(self._steps), _MAX_CLAIM)
                 body = {"protocol": PROTOCOL, "worker": self._worker_id, "request_id": uuid.uuid4().hex,
                         "queues": self._queues, "tasks": list(self._tasks), "max": free,
-                        "wait": f"{round(self._wait * 1000)}ms"}
+                        "wait": f"{round(self._wait * 1000)}ms", "host": _HOST}
                 began = time.monotonic()
                 steps = self._claim(body)
                 if steps:
