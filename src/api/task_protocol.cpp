@@ -202,7 +202,8 @@ asio::awaitable<Response> TaskProtocol::claim(const Json& body, std::shared_ptr<
     record["host"] = host;
     record["queues"] = queues;
     record["tasks"] = tasks;
-    record["concurrency"] = max;
+    // The worker's own concurrency when it says (else what this claim asks for).
+    record["concurrency"] = body.contains("concurrency") && body["concurrency"].is_number_integer() ? body["concurrency"] : max;
     record["beat_at_ms"] =
         std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     redis::checked(co_await redis_.command("HSET", keys_.workers(), remote, record.dump()));
@@ -434,12 +435,17 @@ asio::awaitable<Response> TaskProtocol::finish(const engine::TaskToken& t, const
   // (Per call: a `fail` after a `complete` is refused, not answered as the complete.)
   const std::string call = outcome_kind == "ok" ? "complete" : outcome_kind == "release" ? "release" : "fail";
   const std::string done_key = keys_.task_done(t.partition, t.queue, t.entry_id, t.deliveries) + ":" + call;
-  const redis::Reply earlier = co_await redis_.command("GET", done_key);
-  if (earlier.is_string()) {
+  // One round trip: the repeat's answer, and the run's cancel flag (the decision's).
+  redis::Pipeline reads;
+  reads.add("GET", done_key);
+  reads.add("HGET", keys_.run(t.run_id), "cancel");
+  const std::vector<redis::Reply> read = co_await redis_.exec(std::move(reads));
+  if (read.at(0).is_string()) {
     Response r;
-    r.body = std::string(earlier.str());
+    r.body = std::string(read[0].str());
     co_return r;
   }
+  const bool cancel_requested = read.at(1).is_string() && read[1].str() == "1";
   const Located at = locate(t);
   if (at.workflow == nullptr) {
     co_return problem(409, "stale-token",
@@ -456,13 +462,12 @@ asio::awaitable<Response> TaskProtocol::finish(const engine::TaskToken& t, const
     d.rate_limited = t.rate_limited;
     d.waited = milliseconds(t.waited_ms);
   } else {
-    const redis::Reply cancel = co_await redis_.command("HGET", keys_.run(t.run_id), "cancel");
     engine::ClaimFacts f;
     f.deliveries = t.deliveries;
     f.attempt = t.attempt;
     f.budget_from = t.budget_from;
     f.status = engine::RunStatus::running;
-    f.cancel_requested = cancel.is_string() && cancel.str() == "1";
+    f.cancel_requested = cancel_requested;
     f.rate_limited = t.rate_limited;
     f.waited = milliseconds(t.waited_ms);
     f.is_last_step = !t.graph && at.step_index + 1 == static_cast<int>(at.workflow->steps().size());
@@ -519,8 +524,11 @@ asio::awaitable<Response> TaskProtocol::finish(const engine::TaskToken& t, const
   answer["state"] = applied.front() == store::Applied::ok ? "ok" : "discarded";
   answer["action"] = std::string(engine::to_string(d.action));
   Response r = json_ok(answer);
-  redis::checked(co_await redis_.command("SET", done_key, r.body, "PX",
-                                         std::to_string(std::max<std::int64_t>(60000, t.lease_ms))));
+  // Not waited for: were it lost, a repeat of this call would only be told
+  // 409 (stale) instead of this answer.
+  asio::co_spawn(redis_.executor(),
+                 redis_.command("SET", done_key, r.body, "PX", std::to_string(std::max<std::int64_t>(60000, t.lease_ms))),
+                 [](std::exception_ptr, redis::Reply) {});
   co_return r;
 }
 

@@ -30,7 +30,9 @@ void Worker::Impl::feed(const std::string& key, const engine::StepEvent& event,
   // claim, a higher one from a re-delivery); every write and renewal uses it.
   s.item.token.deliveries = s.machine.deliveries();
   // (A lease lost to failing renewals is logged by renew_loop, with the error.)
-  if (std::holds_alternative<engine::step_event::LeaseLost>(event) && s.machine.state() != before) {
+  // (A task step's claim moved to its external worker looks lost to a
+  // renewal that crossed its handover: not worth a warning.)
+  if (std::holds_alternative<engine::step_event::LeaseLost>(event) && s.machine.state() != before && !s.offered) {
     spdlog::warn("worker {}: lost the lease of run {} step {} (another worker owns it now)",
                  options_.id, s.item.run_id, s.item.step);
   }
