@@ -315,8 +315,11 @@ asio::awaitable<Response> TaskProtocol::claim(const Json& body, std::shared_ptr<
   Json answer = Json::object();
   answer["steps"] = std::move(steps);
   Response r = json_ok(answer);
-  // Kept for the lease: a repeat after that would find the steps reclaimed anyway.
-  redis::checked(co_await redis_.command("SET", claim_key, r.body, "PX", std::to_string(longest_lease)));
+  // Kept for a repeat of a reply lost on the way (the client asks again at
+  // once): 10 s, or the lease if shorter (after it the steps are reclaimed
+  // anyway). Not longer: the answer holds the steps' inputs a second time.
+  redis::checked(co_await redis_.command("SET", claim_key, r.body, "PX",
+                                         std::to_string(std::min<std::int64_t>(longest_lease, 10000))));
   co_return r;
 }
 

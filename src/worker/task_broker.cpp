@@ -17,11 +17,14 @@ void TaskBroker::detach() {
   on_resolved_ = nullptr;
 }
 
-int TaskBroker::room(const std::string& queue) const {
+int TaskBroker::room(const std::string& queue, std::chrono::steady_clock::time_point now) const {
   std::lock_guard lock(mu_);
   int wanted = 0;
   for (const Waiter& w : waiters_) {
     if (w.queues.contains(queue)) wanted += w.max;
+  }
+  if (auto p = polled_.find(queue); p != polled_.end() && now - p->second.at < kPolledWithin) {
+    wanted += p->second.max;
   }
   for (const TaskOffer& o : offers_) {
     if (o.token.queue == queue) --wanted;
@@ -74,6 +77,8 @@ TaskBroker::WaiterHandle TaskBroker::wait(Waiter w) {
   WaiterHandle h;
   {
     std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    for (const std::string& q : w.queues) polled_[q] = Polled{now, w.max};
     h = waiters_.insert(waiters_.end(), std::move(w));
     room = on_room_;
   }
@@ -87,16 +92,22 @@ void TaskBroker::stop_waiting(WaiterHandle h) {
 }
 
 std::vector<TaskOffer> TaskBroker::take(WaiterHandle h) {
-  std::lock_guard lock(mu_);
   std::vector<TaskOffer> out;
-  for (auto it = offers_.begin(); it != offers_.end() && static_cast<int>(out.size()) < h->max;) {
-    if (h->queues.contains(it->token.queue) && h->tasks.contains(it->task)) {
-      out.push_back(std::move(*it));
-      it = offers_.erase(it);
-    } else {
-      ++it;
+  std::function<void()> room;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = offers_.begin(); it != offers_.end() && static_cast<int>(out.size()) < h->max;) {
+      if (h->queues.contains(it->token.queue) && h->tasks.contains(it->task)) {
+        out.push_back(std::move(*it));
+        it = offers_.erase(it);
+      } else {
+        ++it;
+      }
     }
+    if (!out.empty()) room = on_room_;
   }
+  // Offers taken make room for the read-ahead of the next claim.
+  if (room) room();
   return out;
 }
 

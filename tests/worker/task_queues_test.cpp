@@ -72,12 +72,14 @@ TEST(TaskBroker, RoomIsWhatWaitingClaimsWantMinusOffersNotTaken) {
   b.attach([&] { ++room_calls; }, [](const std::string&, TaskBroker::Resolution) {});
   auto h = b.wait(TaskBroker::Waiter{{"py"}, {"summarize"}, 3, nullptr});
   EXPECT_EQ(room_calls, 1) << "a new claim wakes the task worker";
-  EXPECT_EQ(b.room("py"), 3);
+  EXPECT_EQ(b.room("py"), 3 + 3);
   EXPECT_EQ(b.room("other"), 0);
   b.offer(offer("k1", "py", "summarize"));
-  EXPECT_EQ(b.room("py"), 2);
+  const auto now = std::chrono::steady_clock::now();
+  EXPECT_EQ(b.room("py", now), 2 + 3) << "what the claim wants, and as much read ahead for the next claim";
   b.stop_waiting(h);
-  EXPECT_EQ(b.room("py"), 0);
+  EXPECT_EQ(b.room("py", now), 3 - 1) << "polled a moment ago: the read-ahead, minus the offer waiting";
+  EXPECT_EQ(b.room("py", now + TaskBroker::kPolledWithin), 0) << "no longer polled: nothing more";
 }
 
 TEST(TaskBroker, AClaimTakesOnlyOffersOfItsQueuesAndTasksUpToItsMax) {
