@@ -324,7 +324,7 @@ class WorkerTest(unittest.TestCase):
         first = self.fake.wait_request("claim")
         self.assertEqual({k: v for k, v in first.items() if k not in ("request_id", "host")},
                          {"protocol": 1, "worker": "py-test-1", "queues": ["py", "py2"], "tasks": ["a", "b"],
-                          "max": 3, "wait": "5000ms"})
+                          "max": 3, "concurrency": 3, "wait": "5000ms"})
         self.assertRegex(first["host"], r"^[A-Za-z0-9_.:-]{1,255}$")
         self.assertRegex(first["request_id"], r"^[0-9a-f]{32}$")
         began = time.monotonic()
@@ -357,6 +357,7 @@ class WorkerTest(unittest.TestCase):
         self.finish(running)
         slots = self.fake.claim_slots
         self.assertEqual([m for m, _ in slots[:3]], [2, 1, 1])
+        self.assertEqual({b["concurrency"] for b in self.fake.bodies("claim")}, {2})  # the worker's, not the claim's
         for asked, outstanding in slots:  # asked for exactly the free slots, never more
             self.assertGreaterEqual(asked, 1)
             self.assertLessEqual(asked + outstanding, 2, slots)
@@ -455,6 +456,24 @@ class WorkerTest(unittest.TestCase):
         self.assertTrue(seen[0].cancelled)
         self.assertEqual(self.fake.bodies("complete"), [])
         self.assertEqual(len(self.fake.bodies("fail")), 1)
+
+    def test_a_step_due_sooner_wakes_the_heartbeat_thread_waiting_for_others(self) -> None:
+        gate = self.gate()
+        running = self.start({"summarize": lambda ctx: gate.wait(TIMEOUT)})
+        self.fake.add(make_step("a", lease_ms=30000))
+        # the heartbeat thread waits for a's first heartbeat, 10 s away ...
+        wait_until(lambda: running.worker._beat_at not in (None, float("inf")), "the heartbeat thread waiting")
+        began = time.monotonic()
+        self.fake.add(make_step("b", lease_ms=600))  # ... a shorter lease: b's is due in 0.2 s
+        self.fake.wait_request("heartbeat", lambda body: any(e["token"] == "b" for e in body["tokens"]))
+        self.assertLess(time.monotonic() - began, 2.0)
+        began = time.monotonic()
+        self.fake.add(make_step("c", timeout_ms=200))  # a timeout sooner than any heartbeat
+        self.assertEqual(self.fake.wait_request("fail", lambda body: body["token"] == "c"),
+                         {"token": "c", "kind": "retryable", "error": "timed out after 200 ms"})
+        self.assertLess(time.monotonic() - began, 2.0)
+        gate.set()
+        self.finish(running)
 
     def test_a_lost_claim_answer_is_asked_again_with_the_same_request_id(self) -> None:
         runs: list[str] = []

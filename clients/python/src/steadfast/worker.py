@@ -48,6 +48,7 @@ import json
 import logging
 import math
 import os
+import queue
 import re
 import signal
 import socket
@@ -159,7 +160,7 @@ class TaskContext:
         self.lease_ms: int = _int(step.get("lease_ms"), 0)
         self.timeout_ms: int = _int(step.get("timeout_ms"), 0)
         self._lock = lock
-        self._cancel = threading.Event()
+        self._cancelled = False  # set by the worker's threads (a flag: nothing waits for it)
         self._progress: float | None = None
         self._message: str | None = None
         self._version = 0  # bumped by each heartbeat(); the heartbeat thread sends a newer one
@@ -171,7 +172,7 @@ class TaskContext:
         timeout passed. The outcome of a cancelled run's step is still
         reported (the server turns it into the cancellation); that of a lost,
         timed-out or handed-back one is ignored."""
-        return self._cancel.is_set()
+        return self._cancelled
 
     def heartbeat(self, progress: float | None = None, message: str | None = None) -> None:
         """Records the step's progress (0 to 1) and/or a message for people
@@ -217,8 +218,16 @@ class _Step:
         self.deadline = now + ctx.timeout_ms / 1000 if ctx.timeout_ms > 0 else None
         self.settled = False  # its outcome is decided: reported, being reported, timed out, lost or released
         self.sent_version = 0
-        self.label = f"{ctx.run_id}/{ctx.step}" + (f"[{ctx.item_index}]" if ctx.item_index >= 0 else "") \
-            + f" attempt {ctx.attempt}"
+        self._label: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The step for log lines (made when one needs it)."""
+        if self._label is None:
+            ctx = self.ctx
+            self._label = f"{ctx.run_id}/{ctx.step}" + (f"[{ctx.item_index}]" if ctx.item_index >= 0 else "") \
+                + f" attempt {ctx.attempt}"
+        return self._label
 
 
 # ---------------------------------------------------------------- transport
@@ -231,6 +240,8 @@ class _TransportError(Exception):
 
 
 class _Reply:
+    __slots__ = ("status", "data", "retry_after", "detail")
+
     def __init__(self, status: int, data: Any, retry_after: float | None, detail: str) -> None:
         self.status = status
         self.data = data
@@ -238,15 +249,33 @@ class _Reply:
         self.detail = detail
 
 
+class _Conn:
+    """One kept-alive connection: its socket and a buffered reader of it that
+    lives as long as the connection (not one per response)."""
+
+    __slots__ = ("sock", "rfile", "timeout")
+
+    def __init__(self, sock: socket.socket, timeout: float) -> None:
+        self.sock = sock
+        self.rfile = sock.makefile("rb")
+        self.timeout = timeout
+
+    def close(self) -> None:
+        try:
+            self.rfile.close()
+        finally:
+            self.sock.close()
+
+
 class _Cut:
     """The claim's connection, which ``stop()`` cuts (a long poll never holds up a stop)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._conn: http.client.HTTPConnection | None = None
+        self._conn: _Conn | None = None
         self.stopped = False
 
-    def attach(self, conn: http.client.HTTPConnection) -> bool:
+    def attach(self, conn: _Conn) -> bool:
         with self._lock:
             if self.stopped:
                 return False
@@ -268,6 +297,108 @@ class _Cut:
                     pass
 
 
+# HTTP/1.1 as http.client reads it (status line, headers, bodies by length, chunks or close),
+# without its per-response objects (a reader per response, headers parsed by the email package).
+_MAX_LINE = 65536
+_MAX_HEADERS = 100
+_ILLEGAL_URL = re.compile(r"[\x00-\x20\x7f]")
+_ILLEGAL_HEADER_VALUE = re.compile(rb"\n(?![ \t])|\r(?![ \t\n])")
+
+
+def _read_line(rfile: Any, what: str) -> bytes:
+    line = rfile.readline(_MAX_LINE + 1)
+    if len(line) > _MAX_LINE:
+        raise http.client.LineTooLong(what)
+    return line
+
+
+def _read_response(rfile: Any) -> tuple[int, dict[bytes, bytes], bytes, bool]:
+    """Reads one response to a POST: (status, headers by lower-case name (the
+    first of each), body, whether the connection closes after it). Raises
+    OSError or http.client.HTTPException."""
+    while True:
+        line = _read_line(rfile, "status line")
+        if not line:
+            raise http.client.RemoteDisconnected("Remote end closed connection without response")
+        parts = line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
+            raise http.client.BadStatusLine(str(line, "iso-8859-1"))
+        try:
+            status = int(parts[1])
+        except ValueError:
+            raise http.client.BadStatusLine(str(line, "iso-8859-1")) from None
+        if not 100 <= status <= 999:
+            raise http.client.BadStatusLine(str(line, "iso-8859-1"))
+        headers: dict[bytes, bytes] = {}
+        name = b""
+        count = 0
+        while True:
+            h = _read_line(rfile, "header line")
+            if h in (b"\r\n", b"\n", b""):
+                break
+            count += 1
+            if count > _MAX_HEADERS:
+                raise http.client.HTTPException(f"got more than {_MAX_HEADERS} headers")
+            if h[:1] in (b" ", b"\t"):  # a folded line continues the header before it
+                if name and headers.get(name) is not None:
+                    headers[name] += b" " + h.strip()
+                continue
+            key, colon, value = h.partition(b":")
+            if not colon:
+                continue
+            name = key.strip().lower()
+            if name not in headers:
+                headers[name] = value.strip()
+            else:
+                name = b""  # only the first of a repeated header counts (as http.client's get())
+        if not 100 <= status < 200:
+            break
+        # an interim response (100 Continue, ...): the final one follows
+    version = parts[0]
+    if version in (b"HTTP/1.0", b"HTTP/0.9"):
+        connection = headers.get(b"connection", b"").lower()
+        will_close = not (headers.get(b"keep-alive") or b"keep-alive" in connection
+                          or b"keep-alive" in headers.get(b"proxy-connection", b"").lower())
+    elif version.startswith(b"HTTP/1."):
+        will_close = b"close" in headers.get(b"connection", b"").lower()
+    else:
+        raise http.client.UnknownProtocol(str(version, "iso-8859-1"))
+    if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+        chunks = []
+        while True:
+            size_line = _read_line(rfile, "chunk size")
+            try:
+                size = int(size_line.split(b";", 1)[0], 16)
+            except ValueError:
+                raise http.client.IncompleteRead(b"".join(chunks)) from None
+            if size == 0:
+                while _read_line(rfile, "trailer line") not in (b"\r\n", b"\n", b""):
+                    pass
+                break
+            chunk = rfile.read(size)
+            if len(chunk) < size:
+                raise http.client.IncompleteRead(b"".join(chunks) + chunk, size - len(chunk))
+            chunks.append(chunk)
+            rfile.read(2)  # the CRLF after the chunk
+        return status, headers, b"".join(chunks), will_close
+    length: int | None = None
+    if status in (204, 304):
+        length = 0
+    else:
+        try:
+            length = int(headers[b"content-length"])
+        except (KeyError, ValueError):
+            length = None
+        if length is not None and length < 0:
+            length = None
+    if length is None:  # the body ends with the connection
+        return status, headers, rfile.read(), True
+    body = rfile.read(length) if length else b""
+    if len(body) < length:
+        raise http.client.IncompleteRead(body, length - len(body))
+    return status, headers, body, will_close
+
+
 class _Transport:
     """POSTs of JSON to one serve. A connection serves one request at a time:
     a thread takes an idle one (or opens one), uses it, and gives it back."""
@@ -280,25 +411,68 @@ class _Transport:
         self._host = parts.hostname
         self._port = parts.port or (443 if self._https else 80)
         self._base = parts.path.rstrip("/")
-        self._ssl = ssl_context
-        self._headers = {"User-Agent": f"steadfast-python/{__version__}", "Accept": "application/json",
-                         "Content-Type": "application/json"}
+        if _ILLEGAL_URL.search(self._host) or _ILLEGAL_URL.search(self._base) or not self._base.isascii():
+            raise ValueError(f"url must be http://host[:port] or https://host[:port], not {url!r}")
+        # The default context is made once (it reads the system's roots), not per connection.
+        self._ssl = (ssl_context or ssl.create_default_context()) if self._https else None
+        # The request's head but for its Content-Length, made once (as http.client would send it).
+        try:
+            host = self._host.encode("ascii")
+        except UnicodeEncodeError:
+            host = self._host.encode("idna")
+        if b":" in host:
+            host = b"[" + host + b"]"
+        if self._port != (443 if self._https else 80):
+            host += b":%d" % self._port
+        headers = [(b"Host", host), (b"User-Agent", f"steadfast-python/{__version__}".encode("latin-1")),
+                   (b"Accept", b"application/json"), (b"Content-Type", b"application/json")]
         if token is not None:
-            self._headers["Authorization"] = f"Bearer {token}"
+            try:
+                value = token.encode("latin-1")
+            except UnicodeEncodeError as e:
+                raise ValueError(f"the token cannot be sent in an HTTP header: {e}") from None
+            if _ILLEGAL_HEADER_VALUE.search(value):
+                raise ValueError("the token cannot be sent in an HTTP header (it holds a line break)")
+            headers.append((b"Authorization", b"Bearer " + value))
+        self._fields = b"".join(k + b": " + v + b"\r\n" for k, v in headers) + b"Content-Length: "
+        self._heads: dict[str, bytes] = {}
         self._lock = threading.Lock()
-        self._idle: list[http.client.HTTPConnection] = []
+        self._idle: list[_Conn] = []
         self._closed = False
 
-    def _connection(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
-        with self._lock:
-            if self._idle:
-                return self._idle.pop(), True
-        if self._https:
-            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout,
-                                               context=self._ssl or ssl.create_default_context()), False
-        return http.client.HTTPConnection(self._host, self._port, timeout=timeout), False
+    def _head(self, path: str) -> bytes:
+        head = self._heads.get(path)
+        if head is None:
+            target = self._base + path
+            if _ILLEGAL_URL.search(target):
+                raise ValueError(f"a path that cannot be sent: {target!r}")
+            head = b"POST " + target.encode("ascii") + b" HTTP/1.1\r\n" + self._fields
+            self._heads[path] = head
+        return head
 
-    def _give_back(self, conn: http.client.HTTPConnection) -> None:
+    def _connection(self, timeout: float) -> tuple[_Conn, bool]:
+        with self._lock:
+            idle = self._idle
+            if idle:
+                # The last given back of those with this timeout (a claim's is longer): no settimeout.
+                for i in range(len(idle) - 1, -1, -1):
+                    if idle[i].timeout == timeout:
+                        return idle.pop(i), True
+                return idle.pop(), True
+        sock = socket.create_connection((self._host, self._port), timeout)
+        try:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+            if self._ssl is not None:
+                sock = self._ssl.wrap_socket(sock, server_hostname=self._host)
+            return _Conn(sock, timeout), False
+        except BaseException:
+            sock.close()
+            raise
+
+    def _give_back(self, conn: _Conn) -> None:
         with self._lock:
             if not self._closed:
                 self._idle.append(conn)
@@ -316,29 +490,26 @@ class _Transport:
     def post(self, path: str, data: bytes, timeout: float, cut: _Cut | None = None) -> _Reply:
         """One request (every call of the protocol may be repeated: a kept-alive
         connection found closed is replaced at once). Raises _TransportError."""
+        request = b"".join((self._head(path), b"%d\r\n\r\n" % len(data), data))  # head and body in one send
         sent_once = False
         for attempt in (1, 2):
-            conn, reused = self._connection(timeout)
+            conn: _Conn | None = None
+            reused = False
             sent = False
             try:
-                if conn.sock is None:
-                    conn.connect()
-                conn.timeout = timeout
-                if conn.sock is not None:
+                conn, reused = self._connection(timeout)
+                if conn.timeout != timeout:
                     conn.sock.settimeout(timeout)
+                    conn.timeout = timeout
                 if cut is not None and not cut.attach(conn):
                     conn.close()
                     raise _TransportError(f"POST {path}: the worker is stopping", sent=sent_once)
-                conn.putrequest("POST", self._base + path, skip_accept_encoding=True)
-                for key, value in self._headers.items():
-                    conn.putheader(key, value)
-                conn.putheader("Content-Length", str(len(data)))
-                conn.endheaders(data)
+                conn.sock.sendall(request)
                 sent = True
-                response = conn.getresponse()
-                answer = response.read()
+                status, headers, answer, will_close = _read_response(conn.rfile)
             except (OSError, http.client.HTTPException) as e:
-                conn.close()
+                if conn is not None:
+                    conn.close()
                 sent_once = sent_once or sent
                 if reused and attempt == 1 and not (cut is not None and cut.stopped):
                     continue  # a kept-alive connection the server had closed: once more on a new one
@@ -346,15 +517,15 @@ class _Transport:
             finally:
                 if cut is not None:
                     cut.detach()
-            if response.will_close:
+            if will_close:
                 conn.close()
             else:
                 self._give_back(conn)
-            return self._reply(response, answer)
+            return self._reply(status, headers, answer)
         raise AssertionError("unreachable")
 
     @staticmethod
-    def _reply(response: http.client.HTTPResponse, answer: bytes) -> _Reply:
+    def _reply(status: int, headers: dict[bytes, bytes], answer: bytes) -> _Reply:
         data: Any = None
         if answer:
             try:
@@ -362,7 +533,7 @@ class _Transport:
             except ValueError:
                 data = None
         retry_after: float | None = None
-        header = response.getheader("Retry-After")
+        header = headers.get(b"retry-after")
         if header:
             try:
                 retry_after = max(0.0, float(header))
@@ -372,7 +543,7 @@ class _Transport:
             detail = str(data.get("detail") or data.get("title") or "")
         else:
             detail = answer.decode("utf-8", "replace").strip()[:512]
-        return _Reply(response.status, data, retry_after, detail)
+        return _Reply(status, data, retry_after, detail)
 
 
 def _retryable_status(status: int) -> bool:
@@ -385,8 +556,14 @@ def _default_worker_id() -> str:
     return host[:64 - len(suffix)] + suffix
 
 
+#: What a handler returns that is surely not awaitable (no need to ask inspect).
+_PLAIN = frozenset((dict, list, str, int, float, bool, type(None)))
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # json.dumps would make one per call
+
+
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+    return _ENCODER.encode(value).encode()
 
 
 # ------------------------------------------------------------------- worker
@@ -398,7 +575,8 @@ class Worker:
     ``url`` is the serve's base (``http://127.0.0.1:8080``; ``https://``
     verifies its certificate with ``ssl_context`` or the system's roots);
     ``token`` a bearer token of role ``worker``, or None without tokens.
-    ``concurrency`` handlers run at once at most, each in its own thread.
+    ``concurrency`` handlers run at once at most, in as many threads (started by
+    ``run()``, each running one handler at a time).
     ``worker_id`` names the worker (``^[A-Za-z0-9_.:-]{1,64}$``; default
     ``<host>-<pid>``, stable across restarts is best). ``wait`` is the long
     poll of each claim in seconds (at most 60); ``drain_timeout`` how long a
@@ -450,16 +628,23 @@ class Worker:
         self._request_timeout = float(request_timeout)
         self._tasks: dict[str, Callable[[TaskContext], Any]] = {}
 
-        self._cond = threading.Condition()     # guards what follows
-        self._steps: dict[str, _Step] = {}     # by token: each one's handler thread is alive (a busy slot)
+        lock = threading.RLock()               # guards what follows; two conditions of it:
+        self._cond = threading.Condition(lock)  # a slot freed, an outcome sent, a step settled, stop()
+        self._beat = threading.Condition(lock)  # for the heartbeat thread: new steps, or its end
+        self._steps: dict[str, _Step] = {}     # by token: its handler is still running or reporting (a busy slot)
         self._reporting = 0                    # outcomes being sent
         self._keeper_done = False
+        self._beat_at: float | None = None     # when the heartbeat thread waits: until when (inf: for steps)
+        self._beat_lease = 0.0                 # and the shortest lease it reckoned with
         self._ran = False
         self._stopping = threading.Event()
         self._cut = _Cut()
         self._error: BaseException | None = None
         self._signals = 0                      # caught by run()'s handlers (touched by nothing else there)
         self._thread_seq = 0
+        self._claim_prefix = uuid.uuid4().hex[:16]  # a claim's request_id: this and a count
+        self._claims = 0
+        self._queue: queue.SimpleQueue[_Step | None] = queue.SimpleQueue()  # for the handler threads
 
     # ------------------------------------------------------------ public
 
@@ -529,8 +714,14 @@ class Worker:
         polling = bool(previous)
         keeper = threading.Thread(target=self._keep, name="steadfast-heartbeat", daemon=True)
         claimer = threading.Thread(target=self._claim_loop, name="steadfast-claim", daemon=True)
+        # The handler threads, one per slot, fed by _start through the queue. Daemons: a handler
+        # that never returns keeps its slot and its thread but does not keep the process alive.
+        handlers = [threading.Thread(target=self._handle, name=f"steadfast-step-{i}", daemon=True)
+                    for i in range(1, self._concurrency + 1)]
         try:
             keeper.start()
+            for t in handlers:
+                t.start()
             claimer.start()
             logger.info("worker %s claiming tasks %s from queues %s (concurrency %d)", self._worker_id,
                         list(self._tasks), self._queues, self._concurrency)
@@ -546,7 +737,12 @@ class Worker:
             with self._cond:
                 leftovers = self._take_unsettled()
                 self._keeper_done = True
-                self._cond.notify_all()
+                self._beat.notify_all()
+                # After the steps _start queued (it queues none from now on): one end for each
+                # handler thread, taken when it is idle (a runaway one takes its own when it returns).
+                for t in handlers:
+                    if t.ident is not None:
+                        self._queue.put(None)
             for step in leftovers:  # only after an exception in the drain itself
                 self._release(step)
             if keeper.ident is not None:
@@ -603,7 +799,7 @@ class Worker:
         leftovers = [s for s in self._steps.values() if not s.settled]
         for s in leftovers:
             s.settled = True
-            s.ctx._cancel.set()
+            s.ctx._cancelled = True
         return leftovers
 
     def _thread(self, target: Callable[..., None], *args: Any, kind: str) -> threading.Thread:
@@ -625,9 +821,11 @@ class Worker:
                     if self._stopping.is_set():
                         break
                     free = min(self._concurrency - len(self._steps), _MAX_CLAIM)
-                body = {"protocol": PROTOCOL, "worker": self._worker_id, "request_id": uuid.uuid4().hex,
+                self._claims += 1
+                request_id = f"{self._claim_prefix}{self._claims:016x}"  # new for each claim (no uuid4 each)
+                body = {"protocol": PROTOCOL, "worker": self._worker_id, "request_id": request_id,
                         "queues": self._queues, "tasks": list(self._tasks), "max": free,
-                        "wait": f"{round(self._wait * 1000)}ms", "host": _HOST}
+                        "concurrency": self._concurrency, "wait": f"{round(self._wait * 1000)}ms", "host": _HOST}
                 began = time.monotonic()
                 steps = self._claim(body)
                 if steps:
@@ -724,18 +922,46 @@ class Worker:
                     continue
                 self._steps[step.token] = step
                 started.append(step)
-            self._cond.notify_all()  # the heartbeat thread: new leases and deadlines
-        for step in started:
-            logger.debug("worker %s: running %s (task %s)", self._worker_id, step.label, step.ctx.task)
-            self._thread(self._run_step, step, kind="step")
+                # Under the lock: before the ends run() queues once it has stopped (then none here).
+                self._queue.put(step)
+            if started and self._beat_sooner(started):
+                self._beat.notify_all()  # the heartbeat thread: it must wake sooner for these
+        if started and logger.isEnabledFor(logging.DEBUG):
+            for step in started:
+                logger.debug("worker %s: running %s (task %s)", self._worker_id, step.label, step.ctx.task)
         for step in refused:  # claimed as the worker stopped: handed back unstarted
             self._release(step)
 
+    def _beat_sooner(self, started: list[_Step]) -> bool:
+        """Under the lock, while the heartbeat thread waits: whether new steps
+        need it sooner than it will wake. A step's first heartbeat is due a
+        third of its lease after the claim, later than those of the steps in
+        hand unless its lease is shorter; its timeout may come sooner."""
+        at = self._beat_at
+        if at is None or at == math.inf:  # (None: awake, it sees them anyway; inf: waiting for steps)
+            return at is not None
+        return any(s.lease < self._beat_lease or (s.deadline is not None and s.deadline < at) for s in started)
+
     # ------------------------------------------------------------ steps
 
+    def _handle(self) -> None:
+        """A handler thread: runs the steps _start queues, one at a time, until
+        run() queues its end."""
+        get = self._queue.get
+        while True:
+            step = get()
+            if step is None:
+                return
+            try:
+                self._run_step(step)
+            except BaseException:  # noqa: BLE001 - never out of a handler thread (its slot would be lost)
+                logger.exception("worker %s: unexpected error", self._worker_id)
+
     def _run_step(self, step: _Step) -> None:
+        """Runs a step's handler and sends its outcome; its slot is busy until then."""
+        reporting = False
         try:
-            path, body = self._outcome(step)
+            path, data = self._outcome(step)
             with self._cond:
                 if step.settled:
                     logger.debug("worker %s: %s ended after it was settled; its outcome is ignored",
@@ -743,20 +969,20 @@ class Worker:
                     return
                 step.settled = True
                 self._reporting += 1
-            try:
-                self._report(step, path, body)
-            finally:
-                with self._cond:
-                    self._reporting -= 1
-                    self._cond.notify_all()
+                reporting = True
+            self._report(step, path, data)
         except BaseException:  # noqa: BLE001 - never out of a worker thread
             logger.exception("worker %s: %s: unexpected error", self._worker_id, step.label)
         finally:
             with self._cond:
+                if reporting:
+                    self._reporting -= 1
                 self._steps.pop(step.token, None)
                 self._cond.notify_all()
 
-    def _outcome(self, step: _Step) -> tuple[str, dict[str, Any]]:
+    def _outcome(self, step: _Step) -> tuple[str, bytes | dict[str, Any]]:
+        """What the step's handler did: the call to send and its body (the
+        complete's already encoded: a result that is not JSON fails the step)."""
         ctx = step.ctx
         handler = self._tasks.get(ctx.task)
         if handler is None:
@@ -764,10 +990,11 @@ class Worker:
                                        "error": f"worker {self._worker_id} has no task {ctx.task!r}"}
         try:
             result = handler(ctx)
-            if inspect.iscoroutine(result):
-                result = asyncio.run(result)
-            elif inspect.isawaitable(result):
-                result = asyncio.run(_awaited(result))
+            if type(result) not in _PLAIN:
+                if inspect.iscoroutine(result):
+                    result = asyncio.run(result)
+                elif inspect.isawaitable(result):
+                    result = asyncio.run(_awaited(result))
         except Fatal as e:
             logger.warning("worker %s: %s failed for good: %s", self._worker_id, step.label, _error_text(e))
             return "/v1/worker/fail", {"token": step.token, "kind": "fatal", "error": _error_text(e)}
@@ -782,14 +1009,14 @@ class Worker:
             logger.warning("worker %s: %s failed: %s", self._worker_id, step.label, _error_text(e), exc_info=e)
             return "/v1/worker/fail", {"token": step.token, "kind": "retryable", "error": _error_text(e)}
         try:
-            _dumps(result)
+            data = _dumps({"token": step.token, "output": result})  # encoded once: the check and the body
         except (TypeError, ValueError, RecursionError) as e:
             error = f"task {ctx.task!r} returned a {type(result).__name__} that is not JSON: {e}"
             logger.warning("worker %s: %s: %s", self._worker_id, step.label, error)
             return "/v1/worker/fail", {"token": step.token, "kind": "fatal", "error": error[:_MAX_ERROR]}
-        return "/v1/worker/complete", {"token": step.token, "output": result}
+        return "/v1/worker/complete", data
 
-    def _report(self, step: _Step, path: str, body: dict[str, Any]) -> None:
+    def _report(self, step: _Step, path: str, body: bytes | dict[str, Any]) -> None:
         status = self._send(step, path, body, step.lease)
         if path.endswith("/complete") and status in (400, 413, 422):
             # The server refused the output itself (too large, ...): a retry
@@ -802,16 +1029,20 @@ class Worker:
     def _release(self, step: _Step) -> None:
         self._send(step, "/v1/worker/release", {"token": step.token}, min(step.lease, _RELEASE_BUDGET))
 
-    def _send(self, step: _Step, path: str, body: dict[str, Any], budget: float) -> int:
-        """Sends an outcome, again after a failed transport or a 5xx/503 for
-        up to ``budget`` seconds (idempotent by token on the server). Returns
-        the final status (0: none came); never raises."""
+    def _send(self, step: _Step, path: str, body: bytes | dict[str, Any], budget: float) -> int:
+        """Sends an outcome (``body`` encoded already, or to encode), again
+        after a failed transport or a 5xx/503 for up to ``budget`` seconds
+        (idempotent by token on the server). Returns the final status (0: none
+        came); never raises."""
         call = path.rsplit("/", 1)[-1]
-        try:
-            data = _dumps(body)
-        except (TypeError, ValueError) as e:  # cannot happen for what _outcome built; never raise anyway
-            logger.error("worker %s: %s: %s not sent: %s", self._worker_id, step.label, call, e)
-            return 0
+        if isinstance(body, bytes):
+            data = body
+        else:
+            try:
+                data = _dumps(body)
+            except (TypeError, ValueError) as e:  # cannot happen for what _outcome built; never raise anyway
+                logger.error("worker %s: %s: %s not sent: %s", self._worker_id, step.label, call, e)
+                return 0
         deadline = time.monotonic() + budget
         backoff = _BACKOFF_FIRST
         while True:
@@ -823,7 +1054,8 @@ class Worker:
             else:
                 status = reply.status
                 if 200 <= status < 300:
-                    logger.debug("worker %s: %s: %s sent", self._worker_id, step.label, call)
+                    if logger.isEnabledFor(logging.DEBUG):
+                        logger.debug("worker %s: %s: %s sent", self._worker_id, step.label, call)
                     return status
                 if status == 409:
                     logger.warning("worker %s: %s: %s refused, the step is no longer this worker's (stale "
@@ -863,23 +1095,28 @@ class Worker:
                 for s in active:
                     if s.deadline is not None and s.deadline <= now:
                         s.settled = True
-                        s.ctx._cancel.set()
+                        s.ctx._cancelled = True
                         expired.append(s)
                         self._reporting += 1
                 active = [s for s in active if not s.settled]
                 if not expired:
                     if not active:
                         retry_at = None
-                        self._cond.wait()
+                        self._beat_at = math.inf
+                        self._beat.wait()
+                        self._beat_at = None
                         continue
-                    interval = min(max(min(s.lease for s in active) / 3, _BEAT_MIN), _BEAT_MAX)
+                    shortest = min(s.lease for s in active)
+                    interval = min(max(shortest / 3, _BEAT_MIN), _BEAT_MAX)
                     due = min(s.renewed for s in active) + interval
                     if retry_at is not None:  # after a failed heartbeat: its backoff first
                         due = max(due, retry_at)
                     deadlines = [s.deadline for s in active if s.deadline is not None]
                     wake = min([due, *deadlines])
                     if now < wake:
-                        self._cond.wait(wake - now)
+                        self._beat_at, self._beat_lease = wake, shortest
+                        self._beat.wait(wake - now)
+                        self._beat_at = None
                         continue
                     for s in active:
                         entry: dict[str, Any] = {"token": s.token}
@@ -930,11 +1167,11 @@ class Worker:
                 step.renewed = sent_at
                 step.sent_version = max(step.sent_version, version)
                 if result == "cancel":
-                    if not step.ctx._cancel.is_set():
+                    if not step.ctx._cancelled:
                         logger.info("worker %s: %s: the run was cancelled", self._worker_id, step.label)
-                    step.ctx._cancel.set()
+                    step.ctx._cancelled = True
                 elif result == "lost":
-                    step.ctx._cancel.set()
+                    step.ctx._cancelled = True
                     if not step.settled:
                         step.settled = True
                         logger.warning("worker %s: %s was lost (its lease ran out or the run is gone); its "
