@@ -9,7 +9,10 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
+#include <map>
 #include <optional>
+#include <set>
 #include <variant>
 
 #include "api/dashboard.h"
@@ -1281,6 +1284,8 @@ asio::awaitable<Response> Service::list_workers() {
   const std::int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
+  std::vector<Json> remote;
+  std::set<std::string> remote_queues;
   for (const Json& w : co_await store_.workers()) {
     // An external worker has no lock: it is listed while it claimed within a
     // minute (a long poll is at most --max-wait), and forgotten after an hour.
@@ -1288,8 +1293,37 @@ asio::awaitable<Response> Service::list_workers() {
       const std::int64_t age = now_ms - w.value("beat_at_ms", std::int64_t{0});
       if (age > 3600 * 1000) co_await redis_.command("HDEL", store_.keys().workers(), w.value("id", ""));
       if (age > std::max<std::int64_t>(60 * 1000, 2 * options_.max_wait.count())) continue;
+      for (const Json& q : w.value("queues", Json::array())) {
+        if (q.is_string()) remote_queues.insert(q.get<std::string>());
+      }
+      remote.push_back(w);
+      continue;
     }
     list.push_back(store::worker_record(w));
+  }
+  if (!remote.empty()) {
+    // An external worker's steps in hand: its consumer's entries pending in
+    // its queues (XPENDING's summary per consumer), every partition.
+    redis::Pipeline p;
+    for (const std::string& q : remote_queues) {
+      for (int part = 0; part < store_.keys().partitions(); ++part) {
+        p.add("XPENDING", store_.keys().queue(part, q), std::string(store::kGroup));
+      }
+    }
+    const std::vector<redis::Reply> summaries = co_await redis_.exec(std::move(p));
+    std::map<std::string, std::int64_t> held;  // consumer -> entries
+    for (const redis::Reply& r : summaries) {
+      if (!r.is_array() || r.size() < 4 || !r[3].is_array()) continue;  // no group yet, or nothing pending
+      for (const redis::Reply& c : r[3].elements()) {
+        held[std::string(c[0].str())] += std::atoll(std::string(c[1].str()).c_str());
+      }
+    }
+    for (const Json& w : remote) {
+      Json record = store::worker_record(w);
+      const auto it = held.find(w.value("id", ""));
+      record["in_flight"] = it == held.end() ? 0 : it->second;
+      list.push_back(std::move(record));
+    }
   }
   co_return json_response(200, {{"workers", std::move(list)}});
 }

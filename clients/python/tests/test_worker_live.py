@@ -592,7 +592,9 @@ class WorkersListingTest(Stack):
         self.assertEqual(record["kind"], "remote", record)
         self.assertEqual(record["tasks"], ["summarize"], record)
         self.assertEqual(record["queues"], ["py"], record)
-        self.assertEqual(record["concurrency"], 3, record)  # an idle worker asks for all its slots
+        self.assertEqual(record["concurrency"], 3, record)  # the worker's own, sent with each claim
+        self.assertEqual(record["in_flight"], 0, record)  # idle: no step in hand
+        self.assertRegex(record["host"], r"^[A-Za-z0-9_.:-]+$", record)
         self.assertIn(record["id"], (wid, f"remote:{wid}"))
         self.assertIsNone(self.workers[wid].poll())  # listed while it polls
         status, answer = self.api("GET", "/v1/workers")
