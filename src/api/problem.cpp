@@ -60,4 +60,11 @@ Response validation_problem(std::string detail, const std::vector<FieldError>& e
   return make(422, body);
 }
 
+Response json_response(int status, const Json& body) {
+  Response r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return r;
+}
+
 }  // namespace steadfast::api

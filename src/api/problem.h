@@ -26,6 +26,9 @@ using engine::escape_pointer_token;
 [[nodiscard]] Response problem(int status, std::string_view slug, std::string detail,
                                std::string_view title = {});
 
+// A JSON answer (invalid UTF-8 in the body's strings replaced, never thrown).
+[[nodiscard]] Response json_response(int status, const Json& body);
+
 // 422 with an "errors" array.
 [[nodiscard]] Response validation_problem(std::string detail, const std::vector<FieldError>& errors);
 

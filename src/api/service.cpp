@@ -62,12 +62,6 @@ std::vector<const redis::Script*> api_scripts() {
           &store::scripts::purge(), &store::scripts::rerun()};
 }
 
-Response json_response(int status, const Json& body) {
-  Response r;
-  r.status = status;
-  r.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
-  return r;
-}
 
 Response unavailable(std::chrono::seconds retry_after, std::string detail) {
   Response r = problem(503, "unavailable", std::move(detail));

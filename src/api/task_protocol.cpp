@@ -36,11 +36,7 @@ using std::chrono::milliseconds;
 
 namespace {
 
-Response json_ok(const Json& body) {
-  Response r;
-  r.body = body.dump();
-  return r;
-}
+Response json_ok(const Json& body) { return json_response(200, body); }
 
 Response bad(std::string detail) { return problem(400, "invalid-request", std::move(detail)); }
 

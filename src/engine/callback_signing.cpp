@@ -29,6 +29,12 @@ bool is_key_id(std::string_view id) {
 std::string hmac_hex(const std::string& secret, std::string_view run_id, std::string_view step) {
   std::string message = "steadfast-callback\n";
   message.append(run_id).append("\n").append(step);
+  return hmac_sha256_hex(secret, message);
+}
+
+}  // namespace
+
+std::string hmac_sha256_hex(std::string_view secret, std::string_view message) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
   unsigned int length = 0;
   if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
@@ -44,8 +50,6 @@ std::string hmac_hex(const std::string& secret, std::string_view run_id, std::st
   }
   return out;
 }
-
-}  // namespace
 
 std::vector<SigningKey> parse_signing_keys(std::string_view text) {
   std::vector<SigningKey> keys;

@@ -31,6 +31,11 @@ struct SigningKey {
 // the path (and the line) when it cannot be read or parsed.
 [[nodiscard]] std::vector<SigningKey> load_signing_keys(const std::string& path);
 
+// HMAC-SHA256 of `message` with `secret`, as 64 lowercase hex digits (the
+// callback URLs' and the task tokens' signature). Throws std::runtime_error
+// if OpenSSL fails.
+[[nodiscard]] std::string hmac_sha256_hex(std::string_view secret, std::string_view message);
+
 // A new key: `id` and 64 hex digits from OpenSSL's RAND_bytes. Throws
 // std::runtime_error when no randomness is to be had.
 [[nodiscard]] SigningKey generate_signing_key(std::string id);

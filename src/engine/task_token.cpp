@@ -1,10 +1,7 @@
 #include "engine/task_token.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
-#include <array>
 #include <stdexcept>
 
 #include "steadfast/json.h"
@@ -18,20 +15,7 @@ constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 std::string signature(const std::string& secret, std::string_view payload) {
   std::string message = "steadfast-task\n";
   message.append(payload);
-  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-  unsigned int length = 0;
-  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-           reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac.data(), &length) == nullptr) {
-    throw std::runtime_error("HMAC-SHA256 failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out.push_back(kHex[mac[i] >> 4]);
-    out.push_back(kHex[mac[i] & 0xF]);
-  }
-  return out;
+  return hmac_sha256_hex(secret, message);
 }
 
 Json to_json(const TaskToken& t) {
