@@ -56,6 +56,15 @@ bool is_id(const Json& v, std::size_t max = 64) {
   });
 }
 
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// An outcome reported this long after the attempt's deadline is the
+// timeout's (as a C++ worker's handler result after its timeout is), not the
+// worker's: room for the report's way here.
+constexpr milliseconds kTimeoutGrace{1000};
+
 double jitter_unit() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
@@ -303,6 +312,7 @@ asio::awaitable<Response> TaskProtocol::claim(const Json& body, std::shared_ptr<
     t.graph = o.graph;
     t.item_index = o.item_index;
     t.lease_ms = o.lease_ms;
+    t.deadline_ms = o.timeout_ms > 0 ? unix_ms_now() + o.timeout_ms : 0;
     t.limit_holder = o.limit_holder;
     for (const HeldLimit& l : o.limits) t.limits.push_back(engine::TaskLimit{l.limiter, l.key, l.cost});
     longest_lease = std::max(longest_lease, o.lease_ms);
@@ -358,7 +368,20 @@ asio::awaitable<Response> TaskProtocol::heartbeat(const Json& body) {
     items.push_back(std::move(it));
   }
   std::vector<std::string> results(items.size(), "lost");
+  // An attempt past its timeout ends here, as a C++ worker's timer ends it:
+  // the timed-out outcome is written (fenced) and the worker told `lost`.
+  const std::int64_t now_ms = unix_ms_now();
+  std::vector<bool> timed_out(items.size(), false);
+  for (std::size_t i = 0; i < parsed.size(); ++i) {
+    if (parsed[i].deadline_ms == 0 || now_ms < parsed[i].deadline_ms) continue;
+    timed_out[i] = true;
+    co_await finish(parsed[i], "timed_out", Json(), {}, milliseconds(0));
+  }
+  for (auto& [consumer, indexes] : by_consumer) {
+    std::erase_if(indexes, [&](std::size_t i) { return timed_out[i]; });
+  }
   for (const auto& [consumer, indexes] : by_consumer) {
+    if (indexes.empty()) continue;
     std::vector<store::StartItem> batch;
     for (std::size_t i : indexes) batch.push_back(items[i]);
     store::Store remote(redis_, keys_, consumer);
@@ -432,7 +455,10 @@ asio::awaitable<Response> TaskProtocol::finish(const engine::TaskToken& t, const
   // A repeat of an outcome this token already wrote (its reply was lost on
   // the way) gets the same answer, not a 409.
   // (Per call: a `fail` after a `complete` is refused, not answered as the complete.)
-  const std::string call = outcome_kind == "ok" ? "complete" : outcome_kind == "release" ? "release" : "fail";
+  const std::string call = outcome_kind == "ok"          ? "complete"
+                           : outcome_kind == "release"   ? "release"
+                           : outcome_kind == "timed_out" ? "timeout"
+                                                         : "fail";
   const std::string done_key = keys_.task_done(t.partition, t.queue, t.entry_id, t.deliveries) + ":" + call;
   // One round trip: the repeat's answer, and the run's cancel flag (the decision's).
   redis::Pipeline reads;
@@ -475,6 +501,11 @@ asio::awaitable<Response> TaskProtocol::finish(const engine::TaskToken& t, const
                                             : def.options.on_failure == OnFailure::continue_;
     engine::StepMachine machine(store::kMaxPayloadBytes, t.deliveries);
     engine::StepActions a = machine.on(engine::step_event::ClaimStarted{f});
+    const bool past_deadline =
+        t.deadline_ms > 0 && (outcome_kind == "timed_out" || unix_ms_now() >= t.deadline_ms + kTimeoutGrace.count());
+    if (!a.write && past_deadline) {
+      a = machine.on(engine::step_event::TimedOut{def.options.timeout, jitter_unit()});
+    }
     if (!a.write) {
       engine::HandlerResult r;
       if (outcome_kind == "ok") {

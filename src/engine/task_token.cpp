@@ -25,7 +25,7 @@ Json to_json(const TaskToken& t) {
               {"d", t.deliveries},  {"r", t.run_id},       {"w", t.workflow},     {"s", t.step},
               {"a", t.attempt},     {"bf", t.budget_from}, {"rl", t.rate_limited}, {"wt", t.waited_ms},
               {"g", t.graph},       {"i", t.item_index},   {"ls", t.lease_ms},    {"h", t.limit_holder},
-              {"l", limits}};
+              {"dl", t.deadline_ms}, {"l", limits}};
 }
 
 TaskToken from_json(const Json& j) {
@@ -46,6 +46,7 @@ TaskToken from_json(const Json& j) {
   t.item_index = j.at("i").get<std::int64_t>();
   t.lease_ms = j.at("ls").get<std::int64_t>();
   t.limit_holder = j.at("h").get<std::string>();
+  t.deadline_ms = j.at("dl").get<std::int64_t>();
   for (const Json& l : j.at("l")) {
     t.limits.push_back(TaskLimit{l.at(0).get<std::string>(), l.at(1).get<std::string>(), l.at(2).get<std::int64_t>()});
   }

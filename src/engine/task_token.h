@@ -45,6 +45,9 @@ struct TaskToken {
   bool graph = false;
   std::int64_t item_index = -1;
   std::int64_t lease_ms = 0;
+  // When the attempt times out (the step's timeout from its handover; Unix
+  // ms by the handing `serve`'s clock); 0 = no timeout.
+  std::int64_t deadline_ms = 0;
   std::string limit_holder;
   std::vector<TaskLimit> limits;
   friend bool operator==(const TaskToken&, const TaskToken&) = default;

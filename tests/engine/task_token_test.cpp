@@ -27,6 +27,7 @@ TaskToken sample() {
   t.graph = true;
   t.item_index = 7;
   t.lease_ms = 30000;
+  t.deadline_ms = 1780000000123;
   t.limit_holder = "tasks-h-1:1712345678901-0";
   t.limits = {TaskLimit{"llm", "", 700}, TaskLimit{"llm-tenant", "acme", 700}};
   return t;

@@ -60,6 +60,15 @@ WORKFLOWS = textwrap.dedent(f"""\
             lease: {LEASE_MS}ms
             retry: {{max_attempts: 5}}
           - {{name: done, kind: noop}}
+      timed:
+        steps:
+          - name: slow
+            kind: task
+            queue: timed
+            with: {{task: slow}}
+            timeout: 1s
+            lease: 10s
+            retry: {{max_attempts: 2, backoff: {{initial: 100ms}}}}
     """)
 
 # The Python worker process: argv = url, token ("" for none), worker id,
@@ -796,6 +805,44 @@ class OutcomeAfterCompleteTest(ByHand):
                          f"the answers after complete: {answers}")
         for call, (status, answer) in answers.items():
             self.assertTrue(answer["type"].endswith("stale-token"), answer)
+
+
+class TimeoutByHandTest(ByHand):
+    """A worker that keeps heartbeating past its step's timeout (it ignores
+    timeout_ms) is stopped by serve, as a C++ worker's timer would stop a
+    handler: the timed-out attempt is written and the worker told `lost`."""
+
+    def test_serve_ends_an_attempt_past_its_timeout(self) -> None:
+        run_id = self.submit("timed", {})
+        body = {"protocol": 1, "worker": "slow-1", "queues": ["timed"], "tasks": ["slow"], "max": 1, "wait": "10s"}
+        status, answer = self.api("POST", "/v1/worker/claim", dict(body, request_id=secrets.token_hex(8)))
+        self.assertEqual(status, 200, answer)
+        [step] = answer["steps"]
+        self.assertEqual((step["run_id"], step["timeout_ms"], step["attempt"]), (run_id, 1000, 1))
+        claimed = time.monotonic()
+        status, beat = self.api("POST", "/v1/worker/heartbeat", {"tokens": [{"token": step["token"]}]})
+        self.assertEqual((status, beat["results"]), (200, ["ok"]), "within its timeout")
+
+        def beat_lost() -> bool:
+            _, b = self.api("POST", "/v1/worker/heartbeat", {"tokens": [{"token": step["token"]}]})
+            return b["results"] == ["lost"]
+
+        wait_for("the heartbeat to answer lost", beat_lost, 5.0, 0.1)
+        self.assertGreaterEqual(time.monotonic() - claimed, 1.0, "not before the timeout")
+        status, late = self.outcome("complete", step["token"], output={"late": True})
+        self.assertEqual(status, 409, late)
+        # The timed-out attempt was written; the retry is the next attempt.
+        status, answer = self.api("POST", "/v1/worker/claim", dict(body, request_id=secrets.token_hex(8)))
+        self.assertEqual(status, 200, answer)
+        [again] = answer["steps"]
+        self.assertEqual((again["run_id"], again["attempt"]), (run_id, 2))
+        self.assertEqual(self.outcome("complete", again["token"], output={"done": 2})[0], 200)
+        run = self.wait_run(run_id)
+        self.assertEqual(run["status"], "completed", run)
+        slow = next(s for s in run["steps"] if s["name"] == "slow")
+        self.assertEqual(slow["output"], {"done": 2})
+        errors = json.dumps(slow.get("attempt_history", slow))
+        self.assertIn("timed out after 1000 ms", errors)
 
 
 class RolesTest(Stack):
