@@ -3,11 +3,12 @@
 -- each output and makes the next token (the next step's entry) or finishes the
 -- run, then acknowledges and deletes the entries — all in one atomic step.
 -- Hot path: three commands per entry (HMGET of workflow and parent, HSET,
--- and XADD; for a run's last step the completed:<workflow> HINCRBY, its
--- leaving the 'live' status index (ZREM; completed runs have no status
--- index) and the retention (ZADD expire member, PEXPIRE)) and four per
+-- and XADD; for a run's last step PEXPIRE instead of XADD) and four per
 -- batch (TIME, XPENDING over the batch's range for the fencing check, XACK and
--- XDEL of every applied entry). No status read: a token that passes the
+-- XDEL of every applied entry), plus, for the runs the batch completes, one
+-- ZREM of the 'live' status index (completed runs have no status index), one
+-- ZADD of their retention members and one completed:<workflow> HINCRBY per
+-- workflow (`ended`, below: per run they cost a third of the script). No status read: a token that passes the
 -- fencing check belongs to a live run, because every transition to a terminal
 -- status removes the run's token in the same script (complete, dead_letter,
 -- drop; cancel finishes only runs whose entry is not pending). Only a run
@@ -56,6 +57,15 @@ for i = 1, n do ids[i] = ARGV[3 + (i - 1) * per + 1] end
 local held = sf_held(stream, group, consumer, ids)
 local out = {}
 local applied = {}
+-- The runs this batch completes: their index, retention and counter writes
+-- are made once for all of them, after the loop (nothing in the loop reads
+-- those keys). A run's hash gets its PEXPIRE there too.
+local ended = {runs = {}, ids = {}, by_workflow = {}}
+local function completed(run, run_id, workflow)
+  ended.runs[#ended.runs + 1] = run
+  ended.ids[#ended.ids + 1] = run_id
+  ended.by_workflow[workflow] = (ended.by_workflow[workflow] or 0) + 1
+end
 for i = 1, n do
   local run, next_stream = KEYS[2 * i + 7], KEYS[2 * i + 8]
   local a = 3 + (i - 1) * per
@@ -259,9 +269,7 @@ for i = 1, n do
           sf_wake_parent(timers, now, parent[1], parent[2])
         elseif left == 0 then
           add('status', 'completed', 'entry', '')
-          redis.call('ZREM', live, run_id)
-          sf_retain(run, retention_set, run_id, now, retention)
-          redis.call('HINCRBY', stats, 'completed:' .. ARGV[a + 9], 1)
+          completed(run, run_id, ARGV[a + 9])
           sf_wake_parent(timers, now, parent[1], parent[2])
         end
       end
@@ -282,14 +290,29 @@ for i = 1, n do
     else
       redis.call('HSET', run, s .. 'status', done, s .. 'output', output, s .. 'attempts', attempts,
                  s .. 'finished_at', now, 'updated_at', now, 'status', 'completed', 'entry', '')
-      redis.call('ZREM', live, run_id)
-      sf_retain(run, retention_set, run_id, now, retention)
-      redis.call('HINCRBY', stats, 'completed:' .. ARGV[a + 9], 1)
+      completed(run, run_id, ARGV[a + 9])
       sf_wake_parent(timers, now, parent[1], parent[2])
     end
     applied[#applied + 1] = id
     out[i] = 'ok'
   end
+end
+for first = 1, #ended.ids, 1000 do
+  local last = math.min(first + 999, #ended.ids)
+  redis.call('ZREM', live, unpack(ended.ids, first, last))
+  if retention > 0 then
+    -- as sf_retain, for all of them
+    local at, members = string.format('%d', tonumber(now) + retention), {}
+    for k = first, last do
+      members[#members + 1] = at
+      members[#members + 1] = sf_timer(ended.ids[k], '', 'expire')
+      redis.call('PEXPIRE', ended.runs[k], retention + sf_expiry_grace_ms)
+    end
+    redis.call('ZADD', retention_set, unpack(members))
+  end
+end
+for workflow, count in pairs(ended.by_workflow) do
+  redis.call('HINCRBY', stats, 'completed:' .. workflow, count)
 end
 sf_drop_entries(stream, group, applied)
 return out

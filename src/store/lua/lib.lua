@@ -39,11 +39,21 @@ end
 -- count of each of `ids` that `consumer` holds ({id -> deliveries}; ids it
 -- does not hold are absent). The range may list other entries of the
 -- consumer: at most its live claims, hence the count bound.
+-- Each id is parsed once into two numbers (sf_id_less per comparison cost
+-- four pattern matches per id: a sixth of start.lua's time); exact, since
+-- ids made by XADD '*' hold a time in ms and a per-ms sequence number, both
+-- far below 2^53.
 local function sf_held(stream, group, consumer, ids)
   local lo, hi = ids[1], ids[1]
-  for _, id in ipairs(ids) do
-    if sf_id_less(id, lo) then lo = id end
-    if sf_id_less(hi, id) then hi = id end
+  local lo_ms, lo_seq = string.match(lo, '^(%d+)-(%d+)$')
+  lo_ms, lo_seq = tonumber(lo_ms), tonumber(lo_seq)
+  local hi_ms, hi_seq = lo_ms, lo_seq
+  for k = 2, #ids do
+    local id = ids[k]
+    local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+    ms, seq = tonumber(ms), tonumber(seq)
+    if ms < lo_ms or (ms == lo_ms and seq < lo_seq) then lo, lo_ms, lo_seq = id, ms, seq end
+    if ms > hi_ms or (ms == hi_ms and seq > hi_seq) then hi, hi_ms, hi_seq = id, ms, seq end
   end
   local held = {}
   for _, e in ipairs(redis.call('XPENDING', stream, group, lo, hi, 10000 + #ids, consumer)) do
