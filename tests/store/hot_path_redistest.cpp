@@ -45,9 +45,13 @@ class HotPath : public StoreTest {
       ASSERT_EQ(s.state, Started::State::ok);
     }
   }
-  void finish(const std::vector<StartItem>& items, Action a) {
+  // other_workflow: every second step's run counts as workflow "other"
+  void finish(const std::vector<StartItem>& items, Action a, bool other_workflow = false) {
     std::vector<Transition> batch;
-    for (const StartItem& it : items) batch.push_back(transition(it, a));
+    for (const StartItem& it : items) {
+      batch.push_back(transition(it, a));
+      if (other_workflow && batch.size() % 2 == 0) batch.back().workflow = "other";
+    }
     for (const Applied r : apply(batch)) ASSERT_EQ(r, Applied::ok);
   }
   void SetUp() override {
@@ -84,6 +88,7 @@ TEST_F(HotPath, ABatchOfLastStepsWritesEachRunOnceAndTheIndexesOncePerBatch) {
                         }));
   EXPECT_EQ(run(w1_->counters()).at("completed:wf"), kBatch + kBatch) << "the warm-up's and these";
   EXPECT_EQ(cmd({"ZCARD", keys_.index_status(kPartition, "live")}).as_integer(), 0);
+  EXPECT_EQ(cmd({"ZSCORE", keys_.retention(kPartition), items.back().run_id + "\t\texpire"}).is_nil(), false);
   EXPECT_EQ(cmd({"ZCARD", keys_.retention(kPartition)}).as_integer(), 2 * kBatch);
   for (const StartItem& it : items) {
     EXPECT_GT(cmd({"PTTL", run_key(it.run_id)}).as_integer(), 0) << it.run_id;
@@ -100,6 +105,18 @@ TEST_F(HotPath, ABatchOfStepsThatAdvanceWritesEachRunOnceAndQueuesItsNextStep) {
                             {"hmget", kBatch}, {"hset", kBatch}, {"xadd", kBatch},
                         }));
   EXPECT_EQ(entries("q2").size(), static_cast<std::size_t>(kBatch));
+}
+
+// One counter write per workflow that the batch completes runs of.
+TEST_F(HotPath, ABatchCountsTheCompletedRunsOfEachOfItsWorkflows) {
+  const auto items = claimed_batch();
+  start(items);
+  reset();
+  finish(items, Action::complete_run, /*other_workflow=*/true);
+  EXPECT_EQ(commands().at("hincrby"), 2);
+  const auto counters = run(w1_->counters());
+  EXPECT_EQ(counters.at("completed:wf"), kBatch + kBatch / 2) << "the warm-up's and half of these";
+  EXPECT_EQ(counters.at("completed:other"), kBatch / 2);
 }
 
 }  // namespace
