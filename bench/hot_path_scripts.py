@@ -2,16 +2,18 @@
 """Redis time of the hot path's two scripts, start.lua and complete.lua, per
 step, for one or more versions of src/store/lua, next to the issue's floor.
 
-It drives the scripts as a worker does (a batch XREADGROUP, start.lua over
-the batch, complete.lua over the batch) on a private redis-server, with no
-worker: what it measures is Redis' time inside EVALSHA (INFO commandstats,
-microseconds per step), not the client's. Batches rotate over the versions
+It drives the scripts as a worker does (a batch XREADGROUP and start.lua
+over the batch — or, for a version that has claim.lua, that one script as a
+worker reads a busy queue — then complete.lua over the batch) on a private
+redis-server, with no worker: what it measures is Redis' time inside the
+reads and EVALSHA (INFO commandstats, microseconds per step), not the
+client's, nor the network's. Batches rotate over the versions
 (and the floor), so that the machine's drift, large on a shared VM, hits
 every version alike: compare the versions of one run, never runs of two days.
 
 The floor (issue 20): the same XREADGROUP, then one script doing per entry
 HSET (checkpoint) + XADD (next token) and per batch XACK + XDEL — what a
-durable step costs with nothing else.
+durable step costs with nothing else (its read counted too).
 
   /usr/bin/python3 bench/hot_path_scripts.py                  # the working tree
   /usr/bin/python3 bench/hot_path_scripts.py --rev HEAD~3 --rev HEAD --steps 3
@@ -91,6 +93,10 @@ def evalsha_usec(r):
     return r.info('commandstats').get('cmdstat_evalsha', {}).get('usec', 0)
 
 
+def read_usec(r):
+    return r.info('commandstats').get('cmdstat_xreadgroup', {}).get('usec', 0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--dir', action='append', default=[], help='a src/store/lua folder to measure')
@@ -119,22 +125,24 @@ def measure(r, versions, a):
     now = int(time.time() * 1000)
     lanes = []  # per version: its scripts, its stream, its counters
     for k, (name, lua) in enumerate(versions):
-        stream = '{0}:v%d:q:default' % k
+        stream = 'v%d:{0}:q:default' % k
         r.xgroup_create(stream, GROUP, '0', mkstream=True)
         p = r.pipeline(transaction=False)
         for i in range(a.runs):
             rid = '01JF%022d' % i
-            p.hset('{0}:v%d:run:%s' % (k, rid), mapping={
+            p.hset('v%d:{0}:run:%s' % (k, rid), mapping={
                 'workflow': 'w', 'status': 'queued', 'input': '{"i":%d}' % i, 'created_at': now,
                 'updated_at': now, 'step': steps[0], 'queue': 'default', 'entry': '', 'base': '0',
                 'steps': json.dumps(steps), 's.%s.status' % steps[0]: 'queued'})
             p.xadd(stream, {'r': rid, 's': steps[0], 'a': '0'})
-            p.zadd('{0}:v%d:ix:st:live' % k, {rid: 0})
+            p.zadd('v%d:{0}:ix:st:live' % k, {rid: 0})
             if i % 1000 == 999:
                 p.execute()
         p.execute()
-        lanes.append({'name': name, 'k': k, 'stream': stream, 'start': load(r, lua, 'start'),
-                      'complete': load(r, lua, 'complete'), 'start_us': 0, 'complete_us': 0, 'steps': 0})
+        claim = load(r, lua, 'claim') if os.path.exists(os.path.join(lua, 'claim.lua')) else None
+        lanes.append({'name': name, 'k': k, 'stream': stream, 'start': load(r, lua, 'start'), 'claim': claim,
+                      'complete': load(r, lua, 'complete'), 'read_us': 0, 'start_us': 0, 'complete_us': 0,
+                      'steps': 0})
     floor_stream = '{0}:floor:q'
     r.xgroup_create(floor_stream, GROUP, '0', mkstream=True)
     p = r.pipeline(transaction=False)
@@ -152,13 +160,15 @@ def measure(r, versions, a):
     for lane in lanes:
         n = lane['steps']
         k = lane['k']
-        left = r.zcard('{0}:v%d:ix:st:live' % k)
-        done = int(r.hget('{0}:v%d:stats' % k, 'completed:w') or 0)
+        left = r.zcard('v%d:{0}:ix:st:live' % k)
+        done = int(r.hget('v%d:{0}:stats' % k, 'completed:w') or 0)
         if n != a.runs * a.steps or left != 0 or done != a.runs:
             sys.exit('%s: %d steps, %d runs left live, %d completed: the scripts did not run as a worker expects'
                      % (lane['name'], n, left, done))
-        total = (lane['start_us'] + lane['complete_us']) / n
+        total = (lane['read_us'] + lane['start_us'] + lane['complete_us']) / n
         print(json.dumps({'version': lane['name'], 'steps_per_run': a.steps, 'steps': n,
+                          'claim': 'claim.lua' if lane['claim'] else 'XREADGROUP + start.lua',
+                          'read_us_per_step': round(lane['read_us'] / n, 2),
                           'start_us_per_step': round(lane['start_us'] / n, 2),
                           'complete_us_per_step': round(lane['complete_us'] / n, 2),
                           'total_us_per_step': round(total, 2),
@@ -169,25 +179,38 @@ def measure(r, versions, a):
 
 def step_lane(r, lane, steps, a):
     k, stream = lane['k'], lane['stream']
-    got = r.xreadgroup(GROUP, CONSUMER, {stream: '>'}, count=a.batch)
-    if not got or not got[0][1]:
-        return False
-    entries = got[0][1]
-    keys, args = [stream], [GROUP, CONSUMER]
-    for eid, f in entries:
-        keys.append('{0}:v%d:run:%s' % (k, f[b'r'].decode()))
-        args += [eid.decode(), f[b's'].decode(), '1', '']
-    u0 = evalsha_usec(r)
-    r.evalsha(lane['start'], len(keys), *keys, *args)
-    u1 = evalsha_usec(r)
-    keys = [stream] + ['{0}:v%d:%s' % (k, s) for s in ('stats', 'expire', 'ix:st:live', 'ix:st:cancelled', 'dlq',
+    if lane['claim']:
+        # claim.lua: the read and the claims in one call (a worker's read of a busy queue)
+        u0 = evalsha_usec(r)
+        got = r.evalsha(lane['claim'], 1, stream, GROUP, CONSUMER, a.batch)
+        u1 = evalsha_usec(r)
+        entries = [(got[i], {b'r': got[i + 1], b's': got[i + 2]}) for i in range(1, len(got), 6)]
+        if not entries:
+            return False
+        if any(got[i + 4] != b'ok' for i in range(1, len(got), 6)):
+            sys.exit('%s: claim.lua answered %r' % (lane['name'], got[:7]))
+    else:
+        r0 = read_usec(r)
+        got = r.xreadgroup(GROUP, CONSUMER, {stream: '>'}, count=a.batch)
+        lane['read_us'] += read_usec(r) - r0
+        if not got or not got[0][1]:
+            return False
+        entries = got[0][1]
+        keys, args = [stream], [GROUP, CONSUMER]
+        for eid, f in entries:
+            keys.append('v%d:{0}:run:%s' % (k, f[b'r'].decode()))
+            args += [eid.decode(), f[b's'].decode(), '1', '']
+        u0 = evalsha_usec(r)
+        r.evalsha(lane['start'], len(keys), *keys, *args)
+        u1 = evalsha_usec(r)
+    keys = [stream] + ['v%d:{0}:%s' % (k, s) for s in ('stats', 'expire', 'ix:st:live', 'ix:st:cancelled', 'dlq',
                                                            'ix:st:failed', 'timers')]
     args = [GROUP, CONSUMER, '604800000']
     for eid, f in entries:
         rid, step = f[b'r'].decode(), f[b's'].decode()
         at = steps.index(step)
         last = at == len(steps) - 1
-        keys += ['{0}:v%d:run:%s' % (k, rid), stream]
+        keys += ['v%d:{0}:run:%s' % (k, rid), stream]
         args += [eid.decode(), '1', rid, step, '{"ok":true}', '1', '' if last else steps[at + 1],
                  '' if last else 'default', 'w', '', '', '']
     res = r.evalsha(lane['complete'], len(keys), *keys, *args)
@@ -201,7 +224,9 @@ def step_lane(r, lane, steps, a):
 
 
 def step_floor(r, stream, floor, a):
+    r0 = read_usec(r)
     got = r.xreadgroup(GROUP, CONSUMER, {stream: '>'}, count=a.batch)
+    floor['us'] += read_usec(r) - r0
     if not got or not got[0][1]:
         return False
     keys, args = [stream], []

@@ -9,6 +9,7 @@ namespace steadfast::store::scripts {
 
 const redis::Script& submit();
 const redis::Script& start();
+const redis::Script& claim();
 const redis::Script& complete();
 const redis::Script& retry();
 const redis::Script& dead_letter();

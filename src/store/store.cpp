@@ -749,6 +749,29 @@ asio::awaitable<std::vector<Started>> Store::start(int partition, const std::str
   co_return out;
 }
 
+asio::awaitable<std::vector<ReadClaim>> Store::read_and_start(int partition, const std::string& queue,
+                                                            int count) {
+  const std::vector<std::string> keys{keys_.queue(partition, queue)};
+  const std::vector<std::string> args{std::string(kGroup), consumer_, std::to_string(count)};
+  const Reply r = co_await client_.eval(scripts::claim(), keys, args);
+  std::vector<ReadClaim> out;
+  const std::int64_t now_ms = r[0].as_integer();
+  constexpr std::size_t kPer = 6;  // claim.lua: id, run id, step, ticket, state, hash
+  for (std::size_t k = 1; k + kPer <= r.size(); k += kPer) {
+    ReadClaim c;
+    c.item.token = Token{partition, queue, std::string(r[k].str()), 1};
+    c.item.run_id = std::string(r[k + 1].str());
+    c.item.step = std::string(r[k + 2].str());
+    c.item.ticket = std::string(r[k + 3].str());
+    c.started.state = r[k + 4].str() == "ok" ? Started::State::ok : Started::State::missing;
+    c.started.deliveries = 1;
+    c.started.now_ms = now_ms;
+    if (c.started.state == Started::State::ok) c.started.run = to_fields(r[k + 5]);
+    out.push_back(std::move(c));
+  }
+  co_return out;
+}
+
 asio::awaitable<std::vector<Applied>> Store::apply(const std::vector<Transition>& batch,
                                                    std::chrono::milliseconds retention) {
   // One script call per (partition, queue, script), all in one pipeline.

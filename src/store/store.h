@@ -177,6 +177,13 @@ struct Started {
   std::int64_t now_ms = 0;  // Redis time of the claim (Unix ms)
 };
 
+// An entry read and claimed in one call (Store::read_and_start): its token,
+// delivered once, and its claim as start() answers it (never `lost`).
+struct ReadClaim {
+  StartItem item;
+  Started started;
+};
+
 // The child run a child workflow step starts (ChildSpec; spawn.lua), as
 // submit would create it.
 struct ChildStart {
@@ -453,6 +460,12 @@ class Store {
   asio::awaitable<void> ensure_group(int partition, const std::string& queue);
   asio::awaitable<std::vector<Started>> start(int partition, const std::string& queue,
                                               const std::vector<StartItem>& items);
+  // XREADGROUP '>' of up to `count` (> 0) new entries of the queue's stream
+  // and their claims as start() makes them, in one atomic call (claim.lua):
+  // no fencing check, no second round trip. Empty when nothing waits (the
+  // caller then blocks on its XREADGROUP and calls start()). An ordered
+  // queue's backlog must be fed first (feed.lua) for its steps to be read.
+  asio::awaitable<std::vector<ReadClaim>> read_and_start(int partition, const std::string& queue, int count);
   asio::awaitable<std::vector<Applied>> apply(const std::vector<Transition>& batch,
                                               std::chrono::milliseconds retention);
   enum class Renewal { ok, cancel, lost };

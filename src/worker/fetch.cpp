@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 #include <cstdlib>
 #include <span>
 
@@ -127,6 +128,20 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
     rotate += take;
     int count = free / static_cast<int>(take);
     for (const Stream* s : chosen) count = std::min(count, free_slots(*s));
+    // Work waits (the last read of each took all it asked for): read and
+    // claim in one call per stream (claim.lua), no blocking read and no
+    // start.lua round trip. Not for a fed stream (its backlog is moved in
+    // by the blocking read's feed) nor a task worker's (its reads follow the
+    // claims that wait: TaskBroker).
+    const bool busy = !options_.tasks && std::all_of(chosen.begin(), chosen.end(), [this](const Stream* s) {
+      return busy_streams_.contains(s->key) && !fed(*s);
+    });
+    if (busy) {
+      const ReadOutcome outcome = co_await read_and_claim(chosen, count);
+      if (outcome == ReadOutcome::stop) break;
+      if (outcome == ReadOutcome::failed) co_await sleep_for(milliseconds(200));
+      continue;
+    }
     // Block no longer than until the next reclaim pass is due. (Not until the
     // next pause check: a read that blocks on a paused queue takes at most what
     // arrives within this block, so a pause holds within block + kPauseCheck
@@ -181,15 +196,49 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
     }
     outage("fetch").succeeded();
     promise.release();
+    for (const Stream* s : chosen) busy_streams_.erase(s->key);
     if (reply.is_nil()) continue;
     for (const redis::Reply& stream : reply.elements()) {
       const Stream* s = stream_by_key(stream[0].str());
       if (s == nullptr) continue;
       std::vector<store::StartItem> items;
       for (const redis::Reply& e : stream[1].elements()) items.push_back(to_item(*s, e, 1));
+      if (std::cmp_equal(items.size(), count)) busy_streams_.insert(s->key);
       co_await handle_claims(*s, std::move(items));
     }
   }
+}
+
+// claim.lua over each stream, `count` entries at most from each, their
+// slots promised meanwhile. A stream that gave less than `count` is no
+// longer busy: its next read blocks. Errors as the blocking read's.
+asio::awaitable<Worker::Impl::ReadOutcome> Worker::Impl::read_and_claim(const std::vector<const Stream*>& streams,
+                                                                        int count) {
+  for (const Stream* s : streams) {
+    std::vector<store::ReadClaim> claims;
+    {
+      SlotPromise promise(reserved_, count);
+      try {
+        claims = co_await store_->read_and_start(s->partition, s->queue, count);
+      } catch (const redis::ServerError& e) {
+        if (is_no_group(e)) std::rethrow_exception(group_missing(e));
+        if (!e.transient()) throw;
+        if (draining_) co_return ReadOutcome::stop;
+        outage("fetch").failed(e.what());
+        co_return ReadOutcome::failed;
+      } catch (const redis::Error& e) {
+        // (an unknown outcome: entries this call claimed stay in our PEL, and
+        // a reclaimer takes them after the lease, as after a blocking read's)
+        if (draining_) co_return ReadOutcome::stop;
+        outage("fetch").failed(e.what());
+        co_return ReadOutcome::failed;
+      }
+    }
+    outage("fetch").succeeded();
+    if (std::cmp_less(claims.size(), count)) busy_streams_.erase(s->key);
+    if (!claims.empty()) co_await handle_read_claims(std::move(claims));
+  }
+  co_return ReadOutcome::read;
 }
 
 asio::awaitable<void> Worker::Impl::refresh_paused() {
@@ -248,6 +297,47 @@ const Worker::Impl::Stream* Worker::Impl::stream_by_key(std::string_view key) co
 }
 
 asio::awaitable<void> Worker::Impl::handle_claims(const Stream& s, std::vector<store::StartItem> items) {
+  const std::vector<bool> dropped = drop_redelivered(items);
+  std::vector<store::StartItem> kept;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!dropped[i]) kept.push_back(std::move(items[i]));
+  }
+  items = std::move(kept);
+  if (items.empty()) co_return;
+  reserve_slots(items);
+  std::optional<std::vector<store::Started>> started_or = co_await start_claims(s, items);
+  if (!started_or) {
+    // Draining: the entries stay in our PEL; a reclaimer takes them after the lease.
+    for (const auto& it : items) feed(key_of(it.token), engine::step_event::ClaimFailed{});
+    co_return;
+  }
+  co_await take_started(items, *started_or);
+}
+
+asio::awaitable<void> Worker::Impl::handle_read_claims(std::vector<store::ReadClaim> claims) {
+  std::vector<store::StartItem> items;
+  std::vector<store::Started> started;
+  for (store::ReadClaim& c : claims) {
+    items.push_back(std::move(c.item));
+    started.push_back(std::move(c.started));
+  }
+  // (An entry in flight here read again — a failover rolled our first read
+  // back — was claimed again by claim.lua: the attempt in flight goes on,
+  // its delivery count followed, as in handle_claims.)
+  const std::vector<bool> dropped = drop_redelivered(items);
+  std::vector<store::StartItem> kept_items;
+  std::vector<store::Started> kept_started;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (dropped[i]) continue;
+    kept_items.push_back(std::move(items[i]));
+    kept_started.push_back(std::move(started[i]));
+  }
+  if (kept_items.empty()) co_return;
+  reserve_slots(kept_items);
+  co_await take_started(kept_items, kept_started);
+}
+
+std::vector<bool> Worker::Impl::drop_redelivered(const std::vector<store::StartItem>& items) {
   // One handler, one outcome: an entry already in flight here that is
   // delivered again — by our own reclaimer (after renewals failed for a
   // lease), or by a read that a failover rolled back (the new primary never
@@ -256,19 +346,24 @@ asio::awaitable<void> Worker::Impl::handle_claims(const Stream& s, std::vector<s
   // one. The step machine keeps the higher delivery count (see
   // StepMachine::on_redelivered): Redis bumps it on every delivery, so ours
   // must follow it or our own outcome would be refused as stale.
-  std::erase_if(items, [this](const store::StartItem& it) {
+  std::vector<bool> dropped(items.size(), false);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const store::StartItem& it = items[i];
     const std::string key = key_of(it.token);
     auto found = inflight_.find(key);
-    if (found == inflight_.end()) return false;
+    if (found == inflight_.end()) continue;
+    dropped[i] = true;
     bump(&WorkerStats::redelivered);
     spdlog::warn("worker {}: entry {} (run {} step {}) delivered again while in flight "
                  "(delivery {}, in flight as {}); not run twice",
                  options_.id, it.token.entry_id, it.run_id, it.step, it.token.deliveries,
                  found->second.item.token.deliveries);
     feed(key, engine::step_event::Redelivered{it.token.deliveries});
-    return true;
-  });
-  if (items.empty()) co_return;
+  }
+  return dropped;
+}
+
+void Worker::Impl::reserve_slots(const std::vector<store::StartItem>& items) {
   // Reserve the slots before the round trip so no other claim overbooks them.
   // The delivery itself started the lease (it reset the entry's idle time).
   const auto delivered_at = Clock::now();
@@ -278,13 +373,10 @@ asio::awaitable<void> Worker::Impl::handle_claims(const Stream& s, std::vector<s
     slot->second.renewed_at = delivered_at;
     holding_slots_ += slot->second.machine.holds_slot() ? 1 : 0;
   }
-  std::optional<std::vector<store::Started>> started_or = co_await start_claims(s, items);
-  if (!started_or) {
-    // Draining: the entries stay in our PEL; a reclaimer takes them after the lease.
-    for (const auto& it : items) feed(key_of(it.token), engine::step_event::ClaimFailed{});
-    co_return;
-  }
-  std::vector<store::Started>& started = *started_or;
+}
+
+asio::awaitable<void> Worker::Impl::take_started(const std::vector<store::StartItem>& items,
+                                                 std::vector<store::Started>& started) {
   for (std::size_t i = 0; i < items.size(); ++i) {
     const std::string key = key_of(items[i].token);
     auto found = inflight_.find(key);

@@ -175,6 +175,17 @@ class Worker::Impl {
   static std::exception_ptr group_missing(const redis::ServerError& e);
   const Stream* stream_by_key(std::string_view key) const;
   asio::awaitable<void> handle_claims(const Stream& s, std::vector<store::StartItem> items);
+  // Entries read and claimed in one call (Store::read_and_start).
+  asio::awaitable<void> handle_read_claims(std::vector<store::ReadClaim> claims);
+  enum class ReadOutcome { read, failed, stop };  // stop: draining
+  asio::awaitable<ReadOutcome> read_and_claim(const std::vector<const Stream*>& streams, int count);
+  // handle_claims' parts: drops the entries already in flight here (not run
+  // twice: see there); takes a slot for each of the rest; after their claim,
+  // hands each its claim's facts.
+  std::vector<bool> drop_redelivered(const std::vector<store::StartItem>& items);
+  void reserve_slots(const std::vector<store::StartItem>& items);
+  asio::awaitable<void> take_started(const std::vector<store::StartItem>& items,
+                                     std::vector<store::Started>& started);
   asio::awaitable<std::optional<std::vector<store::Started>>> start_claims(
       const Stream& s, const std::vector<store::StartItem>& items);
   engine::ClaimFacts claim_facts(Inflight& slot, const store::Started& st);
@@ -341,6 +352,9 @@ class Worker::Impl {
   // ("fetch", "lease renewal", ...): see outage().
   std::map<std::string, worker::OutageLog> outages_;
   int reserved_ = 0;  // slots promised to a read in flight
+  // Keys of the streams whose last read took all it asked for: work waits
+  // there, so the next read of them is claim.lua's (fetch_loop).
+  std::set<std::string> busy_streams_;
   // The entries of inflight_ whose machine holds_slot(): kept by the one
   // insert (fetch) and by feed(), so free_slots() is O(1) with thousands in flight.
   int holding_slots_ = 0;

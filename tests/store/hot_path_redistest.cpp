@@ -60,6 +60,7 @@ class HotPath : public StoreTest {
     const auto warm = claimed_batch();
     start(warm);
     finish(warm, Action::complete_run);
+    (void)run(w1_->read_and_start(kPartition, "q", 1));
   }
 };
 
@@ -70,6 +71,19 @@ TEST_F(HotPath, AClaimOfABatchReadsAndMarksEachRunOnce) {
   EXPECT_EQ(commands(), (std::map<std::string, long long>{
                             {"evalsha", 1}, {"time", 1}, {"xpending", 1},  // per batch: the fencing check
                             {"hgetall", kBatch}, {"hset", kBatch},         // per step: read, mark running
+                        }));
+}
+
+// claim.lua, for a queue with work waiting: the read and the claims in one
+// call, with no fencing check (the delivery and the claim are one step).
+TEST_F(HotPath, AReadAndClaimOfABatchIsOneCallWithoutAFencingCheck) {
+  for (int i = 0; i < kBatch; ++i) submit();
+  reset();
+  const auto claims = run(w1_->read_and_start(kPartition, "q", kBatch));
+  ASSERT_EQ(claims.size(), static_cast<std::size_t>(kBatch));
+  EXPECT_EQ(commands(), (std::map<std::string, long long>{
+                            {"evalsha", 1}, {"xreadgroup", 1}, {"time", 1},
+                            {"hgetall", kBatch}, {"hset", kBatch},
                         }));
 }
 

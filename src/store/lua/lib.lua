@@ -537,3 +537,122 @@ local function sf_limit_override(overrides, key, b)
     else b.capacity = math.max(1, math.floor(b.tpm / 10)) end
   end
 end
+
+-- Claims (start.lua, claim.lua).
+-- What the claim of item `step` of map node `node` returns instead of the
+-- whole run hash (which holds every item: reading it per item would cost
+-- O(items) each): the run's own fields a worker reads, the item's, and the
+-- outputs of the node's ancestors (its needs, transitively), as
+-- HGETALL-shaped pairs. What does not change while the node runs (the
+-- run's workflow, graph, input, its ancestors' outputs) is read once per
+-- run and node in this batch.
+-- `unchanging`: the caller's table for one script call (run key .. '\t' ..
+-- node -> HGETALL-shaped pairs).
+local function sf_item_fields(run, step, node, unchanging)
+  local p = 's.' .. step .. '.'
+  local names = {'status', 'cancel', p .. 'base', p .. 'budget_from', p .. 'rate_limited', p .. 'waited_ms',
+                 p .. 'unhandled_since', p .. 'item', p .. 'child', p .. 'entry'}
+  local key = run .. '\t' .. node
+  local first = unchanging[key] == nil
+  if first then
+    for _, f in ipairs({'workflow', 'graph', 'steps', 'input', 'queue'}) do names[#names + 1] = f end
+  end
+  local values = redis.call('HMGET', run, unpack(names))
+  if not values[1] then return {} end  -- the run is gone
+  local h = {}
+  for k = 1, 10 do
+    if values[k] then
+      h[#h + 1] = names[k]
+      h[#h + 1] = values[k]
+    end
+  end
+  if first then
+    local kept = {}
+    for k = 11, #names do
+      if values[k] then
+        kept[#kept + 1] = names[k]
+        kept[#kept + 1] = values[k]
+      end
+    end
+    local outputs = {}
+    local needs = cjson.decode(values[12] or '{}')
+    local seen, todo = {}, {node}
+    while #todo > 0 do
+      for _, x in ipairs(needs[table.remove(todo)] or {}) do
+        if not seen[x] then
+          seen[x] = true
+          todo[#todo + 1] = x
+          outputs[#outputs + 1] = 's.' .. x .. '.output'
+        end
+      end
+    end
+    if #outputs > 0 then
+      local got = redis.call('HMGET', run, unpack(outputs))
+      for k, name in ipairs(outputs) do
+        if got[k] then
+          kept[#kept + 1] = name
+          kept[#kept + 1] = got[k]
+        end
+      end
+    end
+    unchanging[key] = kept
+  end
+  for _, v in ipairs(unchanging[key]) do h[#h + 1] = v end
+  return h
+end
+
+
+-- The claim of entry `id` of `stream` — step `step` of the run hash `run`,
+-- delivered `deliveries` times to `consumer`, `ticket` its backlog ticket
+-- ('' = none) — once the caller knows the entry is the consumer's: marks the
+-- step running unless the run has ended or is being cancelled. Returns the
+-- state ('ok'; 'missing': the run hash is gone; 'stale': a backlog token the
+-- run no longer points at — both drop the entry) and, for 'ok', the hash as
+-- read before the write (HGETALL-shaped; a map item's: sf_item_fields).
+local function sf_claim_item(stream, group, consumer, run, id, step, deliveries, ticket, now, unchanging)
+  local node = sf_item_of(step)
+  local h = node and sf_item_fields(run, step, node, unchanging) or redis.call('HGETALL', run)
+  if #h == 0 then
+    sf_drop_entry(stream, group, id)
+    return 'missing', h
+  end
+  local status, cancel, base, graph, entry
+  for k = 1, #h, 2 do
+    local f = h[k]
+    if f == 'status' then status = h[k + 1]
+    elseif f == 'cancel' then cancel = h[k + 1]
+    elseif f == 'base' then base = h[k + 1]
+    elseif f == 'graph' then graph = h[k + 1]
+    elseif f == 'entry' then entry = h[k + 1] end
+  end
+  -- a graph run's node counts its own attempts and keeps its own entry
+  -- (lib.lua's "Graph runs"); a second pass, so that a chain's claim
+  -- builds no field name for it
+  local entry_field = 'entry'
+  if graph and graph ~= '' then
+    local node_base_field = 's.' .. step .. '.base'
+    entry_field = 's.' .. step .. '.entry'
+    base, entry = nil, nil
+    for k = 1, #h, 2 do
+      if h[k] == node_base_field then base = h[k + 1]
+      elseif h[k] == entry_field then entry = h[k + 1] end
+    end
+  end
+  -- A backlog token's claim (lib.lua's "Ordered queues"): the run must
+  -- still point at its ticket (or, claimed before, at this entry).
+  local swap = ticket ~= '' and entry ~= id and entry and
+               string.sub(entry, 1, #ticket + 3) == 'b:' .. ticket .. '\t'
+  if ticket ~= '' and entry ~= id and not swap then
+    sf_drop_entry(stream, group, id)
+    return 'stale', {}
+  end
+  if not sf_terminal[status] and cancel ~= '1' then
+    redis.call('HSET', run, 'status', 'running', 'updated_at', now,
+               's.' .. step .. '.status', 'running',
+               's.' .. step .. '.attempts', tonumber(base or 0) + deliveries,
+               's.' .. step .. '.started_at', now,
+               's.' .. step .. '.worker', consumer,
+               entry_field, swap and id or (entry or ''))
+  end
+  return 'ok', h
+end
