@@ -750,10 +750,18 @@ asio::awaitable<std::vector<Started>> Store::start(int partition, const std::str
 }
 
 asio::awaitable<std::vector<ReadClaim>> Store::read_and_start(int partition, const std::string& queue,
-                                                            int count) {
+                                                            int count,
+                                                            std::optional<std::chrono::milliseconds> feed_first) {
   const std::vector<std::string> keys{keys_.queue(partition, queue)};
-  const std::vector<std::string> args{std::string(kGroup), consumer_, std::to_string(count)};
-  const Reply r = co_await client_.eval(scripts::claim(), keys, args);
+  const std::string count_text = std::to_string(count);
+  Pipeline p;
+  if (feed_first) {
+    p.add_eval(scripts::feed(), keys, std::vector<std::string>{consumer_, count_text, ms(*feed_first)});
+  }
+  p.add_eval(scripts::claim(), keys, std::vector<std::string>{std::string(kGroup), consumer_, count_text});
+  const std::vector<Reply> replies = co_await client_.exec(std::move(p));
+  for (const Reply& reply : replies) checked(reply);
+  const Reply& r = replies.back();
   std::vector<ReadClaim> out;
   const std::int64_t now_ms = r[0].as_integer();
   constexpr std::size_t kPer = 6;  // claim.lua: id, run id, step, ticket, state, hash

@@ -463,9 +463,12 @@ class Store {
   // XREADGROUP '>' of up to `count` (> 0) new entries of the queue's stream
   // and their claims as start() makes them, in one atomic call (claim.lua):
   // no fencing check, no second round trip. Empty when nothing waits (the
-  // caller then blocks on its XREADGROUP and calls start()). An ordered
-  // queue's backlog must be fed first (feed.lua) for its steps to be read.
-  asio::awaitable<std::vector<ReadClaim>> read_and_start(int partition, const std::string& queue, int count);
+  // caller then blocks on its XREADGROUP and calls start()). feed_first: an
+  // ordered queue's backlog is fed first (feed.lua, up to `count` tokens, in
+  // the same round trip; the duration is its blocked-worker note's expiry).
+  asio::awaitable<std::vector<ReadClaim>> read_and_start(
+      int partition, const std::string& queue, int count,
+      std::optional<std::chrono::milliseconds> feed_first = std::nullopt);
   asio::awaitable<std::vector<Applied>> apply(const std::vector<Transition>& batch,
                                               std::chrono::milliseconds retention);
   enum class Renewal { ok, cancel, lost };

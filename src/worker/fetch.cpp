@@ -29,6 +29,9 @@ using worker_detail::sleep_for;
 
 namespace {
 
+// The longest a blocking XREADGROUP waits (fetch_loop).
+constexpr std::chrono::milliseconds kReadBlock{1000};
+
 // Slots promised to a read in flight, given back when it returns
 // (release()) or fails (destructor).
 class SlotPromise {
@@ -88,7 +91,7 @@ store::StartItem Worker::Impl::to_item(const Stream& s, const redis::Reply& entr
 // its own would find none free while the worker waits for work, and the
 // entries of a dead worker would never be taken over.
 asio::awaitable<void> Worker::Impl::fetch_loop() {
-  constexpr milliseconds kBlock{1000};
+  constexpr milliseconds kBlock = kReadBlock;
   std::size_t rotate = 0;
   auto next_reclaim = Clock::now() + reclaim_interval_;
   auto next_pause_check = Clock::now();
@@ -129,12 +132,12 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
     int count = free / static_cast<int>(take);
     for (const Stream* s : chosen) count = std::min(count, free_slots(*s));
     // Work waits (the last read of each took all it asked for): read and
-    // claim in one call per stream (claim.lua), no blocking read and no
-    // start.lua round trip. Not for a fed stream (its backlog is moved in
-    // by the blocking read's feed) nor a task worker's (its reads follow the
-    // claims that wait: TaskBroker).
+    // claim in one call per stream (claim.lua; a fed stream's feed.lua
+    // first, in the same round trip), no blocking read and no start.lua
+    // round trip. Not for a task worker (its reads follow the claims that
+    // wait: TaskBroker).
     const bool busy = !options_.tasks && std::all_of(chosen.begin(), chosen.end(), [this](const Stream* s) {
-      return busy_streams_.contains(s->key) && !fed(*s);
+      return busy_streams_.contains(s->key);
     });
     if (busy) {
       const ReadOutcome outcome = co_await read_and_claim(chosen, count);
@@ -219,7 +222,11 @@ asio::awaitable<Worker::Impl::ReadOutcome> Worker::Impl::read_and_claim(const st
     {
       SlotPromise promise(reserved_, count);
       try {
-        claims = co_await store_->read_and_start(s->partition, s->queue, count);
+        // (a fed stream's blocked-worker note, if the feed leaves one, expires
+        // as the blocking read's would)
+        std::optional<milliseconds> feed_first;
+        if (fed(*s)) feed_first = kReadBlock + milliseconds(5000);
+        claims = co_await store_->read_and_start(s->partition, s->queue, count, feed_first);
       } catch (const redis::ServerError& e) {
         if (is_no_group(e)) std::rethrow_exception(group_missing(e));
         if (!e.transient()) throw;

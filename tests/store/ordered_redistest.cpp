@@ -121,6 +121,28 @@ TEST_F(OrderedQueue, ASubmittedRunWaitsInTheBacklogUntilAWorkerFeedsItThenItsCla
   EXPECT_TRUE(run(examine(*w1_, false)).offenders.empty());
 }
 
+// A busy ordered queue's read (Store::read_and_start with a feed first, as a
+// worker reads it while work waits): the feed and the claims in one round
+// trip, fair across the keys, each claim swapping its ticket for the entry.
+TEST_F(OrderedQueue, AReadOfABusyQueueFeedsThenClaimsInOneCall) {
+  for (int i = 0; i < 4; ++i) submit_for("a");
+  const std::string b = submit_for("b");
+  const auto claims = run(w1_->read_and_start(kPartition, "q", 2, std::chrono::milliseconds(60000)));
+  ASSERT_EQ(claims.size(), 2u);
+  std::set<std::string> tenants;
+  for (const ReadClaim& c : claims) {
+    EXPECT_EQ(c.started.state, Started::State::ok);
+    EXPECT_FALSE(c.item.ticket.empty());
+    EXPECT_EQ(field(c.item.run_id, "entry"), c.item.token.entry_id) << "the ticket swapped for the entry";
+    EXPECT_EQ(field(c.item.run_id, "status"), "running");
+    tenants.insert(Json::parse(field(c.item.run_id, "input"))["tenant"].get<std::string>());
+  }
+  EXPECT_EQ(tenants, (std::set<std::string>{"a", "b"})) << "b's one run is not behind a's four";
+  EXPECT_TRUE(std::any_of(claims.begin(), claims.end(), [&](const ReadClaim& c) { return c.item.run_id == b; }));
+  EXPECT_EQ(xlen(), 2) << "only what the read could take was fed";
+  EXPECT_TRUE(run(examine(*w1_, false)).offenders.empty());
+}
+
 TEST_F(OrderedQueue, FeedRotatesOverTheKeysInsteadOfFirstComeFirstServed) {
   for (int i = 0; i < 6; ++i) submit_for("a");
   for (int i = 0; i < 2; ++i) submit_for("b");
