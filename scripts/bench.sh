@@ -4,7 +4,8 @@
 # workload (one JSON line each, kept in bench-results.jsonl), then a table
 # against the targets of issue 6, and the same-run ratios against BullMQ
 # (scripts/bench_peers.sh: BullMQ and steadfast, 2 worker processes each, on
-# one Redis in this very run; issue 20).
+# one Redis in this very run; issue 20), and the hot path's two scripts
+# against the floor (bench/hot_path_scripts.py).
 # Usage: scripts/bench.sh [--quick] [--no-peers]
 #   --quick      smaller runs (~1 min, the BullMQ part included; full: ~2.5 min)
 #   --no-peers   skip the BullMQ comparison (it needs node, npm, python3-redis
@@ -62,6 +63,14 @@ if ((peers)); then
   peer_args=(--out "$out")
   ((quick)) && peer_args+=(--quick)
   bash scripts/bench_peers.sh "${peer_args[@]}"
+  # The hot path's scripts alone against the floor, Redis time per step
+  # (docs/benchmarks.md "The hot path's scripts"; python3-redis, as above).
+  /usr/bin/python3 bench/hot_path_scripts.py --runs "$((quick ? 10000 : 30000))" |
+    /usr/bin/python3 -c 'import json, sys
+for line in sys.stdin:
+    d = json.loads(line)
+    d["workload"] = "hot-path-floor" if d["version"] == "floor" else "hot-path-scripts"
+    print(json.dumps(d))' | tee -a "$out"
 fi
 
 python3 - "$out" <<'PY'
