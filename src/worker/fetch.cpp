@@ -6,9 +6,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <utility>
 #include <cstdlib>
 #include <span>
+#include <utility>
 
 #include "engine/map_item.h"
 #include "redis/checked.h"
@@ -91,7 +91,6 @@ store::StartItem Worker::Impl::to_item(const Stream& s, const redis::Reply& entr
 // its own would find none free while the worker waits for work, and the
 // entries of a dead worker would never be taken over.
 asio::awaitable<void> Worker::Impl::fetch_loop() {
-  constexpr milliseconds kBlock = kReadBlock;
   std::size_t rotate = 0;
   auto next_reclaim = Clock::now() + reclaim_interval_;
   auto next_pause_check = Clock::now();
@@ -150,7 +149,7 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
     // arrives within this block, so a pause holds within block + kPauseCheck
     // <= 1.25 s; shorter blocks would only add reads.)
     const milliseconds block = std::clamp(
-        std::chrono::duration_cast<milliseconds>(next_reclaim - Clock::now()), milliseconds(1), kBlock);
+        std::chrono::duration_cast<milliseconds>(next_reclaim - Clock::now()), milliseconds(1), kReadBlock);
     // Ordered queues: their backlog's next steps into the stream first, as
     // many as this read may take (feed.lua), in the same round trip.
     redis::Pipeline p;
@@ -304,12 +303,7 @@ const Worker::Impl::Stream* Worker::Impl::stream_by_key(std::string_view key) co
 }
 
 asio::awaitable<void> Worker::Impl::handle_claims(const Stream& s, std::vector<store::StartItem> items) {
-  const std::vector<bool> dropped = drop_redelivered(items);
-  std::vector<store::StartItem> kept;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (!dropped[i]) kept.push_back(std::move(items[i]));
-  }
-  items = std::move(kept);
+  std::erase_if(items, [this](const store::StartItem& it) { return in_flight_already(it); });
   if (items.empty()) co_return;
   reserve_slots(items);
   std::optional<std::vector<store::Started>> started_or = co_await start_claims(s, items);
@@ -322,29 +316,22 @@ asio::awaitable<void> Worker::Impl::handle_claims(const Stream& s, std::vector<s
 }
 
 asio::awaitable<void> Worker::Impl::handle_read_claims(std::vector<store::ReadClaim> claims) {
-  std::vector<store::StartItem> items;
-  std::vector<store::Started> started;
-  for (store::ReadClaim& c : claims) {
-    items.push_back(std::move(c.item));
-    started.push_back(std::move(c.started));
-  }
   // (An entry in flight here read again — a failover rolled our first read
   // back — was claimed again by claim.lua: the attempt in flight goes on,
   // its delivery count followed, as in handle_claims.)
-  const std::vector<bool> dropped = drop_redelivered(items);
-  std::vector<store::StartItem> kept_items;
-  std::vector<store::Started> kept_started;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (dropped[i]) continue;
-    kept_items.push_back(std::move(items[i]));
-    kept_started.push_back(std::move(started[i]));
+  std::vector<store::StartItem> items;
+  std::vector<store::Started> started;
+  for (store::ReadClaim& c : claims) {
+    if (in_flight_already(c.item)) continue;
+    items.push_back(std::move(c.item));
+    started.push_back(std::move(c.started));
   }
-  if (kept_items.empty()) co_return;
-  reserve_slots(kept_items);
-  co_await take_started(kept_items, kept_started);
+  if (items.empty()) co_return;
+  reserve_slots(items);
+  co_await take_started(items, started);
 }
 
-std::vector<bool> Worker::Impl::drop_redelivered(const std::vector<store::StartItem>& items) {
+bool Worker::Impl::in_flight_already(const store::StartItem& it) {
   // One handler, one outcome: an entry already in flight here that is
   // delivered again — by our own reclaimer (after renewals failed for a
   // lease), or by a read that a failover rolled back (the new primary never
@@ -353,21 +340,16 @@ std::vector<bool> Worker::Impl::drop_redelivered(const std::vector<store::StartI
   // one. The step machine keeps the higher delivery count (see
   // StepMachine::on_redelivered): Redis bumps it on every delivery, so ours
   // must follow it or our own outcome would be refused as stale.
-  std::vector<bool> dropped(items.size(), false);
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    const store::StartItem& it = items[i];
-    const std::string key = key_of(it.token);
-    auto found = inflight_.find(key);
-    if (found == inflight_.end()) continue;
-    dropped[i] = true;
-    bump(&WorkerStats::redelivered);
-    spdlog::warn("worker {}: entry {} (run {} step {}) delivered again while in flight "
-                 "(delivery {}, in flight as {}); not run twice",
-                 options_.id, it.token.entry_id, it.run_id, it.step, it.token.deliveries,
-                 found->second.item.token.deliveries);
-    feed(key, engine::step_event::Redelivered{it.token.deliveries});
-  }
-  return dropped;
+  const std::string key = key_of(it.token);
+  auto found = inflight_.find(key);
+  if (found == inflight_.end()) return false;
+  bump(&WorkerStats::redelivered);
+  spdlog::warn("worker {}: entry {} (run {} step {}) delivered again while in flight "
+               "(delivery {}, in flight as {}); not run twice",
+               options_.id, it.token.entry_id, it.run_id, it.step, it.token.deliveries,
+               found->second.item.token.deliveries);
+  feed(key, engine::step_event::Redelivered{it.token.deliveries});
+  return true;
 }
 
 void Worker::Impl::reserve_slots(const std::vector<store::StartItem>& items) {

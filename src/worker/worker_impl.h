@@ -179,10 +179,10 @@ class Worker::Impl {
   asio::awaitable<void> handle_read_claims(std::vector<store::ReadClaim> claims);
   enum class ReadOutcome { read, failed, stop };  // stop: draining
   asio::awaitable<ReadOutcome> read_and_claim(const std::vector<const Stream*>& streams, int count);
-  // handle_claims' parts: drops the entries already in flight here (not run
-  // twice: see there); takes a slot for each of the rest; after their claim,
-  // hands each its claim's facts.
-  std::vector<bool> drop_redelivered(const std::vector<store::StartItem>& items);
+  // handle_claims' parts: whether an entry is in flight here already (then
+  // it is not run twice, and its step machine hears of the delivery); takes
+  // a slot for each of the rest; after their claim, hands each its facts.
+  bool in_flight_already(const store::StartItem& it);
   void reserve_slots(const std::vector<store::StartItem>& items);
   asio::awaitable<void> take_started(const std::vector<store::StartItem>& items,
                                      std::vector<store::Started>& started);
