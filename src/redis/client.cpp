@@ -1,5 +1,7 @@
 #include "redis/client.h"
 
+#include "redis/cluster_router.h"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -730,21 +732,42 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
   bool write_scheduled_ = false;
 };
 
-Client::Client(asio::any_io_executor executor, Config config)
-    : impl_(std::make_shared<Impl>(std::move(executor), std::move(config))) {}
+Client::Client(asio::any_io_executor executor, Config config) {
+  if (!config.cluster_nodes.empty()) {
+    cluster_ = std::make_shared<ClusterRouter>(std::move(executor), std::move(config));
+  } else {
+    impl_ = std::make_shared<Impl>(std::move(executor), std::move(config));
+  }
+}
 
 Client::~Client() {
   if (impl_) impl_->close();
+  if (cluster_) cluster_->close();
 }
 
-void Client::start() { impl_->start(); }
+void Client::start() {
+  if (cluster_) {
+    cluster_->start();
+  } else {
+    impl_->start();
+  }
+}
 
 asio::awaitable<void> Client::wait_connected(std::chrono::milliseconds timeout) {
+  if (cluster_) {
+    auto router = cluster_;
+    co_await router->wait_connected(timeout);
+    co_return;
+  }
   auto impl = impl_;
   co_await impl->wait_connected(timeout);
 }
 
 asio::awaitable<std::vector<Reply>> Client::exec(Pipeline pipeline, CommandOptions options) {
+  if (cluster_) {
+    auto router = cluster_;
+    co_return co_await router->exec(pipeline, options);
+  }
   auto impl = impl_;
   auto replies = co_await impl->async_exec(pipeline, options, asio::use_awaitable);
 
@@ -793,11 +816,28 @@ asio::awaitable<Reply> Client::eval(const Script& script, std::span<const std::s
   return exec_one(std::move(p), options);
 }
 
-void Client::close() { impl_->close(); }
-bool Client::connected() const noexcept { return impl_->connected(); }
-std::string Client::last_error() const { return impl_->last_error(); }
-ClientStats Client::stats() const noexcept { return impl_->stats(); }
-const Config& Client::config() const noexcept { return impl_->config(); }
-asio::any_io_executor Client::executor() const noexcept { return impl_->executor(); }
+void Client::close() {
+  if (cluster_) {
+    cluster_->close();
+  } else {
+    impl_->close();
+  }
+}
+bool Client::connected() const noexcept { return cluster_ ? cluster_->connected() : impl_->connected(); }
+std::string Client::last_error() const { return cluster_ ? cluster_->last_error() : impl_->last_error(); }
+ClientStats Client::stats() const noexcept { return cluster_ ? cluster_->stats() : impl_->stats(); }
+const Config& Client::config() const noexcept { return cluster_ ? cluster_->config() : impl_->config(); }
+asio::any_io_executor Client::executor() const noexcept { return cluster_ ? cluster_->executor() : impl_->executor(); }
+ClusterStats Client::cluster_stats() const noexcept { return cluster_ ? cluster_->cluster_stats() : ClusterStats{}; }
+
+asio::awaitable<std::vector<std::vector<Reply>>> Client::exec_on_primaries(Pipeline pipeline, CommandOptions options) {
+  if (cluster_) {
+    auto router = cluster_;
+    co_return co_await router->exec_on_primaries(pipeline, options);
+  }
+  std::vector<std::vector<Reply>> out;
+  out.push_back(co_await exec(std::move(pipeline), options));
+  co_return out;
+}
 
 }  // namespace steadfast::redis

@@ -7,6 +7,10 @@
 // with IoError (it may or may not have run); the client reconnects with capped
 // exponential backoff and jitter and sends the commands that were never written.
 //
+// With a redis+cluster:// Config, a Client is a router over one such
+// connection per cluster node (cluster_router.h): the same calls, commands
+// split by slot and replies in order.
+//
 // Blocking commands (XREADGROUP ... BLOCK, BLPOP) stall every command behind
 // them on the same connection: give them a Client of their own.
 //
@@ -51,6 +55,9 @@ struct ClientStats {
   // primary elsewhere.
   std::uint64_t switches = 0;
 };
+
+class ClusterRouter;
+struct ClusterStats;
 
 class Client {
  public:
@@ -104,9 +111,19 @@ class Client {
   [[nodiscard]] const Config& config() const noexcept;
   [[nodiscard]] asio::any_io_executor executor() const noexcept;
 
+  // A redis+cluster:// client.
+  [[nodiscard]] bool is_cluster() const noexcept { return cluster_ != nullptr; }
+  // Runs the pipeline on every primary (every cluster node that serves slots;
+  // the one server otherwise): one vector of replies per primary. For keyless
+  // operator commands: INFO, CONFIG, SCAN, SCRIPT FLUSH.
+  asio::awaitable<std::vector<std::vector<Reply>>> exec_on_primaries(Pipeline pipeline, CommandOptions options = {});
+  // Cluster redirects followed (zero for one server).
+  [[nodiscard]] ClusterStats cluster_stats() const noexcept;
+
  private:
   class Impl;
-  std::shared_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;                // one server (null for a cluster)
+  std::shared_ptr<ClusterRouter> cluster_;    // a cluster (null for one server)
 };
 
 }  // namespace steadfast::redis

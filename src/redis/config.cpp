@@ -79,10 +79,47 @@ class UrlErrors {
   bool may_hold_secret_;
 };
 
-// redis+sentinel://[userinfo@]h1[:p1],h2[:p2]/MASTER[?query]: the host list
-// and the master name are taken out, and the rest (scheme, userinfo, query)
-// is parsed as a redis:// or rediss:// URL.
-Config from_sentinel_url(std::string_view text, const UrlErrors& errors) {
+// A comma-separated host list: "h1[:p1],[v6]:p2,...", each port defaulting
+// to default_port. `what` names an entry in errors ("Sentinel", "cluster node").
+std::vector<SentinelAddress> parse_host_list(std::string_view hosts, std::uint16_t default_port,
+                                             const std::string& what, const UrlErrors& errors) {
+  std::vector<SentinelAddress> out;
+  std::size_t start = 0;
+  while (start <= hosts.size()) {
+    const std::size_t comma = std::min(hosts.find(',', start), hosts.size());
+    const std::string_view one = hosts.substr(start, comma - start);
+    if (one.empty()) errors.fail("an empty " + what + " address in the host list");
+    SentinelAddress s;
+    s.port = default_port;
+    std::string_view port;
+    if (one.front() == '[') {  // [IPv6]:port
+      const std::size_t close = one.find(']');
+      if (close == std::string_view::npos) errors.fail("invalid " + what + " address", one);
+      s.host = std::string(one.substr(1, close - 1));
+      if (close + 1 < one.size()) {
+        if (one[close + 1] != ':') errors.fail("invalid " + what + " address", one);
+        port = one.substr(close + 2);
+      }
+    } else {
+      const std::size_t colon = one.rfind(':');
+      s.host = std::string(one.substr(0, colon));
+      if (colon != std::string_view::npos) port = one.substr(colon + 1);
+    }
+    if (s.host.empty()) errors.fail("invalid " + what + " address", one);
+    if (!port.empty() || one.back() == ':') {
+      s.port = static_cast<std::uint16_t>(errors.parse_int(port, what + " port", 1, 65535));
+    }
+    out.push_back(std::move(s));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// redis+sentinel://[userinfo@]h1[:p1],h2[:p2]/MASTER[?query] and
+// redis+cluster://[userinfo@]h1[:p1],h2[:p2][/][?query]: the host list (and
+// the master name) are taken out, and the rest (scheme, userinfo, query) is
+// parsed as a redis:// or rediss:// URL.
+Config from_host_list_url(std::string_view text, bool cluster, const UrlErrors& errors) {
   const bool tls = text.starts_with("rediss+");
   std::string_view rest = text.substr(text.find("://") + 3);
   const std::size_t at = rest.rfind('@');
@@ -97,47 +134,32 @@ Config from_sentinel_url(std::string_view text, const UrlErrors& errors) {
     master = std::string(tail.substr(1, q == std::string_view::npos ? std::string_view::npos : q - 1));
     tail = q == std::string_view::npos ? std::string_view() : tail.substr(q);
   }
-  if (master.empty()) errors.fail("a redis+sentinel:// URL needs the master's name after the hosts (.../mymaster)");
-  for (const char ch : master) {
-    const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-                    ch == '-' || ch == '.';
-    if (!ok) errors.fail("invalid master name", master, " (use A-Z a-z 0-9 _ - .)");
-  }
-  std::vector<SentinelAddress> sentinels;
-  std::size_t start = 0;
-  while (start <= hosts.size()) {
-    const std::size_t comma = std::min(hosts.find(',', start), hosts.size());
-    const std::string_view one = hosts.substr(start, comma - start);
-    if (one.empty()) errors.fail("an empty Sentinel address in the host list");
-    SentinelAddress s;
-    std::string_view port;
-    if (one.front() == '[') {  // [IPv6]:port
-      const std::size_t close = one.find(']');
-      if (close == std::string_view::npos) errors.fail("invalid Sentinel address", one);
-      s.host = std::string(one.substr(1, close - 1));
-      if (close + 1 < one.size()) {
-        if (one[close + 1] != ':') errors.fail("invalid Sentinel address", one);
-        port = one.substr(close + 2);
-      }
-    } else {
-      const std::size_t colon = one.rfind(':');
-      s.host = std::string(one.substr(0, colon));
-      if (colon != std::string_view::npos) port = one.substr(colon + 1);
+  if (cluster) {
+    if (!master.empty()) {
+      errors.fail("a redis+cluster:// URL takes no path (a cluster has database 0 only)", master);
     }
-    if (s.host.empty()) errors.fail("invalid Sentinel address", one);
-    if (!port.empty() || one.back() == ':') {
-      s.port = static_cast<std::uint16_t>(errors.parse_int(port, "Sentinel port", 1, 65535));
+  } else {
+    if (master.empty()) errors.fail("a redis+sentinel:// URL needs the master's name after the hosts (.../mymaster)");
+    for (const char ch : master) {
+      const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                      ch == '-' || ch == '.';
+      if (!ok) errors.fail("invalid master name", master, " (use A-Z a-z 0-9 _ - .)");
     }
-    sentinels.push_back(std::move(s));
-    start = comma + 1;
   }
+  std::vector<SentinelAddress> addresses =
+      parse_host_list(hosts, cluster ? 6379 : 26379, cluster ? "cluster node" : "Sentinel", errors);
   // The rest parses as a plain URL with a stand-in host (the primary is found later).
   Config c = Config::from_url(std::string(tls ? "rediss://" : "redis://") + std::string(userinfo) + "sentinel" +
                               std::string(tail));
   c.host.clear();
   c.port = 0;
-  c.sentinels = std::move(sentinels);
-  c.master_name = std::move(master);
+  if (cluster) {
+    if (c.db != 0) errors.fail("a Redis Cluster has database 0 only: drop the db option");
+    c.cluster_nodes = std::move(addresses);
+  } else {
+    c.sentinels = std::move(addresses);
+    c.master_name = std::move(master);
+  }
   return c;
 }
 
@@ -145,9 +167,11 @@ Config from_sentinel_url(std::string_view text, const UrlErrors& errors) {
 
 Config Config::from_url(std::string_view text) {
   const UrlErrors errors(text);
-  if (text.starts_with("redis+sentinel://") || text.starts_with("rediss+sentinel://")) {
+  const bool sentinel = text.starts_with("redis+sentinel://") || text.starts_with("rediss+sentinel://");
+  const bool cluster = text.starts_with("redis+cluster://") || text.starts_with("rediss+cluster://");
+  if (sentinel || cluster) {
     try {
-      return from_sentinel_url(text, errors);
+      return from_host_list_url(text, cluster, errors);
     } catch (const std::invalid_argument& e) {
       // An error of the rebuilt plain URL: say it of the one given.
       const std::string what = e.what();
@@ -168,7 +192,7 @@ Config Config::from_url(std::string_view text) {
   } else if (scheme == "unix") {
     c.scheme = Scheme::unix_socket;
   } else {
-    errors.fail("unsupported scheme", scheme, " (use redis://, rediss://, unix:// or redis+sentinel://)");
+    errors.fail("unsupported scheme", scheme, " (use redis://, rediss://, unix://, redis+sentinel:// or redis+cluster://)");
   }
 
   if (u.has_userinfo()) {
@@ -228,8 +252,8 @@ Config Config::from_url(std::string_view text) {
 std::string Config::redacted_url() const {
   std::string out;
   switch (scheme) {
-    case Scheme::tcp: out = sentinels.empty() ? "redis://" : "redis+sentinel://"; break;
-    case Scheme::tls: out = sentinels.empty() ? "rediss://" : "rediss+sentinel://"; break;
+    case Scheme::tcp: out = !sentinels.empty() ? "redis+sentinel://" : !cluster_nodes.empty() ? "redis+cluster://" : "redis://"; break;
+    case Scheme::tls: out = !sentinels.empty() ? "rediss+sentinel://" : !cluster_nodes.empty() ? "rediss+cluster://" : "rediss://"; break;
     case Scheme::unix_socket: out = "unix://"; break;
   }
   if (!user.empty() || !password.empty()) {
@@ -244,6 +268,10 @@ std::string Config::redacted_url() const {
     for (std::size_t i = 0; i < sentinels.size(); ++i) out += (i ? "," : "") + host_port(sentinels[i].host, sentinels[i].port);
     out += '/' + master_name;
     if (db != 0) out += "?db=" + std::to_string(db);
+  } else if (!cluster_nodes.empty()) {
+    for (std::size_t i = 0; i < cluster_nodes.size(); ++i) {
+      out += (i ? "," : "") + host_port(cluster_nodes[i].host, cluster_nodes[i].port);
+    }
   } else if (scheme == Scheme::unix_socket) {
     out += path;
     if (db != 0) out += "?db=" + std::to_string(db);

@@ -18,7 +18,7 @@ struct TlsOptions {
   std::string server_name;  // SNI and the name checked in the certificate; empty = host
 };
 
-// A Redis Sentinel to ask for the current primary.
+// A Redis Sentinel to ask for the current primary, or a cluster node to ask for the slot map.
 struct SentinelAddress {
   std::string host;
   std::uint16_t port = 26379;
@@ -45,6 +45,10 @@ struct Config {
   // plain TCP or TLS like the data connection, without AUTH.
   std::vector<SentinelAddress> sentinels;
   std::string master_name;
+  // Non-empty: a Redis Cluster, found from these nodes (any of them; the
+  // client reads the slot map from the first that answers CLUSTER SHARDS).
+  // host, port and db are not used (a cluster has database 0 only).
+  std::vector<SentinelAddress> cluster_nodes;
 
   // Time to establish TCP/TLS and finish the handshake (AUTH, SELECT). Zero = no limit.
   std::chrono::milliseconds connect_timeout{2000};
@@ -59,7 +63,9 @@ struct Config {
   // Parses redis://[user:password@]host[:port][/db], rediss://... (TLS),
   // unix:///path/to/socket[?db=N] and
   // redis+sentinel://[user:password@]host[:port][,host[:port]...]/MASTER_NAME[?db=N]
-  // (rediss+sentinel://... with TLS; a Sentinel's port defaults to 26379).
+  // (rediss+sentinel://... with TLS; a Sentinel's port defaults to 26379) and
+  // redis+cluster://[user:password@]host[:port][,host[:port]...] (rediss+cluster://
+  // with TLS; a node's port defaults to 6379; no database).
   // Query options: db, ca, cert, key, insecure=1 (TLS only: skip
   // verification), sni, name.
   // Throws std::invalid_argument naming what is wrong, with the URL quoted

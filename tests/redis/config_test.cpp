@@ -141,6 +141,32 @@ TEST(ConfigUrl, RejectsBadSentinelUrlsSayingWhat) {
   EXPECT_NE(secret.find("invalid Sentinel port"), std::string::npos) << secret;
 }
 
+TEST(ConfigUrl, ClusterSeedNodesAndOptions) {
+  const Config c = Config::from_url("redis+cluster://bob:pw@n1.example:7000,n2.example,[::1]:7002/?name=w1");
+  EXPECT_EQ(c.scheme, Config::Scheme::tcp);
+  EXPECT_EQ(c.cluster_nodes, (std::vector<SentinelAddress>{{"n1.example", 7000}, {"n2.example", 6379}, {"::1", 7002}}));
+  EXPECT_TRUE(c.sentinels.empty());
+  EXPECT_EQ(c.user, "bob");
+  EXPECT_EQ(c.password, "pw");
+  EXPECT_EQ(c.client_name, "w1");
+  EXPECT_EQ(c.redacted_url(), "redis+cluster://bob:***@n1.example:7000,n2.example:6379,[::1]:7002");
+  const Config tls = Config::from_url("rediss+cluster://127.0.0.1:7000?ca=/tmp/ca.pem");
+  EXPECT_EQ(tls.scheme, Config::Scheme::tls);
+  EXPECT_EQ(tls.tls.ca_file, "/tmp/ca.pem");
+  EXPECT_EQ(tls.redacted_url(), "rediss+cluster://127.0.0.1:7000");
+  EXPECT_TRUE(Config::from_url("redis://h").cluster_nodes.empty());
+}
+
+TEST(ConfigUrl, RejectsBadClusterUrlsSayingWhat) {
+  EXPECT_NE(parse_error("redis+cluster://h1/0").find("takes no path"), std::string::npos);
+  EXPECT_NE(parse_error("redis+cluster://h1?db=2").find("database 0 only"), std::string::npos);
+  EXPECT_NE(parse_error("redis+cluster://h1,,h2").find("an empty cluster node address"), std::string::npos);
+  EXPECT_NE(parse_error("redis+cluster://h1:0").find("invalid cluster node port '0'"), std::string::npos);
+  const std::string secret = parse_error("redis+cluster://u:hunter2@h1:99999");
+  EXPECT_EQ(secret.find("hunter2"), std::string::npos) << secret;
+  EXPECT_NE(secret.find("invalid cluster node port"), std::string::npos) << secret;
+}
+
 TEST(ConfigUrl, RejectsUnknownScheme) {
   const std::string msg = parse_error("http://localhost:6379");
   EXPECT_NE(msg.find("unsupported scheme 'http'"), std::string::npos) << msg;

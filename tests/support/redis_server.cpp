@@ -368,7 +368,7 @@ void RedisServer::wait_ready() {
                                " while starting (" + join(command_line()) + "); its log:\n" + tail(log()));
     }
     if (ping_once()) {
-      if (options_.cluster) wait_cluster_ok(deadline);
+      if (options_.cluster && options_.cluster_owns_every_slot) wait_cluster_ok(deadline);
       return;
     }
     if (Clock::now() >= deadline) {

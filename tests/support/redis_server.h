@@ -58,6 +58,9 @@ struct RedisServerOptions {
   // listens on port + 10000). A start waits for cluster_state:ok, about 2 s
   // after the process starts (Redis 7.0 holds a fresh master down for 2 s).
   bool cluster = false;
+  // With cluster: false starts a node that owns no slot and is left alone
+  // (RedisCluster joins its nodes and deals the slots).
+  bool cluster_owns_every_slot = true;
 };
 
 // Creates a fresh folder /tmp/<prefix>XXXXXX (mkdtemp) and returns its path.

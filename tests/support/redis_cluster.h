@@ -1,0 +1,40 @@
+// A private Redis Cluster of N primaries (no replicas) on loopback, for tests:
+// N RedisServers (cluster-enabled, ports below 55000), joined with CLUSTER
+// MEET, the 16384 slots dealt in N equal ranges in node order (as
+// `redis-cli --cluster create` does). Stopped by PID, folders removed.
+//
+// Thread-safety: none; use it from one thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/redis_server.h"
+
+namespace steadfast::test {
+
+class RedisCluster {
+ public:
+  // Starts the nodes and waits until every node says cluster_state:ok and
+  // knows the others (about 2-3 s: Redis 7.0 holds a fresh primary down for
+  // 2 s). Throws std::runtime_error with the nodes' CLUSTER INFO otherwise.
+  explicit RedisCluster(int primaries = 3);
+
+  [[nodiscard]] int size() const noexcept { return static_cast<int>(nodes_.size()); }
+  [[nodiscard]] RedisServer& node(int i) { return *nodes_.at(static_cast<std::size_t>(i)); }
+  // CLUSTER MYID of node i.
+  [[nodiscard]] const std::string& id(int i) const { return ids_.at(static_cast<std::size_t>(i)); }
+  // redis+cluster://127.0.0.1:<node 0's port> (one seed is enough).
+  [[nodiscard]] std::string url() const;
+  // The node that serves `slot` now (by node 0's CLUSTER SHARDS); -1 if none.
+  [[nodiscard]] int owner_of(int slot);
+  // Moves an empty slot to node `to` for good: CLUSTER SETSLOT <slot> NODE <id> on every node.
+  void move_empty_slot(int slot, int to);
+
+ private:
+  std::vector<std::unique_ptr<RedisServer>> nodes_;
+  std::vector<std::string> ids_;
+};
+
+}  // namespace steadfast::test
