@@ -24,7 +24,7 @@ namespace steadfast {
 struct ClientOptions {
   std::string redis_url = "redis://127.0.0.1:6379";
   std::string key_prefix = "sf";
-  int partitions = 1;  // must match the workers'
+  int partitions = 0;  // must match the workers'; 0 = 1 on one Redis, 12 on a Redis Cluster
   // Cancelled runs expire this long after they end. Zero = never.
   std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};
   // Who this client's operator actions (cancel, replay, purge) are in the

@@ -32,7 +32,7 @@ struct WorkerOptions {
   // Completed and cancelled runs expire this long after they end. Zero = never.
   std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};
   std::string key_prefix = "sf";
-  int partitions = 1;
+  int partitions = 0;  // as every process of the deployment; 0 = 1 on one Redis, 12 on a Redis Cluster
   // Global limiters the steps may name in StepOptions::limit (every worker
   // using a limiter must declare it the same way).
   std::vector<LimitSpec> limits;

@@ -163,7 +163,7 @@ class Server::Impl {
   Impl(ServerOptions options, const config::WorkflowsFile& file)
       : options_(checked(options)),
         redis_(io_.get_executor(), redis_config(options_)),
-        store_(redis_, store::KeySpace(options_.key_prefix, options_.partitions)),
+        store_(redis_, store::KeySpace::for_redis(redis_.config(), options_.key_prefix, options_.partitions)),
         tasks_(task_setup(options_, file, redis_)),
         service_(redis_, store_, serve_workflows(file), load_tokens(options_), service_options(options_, tasks_)),
         tls_(tls_context(options_)),
@@ -280,7 +280,7 @@ class Server::Impl {
     const steps::KindRegistry kinds = steps::builtin_kinds();
     t.broker = std::make_shared<TaskBroker>();
     t.protocol = std::make_shared<TaskProtocol>(
-        redis, store::KeySpace(o.key_prefix, o.partitions), t.broker,
+        redis, store::KeySpace::for_redis(redis.config(), o.key_prefix, o.partitions), t.broker,
         std::make_shared<const engine::TaskTokenSigner>(std::move(keys)), config::build_workflows(file, kinds),
         file.limiters, o.max_wait, o.retention);
     t.workflows = config::build_workflows(file, kinds);

@@ -33,7 +33,7 @@ struct ServerOptions {
   std::uint16_t port = 8080;       // zero = any free port (see wait_listening())
   std::string redis_url = "redis://127.0.0.1:6379";
   std::string key_prefix = "sf";
-  int partitions = 1;  // must match the workers'
+  int partitions = 0;  // must match the workers'; 0 = 1 on one Redis, 12 on a Redis Cluster
   // Bearer tokens file (api/tokens.h); empty = no authentication.
   std::string tokens_file;
   // PEM certificate chain and private key: HTTPS. Both empty = plain HTTP

@@ -754,7 +754,7 @@ void register_bench(CLI::App& app) {
     } else {
       asio::io_context io(1);
       redis::Client client(io.get_executor(), redis::Config::from_url(env.url()));
-      store::KeySpace keys(env.prefix(), 1);
+      const store::KeySpace keys = store::KeySpace::for_redis(client.config(), env.prefix(), 0);
       store::Store store(client, keys);
       Probe probe(store);
       result = run_sync(io, [&]() -> asio::awaitable<Json> {

@@ -25,7 +25,7 @@ inline constexpr int kExitTimedOut = 3;
 struct Connection {
   std::string redis_url;
   std::string key_prefix = "sf";
-  int partitions = 1;
+  int partitions = 0;  // 0: 1 on one Redis, store::kClusterPartitions on a cluster
 };
 
 // Adds --redis (default $STEADFAST_REDIS, else redis://127.0.0.1:6379),

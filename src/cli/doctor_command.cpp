@@ -54,7 +54,7 @@ void register_doctor(CLI::App& app) {
   cmd->final_callback([a] {
     asio::io_context io;
     redis::Client client(io.get_executor(), redis::Config::from_url(a->conn.redis_url));
-    store::Store st(client, store::KeySpace(a->conn.key_prefix, a->conn.partitions));
+    store::Store st(client, store::KeySpace::for_redis(client.config(), a->conn.key_prefix, a->conn.partitions));
     const store::DoctorReport report = run_sync(io, [&]() -> asio::awaitable<store::DoctorReport> {
       struct Close {
         redis::Client& c;

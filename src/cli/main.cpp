@@ -26,12 +26,15 @@ void add_connection_options(CLI::App& cmd, Connection& c) {
   const char* env = std::getenv("STEADFAST_REDIS");
   c.redis_url = env != nullptr && *env != '\0' ? env : "redis://127.0.0.1:6379";
   cmd.add_option("--redis", c.redis_url,
-                 "Redis URL: redis://[user:pass@]host:port/db, rediss://..., unix:///path "
+                 "Redis URL: redis://[user:pass@]host:port/db, rediss://..., unix:///path, "
+                 "redis+sentinel://host:port,.../MASTER, redis+cluster://host:port,... "
                  "(default $STEADFAST_REDIS, else redis://127.0.0.1:6379)");
   cmd.add_option("--key-prefix", c.key_prefix, "First part of every Redis key")->capture_default_str();
-  cmd.add_option("--partitions", c.partitions, "Partitions of the key space (as the workers')")
+  cmd.add_option("--partitions", c.partitions,
+                 "Partitions of the key space, as every process of the deployment (0 = 1 on one Redis, 12 on a "
+                 "Redis Cluster)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 16384));
+      ->check(CLI::Range(0, 16384));
 }
 
 void add_replica_wait_options(CLI::App& cmd, ReplicaWaitArgs& w) {

@@ -19,7 +19,7 @@ template <typename T, typename F>
 T with_store(const Connection& conn, F op) {
   boost::asio::io_context io;
   redis::Client client(io.get_executor(), redis::Config::from_url(conn.redis_url));
-  store::Store st(client, store::KeySpace(conn.key_prefix, conn.partitions));
+  store::Store st(client, store::KeySpace::for_redis(client.config(), conn.key_prefix, conn.partitions));
   return run_sync(io, [](redis::Client& c, store::Store& s, F f) -> boost::asio::awaitable<T> {
     struct Close {
       redis::Client& c;

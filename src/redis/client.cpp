@@ -830,6 +830,21 @@ const Config& Client::config() const noexcept { return cluster_ ? cluster_->conf
 asio::any_io_executor Client::executor() const noexcept { return cluster_ ? cluster_->executor() : impl_->executor(); }
 ClusterStats Client::cluster_stats() const noexcept { return cluster_ ? cluster_->cluster_stats() : ClusterStats{}; }
 
+asio::awaitable<std::vector<std::string>> Client::scan_keys(std::string pattern) {
+  if (cluster_) {
+    auto router = cluster_;
+    co_return co_await router->scan_keys(std::move(pattern));
+  }
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    const Reply r = co_await command("SCAN", cursor, "MATCH", pattern, "COUNT", 1000);
+    cursor = std::string(r[0].str());
+    for (const Reply& k : r[1].elements()) keys.emplace_back(k.str());
+  } while (cursor != "0");
+  co_return keys;
+}
+
 asio::awaitable<std::vector<std::vector<Reply>>> Client::exec_on_primaries(Pipeline pipeline, CommandOptions options) {
   if (cluster_) {
     auto router = cluster_;

@@ -57,7 +57,14 @@ struct ClientStats {
 };
 
 class ClusterRouter;
-struct ClusterStats;
+
+// A redis+cluster:// client's redirects (Client::cluster_stats).
+struct ClusterStats {
+  std::uint64_t moved = 0;      // MOVED replies followed
+  std::uint64_t ask = 0;        // ASK replies followed
+  std::uint64_t retried = 0;    // TRYAGAIN / CLUSTERDOWN replies waited out and sent again
+  std::uint64_t map_reads = 0;  // slot maps read (CLUSTER SHARDS / SLOTS answered)
+};
 
 class Client {
  public:
@@ -117,6 +124,10 @@ class Client {
   // the one server otherwise): one vector of replies per primary. For keyless
   // operator commands: INFO, CONFIG, SCAN, SCRIPT FLUSH.
   asio::awaitable<std::vector<std::vector<Reply>>> exec_on_primaries(Pipeline pipeline, CommandOptions options = {});
+  // Every key matching the glob `pattern`, by SCAN (COUNT 1000) over every
+  // primary in turn. For operator tools (doctor, cleanup, upgrades), never a
+  // request path: O(keys in the database).
+  asio::awaitable<std::vector<std::string>> scan_keys(std::string pattern);
   // Cluster redirects followed (zero for one server).
   [[nodiscard]] ClusterStats cluster_stats() const noexcept;
 

@@ -146,8 +146,9 @@ ClusterRouter::Node& ClusterRouter::node(const std::string& host, std::uint16_t 
   c.host = host;
   c.port = port;
   c.db = 0;
+  // Not started: a node's connection opens with its first command, so a
+  // client that only ever talks to some nodes connects to those only.
   n->client = std::make_unique<Client>(ex_, std::move(c));
-  if (!closed_) n->client->start();
   nodes_.push_back(std::move(n));
   return *nodes_.back();
 }
@@ -424,6 +425,17 @@ asio::awaitable<std::vector<std::vector<Reply>>> ClusterRouter::exec_on_primarie
   std::vector<Group> groups;
   for (Node* p : primaries_) groups.push_back(Group{p, pipeline, {}});
   co_return co_await run_groups(groups, {remaining(deadline)});
+}
+
+asio::awaitable<std::vector<std::string>> ClusterRouter::scan_keys(std::string pattern) {
+  auto self = shared_from_this();
+  co_await ensure_map(Clock::now() + std::max(config_.command_timeout, milliseconds(1000)));
+  const std::vector<Node*> primaries = primaries_;
+  std::vector<std::string> keys;
+  for (Node* p : primaries) {
+    for (std::string& k : co_await p->client->scan_keys(pattern)) keys.push_back(std::move(k));
+  }
+  co_return keys;
 }
 
 void ClusterRouter::close() {

@@ -57,13 +57,6 @@ struct SlotMap {
 // Parses a CLUSTER SLOTS reply likewise.
 [[nodiscard]] SlotMap parse_cluster_slots(const Reply& reply, const std::string& asked_host);
 
-struct ClusterStats {
-  std::uint64_t moved = 0;         // MOVED replies followed
-  std::uint64_t ask = 0;           // ASK replies followed
-  std::uint64_t retried = 0;       // TRYAGAIN / CLUSTERDOWN replies waited out and sent again
-  std::uint64_t map_reads = 0;     // slot maps read (CLUSTER SHARDS / SLOTS answered)
-};
-
 class ClusterRouter : public std::enable_shared_from_this<ClusterRouter> {
  public:
   static constexpr int kMaxRedirects = 16;
@@ -77,6 +70,8 @@ class ClusterRouter : public std::enable_shared_from_this<ClusterRouter> {
   // Runs the pipeline on every primary of the map, in the map's order; one
   // vector of replies per primary.
   asio::awaitable<std::vector<std::vector<Reply>>> exec_on_primaries(const Pipeline& pipeline, CommandOptions options);
+  // Client::scan_keys over every primary of the map, one after another.
+  asio::awaitable<std::vector<std::string>> scan_keys(std::string pattern);
   void close();
 
   [[nodiscard]] bool connected() const noexcept;

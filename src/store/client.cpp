@@ -82,7 +82,7 @@ class Client::Impl {
       : options_(std::move(options)),
         work_(io_.get_executor()),
         redis_(io_.get_executor(), config_for(options_)),
-        store_(redis_, store::KeySpace(options_.key_prefix, options_.partitions)) {
+        store_(redis_, store::KeySpace::for_redis(redis_.config(), options_.key_prefix, options_.partitions)) {
     store_.set_replica_wait({options_.wait_replicas, options_.wait_replicas_timeout});
     thread_ = std::thread([this] { io_.run(); });
   }

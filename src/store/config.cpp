@@ -38,9 +38,13 @@ void check(const DeploymentConfig& c, const KeySpace& keys) {
                          "); this version understands schema " + std::to_string(kSchemaVersion) +
                          ": upgrade this process");
   }
-  if (c.layout != kLayout) {
+  if (c.layout != keys.layout_name()) {
+    const bool known = c.layout == "partitioned" || c.layout == "spread";
     throw ConfigMismatch("the data under key prefix '" + keys.prefix() + "' uses layout '" + c.layout + "' (" +
-                         keys.config() + "); this version knows '" + kLayout + "'");
+                         keys.config() + "), this process '" + keys.layout_name() + "'" +
+                         (known ? std::string(": 'spread' is a Redis Cluster's (redis+cluster://), 'partitioned' one "
+                                              "server's; moving between them is docs/reliability.md's procedure")
+                                : std::string(": this version knows 'partitioned' and 'spread'")));
   }
   if (c.partitions != keys.partitions()) {
     throw ConfigMismatch("partition count mismatch: the deployment under key prefix '" + keys.prefix() + "' has " +
@@ -146,7 +150,7 @@ asio::awaitable<DeploymentConfig> ensure_config(redis::Client& client, const Key
     }
   }
   const std::vector<std::string> k{keys.config()};
-  const std::vector<std::string> args{std::to_string(keys.partitions()), std::string(kLayout),
+  const std::vector<std::string> args{std::to_string(keys.partitions()), std::string(keys.layout_name()),
                                       std::to_string(kSchemaVersion)};
   const redis::Reply r = co_await client.eval(scripts::config(), k, args);
   const DeploymentConfig c = parse(r[1]);

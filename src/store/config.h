@@ -24,8 +24,8 @@ namespace steadfast::store {
 // 2: the meta slot for global keys and the timer set per partition;
 // 3: the run indexes (store/run_index.h) and the retention as a timer.
 inline constexpr int kSchemaVersion = 3;
-// How run keys are spread: "partitioned" = hash tag {P}, P = fnv1a(run id) % partitions.
-inline constexpr const char* kLayout = "partitioned";
+// How run keys are spread (the config's `layout`): "partitioned" = hash tag
+// {P}, "spread" = the tags of store::Layout::spread; P = fnv1a(run id) % partitions.
 
 struct DeploymentConfig {
   int partitions = 1;

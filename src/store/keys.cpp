@@ -1,5 +1,7 @@
 #include "store/keys.h"
 
+#include "redis/slot.h"
+
 #include <stdexcept>
 
 #include "engine/quote.h"
@@ -36,7 +38,7 @@ bool is_valid_key_prefix(std::string_view prefix) noexcept {
   return true;
 }
 
-KeySpace::KeySpace(std::string prefix, int partitions)
+KeySpace::KeySpace(std::string prefix, int partitions, Layout layout)
     : prefix_(std::move(prefix)), partitions_(partitions) {
   if (partitions_ < 1 || partitions_ > 16384) {
     throw std::invalid_argument("partitions must be in 1..16384, got " + std::to_string(partitions));
@@ -45,6 +47,33 @@ KeySpace::KeySpace(std::string prefix, int partitions)
     throw std::invalid_argument("invalid key prefix " + engine::quote(prefix_, 80) +
                                 " (1-128 printable ASCII characters, none of: space { } : * ? [ ] \\)");
   }
+  if (layout == Layout::spread) tags_ = std::make_shared<const std::vector<std::string>>(spread_tags(partitions_));
+}
+
+KeySpace KeySpace::for_redis(const redis::Config& redis, std::string prefix, int partitions) {
+  const bool cluster = !redis.cluster_nodes.empty();
+  if (partitions == 0) partitions = cluster ? kClusterPartitions : 1;
+  return KeySpace(std::move(prefix), partitions, cluster ? Layout::spread : Layout::numbered);
+}
+
+const char* KeySpace::layout_name() const noexcept { return tags_ ? "spread" : "partitioned"; }
+
+std::vector<std::string> spread_tags(int partitions) {
+  std::vector<std::string> tags;
+  tags.reserve(static_cast<std::size_t>(partitions));
+  for (int p = 0; p < partitions; ++p) {
+    // The middle of the p-th of `partitions` equal ranges of 16384 slots.
+    const int target = static_cast<int>((2LL * p + 1) * redis::kClusterSlots / (2LL * partitions));
+    const std::string stem = std::to_string(p) + ".";
+    for (int k = 0;; ++k) {
+      std::string tag = stem + std::to_string(k);
+      if (redis::key_slot(tag) == target) {
+        tags.push_back(std::move(tag));
+        break;
+      }
+    }
+  }
+  return tags;
 }
 
 int KeySpace::partition_of(std::string_view run_id) const noexcept {
@@ -57,6 +86,7 @@ int KeySpace::partition_of(std::string_view run_id) const noexcept {
 }
 
 std::string KeySpace::partition_base(int partition) const {
+  if (tags_) return prefix_ + ":{" + (*tags_)[static_cast<std::size_t>(partition)] + "}:";
   return prefix_ + ":{" + std::to_string(partition) + "}:";
 }
 

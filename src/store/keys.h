@@ -5,8 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "redis/config.h"
 
 namespace steadfast::store {
 
@@ -23,14 +27,35 @@ inline constexpr std::string_view kGroup = "steadfast";
 // Key prefixes: 1-128 printable ASCII characters, none of space { } : * ? [ ] \.
 [[nodiscard]] bool is_valid_key_prefix(std::string_view prefix) noexcept;
 
+// How partitions get their hash tags.
+//   numbered  "{0}".."{P-1}" (config layout "partitioned"): one Redis server.
+//   spread    "{<p>.<k>}", k the first whose slot is the middle of the p-th of
+//             P equal slot ranges (config layout "spread"): a Redis Cluster.
+//             Numbered tags fall unevenly (3 partitions over 3 primaries:
+//             0/2/1); these fall k per primary when P = k x primaries and the
+//             primaries hold equal ranges, as `redis-cli --cluster create`
+//             deals them.
+enum class Layout { numbered, spread };
+
+// The partitions of a deployment on a Redis Cluster unless told otherwise:
+// an even spread over 1, 2, 3, 4, 6 or 12 primaries.
+inline constexpr int kClusterPartitions = 12;
+
 class KeySpace {
  public:
   // prefix: the first part of every key ("sf"); partitions >= 1. Throws
   // std::invalid_argument for a bad prefix (is_valid_key_prefix) or partitions.
-  explicit KeySpace(std::string prefix = "sf", int partitions = 1);
+  explicit KeySpace(std::string prefix = "sf", int partitions = 1, Layout layout = Layout::numbered);
+  // The key space for a Redis: spread tags on a cluster (a redis+cluster://
+  // config), numbered ones otherwise; partitions 0 = the default, 1 on one
+  // server and kClusterPartitions on a cluster.
+  [[nodiscard]] static KeySpace for_redis(const redis::Config& redis, std::string prefix, int partitions);
 
   [[nodiscard]] const std::string& prefix() const noexcept { return prefix_; }
   [[nodiscard]] int partitions() const noexcept { return partitions_; }
+  [[nodiscard]] Layout layout() const noexcept { return tags_ ? Layout::spread : Layout::numbered; }
+  // As stored in the config key: "partitioned" (numbered) or "spread".
+  [[nodiscard]] const char* layout_name() const noexcept;
 
   // FNV-1a of the run id, modulo the partitions.
   [[nodiscard]] int partition_of(std::string_view run_id) const noexcept;
@@ -143,6 +168,11 @@ class KeySpace {
  private:
   std::string prefix_;
   int partitions_;
+  std::shared_ptr<const std::vector<std::string>> tags_;  // spread: each partition's tag; null: numbered
 };
+
+// The spread layout's tag of each of `partitions` partitions (pure; about
+// 16,000 CRC16s per partition).
+[[nodiscard]] std::vector<std::string> spread_tags(int partitions);
 
 }  // namespace steadfast::store

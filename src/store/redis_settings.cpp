@@ -48,14 +48,22 @@ asio::awaitable<RedisSettings> read_redis_settings(redis::Client& client) {
   redis::Pipeline p;
   p.add("INFO", "memory");
   p.add("INFO", "persistence");
-  auto replies = co_await client.exec(std::move(p));
+  // On a cluster, every primary: the weakest setting of any is the answer.
+  const auto nodes = co_await client.exec_on_primaries(std::move(p));
   std::string info_error;
-  for (const redis::Reply& r : replies) {
-    if (r.is_error() && info_error.empty()) info_error = "INFO: " + std::string(r.str());
+  for (const auto& replies : nodes) {
+    for (const redis::Reply& r : replies) {
+      if (r.is_error() && info_error.empty()) info_error = "INFO: " + std::string(r.str());
+    }
   }
   if (info_error.empty()) {
-    s.maxmemory_policy = info_field(replies.at(0).str(), "maxmemory_policy");
-    if (auto aof = info_field(replies.at(1).str(), "aof_enabled")) s.appendonly = *aof == "0" ? "no" : "yes";
+    for (const auto& replies : nodes) {
+      const auto policy = info_field(replies.at(0).str(), "maxmemory_policy");
+      if (policy && (!s.maxmemory_policy || *s.maxmemory_policy == "noeviction")) s.maxmemory_policy = policy;
+      if (auto aof = info_field(replies.at(1).str(), "aof_enabled")) {
+        if (!s.appendonly || *s.appendonly == "yes") s.appendonly = *aof == "0" ? "no" : "yes";
+      }
+    }
     if (s.maxmemory_policy && s.appendonly) co_return s;
   }
   std::string config_error;

@@ -7,23 +7,43 @@ namespace steadfast::store {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// One command on every primary (one server: that one); each primary's reply, error replies thrown.
+asio::awaitable<std::vector<redis::Reply>> on_every_primary(redis::Client& client, std::string_view a,
+                                                            std::string_view b) {
+  redis::Pipeline p;
+  p.add(a, b);
+  std::vector<redis::Reply> out;
+  for (std::vector<redis::Reply>& node : co_await client.exec_on_primaries(std::move(p))) {
+    if (node[0].is_error()) throw redis::ServerError(std::string(node[0].str()));
+    out.push_back(std::move(node[0]));
+  }
+  co_return out;
+}
+
+asio::awaitable<CommandCalls> commandstats(redis::Client& client, std::string_view field) {
+  CommandCalls sum;
+  for (const redis::Reply& r : co_await on_every_primary(client, "INFO", "commandstats")) {
+    for (const auto& [name, n] : parse_commandstats(r.str(), field)) sum[name] += n;
+  }
+  co_return sum;
+}
+
+}  // namespace
+
 asio::awaitable<void> reset_server_stats(redis::Client& client) {
-  co_await client.command("CONFIG", "RESETSTAT");
+  co_await on_every_primary(client, "CONFIG", "RESETSTAT");
 }
 
-asio::awaitable<CommandCalls> command_calls(redis::Client& client) {
-  redis::Reply r = co_await client.command("INFO", "commandstats");
-  co_return parse_commandstats(r.str());
-}
+asio::awaitable<CommandCalls> command_calls(redis::Client& client) { return commandstats(client, "calls"); }
 
-asio::awaitable<CommandCalls> command_usec(redis::Client& client) {
-  redis::Reply r = co_await client.command("INFO", "commandstats");
-  co_return parse_commandstats(r.str(), "usec");
-}
+asio::awaitable<CommandCalls> command_usec(redis::Client& client) { return commandstats(client, "usec"); }
 
 asio::awaitable<double> server_cpu_seconds(redis::Client& client) {
-  redis::Reply r = co_await client.command("INFO", "cpu");
-  co_return parse_cpu_seconds(r.str());
+  double sum = 0;
+  for (const redis::Reply& r : co_await on_every_primary(client, "INFO", "cpu")) sum += parse_cpu_seconds(r.str());
+  co_return sum;
 }
 
 CommandCalls parse_commandstats(std::string_view info, std::string_view field) {

@@ -1,7 +1,8 @@
 // Redis' own accounting, for measuring the engine from outside (`steadfast
 // bench`): calls per command (INFO commandstats) and the server's CPU time
 // (INFO cpu), and resetting them (CONFIG RESETSTAT). These are server-wide:
-// every client of the server counts, not only one key prefix.
+// every client of the server counts, not only one key prefix. On a Redis
+// Cluster each is summed over (or sent to) every primary.
 //
 // Thread-safety: as redis::Client — call from the client's executor.
 #pragma once

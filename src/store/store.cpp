@@ -587,16 +587,9 @@ asio::awaitable<std::vector<std::string>> Store::known_queues() {
 
 asio::awaitable<std::vector<std::string>> Store::all_run_ids() {
   std::vector<std::string> ids;
-  const std::string pattern = keys_.prefix() + ":{*}:run:*";
-  std::string cursor = "0";
-  do {
-    Reply r = co_await client_.command("SCAN", cursor, "MATCH", pattern, "COUNT", 1000);
-    cursor = std::string(r[0].str());
-    for (const Reply& k : r[1].elements()) {
-      std::string_view key = k.str();
-      ids.emplace_back(key.substr(key.rfind(':') + 1));
-    }
-  } while (cursor != "0");
+  for (const std::string& key : co_await client_.scan_keys(keys_.prefix() + ":{*}:run:*")) {
+    ids.emplace_back(key.substr(key.rfind(':') + 1));
+  }
   co_return ids;
 }
 

@@ -16,6 +16,7 @@ void Worker::Impl::begin_drain() {
   if (draining_) return;
   draining_ = true;
   blocking_.close();  // ends the blocked XREADGROUP at once
+  for (auto& r : partition_readers_) r->client->close();  // and those of each partition (a cluster)
   slot_signal_.cancel();
   std::vector<std::string> keys;
   for (const auto& [key, s] : inflight_) keys.push_back(key);

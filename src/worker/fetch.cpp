@@ -150,24 +150,8 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
     // <= 1.25 s; shorter blocks would only add reads.)
     const milliseconds block = std::clamp(
         std::chrono::duration_cast<milliseconds>(next_reclaim - Clock::now()), milliseconds(1), kReadBlock);
-    // Ordered queues: their backlog's next steps into the stream first, as
-    // many as this read may take (feed.lua), in the same round trip.
-    redis::Pipeline p;
     std::size_t feeds = 0;
-    const std::string count_text = std::to_string(count);
-    const std::string note_ttl = std::to_string((block + milliseconds(5000)).count());
-    for (const Stream* s : chosen) {
-      if (!fed(*s)) continue;
-      p.add_eval(store::scripts::feed(), std::vector<std::string>{s->key},
-                 std::vector<std::string>{options_.id, count_text, note_ttl});
-      ++feeds;
-    }
-    std::vector<std::string> argv{"XREADGROUP", "GROUP", std::string(store::kGroup), options_.id,
-                                  "COUNT", std::to_string(count), "BLOCK",
-                                  std::to_string(block.count()), "STREAMS"};
-    for (const Stream* s : chosen) argv.push_back(s->key);
-    for (std::size_t i = 0; i < chosen.size(); ++i) argv.emplace_back(">");
-    p.add_argv(std::span<const std::string>(argv));
+    redis::Pipeline p = blocking_read(chosen, count, block, feeds);
     redis::Reply reply;
     bool failed = false;
     // The slots asked for are promised to this read until it returns, so a
@@ -209,6 +193,29 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
       co_await handle_claims(*s, std::move(items));
     }
   }
+}
+
+redis::Pipeline Worker::Impl::blocking_read(const std::vector<const Stream*>& streams, int count, milliseconds block,
+                                           std::size_t& feeds) const {
+  // Ordered queues: their backlog's next steps into the stream first, as
+  // many as this read may take (feed.lua), in the same round trip.
+  redis::Pipeline p;
+  feeds = 0;
+  const std::string count_text = std::to_string(count);
+  const std::string note_ttl = std::to_string((block + milliseconds(5000)).count());
+  for (const Stream* s : streams) {
+    if (!fed(*s)) continue;
+    p.add_eval(store::scripts::feed(), std::vector<std::string>{s->key},
+               std::vector<std::string>{options_.id, count_text, note_ttl});
+    ++feeds;
+  }
+  std::vector<std::string> argv{"XREADGROUP", "GROUP", std::string(store::kGroup), options_.id,
+                                "COUNT", std::to_string(count), "BLOCK",
+                                std::to_string(block.count()), "STREAMS"};
+  for (const Stream* s : streams) argv.push_back(s->key);
+  for (std::size_t i = 0; i < streams.size(); ++i) argv.emplace_back(">");
+  p.add_argv(std::span<const std::string>(argv));
+  return p;
 }
 
 // claim.lua over each stream, `count` entries at most from each, their

@@ -125,7 +125,8 @@ class Notifier::Impl {
  public:
   explicit Impl(NotifierOptions o)
       : options_(std::move(o)),
-        keys_(options_.key_prefix, options_.partitions),
+        keys_(store::KeySpace::for_redis(redis::Config::from_url(options_.redis_url), options_.key_prefix,
+                                        options_.partitions)),
         redis_(io_.get_executor(), redis::Config::from_url(options_.redis_url)),
         blocking_(io_.get_executor(), redis::Config::from_url(options_.redis_url)) {
     if (options_.webhook_url.empty()) throw std::invalid_argument("the notifier needs a webhook URL");

@@ -17,7 +17,7 @@ namespace steadfast::worker {
 struct NotifierOptions {
   std::string redis_url = "redis://127.0.0.1:6379";
   std::string key_prefix = "sf";
-  int partitions = 1;
+  int partitions = 0;  // 0 = 1 on one Redis, 12 on a Redis Cluster
   std::string webhook_url;   // secret (Slack URLs are credentials): never logged whole
   std::string consumer;      // consumer name in the "notifier" group; empty = <hostname>-<pid>
   std::chrono::milliseconds request_timeout{10000};

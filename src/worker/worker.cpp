@@ -66,7 +66,7 @@ Worker::Impl::Impl(WorkerOptions options, std::vector<Workflow> workflows)
       redis_config_(redis::Config::from_url(options_.redis_url)),
       main_(io_->get_executor(), redis_config_),
       blocking_(io_->get_executor(), redis_config_),
-      keys_(options_.key_prefix, options_.partitions),
+      keys_(store::KeySpace::for_redis(redis_config_, options_.key_prefix, options_.partitions)),
       slot_signal_(*io_) {
   if (options_.id.empty()) options_.id = default_worker_id();
   if (!is_valid_name(options_.id)) {
@@ -373,7 +373,7 @@ asio::awaitable<void> Worker::Impl::main_loop() {
       begin_drain();
     }
   };
-  asio::co_spawn(ex, fetch_loop(), on_loop_end);
+  asio::co_spawn(ex, reads_per_partition() ? fetch_loop_partitioned() : fetch_loop(), on_loop_end);
   asio::co_spawn(ex, renew_loop(), on_loop_end);
   asio::co_spawn(ex, promote_loop(), on_loop_end);
   if (options_.run_scheduler) asio::co_spawn(ex, schedule_loop(), on_loop_end);

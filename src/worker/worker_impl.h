@@ -179,6 +179,20 @@ class Worker::Impl {
   asio::awaitable<void> handle_read_claims(std::vector<store::ReadClaim> claims);
   enum class ReadOutcome { read, failed, stop };  // stop: draining
   asio::awaitable<ReadOutcome> read_and_claim(const std::vector<const Stream*>& streams, int count);
+  // The blocking read of `streams` (one slot's: one partition's on a
+  // cluster): feed.lua for each fed stream (`feeds` of them), then one
+  // XREADGROUP ... COUNT count BLOCK block.
+  redis::Pipeline blocking_read(const std::vector<const Stream*>& streams, int count, milliseconds block,
+                                std::size_t& feeds) const;
+
+  // partition_reads.cpp: fetch_loop on a Redis Cluster (PartitionReader).
+  struct PartitionReader;
+  [[nodiscard]] bool reads_per_partition() const noexcept {
+    return keys_.layout() == store::Layout::spread && keys_.partitions() > 1;
+  }
+  asio::awaitable<void> fetch_loop_partitioned();
+  void launch_partition_read(PartitionReader& r, std::vector<const Stream*> streams, int count, milliseconds block);
+  asio::awaitable<void> finish_partition_read(PartitionReader& r);
   // handle_claims' parts: whether an entry is in flight here already (then
   // it is not run twice, and its step machine hears of the delivery); takes
   // a slot for each of the rest; after their claim, hands each its facts.
@@ -314,6 +328,22 @@ class Worker::Impl {
   redis::Config redis_config_;
   redis::Client main_;
   redis::Client blocking_;
+  // On a Redis Cluster, one blocking read per partition in flight at a time,
+  // each on its own connection (partition_reads.cpp); empty on one server.
+  struct PartitionReader {
+    int partition = 0;
+    std::unique_ptr<redis::Client> client;  // this partition's blocking reads only
+    bool in_flight = false;
+    bool done = false;  // ended, not yet handled by the loop
+    int promised = 0;   // free slots promised to the read (reserved_)
+    int count = 0;      // COUNT of the read
+    std::size_t feeds = 0;
+    std::vector<const Stream*> streams;
+    std::vector<redis::Reply> replies;
+    std::exception_ptr error;
+    Clock::time_point retry_at{};  // after a failed read: not before
+  };
+  std::vector<std::unique_ptr<PartitionReader>> partition_readers_;
   store::KeySpace keys_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<worker::Registration> registration_;

@@ -1,0 +1,222 @@
+// fetch_loop on a Redis Cluster (the spread layout, more than one
+// partition). One XREADGROUP covers one slot, so one partition: each
+// partition gets a blocking read of its own, on its own connection
+// (PartitionReader), and up to one per partition is in flight at a time, so
+// a step submitted to any partition is picked up as soon as it lands, as on
+// one server.
+//
+// Pull backpressure holds across the readers: a read promises COUNT slots
+// per stream it reads (reserved_) until the loop has handled its answer, and
+// the loop gives the free slots out so that the promises never exceed them —
+// a worker never holds more than its concurrency. A busy stream is read and
+// claimed by claim.lua without blocking, as on one server. The reclaimer and
+// the pause check run from this loop as from fetch_loop: each read's block
+// ends by the next reclaim pass, and the pass waits for the reads in flight,
+// so it finds the slots they held free.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "redis/checked.h"
+#include "worker/worker_impl.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // as in fetch.cpp
+#endif
+
+namespace steadfast {
+
+using worker_detail::sleep_for;
+
+namespace {
+// As fetch.cpp's: the longest a blocking read waits.
+constexpr std::chrono::milliseconds kPartitionReadBlock{1000};
+// After a failed read of a partition, the next one waits this long.
+constexpr std::chrono::milliseconds kPartitionRetry{200};
+}  // namespace
+
+asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
+  for (int p = 0; p < keys_.partitions(); ++p) {
+    auto r = std::make_unique<PartitionReader>();
+    r->partition = p;
+    r->client = std::make_unique<redis::Client>(io_->get_executor(), redis_config_);
+    partition_readers_.push_back(std::move(r));
+  }
+  std::size_t rotate = 0;
+  auto next_reclaim = Clock::now() + reclaim_interval_;
+  auto next_pause_check = Clock::now();
+  while (!draining_) {
+    // Ended reads first: their entries (or their error).
+    for (auto& r : partition_readers_) {
+      if (r->done) co_await finish_partition_read(*r);
+      if (draining_) break;
+    }
+    if (draining_) break;
+    const bool reading = std::any_of(partition_readers_.begin(), partition_readers_.end(),
+                                     [](const auto& r) { return r->in_flight; });
+    const auto now = Clock::now();
+    if (now >= next_pause_check) {
+      co_await refresh_paused();
+      next_pause_check = Clock::now() + kPauseCheck;
+      continue;
+    }
+    if (now >= next_reclaim && !reading) {
+      co_await reclaim_pass();
+      next_reclaim = Clock::now() + reclaim_interval_;
+      continue;
+    }
+    if (now < next_reclaim) {
+      // The partitions with no read in flight and a stream open to read.
+      struct Idle {
+        PartitionReader* reader;
+        std::vector<const Stream*> streams;
+      };
+      std::vector<Idle> idle;
+      const std::size_t n = partition_readers_.size();
+      for (std::size_t k = 0; k < n; ++k) {
+        PartitionReader& r = *partition_readers_[(rotate + k) % n];
+        if (r.in_flight || r.done || r.retry_at > now) continue;
+        Idle i{&r, {}};
+        for (const Stream& s : streams_) {
+          if (s.partition == r.partition && !paused(s) && free_slots(s) > 0) i.streams.push_back(&s);
+        }
+        if (!i.streams.empty()) idle.push_back(std::move(i));
+      }
+      // COUNT applies per stream: as many partitions as the free slots cover,
+      // each stream of them `count` at most.
+      const int free = free_slots();
+      std::size_t streams = 0;
+      std::size_t take = 0;
+      for (; take < idle.size() && std::cmp_less(streams, free); ++take) {
+        std::vector<const Stream*>& mine = idle[take].streams;
+        const auto room = static_cast<std::size_t>(free) - streams;
+        if (mine.size() > room) {
+          // Fewer free slots than streams: some of them, in turn.
+          std::rotate(mine.begin(), mine.begin() + static_cast<std::ptrdiff_t>(rotate % mine.size()), mine.end());
+          mine.resize(room);
+        }
+        streams += mine.size();
+      }
+      if (take > 0) {
+        rotate += take;
+        const int count = free / static_cast<int>(streams);
+        bool read_inline = false;
+        const milliseconds block = std::clamp(
+            std::chrono::duration_cast<milliseconds>(next_reclaim - now), milliseconds(1), kPartitionReadBlock);
+        for (std::size_t i = 0; i < take; ++i) {
+          std::vector<const Stream*>& chosen = idle[i].streams;
+          int c = count;
+          for (const Stream* s : chosen) c = std::min(c, free_slots(*s));
+          const bool busy = !options_.tasks && std::all_of(chosen.begin(), chosen.end(), [this](const Stream* s) {
+            return busy_streams_.contains(s->key);
+          });
+          if (busy) {
+            // Work waits there: read and claim without blocking, now.
+            const ReadOutcome outcome = co_await read_and_claim(chosen, c);
+            if (outcome == ReadOutcome::stop) {  // draining: the loop ends
+              read_inline = true;
+              break;
+            }
+            if (outcome == ReadOutcome::failed) idle[i].reader->retry_at = Clock::now() + kPartitionRetry;
+            read_inline = true;
+            break;  // the free slots changed: count again
+          }
+          launch_partition_read(*idle[i].reader, std::move(chosen), c, block);
+        }
+        if (read_inline) continue;
+      }
+    }
+    // Wait for a read to end, a slot to free, a failed partition's retry,
+    // or the next pause check or reclaim pass.
+    if (std::any_of(partition_readers_.begin(), partition_readers_.end(), [](const auto& r) { return r->done; })) {
+      continue;
+    }
+    // (A reclaim pass that is due waits for the reads in flight: each ends by then.)
+    auto until = Clock::now() >= next_reclaim ? next_pause_check : std::min(next_pause_check, next_reclaim);
+    for (const auto& r : partition_readers_) {
+      if (r->retry_at > Clock::now()) until = std::min(until, r->retry_at);
+    }
+    slot_signal_.expires_at(until);
+    co_await slot_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  // Draining: the reads were ended (begin_drain closed their connections);
+  // what they promised is free again.
+  for (auto& r : partition_readers_) {
+    reserved_ -= r->promised;
+    r->promised = 0;
+  }
+}
+
+void Worker::Impl::launch_partition_read(PartitionReader& r, std::vector<const Stream*> streams, int count,
+                                         milliseconds block) {
+  redis::Pipeline p = blocking_read(streams, count, block, r.feeds);
+  r.in_flight = true;
+  r.done = false;
+  r.error = nullptr;
+  r.replies.clear();
+  r.count = count;
+  r.streams = std::move(streams);
+  // The slots asked for are promised to this read until the loop has handled
+  // its answer, so no other read or reclaim takes them too (invariant 6).
+  r.promised = count * static_cast<int>(r.streams.size());
+  reserved_ += r.promised;
+  asio::co_spawn(
+      *io_,
+      [this, &r, p = std::move(p), block]() mutable -> asio::awaitable<void> {
+        try {
+          r.replies = co_await r.client->exec(std::move(p), {block + milliseconds(5000)});
+        } catch (...) {
+          r.error = std::current_exception();
+        }
+        r.in_flight = false;
+        r.done = true;
+        slot_signal_.cancel();  // wakes the loop
+      },
+      asio::detached);
+}
+
+asio::awaitable<void> Worker::Impl::finish_partition_read(PartitionReader& r) {
+  r.done = false;
+  reserved_ -= r.promised;
+  r.promised = 0;
+  const std::vector<const Stream*> streams = std::move(r.streams);
+  std::vector<redis::Reply> replies = std::move(r.replies);
+  redis::Reply reply;
+  try {
+    if (r.error) std::rethrow_exception(std::exchange(r.error, nullptr));
+    for (std::size_t i = 0; i < r.feeds; ++i) {
+      if (replies[i].is_error()) redis::checked(replies[i]);
+    }
+    reply = std::move(replies.back());
+    if (reply.is_error()) redis::checked(reply);
+  } catch (const redis::ServerError& e) {
+    if (is_no_group(e)) std::rethrow_exception(group_missing(e));
+    if (!e.transient()) throw;  // UNBLOCKED, READONLY (a demotion), LOADING, ... are waited out
+    if (draining_) co_return;
+    outage("fetch").failed(e.what());
+    r.retry_at = Clock::now() + kPartitionRetry;
+    co_return;
+  } catch (const redis::Error& e) {
+    if (draining_) co_return;
+    outage("fetch").failed(e.what());
+    r.retry_at = Clock::now() + kPartitionRetry;
+    co_return;
+  }
+  outage("fetch").succeeded();
+  for (const Stream* s : streams) busy_streams_.erase(s->key);
+  if (reply.is_nil()) co_return;
+  for (const redis::Reply& stream : reply.elements()) {
+    const Stream* s = stream_by_key(stream[0].str());
+    if (s == nullptr) continue;
+    std::vector<store::StartItem> items;
+    for (const redis::Reply& e : stream[1].elements()) items.push_back(to_item(*s, e, 1));
+    if (std::cmp_equal(items.size(), r.count)) busy_streams_.insert(s->key);
+    co_await handle_claims(*s, std::move(items));
+  }
+}
+
+}  // namespace steadfast
