@@ -45,6 +45,7 @@ struct BenchArgs {
   int runs = 0;           // 0: the workload's default
   int concurrency = 0;    // 0: the workload's default
   int workers = 1;
+  int partitions = 0;     // 0: the Redis' default (1 on one server, 12 on a cluster)
   int submitters = 64;    // enqueue coroutines (pipelined on one connection)
   bool aof = false;       // private Redis: appendonly yes, appendfsync everysec
   int step_ms = 50;       // io: the sleep of each step (sleep, exec) or the upstream's delay (http)
@@ -174,14 +175,16 @@ class BenchEnv {
     for (int i = 1; i <= n; ++i) {
       const std::string id = "bench-" + std::to_string(i);
       children_.push_back({id, spawn({self_path(), "worker", "--workflows", yaml, "--redis", url_, "--key-prefix",
-                                      prefix_, "--id", id, "--concurrency", std::to_string(concurrency)},
+                                      prefix_, "--partitions", std::to_string(args_.partitions), "--id", id,
+                                      "--concurrency", std::to_string(concurrency)},
                                      dir_ + "/" + id + ".log", SIGTERM)});
       workers_.push_back(children_.back().process.pid());
     }
   }
   void start_serve(const std::string& yaml, int port) {
     children_.push_back({"serve", spawn({self_path(), "serve", "--workflows", yaml, "--redis", url_, "--key-prefix",
-                                         prefix_, "--listen", "127.0.0.1:" + std::to_string(port)},
+                                         prefix_, "--partitions", std::to_string(args_.partitions), "--listen",
+                                         "127.0.0.1:" + std::to_string(port)},
                                         dir_ + "/serve.log", SIGTERM)});
   }
   // Throws if a child exited (naming its log).
@@ -715,6 +718,10 @@ void register_bench(CLI::App& app) {
   cmd->add_option("--concurrency", a->concurrency, "Steps at once per worker (default: per workload)")
       ->check(CLI::Range(1, 10000));
   cmd->add_option("--workers", a->workers, "Worker processes")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--partitions", a->partitions,
+                  "Partitions of the bench's key space (0 = 1 on one Redis, 12 on a Redis Cluster)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 16384));
   cmd->add_option("--submitters", a->submitters, "Concurrent submits while enqueuing")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
@@ -754,7 +761,7 @@ void register_bench(CLI::App& app) {
     } else {
       asio::io_context io(1);
       redis::Client client(io.get_executor(), redis::Config::from_url(env.url()));
-      const store::KeySpace keys = store::KeySpace::for_redis(client.config(), env.prefix(), 0);
+      const store::KeySpace keys = store::KeySpace::for_redis(client.config(), env.prefix(), a->partitions);
       store::Store store(client, keys);
       Probe probe(store);
       result = run_sync(io, [&]() -> asio::awaitable<Json> {

@@ -84,7 +84,7 @@ std::vector<std::string_view> command_argv(std::string_view resp) {
   return argv;
 }
 
-std::optional<std::string_view> routing_key(const std::vector<std::string_view>& argv) {
+std::optional<std::string_view> routing_key(std::span<const std::string_view> argv) {
   if (argv.size() < 2) return std::nullopt;
   const std::string_view name = argv[0];
   for (const char* keyless : {"PING", "INFO", "CONFIG", "SCRIPT", "CLUSTER", "WAIT", "TIME", "SCAN", "KEYS",
@@ -110,6 +110,33 @@ std::optional<std::string_view> routing_key(const std::vector<std::string_view>&
     return argv.size() > 2 ? std::optional<std::string_view>(argv[2]) : std::nullopt;
   }
   return argv[1];
+}
+
+Route route_of(std::string_view resp) {
+  // The first four arguments decide every command but XREAD/XREADGROUP.
+  std::size_t pos = 0;
+  const std::size_t n = read_header(resp, pos, '*');
+  std::array<std::string_view, 4> head;
+  const std::size_t k = std::min<std::size_t>(n, head.size());
+  for (std::size_t i = 0; i < k; ++i) {
+    const std::size_t len = read_header(resp, pos, '$');
+    if (resp.size() < pos + len + 2) throw std::invalid_argument("not a RESP command");
+    head[i] = resp.substr(pos, len);
+    pos += len + 2;
+  }
+  Route route;
+  if (k == 0) return route;
+  if (iequals(head[0], "XREADGROUP") || iequals(head[0], "XREAD")) {
+    const std::vector<std::string_view> argv = command_argv(resp);
+    if (const auto key = routing_key(argv)) route.slot = key_slot(*key);
+    return route;
+  }
+  if (const auto key = routing_key(std::span<const std::string_view>(head.data(), k))) {
+    route.slot = key_slot(*key);
+  } else {
+    route.wait = iequals(head[0], "WAIT");
+  }
+  return route;
 }
 
 std::optional<Redirect> parse_redirect(std::string_view error) noexcept {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -27,7 +28,16 @@ inline constexpr int kClusterSlots = 16384;
 // EVAL/EVALSHA/FCALL (numkeys), XREAD/XREADGROUP (after STREAMS), XGROUP,
 // XINFO, OBJECT and MEMORY (the key after the subcommand); any other command
 // is taken to have its key first.
-[[nodiscard]] std::optional<std::string_view> routing_key(const std::vector<std::string_view>& argv);
+[[nodiscard]] std::optional<std::string_view> routing_key(std::span<const std::string_view> argv);
+
+// Where a RESP-encoded command goes: the slot of its routing key (-1 for a
+// keyless command), and whether it is a WAIT. Reads only the arguments it
+// needs, without allocating (but XREAD/XREADGROUP, read whole).
+struct Route {
+  int slot = -1;
+  bool wait = false;
+};
+[[nodiscard]] Route route_of(std::string_view resp);
 
 // What a redirecting error reply says: "MOVED 3999 127.0.0.1:6381" or
 // "ASK 3999 127.0.0.1:6381". nullopt for any other reply text.

@@ -8,8 +8,11 @@
 // Pull backpressure holds across the readers: a read promises COUNT slots
 // per stream it reads (reserved_) until the loop has handled its answer, and
 // the loop gives the free slots out so that the promises never exceed them —
-// a worker never holds more than its concurrency. A busy stream is read and
-// claimed by claim.lua without blocking, as on one server. The reclaimer and
+// a worker never holds more than its concurrency. A blocking read asks for
+// one entry per stream: it finds where work is. A stream that gave one is
+// busy, and is read and claimed by claim.lua without blocking, as many
+// entries as every free slot takes, so batches stay as large as on one
+// server rather than a 1/P share of the slots each. The reclaimer and
 // the pause check run from this loop as from fetch_loop: each read's block
 // ends by the next reclaim pass, and the pass waits for the reads in flight,
 // so it finds the slots they held free.
@@ -103,20 +106,20 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
       }
       if (take > 0) {
         rotate += take;
-        const int count = free / static_cast<int>(streams);
         bool read_inline = false;
         const milliseconds block = std::clamp(
             std::chrono::duration_cast<milliseconds>(next_reclaim - now), milliseconds(1), kPartitionReadBlock);
         for (std::size_t i = 0; i < take; ++i) {
           std::vector<const Stream*>& chosen = idle[i].streams;
-          int c = count;
-          for (const Stream* s : chosen) c = std::min(c, free_slots(*s));
           const bool busy = !options_.tasks && std::all_of(chosen.begin(), chosen.end(), [this](const Stream* s) {
             return busy_streams_.contains(s->key);
           });
           if (busy) {
-            // Work waits there: read and claim without blocking, now.
-            const ReadOutcome outcome = co_await read_and_claim(chosen, c);
+            // Work waits there: read and claim without blocking, now, as
+            // much as every free slot takes (nothing is promised meanwhile).
+            int all = free_slots() / static_cast<int>(chosen.size());
+            for (const Stream* s : chosen) all = std::min(all, free_slots(*s));
+            const ReadOutcome outcome = co_await read_and_claim(chosen, std::max(all, 1));
             if (outcome == ReadOutcome::stop) {  // draining: the loop ends
               read_inline = true;
               break;
@@ -125,7 +128,11 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
             read_inline = true;
             break;  // the free slots changed: count again
           }
-          launch_partition_read(*idle[i].reader, std::move(chosen), c, block);
+          // One entry per stream: the blocking read only finds where work is.
+          // A stream that gave one is busy, and its next read is claim.lua's,
+          // as large as every free slot (above). Batches stay as large as on
+          // one server instead of a 1/P share of the slots each.
+          launch_partition_read(*idle[i].reader, std::move(chosen), 1, block);
         }
         if (read_inline) continue;
       }

@@ -46,7 +46,13 @@ TEST(RoutingKey, OfEachKindOfCommand) {
   const std::vector<std::optional<std::string_view>> expected{
       "sf:{1}:run:x", "sf:{2}:q:default", std::nullopt, "sf:{4}:q:a", "sf:{5}:q:a", "sf:{6}:q:a",
       std::nullopt,   std::nullopt,       std::nullopt, std::nullopt, "k"};
-  for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(routing_key(argv_of(p, i)), expected[i]) << i;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(routing_key(argv_of(p, i)), expected[i]) << i;
+    // route_of reads only what it needs and says the same.
+    const Route route = route_of(p.command_bytes(i));
+    EXPECT_EQ(route.slot, expected[i] ? key_slot(*expected[i]) : -1) << i;
+    EXPECT_EQ(route.wait, i == 7) << i;
+  }
 }
 
 TEST(CommandArgv, ReadsBackWhatThePipelineFormatted) {
