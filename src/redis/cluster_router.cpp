@@ -178,7 +178,13 @@ asio::awaitable<void> ClusterRouter::read_map(Clock::time_point deadline) {
     co_return;
   }
   reading_map_ = true;
+  // Nodes with a live connection first (a dead primary's client would hold
+  // the question until its connect timeout), then the rest of the map, the
+  // seeds and every node seen.
   std::vector<std::pair<std::string, std::uint16_t>> asked;
+  for (const auto& n : nodes_) {
+    if (n->client->connected()) asked.emplace_back(n->host, n->port);
+  }
   for (Node* p : primaries_) asked.emplace_back(p->host, p->port);
   for (const auto& seed : config_.cluster_nodes) asked.emplace_back(seed.host, seed.port);
   for (const auto& n : nodes_) asked.emplace_back(n->host, n->port);
@@ -342,6 +348,8 @@ asio::awaitable<std::vector<Reply>> ClusterRouter::exec(const Pipeline& pipeline
         read_map_soon();
         continue;
       }
+      // A primary that cannot be reached may be failing over: read the map again.
+      if (!target->client->connected() && !target->client->last_error().empty()) read_map_soon();
       Group& g = group_of(target);
       if (asked[i] != nullptr) g.origin.push_back(Group::kAsking);
       g.origin.push_back(i);
@@ -501,7 +509,32 @@ asio::awaitable<void> ClusterRouter::wait_connected(milliseconds timeout) {
   if (timeout.count() == 0) timeout = config_.connect_timeout;
   const Clock::time_point deadline = timeout.count() == 0 ? Clock::time_point::max() : Clock::now() + timeout;
   co_await ensure_map(deadline);
-  for (Node* p : primaries_) co_await p->client->wait_connected(remaining(deadline));
+  for (;;) {
+    // Every primary of the current map; one that cannot be reached may have
+    // failed over, so the map is read again and the primaries asked again.
+    std::string failed;
+    const std::vector<Node*> primaries = primaries_;
+    for (Node* p : primaries) {
+      try {
+        co_await p->client->wait_connected(std::min(remaining(deadline), milliseconds(1000)));
+      } catch (const IoError& e) {
+        failed = p->address() + ": " + e.what();
+        break;
+      }
+    }
+    if (failed.empty()) co_return;
+    if (Clock::now() >= deadline) {
+      throw IoError("cannot connect to every primary of " + config_.redacted_url() + " (" + failed + ")");
+    }
+    try {
+      co_await read_map(deadline);
+    } catch (const IoError&) {
+      // kept in last_error_; asked again until the deadline
+    }
+    asio::steady_timer pause(ex_);
+    pause.expires_after(milliseconds(50));
+    co_await pause.async_wait(asio::use_awaitable);
+  }
 }
 
 }  // namespace steadfast::redis

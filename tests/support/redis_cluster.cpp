@@ -17,12 +17,17 @@ void check(const redis::Reply& r, const std::string& what) {
 }
 }  // namespace
 
-RedisCluster::RedisCluster(int primaries) {
-  if (primaries < 1) throw std::invalid_argument("a cluster needs at least one primary");
+RedisCluster::RedisCluster(int primaries) : RedisCluster(RedisClusterOptions{primaries, 0, 15000}) {}
+
+RedisCluster::RedisCluster(RedisClusterOptions options) {
+  const int primaries = options.primaries;
+  if (primaries < 1 || options.replicas < 0) throw std::invalid_argument("a cluster needs at least one primary");
   RedisServerOptions o;
   o.cluster = true;
   o.cluster_owns_every_slot = false;
-  for (int i = 0; i < primaries; ++i) {
+  o.extra_args = {"--cluster-node-timeout", std::to_string(options.node_timeout_ms)};
+  const int total = primaries * (1 + options.replicas);
+  for (int i = 0; i < total; ++i) {
     nodes_.push_back(std::make_unique<RedisServer>(o));
     const redis::Reply id = nodes_.back()->call({"CLUSTER", "MYID"});
     check(id, "CLUSTER MYID");
@@ -32,23 +37,68 @@ RedisCluster::RedisCluster(int primaries) {
     const int from = i * redis::kClusterSlots / primaries;
     const int to = (i + 1) * redis::kClusterSlots / primaries - 1;
     check(node(i).call({"CLUSTER", "ADDSLOTSRANGE", std::to_string(from), std::to_string(to)}), "CLUSTER ADDSLOTSRANGE");
-    if (i > 0) check(node(i).call({"CLUSTER", "MEET", "127.0.0.1", std::to_string(node(0).port())}), "CLUSTER MEET");
   }
-  const auto deadline = Clock::now() + 20s;
-  const std::string known = "cluster_known_nodes:" + std::to_string(primaries);
-  for (int i = 0; i < primaries;) {
+  for (int i = 1; i < total; ++i) {
+    check(node(i).call({"CLUSTER", "MEET", "127.0.0.1", std::to_string(node(0).port())}), "CLUSTER MEET");
+  }
+  const auto deadline = Clock::now() + 30s;
+  // A replica can follow its primary once it knows it.
+  for (int i = primaries; i < total; ++i) {
+    const std::string& primary = ids_[static_cast<std::size_t>(i % primaries)];
+    for (;;) {
+      const redis::Reply r = node(i).call({"CLUSTER", "REPLICATE", primary});
+      if (!r.is_error()) break;
+      if (Clock::now() >= deadline) throw std::runtime_error("CLUSTER REPLICATE: " + std::string(r.str()));
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  const std::string known = "cluster_known_nodes:" + std::to_string(total);
+  for (int i = 0; i < total;) {
     const redis::Reply info = node(i).call({"CLUSTER", "INFO"});
     const std::string_view text = info.str();
-    if (text.find("cluster_state:ok") != std::string_view::npos && text.find(known) != std::string_view::npos &&
-        text.find("cluster_slots_ok:16384") != std::string_view::npos) {
+    bool ok = text.find("cluster_state:ok") != std::string_view::npos && text.find(known) != std::string_view::npos &&
+              text.find("cluster_slots_ok:16384") != std::string_view::npos;
+    if (ok && i >= primaries) {
+      ok = node(i).call({"INFO", "replication"}).str().find("master_link_status:up") != std::string_view::npos;
+    }
+    if (ok) {
       ++i;
       continue;
     }
     if (Clock::now() >= deadline) {
-      throw std::runtime_error("the cluster of " + std::to_string(primaries) + " did not settle in 20 s; node " +
+      throw std::runtime_error("the cluster of " + std::to_string(total) + " nodes did not settle in 30 s; node " +
                                std::to_string(i) + "'s CLUSTER INFO:\n" + std::string(text));
     }
     std::this_thread::sleep_for(20ms);
+  }
+}
+
+void RedisCluster::wait_primary(int n, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  const std::string port = ":" + std::to_string(node(n).port()) + "@";
+  for (;;) {
+    bool everywhere = true;
+    for (int i = 0; i < size() && everywhere; ++i) {
+      if (!node(i).running()) continue;
+      const redis::Reply nodes = node(i).call({"CLUSTER", "NODES"});
+      const std::string_view text = nodes.str();
+      const std::size_t at = text.find(port);
+      const std::size_t eol = at == std::string_view::npos ? at : text.find('\n', at);
+      const std::string_view line = at == std::string_view::npos ? std::string_view() : text.substr(at, eol - at);
+      // "<id> <ip:port@bus> <flags> <primary> <ping> <pong> <epoch> <link> <slots...>"
+      everywhere = line.find("master") != std::string_view::npos && line.find("fail") == std::string_view::npos &&
+                   line.find(" connected ") != std::string_view::npos &&
+                   line.substr(line.find(" connected ") + 11).find_first_of("0123456789") != std::string_view::npos;
+      if (everywhere) {
+        everywhere = node(i).call({"CLUSTER", "INFO"}).str().find("cluster_state:ok") != std::string_view::npos;
+      }
+    }
+    if (everywhere) return;
+    if (Clock::now() >= deadline) {
+      throw std::runtime_error("node " + std::to_string(n) + " did not become a primary serving slots within " +
+                               std::to_string(timeout.count()) + " ms");
+    }
+    std::this_thread::sleep_for(50ms);
   }
 }
 

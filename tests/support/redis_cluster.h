@@ -6,6 +6,7 @@
 // Thread-safety: none; use it from one thread.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,12 +15,24 @@
 
 namespace steadfast::test {
 
+struct RedisClusterOptions {
+  int primaries = 3;
+  // Replicas of each primary (CLUSTER REPLICATE): node primaries + r * primaries + i
+  // is replica r of primary i.
+  int replicas = 0;
+  // cluster-node-timeout: how long a primary may not answer before its
+  // replica is promoted (failover within about twice this).
+  int node_timeout_ms = 15000;
+};
+
 class RedisCluster {
  public:
   // Starts the nodes and waits until every node says cluster_state:ok and
   // knows the others (about 2-3 s: Redis 7.0 holds a fresh primary down for
-  // 2 s). Throws std::runtime_error with the nodes' CLUSTER INFO otherwise.
+  // 2 s), and every replica's link to its primary is up. Throws
+  // std::runtime_error with the nodes' CLUSTER INFO otherwise.
   explicit RedisCluster(int primaries = 3);
+  explicit RedisCluster(RedisClusterOptions options);
 
   [[nodiscard]] int size() const noexcept { return static_cast<int>(nodes_.size()); }
   [[nodiscard]] RedisServer& node(int i) { return *nodes_.at(static_cast<std::size_t>(i)); }
@@ -31,6 +44,9 @@ class RedisCluster {
   [[nodiscard]] int owner_of(int slot);
   // Moves an empty slot to node `to` for good: CLUSTER SETSLOT <slot> NODE <id> on every node.
   void move_empty_slot(int slot, int to);
+  // Waits until node `node` is a primary serving slots by every live node's
+  // view (after a failover); throws std::runtime_error after `timeout`.
+  void wait_primary(int node, std::chrono::milliseconds timeout);
 
  private:
   std::vector<std::unique_ptr<RedisServer>> nodes_;

@@ -3,6 +3,7 @@
 // spread over every primary (12 partitions, spread tags), complete, and are
 // found by the run list; no command is ever refused CROSSSLOT and no MOVED is
 // seen in steady state; a process with another partition count is refused.
+// Failovers under load: cluster_failover_redistest.cpp.
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
@@ -19,6 +20,7 @@
 #include "store/store.h"
 #include "support/redis_cluster.h"
 #include "support/redis_test.h"
+#include "worker/three_steps.h"
 
 namespace steadfast {
 namespace {
@@ -26,6 +28,7 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using test::RedisCluster;
+using test::three_steps;
 
 class OnACluster : public ::testing::Test {
  protected:
@@ -54,16 +57,6 @@ class OnACluster : public ::testing::Test {
     return out;
   }
 };
-
-Workflow three_steps() {
-  Workflow wf("three");
-  wf.step("double", [](StepContext& ctx) -> StepResult { return Json{{"n", ctx.input().at("n").get<int>() * 2}}; });
-  wf.step("add", [](StepContext& ctx) -> StepResult {
-    return Json{{"n", ctx.outputs().at("double").at("n").get<int>() + 1}};
-  });
-  wf.step("report", [](StepContext& ctx) -> StepResult { return Json{{"n", ctx.outputs().at("add").at("n")}}; });
-  return wf;
-}
 
 TEST_F(OnACluster, RunsSpreadOverEveryPrimaryCompleteAndAreListed) {
   const Workflow wf = three_steps();

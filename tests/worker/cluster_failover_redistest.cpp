@@ -1,0 +1,156 @@
+// Failovers of a Redis Cluster primary under load (3 primaries with a
+// replica each, support/redis_cluster.h): a worker, the C++ client with
+// wait_replicas 1, and the store, pointed at one redis+cluster:// URL. Label
+// "fault" (a process is killed; in the sanitizer phase's rotated sample).
+#include <boost/asio/io_context.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "steadfast/client.h"
+#include "steadfast/worker.h"
+#include "store/doctor.h"
+#include "store/keys.h"
+#include "store/store.h"
+#include "support/redis_cluster.h"
+#include "support/redis_test.h"
+#include "worker/three_steps.h"
+
+namespace steadfast {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using test::RedisCluster;
+using test::three_steps;
+
+// A failover of primary 1 under load, on 3 primaries with a replica each
+// (node timeout 1 s): SIGKILL (`planned` false) or CLUSTER FAILOVER at its
+// replica (`planned` true). Every submit acknowledged with wait_replicas 1
+// completes — submits that failed meanwhile were repeated with their
+// idempotency key until answered — the worker never exits, and doctor finds
+// nothing wrong.
+void failover_under_load(bool planned) {
+  RedisCluster cluster(test::RedisClusterOptions{3, 1, 1000});
+  const Workflow wf = three_steps();
+  ClientOptions co;
+  co.redis_url = cluster.url();
+  co.key_prefix = "c";
+  co.wait_replicas = 1;
+  co.wait_replicas_timeout = 2s;
+  Client client(co);
+  client.register_workflow(wf);
+  WorkerOptions wo;
+  wo.redis_url = cluster.url();
+  wo.key_prefix = "c";
+  wo.id = "w1";
+  wo.concurrency = 16;
+  wo.drain_timeout = 1s;
+  wo.handle_signals = false;
+  Worker worker(wo, {wf});
+  std::atomic<bool> worker_ended{false};
+  std::thread runner([&] {
+    worker.run();
+    worker_ended = true;
+  });
+
+  // Once 80 runs are in, primary 1 is SIGKILLed; its replica (node 4) takes
+  // over, and the old primary, started again, rejoins as node 4's replica
+  // (until then that shard has no replica, and its submits are refused as
+  // not replicated). Submits go on meanwhile.
+  std::atomic<int> answered{0};
+  std::atomic<bool> give_up{false};
+  std::string chaos_error;
+  std::thread chaos([&] {
+    while (answered < 80 && !give_up) std::this_thread::sleep_for(5ms);
+    if (give_up) return;
+    try {
+      if (planned) {
+        const redis::Reply r = cluster.node(4).call({"CLUSTER", "FAILOVER"});
+        if (r.is_error()) throw std::runtime_error("CLUSTER FAILOVER: " + std::string(r.str()));
+        cluster.wait_primary(4, 20s);
+      } else {
+        cluster.node(1).kill();
+        cluster.wait_primary(4, 20s);
+        cluster.node(1).start();
+      }
+    } catch (const std::exception& e) {
+      chaos_error = e.what();
+    }
+  });
+  // A failed assertion below leaves the test: the threads end first.
+  struct Join {
+    std::function<void()> f;
+    ~Join() { f(); }
+  } join{[&] {
+    give_up = true;
+    if (chaos.joinable()) chaos.join();
+    if (runner.joinable()) {
+      worker.stop();
+      runner.join();
+    }
+  }};
+  std::vector<std::pair<std::string, int>> acknowledged;
+  int refused = 0;
+  for (int i = 0; i < 240; ++i) {
+    SubmitOptions so;
+    so.idempotency_key = "run-" + std::to_string(i);
+    for (const auto until = std::chrono::steady_clock::now() + 30s;;) {
+      try {
+        acknowledged.emplace_back(client.submit("three", Json{{"n", i}}, so).run_id, i);
+        ++answered;
+        break;
+      } catch (const std::exception& e) {
+        ++refused;
+        ASSERT_LT(std::chrono::steady_clock::now(), until) << "submit " << i << " never answered: " << e.what();
+        std::this_thread::sleep_for(50ms);
+      }
+    }
+  }
+  give_up = true;
+  chaos.join();
+  ASSERT_EQ(chaos_error, "");
+  if (!planned) {
+    EXPECT_GT(refused, 0) << "some submits met the failover";
+  }
+
+  for (const auto& [id, n] : acknowledged) {
+    std::optional<RunInfo> run;
+    for (const auto until = std::chrono::steady_clock::now() + 60s; std::chrono::steady_clock::now() < until;) {
+      try {
+        run = client.get_run(id);
+        if (run && run->status == "completed") break;
+      } catch (const std::exception&) {
+        // a read during the failover: asked again
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_TRUE(run) << id << " (n " << n << ") is gone";
+    EXPECT_EQ(run->status, "completed") << id;
+    if (run->steps.size() == 3) {
+      EXPECT_EQ(run->steps[2].output["n"], n * 2 + 1) << id;
+    }
+  }
+  EXPECT_FALSE(worker_ended) << "the worker exited during the failover";
+  worker.stop();
+  runner.join();
+
+  asio::io_context io;
+  redis::Client redis(io.get_executor(), redis::Config::from_url(cluster.url()));
+  store::Store st(redis, store::KeySpace::for_redis(redis.config(), "c", 0));
+  const store::DoctorReport report = test::run(io, store::examine(st, false), 60s);
+  EXPECT_EQ(report.runs, acknowledged.size());
+  for (const auto& o : report.offenders) ADD_FAILURE() << "doctor: " << o.run_id << ": " << o.problem;
+  redis.close();
+}
+
+TEST(OnAClusterWithReplicas, APrimaryKilledUnderLoadLosesNoAcknowledgedRun) { failover_under_load(false); }
+
+TEST(OnAClusterWithReplicas, APlannedFailoverUnderLoadLosesNoAcknowledgedRun) { failover_under_load(true); }
+
+}  // namespace
+}  // namespace steadfast
