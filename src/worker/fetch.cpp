@@ -160,20 +160,10 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
     SlotPromise promise(reserved_, promised);
     try {
       std::vector<redis::Reply> replies = co_await blocking_.exec(std::move(p), {block + milliseconds(5000)});
-      for (std::size_t i = 0; i < feeds; ++i) {
-        if (replies[i].is_error()) redis::checked(replies[i]);
-      }
-      reply = std::move(replies.back());
-      if (reply.is_error()) redis::checked(reply);
-    } catch (const redis::ServerError& e) {
-      if (is_no_group(e)) std::rethrow_exception(group_missing(e));
-      if (!e.transient()) throw;  // UNBLOCKED, READONLY (a demotion), LOADING, ... are waited out
+      reply = read_reply(replies, feeds);
+    } catch (const redis::Error&) {
+      read_failed(std::current_exception());
       if (draining_) break;
-      outage("fetch").failed(e.what());
-      failed = true;
-    } catch (const redis::Error& e) {
-      if (draining_) break;
-      outage("fetch").failed(e.what());
       failed = true;
     }
     if (failed) {
@@ -182,16 +172,42 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
     }
     outage("fetch").succeeded();
     promise.release();
-    for (const Stream* s : chosen) busy_streams_.erase(s->key);
-    if (reply.is_nil()) continue;
-    for (const redis::Reply& stream : reply.elements()) {
-      const Stream* s = stream_by_key(stream[0].str());
-      if (s == nullptr) continue;
-      std::vector<store::StartItem> items;
-      for (const redis::Reply& e : stream[1].elements()) items.push_back(to_item(*s, e, 1));
-      if (std::cmp_equal(items.size(), count)) busy_streams_.insert(s->key);
-      co_await handle_claims(*s, std::move(items));
-    }
+    co_await take_read(chosen, reply, count);
+  }
+}
+
+redis::Reply Worker::Impl::read_reply(std::vector<redis::Reply>& replies, std::size_t feeds) {
+  for (std::size_t i = 0; i < feeds; ++i) {
+    if (replies[i].is_error()) redis::checked(replies[i]);
+  }
+  redis::Reply reply = std::move(replies.back());
+  if (reply.is_error()) redis::checked(reply);
+  return reply;
+}
+
+void Worker::Impl::read_failed(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const redis::ServerError& e) {
+    if (is_no_group(e)) std::rethrow_exception(group_missing(e));
+    if (!e.transient()) throw;  // UNBLOCKED, READONLY (a demotion), LOADING, ... are waited out
+    if (!draining_) outage("fetch").failed(e.what());
+  } catch (const redis::Error& e) {
+    if (!draining_) outage("fetch").failed(e.what());
+  }
+}
+
+asio::awaitable<void> Worker::Impl::take_read(const std::vector<const Stream*>& streams, const redis::Reply& reply,
+                                              int count) {
+  for (const Stream* s : streams) busy_streams_.erase(s->key);
+  if (reply.is_nil()) co_return;
+  for (const redis::Reply& stream : reply.elements()) {
+    const Stream* s = stream_by_key(stream[0].str());
+    if (s == nullptr) continue;
+    std::vector<store::StartItem> items;
+    for (const redis::Reply& e : stream[1].elements()) items.push_back(to_item(*s, e, 1));
+    if (std::cmp_equal(items.size(), count)) busy_streams_.insert(s->key);
+    co_await handle_claims(*s, std::move(items));
   }
 }
 

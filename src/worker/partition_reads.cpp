@@ -23,8 +23,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
-#include "redis/checked.h"
 #include "worker/worker_impl.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -195,35 +195,14 @@ asio::awaitable<void> Worker::Impl::finish_partition_read(PartitionReader& r) {
   redis::Reply reply;
   try {
     if (r.error) std::rethrow_exception(std::exchange(r.error, nullptr));
-    for (std::size_t i = 0; i < r.feeds; ++i) {
-      if (replies[i].is_error()) redis::checked(replies[i]);
-    }
-    reply = std::move(replies.back());
-    if (reply.is_error()) redis::checked(reply);
-  } catch (const redis::ServerError& e) {
-    if (is_no_group(e)) std::rethrow_exception(group_missing(e));
-    if (!e.transient()) throw;  // UNBLOCKED, READONLY (a demotion), LOADING, ... are waited out
-    if (draining_) co_return;
-    outage("fetch").failed(e.what());
-    r.retry_at = Clock::now() + kPartitionRetry;
-    co_return;
-  } catch (const redis::Error& e) {
-    if (draining_) co_return;
-    outage("fetch").failed(e.what());
+    reply = read_reply(replies, r.feeds);
+  } catch (const redis::Error&) {
+    read_failed(std::current_exception());
     r.retry_at = Clock::now() + kPartitionRetry;
     co_return;
   }
   outage("fetch").succeeded();
-  for (const Stream* s : streams) busy_streams_.erase(s->key);
-  if (reply.is_nil()) co_return;
-  for (const redis::Reply& stream : reply.elements()) {
-    const Stream* s = stream_by_key(stream[0].str());
-    if (s == nullptr) continue;
-    std::vector<store::StartItem> items;
-    for (const redis::Reply& e : stream[1].elements()) items.push_back(to_item(*s, e, 1));
-    if (std::cmp_equal(items.size(), r.count)) busy_streams_.insert(s->key);
-    co_await handle_claims(*s, std::move(items));
-  }
+  co_await take_read(streams, reply, r.count);
 }
 
 }  // namespace steadfast

@@ -179,6 +179,15 @@ class Worker::Impl {
   asio::awaitable<void> handle_read_claims(std::vector<store::ReadClaim> claims);
   enum class ReadOutcome { read, failed, stop };  // stop: draining
   asio::awaitable<ReadOutcome> read_and_claim(const std::vector<const Stream*>& streams, int count);
+  // A blocking read's answer: feed.lua's replies checked, the XREADGROUP's
+  // returned; an error reply thrown (redis::checked).
+  static redis::Reply read_reply(std::vector<redis::Reply>& replies, std::size_t feeds);
+  // A failed read: rethrows what must stop the worker (a missing group, an
+  // error reply that is not transient), else reports the outage.
+  void read_failed(const std::exception_ptr& error);
+  // A read's entries: claimed (handle_claims); a stream that gave all
+  // `count` is busy, one that gave less no longer.
+  asio::awaitable<void> take_read(const std::vector<const Stream*>& streams, const redis::Reply& reply, int count);
   // The blocking read of `streams` (one slot's: one partition's on a
   // cluster): feed.lua for each fed stream (`feeds` of them), then one
   // XREADGROUP ... COUNT count BLOCK block.
