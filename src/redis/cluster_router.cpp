@@ -326,8 +326,8 @@ asio::awaitable<std::vector<Reply>> ClusterRouter::exec(const Pipeline& pipeline
     };
     for (std::size_t i : pending) {
       if (is_wait[i]) {
-        // To every node an earlier command went to (WAIT is resolved in the
-        // first round: a command redirected later is not waited for).
+        // To every node an earlier command went to in this round (a later
+        // round sends it again after the commands it resends: below).
         if (!first_round) continue;
         if (groups.empty()) {
           Node* target = first_slot >= 0 && owner(first_slot) != nullptr ? owner(first_slot) : any_primary();
@@ -353,6 +353,19 @@ asio::awaitable<std::vector<Reply>> ClusterRouter::exec(const Pipeline& pipeline
       Group& g = group_of(target);
       if (asked[i] != nullptr) g.origin.push_back(Group::kAsking);
       g.origin.push_back(i);
+    }
+    if (!first_round) {
+      // Commands sent again (redirected) are waited for where they went now:
+      // each WAIT after them goes to their node too, and the smallest count
+      // of all its answers is the answer.
+      for (std::size_t w = 0; w < n; ++w) {
+        if (!is_wait[w]) continue;
+        for (Group& g : groups) {
+          const bool earlier = std::any_of(g.origin.begin(), g.origin.end(),
+                                           [w](std::size_t i) { return i != Group::kAsking && i < w; });
+          if (earlier) g.origin.push_back(w);
+        }
+      }
     }
     // The common case, the whole pipeline for one node in its order, goes as
     // it is; otherwise each node's part is copied out.

@@ -3,11 +3,12 @@
 // (CLUSTER SLOTS before Redis 7).
 //
 // A pipeline is split by the node that owns each command's slot
-// (slot.h: routing_key); the parts go out at once, one write per node, and
+// (slot.h: route_of); the parts go out at once, one write per node, and
 // the replies are put back in the pipeline's order. A keyless command goes to
 // the node of the pipeline's first keyed command, or to the first primary.
-// WAIT goes to every node the earlier commands of its pipeline went to, and
-// answers the smallest count.
+// WAIT goes to every node the earlier commands of its pipeline went to
+// (again after any of them that a redirect sent elsewhere), and answers the
+// smallest count.
 //
 // Redirects are followed, for commands that did not run: MOVED (the slot is
 // remapped at once and the map read again in the background), ASK (ASKING and

@@ -180,6 +180,27 @@ TEST_F(ClusterClient, WaitAsksEveryNodeTheBatchWroteTo) {
   }());
 }
 
+TEST_F(ClusterClient, AWaitFollowsACommandThatARedirectSentElsewhere) {
+  // Slot of k migrating from node 0 to node 2: the SET is answered ASK by
+  // node 0 and runs at node 2, so the WAIT after it must reach node 2 too.
+  const std::string k = key_on(0);
+  const std::string slot = std::to_string(key_slot(k));
+  ASSERT_EQ(cluster_.node(2).call({"CLUSTER", "SETSLOT", slot, "IMPORTING", cluster_.id(0)}).str(), "OK");
+  ASSERT_EQ(cluster_.node(0).call({"CLUSTER", "SETSLOT", slot, "MIGRATING", cluster_.id(2)}).str(), "OK");
+  for (int n = 0; n < 3; ++n) cluster_.node(n).call({"CONFIG", "RESETSTAT"});
+  run([&]() -> asio::awaitable<void> {
+    Pipeline p;
+    p.add("SET", k, "v");
+    p.add("WAIT", 0, 100);
+    const std::vector<Reply> r = co_await client().exec(std::move(p));
+    EXPECT_EQ(r[0].str(), "OK");
+    EXPECT_EQ(r[1].as_integer(), 0);
+  }());
+  EXPECT_EQ(cluster_.node(2).call({"DBSIZE"}).as_integer(), 1) << "the SET ran at node 2";
+  EXPECT_NE(cluster_.node(2).call({"INFO", "commandstats"}).str().find("cmdstat_wait:calls=1,"), std::string_view::npos)
+      << "the WAIT followed it there";
+}
+
 TEST_F(ClusterClient, ACommandWrittenToAHungNodeIsNeverSentAgain) {
   const std::string k = key_on(1);
   run([&]() -> asio::awaitable<void> { co_await client().wait_connected(); }());

@@ -73,6 +73,25 @@ RedisCluster::RedisCluster(RedisClusterOptions options) {
   }
 }
 
+void RedisCluster::migrate_slot(int slot, int from, int to, int batch) {
+  const std::string s = std::to_string(slot);
+  check(node(to).call({"CLUSTER", "SETSLOT", s, "IMPORTING", id(from)}), "CLUSTER SETSLOT IMPORTING");
+  check(node(from).call({"CLUSTER", "SETSLOT", s, "MIGRATING", id(to)}), "CLUSTER SETSLOT MIGRATING");
+  for (;;) {
+    const redis::Reply keys = node(from).call({"CLUSTER", "GETKEYSINSLOT", s, std::to_string(batch)});
+    check(keys, "CLUSTER GETKEYSINSLOT");
+    if (keys.size() == 0) break;
+    std::vector<std::string> migrate{"MIGRATE", "127.0.0.1", std::to_string(node(to).port()), "", "0", "5000", "KEYS"};
+    for (const redis::Reply& k : keys.elements()) migrate.emplace_back(k.str());
+    check(node(from).call(migrate, 10s), "MIGRATE");
+  }
+  check(node(to).call({"CLUSTER", "SETSLOT", s, "NODE", id(to)}), "CLUSTER SETSLOT NODE");
+  check(node(from).call({"CLUSTER", "SETSLOT", s, "NODE", id(to)}), "CLUSTER SETSLOT NODE");
+  for (int i = 0; i < size(); ++i) {
+    if (i != from && i != to && node(i).running()) (void)node(i).call({"CLUSTER", "SETSLOT", s, "NODE", id(to)});
+  }
+}
+
 void RedisCluster::wait_primary(int n, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   const std::string port = ":" + std::to_string(node(n).port()) + "@";

@@ -44,6 +44,11 @@ class RedisCluster {
   [[nodiscard]] int owner_of(int slot);
   // Moves an empty slot to node `to` for good: CLUSTER SETSLOT <slot> NODE <id> on every node.
   void move_empty_slot(int slot, int to);
+  // Moves `slot` with its keys from primary `from` to primary `to`, as
+  // `redis-cli --cluster reshard` does: IMPORTING at `to`, MIGRATING at
+  // `from`, MIGRATE of its keys in batches of `batch`, then SETSLOT NODE at
+  // both and every other primary. Meanwhile clients get ASK and TRYAGAIN.
+  void migrate_slot(int slot, int from, int to, int batch = 10);
   // Waits until node `node` is a primary serving slots by every live node's
   // view (after a failover); throws std::runtime_error after `timeout`.
   void wait_primary(int node, std::chrono::milliseconds timeout);

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "redis/slot.h"
 #include "steadfast/client.h"
 #include "steadfast/worker.h"
 #include "store/doctor.h"
@@ -28,13 +29,18 @@ using namespace std::chrono_literals;
 using test::RedisCluster;
 using test::three_steps;
 
-// A failover of primary 1 under load, on 3 primaries with a replica each
-// (node timeout 1 s): SIGKILL (`planned` false) or CLUSTER FAILOVER at its
-// replica (`planned` true). Every submit acknowledged with wait_replicas 1
-// completes — submits that failed meanwhile were repeated with their
-// idempotency key until answered — the worker never exits, and doctor finds
-// nothing wrong.
-void failover_under_load(bool planned) {
+enum class Disturbance {
+  kill,     // SIGKILL of primary 1; started again once its replica (node 4) took over
+  planned,  // CLUSTER FAILOVER at node 4, primary 1's replica
+  reshard,  // partition 0's slot, with every key, migrated from node 0 to node 1
+};
+
+// A disturbance of the cluster under load, on 3 primaries with a replica
+// each (node timeout 1 s), once 80 of 240 runs are submitted. Every submit
+// acknowledged with wait_replicas 1 completes — submits that failed
+// meanwhile were repeated with their idempotency key until answered — the
+// worker never exits, and doctor finds nothing wrong.
+void under_load(Disturbance disturbance) {
   RedisCluster cluster(test::RedisClusterOptions{3, 1, 1000});
   const Workflow wf = three_steps();
   ClientOptions co;
@@ -69,7 +75,13 @@ void failover_under_load(bool planned) {
     while (answered < 80 && !give_up) std::this_thread::sleep_for(5ms);
     if (give_up) return;
     try {
-      if (planned) {
+      if (disturbance == Disturbance::reshard) {
+        const int slot = redis::key_slot(store::KeySpace::for_redis(redis::Config::from_url(cluster.url()), "c", 0)
+                                             .partition_base(0));
+        if (cluster.owner_of(slot) != 0) throw std::runtime_error("partition 0 is not on node 0");
+        cluster.migrate_slot(slot, 0, 1);
+        if (cluster.owner_of(slot) != 1) throw std::runtime_error("the slot did not move");
+      } else if (disturbance == Disturbance::planned) {
         const redis::Reply r = cluster.node(4).call({"CLUSTER", "FAILOVER"});
         if (r.is_error()) throw std::runtime_error("CLUSTER FAILOVER: " + std::string(r.str()));
         cluster.wait_primary(4, 20s);
@@ -114,7 +126,7 @@ void failover_under_load(bool planned) {
   give_up = true;
   chaos.join();
   ASSERT_EQ(chaos_error, "");
-  if (!planned) {
+  if (disturbance == Disturbance::kill) {
     EXPECT_GT(refused, 0) << "some submits met the failover";
   }
 
@@ -148,9 +160,14 @@ void failover_under_load(bool planned) {
   redis.close();
 }
 
-TEST(OnAClusterWithReplicas, APrimaryKilledUnderLoadLosesNoAcknowledgedRun) { failover_under_load(false); }
+TEST(OnAClusterWithReplicas, APrimaryKilledUnderLoadLosesNoAcknowledgedRun) { under_load(Disturbance::kill); }
 
-TEST(OnAClusterWithReplicas, APlannedFailoverUnderLoadLosesNoAcknowledgedRun) { failover_under_load(true); }
+TEST(OnAClusterWithReplicas, APlannedFailoverUnderLoadLosesNoAcknowledgedRun) { under_load(Disturbance::planned); }
+
+// The slot holding partition 0 (its runs, queue stream with its consumer
+// group and pending entries, indexes, timers) is resharded to another
+// primary while runs go: the clients follow ASK, TRYAGAIN and then MOVED.
+TEST(OnAClusterWithReplicas, ReshardingALoadedPartitionsSlotLosesNoRun) { under_load(Disturbance::reshard); }
 
 }  // namespace
 }  // namespace steadfast
