@@ -200,14 +200,20 @@ asio::awaitable<void> ClusterRouter::read_map(Clock::time_point deadline) {
     const milliseconds budget = std::min(config_.connect_timeout.count() > 0 ? config_.connect_timeout : milliseconds(2000),
                                          remaining(deadline));
     try {
-      Pipeline p;
-      p.add("CLUSTER", "SHARDS");
-      p.add("CLUSTER", "SLOTS");
-      std::vector<Reply> replies = co_await n.client->exec(std::move(p), {budget});
-      const bool tls = config_.scheme == Config::Scheme::tls;
-      SlotMap map = replies[0].is_error() ? parse_cluster_slots(replies[1], host)
-                                          : parse_cluster_shards(replies[0], host, tls);
-      if (replies[0].is_error() && replies[1].is_error()) throw ServerError(std::string(replies[1].str()));
+      Pipeline shards;
+      shards.add("CLUSTER", "SHARDS");
+      Reply reply = std::move((co_await n.client->exec(std::move(shards), {budget}))[0]);
+      SlotMap map;
+      if (reply.is_error()) {
+        // Before Redis 7 (or where it is renamed): CLUSTER SLOTS.
+        Pipeline slots;
+        slots.add("CLUSTER", "SLOTS");
+        reply = std::move((co_await n.client->exec(std::move(slots), {budget}))[0]);
+        if (reply.is_error()) throw ServerError(std::string(reply.str()));
+        map = parse_cluster_slots(reply, host);
+      } else {
+        map = parse_cluster_shards(reply, host, config_.scheme == Config::Scheme::tls);
+      }
       apply(map);
       done = true;
     } catch (const std::exception& e) {
