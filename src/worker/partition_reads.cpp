@@ -89,8 +89,8 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
         }
         if (!i.streams.empty()) idle.push_back(std::move(i));
       }
-      // COUNT applies per stream: as many partitions as the free slots cover,
-      // each stream of them `count` at most.
+      // As many partitions as the free slots cover: a blocking read promises
+      // one slot per stream it reads (its COUNT is 1, below).
       const int free = free_slots();
       std::size_t streams = 0;
       std::size_t take = 0;
