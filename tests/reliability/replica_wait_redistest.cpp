@@ -4,8 +4,13 @@
 // answer into "not replicated, the run may exist": NotReplicatedError from
 // the C++ client, 503 not-replicated naming the run from `serve`, exit 1 with
 // the run id from the CLI. Submitting again with the same idempotency key
-// never makes a second run.
+// never makes a second run. And what it buys: when the primary dies and its
+// replica is promoted, every run acknowledged with it is there, while a run
+// acknowledged without it, after the link to the replica broke, is gone.
+#include <thread>
+
 #include "reliability/reliability_fixture.h"
+#include "steadfast/worker.h"
 
 namespace steadfast::test {
 namespace {
@@ -115,6 +120,64 @@ TEST_F(ReplicaWait, TheClientReturnsOnceTheReplicaHasTheRunAndSaysSoWhenItCannot
   EXPECT_FALSE(again.created);
   EXPECT_EQ(again.run_id, written);
   EXPECT_EQ(status_on(replica, written), "queued");
+}
+
+// The primary is SIGKILLed while its replica, paused, has lost the link, and
+// the replica is promoted (REPLICAOF NO ONE, as Sentinel or a cluster failover
+// does): the run acknowledged with WAIT before the pause is on it and
+// completes there; the run the replica could not acknowledge was answered
+// NotReplicatedError (the client was never told it is safe); and the run an
+// ordinary submit acknowledged meanwhile is lost: the loss --wait-replicas
+// prevents.
+TEST_F(ReplicaWait, APromotedReplicaHasEveryRunAcknowledgedWithWaitAndLacksOneAcknowledgedWithout) {
+  RedisServerOptions options;
+  options.extra_args = {"--repl-diskless-sync-delay", "0"};
+  RedisServer& primary = own_redis(options);
+  RedisServer replica(options);
+  link(primary, replica);
+  Client patient(waiting_client(10s));
+  patient.register_workflow(one_step());
+  const std::string safe = patient.submit("w", Json{{"n", 1}}).run_id;
+
+  // The replica stops, and the primary drops it: nothing written from now on
+  // reaches the replica, not even into its socket's receive buffer.
+  replica.pause();
+  ASSERT_EQ(primary.call({"CLIENT", "KILL", "TYPE", "replica"}).as_integer(), 1);
+  ASSERT_TRUE(eventually(
+      [&] { return std::string(primary.call({"INFO", "replication"}).str()).find("connected_slaves:0") != std::string::npos; },
+      10s, 10ms));
+  std::string refused;
+  try {
+    Client(waiting_client(200ms)).submit("w", Json{{"n", 2}});
+    ADD_FAILURE() << "a submit no replica acknowledged returned normally";
+  } catch (const NotReplicatedError& e) {
+    refused = e.run_id();
+  }
+  ClientOptions plain = waiting_client(1s);
+  plain.wait_replicas = 0;
+  const std::string unsafe = Client(plain).submit("w", Json{{"n", 3}}).run_id;
+  ASSERT_EQ(status_on(primary, unsafe), "queued");
+  ASSERT_EQ(status_on(primary, refused), "queued");
+
+  primary.kill();
+  replica.resume();
+  ASSERT_EQ(std::string(replica.call({"REPLICAOF", "NO", "ONE"}).str()), "OK");
+  EXPECT_EQ(status_on(replica, safe), "queued");
+  EXPECT_EQ(status_on(replica, unsafe), "") << "the run acknowledged without WAIT survived: no loss shown";
+  EXPECT_EQ(status_on(replica, refused), "");
+
+  // The promoted replica carries on: a worker completes the run it kept.
+  WorkerOptions wo;
+  wo.redis_url = "redis://127.0.0.1:" + std::to_string(replica.port());
+  wo.key_prefix = prefix();
+  Worker worker(wo, {one_step()});
+  std::thread running([&] { worker.run(); });
+  ClientOptions on_replica = plain;
+  on_replica.redis_url = wo.redis_url;
+  const RunInfo done = Client(on_replica).wait(safe, 20s);
+  worker.stop();
+  running.join();
+  EXPECT_EQ(done.status, "completed");
 }
 
 TEST_F(ReplicaWait, ServeAnswers503NamingTheRunAndTheCliExits1PrintingIt) {
