@@ -101,6 +101,7 @@ std::string KeySpace::retention(int partition) const { return partition_base(par
 std::string KeySpace::deadlines(int partition) const { return partition_base(partition) + "deadlines"; }
 std::string KeySpace::legacy_delayed(int partition) const { return partition_base(partition) + "delayed"; }
 std::string KeySpace::dlq(int partition) const { return partition_base(partition) + "dlq"; }
+std::string KeySpace::duty(int partition) const { return partition_base(partition) + "duty"; }
 namespace {
 std::string idempotency_digest(std::string_view workflow, std::string_view key) {
   std::string scoped(workflow);

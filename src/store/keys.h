@@ -80,6 +80,9 @@ class KeySpace {
   // drained by promote, check_run and cancel, never written.
   [[nodiscard]] std::string legacy_delayed(int partition) const;
   [[nodiscard]] std::string dlq(int partition) const;
+  // STRING: the id of the worker that holds the partition's promoter duty,
+  // expiring with its lease (lua/duty.lua).
+  [[nodiscard]] std::string duty(int partition) const;
   // STRING "<run id>\t<fingerprint>" of an idempotency key of a workflow. The
   // name holds the SHA-1 of workflow and key, never the key itself: a key may
   // hold ':' or '}' and could otherwise pose as another key (a run's).

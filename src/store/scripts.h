@@ -22,6 +22,7 @@ const redis::Script& replay();
 const redis::Script& check_run();
 const redis::Script& config();
 const redis::Script& due();
+const redis::Script& duty();
 const redis::Script& limit_acquire();
 const redis::Script& limit_release();
 const redis::Script& limit_pause();

@@ -484,6 +484,13 @@ class Store {
   // their queues, ended runs whose retention is over are deleted with their
   // index entries. Returns ms until the next due member (-1 if none).
   asio::awaitable<long long> promote(int partition, int limit);
+  // The partition's promoter duty (lua/duty.lua) for `worker`: taken or
+  // renewed for `lease` when free or already its own; a zero lease gives it up.
+  struct Duty {
+    bool held = false;
+    std::chrono::milliseconds left{0};  // of the lease: ours when held, else the holder's
+  };
+  asio::awaitable<Duty> take_duty(int partition, const std::string& worker, std::chrono::milliseconds lease);
 
  private:
   redis::Client& client_;

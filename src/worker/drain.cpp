@@ -58,6 +58,7 @@ asio::awaitable<void> Worker::Impl::drain() {
     co_await worker_detail::sleep_for(milliseconds(20));
   }
   co_await flush_counters();
+  co_await give_up_promoter_duties();
   stopping_ = true;
   if (registration_) {
     try {

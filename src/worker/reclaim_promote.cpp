@@ -54,9 +54,11 @@ asio::awaitable<void> Worker::Impl::reclaim_pass() {
 }
 
 asio::awaitable<void> Worker::Impl::promote_loop() {
+  promoter_duties_.assign(static_cast<std::size_t>(keys_.partitions()), {});
   while (!draining_) {
     long long next = -1;
     for (int p = 0; p < keys_.partitions(); ++p) {
+      if (!co_await hold_promoter_duty(p)) continue;
       try {
         long long w = co_await store_->promote(p, 500);
         outage("promote").succeeded();
@@ -69,6 +71,44 @@ asio::awaitable<void> Worker::Impl::promote_loop() {
     }
     co_await sample_series_if_due();
     co_await worker_detail::sleep_for(milliseconds(next < 0 ? 100 : std::clamp<long long>(next, 1, 100)));
+  }
+}
+
+asio::awaitable<bool> Worker::Impl::hold_promoter_duty(int p) {
+  if (draining_) co_return false;  // give_up_promoter_duties may have run
+  PromoterDuty& duty = promoter_duties_[static_cast<std::size_t>(p)];
+  const Clock::time_point asked = Clock::now();
+  if (asked >= duty.ask_at) {
+    try {
+      const store::Store::Duty r = co_await store_->take_duty(p, options_.id, kPromoterDutyLease);
+      if (r.held) {
+        duty.held_until = asked + kPromoterDutyLease;
+        duty.ask_at = asked + kPromoterDutyLease / 3;
+      } else {
+        duty.held_until = {};
+        duty.ask_at = asked + std::clamp(r.left + milliseconds(5), milliseconds(10), kPromoterDutyLease);
+      }
+    } catch (const redis::Error& e) {
+      // held_until stays: a duty held twice costs a poll, a duty dropped a
+      // promotion's delay. Asked again soon.
+      bump(&WorkerStats::promote_errors);
+      outage("promote").failed(e.what());
+      duty.ask_at = asked + milliseconds(200);
+    }
+  }
+  co_return Clock::now() < duty.held_until;
+}
+
+asio::awaitable<void> Worker::Impl::give_up_promoter_duties() {
+  for (std::size_t p = 0; p < promoter_duties_.size(); ++p) {
+    if (Clock::now() >= promoter_duties_[p].held_until) continue;
+    try {
+      co_await store_->take_duty(static_cast<int>(p), options_.id, milliseconds(0));
+      promoter_duties_[p] = {};
+    } catch (const redis::Error& e) {
+      spdlog::warn("worker {}: promoter duty of partition {} not given up ({}); it ends with its lease",
+                   options_.id, p, e.what());
+    }
   }
 }
 

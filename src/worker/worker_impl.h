@@ -312,7 +312,14 @@ class Worker::Impl {
   asio::awaitable<void> refresh_paused();
   bool paused(const Stream& s) const { return paused_.contains(s.queue); }
   bool fed(const Stream& s) const { return s.ordered || backlogged_.contains(s.key); }
+  // Promotes the due timers of the partitions whose promoter duty this worker
+  // holds (lua/duty.lua): one worker per partition polls, not every worker.
   asio::awaitable<void> promote_loop();
+  // True while this worker holds partition p's promoter duty: renews it every
+  // third of the lease, and asks again for another's when that one's lease ends.
+  asio::awaitable<bool> hold_promoter_duty(int p);
+  // At a clean stop: hands the duties on at once instead of after the lease.
+  asio::awaitable<void> give_up_promoter_duties();
   // schedule_loop.cpp: fires the published cron schedules' due ticks.
   asio::awaitable<void> schedule_loop();
   // Once a minute (Redis time): this worker's sample of every partition's
@@ -386,6 +393,16 @@ class Worker::Impl {
   // minus ours (ms) as its last reply showed.
   std::int64_t series_next_minute_ = 0;
   std::int64_t series_clock_offset_ms_ = 0;
+  // promote_loop, per partition: until when this worker holds the promoter
+  // duty, and when to ask for it again (to renew it, or to try to take it).
+  struct PromoterDuty {
+    Clock::time_point held_until{};
+    Clock::time_point ask_at{};
+  };
+  std::vector<PromoterDuty> promoter_duties_;
+  // How long a holder keeps a duty without renewing it: a stopped or killed
+  // holder's partitions wait at most this long for another promoter.
+  static constexpr milliseconds kPromoterDutyLease{2000};
   static constexpr milliseconds kPauseCheck{250};
   // The rate-limited warnings of each loop retrying Redis, by what it does
   // ("fetch", "lease renewal", ...): see outage().

@@ -324,6 +324,48 @@ TEST_F(StoreRunOps, PromoteOfAMixedSetMovesOnlyTheDueRetries) {
   EXPECT_EQ(cmd({"ZRANGE", keys_.timers(kPartition), "0", "-1"}), A({S(timer(later.run_id))}));
 }
 
+// --- duty.lua: a partition's promoter duty ---
+
+TEST_F(StoreRunOps, ThePromoterDutyIsOneWorkersUntilItsLeaseEndsOrItGivesItUp) {
+  using std::chrono::milliseconds;
+  const std::string key = keys_.duty(kPartition);
+  const Store::Duty first = run(w1_->take_duty(kPartition, "w1", milliseconds(2000)));
+  EXPECT_TRUE(first.held);
+  EXPECT_EQ(first.left, milliseconds(2000));
+  EXPECT_EQ(cmd({"GET", key}), S("w1"));
+  const long long pttl = cmd({"PTTL", key}).as_integer();
+  EXPECT_GT(pttl, 1000);
+  EXPECT_LE(pttl, 2000);
+
+  // Another worker is told how long the holder's lease has left, and writes nothing.
+  const Store::Duty other = run(w1_->take_duty(kPartition, "w2", milliseconds(2000)));
+  EXPECT_FALSE(other.held);
+  EXPECT_GT(other.left, milliseconds(1000));
+  EXPECT_LE(other.left, milliseconds(2000));
+  EXPECT_EQ(cmd({"GET", key}), S("w1"));
+  EXPECT_LE(cmd({"PTTL", key}).as_integer(), pttl) << "the holder's lease is not extended";
+  // Nor can it give up a duty it does not hold.
+  EXPECT_FALSE(run(w1_->take_duty(kPartition, "w2", milliseconds(0))).held);
+  EXPECT_EQ(cmd({"GET", key}), S("w1"));
+
+  // The holder renews: the lease starts again.
+  expect_ok(cmd({"PEXPIRE", key, "500"}));
+  EXPECT_TRUE(run(w1_->take_duty(kPartition, "w1", milliseconds(3000))).held);
+  EXPECT_GT(cmd({"PTTL", key}).as_integer(), 2000);
+
+  // Given up: the next worker to ask takes it at once.
+  const Store::Duty given = run(w1_->take_duty(kPartition, "w1", milliseconds(0)));
+  EXPECT_FALSE(given.held);
+  EXPECT_EQ(cmd({"EXISTS", key}), I(0));
+  EXPECT_TRUE(run(w1_->take_duty(kPartition, "w2", milliseconds(2000))).held);
+  EXPECT_EQ(cmd({"GET", key}), S("w2"));
+
+  // A lease that ran out (the holder was killed) is the next asker's.
+  expect_ok(cmd({"DEL", key}));
+  EXPECT_TRUE(run(w1_->take_duty(kPartition, "w3", milliseconds(2000))).held);
+  EXPECT_EQ(cmd({"GET", key}), S("w3"));
+}
+
 // --- replay.lua ---
 
 TEST_F(StoreRunOps, ReplayQueuesAFailedRunWithAFreshBudget) {

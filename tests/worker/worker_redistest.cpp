@@ -897,6 +897,62 @@ TEST_F(InProcess, HeartbeatProgressReachesTheStatusWhileTheStepRuns) {
   EXPECT_EQ(client().wait(id, 10s).status, "completed");
 }
 
+// Each partition's timers are polled by one worker, the holder of its
+// promoter duty (lua/duty.lua), not by every worker. A worker that stops
+// cleanly gives its duties up and another takes them: a retry due after the
+// stop is still promoted.
+TEST_F(InProcess, OneWorkerPerPartitionPromotesAndAStoppedOnesDutiesPassOn) {
+  const std::string prefix = prefix_ + "-p4";
+  const store::KeySpace keys(prefix, 4);
+  ClientOptions co;
+  co.redis_url = server().url();
+  co.key_prefix = prefix;
+  co.partitions = 4;
+  Client c(co);
+  Workflow wf("flaky");
+  StepOptions later = quick_retries(2);
+  later.retry.backoff.initial = 300ms;  // due well after the first attempt
+  wf.step("a", [](StepContext& ctx) -> StepResult {
+    if (ctx.attempt() == 1) throw std::runtime_error("first attempt fails");
+    return Json::object();
+  }, later);
+  c.register_workflow(wf);
+  const auto holders = [&] {
+    std::set<std::string> who;
+    for (int p = 0; p < 4; ++p) {
+      const redis::Reply r = server().call({"GET", keys.duty(p)});
+      who.insert(r.is_nil() ? std::string("<none>") : std::string(r.str()));
+    }
+    return who;
+  };
+  const auto run_with_a_retry = [&] {
+    const RunInfo r = c.wait(c.submit("flaky", Json::object()).run_id, 10s);
+    EXPECT_EQ(r.status, "completed");
+    EXPECT_EQ(r.steps.at(0).attempts, 2);
+  };
+  const auto options_of = [&](const std::string& id) {
+    WorkerOptions o = options(id);
+    o.key_prefix = prefix;
+    o.partitions = 4;
+    return o;
+  };
+
+  auto a = std::make_unique<WorkerThread>(options_of("a"), std::vector<Workflow>{wf});
+  const auto until = Clock::now() + 10s;
+  while (holders() != std::set<std::string>{"a"} && Clock::now() < until) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(holders(), std::set<std::string>{"a"});
+  WorkerThread b(options_of("b"), {wf});
+  for (int i = 0; i < 4; ++i) run_with_a_retry();
+  EXPECT_EQ(holders(), std::set<std::string>{"a"}) << "b took a duty a renews";
+
+  EXPECT_EQ(a->stop(), 0);
+  EXPECT_FALSE(holders().contains("a")) << "a clean stop gives the duties up";
+  const auto handed_on = Clock::now() + 10s;
+  while (holders() != std::set<std::string>{"b"} && Clock::now() < handed_on) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(holders(), std::set<std::string>{"b"});
+  run_with_a_retry();
+}
+
 TEST_F(InProcess, HandlerExceptionIsARetryableError) {
   std::atomic<int> calls{0};
   Workflow wf("throws");
