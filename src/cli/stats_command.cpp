@@ -145,7 +145,7 @@ void register_stats(CLI::App& app) {
     };
     auto a = std::make_shared<Args>();
     add_connection_options(*cmd, a->conn);
-    cmd->add_option("--status", a->status, "Only runs with this status (queued, running, retrying, completed, ...)");
+    cmd->add_option("--status", a->status, "Only runs with this status (queued, running, retrying, completed, ...; live: every run not ended)");
     cmd->add_option("--workflow", a->workflow, "Only runs of this workflow");
     cmd->add_option("--meta", a->meta, "Only runs with this metadata pair, KEY=VALUE (repeat for more)");
     cmd->add_option("--created-after", a->created_after, "Only runs created after this time (RFC 3339)");

@@ -103,6 +103,12 @@ std::optional<std::int64_t> parse_rfc3339_ms(const std::string& text) {
   return secs * 1000 + frac_ms;
 }
 
+bool status_matches(std::string_view wanted, std::string_view run_status) noexcept {
+  if (wanted.empty()) return true;
+  if (wanted == "live") return run_status != "completed" && run_status != "failed" && run_status != "cancelled";
+  return wanted == run_status;
+}
+
 RunFilter parse_run_filter(const std::vector<std::pair<std::string, std::string>>& pairs) {
   RunFilter f;
   std::map<std::string, bool> seen;
@@ -117,11 +123,12 @@ RunFilter parse_run_filter(const std::vector<std::pair<std::string, std::string>
       }
       f.workflow = value;
     } else if (name == "status") {
-      bool known = false;
+      bool known = value == "live";
       for (std::string_view s : kStatuses) known = known || s == value;
       if (!known) {
         throw std::invalid_argument("filter: status must be one of scheduled, queued, running, retrying, "
-                                    "waiting, completed, failed, cancelled, not '" + value.substr(0, 64) + "'");
+                                    "waiting, completed, failed, cancelled, or live (any not ended), not '" +
+                                    value.substr(0, 64) + "'");
       }
       f.status = value;
     } else if (name.starts_with("meta.")) {

@@ -17,7 +17,9 @@ namespace steadfast::engine {
 
 struct RunFilter {
   std::string workflow;                      // empty = any
-  std::string status;                        // empty = any; a run status (CONTRACTS.md §1)
+  // empty = any; a run status (CONTRACTS.md §1), or "live": every run not
+  // ended (not completed, failed or cancelled).
+  std::string status;
   std::map<std::string, std::string> meta;   // every pair must match; empty = any
   // Creation time bounds, Unix ms, both exclusive; nullopt = unbounded.
   std::optional<std::int64_t> created_after_ms;
@@ -36,6 +38,10 @@ struct RunFilter {
 // a repeated one, an empty value, a bad workflow name, status, meta key or
 // value (CONTRACTS.md §3 bounds), a bad timestamp, or created_after not before
 // created_before.
+// Whether a run with `run_status` passes the status filter `wanted`: any run
+// when it is empty, one not ended when it is "live", else the same status.
+[[nodiscard]] bool status_matches(std::string_view wanted, std::string_view run_status) noexcept;
+
 [[nodiscard]] RunFilter parse_run_filter(const std::vector<std::pair<std::string, std::string>>& pairs);
 
 // The same from a JSON object's members (`meta` an object of strings);

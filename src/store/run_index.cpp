@@ -56,7 +56,7 @@ LexRange lex_range(const engine::RunFilter& filter, std::string_view cursor, std
 
 bool matches(const engine::RunFilter& filter, const RunSummary& run) {
   if (!filter.workflow.empty() && run.workflow != filter.workflow) return false;
-  if (!filter.status.empty() && run.status != filter.status) return false;
+  if (!engine::status_matches(filter.status, run.status)) return false;
   for (const auto& [k, v] : filter.meta) {
     const auto it = run.metadata.find(k);
     if (it == run.metadata.end() || it->second != v) return false;
@@ -68,7 +68,7 @@ bool matches(const engine::RunFilter& filter, const RunSummary& run) {
 
 std::size_t list_first_chunk(const engine::RunFilter& filter, std::size_t limit) {
   const std::size_t conditions = (filter.workflow.empty() ? 0 : 1) + (filter.status.empty() ? 0 : 1) + filter.meta.size();
-  const bool status_has_own_index = filter.status == "failed" || filter.status == "cancelled";
+  const bool status_has_own_index = filter.status == "failed" || filter.status == "cancelled" || filter.status == "live";
   const bool exact = conditions == 0 || (conditions == 1 && (filter.status.empty() || status_has_own_index));
   if (exact) return std::min<std::size_t>(limit + 1, 1000);
   return std::clamp<std::size_t>(2 * limit, 64, 1000);
@@ -174,7 +174,7 @@ asio::awaitable<RunPage> list_runs(redis::Client& client, const KeySpace& keys, 
         // dropped before its metadata JSON is parsed.
         const std::string_view workflow = r[0].is_nil() ? std::string_view() : r[0].str();
         if ((!filter.workflow.empty() && workflow != filter.workflow) ||
-            (!filter.status.empty() && r[1].str() != filter.status)) {
+            !engine::status_matches(filter.status, r[1].str())) {
           continue;
         }
         RunSummary s{ids[i].second,         std::string(workflow),

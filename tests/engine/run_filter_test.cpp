@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -47,6 +48,19 @@ TEST(RunFilter, ParsesEachField) {
   }
   EXPECT_TRUE(parse_run_filter(Pairs{}).empty());
   EXPECT_FALSE(parse_run_filter(Pairs{{"workflow", "w"}}).empty());
+}
+
+TEST(RunFilter, LiveMatchesEveryStatusButTheEnded) {
+  const std::vector<std::tuple<std::string, std::string, bool>> cases = {
+      {"", "completed", true},        {"queued", "queued", true},    {"queued", "running", false},
+      {"live", "scheduled", true},    {"live", "queued", true},      {"live", "running", true},
+      {"live", "retrying", true},     {"live", "waiting", true},     {"live", "completed", false},
+      {"live", "failed", false},      {"live", "cancelled", false},  {"failed", "failed", true},
+  };
+  for (const auto& [wanted, status, passes] : cases) {
+    EXPECT_EQ(status_matches(wanted, status), passes) << "filter '" << wanted << "', run " << status;
+  }
+  EXPECT_EQ(parse_run_filter({{"status", "live"}}).status, "live");
 }
 
 TEST(RunFilter, RefusesBadInputNamingTheField) {

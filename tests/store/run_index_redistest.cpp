@@ -173,6 +173,8 @@ TEST_F(RunIndex, TheFilterSelectsByStatusWorkflowMetadataAndCreationTime) {
   EXPECT_EQ(select({{"status", "failed"}}), (Set{failed.run_id}));
   EXPECT_EQ(select({{"status", "running"}}), (Set{running.run_id}));
   EXPECT_EQ(select({{"status", "queued"}}), (Set{acme, globex}));
+  EXPECT_EQ(select({{"status", "live"}}), (Set{running.run_id, acme, globex})) << "every run not ended";
+  EXPECT_EQ(select({{"status", "live"}, {"meta.customer", "acme"}}), (Set{acme}));
   EXPECT_EQ(select({{"workflow", "other"}}), Set{});
   EXPECT_EQ(select({{"workflow", "wf"}, {"meta.customer", "globex"}}), (Set{globex}));
   const std::int64_t created = std::stoll(field(globex, "created_at"));
