@@ -38,6 +38,13 @@ using worker_detail::sleep_for;
 namespace {
 // As fetch.cpp's: the longest a blocking read waits.
 constexpr std::chrono::milliseconds kPartitionReadBlock{1000};
+// The block when the free slots cover fewer streams than are open to read
+// (concurrency below the partition count): the reads then take the
+// partitions in turn, and a short block bounds how long a step submitted to
+// a partition nobody reads waits — about (partitions / free slots) blocks,
+// 300 ms for 12 partitions and 4 free slots — at the cost of that many
+// more XREADGROUPs while idle.
+constexpr std::chrono::milliseconds kPartitionTurnBlock{100};
 // After a failed read of a partition, the next one waits this long.
 constexpr std::chrono::milliseconds kPartitionRetry{200};
 }  // namespace
@@ -94,21 +101,25 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
       const int free = free_slots();
       std::size_t streams = 0;
       std::size_t take = 0;
+      bool in_turn = false;  // some open stream gets no read now
       for (; take < idle.size() && std::cmp_less(streams, free); ++take) {
         std::vector<const Stream*>& mine = idle[take].streams;
         const auto room = static_cast<std::size_t>(free) - streams;
         if (mine.size() > room) {
+          in_turn = true;
           // Fewer free slots than streams: some of them, in turn.
           std::rotate(mine.begin(), mine.begin() + static_cast<std::ptrdiff_t>(rotate % mine.size()), mine.end());
           mine.resize(room);
         }
         streams += mine.size();
       }
+      in_turn = in_turn || take < idle.size();
       if (take > 0) {
         rotate += take;
         bool read_inline = false;
-        const milliseconds block = std::clamp(
-            std::chrono::duration_cast<milliseconds>(next_reclaim - now), milliseconds(1), kPartitionReadBlock);
+        const milliseconds block =
+            std::clamp(std::chrono::duration_cast<milliseconds>(next_reclaim - now), milliseconds(1),
+                       in_turn ? kPartitionTurnBlock : kPartitionReadBlock);
         for (std::size_t i = 0; i < take; ++i) {
           std::vector<const Stream*>& chosen = idle[i].streams;
           const bool busy = !options_.tasks && std::all_of(chosen.begin(), chosen.end(), [this](const Stream* s) {
