@@ -34,6 +34,16 @@ class ReplicaWait : public ReliabilityTest {
         << replica.log();
   }
 
+  // A primary of the test's own, and a replica of it (replica_), linked.
+  RedisServer& primary_with_replica() {
+    RedisServerOptions options;
+    options.extra_args = {"--repl-diskless-sync-delay", "0"};  // full syncs at once (Redis 7 waits 5 s)
+    RedisServer& primary = own_redis(options);
+    replica_ = std::make_unique<RedisServer>(options);
+    link(primary, *replica_);
+    return primary;
+  }
+
   ClientOptions waiting_client(std::chrono::milliseconds timeout) const {
     ClientOptions o;
     o.redis_url = url();
@@ -54,14 +64,13 @@ class ReplicaWait : public ReliabilityTest {
     const redis::Reply r = redis.call({"HGET", run_key(run), "status"});
     return r.is_nil() ? std::string() : std::string(r.str());
   }
+
+  std::unique_ptr<RedisServer> replica_;
 };
 
 TEST_F(ReplicaWait, TheClientReturnsOnceTheReplicaHasTheRunAndSaysSoWhenItCannot) {
-  RedisServerOptions options;
-  options.extra_args = {"--repl-diskless-sync-delay", "0"};
-  RedisServer& primary = own_redis(options);
-  RedisServer replica(options);
-  link(primary, replica);
+  RedisServer& primary = primary_with_replica();
+  RedisServer& replica = *replica_;
   // A patient client for the answers that must come, a hasty one for those that cannot.
   Client patient(waiting_client(10s));
   Client c(waiting_client(300ms));
@@ -130,11 +139,8 @@ TEST_F(ReplicaWait, TheClientReturnsOnceTheReplicaHasTheRunAndSaysSoWhenItCannot
 // ordinary submit acknowledged meanwhile is lost: the loss --wait-replicas
 // prevents.
 TEST_F(ReplicaWait, APromotedReplicaHasEveryRunAcknowledgedWithWaitAndLacksOneAcknowledgedWithout) {
-  RedisServerOptions options;
-  options.extra_args = {"--repl-diskless-sync-delay", "0"};
-  RedisServer& primary = own_redis(options);
-  RedisServer replica(options);
-  link(primary, replica);
+  RedisServer& primary = primary_with_replica();
+  RedisServer& replica = *replica_;
   Client patient(waiting_client(10s));
   patient.register_workflow(one_step());
   const std::string safe = patient.submit("w", Json{{"n", 1}}).run_id;
