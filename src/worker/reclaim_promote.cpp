@@ -76,32 +76,24 @@ asio::awaitable<void> Worker::Impl::promote_loop() {
 
 asio::awaitable<bool> Worker::Impl::hold_promoter_duty(int p) {
   if (draining_) co_return false;  // give_up_promoter_duties may have run
-  PromoterDuty& duty = promoter_duties_[static_cast<std::size_t>(p)];
+  worker::PromoterDuty& duty = promoter_duties_[static_cast<std::size_t>(p)];
   const Clock::time_point asked = Clock::now();
   if (asked >= duty.ask_at) {
     try {
-      const store::Store::Duty r = co_await store_->take_duty(p, options_.id, kPromoterDutyLease);
-      if (r.held) {
-        duty.held_until = asked + kPromoterDutyLease;
-        duty.ask_at = asked + kPromoterDutyLease / 3;
-      } else {
-        duty.held_until = {};
-        duty.ask_at = asked + std::clamp(r.left + milliseconds(5), milliseconds(10), kPromoterDutyLease);
-      }
+      const store::Store::Duty r = co_await store_->take_duty(p, options_.id, worker::PromoterDuty::kLease);
+      duty.answered(r.held, r.left, asked);
     } catch (const redis::Error& e) {
-      // held_until stays: a duty held twice costs a poll, a duty dropped a
-      // promotion's delay. Asked again soon.
       bump(&WorkerStats::promote_errors);
       outage("promote").failed(e.what());
-      duty.ask_at = asked + milliseconds(200);
+      duty.failed(asked);
     }
   }
-  co_return Clock::now() < duty.held_until;
+  co_return duty.held(Clock::now());
 }
 
 asio::awaitable<void> Worker::Impl::give_up_promoter_duties() {
   for (std::size_t p = 0; p < promoter_duties_.size(); ++p) {
-    if (Clock::now() >= promoter_duties_[p].held_until) continue;
+    if (!promoter_duties_[p].held(Clock::now())) continue;
     try {
       co_await store_->take_duty(static_cast<int>(p), options_.id, milliseconds(0));
       promoter_duties_[p] = {};

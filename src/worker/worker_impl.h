@@ -39,6 +39,7 @@
 #include "store/schedules.h"
 #include "store/store.h"
 #include "worker/outage_log.h"
+#include "worker/promoter_duty.h"
 #include "worker/registration.h"
 #include "worker/task_broker.h"
 #include "worker/thread_pool.h"
@@ -393,16 +394,8 @@ class Worker::Impl {
   // minus ours (ms) as its last reply showed.
   std::int64_t series_next_minute_ = 0;
   std::int64_t series_clock_offset_ms_ = 0;
-  // promote_loop, per partition: until when this worker holds the promoter
-  // duty, and when to ask for it again (to renew it, or to try to take it).
-  struct PromoterDuty {
-    Clock::time_point held_until{};
-    Clock::time_point ask_at{};
-  };
-  std::vector<PromoterDuty> promoter_duties_;
-  // How long a holder keeps a duty without renewing it: a stopped or killed
-  // holder's partitions wait at most this long for another promoter.
-  static constexpr milliseconds kPromoterDutyLease{2000};
+  // promote_loop, per partition: what this worker believes of its promoter duty.
+  std::vector<worker::PromoterDuty> promoter_duties_;
   static constexpr milliseconds kPauseCheck{250};
   // The rate-limited warnings of each loop retrying Redis, by what it does
   // ("fetch", "lease renewal", ...): see outage().
