@@ -32,16 +32,16 @@ struct RunFilter {
   friend bool operator==(const RunFilter&, const RunFilter&) = default;
 };
 
+// Whether a run with `run_status` passes the status filter `wanted`: any run
+// when it is empty, one not ended when it is "live", else the same status.
+[[nodiscard]] bool status_matches(std::string_view wanted, std::string_view run_status) noexcept;
+
 // Parses `workflow`, `status`, `meta.<key>`, `created_after`, `created_before`
 // (RFC 3339 timestamps, e.g. 2026-12-02T10:00:00Z or with an offset). Throws
 // std::invalid_argument naming the field and what is wrong: an unknown name,
 // a repeated one, an empty value, a bad workflow name, status, meta key or
 // value (CONTRACTS.md §3 bounds), a bad timestamp, or created_after not before
 // created_before.
-// Whether a run with `run_status` passes the status filter `wanted`: any run
-// when it is empty, one not ended when it is "live", else the same status.
-[[nodiscard]] bool status_matches(std::string_view wanted, std::string_view run_status) noexcept;
-
 [[nodiscard]] RunFilter parse_run_filter(const std::vector<std::pair<std::string, std::string>>& pairs);
 
 // The same from a JSON object's members (`meta` an object of strings);

@@ -985,9 +985,6 @@ std::string duration_bucket(std::chrono::milliseconds d) {
   return "inf";
 }
 
-// Two phases, so that promote.lua declares every key it touches: due.lua
-// names the due members, their runs' queues are read, then promote.lua
-// re-checks each member and moves it. One round trip when nothing is due.
 asio::awaitable<Store::Duty> Store::take_duty(int partition, const std::string& worker,
                                               std::chrono::milliseconds lease) {
   const std::vector<std::string> keys{keys_.duty(partition)};
@@ -996,6 +993,9 @@ asio::awaitable<Store::Duty> Store::take_duty(int partition, const std::string& 
   co_return Duty{r[0].as_integer() == 1, std::chrono::milliseconds(r[1].as_integer())};
 }
 
+// Two phases, so that promote.lua declares every key it touches: due.lua
+// names the due members, their runs' queues are read, then promote.lua
+// re-checks each member and moves it. One round trip when nothing is due.
 asio::awaitable<long long> Store::promote(int partition, int limit) {
   const std::vector<std::string> sets{keys_.timers(partition), keys_.legacy_delayed(partition)};
   const std::vector<std::string> due_keys{sets[0], sets[1], keys_.retention(partition), keys_.deadlines(partition)};

@@ -319,7 +319,8 @@ class Worker::Impl {
   // True while this worker holds partition p's promoter duty: renews it every
   // third of the lease, and asks again for another's when that one's lease ends.
   asio::awaitable<bool> hold_promoter_duty(int p);
-  // At a clean stop: hands the duties on at once instead of after the lease.
+  // At a clean stop: frees the duties it holds, so the next worker to ask
+  // takes each one instead of finding it held until the lease ends.
   asio::awaitable<void> give_up_promoter_duties();
   // schedule_loop.cpp: fires the published cron schedules' due ticks.
   asio::awaitable<void> schedule_loop();
