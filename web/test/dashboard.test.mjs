@@ -109,6 +109,13 @@ async function main() {
       return statuses.length > 0 && statuses.every((s) => s === 'failed');
     });
     assert.match(await page.evaluate(() => location.hash), /status=failed/);
+    step('runs page, filtered to live (every run not ended)');
+    await page.select('[data-testid=filter-status]', 'live');
+    await page.waitForFunction(() => {
+      const statuses = [...document.querySelectorAll('[data-testid=runs-table] tr[data-run] .status')].map((s) => s.dataset.status);
+      return statuses.length > 0 && statuses.every((s) => !['completed', 'failed', 'cancelled'].includes(s));
+    });
+    assert.match(await page.evaluate(() => location.hash), /status=live/);
     step('metadata filter');
     await page.select('[data-testid=filter-status]', '');
     await page.waitForFunction(() => !location.hash.includes('status='));

@@ -73,6 +73,7 @@ export function Runs({ params }) {
         <select name="status" value=${filter.status} data-testid="filter-status"
           onChange=${(e) => show({ status: e.currentTarget.value })}>
           <option value="">any</option>
+          <option value="live">live (not ended)</option>
           ${STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
         </select>
       </label>
