@@ -39,13 +39,6 @@
 #include "store/submit_many.h"
 #include "steps/kind_registry.h"
 
-// GCC 12 at -O2 reports Asio's coroutine-frame operator new and its sized
-// operator delete as mismatched once it inlines both: a false positive, seen
-// here only. Silenced for this file alone.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 namespace steadfast::api {
 
 namespace asio = boost::asio;
@@ -61,7 +54,6 @@ std::vector<const redis::Script*> api_scripts() {
   return {&store::scripts::submit(), &store::scripts::cancel(), &store::scripts::replay(),
           &store::scripts::purge(), &store::scripts::rerun()};
 }
-
 
 Response unavailable(std::chrono::seconds retry_after, std::string detail) {
   Response r = problem(503, "unavailable", std::move(detail));

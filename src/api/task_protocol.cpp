@@ -22,13 +22,6 @@
 #include "store/scripts.h"
 #include "worker/transition.h"
 
-// GCC 12 at -O2 reports Asio's coroutine-frame operator new and its sized
-// operator delete as mismatched once it inlines a coroutine into its caller
-// (as in src/worker/fetch.cpp): a false positive. Silenced for this file.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 namespace steadfast::api {
 
 namespace asio = boost::asio;

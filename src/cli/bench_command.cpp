@@ -23,6 +23,7 @@
 #include "cli/common.h"
 #include "cli/http_load.h"
 #include "cli/open_files.h"
+#include "config/workflows_file.h"
 #include "redis/client.h"
 #include "store/key_space_cleanup.h"
 #include "store/keys.h"
@@ -60,6 +61,12 @@ struct BenchArgs {
   // noop, three-step: the queue is ordered with a fairness key and run i's
   // tenant is i mod fair_keys (docs/architecture.md "Ordered queues"); 0 = FIFO.
   int fair_keys = 0;
+  // Every submit waits for this many replicas (Store::set_replica_wait), as
+  // `--wait-replicas` of serve and the CLI does; 0 = no WAIT.
+  int wait_replicas = 0;
+  std::string wait_replicas_timeout = "1s";
+  // latency: a CSV of every run (see latency()); empty = none.
+  std::string latencies_file;
 };
 
 struct Workload {
@@ -496,7 +503,12 @@ asio::awaitable<Json> bulk(const BenchArgs& a, const Workload& w, BenchEnv& env,
   co_return j;
 }
 
-// latency: submit -> handler start on an idle queue, one run at a time.
+// latency: submit -> handler start on an idle queue, one run at a time; and
+// each submit's own time until acknowledged (with --wait-replicas, replicated).
+// A submit that fails on the connection (a node lost, a failover under way)
+// is sent again every 20 ms with the same idempotency key, as a careful
+// client would, until it succeeds or 60 s have passed: its submit time and
+// its time to start then include the outage (bench/cluster_failover.sh).
 asio::awaitable<Json> latency(const BenchArgs& a, const Workload& w, BenchEnv& env, store::Store& store,
                               Probe& probe) {
   const int runs = a.runs > 0 ? a.runs : w.default_runs;
@@ -507,16 +519,34 @@ asio::awaitable<Json> latency(const BenchArgs& a, const Workload& w, BenchEnv& e
   co_await probe.wait_registered(a.workers, env);
   co_await pause(milliseconds(300));
   co_await probe.reset_stats();
-  std::vector<std::pair<std::string, std::int64_t>> sent;
+  const auto now_ns = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+  };
+  std::vector<std::pair<std::string, std::int64_t>> sent;  // run id, its first attempt's time
+  std::vector<double> submit_ms;
+  std::int64_t resent = 0;
+  std::string last_error;
   for (int i = 0; i < runs; ++i) {
     store::SubmitRequest req;
     req.workflow = wf;
     req.input = Json{{"i", i}};
     req.steps = step_names(w);
     req.first_queue = "default";
-    const auto t = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-    const store::SubmitResult submitted = co_await store.submit(req);
-    sent.emplace_back(submitted.run_id, t);
+    req.idempotency_key = "bench-latency-" + std::to_string(i);
+    const std::int64_t t = now_ns();
+    std::optional<store::SubmitResult> submitted;
+    while (!submitted) {
+      try {
+        submitted = co_await store.submit(req);
+      } catch (const redis::Error& e) {
+        if (now_ns() - t > 60'000'000'000) throw;
+        ++resent;
+        last_error = e.what();
+      }
+      if (!submitted) co_await pause(milliseconds(20));
+    }
+    submit_ms.push_back(static_cast<double>(now_ns() - t) / 1e6);
+    sent.emplace_back(submitted->run_id, t);
     co_await pause(std::chrono::microseconds(a.interval_us));
     env.check_children();
   }
@@ -532,6 +562,17 @@ asio::awaitable<Json> latency(const BenchArgs& a, const Workload& w, BenchEnv& e
     if (!j.is_object() || !j.contains("started_ns")) throw std::runtime_error("run " + id + " has no stamp output");
     ms.push_back(static_cast<double>(j["started_ns"].get<std::int64_t>() - t) / 1e6);
   }
+  if (!a.latencies_file.empty()) {
+    // One line per run: when it was first sent (ms after the first run's),
+    // its submit's time, its submit-to-start time, its partition.
+    std::ofstream out(a.latencies_file);
+    out << "sent_ms,submit_ms,start_ms,partition\n";
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+      out << static_cast<double>(sent[i].second - sent.front().second) / 1e6 << ',' << submit_ms[i] << ',' << ms[i]
+          << ',' << store.keys().partition_of(sent[i].first) << '\n';
+    }
+    if (!out) throw std::runtime_error("cannot write " + a.latencies_file);
+  }
   const double rss = env.workers_peak_rss_mb();
   env.stop_children();
   Json j;
@@ -544,6 +585,12 @@ asio::awaitable<Json> latency(const BenchArgs& a, const Workload& w, BenchEnv& e
   j["p99_ms"] = round_to(quantile(ms, 0.99), 3);
   j["p999_ms"] = round_to(quantile(ms, 0.999), 3);
   j["max_ms"] = round_to(quantile(ms, 1.0), 3);
+  j["submit_p50_ms"] = round_to(quantile(submit_ms, 0.50), 3);
+  j["submit_p99_ms"] = round_to(quantile(submit_ms, 0.99), 3);
+  j["submit_max_ms"] = round_to(quantile(submit_ms, 1.0), 3);
+  j["wait_replicas"] = a.wait_replicas;
+  j["submits_resent"] = resent;
+  if (resent > 0) j["last_submit_error"] = last_error;
   j["redis_commands_per_step"] = round_to(drain_cmds, 2);
   j["redis_commands_per_step_by_command"] = drain_by;
   j["worker_rss_mb"] = round_to(rss, 1);
@@ -745,6 +792,15 @@ void register_bench(CLI::App& app) {
                   "noop, three-step: an ordered queue with a fairness key, run i's tenant i mod K (0 = FIFO)")
       ->capture_default_str()
       ->check(CLI::Range(0, 10000000));
+  cmd->add_option("--wait-replicas", a->wait_replicas,
+                  "Every submit waits until this many replicas have it (WAIT), as serve's --wait-replicas")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 16));
+  cmd->add_option("--wait-replicas-timeout", a->wait_replicas_timeout, "How long a submit waits for the replicas")
+      ->capture_default_str();
+  cmd->add_option("--latencies", a->latencies_file,
+                  "latency: write every run's send time, submit time, submit-to-start time and partition "
+                  "to this CSV file");
   cmd->add_option("--batch", a->batch, "http: runs per request (more than 1: POST .../runs:batch)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
@@ -753,6 +809,9 @@ void register_bench(CLI::App& app) {
     if (a->fair_keys > 0 && (w.name == "http" || w.name == "latency" || w.name == "submit")) {
       throw std::invalid_argument("--fair-keys applies to the drain workloads (noop, three-step, diamond, fanout, io), "
                                   "not to " + w.name);
+    }
+    if (a->wait_replicas > 0 && w.name == "http") {
+      throw std::invalid_argument("--wait-replicas: give it to the serve under test; the http workload starts its own");
     }
     BenchEnv env(*a);
     Json result;
@@ -763,23 +822,32 @@ void register_bench(CLI::App& app) {
       redis::Client client(io.get_executor(), redis::Config::from_url(env.url()));
       const store::KeySpace keys = store::KeySpace::for_redis(client.config(), env.prefix(), a->partitions);
       store::Store store(client, keys);
+      store.set_replica_wait({a->wait_replicas, config::parse_duration(a->wait_replicas_timeout)});
       Probe probe(store);
       result = run_sync(io, [&]() -> asio::awaitable<Json> {
         co_await client.wait_connected(milliseconds(10000));
         // (No co_await inside ?: — GCC 12 miscompiles it.)
         Json j;
-        if (w.name == "latency") {
-          j = co_await latency(*a, w, env, store, probe);
-        } else if (w.name == "submit") {
-          j = co_await submit_rates(*a, w, store, probe);
-        } else {
-          j = co_await bulk(*a, w, env, store, probe);
+        std::exception_ptr failed;
+        try {
+          if (w.name == "latency") {
+            j = co_await latency(*a, w, env, store, probe);
+          } else if (w.name == "submit") {
+            j = co_await submit_rates(*a, w, store, probe);
+          } else {
+            j = co_await bulk(*a, w, env, store, probe);
+          }
+          if (!env.private_redis()) {
+            // Leave a shared Redis as it was: drop every key of the bench's prefix.
+            co_await store::delete_key_space(client, keys);
+          }
+        } catch (...) {
+          failed = std::current_exception();
         }
-        if (!env.private_redis()) {
-          // Leave a shared Redis as it was: drop every key of the bench's prefix.
-          co_await store::delete_key_space(client, keys);
-        }
+        // An open client keeps the io_context running: close it on a failure
+        // too, or the bench would hang instead of saying what went wrong.
         client.close();
+        if (failed) std::rethrow_exception(failed);
         co_return j;
       }());
     }

@@ -70,6 +70,7 @@ struct Request {
   Clock::time_point deadline = Clock::time_point::max();
   std::chrono::milliseconds timeout{0};  // for the error message
   bool abandoned = false;  // timed out: replies are read and dropped
+  bool unsent_fails = false;  // CommandOptions::unsent_fails
   std::size_t bytes = 0;   // length of its commands in out_ while unwritten
   Handler handler;
 };
@@ -229,7 +230,13 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
       deliver(std::move(handler), nullptr, {});
       return;
     }
+    if (options.unsent_fails && !connected_ && !last_error_.empty()) {
+      deliver(std::move(handler), std::make_exception_ptr(NotSentError("not sent: " + where() + ": " + last_error_)),
+              {});
+      return;
+    }
     Request r;
+    r.unsent_fails = options.unsent_fails;
     r.expected = p.size();
     r.replies.reserve(p.size());
     r.timeout = options.timeout.count() < 0 ? config_.command_timeout : options.timeout;
@@ -311,20 +318,27 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
         next = std::min(next, r.deadline);
       }
     }
-    if (unwritten_abandoned) drop_unwritten_abandoned();
+    if (unwritten_abandoned) drop_unwritten();
     arm_deadline(next);
   }
 
   // A command that timed out before it was written never goes out: its caller
   // was told it failed, so it must not run later, after a reconnect. (This also
-  // keeps out_ from growing while disconnected.)
-  void drop_unwritten_abandoned() {
+  // keeps out_ from growing while disconnected.) With `not_sent`, the
+  // unwritten commands that asked for it (unsent_fails) fail with it too.
+  void drop_unwritten(const std::string& not_sent = {}) {
     const auto first = pending_.begin() + static_cast<std::ptrdiff_t>(pending_.size() - unwritten_);
+    const auto dropped = [&not_sent](const Request& r) { return r.abandoned || (!not_sent.empty() && r.unsent_fails); };
     std::string kept;
     kept.reserve(out_.size());
     std::size_t offset = 0;
     for (auto it = first; it != pending_.end(); ++it) {
-      if (!it->abandoned) kept.append(out_, offset, it->bytes);
+      if (!dropped(*it)) {
+        kept.append(out_, offset, it->bytes);
+      } else if (!it->abandoned) {
+        it->abandoned = true;
+        deliver(std::move(it->handler), std::make_exception_ptr(NotSentError(not_sent)), {});
+      }
       offset += it->bytes;
     }
     out_.swap(kept);
@@ -397,6 +411,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
         break;
       }
       if (!link) {
+        drop_unwritten("not sent: " + where() + ": " + last_error_);
         backoff_timer_.expires_after(backoff_delay(failures++));
         co_await backoff_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
         continue;
@@ -420,6 +435,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
       parser_.reset();
       last_error_ = why;
       fail_written("connection to " + where() + " lost: " + why);
+      drop_unwritten("not sent: connection to " + where() + " lost: " + why);
       if (closed_) break;
       backoff_timer_.expires_after(backoff_delay(0));
       co_await backoff_timer_.async_wait(asio::as_tuple(asio::use_awaitable));

@@ -44,6 +44,12 @@ struct CommandOptions {
   // How long to wait for the reply(ies), from the moment of the call.
   // Negative = the client's Config::command_timeout; zero = wait forever.
   std::chrono::milliseconds timeout{-1};
+  // false: a command not yet written when the connection is lost waits for
+  // the next connection (up to its timeout). true: it fails at once with
+  // NotSentError, and so does one issued while a reconnect is failing — for
+  // a caller that can send it elsewhere (the cluster router, to the replica
+  // that took a dead primary's slots over).
+  bool unsent_fails = false;
 };
 
 struct ClientStats {

@@ -12,13 +12,6 @@
 
 #include "redis/slot.h"
 
-// GCC 12 at -O2 reports Asio's coroutine-frame operator new and its sized
-// operator delete as mismatched once it inlines a coroutine into its caller
-// (as in src/worker/fetch.cpp): a false positive. Silenced for this file.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 namespace steadfast::redis {
 
 namespace {
@@ -266,11 +259,15 @@ ClusterRouter::Node* ClusterRouter::owner(int slot) noexcept { return owner_[sta
 
 ClusterRouter::Node* ClusterRouter::any_primary() noexcept { return primaries_.empty() ? nullptr : primaries_.front(); }
 
-asio::awaitable<std::vector<std::vector<Reply>>> ClusterRouter::run_groups(std::vector<Group>& groups,
-                                                                           CommandOptions options) {
-  std::vector<std::vector<Reply>> out(groups.size());
+asio::awaitable<std::vector<ClusterRouter::GroupResult>> ClusterRouter::run_groups(std::vector<Group>& groups,
+                                                                                   CommandOptions options) {
+  std::vector<GroupResult> out(groups.size());
   if (groups.size() == 1) {  // the common case: no parallel group needed
-    out[0] = co_await groups[0].node->client->exec(groups[0].pipeline, options);
+    try {
+      out[0].replies = co_await groups[0].node->client->exec(groups[0].pipeline, options);
+    } catch (...) {
+      out[0].error = std::current_exception();
+    }
     co_return out;
   }
   using Op = decltype(asio::co_spawn(ex_, std::declval<asio::awaitable<std::vector<Reply>>>(), asio::deferred));
@@ -280,10 +277,7 @@ asio::awaitable<std::vector<std::vector<Reply>>> ClusterRouter::run_groups(std::
   auto [order, errors, values] = co_await asio::experimental::make_parallel_group(std::move(ops))
                                      .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
   (void)order;
-  for (std::size_t i = 0; i < errors.size(); ++i) {
-    if (errors[i]) std::rethrow_exception(errors[i]);
-  }
-  for (std::size_t i = 0; i < values.size(); ++i) out[i] = std::move(values[i]);
+  for (std::size_t i = 0; i < values.size(); ++i) out[i] = GroupResult{std::move(values[i]), errors[i]};
   co_return out;
 }
 
@@ -315,6 +309,7 @@ asio::awaitable<std::vector<Reply>> ClusterRouter::exec(const Pipeline& pipeline
     std::vector<Group> groups;
     std::vector<std::size_t> again;  // to send in the next round
     bool pause = false;              // a TRYAGAIN, CLUSTERDOWN or unserved slot: give the cluster a moment
+    std::string unreachable;         // a primary held back from, and why (its client's last error)
     const auto group_of = [&groups](Node* node) -> Group& {
       for (Group& g : groups) {
         if (g.node == node) return g;
@@ -354,8 +349,18 @@ asio::awaitable<std::vector<Reply>> ClusterRouter::exec(const Pipeline& pipeline
         read_map_soon();
         continue;
       }
-      // A primary that cannot be reached may be failing over: read the map again.
-      if (!target->client->connected() && !target->client->last_error().empty()) read_map_soon();
+      if (!target->client->connected() && !target->client->last_error().empty()) {
+        // A primary that cannot be reached may be failing over. Its client
+        // would hold the command until it reconnects or the deadline passes,
+        // even after a replica took its slots over: instead nothing is written
+        // to it, and the command waits here, as for an unserved slot, for a
+        // fresh map that names another node or for the connection to return.
+        unreachable = target->address() + ": " + target->client->last_error();
+        again.push_back(i);  // not a redirect: bounded by the deadline alone
+        pause = true;
+        read_map_soon();
+        continue;
+      }
       Group& g = group_of(target);
       if (asked[i] != nullptr) g.origin.push_back(Group::kAsking);
       g.origin.push_back(i);
@@ -388,22 +393,43 @@ asio::awaitable<std::vector<Reply>> ClusterRouter::exec(const Pipeline& pipeline
       }
     }
 
-    std::vector<std::vector<Reply>> results;
-    try {
-      if (whole) {
-        results.push_back(co_await groups[0].node->client->exec(pipeline, {remaining(deadline)}));
-      } else if (!groups.empty()) {
-        results = co_await run_groups(groups, {remaining(deadline)});
+    // unsent_fails: a node's commands that its connection never wrote come
+    // back at once (NotSentError) instead of waiting for it to reconnect.
+    const CommandOptions sent_options{remaining(deadline), true};
+    std::vector<GroupResult> results(groups.size());
+    if (whole) {
+      try {
+        results[0].replies = co_await groups[0].node->client->exec(pipeline, sent_options);
+      } catch (...) {
+        results[0].error = std::current_exception();
       }
-    } catch (const IoError&) {
-      read_map_soon();  // a node may have failed over; the next commands go by a fresh map
-      throw;
+    } else if (!groups.empty()) {
+      results = co_await run_groups(groups, sent_options);
     }
     for (std::size_t g = 0; g < groups.size(); ++g) {
+      if (!results[g].error) continue;
+      try {
+        std::rethrow_exception(results[g].error);
+      } catch (const NotSentError& e) {
+        // Nothing of this node's part ran: send it again where the map says
+        // (an unreachable primary is waited out above), its WAITs re-added below.
+        for (const std::size_t i : groups[g].origin) {
+          if (i != Group::kAsking && !is_wait[i]) again.push_back(i);
+        }
+        unreachable = groups[g].node->address() + ": " + e.what();
+        pause = true;
+        read_map_soon();
+      } catch (const IoError&) {
+        read_map_soon();  // a node may have failed over; the next commands go by a fresh map
+        throw;
+      }
+    }
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      if (results[g].error) continue;
       for (std::size_t k = 0; k < groups[g].origin.size(); ++k) {
         const std::size_t i = groups[g].origin[k];
         if (i == Group::kAsking) continue;
-        Reply& r = results[g][k];
+        Reply& r = results[g].replies[k];
         if (is_wait[i]) {
           // The smallest count over the nodes written to; an error wins.
           if (!replies[i].is_error() &&
@@ -445,6 +471,8 @@ asio::awaitable<std::vector<Reply>> ClusterRouter::exec(const Pipeline& pipeline
     pending = std::move(again);
     if (pending.empty() || !pause) continue;
     if (deadline != Clock::time_point::max() && Clock::now() + backoff >= deadline) {
+      // As from a client that never connected: the commands were not sent.
+      if (!unreachable.empty()) throw TimeoutError("Redis command timed out (not connected: " + unreachable + ")");
       for (std::size_t i : pending) {
         if (replies[i].is_nil()) replies[i] = Reply::make_error("TRYAGAIN the cluster did not settle within the command's timeout");
       }
@@ -453,7 +481,10 @@ asio::awaitable<std::vector<Reply>> ClusterRouter::exec(const Pipeline& pipeline
     asio::steady_timer timer(ex_);
     timer.expires_after(backoff);
     co_await timer.async_wait(asio::use_awaitable);
-    backoff = std::min(backoff * 2, milliseconds(500));
+    // Waiting out an unreachable primary, the map is read again each round
+    // (read_map_soon, at most every 100 ms): short rounds find its promoted
+    // replica within about 200 ms of the promotion.
+    backoff = std::min(backoff * 2, unreachable.empty() ? milliseconds(500) : milliseconds(100));
   }
   co_return replies;
 }
@@ -466,7 +497,13 @@ asio::awaitable<std::vector<std::vector<Reply>>> ClusterRouter::exec_on_primarie
   co_await ensure_map(deadline);
   std::vector<Group> groups;
   for (Node* p : primaries_) groups.push_back(Group{p, pipeline, {}});
-  co_return co_await run_groups(groups, {remaining(deadline)});
+  std::vector<GroupResult> results = co_await run_groups(groups, {remaining(deadline)});
+  std::vector<std::vector<Reply>> out;
+  for (GroupResult& r : results) {
+    if (r.error) std::rethrow_exception(r.error);
+    out.push_back(std::move(r.replies));
+  }
+  co_return out;
 }
 
 asio::awaitable<std::vector<std::string>> ClusterRouter::scan_keys(std::string pattern) {

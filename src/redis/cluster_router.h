@@ -14,9 +14,13 @@
 // remapped at once and the map read again in the background), ASK (ASKING and
 // the command once, at the node named), TRYAGAIN and CLUSTERDOWN (waited out
 // with backoff, up to the command's timeout), at most kMaxRedirects times per
-// command; after that the error reply is the answer. A command already written
-// when a connection drops fails with IoError and is never sent again (the map
-// is read again for the next commands), exactly as with one server.
+// command; after that the error reply is the answer. A command for a primary
+// whose connection is lost is not handed to it (nor kept by it, unwritten:
+// CommandOptions::unsent_fails): it waits the same way, the map read again,
+// until a replica has taken the slot over or the connection is back
+// (TimeoutError at the deadline, the command unsent). A command already
+// written when a connection drops fails with IoError and is never sent again
+// (the map is read again for the next commands), exactly as with one server.
 //
 // Thread-safety: as Client (one executor's thread).
 #pragma once
@@ -28,6 +32,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -97,7 +102,12 @@ class ClusterRouter : public std::enable_shared_from_this<ClusterRouter> {
   void apply(const SlotMap& map);
   Node* owner(int slot) noexcept;
   Node* any_primary() noexcept;
-  asio::awaitable<std::vector<std::vector<Reply>>> run_groups(std::vector<Group>& groups, CommandOptions options);
+  // One group's replies, or why it has none.
+  struct GroupResult {
+    std::vector<Reply> replies;
+    std::exception_ptr error;
+  };
+  asio::awaitable<std::vector<GroupResult>> run_groups(std::vector<Group>& groups, CommandOptions options);
 
   asio::any_io_executor ex_;
   Config config_;

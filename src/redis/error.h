@@ -37,6 +37,14 @@ class IoError : public Error {
   IoError(ErrorKind kind, const std::string& message) : Error(kind, message) {}
 };
 
+// A command that was never written to the connection, so it did not run: the
+// connection was lost, or could not be made, while it waited to be sent
+// (only with CommandOptions::unsent_fails). Safe to send again, elsewhere.
+class NotSentError : public IoError {
+ public:
+  explicit NotSentError(const std::string& message) : IoError(message) {}
+};
+
 // A timeout is an I/O failure (catching IoError catches it too), with its own kind.
 class TimeoutError : public IoError {
  public:

@@ -10,11 +10,6 @@
 #include "store/scripts.h"
 #include "store/store.h"
 
-// As in store.cpp: GCC 12's false positive on Asio's coroutine frames.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 namespace steadfast::store {
 
 namespace {

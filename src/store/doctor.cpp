@@ -8,13 +8,6 @@
 
 #include "store/scripts.h"
 
-// GCC 12 at -O2 reports Asio's coroutine-frame operator new and its sized
-// operator delete as mismatched once it inlines a coroutine into its caller
-// (as in src/api/service.cpp): a false positive. Silenced for this file alone.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 namespace steadfast::store {
 
 namespace {

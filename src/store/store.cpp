@@ -15,13 +15,6 @@
 #include "store/scripts.h"
 #include "store/submit_many.h"
 
-// GCC 12 at -O2 reports Asio's coroutine-frame operator new and its sized
-// operator delete as mismatched once it inlines both (as in api/service.cpp):
-// a false positive. Silenced for this file alone.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 namespace steadfast::store {
 
 namespace {

@@ -15,14 +15,6 @@
 #include "store/scripts.h"
 #include "worker/worker_impl.h"
 
-// GCC 12 at -O2 reports Asio's coroutine-frame operator new and its sized
-// operator delete as mismatched once it inlines a coroutine into its caller
-// (as in src/store/doctor.cpp): a false positive, here since fetch_loop reads
-// a pipeline's replies (feed.lua's and the read's). Silenced for this file.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 namespace steadfast {
 
 using worker_detail::sleep_for;

@@ -27,10 +27,6 @@
 
 #include "worker/worker_impl.h"
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // as in fetch.cpp
-#endif
-
 namespace steadfast {
 
 using worker_detail::sleep_for;

@@ -223,3 +223,39 @@ TEST_F(ClusterClient, ACommandWrittenToAHungNodeIsNeverSentAgain) {
 
 }  // namespace
 }  // namespace steadfast::redis
+
+namespace steadfast::redis {
+namespace {
+
+class ClusterClientFailover : public AsyncTest {
+ protected:
+  RedisCluster cluster_{test::RedisClusterOptions{3, 1, 1000}};  // node 3 + i is primary i's replica
+};
+
+// A primary SIGKILLed: a command for its slot sent while its replica is not
+// yet promoted goes to that replica once it is, instead of waiting on the
+// dead node's connection until its timeout.
+TEST_F(ClusterClientFailover, ACommandForADeadPrimaryGoesToTheReplicaThatTookItsSlotsOver) {
+  Client& client = make_client(config_for(cluster_.url()));
+  std::string k;
+  for (int i = 0; k.empty(); ++i) {
+    const std::string candidate = key("{" + std::to_string(i) + "}");
+    if (cluster_.owner_of(key_slot(candidate)) == 1) k = candidate;
+  }
+  run([&]() -> asio::awaitable<void> {
+    co_await client.wait_connected();
+    co_await client.command("SET", k, "before");
+  }());
+  cluster_.node(1).kill();
+  run([&]() -> asio::awaitable<void> {
+    // The timeout is far beyond the failover (about 2-3 s): only a command
+    // still bound to the dead node's connection would use it up and fail.
+    const Reply set = co_await client.command_with(CommandOptions{30s}, "SET", k, "after");
+    EXPECT_EQ(set.str(), "OK");
+  }(), 40s);
+  EXPECT_EQ(cluster_.owner_of(key_slot(k)), 4);
+  EXPECT_EQ(cluster_.node(4).call({"GET", k}).str(), "after");
+}
+
+}  // namespace
+}  // namespace steadfast::redis

@@ -214,6 +214,41 @@ TEST_F(RestartTest, CommandsThatTimedOutUnsentAreNeverSent) {
   EXPECT_EQ(client.stats().timeouts, 2u);
 }
 
+// CommandOptions::unsent_fails (the cluster router's way to send a dead
+// primary's commands to its successor): a command that cannot be written
+// comes back at once as NotSentError, and never runs later.
+TEST_F(RestartTest, WithUnsentFailsACommandThatCannotBeWrittenFailsAtOnceAndNeverRuns) {
+  RedisServer server;
+  server.stop();
+  // Never connected: the command is queued, then the first connect fails.
+  Client& client = make_client(config_for(server.url()));
+  const CommandOptions unsent_fails{30s, true};
+  run([&]() -> asio::awaitable<void> {
+    std::string first = "ok";
+    try {
+      co_await client.command_with(unsent_fails, "SET", "queued", "1");
+    } catch (const NotSentError& e) {
+      first = e.what();
+    }
+    EXPECT_NE(first.find("not sent"), std::string::npos) << first;
+    EXPECT_NE(first.find("Connection refused"), std::string::npos) << first;
+    // A reconnect is failing now: refused before it is queued at all.
+    bool refused = false;
+    try {
+      co_await client.command_with(unsent_fails, "SET", "later", "1");
+    } catch (const NotSentError&) {
+      refused = true;
+    }
+    EXPECT_TRUE(refused);
+    server.start();
+    co_await client.wait_connected();
+    EXPECT_EQ((co_await client.command_with(unsent_fails, "SET", "after", "1")).str(), "OK");
+    const Reply values = co_await client.command("MGET", "queued", "later", "after");
+    EXPECT_EQ(values, Reply::make_array({Reply(), Reply(), Reply::make_string("1")}))
+        << "a command told it was not sent ran: " << values.debug_string();
+  }(), 20s);
+}
+
 TEST_F(RestartTest, CommandTimesOutWhileServerIsFrozen) {
   RedisServer server;
   Client& client = make_client(config_for(server.url()));

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# How long a failover of one primary interrupts steadfast (issue 19 item 7):
+# a local cluster of 3 primaries, each with a replica, cluster-node-timeout
+# T ms; `steadfast bench latency` submits one run every I µs (2 workers run
+# them); K seconds in, one primary is SIGKILLed. Its replica is promoted
+# after about T ms (Redis' own detection and election), and steadfast's
+# clients and workers follow the new slot map.
+#
+# Printed: when Redis promoted the replica (polled every 10 ms), and from the
+# bench — a submit that failed on the lost node is sent again every 20 ms
+# with the same idempotency key — the slowest submit (submit_max_ms: how long
+# a caller waited at worst) and the slowest submit-to-start (max_ms: how long
+# a run waited at worst), against their p50/p99. Runs lost (acknowledged but
+# not replicated before the kill) would make the bench time out waiting.
+#
+#   bench/cluster_failover.sh [--node-timeout T=2000] [--runs R=4000] [--interval-us I=5000]
+#                             [--kill-after K=6] [BIN=build/steadfast]
+set -euo pipefail
+node_timeout=2000 runs=4000 interval=5000 kill_after=6
+while [[ ${1:-} == --* ]]; do
+  case $1 in
+    --node-timeout) node_timeout=$2 ;;
+    --runs) runs=$2 ;;
+    --interval-us) interval=$2 ;;
+    --kill-after) kill_after=$2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift 2
+done
+bin=${1:-build/steadfast}
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+bench_pid=
+cleanup() {
+  [[ -n $bench_pid ]] && kill "$bench_pid" 2> /dev/null || true
+  "$here/local_cluster.sh" stop "$work/cluster" > /dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+first=30301
+victim=$((first + 1))   # the second primary; its replica is first + 3 + 1
+replica=$((first + 4))
+url=$(SF_NODE_TIMEOUT_MS=$node_timeout "$here/local_cluster.sh" start "$work/cluster" 3 "$first" 1)
+ms() { date +%s%3N; }
+
+"$bin" bench latency --redis "$url" --runs "$runs" --interval-us "$interval" --workers 2 \
+  --latencies "$work/runs.csv" > "$work/bench.json" &
+bench_pid=$!
+bench_started_at=$(ms)
+sleep "$kill_after"
+kill -0 "$bench_pid" || { echo "the bench ended before the kill: give it more --runs" >&2; exit 1; }
+killed_at=$(ms)
+kill -KILL "$(cat "$work/cluster/$victim/redis.pid")"
+until redis-cli -p "$replica" role 2> /dev/null | head -1 | grep -q master; do sleep 0.01; done
+promoted_at=$(ms)
+wait "$bench_pid"
+bench_pid=
+echo "cluster-node-timeout ${node_timeout} ms; primary $victim SIGKILLed; its replica $replica promoted after $((promoted_at - killed_at)) ms"
+python3 - "$work/bench.json" "$work/runs.csv" "$((killed_at - bench_started_at))" << 'PY'
+import csv, json, sys
+j = json.load(open(sys.argv[1]))
+rows = list(csv.DictReader(open(sys.argv[2])))
+print(f"runs {j['runs']}: submit p50 {j['submit_p50_ms']} ms, p99 {j['submit_p99_ms']} ms, max {j['submit_max_ms']} ms; "
+      f"submits sent again {j['submits_resent']}")
+print(f"submit to start: p50 {j['p50_ms']} ms, p99 {j['p99_ms']} ms, max {j['max_ms']} ms")
+if j.get('last_submit_error'):
+    print(f"last submit error: {j['last_submit_error']}")
+slow = [r for r in rows if float(r['start_ms']) > 100]
+print(f"runs that waited over 100 ms to start: {len(slow)}")
+for r in slow[:5] + (slow[-5:] if len(slow) > 10 else slow[5:]):
+    print(f"  sent at {float(r['sent_ms']):.0f} ms, partition {r['partition']}: submit {float(r['submit_ms']):.0f} ms, "
+          f"start {float(r['start_ms']):.0f} ms")
+PY
