@@ -282,7 +282,18 @@ class Probe {
                                      BenchEnv& env, std::vector<Mark>* marks = nullptr) {
     const auto deadline = Clock::now() + limit;
     for (;;) {
-      const std::int64_t now_at = co_await counter(field);
+      std::int64_t now_at = -1;
+      try {
+        now_at = co_await counter(field);
+      } catch (const redis::IoError&) {
+        // A read lost with its connection (a node killed under the bench):
+        // ask again, as a worker would wait it out.
+        if (Clock::now() > deadline) throw;
+      }
+      if (now_at < 0) {
+        co_await pause(milliseconds(20));
+        continue;
+      }
       if (marks != nullptr) {
         for (Mark& m : *marks) {
           if (!m.at && now_at >= m.value) m.at = Clock::now();
