@@ -61,10 +61,9 @@ struct BenchArgs {
   // noop, three-step: the queue is ordered with a fairness key and run i's
   // tenant is i mod fair_keys (docs/architecture.md "Ordered queues"); 0 = FIFO.
   int fair_keys = 0;
-  // Every submit waits for this many replicas (Store::set_replica_wait), as
-  // `--wait-replicas` of serve and the CLI does; 0 = no WAIT.
-  int wait_replicas = 0;
-  std::string wait_replicas_timeout = "1s";
+  // Every submit waits for the replicas (Store::set_replica_wait), as serve's
+  // and submit's --wait-replicas; 0 = no WAIT.
+  ReplicaWaitArgs replica_wait;
   // latency: a CSV of every run (see latency()); empty = none.
   std::string latencies_file;
 };
@@ -599,7 +598,7 @@ asio::awaitable<Json> latency(const BenchArgs& a, const Workload& w, BenchEnv& e
   j["submit_p50_ms"] = round_to(quantile(submit_ms, 0.50), 3);
   j["submit_p99_ms"] = round_to(quantile(submit_ms, 0.99), 3);
   j["submit_max_ms"] = round_to(quantile(submit_ms, 1.0), 3);
-  j["wait_replicas"] = a.wait_replicas;
+  j["wait_replicas"] = a.replica_wait.replicas;
   j["submits_resent"] = resent;
   if (resent > 0) j["last_submit_error"] = last_error;
   j["redis_commands_per_step"] = round_to(drain_cmds, 2);
@@ -803,12 +802,7 @@ void register_bench(CLI::App& app) {
                   "noop, three-step: an ordered queue with a fairness key, run i's tenant i mod K (0 = FIFO)")
       ->capture_default_str()
       ->check(CLI::Range(0, 10000000));
-  cmd->add_option("--wait-replicas", a->wait_replicas,
-                  "Every submit waits until this many replicas have it (WAIT), as serve's --wait-replicas")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 16));
-  cmd->add_option("--wait-replicas-timeout", a->wait_replicas_timeout, "How long a submit waits for the replicas")
-      ->capture_default_str();
+  add_replica_wait_options(*cmd, a->replica_wait);
   cmd->add_option("--latencies", a->latencies_file,
                   "latency: write every run's send time, submit time, submit-to-start time and partition "
                   "to this CSV file");
@@ -821,7 +815,7 @@ void register_bench(CLI::App& app) {
       throw std::invalid_argument("--fair-keys applies to the drain workloads (noop, three-step, diamond, fanout, io), "
                                   "not to " + w.name);
     }
-    if (a->wait_replicas > 0 && w.name == "http") {
+    if (a->replica_wait.replicas > 0 && w.name == "http") {
       throw std::invalid_argument("--wait-replicas: give it to the serve under test; the http workload starts its own");
     }
     BenchEnv env(*a);
@@ -833,7 +827,7 @@ void register_bench(CLI::App& app) {
       redis::Client client(io.get_executor(), redis::Config::from_url(env.url()));
       const store::KeySpace keys = store::KeySpace::for_redis(client.config(), env.prefix(), a->partitions);
       store::Store store(client, keys);
-      store.set_replica_wait({a->wait_replicas, config::parse_duration(a->wait_replicas_timeout)});
+      store.set_replica_wait({a->replica_wait.replicas, config::parse_duration(a->replica_wait.timeout)});
       Probe probe(store);
       result = run_sync(io, [&]() -> asio::awaitable<Json> {
         co_await client.wait_connected(milliseconds(10000));
