@@ -13,12 +13,19 @@
 # a run waited at worst), against their p50/p99. Runs lost (acknowledged but
 # not replicated before the kill) would make the bench time out waiting.
 #
+#
+# --drain D: instead, `steadfast bench noop --runs D --workers 2` drains a
+# backlog and the primary is killed mid-drain (K seconds in; K=2 suits
+# D=150000). Printed: every 0.5 s, the EVALSHA calls of the two surviving
+# primaries — whether their partitions go on while the third fails over.
+#
 #   bench/cluster_failover.sh [--node-timeout T=2000] [--runs R=4000] [--interval-us I=5000]
-#                             [--kill-after K=6] [BIN=build/steadfast]
+#                             [--kill-after K=6] [--drain D] [BIN=build/steadfast]
 set -euo pipefail
-node_timeout=2000 runs=4000 interval=5000 kill_after=6
+node_timeout=2000 runs=4000 interval=5000 kill_after=6 drain=0
 while [[ ${1:-} == --* ]]; do
   case $1 in
+    --drain) drain=$2 ;;
     --node-timeout) node_timeout=$2 ;;
     --runs) runs=$2 ;;
     --interval-us) interval=$2 ;;
@@ -43,6 +50,39 @@ victim=$((first + 1))   # the second primary; its replica is first + 3 + 1
 replica=$((first + 4))
 url=$(SF_NODE_TIMEOUT_MS=$node_timeout "$here/local_cluster.sh" start "$work/cluster" 3 "$first" 1)
 ms() { date +%s%3N; }
+evalsha() { redis-cli -p "$1" info commandstats | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p'; }
+
+if ((drain > 0)); then
+  survivors=("$first" "$((first + 2))")
+  "$bin" bench noop --redis "$url" --runs "$drain" --workers 2 > "$work/bench.json" &
+  bench_pid=$!
+  started=$(ms)
+  killed_at= promoted_at=
+  last=$(($(evalsha "${survivors[0]}") + $(evalsha "${survivors[1]}")))
+  echo "every 0.5 s: EVALSHA calls of the surviving primaries ${survivors[*]} (the bench's own polls included)"
+  while kill -0 "$bench_pid" 2> /dev/null; do
+    sleep 0.5
+    now=$(ms)
+    if [[ -z $killed_at ]] && ((now - started >= kill_after * 1000)); then
+      kill -KILL "$(cat "$work/cluster/$victim/redis.pid")"
+      killed_at=$(ms)
+      echo "  $((killed_at - started)) ms: primary $victim SIGKILLed"
+    fi
+    if [[ -n $killed_at && -z $promoted_at ]] && redis-cli -p "$replica" role 2> /dev/null | head -1 | grep -q master; then
+      promoted_at=$(ms)
+      echo "  $((promoted_at - started)) ms: replica $replica promoted ($((promoted_at - killed_at)) ms after the kill; polled every 0.5 s)"
+    fi
+    total=$(($(evalsha "${survivors[0]}") + $(evalsha "${survivors[1]}")))
+    echo "  $((now - started)) ms: +$((total - last))"
+    last=$total
+  done
+  wait "$bench_pid" || { echo "the bench failed" >&2; exit 1; }
+  bench_pid=
+  [[ -n $killed_at ]] || { echo "the drain ended before the kill: give it more --drain" >&2; exit 1; }
+  python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(f"drained {j["runs"]} runs in {j["seconds"]} s")' \
+    "$work/bench.json" 2> /dev/null || cat "$work/bench.json"
+  exit 0
+fi
 
 "$bin" bench latency --redis "$url" --runs "$runs" --interval-us "$interval" --workers 2 \
   --latencies "$work/runs.csv" > "$work/bench.json" &

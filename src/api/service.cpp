@@ -476,7 +476,9 @@ asio::awaitable<Response> Service::dispatch(const Request& request, Route& route
       }
       default: break;
     }
-    if (!ready_ || !redis_.connected()) {
+    // (On a cluster, one primary down — failing over — refuses only the
+    // requests for its slots, when their commands time out.)
+    if (!ready_ || !redis_.reachable()) {
       co_return unavailable(options_.retry_after, "Redis is unavailable; retry later");
     }
     switch (route.action) {
@@ -1559,7 +1561,7 @@ Response Service::list_workflows() const {
 
 asio::awaitable<Response> Service::ready() {
   if (!ready_) co_return unavailable(options_.retry_after, "starting: waiting for Redis");
-  if (!redis_.connected()) co_return unavailable(options_.retry_after, "Redis is not connected");
+  if (!redis_.reachable()) co_return unavailable(options_.retry_after, "Redis is not connected");
   try {
     const auto scripts = api_scripts();
     redis::Pipeline p;

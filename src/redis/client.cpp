@@ -1,6 +1,7 @@
 #include "redis/client.h"
 
 #include "redis/cluster_router.h"
+#include "redis/slot.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
@@ -840,6 +841,10 @@ void Client::close() {
   }
 }
 bool Client::connected() const noexcept { return cluster_ ? cluster_->connected() : impl_->connected(); }
+bool Client::reachable() const noexcept { return cluster_ ? cluster_->reachable() : impl_->connected(); }
+bool Client::key_unreachable(std::string_view key) const noexcept {
+  return cluster_ && cluster_->slot_unreachable(key_slot(key));
+}
 std::string Client::last_error() const { return cluster_ ? cluster_->last_error() : impl_->last_error(); }
 ClientStats Client::stats() const noexcept { return cluster_ ? cluster_->stats() : impl_->stats(); }
 const Config& Client::config() const noexcept { return cluster_ ? cluster_->config() : impl_->config(); }

@@ -48,7 +48,10 @@ struct CommandOptions {
   // the next connection (up to its timeout). true: it fails at once with
   // NotSentError, and so does one issued while a reconnect is failing — for
   // a caller that can send it elsewhere (the cluster router, to the replica
-  // that took a dead primary's slots over).
+  // that took a dead primary's slots over). Through a cluster router it
+  // means the same to its caller: a pipeline for one primary that cannot be
+  // reached (or a slot no primary serves) fails at once with NotSentError
+  // instead of waiting for a replica's promotion, and nothing was sent.
   bool unsent_fails = false;
 };
 
@@ -117,7 +120,18 @@ class Client {
   // reconnecting. Idempotent.
   void close();
 
+  // On a cluster: connected to every primary of the slot map.
   [[nodiscard]] bool connected() const noexcept;
+  // Commands can be served: connected, or on a cluster, the slot map known
+  // and some primary connected. A command for a primary that cannot be
+  // reached then waits in the router for a replica's promotion (or fails at
+  // once with unsent_fails), while the other primaries' commands go on.
+  [[nodiscard]] bool reachable() const noexcept;
+  // On a cluster: the primary that serves `key`'s slot is known to be down
+  // (its connection lost and not back) or no primary serves it — a failover
+  // under way. Always false on one server. For a caller free to put new data
+  // elsewhere (a submit without an idempotency key picks another partition).
+  [[nodiscard]] bool key_unreachable(std::string_view key) const noexcept;
   // The latest connection error ("Connection refused", "WRONGPASS ..."), empty if none.
   [[nodiscard]] std::string last_error() const;
   [[nodiscard]] ClientStats stats() const noexcept;

@@ -257,7 +257,14 @@ void ClusterRouter::read_map_soon() {
 
 ClusterRouter::Node* ClusterRouter::owner(int slot) noexcept { return owner_[static_cast<std::size_t>(slot)]; }
 
-ClusterRouter::Node* ClusterRouter::any_primary() noexcept { return primaries_.empty() ? nullptr : primaries_.front(); }
+ClusterRouter::Node* ClusterRouter::any_primary() noexcept {
+  // A connected one if there is one: a keyless command need not wait for a
+  // primary that is failing over.
+  for (Node* p : primaries_) {
+    if (p->client->connected()) return p;
+  }
+  return primaries_.empty() ? nullptr : primaries_.front();
+}
 
 asio::awaitable<std::vector<ClusterRouter::GroupResult>> ClusterRouter::run_groups(std::vector<Group>& groups,
                                                                                    CommandOptions options) {
@@ -344,6 +351,11 @@ asio::awaitable<std::vector<Reply>> ClusterRouter::exec(const Pipeline& pipeline
         target = s >= 0 ? owner(s) : any_primary();
       }
       if (target == nullptr) {  // no primary serves the slot (a failover under way): as CLUSTERDOWN
+        if (first_round && options.unsent_fails) {
+          read_map_soon();
+          throw NotSentError("not sent: no primary serves slot " + std::to_string(slot[i] >= 0 ? slot[i] : first_slot) +
+                             " in the client's slot map");
+        }
         retry(i, "CLUSTERDOWN Hash slot not served (no primary in the client's slot map)");
         pause = true;
         read_map_soon();
@@ -355,6 +367,12 @@ asio::awaitable<std::vector<Reply>> ClusterRouter::exec(const Pipeline& pipeline
         // even after a replica took its slots over: instead nothing is written
         // to it, and the command waits here, as for an unserved slot, for a
         // fresh map that names another node or for the connection to return.
+        // A caller that asked for unsent_fails hears at once instead (nothing
+        // was sent: this is the first round), and can go on with other work.
+        if (first_round && options.unsent_fails) {
+          read_map_soon();
+          throw NotSentError("not sent: " + target->address() + " is unreachable: " + target->client->last_error());
+        }
         unreachable = target->address() + ": " + target->client->last_error();
         again.push_back(i);  // not a redirect: bounded by the deadline alone
         pause = true;
@@ -413,6 +431,12 @@ asio::awaitable<std::vector<Reply>> ClusterRouter::exec(const Pipeline& pipeline
       } catch (const NotSentError& e) {
         // Nothing of this node's part ran: send it again where the map says
         // (an unreachable primary is waited out above), its WAITs re-added below.
+        // A caller that asked for unsent_fails hears it, if nothing else was
+        // sent (the whole pipeline was this one node's, in the first round).
+        if (first_round && options.unsent_fails && groups.size() == 1) {
+          read_map_soon();
+          throw;
+        }
         for (const std::size_t i : groups[g].origin) {
           if (i != Group::kAsking && !is_wait[i]) again.push_back(i);
         }
@@ -530,6 +554,17 @@ bool ClusterRouter::connected() const noexcept {
     if (!p->client->connected()) return false;
   }
   return true;
+}
+
+bool ClusterRouter::reachable() const noexcept {
+  if (!have_map_) return false;
+  return std::any_of(primaries_.begin(), primaries_.end(), [](const Node* p) { return p->client->connected(); });
+}
+
+bool ClusterRouter::slot_unreachable(int slot) const noexcept {
+  if (!have_map_) return false;
+  const Node* p = owner_[static_cast<std::size_t>(slot)];
+  return p == nullptr || (!p->client->connected() && !p->client->last_error().empty());
 }
 
 std::string ClusterRouter::last_error() const {

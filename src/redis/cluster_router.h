@@ -18,7 +18,10 @@
 // whose connection is lost is not handed to it (nor kept by it, unwritten:
 // CommandOptions::unsent_fails): it waits the same way, the map read again,
 // until a replica has taken the slot over or the connection is back
-// (TimeoutError at the deadline, the command unsent). A command already
+// (TimeoutError at the deadline, the command unsent) — unless the caller
+// asked for unsent_fails itself: then the pipeline fails at once with
+// NotSentError, nothing sent, so a worker's loop goes on with the partitions
+// of the live primaries and asks again later. A command already
 // written when a connection drops fails with IoError and is never sent again
 // (the map is read again for the next commands), exactly as with one server.
 //
@@ -80,7 +83,11 @@ class ClusterRouter : public std::enable_shared_from_this<ClusterRouter> {
   asio::awaitable<std::vector<std::string>> scan_keys(std::string pattern);
   void close();
 
-  [[nodiscard]] bool connected() const noexcept;
+  [[nodiscard]] bool connected() const noexcept;  // to every primary of the map
+  [[nodiscard]] bool reachable() const noexcept;  // the map known, some primary connected
+  // Known to be down: the slot's primary lost its connection (and a reconnect
+  // failed since), or no primary serves it. False before the map is read.
+  [[nodiscard]] bool slot_unreachable(int slot) const noexcept;
   [[nodiscard]] std::string last_error() const;
   // Summed over the nodes' connections.
   [[nodiscard]] ClientStats stats() const noexcept;

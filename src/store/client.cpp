@@ -104,12 +104,13 @@ class Client::Impl {
   }
 
   // Fails fast (after connect_timeout, with the connection error) when Redis is
-  // unreachable, instead of queueing the command until its timeout.
+  // unreachable, instead of queueing the command until its timeout. On a
+  // cluster with one primary down (failing over), the others' commands go on.
   // Also checks the deployment's config once per client: a client with
   // another partition count would submit runs no worker reads.
   template <typename T>
   asio::awaitable<T> connected_then(asio::awaitable<T> op) {
-    if (!redis_.connected()) co_await redis_.wait_connected();
+    if (!redis_.reachable()) co_await redis_.wait_connected();
     if (!config_checked_) {
       co_await store::check_config(redis_, store_.keys());
       config_checked_ = true;

@@ -737,7 +737,8 @@ asio::awaitable<std::vector<Started>> Store::start(int partition, const std::str
 
 asio::awaitable<std::vector<ReadClaim>> Store::read_and_start(int partition, const std::string& queue,
                                                             int count,
-                                                            std::optional<std::chrono::milliseconds> feed_first) {
+                                                            std::optional<std::chrono::milliseconds> feed_first,
+                                                            redis::CommandOptions options) {
   const std::vector<std::string> keys{keys_.queue(partition, queue)};
   const std::string count_text = std::to_string(count);
   Pipeline p;
@@ -745,7 +746,7 @@ asio::awaitable<std::vector<ReadClaim>> Store::read_and_start(int partition, con
     p.add_eval(scripts::feed(), keys, std::vector<std::string>{consumer_, count_text, ms(*feed_first)});
   }
   p.add_eval(scripts::claim(), keys, std::vector<std::string>{std::string(kGroup), consumer_, count_text});
-  const std::vector<Reply> replies = co_await client_.exec(std::move(p));
+  const std::vector<Reply> replies = co_await client_.exec(std::move(p), options);
   for (const Reply& reply : replies) checked(reply);
   const Reply& r = replies.back();
   std::vector<ReadClaim> out;
@@ -943,12 +944,12 @@ asio::awaitable<std::vector<Store::Renewal>> Store::renew(const std::vector<Star
 
 asio::awaitable<Reclaimed> Store::reclaim(int partition, const std::string& queue,
                                           std::chrono::milliseconds min_idle, std::string cursor,
-                                          int count) {
+                                          int count, redis::CommandOptions options) {
   std::vector<std::string> keys{keys_.queue(partition, queue), keys_.dlq(partition),
                                 keys_.stats(partition)};
   std::vector<std::string> args{std::string(kGroup), consumer_, ms(min_idle), cursor,
                                 std::to_string(count)};
-  Reply r = co_await client_.eval(scripts::reclaim(), keys, args);
+  Reply r = co_await client_.eval(scripts::reclaim(), keys, args, options);
   Reclaimed out;
   out.cursor = std::string(r[0].str());
   for (const Reply& e : r[1].elements()) {
@@ -979,21 +980,22 @@ std::string duration_bucket(std::chrono::milliseconds d) {
 }
 
 asio::awaitable<Store::Duty> Store::take_duty(int partition, const std::string& worker,
-                                              std::chrono::milliseconds lease) {
+                                              std::chrono::milliseconds lease,
+                                              redis::CommandOptions options) {
   const std::vector<std::string> keys{keys_.duty(partition)};
   const std::vector<std::string> args{worker, std::to_string(lease.count())};
-  const Reply r = co_await client_.eval(scripts::duty(), keys, args);
+  const Reply r = co_await client_.eval(scripts::duty(), keys, args, options);
   co_return Duty{r[0].as_integer() == 1, std::chrono::milliseconds(r[1].as_integer())};
 }
 
 // Two phases, so that promote.lua declares every key it touches: due.lua
 // names the due members, their runs' queues are read, then promote.lua
 // re-checks each member and moves it. One round trip when nothing is due.
-asio::awaitable<long long> Store::promote(int partition, int limit) {
+asio::awaitable<long long> Store::promote(int partition, int limit, redis::CommandOptions options) {
   const std::vector<std::string> sets{keys_.timers(partition), keys_.legacy_delayed(partition)};
   const std::vector<std::string> due_keys{sets[0], sets[1], keys_.retention(partition), keys_.deadlines(partition)};
   const std::vector<std::string> limit_arg{std::to_string(limit)};
-  const Reply due = co_await client_.eval(scripts::due(), due_keys, limit_arg);
+  const Reply due = co_await client_.eval(scripts::due(), due_keys, limit_arg, options);
   struct Member {
     std::string member;
     const char* set;
@@ -1019,7 +1021,7 @@ asio::awaitable<long long> Store::promote(int partition, int limit) {
   for (const Member& m : members) {
     reads.add("HMGET", keys_.run(m.run_id), "queue", "status", "workflow", "metadata");
   }
-  const std::vector<Reply> f = co_await client_.exec(std::move(reads));
+  const std::vector<Reply> f = co_await client_.exec(std::move(reads), options);
   const auto field = [&](std::size_t i, std::size_t k) {
     return f[i].is_array() && !f[i][k].is_nil() ? std::string(f[i][k].str()) : std::string();
   };
@@ -1067,7 +1069,7 @@ asio::awaitable<long long> Store::promote(int partition, int limit) {
   if (!promote_args.empty()) writes.add_eval(scripts::promote(), promote_keys, promote_args);
   if (!expire_args.empty()) writes.add_eval(scripts::expire(), expire_keys, expire_args);
   if (deadline_args.size() > 1) writes.add_eval(scripts::deadline(), deadline_keys, deadline_args);
-  for (const Reply& r : co_await client_.exec(std::move(writes))) checked(r);
+  for (const Reply& r : co_await client_.exec(std::move(writes), options)) checked(r);
   // A full page: more may be due already.
   const auto page_full = [&](const Reply& r) { return r.size() >= static_cast<std::size_t>(limit); };
   const bool full = page_full(due[0]) || page_full(due[1]) || page_full(due[3]) || page_full(due[4]);

@@ -466,16 +466,19 @@ class Store {
   // caller then blocks on its XREADGROUP and calls start()). feed_first: an
   // ordered queue's backlog is fed first (feed.lua, up to `count` tokens, in
   // the same round trip; the duration is its blocked-worker note's expiry).
+  // `options`: a worker's loop passes unsent_fails on a cluster, so that a
+  // partition whose primary cannot be reached fails at once (NotSentError)
+  // instead of holding the loop until a replica is promoted.
   asio::awaitable<std::vector<ReadClaim>> read_and_start(
       int partition, const std::string& queue, int count,
-      std::optional<std::chrono::milliseconds> feed_first = std::nullopt);
+      std::optional<std::chrono::milliseconds> feed_first = std::nullopt, redis::CommandOptions options = {});
   asio::awaitable<std::vector<Applied>> apply(const std::vector<Transition>& batch,
                                               std::chrono::milliseconds retention);
   enum class Renewal { ok, cancel, lost };
   asio::awaitable<std::vector<Renewal>> renew(const std::vector<StartItem>& items);
   asio::awaitable<Reclaimed> reclaim(int partition, const std::string& queue,
                                      std::chrono::milliseconds min_idle, std::string cursor,
-                                     int count);
+                                     int count, redis::CommandOptions options = {});
   // Adds to the partition's counters (HINCRBY per field, one pipeline). The
   // worker batches its step-duration histogram counts here instead of paying
   // for them inside every completion.
@@ -483,14 +486,15 @@ class Store {
   // Handles the due members of the partition's timer set: retries go back to
   // their queues, ended runs whose retention is over are deleted with their
   // index entries. Returns ms until the next due member (-1 if none).
-  asio::awaitable<long long> promote(int partition, int limit);
+  asio::awaitable<long long> promote(int partition, int limit, redis::CommandOptions options = {});
   // The partition's promoter duty (lua/duty.lua) for `worker`: taken or
   // renewed for `lease` when free or already its own; a zero lease gives it up.
   struct Duty {
     bool held = false;
     std::chrono::milliseconds left{0};  // of the lease: ours when held, else the holder's
   };
-  asio::awaitable<Duty> take_duty(int partition, const std::string& worker, std::chrono::milliseconds lease);
+  asio::awaitable<Duty> take_duty(int partition, const std::string& worker, std::chrono::milliseconds lease,
+                                  redis::CommandOptions options = {});
 
  private:
   redis::Client& client_;

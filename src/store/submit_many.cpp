@@ -33,10 +33,22 @@ std::string fingerprint(const std::string& input, const SubmitRequest& req) {
 }
 
 // A run id in the request's partition: the idempotency key's when it has one
-// (the key and the run share a slot: one script), else wherever it falls.
-std::pair<std::string, int> place(const KeySpace& keys, const SubmitRequest& req) {
+// (the key and the run share a slot: one script), else wherever it falls —
+// but on a cluster, not on a primary known to be down (failing over): a
+// few more draws find a partition of a live one, so submits without an
+// idempotency key go on being accepted during a failover. (A key's
+// partition is fixed: its submit waits for the promotion, or times out.)
+std::pair<std::string, int> place(const redis::Client& redis, const KeySpace& keys, const SubmitRequest& req) {
   std::string run_id = new_run_id();
-  if (req.idempotency_key.empty()) return {run_id, keys.partition_of(run_id)};
+  if (req.idempotency_key.empty()) {
+    int partition = keys.partition_of(run_id);
+    for (int draw = 0; draw < 4 * keys.partitions() && redis.key_unreachable(keys.partition_base(partition));
+         ++draw) {
+      run_id = new_run_id();
+      partition = keys.partition_of(run_id);
+    }
+    return {run_id, partition};
+  }
   const int partition = keys.idempotency_partition(req.workflow, req.idempotency_key);
   while (keys.partition_of(run_id) != partition) run_id = new_run_id();
   return {run_id, partition};
@@ -117,7 +129,7 @@ asio::awaitable<std::vector<SubmitOutcome>> submit_many(Store& store, std::span<
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const SubmitRequest& req = requests[i];
     if (req.steps.empty()) throw std::invalid_argument("workflow '" + req.workflow + "' has no steps");
-    auto [run_id, partition] = place(keys, req);
+    auto [run_id, partition] = place(store.client(), keys, req);
     std::vector<Call>& chunks = calls[CallKey{partition, req.workflow, req.first_queue, req.max_backlog,
                                               req.idempotency_ttl.count(), req.deadline.count()}];
     if (chunks.empty() || chunks.back().requests.size() >= kSubmitChunk) {

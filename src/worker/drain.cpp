@@ -54,7 +54,7 @@ asio::awaitable<void> Worker::Impl::drain() {
   if (handed_back > 0) {
     spdlog::info("worker {}: handed back {} running step(s)", options_.id, handed_back);
   }
-  for (int i = 0; i < 100 && (flush_scheduled_ || !outbox_.empty()); ++i) {
+  for (int i = 0; i < 100 && outbox_busy(); ++i) {
     co_await worker_detail::sleep_for(milliseconds(20));
   }
   co_await flush_counters();

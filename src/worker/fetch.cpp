@@ -154,7 +154,7 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
       std::vector<redis::Reply> replies = co_await blocking_.exec(std::move(p), {block + milliseconds(5000)});
       reply = read_reply(replies, feeds);
     } catch (const redis::Error&) {
-      read_failed(std::current_exception());
+      read_failed(std::current_exception(), chosen.front()->partition);
       if (draining_) break;
       failed = true;
     }
@@ -162,7 +162,7 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
       co_await sleep_for(milliseconds(200));
       continue;
     }
-    outage("fetch").succeeded();
+    outage("fetch", chosen.front()->partition).succeeded();
     promise.release();
     co_await take_read(chosen, reply, count);
   }
@@ -177,15 +177,15 @@ redis::Reply Worker::Impl::read_reply(std::vector<redis::Reply>& replies, std::s
   return reply;
 }
 
-void Worker::Impl::read_failed(const std::exception_ptr& error) {
+void Worker::Impl::read_failed(const std::exception_ptr& error, int partition) {
   try {
     std::rethrow_exception(error);
   } catch (const redis::ServerError& e) {
     if (is_no_group(e)) std::rethrow_exception(group_missing(e));
     if (!e.transient()) throw;  // UNBLOCKED, READONLY (a demotion), LOADING, ... are waited out
-    if (!draining_) outage("fetch").failed(e.what());
+    if (!draining_) outage("fetch", partition).failed(e.what());
   } catch (const redis::Error& e) {
-    if (!draining_) outage("fetch").failed(e.what());
+    if (!draining_) outage("fetch", partition).failed(e.what());
   }
 }
 
@@ -240,22 +240,22 @@ asio::awaitable<Worker::Impl::ReadOutcome> Worker::Impl::read_and_claim(const st
         // as the blocking read's would)
         std::optional<milliseconds> feed_first;
         if (fed(*s)) feed_first = kReadBlock + milliseconds(5000);
-        claims = co_await store_->read_and_start(s->partition, s->queue, count, feed_first);
+        claims = co_await store_->read_and_start(s->partition, s->queue, count, feed_first, loop_call());
       } catch (const redis::ServerError& e) {
         if (is_no_group(e)) std::rethrow_exception(group_missing(e));
         if (!e.transient()) throw;
         if (draining_) co_return ReadOutcome::stop;
-        outage("fetch").failed(e.what());
+        outage("fetch", s->partition).failed(e.what());
         co_return ReadOutcome::failed;
       } catch (const redis::Error& e) {
         // (an unknown outcome: entries this call claimed stay in our PEL, and
         // a reclaimer takes them after the lease, as after a blocking read's)
         if (draining_) co_return ReadOutcome::stop;
-        outage("fetch").failed(e.what());
+        outage("fetch", s->partition).failed(e.what());
         co_return ReadOutcome::failed;
       }
     }
-    outage("fetch").succeeded();
+    outage("fetch", s->partition).succeeded();
     if (std::cmp_less(claims.size(), count)) busy_streams_.erase(s->key);
     if (!claims.empty()) co_await handle_read_claims(std::move(claims));
   }

@@ -1,6 +1,7 @@
 // The outbox: transitions decided in the same event-loop turn go to Redis in
-// one pipeline (Store::apply), retried while Redis refuses them; the step
-// duration histogram, added every kCounterFlush.
+// one pipeline (Store::apply) per lane (a cluster's partition), retried
+// while Redis refuses them; the step duration histogram, added every
+// kCounterFlush.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
@@ -14,17 +15,26 @@ namespace steadfast {
 using worker_detail::sleep_for;
 
 void Worker::Impl::queue_transition(const std::string& key, store::Transition t) {
-  outbox_.emplace_back(key, std::move(t));
-  if (flush_scheduled_) return;
-  flush_scheduled_ = true;
-  asio::co_spawn(*io_, flush(), asio::detached);
+  const int lane = reads_per_partition() ? t.token.partition : 0;
+  OutboxLane& l = outbox_[lane];
+  l.pending.emplace_back(key, std::move(t));
+  if (l.flushing) return;
+  l.flushing = true;
+  asio::co_spawn(*io_, flush(lane), asio::detached);
 }
 
-asio::awaitable<void> Worker::Impl::flush() {
+bool Worker::Impl::outbox_busy() const {
+  return std::any_of(outbox_.begin(), outbox_.end(),
+                     [](const auto& kv) { return kv.second.flushing || !kv.second.pending.empty(); });
+}
+
+asio::awaitable<void> Worker::Impl::flush(int lane) {
   milliseconds backoff{50};
-  while (!outbox_.empty()) {
-    auto batch = std::move(outbox_);
-    outbox_.clear();
+  // (outbox_ is a map: the lane's reference stays valid while others are added)
+  OutboxLane& l = outbox_[lane];
+  while (!l.pending.empty()) {
+    auto batch = std::move(l.pending);
+    l.pending.clear();
     // Only a step waiting for its outcome's write has one queued; the check
     // keeps a forgotten step's outcome out should that ever change.
     std::erase_if(batch, [this](const auto& kv) {
@@ -44,7 +54,7 @@ asio::awaitable<void> Worker::Impl::flush() {
       // Not written (Redis away, or refusing writes while demoted): keep the
       // outcomes and try again while we hold the leases.
       outage("writing outcomes").failed(e.what());
-      for (auto& kv : batch) outbox_.push_back(std::move(kv));
+      for (auto& kv : batch) l.pending.push_back(std::move(kv));
       written = false;
     }
     if (!written) {
@@ -66,7 +76,7 @@ asio::awaitable<void> Worker::Impl::flush() {
       feed(batch[i].first, engine::step_event::Applied{stale});
     }
   }
-  flush_scheduled_ = false;
+  l.flushing = false;
 }
 
 // Step durations are counted here and added to Redis by counters_loop()

@@ -15,7 +15,10 @@
 // server rather than a 1/P share of the slots each. The reclaimer and
 // the pause check run from this loop as from fetch_loop: each read's block
 // ends by the next reclaim pass, and the pass waits for the reads in flight,
-// so it finds the slots they held free.
+// so it finds the slots they held free. The pause check runs beside the
+// loop, and the loop's own calls (claims, reclaims) fail at once for a
+// primary that cannot be reached (Impl::loop_call): a dead primary stops its
+// own partitions until a replica takes over, never the others.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -43,6 +46,9 @@ constexpr std::chrono::milliseconds kPartitionReadBlock{1000};
 constexpr std::chrono::milliseconds kPartitionTurnBlock{100};
 // After a failed read of a partition, the next one waits this long.
 constexpr std::chrono::milliseconds kPartitionRetry{200};
+// How long past its block a read may take before a due reclaim pass stops
+// waiting for it (its node hung, or a primary failing over).
+constexpr std::chrono::milliseconds kPartitionReadGrace{250};
 }  // namespace
 
 asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
@@ -54,7 +60,9 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
   }
   std::size_t rotate = 0;
   auto next_reclaim = Clock::now() + reclaim_interval_;
-  auto next_pause_check = Clock::now();
+  // The first check before the first read, so a paused queue is never read.
+  co_await refresh_paused();
+  auto next_pause_check = Clock::now() + kPauseCheck;
   while (!draining_) {
     // Ended reads first: their entries (or their error).
     for (auto& r : partition_readers_) {
@@ -62,13 +70,25 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
       if (draining_) break;
     }
     if (draining_) break;
-    const bool reading = std::any_of(partition_readers_.begin(), partition_readers_.end(),
-                                     [](const auto& r) { return r->in_flight; });
     const auto now = Clock::now();
+    // Reads that should end soon: a due reclaim pass waits for them. Not for
+    // one overdue — its node hung or failing over — which keeps its promised
+    // slots until it ends, while every other partition goes on.
+    const bool reading = std::any_of(partition_readers_.begin(), partition_readers_.end(), [now](const auto& r) {
+      return r->in_flight && now < r->ends_by + kPartitionReadGrace;
+    });
     if (now >= next_pause_check) {
-      co_await refresh_paused();
-      next_pause_check = Clock::now() + kPauseCheck;
-      continue;
+      next_pause_check = now + kPauseCheck;
+      if (!pause_check_running_) {
+        pause_check_running_ = true;
+        asio::co_spawn(
+            *io_,
+            [this]() -> asio::awaitable<void> {
+              co_await refresh_paused();  // (catches redis::Error)
+              pause_check_running_ = false;
+            },
+            asio::detached);
+      }
     }
     if (now >= next_reclaim && !reading) {
       co_await reclaim_pass();
@@ -149,10 +169,15 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
     if (std::any_of(partition_readers_.begin(), partition_readers_.end(), [](const auto& r) { return r->done; })) {
       continue;
     }
-    // (A reclaim pass that is due waits for the reads in flight: each ends by then.)
-    auto until = Clock::now() >= next_reclaim ? next_pause_check : std::min(next_pause_check, next_reclaim);
+    // (A reclaim pass that is due waits for the reads in flight: each ends by
+    // then, or by its grace.)
+    const bool reclaim_due = Clock::now() >= next_reclaim;
+    auto until = reclaim_due ? next_pause_check : std::min(next_pause_check, next_reclaim);
     for (const auto& r : partition_readers_) {
       if (r->retry_at > Clock::now()) until = std::min(until, r->retry_at);
+      if (reclaim_due && r->in_flight && Clock::now() < r->ends_by + kPartitionReadGrace) {
+        until = std::min(until, r->ends_by + kPartitionReadGrace);
+      }
     }
     slot_signal_.expires_at(until);
     co_await slot_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -173,6 +198,7 @@ void Worker::Impl::launch_partition_read(PartitionReader& r, std::vector<const S
   r.error = nullptr;
   r.replies.clear();
   r.count = count;
+  r.ends_by = Clock::now() + block;
   r.streams = std::move(streams);
   // The slots asked for are promised to this read until the loop has handled
   // its answer, so no other read or reclaim takes them too (invariant 6).
@@ -182,7 +208,9 @@ void Worker::Impl::launch_partition_read(PartitionReader& r, std::vector<const S
       *io_,
       [this, &r, p = std::move(p), block]() mutable -> asio::awaitable<void> {
         try {
-          r.replies = co_await r.client->exec(std::move(p), {block + milliseconds(5000)});
+          // (unsent_fails: a read for a primary that cannot be reached fails
+          // at once, and the partition is read again after kPartitionRetry)
+          r.replies = co_await r.client->exec(std::move(p), {block + milliseconds(5000), true});
         } catch (...) {
           r.error = std::current_exception();
         }
@@ -204,11 +232,11 @@ asio::awaitable<void> Worker::Impl::finish_partition_read(PartitionReader& r) {
     if (r.error) std::rethrow_exception(std::exchange(r.error, nullptr));
     reply = read_reply(replies, r.feeds);
   } catch (const redis::Error&) {
-    read_failed(std::current_exception());
+    read_failed(std::current_exception(), r.partition);
     r.retry_at = Clock::now() + kPartitionRetry;
     co_return;
   }
-  outage("fetch").succeeded();
+  outage("fetch", r.partition).succeeded();
   co_await take_read(streams, reply, r.count);
 }
 

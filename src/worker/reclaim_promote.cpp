@@ -25,7 +25,7 @@ asio::awaitable<void> Worker::Impl::reclaim_pass() {
       store::Reclaimed page;
       std::string error;
       try {
-        page = co_await store_->reclaim(s.partition, s.queue, s.min_lease, cursor, free);
+        page = co_await store_->reclaim(s.partition, s.queue, s.min_lease, cursor, free, loop_call());
       } catch (const redis::ServerError& e) {
         if (is_no_group(e)) std::rethrow_exception(group_missing(e));
         error = e.what();
@@ -34,10 +34,10 @@ asio::awaitable<void> Worker::Impl::reclaim_pass() {
       }
       if (!error.empty()) {
         bump(&WorkerStats::reclaim_errors);
-        outage("reclaim").failed(error);
+        outage("reclaim", s.partition).failed(error);
         break;
       }
-      outage("reclaim").succeeded();
+      outage("reclaim", s.partition).succeeded();
       if (page.payload_lost > 0) {
         spdlog::error("worker {}: {} entries of {} lost their payload; moved to the dead-letter queue",
                       options_.id, page.payload_lost, s.key);
@@ -60,12 +60,12 @@ asio::awaitable<void> Worker::Impl::promote_loop() {
     for (int p = 0; p < keys_.partitions(); ++p) {
       if (!co_await hold_promoter_duty(p)) continue;
       try {
-        long long w = co_await store_->promote(p, 500);
-        outage("promote").succeeded();
+        long long w = co_await store_->promote(p, 500, loop_call());
+        outage("promote", p).succeeded();
         if (w >= 0 && (next < 0 || w < next)) next = w;
       } catch (const redis::Error& e) {
         bump(&WorkerStats::promote_errors);
-        outage("promote").failed(e.what());
+        outage("promote", p).failed(e.what());
         next = 200;
       }
     }
@@ -80,11 +80,11 @@ asio::awaitable<bool> Worker::Impl::hold_promoter_duty(int p) {
   const Clock::time_point asked = Clock::now();
   if (asked >= duty.ask_at) {
     try {
-      const store::Store::Duty r = co_await store_->take_duty(p, options_.id, worker::PromoterDuty::kLease);
+      const store::Store::Duty r = co_await store_->take_duty(p, options_.id, worker::PromoterDuty::kLease, loop_call());
       duty.answered(r.held, r.left, asked);
     } catch (const redis::Error& e) {
       bump(&WorkerStats::promote_errors);
-      outage("promote").failed(e.what());
+      outage("promote", p).failed(e.what());
       duty.failed(asked);
     }
   }
@@ -95,7 +95,7 @@ asio::awaitable<void> Worker::Impl::give_up_promoter_duties() {
   for (std::size_t p = 0; p < promoter_duties_.size(); ++p) {
     if (!promoter_duties_[p].held(Clock::now())) continue;
     try {
-      co_await store_->take_duty(static_cast<int>(p), options_.id, milliseconds(0));
+      co_await store_->take_duty(static_cast<int>(p), options_.id, milliseconds(0), loop_call());
       promoter_duties_[p] = {};
     } catch (const redis::Error& e) {
       spdlog::warn("worker {}: promoter duty of partition {} not given up ({}); it ends with its lease",

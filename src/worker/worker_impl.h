@@ -163,6 +163,12 @@ class Worker::Impl {
   void log_background_error(const char* what, std::exception_ptr e);
   // The rate-limited warnings of a loop retrying Redis ("fetch", "heartbeat", ...).
   worker::OutageLog& outage(const std::string& what);
+  // The outage log of `what` ("fetch", "reclaim") for one partition: on a
+  // cluster each partition's own, so a dead primary's partitions failing
+  // while the others succeed log once, not at every alternation.
+  worker::OutageLog& outage(const std::string& what, int partition) {
+    return outage(reads_per_partition() ? what + " from partition " + std::to_string(partition) : what);
+  }
   int free_slots() const;
   // ... for a read of this stream: a task worker's are bounded by the
   // external workers' claims waiting for its queue (TaskBroker::room).
@@ -185,7 +191,7 @@ class Worker::Impl {
   static redis::Reply read_reply(std::vector<redis::Reply>& replies, std::size_t feeds);
   // A failed read: rethrows what must stop the worker (a missing group, an
   // error reply that is not transient), else reports the outage.
-  void read_failed(const std::exception_ptr& error);
+  void read_failed(const std::exception_ptr& error, int partition);
   // A read's entries: claimed (handle_claims); a stream that gave all
   // `count` is busy, one that gave less no longer.
   asio::awaitable<void> take_read(const std::vector<const Stream*>& streams, const redis::Reply& reply, int count);
@@ -201,6 +207,13 @@ class Worker::Impl {
     return keys_.layout() == store::Layout::spread && keys_.partitions() > 1;
   }
   asio::awaitable<void> fetch_loop_partitioned();
+  // The options of a Redis call for one partition that a loop awaits (the
+  // fetch loop's claims and reclaims, the promoter's): on a cluster, one for
+  // a primary that cannot be reached fails at once (unsent_fails), so the
+  // loop goes on with the other partitions while a replica takes over.
+  [[nodiscard]] redis::CommandOptions loop_call() const noexcept {
+    return redis::CommandOptions{milliseconds(-1), reads_per_partition()};
+  }
   void launch_partition_read(PartitionReader& r, std::vector<const Stream*> streams, int count, milliseconds block);
   asio::awaitable<void> finish_partition_read(PartitionReader& r);
   // handle_claims' parts: whether an entry is in flight here already (then
@@ -297,7 +310,9 @@ class Worker::Impl {
 
   // outbox.cpp
   void queue_transition(const std::string& key, store::Transition t);
-  asio::awaitable<void> flush();
+  asio::awaitable<void> flush(int lane);
+  // Whether any outcome waits to be written or is being written.
+  [[nodiscard]] bool outbox_busy() const;
   void count_applied(const store::Transition& t);
   asio::awaitable<void> flush_counters();
   asio::awaitable<void> counters_loop();
@@ -311,6 +326,10 @@ class Worker::Impl {
   // Reads the paused queues (Store::pause_queue) into paused_; logs changes.
   // On a Redis error the last known set stays.
   asio::awaitable<void> refresh_paused();
+  // fetch_loop_partitioned's pause check runs beside the loop, not in it: a
+  // primary that does not answer holds up only the check (the last known
+  // sets stay), never the reads and claims of the other partitions.
+  bool pause_check_running_ = false;
   bool paused(const Stream& s) const { return paused_.contains(s.queue); }
   bool fed(const Stream& s) const { return s.ordered || backlogged_.contains(s.key); }
   // Promotes the due timers of the partitions whose promoter duty this worker
@@ -360,6 +379,7 @@ class Worker::Impl {
     std::vector<redis::Reply> replies;
     std::exception_ptr error;
     Clock::time_point retry_at{};  // after a failed read: not before
+    Clock::time_point ends_by{};   // when the read in flight should end: its launch + block
   };
   std::vector<std::unique_ptr<PartitionReader>> partition_readers_;
   store::KeySpace keys_;
@@ -368,7 +388,15 @@ class Worker::Impl {
   std::unique_ptr<worker::ThreadPool> pool_;
   std::vector<Stream> streams_;
   std::map<std::string, Inflight> inflight_;
-  std::vector<std::pair<std::string, store::Transition>> outbox_;
+  // Outcomes to write, by lane: one lane on one Redis; on a cluster, one per
+  // partition, each with its own flush in flight, so a partition whose
+  // primary is down or slow holds up only its own outcomes (one pipeline for
+  // all of them waited for the slowest node, and held every partition's).
+  struct OutboxLane {
+    std::vector<std::pair<std::string, store::Transition>> pending;
+    bool flushing = false;  // a flush() of this lane runs
+  };
+  std::map<int, OutboxLane> outbox_;
   std::map<int, std::map<std::string, std::int64_t>> counters_;  // by partition; see count_applied()
   static constexpr milliseconds kCounterFlush{50};
   asio::steady_timer slot_signal_;
@@ -408,7 +436,6 @@ class Worker::Impl {
   // The entries of inflight_ whose machine holds_slot(): kept by the one
   // insert (fetch) and by feed(), so free_slots() is O(1) with thousands in flight.
   int holding_slots_ = 0;
-  bool flush_scheduled_ = false;
   bool draining_ = false;
   bool stopping_ = false;
   bool drained_ = false;  // drain() finished, deregistration included (drain_done)

@@ -4,6 +4,7 @@
 // "fault" (a process is killed; in the sanitizer phase's rotated sample).
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -168,6 +169,121 @@ TEST(OnAClusterWithReplicas, APlannedFailoverUnderLoadLosesNoAcknowledgedRun) { 
 // group and pending entries, indexes, timers) is resharded to another
 // primary while runs go: the clients follow ASK, TRYAGAIN and then MOVED.
 TEST(OnAClusterWithReplicas, ReshardingALoadedPartitionsSlotLosesNoRun) { under_load(Disturbance::reshard); }
+
+// A primary SIGKILLed and not replaced (it has no replica, and the others
+// go on serving their slots: cluster-require-full-coverage no). The runs on
+// the other primaries' partitions go on completing: only the dead one's
+// partitions stop. Before, the worker's fetch loop waited on the dead node —
+// for the command timeout (5 s) per claim, reclaim and pause check — and one
+// outcome pipeline for every partition waited with it, so every partition
+// stopped for seconds at a time.
+// And a submit without an idempotency key goes to a live primary.
+TEST(OnAClusterWithADeadPrimary, SubmitsAndRunsOnTheOtherPrimariesGoOn) {
+  RedisCluster cluster(test::RedisClusterOptions{3, 0, 15000});
+  for (int n = 0; n < 3; ++n) {
+    ASSERT_FALSE(cluster.node(n).call({"CONFIG", "SET", "cluster-require-full-coverage", "no"}).is_error());
+  }
+  const store::KeySpace keys = store::KeySpace::for_redis(redis::Config::from_url(cluster.url()), "c", 0);
+  // The victim holds no partition-less key (config, registry, limiters).
+  int victim = -1;
+  for (int n = 1; n < 3 && victim < 0; ++n) {
+    if (cluster.owner_of(redis::key_slot(keys.meta_base())) != n &&
+        cluster.owner_of(redis::key_slot(keys.limiters())) != n) {
+      victim = n;
+    }
+  }
+  ASSERT_GE(victim, 1);
+  std::vector<bool> live_partition(static_cast<std::size_t>(keys.partitions()));
+  int dead_partitions = 0;
+  for (int p = 0; p < keys.partitions(); ++p) {
+    live_partition[static_cast<std::size_t>(p)] = cluster.owner_of(redis::key_slot(keys.partition_base(p))) != victim;
+    dead_partitions += live_partition[static_cast<std::size_t>(p)] ? 0 : 1;
+  }
+  ASSERT_GT(dead_partitions, 0);
+  ASSERT_LT(dead_partitions, keys.partitions());
+
+  const Workflow wf = three_steps();
+  ClientOptions co;
+  co.redis_url = cluster.url();
+  co.key_prefix = "c";
+  Client client(co);
+  client.register_workflow(wf);
+  WorkerOptions wo;
+  wo.redis_url = cluster.url();
+  wo.key_prefix = "c";
+  wo.id = "w1";
+  wo.concurrency = 16;
+  wo.drain_timeout = 1s;
+  wo.handle_signals = false;
+  Worker worker(wo, {wf});
+  std::atomic<bool> worker_ended{false};
+  std::thread runner([&] {
+    worker.run();
+    worker_ended = true;
+  });
+  struct Join {
+    std::function<void()> f;
+    ~Join() { f(); }
+  } join{[&] {
+    if (runner.joinable()) {
+      worker.stop();
+      runner.join();
+    }
+  }};
+  const auto completed = [&](const std::string& id) {
+    const std::optional<RunInfo> run = client.get_run(id);
+    return run && run->status == "completed";
+  };
+  // Runs on every partition, the dead one's too, until each completed: the
+  // worker reads and claims every partition (its streams are busy).
+  std::vector<std::string> before;
+  for (int i = 0; i < 48; ++i) {
+    SubmitOptions so;
+    so.idempotency_key = "before-" + std::to_string(i);
+    before.push_back(client.submit("three", Json{{"n", i}}, so).run_id);
+  }
+  for (const std::string& id : before) {
+    for (const auto until = std::chrono::steady_clock::now() + 20s; !completed(id);) {
+      ASSERT_LT(std::chrono::steady_clock::now(), until) << id << " did not complete";
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+
+  cluster.node(victim).kill();
+  // A second with the primary dead before the runs below: the worker's loop
+  // meets it meanwhile (every 250 ms a pause check reads every partition).
+  std::this_thread::sleep_for(1s);
+  const auto submitted = std::chrono::steady_clock::now();
+  std::vector<std::pair<std::string, int>> after;
+  for (int i = 0; after.size() < 40; ++i) {
+    SubmitOptions so;
+    so.idempotency_key = "after-" + std::to_string(i);
+    if (!live_partition[static_cast<std::size_t>(keys.idempotency_partition("three", so.idempotency_key))]) continue;
+    after.emplace_back(client.submit("three", Json{{"n", i}}, so).run_id, i);
+  }
+  // Without an idempotency key a submit is free to go anywhere: none goes to
+  // the dead primary (there it would wait out its timeout and fail).
+  for (int i = 1000; i < 1030; ++i) {
+    const std::string id = client.submit("three", Json{{"n", i}}).run_id;
+    EXPECT_TRUE(live_partition[static_cast<std::size_t>(keys.partition_of(id))]) << id;
+    after.emplace_back(id, i);
+  }
+  for (const auto& [id, n] : after) {
+    while (!completed(id)) {
+      ASSERT_LT(std::chrono::steady_clock::now(), submitted + 3s)
+          << id << " (n " << n << ", on a live primary) did not complete within 3 s";
+      std::this_thread::sleep_for(5ms);
+    }
+    const std::optional<RunInfo> run = client.get_run(id);
+    ASSERT_EQ(run->steps.size(), 3u);
+    EXPECT_EQ(run->steps[2].output["n"], n * 2 + 1) << id;
+  }
+  // Still no failover: the dead primary's slots are served by nobody.
+  EXPECT_EQ(cluster.owner_of(redis::key_slot(keys.partition_base(
+                static_cast<int>(std::find(live_partition.begin(), live_partition.end(), false) - live_partition.begin())))),
+            victim);
+  EXPECT_FALSE(worker_ended) << "the worker exited while a primary was dead";
+}
 
 }  // namespace
 }  // namespace steadfast
