@@ -133,7 +133,7 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
     if (busy) {
       const ReadOutcome outcome = co_await read_and_claim(chosen, count);
       if (outcome == ReadOutcome::stop) break;
-      if (outcome == ReadOutcome::failed) co_await sleep_for(milliseconds(200));
+      if (outcome == ReadOutcome::failed || outcome == ReadOutcome::unsent) co_await sleep_for(milliseconds(200));
       continue;
     }
     // Block no longer than until the next reclaim pass is due. (Not until the
@@ -247,6 +247,10 @@ asio::awaitable<Worker::Impl::ReadOutcome> Worker::Impl::read_and_claim(const st
         if (draining_) co_return ReadOutcome::stop;
         outage("fetch", s->partition).failed(e.what());
         co_return ReadOutcome::failed;
+      } catch (const redis::NotSentError& e) {
+        if (draining_) co_return ReadOutcome::stop;
+        outage("fetch", s->partition).failed(e.what());
+        co_return ReadOutcome::unsent;
       } catch (const redis::Error& e) {
         // (an unknown outcome: entries this call claimed stay in our PEL, and
         // a reclaimer takes them after the lease, as after a blocking read's)

@@ -46,6 +46,10 @@ constexpr std::chrono::milliseconds kPartitionReadBlock{1000};
 constexpr std::chrono::milliseconds kPartitionTurnBlock{100};
 // After a failed read of a partition, the next one waits this long.
 constexpr std::chrono::milliseconds kPartitionRetry{200};
+// After a claim not sent because the partition's primary is known to be
+// down: shorter, so the partition is claimed again soon after a replica is
+// promoted (an unsent call costs no round trip).
+constexpr std::chrono::milliseconds kPartitionUnsentRetry{40};
 // How long past its block a read may take before a due reclaim pass stops
 // waiting for it (its node hung, or a primary failing over).
 constexpr std::chrono::milliseconds kPartitionReadGrace{250};
@@ -152,6 +156,7 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
               break;
             }
             if (outcome == ReadOutcome::failed) idle[i].reader->retry_at = Clock::now() + kPartitionRetry;
+            if (outcome == ReadOutcome::unsent) idle[i].reader->retry_at = Clock::now() + kPartitionUnsentRetry;
             read_inline = true;
             break;  // the free slots changed: count again
           }
@@ -208,9 +213,10 @@ void Worker::Impl::launch_partition_read(PartitionReader& r, std::vector<const S
       *io_,
       [this, &r, p = std::move(p), block]() mutable -> asio::awaitable<void> {
         try {
-          // (unsent_fails: a read for a primary that cannot be reached fails
-          // at once, and the partition is read again after kPartitionRetry)
-          r.replies = co_await r.client->exec(std::move(p), {block + milliseconds(5000), true});
+          // (Not unsent_fails: a read for a primary that cannot be reached
+          // waits in the router, beside the loop, and is sent to the
+          // promoted replica as soon as the map names it.)
+          r.replies = co_await r.client->exec(std::move(p), {block + milliseconds(5000)});
         } catch (...) {
           r.error = std::current_exception();
         }

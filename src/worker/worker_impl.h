@@ -184,7 +184,9 @@ class Worker::Impl {
   asio::awaitable<void> handle_claims(const Stream& s, std::vector<store::StartItem> items);
   // Entries read and claimed in one call (Store::read_and_start).
   asio::awaitable<void> handle_read_claims(std::vector<store::ReadClaim> claims);
-  enum class ReadOutcome { read, failed, stop };  // stop: draining
+  // stop: draining; unsent: failed without a round trip, the partition's
+  // primary known to be down (loop_call), so soon asked again.
+  enum class ReadOutcome { read, failed, unsent, stop };
   asio::awaitable<ReadOutcome> read_and_claim(const std::vector<const Stream*>& streams, int count);
   // A blocking read's answer: feed.lua's replies checked, the XREADGROUP's
   // returned; an error reply thrown (redis::checked).
