@@ -21,13 +21,17 @@
 # go on while the third fails over (until their share of the backlog is
 # done: then only the dead one's third is left).
 #
+# --signal STOP: the primary hangs (SIGSTOP) instead: its connections stay
+# open and nothing is answered; it is failed over the same way.
+#
 #   bench/cluster_failover.sh [--node-timeout T=2000] [--runs R=4000] [--interval-us I=5000]
-#                             [--kill-after K=6] [--drain D] [BIN=build/steadfast]
+#                             [--kill-after K=6] [--drain D] [--signal KILL|STOP] [BIN=build/steadfast]
 set -euo pipefail
-node_timeout=2000 runs=4000 interval=5000 kill_after=6 drain=0
+node_timeout=2000 runs=4000 interval=5000 kill_after=6 drain=0 signal=KILL
 while [[ ${1:-} == --* ]]; do
   case $1 in
     --drain) drain=$2 ;;
+    --signal) signal=$2 ;;
     --node-timeout) node_timeout=$2 ;;
     --runs) runs=$2 ;;
     --interval-us) interval=$2 ;;
@@ -42,6 +46,7 @@ work=$(mktemp -d)
 bench_pid=
 cleanup() {
   [[ -n $bench_pid ]] && kill "$bench_pid" 2> /dev/null || true
+  [[ -n ${victim:-} && -f $work/cluster/$victim/redis.pid ]] && kill -CONT "$(cat "$work/cluster/$victim/redis.pid")" 2> /dev/null || true
   "$here/local_cluster.sh" stop "$work/cluster" > /dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -68,9 +73,9 @@ if ((drain > 0)); then
     sleep 0.5
     now=$(ms)
     if [[ -z $killed_at ]] && ((now - started >= kill_after * 1000)); then
-      kill -KILL "$(cat "$work/cluster/$victim/redis.pid")"
+      kill -"$signal" "$(cat "$work/cluster/$victim/redis.pid")"
       killed_at=$(ms)
-      echo "  $((killed_at - started)) ms: primary $victim SIGKILLed"
+      echo "  $((killed_at - started)) ms: primary $victim SIG$signal"
     fi
     if [[ -n $killed_at && -z $promoted_at ]] && redis-cli -p "$replica" role 2> /dev/null | head -1 | grep -q master; then
       promoted_at=$(ms)
@@ -95,12 +100,12 @@ bench_started_at=$(ms)
 sleep "$kill_after"
 kill -0 "$bench_pid" || { echo "the bench ended before the kill: give it more --runs" >&2; exit 1; }
 killed_at=$(ms)
-kill -KILL "$(cat "$work/cluster/$victim/redis.pid")"
+kill -"$signal" "$(cat "$work/cluster/$victim/redis.pid")"
 until redis-cli -p "$replica" role 2> /dev/null | head -1 | grep -q master; do sleep 0.01; done
 promoted_at=$(ms)
 wait "$bench_pid"
 bench_pid=
-echo "cluster-node-timeout ${node_timeout} ms; primary $victim SIGKILLed; its replica $replica promoted after $((promoted_at - killed_at)) ms"
+echo "cluster-node-timeout ${node_timeout} ms; primary $victim SIG$signal; its replica $replica promoted after $((promoted_at - killed_at)) ms"
 python3 - "$work/bench.json" "$work/runs.csv" "$((killed_at - bench_started_at))" << 'PY'
 import csv, json, sys
 j = json.load(open(sys.argv[1]))

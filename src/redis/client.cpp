@@ -69,6 +69,7 @@ struct Request {
   std::size_t expected = 0;
   std::vector<Reply> replies;
   Clock::time_point deadline = Clock::time_point::max();
+  Clock::time_point queued_at{};          // when exec() was called
   std::chrono::milliseconds timeout{0};  // for the error message
   bool abandoned = false;  // timed out: replies are read and dropped
   bool unsent_fails = false;  // CommandOptions::unsent_fails
@@ -192,6 +193,10 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
   }
 
   bool connected() const noexcept { return connected_; }
+  std::chrono::milliseconds oldest_wait() const noexcept {
+    if (pending_.empty()) return std::chrono::milliseconds(0);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - pending_.front().queued_at);
+  }
   const std::string& last_error() const noexcept { return last_error_; }
   ClientStats stats() const noexcept { return stats_; }
   const Config& config() const noexcept { return config_; }
@@ -241,7 +246,8 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     r.expected = p.size();
     r.replies.reserve(p.size());
     r.timeout = options.timeout.count() < 0 ? config_.command_timeout : options.timeout;
-    if (r.timeout.count() > 0) r.deadline = Clock::now() + r.timeout;
+    r.queued_at = Clock::now();
+    if (r.timeout.count() > 0) r.deadline = r.queued_at + r.timeout;
     const auto deadline = r.deadline;
     r.handler = std::move(handler);
     r.bytes = p.bytes().size();
@@ -841,6 +847,9 @@ void Client::close() {
   }
 }
 bool Client::connected() const noexcept { return cluster_ ? cluster_->connected() : impl_->connected(); }
+std::chrono::milliseconds Client::oldest_wait() const noexcept {
+  return cluster_ ? std::chrono::milliseconds(0) : impl_->oldest_wait();
+}
 bool Client::reachable() const noexcept { return cluster_ ? cluster_->reachable() : impl_->connected(); }
 bool Client::key_unreachable(std::string_view key) const noexcept {
   return cluster_ && cluster_->slot_unreachable(key_slot(key));

@@ -50,8 +50,9 @@ struct CommandOptions {
   // a caller that can send it elsewhere (the cluster router, to the replica
   // that took a dead primary's slots over). Through a cluster router it
   // means the same to its caller: a pipeline for one primary that cannot be
-  // reached (or a slot no primary serves) fails at once with NotSentError
-  // instead of waiting for a replica's promotion, and nothing was sent.
+  // reached, or has left a command unanswered for 1 s (hung), or a slot no
+  // primary serves, fails at once with NotSentError instead of waiting for a
+  // replica's promotion, and nothing was sent.
   bool unsent_fails = false;
 };
 
@@ -127,6 +128,10 @@ class Client {
   // reached then waits in the router for a replica's promotion (or fails at
   // once with unsent_fails), while the other primaries' commands go on.
   [[nodiscard]] bool reachable() const noexcept;
+  // How long the oldest command still waiting for its reply has waited
+  // (zero if none; zero for a cluster client — its node clients each know
+  // theirs). A server that hangs with the connection open shows here first.
+  [[nodiscard]] std::chrono::milliseconds oldest_wait() const noexcept;
   // On a cluster: the primary that serves `key`'s slot is known to be down
   // (its connection lost and not back) or no primary serves it — a failover
   // under way. Always false on one server. For a caller free to put new data

@@ -110,11 +110,21 @@ SlotMap parse_cluster_slots(const Reply& reply, const std::string& asked_host) {
   return map;
 }
 
+// A node whose oldest command has waited this long for its reply counts as
+// hung for a caller that asked for unsent_fails (and for key_unreachable): a
+// process stopped, or a network cut, keeps the connection open, and nothing
+// else tells. Every call of ours to a node is a short one (the blocking
+// reads have clients of their own), so a healthy node answers far sooner.
+constexpr milliseconds kHungAfter{1000};
+
 struct ClusterRouter::Node {
   std::string host;
   std::uint16_t port = 0;
   std::unique_ptr<Client> client;
   [[nodiscard]] std::string address() const { return host + ":" + std::to_string(port); }
+  // Its connection lost, and a reconnect failed since.
+  [[nodiscard]] bool down() const { return !client->connected() && !client->last_error().empty(); }
+  [[nodiscard]] bool hung() const { return client->oldest_wait() >= kHungAfter; }
 };
 
 // The commands of one exec bound for one node.
@@ -361,7 +371,13 @@ asio::awaitable<std::vector<Reply>> ClusterRouter::exec(const Pipeline& pipeline
         read_map_soon();
         continue;
       }
-      if (!target->client->connected() && !target->client->last_error().empty()) {
+      if (first_round && options.unsent_fails && !target->down() && target->hung()) {
+        // (A hung primary may be failed over too: the map is read again.)
+        read_map_soon();
+        throw NotSentError("not sent: " + target->address() + " has not answered for " +
+                           std::to_string(target->client->oldest_wait().count()) + " ms");
+      }
+      if (target->down()) {
         // A primary that cannot be reached may be failing over. Its client
         // would hold the command until it reconnects or the deadline passes,
         // even after a replica took its slots over: instead nothing is written
@@ -564,7 +580,7 @@ bool ClusterRouter::reachable() const noexcept {
 bool ClusterRouter::slot_unreachable(int slot) const noexcept {
   if (!have_map_) return false;
   const Node* p = owner_[static_cast<std::size_t>(slot)];
-  return p == nullptr || (!p->client->connected() && !p->client->last_error().empty());
+  return p == nullptr || p->down() || p->hung();
 }
 
 std::string ClusterRouter::last_error() const {

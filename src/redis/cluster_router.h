@@ -21,7 +21,9 @@
 // (TimeoutError at the deadline, the command unsent) — unless the caller
 // asked for unsent_fails itself: then the pipeline fails at once with
 // NotSentError, nothing sent, so a worker's loop goes on with the partitions
-// of the live primaries and asks again later. A command already
+// of the live primaries and asks again later. For such a caller a primary
+// that has left a command unanswered for 1 s (kHungAfter: stopped, or cut
+// off with the connection open) counts as unreachable too. A command already
 // written when a connection drops fails with IoError and is never sent again
 // (the map is read again for the next commands), exactly as with one server.
 //
@@ -86,7 +88,8 @@ class ClusterRouter : public std::enable_shared_from_this<ClusterRouter> {
   [[nodiscard]] bool connected() const noexcept;  // to every primary of the map
   [[nodiscard]] bool reachable() const noexcept;  // the map known, some primary connected
   // Known to be down: the slot's primary lost its connection (and a reconnect
-  // failed since), or no primary serves it. False before the map is read.
+  // failed since), or has not answered a command for kHungAfter (1 s), or no
+  // primary serves it. False before the map is read.
   [[nodiscard]] bool slot_unreachable(int slot) const noexcept;
   [[nodiscard]] std::string last_error() const;
   // Summed over the nodes' connections.

@@ -211,10 +211,17 @@ class Worker::Impl {
   asio::awaitable<void> fetch_loop_partitioned();
   // The options of a Redis call for one partition that a loop awaits (the
   // fetch loop's claims and reclaims, the promoter's): on a cluster, one for
-  // a primary that cannot be reached fails at once (unsent_fails), so the
-  // loop goes on with the other partitions while a replica takes over.
+  // a primary that cannot be reached or hangs fails at once (unsent_fails),
+  // so the loop goes on with the other partitions while a replica takes
+  // over; and one written to a primary that then hangs gives up after
+  // kLoopCallTimeout instead of the command timeout (its outcome unknown:
+  // entries it claimed stay in our PEL for a reclaimer, after their lease).
+  static constexpr milliseconds kLoopCallTimeout{2000};
   [[nodiscard]] redis::CommandOptions loop_call() const noexcept {
-    return redis::CommandOptions{milliseconds(-1), reads_per_partition()};
+    if (!reads_per_partition()) return {};
+    const milliseconds configured = redis_config_.command_timeout;  // (0: none)
+    return redis::CommandOptions{configured.count() == 0 ? kLoopCallTimeout : std::min(kLoopCallTimeout, configured),
+                                 true};
   }
   void launch_partition_read(PartitionReader& r, std::vector<const Stream*> streams, int count, milliseconds block);
   asio::awaitable<void> finish_partition_read(PartitionReader& r);

@@ -170,15 +170,22 @@ TEST(OnAClusterWithReplicas, APlannedFailoverUnderLoadLosesNoAcknowledgedRun) { 
 // primary while runs go: the clients follow ASK, TRYAGAIN and then MOVED.
 TEST(OnAClusterWithReplicas, ReshardingALoadedPartitionsSlotLosesNoRun) { under_load(Disturbance::reshard); }
 
-// A primary SIGKILLed and not replaced (it has no replica, and the others
-// go on serving their slots: cluster-require-full-coverage no). The runs on
-// the other primaries' partitions go on completing: only the dead one's
-// partitions stop. Before, the worker's fetch loop waited on the dead node —
-// for the command timeout (5 s) per claim, reclaim and pause check — and one
+enum class Loss {
+  kill,  // SIGKILL: its connections drop, reconnects are refused
+  hang,  // SIGSTOP: connections stay open, nothing is answered
+};
+
+// A primary lost and not replaced (it has no replica, and the others go on
+// serving their slots: cluster-require-full-coverage no; node timeout 15 s).
+// The runs on the other primaries' partitions go on completing: only the
+// lost one's partitions stop. Before, the worker's fetch loop waited on the
+// lost node — for the command timeout (5 s) per claim, reclaim and pause
+// check, and a due reclaim pass for a read of it that never ended — and one
 // outcome pipeline for every partition waited with it, so every partition
-// stopped for seconds at a time.
-// And a submit without an idempotency key goes to a live primary.
-TEST(OnAClusterWithADeadPrimary, SubmitsAndRunsOnTheOtherPrimariesGoOn) {
+// stopped for seconds at a time. After a kill, a submit without an
+// idempotency key goes to a live primary (a hung one the client cannot know
+// of before it has sent it something).
+void one_primary_lost(Loss loss) {
   RedisCluster cluster(test::RedisClusterOptions{3, 0, 15000});
   for (int n = 0; n < 3; ++n) {
     ASSERT_FALSE(cluster.node(n).call({"CONFIG", "SET", "cluster-require-full-coverage", "no"}).is_error());
@@ -249,9 +256,20 @@ TEST(OnAClusterWithADeadPrimary, SubmitsAndRunsOnTheOtherPrimariesGoOn) {
     }
   }
 
-  cluster.node(victim).kill();
-  // A second with the primary dead before the runs below: the worker's loop
-  // meets it meanwhile (every 250 ms a pause check reads every partition).
+  struct Resume {
+    std::function<void()> f;
+    ~Resume() { f(); }
+  } resume{[&] {
+    if (loss == Loss::hang) cluster.node(victim).resume();
+  }};
+  if (loss == Loss::kill) {
+    cluster.node(victim).kill();
+  } else {
+    cluster.node(victim).pause();
+  }
+  // A second with the primary lost before the runs below: the worker's loop
+  // meets it meanwhile (every 250 ms a pause check reads every partition;
+  // a reclaim pass at least every second reads each).
   std::this_thread::sleep_for(1s);
   const auto submitted = std::chrono::steady_clock::now();
   std::vector<std::pair<std::string, int>> after;
@@ -263,7 +281,7 @@ TEST(OnAClusterWithADeadPrimary, SubmitsAndRunsOnTheOtherPrimariesGoOn) {
   }
   // Without an idempotency key a submit is free to go anywhere: none goes to
   // the dead primary (there it would wait out its timeout and fail).
-  for (int i = 1000; i < 1030; ++i) {
+  for (int i = 1000; i < (loss == Loss::kill ? 1030 : 1000); ++i) {
     const std::string id = client.submit("three", Json{{"n", i}}).run_id;
     EXPECT_TRUE(live_partition[static_cast<std::size_t>(keys.partition_of(id))]) << id;
     after.emplace_back(id, i);
@@ -282,8 +300,12 @@ TEST(OnAClusterWithADeadPrimary, SubmitsAndRunsOnTheOtherPrimariesGoOn) {
   EXPECT_EQ(cluster.owner_of(redis::key_slot(keys.partition_base(
                 static_cast<int>(std::find(live_partition.begin(), live_partition.end(), false) - live_partition.begin())))),
             victim);
-  EXPECT_FALSE(worker_ended) << "the worker exited while a primary was dead";
+  EXPECT_FALSE(worker_ended) << "the worker exited while a primary was lost";
 }
+
+TEST(OnAClusterWithALostPrimary, SubmitsAndRunsOnTheOtherPrimariesGoOnAfterAKill) { one_primary_lost(Loss::kill); }
+
+TEST(OnAClusterWithALostPrimary, RunsOnTheOtherPrimariesGoOnWhileOneHangs) { one_primary_lost(Loss::hang); }
 
 }  // namespace
 }  // namespace steadfast
