@@ -25,7 +25,15 @@ start_node() {
     --cluster-enabled yes --cluster-config-file "$dir/$port/nodes.conf" \
     --cluster-node-timeout "${SF_NODE_TIMEOUT_MS:-15000}" \
     --daemonize yes --pidfile "$dir/$port/redis.pid" --logfile "$dir/$port/redis.log"
-  until redis-cli -p "$port" ping > /dev/null 2>&1; do sleep 0.05; done
+  # A port (or its bus port + 10000) taken meanwhile — by another process's
+  # outgoing connection, say — stops the node at once: say so, not wait.
+  for ((t = 0; t < 200; t++)); do
+    redis-cli -p "$port" ping > /dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "node $port did not start:" >&2
+  tail -3 "$dir/$port/redis.log" >&2
+  return 1
 }
 
 # wait_for PORT PATTERN [INFO_SECTION]: until `cluster info` (or `info
