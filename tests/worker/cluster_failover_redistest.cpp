@@ -30,6 +30,24 @@ using namespace std::chrono_literals;
 using test::RedisCluster;
 using test::three_steps;
 
+// The worker of these tests: w1, 16 slots, prefix "c"; and its client.
+WorkerOptions worker_options(const RedisCluster& cluster) {
+  WorkerOptions wo;
+  wo.redis_url = cluster.url();
+  wo.key_prefix = "c";
+  wo.id = "w1";
+  wo.concurrency = 16;
+  wo.drain_timeout = 1s;
+  wo.handle_signals = false;
+  return wo;
+}
+ClientOptions client_options(const RedisCluster& cluster) {
+  ClientOptions co;
+  co.redis_url = cluster.url();
+  co.key_prefix = "c";
+  return co;
+}
+
 enum class Disturbance {
   kill,     // SIGKILL of primary 1; started again once its replica (node 4) took over
   planned,  // CLUSTER FAILOVER at node 4, primary 1's replica
@@ -44,21 +62,12 @@ enum class Disturbance {
 void under_load(Disturbance disturbance) {
   RedisCluster cluster(test::RedisClusterOptions{3, 1, 1000});
   const Workflow wf = three_steps();
-  ClientOptions co;
-  co.redis_url = cluster.url();
-  co.key_prefix = "c";
+  ClientOptions co = client_options(cluster);
   co.wait_replicas = 1;
   co.wait_replicas_timeout = 2s;
   Client client(co);
   client.register_workflow(wf);
-  WorkerOptions wo;
-  wo.redis_url = cluster.url();
-  wo.key_prefix = "c";
-  wo.id = "w1";
-  wo.concurrency = 16;
-  wo.drain_timeout = 1s;
-  wo.handle_signals = false;
-  Worker worker(wo, {wf});
+  Worker worker(worker_options(cluster), {wf});
   std::atomic<bool> worker_ended{false};
   std::thread runner([&] {
     worker.run();
@@ -210,19 +219,9 @@ void one_primary_lost(Loss loss) {
   ASSERT_LT(dead_partitions, keys.partitions());
 
   const Workflow wf = three_steps();
-  ClientOptions co;
-  co.redis_url = cluster.url();
-  co.key_prefix = "c";
-  Client client(co);
+  Client client(client_options(cluster));
   client.register_workflow(wf);
-  WorkerOptions wo;
-  wo.redis_url = cluster.url();
-  wo.key_prefix = "c";
-  wo.id = "w1";
-  wo.concurrency = 16;
-  wo.drain_timeout = 1s;
-  wo.handle_signals = false;
-  Worker worker(wo, {wf});
+  Worker worker(worker_options(cluster), {wf});
   std::atomic<bool> worker_ended{false};
   std::thread runner([&] {
     worker.run();
