@@ -243,7 +243,11 @@ asio::awaitable<Worker::Impl::ReadOutcome> Worker::Impl::read_and_claim(const st
         claims = co_await store_->read_and_start(s->partition, s->queue, count, feed_first, loop_call());
       } catch (const redis::ServerError& e) {
         if (is_no_group(e)) std::rethrow_exception(group_missing(e));
-        if (!e.transient()) throw;
+        // A run hash already moved by a resharding of the partition's slot
+        // (claim.lua reads the runs its entries name, keys it cannot
+        // declare): the script stopped there, after its XREADGROUP — an
+        // outcome as unknown as a lost reply's, so handled as one (below).
+        if (!e.transient() && !met_a_moved_key(e)) throw;
         if (draining_) co_return ReadOutcome::stop;
         outage("fetch", s->partition).failed(e.what());
         co_return ReadOutcome::failed;
@@ -299,6 +303,11 @@ asio::awaitable<void> Worker::Impl::refresh_paused() {
     }
   }
   backlogged_ = std::move(waiting);
+}
+
+bool Worker::Impl::met_a_moved_key(const redis::ServerError& e) {
+  // Redis 7.0: "ERR Script attempted to access a non local key in a cluster node script: ..."
+  return std::string_view(e.what()).find("access a non local key") != std::string_view::npos;
 }
 
 bool Worker::Impl::is_no_group(const redis::ServerError& e) {

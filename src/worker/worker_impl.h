@@ -179,6 +179,9 @@ class Worker::Impl {
   asio::awaitable<void> take_back_own_entries();
   static store::StartItem to_item(const Stream& s, const redis::Reply& entry, long long deliveries);
   static bool is_no_group(const redis::ServerError& e);
+  // A script's error for a key of a slot migrating away (a resharding):
+  // the script ran up to that key.
+  static bool met_a_moved_key(const redis::ServerError& e);
   static std::exception_ptr group_missing(const redis::ServerError& e);
   const Stream* stream_by_key(std::string_view key) const;
   asio::awaitable<void> handle_claims(const Stream& s, std::vector<store::StartItem> items);
