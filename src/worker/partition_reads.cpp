@@ -12,13 +12,14 @@
 // one entry per stream: it finds where work is. A stream that gave one is
 // busy, and is read and claimed by claim.lua without blocking, as many
 // entries as every free slot takes, so batches stay as large as on one
-// server rather than a 1/P share of the slots each. The reclaimer and
-// the pause check run from this loop as from fetch_loop: each read's block
-// ends by the next reclaim pass, and the pass waits for the reads in flight,
-// so it finds the slots they held free. The pause check runs beside the
-// loop, and the loop's own calls (claims, reclaims) fail at once for a
-// primary that cannot be reached (Impl::loop_call): a dead primary stops its
-// own partitions until a replica takes over, never the others.
+// server rather than a 1/P share of the slots each. The reclaimer runs
+// from this loop as from fetch_loop: each read's block ends by the next
+// reclaim pass, and the pass waits for the reads in flight (up to
+// kPartitionReadGrace past their block), so it finds the slots they held
+// free. The pause check runs beside the loop, and the loop's own calls
+// (claims, reclaims) fail at once for a primary that is down or hung
+// (Impl::loop_call): a lost primary stops its own partitions until a
+// replica takes over, never the others.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
