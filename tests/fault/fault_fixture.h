@@ -106,6 +106,13 @@ class FaultTest : public RedisTest {
     url_ = s.url();
     client_.reset();
   }
+  // Everything the test starts (workers, the CLI, the client) talks to `url`,
+  // a Sentinel's say; the helpers' own reads still go to redis(). Call it
+  // after use_redis().
+  void use_url(std::string url) {
+    url_ = std::move(url);
+    client_.reset();
+  }
 
   std::string write_workflows(std::string_view yaml, const std::string& name = "workflows.yaml") {
     return dir_.write_file(name, yaml);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "proc/child.h"
+#include "support/redis_sentinel.h"
 #include "support/redis_test.h"
 
 namespace steadfast::redis {
@@ -629,70 +630,7 @@ TEST_F(FailoverTest, DemotionErrorsAreTransientAndTheClientCarriesOn) {
 // Through Redis Sentinel (redis+sentinel://): the primary is asked for, and
 // followed through a failover.
 
-// A Sentinel (redis-server --sentinel) watching `primary` as name() with
-// quorum 1 and a 1 s down-after, on a free port; SIGKILLed by PID and its
-// folder removed on destruction (its log printed first if the test failed).
-// The master's name is made of the primary's port: a Sentinel of a test
-// running at the same time, on a port this test once took as free, must not
-// answer for this test's master.
-class Sentinel {
- public:
-  explicit Sentinel(std::uint16_t primary_port)
-      : dir_(test::make_temp_dir("steadfast-sentinel-")),
-        port_(test::free_port()),
-        name_("m" + std::to_string(primary_port)) {
-    {
-      std::ofstream conf(dir_ + "/sentinel.conf");
-      conf << "port " << port_ << "\nbind 127.0.0.1\ndir " << dir_ << "\n"
-           << "sentinel monitor " << name_ << " 127.0.0.1 " << primary_port << " 1\n"
-           << "sentinel down-after-milliseconds " << name_ << " 1000\n"
-           << "sentinel failover-timeout " << name_ << " 10000\n";
-    }
-    proc::SpawnOptions o;
-    o.argv = {"redis-server", dir_ + "/sentinel.conf", "--sentinel"};
-    o.out = proc::Stdio::append_to(dir_ + "/sentinel.log");
-    o.err = proc::Stdio::append_to(dir_ + "/sentinel.log");
-    child_ = proc::Child(o);
-    const auto until = Clock::now() + 10s;
-    while (cli({"PING"}) != "PONG") {
-      if (Clock::now() > until) throw std::runtime_error("the Sentinel did not start: " + log());
-      std::this_thread::sleep_for(20ms);
-    }
-  }
-  ~Sentinel() {
-    child_.kill();
-    if (::testing::Test::HasFailure()) std::cerr << "---- the Sentinel's log\n" << log() << "----\n";
-    std::filesystem::remove_all(dir_);
-  }
-  Sentinel(const Sentinel&) = delete;
-  Sentinel& operator=(const Sentinel&) = delete;
-
-  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
-  [[nodiscard]] const std::string& name() const noexcept { return name_; }
-  // redis-cli against the Sentinel; its output, trimmed.
-  std::string cli(std::vector<std::string> args) const {
-    std::vector<std::string> argv{"redis-cli", "-h", "127.0.0.1", "-p", std::to_string(port_)};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::string out = test::run_process(argv, 5s).output;
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-    return out;
-  }
-  // The port of the primary the Sentinel names now.
-  std::string primary_port() const {
-    const std::string out = cli({"SENTINEL", "get-master-addr-by-name", name_});
-    return out.substr(out.find('\n') + 1);
-  }
-  std::string log() const {
-    std::ifstream in(dir_ + "/sentinel.log");
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-
- private:
-  std::string dir_;
-  std::uint16_t port_;
-  std::string name_;
-  proc::Child child_;
-};
+using Sentinel = test::RedisSentinel;
 
 // A loopback port bound and never listened on, for as long as it lives: a
 // connect to it is refused, and no other test's server can take it.
@@ -821,9 +759,7 @@ TEST_F(SentinelTest, APrimaryThatStopsAnsweringIsLeftWhenTheSentinelsSwitch) {
       [&]() -> asio::awaitable<void> {
         co_await until([&] { return has_role(b, "slave"); }, "the replica to sync");
         // The Sentinel must know the replica before a failover can pick it.
-        co_await until([&] { return sentinel.cli({"SENTINEL", "REPLICAS", sentinel.name()}).find(std::to_string(b.port())) !=
-                                    std::string::npos; },
-                       "the Sentinel to see the replica", 20s);
+        co_await until([&] { return sentinel.knows_replica(b.port()); }, "the Sentinel to see the replica", 20s);
         co_await client.command("SET", "one", "v");
         a.pause();
         const auto paused_at = Clock::now();

@@ -35,17 +35,6 @@ workflows:
       - {name: c, kind: noop, lease: 10s, retry: {max_attempts: 3, backoff: {initial: 50ms}}}
 )";
 
-// "<field>:<value>" of INFO replication; empty when absent.
-std::string replication_field(const RedisServer& redis, const std::string& field) {
-  const redis::Reply r = redis.call({"INFO", "replication"});
-  const std::string text(r.str());
-  const auto at = text.find("\n" + field + ":");
-  if (at == std::string::npos) return {};
-  const auto from = at + field.size() + 2;
-  const auto end = text.find_first_of("\r\n", from);
-  return text.substr(from, end - from);
-}
-
 // Makes `to` (a replica of `from`, in sync) the primary and `from` its
 // replica, at once and without losing a write: writes paused on `from`, wait
 // until `to` has applied all of them, REPLICAOF NO ONE on `to`, REPLICAOF on
@@ -68,18 +57,6 @@ std::string switch_primary(const RedisServer& from, const RedisServer& to) {
     return "REPLICAOF refused: " + std::string(promoted.str()) + " / " + std::string(demoted.str());
   }
   return {};
-}
-
-// Waits until the server has the role ("master" or "slave") with no failover
-// in progress, and, as a replica, its link to the primary up (in sync).
-bool wait_role(const RedisServer& redis, const std::string& role, milliseconds timeout) {
-  return eventually(
-      [&] {
-        if (replication_field(redis, "role") != role) return false;
-        if (replication_field(redis, "master_failover_state") != "no-failover") return false;
-        return role != "slave" || replication_field(redis, "master_link_status") == "up";
-      },
-      timeout, 20ms);
 }
 
 long long system_ms() {

@@ -48,6 +48,29 @@ inline HttpResponse post_run(std::uint16_t port, const std::string& workflow, co
   }
 }
 
+// "<field>:<value>" of INFO replication; empty when absent.
+inline std::string replication_field(const RedisServer& redis, const std::string& field) {
+  const redis::Reply r = redis.call({"INFO", "replication"});
+  const std::string text(r.str());
+  const auto at = text.find("\n" + field + ":");
+  if (at == std::string::npos) return {};
+  const auto from = at + field.size() + 2;
+  const auto end = text.find_first_of("\r\n", from);
+  return text.substr(from, end - from);
+}
+
+// Waits until the server has the role ("master" or "slave") with no failover
+// in progress, and, as a replica, its link to the primary up (in sync).
+inline bool wait_role(const RedisServer& redis, const std::string& role, std::chrono::milliseconds timeout) {
+  return eventually(
+      [&] {
+        if (replication_field(redis, "role") != role) return false;
+        if (replication_field(redis, "master_failover_state") != "no-failover") return false;
+        return role != "slave" || replication_field(redis, "master_link_status") == "up";
+      },
+      timeout, std::chrono::milliseconds(20));
+}
+
 class ReliabilityTest : public FaultTest {
  protected:
   void TearDown() override {
