@@ -19,9 +19,10 @@ namespace steadfast::cli {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 // Status code and Content-Length of a response head ("HTTP/1.1 201 Created\r\n...").
 struct Head {

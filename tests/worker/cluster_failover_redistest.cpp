@@ -306,5 +306,106 @@ TEST(OnAClusterWithALostPrimary, SubmitsAndRunsOnTheOtherPrimariesGoOnAfterAKill
 
 TEST(OnAClusterWithALostPrimary, RunsOnTheOtherPrimariesGoOnWhileOneHangs) { one_primary_lost(Loss::hang); }
 
+
+// claim.lua reads the runs its entries name — keys it cannot declare, since
+// it learns them from its own XREADGROUP. While a resharding moves their
+// slot, a run hash already moved away makes Redis stop the script after the
+// read ("Script attempted to access a non local key"): the entry is
+// delivered, no step started. The worker takes that as an unknown outcome,
+// as a lost reply (the entry waits for a reclaimer), not as a fatal error.
+// Deterministic: two runs in one partition, the second's hash migrated
+// alone, a worker of two slots (on a cluster a blocking read takes one
+// entry; the first run fills it, so the queue counts as busy and the next
+// read is claim.lua's, for the other slot, which meets the second).
+TEST(OnAClusterMidResharding, AClaimThatMeetsAMovedRunHashLeavesItToTheReclaimer) {
+  RedisCluster cluster(3);
+  Workflow wf("one");
+  StepOptions so;
+  so.lease = 500ms;
+  wf.step("a", [](StepContext&) -> StepResult { return Json{{"done", true}}; }, so);
+  Client client(client_options(cluster));
+  client.register_workflow(wf);
+
+  const store::KeySpace keys = store::KeySpace::for_redis(redis::Config::from_url(cluster.url()), "c", 0);
+  // Two idempotency keys of one partition, so the runs share a stream, in order.
+  std::vector<std::string> same;
+  const int partition = keys.idempotency_partition("one", "k0");
+  for (int i = 0; same.size() < 2; ++i) {
+    const std::string k = "k" + std::to_string(i);
+    if (keys.idempotency_partition("one", k) == partition) same.push_back(k);
+  }
+  SubmitOptions first_key;
+  first_key.idempotency_key = same[0];
+  SubmitOptions second_key;
+  second_key.idempotency_key = same[1];
+  const std::string first = client.submit("one", Json::object(), first_key).run_id;
+  const std::string second = client.submit("one", Json::object(), second_key).run_id;
+
+  // The slot half-migrated: the second run's hash alone on the importing node.
+  const int slot = redis::key_slot(keys.partition_base(partition));
+  const int from = cluster.owner_of(slot);
+  const int to = (from + 1) % 3;
+  ASSERT_EQ(redis::key_slot(keys.run(second)), slot);
+  ASSERT_FALSE(cluster.node(to).call({"CLUSTER", "SETSLOT", std::to_string(slot), "IMPORTING", cluster.id(from)}).is_error());
+  ASSERT_FALSE(cluster.node(from).call({"CLUSTER", "SETSLOT", std::to_string(slot), "MIGRATING", cluster.id(to)}).is_error());
+  const redis::Reply moved = cluster.node(from).call(
+      {"MIGRATE", "127.0.0.1", std::to_string(cluster.node(to).port()), keys.run(second), "0", "5000"});
+  ASSERT_EQ(std::string(moved.str()), "OK");
+
+  WorkerOptions wo = worker_options(cluster);
+  wo.concurrency = 2;
+  Worker worker(wo, {wf});
+  std::atomic<bool> worker_ended{false};
+  std::string worker_error;
+  std::thread runner([&] {
+    try {
+      worker.run();
+    } catch (const std::exception& e) {
+      worker_error = e.what();
+    }
+    worker_ended = true;
+  });
+  struct Join {
+    std::function<void()> f;
+    ~Join() { f(); }
+  } join{[&] {
+    if (runner.joinable()) {
+      worker.stop();
+      runner.join();
+    }
+  }};
+
+  // Both entries delivered — the second by claim.lua, whose XREADGROUP
+  // stands — while the second run's hash, on the other node, was never
+  // touched: the script stopped there. (The first run's outcome waits for
+  // the migration: a script of a migrating slot that writes a key not yet
+  // there is answered TRYAGAIN.)
+  const std::string stream = keys.queue(partition, "default");
+  const auto delivered = [&] {
+    const redis::Reply r = cluster.node(from).call({"XPENDING", stream, "steadfast"});
+    return !r.is_error() && r.size() > 0 && r[0].as_integer() == 2;
+  };
+  for (const auto until = std::chrono::steady_clock::now() + 10s;
+       !delivered() && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_TRUE(delivered())
+      << "the entries were never both delivered";
+  // (The importing node answers for the slot only after ASKING, on the same connection.)
+  const test::ProcessResult status = test::run_process(
+      {"bash", "-c",
+       "printf 'ASKING\\nHGET " + keys.run(second) + " status\\n' | redis-cli -p " +
+           std::to_string(cluster.node(to).port())},
+      5s);
+  EXPECT_EQ(status.output, "OK\nqueued\n") << "the second run was touched";
+
+  // The migration finished: the reclaimer takes the entry after its lease, on the new owner.
+  cluster.migrate_slot(slot, from, to);
+  ASSERT_EQ(cluster.owner_of(slot), to);
+  EXPECT_EQ(client.wait(first, 20s).status, "completed");
+  EXPECT_EQ(client.wait(second, 20s).status, "completed");
+  EXPECT_FALSE(worker_ended) << "the worker exited: " << worker_error;
+}
+
 }  // namespace
 }  // namespace steadfast
