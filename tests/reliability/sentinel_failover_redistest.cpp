@@ -139,11 +139,12 @@ class SentinelFailover : public ReliabilityTest {
       std::string run = answer.run_id;
       if (answer.status != 202) {
         ++resent;
-        const std::string input_i = key.substr(1);
+        const std::string idempotency_key = key;  // (a structured binding: not capturable before clang 16)
+        const int input_i = std::stoi(key.substr(1));
         HttpResponse r;
         EXPECT_TRUE(eventually(
             [&] {
-              r = post_run(port_, "pipeline", Json{{"i", std::stoi(input_i)}}, key);
+              r = post_run(port_, "pipeline", Json{{"i", input_i}}, idempotency_key);
               return r.status == 202 || r.status == 200;  // 200: the key's run exists, now replicated
             },
             20s, 100ms))
