@@ -219,7 +219,7 @@ TEST_F(SentinelFailover, AFleetGivenTheSentinelsUrlLosesNoAcceptedRunThroughAFai
   ASSERT_TRUE(eventually([&] { return sentinel_->primary_port() == std::to_string(b.port()); }, 20s, 20ms));
   const auto switched = Clock::now() - t0;
   ASSERT_TRUE(wait_role(b, "master", 10s));
-  ASSERT_TRUE(wait_role(a, "slave", 30s)) << "the old primary was not demoted";
+  ASSERT_TRUE(wait_role(a, "slave", 45s)) << "the old primary was not demoted";
   const auto demoted = Clock::now() - t0;
   // Accepted again once b has a replica: the fleet follows b.
   finish(submitter, b);
