@@ -854,6 +854,9 @@ bool Client::reachable() const noexcept { return cluster_ ? cluster_->reachable(
 bool Client::key_unreachable(std::string_view key) const noexcept {
   return cluster_ && cluster_->slot_unreachable(key_slot(key));
 }
+std::string Client::key_primary(std::string_view key) const {
+  return cluster_ ? cluster_->slot_primary(key_slot(key)) : std::string();
+}
 std::string Client::last_error() const { return cluster_ ? cluster_->last_error() : impl_->last_error(); }
 ClientStats Client::stats() const noexcept { return cluster_ ? cluster_->stats() : impl_->stats(); }
 const Config& Client::config() const noexcept { return cluster_ ? cluster_->config() : impl_->config(); }

@@ -137,6 +137,11 @@ class Client {
   // under way. Always false on one server. For a caller free to put new data
   // elsewhere (a submit without an idempotency key picks another partition).
   [[nodiscard]] bool key_unreachable(std::string_view key) const noexcept;
+  // On a cluster: "host:port" of the primary that serves `key`'s slot in the
+  // current map; empty before the map is read or while no primary serves
+  // it. Always empty on one server. For a caller that spreads its calls over
+  // the primaries (a worker's claims: one per primary in flight).
+  [[nodiscard]] std::string key_primary(std::string_view key) const;
   // The latest connection error ("Connection refused", "WRONGPASS ..."), empty if none.
   [[nodiscard]] std::string last_error() const;
   [[nodiscard]] ClientStats stats() const noexcept;

@@ -583,6 +583,12 @@ bool ClusterRouter::slot_unreachable(int slot) const noexcept {
   return p == nullptr || p->down() || p->hung();
 }
 
+std::string ClusterRouter::slot_primary(int slot) const {
+  if (!have_map_) return {};
+  const Node* p = owner_[static_cast<std::size_t>(slot)];
+  return p == nullptr ? std::string() : p->address();
+}
+
 std::string ClusterRouter::last_error() const {
   if (!last_error_.empty()) return last_error_;
   for (const Node* p : primaries_) {

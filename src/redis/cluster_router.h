@@ -91,6 +91,8 @@ class ClusterRouter : public std::enable_shared_from_this<ClusterRouter> {
   // failed since), or has not answered a command for kHungAfter (1 s), or no
   // primary serves it. False before the map is read.
   [[nodiscard]] bool slot_unreachable(int slot) const noexcept;
+  // "host:port" of the slot's primary in the map; empty before the map, or with none.
+  [[nodiscard]] std::string slot_primary(int slot) const;
   [[nodiscard]] std::string last_error() const;
   // Summed over the nodes' connections.
   [[nodiscard]] ClientStats stats() const noexcept;
