@@ -24,24 +24,6 @@ namespace {
 // The longest a blocking XREADGROUP waits (fetch_loop).
 constexpr std::chrono::milliseconds kReadBlock{1000};
 
-// Slots promised to a read in flight, given back when it returns
-// (release()) or fails (destructor).
-class SlotPromise {
- public:
-  SlotPromise(int& reserved, int n) : reserved_(reserved), n_(n) { reserved_ += n_; }
-  ~SlotPromise() { release(); }
-  SlotPromise(const SlotPromise&) = delete;
-  SlotPromise& operator=(const SlotPromise&) = delete;
-  void release() {
-    reserved_ -= n_;
-    n_ = 0;
-  }
-
- private:
-  int& reserved_;
-  int n_;
-};
-
 }  // namespace
 
 // A restarted worker (same id) re-reads its own pending entries at once
@@ -93,7 +75,8 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
       continue;
     }
     if (Clock::now() >= next_reclaim) {
-      co_await reclaim_pass();
+      worker::SlotPromise promise(reserved_, 0);  // (each page promises what is free then)
+      co_await reclaim_pass(promise);
       next_reclaim = Clock::now() + reclaim_interval_;
       continue;
     }
@@ -131,7 +114,8 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
       return busy_streams_.contains(s->key);
     });
     if (busy) {
-      const ReadOutcome outcome = co_await read_and_claim(chosen, count);
+      worker::SlotPromise promise(reserved_, count * static_cast<int>(chosen.size()));
+      const ReadOutcome outcome = co_await read_and_claim(chosen, count, promise);
       if (outcome == ReadOutcome::stop) break;
       if (outcome == ReadOutcome::failed || outcome == ReadOutcome::unsent) co_await sleep_for(milliseconds(200));
       continue;
@@ -149,7 +133,7 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
     // The slots asked for are promised to this read until it returns, so a
     // reclaim meanwhile cannot take them too (invariant 6).
     const int promised = count * static_cast<int>(chosen.size());
-    SlotPromise promise(reserved_, promised);
+    worker::SlotPromise promise(reserved_, promised);
     try {
       std::vector<redis::Reply> replies = co_await blocking_.exec(std::move(p), {block + milliseconds(5000)});
       reply = read_reply(replies, feeds);
@@ -226,21 +210,29 @@ redis::Pipeline Worker::Impl::blocking_read(const std::vector<const Stream*>& st
   return p;
 }
 
-// claim.lua over each stream, `count` entries at most from each, their
-// slots promised meanwhile. A stream that gave less than `count` is no
-// longer busy: its next read blocks. Errors as the blocking read's.
+// claim.lua over each stream, `count` entries at most from each, with the
+// slots `promise` holds for them (count per stream; each stream's given
+// back as its call returns, the rest left to the caller). A stream that
+// gave less than `count` is no longer busy: its next read blocks. Errors as
+// the blocking read's.
 asio::awaitable<Worker::Impl::ReadOutcome> Worker::Impl::read_and_claim(const std::vector<const Stream*>& streams,
-                                                                        int count) {
+                                                                        int count, worker::SlotPromise& promise) {
   for (const Stream* s : streams) {
     std::vector<store::ReadClaim> claims;
-    {
-      SlotPromise promise(reserved_, count);
+    std::exception_ptr error;
+    try {
+      // (a fed stream's blocked-worker note, if the feed leaves one, expires
+      // as the blocking read's would)
+      std::optional<milliseconds> feed_first;
+      if (fed(*s)) feed_first = kReadBlock + milliseconds(5000);
+      claims = co_await store_->read_and_start(s->partition, s->queue, count, feed_first, loop_call());
+    } catch (...) {
+      error = std::current_exception();
+    }
+    promise.release(count);  // (the entries claimed take a slot each: handle_read_claims)
+    if (error) {
       try {
-        // (a fed stream's blocked-worker note, if the feed leaves one, expires
-        // as the blocking read's would)
-        std::optional<milliseconds> feed_first;
-        if (fed(*s)) feed_first = kReadBlock + milliseconds(5000);
-        claims = co_await store_->read_and_start(s->partition, s->queue, count, feed_first, loop_call());
+        std::rethrow_exception(error);
       } catch (const redis::ServerError& e) {
         if (is_no_group(e)) std::rethrow_exception(group_missing(e));
         // A run hash already moved by a resharding of the partition's slot

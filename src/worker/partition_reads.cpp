@@ -12,14 +12,24 @@
 // one entry per stream: it finds where work is. A stream that gave one is
 // busy, and is read and claimed by claim.lua without blocking, as many
 // entries as every free slot takes, so batches stay as large as on one
-// server rather than a 1/P share of the slots each. The reclaimer runs
-// from this loop as from fetch_loop: each read's block ends by the next
-// reclaim pass, and the pass waits for the reads in flight (up to
-// kPartitionReadGrace past their block), so it finds the slots they held
-// free. The pause check runs beside the loop, and the loop's own calls
-// (claims, reclaims) fail at once for a primary that is down or hung
-// (Impl::loop_call): a lost primary stops its own partitions until a
-// replica takes over, never the others.
+// server rather than a 1/P share of the slots each.
+//
+// The loop awaits no Redis call of its own: the claims run beside it, like
+// the reads (one call per partition in flight, and one claim per primary),
+// and so does the reclaim pass (one at a time). A primary that hangs — its
+// connections open, nothing answered — then holds up only the calls written
+// to it before it was known to hang (each gives up after kLoopCallTimeout)
+// and the slots they promised: a claim at most all but one primary's share
+// of the concurrency (claim_size), a reclaim page a quarter (reclaim_cap);
+// every other partition goes on with the rest. (When the loop awaited its claims and its reclaim pass,
+// one such call stopped every partition for its 2 s, and so did a claim
+// beside the loop that promised every free slot.) A due reclaim pass waits
+// for the blocking reads in flight (up to kPartitionReadGrace past their
+// block): each read's block ends by then, so the pass finds the slots they
+// held free. The pause check runs beside the loop too, and calls for a
+// primary known to be down or hung fail at once (Impl::loop_call): a lost
+// primary stops its own partitions until a replica takes over, never the
+// others.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -27,6 +37,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
+#include <string>
 #include <utility>
 
 #include "worker/worker_impl.h"
@@ -69,7 +81,9 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
   co_await refresh_paused();
   auto next_pause_check = Clock::now() + kPauseCheck;
   while (!draining_) {
-    // Ended reads first: their entries (or their error).
+    // A task beside the loop that must end the worker (a missing group).
+    if (beside_error_) std::rethrow_exception(std::exchange(beside_error_, nullptr));
+    // Ended reads and claims first: their entries (or their error).
     for (auto& r : partition_readers_) {
       if (r->done) co_await finish_partition_read(*r);
       if (draining_) break;
@@ -79,8 +93,10 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
     // Reads that should end soon: a due reclaim pass waits for them. Not for
     // one overdue — its node hung or failing over — which keeps its promised
     // slots until it ends, while every other partition goes on.
+    // (Not for a claim: it promised only for its round trip, and takes no
+    // more than was free.)
     const bool reading = std::any_of(partition_readers_.begin(), partition_readers_.end(), [now](const auto& r) {
-      return r->in_flight && now < r->ends_by + kPartitionReadGrace;
+      return r->in_flight && !r->claiming && now < r->ends_by + kPartitionReadGrace;
     });
     if (now >= next_pause_check) {
       next_pause_check = now + kPauseCheck;
@@ -96,8 +112,10 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
       }
     }
     if (now >= next_reclaim && !reading) {
-      co_await reclaim_pass();
-      next_reclaim = Clock::now() + reclaim_interval_;
+      // (One still running — its page waits for a primary that hangs — and
+      // this pass is skipped.)
+      if (!reclaim_running_) launch_reclaim_pass();
+      next_reclaim = now + reclaim_interval_;
       continue;
     }
     if (now < next_reclaim) {
@@ -137,7 +155,7 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
       in_turn = in_turn || take < idle.size();
       if (take > 0) {
         rotate += take;
-        bool read_inline = false;
+        bool claimed = false;
         const milliseconds block =
             std::clamp(std::chrono::duration_cast<milliseconds>(next_reclaim - now), milliseconds(1),
                        in_turn ? kPartitionTurnBlock : kPartitionReadBlock);
@@ -148,17 +166,26 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
           });
           if (busy) {
             // Work waits there: read and claim without blocking, now, as
-            // much as every free slot takes (nothing is promised meanwhile).
-            int all = free_slots() / static_cast<int>(chosen.size());
-            for (const Stream* s : chosen) all = std::min(all, free_slots(*s));
-            const ReadOutcome outcome = co_await read_and_claim(chosen, std::max(all, 1));
-            if (outcome == ReadOutcome::stop) {  // draining: the loop ends
-              read_inline = true;
-              break;
+            // much as every free slot takes — but one claim per primary in
+            // flight, and none of more than claim_size, so that a primary
+            // that hangs holds only what its one claim promised (this
+            // partition waits for the claim in flight on its primary).
+            std::string primary = store_->client().key_primary(keys_.partition_base(idle[i].reader->partition));
+            bool another = false;  // a claim in flight
+            bool its_primary_busy = false;
+            for (const auto& r : partition_readers_) {
+              if (!r->in_flight || !r->claiming) continue;
+              another = true;
+              its_primary_busy = its_primary_busy || (!primary.empty() && r->primary == primary);
             }
-            if (outcome == ReadOutcome::failed) idle[i].reader->retry_at = Clock::now() + kPartitionRetry;
-            if (outcome == ReadOutcome::unsent) idle[i].reader->retry_at = Clock::now() + kPartitionUnsentRetry;
-            read_inline = true;
+            if (its_primary_busy) continue;
+            const worker::ClaimSize size = claim_size();
+            int all = std::min(free_slots(), size.most) / static_cast<int>(chosen.size());
+            for (const Stream* s : chosen) all = std::min(all, free_slots(*s));
+            if (all < 1 || (another && all * static_cast<int>(chosen.size()) < size.least_beside_another)) continue;
+            idle[i].reader->primary = std::move(primary);
+            launch_partition_claim(*idle[i].reader, std::move(chosen), all);
+            claimed = true;
             break;  // the free slots changed: count again
           }
           // One entry per stream: the blocking read only finds where work is.
@@ -167,7 +194,7 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
           // one server instead of a 1/P share of the slots each.
           launch_partition_read(*idle[i].reader, std::move(chosen), 1, block);
         }
-        if (read_inline) continue;
+        if (claimed) continue;
       }
     }
     // Wait for a read to end, a slot to free, a failed partition's retry,
@@ -189,17 +216,73 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
     co_await slot_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
   // Draining: the reads were ended (begin_drain closed their connections);
-  // what they promised is free again.
+  // what they promised is free again. (A claim or reclaim pass still in
+  // flight gives its own back when it ends.)
   for (auto& r : partition_readers_) {
     reserved_ -= r->promised;
     r->promised = 0;
   }
 }
 
+worker::ClaimSize Worker::Impl::claim_size() {
+  std::set<std::string> primaries;
+  for (int p = 0; p < keys_.partitions(); ++p) {
+    primaries.insert(store_->client().key_primary(keys_.partition_base(p)));
+  }
+  return worker::claim_size(options_.concurrency, static_cast<int>(primaries.size()));
+}
+
+void Worker::Impl::launch_partition_claim(PartitionReader& r, std::vector<const Stream*> streams, int count) {
+  r.in_flight = true;
+  r.claiming = true;
+  r.done = false;
+  r.error = nullptr;
+  r.ends_by = Clock::now();
+  // Promised now, before the loop gives out another slot (the coroutine
+  // starts later); read_and_claim gives each stream's back as its call returns.
+  auto promise = std::make_shared<worker::SlotPromise>(reserved_, count * static_cast<int>(streams.size()));
+  asio::co_spawn(
+      *io_,
+      [this, &r, streams = std::move(streams), count, promise]() -> asio::awaitable<void> {
+        try {
+          r.outcome = co_await read_and_claim(streams, count, *promise);
+        } catch (...) {
+          r.error = std::current_exception();  // (the loop rethrows it: the worker ends)
+        }
+        promise->release();
+        r.in_flight = false;
+        r.done = true;
+        slot_signal_.cancel();  // wakes the loop
+      },
+      asio::detached);
+}
+
+void Worker::Impl::launch_reclaim_pass() {
+  reclaim_running_ = true;
+  // What is free now is promised at once: the loop gives out no slot before
+  // the pass's first page (the coroutine starts later).
+  auto promise =
+      std::make_shared<worker::SlotPromise>(reserved_, std::min(free_slots(), reclaim_cap()));
+  asio::co_spawn(
+      *io_,
+      [this, promise]() -> asio::awaitable<void> {
+        try {
+          co_await reclaim_pass(*promise);
+        } catch (...) {
+          beside_error_ = std::current_exception();
+        }
+        promise->release();
+        reclaim_running_ = false;
+        slot_signal_.cancel();
+      },
+      asio::detached);
+}
+
 void Worker::Impl::launch_partition_read(PartitionReader& r, std::vector<const Stream*> streams, int count,
                                          milliseconds block) {
   redis::Pipeline p = blocking_read(streams, count, block, r.feeds);
   r.in_flight = true;
+  r.claiming = false;
   r.done = false;
   r.error = nullptr;
   r.replies.clear();
@@ -230,6 +313,14 @@ void Worker::Impl::launch_partition_read(PartitionReader& r, std::vector<const S
 
 asio::awaitable<void> Worker::Impl::finish_partition_read(PartitionReader& r) {
   r.done = false;
+  if (r.claiming) {
+    // The claim handled its entries itself; what it failed with decides
+    // when the partition is read again.
+    if (r.error) std::rethrow_exception(std::exchange(r.error, nullptr));
+    if (r.outcome == ReadOutcome::failed) r.retry_at = Clock::now() + kPartitionRetry;
+    if (r.outcome == ReadOutcome::unsent) r.retry_at = Clock::now() + kPartitionUnsentRetry;
+    co_return;
+  }
   reserved_ -= r.promised;
   r.promised = 0;
   const std::vector<const Stream*> streams = std::move(r.streams);

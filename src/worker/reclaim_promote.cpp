@@ -13,14 +13,18 @@
 namespace steadfast {
 
 // One reclaimer pass over every stream (XAUTOCLAIM, looping on its cursor),
-// claiming at most the free slots. Runs in fetch_loop, between two reads,
-// so the two never compete for the same slots.
-asio::awaitable<void> Worker::Impl::reclaim_pass() {
+// claiming at most the free slots: each page promises what is free when it
+// is sent (`promise`, which the caller gives back at the end), so no read or
+// claim beside the pass takes the same slots meanwhile. (On a cluster, where
+// the pass runs beside the fetch loop, no more than reclaim_cap.)
+asio::awaitable<void> Worker::Impl::reclaim_pass(worker::SlotPromise& promise) {
   for (const Stream& s : streams_) {
     if (paused(s)) continue;  // a paused queue's entries wait, a dead worker's too
     std::string cursor = "0-0";
     do {
-      const int free = free_slots();
+      // (free_slots() counts the promise's own as taken already)
+      promise.add(std::min(free_slots(), reclaim_cap() - promise.held()));
+      const int free = promise.held();
       if (free <= 0 || draining_) break;
       store::Reclaimed page;
       std::string error;
@@ -42,6 +46,8 @@ asio::awaitable<void> Worker::Impl::reclaim_pass() {
         spdlog::error("worker {}: {} entries of {} lost their payload; moved to the dead-letter queue",
                       options_.id, page.payload_lost, s.key);
       }
+      // The page's entries take a slot each (handle_claims) in place of the promise's.
+      promise.release(static_cast<int>(page.items.size()));
       if (!page.items.empty()) {
         bump(&WorkerStats::reclaimed, page.items.size());
         spdlog::info("worker {}: reclaimed {} idle entries from {}", options_.id,

@@ -41,6 +41,7 @@
 #include "worker/outage_log.h"
 #include "worker/promoter_duty.h"
 #include "worker/registration.h"
+#include "worker/slot_promise.h"
 #include "worker/task_broker.h"
 #include "worker/thread_pool.h"
 
@@ -190,7 +191,8 @@ class Worker::Impl {
   // stop: draining; unsent: failed without a round trip, the partition's
   // primary known to be down (loop_call), so soon asked again.
   enum class ReadOutcome { read, failed, unsent, stop };
-  asio::awaitable<ReadOutcome> read_and_claim(const std::vector<const Stream*>& streams, int count);
+  asio::awaitable<ReadOutcome> read_and_claim(const std::vector<const Stream*>& streams, int count,
+                                              worker::SlotPromise& promise);
   // A blocking read's answer: feed.lua's replies checked, the XREADGROUP's
   // returned; an error reply thrown (redis::checked).
   static redis::Reply read_reply(std::vector<redis::Reply>& replies, std::size_t feeds);
@@ -227,6 +229,25 @@ class Worker::Impl {
                                  true};
   }
   void launch_partition_read(PartitionReader& r, std::vector<const Stream*> streams, int count, milliseconds block);
+  // read_and_claim of a busy partition's streams, beside the loop (its
+  // slots promised at once); the loop hears of its end as of a read's.
+  void launch_partition_claim(PartitionReader& r, std::vector<const Stream*> streams, int count);
+  // reclaim_pass beside the loop, the slots free now promised to it at once.
+  void launch_reclaim_pass();
+  bool reclaim_running_ = false;
+  // How many slots a claim beside fetch_loop_partitioned promises:
+  // worker::claim_size for this worker and the primaries that serve its
+  // partitions in the current slot map.
+  [[nodiscard]] worker::ClaimSize claim_size();
+  // The most a reclaim page beside the loop promises: a quarter of the
+  // concurrency (at least 1), as claim_size for a primary that hangs. On one
+  // server, where nothing runs beside the loop, no cap.
+  [[nodiscard]] int reclaim_cap() const {
+    return reads_per_partition() ? std::max(1, options_.concurrency / 4) : options_.concurrency;
+  }
+  // What a task beside fetch_loop_partitioned ended with that must end the
+  // worker (a missing group): the loop rethrows it.
+  std::exception_ptr beside_error_;
   asio::awaitable<void> finish_partition_read(PartitionReader& r);
   // handle_claims' parts: whether an entry is in flight here already (then
   // it is not run twice, and its step machine hears of the delivery); takes
@@ -334,7 +355,7 @@ class Worker::Impl {
   milliseconds lease_of(const Inflight& s) const;
 
   // reclaim_promote.cpp
-  asio::awaitable<void> reclaim_pass();
+  asio::awaitable<void> reclaim_pass(worker::SlotPromise& promise);
   // Reads the paused queues (Store::pause_queue) into paused_; logs changes.
   // On a Redis error the last known set stays.
   asio::awaitable<void> refresh_paused();
@@ -383,6 +404,9 @@ class Worker::Impl {
     int partition = 0;
     std::unique_ptr<redis::Client> client;  // this partition's blocking reads only
     bool in_flight = false;
+    bool claiming = false;  // what is or was in flight: claim.lua (launch_partition_claim), not a blocking read
+    std::string primary;    // a claim's: the primary it was sent to (one claim per primary in flight)
+    ReadOutcome outcome = ReadOutcome::read;  // a claim's
     bool done = false;  // ended, not yet handled by the loop
     int promised = 0;   // free slots promised to the read (reserved_)
     int count = 0;      // COUNT of the read

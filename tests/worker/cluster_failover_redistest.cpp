@@ -21,6 +21,7 @@
 #include "support/redis_cluster.h"
 #include "support/redis_test.h"
 #include "worker/three_steps.h"
+#include "worker/worker_thread.h"
 
 namespace steadfast {
 namespace {
@@ -29,6 +30,7 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using test::RedisCluster;
 using test::three_steps;
+using test::WorkerThread;
 
 // The worker of these tests: w1, 16 slots, prefix "c"; and its client.
 WorkerOptions worker_options(const RedisCluster& cluster) {
@@ -67,12 +69,7 @@ void under_load(Disturbance disturbance) {
   co.wait_replicas_timeout = 2s;
   Client client(co);
   client.register_workflow(wf);
-  Worker worker(worker_options(cluster), {wf});
-  std::atomic<bool> worker_ended{false};
-  std::thread runner([&] {
-    worker.run();
-    worker_ended = true;
-  });
+  WorkerThread worker(worker_options(cluster), {wf});
 
   // Once 80 runs are in, primary 1 is SIGKILLed; its replica (node 4) takes
   // over, and the old primary, started again, rejoins as node 4's replica
@@ -111,10 +108,6 @@ void under_load(Disturbance disturbance) {
   } join{[&] {
     give_up = true;
     if (chaos.joinable()) chaos.join();
-    if (runner.joinable()) {
-      worker.stop();
-      runner.join();
-    }
   }};
   std::vector<std::pair<std::string, int>> acknowledged;
   int refused = 0;
@@ -157,9 +150,8 @@ void under_load(Disturbance disturbance) {
       EXPECT_EQ(run->steps[2].output["n"], n * 2 + 1) << id;
     }
   }
-  EXPECT_FALSE(worker_ended) << "the worker exited during the failover";
+  EXPECT_FALSE(worker.ended()) << "the worker exited during the failover: " << worker.error_text();
   worker.stop();
-  runner.join();
 
   asio::io_context io;
   redis::Client redis(io.get_executor(), redis::Config::from_url(cluster.url()));
@@ -194,20 +186,32 @@ enum class Loss {
 // stopped for seconds at a time. After a kill, a submit without an
 // idempotency key goes to a live primary (a hung one the client cannot know
 // of before it has sent it something).
-void one_primary_lost(Loss loss) {
-  RedisCluster cluster(test::RedisClusterOptions{3, 0, 15000});
+// The cluster of these tests: 3 primaries without replicas that go on
+// serving their slots while one is lost (cluster-require-full-coverage no;
+// node timeout 15 s, so no failover either).
+test::RedisClusterOptions lose_one_primary() { return test::RedisClusterOptions{3, 0, 15000}; }
+void serve_without_full_coverage(RedisCluster& cluster) {
   for (int n = 0; n < 3; ++n) {
     ASSERT_FALSE(cluster.node(n).call({"CONFIG", "SET", "cluster-require-full-coverage", "no"}).is_error());
   }
-  const store::KeySpace keys = store::KeySpace::for_redis(redis::Config::from_url(cluster.url()), "c", 0);
-  // The victim holds no partition-less key (config, registry, limiters).
-  int victim = -1;
-  for (int n = 1; n < 3 && victim < 0; ++n) {
+}
+// A primary to lose: one that holds no partition-less key (config,
+// registry, limiters); -1 if none does.
+int victim_without_global_keys(RedisCluster& cluster, const store::KeySpace& keys) {
+  for (int n = 1; n < 3; ++n) {
     if (cluster.owner_of(redis::key_slot(keys.meta_base())) != n &&
         cluster.owner_of(redis::key_slot(keys.limiters())) != n) {
-      victim = n;
+      return n;
     }
   }
+  return -1;
+}
+
+void one_primary_lost(Loss loss) {
+  RedisCluster cluster(lose_one_primary());
+  serve_without_full_coverage(cluster);
+  const store::KeySpace keys = store::KeySpace::for_redis(redis::Config::from_url(cluster.url()), "c", 0);
+  const int victim = victim_without_global_keys(cluster, keys);
   ASSERT_GE(victim, 1);
   std::vector<bool> live_partition(static_cast<std::size_t>(keys.partitions()));
   int dead_partitions = 0;
@@ -221,21 +225,7 @@ void one_primary_lost(Loss loss) {
   const Workflow wf = three_steps();
   Client client(client_options(cluster));
   client.register_workflow(wf);
-  Worker worker(worker_options(cluster), {wf});
-  std::atomic<bool> worker_ended{false};
-  std::thread runner([&] {
-    worker.run();
-    worker_ended = true;
-  });
-  struct Join {
-    std::function<void()> f;
-    ~Join() { f(); }
-  } join{[&] {
-    if (runner.joinable()) {
-      worker.stop();
-      runner.join();
-    }
-  }};
+  WorkerThread worker(worker_options(cluster), {wf});
   const auto completed = [&](const std::string& id) {
     const std::optional<RunInfo> run = client.get_run(id);
     return run && run->status == "completed";
@@ -299,12 +289,71 @@ void one_primary_lost(Loss loss) {
   EXPECT_EQ(cluster.owner_of(redis::key_slot(keys.partition_base(
                 static_cast<int>(std::find(live_partition.begin(), live_partition.end(), false) - live_partition.begin())))),
             victim);
-  EXPECT_FALSE(worker_ended) << "the worker exited while a primary was lost";
+  EXPECT_FALSE(worker.ended()) << "the worker exited while a primary was lost: " << worker.error_text();
 }
 
 TEST(OnAClusterWithALostPrimary, SubmitsAndRunsOnTheOtherPrimariesGoOnAfterAKill) { one_primary_lost(Loss::kill); }
 
 TEST(OnAClusterWithALostPrimary, RunsOnTheOtherPrimariesGoOnWhileOneHangs) { one_primary_lost(Loss::hang); }
+
+// A primary that hangs while the worker is busy on every partition. The
+// claims and reclaims the worker wrote to it before it was known to hang
+// (1 s of silence) each wait their 2 s (Impl::kLoopCallTimeout), holding
+// the slots they promised — and nothing else waits: steps of the other
+// primaries' partitions go on completing meanwhile, and the worker never
+// runs more steps at once than its concurrency. Before, the fetch loop
+// awaited its claims and its reclaim pass, and one of them written to the
+// hung node stopped every partition for those 2 s; then a claim beside the
+// loop that promised every free slot, and the outcomes waiting for the hung
+// node (counted against twice the concurrency), did the same.
+TEST(OnAClusterWithALostPrimary, StepsOnTheOtherPrimariesGoOnTheMomentOneHangsUnderLoad) {
+  RedisCluster cluster(lose_one_primary());
+  serve_without_full_coverage(cluster);
+  const store::KeySpace keys = store::KeySpace::for_redis(redis::Config::from_url(cluster.url()), "c", 0);
+  const int victim = victim_without_global_keys(cluster, keys);
+  ASSERT_GE(victim, 1);
+
+  std::atomic<int> running{0};
+  std::atomic<int> most{0};
+  Workflow wf("one");
+  wf.step("a", [&running, &most](StepContext&) -> StepResult {
+    const int now = ++running;
+    for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+    }
+    std::this_thread::sleep_for(1ms);
+    --running;
+    return Json{{"done", true}};
+  });
+  Client client(client_options(cluster));
+  client.register_workflow(wf);
+  // A backlog on every partition (a third of it on the victim's): every
+  // stream stays busy, so the worker claims from each in turn.
+  const std::vector<SubmitItem> backlog(6000, SubmitItem{Json::object(), {}});
+  for (const BatchSubmitted& b : client.submit_many("one", backlog)) ASSERT_TRUE(b.created) << b.error;
+
+  WorkerThread worker(worker_options(cluster), {wf});
+  const auto succeeded = [&worker] { return worker.worker().stats().succeeded; };
+  for (const auto until = std::chrono::steady_clock::now() + 20s; succeeded() < 300;) {
+    ASSERT_LT(std::chrono::steady_clock::now(), until) << "the worker never got going";
+    std::this_thread::sleep_for(5ms);
+  }
+  struct Resume {
+    std::function<void()> f;
+    ~Resume() { f(); }
+  } resume{[&] { cluster.node(victim).resume(); }};
+  cluster.node(victim).pause();
+  const auto paused = std::chrono::steady_clock::now();
+  const std::uint64_t before = succeeded();
+  // 300 more steps (all on the live primaries' partitions: the hung one
+  // answers nothing) before a call written to it could have given up.
+  while (succeeded() < before + 300) {
+    ASSERT_LT(std::chrono::steady_clock::now(), paused + 1500ms)
+        << "only " << succeeded() - before << " steps completed in the 1.5 s after a primary hung";
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_LE(most.load(), 16) << "more steps ran at once than the worker's concurrency";
+  EXPECT_FALSE(worker.ended()) << "the worker exited while a primary hung: " << worker.error_text();
+}
 
 
 // claim.lua reads the runs its entries name — keys it cannot declare, since
@@ -354,26 +403,7 @@ TEST(OnAClusterMidResharding, AClaimThatMeetsAMovedRunHashLeavesItToTheReclaimer
 
   WorkerOptions wo = worker_options(cluster);
   wo.concurrency = 2;
-  Worker worker(wo, {wf});
-  std::atomic<bool> worker_ended{false};
-  std::string worker_error;
-  std::thread runner([&] {
-    try {
-      worker.run();
-    } catch (const std::exception& e) {
-      worker_error = e.what();
-    }
-    worker_ended = true;
-  });
-  struct Join {
-    std::function<void()> f;
-    ~Join() { f(); }
-  } join{[&] {
-    if (runner.joinable()) {
-      worker.stop();
-      runner.join();
-    }
-  }};
+  WorkerThread worker(wo, {wf});
 
   // Both entries delivered — the second by claim.lua, whose XREADGROUP
   // stands — while the second run's hash, on the other node, was never
@@ -404,7 +434,7 @@ TEST(OnAClusterMidResharding, AClaimThatMeetsAMovedRunHashLeavesItToTheReclaimer
   ASSERT_EQ(cluster.owner_of(slot), to);
   EXPECT_EQ(client.wait(first, 20s).status, "completed");
   EXPECT_EQ(client.wait(second, 20s).status, "completed");
-  EXPECT_FALSE(worker_ended) << "the worker exited: " << worker_error;
+  EXPECT_FALSE(worker.ended()) << "the worker exited: " << worker.error_text();
 }
 
 }  // namespace

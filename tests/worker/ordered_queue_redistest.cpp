@@ -15,36 +15,14 @@
 #include "steadfast/client.h"
 #include "steadfast/worker.h"
 #include "support/redis_test.h"
+#include "worker/worker_thread.h"
 
 namespace steadfast {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-// A Worker running on its own thread; stopped and joined on destruction.
-class WorkerThread {
- public:
-  WorkerThread(WorkerOptions options, std::vector<Workflow> workflows)
-      : worker_(std::move(options), std::move(workflows)) {
-    thread_ = std::thread([this] {
-      try {
-        worker_.run();
-      } catch (...) {
-      }
-    });
-  }
-  ~WorkerThread() {
-    worker_.stop();
-    thread_.join();
-  }
-  WorkerThread(const WorkerThread&) = delete;
-  WorkerThread& operator=(const WorkerThread&) = delete;
-
- private:
-  Worker worker_;
-  std::thread thread_;
-};
+using test::WorkerThread;
 
 class OrderedWorker : public test::RedisTest {
  protected:

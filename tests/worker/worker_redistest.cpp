@@ -24,6 +24,7 @@
 #include "store/keys.h"
 #include "store/store.h"
 #include "support/redis_test.h"
+#include "worker/worker_thread.h"
 
 namespace steadfast {
 namespace {
@@ -31,41 +32,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using test::RedisTest;
-
-// A Worker running on its own thread; stopped and joined on destruction.
-class WorkerThread {
- public:
-  WorkerThread(WorkerOptions options, std::vector<Workflow> workflows)
-      : worker_(std::move(options), std::move(workflows)) {
-    thread_ = std::thread([this] {
-      try {
-        rc_ = worker_.run();
-      } catch (...) {
-        error_ = std::current_exception();
-      }
-    });
-  }
-  ~WorkerThread() { stop(); }
-  WorkerThread(const WorkerThread&) = delete;
-  WorkerThread& operator=(const WorkerThread&) = delete;
-
-  // Stops (drains) and joins; rethrows what run() threw.
-  int stop() {
-    if (thread_.joinable()) {
-      worker_.stop();
-      thread_.join();
-    }
-    return rc_;
-  }
-  [[nodiscard]] std::exception_ptr error() const { return error_; }
-  Worker& worker() { return worker_; }
-
- private:
-  Worker worker_;
-  std::thread thread_;
-  int rc_ = -1;
-  std::exception_ptr error_;
-};
+using test::WorkerThread;
 
 class InProcess : public RedisTest {
  protected:
