@@ -29,21 +29,72 @@ constexpr std::chrono::milliseconds kReadBlock{1000};
 // A restarted worker (same id) re-reads its own pending entries at once
 // instead of waiting a lease for a reclaimer.
 asio::awaitable<void> Worker::Impl::take_back_own_entries() {
-  for (const Stream& s : streams_) {
-    if (free_slots() <= 0) break;
-    redis::Reply r = co_await main_.command("XREADGROUP", "GROUP", store::kGroup, options_.id,
-                                            "COUNT", free_slots(), "STREAMS", s.key, "0");
-    if (r.is_nil() || r.size() == 0) continue;
-    std::vector<store::StartItem> items;
-    for (const redis::Reply& e : r[0][1].elements()) {
-      if (!e[1].is_array()) continue;  // payload deleted: the reclaimer dead-letters it
-      items.push_back(to_item(s, e, /*deliveries=*/0));
+  std::vector<const Stream*> all;
+  for (const Stream& s : streams_) all.push_back(&s);
+  worker::SlotPromise promise(reserved_, free_slots());
+  co_await take_back(all, promise);
+}
+
+asio::awaitable<bool> Worker::Impl::take_back(const std::vector<const Stream*>& streams,
+                                              worker::SlotPromise& promise) {
+  for (const Stream* s : streams) {
+    std::string after = "0";
+    std::size_t taken = 0;
+    while (promise.held() > 0 && !draining_) {
+      redis::Reply r;
+      try {
+        r = co_await main_.command_with(loop_call(), "XREADGROUP", "GROUP", store::kGroup, options_.id, "COUNT",
+                                        kTakeBackPage, "STREAMS", s->key, after);
+      } catch (const redis::ServerError& e) {
+        if (is_no_group(e)) std::rethrow_exception(group_missing(e));
+        if (!e.transient()) throw;
+        outage("taking back own entries", s->partition).failed(e.what());
+        co_return false;
+      } catch (const redis::Error& e) {
+        outage("taking back own entries", s->partition).failed(e.what());
+        co_return false;
+      }
+      if (r.is_nil() || r.size() == 0 || r[0][1].size() == 0) break;
+      const redis::Reply& entries = r[0][1];
+      std::vector<store::StartItem> items;
+      for (const redis::Reply& e : entries.elements()) {
+        if (!e[1].is_array()) continue;  // payload deleted: the reclaimer dead-letters it
+        store::StartItem it = to_item(*s, e, /*deliveries=*/0);
+        if (inflight_.contains(key_of(it.token))) continue;  // ours, and running here
+        if (std::cmp_less(items.size(), promise.held())) items.push_back(std::move(it));
+      }
+      after = std::string(entries[entries.size() - 1][0].str());
+      const bool last_page = std::cmp_less(entries.size(), kTakeBackPage);
+      if (!items.empty()) {
+        taken += items.size();
+        promise.release(static_cast<int>(items.size()));  // (each takes a slot: handle_claims)
+        co_await handle_claims(*s, std::move(items));
+      }
+      if (last_page) break;
     }
-    if (!items.empty()) {
-      spdlog::info("worker {}: taking back {} entries it held before a restart", options_.id,
-                   items.size());
-      co_await handle_claims(s, std::move(items));
+    if (taken > 0) {
+      spdlog::info("worker {}: took back {} entries of {} that were ours and ran nowhere (a restart, or a "
+                   "claim whose answer was lost)",
+                   options_.id, taken, s->key);
     }
+    outage("taking back own entries", s->partition).succeeded();
+  }
+  co_return true;
+}
+
+bool Worker::Impl::outcome_unknown(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const redis::NotSentError&) {
+    return false;
+  } catch (const redis::IoError&) {
+    return true;  // lost with the call written, or timed out
+  } catch (const redis::ProtocolError&) {
+    return true;
+  } catch (const redis::ServerError& e) {
+    return met_a_moved_key(e);  // a script stopped after its XREADGROUP
+  } catch (...) {
+    return false;
   }
 }
 
@@ -72,6 +123,19 @@ asio::awaitable<void> Worker::Impl::fetch_loop() {
     if (Clock::now() >= next_pause_check) {
       co_await refresh_paused();
       next_pause_check = Clock::now() + kPauseCheck;
+      continue;
+    }
+    if (!take_back_due_.empty() && free_slots() > 0) {
+      std::vector<const Stream*> all;
+      for (const Stream& s : streams_) {
+        if (!paused(s)) all.push_back(&s);
+      }
+      worker::SlotPromise promise(reserved_, free_slots());
+      if (co_await take_back(all, promise)) {
+        take_back_due_.clear();
+      } else {
+        co_await sleep_for(milliseconds(200));
+      }
       continue;
     }
     if (Clock::now() >= next_reclaim) {
@@ -162,6 +226,7 @@ redis::Reply Worker::Impl::read_reply(std::vector<redis::Reply>& replies, std::s
 }
 
 void Worker::Impl::read_failed(const std::exception_ptr& error, int partition) {
+  if (!draining_) note_if_unknown(error, partition);
   try {
     std::rethrow_exception(error);
   } catch (const redis::ServerError& e) {
@@ -231,6 +296,7 @@ asio::awaitable<Worker::Impl::ReadOutcome> Worker::Impl::read_and_claim(const st
     }
     promise.release(count);  // (the entries claimed take a slot each: handle_read_claims)
     if (error) {
+      if (!draining_) note_if_unknown(error, s->partition);
       try {
         std::rethrow_exception(error);
       } catch (const redis::ServerError& e) {

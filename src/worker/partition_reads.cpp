@@ -164,7 +164,9 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
           const bool busy = !options_.tasks && std::all_of(chosen.begin(), chosen.end(), [this](const Stream* s) {
             return busy_streams_.contains(s->key);
           });
-          if (busy) {
+          // Our own entries there, if a call's answer was lost, before anything new.
+          const bool take_back = take_back_due_.contains(idle[i].reader->partition);
+          if (busy || take_back) {
             // Work waits there: read and claim without blocking, now, as
             // much as every free slot takes — but one claim per primary in
             // flight, and none of more than claim_size, so that a primary
@@ -180,11 +182,19 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
             }
             if (its_primary_busy) continue;
             const worker::ClaimSize size = claim_size();
+            if (take_back) {
+              const int slots = std::min(free_slots(), size.most);
+              if (slots < 1) continue;
+              idle[i].reader->primary = std::move(primary);
+              launch_partition_claim(*idle[i].reader, std::move(chosen), slots, true);
+              claimed = true;
+              break;
+            }
             int all = std::min(free_slots(), size.most) / static_cast<int>(chosen.size());
             for (const Stream* s : chosen) all = std::min(all, free_slots(*s));
             if (all < 1 || (another && all * static_cast<int>(chosen.size()) < size.least_beside_another)) continue;
             idle[i].reader->primary = std::move(primary);
-            launch_partition_claim(*idle[i].reader, std::move(chosen), all);
+            launch_partition_claim(*idle[i].reader, std::move(chosen), all, false);
             claimed = true;
             break;  // the free slots changed: count again
           }
@@ -232,7 +242,8 @@ worker::ClaimSize Worker::Impl::claim_size() {
   return worker::claim_size(options_.concurrency, static_cast<int>(primaries.size()));
 }
 
-void Worker::Impl::launch_partition_claim(PartitionReader& r, std::vector<const Stream*> streams, int count) {
+void Worker::Impl::launch_partition_claim(PartitionReader& r, std::vector<const Stream*> streams, int count,
+                                          bool take_back) {
   r.in_flight = true;
   r.claiming = true;
   r.done = false;
@@ -240,12 +251,20 @@ void Worker::Impl::launch_partition_claim(PartitionReader& r, std::vector<const 
   r.ends_by = Clock::now();
   // Promised now, before the loop gives out another slot (the coroutine
   // starts later); read_and_claim gives each stream's back as its call returns.
-  auto promise = std::make_shared<worker::SlotPromise>(reserved_, count * static_cast<int>(streams.size()));
+  auto promise =
+      std::make_shared<worker::SlotPromise>(reserved_, take_back ? count : count * static_cast<int>(streams.size()));
   asio::co_spawn(
       *io_,
-      [this, &r, streams = std::move(streams), count, promise]() -> asio::awaitable<void> {
+      [this, &r, streams = std::move(streams), count, take_back, promise]() -> asio::awaitable<void> {
         try {
-          r.outcome = co_await read_and_claim(streams, count, *promise);
+          if (!take_back) {
+            r.outcome = co_await read_and_claim(streams, count, *promise);
+          } else if (co_await this->take_back(streams, *promise)) {
+            take_back_due_.erase(r.partition);
+            r.outcome = ReadOutcome::read;
+          } else {
+            r.outcome = ReadOutcome::failed;
+          }
         } catch (...) {
           r.error = std::current_exception();  // (the loop rethrows it: the worker ends)
         }

@@ -35,6 +35,8 @@ asio::awaitable<void> Worker::Impl::reclaim_pass(worker::SlotPromise& promise) {
         error = e.what();
       } catch (const redis::Error& e) {
         error = e.what();
+        // (XAUTOCLAIM may have moved entries to us: taken back, not left for another lease)
+        if (!draining_) note_if_unknown(std::current_exception(), s.partition);
       }
       if (!error.empty()) {
         bump(&WorkerStats::reclaim_errors);

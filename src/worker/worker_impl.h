@@ -178,6 +178,27 @@ class Worker::Impl {
   // fetch.cpp
   asio::awaitable<void> fetch_loop();
   asio::awaitable<void> take_back_own_entries();
+  // Taking back our entries whose claim's answer was lost. A call that may
+  // have delivered entries to us and whose answer never came — a read, a
+  // claim or a reclaim page whose connection dropped or timed out after it
+  // was written (outcome_unknown) — leaves them in our PEL: ours, and run by
+  // nobody; a reclaimer (maybe us) would take them only after their lease.
+  // The partitions where that happened are taken back (take_back) before
+  // they are read again, once their primary answers.
+  std::set<int> take_back_due_;
+  static bool outcome_unknown(const std::exception_ptr& error);
+  void note_if_unknown(const std::exception_ptr& error, int partition) {
+    if (outcome_unknown(error) && !options_.tasks) take_back_due_.insert(partition);
+  }
+  // Our pending entries of `streams` (XREADGROUP ... 0, a history read: no
+  // delivery count or idle time changes) that are not in flight here,
+  // claimed again as a restarted worker's are (start.lua with deliveries 0
+  // checks that each is still ours), at most promise.held() of them.
+  // False after a Redis error (reported; nothing is lost: the rest wait for
+  // the next try or their lease); a missing group is thrown.
+  asio::awaitable<bool> take_back(const std::vector<const Stream*>& streams, worker::SlotPromise& promise);
+  // How many of our entries a history read asks for at a time.
+  static constexpr int kTakeBackPage = 200;
   static store::StartItem to_item(const Stream& s, const redis::Reply& entry, long long deliveries);
   static bool is_no_group(const redis::ServerError& e);
   // A script's error for a key of a slot migrating away (a resharding):
@@ -229,9 +250,10 @@ class Worker::Impl {
                                  true};
   }
   void launch_partition_read(PartitionReader& r, std::vector<const Stream*> streams, int count, milliseconds block);
-  // read_and_claim of a busy partition's streams, beside the loop (its
-  // slots promised at once); the loop hears of its end as of a read's.
-  void launch_partition_claim(PartitionReader& r, std::vector<const Stream*> streams, int count);
+  // read_and_claim of a busy partition's streams — or, with take_back, our
+  // own entries there (take_back, at most `count`) — beside the loop, its
+  // slots promised at once; the loop hears of its end as of a read's.
+  void launch_partition_claim(PartitionReader& r, std::vector<const Stream*> streams, int count, bool take_back);
   // reclaim_pass beside the loop, the slots free now promised to it at once.
   void launch_reclaim_pass();
   bool reclaim_running_ = false;

@@ -356,6 +356,43 @@ TEST(OnAClusterWithALostPrimary, StepsOnTheOtherPrimariesGoOnTheMomentOneHangsUn
 }
 
 
+// On a cluster, as on one server (InProcess.AnEntryOfOursWhoseClaims...):
+// an entry of ours that runs nowhere — a claim's answer lost with its
+// connection — is taken back by the worker, beside its fetch loop, once
+// the partition's primary answers again, not after the step's lease (30 s).
+// The entry is delivered to another consumer before the worker starts,
+// then XCLAIMed to the worker's; the connections to its primary are cut.
+TEST(OnAClusterWithALostPrimary, AnEntryOfOursWhoseClaimsAnswerWasLostIsTakenBackOnceItsPrimaryAnswers) {
+  RedisCluster cluster(3);
+  Workflow wf("lost");
+  wf.step("a", [](StepContext&) -> StepResult { return Json{{"ran", true}}; });
+  Client client(client_options(cluster));
+  client.register_workflow(wf);
+  const std::string id = client.submit("lost", Json::object()).run_id;
+  const store::KeySpace keys = store::KeySpace::for_redis(redis::Config::from_url(cluster.url()), "c", 0);
+  const std::string stream = keys.queue(keys.partition_of(id), "default");
+  const int node = cluster.owner_of(redis::key_slot(stream));
+  // (the group as a worker makes it)
+  ASSERT_FALSE(
+      cluster.node(node).call({"XGROUP", "CREATE", stream, std::string(store::kGroup), "0", "MKSTREAM"}).is_error());
+  const redis::Reply read = cluster.node(node).call(
+      {"XREADGROUP", "GROUP", std::string(store::kGroup), "ghost", "COUNT", "1", "STREAMS", stream, ">"});
+  ASSERT_TRUE(read.is_array() && read.size() == 1) << "the ghost read nothing";
+  const std::string entry(read[0][1][0][0].str());
+
+  WorkerThread worker(worker_options(cluster), {wf});
+  ASSERT_EQ(client.wait(client.submit("lost", Json::object()).run_id, 20s).status, "completed");
+  ASSERT_FALSE(cluster.node(node).call({"XCLAIM", stream, std::string(store::kGroup), "w1", "0", entry}).is_error());
+  EXPECT_EQ(client.get_run(id)->status, "queued");
+  const auto cut = std::chrono::steady_clock::now();
+  ASSERT_FALSE(cluster.node(node).call({"CLIENT", "KILL", "TYPE", "normal"}).is_error());
+  const RunInfo done = client.wait(id, 10s);
+  EXPECT_EQ(done.status, "completed") << "the entry waits for its lease";
+  EXPECT_LT(std::chrono::steady_clock::now() - cut, 10s);
+  EXPECT_EQ(done.steps[0].output, (Json{{"ran", true}}));
+  EXPECT_FALSE(worker.ended()) << worker.error_text();
+}
+
 // claim.lua reads the runs its entries name — keys it cannot declare, since
 // it learns them from its own XREADGROUP. While a resharding moves their
 // slot, a run hash already moved away makes Redis stop the script after the

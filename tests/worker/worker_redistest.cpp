@@ -1195,6 +1195,41 @@ TEST_F(InProcess, AnEntryDeliveredAgainWhileInFlightRunsOnce) {
 }
 
 
+// An entry of ours that runs nowhere: a claim delivered it just before its
+// connection dropped, and the answer was lost. The worker takes its own
+// entries back once Redis answers again, instead of leaving it for a
+// reclaimer after the step's lease (30 s). Made here by hand: the entry is
+// delivered to another consumer before the worker starts, then XCLAIMed to
+// the worker's; every client connection is then cut, so the worker's
+// blocked read fails with its outcome unknown.
+TEST_F(InProcess, AnEntryOfOursWhoseClaimsAnswerWasLostIsTakenBackOnceRedisAnswers) {
+  Workflow wf("lost");
+  wf.step("a", [](StepContext&) -> StepResult { return Json{{"ran", true}}; });
+  client().register_workflow(wf);
+  const std::string id = client().submit("lost", Json::object()).run_id;
+  redis::Client& redis = make_client();
+  const std::string stream = store::KeySpace(prefix_, 1).queue(0, "default");
+  // (the group as a worker makes it)
+  ASSERT_FALSE(run(redis.command("XGROUP", "CREATE", stream, store::kGroup, "0", "MKSTREAM")).is_error());
+  const redis::Reply read =
+      run(redis.command("XREADGROUP", "GROUP", store::kGroup, "ghost", "COUNT", "1", "STREAMS", stream, ">"));
+  ASSERT_FALSE(read.is_nil());
+  const std::string entry(read[0][1][0][0].str());
+
+  WorkerThread& w = start(wf);
+  ASSERT_EQ(client().wait(client().submit("lost", Json::object()).run_id, 10s).status, "completed");
+  ASSERT_FALSE(run(redis.command("XCLAIM", stream, store::kGroup, "inproc", "0", entry)).is_error());
+  EXPECT_EQ(client().get_run(id)->status, "queued");
+  const auto cut = Clock::now();
+  ASSERT_FALSE(run(redis.command("CLIENT", "KILL", "TYPE", "normal")).is_error());
+  const RunInfo done = client().wait(id, 10s);
+  EXPECT_EQ(done.status, "completed") << "the entry waits for its lease";
+  EXPECT_LT(Clock::now() - cut, 10s);
+  EXPECT_EQ(done.steps[0].output, (Json{{"ran", true}}));
+  EXPECT_EQ(w.worker().stats().stale, 0u);
+}
+
+
 // --- bounded waiting (issue 12, item 3) ---
 
 StepOptions bounded(int max_attempts, int max_rate_limited, std::chrono::milliseconds max_wait) {
