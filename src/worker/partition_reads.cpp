@@ -66,6 +66,12 @@ constexpr std::chrono::milliseconds kPartitionUnsentRetry{40};
 // How long past its block a read may take before a due reclaim pass stops
 // waiting for it (its node hung, or a primary failing over).
 constexpr std::chrono::milliseconds kPartitionReadGrace{250};
+// How long a claim in flight holds the claims of other primaries to
+// claim_size's floor (at least one primary's share each). A claim answers in
+// milliseconds; one still waiting after this is on a slow or hung node, and
+// may hold most of the slots until it gives up (2 s): the others then take
+// what is free, however little, rather than wait for it.
+constexpr std::chrono::milliseconds kClaimFloorFor{100};
 }  // namespace
 
 asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
@@ -173,11 +179,11 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
             // that hangs holds only what its one claim promised (this
             // partition waits for the claim in flight on its primary).
             std::string primary = store_->client().key_primary(keys_.partition_base(idle[i].reader->partition));
-            bool another = false;  // a claim in flight
+            bool another = false;  // a claim in flight, for less than kClaimFloorFor
             bool its_primary_busy = false;
             for (const auto& r : partition_readers_) {
               if (!r->in_flight || !r->claiming) continue;
-              another = true;
+              another = another || now - r->ends_by < kClaimFloorFor;
               its_primary_busy = its_primary_busy || (!primary.empty() && r->primary == primary);
             }
             if (its_primary_busy) continue;
@@ -218,6 +224,10 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
     auto until = reclaim_due ? next_pause_check : std::min(next_pause_check, next_reclaim);
     for (const auto& r : partition_readers_) {
       if (r->retry_at > Clock::now()) until = std::min(until, r->retry_at);
+      // (a claim's floor ends: a busy partition may be claimed with less)
+      if (r->in_flight && r->claiming && Clock::now() < r->ends_by + kClaimFloorFor) {
+        until = std::min(until, r->ends_by + kClaimFloorFor);
+      }
       if (reclaim_due && r->in_flight && Clock::now() < r->ends_by + kPartitionReadGrace) {
         until = std::min(until, r->ends_by + kPartitionReadGrace);
       }
@@ -248,7 +258,7 @@ void Worker::Impl::launch_partition_claim(PartitionReader& r, std::vector<const 
   r.claiming = true;
   r.done = false;
   r.error = nullptr;
-  r.ends_by = Clock::now();
+  r.ends_by = Clock::now();  // (a claim's: when it was sent)
   // Promised now, before the loop gives out another slot (the coroutine
   // starts later); read_and_claim gives each stream's back as its call returns.
   auto promise =

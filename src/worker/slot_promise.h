@@ -51,9 +51,10 @@ class SlotPromise {
 // it on one primary, where nothing else could go on anyway): a call written
 // to a primary that then hangs holds its promise until it gives up (2 s),
 // and the other primaries go on with the rest meanwhile. And, while another
-// claim is in flight, at least one primary's share, max(1, c/P): claims of
-// whatever few slots were free made batches half as large — twice the
-// claim.lua calls, XACKs and outcome pipelines per step — for no gain.
+// claim has been in flight for a moment only (its answer due: the caller
+// decides), at least one primary's share, max(1, c/P): claims of whatever
+// few slots were free made batches half as large — twice the claim.lua
+// calls, XACKs and outcome pipelines per step — for no gain.
 struct ClaimSize {
   int most = 0;
   int least_beside_another = 0;
