@@ -991,7 +991,8 @@ asio::awaitable<Store::Duty> Store::take_duty(int partition, const std::string& 
 // Two phases, so that promote.lua declares every key it touches: due.lua
 // names the due members, their runs' queues are read, then promote.lua
 // re-checks each member and moves it. One round trip when nothing is due.
-asio::awaitable<long long> Store::promote(int partition, int limit, redis::CommandOptions options) {
+asio::awaitable<long long> Store::promote(int partition, int limit, redis::CommandOptions options,
+                                          std::set<std::string>* fed) {
   const std::vector<std::string> sets{keys_.timers(partition), keys_.legacy_delayed(partition)};
   const std::vector<std::string> due_keys{sets[0], sets[1], keys_.retention(partition), keys_.deadlines(partition)};
   const std::vector<std::string> limit_arg{std::to_string(limit)};
@@ -1064,6 +1065,7 @@ asio::awaitable<long long> Store::promote(int partition, int limit, redis::Comma
     promote_keys.push_back(keys_.run(m.run_id));
     promote_keys.push_back(keys_.queue(partition, queue));
     promote_args.insert(promote_args.end(), {m.member, m.set, queue});
+    if (fed != nullptr) fed->insert(promote_keys.back());
   }
   Pipeline writes;
   if (!promote_args.empty()) writes.add_eval(scripts::promote(), promote_keys, promote_args);

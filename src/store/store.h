@@ -486,7 +486,10 @@ class Store {
   // Handles the due members of the partition's timer set: retries go back to
   // their queues, ended runs whose retention is over are deleted with their
   // index entries. Returns ms until the next due member (-1 if none).
-  asio::awaitable<long long> promote(int partition, int limit, redis::CommandOptions options = {});
+  // `fed`, if given, gets the key of each queue stream a token was moved
+  // into (a retry or a wake due; the stream may hold it).
+  asio::awaitable<long long> promote(int partition, int limit, redis::CommandOptions options = {},
+                                     std::set<std::string>* fed = nullptr);
   // The partition's promoter duty (lua/duty.lua) for `worker`: taken or
   // renewed for `lease` when free or already its own; a zero lease gives it up.
   struct Duty {

@@ -74,6 +74,11 @@ constexpr std::chrono::milliseconds kPartitionReadGrace{250};
 constexpr std::chrono::milliseconds kClaimFloorFor{100};
 }  // namespace
 
+void Worker::Impl::note_work_waits(const std::string& key) {
+  if (!reads_per_partition() || options_.tasks || stream_by_key(key) == nullptr) return;
+  if (busy_streams_.insert(key).second) slot_signal_.cancel();  // wakes the loop
+}
+
 asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
   for (int p = 0; p < keys_.partitions(); ++p) {
     auto r = std::make_unique<PartitionReader>();
@@ -141,6 +146,11 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
         }
         if (!i.streams.empty()) idle.push_back(std::move(i));
       }
+      // Partitions where work waits first (note_work_waits), the rest in turn.
+      std::stable_partition(idle.begin(), idle.end(), [this](const Idle& i) {
+        return std::any_of(i.streams.begin(), i.streams.end(),
+                           [this](const Stream* s) { return busy_streams_.contains(s->key); });
+      });
       // As many partitions as the free slots cover: a blocking read promises
       // one slot per stream it reads (its COUNT is 1, below).
       const int free = free_slots();

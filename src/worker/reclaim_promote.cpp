@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
+#include <string>
 
 #include "store/series.h"
 #include "worker/worker_impl.h"
@@ -68,8 +70,10 @@ asio::awaitable<void> Worker::Impl::promote_loop() {
     for (int p = 0; p < keys_.partitions(); ++p) {
       if (!co_await hold_promoter_duty(p)) continue;
       try {
-        long long w = co_await store_->promote(p, 500, loop_call());
+        std::set<std::string> fed;
+        long long w = co_await store_->promote(p, 500, loop_call(), &fed);
         outage("promote", p).succeeded();
+        for (const std::string& key : fed) note_work_waits(key);
         if (w >= 0 && (next < 0 || w < next)) next = w;
       } catch (const redis::Error& e) {
         bump(&WorkerStats::promote_errors);

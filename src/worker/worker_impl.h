@@ -235,6 +235,15 @@ class Worker::Impl {
     return keys_.layout() == store::Layout::spread && keys_.partitions() > 1;
   }
   asio::awaitable<void> fetch_loop_partitioned();
+  // A token this worker just made (an outcome that advanced a run) or
+  // moved (a promotion) into stream `key`: on a cluster, if this worker
+  // reads that stream, its next read there is claim.lua's, at once and
+  // ahead of the other partitions, instead of the partition waiting for
+  // its turn among blocking reads (with fewer free slots than partitions,
+  // a turn comes about every partitions / free slots × 100 ms). No-op on
+  // one server (its one blocking read covers every stream) and for a task
+  // worker.
+  void note_work_waits(const std::string& key);
   // The options of a Redis call for one partition that a loop awaits (the
   // fetch loop's claims and reclaims, the promoter's): on a cluster, one for
   // a primary that cannot be reached or hangs fails at once (unsent_fails),
