@@ -100,7 +100,7 @@ class FaultTest : public RedisTest {
   // The Redis the helpers, the CLI and the workers use: the shared server
   // unless use_redis() named one of the test's own (AOF, maxmemory, a server
   // started late). Call use_redis() before starting workers or the client.
-  [[nodiscard]] RedisServer& redis() { return own_redis_ != nullptr ? *own_redis_ : server(); }
+  [[nodiscard]] RedisServer& redis() { return own_redis_ != nullptr ? *own_redis_ : server().only_server(); }
   void use_redis(RedisServer& s) {
     own_redis_ = &s;
     url_ = s.url();

@@ -134,7 +134,7 @@ class SecurityTest : public RedisTest {
   void SetUp() override {
     RedisTest::SetUp();
     url_ = server().url();
-    redis_ = &server();
+    redis_ = &server().only_server();
   }
 
   void TearDown() override {

@@ -85,23 +85,16 @@ redis::Client& AsyncTest::make_client(const redis::Config& config) {
   return *clients_.back();
 }
 
-bool RedisTest::on_cluster() {
-  const char* v = std::getenv("STEADFAST_TEST_CLUSTER");
-  return v != nullptr && std::string_view(v) == "1";
-}
+bool RedisTest::on_cluster() { return SharedRedis::kind_from_environment() != SharedRedis::Kind::single; }
 
-RedisServer& RedisTest::server() {
-  static std::unique_ptr<RedisServer> shared = [] {
-    RedisServerOptions options;
-    options.cluster = on_cluster();
-    return std::make_unique<RedisServer>(std::move(options));
-  }();
+SharedRedis& RedisTest::server() {
+  static std::unique_ptr<SharedRedis> shared = std::make_unique<SharedRedis>(SharedRedis::kind_from_environment());
   return *shared;
 }
 
 void RedisTest::SetUp() {
   AsyncTest::SetUp();
-  RedisServer& s = server();
+  SharedRedis& s = server();
   if (!s.running()) s.start();
   const redis::Reply flushed = s.call({"FLUSHALL"});
   ASSERT_FALSE(flushed.is_error()) << flushed.debug_string();

@@ -22,6 +22,7 @@
 
 #include "redis/client.h"
 #include "support/redis_server.h"
+#include "support/shared_redis.h"
 
 namespace steadfast::redis {
 // Failed EXPECT_EQ on replies print them readably.
@@ -126,16 +127,17 @@ class AsyncTest : public ::testing::Test {
   std::string prefix_;
 };
 
-// Fixture for tests against the redis-server shared by the whole test binary
+// Fixture for tests against the Redis shared by the whole test binary
 // (started on first use, stopped at exit). SetUp runs FLUSHALL, so every test
-// starts from an empty server. With STEADFAST_TEST_CLUSTER=1 in the environment
-// that server is a one-node Redis Cluster (RedisServerOptions::cluster).
+// starts from an empty server. By STEADFAST_TEST_CLUSTER in the environment
+// that Redis is a plain server, a one-node Redis Cluster (1) or a cluster of
+// three primaries (3): support/shared_redis.h.
 class RedisTest : public AsyncTest {
  public:
-  // A test that stops or kills it gets it restarted by the next SetUp; fault
-  // tests should rather start a RedisServer of their own.
-  static RedisServer& server();
-  // True when STEADFAST_TEST_CLUSTER=1: server() is a one-node cluster.
+  // A test that kills it gets it restarted by the next SetUp (not on three
+  // primaries); fault tests should rather start a RedisServer of their own.
+  static SharedRedis& server();
+  // True when server() is a cluster (STEADFAST_TEST_CLUSTER=1 or 3).
   static bool on_cluster();
 
  protected:
