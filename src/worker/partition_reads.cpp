@@ -76,7 +76,8 @@ constexpr std::chrono::milliseconds kClaimFloorFor{100};
 
 void Worker::Impl::note_work_waits(const std::string& key) {
   if (!reads_per_partition() || options_.tasks || stream_by_key(key) == nullptr) return;
-  if (busy_streams_.insert(key).second) slot_signal_.cancel();  // wakes the loop
+  busy_streams_.insert(key);
+  if (known_work_.insert(key).second) slot_signal_.cancel();  // wakes the loop
 }
 
 asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
@@ -146,10 +147,14 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
         }
         if (!i.streams.empty()) idle.push_back(std::move(i));
       }
-      // Partitions where work waits first (note_work_waits), the rest in turn.
+      // Partitions with work this worker knows of first (note_work_waits),
+      // the rest in turn. Only those: putting every busy partition first
+      // let a worker drain a few partitions' backlogs while the others
+      // waited, which broke fairness across partitions (an ordered queue is
+      // fair within each partition; across them, the turns are).
       std::stable_partition(idle.begin(), idle.end(), [this](const Idle& i) {
         return std::any_of(i.streams.begin(), i.streams.end(),
-                           [this](const Stream* s) { return busy_streams_.contains(s->key); });
+                           [this](const Stream* s) { return known_work_.contains(s->key); });
       });
       // As many partitions as the free slots cover: a blocking read promises
       // one slot per stream it reads (its COUNT is 1, below).
@@ -264,6 +269,7 @@ worker::ClaimSize Worker::Impl::claim_size() {
 
 void Worker::Impl::launch_partition_claim(PartitionReader& r, std::vector<const Stream*> streams, int count,
                                           bool take_back) {
+  for (const Stream* s : streams) known_work_.erase(s->key);  // (read now)
   r.in_flight = true;
   r.claiming = true;
   r.done = false;
@@ -319,6 +325,7 @@ void Worker::Impl::launch_reclaim_pass() {
 
 void Worker::Impl::launch_partition_read(PartitionReader& r, std::vector<const Stream*> streams, int count,
                                          milliseconds block) {
+  for (const Stream* s : streams) known_work_.erase(s->key);  // (read now)
   redis::Pipeline p = blocking_read(streams, count, block, r.feeds);
   r.in_flight = true;
   r.claiming = false;

@@ -500,6 +500,10 @@ class Worker::Impl {
   // Keys of the streams whose last read took all it asked for: work waits
   // there, so the next read of them is claim.lua's (fetch_loop).
   std::set<std::string> busy_streams_;
+  // Keys of the streams where this worker's own outcome or promoter just put
+  // a token (note_work_waits), until its next read or claim there: on a
+  // cluster their partitions go first.
+  std::set<std::string> known_work_;
   // The entries of inflight_ whose machine holds_slot(): kept by the one
   // insert (fetch) and by feed(), so free_slots() is O(1) with thousands in flight.
   int holding_slots_ = 0;

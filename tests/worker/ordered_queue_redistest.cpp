@@ -166,6 +166,7 @@ TEST_F(OrderedWorker, AHigherPriorityIsHandedOutFirst) {
   const auto index = std::distance(order.begin(), last_high.base()) - 1;
   // (the worker ran a few low ones while the high ones were being submitted)
   EXPECT_LT(index, 25) << "the 10 high-priority runs waited behind the low ones";
+  std::printf("priorities: the last of the 10 high-priority runs ran %ldth\n", static_cast<long>(index) + 1);
   EXPECT_EQ(std::count(order.begin(), order.begin() + index + 1, "high"), 10);
 }
 
