@@ -65,6 +65,27 @@ struct Call {
   std::vector<std::size_t> requests;  // indexes into the batch, in script order
 };
 
+// A queue's max_backlog is the bound of the whole queue; with P partitions
+// each of its streams (and ordered backlogs) holds its share, rounded up, so
+// the queue as a whole is refused at about max_backlog entries, not P times
+// that (a submit cannot count another partition's stream atomically: it may
+// live on another node). 0 = no bound.
+std::int64_t partition_bound(std::int64_t max_backlog, int partitions) {
+  if (max_backlog <= 0 || partitions <= 1) return max_backlog;
+  return (max_backlog + partitions - 1) / partitions;
+}
+
+// The detail of a refusal for a full backlog, by the queue's bound.
+std::string backlog_detail(const SubmitRequest& req, int partitions) {
+  if (partitions <= 1) {
+    return "queue " + req.first_queue + " holds " + std::to_string(req.max_backlog) +
+           " or more entries; try again later";
+  }
+  return "queue " + req.first_queue + " is full (max_backlog " + std::to_string(req.max_backlog) + " over " +
+         std::to_string(partitions) + " partitions: this run's holds " +
+         std::to_string(partition_bound(req.max_backlog, partitions)) + " or more entries); try again later";
+}
+
 Call start_call(const KeySpace& keys, int partition, const SubmitRequest& req) {
   Call c;
   c.keys = {keys.queue(partition, req.first_queue), keys.stats(partition), keys.timers(partition),
@@ -74,7 +95,7 @@ Call start_call(const KeySpace& keys, int partition, const SubmitRequest& req) {
             req.steps.front(),
             req.first_queue,
             ms(req.idempotency_ttl),
-            std::to_string(req.max_backlog),
+            std::to_string(partition_bound(req.max_backlog, keys.partitions())),
             Json(req.steps).dump(),
             ms(engine::kMaxScheduleAhead),
             ms(engine::kRunAtPastGrace),
@@ -165,6 +186,7 @@ asio::awaitable<std::vector<SubmitOutcome>> submit_many(Store& store, std::span<
     for (std::size_t j = 0; j < order[c]->requests.size(); ++j) {
       const std::size_t i = order[c]->requests[j];
       out[i] = outcome_of(r[j], run_ids[i]);
+      if (out[i].state == SubmitOutcome::State::backlog_full) out[i].detail = backlog_detail(requests[i], keys.partitions());
     }
   }
   if (wait.replicas > 0) {

@@ -104,6 +104,37 @@ TEST_F(SubmitMany, TheBacklogBoundRefusesOnlyTheRunsPastIt) {
   EXPECT_EQ(zcard(keys.index_all(0)), 3);
 }
 
+// max_backlog bounds the whole queue: over 4 partitions each stream holds
+// its share, 10 / 4 rounded up = 3, so 100 submits leave at most 12
+// entries in all (not 4 × 10), and every partition is refused once it
+// holds its 3; the refusal names the queue's bound.
+TEST_F(SubmitMany, TheBacklogBoundHoldsForTheQueueOverItsPartitions) {
+  KeySpace keys{"sf", 4};
+  Store st{c, keys, "api"};
+  std::vector<SubmitRequest> batch;
+  for (int i = 0; i < 100; ++i) {
+    batch.push_back(request(i));
+    batch.back().max_backlog = 10;
+  }
+  const std::vector<SubmitOutcome> out = submit(st, batch);
+  long long created = 0;
+  std::string detail;
+  for (const SubmitOutcome& o : out) {
+    if (o.state == State::created) ++created;
+    else if (o.state == State::backlog_full) detail = o.detail;
+    else ADD_FAILURE() << "neither created nor refused for a full backlog";
+  }
+  long long queued = 0;
+  for (int p = 0; p < 4; ++p) {
+    EXPECT_EQ(xlen(keys.queue(p, "q")), 3) << "partition " << p << " holds its share, 3 of 10";
+    queued += xlen(keys.queue(p, "q"));
+  }
+  EXPECT_EQ(created, 12);
+  EXPECT_EQ(queued, 12);
+  EXPECT_EQ(detail, "queue q is full (max_backlog 10 over 4 partitions: this run's holds 3 or more entries); "
+                    "try again later");
+}
+
 TEST_F(SubmitMany, ABatchOverSeveralPartitionsAndChunksCreatesEveryRun) {
   KeySpace keys{"sf", 4};
   Store st{c, keys, "api"};
