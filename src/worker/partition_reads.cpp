@@ -152,10 +152,14 @@ asio::awaitable<void> Worker::Impl::fetch_loop_partitioned() {
       // let a worker drain a few partitions' backlogs while the others
       // waited, which broke fairness across partitions (an ordered queue is
       // fair within each partition; across them, the turns are).
-      std::stable_partition(idle.begin(), idle.end(), [this](const Idle& i) {
-        return std::any_of(i.streams.begin(), i.streams.end(),
-                           [this](const Stream* s) { return known_work_.contains(s->key); });
-      });
+      // (Skipped when there is none: stable_partition allocates, and this
+      // runs at every wake of the loop.)
+      if (!known_work_.empty()) {
+        std::stable_partition(idle.begin(), idle.end(), [this](const Idle& i) {
+          return std::any_of(i.streams.begin(), i.streams.end(),
+                             [this](const Stream* s) { return known_work_.contains(s->key); });
+        });
+      }
       // As many partitions as the free slots cover: a blocking read promises
       // one slot per stream it reads (its COUNT is 1, below).
       const int free = free_slots();
