@@ -67,7 +67,10 @@ asio::awaitable<void> Worker::Impl::flush(int lane) {
       if (results[i] == store::Applied::ok) {
         count_applied(t);
         log_outcome(batch[i].first, t);
-        if (t.action == engine::Action::advance) note_work_waits(keys_.queue(t.token.partition, t.next_queue));
+        // (the key built only where it is used: a cluster's partitioned reads)
+        if (t.action == engine::Action::advance && reads_per_partition()) {
+          note_work_waits(keys_.queue(t.token.partition, t.next_queue));
+        }
       }
       const bool stale = results[i] == store::Applied::stale;
       if (stale) {
